@@ -1,0 +1,28 @@
+//===- ShearsInterfaces.h - Pruning-related op interfaces -------*- C++ -*-===//
+
+#ifndef SHEARS_DIALECT_SHEARS_IR_SHEARSINTERFACES_H
+#define SHEARS_DIALECT_SHEARS_IR_SHEARSINTERFACES_H
+
+#include "mlir/IR/OpDefinition.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir::shears {
+
+/// How an index of an operand dimension reappears in a result dimension. See
+/// ChannelFlowOpInterface.
+struct DimMapping {
+  enum class Kind { Identity, Offset, Block };
+  unsigned operandIndex;
+  int64_t operandDim;
+  unsigned resultIndex;
+  int64_t resultDim;
+  Kind kind = Kind::Identity;
+  int64_t offset = 0;
+  int64_t blockSize = 1;
+};
+
+} // namespace mlir::shears
+
+#include "shears/Dialect/Shears/IR/ShearsInterfaces.h.inc"
+
+#endif // SHEARS_DIALECT_SHEARS_IR_SHEARSINTERFACES_H

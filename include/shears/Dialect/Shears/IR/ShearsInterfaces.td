@@ -1,0 +1,64 @@
+//===- ShearsInterfaces.td - Pruning-related op interfaces -*- tablegen -*-===//
+
+#ifndef SHEARS_INTERFACES_TD
+#define SHEARS_INTERFACES_TD
+
+include "mlir/IR/OpBase.td"
+
+def PrunableOpInterface : OpInterface<"PrunableOpInterface"> {
+  let cppNamespace = "::mlir::shears";
+  let description = [{
+    An op with a weight whose output channels (and input channels) can be
+    removed. The weight is a tensor operand; `getWeightOutputDim()` is the
+    weight dimension that indexes the op's output channels (0 for every Shears
+    op), `getWeightInputDim()` the one that indexes input channels (or -1 when
+    there is none, as for an embedding table). `getResultChannelDim()` and
+    `getInputChannelDim()` are the dimensions of the result and of the data
+    input that carry those channels. `getGroups()` is the number of channel
+    groups (depthwise convolution: groups == input channels).
+  }];
+  let methods = [
+    InterfaceMethod<"The data operand (activations).", "::mlir::Value",
+      "getPrunedInput">,
+    InterfaceMethod<"The weight operand.", "::mlir::Value", "getWeight">,
+    InterfaceMethod<"The bias operand, or null.", "::mlir::Value",
+      "getPrunedBias", (ins), [{}], [{ return {}; }]>,
+    InterfaceMethod<"Weight dimension indexed by output channels.",
+      "int64_t", "getWeightOutputDim", (ins), [{}], [{ return 0; }]>,
+    InterfaceMethod<"Weight dimension indexed by input channels, or -1.",
+      "int64_t", "getWeightInputDim", (ins), [{}], [{ return 1; }]>,
+    InterfaceMethod<"Result dimension that carries output channels.",
+      "int64_t", "getResultChannelDim">,
+    InterfaceMethod<"Data-input dimension that carries input channels, or -1.",
+      "int64_t", "getInputChannelDim">,
+    InterfaceMethod<"Number of channel groups.", "int64_t", "getGroups",
+      (ins), [{}], [{ return 1; }]>,
+  ];
+}
+
+def ChannelFlowOpInterface : OpInterface<"ChannelFlowOpInterface"> {
+  let cppNamespace = "::mlir::shears";
+  let description = [{
+    Describes how an index along an operand dimension reappears along a result
+    dimension. Each `DimMapping` says: index `i` of operand `operandIndex`'s
+    dimension `operandDim` is index `f(i)` of result `resultIndex`'s dimension
+    `resultDim`, where `f` is
+      * `Identity`: f(i) = i (elementwise ops, pooling, batch_norm parameters,
+        transpose with its permutation),
+      * `Offset`: f(i) = i + offset (concat; slice and split with a negative
+        offset and only indices in `[0, extent)` of the result kept),
+      * `Block`: index i becomes the `blockSize` indices
+        `[i * blockSize, (i + 1) * blockSize)` (flatten: one channel becomes a
+        block of features).
+    A dimension that appears in no mapping does not flow: a pass that tracks
+    channels along it must treat them as coupled to everything (softmax over
+    channels, an opaque reshape) and leave them unpruned.
+  }];
+  let methods = [
+    InterfaceMethod<"Appends the dimension mappings of this op.", "void",
+      "getDimMappings",
+      (ins "::llvm::SmallVectorImpl<::mlir::shears::DimMapping> &":$mappings)>,
+  ];
+}
+
+#endif // SHEARS_INTERFACES_TD

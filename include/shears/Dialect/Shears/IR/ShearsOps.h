@@ -1,0 +1,31 @@
+//===- ShearsOps.h - Shears ops ---------------------------------*- C++ -*-===//
+
+#ifndef SHEARS_DIALECT_SHEARS_IR_SHEARSOPS_H
+#define SHEARS_DIALECT_SHEARS_IR_SHEARSOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Dialect/Shears/IR/ShearsInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "shears/Dialect/Shears/IR/ShearsOps.h.inc"
+
+namespace mlir::shears {
+
+/// Creates a `shears.constant` holding `values` as a dense_resource blob named
+/// after `name` (made unique in the context).
+ConstantOp createWeightConstant(OpBuilder &builder, Location loc,
+                                RankedTensorType type, ArrayRef<float> values,
+                                StringRef name);
+
+/// Returns the float contents of a constant tensor value (dense or
+/// dense_resource), or failure if `value` is not one.
+FailureOr<SmallVector<float>> getConstantFloats(Value value);
+
+} // namespace mlir::shears
+
+#endif // SHEARS_DIALECT_SHEARS_IR_SHEARSOPS_H

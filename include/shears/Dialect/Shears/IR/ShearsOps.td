@@ -1,0 +1,270 @@
+//===- ShearsOps.td - Shears op definitions ----------------*- tablegen -*-===//
+
+#ifndef SHEARS_OPS_TD
+#define SHEARS_OPS_TD
+
+include "shears/Dialect/Shears/IR/ShearsDialect.td"
+include "shears/Dialect/Shears/IR/ShearsInterfaces.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Shears_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def Shears_IndexTensor : RankedTensorOf<[I32, I64]>;
+
+// Ops whose result type follows from operands and attributes; their verifier
+// checks the written result type against the inferred one.
+class Shears_InferredOp<string mnemonic, list<Trait> traits = []>
+    : Shears_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])>;
+
+def ChannelFlow : DeclareOpInterfaceMethods<ChannelFlowOpInterface>;
+
+//===----------------------------------------------------------------------===//
+// Constants and weighted ops
+//===----------------------------------------------------------------------===//
+
+def Shears_ConstantOp : Shears_Op<"constant",
+    [ConstantLike, Pure, AllTypesMatch<["value", "result"]>]> {
+  let summary = "A constant tensor (weights are dense_resource blobs)";
+  let description = [{
+    ```mlir
+    %w = shears.constant dense_resource<fc1.weight> : tensor<300x784xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def Shears_LinearOp : Shears_InferredOp<"linear", [ChannelFlow,
+    DeclareOpInterfaceMethods<PrunableOpInterface,
+      ["getPrunedBias", "getResultChannelDim", "getInputChannelDim"]>]> {
+  let summary = "Fully connected layer: y = x * W^T + b, W is [out, in]";
+  let description = [{
+    `input` is `[..., in]`, `weight` is `[out, in]`, the optional `bias` is
+    `[out]`; the result is `[..., out]` (ONNX Gemm with transB, or MatMul with
+    a constant right-hand side, after transposing it).
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, Shears_FloatTensor:$weight,
+                       Optional<Shears_FloatTensor>:$bias);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Shears_MatMulOp : Shears_InferredOp<"matmul", [ChannelFlow]> {
+  let summary = "Batched matrix product with numpy broadcasting (ONNX MatMul)";
+  let arguments = (ins Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Shears_Conv2DOp : Shears_InferredOp<"conv2d", [ChannelFlow,
+    DeclareOpInterfaceMethods<PrunableOpInterface,
+      ["getPrunedBias", "getResultChannelDim", "getInputChannelDim"]>]> {
+  let summary = "2-D convolution, NCHW input, [out, in/groups, kh, kw] filter";
+  let description = [{
+    `pads` is `[top, left, bottom, right]`. `groups` equal to the number of
+    input and output channels is a depthwise convolution.
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, Shears_FloatTensor:$weight,
+                       Optional<Shears_FloatTensor>:$bias,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Shears_BatchNormOp : Shears_InferredOp<"batch_norm", [ChannelFlow]> {
+  let summary = "Inference batch normalization over dimension 1";
+  let description = [{
+    y = scale * (x - mean) / sqrt(var + epsilon) + bias, every parameter a
+    `[C]` tensor. The canonicalizer folds it into a preceding convolution or
+    linear layer whose weights are constants.
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, Shears_FloatTensor:$scale,
+                       Shears_FloatTensor:$bias, Shears_FloatTensor:$mean,
+                       Shears_FloatTensor:$variance,
+                       DefaultValuedAttr<F32Attr, "1e-5">:$epsilon);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasCanonicalizer = 1;
+}
+
+def Shears_GatherOp : Shears_InferredOp<"gather", [ChannelFlow,
+    DeclareOpInterfaceMethods<PrunableOpInterface,
+      ["getWeightOutputDim", "getWeightInputDim", "getResultChannelDim",
+       "getInputChannelDim"]>]> {
+  let summary = "Gathers slices of `data` along `axis` (ONNX Gather, embeddings)";
+  let arguments = (ins AnyRankedTensor:$data, Shears_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+class Shears_BinaryOp<string mnemonic, string what>
+    : Shears_InferredOp<mnemonic, [ChannelFlow]> {
+  let summary = what # " with numpy broadcasting";
+  let arguments = (ins Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Shears_AddOp : Shears_BinaryOp<"add", "Elementwise sum">;
+def Shears_SubOp : Shears_BinaryOp<"sub", "Elementwise difference">;
+def Shears_MulOp : Shears_BinaryOp<"mul", "Elementwise product">;
+def Shears_DivOp : Shears_BinaryOp<"div", "Elementwise quotient">;
+
+class Shears_UnaryOp<string mnemonic, string what>
+    : Shears_Op<mnemonic, [Pure, SameOperandsAndResultType, ChannelFlow]> {
+  let summary = what;
+  let arguments = (ins Shears_FloatTensor:$input);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Shears_ReluOp : Shears_UnaryOp<"relu", "max(x, 0)">;
+def Shears_SigmoidOp : Shears_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+def Shears_TanhOp : Shears_UnaryOp<"tanh", "Hyperbolic tangent">;
+
+def Shears_ClipOp : Shears_UnaryOp<"clip", "Clamps to [min, max] (either bound optional)"> {
+  let arguments = (ins Shears_FloatTensor:$input, OptionalAttr<F32Attr>:$min,
+                       OptionalAttr<F32Attr>:$max);
+  let hasVerifier = 1;
+}
+
+def Shears_SoftmaxOp : Shears_Op<"softmax",
+    [Pure, SameOperandsAndResultType, ChannelFlow]> {
+  let summary = "Softmax along one axis (ONNX opset 13 semantics)";
+  let arguments = (ins Shears_FloatTensor:$input,
+                       I64Attr:$axis);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+class Shears_PoolOp<string mnemonic, string what>
+    : Shears_InferredOp<mnemonic, [ChannelFlow]> {
+  let summary = what # " over the spatial dims of an NCHW tensor";
+  let description = "`pads` is `[top, left, bottom, right]`.";
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Shears_MaxPoolOp : Shears_PoolOp<"max_pool", "Max pooling"> {
+  let arguments = (ins Shears_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
+}
+
+def Shears_AvgPoolOp : Shears_PoolOp<"avg_pool", "Average pooling"> {
+  let arguments = (ins Shears_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
+                       DefaultValuedAttr<BoolAttr, "false">:$count_include_pad);
+}
+
+def Shears_GlobalAvgPoolOp : Shears_PoolOp<"global_avg_pool",
+                                           "Average"> {
+  let arguments = (ins Shears_FloatTensor:$input);
+}
+
+//===----------------------------------------------------------------------===//
+// Shape ops
+//===----------------------------------------------------------------------===//
+
+def Shears_ReshapeOp : Shears_Op<"reshape", [Pure, ChannelFlow]> {
+  let summary = "Reshape to the result type (at most one dynamic dimension)";
+  let description = [{
+    The target shape is the result type. A dynamic result dimension takes
+    whatever the element count leaves, like ONNX's -1.
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Shears_FlattenOp : Shears_InferredOp<"flatten", [ChannelFlow]> {
+  let summary = "Flattens to 2-D: dims [0, axis) and [axis, rank)";
+  let arguments = (ins AnyRankedTensor:$input,
+                       DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Shears_TransposeOp : Shears_InferredOp<"transpose", [ChannelFlow]> {
+  let summary = "Permutes dimensions: result dim i is input dim perm[i]";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Shears_ConcatOp : Shears_InferredOp<"concat", [ChannelFlow]> {
+  let summary = "Concatenates along `axis`";
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+}
+
+def Shears_SliceOp : Shears_InferredOp<"slice", [ChannelFlow]> {
+  let summary = "Static strided slice along some axes (ONNX Slice)";
+  let description = [{
+    For each `axes[i]`, keeps indices `starts[i], starts[i] + steps[i], ...`
+    up to (excluding) `ends[i]`. Starts and ends are already clamped to the
+    dimension and non-negative; steps are positive.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$axes,
+                       DenseI64ArrayAttr:$starts, DenseI64ArrayAttr:$ends,
+                       DenseI64ArrayAttr:$steps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Shears_SplitOp : Shears_InferredOp<"split", [ChannelFlow]> {
+  let summary = "Splits along `axis` into pieces of the given sizes";
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                       DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Shears_PadOp : Shears_InferredOp<"pad", [ChannelFlow]> {
+  let summary = "Constant padding; `pads` is [begin_0.., end_0..] as in ONNX";
+  let arguments = (ins Shears_FloatTensor:$input, DenseI64ArrayAttr:$pads,
+                       DefaultValuedAttr<F32Attr, "0.0">:$value);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+#endif // SHEARS_OPS_TD

@@ -1,0 +1,36 @@
+//===- Import.h - ONNX to Shears dialect import -----------------*- C++ -*-===//
+
+#ifndef SHEARS_TARGET_ONNX_IMPORT_H
+#define SHEARS_TARGET_ONNX_IMPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+namespace mlir::shears {
+
+struct ImportOptions {
+  /// Name of the entry function created for the graph.
+  std::string functionName = "main";
+};
+
+/// Reads the ONNX model at `path` and returns a module with one function in
+/// the `shears` dialect, or null after emitting diagnostics (located at the
+/// offending ONNX node) on `context`. Weights become dense_resource blobs.
+OwningOpRef<ModuleOp> importONNXFile(llvm::StringRef path,
+                                     MLIRContext *context,
+                                     const ImportOptions &options = {});
+
+/// Same, for a model already in memory; the buffer's identifier is the path
+/// against which external data files are resolved.
+OwningOpRef<ModuleOp> importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                 MLIRContext *context,
+                                 const ImportOptions &options = {});
+
+/// Registers the `--import-onnx` translation.
+void registerImportONNXTranslation();
+
+} // namespace mlir::shears
+
+#endif // SHEARS_TARGET_ONNX_IMPORT_H

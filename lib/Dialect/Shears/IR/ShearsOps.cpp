@@ -1,0 +1,800 @@
+//===- ShearsOps.cpp - Shears ops: shapes, verifiers, interfaces ----------===//
+
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::shears;
+
+#include "shears/Dialect/Shears/IR/ShearsInterfaces.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Constant helpers
+//===----------------------------------------------------------------------===//
+
+ConstantOp mlir::shears::createWeightConstant(OpBuilder &builder, Location loc,
+                                              RankedTensorType type,
+                                              ArrayRef<float> values,
+                                              StringRef name) {
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
+                       values.size() * sizeof(float));
+  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float));
+  auto attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
+  return ConstantOp::create(builder, loc, attr);
+}
+
+FailureOr<SmallVector<float>> mlir::shears::getConstantFloats(Value value) {
+  ElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) ||
+      !attr.getElementType().isF32())
+    return failure();
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    auto range = dense.getValues<float>();
+    return SmallVector<float>(range.begin(), range.end());
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return failure();
+    ArrayRef<char> data = blob->getData();
+    if (data.size() != attr.getNumElements() * sizeof(float))
+      return failure();
+    SmallVector<float> result(attr.getNumElements());
+    std::memcpy(result.data(), data.data(), data.size());
+    return result;
+  }
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// Shape helpers
+//===----------------------------------------------------------------------===//
+
+static RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
+  return RankedTensorType::get(shape, elementType);
+}
+
+static RankedTensorType rankedType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+/// Product of `dims`, or dynamic if one is dynamic.
+static int64_t product(ArrayRef<int64_t> dims) {
+  int64_t result = 1;
+  for (int64_t d : dims) {
+    if (ShapedType::isDynamic(d))
+      return ShapedType::kDynamic;
+    result *= d;
+  }
+  return result;
+}
+
+/// Output extent of a sliding window (convolution and pooling), following
+/// ONNX: with ceil_mode the last window must start inside the padded-begin
+/// input.
+static int64_t windowOutputDim(int64_t in, int64_t kernel, int64_t stride,
+                               int64_t padBegin, int64_t padEnd,
+                               int64_t dilation, bool ceilMode) {
+  if (ShapedType::isDynamic(in))
+    return ShapedType::kDynamic;
+  int64_t span = in + padBegin + padEnd - dilation * (kernel - 1) - 1;
+  if (span < 0)
+    return -1;
+  int64_t out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
+}
+
+/// Checks the window attributes of a 2-D sliding-window op and computes the
+/// output shape [N, channels, H', W'].
+static LogicalResult
+inferWindowShape(std::optional<Location> loc, RankedTensorType input,
+                 ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                 ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
+                 bool ceilMode, int64_t channels,
+                 SmallVectorImpl<int64_t> &shape) {
+  if (input.getRank() != 4)
+    return emitOptionalError(loc, "expects a 4-D NCHW input, got rank ",
+                             input.getRank());
+  if (kernel.size() != 2 || strides.size() != 2 || dilations.size() != 2 ||
+      pads.size() != 4)
+    return emitOptionalError(loc, "expects 2 kernel dims, 2 strides, 2 "
+                                  "dilations and 4 pads");
+  for (int64_t v : llvm::concat<const int64_t>(kernel, strides, dilations))
+    if (v < 1)
+      return emitOptionalError(loc, "kernel, strides and dilations must be "
+                                    "positive");
+  for (int64_t p : pads)
+    if (p < 0)
+      return emitOptionalError(loc, "pads must be non-negative");
+  shape.assign({input.getDimSize(0), channels});
+  for (int i = 0; i < 2; ++i) {
+    int64_t out = windowOutputDim(input.getDimSize(2 + i), kernel[i],
+                                  strides[i], pads[i], pads[i + 2],
+                                  dilations[i], ceilMode);
+    if (out == -1 || out == 0)
+      return emitOptionalError(loc, "window of ", kernel[i],
+                               " does not fit spatial dimension ", i,
+                               " of size ", input.getDimSize(2 + i));
+    shape.push_back(out);
+  }
+  return success();
+}
+
+static LogicalResult checkAxis(std::optional<Location> loc, int64_t axis,
+                               int64_t rank) {
+  if (axis < 0 || axis >= rank)
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             rank);
+  return success();
+}
+
+/// Checks that a per-channel parameter is [size].
+static LogicalResult checkVector(std::optional<Location> loc, Value value,
+                                 int64_t size, StringRef what) {
+  auto type = rankedType(value);
+  if (type.getRank() != 1 ||
+      (!ShapedType::isDynamic(size) && !type.isDynamicDim(0) &&
+       type.getDimSize(0) != size))
+    return emitOptionalError(loc, what, " must be a 1-D tensor of ", size,
+                             " elements, got ", type);
+  return success();
+}
+
+static void identityDims(unsigned operand, int64_t rank,
+                         SmallVectorImpl<DimMapping> &mappings) {
+  for (int64_t d = 0; d < rank; ++d)
+    mappings.push_back({operand, d, 0, d});
+}
+
+/// Maps each non-broadcast dimension of `operand` to the result's.
+static void broadcastDims(Operation *op, SmallVectorImpl<DimMapping> &m) {
+  auto result = rankedType(op->getResult(0));
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    auto type = rankedType(operand);
+    int64_t offset = result.getRank() - type.getRank();
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.getDimSize(d) == result.getDimSize(d + offset))
+        m.push_back({static_cast<unsigned>(index), d,
+                     0, d + offset});
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  auto weight = rankedType(adaptor.getWeight());
+  if (input.getRank() < 1 || weight.getRank() != 2)
+    return emitOptionalError(loc, "expects an input of rank >= 1 and a 2-D "
+                                  "[out, in] weight");
+  int64_t in = input.getShape().back();
+  if (!ShapedType::isDynamic(in) && !weight.isDynamicDim(1) &&
+      in != weight.getDimSize(1))
+    return emitOptionalError(loc, "input has ", in,
+                             " features but the weight expects ",
+                             weight.getDimSize(1));
+  if (adaptor.getBias() &&
+      failed(checkVector(loc, adaptor.getBias(), weight.getDimSize(0),
+                         "bias")))
+    return failure();
+  SmallVector<int64_t> shape(input.getShape());
+  shape.back() = weight.getDimSize(0);
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+Value LinearOp::getPrunedInput() { return getInput(); }
+Value LinearOp::getPrunedBias() { return getBias(); }
+int64_t LinearOp::getResultChannelDim() {
+  return getType().getRank() - 1;
+}
+int64_t LinearOp::getInputChannelDim() {
+  return getInput().getType().getRank() - 1;
+}
+
+void LinearOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  int64_t rank = getType().getRank();
+  identityDims(0, rank - 1, mappings);
+  mappings.push_back({1, 0, 0, rank - 1});
+  if (getBias())
+    mappings.push_back({2, 0, 0, rank - 1});
+}
+
+//===----------------------------------------------------------------------===//
+// MatMulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto lhs = rankedType(adaptor.getLhs());
+  auto rhs = rankedType(adaptor.getRhs());
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitOptionalError(loc, "expects operands of rank >= 2");
+  int64_t k = lhs.getShape().back(), k2 = rhs.getShape()[rhs.getRank() - 2];
+  if (!ShapedType::isDynamic(k) && !ShapedType::isDynamic(k2) && k != k2)
+    return emitOptionalError(loc, "contracting dimensions differ: ", k,
+                             " vs ", k2);
+  SmallVector<int64_t> batch;
+  if (!OpTrait::util::getBroadcastedShape(lhs.getShape().drop_back(2),
+                                          rhs.getShape().drop_back(2), batch))
+    return emitOptionalError(loc, "batch dimensions do not broadcast");
+  batch.push_back(lhs.getShape()[lhs.getRank() - 2]);
+  batch.push_back(rhs.getShape().back());
+  types.push_back(tensorOf(batch, lhs.getElementType()));
+  return success();
+}
+
+void MatMulOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  int64_t rank = getType().getRank();
+  auto lhs = getLhs().getType(), rhs = getRhs().getType();
+  int64_t lhsOffset = rank - lhs.getRank(), rhsOffset = rank - rhs.getRank();
+  for (int64_t d = 0; d + 2 < lhs.getRank(); ++d)
+    if (lhs.getDimSize(d) == getType().getDimSize(d + lhsOffset))
+      mappings.push_back({0, d, 0, d + lhsOffset});
+  for (int64_t d = 0; d + 2 < rhs.getRank(); ++d)
+    if (rhs.getDimSize(d) == getType().getDimSize(d + rhsOffset))
+      mappings.push_back({1, d, 0, d + rhsOffset});
+  mappings.push_back({0, lhs.getRank() - 2, 0, rank - 2});
+  mappings.push_back({1, rhs.getRank() - 1, 0, rank - 1});
+}
+
+//===----------------------------------------------------------------------===//
+// Conv2DOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  auto weight = rankedType(adaptor.getWeight());
+  if (weight.getRank() != 4)
+    return emitOptionalError(loc, "expects a 4-D [out, in/groups, kh, kw] "
+                                  "filter, got ", weight);
+  if (weight.isDynamicDim(2) || weight.isDynamicDim(3) ||
+      weight.isDynamicDim(0))
+    return emitOptionalError(loc, "expects a filter with static sizes");
+  int64_t groups = adaptor.getGroups();
+  int64_t out = weight.getDimSize(0);
+  if (groups < 1 || out % groups != 0)
+    return emitOptionalError(loc, "groups (", groups,
+                             ") must divide the output channels (", out, ")");
+  SmallVector<int64_t> shape;
+  int64_t kernel[] = {weight.getDimSize(2), weight.getDimSize(3)};
+  if (failed(inferWindowShape(loc, input, kernel, adaptor.getStrides(),
+                              adaptor.getPads(), adaptor.getDilations(),
+                              /*ceilMode=*/false, out, shape)))
+    return failure();
+  int64_t in = input.getDimSize(1);
+  if (!ShapedType::isDynamic(in) && in != weight.getDimSize(1) * groups)
+    return emitOptionalError(loc, "input has ", in,
+                             " channels but the filter expects ",
+                             weight.getDimSize(1), " x ", groups, " groups");
+  if (adaptor.getBias() &&
+      failed(checkVector(loc, adaptor.getBias(), out, "bias")))
+    return failure();
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+Value Conv2DOp::getPrunedInput() { return getInput(); }
+Value Conv2DOp::getPrunedBias() { return getBias(); }
+int64_t Conv2DOp::getResultChannelDim() { return 1; }
+int64_t Conv2DOp::getInputChannelDim() { return 1; }
+
+void Conv2DOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  mappings.push_back({0, 0, 0, 0});
+  mappings.push_back({1, 0, 0, 1});
+  if (getBias())
+    mappings.push_back({2, 0, 0, 1});
+  // Depthwise: input channel c produces output channel c only.
+  int64_t groups = getGroupsAttr().getInt();
+  if (groups > 1 && groups == getInput().getType().getDimSize(1) &&
+      groups == getType().getDimSize(1))
+    mappings.push_back({0, 1, 0, 1});
+}
+
+//===----------------------------------------------------------------------===//
+// BatchNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  if (input.getRank() < 2)
+    return emitOptionalError(loc, "expects an input of rank >= 2");
+  int64_t channels = input.getDimSize(1);
+  if (failed(checkVector(loc, adaptor.getScale(), channels, "scale")) ||
+      failed(checkVector(loc, adaptor.getBias(), channels, "bias")) ||
+      failed(checkVector(loc, adaptor.getMean(), channels, "mean")) ||
+      failed(checkVector(loc, adaptor.getVariance(), channels, "variance")))
+    return failure();
+  if (adaptor.getEpsilon().convertToFloat() < 0)
+    return emitOptionalError(loc, "epsilon must be non-negative");
+  types.push_back(input);
+  return success();
+}
+
+void BatchNormOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  identityDims(0, getType().getRank(), mappings);
+  for (unsigned operand = 1; operand < 5; ++operand)
+    mappings.push_back({operand, 0, 0, 1});
+}
+
+//===----------------------------------------------------------------------===//
+// GatherOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto data = rankedType(adaptor.getData());
+  auto indices = rankedType(adaptor.getIndices());
+  int64_t axis = adaptor.getAxis();
+  if (failed(checkAxis(loc, axis, data.getRank())))
+    return failure();
+  SmallVector<int64_t> shape(data.getShape().take_front(axis));
+  llvm::append_range(shape, indices.getShape());
+  llvm::append_range(shape, data.getShape().drop_front(axis + 1));
+  types.push_back(tensorOf(shape, data.getElementType()));
+  return success();
+}
+
+Value GatherOp::getPrunedInput() { return getIndices(); }
+Value GatherOp::getWeight() { return getData(); }
+int64_t GatherOp::getWeightOutputDim() {
+  return getAxis() == 0 && getData().getType().getRank() == 2 ? 1 : -1;
+}
+int64_t GatherOp::getWeightInputDim() { return -1; }
+int64_t GatherOp::getResultChannelDim() { return getType().getRank() - 1; }
+int64_t GatherOp::getInputChannelDim() { return -1; }
+
+void GatherOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  int64_t axis = getAxis();
+  int64_t indicesRank = getIndices().getType().getRank();
+  for (int64_t d = 0; d < axis; ++d)
+    mappings.push_back({0, d, 0, d});
+  for (int64_t d = axis + 1; d < getData().getType().getRank(); ++d)
+    mappings.push_back({0, d, 0, d - 1 + indicesRank});
+  for (int64_t d = 0; d < indicesRank; ++d)
+    mappings.push_back({1, d, 0, axis + d});
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs,
+                                    Value rhs, SmallVectorImpl<Type> &types) {
+  auto lhsType = rankedType(lhs), rhsType = rankedType(rhs);
+  if (lhsType.getElementType() != rhsType.getElementType())
+    return emitOptionalError(loc, "operands have different element types");
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(lhsType.getShape(),
+                                          rhsType.getShape(), shape))
+    return emitOptionalError(loc, "shapes ", lhsType, " and ", rhsType,
+                             " do not broadcast");
+  types.push_back(tensorOf(shape, lhsType.getElementType()));
+  return success();
+}
+
+#define SHEARS_BINARY_OP(Op)                                                   \
+  LogicalResult Op::inferReturnTypes(MLIRContext *,                            \
+                                     std::optional<Location> loc,              \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &types) {           \
+    return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), types);     \
+  }                                                                            \
+  void Op::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {             \
+    broadcastDims(getOperation(), mappings);                                   \
+  }
+SHEARS_BINARY_OP(AddOp)
+SHEARS_BINARY_OP(SubOp)
+SHEARS_BINARY_OP(MulOp)
+SHEARS_BINARY_OP(DivOp)
+#undef SHEARS_BINARY_OP
+
+#define SHEARS_IDENTITY_FLOW(Op)                                               \
+  void Op::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {             \
+    identityDims(0, getType().getRank(), mappings);                            \
+  }
+SHEARS_IDENTITY_FLOW(ReluOp)
+SHEARS_IDENTITY_FLOW(SigmoidOp)
+SHEARS_IDENTITY_FLOW(TanhOp)
+SHEARS_IDENTITY_FLOW(ClipOp)
+#undef SHEARS_IDENTITY_FLOW
+
+LogicalResult ClipOp::verify() {
+  if (getMin() && getMax() &&
+      getMin()->convertToFloat() > getMax()->convertToFloat())
+    return emitOpError("min (") << getMin()->convertToFloat()
+                                << ") is greater than max ("
+                                << getMax()->convertToFloat() << ")";
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  return checkAxis(getLoc(), getAxis(), getType().getRank());
+}
+
+void SoftmaxOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  // Every index along the softmax axis depends on all others: it does not flow.
+  int64_t axis = getAxis();
+  for (int64_t d = 0; d < getType().getRank(); ++d)
+    if (d != axis)
+      mappings.push_back({0, d, 0, d});
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  SmallVector<int64_t> shape;
+  if (failed(inferWindowShape(loc, input, adaptor.getKernelShape(),
+                              adaptor.getStrides(), adaptor.getPads(),
+                              adaptor.getDilations(), adaptor.getCeilMode(),
+                              input.getRank() == 4 ? input.getDimSize(1) : 0,
+                              shape)))
+    return failure();
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  SmallVector<int64_t> shape;
+  int64_t dilations[] = {1, 1};
+  if (failed(inferWindowShape(loc, input, adaptor.getKernelShape(),
+                              adaptor.getStrides(), adaptor.getPads(),
+                              dilations, adaptor.getCeilMode(),
+                              input.getRank() == 4 ? input.getDimSize(1) : 0,
+                              shape)))
+    return failure();
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  if (input.getRank() != 4)
+    return emitOptionalError(loc, "expects a 4-D NCHW input, got rank ",
+                             input.getRank());
+  types.push_back(tensorOf({input.getDimSize(0), input.getDimSize(1), 1, 1},
+                           input.getElementType()));
+  return success();
+}
+
+#define SHEARS_POOL_FLOW(Op)                                                   \
+  void Op::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {             \
+    identityDims(0, 2, mappings);                                              \
+  }
+SHEARS_POOL_FLOW(MaxPoolOp)
+SHEARS_POOL_FLOW(AvgPoolOp)
+SHEARS_POOL_FLOW(GlobalAvgPoolOp)
+#undef SHEARS_POOL_FLOW
+
+//===----------------------------------------------------------------------===//
+// ReshapeOp and FlattenOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto input = getInput().getType(), result = getType();
+  if (input.getElementType() != result.getElementType())
+    return emitOpError("changes the element type");
+  if (llvm::count_if(result.getShape(), ShapedType::isDynamic) > 1)
+    return emitOpError("result may have at most one dynamic dimension");
+  auto staticProduct = [](ArrayRef<int64_t> shape) {
+    int64_t p = 1;
+    for (int64_t d : shape)
+      if (!ShapedType::isDynamic(d))
+        p *= d;
+    return p;
+  };
+  int64_t in = staticProduct(input.getShape());
+  int64_t out = staticProduct(result.getShape());
+  bool inDynamic = !input.hasStaticShape(), outDynamic = !result.hasStaticShape();
+  if ((!inDynamic && !outDynamic && in != out) ||
+      (!inDynamic && outDynamic && (out == 0 || in % out != 0)))
+    return emitOpError("cannot reshape ")
+           << input << " into " << result << ": element counts differ";
+  if (inDynamic && !outDynamic)
+    return emitOpError("a dynamic input needs a dynamic result dimension");
+  return success();
+}
+
+/// Folds reshapes of constants, reshape chains and no-op reshapes.
+static OpFoldResult foldReshapeLike(Operation *op, Attribute input) {
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  if (op->getOperand(0).getType() == type)
+    return op->getOperand(0);
+  if (!type.hasStaticShape() || !input)
+    return {};
+  if (auto dense = dyn_cast<DenseElementsAttr>(input))
+    return dense.reshape(type);
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(input))
+    return DenseResourceElementsAttr::get(type, resource.getRawHandle());
+  return {};
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (auto producer = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(producer.getInput());
+    return getResult();
+  }
+  return foldReshapeLike(*this, adaptor.getInput());
+}
+
+/// Maps the common leading dimensions, then a trailing collapse as a block.
+static void reshapeDims(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
+                        SmallVectorImpl<DimMapping> &mappings) {
+  size_t d = 0;
+  while (d < in.size() && d < out.size() && in[d] == out[d]) {
+    mappings.push_back({0, static_cast<int64_t>(d), 0,
+                        static_cast<int64_t>(d)});
+    ++d;
+  }
+  if (d + 1 == out.size() && d < in.size()) {
+    int64_t block = product(in.drop_front(d + 1));
+    if (!ShapedType::isDynamic(block) && !ShapedType::isDynamic(in[d]))
+      mappings.push_back({0, static_cast<int64_t>(d), 0,
+                          static_cast<int64_t>(d), DimMapping::Kind::Block, 0,
+                          block});
+  }
+}
+
+void ReshapeOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  reshapeDims(getInput().getType().getShape(), getType().getShape(), mappings);
+}
+
+LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  int64_t axis = adaptor.getAxis();
+  if (axis < 0 || axis > input.getRank())
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             input.getRank());
+  types.push_back(tensorOf({product(input.getShape().take_front(axis)),
+                            product(input.getShape().drop_front(axis))},
+                           input.getElementType()));
+  return success();
+}
+
+OpFoldResult FlattenOp::fold(FoldAdaptor adaptor) {
+  return foldReshapeLike(*this, adaptor.getInput());
+}
+
+void FlattenOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  reshapeDims(getInput().getType().getShape(), getType().getShape(), mappings);
+}
+
+//===----------------------------------------------------------------------===//
+// TransposeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  ArrayRef<int64_t> perm = adaptor.getPerm();
+  if (static_cast<int64_t>(perm.size()) != input.getRank())
+    return emitOptionalError(loc, "perm has ", perm.size(),
+                             " entries for an input of rank ",
+                             input.getRank());
+  SmallVector<bool> seen(perm.size(), false);
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= input.getRank() || seen[p])
+      return emitOptionalError(loc, "perm is not a permutation");
+    seen[p] = true;
+    shape.push_back(input.getDimSize(p));
+  }
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+void TransposeOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  for (auto [i, p] : llvm::enumerate(getPerm()))
+    mappings.push_back({0, p, 0, static_cast<int64_t>(i)});
+}
+
+//===----------------------------------------------------------------------===//
+// ConcatOp, SliceOp, SplitOp, PadOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (adaptor.getInputs().empty())
+    return emitOptionalError(loc, "expects at least one input");
+  auto first = rankedType(adaptor.getInputs().front());
+  int64_t axis = adaptor.getAxis();
+  if (failed(checkAxis(loc, axis, first.getRank())))
+    return failure();
+  SmallVector<int64_t> shape(first.getShape());
+  for (Value input : adaptor.getInputs().drop_front()) {
+    auto type = rankedType(input);
+    if (type.getRank() != first.getRank() ||
+        type.getElementType() != first.getElementType())
+      return emitOptionalError(loc, "inputs differ in rank or element type");
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      int64_t size = type.getDimSize(d);
+      if (d == axis) {
+        shape[d] = ShapedType::isDynamic(shape[d]) || ShapedType::isDynamic(size)
+                       ? ShapedType::kDynamic
+                       : shape[d] + size;
+      } else if (!ShapedType::isDynamic(size) &&
+                 !ShapedType::isDynamic(shape[d]) && size != shape[d]) {
+        return emitOptionalError(loc, "inputs differ in dimension ", d,
+                                 " (", shape[d], " vs ", size, ")");
+      }
+    }
+  }
+  types.push_back(tensorOf(shape, first.getElementType()));
+  return success();
+}
+
+void ConcatOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  int64_t axis = getAxis(), offset = 0;
+  for (auto [index, input] : llvm::enumerate(getInputs())) {
+    auto type = rankedType(input);
+    unsigned i = index;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (d != axis)
+        mappings.push_back({i, d, 0, d});
+      else if (!ShapedType::isDynamic(offset))
+        mappings.push_back({i, d, 0, d, DimMapping::Kind::Offset, offset});
+    }
+    offset = ShapedType::isDynamic(type.getDimSize(axis))
+                 ? ShapedType::kDynamic
+                 : offset + type.getDimSize(axis);
+  }
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  ArrayRef<int64_t> axes = adaptor.getAxes(), starts = adaptor.getStarts(),
+                    ends = adaptor.getEnds(), steps = adaptor.getSteps();
+  if (starts.size() != axes.size() || ends.size() != axes.size() ||
+      steps.size() != axes.size())
+    return emitOptionalError(loc, "axes, starts, ends and steps differ in "
+                                  "length");
+  SmallVector<int64_t> shape(input.getShape());
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (failed(checkAxis(loc, axes[i], input.getRank())))
+      return failure();
+    if (steps[i] < 1 || starts[i] < 0 || ends[i] < starts[i])
+      return emitOptionalError(loc, "slice along axis ", axes[i],
+                               " needs 0 <= start <= end and a positive step");
+    int64_t size = input.getDimSize(axes[i]);
+    if (!ShapedType::isDynamic(size) && ends[i] > size)
+      return emitOptionalError(loc, "slice end ", ends[i], " exceeds size ",
+                               size, " of axis ", axes[i]);
+    shape[axes[i]] = (ends[i] - starts[i] + steps[i] - 1) / steps[i];
+  }
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+void SliceOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  for (int64_t d = 0; d < getType().getRank(); ++d) {
+    const auto *it = llvm::find(getAxes(), d);
+    if (it == getAxes().end()) {
+      mappings.push_back({0, d, 0, d});
+      continue;
+    }
+    size_t i = it - getAxes().begin();
+    if (getSteps()[i] == 1)
+      mappings.push_back({0, d, 0, d, DimMapping::Kind::Offset,
+                          -getStarts()[i]});
+  }
+}
+
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  int64_t axis = adaptor.getAxis();
+  if (failed(checkAxis(loc, axis, input.getRank())))
+    return failure();
+  int64_t total = 0;
+  for (int64_t size : adaptor.getSizes()) {
+    if (size < 0)
+      return emitOptionalError(loc, "split sizes must be non-negative");
+    SmallVector<int64_t> shape(input.getShape());
+    shape[axis] = size;
+    types.push_back(tensorOf(shape, input.getElementType()));
+    total += size;
+  }
+  if (!input.isDynamicDim(axis) && total != input.getDimSize(axis))
+    return emitOptionalError(loc, "split sizes add up to ", total,
+                             " but axis ", axis, " has ",
+                             input.getDimSize(axis));
+  return success();
+}
+
+void SplitOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  int64_t axis = getAxis(), offset = 0;
+  int64_t rank = getInput().getType().getRank();
+  for (auto [index, size] : llvm::enumerate(getSizes())) {
+    unsigned r = index;
+    for (int64_t d = 0; d < rank; ++d)
+      mappings.push_back(d == axis ? DimMapping{0, d, r, d,
+                                                DimMapping::Kind::Offset,
+                                                -offset}
+                                   : DimMapping{0, d, r, d});
+    offset += size;
+  }
+}
+
+LogicalResult PadOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  ArrayRef<int64_t> pads = adaptor.getPads();
+  int64_t rank = input.getRank();
+  if (static_cast<int64_t>(pads.size()) != 2 * rank)
+    return emitOptionalError(loc, "expects ", 2 * rank, " pads, got ",
+                             pads.size());
+  SmallVector<int64_t> shape(input.getShape());
+  for (int64_t d = 0; d < rank; ++d) {
+    if (pads[d] < 0 || pads[d + rank] < 0)
+      return emitOptionalError(loc, "pads must be non-negative");
+    if (!ShapedType::isDynamic(shape[d]))
+      shape[d] += pads[d] + pads[d + rank];
+  }
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+void PadOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  int64_t rank = getType().getRank();
+  for (int64_t d = 0; d < rank; ++d)
+    mappings.push_back({0, d, 0, d, DimMapping::Kind::Offset, getPads()[d]});
+}
+
+#define GET_OP_CLASSES
+#include "shears/Dialect/Shears/IR/ShearsOps.cpp.inc"

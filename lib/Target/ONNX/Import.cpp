@@ -1,0 +1,1671 @@
+//===- Import.cpp - ONNX to Shears dialect import -------------------------===//
+//
+// Reads an ONNX ModelProto with Debian's libonnx/protobuf and builds one
+// func.func of `shears` ops. Shape computations that exporters emit
+// (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) are evaluated here
+// symbolically so that the result is static except for dynamic input dims.
+//
+// This file is compiled with C++ exceptions: libonnx throws from shape
+// inference and the version converter. Nothing escapes importONNXFile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Target/ONNX/Import.h"
+
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
+#include "onnx/version_converter/convert.h"
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::shears;
+
+namespace {
+
+constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMaxOpset = 17;
+/// Opsets below this are first converted to it by onnx's version converter.
+constexpr int64_t kNativeOpset = 13;
+
+/// One entry of a shape vector computed at import time: a known integer, or
+/// dimension `dim` of `value`, which is dynamic.
+struct ShapeElem {
+  int64_t constant = 0;
+  Value value = {};
+  int64_t dim = -1;
+  bool isSymbolic() const { return static_cast<bool>(value); }
+  bool operator==(const ShapeElem &o) const {
+    return constant == o.constant && value == o.value && dim == o.dim;
+  }
+};
+using ShapeVector = SmallVector<ShapeElem>;
+
+class Importer;
+
+/// What a node converter sees: the node, its operands and attributes.
+class NodeContext {
+public:
+  NodeContext(Importer &importer, const onnx::NodeProto &node, Location loc,
+              int64_t opset)
+      : importer(importer), node(node), loc(loc), opset(opset) {}
+
+  Importer &importer;
+  const onnx::NodeProto &node;
+  Location loc;
+  int64_t opset;
+
+  unsigned numInputs() const { return node.input_size(); }
+  bool hasInput(unsigned i) const {
+    return static_cast<int>(i) < node.input_size() && !node.input(i).empty();
+  }
+  const std::string &inputName(unsigned i) const { return node.input(i); }
+
+  const onnx::AttributeProto *attr(StringRef name) const {
+    for (const auto &a : node.attribute())
+      if (a.name() == name)
+        return &a;
+    return nullptr;
+  }
+  int64_t intAttr(StringRef name, int64_t defaultValue) const {
+    const auto *a = attr(name);
+    return a ? a->i() : defaultValue;
+  }
+  float floatAttr(StringRef name, float defaultValue) const {
+    const auto *a = attr(name);
+    return a ? a->f() : defaultValue;
+  }
+  std::string stringAttr(StringRef name, StringRef defaultValue) const {
+    const auto *a = attr(name);
+    return a ? a->s() : defaultValue.str();
+  }
+  std::optional<SmallVector<int64_t>> intsAttr(StringRef name) const {
+    const auto *a = attr(name);
+    if (!a)
+      return std::nullopt;
+    return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  }
+
+  InFlightDiagnostic emitError() const {
+    return mlir::emitError(loc)
+           << "node '" << node.name() << "' (" << node.op_type() << ", opset "
+           << opset << "): ";
+  }
+};
+
+using Converter = std::function<LogicalResult(NodeContext &)>;
+
+class Importer {
+public:
+  Importer(MLIRContext *context, StringRef path)
+      : builder(context), context(context), path(path.str()),
+        fileLoc(FileLineColLoc::get(context, path, 0, 0)) {}
+
+  OwningOpRef<ModuleOp> import(onnx::ModelProto &model,
+                               const ImportOptions &options);
+
+  // Helpers for converters.
+  FailureOr<Value> getValue(NodeContext &ctx, unsigned i);
+  FailureOr<Value> getFloatValue(NodeContext &ctx, unsigned i);
+  FailureOr<ShapeVector> getShape(NodeContext &ctx, unsigned i);
+  FailureOr<SmallVector<int64_t>> getInts(NodeContext &ctx, unsigned i);
+  FailureOr<SmallVector<float>> getFloats(NodeContext &ctx, unsigned i);
+  bool isConstant(StringRef name) const {
+    return !values.count(name) && (constants.count(name) ||
+                                   shapes.count(name));
+  }
+  RankedTensorType getConstantType(StringRef name);
+  Value createConstant(RankedTensorType type, ArrayRef<char> bytes,
+                       StringRef name);
+  void setResult(NodeContext &ctx, unsigned i, Value value) {
+    if (static_cast<int>(i) < ctx.node.output_size() &&
+        !ctx.node.output(i).empty())
+      values[ctx.node.output(i)] = value;
+  }
+  /// The type ONNX shape inference gives `name`, if it is fully known but
+  /// for dynamic dims of the graph inputs.
+  RankedTensorType getInferredType(StringRef name) {
+    const onnx::ValueInfoProto *vi = inferredTypes.lookup(name);
+    if (!vi)
+      return {};
+    auto type = convertValueInfo(*vi);
+    return succeeded(type) ? *type : RankedTensorType();
+  }
+  void setShape(NodeContext &ctx, ShapeVector shape) {
+    shapes[ctx.node.output(0)] = std::move(shape);
+  }
+  OpBuilder builder;
+  MLIRContext *context;
+
+private:
+  LogicalResult checkOpset(onnx::ModelProto &model);
+  LogicalResult checkSupported(const onnx::GraphProto &graph);
+  LogicalResult indexConstants(onnx::GraphProto &graph);
+  LogicalResult sortNodes(const onnx::GraphProto &graph,
+                          SmallVectorImpl<int> &order);
+  FailureOr<RankedTensorType> convertValueInfo(const onnx::ValueInfoProto &vi);
+  FailureOr<Type> convertElementType(int32_t type, Location loc);
+  FailureOr<ArrayRef<char>> getTensorBytes(const onnx::TensorProto &tensor,
+                                           Location loc);
+  Location nodeLoc(const onnx::NodeProto &node, int index);
+
+  std::string path;
+  Location fileLoc;
+  int64_t opset = 0;
+  /// Initializers and Constant-node values not yet materialized.
+  llvm::StringMap<onnx::TensorProto *> constants;
+  /// Values produced so far, by ONNX name.
+  llvm::StringMap<Value> values;
+  /// Integer vectors computed at import time (shape subgraphs).
+  llvm::StringMap<ShapeVector> shapes;
+  /// Storage for typed-field and external tensor data, by tensor name.
+  llvm::StringMap<std::string> tensorBytes;
+  /// Inserts constants at the top of the entry block, in creation order.
+  OpBuilder constantBuilder{context};
+  /// Node outputs whose static type ONNX shape inference knows.
+  llvm::StringMap<const onnx::ValueInfoProto *> inferredTypes;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Tensors and types
+//===----------------------------------------------------------------------===//
+
+static int64_t elementByteWidth(int32_t type) {
+  switch (type) {
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::INT32:
+    return 4;
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT64:
+    return 8;
+  case onnx::TensorProto::FLOAT16:
+    return 2;
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+FailureOr<Type> Importer::convertElementType(int32_t type, Location loc) {
+  switch (type) {
+  case onnx::TensorProto::FLOAT:
+    return Type(builder.getF32Type());
+  case onnx::TensorProto::DOUBLE:
+    return Type(builder.getF64Type());
+  case onnx::TensorProto::FLOAT16:
+    return Type(builder.getF16Type());
+  case onnx::TensorProto::INT64:
+    return Type(builder.getI64Type());
+  case onnx::TensorProto::INT32:
+    return Type(builder.getI32Type());
+  case onnx::TensorProto::INT8:
+    return Type(builder.getI8Type());
+  case onnx::TensorProto::UINT8:
+    return Type(builder.getIntegerType(8, /*isSigned=*/false));
+  case onnx::TensorProto::BOOL:
+    return Type(builder.getI1Type());
+  default:
+    emitError(loc) << "unsupported tensor element type "
+                   << onnx::TensorProto::DataType_Name(
+                          static_cast<onnx::TensorProto::DataType>(type));
+    return failure();
+  }
+}
+
+/// Checks the dims of a tensor and returns its element count.
+static FailureOr<int64_t> checkedElementCount(const onnx::TensorProto &tensor,
+                                              Location loc) {
+  int64_t count = 1;
+  for (int64_t d : tensor.dims()) {
+    if (d < 0)
+      return emitError(loc) << "tensor '" << tensor.name()
+                            << "' has a negative dimension " << d,
+             failure();
+    if (__builtin_mul_overflow(count, d, &count))
+      return emitError(loc) << "tensor '" << tensor.name()
+                            << "' has dimensions whose product overflows",
+             failure();
+  }
+  int64_t width = elementByteWidth(tensor.data_type());
+  int64_t bytes;
+  if (width && __builtin_mul_overflow(count, width, &bytes))
+    return emitError(loc) << "tensor '" << tensor.name()
+                          << "' is too large: its byte size overflows",
+           failure();
+  return count;
+}
+
+/// Reads external data `location` (relative to the model's folder, and inside
+/// it) into `out`.
+static LogicalResult readExternalData(const onnx::TensorProto &tensor,
+                                      StringRef modelPath, int64_t size,
+                                      std::string &out, Location loc) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &entry : tensor.external_data()) {
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset")
+      offset = std::strtoll(entry.value().c_str(), nullptr, 10);
+    else if (entry.key() == "length")
+      length = std::strtoll(entry.value().c_str(), nullptr, 10);
+  }
+  auto fail = [&](const Twine &why) {
+    emitError(loc) << "external data of tensor '" << tensor.name()
+                   << "': " << why;
+    return failure();
+  };
+  if (location.empty())
+    return fail("no location given");
+  if (llvm::sys::path::is_absolute(location) ||
+      llvm::is_contained(llvm::make_range(llvm::sys::path::begin(location),
+                                          llvm::sys::path::end(location)),
+                         ".."))
+    return fail("location '" + location +
+                "' must be a relative path inside the model's folder");
+  SmallString<256> file = llvm::sys::path::parent_path(modelPath);
+  llvm::sys::path::append(file, location);
+  auto buffer = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail("cannot read '" + file + "': " + buffer.getError().message());
+  int64_t fileSize = (*buffer)->getBufferSize();
+  if (length < 0)
+    length = fileSize - offset;
+  if (offset < 0 || length != size || offset + length > fileSize)
+    return fail("needs " + Twine(size) + " bytes at offset " + Twine(offset) +
+                " but '" + location + "' has " + Twine(fileSize) + " bytes");
+  out.assign((*buffer)->getBufferStart() + offset, length);
+  return success();
+}
+
+FailureOr<ArrayRef<char>>
+Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
+  FailureOr<int64_t> count = checkedElementCount(tensor, loc);
+  if (failed(count))
+    return failure();
+  int64_t width = elementByteWidth(tensor.data_type());
+  if (!width)
+    return (void)convertElementType(tensor.data_type(), loc), failure();
+  int64_t size = *count * width;
+  auto cached = tensorBytes.find(tensor.name());
+  if (cached != tensorBytes.end())
+    return ArrayRef<char>(cached->second.data(), cached->second.size());
+
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string &out = tensorBytes[tensor.name()];
+    if (failed(readExternalData(tensor, path, size, out, loc)))
+      return failure();
+    return ArrayRef<char>(out.data(), out.size());
+  }
+  if (tensor.has_raw_data()) {
+    if (static_cast<int64_t>(tensor.raw_data().size()) != size)
+      return emitError(loc) << "tensor '" << tensor.name() << "' has "
+                            << tensor.raw_data().size()
+                            << " bytes of data but its dims need " << size,
+             failure();
+    return ArrayRef<char>(tensor.raw_data().data(), size);
+  }
+
+  // Typed fields: convert to the raw little-endian layout.
+  std::string &out = tensorBytes[tensor.name()];
+  out.resize(size);
+  auto copy = [&](const auto &field, auto convert) -> LogicalResult {
+    if (field.size() != *count) {
+      emitError(loc) << "tensor '" << tensor.name() << "' has "
+                     << field.size() << " values but its dims need " << *count;
+      return failure();
+    }
+    for (int64_t i = 0; i < *count; ++i)
+      convert(field.Get(i), out.data() + i * width);
+    return success();
+  };
+  auto store = [&](auto v) {
+    return [=](auto x, char *dst) {
+      auto y = static_cast<decltype(v)>(x);
+      std::memcpy(dst, &y, sizeof(y));
+    };
+  };
+  LogicalResult result = failure();
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    result = copy(tensor.float_data(), store(float()));
+    break;
+  case onnx::TensorProto::DOUBLE:
+    result = copy(tensor.double_data(), store(double()));
+    break;
+  case onnx::TensorProto::INT64:
+    result = copy(tensor.int64_data(), store(int64_t()));
+    break;
+  case onnx::TensorProto::INT32:
+    result = copy(tensor.int32_data(), store(int32_t()));
+    break;
+  case onnx::TensorProto::FLOAT16:
+    result = copy(tensor.int32_data(), store(uint16_t()));
+    break;
+  default:
+    result = copy(tensor.int32_data(), store(uint8_t()));
+    break;
+  }
+  if (failed(result))
+    return failure();
+  return ArrayRef<char>(out.data(), out.size());
+}
+
+RankedTensorType Importer::getConstantType(StringRef name) {
+  if (auto it = shapes.find(name); it != shapes.end())
+    return RankedTensorType::get({static_cast<int64_t>(it->second.size())},
+                                 builder.getI64Type());
+  const onnx::TensorProto *tensor = constants.lookup(name);
+  Type element = *convertElementType(tensor->data_type(), fileLoc);
+  return RankedTensorType::get(
+      SmallVector<int64_t>(tensor->dims().begin(), tensor->dims().end()),
+      element);
+}
+
+Value Importer::createConstant(RankedTensorType type, ArrayRef<char> bytes,
+                               StringRef name) {
+  ElementsAttr attr;
+  // Small integer tensors (indices, shapes) stay readable inline; everything
+  // else, weights above all, is a resource blob.
+  if (!isa<FloatType>(type.getElementType()) && type.getNumElements() <= 16)
+    attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
+  else
+    attr = DenseResourceElementsAttr::get(
+        type, name,
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(double)));
+  auto loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+  Value result = ConstantOp::create(constantBuilder, loc, attr);
+  constantBuilder.setInsertionPointAfterValue(result);
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Operand access
+//===----------------------------------------------------------------------===//
+
+FailureOr<Value> Importer::getValue(NodeContext &ctx, unsigned i) {
+  if (!ctx.hasInput(i))
+    return ctx.emitError() << "input " << i << " is missing", failure();
+  StringRef name = ctx.inputName(i);
+  if (Value v = values.lookup(name))
+    return v;
+  if (auto it = shapes.find(name); it != shapes.end()) {
+    SmallVector<int64_t> ints;
+    for (const ShapeElem &e : it->second) {
+      if (e.isSymbolic())
+        return ctx.emitError()
+                   << "input '" << name
+                   << "' is a shape computed from a dynamic dimension; only "
+                      "Reshape can consume it",
+               failure();
+      ints.push_back(e.constant);
+    }
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(ints.data()),
+                         ints.size() * sizeof(int64_t));
+    Value v = createConstant(getConstantType(name), bytes, name);
+    values[name] = v;
+    return v;
+  }
+  if (onnx::TensorProto *tensor = constants.lookup(name)) {
+    FailureOr<ArrayRef<char>> bytes = getTensorBytes(*tensor, ctx.loc);
+    if (failed(bytes))
+      return failure();
+    Value v = createConstant(getConstantType(name), *bytes, name);
+    values[name] = v;
+    // The blob owns a copy now: free the protobuf's.
+    std::string().swap(*tensor->mutable_raw_data());
+    tensorBytes.erase(name);
+    return v;
+  }
+  return ctx.emitError() << "input '" << name << "' is not defined", failure();
+}
+
+FailureOr<Value> Importer::getFloatValue(NodeContext &ctx, unsigned i) {
+  FailureOr<Value> v = getValue(ctx, i);
+  if (failed(v))
+    return failure();
+  if (!isa<FloatType>(cast<RankedTensorType>(v->getType()).getElementType()))
+    return ctx.emitError() << "input '" << ctx.inputName(i)
+                           << "' must be a floating-point tensor, got "
+                           << v->getType(),
+           failure();
+  return v;
+}
+
+FailureOr<ShapeVector> Importer::getShape(NodeContext &ctx, unsigned i) {
+  if (!ctx.hasInput(i))
+    return ctx.emitError() << "input " << i << " is missing", failure();
+  StringRef name = ctx.inputName(i);
+  if (auto it = shapes.find(name); it != shapes.end())
+    return it->second;
+  if (onnx::TensorProto *tensor = constants.lookup(name)) {
+    auto type = tensor->data_type();
+    if (type != onnx::TensorProto::INT64 && type != onnx::TensorProto::INT32)
+      return failure();
+    FailureOr<ArrayRef<char>> bytes = getTensorBytes(*tensor, ctx.loc);
+    if (failed(bytes))
+      return failure();
+    ShapeVector result;
+    int64_t width = elementByteWidth(type);
+    for (size_t off = 0; off < bytes->size(); off += width) {
+      int64_t v = 0;
+      if (width == 8) {
+        std::memcpy(&v, bytes->data() + off, 8);
+      } else {
+        int32_t v32;
+        std::memcpy(&v32, bytes->data() + off, 4);
+        v = v32;
+      }
+      result.push_back({v});
+    }
+    shapes[name] = result;
+    return result;
+  }
+  return failure();
+}
+
+FailureOr<SmallVector<int64_t>> Importer::getInts(NodeContext &ctx,
+                                                  unsigned i) {
+  FailureOr<ShapeVector> shape = getShape(ctx, i);
+  if (failed(shape) ||
+      llvm::any_of(*shape, [](const ShapeElem &e) { return e.isSymbolic(); }))
+    return ctx.emitError() << "input '" << ctx.inputName(i)
+                           << "' must be a constant integer tensor",
+           failure();
+  return llvm::to_vector(
+      llvm::map_range(*shape, [](const ShapeElem &e) { return e.constant; }));
+}
+
+FailureOr<SmallVector<float>> Importer::getFloats(NodeContext &ctx,
+                                                  unsigned i) {
+  onnx::TensorProto *tensor = ctx.hasInput(i) && !values.count(ctx.inputName(i))
+                                  ? constants.lookup(ctx.inputName(i))
+                                  : nullptr;
+  if (!tensor || tensor->data_type() != onnx::TensorProto::FLOAT)
+    return ctx.emitError() << "input '"
+                           << (ctx.hasInput(i) ? ctx.inputName(i) : "")
+                           << "' must be a constant float tensor",
+           failure();
+  FailureOr<ArrayRef<char>> bytes = getTensorBytes(*tensor, ctx.loc);
+  if (failed(bytes))
+    return failure();
+  SmallVector<float> result(bytes->size() / sizeof(float));
+  std::memcpy(result.data(), bytes->data(), bytes->size());
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Converters
+//===----------------------------------------------------------------------===//
+
+static RankedTensorType typeOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// Normalizes a possibly negative axis; fails if out of range.
+static FailureOr<int64_t> normalizeAxis(NodeContext &ctx, int64_t axis,
+                                        int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return ctx.emitError() << "axis " << axis << " is out of range for rank "
+                           << rank,
+           failure();
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// Runs `fn`, turning the errors it emits into one error that names the node.
+static LogicalResult withNodeContext(NodeContext &ctx,
+                                     function_ref<LogicalResult()> fn) {
+  std::string messages;
+  LogicalResult result = success();
+  {
+    ScopedDiagnosticHandler handler(ctx.loc.getContext(), [&](Diagnostic &d) {
+      if (d.getSeverity() != DiagnosticSeverity::Error)
+        return failure();
+      messages += (messages.empty() ? "" : "; ") + d.str();
+      return success();
+    });
+    result = fn();
+  }
+  if (failed(result))
+    ctx.emitError() << messages;
+  return result;
+}
+
+/// Creates an `OpTy` with result types inferred from operands and attributes
+/// (or `types` when given), reporting a located error instead of building an
+/// invalid op.
+template <typename OpTy>
+static FailureOr<Operation *> createOp(NodeContext &ctx, ValueRange operands,
+                                       ArrayRef<NamedAttribute> attrs = {},
+                                       TypeRange types = {}) {
+  MLIRContext *context = ctx.loc.getContext();
+  SmallVector<Type> resultTypes(types);
+  Operation *op = nullptr;
+  LogicalResult result = withNodeContext(ctx, [&]() -> LogicalResult {
+    DictionaryAttr dict = DictionaryAttr::get(context, attrs);
+    if constexpr (OpTy::template hasTrait<InferTypeOpInterface::Trait>()) {
+      if (resultTypes.empty()) {
+        typename OpTy::Properties props;
+        if (failed(OpTy::setPropertiesFromAttr(
+                props, dict, [&] { return mlir::emitError(ctx.loc); })))
+          return failure();
+        if (failed(OpTy::inferReturnTypes(context, ctx.loc, operands, dict,
+                                          OpaqueProperties(&props), {},
+                                          resultTypes)))
+          return failure();
+      }
+    } else if (resultTypes.empty()) {
+      resultTypes.push_back(operands.front().getType());
+    }
+    OperationState state(ctx.loc, OpTy::getOperationName());
+    state.addOperands(operands);
+    state.addTypes(resultTypes);
+    state.addAttributes(attrs);
+    op = ctx.importer.builder.create(state);
+    if (succeeded(verify(op, /*verifyRecursively=*/false)))
+      return success();
+    op->erase();
+    return failure();
+  });
+  if (failed(result))
+    return failure();
+  return op;
+}
+
+/// Creates a single-result op and records it as the node's output.
+template <typename OpTy>
+static LogicalResult emitOp(NodeContext &ctx, ValueRange operands,
+                            ArrayRef<NamedAttribute> attrs = {},
+                            TypeRange types = {}) {
+  FailureOr<Operation *> op = createOp<OpTy>(ctx, operands, attrs, types);
+  if (failed(op))
+    return failure();
+  for (auto [i, result] : llvm::enumerate((*op)->getResults()))
+    ctx.importer.setResult(ctx, i, result);
+  return success();
+}
+
+/// Window attributes common to Conv and pooling, with auto_pad resolved.
+static LogicalResult windowAttrs(NodeContext &ctx, RankedTensorType input,
+                                 ArrayRef<int64_t> kernel,
+                                 SmallVectorImpl<int64_t> &strides,
+                                 SmallVectorImpl<int64_t> &pads,
+                                 SmallVectorImpl<int64_t> &dilations) {
+  if (input.getRank() != 4 || kernel.size() != 2)
+    return ctx.emitError() << "only 2-D windows over NCHW inputs are "
+                              "supported, got input "
+                           << input;
+  strides.assign(ctx.intsAttr("strides").value_or(SmallVector<int64_t>{1, 1}));
+  dilations.assign(
+      ctx.intsAttr("dilations").value_or(SmallVector<int64_t>{1, 1}));
+  pads.assign(ctx.intsAttr("pads").value_or(SmallVector<int64_t>{0, 0, 0, 0}));
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+    return ctx.emitError() << "expects 2 strides, 2 dilations and 4 pads";
+  std::string autoPad = ctx.stringAttr("auto_pad", "NOTSET");
+  if (autoPad == "VALID") {
+    pads.assign(4, 0);
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int i = 0; i < 2; ++i) {
+      int64_t in = input.getDimSize(2 + i);
+      if (ShapedType::isDynamic(in))
+        return ctx.emitError() << "auto_pad " << autoPad
+                               << " needs static spatial dimensions";
+      int64_t out = (in + strides[i] - 1) / strides[i];
+      int64_t total = std::max<int64_t>(
+          0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in);
+      int64_t small = total / 2, large = total - small;
+      pads[i] = autoPad == "SAME_UPPER" ? small : large;
+      pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+    }
+  } else if (autoPad != "NOTSET") {
+    return ctx.emitError() << "unknown auto_pad '" << autoPad << "'";
+  }
+  return success();
+}
+
+static LogicalResult convertConv(NodeContext &ctx) {
+  auto &b = ctx.importer.builder;
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  auto weight = ctx.importer.getFloatValue(ctx, 1);
+  if (failed(input) || failed(weight))
+    return failure();
+  Value bias;
+  if (ctx.hasInput(2)) {
+    auto v = ctx.importer.getFloatValue(ctx, 2);
+    if (failed(v))
+      return failure();
+    bias = *v;
+  }
+  auto weightType = typeOf(*weight);
+  if (weightType.getRank() != 4)
+    return ctx.emitError() << "only 2-D convolutions are supported, got "
+                              "filter "
+                           << weightType;
+  SmallVector<int64_t> kernel(weightType.getShape().drop_front(2));
+  if (auto k = ctx.intsAttr("kernel_shape"); k && *k != kernel)
+    return ctx.emitError() << "kernel_shape disagrees with the filter shape";
+  SmallVector<int64_t> strides, pads, dilations;
+  if (failed(windowAttrs(ctx, typeOf(*input), kernel, strides, pads,
+                         dilations)))
+    return failure();
+  SmallVector<Value> operands = {*input, *weight};
+  if (bias)
+    operands.push_back(bias);
+  return emitOp<Conv2DOp>(
+      ctx, operands,
+      {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
+       b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
+       b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
+       b.getNamedAttr("groups", b.getI64IntegerAttr(ctx.intAttr("group", 1)))});
+}
+
+template <typename OpTy>
+static LogicalResult convertPool(NodeContext &ctx) {
+  auto &b = ctx.importer.builder;
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto kernel = ctx.intsAttr("kernel_shape");
+  if (!kernel)
+    return ctx.emitError() << "kernel_shape is required";
+  if (ctx.node.output_size() > 1 && !ctx.node.output(1).empty())
+    return ctx.emitError() << "the Indices output is not supported";
+  if (ctx.intAttr("storage_order", 0) != 0)
+    return ctx.emitError() << "storage_order 1 is not supported";
+  SmallVector<int64_t> strides, pads, dilations;
+  if (failed(windowAttrs(ctx, typeOf(*input), *kernel, strides, pads,
+                         dilations)))
+    return failure();
+  SmallVector<NamedAttribute> attrs = {
+      b.getNamedAttr("kernel_shape", b.getDenseI64ArrayAttr(*kernel)),
+      b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
+      b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
+      b.getNamedAttr("ceil_mode", b.getBoolAttr(ctx.intAttr("ceil_mode", 0)))};
+  if constexpr (std::is_same_v<OpTy, MaxPoolOp>) {
+    attrs.push_back(
+        b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)));
+  } else {
+    if (llvm::any_of(dilations, [](int64_t d) { return d != 1; }))
+      return ctx.emitError() << "dilated average pooling is not supported";
+    attrs.push_back(b.getNamedAttr(
+        "count_include_pad",
+        b.getBoolAttr(ctx.intAttr("count_include_pad", 0) != 0)));
+  }
+  return emitOp<OpTy>(ctx, *input, attrs);
+}
+
+/// Creates a [out, in] weight constant from `data` laid out as [rows, cols]
+/// (transposed when `transpose`) and scaled by `alpha`.
+static Value createLinearWeight(NodeContext &ctx, ArrayRef<float> data,
+                                int64_t rows, int64_t cols, bool transpose,
+                                float alpha) {
+  int64_t out = transpose ? cols : rows, in = transpose ? rows : cols;
+  SmallVector<float> weight(out * in);
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i)
+      weight[o * in + i] =
+          alpha * (transpose ? data[i * cols + o] : data[o * cols + i]);
+  auto type =
+      RankedTensorType::get({out, in}, ctx.importer.builder.getF32Type());
+  return ctx.importer.createConstant(
+      type,
+      ArrayRef<char>(reinterpret_cast<const char *>(weight.data()),
+                     weight.size() * sizeof(float)),
+      ctx.inputName(1));
+}
+
+/// Gemm and MatMul with a constant right-hand side become shears.linear.
+static LogicalResult convertGemmOrMatMul(NodeContext &ctx) {
+  auto &b = ctx.importer.builder;
+  Importer &im = ctx.importer;
+  bool isGemm = ctx.node.op_type() == "Gemm";
+  auto lhs = im.getFloatValue(ctx, 0);
+  if (failed(lhs))
+    return failure();
+  bool transA = isGemm && ctx.intAttr("transA", 0);
+  bool transB = isGemm && ctx.intAttr("transB", 0);
+  float alpha = isGemm ? ctx.floatAttr("alpha", 1.0f) : 1.0f;
+  float beta = isGemm ? ctx.floatAttr("beta", 1.0f) : 1.0f;
+  if (transA) {
+    if (typeOf(*lhs).getRank() != 2)
+      return ctx.emitError() << "transA needs a 2-D input";
+    auto t = createOp<TransposeOp>(
+        ctx, *lhs, b.getNamedAttr("perm", b.getDenseI64ArrayAttr({1, 0})));
+    if (failed(t))
+      return failure();
+    lhs = (*t)->getResult(0);
+  }
+
+  bool constantRhs = ctx.hasInput(1) && im.isConstant(ctx.inputName(1)) &&
+                     im.getConstantType(ctx.inputName(1)).getRank() == 2 &&
+                     im.getConstantType(ctx.inputName(1))
+                         .getElementType()
+                         .isF32();
+  Value result;
+  if (constantRhs) {
+    auto rhsType = im.getConstantType(ctx.inputName(1));
+    auto data = im.getFloats(ctx, 1);
+    if (failed(data))
+      return failure();
+    // ONNX computes A * B (or A * B^T); shears.linear wants W as [out, in].
+    Value weight = createLinearWeight(ctx, *data, rhsType.getDimSize(0),
+                                      rhsType.getDimSize(1), !transB, alpha);
+    int64_t out = typeOf(weight).getDimSize(0);
+    Value bias;
+    Value addend;
+    if (isGemm && ctx.hasInput(2)) {
+      auto cType = im.isConstant(ctx.inputName(2))
+                       ? im.getConstantType(ctx.inputName(2))
+                       : RankedTensorType();
+      // A bias that broadcasts along rows folds into linear's bias.
+      if (cType && cType.getElementType().isF32() &&
+          cType.getNumElements() == out &&
+          (cType.getRank() == 1 ||
+           (cType.getRank() == 2 && cType.getDimSize(0) == 1))) {
+        auto c = im.getFloats(ctx, 2);
+        if (failed(c))
+          return failure();
+        for (float &v : *c)
+          v *= beta;
+        bias = im.createConstant(
+            RankedTensorType::get({out}, b.getF32Type()),
+            ArrayRef<char>(reinterpret_cast<const char *>(c->data()),
+                           c->size() * sizeof(float)),
+            ctx.inputName(2));
+      } else {
+        if (beta != 1.0f)
+          return ctx.emitError() << "beta != 1 needs a constant bias";
+        auto c = im.getFloatValue(ctx, 2);
+        if (failed(c))
+          return failure();
+        addend = *c;
+      }
+    }
+    SmallVector<Value> operands = {*lhs, weight};
+    if (bias)
+      operands.push_back(bias);
+    auto linear = createOp<LinearOp>(ctx, operands);
+    if (failed(linear))
+      return failure();
+    result = (*linear)->getResult(0);
+    if (addend) {
+      auto add = createOp<AddOp>(ctx, {result, addend});
+      if (failed(add))
+        return failure();
+      result = (*add)->getResult(0);
+    }
+  } else {
+    auto rhs = im.getFloatValue(ctx, 1);
+    if (failed(rhs))
+      return failure();
+    if (transB) {
+      auto t = createOp<TransposeOp>(
+          ctx, *rhs, b.getNamedAttr("perm", b.getDenseI64ArrayAttr({1, 0})));
+      if (failed(t))
+        return failure();
+      rhs = (*t)->getResult(0);
+    }
+    if (isGemm && (alpha != 1.0f || (ctx.hasInput(2) && beta != 1.0f)))
+      return ctx.emitError() << "alpha/beta != 1 need a constant B and C";
+    auto mm = createOp<MatMulOp>(ctx, {*lhs, *rhs});
+    if (failed(mm))
+      return failure();
+    result = (*mm)->getResult(0);
+    if (isGemm && ctx.hasInput(2)) {
+      auto c = im.getFloatValue(ctx, 2);
+      if (failed(c))
+        return failure();
+      auto add = createOp<AddOp>(ctx, {result, *c});
+      if (failed(add))
+        return failure();
+      result = (*add)->getResult(0);
+    }
+  }
+  im.setResult(ctx, 0, result);
+  return success();
+}
+
+static LogicalResult convertBatchNorm(NodeContext &ctx) {
+  if (ctx.intAttr("training_mode", 0) != 0)
+    return ctx.emitError() << "training_mode batch normalization is not "
+                              "supported";
+  SmallVector<Value> operands;
+  for (unsigned i = 0; i < 5; ++i) {
+    auto v = ctx.importer.getFloatValue(ctx, i);
+    if (failed(v))
+      return failure();
+    operands.push_back(*v);
+  }
+  auto &b = ctx.importer.builder;
+  return emitOp<BatchNormOp>(
+      ctx, operands,
+      b.getNamedAttr("epsilon",
+                     b.getF32FloatAttr(ctx.floatAttr("epsilon", 1e-5f))));
+}
+
+template <typename OpTy>
+static LogicalResult convertBinary(NodeContext &ctx) {
+  auto lhs = ctx.importer.getFloatValue(ctx, 0);
+  auto rhs = ctx.importer.getFloatValue(ctx, 1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  return emitOp<OpTy>(ctx, {*lhs, *rhs});
+}
+
+template <typename OpTy>
+static LogicalResult convertUnary(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  return emitOp<OpTy>(ctx, *input);
+}
+
+static LogicalResult convertClip(NodeContext &ctx) {
+  auto &b = ctx.importer.builder;
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  SmallVector<NamedAttribute> bounds;
+  for (unsigned i = 1; i < 3; ++i) {
+    if (!ctx.hasInput(i))
+      continue;
+    auto value = ctx.importer.getFloats(ctx, i);
+    if (failed(value))
+      return failure();
+    if (value->size() != 1)
+      return ctx.emitError() << "clip bounds must be scalars";
+    bounds.push_back(b.getNamedAttr(i == 1 ? "min" : "max",
+                                    b.getF32FloatAttr(value->front())));
+  }
+  return emitOp<ClipOp>(ctx, *input, bounds);
+}
+
+static LogicalResult convertSoftmax(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  int64_t rank = typeOf(*input).getRank();
+  auto axis = normalizeAxis(ctx, ctx.intAttr("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  auto &b = ctx.importer.builder;
+  return emitOp<SoftmaxOp>(
+      ctx, *input, b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)));
+}
+
+static LogicalResult convertFlatten(NodeContext &ctx) {
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  int64_t rank = typeOf(*input).getRank();
+  int64_t axis = ctx.intAttr("axis", 1);
+  if (axis < -rank || axis > rank)
+    return ctx.emitError() << "axis " << axis << " is out of range";
+  auto &b = ctx.importer.builder;
+  return emitOp<FlattenOp>(
+      ctx, *input,
+      b.getNamedAttr("axis", b.getI64IntegerAttr(axis < 0 ? axis + rank
+                                                          : axis)));
+}
+
+/// Creates a reshape of `input` to `shape` (ONNX semantics: 0 copies the
+/// input dim, -1 is inferred, symbolic entries are dynamic dims).
+static LogicalResult reshapeTo(NodeContext &ctx, Value input,
+                               const ShapeVector &shape, bool allowZero) {
+  auto inType = typeOf(input);
+  SmallVector<int64_t> dims;
+  int64_t inferred = -1;
+  for (auto [i, e] : llvm::enumerate(shape)) {
+    if (e.isSymbolic()) {
+      // A dynamic dim of the input carried over, as `x.size(0)` gives.
+      dims.push_back(typeOf(e.value).getDimSize(e.dim));
+    } else if (e.constant == 0 && !allowZero) {
+      if (i >= static_cast<size_t>(inType.getRank()))
+        return ctx.emitError() << "shape entry 0 at " << i
+                               << " has no input dim to copy";
+      dims.push_back(inType.getDimSize(i));
+    } else if (e.constant == -1) {
+      if (inferred != -1)
+        return ctx.emitError() << "shape has more than one -1";
+      inferred = i;
+      dims.push_back(ShapedType::kDynamic);
+    } else if (e.constant < 0) {
+      return ctx.emitError() << "invalid shape entry " << e.constant;
+    } else {
+      dims.push_back(e.constant);
+    }
+  }
+  // Resolve -1 when the dynamic dims on both sides are the same ones.
+  if (inferred != -1) {
+    auto staticProduct = [](ArrayRef<int64_t> d, int64_t skip) {
+      int64_t p = 1;
+      for (auto [i, v] : llvm::enumerate(d))
+        if (static_cast<int64_t>(i) != skip && !ShapedType::isDynamic(v))
+          p *= v;
+      return p;
+    };
+    int64_t inDynamic = llvm::count_if(inType.getShape(), ShapedType::isDynamic);
+    int64_t outDynamic =
+        llvm::count_if(dims, ShapedType::isDynamic) - 1; // minus the -1
+    if (inDynamic == outDynamic) {
+      int64_t rest = staticProduct(dims, inferred);
+      int64_t total = staticProduct(inType.getShape(), -1);
+      if (rest == 0 || total % rest != 0)
+        return ctx.emitError() << "cannot reshape " << inType << " into "
+                               << "the requested shape";
+      dims[inferred] = total / rest;
+    }
+  }
+  return emitOp<ReshapeOp>(ctx, input, {},
+                          RankedTensorType::get(dims, inType.getElementType()));
+}
+
+static LogicalResult convertReshape(NodeContext &ctx) {
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto shape = ctx.importer.getShape(ctx, 1);
+  if (failed(shape)) {
+    // Fall back on ONNX's data propagation when it knows the result.
+    RankedTensorType type =
+        ctx.importer.getInferredType(ctx.node.output(0));
+    if (!type)
+      return ctx.emitError() << "the target shape '" << ctx.inputName(1)
+                             << "' could not be computed at import time";
+    return emitOp<ReshapeOp>(ctx, *input, {}, type);
+  }
+  return reshapeTo(ctx, *input, *shape, ctx.intAttr("allowzero", 0) != 0);
+}
+
+static LogicalResult convertTranspose(NodeContext &ctx) {
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  int64_t rank = typeOf(*input).getRank();
+  SmallVector<int64_t> perm = ctx.intsAttr("perm").value_or(
+      llvm::to_vector(llvm::reverse(llvm::seq<int64_t>(0, rank))));
+  auto &b = ctx.importer.builder;
+  return emitOp<TransposeOp>(
+      ctx, *input, b.getNamedAttr("perm", b.getDenseI64ArrayAttr(perm)));
+}
+
+/// Concat of computed shapes stays a shape; otherwise a shears.concat.
+static LogicalResult convertConcat(NodeContext &ctx) {
+  ShapeVector joined;
+  bool allShapes = true;
+  for (unsigned i = 0; i < ctx.numInputs() && allShapes; ++i) {
+    auto s = ctx.importer.getShape(ctx, i);
+    if (failed(s))
+      allShapes = false;
+    else
+      joined.append(*s);
+  }
+  if (allShapes) {
+    ctx.importer.setShape(ctx, joined);
+    return success();
+  }
+  SmallVector<Value> inputs;
+  for (unsigned i = 0; i < ctx.numInputs(); ++i) {
+    auto v = ctx.importer.getValue(ctx, i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  auto axis = normalizeAxis(ctx, ctx.intAttr("axis", 0),
+                            typeOf(inputs.front()).getRank());
+  if (failed(axis))
+    return failure();
+  auto &b = ctx.importer.builder;
+  return emitOp<ConcatOp>(ctx, inputs,
+                          b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)));
+}
+
+static LogicalResult convertShape(NodeContext &ctx) {
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto type = typeOf(*input);
+  int64_t rank = type.getRank();
+  int64_t start = ctx.intAttr("start", 0), end = ctx.intAttr("end", rank);
+  start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+  end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+  ShapeVector shape;
+  for (int64_t d = start; d < end; ++d) {
+    if (type.isDynamicDim(d))
+      shape.push_back({0, *input, d});
+    else
+      shape.push_back({type.getDimSize(d)});
+  }
+  ctx.importer.setShape(ctx, shape);
+  return success();
+}
+
+/// Gather on a computed shape (x.size(i)) is evaluated; anything else is a
+/// shears.gather.
+static LogicalResult convertGather(NodeContext &ctx) {
+  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
+    auto indices = ctx.importer.getInts(ctx, 1);
+    if (failed(indices))
+      return failure();
+    ShapeVector result;
+    for (int64_t i : *indices) {
+      int64_t size = shape->size();
+      if (i < -size || i >= size)
+        return ctx.emitError() << "index " << i << " is out of range";
+      result.push_back((*shape)[i < 0 ? i + size : i]);
+    }
+    ctx.importer.setShape(ctx, result);
+    return success();
+  }
+  auto data = ctx.importer.getValue(ctx, 0);
+  auto indices = ctx.importer.getValue(ctx, 1);
+  if (failed(data) || failed(indices))
+    return failure();
+  auto axis = normalizeAxis(ctx, ctx.intAttr("axis", 0),
+                            typeOf(*data).getRank());
+  if (failed(axis))
+    return failure();
+  auto &b = ctx.importer.builder;
+  return emitOp<GatherOp>(ctx, {*data, *indices},
+                          b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)));
+}
+
+/// The axes of Squeeze/Unsqueeze: an attribute before opset 13, an input since.
+static FailureOr<SmallVector<int64_t>> squeezeAxes(NodeContext &ctx) {
+  if (ctx.opset >= 13) {
+    if (!ctx.hasInput(1))
+      return SmallVector<int64_t>{};
+    return ctx.importer.getInts(ctx, 1);
+  }
+  return ctx.intsAttr("axes").value_or(SmallVector<int64_t>{});
+}
+
+static LogicalResult convertUnsqueeze(NodeContext &ctx) {
+  auto axes = squeezeAxes(ctx);
+  if (failed(axes))
+    return failure();
+  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
+    // A scalar shape entry becomes a 1-element vector.
+    if (axes->size() != 1 || (*axes)[0] != 0 || shape->size() != 1)
+      return ctx.emitError() << "unsupported Unsqueeze of a computed shape";
+    ctx.importer.setShape(ctx, *shape);
+    return success();
+  }
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto type = typeOf(*input);
+  int64_t rank = type.getRank() + axes->size();
+  SmallVector<bool> inserted(rank, false);
+  for (int64_t a : *axes) {
+    auto axis = normalizeAxis(ctx, a, rank);
+    if (failed(axis))
+      return failure();
+    inserted[*axis] = true;
+  }
+  ShapeVector shape;
+  int64_t src = 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (inserted[d])
+      shape.push_back({1});
+    else if (type.isDynamicDim(src))
+      shape.push_back({0, *input, src++});
+    else
+      shape.push_back({type.getDimSize(src++)});
+  }
+  return reshapeTo(ctx, *input, shape, /*allowZero=*/true);
+}
+
+static LogicalResult convertSqueeze(NodeContext &ctx) {
+  auto axes = squeezeAxes(ctx);
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(axes) || failed(input))
+    return failure();
+  auto type = typeOf(*input);
+  SmallVector<bool> removed(type.getRank(), false);
+  for (int64_t a : *axes) {
+    auto axis = normalizeAxis(ctx, a, type.getRank());
+    if (failed(axis))
+      return failure();
+    if (type.getDimSize(*axis) != 1)
+      return ctx.emitError() << "cannot squeeze dimension " << *axis
+                             << " of size " << type.getDimSize(*axis);
+    removed[*axis] = true;
+  }
+  ShapeVector shape;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (axes->empty() ? type.getDimSize(d) == 1 : removed[d])
+      continue;
+    if (type.isDynamicDim(d))
+      shape.push_back({0, *input, d});
+    else
+      shape.push_back({type.getDimSize(d)});
+  }
+  return reshapeTo(ctx, *input, shape, /*allowZero=*/true);
+}
+
+static LogicalResult convertSlice(NodeContext &ctx) {
+  auto starts = ctx.importer.getInts(ctx, 1);
+  auto ends = ctx.importer.getInts(ctx, 2);
+  if (failed(starts) || failed(ends))
+    return failure();
+  SmallVector<int64_t> axes, steps;
+  if (ctx.hasInput(3)) {
+    auto a = ctx.importer.getInts(ctx, 3);
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, starts->size()));
+  }
+  if (ctx.hasInput(4)) {
+    auto s = ctx.importer.getInts(ctx, 4);
+    if (failed(s))
+      return failure();
+    steps = *s;
+  } else {
+    steps.assign(starts->size(), 1);
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return ctx.emitError() << "starts, ends, axes and steps differ in length";
+
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto type = typeOf(*input);
+  SmallVector<int64_t> normAxes, normStarts, normEnds, normSteps;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    auto axis = normalizeAxis(ctx, axes[i], type.getRank());
+    if (failed(axis))
+      return failure();
+    if (steps[i] < 1)
+      return ctx.emitError() << "only positive steps are supported";
+    int64_t size = type.getDimSize(*axis);
+    int64_t start = (*starts)[i], end = (*ends)[i];
+    if (ShapedType::isDynamic(size)) {
+      if (start < 0 || end < 0 || start > end)
+        return ctx.emitError() << "slicing dynamic dimension " << *axis
+                               << " needs non-negative bounds";
+      if (end != std::numeric_limits<int64_t>::max())
+        return ctx.emitError() << "slicing dynamic dimension " << *axis
+                               << " is not supported";
+      continue;
+    }
+    start = std::clamp<int64_t>(start < 0 ? start + size : start, 0, size);
+    end = std::clamp<int64_t>(end < 0 ? end + size : end, 0, size);
+    normAxes.push_back(*axis);
+    normStarts.push_back(start);
+    normEnds.push_back(std::max(start, end));
+    normSteps.push_back(steps[i]);
+  }
+  auto &b = ctx.importer.builder;
+  return emitOp<SliceOp>(
+      ctx, *input,
+      {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(normAxes)),
+       b.getNamedAttr("starts", b.getDenseI64ArrayAttr(normStarts)),
+       b.getNamedAttr("ends", b.getDenseI64ArrayAttr(normEnds)),
+       b.getNamedAttr("steps", b.getDenseI64ArrayAttr(normSteps))});
+}
+
+static LogicalResult convertSplit(NodeContext &ctx) {
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto type = typeOf(*input);
+  auto axis = normalizeAxis(ctx, ctx.intAttr("axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> sizes;
+  if (ctx.opset >= 13 && ctx.hasInput(1)) {
+    auto s = ctx.importer.getInts(ctx, 1);
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else if (auto s = ctx.intsAttr("split"); s && ctx.opset < 13) {
+    sizes = *s;
+  } else {
+    int64_t n = ctx.node.output_size(), size = type.getDimSize(*axis);
+    if (ShapedType::isDynamic(size) || size % n != 0)
+      return ctx.emitError() << "cannot split dimension of size " << size
+                             << " evenly into " << n;
+    sizes.assign(n, size / n);
+  }
+  auto &b = ctx.importer.builder;
+  return emitOp<SplitOp>(
+      ctx, *input,
+      {b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)),
+       b.getNamedAttr("sizes", b.getDenseI64ArrayAttr(sizes))});
+}
+
+static LogicalResult convertPad(NodeContext &ctx) {
+  if (ctx.stringAttr("mode", "constant") != "constant")
+    return ctx.emitError() << "only constant padding is supported";
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  auto pads = ctx.importer.getInts(ctx, 1);
+  if (failed(input) || failed(pads))
+    return failure();
+  float value = 0.0f;
+  if (ctx.hasInput(2)) {
+    auto v = ctx.importer.getFloats(ctx, 2);
+    if (failed(v))
+      return failure();
+    if (v->size() != 1)
+      return ctx.emitError() << "constant_value must be a scalar";
+    value = v->front();
+  }
+  auto &b = ctx.importer.builder;
+  return emitOp<PadOp>(ctx, *input,
+                       {b.getNamedAttr("pads", b.getDenseI64ArrayAttr(*pads)),
+                        b.getNamedAttr("value", b.getF32FloatAttr(value))});
+}
+
+/// Cast between integer types keeps a computed shape; float-to-same-float is
+/// a no-op. Other casts are not supported.
+static LogicalResult convertCast(NodeContext &ctx) {
+  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
+    int64_t to = ctx.intAttr("to", 0);
+    if (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32) {
+      ctx.importer.setShape(ctx, *shape);
+      return success();
+    }
+  }
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  if (ctx.intAttr("to", 0) == onnx::TensorProto::FLOAT &&
+      typeOf(*input).getElementType().isF32()) {
+    ctx.importer.setResult(ctx, 0, *input);
+    return success();
+  }
+  return ctx.emitError() << "only casts of shapes and float-to-float casts "
+                            "are supported";
+}
+
+/// Identity and Dropout (inference) forward their input.
+static LogicalResult convertForward(NodeContext &ctx) {
+  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
+    ctx.importer.setShape(ctx, *shape);
+    return success();
+  }
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  if (ctx.node.op_type() == "Dropout" && ctx.node.output_size() > 1 &&
+      !ctx.node.output(1).empty())
+    return ctx.emitError() << "the mask output of Dropout is not supported";
+  ctx.importer.setResult(ctx, 0, *input);
+  return success();
+}
+
+static const llvm::StringMap<Converter> &converters() {
+  static const llvm::StringMap<Converter> table = {
+      {"Conv", convertConv},
+      {"Gemm", convertGemmOrMatMul},
+      {"MatMul", convertGemmOrMatMul},
+      {"BatchNormalization", convertBatchNorm},
+      {"Add", convertBinary<AddOp>},
+      {"Sub", convertBinary<SubOp>},
+      {"Mul", convertBinary<MulOp>},
+      {"Div", convertBinary<DivOp>},
+      {"Relu", convertUnary<ReluOp>},
+      {"Sigmoid", convertUnary<SigmoidOp>},
+      {"Tanh", convertUnary<TanhOp>},
+      {"Clip", convertClip},
+      {"Softmax", convertSoftmax},
+      {"MaxPool", convertPool<MaxPoolOp>},
+      {"AveragePool", convertPool<AvgPoolOp>},
+      {"GlobalAveragePool", convertUnary<GlobalAvgPoolOp>},
+      {"Reshape", convertReshape},
+      {"Flatten", convertFlatten},
+      {"Transpose", convertTranspose},
+      {"Concat", convertConcat},
+      {"Slice", convertSlice},
+      {"Split", convertSplit},
+      {"Pad", convertPad},
+      {"Gather", convertGather},
+      {"Shape", convertShape},
+      {"Unsqueeze", convertUnsqueeze},
+      {"Squeeze", convertSqueeze},
+      {"Cast", convertCast},
+      {"Identity", convertForward},
+      {"Dropout", convertForward},
+  };
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// Graph
+//===----------------------------------------------------------------------===//
+
+Location Importer::nodeLoc(const onnx::NodeProto &node, int index) {
+  std::string name = node.name().empty()
+                         ? node.op_type() + "_" + std::to_string(index)
+                         : node.name();
+  return NameLoc::get(builder.getStringAttr(name), fileLoc);
+}
+
+LogicalResult Importer::checkOpset(onnx::ModelProto &model) {
+  for (const auto &entry : model.opset_import())
+    if (entry.domain().empty() || entry.domain() == "ai.onnx")
+      opset = entry.version();
+  if (opset == 0)
+    return emitError(fileLoc) << "the model imports no default ONNX opset",
+           failure();
+  if (opset < kMinOpset || opset > kMaxOpset)
+    return emitError(fileLoc) << "opset " << opset
+                              << " is not supported (supported: " << kMinOpset
+                              << " to " << kMaxOpset << ")",
+           failure();
+  if (opset < kNativeOpset) {
+    model = onnx::version_conversion::ConvertVersion(model, kNativeOpset);
+    opset = kNativeOpset;
+  }
+  return success();
+}
+
+LogicalResult Importer::checkSupported(const onnx::GraphProto &graph) {
+  // One error listing every unsupported op type with all its nodes.
+  llvm::MapVector<StringRef, SmallVector<std::string>> unsupported;
+  for (const auto &[index, node] : llvm::enumerate(graph.node())) {
+    bool known = (node.domain().empty() || node.domain() == "ai.onnx") &&
+                 (converters().count(node.op_type()) ||
+                  node.op_type() == "Constant");
+    if (!known)
+      unsupported[node.op_type()].push_back(
+          node.name().empty() ? "#" + std::to_string(index) : node.name());
+  }
+  if (unsupported.empty())
+    return success();
+  auto diag = emitError(fileLoc)
+              << unsupported.size() << " unsupported op type"
+              << (unsupported.size() > 1 ? "s" : "") << " (opset " << opset
+              << "):";
+  for (auto &[type, names] : unsupported)
+    diag << "\n  " << type << ": " << llvm::join(names, ", ");
+  return failure();
+}
+
+LogicalResult Importer::indexConstants(onnx::GraphProto &graph) {
+  for (auto &tensor : *graph.mutable_initializer()) {
+    Location loc = NameLoc::get(builder.getStringAttr(tensor.name()), fileLoc);
+    if (failed(checkedElementCount(tensor, loc)))
+      return failure();
+    if (!elementByteWidth(tensor.data_type()))
+      return (void)convertElementType(tensor.data_type(), loc), failure();
+    // Check sizes now, so a bad initializer is reported even if unused.
+    if (tensor.data_location() != onnx::TensorProto::EXTERNAL &&
+        failed(getTensorBytes(tensor, loc)))
+      return failure();
+    constants[tensor.name()] = &tensor;
+  }
+  return success();
+}
+
+LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
+                                  SmallVectorImpl<int> &order) {
+  llvm::StringSet<> available;
+  for (const auto &input : graph.input())
+    available.insert(input.name());
+  for (const auto &tensor : graph.initializer())
+    available.insert(tensor.name());
+  llvm::StringMap<int> producer;
+  for (const auto &[index, node] : llvm::enumerate(graph.node()))
+    for (const auto &output : node.output())
+      if (!output.empty())
+        producer[output] = index;
+
+  int n = graph.node_size();
+  SmallVector<int> pending(n, 0);
+  SmallVector<SmallVector<int>> users(n);
+  for (const auto &[index, node] : llvm::enumerate(graph.node())) {
+    for (const auto &input : node.input()) {
+      if (input.empty() || available.contains(input))
+        continue;
+      auto it = producer.find(input);
+      if (it == producer.end())
+        return emitError(nodeLoc(node, index))
+                   << "node '" << node.name() << "' (" << node.op_type()
+                   << ") uses '" << input
+                   << "', which is neither a graph input, an initializer, "
+                      "nor the output of a node",
+               failure();
+      ++pending[index];
+      users[it->second].push_back(index);
+    }
+  }
+  SmallVector<int> ready;
+  for (int i = n - 1; i >= 0; --i)
+    if (pending[i] == 0)
+      ready.push_back(i);
+  while (!ready.empty()) {
+    int i = ready.pop_back_val();
+    order.push_back(i);
+    for (int user : users[i])
+      if (--pending[user] == 0)
+        ready.push_back(user);
+  }
+  if (static_cast<int>(order.size()) == n)
+    return success();
+  SmallVector<std::string> cycle;
+  for (int i = 0; i < n; ++i)
+    if (pending[i] > 0)
+      cycle.push_back(graph.node(i).name().empty()
+                          ? "#" + std::to_string(i)
+                          : graph.node(i).name());
+  return emitError(fileLoc) << "the graph has a cycle through nodes "
+                            << llvm::join(cycle, ", "),
+         failure();
+}
+
+FailureOr<RankedTensorType>
+Importer::convertValueInfo(const onnx::ValueInfoProto &vi) {
+  Location loc = NameLoc::get(builder.getStringAttr(vi.name()), fileLoc);
+  if (!vi.type().has_tensor_type())
+    return emitError(loc) << "graph input/output '" << vi.name()
+                          << "' is not a tensor",
+           failure();
+  const auto &tensorType = vi.type().tensor_type();
+  if (!tensorType.has_shape())
+    return emitError(loc) << "graph input/output '" << vi.name()
+                          << "' has no shape (unknown rank)",
+           failure();
+  auto element = convertElementType(tensorType.elem_type(), loc);
+  if (failed(element))
+    return failure();
+  SmallVector<int64_t> dims;
+  for (const auto &d : tensorType.shape().dim())
+    dims.push_back(d.has_dim_value() && d.dim_value() >= 0
+                       ? d.dim_value()
+                       : ShapedType::kDynamic);
+  return RankedTensorType::get(dims, *element);
+}
+
+OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
+                                       const ImportOptions &options) {
+  if (failed(checkOpset(model)))
+    return nullptr;
+  onnx::GraphProto &graph = *model.mutable_graph();
+  if (failed(checkSupported(graph)))
+    return nullptr;
+
+  // Shape inference validates the graph and gives types where our own
+  // evaluation of shape subgraphs cannot (data propagation).
+  onnx::shape_inference::InferShapes(
+      model, onnx::OpSchemaRegistry::Instance(),
+      onnx::ShapeInferenceOptions(/*check_type=*/false, /*strict_mode=*/0,
+                                  /*data_prop=*/true));
+
+  for (const auto &vi : graph.value_info())
+    inferredTypes[vi.name()] = &vi;
+
+  SmallVector<int> order;
+  if (failed(indexConstants(graph)) || failed(sortNodes(graph, order)))
+    return nullptr;
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  builder.setInsertionPointToEnd(module->getBody());
+
+  SmallVector<Type> inputTypes;
+  SmallVector<std::string> inputNames;
+  for (const auto &input : graph.input()) {
+    if (constants.count(input.name()))
+      continue; // Old exporters list initializers as inputs too.
+    auto type = convertValueInfo(input);
+    if (failed(type))
+      return nullptr;
+    inputTypes.push_back(*type);
+    inputNames.push_back(input.name());
+  }
+  auto func = func::FuncOp::create(builder, fileLoc, options.functionName,
+                                   builder.getFunctionType(inputTypes, {}));
+  Block *entry = func.addEntryBlock();
+  for (auto [i, name] : llvm::enumerate(inputNames)) {
+    func.setArgAttr(i, "shears.name", builder.getStringAttr(name));
+    values[name] = entry->getArgument(i);
+  }
+  builder.setInsertionPointToEnd(entry);
+  constantBuilder.setInsertionPointToStart(entry);
+
+  for (int index : order) {
+    onnx::NodeProto &node = *graph.mutable_node(index);
+    Location loc = nodeLoc(node, index);
+    if (node.op_type() == "Constant") {
+      auto value = llvm::find_if(node.attribute(), [](const auto &a) {
+        return a.name() == "value";
+      });
+      if (value == node.attribute().end() || !value->has_t() ||
+          node.output_size() != 1)
+        return emitError(loc) << "node '" << node.name()
+                              << "' (Constant): only the tensor 'value' "
+                                 "attribute is supported",
+               nullptr;
+      auto *tensor = node.mutable_attribute(value - node.attribute().begin())
+                         ->mutable_t();
+      tensor->set_name(node.output(0));
+      if (failed(checkedElementCount(*tensor, loc)) ||
+          failed(getTensorBytes(*tensor, loc)))
+        return nullptr;
+      constants[node.output(0)] = tensor;
+      continue;
+    }
+    NodeContext ctx(*this, node, loc, opset);
+    if (failed(converters().lookup(node.op_type())(ctx)))
+      return nullptr;
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const auto &output : graph.output()) {
+    Value v = values.lookup(output.name());
+    if (!v) {
+      if (!isConstant(output.name()))
+        return emitError(fileLoc) << "graph output '" << output.name()
+                                  << "' is not produced by any node",
+               nullptr;
+      onnx::NodeProto fake;
+      fake.add_input(output.name());
+      NodeContext outCtx(*this, fake, fileLoc, opset);
+      auto c = getValue(outCtx, 0);
+      if (failed(c))
+        return nullptr;
+      v = *c;
+    }
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setFunctionType(builder.getFunctionType(inputTypes, resultTypes));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "shears.name", builder.getStringAttr(output.name()));
+  if (failed(verify(*module)))
+    return nullptr;
+  return module;
+}
+
+OwningOpRef<ModuleOp>
+mlir::shears::importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                         MLIRContext *context, const ImportOptions &options) {
+  context->loadDialect<ShearsDialect, func::FuncDialect>();
+  std::string path = buffer->getBufferIdentifier().str();
+  Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
+  try {
+    onnx::ModelProto model;
+    google::protobuf::io::CodedInputStream stream(
+        reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
+        buffer->getBufferSize());
+    stream.SetTotalBytesLimit(std::numeric_limits<int>::max());
+    if (!model.ParseFromCodedStream(&stream) ||
+        !stream.ConsumedEntireMessage() || !model.has_graph()) {
+      emitError(fileLoc) << "'" << path
+                         << "' is not a valid ONNX model (truncated or not "
+                            "an ONNX protobuf file)";
+      return nullptr;
+    }
+    buffer.reset(); // The model owns its data now.
+    Importer importer(context, path);
+    return importer.import(model, options);
+  } catch (const std::exception &e) {
+    emitError(fileLoc) << "ONNX error while importing '" << path
+                       << "': " << e.what();
+    return nullptr;
+  }
+}
+
+OwningOpRef<ModuleOp> mlir::shears::importONNXFile(StringRef path,
+                                                   MLIRContext *context,
+                                                   const ImportOptions &options) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "cannot open '" << path << "': " << buffer.getError().message();
+    return nullptr;
+  }
+  return importONNX(std::move(*buffer), context, options);
+}
+
+void mlir::shears::registerImportONNXTranslation() {
+  TranslateToMLIRRegistration registration(
+      "import-onnx", "Import an ONNX model into the shears dialect",
+      [](llvm::SourceMgr &sourceMgr,
+         MLIRContext *context) -> OwningOpRef<Operation *> {
+        const llvm::MemoryBuffer *input =
+            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+        // The buffer stays owned by the source manager; import a view of it.
+        return importONNX(llvm::MemoryBuffer::getMemBuffer(
+                              input->getMemBufferRef(),
+                              /*RequiresNullTerminator=*/false),
+                          context);
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<ShearsDialect, func::FuncDialect>();
+      });
+}

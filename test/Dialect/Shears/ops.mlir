@@ -1,0 +1,74 @@
+// RUN: shears-opt %s | FileCheck %s
+// RUN: shears-opt %s | shears-opt | FileCheck %s
+// RUN: shears-opt --mlir-print-op-generic %s | shears-opt | FileCheck %s
+
+// CHECK-LABEL: func @mlp
+func.func @mlp(%x: tensor<?x784xf32>) -> tensor<?x10xf32> {
+  // CHECK: shears.constant dense_resource<w1> : tensor<4x784xf32>
+  %w1 = shears.constant dense_resource<w1> : tensor<4x784xf32>
+  %b1 = shears.constant dense<0.5> : tensor<4xf32>
+  // CHECK: shears.linear %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?x784xf32>, tensor<4x784xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %h = shears.linear %x, %w1, %b1 : (tensor<?x784xf32>, tensor<4x784xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  // CHECK: shears.relu %{{.*}} : tensor<?x4xf32>
+  %r = shears.relu %h : tensor<?x4xf32>
+  %w2 = shears.constant dense<1.0> : tensor<10x4xf32>
+  // CHECK: shears.linear %{{.*}}, %{{.*}} : (tensor<?x4xf32>, tensor<10x4xf32>) -> tensor<?x10xf32>
+  %y = shears.linear %r, %w2 : (tensor<?x4xf32>, tensor<10x4xf32>) -> tensor<?x10xf32>
+  // CHECK: shears.softmax %{{.*}} {axis = 1 : i64} : tensor<?x10xf32>
+  %s = shears.softmax %y {axis = 1 : i64} : tensor<?x10xf32>
+  return %s : tensor<?x10xf32>
+}
+
+// CHECK-LABEL: func @cnn
+func.func @cnn(%x: tensor<?x3x32x32xf32>, %w: tensor<8x3x3x3xf32>, %dw: tensor<8x1x3x3xf32>,
+               %p: tensor<8xf32>) -> tensor<?x16xf32> {
+  // CHECK: shears.conv2d %{{.*}}, %{{.*}}, %{{.*}} {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+  %c = shears.conv2d %x, %w, %p {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<?x3x32x32xf32>, tensor<8x3x3x3xf32>, tensor<8xf32>) -> tensor<?x8x16x16xf32>
+  // CHECK: shears.conv2d %{{.*}}, %{{.*}} {groups = 8 : i64, pads = array<i64: 1, 1, 1, 1>}
+  %d = shears.conv2d %c, %dw {groups = 8 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<?x8x16x16xf32>, tensor<8x1x3x3xf32>) -> tensor<?x8x16x16xf32>
+  // CHECK: shears.batch_norm {{.*}} {epsilon = 1.000000e-03 : f32}
+  %bn = shears.batch_norm %d, %p, %p, %p, %p {epsilon = 1.0e-3 : f32} : (tensor<?x8x16x16xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<?x8x16x16xf32>
+  // CHECK: shears.clip %{{.*}} {max = 6.000000e+00 : f32, min = 0.000000e+00 : f32} : tensor<?x8x16x16xf32>
+  %r6 = shears.clip %bn {min = 0.0 : f32, max = 6.0 : f32} : tensor<?x8x16x16xf32>
+  // CHECK: shears.add
+  %a = shears.add %r6, %c : (tensor<?x8x16x16xf32>, tensor<?x8x16x16xf32>) -> tensor<?x8x16x16xf32>
+  // CHECK: shears.max_pool %{{.*}} {ceil_mode = true, kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<?x8x16x16xf32>) -> tensor<?x8x8x8xf32>
+  %m = shears.max_pool %a {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, ceil_mode = true} : (tensor<?x8x16x16xf32>) -> tensor<?x8x8x8xf32>
+  // CHECK: shears.avg_pool %{{.*}} {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+  %ap = shears.avg_pool %m {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<?x8x8x8xf32>) -> tensor<?x8x4x4xf32>
+  // CHECK: shears.concat %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<?x8x4x4xf32>, tensor<?x8x4x4xf32>) -> tensor<?x16x4x4xf32>
+  %cat = shears.concat %ap, %ap {axis = 1 : i64} : (tensor<?x8x4x4xf32>, tensor<?x8x4x4xf32>) -> tensor<?x16x4x4xf32>
+  // CHECK: shears.global_avg_pool %{{.*}} : (tensor<?x16x4x4xf32>) -> tensor<?x16x1x1xf32>
+  %g = shears.global_avg_pool %cat : (tensor<?x16x4x4xf32>) -> tensor<?x16x1x1xf32>
+  // CHECK: shears.flatten %{{.*}} : (tensor<?x16x1x1xf32>) -> tensor<?x16xf32>
+  %f = shears.flatten %g : (tensor<?x16x1x1xf32>) -> tensor<?x16xf32>
+  %s = shears.sigmoid %f : tensor<?x16xf32>
+  %t = shears.tanh %s : tensor<?x16xf32>
+  %m2 = shears.mul %t, %s : (tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  %d2 = shears.div %m2, %s : (tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  // CHECK: shears.sub %{{.*}}, %{{.*}} : (tensor<?x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  %one = shears.constant dense<1.0> : tensor<16xf32>
+  %o = shears.sub %d2, %one : (tensor<?x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  return %o : tensor<?x16xf32>
+}
+
+// CHECK-LABEL: func @shapes
+func.func @shapes(%x: tensor<2x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<100x8xf32>)
+    -> (tensor<2x5x8xf32>, tensor<4x6x2xf32>, tensor<2x3x4xf32>, tensor<2x2x4xf32>, tensor<12x4xf32>, tensor<2x8x6xf32>, tensor<2x4x4xf32>) {
+  // CHECK: shears.gather %{{.*}}, %{{.*}} : (tensor<100x8xf32>, tensor<2x5xi64>) -> tensor<2x5x8xf32>
+  %e = shears.gather %table, %ids : (tensor<100x8xf32>, tensor<2x5xi64>) -> tensor<2x5x8xf32>
+  // CHECK: shears.transpose %{{.*}} {perm = array<i64: 2, 1, 0>}
+  %t = shears.transpose %x {perm = array<i64: 2, 1, 0>} : (tensor<2x6x4xf32>) -> tensor<4x6x2xf32>
+  // CHECK: shears.slice %{{.*}} {axes = array<i64: 1>, ends = array<i64: 6>, starts = array<i64: 1>, steps = array<i64: 2>}
+  %s = shears.slice %x {axes = array<i64: 1>, starts = array<i64: 1>, ends = array<i64: 6>, steps = array<i64: 2>} : (tensor<2x6x4xf32>) -> tensor<2x3x4xf32>
+  // CHECK: shears.split %{{.*}} {axis = 1 : i64, sizes = array<i64: 2, 4>} : (tensor<2x6x4xf32>) -> (tensor<2x2x4xf32>, tensor<2x4x4xf32>)
+  %a, %b = shears.split %x {axis = 1 : i64, sizes = array<i64: 2, 4>} : (tensor<2x6x4xf32>) -> (tensor<2x2x4xf32>, tensor<2x4x4xf32>)
+  // CHECK: shears.reshape %{{.*}} : (tensor<2x6x4xf32>) -> tensor<12x4xf32>
+  %r = shears.reshape %x : (tensor<2x6x4xf32>) -> tensor<12x4xf32>
+  // CHECK: shears.pad %{{.*}} {pads = array<i64: 0, 1, 0, 0, 1, 2>, value = 1.000000e+00 : f32}
+  %p = shears.pad %x {pads = array<i64: 0, 1, 0, 0, 1, 2>, value = 1.0 : f32} : (tensor<2x6x4xf32>) -> tensor<2x8x6xf32>
+  // CHECK: shears.matmul %{{.*}}, %{{.*}} : (tensor<2x4x6xf32>, tensor<2x6x4xf32>) -> tensor<2x4x4xf32>
+  %tt = shears.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<2x6x4xf32>) -> tensor<2x4x6xf32>
+  %mm = shears.matmul %tt, %x : (tensor<2x4x6xf32>, tensor<2x6x4xf32>) -> tensor<2x4x4xf32>
+  return %e, %t, %s, %a, %r, %p, %mm : tensor<2x5x8xf32>, tensor<4x6x2xf32>, tensor<2x3x4xf32>, tensor<2x2x4xf32>, tensor<12x4xf32>, tensor<2x8x6xf32>, tensor<2x4x4xf32>
+}

@@ -1,0 +1,28 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SHEARS"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.shears_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%shears_src", config.shears_src_root))
+# Models generated once per build by the test set-up (utils/make_models.py).
+config.substitutions.append(
+    ("%models", os.path.join(config.shears_obj_root, "models")))
+
+llvm_config.with_system_env_vars()
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.shears_tools_dir, config.llvm_tools_dir]
+tools = ["shears-opt", "shears-translate"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
