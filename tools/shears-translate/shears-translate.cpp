@@ -1,12 +1,104 @@
 //===- shears-translate.cpp - ONNX <-> shears dialect ---------------------===//
+//
+// Like mlir-translate, but reads ONNX files itself (streaming, see
+// importONNXFile) instead of loading the whole input into memory first, and
+// can write MLIR bytecode, which keeps weight blobs binary.
+//
+//===----------------------------------------------------------------------===//
 
-#include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "shears/Dialect/Shears/IR/ShearsDialect.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+enum class Direction { Import, Export };
+} // namespace
+
+static cl::opt<Direction> direction(
+    cl::desc("Translation:"), cl::Required,
+    cl::values(clEnumValN(Direction::Import, "import-onnx",
+                          "ONNX model -> shears dialect (.mlir)"),
+               clEnumValN(Direction::Export, "export-onnx",
+                          "shears dialect (.mlir) -> ONNX model")));
+static cl::opt<std::string> inputFilename(cl::Positional,
+                                          cl::desc("<input file>"),
+                                          cl::init("-"));
+static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
+                                           cl::value_desc("filename"),
+                                           cl::init("-"));
+static cl::opt<bool> emitBytecode(
+    "emit-bytecode", cl::desc("Write MLIR bytecode instead of text (import)"));
+static cl::opt<std::string>
+    functionName("function-name", cl::desc("Name of the imported function"),
+                 cl::init("main"));
 
 int main(int argc, char **argv) {
-  mlir::shears::registerImportONNXTranslation();
-  mlir::shears::registerExportONNXTranslation();
-  return mlir::failed(mlir::mlirTranslateMain(
-      argc, argv, "Shears translation tool (ONNX import and export)"));
+  llvm::InitLLVM y(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Shears translation tool: imports ONNX models into the shears dialect "
+      "and exports them back.\n\n"
+      "  shears-translate --import-onnx model.onnx -o model.mlir\n"
+      "  shears-translate --export-onnx model.mlir -o model.onnx\n");
+
+  DialectRegistry registry;
+  registry.insert<shears::ShearsDialect, func::FuncDialect>();
+  MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+
+  OwningOpRef<ModuleOp> module;
+  if (direction == Direction::Import) {
+    shears::ImportOptions options;
+    options.functionName = functionName;
+    if (inputFilename == "-") {
+      auto buffer = llvm::MemoryBuffer::getSTDIN();
+      if (!buffer) {
+        llvm::errs() << "error: cannot read standard input\n";
+        return 1;
+      }
+      module = shears::importONNX(std::move(*buffer), &context, options);
+    } else {
+      module = shears::importONNXFile(inputFilename, &context, options);
+    }
+  } else {
+    module = parseSourceFile<ModuleOp>(inputFilename, sourceMgr,
+                                       ParserConfig(&context));
+  }
+  if (!module)
+    return 1;
+
+  // The output file is removed unless kept: a failure leaves no file.
+  std::string error;
+  auto output = openOutputFile(outputFilename, &error);
+  if (!output) {
+    llvm::errs() << "error: " << error << "\n";
+    return 1;
+  }
+  if (direction == Direction::Export) {
+    if (failed(shears::exportToONNX(*module, output->os())))
+      return 1;
+  } else if (emitBytecode) {
+    if (failed(writeBytecodeToFile(*module, output->os())))
+      return 1;
+  } else {
+    module->print(output->os(), OpPrintingFlags().enableDebugInfo(/*enable=*/true));
+  }
+  output->keep();
+  return 0;
 }

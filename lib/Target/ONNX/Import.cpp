@@ -36,6 +36,7 @@
 #include "onnx/version_converter/convert.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <functional>
 
@@ -1610,17 +1611,17 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
   return module;
 }
 
-OwningOpRef<ModuleOp>
-mlir::shears::importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
-                         MLIRContext *context, const ImportOptions &options) {
+/// Parses `stream` into a model and imports it; `path` names the model in
+/// diagnostics and locates external data.
+static OwningOpRef<ModuleOp>
+importFromStream(google::protobuf::io::ZeroCopyInputStream &input,
+                 StringRef path, MLIRContext *context,
+                 const ImportOptions &options) {
   context->loadDialect<ShearsDialect, func::FuncDialect>();
-  std::string path = buffer->getBufferIdentifier().str();
   Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
   try {
     onnx::ModelProto model;
-    google::protobuf::io::CodedInputStream stream(
-        reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
-        buffer->getBufferSize());
+    google::protobuf::io::CodedInputStream stream(&input);
     stream.SetTotalBytesLimit(std::numeric_limits<int>::max());
     if (!model.ParseFromCodedStream(&stream) ||
         !stream.ConsumedEntireMessage() || !model.has_graph()) {
@@ -1629,7 +1630,6 @@ mlir::shears::importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
                             "an ONNX protobuf file)";
       return nullptr;
     }
-    buffer.reset(); // The model owns its data now.
     Importer importer(context, path);
     return importer.import(model, options);
   } catch (const std::exception &e) {
@@ -1639,17 +1639,29 @@ mlir::shears::importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
   }
 }
 
+OwningOpRef<ModuleOp>
+mlir::shears::importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                         MLIRContext *context, const ImportOptions &options) {
+  google::protobuf::io::ArrayInputStream input(buffer->getBufferStart(),
+                                               buffer->getBufferSize());
+  return importFromStream(input, buffer->getBufferIdentifier(), context,
+                          options);
+}
+
 OwningOpRef<ModuleOp> mlir::shears::importONNXFile(StringRef path,
                                                    MLIRContext *context,
                                                    const ImportOptions &options) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer) {
+  // Stream from the file descriptor: the protobuf holds the only copy of the
+  // weights while parsing, which keeps peak memory near the file size.
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd)) {
     emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "cannot open '" << path << "': " << buffer.getError().message();
+        << "cannot open '" << path << "': " << ec.message();
     return nullptr;
   }
-  return importONNX(std::move(*buffer), context, options);
+  google::protobuf::io::FileInputStream input(fd);
+  input.SetCloseOnDelete(true);
+  return importFromStream(input, path, context, options);
 }
 
 void mlir::shears::registerImportONNXTranslation() {
@@ -1659,7 +1671,11 @@ void mlir::shears::registerImportONNXTranslation() {
          MLIRContext *context) -> OwningOpRef<Operation *> {
         const llvm::MemoryBuffer *input =
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
-        // The buffer stays owned by the source manager; import a view of it.
+        // Re-read a named file as a stream rather than through the source
+        // manager's copy of it (see importONNXFile).
+        StringRef path = input->getBufferIdentifier();
+        if (path != "<stdin>" && llvm::sys::fs::is_regular_file(path))
+          return importONNXFile(path, context);
         return importONNX(llvm::MemoryBuffer::getMemBuffer(
                               input->getMemBufferRef(),
                               /*RequiresNullTerminator=*/false),

@@ -1,0 +1,19 @@
+//===- Passes.h - Shears transformation passes ------------------*- C++ -*-===//
+
+#ifndef SHEARS_TRANSFORMS_PASSES_H
+#define SHEARS_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+#include "shears/Dialect/Shears/IR/ShearsDialect.h"
+
+namespace mlir::shears {
+
+#define GEN_PASS_DECL
+#include "shears/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "shears/Transforms/Passes.h.inc"
+
+} // namespace mlir::shears
+
+#endif // SHEARS_TRANSFORMS_PASSES_H

@@ -1,0 +1,722 @@
+//===- Export.cpp - Shears dialect to ONNX export -------------------------===//
+//
+// Writes the entry function of a module as an ONNX ModelProto (opset 13).
+// Constants become initializers when first used, every other op one or a few
+// nodes. The model is checked by ONNX's own checker and strict shape
+// inference before a single byte is written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Target/ONNX/Export.h"
+
+#include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/SwapByteOrder.h"
+
+#include "onnx/checker.h"
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
+
+#include <exception>
+
+using namespace mlir;
+using namespace mlir::shears;
+
+static constexpr int64_t kOpsetVersion = 13;
+static constexpr int64_t kIRVersion = 7;
+
+//===----------------------------------------------------------------------===//
+// Types and data
+//===----------------------------------------------------------------------===//
+
+/// Returns the ONNX element type of `type`, or UNDEFINED (0) if it has none.
+static int32_t getONNXElementType(Type type) {
+  using T = onnx::TensorProto;
+  if (type.isF16())
+    return T::FLOAT16;
+  if (type.isBF16())
+    return T::BFLOAT16;
+  if (type.isF32())
+    return T::FLOAT;
+  if (type.isF64())
+    return T::DOUBLE;
+  auto intType = dyn_cast<IntegerType>(type);
+  if (!intType)
+    return T::UNDEFINED;
+  bool isUnsigned = intType.isUnsigned();
+  switch (intType.getWidth()) {
+  case 1:
+    return T::BOOL;
+  case 8:
+    return isUnsigned ? T::UINT8 : T::INT8;
+  case 16:
+    return isUnsigned ? T::UINT16 : T::INT16;
+  case 32:
+    return isUnsigned ? T::UINT32 : T::INT32;
+  case 64:
+    return isUnsigned ? T::UINT64 : T::INT64;
+  default:
+    return T::UNDEFINED;
+  }
+}
+
+/// Bytes per element in ONNX raw_data (a bool takes one byte).
+static size_t getElementBytes(Type type) {
+  return (type.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+/// Returns the contents of `attr` as ONNX raw_data: dense, little-endian,
+/// one byte per bool. `op` receives the diagnostics.
+static FailureOr<std::string> getRawData(ElementsAttr attr, Operation *op) {
+  Type elementType = attr.getElementType();
+  if (!getONNXElementType(elementType))
+    return op->emitError("cannot export '")
+           << op->getName() << "' with element type " << elementType
+           << " to ONNX";
+  if (llvm::sys::IsBigEndianHost)
+    return op->emitError("ONNX export needs a little-endian host");
+  size_t elementBytes = getElementBytes(elementType);
+  size_t numElements = attr.getNumElements();
+  std::string raw;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    // MLIR packs bools as bits; ONNX wants a byte each.
+    if (elementType.isInteger(1)) {
+      for (bool value : dense.getValues<bool>())
+        raw.push_back(value);
+    } else if (dense.isSplat()) {
+      ArrayRef<char> element = dense.getRawData().take_front(elementBytes);
+      raw.reserve(numElements * elementBytes);
+      for (size_t i = 0; i < numElements; ++i)
+        raw.append(element.begin(), element.end());
+    } else {
+      raw.assign(dense.getRawData().begin(), dense.getRawData().end());
+    }
+  } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return op->emitError("resource '")
+             << resource.getRawHandle().getKey() << "' has no data";
+    raw.assign(blob->getData().begin(), blob->getData().end());
+  } else {
+    return op->emitError("unsupported constant kind in ONNX export: ") << attr;
+  }
+  if (raw.size() != numElements * elementBytes)
+    return op->emitError("constant data has ")
+           << raw.size() << " bytes, expected " << numElements * elementBytes;
+  return raw;
+}
+
+/// Transposes a row-major [rows, cols] matrix of `elementBytes`-byte elements.
+static std::string transposeRaw(StringRef raw, int64_t rows, int64_t cols,
+                                size_t elementBytes) {
+  std::string result(raw.size(), '\0');
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(&result[(c * rows + r) * elementBytes],
+                  &raw.data()[(r * cols + c) * elementBytes], elementBytes);
+  return result;
+}
+
+template <typename T>
+static std::string toRaw(ArrayRef<T> values) {
+  return std::string(reinterpret_cast<const char *>(values.data()),
+                     values.size() * sizeof(T));
+}
+
+/// Describes `value` as the tensor `name` in `info`. Dynamic dims become the
+/// symbols `N` (dim 0) and `dim_<i>` if `symbolic`, unknown dims otherwise.
+/// `what` names the value in the error at `loc`.
+static LogicalResult setValueInfo(onnx::ValueInfoProto *info, StringRef name,
+                                  Value value, bool symbolic, Location loc,
+                                  const Twine &what) {
+  Type type = value.getType();
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  int32_t elementType =
+      tensorType ? getONNXElementType(tensorType.getElementType()) : 0;
+  if (!elementType)
+    return emitError(loc, "cannot export ")
+           << what << " of type " << type << " to ONNX";
+  info->set_name(name.str());
+  onnx::TypeProto_Tensor *tensor = info->mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(elementType);
+  onnx::TensorShapeProto *shape = tensor->mutable_shape();
+  for (auto [i, size] : llvm::enumerate(tensorType.getShape())) {
+    onnx::TensorShapeProto_Dimension *dim = shape->add_dim();
+    if (!ShapedType::isDynamic(size))
+      dim->set_dim_value(size);
+    else if (symbolic)
+      dim->set_dim_param(i == 0 ? "N" : "dim_" + std::to_string(i));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Node attributes
+//===----------------------------------------------------------------------===//
+
+static onnx::AttributeProto *addAttr(onnx::NodeProto *node, StringRef name,
+                                     onnx::AttributeProto_AttributeType type) {
+  onnx::AttributeProto *attr = node->add_attribute();
+  attr->set_name(name.str());
+  attr->set_type(type);
+  return attr;
+}
+
+template <typename IntT,
+          typename = std::enable_if_t<std::is_integral_v<IntT>>>
+static void addAttr(onnx::NodeProto *node, StringRef name, IntT value) {
+  addAttr(node, name, onnx::AttributeProto::INT)->set_i(value);
+}
+
+static void addAttr(onnx::NodeProto *node, StringRef name,
+                    ArrayRef<int64_t> values) {
+  onnx::AttributeProto *attr = addAttr(node, name, onnx::AttributeProto::INTS);
+  for (int64_t value : values)
+    attr->add_ints(value);
+}
+
+static void addAttr(onnx::NodeProto *node, StringRef name, float value) {
+  addAttr(node, name, onnx::AttributeProto::FLOAT)->set_f(value);
+}
+
+static void addAttr(onnx::NodeProto *node, StringRef name, StringRef value) {
+  addAttr(node, name, onnx::AttributeProto::STRING)->set_s(value.str());
+}
+
+//===----------------------------------------------------------------------===//
+// Exporter
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Hands out names unique within one ONNX namespace (tensors or nodes).
+class NameSet {
+public:
+  /// Claims `name`; false if it was taken.
+  bool reserve(StringRef name) { return used.insert(name).second; }
+
+  /// Returns `preferred` if free, else `<base>_<n>` where base is `preferred`
+  /// or, if that is empty, `fallback`.
+  std::string unique(StringRef preferred, StringRef fallback = {}) {
+    if (!preferred.empty() && reserve(preferred))
+      return preferred.str();
+    StringRef base = preferred.empty() ? fallback : preferred;
+    unsigned &next = nextSuffix[base];
+    std::string name;
+    do
+      name = (base + "_" + Twine(next++)).str();
+    while (!reserve(name));
+    return name;
+  }
+
+private:
+  llvm::StringSet<> used;
+  llvm::StringMap<unsigned> nextSuffix;
+};
+
+/// The Shears ops that are one ONNX op with the same operands and results and
+/// no attributes.
+struct DirectOp {
+  StringRef shearsOp, onnxOp;
+};
+const DirectOp kDirectOps[] = {
+    {AddOp::getOperationName(), "Add"},
+    {SubOp::getOperationName(), "Sub"},
+    {MulOp::getOperationName(), "Mul"},
+    {DivOp::getOperationName(), "Div"},
+    {ReluOp::getOperationName(), "Relu"},
+    {SigmoidOp::getOperationName(), "Sigmoid"},
+    {TanhOp::getOperationName(), "Tanh"},
+    {MatMulOp::getOperationName(), "MatMul"},
+    {GlobalAvgPoolOp::getOperationName(), "GlobalAveragePool"},
+};
+
+class Exporter {
+public:
+  explicit Exporter(onnx::GraphProto &graph) : graph(graph) {}
+
+  LogicalResult exportFunction(func::FuncOp func);
+
+  /// The op whose node an ONNX checker `message` names, or null.
+  Operation *lookupNodeOp(StringRef message) const {
+    return nodeOps.lookup(
+        message.split("node name: ").second.split(')').first);
+  }
+
+private:
+  LogicalResult exportOp(Operation *op);
+  LogicalResult exportLinearAsMatMul(LinearOp op, StringRef nodeName);
+
+  /// The ONNX name of `value`; a constant becomes an initializer on first use.
+  FailureOr<std::string> getName(Value value);
+  FailureOr<SmallVector<std::string>> getNames(ValueRange values);
+  /// Names the results of `op` (graph outputs keep their names) and records
+  /// their types in value_info.
+  FailureOr<SmallVector<std::string>> nameResults(Operation *op,
+                                                  StringRef nodeName);
+
+  onnx::NodeProto *addNode(StringRef opType, StringRef name,
+                           ArrayRef<std::string> inputs,
+                           ArrayRef<std::string> outputs);
+  /// Adds an initializer under `name` (already unique) and returns the name.
+  std::string addInitializer(std::string name, int32_t elementType,
+                             ArrayRef<int64_t> shape, std::string raw);
+  std::string addInt64s(StringRef base, ArrayRef<int64_t> values) {
+    return addInitializer(tensorNames.unique(base), onnx::TensorProto::INT64,
+                          {static_cast<int64_t>(values.size())},
+                          toRaw(values));
+  }
+  /// A scalar initializer holding `value` converted to `type`.
+  std::string addFloatScalar(StringRef base, Type type, APFloat value);
+
+  onnx::GraphProto &graph;
+  NameSet tensorNames, nodeNames;
+  DenseMap<Value, std::string> valueNames;
+  llvm::StringMap<Operation *> nodeOps;
+};
+
+} // namespace
+
+/// The name a location carries (the ONNX node or initializer name), if any.
+static StringRef getLocName(Location loc) {
+  if (auto nameLoc = loc->findInstanceOf<NameLoc>())
+    return nameLoc.getName().getValue();
+  return {};
+}
+
+onnx::NodeProto *Exporter::addNode(StringRef opType, StringRef name,
+                                   ArrayRef<std::string> inputs,
+                                   ArrayRef<std::string> outputs) {
+  onnx::NodeProto *node = graph.add_node();
+  node->set_op_type(opType.str());
+  node->set_name(name.str());
+  for (const std::string &input : inputs)
+    node->add_input(input);
+  for (const std::string &output : outputs)
+    node->add_output(output);
+  return node;
+}
+
+std::string Exporter::addInitializer(std::string name, int32_t elementType,
+                                     ArrayRef<int64_t> shape,
+                                     std::string raw) {
+  onnx::TensorProto *tensor = graph.add_initializer();
+  tensor->set_name(name);
+  tensor->set_data_type(elementType);
+  for (int64_t size : shape)
+    tensor->add_dims(size);
+  tensor->set_raw_data(std::move(raw));
+  return name;
+}
+
+std::string Exporter::addFloatScalar(StringRef base, Type type,
+                                     APFloat value) {
+  bool losesInfo;
+  value.convert(cast<FloatType>(type).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &losesInfo);
+  APInt bits = value.bitcastToAPInt();
+  std::string raw(bits.getBitWidth() / 8, '\0');
+  StoreIntToMemory(bits, reinterpret_cast<uint8_t *>(raw.data()), raw.size());
+  return addInitializer(tensorNames.unique(base), getONNXElementType(type), {},
+                        std::move(raw));
+}
+
+FailureOr<std::string> Exporter::getName(Value value) {
+  auto it = valueNames.find(value);
+  if (it != valueNames.end())
+    return it->second;
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return emitError(value.getLoc(), "value used before it is defined");
+  ElementsAttr attr = constant.getValue();
+  FailureOr<std::string> raw = getRawData(attr, constant);
+  if (failed(raw))
+    return failure();
+  StringRef preferred = getLocName(constant.getLoc());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+      resource && preferred.empty())
+    preferred = resource.getRawHandle().getKey();
+  return valueNames[value] = addInitializer(
+             tensorNames.unique(preferred, "const"),
+             getONNXElementType(attr.getElementType()),
+             attr.getShapedType().getShape(), std::move(*raw));
+}
+
+FailureOr<SmallVector<std::string>> Exporter::getNames(ValueRange values) {
+  SmallVector<std::string> names;
+  for (Value value : values) {
+    FailureOr<std::string> name = getName(value);
+    if (failed(name))
+      return failure();
+    names.push_back(std::move(*name));
+  }
+  return names;
+}
+
+FailureOr<SmallVector<std::string>>
+Exporter::nameResults(Operation *op, StringRef nodeName) {
+  SmallVector<std::string> names;
+  for (OpResult result : op->getResults()) {
+    auto it = valueNames.find(result);
+    if (it != valueNames.end()) {
+      names.push_back(it->second);
+      continue;
+    }
+    std::string name =
+        op->getNumResults() == 1
+            ? tensorNames.unique(nodeName)
+            : tensorNames.unique(
+                  (nodeName + "_" + Twine(result.getResultNumber())).str());
+    if (failed(setValueInfo(graph.add_value_info(), name, result,
+                            /*symbolic=*/false, op->getLoc(),
+                            "result of '" + op->getName().getStringRef() +
+                                "'")))
+      return failure();
+    names.push_back(valueNames[result] = name);
+  }
+  return names;
+}
+
+LogicalResult Exporter::exportFunction(func::FuncOp func) {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("ONNX export expects a function with one block");
+  graph.set_name(func.getSymName().str());
+
+  auto getAttrName = [](DictionaryAttr attrs, StringRef fallback,
+                        unsigned i) -> std::string {
+    if (auto name = attrs ? attrs.getAs<StringAttr>("shears.name") : nullptr)
+      return name.str();
+    return (fallback + "_" + Twine(i)).str();
+  };
+
+  Block &body = func.getBody().front();
+  for (BlockArgument arg : body.getArguments()) {
+    std::string name =
+        getAttrName(func.getArgAttrDict(arg.getArgNumber()), "input",
+                    arg.getArgNumber());
+    if (!tensorNames.reserve(name))
+      return func.emitError("duplicate ONNX graph input name '") << name << "'";
+    if (failed(setValueInfo(graph.add_input(), name, arg, /*symbolic=*/true,
+                            arg.getLoc(), "graph input '" + name + "'")))
+      return failure();
+    valueNames[arg] = name;
+  }
+
+  // Name the results of ops that become graph outputs now, so their nodes
+  // write them directly; anything else returned (an argument under another
+  // name, a constant, a value returned twice) goes through an Identity.
+  Operation *terminator = body.getTerminator();
+  SmallVector<std::pair<Value, std::string>> identities;
+  for (auto [i, value] : llvm::enumerate(terminator->getOperands())) {
+    std::string name = getAttrName(func.getResultAttrDict(i), "output", i);
+    if (failed(setValueInfo(graph.add_output(), name, value, /*symbolic=*/true,
+                            terminator->getLoc(),
+                            "graph output '" + name + "'")))
+      return failure();
+    auto it = valueNames.find(value);
+    if (it != valueNames.end() && it->second == name)
+      continue;
+    if (!tensorNames.reserve(name))
+      return func.emitError("duplicate ONNX graph output name '")
+             << name << "'";
+    if (it == valueNames.end() && isa<OpResult>(value) &&
+        !value.getDefiningOp<ConstantOp>())
+      valueNames[value] = name;
+    else
+      identities.emplace_back(value, name);
+  }
+
+  for (Operation &op : body.without_terminator()) {
+    if (isa<ConstantOp>(op))
+      continue;
+    int firstNode = graph.node_size();
+    if (failed(exportOp(&op)))
+      return failure();
+    for (int i = firstNode, e = graph.node_size(); i < e; ++i)
+      nodeOps[graph.node(i).name()] = &op;
+  }
+
+  for (auto &[value, name] : identities) {
+    FailureOr<std::string> input = getName(value);
+    if (failed(input))
+      return failure();
+    addNode("Identity", nodeNames.unique("", "Identity"), {*input}, {name});
+  }
+  return success();
+}
+
+LogicalResult Exporter::exportLinearAsMatMul(LinearOp op, StringRef nodeName) {
+  // MatMul wants the weight as [in, out]: transpose a constant in the
+  // initializer, anything else with a node.
+  std::string weight;
+  Value weightValue = op.getWeight();
+  if (auto constant = weightValue.getDefiningOp<ConstantOp>()) {
+    FailureOr<std::string> raw = getRawData(constant.getValue(), constant);
+    if (failed(raw))
+      return failure();
+    auto type = cast<RankedTensorType>(weightValue.getType());
+    int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    StringRef base = getLocName(constant.getLoc());
+    weight = addInitializer(
+        tensorNames.unique(
+            (base.empty() ? nodeName + "_weight" : base + "_transposed").str()),
+        getONNXElementType(type.getElementType()), {cols, rows},
+        transposeRaw(*raw, rows, cols,
+                     getElementBytes(type.getElementType())));
+  } else {
+    FailureOr<std::string> name = getName(weightValue);
+    if (failed(name))
+      return failure();
+    weight = tensorNames.unique((nodeName + "_weight").str());
+    onnx::NodeProto *transpose =
+        addNode("Transpose", nodeNames.unique((nodeName + "_transpose").str()),
+                {*name}, {weight});
+    addAttr(transpose, "perm", ArrayRef<int64_t>{1, 0});
+  }
+
+  FailureOr<std::string> input = getName(op.getInput());
+  FailureOr<SmallVector<std::string>> outputs = nameResults(op, nodeName);
+  if (failed(input) || failed(outputs))
+    return failure();
+  if (!op.getBias()) {
+    addNode("MatMul", nodeName, {*input, weight}, *outputs);
+    return success();
+  }
+  FailureOr<std::string> bias = getName(op.getBias());
+  if (failed(bias))
+    return failure();
+  std::string product = tensorNames.unique((nodeName + "_matmul").str());
+  addNode("MatMul", nodeName, {*input, weight}, {product});
+  addNode("Add", nodeNames.unique((nodeName + "_bias").str()),
+          {product, *bias}, *outputs);
+  return success();
+}
+
+LogicalResult Exporter::exportOp(Operation *op) {
+  if (!isa_and_nonnull<ShearsDialect>(op->getDialect()))
+    return op->emitError("cannot export op '")
+           << op->getName() << "' to ONNX";
+  std::string nodeName = nodeNames.unique(getLocName(op->getLoc()),
+                                          op->getName().stripDialect());
+  auto linear = dyn_cast<LinearOp>(op);
+  if (linear && linear.getInput().getType().getRank() != 2)
+    return exportLinearAsMatMul(linear, nodeName);
+
+  FailureOr<SmallVector<std::string>> inputs = getNames(op->getOperands());
+  if (failed(inputs))
+    return failure();
+  FailureOr<SmallVector<std::string>> outputs = nameResults(op, nodeName);
+  if (failed(outputs))
+    return failure();
+  auto add = [&](StringRef opType) {
+    return addNode(opType, nodeName, *inputs, *outputs);
+  };
+  // Ops whose operands ONNX takes as inputs after some constant ones.
+  auto addWithInputs = [&](StringRef opType, ArrayRef<std::string> extra) {
+    inputs->append(extra.begin(), extra.end());
+    return add(opType);
+  };
+  auto suffixed = [&](StringRef suffix) {
+    return (Twine(nodeName) + suffix).str();
+  };
+
+  for (const DirectOp &direct : kDirectOps) {
+    if (op->getName().getStringRef() == direct.shearsOp) {
+      add(direct.onnxOp);
+      return success();
+    }
+  }
+
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](LinearOp) {
+        addAttr(add("Gemm"), "transB", 1);
+        return success();
+      })
+      .Case([&](Conv2DOp conv) {
+        onnx::NodeProto *node = add("Conv");
+        auto weightType = conv.getWeight().getType();
+        if (weightType.hasStaticShape())
+          addAttr(node, "kernel_shape", weightType.getShape().drop_front(2));
+        addAttr(node, "strides", conv.getStrides());
+        addAttr(node, "pads", conv.getPads());
+        addAttr(node, "dilations", conv.getDilations());
+        addAttr(node, "group", conv.getGroups());
+        return success();
+      })
+      .Case([&](BatchNormOp bn) {
+        addAttr(add("BatchNormalization"), "epsilon",
+                bn.getEpsilon().convertToFloat());
+        return success();
+      })
+      .Case([&](ClipOp clip) {
+        // Opset 13 takes the bounds as inputs; "" skips a missing one.
+        Type type = clip.getType().getElementType();
+        SmallVector<std::string> bounds(2);
+        if (FloatAttr min = clip.getMinAttr())
+          bounds[0] = addFloatScalar(suffixed("_min"), type, min.getValue());
+        if (FloatAttr max = clip.getMaxAttr())
+          bounds[1] = addFloatScalar(suffixed("_max"), type, max.getValue());
+        while (!bounds.empty() && bounds.back().empty())
+          bounds.pop_back();
+        addWithInputs("Clip", bounds);
+        return success();
+      })
+      .Case([&](SoftmaxOp softmax) {
+        addAttr(add("Softmax"), "axis", softmax.getAxis());
+        return success();
+      })
+      .Case([&](MaxPoolOp pool) {
+        onnx::NodeProto *node = add("MaxPool");
+        addAttr(node, "kernel_shape", pool.getKernelShape());
+        addAttr(node, "strides", pool.getStrides());
+        addAttr(node, "pads", pool.getPads());
+        addAttr(node, "dilations", pool.getDilations());
+        addAttr(node, "ceil_mode", pool.getCeilMode());
+        return success();
+      })
+      .Case([&](AvgPoolOp pool) {
+        onnx::NodeProto *node = add("AveragePool");
+        addAttr(node, "kernel_shape", pool.getKernelShape());
+        addAttr(node, "strides", pool.getStrides());
+        addAttr(node, "pads", pool.getPads());
+        addAttr(node, "ceil_mode", pool.getCeilMode());
+        addAttr(node, "count_include_pad", pool.getCountIncludePad());
+        return success();
+      })
+      .Case([&](ReshapeOp reshape) -> LogicalResult {
+        // Without allowzero (opset 14) a 0 in the shape copies the input dim.
+        SmallVector<int64_t> shape(reshape.getType().getShape());
+        if (llvm::is_contained(shape, 0))
+          return op->emitError("cannot export a reshape to a zero-sized "
+                               "dimension in ONNX opset 13");
+        for (int64_t &size : shape)
+          if (ShapedType::isDynamic(size))
+            size = -1;
+        addWithInputs("Reshape", {addInt64s(suffixed("_shape"), shape)});
+        return success();
+      })
+      .Case([&](FlattenOp flatten) {
+        addAttr(add("Flatten"), "axis", flatten.getAxis());
+        return success();
+      })
+      .Case([&](TransposeOp transpose) {
+        addAttr(add("Transpose"), "perm", transpose.getPerm());
+        return success();
+      })
+      .Case([&](ConcatOp concat) {
+        addAttr(add("Concat"), "axis", concat.getAxis());
+        return success();
+      })
+      .Case([&](SliceOp slice) {
+        addWithInputs("Slice",
+                      {addInt64s(suffixed("_starts"), slice.getStarts()),
+                       addInt64s(suffixed("_ends"), slice.getEnds()),
+                       addInt64s(suffixed("_axes"), slice.getAxes()),
+                       addInt64s(suffixed("_steps"), slice.getSteps())});
+        return success();
+      })
+      .Case([&](SplitOp split) {
+        onnx::NodeProto *node = addWithInputs(
+            "Split", {addInt64s(suffixed("_split"), split.getSizes())});
+        addAttr(node, "axis", split.getAxis());
+        return success();
+      })
+      .Case([&](PadOp pad) {
+        onnx::NodeProto *node = addWithInputs(
+            "Pad", {addInt64s(suffixed("_pads"), pad.getPads()),
+                    addFloatScalar(suffixed("_value"),
+                                   pad.getType().getElementType(),
+                                   pad.getValueAttr().getValue())});
+        addAttr(node, "mode", "constant");
+        return success();
+      })
+      .Case([&](GatherOp gather) {
+        addAttr(add("Gather"), "axis", gather.getAxis());
+        return success();
+      })
+      .Default([&](Operation *) {
+        return op->emitError("cannot export op '")
+               << op->getName() << "' to ONNX";
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+/// The function to export: the only one, else the one named `main`.
+static FailureOr<func::FuncOp> getEntryFunction(ModuleOp module) {
+  auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
+  func::FuncOp entry;
+  if (funcs.size() == 1)
+    entry = funcs.front();
+  else
+    entry = module.lookupSymbol<func::FuncOp>("main");
+  if (!entry || entry.isExternal())
+    return module.emitError("ONNX export expects one function with a body, "
+                            "or one named 'main'");
+  return entry;
+}
+
+LogicalResult mlir::shears::exportToONNX(ModuleOp module,
+                                         llvm::raw_ostream &os) {
+  FailureOr<func::FuncOp> func = getEntryFunction(module);
+  if (failed(func))
+    return failure();
+  std::string bytes;
+  try {
+    onnx::ModelProto model;
+    model.set_ir_version(kIRVersion);
+    model.set_producer_name("shears");
+    onnx::OperatorSetIdProto *opset = model.add_opset_import();
+    opset->set_domain("");
+    opset->set_version(kOpsetVersion);
+    Exporter exporter(*model.mutable_graph());
+    if (failed(exporter.exportFunction(*func)))
+      return failure();
+
+    // Catch exporter bugs and ops ONNX rejects for a type (say a bf16 Conv)
+    // here rather than in whoever loads the file.
+    try {
+      onnx::checker::check_model(model);
+      onnx::shape_inference::InferShapes(
+          model, onnx::OpSchemaRegistry::Instance(),
+          onnx::ShapeInferenceOptions(/*check_type_val=*/true,
+                                      /*strict_mode_val=*/1));
+    } catch (const std::exception &e) {
+      Operation *op = exporter.lookupNodeOp(e.what());
+      return (op ? op : func->getOperation())->emitError(
+                 "exported ONNX model is invalid: ")
+             << e.what();
+    }
+    // Protobuf cannot serialize messages of 2 GiB or more.
+    if (model.ByteSizeLong() > static_cast<size_t>(INT32_MAX))
+      return func->emitError("ONNX model exceeds protobuf's 2 GiB limit");
+    if (!model.SerializeToString(&bytes))
+      return func->emitError("failed to serialize the ONNX model");
+  } catch (const std::exception &e) {
+    return func->emitError("ONNX export failed: ") << e.what();
+  } catch (...) {
+    return func->emitError("ONNX export failed");
+  }
+  os.write(bytes.data(), bytes.size());
+  return success();
+}
+
+void mlir::shears::registerExportONNXTranslation() {
+  TranslateFromMLIRRegistration registration(
+      "export-onnx", "Export the shears dialect to ONNX",
+      [](ModuleOp module, raw_ostream &os) {
+        return exportToONNX(module, os);
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<ShearsDialect, func::FuncDialect>();
+      });
+}

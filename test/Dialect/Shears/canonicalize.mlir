@@ -1,0 +1,64 @@
+// RUN: shears-opt %s --canonicalize --split-input-file | FileCheck %s
+
+// batch_norm after a convolution with constant weights folds into it:
+// w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta.
+// CHECK-LABEL: func @fold_bn_conv
+// CHECK-NOT: shears.batch_norm
+// CHECK-DAG: %[[W:.*]] = shears.constant dense_resource<bn_folded> : tensor<2x1x1x1xf32>
+// CHECK-DAG: %[[B:.*]] = shears.constant dense_resource<bn_folded_bias> : tensor<2xf32>
+// CHECK: %[[C:.*]] = shears.conv2d %arg0, %[[W]], %[[B]]
+// CHECK: return %[[C]]
+func.func @fold_bn_conv(%x: tensor<?x1x4x4xf32>) -> tensor<?x2x4x4xf32> {
+  %w = shears.constant dense<[[[[1.0]]], [[[2.0]]]]> : tensor<2x1x1x1xf32>
+  %b = shears.constant dense<[1.0, 1.0]> : tensor<2xf32>
+  %g = shears.constant dense<[2.0, 4.0]> : tensor<2xf32>
+  %beta = shears.constant dense<[0.5, 0.0]> : tensor<2xf32>
+  %m = shears.constant dense<[1.0, 3.0]> : tensor<2xf32>
+  %v = shears.constant dense<[4.0, 16.0]> : tensor<2xf32>
+  %c = shears.conv2d %x, %w, %b : (tensor<?x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<?x2x4x4xf32>
+  %y = shears.batch_norm %c, %g, %beta, %m, %v {epsilon = 0.0 : f32} : (tensor<?x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<?x2x4x4xf32>
+  return %y : tensor<?x2x4x4xf32>
+}
+// Folded weights [1*2/2, 2*4/4] = [1, 2]; bias [(1-1)*1+0.5, (1-3)*1+0] = [0.5, -2].
+// CHECK: bn_folded: "0x040000000000803F00000040"
+// CHECK: bn_folded_bias: "0x040000000000003F000000C0"
+
+// -----
+
+// A convolution with another user keeps its batch_norm.
+// CHECK-LABEL: func @keep_bn_shared_conv
+// CHECK: shears.batch_norm
+func.func @keep_bn_shared_conv(%x: tensor<1x1x4x4xf32>, %p: tensor<2xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) {
+  %w = shears.constant dense<1.0> : tensor<2x1x1x1xf32>
+  %c = shears.conv2d %x, %w : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %y = shears.batch_norm %c, %p, %p, %p, %p : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  return %y, %c : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Reshape and flatten of constants fold; the blob is shared, not copied.
+// CHECK-LABEL: func @reshape_constant
+// CHECK-NEXT: %[[C:.*]] = shears.constant dense_resource<blob> : tensor<6xf32>
+// CHECK-NEXT: %[[D:.*]] = shears.constant dense<{{\[}}[1, 2, 3], [4, 5, 6]]> : tensor<2x3xi64>
+// CHECK-NEXT: return %[[C]], %[[D]]
+func.func @reshape_constant() -> (tensor<6xf32>, tensor<2x3xi64>) {
+  %c = shears.constant dense_resource<blob> : tensor<2x3xf32>
+  %r = shears.reshape %c : (tensor<2x3xf32>) -> tensor<6xf32>
+  %d = shears.constant dense<[[[1, 2, 3]], [[4, 5, 6]]]> : tensor<2x1x3xi64>
+  %f = shears.flatten %d : (tensor<2x1x3xi64>) -> tensor<2x3xi64>
+  return %r, %f : tensor<6xf32>, tensor<2x3xi64>
+}
+
+// -----
+
+// Chains of reshapes collapse; a reshape to the same type disappears.
+// CHECK-LABEL: func @reshape_chain
+// CHECK-NEXT: %[[R:.*]] = shears.reshape %arg0 : (tensor<?x4x2xf32>) -> tensor<?x8xf32>
+// CHECK-NEXT: return %[[R]], %arg0
+func.func @reshape_chain(%x: tensor<?x4x2xf32>) -> (tensor<?x8xf32>, tensor<?x4x2xf32>) {
+  %a = shears.reshape %x : (tensor<?x4x2xf32>) -> tensor<?x2x2x2xf32>
+  %b = shears.reshape %a : (tensor<?x2x2x2xf32>) -> tensor<?x8xf32>
+  %c = shears.reshape %x : (tensor<?x4x2xf32>) -> tensor<?x4x2xf32>
+  return %b, %c : tensor<?x8xf32>, tensor<?x4x2xf32>
+}

@@ -1,0 +1,175 @@
+// RUN: shears-opt %s --split-input-file --verify-diagnostics
+
+func.func @linear_features(%x: tensor<?x10xf32>, %w: tensor<4x8xf32>) -> tensor<?x4xf32> {
+  // expected-error @+2 {{input has 10 features but the weight expects 8}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.linear %x, %w : (tensor<?x10xf32>, tensor<4x8xf32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>, %b: tensor<5xf32>) -> tensor<?x4xf32> {
+  // expected-error @+2 {{bias must be a 1-D tensor of 4 elements}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.linear %x, %w, %b : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<5xf32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+func.func @linear_result(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>) -> tensor<?x5xf32> {
+  // expected-error @+2 {{inferred type(s) 'tensor<?x4xf32>' are incompatible with return type(s) of operation 'tensor<?x5xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.linear %x, %w : (tensor<?x8xf32>, tensor<4x8xf32>) -> tensor<?x5xf32>
+  return %0 : tensor<?x5xf32>
+}
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+2 {{input has 3 channels but the filter expects 2 x 1 groups}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.conv2d %x, %w : (tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_groups(%x: tensor<1x4x8x8xf32>, %w: tensor<6x1x3x3xf32>) -> tensor<1x6x6x6xf32> {
+  // expected-error @+2 {{groups (4) must divide the output channels (6)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.conv2d %x, %w {groups = 4 : i64} : (tensor<1x4x8x8xf32>, tensor<6x1x3x3xf32>) -> tensor<1x6x6x6xf32>
+  return %0 : tensor<1x6x6x6xf32>
+}
+
+// -----
+
+func.func @conv_window(%x: tensor<1x3x2x2xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x1x1xf32> {
+  // expected-error @+2 {{window of 3 does not fit spatial dimension 0 of size 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.conv2d %x, %w : (tensor<1x3x2x2xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x1x1xf32>
+  return %0 : tensor<1x4x1x1xf32>
+}
+
+// -----
+
+func.func @conv_pads(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+2 {{expects 2 kernel dims, 2 strides, 2 dilations and 4 pads}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.conv2d %x, %w {pads = array<i64: 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @batch_norm_params(%x: tensor<1x3x4x4xf32>, %p: tensor<3xf32>, %q: tensor<4xf32>) -> tensor<1x3x4x4xf32> {
+  // expected-error @+2 {{variance must be a 1-D tensor of 3 elements}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.batch_norm %x, %p, %p, %p, %q : (tensor<1x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<4xf32>) -> tensor<1x3x4x4xf32>
+  return %0 : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{shapes 'tensor<2x3xf32>' and 'tensor<4xf32>' do not broadcast}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @clip_bounds(%a: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{min (6.000000e+00) is greater than max (0.000000e+00)}}
+  %0 = shears.clip %a {min = 6.0 : f32, max = 0.0 : f32} : tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @softmax_axis(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = shears.softmax %a {axis = 2 : i64} : tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @reshape_count(%a: tensor<2x3xf32>) -> tensor<7xf32> {
+  // expected-error @+1 {{cannot reshape 'tensor<2x3xf32>' into 'tensor<7xf32>': element counts differ}}
+  %0 = shears.reshape %a : (tensor<2x3xf32>) -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+
+// -----
+
+func.func @reshape_dynamic(%a: tensor<?x3xf32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{result may have at most one dynamic dimension}}
+  %0 = shears.reshape %a : (tensor<?x3xf32>) -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
+// -----
+
+func.func @transpose_perm(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+2 {{perm is not a permutation}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.transpose %a {perm = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @concat_dims(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) -> tensor<4x3xf32> {
+  // expected-error @+2 {{inputs differ in dimension 1 (3 vs 4)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.concat %a, %b {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @slice_end(%a: tensor<2x3xf32>) -> tensor<2x2xf32> {
+  // expected-error @+2 {{slice end 5 exceeds size 3 of axis 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.slice %a {axes = array<i64: 1>, starts = array<i64: 3>, ends = array<i64: 5>, steps = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @split_sizes(%a: tensor<2x6xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+  // expected-error @+2 {{split sizes add up to 4 but axis 1 has 6}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0, %1 = shears.split %a {axis = 1 : i64, sizes = array<i64: 2, 2>} : (tensor<2x6xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>)
+  return %0, %1 : tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+func.func @pad_count(%a: tensor<2x6xf32>) -> tensor<2x8xf32> {
+  // expected-error @+2 {{expects 4 pads, got 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.pad %a {pads = array<i64: 1, 1>} : (tensor<2x6xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @gather_axis(%t: tensor<10x4xf32>, %i: tensor<3xi64>) -> tensor<3x4xf32> {
+  // expected-error @+2 {{axis 2 is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.gather %t, %i {axis = 2 : i64} : (tensor<10x4xf32>, tensor<3xi64>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @pool_rank(%a: tensor<2x6xf32>) -> tensor<2x6x1x1xf32> {
+  // expected-error @+2 {{expects a 4-D NCHW input, got rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.global_avg_pool %a : (tensor<2x6xf32>) -> tensor<2x6x1x1xf32>
+  return %0 : tensor<2x6x1x1xf32>
+}

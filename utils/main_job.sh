@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: imports the shipped Fashion-MNIST
+# classifier, prints its op/parameter summary, exports it back to ONNX and
+# checks the exported file with onnx.checker.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+model=${1:-$repo/models/fashion_mnist_mlp.onnx}
+out=${2:-$repo/out}
+bash "$repo/utils/setup.sh" >&2
+mkdir -p "$out"
+name=$(basename "$model" .onnx)
+bin=$repo/build/bin
+"$bin/shears-translate" --import-onnx "$model" -o "$out/$name.mlir"
+"$bin/shears-opt" "$out/$name.mlir" --shears-summary -o /dev/null
+"$bin/shears-translate" --export-onnx "$out/$name.mlir" -o "$out/$name.exported.onnx"
+/usr/bin/python3 - "$model" "$out/$name.exported.onnx" <<'PY'
+import os, sys, onnx
+src, dst = sys.argv[1:]
+onnx.checker.check_model(onnx.load(dst), full_check=True)
+print(f"exported {dst}: {os.path.getsize(dst)} bytes (input {os.path.getsize(src)} bytes), onnx.checker passed")
+PY

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Exports test models to ONNX (opset 13) with seeded random weights.
+
+For each model NAME writes DIR/NAME.onnx (input `input`, output `output`, dynamic batch `N`;
+skipped when it exists) and DIR/NAME.input.npy (seeded random float32, batch B), then prints the
+file size and the ONNX op types with their attribute values.
+
+BatchNorm layers get random weight and bias, then running statistics measured on random
+inputs, so no BatchNorm is an identity and activations keep a sane scale through deep nets.
+Biases that torchvision initializes to zero are made random too.
+"""
+import argparse
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import torch
+import torchvision
+from torch import nn
+
+OPSET = 13
+
+
+class MLP(nn.Sequential):
+    """LeNet-300-100."""
+
+    def __init__(self):
+        super().__init__(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(),
+                         nn.Linear(100, 10))
+
+
+class SmallCNN(nn.Module):
+    """conv+bn+relu stem, a residual block, maxpool, flatten, linear on [N,1,28,28].
+
+    torch folds a BatchNorm that directly follows a Conv into the Conv when exporting in eval
+    mode; `post_bn` follows the residual Add, so it survives as a BatchNormalization node."""
+
+    def __init__(self, width=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU())
+        self.block = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1, bias=False))
+        self.post_bn = nn.BatchNorm2d(width)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(width * 14 * 14, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.relu(self.post_bn(x + self.block(x)))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+IMAGENET = (3, 224, 224)
+MODELS = {
+    "mlp": (MLP, (784,)),
+    "cnn": (SmallCNN, (1, 28, 28)),
+    "resnet18": (lambda: torchvision.models.resnet18(weights=None), IMAGENET),
+    "resnet50": (lambda: torchvision.models.resnet50(weights=None), IMAGENET),
+    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None), IMAGENET),
+    "squeezenet1_1": (lambda: torchvision.models.squeezenet1_1(weights=None), IMAGENET),
+    "vgg11": (lambda: torchvision.models.vgg11(weights=None), IMAGENET),
+}
+
+
+def build(name):
+    """The model `name` in eval mode with seeded random weights; returns (model, sample shape)."""
+    ctor, shape = MODELS[name]
+    torch.manual_seed(0)
+    model = ctor()
+    with torch.no_grad():
+        # torchvision zero-initializes some biases; torch.onnx would then share the identical
+        # initializers between layers through Identity nodes, which a trained model never has.
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None and not m.bias.any():
+                m.bias.uniform_(-0.1, 0.1)
+        # Random affine parameters, then running statistics measured on random inputs: every
+        # BatchNorm is far from an identity, yet activations keep a sane scale in deep nets.
+        bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        for bn in bns:
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.2, 0.2)
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the calibration batches
+        if bns:
+            model.train()
+            for _ in range(2):
+                model(torch.randn(8, *shape))
+        for bn in bns:
+            bn.momentum = 0.1
+    return model.eval(), shape
+
+
+def export(model, shape, path):
+    """Exports `model` (eval mode) with input `input` [N, *shape] and output `output`."""
+    torch.onnx.export(model, torch.zeros(2, *shape), str(path), opset_version=OPSET,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
+                      do_constant_folding=True)
+
+
+def _attr_value(a):
+    v = onnx.helper.get_attribute_value(a)
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, list):
+        return "[" + ",".join(str(x) for x in v) + "]"
+    if isinstance(v, onnx.TensorProto):
+        arr = numpy_helper.to_array(v)
+        return f"tensor{list(arr.shape)}={arr.tolist()}" if arr.size <= 4 else f"tensor{list(arr.shape)}"
+    return f"{v:.7g}" if isinstance(v, float) else str(v)
+
+
+def summarize(path):
+    """Lines describing op types, their counts and the values each attribute takes."""
+    model = onnx.load(str(path))
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    consts = {n.output[0]: n for n in g.node if n.op_type == "Constant"}
+    counts = Counter(n.op_type for n in g.node)
+    attrs = defaultdict(lambda: defaultdict(set))
+    for n in g.node:
+        for a in n.attribute:
+            attrs[n.op_type][a.name].add(_attr_value(a))
+        if n.op_type in ("Clip", "Reshape", "Gather", "Unsqueeze", "Concat", "Pad"):
+            for i, x in enumerate(n.input[1:], 1):
+                src = ("initializer" if x in inits else "Constant" if x in consts else
+                       "empty" if not x else "computed")
+                attrs[n.op_type][f"input{i}"].add(src)
+    lines = [f"  ir_version={model.ir_version} opset={[(o.domain or 'ai.onnx', o.version) for o in model.opset_import]}"
+             f" initializers={len(inits)}"]
+    for op in sorted(counts):
+        detail = " ".join(f"{k}={'|'.join(sorted(v))}" for k, v in sorted(attrs[op].items()))
+        lines.append(f"  {op} x{counts[op]} {detail}".rstrip())
+    return lines
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, type=Path, help="output directory")
+    p.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of: %(default)s")
+    p.add_argument("--batch", type=int, default=2, help="batch of the sample input (default 2)")
+    args = p.parse_args()
+    names = [n for n in args.models.split(",") if n]
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        p.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    for name in names:
+        path = args.out / f"{name}.onnx"
+        shape = MODELS[name][1]
+        if path.exists():
+            status = "cached"
+        else:
+            model, shape = build(name)
+            tmp = path.with_suffix(".onnx.tmp")
+            export(model, shape, tmp)
+            onnx.checker.check_model(str(tmp), full_check=True)
+            tmp.rename(path)
+            status = "exported"
+        rng = np.random.default_rng(0)
+        np.save(args.out / f"{name}.input.npy",
+                rng.standard_normal((args.batch, *shape), dtype=np.float32))
+        print(f"{name}: {path} {path.stat().st_size} bytes ({status})")
+        print("\n".join(summarize(path)))
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
