@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Trains LeNet-300-100 (784-300-100-10, ReLU) on Fashion-MNIST and exports it to ONNX.
 
-    models/train_fashion_mnist.py [--epochs 8] [-o models/fashion_mnist_mlp.onnx]
+    models/train_fashion_mnist.py [--epochs 10] [-o models/fashion_mnist_mlp.onnx]
 
 Inputs are flattened and scaled to [0, 1]; the ONNX model (opset 13) maps `input` [N, 784] to
 logits `output` [N, 10]. Adam, lr 1e-3 with cosine decay, batch 128, seed 0, 2 threads.
 
-Result: test accuracy 0.0000 (10,000 test images), training 0 s on 2 cores.
+Result (10 epochs): test accuracy 0.8883 on the 10,000 test images (the same through ONNX
+Runtime), about 40 s of training on 2 cores; the exported file is byte-for-byte reproducible.
 """
 import argparse
 import sys
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,14 +24,25 @@ import fashion_mnist  # noqa: E402
 from make_models import MLP, export  # noqa: E402
 
 
+def forward(model, x):
+    """model(x), with each Linear run as a 1x1 convolution: Debian's torch does matmuls with the
+    reference BLAS, convolutions with oneDNN, about 10x faster."""
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            x = F.conv2d(x[:, :, None, None], layer.weight[:, :, None, None], layer.bias).flatten(1)
+        else:
+            x = layer(x)
+    return x
+
+
 def accuracy(model, x, y):
     with torch.no_grad():
-        return (model(x).argmax(1) == y).float().mean().item()
+        return (forward(model, x).argmax(1) == y).float().mean().item()
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("-o", "--output", type=Path, default=REPO / "models" / "fashion_mnist_mlp.onnx")
     args = p.parse_args()
 
@@ -49,7 +62,7 @@ def main():
         model.train()
         for idx in torch.randperm(len(x_train)).split(batch):
             opt.zero_grad()
-            loss_fn(model(x_train[idx]), y_train[idx]).backward()
+            loss_fn(forward(model, x_train[idx]), y_train[idx]).backward()
             opt.step()
             sched.step()
         model.eval()

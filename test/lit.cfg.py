@@ -19,7 +19,6 @@ config.substitutions.append(("%shears_src", config.shears_src_root))
 config.substitutions.append(
     ("%models", os.path.join(config.shears_obj_root, "models")))
 
-llvm_config.with_system_env_vars()
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

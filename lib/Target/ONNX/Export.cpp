@@ -24,6 +24,7 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 
+#include <cstring>
 #include <exception>
 
 using namespace mlir;
@@ -124,8 +125,7 @@ static std::string transposeRaw(StringRef raw, int64_t rows, int64_t cols,
   return result;
 }
 
-template <typename T>
-static std::string toRaw(ArrayRef<T> values) {
+template <typename T> static std::string toRaw(ArrayRef<T> values) {
   return std::string(reinterpret_cast<const char *>(values.data()),
                      values.size() * sizeof(T));
 }
@@ -169,8 +169,7 @@ static onnx::AttributeProto *addAttr(onnx::NodeProto *node, StringRef name,
   return attr;
 }
 
-template <typename IntT,
-          typename = std::enable_if_t<std::is_integral_v<IntT>>>
+template <typename IntT, typename = std::enable_if_t<std::is_integral_v<IntT>>>
 static void addAttr(onnx::NodeProto *node, StringRef name, IntT value) {
   addAttr(node, name, onnx::AttributeProto::INT)->set_i(value);
 }
@@ -246,8 +245,7 @@ public:
 
   /// The op whose node an ONNX checker `message` names, or null.
   Operation *lookupNodeOp(StringRef message) const {
-    return nodeOps.lookup(
-        message.split("node name: ").second.split(')').first);
+    return nodeOps.lookup(message.split("node name: ").second.split(')').first);
   }
 
 private:
@@ -270,8 +268,7 @@ private:
                              ArrayRef<int64_t> shape, std::string raw);
   std::string addInt64s(StringRef base, ArrayRef<int64_t> values) {
     return addInitializer(tensorNames.unique(base), onnx::TensorProto::INT64,
-                          {static_cast<int64_t>(values.size())},
-                          toRaw(values));
+                          {static_cast<int64_t>(values.size())}, toRaw(values));
   }
   /// A scalar initializer holding `value` converted to `type`.
   std::string addFloatScalar(StringRef base, Type type, APFloat value);
@@ -305,8 +302,7 @@ onnx::NodeProto *Exporter::addNode(StringRef opType, StringRef name,
 }
 
 std::string Exporter::addInitializer(std::string name, int32_t elementType,
-                                     ArrayRef<int64_t> shape,
-                                     std::string raw) {
+                                     ArrayRef<int64_t> shape, std::string raw) {
   onnx::TensorProto *tensor = graph.add_initializer();
   tensor->set_name(name);
   tensor->set_data_type(elementType);
@@ -316,8 +312,7 @@ std::string Exporter::addInitializer(std::string name, int32_t elementType,
   return name;
 }
 
-std::string Exporter::addFloatScalar(StringRef base, Type type,
-                                     APFloat value) {
+std::string Exporter::addFloatScalar(StringRef base, Type type, APFloat value) {
   bool losesInfo;
   value.convert(cast<FloatType>(type).getFloatSemantics(),
                 APFloat::rmNearestTiesToEven, &losesInfo);
@@ -343,10 +338,10 @@ FailureOr<std::string> Exporter::getName(Value value) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
       resource && preferred.empty())
     preferred = resource.getRawHandle().getKey();
-  return valueNames[value] = addInitializer(
-             tensorNames.unique(preferred, "const"),
-             getONNXElementType(attr.getElementType()),
-             attr.getShapedType().getShape(), std::move(*raw));
+  return valueNames[value] =
+             addInitializer(tensorNames.unique(preferred, "const"),
+                            getONNXElementType(attr.getElementType()),
+                            attr.getShapedType().getShape(), std::move(*raw));
 }
 
 FailureOr<SmallVector<std::string>> Exporter::getNames(ValueRange values) {
@@ -360,8 +355,8 @@ FailureOr<SmallVector<std::string>> Exporter::getNames(ValueRange values) {
   return names;
 }
 
-FailureOr<SmallVector<std::string>>
-Exporter::nameResults(Operation *op, StringRef nodeName) {
+FailureOr<SmallVector<std::string>> Exporter::nameResults(Operation *op,
+                                                          StringRef nodeName) {
   SmallVector<std::string> names;
   for (OpResult result : op->getResults()) {
     auto it = valueNames.find(result);
@@ -374,10 +369,10 @@ Exporter::nameResults(Operation *op, StringRef nodeName) {
             ? tensorNames.unique(nodeName)
             : tensorNames.unique(
                   (nodeName + "_" + Twine(result.getResultNumber())).str());
-    if (failed(setValueInfo(graph.add_value_info(), name, result,
-                            /*symbolic=*/false, op->getLoc(),
-                            "result of '" + op->getName().getStringRef() +
-                                "'")))
+    if (failed(
+            setValueInfo(graph.add_value_info(), name, result,
+                         /*symbolic=*/false, op->getLoc(),
+                         "result of '" + op->getName().getStringRef() + "'")))
       return failure();
     names.push_back(valueNames[result] = name);
   }
@@ -398,9 +393,8 @@ LogicalResult Exporter::exportFunction(func::FuncOp func) {
 
   Block &body = func.getBody().front();
   for (BlockArgument arg : body.getArguments()) {
-    std::string name =
-        getAttrName(func.getArgAttrDict(arg.getArgNumber()), "input",
-                    arg.getArgNumber());
+    std::string name = getAttrName(func.getArgAttrDict(arg.getArgNumber()),
+                                   "input", arg.getArgNumber());
     if (!tensorNames.reserve(name))
       return func.emitError("duplicate ONNX graph input name '") << name << "'";
     if (failed(setValueInfo(graph.add_input(), name, arg, /*symbolic=*/true,
@@ -414,18 +408,22 @@ LogicalResult Exporter::exportFunction(func::FuncOp func) {
   // name, a constant, a value returned twice) goes through an Identity.
   Operation *terminator = body.getTerminator();
   SmallVector<std::pair<Value, std::string>> identities;
+  llvm::StringSet<> outputNames;
   for (auto [i, value] : llvm::enumerate(terminator->getOperands())) {
     std::string name = getAttrName(func.getResultAttrDict(i), "output", i);
     if (failed(setValueInfo(graph.add_output(), name, value, /*symbolic=*/true,
                             terminator->getLoc(),
                             "graph output '" + name + "'")))
       return failure();
+    // An input returned under its own name needs no node.
     auto it = valueNames.find(value);
-    if (it != valueNames.end() && it->second == name)
-      continue;
-    if (!tensorNames.reserve(name))
+    bool isPassThrough = it != valueNames.end() && it->second == name;
+    if (!outputNames.insert(name).second ||
+        (!isPassThrough && !tensorNames.reserve(name)))
       return func.emitError("duplicate ONNX graph output name '")
              << name << "'";
+    if (isPassThrough)
+      continue;
     if (it == valueNames.end() && isa<OpResult>(value) &&
         !value.getDefiningOp<ConstantOp>())
       valueNames[value] = name;
@@ -468,8 +466,7 @@ LogicalResult Exporter::exportLinearAsMatMul(LinearOp op, StringRef nodeName) {
         tensorNames.unique(
             (base.empty() ? nodeName + "_weight" : base + "_transposed").str()),
         getONNXElementType(type.getElementType()), {cols, rows},
-        transposeRaw(*raw, rows, cols,
-                     getElementBytes(type.getElementType())));
+        transposeRaw(*raw, rows, cols, getElementBytes(type.getElementType())));
   } else {
     FailureOr<std::string> name = getName(weightValue);
     if (failed(name))
@@ -494,17 +491,16 @@ LogicalResult Exporter::exportLinearAsMatMul(LinearOp op, StringRef nodeName) {
     return failure();
   std::string product = tensorNames.unique((nodeName + "_matmul").str());
   addNode("MatMul", nodeName, {*input, weight}, {product});
-  addNode("Add", nodeNames.unique((nodeName + "_bias").str()),
-          {product, *bias}, *outputs);
+  addNode("Add", nodeNames.unique((nodeName + "_bias").str()), {product, *bias},
+          *outputs);
   return success();
 }
 
 LogicalResult Exporter::exportOp(Operation *op) {
   if (!isa_and_nonnull<ShearsDialect>(op->getDialect()))
-    return op->emitError("cannot export op '")
-           << op->getName() << "' to ONNX";
-  std::string nodeName = nodeNames.unique(getLocName(op->getLoc()),
-                                          op->getName().stripDialect());
+    return op->emitError("cannot export op '") << op->getName() << "' to ONNX";
+  std::string nodeName =
+      nodeNames.unique(getLocName(op->getLoc()), op->getName().stripDialect());
   auto linear = dyn_cast<LinearOp>(op);
   if (linear && linear.getInput().getType().getRank() != 2)
     return exportLinearAsMatMul(linear, nodeName);
@@ -630,10 +626,10 @@ LogicalResult Exporter::exportOp(Operation *op) {
       })
       .Case([&](PadOp pad) {
         onnx::NodeProto *node = addWithInputs(
-            "Pad", {addInt64s(suffixed("_pads"), pad.getPads()),
-                    addFloatScalar(suffixed("_value"),
-                                   pad.getType().getElementType(),
-                                   pad.getValueAttr().getValue())});
+            "Pad",
+            {addInt64s(suffixed("_pads"), pad.getPads()),
+             addFloatScalar(suffixed("_value"), pad.getType().getElementType(),
+                            pad.getValueAttr().getValue())});
         addAttr(node, "mode", "constant");
         return success();
       })
@@ -692,8 +688,8 @@ LogicalResult mlir::shears::exportToONNX(ModuleOp module,
                                       /*strict_mode_val=*/1));
     } catch (const std::exception &e) {
       Operation *op = exporter.lookupNodeOp(e.what());
-      return (op ? op : func->getOperation())->emitError(
-                 "exported ONNX model is invalid: ")
+      return (op ? op : func->getOperation())
+                 ->emitError("exported ONNX model is invalid: ")
              << e.what();
     }
     // Protobuf cannot serialize messages of 2 GiB or more.
@@ -713,9 +709,7 @@ LogicalResult mlir::shears::exportToONNX(ModuleOp module,
 void mlir::shears::registerExportONNXTranslation() {
   TranslateFromMLIRRegistration registration(
       "export-onnx", "Export the shears dialect to ONNX",
-      [](ModuleOp module, raw_ostream &os) {
-        return exportToONNX(module, os);
-      },
+      [](ModuleOp module, raw_ostream &os) { return exportToONNX(module, os); },
       [](DialectRegistry &registry) {
         registry.insert<ShearsDialect, func::FuncDialect>();
       });

@@ -1,0 +1,166 @@
+// Every shears op exports to its ONNX opset 13 counterpart; the model passes
+// onnx.checker with full shape inference. The dump prints each initializer
+// before the first node that reads it.
+// RUN: split-file %s %t
+// DEFINE: %{dump} = %python -c 'import onnx, sys; from onnx import numpy_helper as nh; \
+// DEFINE:   m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); g = m.graph; \
+// DEFINE:   T = onnx.TensorProto.DataType.Name; \
+// DEFINE:   D = lambda v: "x".join(d.dim_param or str(d.dim_value) for d in v.type.tensor_type.shape.dim); \
+// DEFINE:   V = lambda k, v: print(k, v.name, T(v.type.tensor_type.elem_type), D(v)); \
+// DEFINE:   print("model ir", m.ir_version, "producer", m.producer_name, "opset", [(o.domain, o.version) for o in m.opset_import]); \
+// DEFINE:   [V("input", v) for v in g.input]; [V("output", v) for v in g.output]; \
+// DEFINE:   I = {t.name: t for t in g.initializer}; \
+// DEFINE:   P = lambda t: print("init", t.name, T(t.data_type), list(t.dims), nh.to_array(t).ravel()[:6].tolist()); \
+// DEFINE:   [([P(I.pop(i)) for i in n.input if i in I], print("node", n.op_type, n.name, list(n.input), "->", list(n.output), *(a.name + "=" + repr(onnx.helper.get_attribute_value(a)) for a in n.attribute))) for n in g.node]'
+// RUN: shears-translate --export-onnx %t/nn.mlir -o %t/nn.onnx
+// RUN: %{dump} %t/nn.onnx | FileCheck %s --check-prefix=NN
+// RUN: shears-translate --export-onnx %t/shapes.mlir -o %t/shapes.onnx
+// RUN: %{dump} %t/shapes.onnx | FileCheck %s --check-prefix=SHAPES
+
+//--- nn.mlir
+// NN: model ir 7 producer shears opset [('', 13)]
+// NN-NEXT: input image FLOAT Nx3x8x8
+// NN-NEXT: input seq FLOAT Nx5x3
+// NN-NEXT: input wdyn FLOAT 4x3
+// NN-NEXT: output logits FLOAT Nx10
+// NN-NEXT: output proj FLOAT Nx5x4
+// NN-NEXT: output clipped FLOAT Nx5x4
+func.func @main(%x: tensor<?x3x8x8xf32> {shears.name = "image"},
+                %seq: tensor<?x5x3xf32> {shears.name = "seq"},
+                %wdyn: tensor<4x3xf32> {shears.name = "wdyn"})
+    -> (tensor<?x10xf32> {shears.name = "logits"},
+        tensor<?x5x4xf32> {shears.name = "proj"},
+        tensor<?x5x4xf32> {shears.name = "clipped"}) {
+  // NN: init conv.weight FLOAT [4, 3, 3, 3] [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+  // NN: init conv.bias FLOAT [4] [1.0, 2.0, 3.0, 4.0]
+  // NN: node Conv conv ['image', 'conv.weight', 'conv.bias'] -> ['conv'] kernel_shape=[3, 3] strides=[1, 1] pads=[1, 0, 1, 2] dilations=[1, 1] group=1
+  %w = shears.constant dense<0.5> : tensor<4x3x3x3xf32> loc("conv.weight")
+  %b = shears.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> loc("conv.bias")
+  %c = shears.conv2d %x, %w, %b {pads = array<i64: 1, 0, 1, 2>} : (tensor<?x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<?x4x8x8xf32> loc("conv")
+  // NN: init dw.weight FLOAT [4, 1, 3, 3]
+  // NN: node Conv dw ['conv', 'dw.weight'] -> ['dw'] kernel_shape=[3, 3] strides=[2, 1] pads=[2, 2, 2, 2] dilations=[2, 2] group=4
+  %dw = shears.constant dense<1.0> : tensor<4x1x3x3xf32> loc("dw.weight")
+  %d = shears.conv2d %c, %dw {groups = 4 : i64, strides = array<i64: 2, 1>, pads = array<i64: 2, 2, 2, 2>, dilations = array<i64: 2, 2>} : (tensor<?x4x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<?x4x4x8xf32> loc("dw")
+  // NN: init bn.scale FLOAT [4] [2.0, 2.0, 2.0, 2.0]
+  // NN: node BatchNormalization bn ['dw', 'bn.scale', 'bn.scale', 'bn.scale', 'bn.scale'] -> ['bn'] epsilon=0.001{{[0-9]*}}{{$}}
+  %p = shears.constant dense<2.0> : tensor<4xf32> loc("bn.scale")
+  %bn = shears.batch_norm %d, %p, %p, %p, %p {epsilon = 1.0e-3 : f32} : (tensor<?x4x4x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4x4x8xf32> loc("bn")
+  // NN: init relu6_min FLOAT [] [0.0]
+  // NN: init relu6_max FLOAT [] [6.0]
+  // NN: node Clip relu6 ['bn', 'relu6_min', 'relu6_max'] -> ['relu6']
+  // NN: node Add residual ['relu6', 'dw'] -> ['residual']
+  %r6 = shears.clip %bn {min = 0.0 : f32, max = 6.0 : f32} : tensor<?x4x4x8xf32> loc("relu6")
+  %a = shears.add %r6, %d : (tensor<?x4x4x8xf32>, tensor<?x4x4x8xf32>) -> tensor<?x4x4x8xf32> loc("residual")
+  // NN: node MaxPool max_pool_0 ['residual'] -> ['max_pool_0'] kernel_shape=[2, 2] strides=[2, 2] pads=[0, 0, 0, 1] dilations=[1, 2] ceil_mode=1
+  %m = shears.max_pool %a {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 1>, dilations = array<i64: 1, 2>, ceil_mode = true} : (tensor<?x4x4x8xf32>) -> tensor<?x4x2x4xf32>
+  // NN: node AveragePool avg_pool_0 ['max_pool_0'] -> ['avg_pool_0'] kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1] ceil_mode=0 count_include_pad=1
+  %ap = shears.avg_pool %m {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, count_include_pad = true} : (tensor<?x4x2x4xf32>) -> tensor<?x4x2x4xf32>
+  // NN: node GlobalAveragePool global_avg_pool_0 ['avg_pool_0'] -> ['global_avg_pool_0']{{$}}
+  // NN: node Flatten flatten_0 ['global_avg_pool_0'] -> ['flatten_0'] axis=1
+  %g = shears.global_avg_pool %ap : (tensor<?x4x2x4xf32>) -> tensor<?x4x1x1xf32>
+  %f = shears.flatten %g : (tensor<?x4x1x1xf32>) -> tensor<?x4xf32>
+  // A 2-D linear is a Gemm on the [out, in] weight; the blob is its raw data.
+  // NN: init fc.weight FLOAT [10, 4] [-0.5, -0.25, 0.0, 0.25, 0.5, 0.75]
+  // NN: init fc.bias FLOAT [10] [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+  // NN: node Gemm fc ['flatten_0', 'fc.weight', 'fc.bias'] -> ['fc'] transB=1
+  %fw = shears.constant dense_resource<fc_weight> : tensor<10x4xf32> loc("fc.weight")
+  %fb = shears.constant dense<0.5> : tensor<10xf32> loc("fc.bias")
+  %fc = shears.linear %f, %fw, %fb : (tensor<?x4xf32>, tensor<10x4xf32>, tensor<10xf32>) -> tensor<?x10xf32> loc("fc")
+  // NN: node Sigmoid sigmoid_0 ['fc'] -> ['sigmoid_0']
+  // NN: node Tanh tanh_0 ['sigmoid_0'] -> ['tanh_0']
+  // NN: node Relu relu_0 ['tanh_0'] -> ['relu_0']
+  // NN: node Mul mul_0 ['relu_0', 'sigmoid_0'] -> ['mul_0']
+  // NN: node Div div_0 ['mul_0', 'fc'] -> ['div_0']
+  // NN: init const_0 FLOAT [10] [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+  // NN: node Sub sub_0 ['div_0', 'const_0'] -> ['sub_0']
+  // NN: node Softmax softmax_0 ['sub_0'] -> ['logits'] axis=1
+  %s = shears.sigmoid %fc : tensor<?x10xf32>
+  %t = shears.tanh %s : tensor<?x10xf32>
+  %r = shears.relu %t : tensor<?x10xf32>
+  %mu = shears.mul %r, %s : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<?x10xf32>
+  %dv = shears.div %mu, %fc : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<?x10xf32>
+  %one = shears.constant dense<1.0> : tensor<10xf32>
+  %sb = shears.sub %dv, %one : (tensor<?x10xf32>, tensor<10xf32>) -> tensor<?x10xf32>
+  %sm = shears.softmax %sb {axis = 1 : i64} : tensor<?x10xf32>
+
+  // Any other rank is a MatMul on the transposed weight, then an Add.
+  // NN: init proj.weight_transposed FLOAT [3, 4] [1.0, 4.0, 7.0, 10.0, 2.0, 5.0]
+  // NN: node MatMul proj ['seq', 'proj.weight_transposed'] -> ['proj_matmul']
+  // NN: init proj.bias FLOAT [4]
+  // NN: node Add proj_bias ['proj_matmul', 'proj.bias'] -> ['proj_0']
+  %pw = shears.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]> : tensor<4x3xf32> loc("proj.weight")
+  %pb = shears.constant dense<[0.1, 0.2, 0.3, 0.4]> : tensor<4xf32> loc("proj.bias")
+  %pr = shears.linear %seq, %pw, %pb : (tensor<?x5x3xf32>, tensor<4x3xf32>, tensor<4xf32>) -> tensor<?x5x4xf32> loc("proj")
+  // NN: init mm.rhs FLOAT [3, 4]
+  // NN: node MatMul matmul_0 ['seq', 'mm.rhs'] -> ['matmul_0']
+  // NN: node Add add_0 ['proj_0', 'matmul_0'] -> ['proj']
+  %mr = shears.constant dense<0.25> : tensor<3x4xf32> loc("mm.rhs")
+  %mm = shears.matmul %seq, %mr : (tensor<?x5x3xf32>, tensor<3x4xf32>) -> tensor<?x5x4xf32>
+  %sum = shears.add %pr, %mm : (tensor<?x5x4xf32>, tensor<?x5x4xf32>) -> tensor<?x5x4xf32>
+  // A weight that is not a constant goes through a Transpose node.
+  // NN: node Transpose dyn_transpose ['wdyn'] -> ['dyn_weight'] perm=[1, 0]
+  // NN: node MatMul dyn ['seq', 'dyn_weight'] -> ['dyn']
+  %dl = shears.linear %seq, %wdyn : (tensor<?x5x3xf32>, tensor<4x3xf32>) -> tensor<?x5x4xf32> loc("dyn")
+  // A missing lower bound is an empty input; a missing upper one is left out.
+  // NN: init upper_max FLOAT [] [1.0]
+  // NN: node Clip upper ['dyn', '', 'upper_max'] -> ['upper']{{$}}
+  // NN: init lower_min FLOAT [] [-1.0]
+  // NN: node Clip lower ['upper', 'lower_min'] -> ['clipped']{{$}}
+  %c1 = shears.clip %dl {max = 1.0 : f32} : tensor<?x5x4xf32> loc("upper")
+  %c2 = shears.clip %c1 {min = -1.0 : f32} : tensor<?x5x4xf32> loc("lower")
+  return %sm, %sum, %c2 : tensor<?x10xf32>, tensor<?x5x4xf32>, tensor<?x5x4xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      fc_weight: "0x04000000000000BF000080BE000000000000803E0000003F0000403F0000803F000000BF000080BE000000000000803E0000003F0000403F0000803F000000BF000080BE000000000000803E0000003F0000403F0000803F000000BF000080BE000000000000803E0000003F0000403F0000803F000000BF000080BE000000000000803E0000003F0000403F0000803F000000BF000080BE000000000000803E0000003F"
+    }
+  }
+#-}
+
+//--- shapes.mlir
+// SHAPES: input input_0 FLOAT Nx6x4
+// SHAPES-NEXT: input input_1 INT64 2x5
+// SHAPES-NEXT: input input_2 FLOAT 100x8
+// SHAPES-NEXT: output output_0 FLOAT 2x5x8
+// SHAPES-NEXT: output output_1 FLOAT 4x6xdim_2
+// SHAPES-NEXT: output output_2 FLOAT Nx3x4
+// SHAPES-NEXT: output output_3 FLOAT Nx2x4
+// SHAPES-NEXT: output output_4 FLOAT Nx4x4
+// SHAPES-NEXT: output output_5 FLOAT Nx24
+// SHAPES-NEXT: output output_6 FLOAT Nx8x6
+// SHAPES-NEXT: output output_7 FLOAT Nx12x4
+// SHAPES-NEXT: output output_8 FLOAT Nx4x4
+func.func @main(%x: tensor<?x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<100x8xf32>)
+    -> (tensor<2x5x8xf32>, tensor<4x6x?xf32>, tensor<?x3x4xf32>, tensor<?x2x4xf32>, tensor<?x4x4xf32>,
+        tensor<?x24xf32>, tensor<?x8x6xf32>, tensor<?x12x4xf32>, tensor<?x4x4xf32>) {
+  // SHAPES: node Gather gather_0 ['input_2', 'input_1'] -> ['output_0'] axis=0
+  %e = shears.gather %table, %ids : (tensor<100x8xf32>, tensor<2x5xi64>) -> tensor<2x5x8xf32>
+  // SHAPES: node Transpose transpose_0 ['input_0'] -> ['output_1'] perm=[2, 1, 0]
+  %t = shears.transpose %x {perm = array<i64: 2, 1, 0>} : (tensor<?x6x4xf32>) -> tensor<4x6x?xf32>
+  // SHAPES: init slice_0_starts INT64 [1] [1]
+  // SHAPES: init slice_0_ends INT64 [1] [6]
+  // SHAPES: init slice_0_axes INT64 [1] [1]
+  // SHAPES: init slice_0_steps INT64 [1] [2]
+  // SHAPES: node Slice slice_0 ['input_0', 'slice_0_starts', 'slice_0_ends', 'slice_0_axes', 'slice_0_steps'] -> ['output_2']{{$}}
+  %s = shears.slice %x {axes = array<i64: 1>, starts = array<i64: 1>, ends = array<i64: 6>, steps = array<i64: 2>} : (tensor<?x6x4xf32>) -> tensor<?x3x4xf32>
+  // SHAPES: init split_0_split INT64 [2] [2, 4]
+  // SHAPES: node Split split_0 ['input_0', 'split_0_split'] -> ['output_3', 'output_4'] axis=1
+  %a, %b = shears.split %x {axis = 1 : i64, sizes = array<i64: 2, 4>} : (tensor<?x6x4xf32>) -> (tensor<?x2x4xf32>, tensor<?x4x4xf32>)
+  // The dynamic dimension of a reshape is ONNX's -1.
+  // SHAPES: init reshape_0_shape INT64 [2] [-1, 24]
+  // SHAPES: node Reshape reshape_0 ['input_0', 'reshape_0_shape'] -> ['output_5']{{$}}
+  %r = shears.reshape %x : (tensor<?x6x4xf32>) -> tensor<?x24xf32>
+  // SHAPES: init pad_0_pads INT64 [6] [0, 1, 0, 0, 1, 2]
+  // SHAPES: init pad_0_value FLOAT [] [1.5]
+  // SHAPES: node Pad pad_0 ['input_0', 'pad_0_pads', 'pad_0_value'] -> ['output_6'] mode=b'constant'
+  %p = shears.pad %x {pads = array<i64: 0, 1, 0, 0, 1, 2>, value = 1.5 : f32} : (tensor<?x6x4xf32>) -> tensor<?x8x6xf32>
+  // SHAPES: node Concat concat_0 ['input_0', 'input_0'] -> ['output_7'] axis=1
+  %cat = shears.concat %x, %x {axis = 1 : i64} : (tensor<?x6x4xf32>, tensor<?x6x4xf32>) -> tensor<?x12x4xf32>
+  // SHAPES: node Transpose transpose_1 ['input_0'] -> ['transpose_1'] perm=[0, 2, 1]
+  // SHAPES: node MatMul matmul_0 ['transpose_1', 'input_0'] -> ['output_8']{{$}}
+  %tt = shears.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<?x6x4xf32>) -> tensor<?x4x6xf32>
+  %mm = shears.matmul %tt, %x : (tensor<?x4x6xf32>, tensor<?x6x4xf32>) -> tensor<?x4x4xf32>
+  return %e, %t, %s, %a, %b, %r, %p, %cat, %mm : tensor<2x5x8xf32>, tensor<4x6x?xf32>, tensor<?x3x4xf32>, tensor<?x2x4xf32>, tensor<?x4x4xf32>, tensor<?x24xf32>, tensor<?x8x6xf32>, tensor<?x12x4xf32>, tensor<?x4x4xf32>
+}
