@@ -381,7 +381,8 @@ FailureOr<SmallVector<std::string>> Exporter::nameResults(Operation *op,
 
 LogicalResult Exporter::exportFunction(func::FuncOp func) {
   if (!func.getBody().hasOneBlock())
-    return func.emitError("ONNX export expects a function with one block");
+    return emitError(func.getLoc(),
+                     "ONNX export expects a function with one block");
   graph.set_name(func.getSymName().str());
 
   auto getAttrName = [](DictionaryAttr attrs, StringRef fallback,
@@ -396,7 +397,8 @@ LogicalResult Exporter::exportFunction(func::FuncOp func) {
     std::string name = getAttrName(func.getArgAttrDict(arg.getArgNumber()),
                                    "input", arg.getArgNumber());
     if (!tensorNames.reserve(name))
-      return func.emitError("duplicate ONNX graph input name '") << name << "'";
+      return emitError(arg.getLoc(), "duplicate ONNX graph input name '")
+             << name << "'";
     if (failed(setValueInfo(graph.add_input(), name, arg, /*symbolic=*/true,
                             arg.getLoc(), "graph input '" + name + "'")))
       return failure();
@@ -420,7 +422,8 @@ LogicalResult Exporter::exportFunction(func::FuncOp func) {
     bool isPassThrough = it != valueNames.end() && it->second == name;
     if (!outputNames.insert(name).second ||
         (!isPassThrough && !tensorNames.reserve(name)))
-      return func.emitError("duplicate ONNX graph output name '")
+      return emitError(terminator->getLoc(),
+                       "duplicate ONNX graph output name '")
              << name << "'";
     if (isPassThrough)
       continue;
@@ -656,8 +659,9 @@ static FailureOr<func::FuncOp> getEntryFunction(ModuleOp module) {
   else
     entry = module.lookupSymbol<func::FuncOp>("main");
   if (!entry || entry.isExternal())
-    return module.emitError("ONNX export expects one function with a body, "
-                            "or one named 'main'");
+    return emitError(module.getLoc(),
+                     "ONNX export expects one function with a body, or one "
+                     "named 'main'");
   return entry;
 }
 
@@ -688,19 +692,20 @@ LogicalResult mlir::shears::exportToONNX(ModuleOp module,
                                       /*strict_mode_val=*/1));
     } catch (const std::exception &e) {
       Operation *op = exporter.lookupNodeOp(e.what());
-      return (op ? op : func->getOperation())
-                 ->emitError("exported ONNX model is invalid: ")
+      return emitError(op ? op->getLoc() : func->getLoc(),
+                       "exported ONNX model is invalid: ")
              << e.what();
     }
     // Protobuf cannot serialize messages of 2 GiB or more.
     if (model.ByteSizeLong() > static_cast<size_t>(INT32_MAX))
-      return func->emitError("ONNX model exceeds protobuf's 2 GiB limit");
+      return emitError(func->getLoc(),
+                       "ONNX model exceeds protobuf's 2 GiB limit");
     if (!model.SerializeToString(&bytes))
-      return func->emitError("failed to serialize the ONNX model");
+      return emitError(func->getLoc(), "failed to serialize the ONNX model");
   } catch (const std::exception &e) {
-    return func->emitError("ONNX export failed: ") << e.what();
+    return emitError(func->getLoc(), "ONNX export failed: ") << e.what();
   } catch (...) {
-    return func->emitError("ONNX export failed");
+    return emitError(func->getLoc(), "ONNX export failed");
   }
   os.write(bytes.data(), bytes.size());
   return success();

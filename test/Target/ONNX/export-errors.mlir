@@ -96,15 +96,15 @@ func.func @main(%x: tensor<0x4xf32>) -> tensor<4x0xf32> {
 }
 
 //--- duplicate-input.mlir
-// CHECK: duplicate-input.mlir:[[# @LINE + 1]]:1: error: duplicate ONNX graph input name 'a'
+// CHECK: duplicate-input.mlir:[[# @LINE + 1]]:56: error: duplicate ONNX graph input name 'a'
 func.func @main(%x: tensor<2xf32> {shears.name = "a"}, %y: tensor<2xf32> {shears.name = "a"}) -> tensor<2xf32> {
   return %x : tensor<2xf32>
 }
 
 //--- duplicate-output.mlir
-// CHECK: duplicate-output.mlir:[[# @LINE + 1]]:1: error: duplicate ONNX graph output name 'a'
 func.func @main(%x: tensor<2xf32> {shears.name = "a"}, %y: tensor<2xf32>) -> (tensor<2xf32> {shears.name = "a"}) {
   %s = shears.add %x, %y : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  // CHECK: duplicate-output.mlir:[[# @LINE + 1]]:3: error: duplicate ONNX graph output name 'a'
   return %s : tensor<2xf32>
 }
 

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Writes a small ONNX file for the importer tests: make_onnx.py KIND OUT_PATH.
+
+Malformed kinds: truncated notproto cycle missing-init bad-init-size dims-overflow
+external-data-escape. Valid kinds (they pass onnx.checker): unsupported gemm-notrans
+shape-subgraph external-data opset11 dropout-identity.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+FLOAT = TensorProto.FLOAT
+
+
+def tensor(name, shape, elem=FLOAT):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def model(nodes, inputs, outputs, initializers=(), opset=13):
+    graph = helper.make_graph(nodes, "test", inputs, outputs, list(initializers))
+    return helper.make_model(graph, producer_name="make_onnx.py",
+                             opset_imports=[helper.make_opsetid("", opset)])
+
+
+def weights(name, shape):
+    """Deterministic float32 initializer (raw_data)."""
+    return numpy_helper.from_array(np.arange(np.prod(shape), dtype=np.float32).reshape(shape) / 10, name)
+
+
+def matmul_model(w):
+    return model([helper.make_node("MatMul", ["x", w.name], ["y"], name="matmul")],
+                 [tensor("x", ["N", 4])], [tensor("y", ["N", 4])], [w])
+
+
+def truncated():
+    data = matmul_model(weights("w", [4, 4])).SerializeToString()
+    return data[: len(data) // 2]
+
+
+def notproto():
+    # '/' (0x2f) reads as a tag with wire type 7, which does not exist.
+    return b"// this is not an ONNX model\n\xff\xfe\x00\x01garbage\n"
+
+
+def cycle():
+    return model([helper.make_node("Relu", ["b"], ["a"], name="relu_a"),
+                  helper.make_node("Relu", ["a"], ["b"], name="relu_b")],
+                 [tensor("x", [2])], [tensor("a", [2])])
+
+
+def missing_init():
+    return model([helper.make_node("Add", ["x", "ghost"], ["y"], name="add_ghost")],
+                 [tensor("x", [2, 3])], [tensor("y", [2, 3])])
+
+
+def bad_init_size():
+    w = TensorProto(name="w", data_type=FLOAT, dims=[4, 4], raw_data=b"\0" * 10)  # [4, 4] needs 64
+    return matmul_model(w)
+
+
+def dims_overflow():
+    w = TensorProto(name="w", data_type=FLOAT, dims=[2**40, 2**40], raw_data=b"\0" * 4)
+    return matmul_model(w)
+
+
+def unsupported():
+    return model([helper.make_node("Relu", ["x"], ["r"], name="relu_0"),
+                  helper.make_node("Det", ["r"], ["d1"], name="det_a"),
+                  helper.make_node("Det", ["x"], ["d2"], name="det_b"),
+                  helper.make_node("Einsum", ["r", "x"], ["e"], name="ein_0", equation="ij,jk->ik")],
+                 [tensor("x", [3, 3])], [tensor("d1", []), tensor("d2", []), tensor("e", [3, 3])])
+
+
+def gemm_notrans():
+    w = helper.make_tensor("w", FLOAT, [4, 3], (np.arange(12) / 10 - 0.5).tolist())  # float_data
+    b = helper.make_tensor("b", FLOAT, [3], [0.5, -1.0, 2.0])
+    return model([helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="gemm", alpha=1.0, beta=1.0,
+                                   transA=0, transB=0)],
+                 [tensor("x", ["N", 4])], [tensor("y", ["N", 3])], [w, b])
+
+
+def shape_subgraph():
+    """x.view(x.size(0), -1) as torch.onnx (opset 13) exports it."""
+    def const(name, value):
+        return helper.make_node("Constant", [], [name], name=name.removesuffix("_output_0"),
+                                value=numpy_helper.from_array(np.array(value, dtype=np.int64)))
+    return model([helper.make_node("Shape", ["input"], ["/Shape_output_0"], name="/Shape"),
+                  const("/Constant_output_0", 0),
+                  helper.make_node("Gather", ["/Shape_output_0", "/Constant_output_0"],
+                                   ["/Gather_output_0"], name="/Gather", axis=0),
+                  const("/Constant_2_output_0", [0]),
+                  helper.make_node("Unsqueeze", ["/Gather_output_0", "/Constant_2_output_0"],
+                                   ["/Unsqueeze_output_0"], name="/Unsqueeze"),
+                  const("/Constant_1_output_0", [-1]),
+                  helper.make_node("Concat", ["/Unsqueeze_output_0", "/Constant_1_output_0"],
+                                   ["/Concat_output_0"], name="/Concat", axis=0),
+                  helper.make_node("Reshape", ["input", "/Concat_output_0"], ["output"],
+                                   name="/Reshape")],
+                 [tensor("input", ["N", 3, 4, 4])], [tensor("output", ["N", 48])])
+
+
+def external(location):
+    """MatMul + Add whose two initializers live in one external file (the second at an offset)."""
+    w, b = weights("w", [4, 4]), numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32), "b")
+    offset = 0
+    for t in (w, b):
+        n = len(t.raw_data)
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", location), ("offset", str(offset)), ("length", str(n))):
+            t.external_data.add(key=k, value=v)
+        offset += n
+    return model([helper.make_node("MatMul", ["x", "w"], ["xw"], name="matmul"),
+                  helper.make_node("Add", ["xw", "b"], ["y"], name="add")],
+                 [tensor("x", ["N", 4])], [tensor("y", ["N", 4])], [w, b])
+
+
+def external_data(out):
+    data = out.with_name(out.name + ".data")
+    data.write_bytes(weights("w", [4, 4]).raw_data + np.array([1, 2, 3, 4], np.float32).tobytes())
+    return external(data.name)
+
+
+def opset11():
+    lo = numpy_helper.from_array(np.array(-1.0, np.float32), "clip_min")
+    hi = numpy_helper.from_array(np.array(2.0, np.float32), "clip_max")
+    return model([helper.make_node("Clip", ["x", "clip_min", "clip_max"], ["c"], name="clip"),
+                  helper.make_node("Softmax", ["c"], ["y"], name="softmax", axis=1)],
+                 [tensor("x", ["N", 5])], [tensor("y", ["N", 5])], [lo, hi], opset=11)
+
+
+def dropout_identity():
+    ratio = numpy_helper.from_array(np.array(0.5, np.float32), "ratio")
+    return model([helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                  helper.make_node("Dropout", ["r", "ratio"], ["d"], name="dropout"),
+                  helper.make_node("Identity", ["d"], ["y"], name="identity")],
+                 [tensor("x", ["N", 8])], [tensor("y", ["N", 8])], [ratio])
+
+
+MALFORMED = {
+    "truncated": truncated, "notproto": notproto, "cycle": cycle, "missing-init": missing_init,
+    "bad-init-size": bad_init_size, "dims-overflow": dims_overflow,
+    "external-data-escape": lambda out: external("../../etc/passwd"),
+}
+VALID = {
+    "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
+    "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
+}
+NEEDS_OUT = {"external-data", "external-data-escape"}
+
+
+def main(argv):
+    kinds = {**MALFORMED, **VALID}
+    if len(argv) != 3 or argv[1] not in kinds:
+        sys.stderr.write(f"usage: make_onnx.py KIND OUT_PATH\nKIND: {' '.join(kinds)}\n")
+        return 2
+    kind, out = argv[1], Path(argv[2])
+    result = kinds[kind](out) if kind in NEEDS_OUT else kinds[kind]()
+    out.write_bytes(result if isinstance(result, bytes) else result.SerializeToString())
+    if kind in VALID:
+        onnx.checker.check_model(str(out), full_check=True)  # by path: finds external data
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
