@@ -8,12 +8,16 @@ packages=(
   cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy python3-pytest
   python3-torch python3-torchvision python3-matplotlib dataset-fashion-mnist libonnx-testdata
-  pybind11-dev nodejs npm
+  pybind11-dev libopenblas0
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from elsewhere than Debian (with its own npm): only ask
+# Debian for it when the commands are missing.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

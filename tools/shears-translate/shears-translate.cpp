@@ -59,6 +59,9 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   registry.insert<shears::ShearsDialect, func::FuncDialect>();
   MLIRContext context(registry);
+  // Errors name their ONNX node or op; dumping the op (a whole model for a
+  // function-level error) would bury them.
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
 

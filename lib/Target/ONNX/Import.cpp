@@ -109,9 +109,11 @@ public:
   }
 
   InFlightDiagnostic emitError() const {
+    // The location names the node, or `<op_type>_<index>` for a nameless one.
+    auto name = dyn_cast<NameLoc>(loc);
     return mlir::emitError(loc)
-           << "node '" << node.name() << "' (" << node.op_type() << ", opset "
-           << opset << "): ";
+           << "node '" << (name ? name.getName().strref() : node.name())
+           << "' (" << node.op_type() << ", opset " << opset << "): ";
   }
 };
 
@@ -468,7 +470,8 @@ FailureOr<ShapeVector> Importer::getShape(NodeContext &ctx, unsigned i) {
     return it->second;
   if (onnx::TensorProto *tensor = constants.lookup(name)) {
     auto type = tensor->data_type();
-    if (type != onnx::TensorProto::INT64 && type != onnx::TensorProto::INT32)
+    if (type != onnx::TensorProto::INT64 && type != onnx::TensorProto::INT32 &&
+        type != onnx::TensorProto::BOOL)
       return failure();
     FailureOr<ArrayRef<char>> bytes = getTensorBytes(*tensor, ctx.loc);
     if (failed(bytes))
@@ -479,10 +482,12 @@ FailureOr<ShapeVector> Importer::getShape(NodeContext &ctx, unsigned i) {
       int64_t v = 0;
       if (width == 8) {
         std::memcpy(&v, bytes->data() + off, 8);
-      } else {
+      } else if (width == 4) {
         int32_t v32;
         std::memcpy(&v32, bytes->data() + off, 4);
         v = v32;
+      } else {
+        v = static_cast<uint8_t>(bytes->data()[off]);
       }
       result.push_back({v});
     }
@@ -1319,9 +1324,21 @@ static LogicalResult convertForward(NodeContext &ctx) {
   auto input = ctx.importer.getValue(ctx, 0);
   if (failed(input))
     return failure();
-  if (ctx.node.op_type() == "Dropout" && ctx.node.output_size() > 1 &&
-      !ctx.node.output(1).empty())
-    return ctx.emitError() << "the mask output of Dropout is not supported";
+  if (ctx.node.op_type() == "Dropout") {
+    if (ctx.node.output_size() > 1 && !ctx.node.output(1).empty())
+      return ctx.emitError() << "the mask output of Dropout is not supported";
+    // Inference drops nothing; a training_mode input must be constant false.
+    if (ctx.hasInput(2)) {
+      auto training = ctx.importer.getShape(ctx, 2);
+      if (failed(training) ||
+          llvm::any_of(*training, [](const ShapeElem &e) {
+            return e.isSymbolic() || e.constant != 0;
+          }))
+        return ctx.emitError() << "training_mode '" << ctx.inputName(2)
+                               << "' must be a constant false: "
+                                  "training-mode Dropout is not supported";
+    }
+  }
   ctx.importer.setResult(ctx, 0, *input);
   return success();
 }
