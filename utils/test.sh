@@ -6,4 +6,13 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$repo/utils/setup.sh"
 bash "$repo/utils/setup_ort.sh"
-ninja -C "$repo/build" check-shears
+ninja -C "$repo/build" shears-test-models
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+/usr/lib/llvm-22/bin/lit -v "$repo/build/test" | tee "$log" || status=$?
+# One plain closing line with the counts, whatever lit's own summary says.
+passed=$(grep -c '^PASS: ' "$log" || true)
+failed=$(grep -cE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log" || true)
+echo "$passed passed, $failed failed"
+exit $status

@@ -15,7 +15,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/SwapByteOrder.h"
@@ -709,13 +708,4 @@ LogicalResult mlir::shears::exportToONNX(ModuleOp module,
   }
   os.write(bytes.data(), bytes.size());
   return success();
-}
-
-void mlir::shears::registerExportONNXTranslation() {
-  TranslateFromMLIRRegistration registration(
-      "export-onnx", "Export the shears dialect to ONNX",
-      [](ModuleOp module, raw_ostream &os) { return exportToONNX(module, os); },
-      [](DialectRegistry &registry) {
-        registry.insert<ShearsDialect, func::FuncDialect>();
-      });
 }

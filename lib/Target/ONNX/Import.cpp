@@ -20,7 +20,6 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -29,7 +28,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
 
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
@@ -1679,26 +1677,4 @@ OwningOpRef<ModuleOp> mlir::shears::importONNXFile(StringRef path,
   google::protobuf::io::FileInputStream input(fd);
   input.SetCloseOnDelete(true);
   return importFromStream(input, path, context, options);
-}
-
-void mlir::shears::registerImportONNXTranslation() {
-  TranslateToMLIRRegistration registration(
-      "import-onnx", "Import an ONNX model into the shears dialect",
-      [](llvm::SourceMgr &sourceMgr,
-         MLIRContext *context) -> OwningOpRef<Operation *> {
-        const llvm::MemoryBuffer *input =
-            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
-        // Re-read a named file as a stream rather than through the source
-        // manager's copy of it (see importONNXFile).
-        StringRef path = input->getBufferIdentifier();
-        if (path != "<stdin>" && llvm::sys::fs::is_regular_file(path))
-          return importONNXFile(path, context);
-        return importONNX(llvm::MemoryBuffer::getMemBuffer(
-                              input->getMemBufferRef(),
-                              /*RequiresNullTerminator=*/false),
-                          context);
-      },
-      [](DialectRegistry &registry) {
-        registry.insert<ShearsDialect, func::FuncDialect>();
-      });
 }

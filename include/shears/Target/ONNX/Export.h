@@ -14,8 +14,6 @@ namespace mlir::shears {
 /// expressed; nothing is written then.
 LogicalResult exportToONNX(ModuleOp module, llvm::raw_ostream &os);
 
-/// Registers the `--export-onnx` translation.
-void registerExportONNXTranslation();
 
 } // namespace mlir::shears
 

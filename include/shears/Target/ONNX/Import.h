@@ -28,8 +28,6 @@ OwningOpRef<ModuleOp> importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
                                  MLIRContext *context,
                                  const ImportOptions &options = {});
 
-/// Registers the `--import-onnx` translation.
-void registerImportONNXTranslation();
 
 } // namespace mlir::shears
 
