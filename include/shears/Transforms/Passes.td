@@ -18,4 +18,14 @@ def ShearsSummary : Pass<"shears-summary", "mlir::ModuleOp"> {
   ];
 }
 
+def ShearsPrintChannelFlow : Pass<"shears-print-channel-flow"> {
+  let summary = "Reports what the pruning interfaces say about each op";
+  let description = [{
+    Emits a remark on every op that implements PrunableOpInterface or
+    ChannelFlowOpInterface: the weight's output/input channel dimensions and
+    groups, and each dimension mapping from an operand to a result. Meant for
+    tests and for checking how a new op answers the interfaces.
+  }];
+}
+
 #endif // SHEARS_TRANSFORMS_PASSES_TD
