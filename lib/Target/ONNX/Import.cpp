@@ -41,6 +41,9 @@
 using namespace mlir;
 using namespace mlir::shears;
 
+/// Bytes per element of an ONNX tensor type, or 0 if Shears does not read it.
+static int64_t elementByteWidth(int32_t type);
+
 namespace {
 
 constexpr int64_t kMinOpset = 11;
@@ -148,7 +151,9 @@ public:
   /// for dynamic dims of the graph inputs.
   RankedTensorType getInferredType(StringRef name) {
     const onnx::ValueInfoProto *vi = inferredTypes.lookup(name);
-    if (!vi)
+    if (!vi || !vi->type().has_tensor_type() ||
+        !vi->type().tensor_type().has_shape() ||
+        !elementByteWidth(vi->type().tensor_type().elem_type()))
       return {};
     auto type = convertValueInfo(*vi);
     return succeeded(type) ? *type : RankedTensorType();
