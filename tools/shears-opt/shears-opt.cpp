@@ -6,11 +6,14 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Conversion/Passes.h"
 #include "shears/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::shears::registerShearsPasses();
+  mlir::shears::registerShearsConversionPasses();
+  mlir::shears::registerShearsLowerToLLVMPipeline();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -311,6 +311,49 @@ static LogicalResult readExternalData(const onnx::TensorProto &tensor,
   return success();
 }
 
+/// Converts the typed data fields of `tensor` (float_data, int64_data, ...)
+/// to the raw little-endian layout in `out`. Returns an error message, or an
+/// empty string on success.
+static std::string decodeTypedFields(const onnx::TensorProto &tensor,
+                                     int64_t count, std::string &out) {
+  int64_t width = elementByteWidth(tensor.data_type());
+  out.resize(count * width);
+  std::string error;
+  auto copy = [&](const auto &field, auto zero) {
+    if (field.size() != count) {
+      error = "tensor '" + tensor.name() + "' has " +
+              std::to_string(field.size()) + " values but its dims need " +
+              std::to_string(count);
+      return;
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      auto v = static_cast<decltype(zero)>(field.Get(i));
+      std::memcpy(out.data() + i * width, &v, sizeof(v));
+    }
+  };
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    copy(tensor.float_data(), float());
+    break;
+  case onnx::TensorProto::DOUBLE:
+    copy(tensor.double_data(), double());
+    break;
+  case onnx::TensorProto::INT64:
+    copy(tensor.int64_data(), int64_t());
+    break;
+  case onnx::TensorProto::INT32:
+    copy(tensor.int32_data(), int32_t());
+    break;
+  case onnx::TensorProto::FLOAT16:
+    copy(tensor.int32_data(), uint16_t());
+    break;
+  default:
+    copy(tensor.int32_data(), uint8_t());
+    break;
+  }
+  return error;
+}
+
 FailureOr<ArrayRef<char>>
 Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
   FailureOr<int64_t> count = checkedElementCount(tensor, loc);
@@ -339,48 +382,10 @@ Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
     return ArrayRef<char>(tensor.raw_data().data(), size);
   }
 
-  // Typed fields: convert to the raw little-endian layout.
   std::string &out = tensorBytes[tensor.name()];
-  out.resize(size);
-  auto copy = [&](const auto &field, auto convert) -> LogicalResult {
-    if (field.size() != *count) {
-      emitError(loc) << "tensor '" << tensor.name() << "' has "
-                     << field.size() << " values but its dims need " << *count;
-      return failure();
-    }
-    for (int64_t i = 0; i < *count; ++i)
-      convert(field.Get(i), out.data() + i * width);
-    return success();
-  };
-  auto store = [&](auto v) {
-    return [=](auto x, char *dst) {
-      auto y = static_cast<decltype(v)>(x);
-      std::memcpy(dst, &y, sizeof(y));
-    };
-  };
-  LogicalResult result = failure();
-  switch (tensor.data_type()) {
-  case onnx::TensorProto::FLOAT:
-    result = copy(tensor.float_data(), store(float()));
-    break;
-  case onnx::TensorProto::DOUBLE:
-    result = copy(tensor.double_data(), store(double()));
-    break;
-  case onnx::TensorProto::INT64:
-    result = copy(tensor.int64_data(), store(int64_t()));
-    break;
-  case onnx::TensorProto::INT32:
-    result = copy(tensor.int32_data(), store(int32_t()));
-    break;
-  case onnx::TensorProto::FLOAT16:
-    result = copy(tensor.int32_data(), store(uint16_t()));
-    break;
-  default:
-    result = copy(tensor.int32_data(), store(uint8_t()));
-    break;
-  }
-  if (failed(result))
-    return failure();
+  std::string error = decodeTypedFields(tensor, *count, out);
+  if (!error.empty())
+    return emitError(loc) << error, failure();
   return ArrayRef<char>(out.data(), out.size());
 }
 
@@ -1682,4 +1687,55 @@ OwningOpRef<ModuleOp> mlir::shears::importONNXFile(StringRef path,
   google::protobuf::io::FileInputStream input(fd);
   input.SetCloseOnDelete(true);
   return importFromStream(input, path, context, options);
+}
+
+std::optional<shears::TensorFile>
+mlir::shears::readTensorProtoFile(StringRef path, std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    error = "cannot open '" + path.str() + "': " + buffer.getError().message();
+    return std::nullopt;
+  }
+  try {
+    onnx::TensorProto tensor;
+    if (!tensor.ParseFromArray((*buffer)->getBufferStart(),
+                               (*buffer)->getBufferSize())) {
+      error = "'" + path.str() + "' is not an ONNX TensorProto file";
+      return std::nullopt;
+    }
+    static const llvm::StringMap<const char *> names = {
+        {"FLOAT", "f32"}, {"DOUBLE", "f64"}, {"FLOAT16", "f16"},
+        {"INT64", "i64"}, {"INT32", "i32"},  {"INT8", "i8"},
+        {"UINT8", "u8"},  {"BOOL", "i1"}};
+    auto dtype = names.find(onnx::TensorProto::DataType_Name(
+        static_cast<onnx::TensorProto::DataType>(tensor.data_type())));
+    int64_t count = 1;
+    for (int64_t d : tensor.dims())
+      if (d < 0 || __builtin_mul_overflow(count, d, &count))
+        count = -1;
+    if (dtype == names.end() || count < 0) {
+      error = "'" + path.str() + "' holds an unsupported tensor type or shape";
+      return std::nullopt;
+    }
+    TensorFile result;
+    result.dtype = dtype->second;
+    result.shape.assign(tensor.dims().begin(), tensor.dims().end());
+    if (tensor.has_raw_data()) {
+      result.bytes = tensor.raw_data();
+      if (static_cast<int64_t>(result.bytes.size()) !=
+          count * elementByteWidth(tensor.data_type())) {
+        error = "'" + path.str() + "' has data of the wrong size";
+        return std::nullopt;
+      }
+    } else {
+      error = decodeTypedFields(tensor, count, result.bytes);
+      if (!error.empty())
+        return std::nullopt;
+    }
+    return result;
+  } catch (const std::exception &e) {
+    error = "'" + path.str() + "': " + e.what();
+    return std::nullopt;
+  }
 }

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -28,6 +29,19 @@ OwningOpRef<ModuleOp> importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
                                  MLIRContext *context,
                                  const ImportOptions &options = {});
 
+
+/// The contents of a serialized ONNX TensorProto (the test data format).
+struct TensorFile {
+  /// Runtime dtype name: f32, f64, f16, i64, i32, i8, u8 or i1.
+  std::string dtype;
+  llvm::SmallVector<int64_t> shape;
+  /// Little-endian, row-major.
+  std::string bytes;
+};
+
+/// Reads a `.pb` TensorProto file, or returns nullopt with `error` set.
+std::optional<TensorFile> readTensorProtoFile(llvm::StringRef path,
+                                              std::string &error);
 
 } // namespace mlir::shears
 

@@ -1,0 +1,29 @@
+//===- Passes.h - Shears lowering passes and pipelines ----------*- C++ -*-===//
+
+#ifndef SHEARS_CONVERSION_PASSES_H
+#define SHEARS_CONVERSION_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::shears {
+
+#define GEN_PASS_DECL
+#include "shears/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "shears/Conversion/Passes.h.inc"
+
+/// Name the entry function gets in compiled code (a C symbol: `main` would
+/// clash with a program's own).
+inline constexpr llvm::StringLiteral kEntryName = "shears_model";
+
+/// Builds the CPU pipeline from the shears dialect to the LLVM dialect.
+void buildShearsLowerToLLVMPipeline(OpPassManager &pm);
+
+/// Registers the `shears-lower-to-llvm` pipeline.
+void registerShearsLowerToLLVMPipeline();
+
+} // namespace mlir::shears
+
+#endif // SHEARS_CONVERSION_PASSES_H

@@ -1,0 +1,74 @@
+//===- Passes.td - Shears lowering passes ------------------*- tablegen -*-===//
+
+#ifndef SHEARS_CONVERSION_PASSES_TD
+#define SHEARS_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertShearsToLinalg : Pass<"convert-shears-to-linalg"> {
+  let summary = "Lowers shears ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Convolutions and pooling become linalg named ops (conv_2d_nchw_fchw,
+    depthwise_conv_2d_nchw_chw, conv_2d_ngchw_gfchw, pooling_nchw_max/sum);
+    contractions and elementwise ops become linalg.generic; shape ops become
+    tensor ops. Dynamic dimensions (the batch) stay dynamic.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+  ];
+}
+
+def ShearsPrepareEntry : Pass<"shears-prepare-entry", "mlir::ModuleOp"> {
+  let summary = "Names the entry function for the C ABI and records its signature";
+  let description = [{
+    Renames the module's entry function (`main`, or the only public one) to
+    `entry`, marks it `llvm.emit_c_interface`, and stores its signature as
+    JSON in the module attribute `shears.signature` (input/output names from
+    `shears.name`, dtypes, shapes with -1 for dynamic dims) for
+    shears-emit-entry-point.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", "\"shears_model\"",
+           "Name of the entry function in compiled code">,
+  ];
+}
+
+def ShearsVerifyBackendContract : Pass<"shears-verify-backend-contract",
+                                      "mlir::ModuleOp"> {
+  let summary = "Checks that only linalg, tensor, arith, math and func remain";
+  let description = [{
+    Run before bufferization: any op outside those dialects (a shears op that
+    was not lowered, say) is an error located at the op, so the backend never
+    sees IR it cannot handle.
+  }];
+}
+
+def ShearsCopyResults : Pass<"shears-copy-results", "mlir::ModuleOp"> {
+  let summary = "Makes public functions return freshly allocated buffers";
+  let description = [{
+    After bufferization a returned memref may alias an argument or a global.
+    The C ABI hands every output buffer to the caller to free, so each one is
+    copied into a new allocation here (buffer deallocation then frees the
+    original where the function owns it).
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
+def ShearsEmitEntryPoint : Pass<"shears-emit-entry-point", "mlir::ModuleOp"> {
+  let summary = "Adds the `shears_invoke` wrapper and `shears_signature`";
+  let description = [{
+    Runs on the LLVM dialect. Adds `void shears_invoke(void **args)`, which
+    calls the entry function's C interface with `args[0]` the results buffer
+    and `args[1 + i]` the descriptor of input i, and the NUL-terminated JSON
+    global `shears_signature` with input/output names, dtypes and shapes
+    (from the `shears.signature` attribute of shears-prepare-entry).
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"entry", "entry", "std::string", "\"shears_model\"",
+           "Name of the entry function">,
+  ];
+}
+
+#endif // SHEARS_CONVERSION_PASSES_TD

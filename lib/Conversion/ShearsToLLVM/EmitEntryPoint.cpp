@@ -1,0 +1,63 @@
+//===- EmitEntryPoint.cpp - shears_invoke and shears_signature ------------===//
+
+#include "shears/Conversion/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSEMITENTRYPOINT
+#include "shears/Conversion/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+
+namespace {
+struct ShearsEmitEntryPoint
+    : shears::impl::ShearsEmitEntryPointBase<ShearsEmitEntryPoint> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto signature = module->getAttrOfType<StringAttr>("shears.signature");
+    std::string cifaceName = "_mlir_ciface_" + entry;
+    auto ciface = module.lookupSymbol<LLVM::LLVMFuncOp>(cifaceName);
+    if (!signature || !ciface) {
+      module.emitError() << "no " << cifaceName
+                         << " with a shears.signature: run "
+                            "shears-prepare-entry before lowering to LLVM";
+      return signalPassFailure();
+    }
+    Location loc = module.getLoc();
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    MLIRContext *ctx = &getContext();
+
+    // The signature, NUL-terminated for C.
+    std::string json = signature.str();
+    json.push_back('\0');
+    auto arrayType =
+        LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), json.size());
+    LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true,
+                           LLVM::Linkage::External, "shears_signature",
+                           b.getStringAttr(json));
+
+    // void shears_invoke(void **args): args[i] is the i-th pointer argument
+    // of the C interface (results first).
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    auto invoke = LLVM::LLVMFuncOp::create(
+        b, loc, "shears_invoke",
+        LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr}));
+    Block *body = invoke.addEntryBlock(b);
+    b.setInsertionPointToStart(body);
+    SmallVector<Value> args;
+    for (unsigned i = 0; i < ciface.getNumArguments(); ++i) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
+                                       ArrayRef<LLVM::GEPArg>{int32_t(i)});
+      args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+    }
+    LLVM::CallOp::create(b, loc, ciface, args);
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+    module->removeAttr("shears.signature");
+  }
+};
+} // namespace

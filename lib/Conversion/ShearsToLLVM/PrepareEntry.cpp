@@ -1,0 +1,102 @@
+//===- PrepareEntry.cpp - Entry function name, C interface, signature -----===//
+
+#include "shears/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/JSON.h"
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSPREPAREENTRY
+#include "shears/Conversion/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+
+/// The dtype names of the runtime's signature (include/shears-c/Runtime.h).
+static std::optional<StringRef> dtypeName(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF64())
+    return "f64";
+  if (type.isF16())
+    return "f16";
+  if (type.isInteger(64))
+    return "i64";
+  if (type.isInteger(32))
+    return "i32";
+  if (type.isUnsignedInteger(8))
+    return "u8";
+  if (type.isInteger(8))
+    return "i8";
+  if (type.isInteger(1))
+    return "i1";
+  return std::nullopt;
+}
+
+/// [{"name":..., "dtype":..., "shape":[...]}] for `types`, or failure.
+static FailureOr<llvm::json::Array>
+describe(func::FuncOp func, TypeRange types, bool results) {
+  llvm::json::Array entries;
+  for (auto [i, type] : llvm::enumerate(types)) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    auto dtype = tensor ? dtypeName(tensor.getElementType()) : std::nullopt;
+    if (!dtype)
+      return func.emitError() << (results ? "result " : "argument ") << i
+                              << " has type " << type
+                              << ", which the runtime cannot pass",
+             failure();
+    auto name = results ? func.getResultAttrOfType<StringAttr>(i, "shears.name")
+                        : func.getArgAttrOfType<StringAttr>(i, "shears.name");
+    llvm::json::Array shape;
+    for (int64_t d : tensor.getShape())
+      shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+    entries.push_back(llvm::json::Object{
+        {"name", name ? name.str()
+                      : (results ? "output_" : "input_") + std::to_string(i)},
+        {"dtype", *dtype},
+        {"shape", std::move(shape)}});
+  }
+  return entries;
+}
+
+namespace {
+struct ShearsPrepareEntry
+    : shears::impl::ShearsPrepareEntryBase<ShearsPrepareEntry> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    func::FuncOp func = module.lookupSymbol<func::FuncOp>("main");
+    if (!func) {
+      auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
+      auto isPublic = [](func::FuncOp f) { return f.isPublic(); };
+      if (llvm::count_if(funcs, isPublic) == 1)
+        func = *llvm::find_if(funcs, isPublic);
+    }
+    if (!func) {
+      module.emitError("no entry function: expected `main` or a single "
+                       "public function");
+      return signalPassFailure();
+    }
+    auto inputs = describe(func, func.getArgumentTypes(), false);
+    auto outputs = describe(func, func.getResultTypes(), true);
+    if (failed(inputs) || failed(outputs))
+      return signalPassFailure();
+    if (outputs->empty()) {
+      func.emitError("the entry function returns nothing");
+      return signalPassFailure();
+    }
+    std::string json;
+    llvm::raw_string_ostream os(json);
+    os << llvm::json::Value(llvm::json::Object{{"inputs", std::move(*inputs)},
+                                               {"outputs", std::move(*outputs)}});
+    module->setAttr("shears.signature", StringAttr::get(&getContext(), json));
+    if (failed(SymbolTable::replaceAllSymbolUses(
+            func, StringAttr::get(&getContext(), entry), module)))
+      return signalPassFailure();
+    func.setSymName(entry);
+    func->setAttr("llvm.emit_c_interface", UnitAttr::get(&getContext()));
+  }
+};
+} // namespace
