@@ -5,7 +5,7 @@
 // CHECK-NOT: shears.
 // CHECK-NOT: linalg.
 // CHECK-DAG: llvm.func @shears_model(
-// CHECK-DAG: llvm.func @_mlir_ciface_shears_model(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr {shears.name = "x"})
+// CHECK-DAG: llvm.func @_mlir_ciface_shears_model(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr)
 // CHECK-DAG: llvm.mlir.global external constant @shears_signature("{\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[-1,4]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[-1,4]}]}\00")
 // CHECK-LABEL: llvm.func @shears_invoke(%arg0: !llvm.ptr)
 // CHECK: %[[P0:.+]] = llvm.getelementptr %arg0[0]

@@ -55,6 +55,16 @@ def ShearsCopyResults : Pass<"shears-copy-results", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 
+def ShearsLowerCopies : Pass<"shears-lower-copies"> {
+  let summary = "Turns memref.copy into linalg.copy";
+  let description = [{
+    memref.copy between buffers with non-identity layouts lowers to a call
+    into MLIR's C runner utils, which neither the JIT nor a compiled model
+    links. As linalg.copy it becomes plain loops.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def ShearsEmitEntryPoint : Pass<"shears-emit-entry-point", "mlir::ModuleOp"> {
   let summary = "Adds the `shears_invoke` wrapper and `shears_signature`";
   let description = [{

@@ -2,6 +2,11 @@
 
 #include "shears/Conversion/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -13,21 +18,31 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertShearsToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsVerifyBackendContract());
-  // Upstream passes, spelled as in mlir-opt so the pipeline reads the same
-  // in a bug report.
-  (void)parsePassPipeline(
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map}",
-      pm);
+
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createShearsCopyResults());
-  (void)parsePassPipeline(
-      "buffer-deallocation-pipeline, canonicalize, "
-      "convert-linalg-to-loops, lower-affine, convert-scf-to-cf, "
-      "expand-strided-metadata, lower-affine, finalize-memref-to-llvm, "
-      "convert-math-to-llvm, convert-math-to-libm, convert-arith-to-llvm, "
-      "convert-index-to-llvm, convert-cf-to-llvm, convert-func-to-llvm, "
-      "convert-ub-to-llvm, reconcile-unrealized-casts",
-      pm);
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createCanonicalizerPass());
+
+  pm.addPass(createShearsLowerCopies());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createShearsEmitEntryPoint());
 }
 

@@ -92,6 +92,11 @@ struct ShearsPrepareEntry
     os << llvm::json::Value(llvm::json::Object{{"inputs", std::move(*inputs)},
                                                {"outputs", std::move(*outputs)}});
     module->setAttr("shears.signature", StringAttr::get(&getContext(), json));
+    // The names live in the signature now; LLVM has no use for them.
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      func.removeArgAttr(i, "shears.name");
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      func.removeResultAttr(i, StringAttr::get(&getContext(), "shears.name"));
     if (failed(SymbolTable::replaceAllSymbolUses(
             func, StringAttr::get(&getContext(), entry), module)))
       return signalPassFailure();

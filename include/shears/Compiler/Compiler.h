@@ -1,0 +1,47 @@
+//===- Compiler.h - Load, lower, JIT and AOT-compile models -----*- C++ -*-===//
+//
+// The library behind shears-run, shears-compile, the `shears` driver and the
+// Python package: everything from a model file to code that runs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHEARS_COMPILER_COMPILER_H
+#define SHEARS_COMPILER_COMPILER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "shears-c/Runtime.h"
+#include "llvm/Support/SourceMgr.h"
+
+namespace mlir::shears {
+
+/// Registers the dialects, interfaces and LLVM translations a compiler
+/// context needs.
+void registerCompilerDialects(DialectRegistry &registry);
+
+/// Loads a model: an ONNX file (by its `.onnx` extension) through the
+/// importer, anything else as MLIR text or bytecode. Diagnostics go to the
+/// context's handler.
+OwningOpRef<ModuleOp> loadModel(llvm::StringRef path, MLIRContext &context,
+                                llvm::SourceMgr &sourceMgr);
+
+/// Runs shears-lower-to-llvm on `module`.
+LogicalResult lowerToLLVM(ModuleOp module);
+
+/// JIT-compiles a module already lowered to the LLVM dialect into a runnable
+/// model (the model owns the execution engine). Null with `error` set on
+/// failure.
+ShearsModel *jitCompile(ModuleOp module, std::string &error);
+
+/// Compiles a module lowered to the LLVM dialect into a shared library at
+/// `path` (object code for the host CPU, linked by clang-22 with libm).
+LogicalResult compileSharedLibrary(ModuleOp module, llvm::StringRef path,
+                                   std::string &error);
+
+/// A C header declaring the ABI of a compiled model with signature `json`,
+/// the inputs and outputs documented in comments.
+std::string generateHeader(llvm::StringRef json, llvm::StringRef libraryName);
+
+} // namespace mlir::shears
+
+#endif // SHEARS_COMPILER_COMPILER_H

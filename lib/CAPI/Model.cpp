@@ -1,0 +1,404 @@
+//===- Model.cpp - Loading and running compiled models --------------------===//
+
+#include "Signature.h"
+#include "Support.h"
+
+#include <dlfcn.h>
+
+using namespace shears::capi;
+
+struct ShearsModel {
+  void (*invoke)(void **);
+  char *signatureJson;
+  Signature signature;
+  /// The dlopen handle of an AOT model; NULL for the JIT.
+  void *library;
+  void *owner;
+  void (*ownerFree)(void *);
+};
+
+static ShearsModel *createModel(void (*invoke)(void **), const char *json,
+                                char **error) {
+  if (!invoke || !json) {
+    setError(error, "a model needs an entry point and a signature");
+    return nullptr;
+  }
+  auto *model = static_cast<ShearsModel *>(calloc(1, sizeof(ShearsModel)));
+  size_t size = strlen(json) + 1;
+  char *jsonCopy = static_cast<char *>(malloc(size));
+  if (!model || !jsonCopy) {
+    free(model);
+    free(jsonCopy);
+    setError(error, "out of memory");
+    return nullptr;
+  }
+  memcpy(jsonCopy, json, size);
+  if (!parseSignature(jsonCopy, model->signature, error)) {
+    free(model);
+    free(jsonCopy);
+    return nullptr;
+  }
+  model->invoke = invoke;
+  model->signatureJson = jsonCopy;
+  return model;
+}
+
+ShearsModel *shearsModelCreate(void (*invoke)(void **),
+                               const char *signatureJson, void *owner,
+                               void (*ownerFree)(void *), char **error) {
+  ShearsModel *model = createModel(invoke, signatureJson, error);
+  if (model) {
+    model->owner = owner;
+    model->ownerFree = ownerFree;
+  }
+  return model;
+}
+
+ShearsModel *shearsModelLoadLibrary(const char *path, char **error) {
+  if (!path) {
+    setError(error, "no model library given");
+    return nullptr;
+  }
+  // dlopen looks a name without a slash up in the library search path; a
+  // model is named by its file path, as on a command line.
+  StringBuilder file;
+  if (!strchr(path, '/'))
+    file.append("./");
+  file.append(path);
+  void *library = dlopen(file.str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char *reason = dlerror();
+    setError(error, "cannot load model '%s': %s", path,
+             reason ? reason : "unknown error");
+    return nullptr;
+  }
+  auto invoke =
+      reinterpret_cast<void (*)(void **)>(dlsym(library, "shears_invoke"));
+  auto *signature =
+      static_cast<const char *>(dlsym(library, "shears_signature"));
+  if (!invoke || !signature) {
+    setError(error, "'%s' is not a Shears model: it does not export '%s'", path,
+             invoke ? "shears_signature" : "shears_invoke");
+    dlclose(library);
+    return nullptr;
+  }
+  char *reason = nullptr;
+  ShearsModel *model = createModel(invoke, signature, &reason);
+  if (!model) {
+    setError(error, "model '%s': %s", path, reason ? reason : "out of memory");
+    free(reason);
+    dlclose(library);
+    return nullptr;
+  }
+  model->library = library;
+  return model;
+}
+
+void shearsModelFree(ShearsModel *model) {
+  if (!model)
+    return;
+  freeSignature(model->signature);
+  free(model->signatureJson);
+  if (model->ownerFree)
+    model->ownerFree(model->owner);
+  if (model->library)
+    dlclose(model->library);
+  free(model);
+}
+
+const char *shearsModelSignature(const ShearsModel *model) {
+  return model ? model->signatureJson : nullptr;
+}
+
+size_t shearsModelNumInputs(const ShearsModel *model) {
+  return model ? model->signature.numInputs : 0;
+}
+
+size_t shearsModelNumOutputs(const ShearsModel *model) {
+  return model ? model->signature.numOutputs : 0;
+}
+
+static const TensorSpec *getSpec(const ShearsModel *model, bool output,
+                                 size_t index) {
+  if (!model)
+    return nullptr;
+  const Signature &signature = model->signature;
+  if (output)
+    return index < signature.numOutputs ? &signature.outputs[index] : nullptr;
+  return index < signature.numInputs ? &signature.inputs[index] : nullptr;
+}
+
+static const char *specName(const TensorSpec *spec) {
+  return spec ? spec->name : nullptr;
+}
+static ShearsDType specDType(const TensorSpec *spec) {
+  return spec ? spec->dtype : SHEARS_DTYPE_INVALID;
+}
+static size_t specRank(const TensorSpec *spec) { return spec ? spec->rank : 0; }
+static const int64_t *specShape(const TensorSpec *spec) {
+  return spec ? spec->shape : nullptr;
+}
+
+const char *shearsModelInputName(const ShearsModel *model, size_t index) {
+  return specName(getSpec(model, false, index));
+}
+ShearsDType shearsModelInputDType(const ShearsModel *model, size_t index) {
+  return specDType(getSpec(model, false, index));
+}
+size_t shearsModelInputRank(const ShearsModel *model, size_t index) {
+  return specRank(getSpec(model, false, index));
+}
+const int64_t *shearsModelInputShape(const ShearsModel *model, size_t index) {
+  return specShape(getSpec(model, false, index));
+}
+const char *shearsModelOutputName(const ShearsModel *model, size_t index) {
+  return specName(getSpec(model, true, index));
+}
+ShearsDType shearsModelOutputDType(const ShearsModel *model, size_t index) {
+  return specDType(getSpec(model, true, index));
+}
+size_t shearsModelOutputRank(const ShearsModel *model, size_t index) {
+  return specRank(getSpec(model, true, index));
+}
+const int64_t *shearsModelOutputShape(const ShearsModel *model, size_t index) {
+  return specShape(getSpec(model, true, index));
+}
+
+//===----------------------------------------------------------------------===//
+// Running
+//===----------------------------------------------------------------------===//
+
+/// 8-byte words in a rank-`rank` memref descriptor: allocated, aligned,
+/// offset, sizes, strides.
+static size_t descriptorWords(size_t rank) { return 3 + 2 * rank; }
+
+/// Fills in the descriptor of a dense row-major input.
+static void writeDescriptor(int64_t *words, const ShearsTensor *tensor) {
+  memcpy(&words[0], &tensor->data, sizeof(void *));
+  memcpy(&words[1], &tensor->data, sizeof(void *));
+  words[2] = 0;
+  int64_t stride = 1;
+  for (size_t d = tensor->rank; d-- > 0;) {
+    words[3 + d] = tensor->shape[d];
+    words[3 + tensor->rank + d] = stride;
+    stride *= tensor->shape[d];
+  }
+}
+
+static bool checkInput(const TensorSpec &spec, size_t index,
+                       const ShearsTensor *tensor, char **error) {
+  if (!tensor) {
+    setError(error, "input '%s' (#%zu) is NULL", spec.name, index);
+    return false;
+  }
+  bool matches = tensor->dtype == spec.dtype && tensor->rank == spec.rank;
+  for (size_t d = 0; matches && d < spec.rank; ++d)
+    matches = spec.shape[d] == SHEARS_DYNAMIC_DIM ||
+              spec.shape[d] == tensor->shape[d];
+  if (matches)
+    return true;
+  StringBuilder expected, got;
+  expected.appendType(spec.dtype, spec.rank, spec.shape);
+  got.appendType(tensor->dtype, tensor->rank, tensor->shape);
+  setError(error, "input '%s' (#%zu): expected %s, got %s", spec.name, index,
+           expected.str(), got.str());
+  return false;
+}
+
+namespace {
+/// An output descriptor as the model filled it in.
+struct OutputView {
+  void *allocated;
+  const char *aligned;
+  int64_t offset;
+  const int64_t *sizes;
+  const int64_t *strides;
+  /// Whether the runtime must free `allocated` (unless a tensor adopts it).
+  bool owned;
+};
+} // namespace
+
+/// Whether output `index` hands its buffer over. Only a buffer not seen
+/// before does: a model that returns an input, one buffer twice, or a
+/// constant (MLIR gives a global's descriptor the fake allocated pointer
+/// 0xdeadbeef) must not have it freed, let alone twice.
+static bool isHandedOver(const OutputView *views, size_t index,
+                         const ShearsTensor *const *inputs, size_t numInputs) {
+  void *allocated = views[index].allocated;
+  if (!allocated || reinterpret_cast<uintptr_t>(allocated) == 0xdeadbeef)
+    return false;
+  for (size_t i = 0; i < numInputs; ++i)
+    if (allocated == inputs[i]->data)
+      return false;
+  for (size_t i = 0; i < index; ++i)
+    if (allocated == views[i].allocated)
+      return false;
+  return true;
+}
+
+/// Whether the elements are dense in row-major order. A dim of size 1 may
+/// have any stride: MLIR does not canonicalize those.
+static bool isContiguous(const OutputView &view, size_t rank) {
+  int64_t expected = 1;
+  for (size_t d = rank; d-- > 0;) {
+    if (view.sizes[d] != 1 && view.strides[d] != expected)
+      return false;
+    expected *= view.sizes[d];
+  }
+  return true;
+}
+
+/// Copies the `tensor->numElements` elements of `view` into `tensor` in
+/// row-major order. Returns false when out of memory.
+static bool copyStrided(const OutputView &view, ShearsTensor *tensor) {
+  size_t elementSize = shearsDTypeSize(tensor->dtype);
+  auto *dst = static_cast<char *>(tensor->data);
+  const char *src = view.aligned + view.offset * elementSize;
+  if (isContiguous(view, tensor->rank)) {
+    memcpy(dst, src, tensor->sizeInBytes);
+    return true;
+  }
+  auto *index = static_cast<int64_t *>(calloc(tensor->rank, sizeof(int64_t)));
+  if (!index)
+    return false;
+  // Walk the elements as an odometer over the multi-index.
+  int64_t srcOffset = 0;
+  for (size_t n = 0; n < tensor->numElements; ++n) {
+    memcpy(dst + n * elementSize, src + srcOffset * elementSize, elementSize);
+    for (size_t d = tensor->rank; d-- > 0;) {
+      srcOffset += view.strides[d];
+      if (++index[d] < view.sizes[d])
+        break;
+      srcOffset -= view.strides[d] * view.sizes[d];
+      index[d] = 0;
+    }
+  }
+  free(index);
+  return true;
+}
+
+/// Makes a tensor of output `index`, adopting its buffer when it is handed
+/// over and dense (clearing `view.owned`), copying it otherwise.
+static ShearsTensor *makeOutput(const TensorSpec &spec, size_t index,
+                                OutputView &view, char **error) {
+  bool valid = true;
+  for (size_t d = 0; d < spec.rank; ++d)
+    valid &= view.sizes[d] >= 0 && (spec.shape[d] == SHEARS_DYNAMIC_DIM ||
+                                    spec.shape[d] == view.sizes[d]);
+  if (!valid) {
+    StringBuilder expected, got;
+    expected.appendType(spec.dtype, spec.rank, spec.shape);
+    got.appendType(spec.dtype, spec.rank, view.sizes);
+    setError(error, "the model returned output '%s' (#%zu) as %s, expected %s",
+             spec.name, index, got.str(), expected.str());
+    return nullptr;
+  }
+  ShearsTensor *tensor =
+      allocateTensor(spec.dtype, spec.rank, view.sizes, error);
+  if (!tensor)
+    return nullptr;
+  // An empty output is copied too: its pointers need not point anywhere.
+  if (view.owned && tensor->numElements && isContiguous(view, spec.rank)) {
+    tensor->allocation = view.allocated;
+    tensor->data = const_cast<char *>(view.aligned) +
+                   view.offset * shearsDTypeSize(spec.dtype);
+    view.owned = false;
+    return tensor;
+  }
+  tensor->allocation = allocateBytes(tensor->sizeInBytes);
+  tensor->data = tensor->allocation;
+  if (!tensor->allocation ||
+      (tensor->numElements && !copyStrided(view, tensor))) {
+    shearsTensorFree(tensor);
+    setError(error, "out of memory");
+    return nullptr;
+  }
+  return tensor;
+}
+
+int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
+                   size_t numInputs, ShearsTensor **outputs, char **error) {
+  if (!model) {
+    setError(error, "no model to run");
+    return 1;
+  }
+  const Signature &signature = model->signature;
+  size_t numOutputs = signature.numOutputs;
+  if (numOutputs && !outputs) {
+    setError(error, "no array to store the outputs in");
+    return 1;
+  }
+  for (size_t i = 0; i < numOutputs; ++i)
+    outputs[i] = nullptr;
+  if (numInputs != signature.numInputs) {
+    setError(error, "the model takes %zu input%s, got %zu", signature.numInputs,
+             signature.numInputs == 1 ? "" : "s", numInputs);
+    return 1;
+  }
+  if (numInputs && !inputs) {
+    setError(error, "no array of inputs");
+    return 1;
+  }
+  for (size_t i = 0; i < numInputs; ++i)
+    if (!checkInput(signature.inputs[i], i, inputs[i], error))
+      return 1;
+
+  // Allocate everything before the call: afterwards the model's buffers must
+  // be freed whatever happens.
+  size_t numWords = 0;
+  for (size_t i = 0; i < numInputs; ++i)
+    numWords += descriptorWords(signature.inputs[i].rank);
+  size_t numInputWords = numWords;
+  for (size_t i = 0; i < numOutputs; ++i)
+    numWords += descriptorWords(signature.outputs[i].rank);
+  auto *words = static_cast<int64_t *>(calloc(numWords + 1, sizeof(int64_t)));
+  auto *args = static_cast<void **>(malloc((1 + numInputs) * sizeof(void *)));
+  auto *views =
+      static_cast<OutputView *>(calloc(numOutputs + 1, sizeof(OutputView)));
+  if (!words || !args || !views) {
+    free(words);
+    free(args);
+    free(views);
+    setError(error, "out of memory");
+    return 1;
+  }
+  int64_t *descriptor = words;
+  for (size_t i = 0; i < numInputs; ++i) {
+    args[1 + i] = descriptor;
+    writeDescriptor(descriptor, inputs[i]);
+    descriptor += descriptorWords(inputs[i]->rank);
+  }
+  args[0] = words + numInputWords;
+
+  model->invoke(args);
+
+  descriptor = words + numInputWords;
+  for (size_t i = 0; i < numOutputs; ++i) {
+    size_t rank = signature.outputs[i].rank;
+    OutputView &view = views[i];
+    memcpy(&view.allocated, &descriptor[0], sizeof(void *));
+    memcpy(&view.aligned, &descriptor[1], sizeof(void *));
+    view.offset = descriptor[2];
+    view.sizes = descriptor + 3;
+    view.strides = descriptor + 3 + rank;
+    view.owned = isHandedOver(views, i, inputs, numInputs);
+    descriptor += descriptorWords(rank);
+  }
+  bool failed = false;
+  for (size_t i = 0; i < numOutputs && !failed; ++i) {
+    outputs[i] = makeOutput(signature.outputs[i], i, views[i], error);
+    failed = !outputs[i];
+  }
+  // Buffers that were copied, or not reached after a failure.
+  for (size_t i = 0; i < numOutputs; ++i)
+    if (views[i].owned)
+      free(views[i].allocated);
+  for (size_t i = 0; failed && i < numOutputs; ++i) {
+    shearsTensorFree(outputs[i]);
+    outputs[i] = nullptr;
+  }
+  free(words);
+  free(args);
+  free(views);
+  return failed ? 1 : 0;
+}

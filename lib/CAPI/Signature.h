@@ -1,0 +1,35 @@
+//===- Signature.h - The parsed shears_signature of a model -----*- C++ -*-===//
+
+#ifndef SHEARS_LIB_CAPI_SIGNATURE_H
+#define SHEARS_LIB_CAPI_SIGNATURE_H
+
+#include "shears-c/Runtime.h"
+
+namespace shears::capi {
+
+/// One input or output: all malloc'd, released by freeSignature.
+struct TensorSpec {
+  char *name;
+  ShearsDType dtype;
+  size_t rank;
+  /// SHEARS_DYNAMIC_DIM where dynamic; NULL for rank 0.
+  int64_t *shape;
+};
+
+struct Signature {
+  TensorSpec *inputs = nullptr;
+  size_t numInputs = 0;
+  TensorSpec *outputs = nullptr;
+  size_t numOutputs = 0;
+};
+
+/// Parses `{"inputs":[{"name":..,"dtype":..,"shape":[..]},..],"outputs":[..]}`
+/// (keys in any order, unknown keys ignored). Returns false and sets `*error`
+/// on malformed JSON or a bad name, dtype or dim.
+bool parseSignature(const char *json, Signature &signature, char **error);
+
+void freeSignature(Signature &signature);
+
+} // namespace shears::capi
+
+#endif // SHEARS_LIB_CAPI_SIGNATURE_H

@@ -1,0 +1,218 @@
+//===- Compiler.cpp - Load, lower, JIT and AOT-compile models -------------===//
+
+#include "shears/Compiler/Compiler.h"
+
+#include "shears/Conversion/Passes.h"
+#include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Target/ONNX/Import.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+
+using namespace mlir;
+
+void shears::registerCompilerDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<ShearsDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+OwningOpRef<ModuleOp> shears::loadModel(StringRef path, MLIRContext &context,
+                                        llvm::SourceMgr &sourceMgr) {
+  if (path.ends_with(".onnx"))
+    return importONNXFile(path, &context);
+  return parseSourceFile<ModuleOp>(path, sourceMgr, ParserConfig(&context));
+}
+
+LogicalResult shears::lowerToLLVM(ModuleOp module) {
+  PassManager pm(module.getContext());
+  buildShearsLowerToLLVMPipeline(pm);
+  return pm.run(module);
+}
+
+/// A target machine for the host CPU, position independent so that the same
+/// code serves the JIT and shared libraries.
+static std::unique_ptr<llvm::TargetMachine>
+hostTargetMachine(std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder) {
+    error = llvm::toString(builder.takeError());
+    return nullptr;
+  }
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  builder->setRelocationModel(llvm::Reloc::PIC_);
+  auto machine = builder->createTargetMachine();
+  if (!machine) {
+    error = llvm::toString(machine.takeError());
+    return nullptr;
+  }
+  return std::move(*machine);
+}
+
+ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error);
+  if (!machine)
+    return nullptr;
+  auto optimize = makeOptimizingTransformer(3, 0, machine.get());
+  ExecutionEngineOptions options;
+  options.transformer = optimize;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = ExecutionEngine::create(module, options, std::move(machine));
+  if (!engine) {
+    error = llvm::toString(engine.takeError());
+    return nullptr;
+  }
+  auto invoke = (*engine)->lookup("shears_invoke");
+  auto signature = (*engine)->lookup("shears_signature");
+  if (!invoke || !signature) {
+    error = "the module has no shears_invoke/shears_signature: " +
+            llvm::toString(invoke ? signature.takeError()
+                                  : invoke.takeError());
+    return nullptr;
+  }
+  char *message = nullptr;
+  ExecutionEngine *owner = engine->get();
+  ShearsModel *model = shearsModelCreate(
+      reinterpret_cast<void (*)(void **)>(*invoke),
+      static_cast<const char *>(*signature), owner,
+      [](void *p) { delete static_cast<ExecutionEngine *>(p); }, &message);
+  if (!model) {
+    error = message ? message : "cannot create the model";
+    shearsFreeString(message);
+    return nullptr;
+  }
+  (void)engine->release(); // Owned by the model now.
+  return model;
+}
+
+LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
+                                           std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error);
+  if (!machine)
+    return failure();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "shears_model");
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return failure();
+  }
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(machine->getTargetTriple());
+  if (llvm::Error err =
+          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
+    error = llvm::toString(std::move(err));
+    return failure();
+  }
+
+  // Object file into a temporary, then `clang-22 -shared` links it.
+  SmallString<128> object;
+  int fd;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("shears", "o", fd, object)) {
+    error = "cannot create a temporary object file: " + ec.message();
+    return failure();
+  }
+  llvm::FileRemover removeObject(object);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     llvm::CodeGenFileType::ObjectFile)) {
+      error = "the target cannot emit object files";
+      return failure();
+    }
+    codegen.run(*llvmModule);
+  }
+  auto linker = llvm::sys::findProgramByName("clang-22");
+  if (!linker) {
+    error = "clang-22 (the linker driver) is not on PATH";
+    return failure();
+  }
+  std::string out = path.str();
+  SmallVector<StringRef> args = {*linker, "-shared", "-o", out, object, "-lm"};
+  std::string message;
+  if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
+                                &message) != 0) {
+    error = "linking " + out + " failed" +
+            (message.empty() ? "" : ": " + message);
+    llvm::sys::fs::remove(out);
+    return failure();
+  }
+  return success();
+}
+
+std::string shears::generateHeader(StringRef json, StringRef libraryName) {
+  std::string guard = "SHEARS_MODEL_" + libraryName.upper() + "_H";
+  for (char &c : guard)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "/* Generated by shears-compile for " << libraryName
+     << ". Run it with the Shears runtime (include/shears-c/Runtime.h):\n"
+     << " * shearsModelLoadLibrary(\"" << libraryName << "\", &error).\n *\n";
+  auto describe = [&](const llvm::json::Array *entries, StringRef what) {
+    if (!entries)
+      return;
+    for (const auto &[i, entry] : llvm::enumerate(*entries)) {
+      const auto *object = entry.getAsObject();
+      if (!object)
+        continue;
+      os << " * " << what << " " << i << ": "
+         << object->getString("name").value_or("?") << " "
+         << object->getString("dtype").value_or("?") << " [";
+      if (const auto *shape = object->getArray("shape"))
+        llvm::interleave(
+            *shape, os,
+            [&](const llvm::json::Value &d) {
+              int64_t v = d.getAsInteger().value_or(-1);
+              if (v < 0)
+                os << "?";
+              else
+                os << v;
+            },
+            "x");
+      os << "]\n";
+    }
+  };
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (parsed) {
+    describe(parsed->getAsObject()->getArray("inputs"), "input");
+    describe(parsed->getAsObject()->getArray("outputs"), "output");
+  } else {
+    llvm::consumeError(parsed.takeError());
+  }
+  os << " */\n#ifndef " << guard << "\n#define " << guard << "\n\n"
+     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+     << "/* args[0]: the output memref descriptors, contiguous; args[1 + i]: "
+        "the\n   descriptor of input i. Outputs are malloc'd; free "
+        "`allocated`. */\n"
+     << "void shears_invoke(void **args);\n"
+     << "/* The JSON signature above. */\n"
+     << "extern const char shears_signature[];\n\n"
+     << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+  return text;
+}

@@ -1,0 +1,268 @@
+// Exercises the runtime C API from plain C (linked without libstdc++).
+//   runtime_test api          checks tensors, signatures and runs of a model
+//                             defined here, printing what FileCheck expects
+//   runtime_test copy IN OUT  loads IN.npy, prints its type, saves it as OUT
+
+#include "shears-c/Runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/// Prints `label: ok` or `label: error: <message>` and frees the message.
+static void report(const char *label, int ok, char *error) {
+  if (ok)
+    printf("%s: ok\n", label);
+  else
+    printf("%s: error: %s\n", label, error ? error : "(no message)");
+  shearsFreeString(error);
+}
+
+static void printType(const char *label, const ShearsTensor *tensor) {
+  char *type =
+      shearsTypeToString(shearsTensorDType(tensor), shearsTensorRank(tensor),
+                         shearsTensorShape(tensor));
+  printf("%s: %s, %zu elements, %zu bytes\n", label, type,
+         shearsTensorNumElements(tensor), shearsTensorSizeInBytes(tensor));
+  shearsFreeString(type);
+}
+
+static void checkDTypes(void) {
+  for (int i = 0; i < 8; ++i) {
+    ShearsDType parsed = SHEARS_DTYPE_INVALID;
+    const char *name = shearsDTypeName((ShearsDType)i);
+    int roundTrips = shearsDTypeFromName(name, &parsed) == 0 && parsed == i;
+    printf("dtype %d: %s, %zu bytes%s\n", i, name,
+           shearsDTypeSize((ShearsDType)i), roundTrips ? "" : " (BROKEN)");
+  }
+  ShearsDType parsed;
+  printf("dtype 8: %s %zu, 'f31' known: %d\n",
+         shearsDTypeName((ShearsDType)8) ? "named" : "NULL",
+         shearsDTypeSize((ShearsDType)8),
+         shearsDTypeFromName("f31", &parsed) == 0);
+}
+
+static void checkTensors(void) {
+  char *error = NULL;
+  int64_t shape[] = {2, 3};
+  float values[] = {1, 2, 3, 4, 5, 6};
+  ShearsTensor *t =
+      shearsTensorCreate(SHEARS_DTYPE_F32, 2, shape, values, &error);
+  values[0] = 100; // The tensor has its own copy.
+  printType("created", t);
+  printf("created data: %g %g\n", ((float *)shearsTensorData(t))[0],
+         ((float *)shearsTensorData(t))[5]);
+  shearsTensorFree(t);
+
+  t = shearsTensorCreate(SHEARS_DTYPE_I64, 2, shape, NULL, &error);
+  int64_t sum = 0;
+  for (size_t i = 0; i < shearsTensorNumElements(t); ++i)
+    sum += ((int64_t *)shearsTensorData(t))[i];
+  printf("zero-filled sum: %lld\n", (long long)sum);
+  shearsTensorFree(t);
+
+  t = shearsTensorCreate(SHEARS_DTYPE_F64, 0, NULL, NULL, &error);
+  printType("scalar", t);
+  shearsTensorFree(t);
+
+  int64_t empty[] = {0, (int64_t)1 << 62, (int64_t)1 << 62};
+  t = shearsTensorCreate(SHEARS_DTYPE_F32, 3, empty, NULL, &error);
+  printType("empty", t);
+  shearsTensorFree(t);
+
+  t = shearsTensorWrap(SHEARS_DTYPE_F32, 2, shape, values, &error);
+  printf("wrapped borrows: %d\n", shearsTensorData(t) == (void *)values);
+  shearsTensorFree(t);
+
+  int64_t negative[] = {2, -1};
+  t = shearsTensorCreate(SHEARS_DTYPE_F32, 2, negative, NULL, &error);
+  report("negative dim", t != NULL, error);
+  error = NULL;
+  int64_t huge[] = {(int64_t)1 << 40, (int64_t)1 << 40};
+  t = shearsTensorCreate(SHEARS_DTYPE_F32, 2, huge, NULL, &error);
+  report("huge", t != NULL, error);
+  error = NULL;
+  t = shearsTensorCreate((ShearsDType)42, 2, shape, NULL, &error);
+  report("bad dtype", t != NULL, error);
+  error = NULL;
+  t = shearsTensorWrap(SHEARS_DTYPE_F32, 2, shape, NULL, &error);
+  report("wrap NULL", t != NULL, error);
+  printf("NULL accessors: %zu %zu %d\n", shearsTensorRank(NULL),
+         shearsTensorNumElements(NULL), shearsTensorDType(NULL));
+  shearsTensorFree(NULL);
+}
+
+static const char *badSignatures[] = {
+    "",
+    "[]",
+    "{\"inputs\":[]}",
+    "{\"inputs\":[],\"outputs\":[],}",
+    "{\"inputs\":[],\"outputs\":[]} x",
+    "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f31\",\"shape\":[]}],"
+    "\"outputs\":[]}",
+    "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[-2]}],"
+    "\"outputs\":[]}",
+    "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[1.5]}],"
+    "\"outputs\":[]}",
+    "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\"}],\"outputs\":[]}",
+    "{\"inputs\":[{\"name\":\"\",\"dtype\":\"f32\",\"shape\":[]}],"
+    "\"outputs\":[]}",
+    "{\"inputs\":[{\"name\":\"a\",\"name\":\"b\"}],\"outputs\":[]}",
+    "{\"inputs\":[{\"name\":\"a\\q\"}],\"outputs\":[]}",
+    "{\"inputs\":[{\"name\":\"a",
+    "{\"inputs\":[],\"outputs\":[],\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+    "{\"inputs\":[],\"outputs\":[{\"name\":\"\\ud800\",\"dtype\":\"f32\","
+    "\"shape\":[]}]}",
+    "{\"inputs\":[],\"outputs\":[],\"n\":99999999999999999999}",
+    "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[-"
+    "99999999999999999999]}],\"outputs\":[]}",
+};
+
+static int ownerFrees = 0;
+static void countOwnerFree(void *owner) { ownerFrees += *(int *)owner; }
+
+typedef struct {
+  void *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+} MemRef2;
+
+// b = 10 * a, for a, b: f32 [2x?].
+static void timesTen(void **args) {
+  MemRef2 *b = args[0];
+  const MemRef2 *a = args[1];
+  int64_t count = a->sizes[0] * a->sizes[1];
+  float *out = malloc(count * sizeof(float) + 1);
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = 10 * ((const float *)a->aligned)[a->offset + i];
+  *b = (MemRef2){out, out, 0, {a->sizes[0], a->sizes[1]}, {a->sizes[1], 1}};
+}
+
+static void checkModels(void) {
+  for (size_t i = 0; i < sizeof(badSignatures) / sizeof(*badSignatures); ++i) {
+    char *error = NULL;
+    int owner = 1;
+    ShearsModel *model = shearsModelCreate(timesTen, badSignatures[i], &owner,
+                                           countOwnerFree, &error);
+    char label[32];
+    snprintf(label, sizeof(label), "signature %zu", i);
+    report(label, model != NULL, error);
+    shearsModelFree(model);
+  }
+  printf("owner freed by failed creates: %d\n", ownerFrees);
+
+  char *error = NULL;
+  int owner = 1;
+  ShearsModel *model = shearsModelCreate(
+      timesTen,
+      // Keys in another order; a name with 2-, 3- and 4-byte UTF-8.
+      "{\"outputs\":[{\"name\":\"b\\u00e9\\u20ac\\ud83d\\ude00\","
+      "\"dtype\":\"f32\",\"shape\":[2,-1]}],"
+      "\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[2,-1]}]}",
+      &owner, countOwnerFree, &error);
+  report("create", model != NULL, error);
+  printf("inputs %zu outputs %zu: %s %s rank %zu dims %lld %lld\n",
+         shearsModelNumInputs(model), shearsModelNumOutputs(model),
+         shearsModelInputName(model, 0), shearsModelOutputName(model, 0),
+         shearsModelOutputRank(model, 0),
+         (long long)shearsModelInputShape(model, 0)[0],
+         (long long)shearsModelInputShape(model, 0)[1]);
+  printf("out of range: %s %d %zu %s\n",
+         shearsModelInputName(model, 1) ? "named" : "NULL",
+         shearsModelOutputDType(model, 5), shearsModelInputRank(model, 9),
+         shearsModelOutputShape(model, 1) ? "shaped" : "NULL");
+
+  int64_t shape[] = {2, 2};
+  float values[] = {1, 2, 3, 4};
+  ShearsTensor *a =
+      shearsTensorCreate(SHEARS_DTYPE_F32, 2, shape, values, NULL);
+  ShearsTensor *b = NULL;
+  int status =
+      shearsModelRun(model, (const ShearsTensor *const *)&a, 1, &b, &error);
+  report("run", status == 0, error);
+  float *out = shearsTensorData(b);
+  printType("b", b);
+  printf("b data: %g %g %g %g\n", out[0], out[1], out[2], out[3]);
+  shearsTensorFree(b);
+
+  error = NULL;
+  status =
+      shearsModelRun(model, (const ShearsTensor *const *)&a, 2, &b, &error);
+  report("two inputs", status == 0 && b == NULL, error);
+  error = NULL;
+  ShearsTensor *none = NULL;
+  status =
+      shearsModelRun(model, (const ShearsTensor *const *)&none, 1, &b, &error);
+  report("NULL input", status == 0, error);
+  error = NULL;
+  status = shearsModelRun(model, NULL, 1, &b, &error);
+  report("NULL inputs", status == 0, error);
+  error = NULL;
+  status =
+      shearsModelRun(model, (const ShearsTensor *const *)&a, 1, NULL, &error);
+  report("NULL outputs", status == 0, error);
+  error = NULL;
+  int64_t tall[] = {3, 2};
+  ShearsTensor *c = shearsTensorCreate(SHEARS_DTYPE_F32, 2, tall, NULL, NULL);
+  status =
+      shearsModelRun(model, (const ShearsTensor *const *)&c, 1, &b, &error);
+  report("static dim", status == 0, error);
+  shearsTensorFree(c);
+  error = NULL;
+  c = shearsTensorCreate(SHEARS_DTYPE_I8, 2, shape, NULL, NULL);
+  status =
+      shearsModelRun(model, (const ShearsTensor *const *)&c, 1, &b, &error);
+  report("dtype", status == 0, error);
+  shearsTensorFree(c);
+  error = NULL;
+  c = shearsTensorCreate(SHEARS_DTYPE_F32, 1, shape, NULL, NULL);
+  status =
+      shearsModelRun(model, (const ShearsTensor *const *)&c, 1, &b, &error);
+  report("rank", status == 0, error);
+  shearsTensorFree(c);
+  // A failed run sets no message where none is asked for.
+  status = shearsModelRun(model, NULL, 3, &b, NULL);
+  printf("no error pointer: %d\n", status);
+  status = shearsModelRun(NULL, NULL, 0, NULL, NULL);
+  printf("no model: %d\n", status);
+
+  shearsTensorFree(a);
+  shearsModelFree(model);
+  shearsModelFree(NULL);
+  printf("owner freed: %d\n", ownerFrees);
+  printf("signature of NULL: %s\n",
+         shearsModelSignature(NULL) ? "set" : "NULL");
+}
+
+static int copy(const char *from, const char *to) {
+  char *error = NULL;
+  ShearsTensor *tensor = shearsTensorLoadNpy(from, &error);
+  if (!tensor) {
+    fprintf(stderr, "error: %s\n", error);
+    shearsFreeString(error);
+    return 1;
+  }
+  printType("loaded", tensor);
+  int status = shearsTensorSaveNpy(tensor, to, &error);
+  if (status != 0) {
+    fprintf(stderr, "error: %s\n", error);
+    shearsFreeString(error);
+  }
+  shearsTensorFree(tensor);
+  return status;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "api") == 0) {
+    checkDTypes();
+    checkTensors();
+    checkModels();
+    return 0;
+  }
+  if (argc == 4 && strcmp(argv[1], "copy") == 0)
+    return copy(argv[2], argv[3]);
+  fprintf(stderr, "usage: %s api | copy IN.npy OUT.npy\n", argv[0]);
+  return 2;
+}
