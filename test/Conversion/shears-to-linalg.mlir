@@ -4,12 +4,29 @@
 // CHECK: %[[DIM:.+]] = tensor.dim %arg0, %c0
 // CHECK: %[[EMPTY:.+]] = tensor.empty(%[[DIM]]) : tensor<?x4xf32>
 // CHECK: %[[INIT:.+]] = linalg.broadcast ins(%arg2 : tensor<4xf32>) outs(%[[EMPTY]] : tensor<?x4xf32>) dimensions = [0]
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%arg0, %arg1 : tensor<?x8xf32>, tensor<4x8xf32>) outs(%[[INIT]] : tensor<?x4xf32>)
+// A weight that is not a constant is transposed at run time.
+// CHECK: %[[WT:.+]] = linalg.transpose ins(%arg1 : tensor<4x8xf32>) outs(%{{.+}} : tensor<8x4xf32>) permutation = [1, 0]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%arg0, %[[WT]] : tensor<?x8xf32>, tensor<8x4xf32>) outs(%[[INIT]] : tensor<?x4xf32>)
 // CHECK: arith.mulf
 // CHECK: arith.addf
 func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>, %b: tensor<4xf32>) -> tensor<?x4xf32> {
   %0 = shears.linear %x, %w, %b : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+// A constant weight is transposed at compile time.
+// CHECK-LABEL: func @linear_constant
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[WT:.+]] = arith.constant dense_resource<weight_t> : tensor<2x2xf32>
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[WT]]
+// CHECK: weight_t: "0x040000000000803F0000404000000040
+// CHECK-SAME: 00008040"
+func.func @linear_constant(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
+  %w = shears.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %0 = shears.linear %x, %w : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
 }
 
 // -----

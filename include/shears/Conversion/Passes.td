@@ -44,6 +44,21 @@ def ShearsVerifyBackendContract : Pass<"shears-verify-backend-contract",
   }];
 }
 
+def ShearsOrderLoops : Pass<"shears-order-loops"> {
+  let summary = "Orders linalg loops so that LLVM vectorizes the innermost";
+  let description = [{
+    Generalizes linalg ops with reductions (convolutions, pooling,
+    contractions) and interchanges their loops: parallel loops outermost,
+    then the reductions, and innermost the parallel loop that walks the
+    output's contiguous last dimension (the output width of a convolution,
+    the columns of a matmul). After lowering to loops, that innermost loop
+    reads and writes consecutive elements with loop-invariant weights, which
+    LLVM's loop vectorizer turns into SIMD code. Multiply-adds in these
+    bodies are marked `contract` so they become FMAs.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def ShearsCopyResults : Pass<"shears-copy-results", "mlir::ModuleOp"> {
   let summary = "Makes public functions return freshly allocated buffers";
   let description = [{

@@ -18,6 +18,7 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertShearsToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsVerifyBackendContract());
+  pm.addPass(createShearsOrderLoops());
 
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::shears {
@@ -179,15 +180,46 @@ struct LinearLowering : ShearsPattern<LinearOp> {
         resultType.getElementType());
     Value init = accumulatorInit(rewriter, loc, out2d, input, adaptor.getBias(),
                                  /*channelDim=*/1);
+    // W^T as [in, out], so that the loop over output features (innermost
+    // after shears-order-loops) reads consecutive weights. A constant weight
+    // is transposed here, once; any other at run time.
+    auto weightType = tensorType(adaptor.getWeight());
+    auto transposedType = RankedTensorType::get(
+        {weightType.getDimSize(1), weightType.getDimSize(0)},
+        weightType.getElementType());
+    Value weightT;
+    if (auto data = getConstantFloats(op.getWeight()); succeeded(data)) {
+      int64_t rows = weightType.getDimSize(0), cols = weightType.getDimSize(1);
+      SmallVector<float> transposed(data->size());
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          transposed[c * rows + r] = (*data)[r * cols + c];
+      ArrayRef<char> bytes(reinterpret_cast<const char *>(transposed.data()),
+                           transposed.size() * sizeof(float));
+      weightT = arith::ConstantOp::create(
+          rewriter, loc,
+          DenseResourceElementsAttr::get(
+              transposedType, "weight_t",
+              HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes,
+                                                            alignof(float))));
+    } else {
+      weightT = linalg::TransposeOp::create(
+                    rewriter, loc, adaptor.getWeight(),
+                    tensor::EmptyOp::create(rewriter, loc,
+                                            transposedType.getShape(),
+                                            transposedType.getElementType()),
+                    ArrayRef<int64_t>{1, 0})
+                    .getResult()[0];
+    }
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr m, n, k;
     bindDims(ctx, m, n, k);
     SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {m, k}, ctx),
-                                   AffineMap::get(3, 0, {n, k}, ctx),
+                                   AffineMap::get(3, 0, {k, n}, ctx),
                                    AffineMap::get(3, 0, {m, n}, ctx)};
     Value result =
         linalg::GenericOp::create(
-            rewriter, loc, out2d, ValueRange{input, adaptor.getWeight()}, init,
+            rewriter, loc, out2d, ValueRange{input, weightT}, init,
             maps,
             {IteratorType::parallel, IteratorType::parallel,
              IteratorType::reduction},

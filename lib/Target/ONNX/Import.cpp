@@ -46,7 +46,7 @@ static int64_t elementByteWidth(int32_t type);
 
 namespace {
 
-constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMinOpset = 6;
 constexpr int64_t kMaxOpset = 17;
 /// Opsets below this are first converted to it by onnx's version converter.
 constexpr int64_t kNativeOpset = 13;

@@ -1,0 +1,624 @@
+//===- ShearsModule.cpp - Python bindings: shears._shears -----------------===//
+//
+// The extension behind the `shears` Python package: MLIR modules (import,
+// parse, pass pipelines, ONNX export) and compiled models (JIT or AOT) run on
+// numpy arrays. python/shears/__init__.py is the public front; names with a
+// leading underscore here are its building blocks.
+//
+// This file is the only one built with C++ exceptions (pybind11 needs them);
+// LLVM and MLIR are built without. Exceptions are thrown only by code in this
+// file and by pybind11, never from a callback that MLIR calls (the diagnostic
+// handler only appends to a string), so none unwinds through MLIR frames.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Compiler/Compiler.h"
+#include "shears/Conversion/Passes.h"
+#include "shears/Target/ONNX/Export.h"
+#include "shears/Target/ONNX/Import.h"
+#include "shears/Transforms/Passes.h"
+#include "shears-c/Runtime.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+using namespace mlir;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Errors and diagnostics
+//===----------------------------------------------------------------------===//
+
+/// Raised as `shears.Error` (registered in the module below).
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Collects the diagnostics emitted on a context while alive, formatted as
+/// the command-line tools print them (location, severity, source line).
+class DiagnosticCapture {
+public:
+  explicit DiagnosticCapture(MLIRContext &context)
+      : os(text), handler(sourceMgr, &context, os) {}
+
+  /// What was reported so far, without the trailing newline.
+  std::string str() const {
+    llvm::StringRef s(text);
+    return s.rtrim().str();
+  }
+  /// A message for a failure: `what`, then the diagnostics if any.
+  std::string message(const std::string &what) const {
+    std::string diagnostics = str();
+    return diagnostics.empty() ? what : what + ":\n" + diagnostics;
+  }
+  /// Reports what was collected on success (warnings, remarks) as a Python
+  /// warning of category shears.DiagnosticWarning.
+  void warnIfAny() const;
+
+  llvm::SourceMgr sourceMgr;
+
+private:
+  std::string text;
+  llvm::raw_string_ostream os;
+  SourceMgrDiagnosticHandler handler;
+};
+
+/// The Python category for diagnostics reported on success; set at import.
+PyObject *diagnosticWarning = nullptr;
+
+void DiagnosticCapture::warnIfAny() const {
+  std::string diagnostics = str();
+  if (diagnostics.empty() || !diagnosticWarning)
+    return;
+  if (PyErr_WarnEx(diagnosticWarning, diagnostics.c_str(), 2) != 0)
+    throw py::error_already_set();
+}
+
+/// Takes a message returned by the C runtime.
+std::string takeMessage(char *message, const char *fallback) {
+  std::string result = message ? message : fallback;
+  shearsFreeString(message);
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Contexts and modules
+//===----------------------------------------------------------------------===//
+
+/// Registers passes once per process (what shears-opt registers).
+void registerPassesOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerAllPasses();
+    shears::registerShearsPasses();
+    shears::registerShearsConversionPasses();
+    shears::registerShearsLowerToLLVMPipeline();
+  });
+}
+
+/// Every module lives in its own context (shared by its clones), so that its
+/// weights, which are resource blobs owned by the context, are released with
+/// it.
+std::shared_ptr<MLIRContext> newContext() {
+  // Built once and never destroyed: it may be needed until the interpreter
+  // exits.
+  static DialectRegistry *registry = [] {
+    auto *r = new DialectRegistry();
+    shears::registerCompilerDialects(*r);
+    return r;
+  }();
+  auto context = std::make_shared<MLIRContext>(*registry);
+  context->printOpOnDiagnostic(false);
+  return context;
+}
+
+/// A `builtin.module` and the context it lives in.
+class Module {
+public:
+  Module(std::shared_ptr<MLIRContext> context, OwningOpRef<ModuleOp> op)
+      : context(std::move(context)), op(std::move(op)) {}
+
+  ModuleOp get() const { return *op; }
+  MLIRContext &getContext() const { return *context; }
+
+  std::string toString(bool debugInfo, bool generic,
+                       std::optional<int64_t> largeElementsLimit,
+                       std::optional<int64_t> largeResourceLimit) const {
+    OpPrintingFlags flags;
+    if (debugInfo)
+      flags.enableDebugInfo(true, /*prettyForm=*/false);
+    if (generic)
+      flags.printGenericOpForm();
+    if (largeElementsLimit)
+      flags.elideLargeElementsAttrs(*largeElementsLimit);
+    if (largeResourceLimit)
+      flags.elideLargeResourceString(*largeResourceLimit);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    get()->print(os, flags);
+    return text;
+  }
+
+  std::string repr() const {
+    size_t functions = 0, ops = 0;
+    get()->walk([&](Operation *op) {
+      ++ops;
+      if (isa<func::FuncOp>(op))
+        ++functions;
+    });
+    return "<shears.Module: " + std::to_string(functions) + " function" +
+           (functions == 1 ? "" : "s") + ", " + std::to_string(ops - 1) +
+           " ops>";
+  }
+
+  std::unique_ptr<Module> clone() const {
+    return std::make_unique<Module>(context,
+                                    OwningOpRef<ModuleOp>(get().clone()));
+  }
+
+  void verify() const {
+    DiagnosticCapture capture(*context);
+    if (failed(mlir::verify(get())))
+      throw Error(capture.message("the module does not verify"));
+  }
+
+  /// Runs `pipeline` on a clone and keeps the result only if every pass
+  /// succeeded, so that a failure leaves the module as it was.
+  void runPipeline(const std::string &pipeline) {
+    registerPassesOnce();
+    llvm::StringRef text = llvm::StringRef(pipeline).trim();
+    // mlir-opt's --pass-pipeline form, anchored on the module.
+    for (llvm::StringRef anchor : {"builtin.module", "any"}) {
+      llvm::StringRef rest = text;
+      if (rest.consume_front(anchor) && rest.ltrim().starts_with("(") &&
+          rest.ends_with(")")) {
+        text = rest.ltrim().drop_front().drop_back().trim();
+        break;
+      }
+    }
+    PassManager pm(context.get(), ModuleOp::getOperationName(),
+                   OpPassManager::Nesting::Implicit);
+    std::string parseErrors;
+    llvm::raw_string_ostream errorStream(parseErrors);
+    {
+      DiagnosticCapture capture(*context);
+      if (failed(parsePassPipeline(text, pm, errorStream))) {
+        std::string details = llvm::StringRef(parseErrors).rtrim().str();
+        std::string diagnostics = capture.str();
+        if (!diagnostics.empty())
+          details += (details.empty() ? "" : "\n") + diagnostics;
+        throw Error("invalid pass pipeline '" + pipeline + "'" +
+                    (details.empty() ? "" : ":\n" + details));
+      }
+    }
+    OwningOpRef<ModuleOp> work(get().clone());
+    DiagnosticCapture capture(*context);
+    if (failed(pm.run(*work)))
+      throw Error(capture.message("pass pipeline '" + pipeline + "' failed"));
+    op = std::move(work);
+    capture.warnIfAny();
+  }
+
+  /// The module serialized as an ONNX model.
+  std::string toONNX() const {
+    std::string bytes;
+    llvm::raw_string_ostream os(bytes);
+    DiagnosticCapture capture(*context);
+    if (failed(shears::exportToONNX(get(), os)))
+      throw Error(capture.message("cannot export the module to ONNX"));
+    os.flush();
+    capture.warnIfAny();
+    return bytes;
+  }
+
+  void exportONNX(const std::string &path) const {
+    writeFile(path, toONNX());
+  }
+
+  /// Writes MLIR text or bytecode.
+  void write(const std::string &path, bool bytecode) const {
+    std::string contents;
+    llvm::raw_string_ostream os(contents);
+    if (bytecode) {
+      DiagnosticCapture capture(*context);
+      if (failed(writeBytecodeToFile(get(), os)))
+        throw Error(capture.message("cannot write the module as bytecode"));
+    } else {
+      get()->print(os);
+    }
+    os.flush();
+    writeFile(path, contents);
+  }
+
+  /// Writes `contents` to `path` through a temporary file, so that a failure
+  /// leaves no half-written file.
+  static void writeFile(const std::string &path, const std::string &contents) {
+    llvm::Error error =
+        llvm::writeToOutput(path, [&](llvm::raw_ostream &os) -> llvm::Error {
+          os << contents;
+          return llvm::Error::success();
+        });
+    if (error)
+      throw Error("cannot write '" + path +
+                  "': " + llvm::toString(std::move(error)));
+  }
+
+private:
+  std::shared_ptr<MLIRContext> context;
+  OwningOpRef<ModuleOp> op;
+};
+
+std::unique_ptr<Module> importONNX(const std::string &path) {
+  std::shared_ptr<MLIRContext> context = newContext();
+  OwningOpRef<ModuleOp> op;
+  {
+    DiagnosticCapture capture(*context);
+    op = shears::importONNXFile(path, context.get());
+    if (!op)
+      throw Error(capture.message("cannot import '" + path + "'"));
+    capture.warnIfAny();
+  }
+  return std::make_unique<Module>(context, std::move(op));
+}
+
+std::unique_ptr<Module> parseBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                    const std::string &what) {
+  std::shared_ptr<MLIRContext> context = newContext();
+  OwningOpRef<ModuleOp> op;
+  {
+    DiagnosticCapture capture(*context);
+    capture.sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+    // The SourceMgr is not shared: resources in bytecode are copied out of
+    // the buffer, which dies with `capture`.
+    op = parseSourceFile<ModuleOp>(capture.sourceMgr, ParserConfig(context.get()));
+    if (!op)
+      throw Error(capture.message("cannot parse " + what));
+    capture.warnIfAny();
+  }
+  return std::make_unique<Module>(context, std::move(op));
+}
+
+std::unique_ptr<Module> parseFile(const std::string &path) {
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path);
+  if (!buffer)
+    throw Error("cannot open '" + path + "': " + buffer.getError().message());
+  return parseBuffer(std::move(*buffer), "'" + path + "'");
+}
+
+std::unique_ptr<Module> parseString(const std::string &text,
+                                    const std::string &name) {
+  return parseBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, name),
+                     "the MLIR source");
+}
+
+//===----------------------------------------------------------------------===//
+// Compiled models
+//===----------------------------------------------------------------------===//
+
+struct TensorDeleter {
+  void operator()(ShearsTensor *tensor) const { shearsTensorFree(tensor); }
+};
+using TensorPtr = std::unique_ptr<ShearsTensor, TensorDeleter>;
+
+/// numpy's name for a runtime element type.
+const char *numpyName(ShearsDType dtype) {
+  switch (dtype) {
+  case SHEARS_DTYPE_F32:
+    return "float32";
+  case SHEARS_DTYPE_F64:
+    return "float64";
+  case SHEARS_DTYPE_F16:
+    return "float16";
+  case SHEARS_DTYPE_I64:
+    return "int64";
+  case SHEARS_DTYPE_I32:
+    return "int32";
+  case SHEARS_DTYPE_I8:
+    return "int8";
+  case SHEARS_DTYPE_U8:
+    return "uint8";
+  case SHEARS_DTYPE_I1:
+    return "bool";
+  default:
+    return nullptr;
+  }
+}
+
+/// The runtime element type of a numpy dtype, if there is one (native byte
+/// order only).
+std::optional<ShearsDType> runtimeDType(const py::dtype &dtype) {
+  if (!dtype.attr("isnative").cast<bool>())
+    return std::nullopt;
+  char kind = dtype.kind();
+  switch (dtype.itemsize()) {
+  case 8:
+    if (kind == 'f')
+      return SHEARS_DTYPE_F64;
+    if (kind == 'i')
+      return SHEARS_DTYPE_I64;
+    break;
+  case 4:
+    if (kind == 'f')
+      return SHEARS_DTYPE_F32;
+    if (kind == 'i')
+      return SHEARS_DTYPE_I32;
+    break;
+  case 2:
+    if (kind == 'f')
+      return SHEARS_DTYPE_F16;
+    break;
+  case 1:
+    if (kind == 'i')
+      return SHEARS_DTYPE_I8;
+    if (kind == 'u')
+      return SHEARS_DTYPE_U8;
+    if (kind == 'b')
+      return SHEARS_DTYPE_I1;
+    break;
+  }
+  return std::nullopt;
+}
+
+/// A runnable model: JIT-compiled or loaded from a shared library.
+class Model {
+public:
+  explicit Model(ShearsModel *model) : model(model) {}
+  Model(const Model &) = delete;
+  ~Model() { shearsModelFree(model); }
+
+  /// (name, numpy dtype name, shape with -1 where dynamic) per input or
+  /// output.
+  using Spec = std::tuple<std::string, std::string, std::vector<int64_t>>;
+  std::vector<Spec> inputs() const {
+    std::vector<Spec> specs;
+    for (size_t i = 0, e = shearsModelNumInputs(model); i < e; ++i)
+      specs.emplace_back(shearsModelInputName(model, i),
+                         numpyName(shearsModelInputDType(model, i)),
+                         shape(shearsModelInputShape(model, i),
+                               shearsModelInputRank(model, i)));
+    return specs;
+  }
+  std::vector<Spec> outputs() const {
+    std::vector<Spec> specs;
+    for (size_t i = 0, e = shearsModelNumOutputs(model); i < e; ++i)
+      specs.emplace_back(shearsModelOutputName(model, i),
+                         numpyName(shearsModelOutputDType(model, i)),
+                         shape(shearsModelOutputShape(model, i),
+                               shearsModelOutputRank(model, i)));
+    return specs;
+  }
+  std::string signature() const { return shearsModelSignature(model); }
+
+  /// Runs the model on arrays given in signature order. C-contiguous,
+  /// aligned arrays are passed without a copy; outputs are numpy arrays over
+  /// the buffers the model returned (no copy either).
+  py::list run(const std::vector<py::array> &arrays) {
+    size_t numInputs = shearsModelNumInputs(model);
+    if (arrays.size() != numInputs)
+      throw Error("the model takes " + std::to_string(numInputs) + " input" +
+                  (numInputs == 1 ? "" : "s") + ", got " +
+                  std::to_string(arrays.size()));
+    std::vector<TensorPtr> inputs;
+    std::vector<const ShearsTensor *> inputPtrs;
+    for (size_t i = 0; i < numInputs; ++i) {
+      const py::array &array = arrays[i];
+      std::optional<ShearsDType> dtype = runtimeDType(array.dtype());
+      std::vector<int64_t> dims(array.shape(), array.shape() + array.ndim());
+      if (!dtype)
+        throw Error(inputMismatch(i, py::str(array.dtype()), dims));
+      constexpr int required = py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+      if ((array.flags() & required) != required)
+        throw Error("input '" + std::string(shearsModelInputName(model, i)) +
+                    "': the array must be C-contiguous and aligned");
+      char *message = nullptr;
+      TensorPtr tensor(shearsTensorWrap(*dtype, dims.size(), dims.data(),
+                                        const_cast<void *>(array.data()),
+                                        &message));
+      if (!tensor)
+        throw Error("input '" + std::string(shearsModelInputName(model, i)) +
+                    "': " + takeMessage(message, "cannot wrap the array"));
+      inputPtrs.push_back(tensor.get());
+      inputs.push_back(std::move(tensor));
+    }
+
+    size_t numOutputs = shearsModelNumOutputs(model);
+    std::vector<ShearsTensor *> raw(numOutputs, nullptr);
+    char *message = nullptr;
+    int status;
+    {
+      // `arrays` keeps the input buffers alive; the runtime keeps no state.
+      py::gil_scoped_release release;
+      status = shearsModelRun(model, inputPtrs.data(), inputPtrs.size(),
+                              raw.data(), &message);
+    }
+    if (status != 0)
+      throw Error(takeMessage(message, "the model failed to run"));
+
+    std::vector<TensorPtr> outputs;
+    for (ShearsTensor *t : raw)
+      outputs.emplace_back(t);
+    py::list results;
+    for (TensorPtr &tensor : outputs) {
+      const char *name = numpyName(shearsTensorDType(tensor.get()));
+      if (!name)
+        throw Error("the model returned an output of an unknown element type");
+      std::vector<py::ssize_t> dims(shearsTensorShape(tensor.get()),
+                                    shearsTensorShape(tensor.get()) +
+                                        shearsTensorRank(tensor.get()));
+      void *data = shearsTensorData(tensor.get());
+      py::capsule owner(tensor.get(), [](void *p) {
+        shearsTensorFree(static_cast<ShearsTensor *>(p));
+      });
+      (void)tensor.release(); // Owned by the capsule now.
+      results.append(py::array(py::dtype(name), dims, data, owner));
+    }
+    return results;
+  }
+
+private:
+  static std::vector<int64_t> shape(const int64_t *dims, size_t rank) {
+    return std::vector<int64_t>(dims, dims + rank);
+  }
+
+  /// The runtime's message for a mismatching input, for an array whose
+  /// element type the runtime does not know.
+  std::string inputMismatch(size_t index, const std::string &gotDType,
+                            const std::vector<int64_t> &dims) const {
+    std::string expected =
+        takeMessage(shearsTypeToString(shearsModelInputDType(model, index),
+                                       shearsModelInputRank(model, index),
+                                       shearsModelInputShape(model, index)),
+                    "?");
+    std::string got = gotDType + " [";
+    for (size_t d = 0; d < dims.size(); ++d)
+      got += (d ? "x" : "") + std::to_string(dims[d]);
+    got += "]";
+    return "input '" + std::string(shearsModelInputName(model, index)) +
+           "' (#" + std::to_string(index) + "): expected " + expected +
+           ", got " + got;
+  }
+
+  ShearsModel *model;
+};
+
+/// Clones `module` and lowers the clone to the LLVM dialect.
+OwningOpRef<ModuleOp> lowerClone(const Module &module) {
+  OwningOpRef<ModuleOp> lowered(module.get().clone());
+  DiagnosticCapture capture(module.getContext());
+  if (failed(shears::lowerToLLVM(*lowered)))
+    throw Error(capture.message("lowering the module to LLVM failed"));
+  capture.warnIfAny();
+  return lowered;
+}
+
+std::unique_ptr<Model> compile(const Module &module) {
+  OwningOpRef<ModuleOp> lowered = lowerClone(module);
+  std::string error;
+  ShearsModel *model;
+  {
+    DiagnosticCapture capture(module.getContext());
+    model = shears::jitCompile(*lowered, error);
+    if (!model) {
+      std::string diagnostics = capture.str();
+      throw Error("JIT compilation failed: " + error +
+                  (diagnostics.empty() ? "" : "\n" + diagnostics));
+    }
+  }
+  return std::make_unique<Model>(model);
+}
+
+void compileLibrary(const Module &module, const std::string &path) {
+  OwningOpRef<ModuleOp> lowered = lowerClone(module);
+  std::string error;
+  DiagnosticCapture capture(module.getContext());
+  if (failed(shears::compileSharedLibrary(*lowered, path, error))) {
+    std::string diagnostics = capture.str();
+    throw Error("cannot compile '" + path + "': " + error +
+                (diagnostics.empty() ? "" : "\n" + diagnostics));
+  }
+}
+
+std::unique_ptr<Model> loadLibrary(const std::string &path) {
+  char *message = nullptr;
+  ShearsModel *model = shearsModelLoadLibrary(path.c_str(), &message);
+  if (!model)
+    throw Error(takeMessage(message, "cannot load the model library"));
+  return std::make_unique<Model>(model);
+}
+
+} // namespace
+
+PYBIND11_MODULE(_shears, m) {
+  m.doc() = "Native part of the shears package; use `import shears`.";
+
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+  auto warning = py::reinterpret_steal<py::object>(PyErr_NewExceptionWithDoc(
+      "shears._shears.DiagnosticWarning",
+      "Warnings and remarks that MLIR reported while an operation succeeded.",
+      PyExc_UserWarning, nullptr));
+  if (!warning)
+    throw py::error_already_set();
+  m.attr("DiagnosticWarning") = warning;
+  diagnosticWarning = warning.release().ptr(); // Lives as long as the process.
+
+  py::class_<Module>(m, "Module", R"doc(
+An MLIR module (a `builtin.module`), usually holding one function in the
+`shears` dialect. Create one with `shears.import_onnx`, `shears.parse` or
+`shears.load`; `str(module)` is its MLIR text.)doc")
+      .def("__str__",
+           [](const Module &self) {
+             return self.toString(false, false, std::nullopt, std::nullopt);
+           })
+      .def("__repr__", &Module::repr)
+      .def("to_string", &Module::toString, py::kw_only(),
+           py::arg("debug_info") = false, py::arg("generic") = false,
+           py::arg("large_elements_limit") = py::none(),
+           py::arg("large_resource_limit") = py::none(),
+           R"doc(
+The MLIR text of the module.
+
+debug_info: print locations (ONNX node names for imported models).
+generic: print the generic op form.
+large_elements_limit: elide dense element attributes with more elements.
+large_resource_limit: elide resource blobs (weights) larger than this many
+    bytes; the text then no longer parses back with its weights.)doc")
+      .def("clone", &Module::clone, "A deep copy of the module.")
+      .def("__copy__", &Module::clone)
+      .def("__deepcopy__",
+           [](const Module &self, py::object) { return self.clone(); })
+      .def("verify", &Module::verify,
+           "Runs the MLIR verifier; raises shears.Error if it fails.")
+      .def("run_pipeline", &Module::runPipeline, py::arg("pipeline"), R"doc(
+Runs a textual pass pipeline on the module, in place.
+
+The syntax is mlir-opt's: `"builtin.module(canonicalize,cse)"`, or the same
+without the anchor (`"canonicalize,cse"`, `"func.func(canonicalize)"`), with
+pass options in braces (`"shears-insert-masks{sparsity=0.5}"`). Every
+upstream MLIR pass and every Shears pass and pipeline is available.
+
+Raises shears.Error with the diagnostics if the pipeline does not parse or a
+pass fails; the module is then left unchanged.)doc")
+      .def("to_onnx", [](const Module &self) { return py::bytes(self.toONNX()); },
+           R"doc(
+The module as a serialized ONNX ModelProto (bytes), e.g. for
+`onnx.load_from_string`. Raises shears.Error if an op cannot be expressed in
+ONNX.)doc")
+      .def("_export_onnx", &Module::exportONNX, py::arg("path"))
+      .def("_write", &Module::write, py::arg("path"), py::arg("bytecode"));
+
+  py::class_<Model>(m, "_Model", "A compiled model (see shears.CompiledModel).")
+      .def_property_readonly("inputs", &Model::inputs)
+      .def_property_readonly("outputs", &Model::outputs)
+      .def_property_readonly("signature", &Model::signature)
+      .def("run", &Model::run, py::arg("arrays"));
+
+  m.def("_import_onnx", &importONNX, py::arg("path"));
+  m.def("_parse_file", &parseFile, py::arg("path"));
+  m.def("_parse_string", &parseString, py::arg("text"),
+        py::arg("name") = "<string>");
+  m.def("_compile", &compile, py::arg("module"));
+  m.def("_compile_library", &compileLibrary, py::arg("module"),
+        py::arg("path"));
+  m.def("_load_library", &loadLibrary, py::arg("path"));
+}
