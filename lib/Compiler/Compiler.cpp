@@ -26,6 +26,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
 
 using namespace mlir;
 
@@ -52,14 +53,19 @@ LogicalResult shears::lowerToLLVM(ModuleOp module) {
 
 /// A target machine for the host CPU, position independent so that the same
 /// code serves the JIT and shared libraries.
+/// `cpu` replaces the host CPU and its features when not empty.
 static std::unique_ptr<llvm::TargetMachine>
-hostTargetMachine(std::string &error) {
+hostTargetMachine(std::string &error, StringRef cpu = "") {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder) {
     error = llvm::toString(builder.takeError());
     return nullptr;
+  }
+  if (!cpu.empty()) {
+    builder->setCPU(cpu.str());
+    builder->getFeatures() = llvm::SubtargetFeatures();
   }
   builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   builder->setRelocationModel(llvm::Reloc::PIC_);
@@ -108,8 +114,8 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
 }
 
 LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
-                                           std::string &error) {
-  std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error);
+                                           std::string &error, StringRef cpu) {
+  std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
   if (!machine)
     return failure();
   llvm::LLVMContext llvmContext;

@@ -24,6 +24,12 @@ static cl::opt<std::string> headerPath(
                        ".h)"),
     cl::value_desc("model.h"));
 
+static cl::opt<std::string> targetCPU(
+    "target-cpu",
+    cl::desc("CPU to generate code for instead of this machine's (e.g. "
+             "x86-64-v2, for a library that runs anywhere or under valgrind)"),
+    cl::value_desc("cpu"));
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "shears-compile: error: " << message << "\n";
   return 1;
@@ -58,7 +64,7 @@ int main(int argc, char **argv) {
     json = value.getValue().rtrim('\0').str();
 
   std::string error;
-  if (failed(shears::compileSharedLibrary(*module, outputPath, error)))
+  if (failed(shears::compileSharedLibrary(*module, outputPath, error, targetCPU)))
     return fail(error);
 
   std::string header = headerPath;

@@ -34,9 +34,11 @@ LogicalResult lowerToLLVM(ModuleOp module);
 ShearsModel *jitCompile(ModuleOp module, std::string &error);
 
 /// Compiles a module lowered to the LLVM dialect into a shared library at
-/// `path` (object code for the host CPU, linked by clang-22 with libm).
+/// `path` (object code for the host CPU, or for `cpu` such as x86-64-v2 when
+/// given; linked by clang-22 with libm).
 LogicalResult compileSharedLibrary(ModuleOp module, llvm::StringRef path,
-                                   std::string &error);
+                                   std::string &error,
+                                   llvm::StringRef cpu = "");
 
 /// A C header declaring the ABI of a compiled model with signature `json`,
 /// the inputs and outputs documented in comments.
