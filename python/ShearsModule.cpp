@@ -23,11 +23,14 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Error.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -55,12 +58,44 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The ONNX node (or tensor) name a location carries, if any.
+std::optional<std::string> nodeName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (std::optional<std::string> name = nodeName(inner))
+        return name;
+  if (auto callSite = dyn_cast<CallSiteLoc>(loc))
+    return nodeName(callSite.getCallee());
+  return std::nullopt;
+}
+
+const char *severityName(DiagnosticSeverity severity) {
+  switch (severity) {
+  case DiagnosticSeverity::Error:
+    return "error";
+  case DiagnosticSeverity::Warning:
+    return "warning";
+  case DiagnosticSeverity::Remark:
+    return "remark";
+  case DiagnosticSeverity::Note:
+    return "note";
+  }
+  return "error";
+}
+
 /// Collects the diagnostics emitted on a context while alive, formatted as
 /// the command-line tools print them (location, severity, source line).
+/// Locations in an imported ONNX file have no line; those that name a node
+/// print it instead: `model.onnx: node '/0/Gemm': error: ...`.
 class DiagnosticCapture {
 public:
   explicit DiagnosticCapture(MLIRContext &context)
-      : os(text), handler(sourceMgr, &context, os) {}
+      : os(text), sourceMgrHandler(sourceMgr, &context, os),
+        nodeHandler(&context, [this](Diagnostic &diag) {
+          return emitAtNode(diag);
+        }) {}
 
   /// What was reported so far, without the trailing newline.
   std::string str() const {
@@ -79,9 +114,33 @@ public:
   llvm::SourceMgr sourceMgr;
 
 private:
+  /// Prints `diag` with its node name when its location has one and no
+  /// source line; otherwise leaves it to the SourceMgr handler.
+  LogicalResult emitAtNode(Diagnostic &diag) {
+    std::optional<std::string> name = nodeName(diag.getLocation());
+    auto file = diag.getLocation()->findInstanceOf<FileLineColLoc>();
+    if (!name || (file && file.getLine() != 0))
+      return failure();
+    auto print = [&](Location loc, DiagnosticSeverity severity,
+                     const Diagnostic &d) {
+      auto where = loc->findInstanceOf<FileLineColLoc>();
+      std::optional<std::string> node = nodeName(loc);
+      if (where)
+        os << where.getFilename().getValue() << ": ";
+      if (node)
+        os << "node '" << *node << "': ";
+      os << severityName(severity) << ": " << d << "\n";
+    };
+    print(diag.getLocation(), diag.getSeverity(), diag);
+    for (const Diagnostic &note : diag.getNotes())
+      print(note.getLocation(), note.getSeverity(), note);
+    return success();
+  }
+
   std::string text;
   llvm::raw_string_ostream os;
-  SourceMgrDiagnosticHandler handler;
+  SourceMgrDiagnosticHandler sourceMgrHandler;
+  ScopedDiagnosticHandler nodeHandler;
 };
 
 /// The Python category for diagnostics reported on success; set at import.
@@ -91,7 +150,7 @@ void DiagnosticCapture::warnIfAny() const {
   std::string diagnostics = str();
   if (diagnostics.empty() || !diagnosticWarning)
     return;
-  if (PyErr_WarnEx(diagnosticWarning, diagnostics.c_str(), 2) != 0)
+  if (PyErr_WarnEx(diagnosticWarning, diagnostics.c_str(), 1) != 0)
     throw py::error_already_set();
 }
 
@@ -204,7 +263,10 @@ public:
     {
       DiagnosticCapture capture(*context);
       if (failed(parsePassPipeline(text, pm, errorStream))) {
-        std::string details = llvm::StringRef(parseErrors).rtrim().str();
+        std::string details;
+        for (llvm::StringRef line : llvm::split(parseErrors, '\n'))
+          if (!line.trim().empty())
+            details += (details.empty() ? "" : "\n") + line.rtrim().str();
         std::string diagnostics = capture.str();
         if (!diagnostics.empty())
           details += (details.empty() ? "" : "\n") + diagnostics;
@@ -502,9 +564,12 @@ private:
   ShearsModel *model;
 };
 
-/// Clones `module` and lowers the clone to the LLVM dialect.
+/// Clones `module` and lowers the clone to the LLVM dialect, unless it is
+/// lowered already (it has the entry point that shears-lower-to-llvm emits).
 OwningOpRef<ModuleOp> lowerClone(const Module &module) {
   OwningOpRef<ModuleOp> lowered(module.get().clone());
+  if (SymbolTable::lookupSymbolIn(*lowered, "shears_invoke"))
+    return lowered;
   DiagnosticCapture capture(module.getContext());
   if (failed(shears::lowerToLLVM(*lowered)))
     throw Error(capture.message("lowering the module to LLVM failed"));
@@ -528,11 +593,12 @@ std::unique_ptr<Model> compile(const Module &module) {
   return std::make_unique<Model>(model);
 }
 
-void compileLibrary(const Module &module, const std::string &path) {
+void compileLibrary(const Module &module, const std::string &path,
+                    const std::string &cpu) {
   OwningOpRef<ModuleOp> lowered = lowerClone(module);
   std::string error;
   DiagnosticCapture capture(module.getContext());
-  if (failed(shears::compileSharedLibrary(*lowered, path, error))) {
+  if (failed(shears::compileSharedLibrary(*lowered, path, error, cpu))) {
     std::string diagnostics = capture.str();
     throw Error("cannot compile '" + path + "': " + error +
                 (diagnostics.empty() ? "" : "\n" + diagnostics));
@@ -562,8 +628,7 @@ PYBIND11_MODULE(_shears, m) {
   m.attr("DiagnosticWarning") = warning;
   diagnosticWarning = warning.release().ptr(); // Lives as long as the process.
 
-  py::class_<Module>(m, "Module", R"doc(
-An MLIR module (a `builtin.module`), usually holding one function in the
+  py::class_<Module>(m, "Module", R"doc(An MLIR module (a `builtin.module`), usually holding one function in the
 `shears` dialect. Create one with `shears.import_onnx`, `shears.parse` or
 `shears.load`; `str(module)` is its MLIR text.)doc")
       .def("__str__",
@@ -575,8 +640,7 @@ An MLIR module (a `builtin.module`), usually holding one function in the
            py::arg("debug_info") = false, py::arg("generic") = false,
            py::arg("large_elements_limit") = py::none(),
            py::arg("large_resource_limit") = py::none(),
-           R"doc(
-The MLIR text of the module.
+           R"doc(The MLIR text of the module.
 
 debug_info: print locations (ONNX node names for imported models).
 generic: print the generic op form.
@@ -589,19 +653,17 @@ large_resource_limit: elide resource blobs (weights) larger than this many
            [](const Module &self, py::object) { return self.clone(); })
       .def("verify", &Module::verify,
            "Runs the MLIR verifier; raises shears.Error if it fails.")
-      .def("run_pipeline", &Module::runPipeline, py::arg("pipeline"), R"doc(
-Runs a textual pass pipeline on the module, in place.
+      .def("run_pipeline", &Module::runPipeline, py::arg("pipeline"), R"doc(Runs a textual pass pipeline on the module, in place.
 
 The syntax is mlir-opt's: `"builtin.module(canonicalize,cse)"`, or the same
 without the anchor (`"canonicalize,cse"`, `"func.func(canonicalize)"`), with
-pass options in braces (`"shears-insert-masks{sparsity=0.5}"`). Every
+pass options in braces (`"canonicalize{max-iterations=2}"`). Every
 upstream MLIR pass and every Shears pass and pipeline is available.
 
 Raises shears.Error with the diagnostics if the pipeline does not parse or a
 pass fails; the module is then left unchanged.)doc")
       .def("to_onnx", [](const Module &self) { return py::bytes(self.toONNX()); },
-           R"doc(
-The module as a serialized ONNX ModelProto (bytes), e.g. for
+           R"doc(The module as a serialized ONNX ModelProto (bytes), e.g. for
 `onnx.load_from_string`. Raises shears.Error if an op cannot be expressed in
 ONNX.)doc")
       .def("_export_onnx", &Module::exportONNX, py::arg("path"))
@@ -619,6 +681,6 @@ ONNX.)doc")
         py::arg("name") = "<string>");
   m.def("_compile", &compile, py::arg("module"));
   m.def("_compile_library", &compileLibrary, py::arg("module"),
-        py::arg("path"));
+        py::arg("path"), py::arg("cpu") = "");
   m.def("_load_library", &loadLibrary, py::arg("path"));
 }

@@ -1,0 +1,317 @@
+"""Shears: compile ONNX models with MLIR and run them on numpy arrays.
+
+    import numpy as np
+    import shears
+
+    module = shears.import_onnx("model.onnx")    # the model in the shears dialect
+    module.run_pipeline("canonicalize")           # any MLIR/Shears pass pipeline
+    model = shears.compile(module)                # JIT-compiled for this CPU
+    y = model(np.zeros((1, 784), np.float32))     # numpy in, numpy out
+
+    shears.compile_library(module, "model.so")    # ahead of time, C ABI
+    model = shears.load_library("model.so")
+    module.export_onnx("rewritten.onnx")
+
+Every failure raises `shears.Error` whose message holds the compiler's
+diagnostics (with locations: ONNX node names or MLIR source lines).
+"""
+
+import os
+from typing import List, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+from . import _shears
+from ._shears import DiagnosticWarning, Error, Module
+
+__all__ = [
+    "CompiledModel",
+    "DiagnosticWarning",
+    "Error",
+    "Module",
+    "TensorSpec",
+    "compile",
+    "compile_library",
+    "import_onnx",
+    "load",
+    "load_library",
+    "parse",
+]
+
+for _cls in (Error, DiagnosticWarning, Module):
+    _cls.__module__ = __name__
+
+# numpy dtype name -> the runtime's name for it (used in signatures and
+# messages, e.g. "f32 [?x784]").
+_RUNTIME_NAMES = {
+    "float32": "f32",
+    "float64": "f64",
+    "float16": "f16",
+    "int64": "i64",
+    "int32": "i32",
+    "int8": "i8",
+    "uint8": "u8",
+    "bool": "i1",
+}
+
+
+def _path(path) -> str:
+    """A str path from a str or os.PathLike."""
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    return path
+
+
+# --------------------------------------------------------------------------
+# Modules
+# --------------------------------------------------------------------------
+
+
+def import_onnx(path) -> Module:
+    """Imports the ONNX model at `path` into the `shears` dialect.
+
+    Opsets 11 to 17 are read (older ones are upgraded), shapes are inferred
+    and the weights become resource blobs. Raises shears.Error with the
+    importer's diagnostics (located at the ONNX node) on a bad file or an
+    unsupported op.
+    """
+    return _shears._import_onnx(_path(path))
+
+
+def _looks_like_path(text: str) -> bool:
+    if "\n" in text:
+        return False
+    if os.path.exists(text):
+        return True
+    # MLIR source always has one of these; a file name rarely does.
+    return not any(c in text for c in "{}()=%@\"")
+
+
+def parse(source) -> Module:
+    """Parses MLIR: text, bytecode (`bytes`) or the path of a file of either.
+
+    A `str` is taken as a path when it is one line and names an existing file
+    or has none of the characters MLIR source always has; otherwise it is
+    MLIR text. Raises shears.Error with the parser's diagnostics.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _shears._parse_string(bytes(source), "<bytes>")
+    if isinstance(source, os.PathLike):
+        return _shears._parse_file(_path(source))
+    if not isinstance(source, str):
+        raise TypeError(f"parse() takes MLIR text, bytes or a path, not {type(source).__name__}")
+    if _looks_like_path(source):
+        return _shears._parse_file(source)
+    return _shears._parse_string(source, "<string>")
+
+
+def load(path) -> Module:
+    """Loads a model file: ONNX (by its `.onnx` extension) or MLIR text or
+    bytecode, like the command-line tools do."""
+    path = _path(path)
+    if path.endswith(".onnx"):
+        return import_onnx(path)
+    return _shears._parse_file(path)
+
+
+def _export_onnx(self: Module, path) -> None:
+    """Writes the module as an ONNX model (opset 13) to `path`.
+
+    Raises shears.Error, leaving no file behind, if an op cannot be expressed
+    in ONNX (e.g. after lowering to linalg).
+    """
+    self._export_onnx(_path(path))
+
+
+def _write(self: Module, path, bytecode: bool = False) -> None:
+    """Writes the module to `path` as MLIR text, or as MLIR bytecode when
+    `bytecode` is true; either is read back by shears.parse / shears.load."""
+    self._write(_path(path), bool(bytecode))
+
+
+Module.export_onnx = _export_onnx
+Module.write = _write
+
+
+# --------------------------------------------------------------------------
+# Compiled models
+# --------------------------------------------------------------------------
+
+
+class TensorSpec(NamedTuple):
+    """An input or output of a compiled model.
+
+    `shape` has None for a dimension only known when the model runs (e.g.
+    the batch).
+    """
+
+    name: str
+    dtype: np.dtype
+    shape: Tuple[Optional[int], ...]
+
+    def type_str(self) -> str:
+        """The type as the runtime writes it, e.g. `f32 [?x784]`."""
+        dims = "x".join("?" if d is None else str(d) for d in self.shape)
+        return f"{_RUNTIME_NAMES.get(self.dtype.name, self.dtype.name)} [{dims}]"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.type_str()}"
+
+
+def _specs(raw) -> Tuple[TensorSpec, ...]:
+    return tuple(
+        TensorSpec(name, np.dtype(dtype), tuple(None if d < 0 else d for d in shape))
+        for name, dtype, shape in raw
+    )
+
+
+_MISSING = object()
+
+
+class CompiledModel:
+    """A model compiled for this CPU: call it on numpy arrays.
+
+        y = model(x)                  # inputs by position, in `model.inputs` order
+        y = model(input=x)            # or by name
+        logits, probs = model(x)      # several outputs come back as a tuple
+        outputs = model.run({"input": x})   # {output name: array}
+
+    Element types are strict: an array must have the input's dtype exactly
+    (no silent casts); shapes must match every static dimension. Python lists
+    and scalars are converted to the input's dtype when that is a safe cast.
+    C-contiguous arrays are passed without a copy, and outputs are numpy
+    arrays over the buffers the model allocated (no copy either). The GIL is
+    released while the model runs, and runs may be concurrent.
+
+    Get one from shears.compile (JIT) or shears.load_library (AOT).
+    """
+
+    def __init__(self, native):
+        if not isinstance(native, _shears._Model):
+            raise TypeError("use shears.compile() or shears.load_library() to get a CompiledModel")
+        self._native = native
+        self._inputs = _specs(native.inputs)
+        self._outputs = _specs(native.outputs)
+
+    @property
+    def inputs(self) -> List[TensorSpec]:
+        """(name, dtype, shape) of each input, in call order."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> List[TensorSpec]:
+        """(name, dtype, shape) of each output, in return order."""
+        return list(self._outputs)
+
+    @property
+    def signature(self) -> str:
+        """The model's signature as the JSON the compiled code carries."""
+        return self._native.signature
+
+    def __repr__(self) -> str:
+        ins = ", ".join(map(str, self._inputs))
+        outs = ", ".join(map(str, self._outputs))
+        return f"<shears.CompiledModel ({ins}) -> ({outs})>"
+
+    def _as_array(self, index: int, spec: TensorSpec, value) -> np.ndarray:
+        if isinstance(value, (list, tuple, int, float, bool)):
+            array = np.asarray(value)
+            if not np.can_cast(array.dtype, spec.dtype, casting="same_kind"):
+                raise Error(
+                    f"input '{spec.name}' (#{index}): expected {spec.type_str()}, "
+                    f"got values of type {array.dtype}"
+                )
+            array = array.astype(spec.dtype, copy=False)
+        else:
+            array = np.asarray(value)
+            # The same type in the other byte order is not a different type.
+            if array.dtype != spec.dtype and array.dtype.newbyteorder("=") == spec.dtype:
+                array = array.astype(spec.dtype)
+        # A copy only when the runtime cannot read the array in place.
+        return np.require(array, requirements=["C", "A"])
+
+    def _bind(self, args, kwargs):
+        specs = self._inputs
+        if len(args) > len(specs):
+            raise Error(
+                f"the model takes {len(specs)} input{'' if len(specs) == 1 else 's'}, "
+                f"got {len(args)} positional arguments"
+            )
+        values = list(args) + [_MISSING] * (len(specs) - len(args))
+        names = [spec.name for spec in specs]
+        for name, value in kwargs.items():
+            if name not in names:
+                raise Error(
+                    f"the model has no input named '{name}'; its inputs are: "
+                    + ", ".join(map(str, specs))
+                )
+            index = names.index(name)
+            if values[index] is not _MISSING:
+                raise Error(f"input '{name}' is given twice, by position and by name")
+            values[index] = value
+        arrays = []
+        for index, (spec, value) in enumerate(zip(specs, values)):
+            if value is _MISSING:
+                raise Error(f"missing input '{spec.name}' (#{index}): expected {spec.type_str()}")
+            arrays.append(self._as_array(index, spec, value))
+        return arrays
+
+    def __call__(self, *args, **kwargs):
+        """Runs the model. Returns one array for a single output, else a
+        tuple in `outputs` order. Raises shears.Error naming the input on a
+        missing input or a wrong dtype or shape."""
+        results = self._native.run(self._bind(args, kwargs))
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def run(self, feeds=None, **kwargs) -> dict:
+        """Runs the model on inputs given by name (a mapping and/or keyword
+        arguments); returns {output name: array}."""
+        named = dict(feeds or {})
+        named.update(kwargs)
+        results = self._native.run(self._bind((), named))
+        return {spec.name: array for spec, array in zip(self._outputs, results)}
+
+
+def _as_module(model) -> Module:
+    if isinstance(model, Module):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return load(model)
+    raise TypeError(f"expected a shears.Module or a model path, not {type(model).__name__}")
+
+
+def compile(model) -> CompiledModel:  # noqa: A001 (shadows the builtin on purpose)
+    """JIT-compiles a model for this CPU.
+
+    `model` is a shears.Module (it is cloned, not changed) or the path of a
+    model file (see shears.load). It is lowered by the shears-lower-to-llvm
+    pipeline, unless it was lowered already (run_pipeline), and compiled in
+    process with -O3 for the host CPU. Raises shears.Error with the
+    diagnostics if lowering or compilation fails.
+    """
+    return CompiledModel(_shears._compile(_as_module(model)))
+
+
+def compile_library(model, path, *, cpu: Optional[str] = None) -> str:
+    """Compiles a model ahead of time into the shared library `path` (linked
+    by clang-22) that shears.load_library and C programs over the runtime
+    (include/shears-c/Runtime.h) load, like `shears-compile` does.
+
+    `model` is a shears.Module (not changed) or a model path. Code is for
+    this machine's CPU, or for `cpu` (an LLVM CPU name such as "x86-64-v2")
+    to run on other machines. Returns `path` as a str.
+    """
+    path = _path(path)
+    _shears._compile_library(_as_module(model), path, cpu or "")
+    return path
+
+
+def load_library(path) -> CompiledModel:
+    """Loads a model compiled ahead of time (shears.compile_library or
+    `shears-compile`) from its shared library."""
+    path = _path(path)
+    # dlopen searches the library path for a bare name; a file here is meant.
+    if os.sep not in path:
+        path = os.path.join(os.curdir, path)
+    return CompiledModel(_shears._load_library(path))

@@ -1,0 +1,503 @@
+"""Tests of the `shears` Python package (python/shears).
+
+Run by lit (test/python/pytest.test) or directly:
+
+    PYTHONPATH=build/python /usr/bin/python3 -m pytest -q test/python
+
+Models: helper-made ONNX graphs checked against numpy, and the PyTorch-exported
+build/models/{mlp,cnn}.onnx (the shears-test-models target; SHEARS_MODELS
+overrides the folder) checked against ONNX Runtime (utils/ort_run.js, with
+onnxruntime-node from utils/setup_ort.sh).
+"""
+
+import copy
+import os
+import platform
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+SRC = Path(os.environ.get("SHEARS_SRC_ROOT", Path(__file__).resolve().parents[2]))
+MODELS = Path(os.environ.get("SHEARS_MODELS", SRC / "build" / "models"))
+
+try:
+    import shears
+except ImportError:  # Run straight from the source tree after a build.
+    sys.path.insert(0, str(SRC / "build" / "python"))
+    import shears
+
+sys.path.insert(0, str(SRC / "utils"))
+from ort_compare import run_ort  # noqa: E402
+
+HAVE_ORT = (SRC / ".ort" / "node_modules" / "onnxruntime-node").is_dir()
+needs_ort = pytest.mark.skipif(not HAVE_ORT, reason="ONNX Runtime missing: run utils/setup_ort.sh")
+
+
+def model_path(name):
+    path = MODELS / f"{name}.onnx"
+    if not path.exists():
+        pytest.skip(f"{path} missing: build the shears-test-models target")
+    return path
+
+
+# --------------------------------------------------------------------------
+# Models made with onnx.helper
+# --------------------------------------------------------------------------
+
+IN, OUT = 6, 4
+
+
+@pytest.fixture(scope="module")
+def gemm_relu(tmp_path_factory):
+    """y = relu(x @ W^T + b) with a dynamic batch; returns (path, W, b)."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((OUT, IN)).astype(np.float32)
+    b = rng.standard_normal(OUT).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["x", "w", "b"], ["h"], transB=1, name="fc"),
+            helper.make_node("Relu", ["h"], ["y"], name="relu"),
+        ],
+        "gemm_relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", IN])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", OUT])],
+        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    path = tmp_path_factory.mktemp("gemm_relu") / "gemm_relu.onnx"
+    onnx.save(model, path)
+    return path, w, b
+
+
+def gemm_relu_ref(x, w, b):
+    return np.maximum(x @ w.T + b, 0)
+
+
+@pytest.fixture(scope="module")
+def gemm_relu_model(gemm_relu):
+    return shears.compile(shears.import_onnx(gemm_relu[0]))
+
+
+@pytest.fixture(scope="module")
+def two_in_two_out(tmp_path_factory):
+    """sum = a + b, prob = sigmoid(sum): two inputs, two outputs."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("Add", ["a", "b"], ["sum"], name="add"),
+            helper.make_node("Sigmoid", ["sum"], ["prob"], name="sigmoid"),
+        ],
+        "two_in_two_out",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 3]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, ["N", 3]),
+        ],
+        [
+            helper.make_tensor_value_info("sum", TensorProto.FLOAT, ["N", 3]),
+            helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 3]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    path = tmp_path_factory.mktemp("two") / "two.onnx"
+    onnx.save(model, path)
+    return shears.compile(shears.import_onnx(path))
+
+
+def test_gemm_relu_matches_numpy(gemm_relu, gemm_relu_model):
+    _, w, b = gemm_relu
+    rng = np.random.default_rng(1)
+    for batch in (1, 5, 0):
+        x = rng.standard_normal((batch, IN)).astype(np.float32)
+        y = gemm_relu_model(x)
+        assert isinstance(y, np.ndarray)
+        assert y.dtype == np.float32 and y.shape == (batch, OUT)
+        np.testing.assert_allclose(y, gemm_relu_ref(x, w, b), rtol=1e-5, atol=1e-6)
+
+
+def test_signature(gemm_relu_model):
+    (x,) = gemm_relu_model.inputs
+    (y,) = gemm_relu_model.outputs
+    assert x == ("x", np.dtype(np.float32), (None, IN))
+    assert (y.name, y.dtype, y.shape) == ("y", np.float32, (None, OUT))
+    assert x.type_str() == f"f32 [?x{IN}]"
+    assert "x: f32" in repr(gemm_relu_model) and "y: f32" in repr(gemm_relu_model)
+    assert '"inputs"' in gemm_relu_model.signature
+
+
+def test_inputs_by_name_and_outputs_as_tuple(two_in_two_out):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.full((2, 3), -2.5, np.float32)
+    expected_sum = a + b
+    expected_prob = 1 / (1 + np.exp(-expected_sum))
+    for call in (
+        lambda: two_in_two_out(a, b),
+        lambda: two_in_two_out(a, b=b),
+        lambda: two_in_two_out(b=b, a=a),
+    ):
+        result = call()
+        assert isinstance(result, tuple) and len(result) == 2
+        np.testing.assert_allclose(result[0], expected_sum, rtol=1e-6)
+        np.testing.assert_allclose(result[1], expected_prob, rtol=1e-5)
+    named = two_in_two_out.run({"a": a}, b=b)
+    assert list(named) == ["sum", "prob"]
+    np.testing.assert_allclose(named["prob"], expected_prob, rtol=1e-5)
+
+
+def test_outputs_wrap_runtime_buffers(gemm_relu_model):
+    x = np.ones((2, IN), np.float32)
+    y = gemm_relu_model(x)
+    # No copy: the array views the buffer the model returned, and owns it
+    # through its base.
+    assert not y.flags.owndata and y.base is not None
+    assert y.flags.writeable and y.flags.c_contiguous
+    y[...] = 7  # the caller's to change
+    z = gemm_relu_model(x)
+    assert not np.shares_memory(y, z)
+    assert not (z == 7).all()
+
+
+def test_non_contiguous_and_list_inputs(gemm_relu, gemm_relu_model):
+    _, w, b = gemm_relu
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((IN, 3)).astype(np.float32).T  # Fortran order
+    np.testing.assert_allclose(gemm_relu_model(x), gemm_relu_ref(x, w, b), rtol=1e-5, atol=1e-6)
+    strided = rng.standard_normal((6, IN)).astype(np.float32)[::2]
+    np.testing.assert_allclose(gemm_relu_model(strided), gemm_relu_ref(strided, w, b), rtol=1e-5, atol=1e-6)
+    big_endian = x.astype(">f4")
+    np.testing.assert_allclose(gemm_relu_model(big_endian), gemm_relu_ref(x, w, b), rtol=1e-5, atol=1e-6)
+    as_list = x.tolist()  # Python floats: converted to the input's dtype
+    np.testing.assert_allclose(gemm_relu_model(as_list), gemm_relu_ref(x, w, b), rtol=1e-5, atol=1e-6)
+
+
+def test_inputs_are_not_modified(gemm_relu_model):
+    x = np.random.default_rng(3).standard_normal((4, IN)).astype(np.float32)
+    before = x.copy()
+    x.flags.writeable = False  # read-only arrays are fine too
+    gemm_relu_model(x)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((np.zeros((2, IN), np.float64),), {}, f"input 'x' (#0): expected f32 [?x{IN}], got f64 [2x{IN}]"),
+        ((np.zeros((2, IN), np.int32),), {}, f"input 'x' (#0): expected f32 [?x{IN}], got i32 [2x{IN}]"),
+        ((np.zeros((2, IN), np.uint16),), {}, f"input 'x' (#0): expected f32 [?x{IN}], got uint16 [2x{IN}]"),
+        ((np.zeros((2, IN + 1), np.float32),), {}, f"input 'x' (#0): expected f32 [?x{IN}], got f32 [2x{IN + 1}]"),
+        ((np.zeros((IN,), np.float32),), {}, f"input 'x' (#0): expected f32 [?x{IN}], got f32 [{IN}]"),
+        (([["a"] * IN],), {}, "input 'x' (#0): expected f32"),
+        ((), {}, f"missing input 'x' (#0): expected f32 [?x{IN}]"),
+        ((), {"z": np.zeros((1, IN), np.float32)}, "no input named 'z'; its inputs are: x: f32"),
+        ((np.zeros((1, IN), np.float32),) * 2, {}, "takes 1 input, got 2"),
+        ((np.zeros((1, IN), np.float32),), {"x": np.zeros((1, IN), np.float32)}, "input 'x' is given twice"),
+    ],
+)
+def test_bad_inputs_raise(gemm_relu_model, args, kwargs, message):
+    with pytest.raises(shears.Error) as info:
+        gemm_relu_model(*args, **kwargs)
+    assert message in str(info.value)
+
+
+def test_concurrent_runs(gemm_relu, gemm_relu_model):
+    _, w, b = gemm_relu
+    rng = np.random.default_rng(4)
+    xs = [rng.standard_normal((64, IN)).astype(np.float32) for _ in range(8)]
+    results = [None] * len(xs)
+
+    def work(i):
+        for _ in range(20):
+            results[i] = gemm_relu_model(xs[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for x, y in zip(xs, results):
+        np.testing.assert_allclose(y, gemm_relu_ref(x, w, b), rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Import, parse, print, pipelines
+# --------------------------------------------------------------------------
+
+
+def test_module_prints_ir(gemm_relu):
+    module = shears.import_onnx(gemm_relu[0])
+    text = str(module)
+    assert "func.func @main" in text and "shears.linear" in text and "shears.relu" in text
+    assert "dense_resource" in text
+    assert repr(module).startswith("<shears.Module: 1 function")
+    assert "loc(" in module.to_string(debug_info=True)
+    # Weights are printed as hex blobs, unless elided.
+    assert '"0x' in text
+    assert '"0x' not in module.to_string(large_resource_limit=0)
+
+
+def test_import_errors(tmp_path):
+    bad = tmp_path / "garbage.onnx"
+    bad.write_bytes(b"\x08\x07not a model at all\xff\xff")
+    with pytest.raises(shears.Error, match="garbage.onnx"):
+        shears.import_onnx(bad)
+    with pytest.raises(shears.Error, match="No such file"):
+        shears.import_onnx(tmp_path / "missing.onnx")
+
+    graph = helper.make_graph(
+        [helper.make_node("Det", ["x"], ["y"], name="the_det_node")],
+        "unsupported",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+    )
+    path = tmp_path / "unsupported.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    with pytest.raises(shears.Error) as info:
+        shears.import_onnx(path)
+    assert "Det" in str(info.value)
+
+
+def test_parse_text_file_and_bytecode(gemm_relu, gemm_relu_model, tmp_path):
+    module = shears.import_onnx(gemm_relu[0])
+    text = str(module)
+    from_text = shears.parse(text)
+    assert str(from_text) == text
+
+    text_file = tmp_path / "m.mlir"
+    module.write(text_file)
+    bytecode_file = tmp_path / "m.mlirbc"
+    module.write(str(bytecode_file), bytecode=True)
+    assert bytecode_file.read_bytes()[:4] == b"ML\xefR"
+    for source in (text_file, str(text_file), bytecode_file, bytecode_file.read_bytes()):
+        assert str(shears.parse(source)) == text
+    assert str(shears.load(text_file)) == text
+    assert str(shears.load(gemm_relu[0])) == text
+
+    # The weights survive the trip: same outputs.
+    x = np.random.default_rng(5).standard_normal((3, IN)).astype(np.float32)
+    np.testing.assert_array_equal(shears.compile(shears.parse(bytecode_file))(x), gemm_relu_model(x))
+    np.testing.assert_array_equal(shears.compile(from_text)(x), gemm_relu_model(x))
+
+
+def test_parse_errors(tmp_path):
+    with pytest.raises(shears.Error) as info:
+        shears.parse("func.func @f() -> i32 {\n  %0 = arith.constant 1 : i32\n  return %0\n}")
+    assert "<string>:3:" in str(info.value) and "error" in str(info.value)
+    with pytest.raises(shears.Error, match="cannot open"):
+        shears.parse(str(tmp_path / "missing.mlir"))
+    with pytest.raises(TypeError):
+        shears.parse(42)
+
+
+def test_run_pipeline(gemm_relu):
+    module = shears.import_onnx(gemm_relu[0])
+    module.run_pipeline("builtin.module(canonicalize)")
+    module.run_pipeline("canonicalize,cse")
+    module.run_pipeline("func.func(canonicalize)")
+    module.verify()
+
+    lowered = module.clone()
+    lowered.run_pipeline("shears-lower-to-llvm")
+    assert "llvm.func" in str(lowered)
+    assert "llvm.func" not in str(module)  # clones are independent
+    assert "llvm.func" in str(copy.deepcopy(lowered))
+
+
+def test_remarks_become_warnings_naming_the_node(gemm_relu):
+    module = shears.import_onnx(gemm_relu[0])
+    with pytest.warns(shears.DiagnosticWarning) as record:
+        module.run_pipeline("func.func(shears-print-channel-flow)")
+    text = "\n".join(str(w.message) for w in record)
+    assert "gemm_relu.onnx: node 'fc': remark: prunable" in text
+    assert "node 'relu': remark: flow" in text
+    assert record[0].filename == __file__  # points at the caller
+
+
+@pytest.mark.parametrize(
+    "pipeline, message",
+    [
+        ("no-such-pass", "'no-such-pass' does not refer to a registered pass"),
+        ("builtin.module(canonicalize{no-such-option=1})", "no such option"),
+        ("builtin.module(canonicalize", "invalid pass pipeline"),
+    ],
+)
+def test_bad_pipeline_raises(gemm_relu, pipeline, message):
+    module = shears.import_onnx(gemm_relu[0])
+    before = str(module)
+    with pytest.raises(shears.Error) as info:
+        module.run_pipeline(pipeline)
+    assert message in str(info.value)
+    assert str(module) == before
+
+
+def test_failing_pass_leaves_module_unchanged():
+    # one-shot-bufferize fails on a tensor op it cannot bufferize (shears ops
+    # are lowered to linalg first); canonicalize has changed the clone by then.
+    module = shears.parse(
+        "func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
+        "  %c = arith.constant dense<1.0> : tensor<4xf32>\n"
+        "  %0 = shears.relu %a : tensor<4xf32>\n"
+        "  return %0 : tensor<4xf32>\n}"
+    )
+    before = str(module)
+    with pytest.raises(shears.Error) as info:
+        module.run_pipeline("canonicalize,one-shot-bufferize")
+    message = str(info.value)
+    assert "pass pipeline 'canonicalize,one-shot-bufferize' failed" in message
+    assert "<string>:3:8: error: op was not bufferized" in message
+    assert str(module) == before and "arith.constant" in before
+
+
+def test_compile_leaves_module_unchanged(gemm_relu):
+    module = shears.import_onnx(gemm_relu[0])
+    before = str(module)
+    shears.compile(module)
+    assert str(module) == before
+
+
+def test_compile_lowered_module(gemm_relu, gemm_relu_model):
+    module = shears.import_onnx(gemm_relu[0])
+    module.run_pipeline("shears-lower-to-llvm")
+    x = np.ones((2, IN), np.float32)
+    np.testing.assert_array_equal(shears.compile(module)(x), gemm_relu_model(x))
+
+
+def test_compile_errors():
+    module = shears.parse("func.func private @f(%a: tensor<4xf32>) -> tensor<4xf32>")
+    with pytest.raises(shears.Error, match="lowering the module to LLVM failed"):
+        shears.compile(module)
+
+
+def test_compile_from_path(gemm_relu, gemm_relu_model):
+    x = np.ones((2, IN), np.float32)
+    np.testing.assert_array_equal(shears.compile(gemm_relu[0])(x), gemm_relu_model(x))
+    with pytest.raises(TypeError):
+        shears.compile(42)
+
+
+# --------------------------------------------------------------------------
+# ONNX export
+# --------------------------------------------------------------------------
+
+
+def test_export_onnx_round_trip(gemm_relu, gemm_relu_model, tmp_path):
+    module = shears.import_onnx(gemm_relu[0])
+    module.run_pipeline("canonicalize")
+    out = tmp_path / "exported.onnx"
+    module.export_onnx(out)
+    exported = onnx.load(out)
+    onnx.checker.check_model(exported, full_check=True)
+    assert onnx.load_from_string(module.to_onnx()) == exported
+    x = np.random.default_rng(6).standard_normal((3, IN)).astype(np.float32)
+    np.testing.assert_allclose(shears.compile(shears.import_onnx(out))(x), gemm_relu_model(x), rtol=1e-6)
+
+
+def test_export_failure_writes_nothing(gemm_relu, tmp_path):
+    module = shears.import_onnx(gemm_relu[0])
+    module.run_pipeline("shears-lower-to-llvm")
+    out = tmp_path / "lowered.onnx"
+    with pytest.raises(shears.Error, match="export"):
+        module.export_onnx(out)
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------
+# AOT shared libraries
+# --------------------------------------------------------------------------
+
+
+def test_compile_library_and_load(gemm_relu, gemm_relu_model, tmp_path):
+    module = shears.import_onnx(gemm_relu[0])
+    library = tmp_path / "gemm_relu.so"
+    assert shears.compile_library(module, library) == str(library)
+    aot = shears.load_library(library)
+    assert aot.inputs == gemm_relu_model.inputs and aot.outputs == gemm_relu_model.outputs
+    x = np.random.default_rng(7).standard_normal((5, IN)).astype(np.float32)
+    np.testing.assert_allclose(aot(x), gemm_relu_model(x), rtol=1e-6, atol=1e-7)
+    with pytest.raises(shears.Error, match="input 'x'"):
+        aot(x.astype(np.float64))
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="names an x86 CPU")
+def test_compile_library_for_another_cpu(gemm_relu, gemm_relu_model, tmp_path):
+    library = shears.compile_library(gemm_relu[0], tmp_path / "generic.so", cpu="x86-64")
+    x = np.random.default_rng(9).standard_normal((5, IN)).astype(np.float32)
+    np.testing.assert_allclose(shears.load_library(library)(x), gemm_relu_model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_compiled_model_outlives_its_module(gemm_relu):
+    import gc
+
+    module = shears.import_onnx(gemm_relu[0])
+    model = shears.compile(module)
+    del module
+    gc.collect()
+    x = np.ones((2, IN), np.float32)
+    np.testing.assert_allclose(model(x), gemm_relu_ref(x, *gemm_relu[1:]), rtol=1e-5, atol=1e-6)
+
+
+def test_load_library_errors(tmp_path):
+    not_a_library = tmp_path / "nothing.so"
+    not_a_library.write_text("hello")
+    with pytest.raises(shears.Error, match="cannot load model"):
+        shears.load_library(not_a_library)
+    with pytest.raises(shears.Error, match="cannot load model"):
+        shears.load_library(tmp_path / "missing.so")
+
+
+# --------------------------------------------------------------------------
+# PyTorch-exported models against ONNX Runtime
+# --------------------------------------------------------------------------
+
+
+def ort_outputs(model, x, workdir):
+    workdir.mkdir(parents=True, exist_ok=True)
+    np.save(workdir / "input.npy", x)
+    ok, err = run_ort(model, {"input": workdir / "input.npy"}, workdir / "ort")
+    assert ok, err
+    return np.load(workdir / "ort" / "output.npy")
+
+
+@pytest.fixture(scope="module")
+def cnn_models(tmp_path_factory):
+    """The cnn JIT-compiled and AOT-compiled from one import."""
+    module = shears.import_onnx(model_path("cnn"))
+    library = tmp_path_factory.mktemp("cnn") / "cnn.so"
+    shears.compile_library(module, library)
+    return shears.compile(module), shears.load_library(library)
+
+
+@needs_ort
+@pytest.mark.parametrize("batch", [1, 3])
+def test_cnn_matches_onnx_runtime(cnn_models, batch, tmp_path):
+    given = np.load(MODELS / "cnn.input.npy")
+    x = np.concatenate([given, np.random.default_rng(8).standard_normal((batch,) + given.shape[1:]).astype(np.float32)])[:batch]
+    expected = ort_outputs(model_path("cnn"), x, tmp_path)
+    jit, aot = cnn_models
+    for model in (jit, aot):
+        y = model(x)
+        assert y.shape == expected.shape == (batch, 10)
+        np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-5)
+
+
+@needs_ort
+def test_mlp_matches_onnx_runtime(tmp_path):
+    x = np.load(MODELS / "mlp.input.npy")
+    expected = ort_outputs(model_path("mlp"), x, tmp_path)
+    np.testing.assert_allclose(shears.compile(model_path("mlp"))(x), expected, rtol=1e-4, atol=1e-5)
+
+
+@needs_ort
+def test_exported_cnn_matches_onnx_runtime(tmp_path):
+    module = shears.import_onnx(model_path("cnn"))
+    module.run_pipeline("canonicalize")  # folds batch norms
+    out = tmp_path / "cnn.exported.onnx"
+    module.export_onnx(out)
+    onnx.checker.check_model(onnx.load(out), full_check=True)
+    x = np.load(MODELS / "cnn.input.npy")
+    expected = ort_outputs(out, x, tmp_path / "exported")
+    np.testing.assert_allclose(shears.compile(module)(x), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ort_outputs(model_path("cnn"), x, tmp_path / "original"), expected, rtol=1e-4, atol=1e-5)
