@@ -51,6 +51,19 @@ LogicalResult shears::lowerToLLVM(ModuleOp module) {
   return pm.run(module);
 }
 
+OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path,
+                                           MLIRContext &context,
+                                           llvm::SourceMgr &sourceMgr) {
+  OwningOpRef<ModuleOp> module = loadModel(path, context, sourceMgr);
+  if (!module)
+    return nullptr;
+  if (failed(lowerToLLVM(*module))) {
+    emitError(module->getLoc()) << "lowering '" << path << "' failed";
+    return nullptr;
+  }
+  return module;
+}
+
 /// A target machine for the host CPU, position independent so that the same
 /// code serves the JIT and shared libraries.
 /// `cpu` replaces the host CPU and its features when not empty.

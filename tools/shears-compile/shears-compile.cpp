@@ -51,11 +51,9 @@ int main(int argc, char **argv) {
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
 
   OwningOpRef<ModuleOp> module =
-      shears::loadModel(modelPath, context, sourceMgr);
+      shears::loadAndLower(modelPath, context, sourceMgr);
   if (!module)
     return 1;
-  if (failed(shears::lowerToLLVM(*module)))
-    return fail("lowering '" + modelPath + "' failed");
   auto signature = module->lookupSymbol<LLVM::GlobalOp>("shears_signature");
   std::string json;
   if (auto value = signature ? dyn_cast_or_null<StringAttr>(

@@ -167,11 +167,9 @@ int main(int argc, char **argv) {
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
 
   OwningOpRef<ModuleOp> module =
-      shears::loadModel(modelPath, context, sourceMgr);
+      shears::loadAndLower(modelPath, context, sourceMgr);
   if (!module)
     return 1;
-  if (failed(shears::lowerToLLVM(*module)))
-    return fail("lowering '" + modelPath + "' failed");
   std::string error;
   std::unique_ptr<ShearsModel, ModelDeleter> model(
       shears::jitCompile(*module, error));

@@ -28,6 +28,11 @@ OwningOpRef<ModuleOp> loadModel(llvm::StringRef path, MLIRContext &context,
 /// Runs shears-lower-to-llvm on `module`.
 LogicalResult lowerToLLVM(ModuleOp module);
 
+/// loadModel, then lowerToLLVM: what the tools that run a model start with.
+/// Null after diagnostics on failure.
+OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
+                                   llvm::SourceMgr &sourceMgr);
+
 /// JIT-compiles a module already lowered to the LLVM dialect into a runnable
 /// model (the model owns the execution engine). Null with `error` set on
 /// failure.
