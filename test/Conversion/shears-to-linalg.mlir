@@ -138,3 +138,14 @@ func.func @gather(%t: tensor<10x4xf32>, %i: tensor<2x3xi64>) -> tensor<2x3x4xf32
   %0 = shears.gather %t, %i : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
   return %0 : tensor<2x3x4xf32>
 }
+
+// -----
+
+// CHECK-DAG: #[[MASKMAP:.+]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func @mask
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[MASKMAP]], #{{.+}}]
+// CHECK: arith.select
+func.func @mask(%w: tensor<4x8xf32>, %m: tensor<4x1xi1>) -> tensor<4x8xf32> {
+  %0 = shears.mask %w, %m : tensor<4x8xf32>, tensor<4x1xi1>
+  return %0 : tensor<4x8xf32>
+}

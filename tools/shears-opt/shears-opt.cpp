@@ -12,6 +12,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::shears::registerShearsPasses();
+  mlir::shears::registerShearsPrunePipeline();
   mlir::shears::registerShearsConversionPasses();
   mlir::shears::registerShearsLowerToLLVMPipeline();
   mlir::DialectRegistry registry;

@@ -4,6 +4,7 @@
 #define SHEARS_TRANSFORMS_PASSES_H
 
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
 
 namespace mlir::shears {
@@ -13,6 +14,14 @@ namespace mlir::shears {
 
 #define GEN_PASS_REGISTRATION
 #include "shears/Transforms/Passes.h.inc"
+
+/// insert-masks (with `options`) -> fold-masks -> eliminate-dead-neurons ->
+/// canonicalize.
+void buildShearsPrunePipeline(OpPassManager &pm,
+                              const ShearsInsertMasksOptions &options);
+
+/// Registers the `shears-prune` pipeline, with insert-masks' options.
+void registerShearsPrunePipeline();
 
 } // namespace mlir::shears
 

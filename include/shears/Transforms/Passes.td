@@ -28,4 +28,86 @@ def ShearsPrintChannelFlow : Pass<"shears-print-channel-flow"> {
   }];
 }
 
+def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
+  let summary = "Decides which weights go and inserts shears.mask ops";
+  let description = [{
+    For every op with a constant weight (found through PrunableOpInterface),
+    scores its weights with `criterion`, groups them by `granularity` and
+    masks the lowest-scoring `sparsity` fraction, per layer or with one
+    threshold across layers (`scope=global`, scores normalized per layer for
+    structures). Structured granularities decide per channel group (see
+    ChannelGroups): coupled channels are kept or dropped together, scored by
+    the sum of their members' scores. Deterministic; sparsity 0 inserts
+    nothing.
+
+    Criteria: `magnitude` (|w|; L1 of a structure), `l2` (L2 norm of a
+    structure), `random` (seeded). Granularities: `unstructured`, `channel`
+    (output channels/filters), `input-channel`, `n:m` (of every `m`
+    consecutive weights along the input dim, the `n` largest are kept, as in
+    2:4; `sparsity` is then 1 - n/m and ignored), `block` (`block-rows` x
+    `block-cols` tiles of a 2-D weight view).
+  }];
+  let dependentDialects = ["mlir::shears::ShearsDialect"];
+  let options = [
+    Option<"sparsity", "sparsity", "double", "0.5",
+           "Fraction of weights (or structures) to remove, in [0, 1)">,
+    Option<"criterion", "criterion", "std::string", "\"magnitude\"",
+           "magnitude | l2 | random">,
+    Option<"granularity", "granularity", "std::string", "\"unstructured\"",
+           "unstructured | channel | input-channel | n:m | block">,
+    Option<"n", "n", "int64_t", "2", "N of N:M: weights kept per group of M">,
+    Option<"m", "m", "int64_t", "4", "M of N:M">,
+    Option<"blockRows", "block-rows", "int64_t", "4", "Rows of a block">,
+    Option<"blockCols", "block-cols", "int64_t", "4", "Columns of a block">,
+    Option<"scope", "scope", "std::string", "\"layer\"",
+           "layer (each layer at the sparsity) | global (one threshold)">,
+    Option<"exclude", "exclude", "std::string", "\"\"",
+           "Regex of ONNX node names whose weights stay dense">,
+    Option<"minChannels", "min-channels", "int64_t", "1",
+           "Channels kept at least per layer or group">,
+    Option<"seed", "seed", "int64_t", "0", "Seed of the random criterion">,
+  ];
+  let statistics = [
+    Statistic<"numMaskedLayers", "masked-layers", "Layers given a mask">,
+    Statistic<"numPrunedWeights", "pruned-weights", "Weights masked to zero">,
+  ];
+}
+
+def ShearsFoldMasks : Pass<"shears-fold-masks", "mlir::ModuleOp"> {
+  let summary = "Materializes masked weights as new constants";
+  let description = [{
+    Replaces `shears.mask %w, %m` of constants by a constant with the masked
+    weights zeroed (a new dense_resource blob); the old blobs go with their
+    last user.
+  }];
+  let dependentDialects = ["mlir::shears::ShearsDialect"];
+}
+
+def ShearsEliminateDeadNeurons
+    : Pass<"shears-eliminate-dead-neurons", "mlir::ModuleOp"> {
+  let summary = "Physically removes channels that cannot contribute";
+  let description = [{
+    Finds, per channel group (ChannelGroups), the channels whose weights are
+    all zero in every producing layer and removes them from every member:
+    output channels of producers (and their bias entries), input channels of
+    consumers, batch_norm and other per-channel parameters, concat layouts
+    and flatten blocks. A removed channel whose producer bias is non-zero
+    still contributes a constant; it is folded into the consumers' biases
+    (through relu where that is exact) so outputs do not change. Input
+    features of the first layer whose weight columns are all zero are
+    removed only with `shrink-inputs`, which changes the model's inputs.
+  }];
+  let dependentDialects = ["mlir::shears::ShearsDialect"];
+  let options = [
+    Option<"shrinkInputs", "shrink-inputs", "bool", "false",
+           "Also drop unused input features (changes the model's inputs)">,
+  ];
+  let statistics = [
+    Statistic<"numRemovedChannels", "removed-channels",
+              "Channels removed from producers">,
+    Statistic<"numRemovedWeights", "removed-weights",
+              "Weight and bias elements removed">,
+  ];
+}
+
 #endif // SHEARS_TRANSFORMS_PASSES_TD

@@ -452,6 +452,24 @@ struct BinaryLowering : ShearsPattern<OpTy> {
   }
 };
 
+/// Masked weights: select(mask, w, 0), the mask broadcast.
+struct MaskLowering : ShearsPattern<MaskOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(MaskOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, elementwise(rewriter, op.getLoc(), op.getType(),
+                        {adaptor.getWeight(), adaptor.getMask()},
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return arith::SelectOp::create(
+                              b, l, a[1], a[0],
+                              floatConstant(b, l, a[0].getType(), 0.0));
+                        }));
+    return success();
+  }
+};
+
 /// Unary ops: `compute` builds the scalar result from the op and its input.
 template <typename OpTy>
 struct UnaryLowering : ShearsPattern<OpTy> {
@@ -961,7 +979,8 @@ struct ConvertShearsToLinalg
                  MaxPoolLowering, AvgPoolLowering, GlobalAvgPoolLowering,
                  ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
                  TransposeLowering, ConcatLowering, SliceLowering,
-                 SplitLowering, PadLowering, GatherLowering>(ctx);
+                 SplitLowering, PadLowering, GatherLowering, MaskLowering>(
+        ctx);
     patterns.add<UnaryLowering<ReluOp>>(ctx, computeRelu);
     patterns.add<UnaryLowering<SigmoidOp>>(ctx, computeSigmoid);
     patterns.add<UnaryLowering<TanhOp>>(ctx, computeTanh);

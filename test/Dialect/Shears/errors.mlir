@@ -173,3 +173,11 @@ func.func @pool_rank(%a: tensor<2x6xf32>) -> tensor<2x6x1x1xf32> {
   %0 = shears.global_avg_pool %a : (tensor<2x6xf32>) -> tensor<2x6x1x1xf32>
   return %0 : tensor<2x6x1x1xf32>
 }
+
+// -----
+
+func.func @mask_shape(%w: tensor<4x8xf32>, %m: tensor<4x2xi1>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{mask dimension 1 is 2, expected 1 or 8}}
+  %0 = shears.mask %w, %m : tensor<4x8xf32>, tensor<4x2xi1>
+  return %0 : tensor<4x8xf32>
+}

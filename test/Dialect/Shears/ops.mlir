@@ -72,3 +72,10 @@ func.func @shapes(%x: tensor<2x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<1
   %mm = shears.matmul %tt, %x : (tensor<2x4x6xf32>, tensor<2x6x4xf32>) -> tensor<2x4x4xf32>
   return %e, %t, %s, %a, %r, %p, %mm : tensor<2x5x8xf32>, tensor<4x6x2xf32>, tensor<2x3x4xf32>, tensor<2x2x4xf32>, tensor<12x4xf32>, tensor<2x8x6xf32>, tensor<2x4x4xf32>
 }
+
+// CHECK-LABEL: func @mask
+// CHECK: shears.mask %arg0, %arg1 : tensor<4x8xf32>, tensor<4x1xi1>
+func.func @mask(%w: tensor<4x8xf32>, %m: tensor<4x1xi1>) -> tensor<4x8xf32> {
+  %0 = shears.mask %w, %m : tensor<4x8xf32>, tensor<4x1xi1>
+  return %0 : tensor<4x8xf32>
+}

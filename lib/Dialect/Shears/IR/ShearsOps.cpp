@@ -385,6 +385,24 @@ void GatherOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
 }
 
 //===----------------------------------------------------------------------===//
+// MaskOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaskOp::verify() {
+  auto weight = getWeight().getType(), mask = getMask().getType();
+  if (weight.getRank() != mask.getRank())
+    return emitOpError("mask rank ")
+           << mask.getRank() << " differs from the weight's, "
+           << weight.getRank();
+  for (int64_t d = 0; d < weight.getRank(); ++d)
+    if (mask.getDimSize(d) != 1 && mask.getDimSize(d) != weight.getDimSize(d))
+      return emitOpError("mask dimension ")
+             << d << " is " << mask.getDimSize(d) << ", expected 1 or "
+             << weight.getDimSize(d);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 

@@ -115,6 +115,28 @@ def Shears_GatherOp : Shears_InferredOp<"gather", [ChannelFlow,
   }];
 }
 
+def Shears_MaskOp : Shears_Op<"mask", [Pure, AllTypesMatch<["weight", "result"]>]> {
+  let summary = "Zeroes the weights whose mask entry is false";
+  let description = [{
+    `mask` is an i1 tensor of the weight's rank whose dims each equal the
+    weight's or 1 (broadcast): `tensor<300x1xi1>` on a `[300, 784]` weight
+    keeps or drops whole output channels, a full-shape mask single weights.
+    Pruning passes insert it on a prunable op's weight; shears-fold-masks
+    materializes the result as a new constant.
+
+    ```mlir
+    %wm = shears.mask %w, %m : tensor<300x784xf32>, tensor<300x1xi1>
+    ```
+  }];
+  let arguments = (ins Shears_FloatTensor:$weight,
+                       RankedTensorOf<[I1]>:$mask);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $weight `,` $mask attr-dict `:` type($weight) `,` type($mask)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//

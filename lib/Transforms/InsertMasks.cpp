@@ -1,0 +1,335 @@
+//===- InsertMasks.cpp - Decide which weights go --------------------------===//
+
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/Regex.h"
+
+#include <numeric>
+#include <random>
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSINSERTMASKS
+#include "shears/Transforms/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+using namespace mlir::shears;
+
+namespace {
+
+enum class Granularity { Unstructured, Channel, InputChannel, NM, Block };
+
+/// A layer's weights seen as [rows, cols, inner]: rows index output
+/// channels, cols input channels, inner everything else (kernel positions).
+struct Layer {
+  PrunableOpInterface op;
+  std::string name;
+  RankedTensorType type;
+  SmallVector<float> weights;
+  int64_t rows, cols, inner;
+  /// One score per structure and the weights each structure covers.
+  SmallVector<double> scores;
+  SmallVector<SmallVector<int64_t>> structures;
+  /// Structures to drop.
+  SmallVector<bool> pruned;
+};
+
+std::string layerName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return "";
+}
+
+struct ShearsInsertMasks
+    : shears::impl::ShearsInsertMasksBase<ShearsInsertMasks> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  LogicalResult parseOptions(Granularity &result);
+  void buildStructures(Layer &layer, Granularity granularity);
+  void score(Layer &layer, std::mt19937_64 &rng);
+  void selectPerLayer(Layer &layer, Granularity granularity);
+  void selectGlobal(MutableArrayRef<Layer> layers, Granularity granularity);
+  void insertMask(Layer &layer, Granularity granularity);
+};
+
+LogicalResult ShearsInsertMasks::parseOptions(Granularity &result) {
+  auto fail = [&](const Twine &message) {
+    getOperation().emitError() << "shears-insert-masks: " << message;
+    return failure();
+  };
+  if (!(sparsity >= 0.0 && sparsity < 1.0))
+    return fail("sparsity must be in [0, 1), got " +
+                std::to_string(static_cast<double>(sparsity)));
+  if (criterion != "magnitude" && criterion != "l2" && criterion != "random")
+    return fail("unknown criterion '" + criterion +
+                "' (expected magnitude, l2 or random)");
+  if (scope != "layer" && scope != "global")
+    return fail("unknown scope '" + scope + "' (expected layer or global)");
+  std::optional<Granularity> parsed =
+      llvm::StringSwitch<std::optional<Granularity>>(granularity)
+          .Case("unstructured", Granularity::Unstructured)
+          .Case("channel", Granularity::Channel)
+          .Case("input-channel", Granularity::InputChannel)
+          .Case("n:m", Granularity::NM)
+          .Case("block", Granularity::Block)
+          .Default(std::nullopt);
+  if (!parsed)
+    return fail("unknown granularity '" + granularity +
+                "' (expected unstructured, channel, input-channel, n:m or "
+                "block)");
+  result = *parsed;
+  if (result == Granularity::NM && (n < 1 || m < 1 || n > m))
+    return fail("n:m needs 1 <= n <= m, got " + Twine(static_cast<int64_t>(n)) + ":" +
+                Twine(static_cast<int64_t>(m)));
+  if (result == Granularity::Block && (blockRows < 1 || blockCols < 1))
+    return fail("block sizes must be positive");
+  if (minChannels < 0)
+    return fail("min-channels must be non-negative");
+  return success();
+}
+
+void ShearsInsertMasks::buildStructures(Layer &layer, Granularity g) {
+  auto index = [&](int64_t r, int64_t c, int64_t k) {
+    return (r * layer.cols + c) * layer.inner + k;
+  };
+  auto &s = layer.structures;
+  switch (g) {
+  case Granularity::Unstructured:
+    for (int64_t i = 0, e = layer.weights.size(); i < e; ++i)
+      s.push_back({i});
+    break;
+  case Granularity::Channel:
+    for (int64_t r = 0; r < layer.rows; ++r) {
+      s.emplace_back();
+      for (int64_t c = 0; c < layer.cols; ++c)
+        for (int64_t k = 0; k < layer.inner; ++k)
+          s.back().push_back(index(r, c, k));
+    }
+    break;
+  case Granularity::InputChannel:
+    for (int64_t c = 0; c < layer.cols; ++c) {
+      s.emplace_back();
+      for (int64_t r = 0; r < layer.rows; ++r)
+        for (int64_t k = 0; k < layer.inner; ++k)
+          s.back().push_back(index(r, c, k));
+    }
+    break;
+  case Granularity::NM:
+    // Each weight is its own structure; selection works per group of m.
+    for (int64_t i = 0, e = layer.weights.size(); i < e; ++i)
+      s.push_back({i});
+    break;
+  case Granularity::Block: {
+    // Blocks over the 2-D view [rows, cols * inner].
+    int64_t width = layer.cols * layer.inner;
+    for (int64_t r0 = 0; r0 < layer.rows; r0 += blockRows)
+      for (int64_t c0 = 0; c0 < width; c0 += blockCols) {
+        s.emplace_back();
+        for (int64_t r = r0; r < std::min(layer.rows, r0 + blockRows); ++r)
+          for (int64_t c = c0; c < std::min(width, c0 + blockCols); ++c)
+            s.back().push_back(r * width + c);
+      }
+    break;
+  }
+  }
+}
+
+void ShearsInsertMasks::score(Layer &layer, std::mt19937_64 &rng) {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (const auto &members : layer.structures) {
+    double total = 0;
+    for (int64_t i : members) {
+      double w = layer.weights[i];
+      total += criterion == "l2" ? w * w : std::fabs(w);
+    }
+    if (criterion == "l2")
+      total = std::sqrt(total);
+    else if (criterion == "random")
+      total = uniform(rng);
+    layer.scores.push_back(total);
+  }
+  layer.pruned.assign(layer.scores.size(), false);
+}
+
+/// Indices of `scores` from lowest to highest, ties by position.
+static SmallVector<int64_t> ascending(ArrayRef<double> scores) {
+  SmallVector<int64_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  llvm::sort(order, [&](int64_t a, int64_t b) {
+    return std::tie(scores[a], a) < std::tie(scores[b], b);
+  });
+  return order;
+}
+
+/// How many structures of `layer` may go at most.
+static int64_t maxPrunable(const Layer &layer, Granularity g,
+                           int64_t minChannels) {
+  int64_t count = layer.scores.size();
+  if (g == Granularity::Channel || g == Granularity::InputChannel)
+    return std::max<int64_t>(0, count - std::max<int64_t>(minChannels, 1));
+  return count;
+}
+
+void ShearsInsertMasks::selectPerLayer(Layer &layer, Granularity g) {
+  if (g == Granularity::NM) {
+    // Keep the n largest of every m consecutive weights along the input dim.
+    for (int64_t r = 0; r < layer.rows; ++r)
+      for (int64_t k = 0; k < layer.inner; ++k)
+        for (int64_t c0 = 0; c0 < layer.cols; c0 += m) {
+          SmallVector<double> group;
+          SmallVector<int64_t> positions;
+          for (int64_t c = c0; c < std::min(layer.cols, c0 + m); ++c) {
+            int64_t i = (r * layer.cols + c) * layer.inner + k;
+            positions.push_back(i);
+            group.push_back(layer.scores[i]);
+          }
+          SmallVector<int64_t> order = ascending(group);
+          int64_t drop = static_cast<int64_t>(group.size()) - n;
+          for (int64_t j = 0; j < drop; ++j)
+            layer.pruned[positions[order[j]]] = true;
+        }
+    return;
+  }
+  int64_t count = layer.scores.size();
+  int64_t drop = std::min<int64_t>(static_cast<int64_t>(sparsity * count),
+                                   maxPrunable(layer, g, minChannels));
+  SmallVector<int64_t> order = ascending(layer.scores);
+  for (int64_t j = 0; j < drop; ++j)
+    layer.pruned[order[j]] = true;
+}
+
+void ShearsInsertMasks::selectGlobal(MutableArrayRef<Layer> layers,
+                                     Granularity g) {
+  // One threshold over all layers. Single weights compare as they are (as
+  // torch's global magnitude pruning does); structures are scored relative
+  // to their layer's mean so that wide and narrow layers compare fairly.
+  SmallVector<std::tuple<double, int64_t, int64_t>> all;
+  for (auto [l, layer] : llvm::enumerate(layers)) {
+    double mean = 0;
+    for (double s : layer.scores)
+      mean += s / layer.scores.size();
+    bool normalize = g != Granularity::Unstructured && mean > 0;
+    for (auto [i, s] : llvm::enumerate(layer.scores))
+      all.emplace_back(normalize ? s / mean : s, l, i);
+  }
+  llvm::sort(all); // By score, ties by layer and position: deterministic.
+  int64_t drop = static_cast<int64_t>(sparsity * all.size());
+  SmallVector<int64_t> dropped(layers.size(), 0);
+  for (const auto &[score, l, i] : all) {
+    if (drop == 0)
+      break;
+    if (dropped[l] >= maxPrunable(layers[l], g, minChannels))
+      continue;
+    layers[l].pruned[i] = true;
+    ++dropped[l];
+    --drop;
+  }
+}
+
+void ShearsInsertMasks::insertMask(Layer &layer, Granularity g) {
+  // The mask's shape: broadcast along what a structure spans.
+  int64_t rank = layer.type.getRank();
+  int64_t outDim = layer.op.getWeightOutputDim();
+  int64_t inDim = layer.op.getWeightInputDim();
+  SmallVector<int64_t> shape(layer.type.getShape());
+  SmallVector<char> bits;
+  if (g == Granularity::Channel || g == Granularity::InputChannel) {
+    int64_t keepDim = g == Granularity::Channel ? outDim : inDim;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != keepDim)
+        shape[d] = 1;
+    for (bool p : layer.pruned)
+      bits.push_back(!p);
+  } else {
+    bits.assign(layer.weights.size(), 1);
+    for (auto [s, p] : llvm::enumerate(layer.pruned))
+      if (p)
+        for (int64_t i : layer.structures[s])
+          bits[i] = 0;
+  }
+  int64_t zeros = 0;
+  for (auto [s, p] : llvm::enumerate(layer.pruned))
+    if (p)
+      zeros += layer.structures[s].size();
+  if (zeros == 0)
+    return;
+
+  OpBuilder b(layer.op);
+  Location loc = layer.op->getLoc();
+  auto maskType = RankedTensorType::get(shape, b.getI1Type());
+  auto maskAttr = DenseResourceElementsAttr::get(
+      maskType, layer.name.empty() ? "mask" : layer.name + ".mask",
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bits, alignof(char)));
+  Value mask = ConstantOp::create(b, loc, maskAttr);
+  Value weight = layer.op.getWeight();
+  Value masked = MaskOp::create(b, loc, weight, mask);
+  layer.op->replaceUsesOfWith(weight, masked);
+  ++numMaskedLayers;
+  numPrunedWeights += zeros;
+}
+
+void ShearsInsertMasks::runOnOperation() {
+  Granularity g;
+  if (failed(parseOptions(g)))
+    return signalPassFailure();
+  llvm::Regex excludeRegex(exclude);
+  std::string regexError;
+  if (!exclude.empty() && !excludeRegex.isValid(regexError)) {
+    getOperation().emitError() << "shears-insert-masks: invalid exclude "
+                                  "regex '"
+                               << exclude << "': " << regexError;
+    return signalPassFailure();
+  }
+
+  std::vector<Layer> layers;
+  bool excludedAny = false;
+  getOperation().walk([&](PrunableOpInterface op) {
+    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    FailureOr<SmallVector<float>> weights = getConstantFloats(op.getWeight());
+    int64_t outDim = op.getWeightOutputDim(), inDim = op.getWeightInputDim();
+    // Only [out, in, ...] weights with constants: linear and conv filters.
+    if (!type || failed(weights) || outDim != 0 || inDim != 1 ||
+        type.getRank() < 2)
+      return;
+    std::string name = layerName(op);
+    if (!exclude.empty() && excludeRegex.match(name)) {
+      excludedAny = true;
+      return;
+    }
+    if (g == Granularity::InputChannel && op.getGroups() != 1)
+      return; // A grouped filter's dim 1 is not the op's input channels.
+    Layer layer{op, name, type, std::move(*weights), type.getDimSize(0),
+                type.getDimSize(1), 1, {}, {}, {}};
+    layer.inner = type.getNumElements() / (layer.rows * layer.cols);
+    layers.push_back(std::move(layer));
+  });
+  if (!exclude.empty() && !excludedAny) {
+    getOperation().emitError() << "shears-insert-masks: exclude regex '"
+                               << exclude << "' matches no layer";
+    return signalPassFailure();
+  }
+  if (sparsity == 0.0 && g != Granularity::NM)
+    return;
+
+  std::mt19937_64 rng(seed);
+  for (Layer &layer : layers) {
+    buildStructures(layer, g);
+    score(layer, rng);
+  }
+  if (scope == "global" && g != Granularity::NM)
+    selectGlobal(layers, g);
+  else
+    for (Layer &layer : layers)
+      selectPerLayer(layer, g);
+  for (Layer &layer : layers)
+    insertMask(layer, g);
+}
+
+} // namespace

@@ -1,0 +1,66 @@
+//===- PrunePipeline.cpp - shears-prune -----------------------------------===//
+
+#include "shears/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace {
+/// The options of shears-insert-masks, as pipeline options.
+struct PruneOptions : PassPipelineOptions<PruneOptions> {
+  Option<double> sparsity{*this, "sparsity",
+                          llvm::cl::desc("Fraction to remove, in [0, 1)"),
+                          llvm::cl::init(0.5)};
+  Option<std::string> criterion{*this, "criterion",
+                                llvm::cl::desc("magnitude | l2 | random"),
+                                llvm::cl::init("magnitude")};
+  Option<std::string> granularity{
+      *this, "granularity",
+      llvm::cl::desc("unstructured | channel | input-channel | n:m | block"),
+      llvm::cl::init("unstructured")};
+  Option<int64_t> n{*this, "n", llvm::cl::desc("N of N:M"), llvm::cl::init(2)};
+  Option<int64_t> m{*this, "m", llvm::cl::desc("M of N:M"), llvm::cl::init(4)};
+  Option<int64_t> blockRows{*this, "block-rows", llvm::cl::init(4)};
+  Option<int64_t> blockCols{*this, "block-cols", llvm::cl::init(4)};
+  Option<std::string> scope{*this, "scope",
+                            llvm::cl::desc("layer | global"),
+                            llvm::cl::init("layer")};
+  Option<std::string> exclude{
+      *this, "exclude", llvm::cl::desc("Regex of node names kept dense")};
+  Option<int64_t> minChannels{*this, "min-channels", llvm::cl::init(1)};
+  Option<int64_t> seed{*this, "seed", llvm::cl::init(0)};
+};
+} // namespace
+
+void shears::buildShearsPrunePipeline(OpPassManager &pm,
+                                      const ShearsInsertMasksOptions &options) {
+  pm.addPass(createShearsInsertMasks(options));
+  pm.addPass(createShearsFoldMasks());
+  pm.addPass(createShearsEliminateDeadNeurons());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void shears::registerShearsPrunePipeline() {
+  PassPipelineRegistration<PruneOptions>(
+      "shears-prune",
+      "Prunes a model: insert masks, fold them, remove dead channels",
+      [](OpPassManager &pm, const PruneOptions &o) {
+        ShearsInsertMasksOptions options;
+        options.sparsity = o.sparsity;
+        options.criterion = o.criterion;
+        options.granularity = o.granularity;
+        options.n = o.n;
+        options.m = o.m;
+        options.blockRows = o.blockRows;
+        options.blockCols = o.blockCols;
+        options.scope = o.scope;
+        options.exclude = o.exclude;
+        options.minChannels = o.minChannels;
+        options.seed = o.seed;
+        buildShearsPrunePipeline(pm, options);
+      });
+}
