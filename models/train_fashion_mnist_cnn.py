@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Trains a small residual CNN on Fashion-MNIST and exports it to ONNX.
 
-    models/train_fashion_mnist_cnn.py [--epochs 2] [-o models/fashion_mnist_cnn.onnx]
+    models/train_fashion_mnist_cnn.py [--epochs 3] [-o models/fashion_mnist_cnn.onnx]
 
-The network (about 36k parameters, ~150 KB as ONNX):
+The network (9,850 parameters, 41 KB as ONNX):
 
     conv3x3(1->16)+bn+relu, maxpool 2                       [N,16,14,14]
     residual block: conv3x3+bn+relu, conv3x3+bn, add, relu  [N,16,14,14]
@@ -14,10 +14,12 @@ Inputs are images scaled to [0, 1] (no normalization); the ONNX model (opset 13)
 [N, 1, 28, 28] to logits `output` [N, 10], with a dynamic batch dimension N. Exported in eval
 mode, so torch folds every BatchNorm into the Conv before it: the ONNX graph is Conv, Relu,
 MaxPool, Add, GlobalAveragePool, Flatten and Gemm. SGD with Nesterov momentum, one-cycle
-learning rate, batch 128, seed 0, 2 threads.
+learning rate (peak 0.1), batch 128, seed 0, 2 threads.
 
-Result (2 epochs): test accuracy 0.8932 on the 10,000 test images, about 60 s of training on 2
-cores; the exported file is byte-for-byte reproducible on the same machine.
+Result (3 epochs): test accuracy 0.8907 on the 10,000 test images (the same through ONNX Runtime
+and Shears), about 45 s of training on 2 idle cores (14 s an epoch; far more when other jobs
+share the cores); the exported file is byte-for-byte reproducible: models/fashion_mnist_cnn.onnx
+is its output.
 """
 import argparse
 import sys
@@ -75,12 +77,13 @@ def export(model, path):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("-o", "--output", type=Path, default=REPO / "models" / "fashion_mnist_cnn.onnx")
     args = p.parse_args()
 
     torch.manual_seed(0)
     torch.set_num_threads(2)
+    torch.set_flush_denormal(True)  # tiny gradients late in training are otherwise very slow
     images, labels = fashion_mnist.load("train")
     x_train, y_train = torch.from_numpy(images).reshape(-1, 1, 28, 28), torch.from_numpy(labels)
     images, labels = fashion_mnist.load("test")
@@ -90,7 +93,7 @@ def main():
     batch = 128
     steps = args.epochs * ((len(x_train) + batch - 1) // batch)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps)
     start = time.time()
     for epoch in range(args.epochs):
         model.train()
