@@ -1,5 +1,6 @@
 //===- InsertMasks.cpp - Decide which weights go --------------------------===//
 
+#include "shears/Analysis/ChannelGroups.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Transforms/Passes.h"
 
@@ -36,6 +37,8 @@ struct Layer {
   SmallVector<SmallVector<int64_t>> structures;
   /// Structures to drop.
   SmallVector<bool> pruned;
+  /// For a channel group: the layers (index, channel offset) it decides.
+  SmallVector<std::pair<size_t, int64_t>> members;
 };
 
 std::string layerName(Operation *op) {
@@ -57,6 +60,7 @@ private:
   void selectPerLayer(Layer &layer, Granularity granularity);
   void selectGlobal(MutableArrayRef<Layer> layers, Granularity granularity);
   void insertMask(Layer &layer, Granularity granularity);
+  std::vector<Layer> channelGroupUnits(std::vector<Layer> &layers);
 };
 
 LogicalResult ShearsInsertMasks::parseOptions(Granularity &result) {
@@ -306,7 +310,7 @@ void ShearsInsertMasks::runOnOperation() {
     if (g == Granularity::InputChannel && op.getGroups() != 1)
       return; // A grouped filter's dim 1 is not the op's input channels.
     Layer layer{op, name, type, std::move(*weights), type.getDimSize(0),
-                type.getDimSize(1), 1, {}, {}, {}};
+                type.getDimSize(1), 1, {}, {}, {}, {}};
     layer.inner = type.getNumElements() / (layer.rows * layer.cols);
     layers.push_back(std::move(layer));
   });
@@ -323,13 +327,59 @@ void ShearsInsertMasks::runOnOperation() {
     buildStructures(layer, g);
     score(layer, rng);
   }
+  // Output channels are decided per channel group: coupled channels of
+  // several layers (a residual add, a concat) live or die together.
+  std::vector<Layer> units = g == Granularity::Channel ? channelGroupUnits(layers)
+                                                       : std::vector<Layer>();
+  std::vector<Layer> &selected = g == Granularity::Channel ? units : layers;
   if (scope == "global" && g != Granularity::NM)
-    selectGlobal(layers, g);
+    selectGlobal(selected, g);
   else
-    for (Layer &layer : layers)
+    for (Layer &layer : selected)
       selectPerLayer(layer, g);
+  if (g == Granularity::Channel)
+    for (Layer &unit : units)
+      for (auto [layerIndex, offset] : unit.members)
+        for (auto [i, p] : llvm::enumerate(unit.pruned))
+          layers[layerIndex].pruned[offset + i] = p;
   for (Layer &layer : layers)
     insertMask(layer, g);
+}
+
+std::vector<Layer>
+ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
+  DenseMap<Operation *, size_t> layerIndex;
+  for (auto [i, layer] : llvm::enumerate(layers))
+    layerIndex[layer.op] = i;
+  std::vector<Layer> units;
+  for (auto func : getOperation().getOps<func::FuncOp>()) {
+    ChannelGroups groups(func);
+    for (const ChannelGroup &group : groups.getGroups()) {
+      Layer unit;
+      unit.name = "group";
+      unit.scores.assign(group.size, 0.0);
+      bool usable = group.prunable;
+      for (const ChannelMember &member : group.members) {
+        if (member.role != ChannelMember::Role::Producer)
+          continue;
+        auto it = layerIndex.find(member.op);
+        // An excluded layer or one without constant weights keeps the whole
+        // group dense.
+        if (it == layerIndex.end() || member.blockSize != 1) {
+          usable = false;
+          break;
+        }
+        unit.members.emplace_back(it->second, member.offset);
+        for (int64_t i = 0; i < group.size; ++i)
+          unit.scores[i] += layers[it->second].scores[member.offset + i];
+      }
+      if (!usable || unit.members.empty())
+        continue;
+      unit.pruned.assign(group.size, false);
+      units.push_back(std::move(unit));
+    }
+  }
+  return units;
 }
 
 } // namespace
