@@ -170,9 +170,7 @@ void registerPassesOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
     registerAllPasses();
-    shears::registerShearsPasses();
-    shears::registerShearsConversionPasses();
-    shears::registerShearsLowerToLLVMPipeline();
+    shears::registerShearsPassesAndPipelines();
   });
 }
 

@@ -3,6 +3,7 @@
 #include "shears/Compiler/Compiler.h"
 
 #include "shears/Conversion/Passes.h"
+#include "shears/Transforms/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
 #include "shears/Target/ONNX/Import.h"
 
@@ -36,6 +37,13 @@ void shears::registerCompilerDialects(DialectRegistry &registry) {
   registry.insert<ShearsDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+}
+
+void shears::registerShearsPassesAndPipelines() {
+  registerShearsPasses();
+  registerShearsPrunePipeline();
+  registerShearsConversionPasses();
+  registerShearsLowerToLLVMPipeline();
 }
 
 OwningOpRef<ModuleOp> shears::loadModel(StringRef path, MLIRContext &context,

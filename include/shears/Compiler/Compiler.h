@@ -19,6 +19,10 @@ namespace mlir::shears {
 /// context needs.
 void registerCompilerDialects(DialectRegistry &registry);
 
+/// Registers every Shears pass and pipeline (shears-prune,
+/// shears-lower-to-llvm) for textual pipelines, as shears-opt has them.
+void registerShearsPassesAndPipelines();
+
 /// Loads a model: an ONNX file (by its `.onnx` extension) through the
 /// importer, anything else as MLIR text or bytecode. Diagnostics go to the
 /// context's handler.
