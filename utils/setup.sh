@@ -29,4 +29,4 @@ echo "== building Shears"
 cmake -S "$repo" -B "$repo/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
   -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit >/dev/null
-ninja -C "$repo/build" shears-opt shears-translate shears-run shears-compile shears-python
+ninja -C "$repo/build" shears-opt shears-translate shears-run shears-compile shears shears-python

@@ -275,6 +275,20 @@ void ShearsInsertMasks::insertMask(Layer &layer, Granularity g) {
   Value weight = layer.op.getWeight();
   Value masked = MaskOp::create(b, loc, weight, mask);
   layer.op->replaceUsesOfWith(weight, masked);
+  // A removed filter takes its bias along: the channel then carries zero and
+  // can go physically (eliminate-dead-neurons) without changing outputs.
+  Value bias = layer.op.getPrunedBias();
+  if (g == Granularity::Channel && bias &&
+      succeeded(getConstantFloats(bias))) {
+    auto biasMaskType = RankedTensorType::get(
+        cast<RankedTensorType>(bias.getType()).getShape(), b.getI1Type());
+    auto biasMask = DenseResourceElementsAttr::get(
+        biasMaskType, layer.name.empty() ? "bias.mask" : layer.name + ".bias.mask",
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(bits, alignof(char)));
+    Value maskedBias = MaskOp::create(
+        b, loc, bias, ConstantOp::create(b, loc, biasMask));
+    layer.op->replaceUsesOfWith(bias, maskedBias);
+  }
   ++numMaskedLayers;
   numPrunedWeights += zeros;
 }

@@ -38,6 +38,9 @@ struct PruneOptions : PassPipelineOptions<PruneOptions> {
 
 void shears::buildShearsPrunePipeline(OpPassManager &pm,
                                       const ShearsInsertMasksOptions &options) {
+  // Fold batch_norm into its convolution first: the filter's importance
+  // then includes the BN scale, and a removed filter leaves no BN shift.
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsInsertMasks(options));
   pm.addPass(createShearsFoldMasks());
   pm.addPass(createShearsEliminateDeadNeurons());

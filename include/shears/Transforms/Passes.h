@@ -15,8 +15,8 @@ namespace mlir::shears {
 #define GEN_PASS_REGISTRATION
 #include "shears/Transforms/Passes.h.inc"
 
-/// insert-masks (with `options`) -> fold-masks -> eliminate-dead-neurons ->
-/// canonicalize.
+/// canonicalize -> insert-masks (with `options`) -> fold-masks ->
+/// eliminate-dead-neurons -> canonicalize.
 void buildShearsPrunePipeline(OpPassManager &pm,
                               const ShearsInsertMasksOptions &options);
 

@@ -94,8 +94,9 @@ def ShearsEliminateDeadNeurons
     and flatten blocks. A removed channel whose producer bias is non-zero
     still contributes a constant; it is folded into the consumers' biases
     (through relu where that is exact) so outputs do not change. Input
-    features of the first layer whose weight columns are all zero are
-    removed only with `shrink-inputs`, which changes the model's inputs.
+    features of the first layer whose weight columns are all zero would be
+    removed only with `shrink-inputs`, which changes the model's inputs; it
+    is not implemented yet and setting it is an error.
   }];
   let dependentDialects = ["mlir::shears::ShearsDialect"];
   let options = [
@@ -107,6 +108,46 @@ def ShearsEliminateDeadNeurons
               "Channels removed from producers">,
     Statistic<"numRemovedWeights", "removed-weights",
               "Weight and bias elements removed">,
+  ];
+}
+
+def ShearsPrintChannelGroups : Pass<"shears-print-channel-groups",
+                                   "mlir::func::FuncOp"> {
+  let summary = "Reports the channel groups of each function";
+  let description = [{
+    Runs the ChannelGroups analysis and emits remarks: on the first producer
+    of each group its number and size and whether it is prunable (or why
+    not); on every member its role, offset and block size; on the owner of
+    every per-channel parameter the operand and dimension. For tests.
+  }];
+}
+
+def ShearsReport : Pass<"shears-report", "mlir::ModuleOp"> {
+  let summary = "Prints per-layer parameters, sparsity and MACs, as a table "
+                "and JSON";
+  let description = [{
+    For every op with a weight (found through PrunableOpInterface): its ONNX
+    node name, op, weight shape, parameters (weight and bias elements), the
+    non-zero ones (counted in constant weights; a weight that is not a
+    constant, e.g. still behind `shears.mask`, counts as dense), the
+    sparsity, multiply-accumulates per batch element and its output and
+    input channels; then the totals and the op counts. The table goes to
+    stdout, the same data as JSON to `json`. `onnx-bytes` adds the size of
+    the model's ONNX file to the totals. The IR is unchanged.
+    `shears-summary` prints the same table.
+  }];
+  let dependentDialects = ["mlir::shears::ShearsDialect"];
+  let options = [
+    Option<"json", "json", "std::string", "\"\"",
+           "Also write the report as JSON to this file ('-' for stdout)">,
+    Option<"onnxBytes", "onnx-bytes", "int64_t", "-1",
+           "Size of the model's ONNX file, added to the totals (-1: unknown)">,
+    Option<"table", "table", "bool", "true", "Print the table to stdout">,
+  ];
+  let statistics = [
+    Statistic<"numParameters", "parameters", "Weight and bias elements">,
+    Statistic<"numNonzeroParameters", "nonzero-parameters",
+              "Non-zero weight and bias elements">,
   ];
 }
 

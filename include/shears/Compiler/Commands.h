@@ -1,0 +1,33 @@
+//===- Commands.h - The command-line tools as library functions -*- C++ -*-===//
+//
+// Each function is a whole command line tool: it parses `argv` (argv[0] is
+// the name it goes by in messages and --help, e.g. "shears-run" or
+// "shears run") with options of its own, does the work and returns the exit
+// status. `shears-run`, `shears-compile` and the `shears` driver are thin
+// mains over them. Options are registered while the function runs and
+// removed when it returns; call one per process, after llvm::InitLLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHEARS_COMPILER_COMMANDS_H
+#define SHEARS_COMPILER_COMMANDS_H
+
+namespace mlir::shears {
+
+/// JIT-compiles a model and runs it on .npy inputs (shears-run).
+int runModelCommand(int argc, char **argv);
+
+/// Compiles a model into a shared library and a C header (shears-compile).
+int compileModelCommand(int argc, char **argv);
+
+/// Prunes a model with the shears-prune pipeline and writes it back as ONNX
+/// (or MLIR), printing its size before and after (shears prune).
+int pruneModelCommand(int argc, char **argv);
+
+/// Prints the per-layer report of a model, optionally as JSON too (shears
+/// report).
+int reportModelCommand(int argc, char **argv);
+
+} // namespace mlir::shears
+
+#endif // SHEARS_COMPILER_COMMANDS_H

@@ -1,0 +1,78 @@
+//===- Report.h - Per-layer parameters, sparsity and MACs -------*- C++ -*-===//
+//
+// What `shears-report`, `shears-summary` and `shears report` print: for every
+// op with a weight (PrunableOpInterface), its size, how much of it is zero
+// and what it costs to run, and the totals of the model.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHEARS_TRANSFORMS_REPORT_H
+#define SHEARS_TRANSFORMS_REPORT_H
+
+#include "mlir/IR/Operation.h"
+#include "shears/Dialect/Shears/IR/ShearsInterfaces.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mlir::shears {
+
+struct LayerReport {
+  /// The ONNX node name (the op's NameLoc), else the op name.
+  std::string name;
+  /// The op name, e.g. `shears.linear`.
+  std::string op;
+  llvm::SmallVector<int64_t> weightShape;
+  /// Weight and bias elements.
+  int64_t parameters = 0;
+  /// Non-zero weight and bias elements. Only constants are counted: a weight
+  /// or bias that is not one (e.g. still behind shears.mask) counts as dense.
+  int64_t nonzeroParameters = 0;
+  /// Multiply-accumulates per batch element (dense, zeros included).
+  int64_t macsPerSample = 0;
+  /// Output and input channels of the layer; -1 when it has none or they
+  /// are not static.
+  int64_t outputChannels = -1;
+  int64_t inputChannels = -1;
+
+  double sparsity() const;
+};
+
+struct ModelReport {
+  std::vector<LayerReport> layers;
+  /// Shears ops (constants aside) by name without the dialect, in first-seen
+  /// order.
+  std::vector<std::pair<std::string, int64_t>> opCounts;
+  int64_t parameters = 0;
+  int64_t nonzeroParameters = 0;
+  int64_t macsPerSample = 0;
+  /// Size of the model's ONNX file, when the caller knows it.
+  std::optional<int64_t> onnxBytes;
+
+  double sparsity() const;
+};
+
+/// Multiply-accumulates per batch element of `op`: weight elements times
+/// the number of output positions each is applied at (0 for a gather).
+int64_t getMacsPerSample(PrunableOpInterface op);
+
+/// Collects the report of every prunable op nested in `root`, in IR order.
+ModelReport collectModelReport(Operation *root);
+
+/// Writes the report as a table: one row per layer, then the totals and the
+/// op counts.
+void printModelReport(const ModelReport &report, llvm::raw_ostream &os);
+
+/// Writes the report as JSON: {"layers": [{"name", "op", "weight_shape",
+/// "parameters", "nonzero_parameters", "sparsity", "macs_per_sample",
+/// "output_channels", "input_channels"}...], "ops": {name: count},
+/// "totals": {"layers", "parameters", "nonzero_parameters", "sparsity",
+/// "macs_per_sample", "onnx_bytes"}}. Unknown channels and sizes are null.
+void printModelReportJSON(const ModelReport &report, llvm::raw_ostream &os);
+
+} // namespace mlir::shears
+
+#endif // SHEARS_TRANSFORMS_REPORT_H

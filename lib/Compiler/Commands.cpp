@@ -1,0 +1,677 @@
+//===- Commands.cpp - The command-line tools as library functions ---------===//
+//
+// shears-run, shears-compile and the `shears` driver's subcommands. Each
+// command declares its options as locals in a category of its own, so that
+// one executable can hold several commands and each --help lists only its
+// own options (not the hundreds LLVM registers).
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Compiler/Commands.h"
+
+#include "shears/Compiler/Compiler.h"
+#include "shears/Target/ONNX/Export.h"
+#include "shears/Target/ONNX/Import.h"
+#include "shears/Transforms/Passes.h"
+#include "shears/Transforms/Report.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+/// A command-line option that exists only while its command runs: cl::opt
+/// registers itself with the global parser on construction and would
+/// otherwise stay registered, dangling, after the command returns.
+template <typename Opt>
+struct Scoped : Opt {
+  using Opt::Opt;
+  ~Scoped() { this->removeArgument(); }
+};
+template <typename T>
+using Opt = Scoped<cl::opt<T>>;
+template <typename T>
+using List = Scoped<cl::list<T>>;
+
+// Categories register themselves forever (there is no way to remove one), so
+// they are globals.
+cl::OptionCategory runCategory("Options");
+cl::OptionCategory compileCategory("Options");
+cl::OptionCategory pruneCategory("Options");
+cl::OptionCategory reportCategory("Options");
+
+/// The name a command goes by in messages: "shears-run", "shears run".
+std::string commandName(char **argv) {
+  return llvm::sys::path::filename(argv[0]).str();
+}
+
+/// Parses the command line of a command whose options are all in
+/// `category`; exits on a bad option (before any output is written).
+void parseCommandLine(int argc, char **argv, cl::OptionCategory &category,
+                      const llvm::Twine &overview) {
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, overview.str());
+}
+
+/// Prints "<command>: error: <message>" and returns the exit status 1.
+int fail(llvm::StringRef command, const llvm::Twine &message) {
+  llvm::outs().flush();
+  llvm::errs() << command << ": error: " << message << "\n";
+  return 1;
+}
+
+/// A context with every dialect a model may use, whose diagnostics are
+/// printed with their location (ONNX node name or MLIR source line) only.
+struct CompilerContext {
+  CompilerContext() : context(makeRegistry()), handler(sourceMgr, &context) {
+    context.printOpOnDiagnostic(false);
+  }
+
+  static DialectRegistry makeRegistry() {
+    DialectRegistry registry;
+    shears::registerCompilerDialects(registry);
+    return registry;
+  }
+
+  MLIRContext context;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler;
+};
+
+/// Writes `contents` to `path` at once: nothing is left behind on failure.
+LogicalResult writeFile(llvm::StringRef path, llvm::StringRef contents,
+                        std::string &error) {
+  std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(path, &error);
+  if (!file)
+    return failure();
+  file->os() << contents;
+  file->os().flush();
+  if (file->os().has_error()) {
+    error = "cannot write '" + path.str() +
+            "': " + file->os().error().message();
+    file->os().clear_error();
+    return failure();
+  }
+  file->keep();
+  return success();
+}
+
+/// Size of the file at `path`, if it is an ONNX file that exists.
+std::optional<int64_t> onnxFileSize(llvm::StringRef path) {
+  uint64_t size;
+  if (!path.ends_with(".onnx") || llvm::sys::fs::file_size(path, size))
+    return std::nullopt;
+  return static_cast<int64_t>(size);
+}
+
+//===----------------------------------------------------------------------===//
+// run
+//===----------------------------------------------------------------------===//
+
+/// Frees a C-API tensor or model at scope exit.
+struct TensorDeleter {
+  void operator()(ShearsTensor *t) const { shearsTensorFree(t); }
+};
+using TensorPtr = std::unique_ptr<ShearsTensor, TensorDeleter>;
+struct ModelDeleter {
+  void operator()(ShearsModel *m) const { shearsModelFree(m); }
+};
+
+std::string takeError(char *error) {
+  std::string result = error ? error : "unknown error";
+  shearsFreeString(error);
+  return result;
+}
+
+/// Loads an expected output: .npy, or a TensorProto .pb.
+TensorPtr loadExpected(llvm::StringRef path, std::string &error) {
+  char *message = nullptr;
+  if (path.ends_with(".npy")) {
+    TensorPtr t(shearsTensorLoadNpy(path.str().c_str(), &message));
+    if (!t)
+      error = takeError(message);
+    return t;
+  }
+  auto file = shears::readTensorProtoFile(path, error);
+  if (!file)
+    return nullptr;
+  ShearsDType dtype;
+  if (shearsDTypeFromName(file->dtype.c_str(), &dtype) != 0) {
+    error = "unsupported dtype " + file->dtype;
+    return nullptr;
+  }
+  TensorPtr t(shearsTensorCreate(dtype, file->shape.size(),
+                                 file->shape.data(), file->bytes.data(),
+                                 &message));
+  if (!t)
+    error = takeError(message);
+  return t;
+}
+
+/// Compares `actual` with `expected` element by element (as doubles);
+/// returns an empty string or what differs where.
+std::string compare(const ShearsTensor *actual, const ShearsTensor *expected,
+                    double rtol, double atol) {
+  auto shapeOf = [](const ShearsTensor *t) {
+    return llvm::ArrayRef<int64_t>(shearsTensorShape(t), shearsTensorRank(t));
+  };
+  auto typeOf = [&](const ShearsTensor *t) {
+    char *s = shearsTypeToString(shearsTensorDType(t), shearsTensorRank(t),
+                                 shearsTensorShape(t));
+    return takeError(s);
+  };
+  if (shearsTensorDType(actual) != shearsTensorDType(expected) ||
+      shapeOf(actual) != shapeOf(expected))
+    return "got " + typeOf(actual) + ", expected " + typeOf(expected);
+  auto value = [](const ShearsTensor *t, size_t i) -> double {
+    const char *data = static_cast<const char *>(shearsTensorData(t));
+    switch (shearsTensorDType(t)) {
+    case SHEARS_DTYPE_F32:
+      return reinterpret_cast<const float *>(data)[i];
+    case SHEARS_DTYPE_F64:
+      return reinterpret_cast<const double *>(data)[i];
+    case SHEARS_DTYPE_I64:
+      return reinterpret_cast<const int64_t *>(data)[i];
+    case SHEARS_DTYPE_I32:
+      return reinterpret_cast<const int32_t *>(data)[i];
+    case SHEARS_DTYPE_I8:
+      return reinterpret_cast<const int8_t *>(data)[i];
+    default:
+      return reinterpret_cast<const uint8_t *>(data)[i];
+    }
+  };
+  size_t n = shearsTensorNumElements(actual), bad = 0, worst = 0;
+  double worstExcess = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double a = value(actual, i), e = value(expected, i);
+    if (std::isnan(a) && std::isnan(e))
+      continue;
+    double excess = std::fabs(a - e) - (atol + rtol * std::fabs(e));
+    if (!(excess <= 0) && (bad++ == 0 || excess > worstExcess)) {
+      worstExcess = excess;
+      worst = i;
+    }
+  }
+  if (!bad)
+    return "";
+  // Flat index -> coordinates, for the message.
+  llvm::SmallVector<int64_t> coords(shearsTensorRank(actual));
+  size_t rest = worst;
+  for (int d = coords.size() - 1; d >= 0; --d) {
+    int64_t size = shapeOf(actual)[d];
+    coords[d] = size ? rest % size : 0;
+    rest = size ? rest / size : 0;
+  }
+  std::string where;
+  llvm::raw_string_ostream os(where);
+  os << bad << " of " << n << " elements differ; worst at [";
+  llvm::interleaveComma(coords, os);
+  os << "]: got " << value(actual, worst) << ", expected "
+     << value(expected, worst) << " (rtol " << rtol << ", atol " << atol
+     << ")";
+  return where;
+}
+
+} // namespace
+
+int shears::runModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = runCategory;
+  Opt<std::string> modelPath(cl::Positional, cl::Required,
+                             cl::desc("<model.onnx | model.mlir>"),
+                             cl::cat(cat));
+  List<std::string> inputSpecs(
+      "input", cl::desc("An input: NAME=FILE.npy (repeat per input)"),
+      cl::value_desc("name=file.npy"), cl::cat(cat));
+  Opt<std::string> outputDir("output-dir",
+                             cl::desc("Write each output as DIR/<name>.npy"),
+                             cl::value_desc("dir"), cl::cat(cat));
+  Opt<std::string> compareDir(
+      "compare",
+      cl::desc("Compare outputs with DIR/<name>.npy, DIR/<name>.pb or "
+               "DIR/output_<i>.pb (ONNX test data)"),
+      cl::value_desc("dir"), cl::cat(cat));
+  Opt<double> relTolerance("rtol", cl::desc("Relative tolerance"),
+                           cl::init(1e-4), cl::cat(cat));
+  Opt<double> absTolerance("atol", cl::desc("Absolute tolerance"),
+                           cl::init(1e-5), cl::cat(cat));
+  Opt<unsigned> benchmark(
+      "benchmark", cl::desc("Run N more times and print latency median/min/max"),
+      cl::init(0), cl::value_desc("N"), cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Compiles a model for this CPU (JIT) and runs it on .npy inputs.\n\n  " +
+          name + " model.onnx --input input=x.npy --output-dir out/\n  " +
+          name + " model.onnx --input input=x.npy --compare expected/\n  " +
+          name + " model.onnx --input input=x.npy --benchmark 100\n");
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  std::string error;
+  std::unique_ptr<ShearsModel, ModelDeleter> model(
+      shears::jitCompile(*module, error));
+  if (!model)
+    return fail(name, "JIT compilation failed: " + error);
+
+  // Inputs by name, in signature order.
+  llvm::StringMap<std::string> files;
+  for (const std::string &spec : inputSpecs) {
+    auto [inputName, file] = llvm::StringRef(spec).split('=');
+    if (file.empty())
+      return fail(name, "--input " + spec + ": expected NAME=FILE.npy");
+    files[inputName] = file.str();
+  }
+  size_t numInputs = shearsModelNumInputs(model.get());
+  std::vector<TensorPtr> inputs;
+  for (size_t i = 0; i < numInputs; ++i) {
+    llvm::StringRef inputName = shearsModelInputName(model.get(), i);
+    auto it = files.find(inputName);
+    if (it == files.end())
+      return fail(name, "missing input '" + inputName + "': pass --input " +
+                            inputName + "=FILE.npy");
+    char *message = nullptr;
+    inputs.emplace_back(shearsTensorLoadNpy(it->second.c_str(), &message));
+    if (!inputs.back())
+      return fail(name, "input '" + inputName + "': " + takeError(message));
+    files.erase(it);
+  }
+  if (!files.empty())
+    return fail(name, "the model has no input named '" +
+                          files.begin()->getKey() + "'");
+
+  std::vector<const ShearsTensor *> inputPtrs;
+  for (const TensorPtr &t : inputs)
+    inputPtrs.push_back(t.get());
+  size_t numOutputs = shearsModelNumOutputs(model.get());
+  auto run = [&](std::vector<TensorPtr> &outputs) -> bool {
+    std::vector<ShearsTensor *> raw(numOutputs, nullptr);
+    char *message = nullptr;
+    if (shearsModelRun(model.get(), inputPtrs.data(), inputPtrs.size(),
+                       raw.data(), &message) != 0) {
+      error = takeError(message);
+      return false;
+    }
+    outputs.clear();
+    for (ShearsTensor *t : raw)
+      outputs.emplace_back(t);
+    return true;
+  };
+  std::vector<TensorPtr> outputs;
+  if (!run(outputs))
+    return fail(name, error);
+
+  if (benchmark > 0) {
+    std::vector<double> times;
+    std::vector<TensorPtr> scratch;
+    for (unsigned i = 0; i < benchmark; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      if (!run(scratch))
+        return fail(name, error);
+      times.push_back(std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - start)
+                          .count());
+    }
+    std::sort(times.begin(), times.end());
+    llvm::outs() << llvm::formatv(
+        "latency over {0} runs: median {1:f3} ms, min {2:f3} ms, max {3:f3} "
+        "ms\n",
+        times.size(), times[times.size() / 2], times.front(), times.back());
+  }
+
+  if (!outputDir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+      return fail(name, "cannot create '" + outputDir + "': " + ec.message());
+    for (size_t i = 0; i < numOutputs; ++i) {
+      std::string outputName = shearsModelOutputName(model.get(), i);
+      for (char &c : outputName)
+        if (!llvm::isAlnum(c) && c != '.' && c != '-' && c != '_')
+          c = '_';
+      llvm::SmallString<256> path(outputDir);
+      llvm::sys::path::append(path, outputName + ".npy");
+      char *message = nullptr;
+      if (shearsTensorSaveNpy(outputs[i].get(), path.c_str(), &message) != 0)
+        return fail(name, takeError(message));
+    }
+  }
+
+  int status = 0;
+  if (!compareDir.empty()) {
+    for (size_t i = 0; i < numOutputs; ++i) {
+      std::string outputName = shearsModelOutputName(model.get(), i);
+      std::string candidates[] = {outputName + ".npy", outputName + ".pb",
+                                  "output_" + std::to_string(i) + ".pb",
+                                  "output_" + std::to_string(i) + ".npy"};
+      std::string found;
+      for (const std::string &c : candidates) {
+        llvm::SmallString<256> path(compareDir);
+        llvm::sys::path::append(path, c);
+        if (llvm::sys::fs::exists(path)) {
+          found = path.str().str();
+          break;
+        }
+      }
+      if (found.empty())
+        return fail(name, "no expected value for output '" + outputName +
+                              "' in " + compareDir);
+      TensorPtr expected = loadExpected(found, error);
+      if (!expected)
+        return fail(name, found + ": " + error);
+      std::string diff = compare(outputs[i].get(), expected.get(),
+                                 relTolerance, absTolerance);
+      llvm::outs() << "output '" << outputName
+                   << "': " << (diff.empty() ? "matches " + found : diff)
+                   << "\n";
+      if (!diff.empty())
+        status = 1;
+    }
+  }
+  return status;
+}
+
+//===----------------------------------------------------------------------===//
+// compile
+//===----------------------------------------------------------------------===//
+
+int shears::compileModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = compileCategory;
+  Opt<std::string> modelPath(cl::Positional, cl::Required,
+                             cl::desc("<model.onnx | model.mlir>"),
+                             cl::cat(cat));
+  Opt<std::string> outputPath("o", cl::Required,
+                              cl::desc("Shared library to write"),
+                              cl::value_desc("libmodel.so"), cl::cat(cat));
+  Opt<std::string> headerPath(
+      "header",
+      cl::desc("C header to write (default: the library's path with .h)"),
+      cl::value_desc("model.h"), cl::cat(cat));
+  Opt<std::string> targetCPU(
+      "target-cpu",
+      cl::desc("CPU to generate code for instead of this machine's (e.g. "
+               "x86-64-v2, for a library that runs anywhere or under "
+               "valgrind)"),
+      cl::value_desc("cpu"), cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Compiles a model for this CPU into a shared library with a C ABI.\n\n"
+      "  " +
+          name +
+          " model.onnx -o libmodel.so   # also writes libmodel.h\n"
+          "Load it with shearsModelLoadLibrary() from "
+          "include/shears-c/Runtime.h.\n");
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  auto signature = module->lookupSymbol<LLVM::GlobalOp>("shears_signature");
+  std::string json;
+  if (auto value = signature ? dyn_cast_or_null<StringAttr>(
+                                   signature.getValueOrNull())
+                             : StringAttr())
+    json = value.getValue().rtrim('\0').str();
+
+  std::string error;
+  if (failed(shears::compileSharedLibrary(*module, outputPath, error,
+                                          targetCPU)))
+    return fail(name, error);
+
+  std::string header = headerPath;
+  if (header.empty()) {
+    llvm::SmallString<256> path(outputPath);
+    llvm::sys::path::replace_extension(path, ".h");
+    header = path.str().str();
+  }
+  if (failed(writeFile(header,
+                       shears::generateHeader(
+                           json, llvm::sys::path::filename(outputPath)),
+                       error))) {
+    llvm::sys::fs::remove(outputPath);
+    return fail(name, error);
+  }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// prune
+//===----------------------------------------------------------------------===//
+
+int shears::pruneModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = pruneCategory;
+  Opt<std::string> modelPath(cl::Positional, cl::Required,
+                             cl::desc("<model.onnx | model.mlir>"),
+                             cl::cat(cat));
+  Opt<std::string> outputPath(
+      "o", cl::Required,
+      cl::desc("Pruned model to write: ONNX, or MLIR text for a .mlir path"),
+      cl::value_desc("small.onnx"), cl::cat(cat));
+  Opt<double> sparsity(
+      "sparsity",
+      cl::desc("Fraction of weights (or channels) to remove, in [0, 1) "
+               "(default 0.5)"),
+      cl::init(0.5), cl::cat(cat));
+  Opt<std::string> granularity(
+      "granularity",
+      cl::desc("What goes together: unstructured (single weights), channel "
+               "(output channels/filters), input-channel, n:m, block (default "
+               "unstructured)"),
+      cl::init("unstructured"), cl::cat(cat));
+  Opt<std::string> criterion(
+      "criterion",
+      cl::desc("Which go first: magnitude (|w|, L1 of a structure; the "
+               "default), l2, random"),
+      cl::init("magnitude"), cl::cat(cat));
+  Opt<std::string> scope(
+      "scope",
+      cl::desc("layer (every layer at --sparsity; the default) or global "
+               "(one threshold across layers)"),
+      cl::init("layer"), cl::cat(cat));
+  Opt<std::string> exclude(
+      "exclude",
+      cl::desc("Regex of ONNX node names whose weights stay dense (e.g. the "
+               "classifier)"),
+      cl::value_desc("regex"), cl::cat(cat));
+  Opt<int64_t> minChannels("min-channels",
+                           cl::desc("Channels kept at least per layer"),
+                           cl::init(1), cl::cat(cat));
+  Opt<int64_t> n("n",
+                 cl::desc("n:m keeps N of every M consecutive weights "
+                          "along the input dim"),
+                 cl::init(2), cl::value_desc("N"), cl::cat(cat));
+  Opt<int64_t> m("m", cl::desc("M of n:m"), cl::init(4), cl::value_desc("M"),
+                 cl::cat(cat));
+  Opt<int64_t> blockRows("block-rows", cl::desc("Rows of a block"),
+                         cl::init(4), cl::cat(cat));
+  Opt<int64_t> blockCols("block-cols", cl::desc("Columns of a block"),
+                         cl::init(4), cl::cat(cat));
+  Opt<int64_t> seed("seed", cl::desc("Seed of the random criterion"),
+                    cl::init(0), cl::cat(cat));
+  Opt<bool> printReport(
+      "report", cl::desc("Also print the pruned model's per-layer report"),
+      cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Prunes a model (insert masks, fold them, remove dead channels: the "
+      "shears-prune pipeline) and writes it back as ONNX.\n\n  " +
+          name +
+          " model.onnx --sparsity 0.5 --granularity channel -o small.onnx\n"
+          "  " +
+          name +
+          " model.onnx --sparsity 0.9 --scope global --exclude '^/4/Gemm$' "
+          "-o sparse.onnx\n  " +
+          name + " model.onnx --granularity n:m --n 2 --m 4 -o 2of4.onnx\n");
+
+  // Bad options fail here, before the model is read.
+  auto oneOf = [&](llvm::StringRef option, llvm::StringRef value,
+                   llvm::ArrayRef<llvm::StringRef> choices) -> bool {
+    if (llvm::is_contained(choices, value))
+      return true;
+    std::string list;
+    llvm::raw_string_ostream os(list);
+    llvm::interleave(choices, os, ", ");
+    fail(name, "--" + option + " must be one of " + list + ", got '" + value +
+                   "'");
+    return false;
+  };
+  if (!(sparsity >= 0.0 && sparsity < 1.0)) {
+    char value[32];
+    std::snprintf(value, sizeof(value), "%g", sparsity.getValue());
+    return fail(name, "--sparsity must be in [0, 1), got " + llvm::Twine(value));
+  }
+  if (!oneOf("granularity", granularity,
+             {"unstructured", "channel", "input-channel", "n:m", "block"}) ||
+      !oneOf("criterion", criterion, {"magnitude", "l2", "random"}) ||
+      !oneOf("scope", scope, {"layer", "global"}))
+    return 1;
+  if (n < 1 || m < 1 || n > m)
+    return fail(name, "--n and --m need 1 <= N <= M (N of every M weights "
+                      "stay), got " +
+                          llvm::Twine(n.getValue()) + ":" +
+                          llvm::Twine(m.getValue()));
+  if (blockRows < 1 || blockCols < 1)
+    return fail(name, "--block-rows and --block-cols must be positive");
+  if (minChannels < 0)
+    return fail(name, "--min-channels must be non-negative");
+  std::string regexError;
+  if (!exclude.empty() && !llvm::Regex(exclude).isValid(regexError))
+    return fail(name, "--exclude '" + exclude + "' is not a valid regex: " +
+                          regexError);
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadModel(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  shears::ModelReport before = shears::collectModelReport(*module);
+  before.onnxBytes = onnxFileSize(modelPath);
+
+  shears::ShearsInsertMasksOptions options;
+  options.sparsity = sparsity;
+  options.criterion = criterion;
+  options.granularity = granularity;
+  options.n = n;
+  options.m = m;
+  options.blockRows = blockRows;
+  options.blockCols = blockCols;
+  options.scope = scope;
+  options.exclude = exclude;
+  options.minChannels = minChannels;
+  options.seed = seed;
+  PassManager pm(&cc.context);
+  shears::buildShearsPrunePipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return fail(name, "pruning '" + modelPath + "' failed");
+  shears::ModelReport after = shears::collectModelReport(*module);
+
+  // The whole output is made before the file is opened: a model that cannot
+  // be exported leaves no file.
+  std::string bytes;
+  llvm::raw_string_ostream os(bytes);
+  if (llvm::StringRef(outputPath).ends_with(".mlir")) {
+    // With locations: they carry the ONNX node names (layer names).
+    module->print(os, OpPrintingFlags().enableDebugInfo());
+  } else if (failed(shears::exportToONNX(*module, os))) {
+    return fail(name, "cannot export the pruned model to ONNX");
+  }
+  std::string error;
+  if (failed(writeFile(outputPath, bytes, error)))
+    return fail(name, error);
+  after.onnxBytes = onnxFileSize(outputPath);
+
+  auto bytesString = [](const shears::ModelReport &r) {
+    return r.onnxBytes ? std::to_string(*r.onnxBytes) + " bytes"
+                       : std::string("-");
+  };
+  auto ratio = [](int64_t a, int64_t b) {
+    return b > 0 ? llvm::formatv("{0:f2}x", double(a) / b).str()
+                 : std::string("-");
+  };
+  llvm::outs() << llvm::formatv(
+      "before: {0,10} parameters, {1,10} nonzero ({2:f1}% sparse), {3} "
+      "({4})\n",
+      before.parameters, before.nonzeroParameters, before.sparsity() * 100,
+      bytesString(before), modelPath.getValue());
+  llvm::outs() << llvm::formatv(
+      "after:  {0,10} parameters, {1,10} nonzero ({2:f1}% sparse), {3} "
+      "({4})\n",
+      after.parameters, after.nonzeroParameters, after.sparsity() * 100,
+      bytesString(after), outputPath.getValue());
+  llvm::outs() << "smaller by: " << ratio(before.parameters, after.parameters)
+               << " parameters, "
+               << ratio(before.nonzeroParameters, after.nonzeroParameters)
+               << " nonzero";
+  if (before.onnxBytes && after.onnxBytes)
+    llvm::outs() << ", " << ratio(*before.onnxBytes, *after.onnxBytes)
+                 << " file";
+  llvm::outs() << "\n";
+  if (printReport)
+    shears::printModelReport(after, llvm::outs());
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// report
+//===----------------------------------------------------------------------===//
+
+int shears::reportModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = reportCategory;
+  Opt<std::string> modelPath(cl::Positional, cl::Required,
+                             cl::desc("<model.onnx | model.mlir>"),
+                             cl::cat(cat));
+  Opt<std::string> jsonPath(
+      "json", cl::desc("Also write the report as JSON ('-' for stdout)"),
+      cl::value_desc("report.json"), cl::cat(cat));
+  Opt<bool> quiet("quiet", cl::desc("Do not print the table"),
+                  cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Prints, per layer with weights, its parameters, non-zero parameters, "
+      "sparsity, MACs per sample and channels, then the totals (with the "
+      "ONNX file's size).\n\n  " +
+          name + " model.onnx\n  " + name +
+          " small.onnx --json report.json\n");
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadModel(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  shears::ModelReport report = shears::collectModelReport(*module);
+  report.onnxBytes = onnxFileSize(modelPath);
+  if (!quiet)
+    shears::printModelReport(report, llvm::outs());
+  if (!jsonPath.empty()) {
+    std::string error;
+    std::string json;
+    llvm::raw_string_ostream os(json);
+    shears::printModelReportJSON(report, os);
+    llvm::outs().flush();
+    if (failed(writeFile(jsonPath, json, error)))
+      return fail(name, error);
+  }
+  return 0;
+}

@@ -1,0 +1,271 @@
+//===- Report.cpp - Per-layer parameters, sparsity and MACs ---------------===//
+//
+// shears-report and shears-summary, and the library functions behind them
+// (and behind `shears report` and `shears prune`).
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Transforms/Report.h"
+
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Transforms/Passes.h"
+
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSREPORT
+#define GEN_PASS_DEF_SHEARSSUMMARY
+#include "shears/Transforms/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+using namespace mlir::shears;
+
+double LayerReport::sparsity() const {
+  return parameters ? 1.0 - double(nonzeroParameters) / parameters : 0.0;
+}
+
+double ModelReport::sparsity() const {
+  return parameters ? 1.0 - double(nonzeroParameters) / parameters : 0.0;
+}
+
+/// The ONNX node name carried by the importer's location, if any.
+static std::string getLayerName(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (isa<NameLoc>(inner)) {
+        loc = inner;
+        break;
+      }
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+int64_t shears::getMacsPerSample(PrunableOpInterface op) {
+  if (isa<GatherOp>(op))
+    return 0;
+  auto weight = cast<ShapedType>(op.getWeight().getType());
+  auto result = cast<ShapedType>(op->getResult(0).getType());
+  int64_t positions = 1;
+  // Every dim but the batch and the channel dim is a position.
+  for (int64_t d = 1; d < result.getRank(); ++d)
+    if (d != op.getResultChannelDim() && !result.isDynamicDim(d))
+      positions *= result.getDimSize(d);
+  return weight.getNumElements() * positions;
+}
+
+/// Non-zero elements of `value` if it is a constant, else all of them.
+static int64_t countNonzero(Value value) {
+  FailureOr<SmallVector<float>> values = getConstantFloats(value);
+  if (failed(values))
+    return cast<ShapedType>(value.getType()).getNumElements();
+  return llvm::count_if(*values, [](float v) { return v != 0.0f; });
+}
+
+/// Size of dimension `dim` of `value`, or -1 if there is none or it is
+/// dynamic.
+static int64_t staticDim(Value value, int64_t dim) {
+  auto type = dyn_cast<ShapedType>(value.getType());
+  if (!type || !type.hasRank() || dim < 0 || dim >= type.getRank() ||
+      type.isDynamicDim(dim))
+    return -1;
+  return type.getDimSize(dim);
+}
+
+ModelReport shears::collectModelReport(Operation *root) {
+  ModelReport report;
+  llvm::StringMap<size_t> opIndex;
+  root->walk([&](Operation *op) {
+    if (op->getDialect() && isa<ShearsDialect>(op->getDialect()) &&
+        !isa<ConstantOp>(op)) {
+      StringRef name = op->getName().stripDialect();
+      auto [it, inserted] = opIndex.try_emplace(name, report.opCounts.size());
+      if (inserted)
+        report.opCounts.emplace_back(name.str(), 0);
+      ++report.opCounts[it->second].second;
+    }
+    auto prunable = dyn_cast<PrunableOpInterface>(op);
+    if (!prunable)
+      return;
+    LayerReport layer;
+    layer.name = getLayerName(op);
+    layer.op = op->getName().getStringRef().str();
+    Value weight = prunable.getWeight();
+    auto weightType = cast<ShapedType>(weight.getType());
+    layer.weightShape.assign(weightType.getShape().begin(),
+                             weightType.getShape().end());
+    layer.parameters = weightType.getNumElements();
+    layer.nonzeroParameters = countNonzero(weight);
+    if (Value bias = prunable.getPrunedBias()) {
+      layer.parameters += cast<ShapedType>(bias.getType()).getNumElements();
+      layer.nonzeroParameters += countNonzero(bias);
+    }
+    layer.macsPerSample = getMacsPerSample(prunable);
+    layer.outputChannels = staticDim(weight, prunable.getWeightOutputDim());
+    // The data input tells the input channels of a grouped convolution too.
+    layer.inputChannels =
+        staticDim(prunable.getPrunedInput(), prunable.getInputChannelDim());
+    report.parameters += layer.parameters;
+    report.nonzeroParameters += layer.nonzeroParameters;
+    report.macsPerSample += layer.macsPerSample;
+    report.layers.push_back(std::move(layer));
+  });
+  return report;
+}
+
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string result;
+  llvm::raw_string_ostream os(result);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t d) {
+        if (ShapedType::isDynamic(d))
+          os << "?";
+        else
+          os << d;
+      },
+      "x");
+  return result;
+}
+
+static std::string channelString(int64_t channels) {
+  return channels < 0 ? "-" : std::to_string(channels);
+}
+
+void shears::printModelReport(const ModelReport &report,
+                              llvm::raw_ostream &os) {
+  size_t nameWidth = 5, opWidth = 2, shapeWidth = 6;
+  for (const LayerReport &layer : report.layers) {
+    nameWidth = std::max(nameWidth, layer.name.size());
+    opWidth = std::max(opWidth, layer.op.size());
+    shapeWidth = std::max(shapeWidth, shapeString(layer.weightShape).size());
+  }
+  auto row = [&](StringRef name, StringRef op, StringRef shape,
+                 StringRef params, StringRef nonzero, StringRef sparsity,
+                 StringRef macs, StringRef out, StringRef in) {
+    os << llvm::left_justify(name, nameWidth) << "  "
+       << llvm::left_justify(op, opWidth) << "  "
+       << llvm::left_justify(shape, shapeWidth) << "  "
+       << llvm::right_justify(params, 10) << "  "
+       << llvm::right_justify(nonzero, 10) << "  "
+       << llvm::right_justify(sparsity, 8) << "  "
+       << llvm::right_justify(macs, 12) << "  "
+       << llvm::right_justify(out, 5) << "  " << llvm::right_justify(in, 5)
+       << "\n";
+  };
+  auto percent = [](double fraction) {
+    return llvm::formatv("{0:f1}%", fraction * 100.0).str();
+  };
+  row("layer", "op", "weight", "params", "nonzero", "sparsity", "MACs/sample",
+      "out", "in");
+  for (const LayerReport &layer : report.layers)
+    row(layer.name, layer.op, shapeString(layer.weightShape),
+        std::to_string(layer.parameters),
+        std::to_string(layer.nonzeroParameters), percent(layer.sparsity()),
+        std::to_string(layer.macsPerSample),
+        channelString(layer.outputChannels),
+        channelString(layer.inputChannels));
+  os << llvm::formatv("total: {0} layers, {1} parameters ({2:f2} MB as f32), "
+                      "{3} nonzero ({4} sparse), {5} MACs/sample",
+                      report.layers.size(), report.parameters,
+                      report.parameters * 4.0 / 1e6, report.nonzeroParameters,
+                      percent(report.sparsity()), report.macsPerSample);
+  if (report.onnxBytes)
+    os << ", ONNX file " << *report.onnxBytes << " bytes";
+  os << "\nops:";
+  for (const auto &[name, count] : report.opCounts)
+    os << " " << name << "=" << count;
+  os << "\n";
+}
+
+void shears::printModelReportJSON(const ModelReport &report,
+                                  llvm::raw_ostream &os) {
+  llvm::json::OStream json(os, /*IndentSize=*/2);
+  auto orNull = [&](llvm::StringRef key, int64_t value) {
+    if (value < 0)
+      json.attribute(key, nullptr);
+    else
+      json.attribute(key, value);
+  };
+  json.object([&] {
+    json.attributeArray("layers", [&] {
+      for (const LayerReport &layer : report.layers)
+        json.object([&] {
+          json.attribute("name", layer.name);
+          json.attribute("op", layer.op);
+          json.attributeArray("weight_shape", [&] {
+            for (int64_t d : layer.weightShape)
+              if (ShapedType::isDynamic(d))
+                json.value(nullptr);
+              else
+                json.value(d);
+          });
+          json.attribute("parameters", layer.parameters);
+          json.attribute("nonzero_parameters", layer.nonzeroParameters);
+          json.attribute("sparsity", layer.sparsity());
+          json.attribute("macs_per_sample", layer.macsPerSample);
+          orNull("output_channels", layer.outputChannels);
+          orNull("input_channels", layer.inputChannels);
+        });
+    });
+    json.attributeObject("ops", [&] {
+      for (const auto &[name, count] : report.opCounts)
+        json.attribute(name, count);
+    });
+    json.attributeObject("totals", [&] {
+      json.attribute("layers", static_cast<int64_t>(report.layers.size()));
+      json.attribute("parameters", report.parameters);
+      json.attribute("nonzero_parameters", report.nonzeroParameters);
+      json.attribute("sparsity", report.sparsity());
+      json.attribute("macs_per_sample", report.macsPerSample);
+      orNull("onnx_bytes", report.onnxBytes.value_or(-1));
+    });
+  });
+  os << "\n";
+}
+
+namespace {
+struct ShearsReport : shears::impl::ShearsReportBase<ShearsReport> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModelReport report = collectModelReport(getOperation());
+    if (onnxBytes >= 0)
+      report.onnxBytes = static_cast<int64_t>(onnxBytes);
+    if (table) {
+      printModelReport(report, llvm::outs());
+      llvm::outs().flush();
+    }
+    if (!json.empty()) {
+      std::string error;
+      std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(json, &error);
+      if (!file) {
+        getOperation().emitError()
+            << "shears-report: cannot write '" << json << "': " << error;
+        return signalPassFailure();
+      }
+      printModelReportJSON(report, file->os());
+      file->keep();
+    }
+    numParameters = report.parameters;
+    numNonzeroParameters = report.nonzeroParameters;
+    markAllAnalysesPreserved();
+  }
+};
+
+struct ShearsSummary : shears::impl::ShearsSummaryBase<ShearsSummary> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModelReport report = collectModelReport(getOperation());
+    printModelReport(report, llvm::outs());
+    numParameters = report.parameters;
+    markAllAnalysesPreserved();
+  }
+};
+} // namespace

@@ -1,0 +1,283 @@
+#!/usr/bin/python3
+"""Prune, compile and measure: the main job's sweep over granularity and sparsity.
+
+For each model (default: the embedded Fashion-MNIST MLP and CNN), for each
+granularity (unstructured with one global threshold, output channels per
+layer) and sparsity, it prunes the imported model with the `shears-prune`
+pipeline (magnitude criterion, the classifier layer kept dense), exports it to
+ONNX, counts its parameters, JIT-compiles it, measures its accuracy on the
+10,000 Fashion-MNIST test images and its median latency at batch 1 and 256
+against the dense model. Prints a table and writes it as JSON and a PNG plot
+into the output directory.
+
+    PYTHONPATH=build/python /usr/bin/python3 utils/main_job.py [MODEL.onnx ...] [--out out/]
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "build" / "python"))
+sys.path.insert(0, str(REPO / "utils"))
+
+import shears  # noqa: E402
+import fashion_mnist  # noqa: E402
+
+DEFAULT_MODELS = [REPO / "models" / "fashion_mnist_mlp.onnx", REPO / "models" / "fashion_mnist_cnn.onnx"]
+GRANULARITIES = ["unstructured", "channel"]
+SPARSITIES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
+# shears-prune is insert-masks -> fold-masks -> eliminate-dead-neurons ->
+# canonicalize; the expansion serves where the pipeline is not registered.
+PRUNE = "shears-prune{{{options}}}"
+PRUNE_EXPANDED = ("shears-insert-masks{{{options}}},shears-fold-masks,"
+                  "shears-eliminate-dead-neurons,canonicalize")
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def report(module, tmp):
+    """The shears-report of `module` (not changed) as a dict."""
+    path = os.path.join(tmp, "report.json")
+    module.clone().run_pipeline(f'shears-report{{table=false json="{path}"}}')
+    with open(path) as f:
+        return json.load(f)
+
+
+def onnx_bytes(module, tmp):
+    path = os.path.join(tmp, "model.onnx")
+    module.export_onnx(path)
+    return os.path.getsize(path)
+
+
+class Prune:
+    """Runs shears-prune (or its expansion, said once, where the Python
+    package lacks the pipeline) on a clone of a module."""
+
+    def __init__(self, template=None):
+        self.template = template or PRUNE
+        self.used = self.template
+
+    def __call__(self, module, **options):
+        text = " ".join(f"{k}={v}" for k, v in options.items())
+        pruned = module.clone()
+        try:
+            pruned.run_pipeline(self.used.format(options=text))
+        except shears.Error as e:
+            if self.used != PRUNE or "does not refer to a registered pass" not in str(e):
+                raise
+            log("note: shears-prune is not registered in the Python package; "
+                "running its passes one by one")
+            self.used = PRUNE_EXPANDED
+            pruned.run_pipeline(self.used.format(options=text))
+        return pruned
+
+
+def median_latency_ms(model, x, budget_s, max_runs, warmup=3):
+    """Median wall time of model(x) in ms over up to `max_runs` runs or
+    about `budget_s` seconds (at least 3 runs)."""
+    for _ in range(warmup):
+        model(x)
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_runs and (len(times) < 3 or time.perf_counter() - start < budget_s):
+        t = time.perf_counter()
+        model(x)
+        times.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(times)), len(times)
+
+
+class Data:
+    """Test images shaped for a model's input, or random inputs for a model
+    that does not take Fashion-MNIST images (accuracy is then unknown)."""
+
+    def __init__(self):
+        self.images, self.labels = fashion_mnist.load("test")
+
+    def for_model(self, spec):
+        shape = tuple(spec.shape)
+        if spec.dtype == np.float32 and shape[1:] in [(784,), (1, 28, 28), (28, 28)]:
+            return self.images.reshape((-1,) + shape[1:]), self.labels
+        rng = np.random.default_rng(0)
+        static = tuple(d if d is not None else 1 for d in shape[1:])
+        return rng.standard_normal((256,) + static).astype(spec.dtype), None
+
+
+def accuracy_of(model, x, labels):
+    if labels is None:
+        return None
+    logits = np.concatenate([model(x[i:i + 2000]) for i in range(0, len(x), 2000)])
+    return float((logits.argmax(axis=1) == labels).mean())
+
+
+def time_all(entries, args):
+    """Median latencies of every compiled model at batch 1 and 256. The
+    machine may be busier at one moment than another (others build on it):
+    the models take turns, in a shuffled order, over several rounds and each
+    keeps its fastest round, so that a burst of load does not land on one
+    configuration."""
+    for row, _, _ in entries:
+        row["latency_b1_ms"] = row["latency_b256_ms"] = float("inf")
+        row["runs_b1"] = row["runs_b256"] = 0
+    order = list(entries)
+    rng = np.random.default_rng(0)
+    for _ in range(args.rounds):
+        # A different order each round: no model always runs first or after
+        # the same neighbour.
+        rng.shuffle(order)
+        for row, model, x in order:
+            for batch, max_runs in ((1, 1000), (256, 100)):
+                xb = np.ascontiguousarray(x[:batch])
+                ms, runs = median_latency_ms(model, xb, args.budget / args.rounds, max_runs)
+                row[f"latency_b{batch}_ms"] = min(row[f"latency_b{batch}_ms"], ms)
+                row[f"runs_b{batch}"] += runs
+
+
+def sweep(path, data, prune, args, tmp):
+    name = Path(path).stem
+    log(f"== {name}: importing {path}")
+    module = shears.import_onnx(path)
+    dense_report = report(module, tmp)
+    last = dense_report["layers"][-1]["name"]
+    exclude = "^" + re.escape(last) + "$"
+    entries = []
+
+    def add(granularity, sparsity, pruned):
+        started = time.perf_counter()
+        r = report(pruned, tmp)["totals"]
+        model = shears.compile(pruned)
+        x, labels = data.for_model(model.inputs[0])
+        row = {"model": name, "granularity": granularity, "sparsity": sparsity,
+               "parameters": r["parameters"], "nonzero_parameters": r["nonzero_parameters"],
+               "onnx_bytes": onnx_bytes(pruned, tmp), "macs_per_sample": r["macs_per_sample"],
+               "accuracy": accuracy_of(model, x, labels)}
+        acc = "-" if row["accuracy"] is None else f"{row['accuracy'] * 100:.2f}%"
+        log(f"   {granularity:>12} {sparsity:4.2f}: {row['nonzero_parameters']:>8} nonzero, "
+            f"{row['onnx_bytes']:>8} bytes, accuracy {acc} ({time.perf_counter() - started:.1f} s)")
+        entries.append((row, model, x))
+
+    add("dense", 0.0, module)
+    for granularity in args.granularities:
+        for sparsity in args.sparsities:
+            options = {"sparsity": sparsity, "criterion": "magnitude", "granularity": granularity,
+                       "scope": "global" if granularity == "unstructured" else "layer",
+                       "exclude": f'"{exclude}"'}
+            add(granularity, sparsity, prune(module, **options))
+    log(f"   timing {len(entries)} models at batch 1 and 256, {args.rounds} rounds")
+    time_all(entries, args)
+    rows = [row for row, _, _ in entries]
+    dense = rows[0]
+    for r in rows:
+        r["speedup_b1"] = dense["latency_b1_ms"] / r["latency_b1_ms"]
+        r["speedup_b256"] = dense["latency_b256_ms"] / r["latency_b256_ms"]
+    return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
+            "excluded": last, "rows": rows}
+
+
+def pipeline_name(pipeline):
+    if pipeline == PRUNE:
+        return "shears-prune"
+    if pipeline == PRUNE_EXPANDED:
+        return "shears-prune's passes one by one"
+    return pipeline
+
+
+def print_table(result, pipeline):
+    print(f"\n{result['model']} ({result['path']}, {result['input_onnx_bytes']} bytes): "
+          f"{pipeline_name(pipeline)}, magnitude, unstructured with scope=global, channel per "
+          f"layer, '{result['excluded']}' kept dense; latency = median of JIT-compiled calls")
+    header = (f"{'granularity':<13}{'sparsity':>8}{'params':>10}{'nonzero':>10}{'file bytes':>12}"
+              f"{'accuracy':>10}{'b1 ms':>9}{'b256 ms':>10}{'speedup b1':>12}{'speedup b256':>14}")
+    print(header)
+    print("-" * len(header))
+    for r in result["rows"]:
+        acc = "-" if r["accuracy"] is None else f"{r['accuracy'] * 100:.2f}%"
+        print(f"{r['granularity']:<13}{r['sparsity']:>8.2f}{r['parameters']:>10}"
+              f"{r['nonzero_parameters']:>10}{r['onnx_bytes']:>12}{acc:>10}"
+              f"{r['latency_b1_ms']:>9.3f}{r['latency_b256_ms']:>10.3f}"
+              f"{r['speedup_b1']:>11.2f}x{r['speedup_b256']:>13.2f}x")
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("accuracy", "test accuracy (%)", lambda r: None if r["accuracy"] is None else r["accuracy"] * 100),
+              ("onnx_bytes", "ONNX file (KB)", lambda r: r["onnx_bytes"] / 1e3),
+              ("latency_b1_ms", "latency, batch 1 (ms)", lambda r: r["latency_b1_ms"]),
+              ("latency_b256_ms", "latency, batch 256 (ms)", lambda r: r["latency_b256_ms"])]
+    fig, axes = plt.subplots(len(results), len(panels), figsize=(4.2 * len(panels), 3.4 * len(results)),
+                             squeeze=False)
+    markers = {"unstructured": "o", "channel": "s"}
+    for row_axes, result in zip(axes, results):
+        rows = result["rows"]
+        dense = rows[0]
+        for ax, (key, label, value) in zip(row_axes, panels):
+            if value(dense) is not None:
+                ax.axhline(value(dense), color="gray", linestyle="--", linewidth=1, label="dense")
+            for granularity in sorted({r["granularity"] for r in rows[1:]}, key=GRANULARITIES.index):
+                points = [(r["sparsity"], value(r)) for r in rows[1:] if r["granularity"] == granularity]
+                points = [(s, v) for s, v in points if v is not None]
+                if points:
+                    xs, ys = zip(*points)
+                    ax.plot(xs, ys, marker=markers.get(granularity, "^"), label=granularity)
+            ax.set_xlabel("sparsity")
+            ax.set_ylabel(label)
+            ax.set_title(f"{result['model']}: {label.split(' (')[0]}", fontsize=10)
+            ax.grid(True, alpha=0.3)
+            if key != "accuracy":
+                ax.set_ylim(bottom=0)
+        row_axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", type=Path, help="ONNX models (default: the embedded MLP and CNN)")
+    parser.add_argument("--out", type=Path, default=REPO / "out", help="output directory (default: out/)")
+    parser.add_argument("--sparsities", type=lambda s: [float(v) for v in s.split(",")], default=SPARSITIES)
+    parser.add_argument("--granularities", type=lambda s: s.split(","), default=GRANULARITIES)
+    parser.add_argument("--budget", type=float, default=0.9,
+                        help="seconds of timed runs per model and batch size, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of timing (each model keeps its best)")
+    parser.add_argument("--pipeline", default=None,
+                        help="pipeline template with {options}, instead of shears-prune{{{options}}}")
+    args = parser.parse_args()
+    models = args.models or DEFAULT_MODELS
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    data = Data()
+    prune = Prune(args.pipeline)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in models:
+            results.append(sweep(path, data, prune, args, tmp))
+    for result in results:
+        print_table(result, prune.used)
+
+    json_path = args.out / "prune_sweep.json"
+    png_path = args.out / "prune_sweep.png"
+    with open(json_path, "w") as f:
+        json.dump({"pipeline": prune.used, "criterion": "magnitude",
+                   "scope": {"unstructured": "global", "channel": "layer"},
+                   "latency": "median wall time of one call from Python to the JIT-compiled "
+                              "model, ms; the best of several rounds",
+                   "models": results}, f, indent=2)
+    plot(results, png_path)
+    print(f"\nwrote {json_path} and {png_path} ({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
