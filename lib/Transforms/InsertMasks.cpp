@@ -384,8 +384,15 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
           break;
         }
         unit.members.emplace_back(it->second, member.offset);
+        // Each member counts relative to its own layer's mean, so that a
+        // 3x3x1 filter and a 3x3x256 one weigh alike in the group.
+        const Layer &layer = layers[it->second];
+        double mean = 0;
+        for (double score : layer.scores)
+          mean += score / layer.scores.size();
         for (int64_t i = 0; i < group.size; ++i)
-          unit.scores[i] += layers[it->second].scores[member.offset + i];
+          unit.scores[i] += mean > 0 ? layer.scores[member.offset + i] / mean
+                                     : layer.scores[member.offset + i];
       }
       if (!usable || unit.members.empty())
         continue;
