@@ -6,7 +6,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$repo/utils/setup.sh"
 bash "$repo/utils/setup_ort.sh"
-ninja -C "$repo/build" shears-test-models
+ninja -C "$repo/build" shears-test-depends
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
