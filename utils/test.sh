@@ -10,7 +10,7 @@ ninja -C "$repo/build" shears-test-depends
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-/usr/lib/llvm-22/bin/lit -v "$repo/build/test" | tee "$log" || status=$?
+/usr/lib/llvm-22/bin/lit -v --no-progress-bar "$repo/build/test" | tee "$log" || status=$?
 # One plain closing line with the counts, whatever lit's own summary says.
 passed=$(grep -c '^PASS: ' "$log" || true)
 failed=$(grep -cE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log" || true)
