@@ -46,6 +46,8 @@ import onnx
 from onnx import helper, shape_inference
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "utils"))
+from ort_compare import graph_inputs  # noqa: E402
 DEFAULT_MODELS = "fashion_mnist_cnn,squeezenet1_1,mobilenet_v2,resnet18"
 BACKENDS = ("shears", "ort1", "ort2", "torch1", "torch2")
 
@@ -168,19 +170,13 @@ def find_model(args, name):
 
 def input_specs(model, batch):
     """[(name, shape)] of the non-initializer inputs with the first dimension set to `batch`."""
-    g = model.graph
-    inits = {i.name for i in g.initializer}
     specs = []
-    for i in g.input:
-        if i.name in inits:
-            continue
-        t = i.type.tensor_type
-        if t.elem_type != onnx.TensorProto.FLOAT:
-            raise Failure(f"input {i.name} is not float32")
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+    for name, elem_type, dims in graph_inputs(model):
+        if elem_type != onnx.TensorProto.FLOAT:
+            raise Failure(f"input {name} is not float32")
         if any(d is None for d in dims[1:]):
-            raise Failure(f"input {i.name} has symbolic dims besides the batch: {dims}")
-        specs.append((i.name, (batch, *dims[1:])))
+            raise Failure(f"input {name} has symbolic dims besides the batch: {dims}")
+        specs.append((name, (batch, *dims[1:])))
     return specs
 
 

@@ -27,7 +27,7 @@ import onnx
 
 UTILS = Path(__file__).resolve().parent
 sys.path.insert(0, str(UTILS))
-from ort_compare import compare_dirs, run_ort  # noqa: E402
+from ort_compare import compare_dirs, graph_inputs, run_ort  # noqa: E402
 
 NUMPY_DTYPES = {
     onnx.TensorProto.FLOAT: np.float32,
@@ -40,20 +40,6 @@ FASHION_SHAPES = ((1, 28, 28), (784,))
 
 class Failure(Exception):
     pass
-
-
-def graph_inputs(model_path):
-    """[(name, elem_type, [dim or None])] of the inputs that are not initializers."""
-    g = onnx.load(str(model_path), load_external_data=False).graph
-    inits = {i.name for i in g.initializer}
-    result = []
-    for i in g.input:
-        if i.name in inits:
-            continue
-        t = i.type.tensor_type
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
-        result.append((i.name, t.elem_type, dims))
-    return result
 
 
 def input_shape(name, dims, batch):

@@ -10,6 +10,25 @@ UTILS = Path(__file__).resolve().parent
 ORT_RUN = UTILS / "ort_run.js"
 
 
+def graph_inputs(model):
+    """[(name, elem_type, [dim or None])] of the graph inputs that are not initializers;
+    `model` is a path or an onnx.ModelProto."""
+    import onnx
+
+    if not isinstance(model, onnx.ModelProto):
+        model = onnx.load(str(model), load_external_data=False)
+    g = model.graph
+    inits = {i.name for i in g.initializer}
+    result = []
+    for i in g.input:
+        if i.name in inits:
+            continue
+        t = i.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+        result.append((i.name, t.elem_type, dims))
+    return result
+
+
 def run_ort(model, inputs, out_dir, threads=1):
     """Runs `model` with inputs {name: path.npy}; writes out_dir/<output>.npy.
 

@@ -16,21 +16,15 @@ from pathlib import Path
 
 import onnx
 
-from ort_compare import compare_dirs, run_ort
+from ort_compare import compare_dirs, graph_inputs, run_ort
 
 
 class Failure(Exception):
     pass
 
 
-def graph_inputs(model_path):
-    g = onnx.load(str(model_path), load_external_data=False).graph
-    inits = {i.name for i in g.initializer}
-    return [i.name for i in g.input if i.name not in inits]
-
-
 def bind_inputs(model_path, specs):
-    names = graph_inputs(model_path)
+    names = [name for name, _, _ in graph_inputs(model_path)]
     if len(specs) == 1 and "=" not in specs[0]:
         if len(names) != 1:
             raise Failure(f"model has inputs {names}; use --input NAME=FILE.npy")
