@@ -132,6 +132,18 @@ SHEARS_RUNTIME_EXPORT ShearsTensor *shearsTensorLoadNpy(const char *path,
 SHEARS_RUNTIME_EXPORT int shearsTensorSaveNpy(const ShearsTensor *tensor,
                                               const char *path, char **error);
 
+/// Reads `.npy` bytes held in memory (an entry of an .npz archive, say);
+/// `what` names them in errors.
+SHEARS_RUNTIME_EXPORT ShearsTensor *
+shearsTensorLoadNpyBuffer(const void *data, size_t size, const char *what,
+                          char **error);
+
+/// Writes `tensor` in the `.npy` format into a new buffer `*data` of `*size`
+/// bytes, which the caller releases with free(). Returns 0 on success.
+SHEARS_RUNTIME_EXPORT int shearsTensorSaveNpyBuffer(const ShearsTensor *tensor,
+                                                    char **data, size_t *size,
+                                                    char **error);
+
 //===----------------------------------------------------------------------===//
 // Models
 //===----------------------------------------------------------------------===//

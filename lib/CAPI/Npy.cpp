@@ -204,12 +204,25 @@ ShearsTensor *shearsTensorLoadNpy(const char *path, char **error) {
   return tensor;
 }
 
-int shearsTensorSaveNpy(const ShearsTensor *tensor, const char *path,
-                        char **error) {
-  if (!tensor || !path) {
-    setError(error, "no tensor or no path to save it to");
-    return 1;
+ShearsTensor *shearsTensorLoadNpyBuffer(const void *data, size_t size,
+                                        const char *what, char **error) {
+  if (!data || !what) {
+    setError(error, "no .npy bytes given");
+    return nullptr;
   }
+  // fmemopen takes a non-const buffer but only reads it in mode "rb".
+  FILE *file = fmemopen(const_cast<void *>(data), size, "rb");
+  if (!file) {
+    setError(error, "cannot read '%s': %s", what, strerror(errno));
+    return nullptr;
+  }
+  ShearsTensor *tensor = readNpy(file, what, error);
+  fclose(file);
+  return tensor;
+}
+
+/// Writes `tensor` in the .npy format to `file`; false when a write failed.
+static bool writeNpy(const ShearsTensor *tensor, FILE *file, char **error) {
   StringBuilder header;
   header.appendf("{'descr': '%s', 'fortran_order': False, 'shape': (",
                  getDTypeInfo(tensor->dtype)->npyDescr);
@@ -226,7 +239,7 @@ int shearsTensorSaveNpy(const ShearsTensor *tensor, const char *path,
   header.append("\n");
   if (header.size() > maxHeaderLength) {
     setError(error, "cannot save a tensor of rank %zu as .npy", tensor->rank);
-    return 1;
+    return false;
   }
   unsigned char preamble[10];
   memcpy(preamble, npyMagic, sizeof(npyMagic));
@@ -234,16 +247,25 @@ int shearsTensorSaveNpy(const ShearsTensor *tensor, const char *path,
   preamble[7] = 0;
   preamble[8] = header.size() & 0xFF;
   preamble[9] = header.size() >> 8;
+  return fwrite(preamble, 1, sizeof(preamble), file) == sizeof(preamble) &&
+         fwrite(header.str(), 1, header.size(), file) == header.size() &&
+         fwrite(tensor->data, 1, tensor->sizeInBytes, file) ==
+             tensor->sizeInBytes;
+}
 
+int shearsTensorSaveNpy(const ShearsTensor *tensor, const char *path,
+                        char **error) {
+  if (!tensor || !path) {
+    setError(error, "no tensor or no path to save it to");
+    return 1;
+  }
   FILE *file = fopen(path, "wb");
   if (!file) {
     setError(error, "cannot write '%s': %s", path, strerror(errno));
     return 1;
   }
-  bool written =
-      fwrite(preamble, 1, sizeof(preamble), file) == sizeof(preamble) &&
-      fwrite(header.str(), 1, header.size(), file) == header.size() &&
-      fwrite(tensor->data, 1, tensor->sizeInBytes, file) == tensor->sizeInBytes;
+  char *reason = nullptr;
+  bool written = writeNpy(tensor, file, &reason);
   int savedErrno = errno;
   if (fclose(file) != 0 && written) {
     written = false;
@@ -252,7 +274,36 @@ int shearsTensorSaveNpy(const ShearsTensor *tensor, const char *path,
   if (!written) {
     // Leave no half-written file behind.
     remove(path);
-    setError(error, "cannot write '%s': %s", path, strerror(savedErrno));
+    if (reason)
+      setError(error, "%s", reason);
+    else
+      setError(error, "cannot write '%s': %s", path, strerror(savedErrno));
+    free(reason);
+    return 1;
+  }
+  return 0;
+}
+
+int shearsTensorSaveNpyBuffer(const ShearsTensor *tensor, char **data,
+                              size_t *size, char **error) {
+  if (!tensor || !data || !size) {
+    setError(error, "no tensor or no buffer to save it to");
+    return 1;
+  }
+  *data = nullptr;
+  *size = 0;
+  FILE *file = open_memstream(data, size);
+  if (!file) {
+    setError(error, "cannot save a tensor as .npy: %s", strerror(errno));
+    return 1;
+  }
+  bool written = writeNpy(tensor, file, error);
+  if (fclose(file) != 0 || !written) {
+    if (written)
+      setError(error, "cannot save a tensor as .npy: out of memory");
+    free(*data);
+    *data = nullptr;
+    *size = 0;
     return 1;
   }
   return 0;

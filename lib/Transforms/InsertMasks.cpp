@@ -2,6 +2,7 @@
 
 #include "shears/Analysis/ChannelGroups.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Npz.h"
 #include "shears/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,6 +33,11 @@ struct Layer {
   RankedTensorType type;
   SmallVector<float> weights;
   int64_t rows, cols, inner;
+  /// This layer's sparsity when `layer-sparsity` overrides it, else -1.
+  double sparsity = -1;
+  /// Per weight, what |w| is multiplied by (taylor: |dL/dw|, activation:
+  /// the input channel's norm); empty for the other criteria.
+  SmallVector<float> factors;
   /// One score per structure and the weights each structure covers.
   SmallVector<double> scores;
   SmallVector<SmallVector<int64_t>> structures;
@@ -41,11 +47,28 @@ struct Layer {
   SmallVector<std::pair<size_t, int64_t>> members;
 };
 
-std::string layerName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+std::string nameOf(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
     return name.getName().str();
   return "";
 }
+
+std::string layerName(Operation *op) { return nameOf(op->getLoc()); }
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? "x" : "") + std::to_string(d);
+  return text + "]";
+}
+
+/// A `layer-sparsity` entry.
+struct Override {
+  std::string pattern;
+  llvm::Regex regex;
+  double sparsity;
+  bool matched = false;
+};
 
 struct ShearsInsertMasks
     : shears::impl::ShearsInsertMasksBase<ShearsInsertMasks> {
@@ -54,7 +77,9 @@ struct ShearsInsertMasks
   void runOnOperation() override;
 
 private:
-  LogicalResult parseOptions(Granularity &result);
+  LogicalResult parseOptions(Granularity &result,
+                             std::vector<Override> &overrides);
+  LogicalResult loadFactors(std::vector<Layer> &layers);
   void buildStructures(Layer &layer, Granularity granularity);
   void score(Layer &layer, std::mt19937_64 &rng);
   void selectPerLayer(Layer &layer, Granularity granularity);
@@ -63,7 +88,9 @@ private:
   std::vector<Layer> channelGroupUnits(std::vector<Layer> &layers);
 };
 
-LogicalResult ShearsInsertMasks::parseOptions(Granularity &result) {
+LogicalResult
+ShearsInsertMasks::parseOptions(Granularity &result,
+                                std::vector<Override> &overrides) {
   auto fail = [&](const Twine &message) {
     getOperation().emitError() << "shears-insert-masks: " << message;
     return failure();
@@ -71,9 +98,33 @@ LogicalResult ShearsInsertMasks::parseOptions(Granularity &result) {
   if (!(sparsity >= 0.0 && sparsity < 1.0))
     return fail("sparsity must be in [0, 1), got " +
                 std::to_string(static_cast<double>(sparsity)));
-  if (criterion != "magnitude" && criterion != "l2" && criterion != "random")
+  if (!llvm::is_contained({"magnitude", "l2", "random", "taylor", "activation"},
+                          criterion))
     return fail("unknown criterion '" + criterion +
-                "' (expected magnitude, l2 or random)");
+                "' (expected magnitude, l2, random, taylor or activation)");
+  if (criterion == "taylor" && gradients.empty())
+    return fail("criterion=taylor needs gradients=FILE.npz, the gradients of "
+                "the loss per weight (utils/onnx_gradients.py computes them)");
+  if (criterion == "activation" && activations.empty())
+    return fail("criterion=activation needs activations=FILE.npz, the input "
+                "norms per layer (`shears calibrate` measures them)");
+  for (const std::string &entry : layerSparsity) {
+    size_t eq = entry.rfind('=');
+    double value;
+    if (eq == std::string::npos ||
+        StringRef(entry).drop_front(eq + 1).getAsDouble(value))
+      return fail("layer-sparsity entry '" + entry +
+                  "' is not REGEX=SPARSITY");
+    if (!(value >= 0.0 && value < 1.0))
+      return fail("layer-sparsity entry '" + entry +
+                  "': sparsity must be in [0, 1)");
+    Override o{entry.substr(0, eq), llvm::Regex(entry.substr(0, eq)), value};
+    std::string regexError;
+    if (!o.regex.isValid(regexError))
+      return fail("layer-sparsity entry '" + entry + "': invalid regex: " +
+                  regexError);
+    overrides.push_back(std::move(o));
+  }
   if (scope != "layer" && scope != "global")
     return fail("unknown scope '" + scope + "' (expected layer or global)");
   std::optional<Granularity> parsed =
@@ -96,6 +147,63 @@ LogicalResult ShearsInsertMasks::parseOptions(Granularity &result) {
     return fail("block sizes must be positive");
   if (minChannels < 0)
     return fail("min-channels must be non-negative");
+  return success();
+}
+
+/// Reads the criterion's side input: per weight, |dL/dw| (taylor) or the
+/// norm of the input channel it reads (activation).
+LogicalResult ShearsInsertMasks::loadFactors(std::vector<Layer> &layers) {
+  bool taylor = criterion == "taylor";
+  if (!taylor && criterion != "activation")
+    return success();
+  StringRef path = taylor ? gradients : activations;
+  llvm::Expected<llvm::StringMap<NpzArray>> arrays = readNpz(path);
+  if (!arrays) {
+    getOperation().emitError()
+        << "shears-insert-masks: " << llvm::toString(arrays.takeError());
+    return failure();
+  }
+  for (Layer &layer : layers) {
+    // Gradients are keyed by the weight's initializer, norms by the layer.
+    std::string key = taylor ? nameOf(layer.op.getWeight().getLoc()) : layer.name;
+    auto it = arrays->find(key);
+    if (key.empty() || it == arrays->end()) {
+      layer.op.emitError()
+          << "shears-insert-masks: '" << path << "' has no "
+          << (taylor ? "gradient for weight '" : "input norms for layer '")
+          << key << "'";
+      return failure();
+    }
+    const NpzArray &array = it->second;
+    if (taylor) {
+      if (ArrayRef<int64_t>(array.shape) != layer.type.getShape()) {
+        layer.op.emitError()
+            << "shears-insert-masks: gradient '" << key << "' has shape "
+            << shapeString(array.shape) << ", its weight "
+            << shapeString(layer.type.getShape());
+        return failure();
+      }
+      layer.factors.assign(array.values.begin(), array.values.end());
+      continue;
+    }
+    // Activation norms: one per input channel of the op. A grouped filter
+    // row r reads the input channels of its group.
+    int64_t groups = layer.op.getGroups();
+    int64_t channels = layer.cols * groups;
+    if (array.shape.size() != 1 || array.shape[0] != channels) {
+      layer.op.emitError()
+          << "shears-insert-masks: input norms '" << key << "' have shape "
+          << shapeString(array.shape) << ", expected [" << channels << "]";
+      return failure();
+    }
+    int64_t rowsPerGroup = layer.rows / groups;
+    layer.factors.resize(layer.weights.size());
+    for (int64_t r = 0; r < layer.rows; ++r)
+      for (int64_t c = 0; c < layer.cols; ++c)
+        for (int64_t k = 0; k < layer.inner; ++k)
+          layer.factors[(r * layer.cols + c) * layer.inner + k] =
+              array.values[r / rowsPerGroup * layer.cols + c];
+  }
   return success();
 }
 
@@ -151,6 +259,8 @@ void ShearsInsertMasks::score(Layer &layer, std::mt19937_64 &rng) {
     double total = 0;
     for (int64_t i : members) {
       double w = layer.weights[i];
+      if (!layer.factors.empty())
+        w *= layer.factors[i];
       total += criterion == "l2" ? w * w : std::fabs(w);
     }
     if (criterion == "l2")
@@ -202,7 +312,8 @@ void ShearsInsertMasks::selectPerLayer(Layer &layer, Granularity g) {
     return;
   }
   int64_t count = layer.scores.size();
-  int64_t drop = std::min<int64_t>(static_cast<int64_t>(sparsity * count),
+  double target = layer.sparsity >= 0 ? layer.sparsity : sparsity;
+  int64_t drop = std::min<int64_t>(static_cast<int64_t>(target * count),
                                    maxPrunable(layer, g, minChannels));
   SmallVector<int64_t> order = ascending(layer.scores);
   for (int64_t j = 0; j < drop; ++j)
@@ -216,6 +327,10 @@ void ShearsInsertMasks::selectGlobal(MutableArrayRef<Layer> layers,
   // to their layer's mean so that wide and narrow layers compare fairly.
   SmallVector<std::tuple<double, int64_t, int64_t>> all;
   for (auto [l, layer] : llvm::enumerate(layers)) {
+    if (layer.sparsity >= 0) {
+      selectPerLayer(layer, g); // Overridden: outside the global threshold.
+      continue;
+    }
     double mean = 0;
     for (double s : layer.scores)
       mean += s / layer.scores.size();
@@ -295,7 +410,8 @@ void ShearsInsertMasks::insertMask(Layer &layer, Granularity g) {
 
 void ShearsInsertMasks::runOnOperation() {
   Granularity g;
-  if (failed(parseOptions(g)))
+  std::vector<Override> overrides;
+  if (failed(parseOptions(g, overrides)))
     return signalPassFailure();
   llvm::Regex excludeRegex(exclude);
   std::string regexError;
@@ -323,9 +439,20 @@ void ShearsInsertMasks::runOnOperation() {
     }
     if (g == Granularity::InputChannel && op.getGroups() != 1)
       return; // A grouped filter's dim 1 is not the op's input channels.
-    Layer layer{op, name, type, std::move(*weights), type.getDimSize(0),
-                type.getDimSize(1), 1, {}, {}, {}, {}};
+    Layer layer;
+    layer.op = op;
+    layer.name = name;
+    layer.type = type;
+    layer.weights = std::move(*weights);
+    layer.rows = type.getDimSize(0);
+    layer.cols = type.getDimSize(1);
     layer.inner = type.getNumElements() / (layer.rows * layer.cols);
+    for (Override &o : overrides)
+      if (o.regex.match(name)) {
+        o.matched = true;
+        layer.sparsity = o.sparsity;
+        break;
+      }
     layers.push_back(std::move(layer));
   });
   if (!exclude.empty() && !excludedAny) {
@@ -333,8 +460,19 @@ void ShearsInsertMasks::runOnOperation() {
                                << exclude << "' matches no layer";
     return signalPassFailure();
   }
-  if (sparsity == 0.0 && g != Granularity::NM)
+  for (const Override &o : overrides)
+    if (!o.matched) {
+      getOperation().emitError()
+          << "shears-insert-masks: layer-sparsity regex '" << o.pattern
+          << "' matches no layer";
+      return signalPassFailure();
+    }
+  bool anyOverride = llvm::any_of(
+      layers, [](const Layer &layer) { return layer.sparsity > 0; });
+  if (sparsity == 0.0 && !anyOverride && g != Granularity::NM)
     return;
+  if (failed(loadFactors(layers)))
+    return signalPassFailure();
 
   std::mt19937_64 rng(seed);
   for (Layer &layer : layers) {
@@ -371,6 +509,14 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
     for (const ChannelGroup &group : groups.getGroups()) {
       Layer unit;
       unit.name = "group";
+      // Where members' overrides differ, the lowest sparsity wins.
+      for (const ChannelMember &member : group.members)
+        if (auto it = layerIndex.find(member.op);
+            it != layerIndex.end() && layers[it->second].sparsity >= 0)
+          unit.sparsity = unit.sparsity < 0
+                              ? layers[it->second].sparsity
+                              : std::min(unit.sparsity,
+                                         layers[it->second].sparsity);
       unit.scores.assign(group.size, 0.0);
       bool usable = group.prunable;
       for (const ChannelMember &member : group.members) {

@@ -16,7 +16,8 @@ struct PruneOptions : PassPipelineOptions<PruneOptions> {
                           llvm::cl::desc("Fraction to remove, in [0, 1)"),
                           llvm::cl::init(0.5)};
   Option<std::string> criterion{*this, "criterion",
-                                llvm::cl::desc("magnitude | l2 | random"),
+                                llvm::cl::desc("magnitude | l2 | random | "
+                                               "taylor | activation"),
                                 llvm::cl::init("magnitude")};
   Option<std::string> granularity{
       *this, "granularity",
@@ -31,19 +32,32 @@ struct PruneOptions : PassPipelineOptions<PruneOptions> {
                             llvm::cl::init("layer")};
   Option<std::string> exclude{
       *this, "exclude", llvm::cl::desc("Regex of node names kept dense")};
+  ListOption<std::string> layerSparsity{
+      *this, "layer-sparsity",
+      llvm::cl::desc("REGEX=SPARSITY per-layer overrides")};
   Option<int64_t> minChannels{*this, "min-channels", llvm::cl::init(1)};
   Option<int64_t> seed{*this, "seed", llvm::cl::init(0)};
+  Option<std::string> gradients{
+      *this, "gradients", llvm::cl::desc(".npz of gradients (taylor)")};
+  Option<std::string> activations{
+      *this, "activations",
+      llvm::cl::desc(".npz of input-channel norms (activation)")};
+  Option<bool> shrinkInputs{
+      *this, "shrink-inputs",
+      llvm::cl::desc("Drop unused input features from the model's inputs"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
-void shears::buildShearsPrunePipeline(OpPassManager &pm,
-                                      const ShearsInsertMasksOptions &options) {
+void shears::buildShearsPrunePipeline(
+    OpPassManager &pm, const ShearsInsertMasksOptions &options,
+    const ShearsEliminateDeadNeuronsOptions &eliminate) {
   // Fold batch_norm into its convolution first: the filter's importance
   // then includes the BN scale, and a removed filter leaves no BN shift.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsInsertMasks(options));
   pm.addPass(createShearsFoldMasks());
-  pm.addPass(createShearsEliminateDeadNeurons());
+  pm.addPass(createShearsEliminateDeadNeurons(eliminate));
   pm.addPass(createCanonicalizerPass());
 }
 
@@ -64,6 +78,12 @@ void shears::registerShearsPrunePipeline() {
         options.exclude = o.exclude;
         options.minChannels = o.minChannels;
         options.seed = o.seed;
-        buildShearsPrunePipeline(pm, options);
+        options.layerSparsity.assign(o.layerSparsity.begin(),
+                                     o.layerSparsity.end());
+        options.gradients = o.gradients;
+        options.activations = o.activations;
+        ShearsEliminateDeadNeuronsOptions eliminate;
+        eliminate.shrinkInputs = o.shrinkInputs;
+        buildShearsPrunePipeline(pm, options, eliminate);
       });
 }

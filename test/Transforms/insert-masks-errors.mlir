@@ -1,13 +1,13 @@
 // RUN: not shears-opt %s --shears-insert-masks="sparsity=1.0" 2>&1 | FileCheck %s --check-prefix=SPARSITY
 // RUN: not shears-opt %s --shears-insert-masks="granularity=n:m n=4 m=2" 2>&1 | FileCheck %s --check-prefix=NM
 // RUN: not shears-opt %s --shears-insert-masks="exclude=nothing-like-this" 2>&1 | FileCheck %s --check-prefix=REGEX
-// RUN: not shears-opt %s --shears-insert-masks="criterion=taylor" 2>&1 | FileCheck %s --check-prefix=CRITERION
+// RUN: not shears-opt %s --shears-insert-masks="criterion=wanda" 2>&1 | FileCheck %s --check-prefix=CRITERION
 // RUN: not shears-opt %s --shears-insert-masks="granularity=filter" 2>&1 | FileCheck %s --check-prefix=GRANULARITY
 
 // SPARSITY: error: shears-insert-masks: sparsity must be in [0, 1), got 1.0
 // NM: error: shears-insert-masks: n:m needs 1 <= n <= m, got 4:2
 // REGEX: error: shears-insert-masks: exclude regex 'nothing-like-this' matches no layer
-// CRITERION: error: shears-insert-masks: unknown criterion 'taylor' (expected magnitude, l2 or random)
+// CRITERION: error: shears-insert-masks: unknown criterion 'wanda' (expected magnitude, l2, random, taylor or activation)
 // GRANULARITY: error: shears-insert-masks: unknown granularity 'filter'
 
 func.func @main(%x: tensor<?x2xf32>) -> tensor<?x4xf32> {

@@ -16,9 +16,10 @@ namespace mlir::shears {
 #include "shears/Transforms/Passes.h.inc"
 
 /// canonicalize -> insert-masks (with `options`) -> fold-masks ->
-/// eliminate-dead-neurons -> canonicalize.
-void buildShearsPrunePipeline(OpPassManager &pm,
-                              const ShearsInsertMasksOptions &options);
+/// eliminate-dead-neurons (with `eliminate`) -> canonicalize.
+void buildShearsPrunePipeline(
+    OpPassManager &pm, const ShearsInsertMasksOptions &options,
+    const ShearsEliminateDeadNeuronsOptions &eliminate = {});
 
 /// Registers the `shears-prune` pipeline, with insert-masks' options.
 void registerShearsPrunePipeline();

@@ -41,18 +41,28 @@ def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
     nothing.
 
     Criteria: `magnitude` (|w|; L1 of a structure), `l2` (L2 norm of a
-    structure), `random` (seeded). Granularities: `unstructured`, `channel`
-    (output channels/filters), `input-channel`, `n:m` (of every `m`
-    consecutive weights along the input dim, the `n` largest are kept, as in
-    2:4; `sparsity` is then 1 - n/m and ignored), `block` (`block-rows` x
-    `block-cols` tiles of a 2-D weight view).
+    structure), `random` (seeded), `taylor` (|w * dL/dw|, first-order Taylor:
+    the gradients come from the .npz file `gradients`, one array per weight
+    named like its ONNX initializer, as utils/onnx_gradients.py writes them),
+    `activation` (Wanda: |w| * the L2 norm of the input channel the weight
+    reads, over calibration inputs; the norms come from the .npz file
+    `activations`, one vector per layer named like its ONNX node, as
+    `shears calibrate` writes them). Structures sum their weights' scores.
+    Granularities: `unstructured`, `channel` (output channels/filters),
+    `input-channel`, `n:m` (of every `m` consecutive weights along the input
+    dim, the `n` largest are kept, as in 2:4; `sparsity` is then 1 - n/m and
+    ignored), `block` (`block-rows` x `block-cols` tiles of a 2-D weight
+    view). `layer-sparsity` overrides the sparsity of the layers whose node
+    name matches a regex (`REGEX=SPARSITY`, the first match wins); with
+    `scope=global` those layers keep their own sparsity outside the global
+    threshold.
   }];
   let dependentDialects = ["mlir::shears::ShearsDialect"];
   let options = [
     Option<"sparsity", "sparsity", "double", "0.5",
            "Fraction of weights (or structures) to remove, in [0, 1)">,
     Option<"criterion", "criterion", "std::string", "\"magnitude\"",
-           "magnitude | l2 | random">,
+           "magnitude | l2 | random | taylor | activation">,
     Option<"granularity", "granularity", "std::string", "\"unstructured\"",
            "unstructured | channel | input-channel | n:m | block">,
     Option<"n", "n", "int64_t", "2", "N of N:M: weights kept per group of M">,
@@ -63,9 +73,17 @@ def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
            "layer (each layer at the sparsity) | global (one threshold)">,
     Option<"exclude", "exclude", "std::string", "\"\"",
            "Regex of ONNX node names whose weights stay dense">,
+    ListOption<"layerSparsity", "layer-sparsity", "std::string",
+               "REGEX=SPARSITY: the sparsity of layers whose node name "
+               "matches REGEX">,
     Option<"minChannels", "min-channels", "int64_t", "1",
            "Channels kept at least per layer or group">,
     Option<"seed", "seed", "int64_t", "0", "Seed of the random criterion">,
+    Option<"gradients", "gradients", "std::string", "\"\"",
+           ".npz of dL/dw per ONNX initializer name (criterion=taylor)">,
+    Option<"activations", "activations", "std::string", "\"\"",
+           ".npz of input-channel L2 norms per ONNX node name "
+           "(criterion=activation)">,
   ];
   let statistics = [
     Statistic<"numMaskedLayers", "masked-layers", "Layers given a mask">,

@@ -54,8 +54,11 @@ struct FoldBatchNormIntoProducer : OpRewritePattern<BatchNormOp> {
 
     rewriter.setInsertionPoint(producer);
     Location loc = bn.getLoc();
-    Value newWeight =
-        createWeightConstant(rewriter, loc, weightType, *weight, "bn_folded");
+    // The folded filter keeps its initializer's name (its location): side
+    // inputs keyed by that name, like gradients, still find it.
+    Value newWeight = createWeightConstant(
+        rewriter, prunable.getWeight().getLoc(), weightType, *weight,
+        "bn_folded");
     Value newBias = createWeightConstant(
         rewriter, loc, RankedTensorType::get({channels}, rewriter.getF32Type()),
         bias, "bn_folded_bias");
