@@ -9,6 +9,7 @@
 
 #include "shears/Compiler/Commands.h"
 
+#include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
@@ -23,6 +24,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
@@ -57,6 +59,7 @@ cl::OptionCategory runCategory("Options");
 cl::OptionCategory compileCategory("Options");
 cl::OptionCategory pruneCategory("Options");
 cl::OptionCategory reportCategory("Options");
+cl::OptionCategory calibrateCategory("Options");
 
 /// The name a command goes by in messages: "shears-run", "shears run".
 std::string commandName(char **argv) {
@@ -455,6 +458,110 @@ int shears::compileModelCommand(int argc, char **argv) {
 }
 
 //===----------------------------------------------------------------------===//
+// calibrate
+//===----------------------------------------------------------------------===//
+
+/// Loads calibration samples given as NAME=FILE.npy, measures the input
+/// norms of `module`'s layers on them and writes them to `outputPath`.
+/// Returns the exit status; progress goes to stderr.
+static int measureNorms(llvm::StringRef name, ModuleOp module,
+                        llvm::ArrayRef<std::string> specs, int64_t batch,
+                        llvm::StringRef outputPath) {
+  auto func = *module.getOps<func::FuncOp>().begin();
+  llvm::StringMap<std::string> files;
+  for (const std::string &spec : specs) {
+    auto [inputName, file] = llvm::StringRef(spec).split('=');
+    if (file.empty())
+      return fail(name, "--calibration " + spec + ": expected NAME=FILE.npy");
+    files[inputName] = file.str();
+  }
+  // Inputs in the order of the function's arguments, named as ONNX names
+  // them (shears.name), else input_<i>.
+  std::vector<TensorPtr> samples;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto attr = func.getArgAttrOfType<StringAttr>(i, "shears.name");
+    std::string inputName =
+        attr ? attr.str() : "input_" + std::to_string(i);
+    auto it = files.find(inputName);
+    if (it == files.end())
+      return fail(name, "missing calibration input '" + inputName +
+                            "': pass --calibration " + inputName +
+                            "=FILE.npy");
+    char *message = nullptr;
+    samples.emplace_back(shearsTensorLoadNpy(it->second.c_str(), &message));
+    if (!samples.back())
+      return fail(name, "calibration input '" + inputName +
+                            "': " + takeError(message));
+    files.erase(it);
+  }
+  if (!files.empty())
+    return fail(name, "the model has no input named '" +
+                          files.begin()->getKey() + "'");
+  std::vector<const ShearsTensor *> pointers;
+  for (const TensorPtr &t : samples)
+    pointers.push_back(t.get());
+
+  std::string error;
+  // On a terminal the line counts up; in a log only the total shows.
+  bool terminal = llvm::errs().is_displayed();
+  auto progress = [&](int64_t done, int64_t total) {
+    if (!terminal && done != total)
+      return;
+    llvm::errs() << (terminal ? "\r" : "") << name << ": calibrated on "
+                 << done << "/" << total << " samples";
+    if (done == total)
+      llvm::errs() << "\n";
+  };
+  auto norms = shears::measureInputNorms(module, pointers, batch, error,
+                                         progress);
+  if (failed(norms))
+    return fail(name, "calibration failed: " + error);
+  if (llvm::Error e = shears::writeNpz(outputPath, *norms))
+    return fail(name, llvm::toString(std::move(e)));
+  return 0;
+}
+
+int shears::calibrateModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = calibrateCategory;
+  Opt<std::string> modelPath(cl::Positional, cl::Required,
+                             cl::desc("<model.onnx | model.mlir>"),
+                             cl::cat(cat));
+  List<std::string> inputSpecs(
+      "input",
+      cl::desc("Calibration samples of an input: NAME=FILE.npy, first axis "
+               "the samples (repeat per input)"),
+      cl::value_desc("name=file.npy"), cl::OneOrMore, cl::cat(cat));
+  Opt<std::string> outputPath("o", cl::Required,
+                              cl::desc("The .npz of norms to write"),
+                              cl::value_desc("norms.npz"), cl::cat(cat));
+  Opt<int64_t> batch("batch",
+                     cl::desc("Samples per run (default 256)"),
+                     cl::init(256), cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Runs a model on calibration samples (JIT) and writes, per layer that "
+      "pruning scores, the L2 norm of each input channel over the samples: "
+      "an .npz keyed by ONNX node name, what --criterion activation "
+      "(Wanda) reads.\n\n  " +
+          name + " model.onnx --input input=calib.npy -o norms.npz\n  " +
+          "shears prune model.onnx --criterion activation --activations "
+          "norms.npz -o small.onnx\n");
+  if (batch < 1)
+    return fail(name, "--batch must be positive");
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadModel(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  if (int status = measureNorms(name, *module, inputSpecs, batch, outputPath))
+    return status;
+  llvm::outs() << "wrote input norms of the layers of '" << modelPath
+               << "' to '" << outputPath << "'\n";
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
 // prune
 //===----------------------------------------------------------------------===//
 
@@ -482,8 +589,40 @@ int shears::pruneModelCommand(int argc, char **argv) {
   Opt<std::string> criterion(
       "criterion",
       cl::desc("Which go first: magnitude (|w|, L1 of a structure; the "
-               "default), l2, random"),
+               "default), l2, random, taylor (|w * dL/dw|, needs "
+               "--gradients), activation (|w| * input norm, Wanda; needs "
+               "--calibration or --activations)"),
       cl::init("magnitude"), cl::cat(cat));
+  Opt<std::string> gradients(
+      "gradients",
+      cl::desc(".npz of dL/dw per ONNX initializer (utils/onnx_gradients.py "
+               "writes it) for --criterion taylor"),
+      cl::value_desc("grads.npz"), cl::cat(cat));
+  Opt<std::string> activations(
+      "activations",
+      cl::desc(".npz of input-channel norms per layer (shears calibrate "
+               "writes it) for --criterion activation"),
+      cl::value_desc("norms.npz"), cl::cat(cat));
+  List<std::string> calibration(
+      "calibration",
+      cl::desc("For --criterion activation: measure the input norms on "
+               "these samples (NAME=FILE.npy, first axis the samples; "
+               "repeat per input)"),
+      cl::value_desc("name=file.npy"), cl::cat(cat));
+  Opt<int64_t> calibrationBatch(
+      "calibration-batch",
+      cl::desc("Samples per run while calibrating (default 256)"),
+      cl::init(256), cl::cat(cat));
+  List<std::string> layerSparsity(
+      "layer-sparsity",
+      cl::desc("REGEX=SPARSITY: layers whose ONNX node name matches REGEX get "
+               "this sparsity (repeatable; the first match wins)"),
+      cl::value_desc("regex=s"), cl::cat(cat));
+  Opt<bool> shrinkInputs(
+      "shrink-inputs",
+      cl::desc("Also drop input features no layer reads from the model's "
+               "inputs (changes the model's input shape)"),
+      cl::cat(cat));
   Opt<std::string> scope(
       "scope",
       cl::desc("layer (every layer at --sparsity; the default) or global "
@@ -522,7 +661,14 @@ int shears::pruneModelCommand(int argc, char **argv) {
           name +
           " model.onnx --sparsity 0.9 --scope global --exclude '^/4/Gemm$' "
           "-o sparse.onnx\n  " +
-          name + " model.onnx --granularity n:m --n 2 --m 4 -o 2of4.onnx\n");
+          name + " model.onnx --granularity n:m --n 2 --m 4 -o 2of4.onnx\n"
+                 "  " +
+          name +
+          " model.onnx --criterion activation --calibration input=x.npy "
+          "-o wanda.onnx\n  " +
+          name +
+          " model.onnx --criterion taylor --gradients grads.npz "
+          "--layer-sparsity '^/fc1/=0.3' -o taylor.onnx\n");
 
   // Bad options fail here, before the model is read.
   auto oneOf = [&](llvm::StringRef option, llvm::StringRef value,
@@ -543,7 +689,8 @@ int shears::pruneModelCommand(int argc, char **argv) {
   }
   if (!oneOf("granularity", granularity,
              {"unstructured", "channel", "input-channel", "n:m", "block"}) ||
-      !oneOf("criterion", criterion, {"magnitude", "l2", "random"}) ||
+      !oneOf("criterion", criterion,
+             {"magnitude", "l2", "random", "taylor", "activation"}) ||
       !oneOf("scope", scope, {"layer", "global"}))
     return 1;
   if (n < 1 || m < 1 || n > m)
@@ -560,6 +707,15 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return fail(name, "--exclude '" + exclude + "' is not a valid regex: " +
                           regexError);
 
+  if (criterion == "taylor" && gradients.empty())
+    return fail(name, "--criterion taylor needs --gradients FILE.npz "
+                      "(utils/onnx_gradients.py computes them)");
+  if (criterion == "activation" && activations.empty() && calibration.empty())
+    return fail(name, "--criterion activation needs --calibration "
+                      "NAME=FILE.npy or --activations FILE.npz");
+  if (!calibration.empty() && !activations.empty())
+    return fail(name, "give --calibration or --activations, not both");
+
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadModel(modelPath, cc.context, cc.sourceMgr);
@@ -567,6 +723,24 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return 1;
   shears::ModelReport before = shears::collectModelReport(*module);
   before.onnxBytes = onnxFileSize(modelPath);
+
+  // Activation norms measured here live in a temporary .npz while the
+  // pipeline reads them.
+  std::string normsPath = activations;
+  std::optional<llvm::FileRemover> normsFile;
+  if (!calibration.empty()) {
+    if (criterion != "activation")
+      return fail(name, "--calibration is for --criterion activation");
+    llvm::SmallString<128> temp;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("shears-norms", "npz", temp))
+      return fail(name, "cannot create a temporary file: " + ec.message());
+    normsFile.emplace(temp);
+    normsPath = temp.str().str();
+    if (int status = measureNorms(name, *module, calibration,
+                                  calibrationBatch, normsPath))
+      return status;
+  }
 
   shears::ShearsInsertMasksOptions options;
   options.sparsity = sparsity;
@@ -580,8 +754,13 @@ int shears::pruneModelCommand(int argc, char **argv) {
   options.exclude = exclude;
   options.minChannels = minChannels;
   options.seed = seed;
+  options.gradients = gradients;
+  options.activations = normsPath;
+  options.layerSparsity.assign(layerSparsity.begin(), layerSparsity.end());
+  shears::ShearsEliminateDeadNeuronsOptions eliminate;
+  eliminate.shrinkInputs = shrinkInputs;
   PassManager pm(&cc.context);
-  shears::buildShearsPrunePipeline(pm, options);
+  shears::buildShearsPrunePipeline(pm, options, eliminate);
   if (failed(pm.run(*module)))
     return fail(name, "pruning '" + modelPath + "' failed");
   shears::ModelReport after = shears::collectModelReport(*module);

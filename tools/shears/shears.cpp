@@ -40,6 +40,10 @@ const Command commands[] = {
     {"compile", "Compiles a model into a shared library with a C ABI",
      "shears compile small.onnx -o libmodel.so",
      mlir::shears::compileModelCommand},
+    {"calibrate",
+     "Measures layers' input norms on samples (for --criterion activation)",
+     "shears calibrate model.onnx --input input=x.npy -o norms.npz",
+     mlir::shears::calibrateModelCommand},
 };
 
 void printHelp(llvm::raw_ostream &os) {
@@ -48,8 +52,8 @@ void printHelp(llvm::raw_ostream &os) {
         "USAGE: shears <command> [options] <model.onnx | model.mlir>\n\n"
         "COMMANDS:\n";
   for (const Command &c : commands)
-    os << "  " << llvm::left_justify(c.name, 9) << c.summary << "\n"
-       << "  " << llvm::left_justify("", 9) << "  " << c.example << "\n";
+    os << "  " << llvm::left_justify(c.name, 10) << c.summary << "\n"
+       << "  " << llvm::left_justify("", 10) << "  " << c.example << "\n";
   os << "\nRun 'shears <command> --help' for the options of a command.\n";
 }
 } // namespace

@@ -27,6 +27,9 @@ int pruneModelCommand(int argc, char **argv);
 /// Prints the per-layer report of a model, optionally as JSON too (shears
 /// report).
 int reportModelCommand(int argc, char **argv);
+/// Measures the input-channel norms of a model's layers on calibration
+/// samples and writes them as .npz (shears calibrate).
+int calibrateModelCommand(int argc, char **argv);
 
 } // namespace mlir::shears
 

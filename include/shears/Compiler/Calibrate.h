@@ -1,0 +1,31 @@
+//===- Calibrate.h - Activation statistics through the JIT ------*- C++ -*-===//
+
+#ifndef SHEARS_COMPILER_CALIBRATE_H
+#define SHEARS_COMPILER_CALIBRATE_H
+
+#include "shears/Support/Npz.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "shears-c/Runtime.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mlir::shears {
+
+/// Runs `module` (not changed) through the JIT on calibration `samples` (one
+/// tensor per model input, in signature order, first axis the samples),
+/// `batch` samples at a time, and returns per layer that pruning scores (a
+/// constant weight, named by its ONNX node) the L2 norm over all samples of
+/// each channel of its input: what shears-insert-masks{criterion=activation}
+/// reads. `progress(done, total)` is called after each batch.
+FailureOr<std::vector<std::pair<std::string, NpzArray>>>
+measureInputNorms(ModuleOp module, ArrayRef<const ShearsTensor *> samples,
+                  int64_t batch, std::string &error,
+                  llvm::function_ref<void(int64_t, int64_t)> progress = {});
+
+} // namespace mlir::shears
+
+#endif // SHEARS_COMPILER_CALIBRATE_H

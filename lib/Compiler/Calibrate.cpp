@@ -1,0 +1,198 @@
+//===- Calibrate.cpp - Activation statistics through the JIT -------------===//
+//
+// The activation-aware criterion (Wanda) scores a weight by |w| times the L2
+// norm of the input channel it reads. Those norms come from running the
+// model: a copy of it returns, next to its own outputs, the input of every
+// layer that pruning scores; the copy is JIT-compiled and run over the
+// calibration samples batch by batch, and the squares are summed per
+// channel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Compiler/Calibrate.h"
+
+#include "shears/Compiler/Compiler.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::shears;
+
+namespace {
+
+struct TensorDeleter {
+  void operator()(ShearsTensor *t) const { shearsTensorFree(t); }
+};
+using TensorPtr = std::unique_ptr<ShearsTensor, TensorDeleter>;
+struct ModelDeleter {
+  void operator()(ShearsModel *m) const { shearsModelFree(m); }
+};
+
+std::string takeMessage(char *message) {
+  std::string result = message ? message : "unknown error";
+  shearsFreeString(message);
+  return result;
+}
+
+/// A layer whose input is measured: its name, and the dim of its input that
+/// holds the channels its weight's dim 1 reads.
+struct Probe {
+  std::string name;
+  int64_t channelDim;
+  SmallVector<double> sums;
+};
+
+} // namespace
+
+FailureOr<std::vector<std::pair<std::string, NpzArray>>>
+mlir::shears::measureInputNorms(ModuleOp module,
+                                ArrayRef<const ShearsTensor *> samples,
+                                int64_t batch, std::string &error,
+                                llvm::function_ref<void(int64_t, int64_t)>
+                                    progress) {
+  if (batch < 1) {
+    error = "the calibration batch must be positive";
+    return failure();
+  }
+  OwningOpRef<ModuleOp> copy = module.clone();
+  // The layers as shears-prune scores them: after batch_norm is folded.
+  PassManager canonicalize(module.getContext());
+  canonicalize.addPass(createCanonicalizerPass());
+  if (failed(canonicalize.run(*copy))) {
+    error = "cannot canonicalize the model";
+    return failure();
+  }
+  func::FuncOp entry;
+  for (auto func : copy->getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isDeclaration()) {
+      entry = func;
+      break;
+    }
+  if (!entry) {
+    error = "the model has no entry function";
+    return failure();
+  }
+
+  // Every layer shears-insert-masks scores (a constant [out, in, ...]
+  // weight), named by its ONNX node, returns its input too.
+  std::vector<Probe> probes;
+  SmallVector<Value> probed;
+  llvm::StringSet<> seen;
+  entry.walk([&](PrunableOpInterface op) {
+    auto name = dyn_cast<NameLoc>(op->getLoc());
+    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    Value input = op.getPrunedInput();
+    if (!name || !type || type.getRank() < 2 || !input ||
+        op.getWeightOutputDim() != 0 || op.getWeightInputDim() != 1 ||
+        op.getInputChannelDim() < 0 ||
+        failed(getConstantFloats(op.getWeight())) ||
+        !seen.insert(name.getName().strref()).second)
+      return;
+    probes.push_back({name.getName().str(), op.getInputChannelDim(), {}});
+    probed.push_back(input);
+  });
+  if (probes.empty()) {
+    error = "the model has no layer with constant weights to calibrate";
+    return failure();
+  }
+  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
+  unsigned numOutputs = ret.getNumOperands();
+  for (auto [i, value] : llvm::enumerate(probed))
+    if (failed(entry.insertResult(numOutputs + i, value.getType(),
+                                  DictionaryAttr()))) {
+      error = "cannot add the layers' inputs to the model's results";
+      return failure();
+    }
+  ret->insertOperands(numOutputs, probed);
+
+  if (failed(lowerToLLVM(*copy))) {
+    error = "cannot compile the model to measure its activations";
+    return failure();
+  }
+  std::unique_ptr<ShearsModel, ModelDeleter> model(jitCompile(*copy, error));
+  if (!model)
+    return failure();
+  if (samples.size() != shearsModelNumInputs(model.get())) {
+    error = "the model has " +
+            std::to_string(shearsModelNumInputs(model.get())) +
+            " inputs, " + std::to_string(samples.size()) + " given";
+    return failure();
+  }
+
+  int64_t total = -1;
+  for (const ShearsTensor *t : samples) {
+    if (shearsTensorRank(t) < 1) {
+      error = "calibration inputs need a first axis of samples";
+      return failure();
+    }
+    int64_t count = shearsTensorShape(t)[0];
+    if (total >= 0 && count != total) {
+      error = "calibration inputs hold different numbers of samples (" +
+              std::to_string(total) + " and " + std::to_string(count) + ")";
+      return failure();
+    }
+    total = count;
+  }
+  for (int64_t begin = 0; begin < total; begin += batch) {
+    int64_t size = std::min(batch, total - begin);
+    // Views of this batch's samples, without a copy.
+    std::vector<TensorPtr> views;
+    std::vector<const ShearsTensor *> inputs;
+    for (const ShearsTensor *t : samples) {
+      SmallVector<int64_t> shape(shearsTensorShape(t),
+                                 shearsTensorShape(t) + shearsTensorRank(t));
+      size_t rowBytes = shearsTensorSizeInBytes(t) / std::max<int64_t>(total, 1);
+      shape[0] = size;
+      char *message = nullptr;
+      views.emplace_back(shearsTensorWrap(
+          shearsTensorDType(t), shape.size(), shape.data(),
+          static_cast<char *>(shearsTensorData(t)) + begin * rowBytes,
+          &message));
+      if (!views.back()) {
+        error = takeMessage(message);
+        return failure();
+      }
+      inputs.push_back(views.back().get());
+    }
+    size_t numResults = shearsModelNumOutputs(model.get());
+    std::vector<ShearsTensor *> raw(numResults, nullptr);
+    char *message = nullptr;
+    if (shearsModelRun(model.get(), inputs.data(), inputs.size(), raw.data(),
+                       &message) != 0) {
+      error = takeMessage(message);
+      return failure();
+    }
+    std::vector<TensorPtr> outputs(raw.begin(), raw.end());
+    for (auto [i, probe] : llvm::enumerate(probes)) {
+      const ShearsTensor *t = outputs[numOutputs + i].get();
+      const int64_t *shape = shearsTensorShape(t);
+      int64_t rank = shearsTensorRank(t), dim = probe.channelDim;
+      int64_t channels = shape[dim], inner = 1;
+      for (int64_t d = dim + 1; d < rank; ++d)
+        inner *= shape[d];
+      probe.sums.resize(channels, 0.0);
+      const float *data = static_cast<const float *>(shearsTensorData(t));
+      size_t count = shearsTensorNumElements(t);
+      for (size_t e = 0; e < count; ++e)
+        probe.sums[e / inner % channels] += double(data[e]) * data[e];
+    }
+    if (progress)
+      progress(begin + size, total);
+  }
+
+  std::vector<std::pair<std::string, NpzArray>> norms;
+  for (Probe &probe : probes) {
+    NpzArray array;
+    array.shape = {static_cast<int64_t>(probe.sums.size())};
+    for (double s : probe.sums)
+      array.values.push_back(static_cast<float>(std::sqrt(s)));
+    norms.emplace_back(probe.name, std::move(array));
+  }
+  return norms;
+}
