@@ -9,14 +9,24 @@ masked = canonicalize + shears-insert-masks{OPTIONS} + shears-fold-masks, and
 pruned = shears-prune{OPTIONS} (which also removes dead channels). Both are compiled and run
 on the same seeded random input; outputs must agree within |a-b| <= tol + tol*|a|, and the
 pruned model must have fewer parameters than the dense one when the options prune channels.
-Prints one line: `prune OK <model> {OPTIONS}: params D -> P, max abs diff X`.
+The pruned model is also exported to ONNX: the file must pass onnx.checker, ONNX Runtime must
+give the outputs of Shears's compiled pruned model (same tolerance), and its size must shrink in
+proportion to the parameters (file ratio within 0.05 of the parameter ratio).
+Prints one line: `prune OK <model> {OPTIONS}: params D -> P, file ratio F, max abs diff X,
+ORT max abs diff Y`.
 """
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import onnx
 import shears
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ort_compare import run_ort  # noqa: E402
 
 
 def parameters(module, path):
@@ -48,13 +58,28 @@ def main():
     a, b = model(x), shears.compile(pruned)(x)
     diff = float(np.max(np.abs(a - b)))
     ok = a.shape == b.shape and bool(np.all(np.abs(a - b) <= args.tol + args.tol * np.abs(a)))
-    before = parameters(dense, f"{args.workdir}/dense.onnx")
-    after = parameters(pruned, f"{args.workdir}/pruned.onnx")
+    dense_path, pruned_path = f"{args.workdir}/dense.onnx", f"{args.workdir}/pruned.onnx"
+    before = parameters(dense, dense_path)
+    after = parameters(pruned, pruned_path)
     if "channel" in args.options and after >= before:
         ok = False
+    file_ratio = os.path.getsize(pruned_path) / os.path.getsize(dense_path)
+    if abs(file_ratio - after / before) > 0.05:
+        ok = False
+    onnx.checker.check_model(onnx.load(pruned_path), full_check=True)
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        np.save(f"{tmp}/x.npy", x)
+        ran, err = run_ort(pruned_path, {spec.name: f"{tmp}/x.npy"}, tmp)
+        if not ran:
+            print(f"ONNX Runtime failed on the pruned model: {err}")
+            return 1
+        outputs = [f for f in os.listdir(tmp) if f.endswith(".npy") and f != "x.npy"]
+        c = np.load(f"{tmp}/{outputs[0]}")
+    ort_diff = float(np.max(np.abs(b - c)))
+    ok = ok and c.shape == b.shape and bool(np.all(np.abs(b - c) <= args.tol + args.tol * np.abs(b)))
     name = args.model.rsplit("/", 1)[-1]
     print(f"prune {'OK' if ok else 'FAIL'} {name} {{{args.options}}}: params {before} -> {after}, "
-          f"max abs diff {diff:.3g}")
+          f"file ratio {file_ratio:.3f}, max abs diff {diff:.3g}, ORT max abs diff {ort_diff:.3g}")
     return 0 if ok else 1
 
 

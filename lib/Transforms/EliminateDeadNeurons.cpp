@@ -61,6 +61,7 @@ private:
   std::optional<float> uniform(Value value, int64_t dim, int64_t begin,
                                int64_t end);
   bool isDead(ChannelMember producer, int64_t channel);
+  bool isUnread(const ChannelGroup &group, int64_t channel);
   std::optional<float> evaluate(Operation *op, const ChannelGroup &group,
                                 int64_t channel,
                                 const DenseMap<Value, std::optional<float>> &);
@@ -81,6 +82,8 @@ private:
   DenseMap<Value, std::unique_ptr<SmallVector<float>>> constants;
   /// Per producer op: which output indices have a non-zero weight.
   DenseMap<Operation *, SmallVector<bool>> liveRows;
+  /// Per consumer op: which input indices have a non-zero weight.
+  DenseMap<Operation *, SmallVector<bool>> liveColumns;
   /// Per consumer op: sums of its weights over everything but the output
   /// and input dims, [out][in].
   DenseMap<Operation *, SmallVector<double>> weightSums;
@@ -145,6 +148,37 @@ bool DeadNeuronEliminator::isDead(ChannelMember producer,
   int64_t begin = producer.offset + channel * producer.blockSize;
   return !llvm::is_contained(
       ArrayRef<bool>(it->second).slice(begin, producer.blockSize), true);
+}
+
+/// Whether no consumer of the group reads `channel`: their weights for it
+/// are all zero. Nothing then depends on its value, whatever the producers
+/// compute.
+bool DeadNeuronEliminator::isUnread(const ChannelGroup &group,
+                                    int64_t channel) {
+  bool anyConsumer = false;
+  for (ChannelMember m : group.members) {
+    if (m.role != Role::Consumer)
+      continue;
+    if (m.op.getGroups() != 1)
+      return false;
+    anyConsumer = true;
+    auto [it, inserted] = liveColumns.try_emplace(m.op);
+    if (inserted) {
+      Value weight = m.op.getWeight();
+      auto type = cast<ShapedType>(weight.getType());
+      Layout layout(type);
+      int64_t dim = m.op.getWeightInputDim();
+      it->second.assign(type.getDimSize(dim), false);
+      for (auto [i, x] : llvm::enumerate(*floats(weight)))
+        if (x != 0.0f)
+          it->second[layout.along(i, dim)] = true;
+    }
+    int64_t begin = m.offset + channel * m.blockSize;
+    if (llvm::is_contained(
+            ArrayRef<bool>(it->second).slice(begin, m.blockSize), true))
+      return false;
+  }
+  return anyConsumer;
 }
 
 /// Constant weights and parameters, one value per channel, ops in one block.
@@ -366,6 +400,8 @@ void DeadNeuronEliminator::removeFromGroup(const ChannelGroup &group,
 /// when it must stay.
 std::optional<DeadNeuronEliminator::Fold>
 DeadNeuronEliminator::planRemoval(const ChannelGroup &group, int64_t channel) {
+  if (isUnread(group, channel))
+    return Fold();
   if (!llvm::all_of(group.members, [&](ChannelMember m) {
         return m.role != Role::Producer || isDead(m, channel);
       }))
@@ -516,17 +552,116 @@ int64_t DeadNeuronEliminator::run(int64_t &removedWeights) {
   return removedChannels;
 }
 
+/// A copy of constant `value` without the indices along `dim` where `keep`
+/// is false, named like it.
+static Value keepAlong(OpBuilder &builder, Value value, int64_t dim,
+                       ArrayRef<bool> keep, int64_t &removedWeights) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<float> data = *getConstantFloats(value);
+  Layout layout(type);
+  SmallVector<float> kept;
+  for (auto [i, x] : llvm::enumerate(data))
+    if (keep[layout.along(i, dim)])
+      kept.push_back(x);
+  removedWeights += data.size() - kept.size();
+  SmallVector<int64_t> shape(type.getShape());
+  shape[dim] = llvm::count(keep, true);
+  std::string name = "pruned";
+  if (auto loc = dyn_cast<NameLoc>(value.getLoc()))
+    name = loc.getName().str();
+  return createWeightConstant(builder, value.getLoc(), type.clone(shape), kept,
+                              name);
+}
+
+/// Removes the input features of the model that no layer reads: features of
+/// an argument all of whose users are layers (conv, linear) with all-zero
+/// weight columns for them. The layers lose those columns and read the kept
+/// features through a shears.gather; with `shrinkArguments` the argument
+/// itself loses them instead (the model's input changes; the argument's
+/// `shears.kept_features` lists the original index of each feature kept).
+/// Returns the number of features removed.
+static int64_t removeUnreadInputs(func::FuncOp func, bool shrinkArguments,
+                                  int64_t &removedWeights) {
+  int64_t removed = 0;
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type || type.getRank() < 2 || arg.use_empty())
+      continue;
+    SmallVector<PrunableOpInterface> users;
+    int64_t dim = -1;
+    bool usable = true;
+    for (OpOperand &use : arg.getUses()) {
+      auto op = dyn_cast<PrunableOpInterface>(use.getOwner());
+      usable = op && op.getPrunedInput() == arg &&
+               llvm::count(op->getOperands(), arg) == 1 &&
+               op.getGroups() == 1 && op.getWeightInputDim() >= 0 &&
+               succeeded(getConstantFloats(op.getWeight())) &&
+               (dim < 0 || op.getInputChannelDim() == dim);
+      if (!usable)
+        break;
+      dim = op.getInputChannelDim();
+      users.push_back(op);
+    }
+    if (!usable || dim < 0 || type.isDynamicDim(dim))
+      continue;
+    SmallVector<bool> live(type.getDimSize(dim), false);
+    for (PrunableOpInterface op : users) {
+      Value weight = op.getWeight();
+      Layout layout(cast<ShapedType>(weight.getType()));
+      for (auto [i, x] : llvm::enumerate(*getConstantFloats(weight)))
+        if (x != 0.0f)
+          live[layout.along(i, op.getWeightInputDim())] = true;
+    }
+    int64_t count = llvm::count(live, true);
+    // Keep one feature at least: empty tensors help nobody.
+    if (count == 0)
+      live[0] = true, count = 1;
+    if (count == type.getDimSize(dim))
+      continue;
+    SmallVector<int64_t> kept;
+    for (auto [f, l] : llvm::enumerate(live))
+      if (l)
+        kept.push_back(f);
+    for (PrunableOpInterface op : users) {
+      OpBuilder builder(op);
+      Value weight = op.getWeight();
+      op->replaceUsesOfWith(weight,
+                            keepAlong(builder, weight, op.getWeightInputDim(),
+                                      live, removedWeights));
+      if (Operation *def = weight.getDefiningOp(); def && def->use_empty())
+        def->erase();
+    }
+    SmallVector<int64_t> shape(type.getShape());
+    shape[dim] = count;
+    if (shrinkArguments) {
+      arg.setType(type.clone(shape));
+      func.setType(FunctionType::get(func.getContext(),
+                                     func.getBody().getArgumentTypes(),
+                                     func.getResultTypes()));
+      func.setArgAttr(arg.getArgNumber(), "shears.kept_features",
+                      DenseI64ArrayAttr::get(func.getContext(), kept));
+    } else {
+      OpBuilder builder = OpBuilder::atBlockBegin(&func.getBody().front());
+      Location loc = NameLoc::get(
+          StringAttr::get(func.getContext(), "kept_input_features"));
+      auto indexType = RankedTensorType::get({count}, builder.getI64Type());
+      Value indices = ConstantOp::create(
+          builder, loc, DenseIntElementsAttr::get(indexType, ArrayRef(kept)));
+      Value gathered = GatherOp::create(builder, loc, arg, indices,
+                                        builder.getI64IntegerAttr(dim));
+      arg.replaceAllUsesExcept(gathered, gathered.getDefiningOp());
+    }
+    removed += type.getDimSize(dim) - count;
+  }
+  return removed;
+}
+
 namespace {
 struct ShearsEliminateDeadNeurons
     : shears::impl::ShearsEliminateDeadNeuronsBase<ShearsEliminateDeadNeurons> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (shrinkInputs) {
-      getOperation().emitError("shears-eliminate-dead-neurons: shrink-inputs "
-                               "is not implemented");
-      return signalPassFailure();
-    }
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       // Each round removes what the IR it starts from shows dead; removing
       // inputs of a layer can make its rows all zero for the next round.
@@ -538,6 +673,9 @@ struct ShearsEliminateDeadNeurons
         if (!channels)
           break;
       }
+      int64_t weights = 0;
+      numRemovedInputs += removeUnreadInputs(func, shrinkInputs, weights);
+      numRemovedWeights += weights;
       // Result types were set from the removed counts; the ops' own shape
       // inference must agree.
       WalkResult check = func.walk([](InferTypeOpInterface op) {

@@ -111,10 +111,16 @@ def ShearsEliminateDeadNeurons
     consumers, batch_norm and other per-channel parameters, concat layouts
     and flatten blocks. A removed channel whose producer bias is non-zero
     still contributes a constant; it is folded into the consumers' biases
-    (through relu where that is exact) so outputs do not change. Input
-    features of the first layer whose weight columns are all zero would be
-    removed only with `shrink-inputs`, which changes the model's inputs; it
-    is not implemented yet and setting it is an error.
+    (through relu where that is exact) so outputs do not change. A channel
+    that no consumer reads (its weight columns are all zero in every
+    consumer) goes from every member as well, whatever its producers compute.
+    Input features of the model that no layer reads (the layers taking a
+    function argument have all-zero weight columns for them: pixels or
+    embedding inputs pruned away) go from those layers' weights; the layers
+    then read the kept features through a `shears.gather`, so the model's
+    inputs stay as they were, unless `shrink-inputs` removes them from the
+    function's arguments too (its `shears.kept_features` attribute lists the
+    original index of each feature kept).
   }];
   let dependentDialects = ["mlir::shears::ShearsDialect"];
   let options = [
@@ -126,6 +132,8 @@ def ShearsEliminateDeadNeurons
               "Channels removed from producers">,
     Statistic<"numRemovedWeights", "removed-weights",
               "Weight and bias elements removed">,
+    Statistic<"numRemovedInputs", "removed-inputs",
+              "Input features no layer reads, removed">,
   ];
 }
 
