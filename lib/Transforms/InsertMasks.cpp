@@ -509,9 +509,11 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
     for (const ChannelGroup &group : groups.getGroups()) {
       Layer unit;
       unit.name = "group";
-      // Where members' overrides differ, the lowest sparsity wins.
+      // A group's producers decide its sparsity; where their overrides
+      // differ, the lowest wins.
       for (const ChannelMember &member : group.members)
         if (auto it = layerIndex.find(member.op);
+            member.role == ChannelMember::Role::Producer &&
             it != layerIndex.end() && layers[it->second].sparsity >= 0)
           unit.sparsity = unit.sparsity < 0
                               ? layers[it->second].sparsity

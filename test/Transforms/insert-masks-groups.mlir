@@ -1,4 +1,10 @@
 // RUN: shears-opt %s --shears-insert-masks="sparsity=0.4 granularity=channel" | FileCheck %s
+// A group takes the sparsity its producers are given: overriding one of
+// them prunes the whole group; overriding only a consumer (c reads the
+// group) prunes nothing of it.
+// RUN: shears-opt %s --shears-insert-masks="sparsity=0 granularity=channel layer-sparsity=^a$=0.4" | FileCheck %s
+// RUN: shears-opt %s --shears-insert-masks="sparsity=0 granularity=channel layer-sparsity=^c$=0.4" | FileCheck %s --check-prefix=CONSUMER
+// CONSUMER-NOT: shears.mask
 
 // Two convolutions meet at a residual add, so their output channels are one
 // group scored by the sum of both filters' L1 norms: (1+10, 10+1, 5+5).
