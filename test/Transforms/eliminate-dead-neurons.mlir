@@ -1,7 +1,4 @@
 // RUN: shears-opt %s --shears-eliminate-dead-neurons --split-input-file | FileCheck %s
-// RUN: not shears-opt %s --shears-eliminate-dead-neurons=shrink-inputs=true --split-input-file 2>&1 | FileCheck %s --check-prefix=SHRINK
-
-// SHRINK: shrink-inputs is not implemented
 
 // Rows 1 and 3 of fc1 are zero. Row 3's bias is negative: relu makes it 0 and
 // it simply goes. Row 1's bias is 2: relu passes 2, which fc2 (it has no
