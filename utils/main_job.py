@@ -7,8 +7,11 @@ layer) and sparsity, it prunes the imported model with the `shears-prune`
 pipeline (magnitude criterion, the classifier layer kept dense), exports it to
 ONNX, counts its parameters, JIT-compiles it, measures its accuracy on the
 10,000 Fashion-MNIST test images and its median latency at batch 1 and 256
-against the dense model. Prints a table and writes it as JSON and a PNG plot
-into the output directory.
+against the dense model. Then, for accuracy only, the same sweep for every
+criterion: magnitude, l2, random, taylor (gradients of 2048 training images
+from utils/onnx_gradients.py) and activation (input norms of 1024 training
+images from `shears calibrate`). Prints both tables and writes them as JSON
+and a PNG plot into the output directory.
 
     PYTHONPATH=build/python /usr/bin/python3 utils/main_job.py [MODEL.onnx ...] [--out out/]
 """
@@ -33,6 +36,8 @@ import fashion_mnist  # noqa: E402
 DEFAULT_MODELS = [REPO / "models" / "fashion_mnist_mlp.onnx", REPO / "models" / "fashion_mnist_cnn.onnx"]
 GRANULARITIES = ["unstructured", "channel"]
 SPARSITIES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
+CRITERIA = ["magnitude", "l2", "random", "taylor", "activation"]
+BIN = REPO / "build" / "bin"
 # shears-prune is insert-masks -> fold-masks -> eliminate-dead-neurons ->
 # canonicalize; the expansion serves where the pipeline is not registered.
 PRUNE = "shears-prune{{{options}}}"
@@ -118,6 +123,69 @@ def accuracy_of(model, x, labels):
     return float((logits.argmax(axis=1) == labels).mean())
 
 
+def side_inputs(path, tmp):
+    """Options that the taylor and activation criteria need, computed on
+    training images: {criterion: option text}; a criterion whose side input
+    cannot be made is left out, said on stderr."""
+    import subprocess
+    images, _ = fashion_mnist.load("train")
+    name = Path(path).stem
+    options = {}
+    grads = os.path.join(tmp, f"{name}.grads.npz")
+    proc = subprocess.run([sys.executable, str(REPO / "utils" / "onnx_gradients.py"), str(path),
+                           "-o", grads, "--samples", "2048", "--quiet"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode == 0:
+        options["taylor"] = f"gradients={grads}"
+    else:
+        log(f"   taylor left out: {proc.stdout.strip()}")
+    module = shears.import_onnx(str(path))
+    spec = shears.compile(module).inputs[0]
+    calib = os.path.join(tmp, f"{name}.calib.npy")
+    np.save(calib, images[np.random.default_rng(0).permutation(len(images))[:1024]]
+            .reshape((-1,) + tuple(spec.shape[1:])))
+    norms = os.path.join(tmp, f"{name}.norms.npz")
+    proc = subprocess.run([str(BIN / "shears"), "calibrate", str(path), "--input",
+                           f"{spec.name}={calib}", "-o", norms],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode == 0:
+        options["activation"] = f"activations={norms}"
+    else:
+        log(f"   activation left out: {proc.stdout.strip()}")
+    return options
+
+
+def criteria_sweep(path, module, exclude, data, prune, args, tmp):
+    """Test accuracy per criterion x granularity x sparsity (no timing)."""
+    extra = side_inputs(path, tmp)
+    x = labels = None
+    rows = []
+    for criterion in args.criteria:
+        if criterion in ("taylor", "activation") and criterion not in extra:
+            continue
+        for granularity in args.granularities:
+            accuracies = {}
+            for sparsity in args.sparsities:
+                if sparsity == 0.0:
+                    continue
+                options = {"sparsity": sparsity, "criterion": criterion,
+                           "granularity": granularity,
+                           "scope": "global" if granularity == "unstructured" else "layer",
+                           "exclude": f'"{exclude}"'}
+                if criterion in extra:
+                    key, value = extra[criterion].split("=", 1)
+                    options[key] = value
+                model = shears.compile(prune(module, **options))
+                if x is None:
+                    x, labels = data.for_model(model.inputs[0])
+                accuracies[sparsity] = accuracy_of(model, x, labels)
+            rows.append({"criterion": criterion, "granularity": granularity,
+                         "accuracy": accuracies})
+            acc = " ".join("-" if a is None else f"{a * 100:.2f}" for a in accuracies.values())
+            log(f"   {criterion:>10} {granularity:>12}: {acc}")
+    return rows
+
+
 def time_all(entries, args):
     """Median latencies of every compiled model at batch 1 and 256. The
     machine may be busier at one moment than another (others build on it):
@@ -178,8 +246,12 @@ def sweep(path, data, prune, args, tmp):
     for r in rows:
         r["speedup_b1"] = dense["latency_b1_ms"] / r["latency_b1_ms"]
         r["speedup_b256"] = dense["latency_b256_ms"] / r["latency_b256_ms"]
+    entries.clear()
+    log(f"   accuracy per criterion, granularity and sparsity")
+    criteria = criteria_sweep(path, module, exclude, data, prune, args, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
-            "excluded": last, "rows": rows}
+            "excluded": last, "dense_accuracy": dense["accuracy"], "rows": rows,
+            "criteria": criteria}
 
 
 def pipeline_name(pipeline):
@@ -206,6 +278,23 @@ def print_table(result, pipeline):
               f"{r['speedup_b1']:>11.2f}x{r['speedup_b256']:>13.2f}x")
 
 
+def print_criteria(result, sparsities):
+    if not result["criteria"]:
+        return
+    dense = result["dense_accuracy"]
+    dense_text = "-" if dense is None else f"{dense * 100:.2f}%"
+    print(f"\n{result['model']}: test accuracy (%) without fine-tuning by criterion, granularity "
+          f"and sparsity (dense {dense_text}; '{result['excluded']}' kept dense)")
+    shown = [s for s in sparsities if s > 0]
+    header = f"{'criterion':<12}{'granularity':<14}" + "".join(f"{s:>8.0%}" for s in shown)
+    print(header)
+    print("-" * len(header))
+    for r in result["criteria"]:
+        cells = "".join("       -" if r["accuracy"].get(s) is None else f"{r['accuracy'][s] * 100:>8.2f}"
+                        for s in shown)
+        print(f"{r['criterion']:<12}{r['granularity']:<14}{cells}")
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -215,7 +304,8 @@ def plot(results, path):
               ("onnx_bytes", "ONNX file (KB)", lambda r: r["onnx_bytes"] / 1e3),
               ("latency_b1_ms", "latency, batch 1 (ms)", lambda r: r["latency_b1_ms"]),
               ("latency_b256_ms", "latency, batch 256 (ms)", lambda r: r["latency_b256_ms"])]
-    fig, axes = plt.subplots(len(results), len(panels), figsize=(4.2 * len(panels), 3.4 * len(results)),
+    columns = len(panels) + 1  # and accuracy by criterion
+    fig, axes = plt.subplots(len(results), columns, figsize=(4.2 * columns, 3.4 * len(results)),
                              squeeze=False)
     markers = {"unstructured": "o", "channel": "s"}
     for row_axes, result in zip(axes, results):
@@ -237,6 +327,21 @@ def plot(results, path):
             if key != "accuracy":
                 ax.set_ylim(bottom=0)
         row_axes[0].legend(fontsize=8)
+        ax = row_axes[-1]
+        if value(dense) is not None:
+            ax.axhline(dense["accuracy"] * 100, color="gray", linestyle="--", linewidth=1, label="dense")
+        for r in result["criteria"]:
+            points = [(float(s), a * 100) for s, a in r["accuracy"].items() if a is not None]
+            if points:
+                xs, ys = zip(*points)
+                ax.plot(xs, ys, marker=markers.get(r["granularity"], "^"),
+                        linestyle="-" if r["granularity"] == "channel" else ":",
+                        label=f"{r['criterion']} ({r['granularity']})")
+        ax.set_xlabel("sparsity")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{result['model']}: accuracy by criterion", fontsize=10)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -248,6 +353,8 @@ def main():
     parser.add_argument("--out", type=Path, default=REPO / "out", help="output directory (default: out/)")
     parser.add_argument("--sparsities", type=lambda s: [float(v) for v in s.split(",")], default=SPARSITIES)
     parser.add_argument("--granularities", type=lambda s: s.split(","), default=GRANULARITIES)
+    parser.add_argument("--criteria", type=lambda s: s.split(","), default=CRITERIA,
+                        help="criteria of the accuracy sweep (default: all five)")
     parser.add_argument("--budget", type=float, default=0.9,
                         help="seconds of timed runs per model and batch size, over all rounds")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of timing (each model keeps its best)")
@@ -266,6 +373,7 @@ def main():
             results.append(sweep(path, data, prune, args, tmp))
     for result in results:
         print_table(result, prune.used)
+        print_criteria(result, args.sparsities)
 
     json_path = args.out / "prune_sweep.json"
     png_path = args.out / "prune_sweep.png"
