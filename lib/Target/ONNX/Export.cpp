@@ -398,9 +398,20 @@ LogicalResult Exporter::exportFunction(func::FuncOp func) {
     if (!tensorNames.reserve(name))
       return emitError(arg.getLoc(), "duplicate ONNX graph input name '")
              << name << "'";
-    if (failed(setValueInfo(graph.add_input(), name, arg, /*symbolic=*/true,
+    onnx::ValueInfoProto *input = graph.add_input();
+    if (failed(setValueInfo(input, name, arg, /*symbolic=*/true,
                             arg.getLoc(), "graph input '" + name + "'")))
       return failure();
+    // An input that pruning narrowed says which original features it holds.
+    if (auto kept = func.getArgAttrOfType<DenseI64ArrayAttr>(
+            arg.getArgNumber(), "shears.kept_features")) {
+      std::string list;
+      llvm::raw_string_ostream os(list);
+      llvm::interleave(kept.asArrayRef(), os, ",");
+      input->set_doc_string("shears.kept_features: the original indices of "
+                            "the features this input holds: " +
+                            list);
+    }
     valueNames[arg] = name;
   }
 
