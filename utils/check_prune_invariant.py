@@ -11,7 +11,9 @@ on the same seeded random input; outputs must agree within |a-b| <= tol + tol*|a
 pruned model must have fewer parameters than the dense one when the options prune channels.
 The pruned model is also exported to ONNX: the file must pass onnx.checker, ONNX Runtime must
 give the outputs of Shears's compiled pruned model (same tolerance), and its size must shrink in
-proportion to the parameters (file ratio within 0.05 of the parameter ratio).
+proportion to the parameters (file ratio within 0.05 of the parameter ratio). With
+granularity=channel and no layer-sparsity, every layer but the classifier (whose channels are
+the model's outputs) keeps its channels minus the asked-for fraction, within one channel.
 Prints one line: `prune OK <model> {OPTIONS}: params D -> P, file ratio F, max abs diff X,
 ORT max abs diff Y`.
 """
@@ -27,6 +29,27 @@ import shears
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ort_compare import run_ort  # noqa: E402
+
+
+def channels(module, workdir):
+    """{layer name: output channels} from shears-report."""
+    import json
+    path = f"{workdir}/report.json"
+    module.clone().run_pipeline(f'shears-report{{table=false json="{path}"}}')
+    with open(path) as f:
+        return {l["name"]: l["output_channels"] for l in json.load(f)["layers"]}
+
+
+def sparsity_met(dense, pruned, options, workdir):
+    """Layers whose removed channels miss floor(sparsity * channels) by more than one."""
+    opts = dict(o.split("=", 1) for o in options.split())
+    if opts.get("granularity") != "channel" or "layer-sparsity" in opts or "exclude" in opts:
+        return []
+    sparsity = float(opts["sparsity"])
+    before, after = channels(dense, workdir), channels(pruned, workdir)
+    layers = list(before)[:-1]  # the classifier's channels are the outputs
+    return [f"{n}: {before[n]} -> {after.get(n)}" for n in layers
+            if after.get(n) is None or abs(before[n] - after[n] - int(sparsity * before[n])) > 1]
 
 
 def parameters(module, path):
@@ -62,6 +85,10 @@ def main():
     before = parameters(dense, dense_path)
     after = parameters(pruned, pruned_path)
     if "channel" in args.options and after >= before:
+        ok = False
+    missed = sparsity_met(dense, pruned, args.options, args.workdir)
+    if missed:
+        print("sparsity not met within one channel: " + "; ".join(missed))
         ok = False
     file_ratio = os.path.getsize(pruned_path) / os.path.getsize(dense_path)
     if abs(file_ratio - after / before) > 0.05:
