@@ -1,25 +1,30 @@
 #!/usr/bin/python3
 """Trains a small residual CNN on Fashion-MNIST and exports it to ONNX.
 
-    models/train_fashion_mnist_cnn.py [--epochs 3] [-o models/fashion_mnist_cnn.onnx]
+    models/train_fashion_mnist_cnn.py [--epochs 6] [--width 32] [--bn-l1 1e-2]
+                                      [-o models/fashion_mnist_cnn.onnx]
 
-The network (9,850 parameters, 41 KB as ONNX):
+The network (38,122 parameters, 154 KB as ONNX, at the default width 32):
 
-    conv3x3(1->16)+bn+relu, maxpool 2                       [N,16,14,14]
-    residual block: conv3x3+bn+relu, conv3x3+bn, add, relu  [N,16,14,14]
-    conv3x3(16->32, stride 2)+bn+relu                       [N,32,7,7]
-    global average pool, flatten, linear(32->10)            [N,10]
+    conv3x3(1->32)+bn+relu, maxpool 2                       [N,32,14,14]
+    residual block: conv3x3+bn+relu, conv3x3+bn, add, relu  [N,32,14,14]
+    conv3x3(32->64, stride 2)+bn+relu                       [N,64,7,7]
+    global average pool, flatten, linear(64->10)            [N,10]
+
+Trained for pruning as network slimming does (Liu et al., 2017): an L1 penalty on every BatchNorm
+scale (--bn-l1, 1e-2 per batch) drives the scales of the channels the network can spare towards
+zero. Exported in eval mode, torch folds every BatchNorm into the Conv before it, so a tiny scale
+becomes a small filter: the cheapest filters to lose are then the smallest ones, which is what
+`shears prune --granularity channel` removes first. Without the penalty, removing 10% of the
+filters of this network cost 15 to 20 points of accuracy; with it, 0.06 (see the main job).
 
 Inputs are images scaled to [0, 1] (no normalization); the ONNX model (opset 13) maps `input`
-[N, 1, 28, 28] to logits `output` [N, 10], with a dynamic batch dimension N. Exported in eval
-mode, so torch folds every BatchNorm into the Conv before it: the ONNX graph is Conv, Relu,
-MaxPool, Add, GlobalAveragePool, Flatten and Gemm. SGD with Nesterov momentum, one-cycle
-learning rate (peak 0.1), batch 128, seed 0, 2 threads.
+[N, 1, 28, 28] to logits `output` [N, 10], with a dynamic batch dimension N. The ONNX graph is
+Conv, Relu, MaxPool, Add, GlobalAveragePool, Flatten and Gemm. SGD with Nesterov momentum
+(weight decay 5e-4), one-cycle learning rate (peak 0.1), batch 128, seed 0, 2 threads.
 
-Result (3 epochs): test accuracy 0.8907 on the 10,000 test images (the same through ONNX Runtime
-and Shears), about 45 s of training on 2 idle cores (14 s an epoch; far more when other jobs
-share the cores); the exported file is byte-for-byte reproducible: models/fashion_mnist_cnn.onnx
-is its output.
+Result (6 epochs): test accuracy 0.8908 on the 10,000 test images (the same through ONNX Runtime
+and Shears), 217 s of training on 2 shared cores; models/fashion_mnist_cnn.onnx is its output.
 """
 import argparse
 import sys
@@ -77,7 +82,10 @@ def export(model, path):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--width", type=int, default=32, help="channels of the first convs (the last has twice)")
+    p.add_argument("--bn-l1", type=float, default=1e-2,
+                   help="L1 penalty on BatchNorm scales (network slimming), pushing unneeded channels to 0")
     p.add_argument("-o", "--output", type=Path, default=REPO / "models" / "fashion_mnist_cnn.onnx")
     args = p.parse_args()
 
@@ -89,7 +97,7 @@ def main():
     images, labels = fashion_mnist.load("test")
     x_test, y_test = torch.from_numpy(images).reshape(-1, 1, 28, 28), torch.from_numpy(labels)
 
-    model = FashionCNN()
+    model = FashionCNN(args.width)
     batch = 128
     steps = args.epochs * ((len(x_train) + batch - 1) // batch)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
@@ -99,7 +107,11 @@ def main():
         model.train()
         for idx in torch.randperm(len(x_train)).split(batch):
             opt.zero_grad()
-            F.cross_entropy(model(x_train[idx]), y_train[idx]).backward()
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            if args.bn_l1:
+                loss = loss + args.bn_l1 * sum(m.weight.abs().sum() for m in model.modules()
+                                               if isinstance(m, nn.BatchNorm2d))
+            loss.backward()
             opt.step()
             sched.step()
         print(f"epoch {epoch + 1}: test accuracy {accuracy(model, x_test, y_test):.4f} "
