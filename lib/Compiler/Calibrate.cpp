@@ -51,11 +51,9 @@ struct Probe {
 } // namespace
 
 FailureOr<std::vector<std::pair<std::string, NpzArray>>>
-mlir::shears::measureInputNorms(ModuleOp module,
-                                ArrayRef<const ShearsTensor *> samples,
-                                int64_t batch, std::string &error,
-                                llvm::function_ref<void(int64_t, int64_t)>
-                                    progress) {
+mlir::shears::measureInputNorms(
+    ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
+    std::string &error, llvm::function_ref<void(int64_t, int64_t)> progress) {
   if (batch < 1) {
     error = "the calibration batch must be positive";
     return failure();
@@ -120,8 +118,8 @@ mlir::shears::measureInputNorms(ModuleOp module,
     return failure();
   if (samples.size() != shearsModelNumInputs(model.get())) {
     error = "the model has " +
-            std::to_string(shearsModelNumInputs(model.get())) +
-            " inputs, " + std::to_string(samples.size()) + " given";
+            std::to_string(shearsModelNumInputs(model.get())) + " inputs, " +
+            std::to_string(samples.size()) + " given";
     return failure();
   }
 
@@ -147,7 +145,8 @@ mlir::shears::measureInputNorms(ModuleOp module,
     for (const ShearsTensor *t : samples) {
       SmallVector<int64_t> shape(shearsTensorShape(t),
                                  shearsTensorShape(t) + shearsTensorRank(t));
-      size_t rowBytes = shearsTensorSizeInBytes(t) / std::max<int64_t>(total, 1);
+      size_t rowBytes =
+          shearsTensorSizeInBytes(t) / std::max<int64_t>(total, 1);
       shape[0] = size;
       char *message = nullptr;
       views.emplace_back(shearsTensorWrap(

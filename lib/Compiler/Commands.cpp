@@ -480,13 +480,11 @@ static int measureNorms(llvm::StringRef name, ModuleOp module,
   std::vector<TensorPtr> samples;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     auto attr = func.getArgAttrOfType<StringAttr>(i, "shears.name");
-    std::string inputName =
-        attr ? attr.str() : "input_" + std::to_string(i);
+    std::string inputName = attr ? attr.str() : "input_" + std::to_string(i);
     auto it = files.find(inputName);
     if (it == files.end())
       return fail(name, "missing calibration input '" + inputName +
-                            "': pass --calibration " + inputName +
-                            "=FILE.npy");
+                            "': pass --calibration " + inputName + "=FILE.npy");
     char *message = nullptr;
     samples.emplace_back(shearsTensorLoadNpy(it->second.c_str(), &message));
     if (!samples.back())
@@ -507,13 +505,13 @@ static int measureNorms(llvm::StringRef name, ModuleOp module,
   auto progress = [&](int64_t done, int64_t total) {
     if (!terminal && done != total)
       return;
-    llvm::errs() << (terminal ? "\r" : "") << name << ": calibrated on "
-                 << done << "/" << total << " samples";
+    llvm::errs() << (terminal ? "\r" : "") << name << ": calibrated on " << done
+                 << "/" << total << " samples";
     if (done == total)
       llvm::errs() << "\n";
   };
-  auto norms = shears::measureInputNorms(module, pointers, batch, error,
-                                         progress);
+  auto norms =
+      shears::measureInputNorms(module, pointers, batch, error, progress);
   if (failed(norms))
     return fail(name, "calibration failed: " + error);
   if (llvm::Error e = shears::writeNpz(outputPath, *norms))
@@ -535,8 +533,7 @@ int shears::calibrateModelCommand(int argc, char **argv) {
   Opt<std::string> outputPath("o", cl::Required,
                               cl::desc("The .npz of norms to write"),
                               cl::value_desc("norms.npz"), cl::cat(cat));
-  Opt<int64_t> batch("batch",
-                     cl::desc("Samples per run (default 256)"),
+  Opt<int64_t> batch("batch", cl::desc("Samples per run (default 256)"),
                      cl::init(256), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
@@ -661,8 +658,9 @@ int shears::pruneModelCommand(int argc, char **argv) {
           name +
           " model.onnx --sparsity 0.9 --scope global --exclude '^/4/Gemm$' "
           "-o sparse.onnx\n  " +
-          name + " model.onnx --granularity n:m --n 2 --m 4 -o 2of4.onnx\n"
-                 "  " +
+          name +
+          " model.onnx --granularity n:m --n 2 --m 4 -o 2of4.onnx\n"
+          "  " +
           name +
           " model.onnx --criterion activation --calibration input=x.npy "
           "-o wanda.onnx\n  " +
@@ -737,8 +735,8 @@ int shears::pruneModelCommand(int argc, char **argv) {
       return fail(name, "cannot create a temporary file: " + ec.message());
     normsFile.emplace(temp);
     normsPath = temp.str().str();
-    if (int status = measureNorms(name, *module, calibration,
-                                  calibrationBatch, normsPath))
+    if (int status = measureNorms(name, *module, calibration, calibrationBatch,
+                                  normsPath))
       return status;
   }
 

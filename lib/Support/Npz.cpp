@@ -75,8 +75,7 @@ llvm::Expected<NpzArray> toArray(const ShearsTensor *tensor,
                         static_cast<const double *>(data) + count);
     break;
   default:
-    return fail(what + " holds " +
-                shearsDTypeName(shearsTensorDType(tensor)) +
+    return fail(what + " holds " + shearsDTypeName(shearsTensorDType(tensor)) +
                 " elements; expected f32 or f64");
   }
   return array;
@@ -185,9 +184,8 @@ mlir::shears::readNpz(StringRef path) {
   return arrays;
 }
 
-llvm::Error
-mlir::shears::writeNpz(StringRef path,
-                       llvm::ArrayRef<std::pair<std::string, NpzArray>> arrays) {
+llvm::Error mlir::shears::writeNpz(
+    StringRef path, llvm::ArrayRef<std::pair<std::string, NpzArray>> arrays) {
   std::string archive, directory;
   llvm::raw_string_ostream out(archive), dir(directory);
   auto put = [](llvm::raw_ostream &os, uint64_t value, unsigned bytes) {
@@ -197,8 +195,8 @@ mlir::shears::writeNpz(StringRef path,
   for (const auto &[name, array] : arrays) {
     char *message = nullptr;
     TensorPtr tensor(shearsTensorCreate(SHEARS_DTYPE_F32, array.shape.size(),
-                                        array.shape.data(),
-                                        array.values.data(), &message));
+                                        array.shape.data(), array.values.data(),
+                                        &message));
     char *npy = nullptr;
     size_t npySize = 0;
     if (!tensor ||

@@ -174,8 +174,8 @@ bool DeadNeuronEliminator::isUnread(const ChannelGroup &group,
           it->second[layout.along(i, dim)] = true;
     }
     int64_t begin = m.offset + channel * m.blockSize;
-    if (llvm::is_contained(
-            ArrayRef<bool>(it->second).slice(begin, m.blockSize), true))
+    if (llvm::is_contained(ArrayRef<bool>(it->second).slice(begin, m.blockSize),
+                           true))
       return false;
   }
   return anyConsumer;

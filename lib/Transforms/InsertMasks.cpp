@@ -113,16 +113,15 @@ ShearsInsertMasks::parseOptions(Granularity &result,
     double value;
     if (eq == std::string::npos ||
         StringRef(entry).drop_front(eq + 1).getAsDouble(value))
-      return fail("layer-sparsity entry '" + entry +
-                  "' is not REGEX=SPARSITY");
+      return fail("layer-sparsity entry '" + entry + "' is not REGEX=SPARSITY");
     if (!(value >= 0.0 && value < 1.0))
       return fail("layer-sparsity entry '" + entry +
                   "': sparsity must be in [0, 1)");
     Override o{entry.substr(0, eq), llvm::Regex(entry.substr(0, eq)), value};
     std::string regexError;
     if (!o.regex.isValid(regexError))
-      return fail("layer-sparsity entry '" + entry + "': invalid regex: " +
-                  regexError);
+      return fail("layer-sparsity entry '" + entry +
+                  "': invalid regex: " + regexError);
     overrides.push_back(std::move(o));
   }
   if (scope != "layer" && scope != "global")
@@ -165,13 +164,14 @@ LogicalResult ShearsInsertMasks::loadFactors(std::vector<Layer> &layers) {
   }
   for (Layer &layer : layers) {
     // Gradients are keyed by the weight's initializer, norms by the layer.
-    std::string key = taylor ? nameOf(layer.op.getWeight().getLoc()) : layer.name;
+    std::string key =
+        taylor ? nameOf(layer.op.getWeight().getLoc()) : layer.name;
     auto it = arrays->find(key);
     if (key.empty() || it == arrays->end()) {
-      layer.op.emitError()
-          << "shears-insert-masks: '" << path << "' has no "
-          << (taylor ? "gradient for weight '" : "input norms for layer '")
-          << key << "'";
+      layer.op.emitError() << "shears-insert-masks: '" << path << "' has no "
+                           << (taylor ? "gradient for weight '"
+                                      : "input norms for layer '")
+                           << key << "'";
       return failure();
     }
     const NpzArray &array = it->second;
@@ -191,9 +191,9 @@ LogicalResult ShearsInsertMasks::loadFactors(std::vector<Layer> &layers) {
     int64_t groups = layer.op.getGroups();
     int64_t channels = layer.cols * groups;
     if (array.shape.size() != 1 || array.shape[0] != channels) {
-      layer.op.emitError()
-          << "shears-insert-masks: input norms '" << key << "' have shape "
-          << shapeString(array.shape) << ", expected [" << channels << "]";
+      layer.op.emitError() << "shears-insert-masks: input norms '" << key
+                           << "' have shape " << shapeString(array.shape)
+                           << ", expected [" << channels << "]";
       return failure();
     }
     int64_t rowsPerGroup = layer.rows / groups;
@@ -515,10 +515,10 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
         if (auto it = layerIndex.find(member.op);
             member.role == ChannelMember::Role::Producer &&
             it != layerIndex.end() && layers[it->second].sparsity >= 0)
-          unit.sparsity = unit.sparsity < 0
-                              ? layers[it->second].sparsity
-                              : std::min(unit.sparsity,
-                                         layers[it->second].sparsity);
+          unit.sparsity =
+              unit.sparsity < 0
+                  ? layers[it->second].sparsity
+                  : std::min(unit.sparsity, layers[it->second].sparsity);
       unit.scores.assign(group.size, 0.0);
       bool usable = group.prunable;
       for (const ChannelMember &member : group.members) {

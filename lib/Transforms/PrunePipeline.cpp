@@ -37,8 +37,8 @@ struct PruneOptions : PassPipelineOptions<PruneOptions> {
       llvm::cl::desc("REGEX=SPARSITY per-layer overrides")};
   Option<int64_t> minChannels{*this, "min-channels", llvm::cl::init(1)};
   Option<int64_t> seed{*this, "seed", llvm::cl::init(0)};
-  Option<std::string> gradients{
-      *this, "gradients", llvm::cl::desc(".npz of gradients (taylor)")};
+  Option<std::string> gradients{*this, "gradients",
+                                llvm::cl::desc(".npz of gradients (taylor)")};
   Option<std::string> activations{
       *this, "activations",
       llvm::cl::desc(".npz of input-channel norms (activation)")};

@@ -30,9 +30,8 @@ llvm::Expected<llvm::StringMap<NpzArray>> readNpz(llvm::StringRef path);
 
 /// Writes `arrays` as an .npz archive of f32 arrays that numpy.load reads.
 /// On failure nothing is left at `path`.
-llvm::Error
-writeNpz(llvm::StringRef path,
-         llvm::ArrayRef<std::pair<std::string, NpzArray>> arrays);
+llvm::Error writeNpz(llvm::StringRef path,
+                     llvm::ArrayRef<std::pair<std::string, NpzArray>> arrays);
 
 } // namespace mlir::shears
 

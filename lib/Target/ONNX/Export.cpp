@@ -399,8 +399,8 @@ LogicalResult Exporter::exportFunction(func::FuncOp func) {
       return emitError(arg.getLoc(), "duplicate ONNX graph input name '")
              << name << "'";
     onnx::ValueInfoProto *input = graph.add_input();
-    if (failed(setValueInfo(input, name, arg, /*symbolic=*/true,
-                            arg.getLoc(), "graph input '" + name + "'")))
+    if (failed(setValueInfo(input, name, arg, /*symbolic=*/true, arg.getLoc(),
+                            "graph input '" + name + "'")))
       return failure();
     // An input that pruning narrowed says which original features it holds.
     if (auto kept = func.getArgAttrOfType<DenseI64ArrayAttr>(

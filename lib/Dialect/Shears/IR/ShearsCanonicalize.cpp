@@ -56,9 +56,9 @@ struct FoldBatchNormIntoProducer : OpRewritePattern<BatchNormOp> {
     Location loc = bn.getLoc();
     // The folded filter keeps its initializer's name (its location): side
     // inputs keyed by that name, like gradients, still find it.
-    Value newWeight = createWeightConstant(
-        rewriter, prunable.getWeight().getLoc(), weightType, *weight,
-        "bn_folded");
+    Value newWeight =
+        createWeightConstant(rewriter, prunable.getWeight().getLoc(),
+                             weightType, *weight, "bn_folded");
     Value newBias = createWeightConstant(
         rewriter, loc, RankedTensorType::get({channels}, rewriter.getF32Type()),
         bias, "bn_folded_bias");
