@@ -48,6 +48,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import resource
 import statistics
 import subprocess
@@ -119,12 +120,14 @@ def stale(out, *inputs):
 
 def prune(args, model_path, name, sparsity):
     """Writes NAME.s<S>.onnx in the workdir; returns (path, shears prune's summary or None)."""
-    out = args.workdir / f"{name}.s{sparsity:g}.onnx"
+    extra = shlex.split(args.prune_options)
+    tag = "".join(c if c.isalnum() else "_" for c in "".join(extra))
+    out = args.workdir / f"{name}.s{sparsity:g}{'.' + tag if tag else ''}.onnx"
     wait_for(args.bin / "shears")
     if not stale(out, model_path, args.bin / "shears"):
         return out, None
     text = run_tool(args, "shears", ["prune", model_path, "--sparsity", f"{sparsity:g}",
-                                     "--granularity", "channel", "-o", out])
+                                     "--granularity", "channel", *extra, "-o", out])
     if not out.is_file():
         raise Failure(f"shears prune exited 0 but wrote no {out}")
     return out, text.strip()
@@ -377,6 +380,8 @@ def main():
                         "the JSON has both")
     p.add_argument("--max-seconds", type=float, default=1800, help="time budget (default 1800)")
     p.add_argument("--no-ort", action="store_true", help="time Shears only")
+    p.add_argument("--prune-options", default="",
+                   help="more options for shears prune, e.g. '--round-to 16'")
     p.add_argument("--bin", type=Path, default=REPO / "build" / "bin", help="Shears tools")
     p.add_argument("--runtime", type=Path, default=REPO / "build" / "lib" / "libshears_runtime.so")
     p.add_argument("--model-dir", type=Path, help="looked in first for NAME.onnx")

@@ -43,7 +43,7 @@ def channels(module, workdir):
 def sparsity_met(dense, pruned, options, workdir):
     """Layers whose removed channels miss floor(sparsity * channels) by more than one."""
     opts = dict(o.split("=", 1) for o in options.split())
-    if opts.get("granularity") != "channel" or "layer-sparsity" in opts or "exclude" in opts:
+    if opts.get("granularity") != "channel" or {"layer-sparsity", "exclude", "round-to"} & set(opts):
         return []
     sparsity = float(opts["sparsity"])
     before, after = channels(dense, workdir), channels(pruned, workdir)

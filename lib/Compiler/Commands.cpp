@@ -633,6 +633,12 @@ int shears::pruneModelCommand(int argc, char **argv) {
   Opt<int64_t> minChannels("min-channels",
                            cl::desc("Channels kept at least per layer"),
                            cl::init(1), cl::cat(cat));
+  Opt<int64_t> roundTo(
+      "round-to",
+      cl::desc("--granularity channel: round the channels kept per layer up "
+               "to a multiple of N (8 or 16 suit engines with blocked "
+               "layouts, such as ONNX Runtime's)"),
+      cl::init(1), cl::value_desc("N"), cl::cat(cat));
   Opt<int64_t> n("n",
                  cl::desc("n:m keeps N of every M consecutive weights "
                           "along the input dim"),
@@ -700,6 +706,8 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return fail(name, "--block-rows and --block-cols must be positive");
   if (minChannels < 0)
     return fail(name, "--min-channels must be non-negative");
+  if (roundTo < 1)
+    return fail(name, "--round-to must be positive");
   std::string regexError;
   if (!exclude.empty() && !llvm::Regex(exclude).isValid(regexError))
     return fail(name, "--exclude '" + exclude + "' is not a valid regex: " +
@@ -751,6 +759,7 @@ int shears::pruneModelCommand(int argc, char **argv) {
   options.scope = scope;
   options.exclude = exclude;
   options.minChannels = minChannels;
+  options.roundTo = roundTo;
   options.seed = seed;
   options.gradients = gradients;
   options.activations = normsPath;

@@ -83,6 +83,7 @@ private:
   void buildStructures(Layer &layer, Granularity granularity);
   void score(Layer &layer, std::mt19937_64 &rng);
   void selectPerLayer(Layer &layer, Granularity granularity);
+  void roundKept(Layer &unit);
   void selectGlobal(MutableArrayRef<Layer> layers, Granularity granularity);
   void insertMask(Layer &layer, Granularity granularity);
   std::vector<Layer> channelGroupUnits(std::vector<Layer> &layers);
@@ -146,6 +147,8 @@ ShearsInsertMasks::parseOptions(Granularity &result,
     return fail("block sizes must be positive");
   if (minChannels < 0)
     return fail("min-channels must be non-negative");
+  if (roundTo < 1)
+    return fail("round-to must be positive");
   return success();
 }
 
@@ -320,6 +323,20 @@ void ShearsInsertMasks::selectPerLayer(Layer &layer, Granularity g) {
     layer.pruned[order[j]] = true;
 }
 
+/// Keeps the best-scored pruned structures of `unit` until the number kept
+/// is a multiple of `round-to` (or all are kept).
+void ShearsInsertMasks::roundKept(Layer &unit) {
+  int64_t count = unit.pruned.size();
+  int64_t kept = count - llvm::count(unit.pruned, true);
+  int64_t target = std::min(count, (kept + roundTo - 1) / roundTo * roundTo);
+  SmallVector<int64_t> order = ascending(unit.scores);
+  for (int64_t i = count - 1; i >= 0 && kept < target; --i)
+    if (unit.pruned[order[i]]) {
+      unit.pruned[order[i]] = false;
+      ++kept;
+    }
+}
+
 void ShearsInsertMasks::selectGlobal(MutableArrayRef<Layer> layers,
                                      Granularity g) {
   // One threshold over all layers. Single weights compare as they are (as
@@ -489,6 +506,9 @@ void ShearsInsertMasks::runOnOperation() {
   else
     for (Layer &layer : selected)
       selectPerLayer(layer, g);
+  if (g == Granularity::Channel)
+    for (Layer &unit : units)
+      roundKept(unit);
   if (g == Granularity::Channel)
     for (Layer &unit : units)
       for (auto [layerIndex, offset] : unit.members)

@@ -36,6 +36,10 @@ struct PruneOptions : PassPipelineOptions<PruneOptions> {
       *this, "layer-sparsity",
       llvm::cl::desc("REGEX=SPARSITY per-layer overrides")};
   Option<int64_t> minChannels{*this, "min-channels", llvm::cl::init(1)};
+  Option<int64_t> roundTo{
+      *this, "round-to",
+      llvm::cl::desc("Channels kept rounded up to a multiple of this"),
+      llvm::cl::init(1)};
   Option<int64_t> seed{*this, "seed", llvm::cl::init(0)};
   Option<std::string> gradients{*this, "gradients",
                                 llvm::cl::desc(".npz of gradients (taylor)")};
@@ -77,6 +81,7 @@ void shears::registerShearsPrunePipeline() {
         options.scope = o.scope;
         options.exclude = o.exclude;
         options.minChannels = o.minChannels;
+        options.roundTo = o.roundTo;
         options.seed = o.seed;
         options.layerSparsity.assign(o.layerSparsity.begin(),
                                      o.layerSparsity.end());

@@ -1,6 +1,10 @@
 // RUN: shears-opt %s --shears-insert-masks="sparsity=0.5" | FileCheck %s --check-prefix=UNSTRUCTURED
 // RUN: shears-opt %s --shears-insert-masks="sparsity=0.5 granularity=channel" | FileCheck %s --check-prefix=CHANNEL
 // RUN: shears-opt %s --shears-insert-masks="sparsity=0.5 granularity=channel criterion=l2" | FileCheck %s --check-prefix=CHANNEL
+// Rounding what is kept up to a multiple: 3 of fc1's 4 rows would go at
+// 75%, 2 with round-to=2 (the same two as at 50%); round-to=4 keeps all.
+// RUN: shears-opt %s --shears-insert-masks="sparsity=0.75 granularity=channel round-to=2" | FileCheck %s --check-prefix=CHANNEL
+// RUN: shears-opt %s --shears-insert-masks="sparsity=0.5 granularity=channel round-to=4" | FileCheck %s --check-prefix=ZERO
 // RUN: shears-opt %s --shears-insert-masks="granularity=n:m n=1 m=2" | FileCheck %s --check-prefix=NM
 // RUN: shears-opt %s --shears-insert-masks="sparsity=0.5 exclude=fc2" | FileCheck %s --check-prefix=EXCLUDE
 // RUN: shears-opt %s --shears-insert-masks="sparsity=0" | FileCheck %s --check-prefix=ZERO

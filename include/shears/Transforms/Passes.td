@@ -78,6 +78,9 @@ def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
                "matches REGEX">,
     Option<"minChannels", "min-channels", "int64_t", "1",
            "Channels kept at least per layer or group">,
+    Option<"roundTo", "round-to", "int64_t", "1",
+           "granularity=channel: channels kept per group rounded up to a "
+           "multiple of this (8 or 16 suit engines with blocked layouts)">,
     Option<"seed", "seed", "int64_t", "0", "Seed of the random criterion">,
     Option<"gradients", "gradients", "std::string", "\"\"",
            ".npz of dL/dw per ONNX initializer name (criterion=taylor)">,
