@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "shears/Compiler/Compiler.h"
+#include "shears/Support/RuntimeHandles.h"
 #include "shears/Conversion/Passes.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
@@ -154,12 +155,7 @@ void DiagnosticCapture::warnIfAny() const {
     throw py::error_already_set();
 }
 
-/// Takes a message returned by the C runtime.
-std::string takeMessage(char *message, const char *fallback) {
-  std::string result = message ? message : fallback;
-  shearsFreeString(message);
-  return result;
-}
+using mlir::shears::takeRuntimeMessage;
 
 //===----------------------------------------------------------------------===//
 // Contexts and modules
@@ -376,10 +372,7 @@ std::unique_ptr<Module> parseString(const std::string &text,
 // Compiled models
 //===----------------------------------------------------------------------===//
 
-struct TensorDeleter {
-  void operator()(ShearsTensor *tensor) const { shearsTensorFree(tensor); }
-};
-using TensorPtr = std::unique_ptr<ShearsTensor, TensorDeleter>;
+using mlir::shears::TensorPtr;
 
 /// numpy's name for a runtime element type.
 const char *numpyName(ShearsDType dtype) {
@@ -497,7 +490,7 @@ public:
                                         &message));
       if (!tensor)
         throw Error("input '" + std::string(shearsModelInputName(model, i)) +
-                    "': " + takeMessage(message, "cannot wrap the array"));
+                    "': " + takeRuntimeMessage(message, "cannot wrap the array"));
       inputPtrs.push_back(tensor.get());
       inputs.push_back(std::move(tensor));
     }
@@ -513,7 +506,7 @@ public:
                               raw.data(), &message);
     }
     if (status != 0)
-      throw Error(takeMessage(message, "the model failed to run"));
+      throw Error(takeRuntimeMessage(message, "the model failed to run"));
 
     std::vector<TensorPtr> outputs;
     for (ShearsTensor *t : raw)
@@ -546,7 +539,7 @@ private:
   std::string inputMismatch(size_t index, const std::string &gotDType,
                             const std::vector<int64_t> &dims) const {
     std::string expected =
-        takeMessage(shearsTypeToString(shearsModelInputDType(model, index),
+        takeRuntimeMessage(shearsTypeToString(shearsModelInputDType(model, index),
                                        shearsModelInputRank(model, index),
                                        shearsModelInputShape(model, index)),
                     "?");
@@ -607,7 +600,7 @@ std::unique_ptr<Model> loadLibrary(const std::string &path) {
   char *message = nullptr;
   ShearsModel *model = shearsModelLoadLibrary(path.c_str(), &message);
   if (!model)
-    throw Error(takeMessage(message, "cannot load the model library"));
+    throw Error(takeRuntimeMessage(message, "cannot load the model library"));
   return std::make_unique<Model>(model);
 }
 

@@ -13,6 +13,7 @@
 
 #include "shears/Compiler/Compiler.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/RuntimeHandles.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -25,20 +26,6 @@ using namespace mlir;
 using namespace mlir::shears;
 
 namespace {
-
-struct TensorDeleter {
-  void operator()(ShearsTensor *t) const { shearsTensorFree(t); }
-};
-using TensorPtr = std::unique_ptr<ShearsTensor, TensorDeleter>;
-struct ModelDeleter {
-  void operator()(ShearsModel *m) const { shearsModelFree(m); }
-};
-
-std::string takeMessage(char *message) {
-  std::string result = message ? message : "unknown error";
-  shearsFreeString(message);
-  return result;
-}
 
 /// A layer whose input is measured: its name, and the dim of its input that
 /// holds the channels its weight's dim 1 reads.
@@ -113,7 +100,7 @@ mlir::shears::measureInputNorms(
     error = "cannot compile the model to measure its activations";
     return failure();
   }
-  std::unique_ptr<ShearsModel, ModelDeleter> model(jitCompile(*copy, error));
+  ModelPtr model(jitCompile(*copy, error));
   if (!model)
     return failure();
   if (samples.size() != shearsModelNumInputs(model.get())) {
@@ -154,7 +141,7 @@ mlir::shears::measureInputNorms(
           static_cast<char *>(shearsTensorData(t)) + begin * rowBytes,
           &message));
       if (!views.back()) {
-        error = takeMessage(message);
+        error = takeRuntimeMessage(message);
         return failure();
       }
       inputs.push_back(views.back().get());
@@ -164,7 +151,7 @@ mlir::shears::measureInputNorms(
     char *message = nullptr;
     if (shearsModelRun(model.get(), inputs.data(), inputs.size(), raw.data(),
                        &message) != 0) {
-      error = takeMessage(message);
+      error = takeRuntimeMessage(message);
       return failure();
     }
     std::vector<TensorPtr> outputs(raw.begin(), raw.end());

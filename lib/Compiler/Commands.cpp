@@ -11,6 +11,7 @@
 
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
+#include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
 #include "shears/Transforms/Passes.h"
@@ -129,20 +130,48 @@ std::optional<int64_t> onnxFileSize(llvm::StringRef path) {
 // run
 //===----------------------------------------------------------------------===//
 
-/// Frees a C-API tensor or model at scope exit.
-struct TensorDeleter {
-  void operator()(ShearsTensor *t) const { shearsTensorFree(t); }
-};
-using TensorPtr = std::unique_ptr<ShearsTensor, TensorDeleter>;
-struct ModelDeleter {
-  void operator()(ShearsModel *m) const { shearsModelFree(m); }
-};
+using shears::ModelPtr;
+using shears::TensorPtr;
+using shears::takeRuntimeMessage;
 
-std::string takeError(char *error) {
-  std::string result = error ? error : "unknown error";
-  shearsFreeString(error);
-  return result;
+/// Loads the .npy files that `specs` (NAME=FILE.npy, given with `option`)
+/// assign to the inputs `names`, in that order. On a malformed spec, a
+/// missing or unreadable input or a name the model lacks, prints the error
+/// (`what` is how it calls an input) and returns false.
+bool loadInputs(llvm::StringRef command, llvm::StringRef option,
+                llvm::StringRef what, llvm::ArrayRef<std::string> specs,
+                llvm::ArrayRef<std::string> names,
+                std::vector<TensorPtr> &tensors) {
+  auto error = [&](const llvm::Twine &message) {
+    fail(command, message);
+    return false;
+  };
+  llvm::StringMap<std::string> files;
+  for (const std::string &spec : specs) {
+    auto [inputName, file] = llvm::StringRef(spec).split('=');
+    if (file.empty())
+      return error(option + " " + spec + ": expected NAME=FILE.npy");
+    files[inputName] = file.str();
+  }
+  for (const std::string &inputName : names) {
+    auto it = files.find(inputName);
+    if (it == files.end())
+      return error("missing " + what + " '" + inputName + "': pass " + option +
+                   " " + inputName + "=FILE.npy");
+    char *message = nullptr;
+    tensors.emplace_back(shearsTensorLoadNpy(it->second.c_str(), &message));
+    if (!tensors.back())
+      return error(what + " '" + inputName +
+                   "': " + takeRuntimeMessage(message));
+    files.erase(it);
+  }
+  if (!files.empty())
+    return error("the model has no input named '" + files.begin()->getKey() +
+                 "'");
+  return true;
 }
+
+
 
 /// Loads an expected output: .npy, or a TensorProto .pb.
 TensorPtr loadExpected(llvm::StringRef path, std::string &error) {
@@ -150,7 +179,7 @@ TensorPtr loadExpected(llvm::StringRef path, std::string &error) {
   if (path.ends_with(".npy")) {
     TensorPtr t(shearsTensorLoadNpy(path.str().c_str(), &message));
     if (!t)
-      error = takeError(message);
+      error = takeRuntimeMessage(message);
     return t;
   }
   auto file = shears::readTensorProtoFile(path, error);
@@ -165,7 +194,7 @@ TensorPtr loadExpected(llvm::StringRef path, std::string &error) {
                                  file->shape.data(), file->bytes.data(),
                                  &message));
   if (!t)
-    error = takeError(message);
+    error = takeRuntimeMessage(message);
   return t;
 }
 
@@ -179,7 +208,7 @@ std::string compare(const ShearsTensor *actual, const ShearsTensor *expected,
   auto typeOf = [&](const ShearsTensor *t) {
     char *s = shearsTypeToString(shearsTensorDType(t), shearsTensorRank(t),
                                  shearsTensorShape(t));
-    return takeError(s);
+    return takeRuntimeMessage(s);
   };
   if (shearsTensorDType(actual) != shearsTensorDType(expected) ||
       shapeOf(actual) != shapeOf(expected))
@@ -272,36 +301,18 @@ int shears::runModelCommand(int argc, char **argv) {
   if (!module)
     return 1;
   std::string error;
-  std::unique_ptr<ShearsModel, ModelDeleter> model(
+  ModelPtr model(
       shears::jitCompile(*module, error));
   if (!model)
     return fail(name, "JIT compilation failed: " + error);
 
   // Inputs by name, in signature order.
-  llvm::StringMap<std::string> files;
-  for (const std::string &spec : inputSpecs) {
-    auto [inputName, file] = llvm::StringRef(spec).split('=');
-    if (file.empty())
-      return fail(name, "--input " + spec + ": expected NAME=FILE.npy");
-    files[inputName] = file.str();
-  }
-  size_t numInputs = shearsModelNumInputs(model.get());
+  std::vector<std::string> inputNames;
+  for (size_t i = 0, e = shearsModelNumInputs(model.get()); i < e; ++i)
+    inputNames.push_back(shearsModelInputName(model.get(), i));
   std::vector<TensorPtr> inputs;
-  for (size_t i = 0; i < numInputs; ++i) {
-    llvm::StringRef inputName = shearsModelInputName(model.get(), i);
-    auto it = files.find(inputName);
-    if (it == files.end())
-      return fail(name, "missing input '" + inputName + "': pass --input " +
-                            inputName + "=FILE.npy");
-    char *message = nullptr;
-    inputs.emplace_back(shearsTensorLoadNpy(it->second.c_str(), &message));
-    if (!inputs.back())
-      return fail(name, "input '" + inputName + "': " + takeError(message));
-    files.erase(it);
-  }
-  if (!files.empty())
-    return fail(name, "the model has no input named '" +
-                          files.begin()->getKey() + "'");
+  if (!loadInputs(name, "--input", "input", inputSpecs, inputNames, inputs))
+    return 1;
 
   std::vector<const ShearsTensor *> inputPtrs;
   for (const TensorPtr &t : inputs)
@@ -312,7 +323,7 @@ int shears::runModelCommand(int argc, char **argv) {
     char *message = nullptr;
     if (shearsModelRun(model.get(), inputPtrs.data(), inputPtrs.size(),
                        raw.data(), &message) != 0) {
-      error = takeError(message);
+      error = takeRuntimeMessage(message);
       return false;
     }
     outputs.clear();
@@ -354,7 +365,7 @@ int shears::runModelCommand(int argc, char **argv) {
       llvm::sys::path::append(path, outputName + ".npy");
       char *message = nullptr;
       if (shearsTensorSaveNpy(outputs[i].get(), path.c_str(), &message) != 0)
-        return fail(name, takeError(message));
+        return fail(name, takeRuntimeMessage(message));
     }
   }
 
@@ -461,40 +472,25 @@ int shears::compileModelCommand(int argc, char **argv) {
 // calibrate
 //===----------------------------------------------------------------------===//
 
-/// Loads calibration samples given as NAME=FILE.npy, measures the input
-/// norms of `module`'s layers on them and writes them to `outputPath`.
-/// Returns the exit status; progress goes to stderr.
+/// Loads calibration samples given as NAME=FILE.npy with `option`,
+/// measures the input norms of `module`'s layers on them and writes them to
+/// `outputPath`. Returns the exit status; progress goes to stderr.
 static int measureNorms(llvm::StringRef name, ModuleOp module,
+                        llvm::StringRef option,
                         llvm::ArrayRef<std::string> specs, int64_t batch,
                         llvm::StringRef outputPath) {
-  auto func = *module.getOps<func::FuncOp>().begin();
-  llvm::StringMap<std::string> files;
-  for (const std::string &spec : specs) {
-    auto [inputName, file] = llvm::StringRef(spec).split('=');
-    if (file.empty())
-      return fail(name, "--calibration " + spec + ": expected NAME=FILE.npy");
-    files[inputName] = file.str();
-  }
   // Inputs in the order of the function's arguments, named as ONNX names
   // them (shears.name), else input_<i>.
-  std::vector<TensorPtr> samples;
+  auto func = *module.getOps<func::FuncOp>().begin();
+  std::vector<std::string> inputNames;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     auto attr = func.getArgAttrOfType<StringAttr>(i, "shears.name");
-    std::string inputName = attr ? attr.str() : "input_" + std::to_string(i);
-    auto it = files.find(inputName);
-    if (it == files.end())
-      return fail(name, "missing calibration input '" + inputName +
-                            "': pass --calibration " + inputName + "=FILE.npy");
-    char *message = nullptr;
-    samples.emplace_back(shearsTensorLoadNpy(it->second.c_str(), &message));
-    if (!samples.back())
-      return fail(name, "calibration input '" + inputName +
-                            "': " + takeError(message));
-    files.erase(it);
+    inputNames.push_back(attr ? attr.str() : "input_" + std::to_string(i));
   }
-  if (!files.empty())
-    return fail(name, "the model has no input named '" +
-                          files.begin()->getKey() + "'");
+  std::vector<TensorPtr> samples;
+  if (!loadInputs(name, option, "calibration input", specs, inputNames,
+                  samples))
+    return 1;
   std::vector<const ShearsTensor *> pointers;
   for (const TensorPtr &t : samples)
     pointers.push_back(t.get());
@@ -551,7 +547,8 @@ int shears::calibrateModelCommand(int argc, char **argv) {
       shears::loadModel(modelPath, cc.context, cc.sourceMgr);
   if (!module)
     return 1;
-  if (int status = measureNorms(name, *module, inputSpecs, batch, outputPath))
+  if (int status = measureNorms(name, *module, "--input", inputSpecs, batch,
+                                outputPath))
     return status;
   llvm::outs() << "wrote input norms of the layers of '" << modelPath
                << "' to '" << outputPath << "'\n";
@@ -743,7 +740,7 @@ int shears::pruneModelCommand(int argc, char **argv) {
       return fail(name, "cannot create a temporary file: " + ec.message());
     normsFile.emplace(temp);
     normsPath = temp.str().str();
-    if (int status = measureNorms(name, *module, calibration, calibrationBatch,
+    if (int status = measureNorms(name, *module, "--calibration", calibration, calibrationBatch,
                                   normsPath))
       return status;
   }

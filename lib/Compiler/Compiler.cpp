@@ -5,6 +5,7 @@
 #include "shears/Conversion/Passes.h"
 #include "shears/Transforms/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Import.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -126,8 +127,7 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
       static_cast<const char *>(*signature), owner,
       [](void *p) { delete static_cast<ExecutionEngine *>(p); }, &message);
   if (!model) {
-    error = message ? message : "cannot create the model";
-    shearsFreeString(message);
+    error = takeRuntimeMessage(message, "cannot create the model");
     return nullptr;
   }
   (void)engine->release(); // Owned by the model now.

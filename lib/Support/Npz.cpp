@@ -10,7 +10,7 @@
 
 #include "shears/Support/Npz.h"
 
-#include "shears-c/Runtime.h"
+#include "shears/Support/RuntimeHandles.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CRC.h"
@@ -47,11 +47,6 @@ public:
   }
   StringRef data;
 };
-
-struct TensorDeleter {
-  void operator()(ShearsTensor *t) const { shearsTensorFree(t); }
-};
-using TensorPtr = std::unique_ptr<ShearsTensor, TensorDeleter>;
 
 llvm::Error fail(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -170,9 +165,7 @@ mlir::shears::readNpz(StringRef path) {
     TensorPtr tensor(shearsTensorLoadNpyBuffer(bytes.data(), bytes.size(),
                                                what.c_str(), &message));
     if (!tensor) {
-      std::string reason = message ? message : "cannot read it";
-      shearsFreeString(message);
-      return fail(reason);
+      return fail(takeRuntimeMessage(message, "cannot read it"));
     }
     StringRef key = name;
     key.consume_back(".npy");
@@ -201,10 +194,8 @@ llvm::Error mlir::shears::writeNpz(
     size_t npySize = 0;
     if (!tensor ||
         shearsTensorSaveNpyBuffer(tensor.get(), &npy, &npySize, &message)) {
-      std::string reason = message ? message : "cannot encode it";
-      shearsFreeString(message);
       return fail("cannot write '" + path + "': array '" + name +
-                  "': " + reason);
+                  "': " + takeRuntimeMessage(message, "cannot encode it"));
     }
     std::unique_ptr<char, decltype(&free)> owner(npy, free);
     StringRef bytes(npy, npySize);
