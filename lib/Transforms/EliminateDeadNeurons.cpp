@@ -60,7 +60,9 @@ private:
   const SmallVector<float> *floats(Value value);
   std::optional<float> uniform(Value value, int64_t dim, int64_t begin,
                                int64_t end);
-  bool isDead(ChannelMember producer, int64_t channel);
+  /// Whether `member`'s weights for group `channel` are all zero: its rows
+  /// for a producer, its columns for a consumer.
+  bool isZero(ChannelMember member, int64_t channel);
   bool isUnread(const ChannelGroup &group, int64_t channel);
   std::optional<float> evaluate(Operation *op, const ChannelGroup &group,
                                 int64_t channel,
@@ -80,10 +82,8 @@ private:
   /// Contents of constants (null: not a constant), stable while the map
   /// grows.
   DenseMap<Value, std::unique_ptr<SmallVector<float>>> constants;
-  /// Per producer op: which output indices have a non-zero weight.
-  DenseMap<Operation *, SmallVector<bool>> liveRows;
-  /// Per consumer op: which input indices have a non-zero weight.
-  DenseMap<Operation *, SmallVector<bool>> liveColumns;
+  /// Per (op, weight dim): which indices along it have a non-zero weight.
+  DenseMap<std::pair<Operation *, int64_t>, SmallVector<bool>> nonzero;
   /// Per consumer op: sums of its weights over everything but the output
   /// and input dims, [out][in].
   DenseMap<Operation *, SmallVector<double>> weightSums;
@@ -132,22 +132,64 @@ std::optional<float> DeadNeuronEliminator::uniform(Value value, int64_t dim,
   return result;
 }
 
-bool DeadNeuronEliminator::isDead(ChannelMember producer,
-                                  int64_t channel) {
-  auto [it, inserted] = liveRows.try_emplace(producer.op);
-  if (inserted) {
-    Value weight = producer.op.getWeight();
-    auto type = cast<ShapedType>(weight.getType());
-    Layout layout(type);
-    int64_t dim = producer.op.getWeightOutputDim();
-    it->second.assign(type.getDimSize(dim), false);
-    for (auto [i, x] : llvm::enumerate(*floats(weight)))
-      if (x != 0.0f)
-        it->second[layout.along(i, dim)] = true;
+/// Which indices along `dim` of a tensor with `data` hold a non-zero.
+static SmallVector<bool> nonzeroAlong(ArrayRef<float> data, ShapedType type,
+                                      int64_t dim) {
+  Layout layout(type);
+  SmallVector<bool> nonzero(type.getDimSize(dim), false);
+  for (auto [i, x] : llvm::enumerate(data))
+    if (x != 0.0f)
+      nonzero[layout.along(i, dim)] = true;
+  return nonzero;
+}
+
+/// A constant, beside the one defining `old` and named like it, of the
+/// elements of `data` (shaped like `old`) that every non-empty mask of
+/// `masks` (one per dim) keeps.
+static Value shrinkConstant(Value old, ArrayRef<float> data,
+                            const KeepMasks &masks, int64_t &removedWeights) {
+  auto type = cast<RankedTensorType>(old.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  for (auto [size, mask] : llvm::zip(shape, masks))
+    if (!mask.empty())
+      size = llvm::count(mask, true);
+  Layout layout(type);
+  SmallVector<float> kept;
+  for (auto [i, x] : llvm::enumerate(data)) {
+    bool stays = true;
+    for (auto [dim, mask] : llvm::enumerate(masks))
+      stays &= mask.empty() || mask[layout.along(i, dim)];
+    if (stays)
+      kept.push_back(x);
   }
-  int64_t begin = producer.offset + channel * producer.blockSize;
+  removedWeights += data.size() - kept.size();
+  Operation *def = old.getDefiningOp();
+  std::string name = "pruned";
+  auto constant = dyn_cast<ConstantOp>(def);
+  if (auto resource = constant ? dyn_cast<DenseResourceElementsAttr>(
+                                     constant.getValue())
+                               : nullptr)
+    name = resource.getRawHandle().getKey().str();
+  else if (auto loc = dyn_cast<NameLoc>(def->getLoc()))
+    name = loc.getName().str();
+  OpBuilder builder(def);
+  return createWeightConstant(builder, def->getLoc(), type.clone(shape), kept,
+                              name);
+}
+
+bool DeadNeuronEliminator::isZero(ChannelMember member, int64_t channel) {
+  int64_t dim = member.role == Role::Producer
+                    ? member.op.getWeightOutputDim()
+                    : member.op.getWeightInputDim();
+  auto [it, inserted] = nonzero.try_emplace({member.op, dim});
+  if (inserted) {
+    Value weight = member.op.getWeight();
+    it->second =
+        nonzeroAlong(*floats(weight), cast<ShapedType>(weight.getType()), dim);
+  }
+  int64_t begin = member.offset + channel * member.blockSize;
   return !llvm::is_contained(
-      ArrayRef<bool>(it->second).slice(begin, producer.blockSize), true);
+      ArrayRef<bool>(it->second).slice(begin, member.blockSize), true);
 }
 
 /// Whether no consumer of the group reads `channel`: their weights for it
@@ -159,24 +201,9 @@ bool DeadNeuronEliminator::isUnread(const ChannelGroup &group,
   for (ChannelMember m : group.members) {
     if (m.role != Role::Consumer)
       continue;
-    if (m.op.getGroups() != 1)
+    if (m.op.getGroups() != 1 || !isZero(m, channel))
       return false;
     anyConsumer = true;
-    auto [it, inserted] = liveColumns.try_emplace(m.op);
-    if (inserted) {
-      Value weight = m.op.getWeight();
-      auto type = cast<ShapedType>(weight.getType());
-      Layout layout(type);
-      int64_t dim = m.op.getWeightInputDim();
-      it->second.assign(type.getDimSize(dim), false);
-      for (auto [i, x] : llvm::enumerate(*floats(weight)))
-        if (x != 0.0f)
-          it->second[layout.along(i, dim)] = true;
-    }
-    int64_t begin = m.offset + channel * m.blockSize;
-    if (llvm::is_contained(ArrayRef<bool>(it->second).slice(begin, m.blockSize),
-                           true))
-      return false;
   }
   return anyConsumer;
 }
@@ -403,7 +430,7 @@ DeadNeuronEliminator::planRemoval(const ChannelGroup &group, int64_t channel) {
   if (isUnread(group, channel))
     return Fold();
   if (!llvm::all_of(group.members, [&](ChannelMember m) {
-        return m.role != Role::Producer || isDead(m, channel);
+        return m.role != Role::Producer || isZero(m, channel);
       }))
     return std::nullopt;
   DenseMap<Value, std::optional<float>> values = channelValues(group, channel);
@@ -492,7 +519,6 @@ int64_t DeadNeuronEliminator::run(int64_t &removedWeights) {
   for (OpOperand *operand : operands) {
     KeepMasks &masks = keep[{operand->getOwner(), operand->getOperandNumber()}];
     Value old = operand->get();
-    auto type = cast<RankedTensorType>(old.getType());
     ArrayRef<float> data = *floats(old);
     SmallVector<float> biased;
     auto prunable = dyn_cast<PrunableOpInterface>(operand->getOwner());
@@ -504,34 +530,9 @@ int64_t DeadNeuronEliminator::run(int64_t &removedWeights) {
         x = static_cast<float>(x + d);
       data = biased;
     }
-    masks.resize(type.getRank());
-    SmallVector<int64_t> shape(type.getShape());
-    for (auto [size, mask] : llvm::zip(shape, masks))
-      if (!mask.empty())
-        size = llvm::count(mask, true);
-    Layout layout(type);
-    SmallVector<float> kept;
-    for (auto [i, x] : llvm::enumerate(data)) {
-      bool stays = true;
-      for (auto [dim, mask] : llvm::enumerate(masks))
-        stays &= mask.empty() || mask[layout.along(i, dim)];
-      if (stays)
-        kept.push_back(x);
-    }
-    removedWeights += data.size() - kept.size();
-    Operation *def = old.getDefiningOp();
-    std::string name = "pruned";
-    auto constant = dyn_cast<ConstantOp>(def);
-    if (auto resource = constant ? dyn_cast<DenseResourceElementsAttr>(
-                                       constant.getValue())
-                                 : nullptr)
-      name = resource.getRawHandle().getKey().str();
-    else if (auto loc = dyn_cast<NameLoc>(def->getLoc()))
-      name = loc.getName().str();
-    OpBuilder builder(def);
-    operand->set(createWeightConstant(builder, def->getLoc(),
-                                      type.clone(shape), kept, name));
-    oldConstants.push_back(def);
+    masks.resize(cast<ShapedType>(old.getType()).getRank());
+    operand->set(shrinkConstant(old, data, masks, removedWeights));
+    oldConstants.push_back(old.getDefiningOp());
   }
   for (auto &[value, removed] : shrink) {
     auto type = cast<RankedTensorType>(value.getType());
@@ -552,27 +553,6 @@ int64_t DeadNeuronEliminator::run(int64_t &removedWeights) {
   return removedChannels;
 }
 
-/// A copy of constant `value` without the indices along `dim` where `keep`
-/// is false, named like it.
-static Value keepAlong(OpBuilder &builder, Value value, int64_t dim,
-                       ArrayRef<bool> keep, int64_t &removedWeights) {
-  auto type = cast<RankedTensorType>(value.getType());
-  SmallVector<float> data = *getConstantFloats(value);
-  Layout layout(type);
-  SmallVector<float> kept;
-  for (auto [i, x] : llvm::enumerate(data))
-    if (keep[layout.along(i, dim)])
-      kept.push_back(x);
-  removedWeights += data.size() - kept.size();
-  SmallVector<int64_t> shape(type.getShape());
-  shape[dim] = llvm::count(keep, true);
-  std::string name = "pruned";
-  if (auto loc = dyn_cast<NameLoc>(value.getLoc()))
-    name = loc.getName().str();
-  return createWeightConstant(builder, value.getLoc(), type.clone(shape), kept,
-                              name);
-}
-
 /// Removes the input features of the model that no layer reads: features of
 /// an argument all of whose users are layers (conv, linear) with all-zero
 /// weight columns for them. The layers lose those columns and read the kept
@@ -587,30 +567,33 @@ static int64_t removeUnreadInputs(func::FuncOp func, bool shrinkArguments,
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type || type.getRank() < 2 || arg.use_empty())
       continue;
-    SmallVector<PrunableOpInterface> users;
+    // The layers reading the argument, with their weights.
+    SmallVector<std::pair<PrunableOpInterface, SmallVector<float>>> users;
     int64_t dim = -1;
     bool usable = true;
     for (OpOperand &use : arg.getUses()) {
       auto op = dyn_cast<PrunableOpInterface>(use.getOwner());
+      FailureOr<SmallVector<float>> weights = failure();
+      if (op)
+        weights = getConstantFloats(op.getWeight());
       usable = op && op.getPrunedInput() == arg &&
                llvm::count(op->getOperands(), arg) == 1 &&
                op.getGroups() == 1 && op.getWeightInputDim() >= 0 &&
-               succeeded(getConstantFloats(op.getWeight())) &&
+               succeeded(weights) &&
                (dim < 0 || op.getInputChannelDim() == dim);
       if (!usable)
         break;
       dim = op.getInputChannelDim();
-      users.push_back(op);
+      users.emplace_back(op, std::move(*weights));
     }
     if (!usable || dim < 0 || type.isDynamicDim(dim))
       continue;
     SmallVector<bool> live(type.getDimSize(dim), false);
-    for (PrunableOpInterface op : users) {
-      Value weight = op.getWeight();
-      Layout layout(cast<ShapedType>(weight.getType()));
-      for (auto [i, x] : llvm::enumerate(*getConstantFloats(weight)))
-        if (x != 0.0f)
-          live[layout.along(i, op.getWeightInputDim())] = true;
+    for (auto &[op, weights] : users) {
+      auto weightType = cast<ShapedType>(op.getWeight().getType());
+      for (auto [l, read] : llvm::zip(
+               live, nonzeroAlong(weights, weightType, op.getWeightInputDim())))
+        l = l || read;
     }
     int64_t count = llvm::count(live, true);
     // Keep one feature at least: empty tensors help nobody.
@@ -622,12 +605,12 @@ static int64_t removeUnreadInputs(func::FuncOp func, bool shrinkArguments,
     for (auto [f, l] : llvm::enumerate(live))
       if (l)
         kept.push_back(f);
-    for (PrunableOpInterface op : users) {
-      OpBuilder builder(op);
+    for (auto &[op, weights] : users) {
       Value weight = op.getWeight();
-      op->replaceUsesOfWith(weight,
-                            keepAlong(builder, weight, op.getWeightInputDim(),
-                                      live, removedWeights));
+      KeepMasks masks(cast<ShapedType>(weight.getType()).getRank());
+      masks[op.getWeightInputDim()] = live;
+      op->replaceUsesOfWith(
+          weight, shrinkConstant(weight, weights, masks, removedWeights));
       if (Operation *def = weight.getDefiningOp(); def && def->use_empty())
         def->erase();
     }
