@@ -14,6 +14,7 @@
 #include "shears/Compiler/Compiler.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/RuntimeHandles.h"
+#include "shears/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -71,12 +72,9 @@ mlir::shears::measureInputNorms(
   llvm::StringSet<> seen;
   entry.walk([&](PrunableOpInterface op) {
     auto name = dyn_cast<NameLoc>(op->getLoc());
-    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
     Value input = op.getPrunedInput();
-    if (!name || !type || type.getRank() < 2 || !input ||
-        op.getWeightOutputDim() != 0 || op.getWeightInputDim() != 1 ||
-        op.getInputChannelDim() < 0 ||
-        failed(getConstantFloats(op.getWeight())) ||
+    if (!name || !input || op.getInputChannelDim() < 0 ||
+        failed(getScoredWeights(op)) ||
         !seen.insert(name.getName().strref()).second)
       return;
     probes.push_back({name.getName().str(), op.getInputChannelDim(), {}});

@@ -70,6 +70,19 @@ struct Override {
   bool matched = false;
 };
 
+} // namespace
+
+FailureOr<SmallVector<float>>
+mlir::shears::getScoredWeights(PrunableOpInterface op) {
+  auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+  if (!type || type.getRank() < 2 || op.getWeightOutputDim() != 0 ||
+      op.getWeightInputDim() != 1)
+    return failure();
+  return getConstantFloats(op.getWeight());
+}
+
+namespace {
+
 struct ShearsInsertMasks
     : shears::impl::ShearsInsertMasksBase<ShearsInsertMasks> {
   using Base::Base;
@@ -442,13 +455,10 @@ void ShearsInsertMasks::runOnOperation() {
   std::vector<Layer> layers;
   bool excludedAny = false;
   getOperation().walk([&](PrunableOpInterface op) {
-    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
-    FailureOr<SmallVector<float>> weights = getConstantFloats(op.getWeight());
-    int64_t outDim = op.getWeightOutputDim(), inDim = op.getWeightInputDim();
-    // Only [out, in, ...] weights with constants: linear and conv filters.
-    if (!type || failed(weights) || outDim != 0 || inDim != 1 ||
-        type.getRank() < 2)
+    FailureOr<SmallVector<float>> weights = getScoredWeights(op);
+    if (failed(weights))
       return;
+    auto type = cast<RankedTensorType>(op.getWeight().getType());
     std::string name = layerName(op);
     if (!exclude.empty() && excludeRegex.match(name)) {
       excludedAny = true;

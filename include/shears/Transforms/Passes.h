@@ -6,6 +6,7 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Dialect/Shears/IR/ShearsInterfaces.h"
 
 namespace mlir::shears {
 
@@ -14,6 +15,11 @@ namespace mlir::shears {
 
 #define GEN_PASS_REGISTRATION
 #include "shears/Transforms/Passes.h.inc"
+
+/// The weights of `op` when shears-insert-masks scores it: a constant f32
+/// [out, in, ...] weight (conv and linear filters); failure otherwise. What
+/// feeds the criteria (calibration) must cover the same layers.
+FailureOr<SmallVector<float>> getScoredWeights(PrunableOpInterface op);
 
 /// canonicalize -> insert-masks (with `options`) -> fold-masks ->
 /// eliminate-dead-neurons (with `eliminate`) -> canonicalize.
