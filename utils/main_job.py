@@ -123,7 +123,7 @@ def accuracy_of(model, x, labels):
     return float((logits.argmax(axis=1) == labels).mean())
 
 
-def side_inputs(path, tmp):
+def side_inputs(path, spec, tmp):
     """Options that the taylor and activation criteria need, computed on
     training images: {criterion: option text}; a criterion whose side input
     cannot be made is left out, said on stderr."""
@@ -139,8 +139,6 @@ def side_inputs(path, tmp):
         options["taylor"] = f"gradients={grads}"
     else:
         log(f"   taylor left out: {proc.stdout.strip()}")
-    module = shears.import_onnx(str(path))
-    spec = shears.compile(module).inputs[0]
     calib = os.path.join(tmp, f"{name}.calib.npy")
     np.save(calib, images[np.random.default_rng(0).permutation(len(images))[:1024]]
             .reshape((-1,) + tuple(spec.shape[1:])))
@@ -155,10 +153,11 @@ def side_inputs(path, tmp):
     return options
 
 
-def criteria_sweep(path, module, exclude, data, prune, args, tmp):
-    """Test accuracy per criterion x granularity x sparsity (no timing)."""
-    extra = side_inputs(path, tmp)
-    x = labels = None
+def criteria_sweep(path, module, spec, exclude, data, prune, args, tmp):
+    """Test accuracy per criterion x granularity x sparsity (no timing) of
+    `module`, whose input is `spec`."""
+    extra = side_inputs(path, spec, tmp)
+    x, labels = data.for_model(spec)
     rows = []
     for criterion in args.criteria:
         if criterion in ("taylor", "activation") and criterion not in extra:
@@ -176,8 +175,6 @@ def criteria_sweep(path, module, exclude, data, prune, args, tmp):
                     key, value = extra[criterion].split("=", 1)
                     options[key] = value
                 model = shears.compile(prune(module, **options))
-                if x is None:
-                    x, labels = data.for_model(model.inputs[0])
                 accuracies[sparsity] = accuracy_of(model, x, labels)
             rows.append({"criterion": criterion, "granularity": granularity,
                          "accuracy": accuracies})
@@ -246,9 +243,10 @@ def sweep(path, data, prune, args, tmp):
     for r in rows:
         r["speedup_b1"] = dense["latency_b1_ms"] / r["latency_b1_ms"]
         r["speedup_b256"] = dense["latency_b256_ms"] / r["latency_b256_ms"]
+    spec = entries[0][1].inputs[0]
     entries.clear()
-    log(f"   accuracy per criterion, granularity and sparsity")
-    criteria = criteria_sweep(path, module, exclude, data, prune, args, tmp)
+    log("   accuracy per criterion, granularity and sparsity")
+    criteria = criteria_sweep(path, module, spec, exclude, data, prune, args, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
             "excluded": last, "dense_accuracy": dense["accuracy"], "rows": rows,
             "criteria": criteria}
