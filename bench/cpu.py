@@ -487,6 +487,17 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
+def parse_batches(parser, text):
+    """--batches "1,32" as [1, 32]; a parser error unless all are positive ints."""
+    try:
+        batches = [int(b) for b in text.split(",") if b]
+        if not batches or min(batches) < 1:
+            raise ValueError
+    except ValueError:
+        parser.error("--batches wants positive integers")
+    return batches
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated (default: %(default)s)")
@@ -504,12 +515,7 @@ def main():
     p.add_argument("--layers", metavar="MODEL", help="per-node profile of MODEL instead")
     args = p.parse_args()
     args.models = [args.layers] if args.layers else [m for m in args.models.split(",") if m]
-    try:
-        args.batches = [int(b) for b in args.batches.split(",") if b]
-        if not args.batches or min(args.batches) < 1:
-            raise ValueError
-    except ValueError:
-        p.error("--batches wants positive integers")
+    args.batches = parse_batches(p, args.batches)
     args.backends = [b for b in args.backends.split(",") if b]
     bad = [b for b in args.backends if b not in BACKENDS]
     if bad:

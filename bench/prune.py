@@ -390,12 +390,7 @@ def main():
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
     args.models = [m for m in args.models.split(",") if m]
-    try:
-        args.batches = [int(b) for b in args.batches.split(",") if b]
-        if not args.batches or min(args.batches) < 1:
-            raise ValueError
-    except ValueError:
-        p.error("--batches wants positive integers")
+    args.batches = cpu.parse_batches(p, args.batches)
     try:
         args.sparsities = [float(s) for s in args.sparsities.split(",") if s]
         if not args.sparsities or not all(0 <= s < 1 for s in args.sparsities):
