@@ -14,9 +14,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CRC.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <memory>
@@ -246,27 +244,11 @@ llvm::Error mlir::shears::writeNpz(
   put(out, directoryOffset, 4);
   put(out, 0, 2);
 
-  // Written next to the destination and renamed: never half a file there.
-  llvm::SmallString<128> temp;
-  int fd;
-  llvm::SmallString<128> model(path);
-  model += ".tmp-%%%%%%";
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, temp))
-    return fail("cannot write '" + path + "': " + ec.message());
-  {
-    llvm::raw_fd_ostream file(fd, /*shouldClose=*/true);
-    file << archive;
-    file.close();
-    if (file.has_error()) {
-      std::string reason = file.error().message();
-      file.clear_error();
-      llvm::sys::fs::remove(temp);
-      return fail("cannot write '" + path + "': " + reason);
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
-    llvm::sys::fs::remove(temp);
-    return fail("cannot write '" + path + "': " + ec.message());
-  }
+  // Written to a temporary file and renamed: never half a file at `path`.
+  if (llvm::Error e = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+        os << archive;
+        return llvm::Error::success();
+      }))
+    return fail("cannot write " + llvm::toString(std::move(e)));
   return llvm::Error::success();
 }
