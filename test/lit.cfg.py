@@ -23,5 +23,6 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.shears_tools_dir, config.llvm_tools_dir]
-tools = ["shears-opt", "shears-translate", "shears-run", "shears-compile", "shears"]
+tools = ["shears-opt", "shears-translate", "shears-run", "shears-compile", "shears",
+         "shears-kernel-check"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -1,0 +1,131 @@
+/*===- Kernels.h - The CPU micro-kernel ABI ----------------------*- C -*-===*
+ *
+ * The contract between code that Shears generates and the micro-kernels it
+ * calls (lib/Kernels): kernel names, the layout of packed weights, and the
+ * meaning of every parameter slot. The compiler (shears-convert-to-ukernels,
+ * shears-lower-ukernels) and the kernels both read these definitions, so a
+ * slot is defined once.
+ *
+ * Every kernel has the same C signature:
+ *
+ *   void shears_uk_<name>_<isa>(void **buffers, const int64_t *dims,
+ *                               const int64_t *iparams, const float *fparams);
+ *
+ * `buffers` are the operands' base pointers (inputs in order, then the
+ * output), `dims` the sizes of the first input, `iparams`/`fparams` the
+ * kernel's static parameters below. <isa> is avx512, avx2 or generic; the
+ * compiler picks one for its target CPU.
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SHEARS_C_KERNELS_H
+#define SHEARS_C_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHEARS_UK_EXPORT __attribute__((visibility("default")))
+
+/* Packed layouts of constant weights (rewritten at compile time).
+ *
+ * Convolution filter [Cout, Cin/g, KH, KW], per group g of Mg = Cout/g rows
+ * and K = Cin/g*KH*KW columns (in filter order): row blocks of
+ * SHEARS_UK_CONV_MR rows, each stored k-major:
+ *   packed[g][rb][k][r] = filter[g*Mg + rb*MR + r][k]   (0 past Mg)
+ * as a tensor [g, ceil(Mg/MR), K, MR].
+ *
+ * GEMM right-hand side B [K, N] (a linear layer's weight [N, K] transposed):
+ * column panels of SHEARS_UK_GEMM_NR columns, each stored k-major:
+ *   packed[p][k][c] = B[k][p*NR + c]   (0 past N)
+ * as a tensor [ceil(N/NR), K, NR]. */
+#define SHEARS_UK_CONV_MR 8
+#define SHEARS_UK_GEMM_NR 32
+
+/* The packing itself (the compiler calls these on constant weights), sizes
+ * in floats. `filter` is [cout, k] row-major with k = Cin/groups*KH*KW. */
+int64_t shears_uk_conv_filter_packed_size(int64_t cout, int64_t k,
+                                          int64_t groups);
+void shears_uk_pack_conv_filter(const float *filter, int64_t cout, int64_t k,
+                                int64_t groups, float *packed);
+/* B[k][n] is b[k * strideK + n * strideN]: a linear weight [N, K] has
+ * strideK = 1, strideN = K; a MatMul right-hand side [K, N] strideK = N,
+ * strideN = 1. */
+int64_t shears_uk_gemm_b_packed_size(int64_t k, int64_t n);
+void shears_uk_pack_gemm_b(const float *b, int64_t k, int64_t n,
+                           int64_t strideK, int64_t strideN, float *packed);
+
+/* Epilogue flags (iparams slot FLAGS): what follows the contraction in the
+ * same pass over the output tile, in this order: bias, residual add, then
+ * the activation. */
+enum {
+  SHEARS_UK_HAS_BIAS = 1 << 0,
+  SHEARS_UK_HAS_RESIDUAL = 1 << 1,
+  SHEARS_UK_ACT_SHIFT = 4,
+  SHEARS_UK_ACT_MASK = 0xF << 4,
+};
+enum ShearsUKActivation {
+  SHEARS_UK_ACT_NONE = 0,
+  SHEARS_UK_ACT_RELU = 1,
+  SHEARS_UK_ACT_CLIP = 2, /* fparams CLIP_MIN, CLIP_MAX */
+};
+enum { SHEARS_UK_F_CLIP_MIN = 0, SHEARS_UK_F_CLIP_MAX = 1, SHEARS_UK_F_NUM };
+
+/* conv2d: buffers input [N, C, H, W], packed filter, bias [Cout] (if
+ * HAS_BIAS), residual [N, Cout, OH, OW] (if HAS_RESIDUAL), output
+ * [N, Cout, OH, OW]; dims = the input's 4 sizes.
+ * dwconv2d: the same slots with groups == C == Cout and the filter unpacked
+ * [C, 1, KH, KW]. */
+enum {
+  SHEARS_UK_CONV_C,
+  SHEARS_UK_CONV_H,
+  SHEARS_UK_CONV_W,
+  SHEARS_UK_CONV_COUT,
+  SHEARS_UK_CONV_KH,
+  SHEARS_UK_CONV_KW,
+  SHEARS_UK_CONV_SH,
+  SHEARS_UK_CONV_SW,
+  SHEARS_UK_CONV_PT,
+  SHEARS_UK_CONV_PL,
+  SHEARS_UK_CONV_DH,
+  SHEARS_UK_CONV_DW,
+  SHEARS_UK_CONV_OH,
+  SHEARS_UK_CONV_OW,
+  SHEARS_UK_CONV_GROUPS,
+  SHEARS_UK_CONV_FLAGS,
+  SHEARS_UK_CONV_NUM_PARAMS
+};
+
+/* gemm: C[M, N] = A[M, K] * B + bias[N] (+ residual[M, N]); buffers A (rank
+ * A_RANK, M the product of all but its last size), packed B, bias (if
+ * HAS_BIAS), residual (if HAS_RESIDUAL), output; dims = A's sizes. */
+enum {
+  SHEARS_UK_GEMM_K,
+  SHEARS_UK_GEMM_N,
+  SHEARS_UK_GEMM_A_RANK,
+  SHEARS_UK_GEMM_FLAGS,
+  SHEARS_UK_GEMM_NUM_PARAMS
+};
+
+typedef void (*ShearsUKernelFn)(void **buffers, const int64_t *dims,
+                                const int64_t *iparams, const float *fparams);
+
+/* Name/address pairs of every kernel, ending with {NULL, NULL}: the JIT
+ * binds generated calls to them. */
+typedef struct {
+  const char *name;
+  ShearsUKernelFn fn;
+} ShearsUKernelSymbol;
+const ShearsUKernelSymbol *shears_uk_symbols(void);
+
+/* Threads the kernels use from now on (1 = the calling thread only, 0 = all
+ * online CPUs). Returns the count in effect. Each copy of the kernel library
+ * (the compiler's, or one linked into a compiled model) has its own pool. */
+SHEARS_UK_EXPORT int shears_uk_set_num_threads(int threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHEARS_C_KERNELS_H */

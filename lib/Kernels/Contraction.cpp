@@ -1,0 +1,511 @@
+//===- Contraction.cpp - Convolution and GEMM micro-kernels ---------------===//
+//
+// Compiled once per ISA (SHEARS_UK_ISA = avx512 | avx2 | generic, with
+// SHEARS_UK_WIDTH floats per native vector): register-blocked outer-product
+// tiles over packed operands, with the epilogue (bias, residual add,
+// activation) applied to the tile in registers before it is stored.
+//
+// conv2d is an implicit GEMM per image and group: C[Mg, OH*OW] =
+// filter[Mg, K] * im2col(input)[K, OH*OW]. The filter was packed at compile
+// time (Kernels.h); a panel of NR output pixels of the im2col matrix is
+// packed here, k-block by k-block, into the worker's scratch and reused by
+// every row block of the filter. gemm multiplies row blocks of A, packed
+// here, by the column panels of a B packed at compile time.
+//
+// Tasks split the output into tiles and never the reduction, so every output
+// element sums the same terms in the same order for any thread count.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ThreadPool.h"
+
+#include "shears-c/Kernels.h"
+
+#include <string.h>
+
+#if !defined(SHEARS_UK_ISA) || !defined(SHEARS_UK_WIDTH)
+#error "compile with -DSHEARS_UK_ISA=<isa> -DSHEARS_UK_WIDTH=<floats>"
+#endif
+
+#define SHEARS_UK_CAT2(a, b) a##_##b
+#define SHEARS_UK_CAT(a, b) SHEARS_UK_CAT2(a, b)
+#define SHEARS_UK_NAME(name) SHEARS_UK_CAT(shears_uk_##name, SHEARS_UK_ISA)
+
+namespace shears::uk::SHEARS_UK_ISA {
+namespace {
+
+constexpr int W = SHEARS_UK_WIDTH;
+typedef float VF __attribute__((vector_size(W * sizeof(float))));
+typedef float VFU __attribute__((vector_size(W * sizeof(float)), aligned(4)));
+
+inline VF load(const float *p) { return *reinterpret_cast<const VFU *>(p); }
+inline void store(float *p, VF v) { *reinterpret_cast<VFU *>(p) = v; }
+// 1 * x: exact, so it folds to a broadcast (0 + x would not, for -0).
+inline VF splat(float x) { return (VF{} + 1.0f) * x; }
+
+// Tile shapes: R rows x V vectors of W floats, at most about 24 (AVX-512,
+// 32 registers) or 12 (16 registers) accumulators.
+#if SHEARS_UK_WIDTH == 16
+constexpr int kConvR = 8, kConvV = 2;
+constexpr int kGemmR = 12, kAccumulators = 24;
+#elif SHEARS_UK_WIDTH == 8
+// 12 accumulators plus 3 B vectors and a broadcast need all 16 registers,
+// and clang then shuffles them every iteration: 8 accumulators measured
+// faster (4x2 for conv, 2x4 for GEMM; shapes measured on an AMD EPYC).
+constexpr int kConvR = 4, kConvV = 2;
+constexpr int kGemmR = 2, kAccumulators = 8;
+#else
+constexpr int kConvR = 4, kConvV = 2;
+constexpr int kGemmR = 1, kAccumulators = 8;
+#endif
+constexpr int kConvNR = kConvV * W;
+constexpr int kGemmNR = SHEARS_UK_GEMM_NR;
+constexpr int kGemmV = kGemmNR / W;
+constexpr int kMR = SHEARS_UK_CONV_MR;
+static_assert(kMR % kConvR == 0, "conv tiles split the packed row blocks");
+static_assert(kGemmNR % W == 0, "GEMM panels are whole vectors");
+/// Reduction block: one packed B block (KC x NR) stays in L1; a GEMM row
+/// block (MC x KC) of packed A in L2.
+constexpr int64_t kKC = 256;
+constexpr int64_t kGemmMC = 128;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/// What follows the contraction, applied once the last k-block is in.
+struct Epilogue {
+  const float *bias = nullptr; // Indexed by row or by column.
+  bool biasPerRow = false;
+  const float *residual = nullptr; // Laid out as the output.
+  int activation = SHEARS_UK_ACT_NONE;
+  float lo = 0, hi = 0;
+
+  Epilogue() = default;
+  Epilogue(const int64_t flags, const float *fparams, void **&operand) {
+    if (flags & SHEARS_UK_HAS_BIAS)
+      bias = static_cast<const float *>(*operand++);
+    if (flags & SHEARS_UK_HAS_RESIDUAL)
+      residual = static_cast<const float *>(*operand++);
+    activation = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+    if (activation == SHEARS_UK_ACT_CLIP) {
+      lo = fparams[SHEARS_UK_F_CLIP_MIN];
+      hi = fparams[SHEARS_UK_F_CLIP_MAX];
+    }
+  }
+
+  VF activate(VF v) const {
+    switch (activation) {
+    case SHEARS_UK_ACT_RELU:
+      return v > 0 ? v : 0;
+    case SHEARS_UK_ACT_CLIP:
+      v = v < lo ? lo : v;
+      return v > hi ? hi : v;
+    default:
+      return v;
+    }
+  }
+};
+
+/// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
+/// vector v of B comes from panel v / PV (panels bPanel floats apart).
+template <int R, int V, int PV>
+inline void tile(int64_t kc, const float *__restrict a, int64_t aStep,
+                 const float *__restrict b, int64_t bStep, int64_t bPanel,
+                 VF (&out)[R][V]) {
+  // Accumulators in locals, not through `out`: they stay in registers.
+  VF acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = VF{};
+#pragma clang loop unroll(disable)
+  for (int64_t k = 0; k < kc; ++k) {
+    VF bv[V];
+    for (int v = 0; v < V; ++v)
+      bv[v] = load(b + (v / PV) * bPanel + (v % PV) * W);
+    for (int r = 0; r < R; ++r) {
+      VF av = splat(a[r]);
+      for (int v = 0; v < V; ++v)
+        acc[r][v] += av * bv[v];
+    }
+    a += aStep;
+    b += bStep;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      out[r][v] = acc[r][v];
+}
+
+/// Adds the tile to (or stores it over) C, rows x cols of it valid, and on
+/// the last k-block applies the epilogue. `row0`/`col0` index the bias; the
+/// residual has C's layout.
+template <int R, int V>
+inline void storeTile(VF (&acc)[R][V], float *c, int64_t ldc,
+                      const float *residual, int rows, int cols,
+                      bool accumulate, bool last, const Epilogue &e,
+                      int64_t row0, int64_t col0) {
+  if (rows == R && cols == V * W) {
+    for (int r = 0; r < R; ++r) {
+      float *cr = c + r * ldc;
+      for (int v = 0; v < V; ++v) {
+        VF x = acc[r][v];
+        if (accumulate)
+          x += load(cr + v * W);
+        if (last) {
+          if (e.bias)
+            x += e.biasPerRow ? splat(e.bias[row0 + r])
+                              : load(e.bias + col0 + v * W);
+          if (residual)
+            x += load(residual + r * ldc + v * W);
+          x = e.activate(x);
+        }
+        store(cr + v * W, x);
+      }
+    }
+    return;
+  }
+  alignas(64) float buffer[R][V * W];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      store(&buffer[r][v * W], acc[r][v]);
+  for (int r = 0; r < rows; ++r) {
+    float *cr = c + r * ldc;
+    for (int j = 0; j < cols; ++j) {
+      float x = buffer[r][j];
+      if (accumulate)
+        x += cr[j];
+      if (last) {
+        if (e.bias)
+          x += e.biasPerRow ? e.bias[row0 + r] : e.bias[col0 + j];
+        if (residual)
+          x += residual[r * ldc + j];
+        if (e.activation == SHEARS_UK_ACT_RELU)
+          x = x > 0 ? x : 0;
+        else if (e.activation == SHEARS_UK_ACT_CLIP)
+          x = x < e.lo ? e.lo : (x > e.hi ? e.hi : x);
+      }
+      cr[j] = x;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// conv2d
+//===----------------------------------------------------------------------===//
+
+struct Conv {
+  const float *input, *filter;
+  float *output;
+  Epilogue epilogue;
+  int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, groups;
+  int64_t mg, cg, k, p, rowBlocks, panels, chunks, chunkBlocks;
+  bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
+};
+
+/// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
+/// [p0, p0 + NR), into dst (kc x NR, zeros past the last pixel).
+void packConvPanel(const Conv &cv, const float *image, int64_t p0, int64_t k0,
+                   int64_t kc, float *__restrict dst) {
+  int64_t valid = min64(kConvNR, cv.p - p0);
+  if (cv.pointwise) {
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      float *row = dst + kk * kConvNR;
+      memcpy(row, image + (k0 + kk) * cv.p + p0, valid * sizeof(float));
+      memset(row + valid, 0, (kConvNR - valid) * sizeof(float));
+    }
+    return;
+  }
+  int64_t taps = cv.kh * cv.kw;
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    int64_t k = k0 + kk;
+    int64_t ch = k / taps, i = (k / cv.kw) % cv.kh, j = k % cv.kw;
+    const float *plane = image + ch * cv.h * cv.w;
+    float *row = dst + kk * kConvNR;
+    int64_t q = 0, oh = p0 / cv.ow, ow = p0 % cv.ow;
+    while (q < valid) {
+      int64_t len = min64(valid - q, cv.ow - ow);
+      int64_t ih = oh * cv.sh - cv.pt + i * cv.dh;
+      float *out = row + q;
+      if (ih < 0 || ih >= cv.h) {
+        memset(out, 0, len * sizeof(float));
+      } else {
+        const float *src = plane + ih * cv.w;
+        int64_t iw0 = ow * cv.sw - cv.pl + j * cv.dw;
+        // Columns t with 0 <= iw0 + t * sw < w.
+        int64_t lo = iw0 >= 0 ? 0 : ceilDiv(-iw0, cv.sw);
+        int64_t hi = iw0 >= cv.w ? 0 : ceilDiv(cv.w - iw0, cv.sw);
+        lo = min64(lo, len);
+        hi = max64(lo, min64(hi, len));
+        for (int64_t t = 0; t < lo; ++t)
+          out[t] = 0;
+        if (cv.sw == 1) {
+          memcpy(out + lo, src + iw0 + lo, (hi - lo) * sizeof(float));
+        } else {
+          for (int64_t t = lo; t < hi; ++t)
+            out[t] = src[iw0 + t * cv.sw];
+        }
+        for (int64_t t = hi; t < len; ++t)
+          out[t] = 0;
+      }
+      q += len;
+      ow = 0;
+      ++oh;
+    }
+    for (int64_t t = valid; t < kConvNR; ++t)
+      row[t] = 0;
+  }
+}
+
+void convTask(void *ctx, int64_t task, int worker) {
+  const Conv &cv = *static_cast<const Conv *>(ctx);
+  int64_t chunk = task % cv.chunks;
+  int64_t panel = (task / cv.chunks) % cv.panels;
+  int64_t g = (task / (cv.chunks * cv.panels)) % cv.groups;
+  int64_t n = task / (cv.chunks * cv.panels * cv.groups);
+  int64_t p0 = panel * kConvNR;
+  int cols = static_cast<int>(min64(kConvNR, cv.p - p0));
+  const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
+  int64_t outBase = (n * cv.cout + g * cv.mg) * cv.p + p0;
+  int64_t rb0 = chunk * cv.chunkBlocks;
+  int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
+  float *packed = scratch(worker, kKC * kConvNR * sizeof(float));
+  if (!packed)
+    return; // Out of memory: nothing sensible to do inside a kernel.
+  for (int64_t k0 = 0; k0 < cv.k; k0 += kKC) {
+    int64_t kc = min64(kKC, cv.k - k0);
+    bool first = k0 == 0, last = k0 + kc == cv.k;
+    packConvPanel(cv, image, p0, k0, kc, packed);
+    for (int64_t rb = rb0; rb < rb1; ++rb) {
+      const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
+      for (int sub = 0; sub < kMR; sub += kConvR) {
+        int64_t row = rb * kMR + sub;
+        if (row >= cv.mg)
+          break;
+        VF acc[kConvR][kConvV];
+        tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR, packed, kConvNR, 0,
+                                     acc);
+        int64_t offset = outBase + row * cv.p;
+        storeTile(acc, cv.output + offset, cv.p,
+                  cv.epilogue.residual ? cv.epilogue.residual + offset
+                                       : nullptr,
+                  static_cast<int>(min64(kConvR, cv.mg - row)), cols, !first,
+                  last, cv.epilogue, g * cv.mg + row, 0);
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// gemm
+//===----------------------------------------------------------------------===//
+
+struct Gemm {
+  const float *a, *b;
+  float *c;
+  Epilogue epilogue;
+  int64_t m, k, n, panels, rowBlocks, panelChunk, panelChunks;
+};
+
+/// Panels processed together by a tile of R rows: more when R is small, so
+/// that a matrix-vector product still has independent accumulators.
+template <int R> constexpr int panelsPerTile() {
+  int p = kAccumulators / (R * kGemmV);
+  return p >= 4 ? 4 : (p >= 2 ? 2 : 1);
+}
+
+/// Rows [row, row + rows) (A packed k-major, R wide) times the P panels
+/// from `panel`.
+template <int R, int P>
+void gemmTile(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
+              int64_t row, int rows, int64_t panel, bool first, bool last) {
+  const int64_t panelFloats = gm.k * kGemmNR;
+  VF acc[R][P * kGemmV];
+  tile<R, P * kGemmV, kGemmV>(kc, aPacked, R,
+                              gm.b + panel * panelFloats + k0 * kGemmNR,
+                              kGemmNR, panelFloats, acc);
+  int64_t col = panel * kGemmNR;
+  int cols = static_cast<int>(min64(P * kGemmNR, gm.n - col));
+  int64_t offset = row * gm.n + col;
+  if (cols == P * kGemmNR || P == 1) {
+    storeTile(acc, gm.c + offset, gm.n,
+              gm.epilogue.residual ? gm.epilogue.residual + offset : nullptr,
+              rows, cols, !first, last, gm.epilogue, row, col);
+    return;
+  }
+  // A ragged wide tile: store it panel by panel.
+  for (int q = 0; q < P && col + q * kGemmNR < gm.n; ++q) {
+    VF part[R][kGemmV];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < kGemmV; ++v)
+        part[r][v] = acc[r][q * kGemmV + v];
+    int64_t c0 = col + q * kGemmNR;
+    int64_t off = row * gm.n + c0;
+    storeTile(part, gm.c + off, gm.n,
+              gm.epilogue.residual ? gm.epilogue.residual + off : nullptr,
+              rows, static_cast<int>(min64(kGemmNR, gm.n - c0)), !first, last,
+              gm.epilogue, row, c0);
+  }
+}
+
+/// One row tile times the panels [pb, pe), several panels per tile when R
+/// is small.
+template <int R>
+void gemmRows(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
+              int64_t row, int rows, int64_t pb, int64_t pe, bool first,
+              bool last) {
+  constexpr int PW = panelsPerTile<R>();
+  int64_t p = pb;
+  if constexpr (PW > 1)
+    for (; p + PW <= pe; p += PW)
+      gemmTile<R, PW>(gm, aPacked, k0, kc, row, rows, p, first, last);
+  for (; p < pe; ++p)
+    gemmTile<R, 1>(gm, aPacked, k0, kc, row, rows, p, first, last);
+}
+
+/// Dispatches gemmRows on the tile height.
+void gemmRowsAny(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
+                 int64_t row, int rows, int64_t pb, int64_t pe, bool first,
+                 bool last) {
+  switch (rows) {
+#define SHEARS_UK_ROWS(R)                                                      \
+  case R:                                                                      \
+    if constexpr (R <= kGemmR)                                                 \
+      gemmRows<R>(gm, aPacked, k0, kc, row, rows, pb, pe, first, last);        \
+    break;
+    SHEARS_UK_ROWS(1)
+    SHEARS_UK_ROWS(2)
+    SHEARS_UK_ROWS(3)
+    SHEARS_UK_ROWS(4)
+    SHEARS_UK_ROWS(5)
+    SHEARS_UK_ROWS(6)
+    SHEARS_UK_ROWS(7)
+    SHEARS_UK_ROWS(8)
+    SHEARS_UK_ROWS(9)
+    SHEARS_UK_ROWS(10)
+    SHEARS_UK_ROWS(11)
+    SHEARS_UK_ROWS(12)
+#undef SHEARS_UK_ROWS
+  default:
+    break;
+  }
+}
+
+/// One block of up to kGemmMC rows times a chunk of panels. Per k-block the
+/// block's rows are packed (L2) and each panel's k-block (L1) is reused by
+/// every row tile of the block before moving on.
+void gemmTask(void *ctx, int64_t task, int worker) {
+  const Gemm &gm = *static_cast<const Gemm *>(ctx);
+  int64_t block = task % gm.rowBlocks;
+  int64_t chunk = task / gm.rowBlocks;
+  int64_t m0 = block * kGemmMC, m1 = min64(gm.m, m0 + kGemmMC);
+  int64_t pb = chunk * gm.panelChunk;
+  int64_t pe = min64(gm.panels, pb + gm.panelChunk);
+  float *packed = scratch(worker, kKC * kGemmMC * sizeof(float));
+  if (!packed)
+    return;
+  for (int64_t k0 = 0; k0 < gm.k; k0 += kKC) {
+    int64_t kc = min64(kKC, gm.k - k0);
+    bool first = k0 == 0, last = k0 + kc == gm.k;
+    // Each row tile k-major and as wide as its rows, tiles back to back.
+    for (int64_t row = m0; row < m1; row += kGemmR) {
+      int rows = static_cast<int>(min64(kGemmR, m1 - row));
+      float *tilePack = packed + (row - m0) * kc;
+      for (int64_t kk = 0; kk < kc; ++kk)
+        for (int r = 0; r < rows; ++r)
+          tilePack[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
+    }
+    if (m1 - m0 <= kGemmR) { // One tile: it may span several panels.
+      gemmRowsAny(gm, packed, k0, kc, m0, static_cast<int>(m1 - m0), pb, pe,
+                  first, last);
+      continue;
+    }
+    for (int64_t p = pb; p < pe; ++p)
+      for (int64_t row = m0; row < m1; row += kGemmR)
+        gemmRowsAny(gm, packed + (row - m0) * kc, k0, kc, row,
+                    static_cast<int>(min64(kGemmR, m1 - row)), p, p + 1, first,
+                    last);
+  }
+}
+
+} // namespace
+} // namespace shears::uk::SHEARS_UK_ISA
+
+using namespace shears::uk;
+using namespace shears::uk::SHEARS_UK_ISA;
+static_assert(kGemmR <= 12, "gemmTask dispatches up to 12 rows");
+
+extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
+                                       const int64_t *ip,
+                                       const float *fparams) {
+  void **operand = buffers + 2;
+  Conv cv{};
+  cv.input = static_cast<const float *>(buffers[0]);
+  cv.filter = static_cast<const float *>(buffers[1]);
+  cv.epilogue = Epilogue(ip[SHEARS_UK_CONV_FLAGS], fparams, operand);
+  cv.output = static_cast<float *>(*operand);
+  cv.n = dims[0];
+  cv.c = ip[SHEARS_UK_CONV_C];
+  cv.h = ip[SHEARS_UK_CONV_H];
+  cv.w = ip[SHEARS_UK_CONV_W];
+  cv.cout = ip[SHEARS_UK_CONV_COUT];
+  cv.kh = ip[SHEARS_UK_CONV_KH];
+  cv.kw = ip[SHEARS_UK_CONV_KW];
+  cv.sh = ip[SHEARS_UK_CONV_SH];
+  cv.sw = ip[SHEARS_UK_CONV_SW];
+  cv.pt = ip[SHEARS_UK_CONV_PT];
+  cv.pl = ip[SHEARS_UK_CONV_PL];
+  cv.dh = ip[SHEARS_UK_CONV_DH];
+  cv.dw = ip[SHEARS_UK_CONV_DW];
+  cv.oh = ip[SHEARS_UK_CONV_OH];
+  cv.ow = ip[SHEARS_UK_CONV_OW];
+  cv.groups = ip[SHEARS_UK_CONV_GROUPS];
+  cv.epilogue.biasPerRow = true;
+  cv.mg = cv.cout / cv.groups;
+  cv.cg = cv.c / cv.groups;
+  cv.k = cv.cg * cv.kh * cv.kw;
+  cv.p = cv.oh * cv.ow;
+  cv.rowBlocks = ceilDiv(cv.mg, kMR);
+  cv.panels = ceilDiv(cv.p, kConvNR);
+  cv.pointwise = cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1 &&
+                 cv.pt == 0 && cv.pl == 0 && cv.oh == cv.h && cv.ow == cv.w;
+  // Split the filter rows too when there are too few pixel panels to keep
+  // every thread busy.
+  int64_t tiles = cv.n * cv.groups * cv.panels;
+  int64_t wanted = 4 * numWorkers();
+  cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
+  cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
+  cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
+  if (cv.n == 0 || cv.p == 0 || cv.mg == 0)
+    return;
+  parallelFor(tiles * cv.chunks, convTask, &cv);
+}
+
+extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
+                                     const int64_t *ip, const float *fparams) {
+  void **operand = buffers + 2;
+  Gemm gm{};
+  gm.a = static_cast<const float *>(buffers[0]);
+  gm.b = static_cast<const float *>(buffers[1]);
+  gm.epilogue = Epilogue(ip[SHEARS_UK_GEMM_FLAGS], fparams, operand);
+  gm.c = static_cast<float *>(*operand);
+  gm.k = ip[SHEARS_UK_GEMM_K];
+  gm.n = ip[SHEARS_UK_GEMM_N];
+  gm.m = 1;
+  for (int64_t d = 0; d + 1 < ip[SHEARS_UK_GEMM_A_RANK]; ++d)
+    gm.m *= dims[d];
+  if (gm.m == 0 || gm.n == 0)
+    return;
+  gm.panels = ceilDiv(gm.n, kGemmNR);
+  gm.rowBlocks = ceilDiv(gm.m, kGemmMC);
+  // A chunk of panels (about 512 KiB of packed B) stays in L2 while every
+  // row tile passes over it; tasks are chunk-major so that consecutive ones
+  // share it. Few row tiles (a small batch): smaller chunks, for threads.
+  int64_t panelBytes = gm.k * kGemmNR * int64_t(sizeof(float));
+  gm.panelChunk = max64(1, min64(gm.panels, (512 << 10) / panelBytes));
+  int64_t wanted = 4 * numWorkers();
+  if (gm.rowBlocks * ceilDiv(gm.panels, gm.panelChunk) < wanted)
+    gm.panelChunk = max64(min64(4, gm.panels),
+                          gm.panels / ceilDiv(wanted, gm.rowBlocks));
+  gm.panelChunks = ceilDiv(gm.panels, gm.panelChunk);
+  parallelFor(gm.rowBlocks * gm.panelChunks, gemmTask, &gm);
+}

@@ -1,0 +1,48 @@
+//===- Pack.cpp - Packed layouts of constant weights ----------------------===//
+//
+// The layouts of include/shears-c/Kernels.h, written once: the compiler packs
+// weights with these at compile time, the kernels read them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears-c/Kernels.h"
+
+#include <string.h>
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+extern "C" int64_t shears_uk_conv_filter_packed_size(int64_t cout, int64_t k,
+                                                     int64_t groups) {
+  return groups * ceilDiv(cout / groups, SHEARS_UK_CONV_MR) * k *
+         SHEARS_UK_CONV_MR;
+}
+
+extern "C" void shears_uk_pack_conv_filter(const float *filter, int64_t cout,
+                                           int64_t k, int64_t groups,
+                                           float *packed) {
+  const int64_t mr = SHEARS_UK_CONV_MR;
+  int64_t mg = cout / groups, blocks = ceilDiv(mg, mr);
+  memset(packed, 0,
+         shears_uk_conv_filter_packed_size(cout, k, groups) * sizeof(float));
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t m = 0; m < mg; ++m) {
+      const float *row = filter + (g * mg + m) * k;
+      float *block = packed + (g * blocks + m / mr) * k * mr + m % mr;
+      for (int64_t kk = 0; kk < k; ++kk)
+        block[kk * mr] = row[kk];
+    }
+}
+
+extern "C" int64_t shears_uk_gemm_b_packed_size(int64_t k, int64_t n) {
+  return ceilDiv(n, SHEARS_UK_GEMM_NR) * k * SHEARS_UK_GEMM_NR;
+}
+
+extern "C" void shears_uk_pack_gemm_b(const float *b, int64_t k, int64_t n,
+                                      int64_t strideK, int64_t strideN,
+                                      float *packed) {
+  const int64_t nr = SHEARS_UK_GEMM_NR;
+  memset(packed, 0, shears_uk_gemm_b_packed_size(k, n) * sizeof(float));
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j = 0; j < n; ++j)
+      packed[((j / nr) * k + kk) * nr + j % nr] = b[kk * strideK + j * strideN];
+}

@@ -1,0 +1,25 @@
+//===- Symbols.cpp - The kernels by name, for the JIT ---------------------===//
+
+#include "shears-c/Kernels.h"
+
+#include <stddef.h>
+
+#define SHEARS_UK_KERNELS(X)                                                   \
+  X(conv2d, avx512) X(conv2d, avx2) X(conv2d, generic)                         \
+  X(dwconv2d, avx512) X(dwconv2d, avx2) X(dwconv2d, generic)                   \
+  X(gemm, avx512) X(gemm, avx2) X(gemm, generic)
+
+#define SHEARS_UK_DECLARE(name, isa)                                           \
+  extern "C" void shears_uk_##name##_##isa(void **, const int64_t *,          \
+                                           const int64_t *, const float *);
+SHEARS_UK_KERNELS(SHEARS_UK_DECLARE)
+#undef SHEARS_UK_DECLARE
+
+extern "C" const ShearsUKernelSymbol *shears_uk_symbols(void) {
+#define SHEARS_UK_ENTRY(name, isa)                                             \
+  {"shears_uk_" #name "_" #isa, shears_uk_##name##_##isa},
+  static const ShearsUKernelSymbol symbols[] = {
+      SHEARS_UK_KERNELS(SHEARS_UK_ENTRY){nullptr, nullptr}};
+#undef SHEARS_UK_ENTRY
+  return symbols;
+}

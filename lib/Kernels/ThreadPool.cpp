@@ -1,0 +1,174 @@
+//===- ThreadPool.cpp - The micro-kernels' worker threads -----------------===//
+
+#include "ThreadPool.h"
+
+#include "shears-c/Kernels.h"
+
+#include <atomic>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+using namespace shears::uk;
+
+namespace {
+constexpr int kMaxThreads = 256;
+
+struct Scratch {
+  float *data = nullptr;
+  size_t bytes = 0;
+};
+
+struct Pool {
+  pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+  /// Serializes kernel calls from different caller threads.
+  pthread_mutex_t callMutex = PTHREAD_MUTEX_INITIALIZER;
+  int threads = 0;  // Workers started, plus the caller; 0 until configured.
+  int started = 0;  // Worker pthreads running.
+  int wanted = 0;   // Threads the next call uses.
+  pthread_t handles[kMaxThreads];
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int64_t> next{0};
+  std::atomic<int> busy{0};
+  bool stop = false;
+  // The current job.
+  void (*task)(void *, int64_t, int) = nullptr;
+  void *ctx = nullptr;
+  int64_t count = 0;
+  int active = 0;
+  Scratch scratch[kMaxThreads];
+};
+
+Pool pool;
+
+int onlineCPUs() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : (n > kMaxThreads ? kMaxThreads : static_cast<int>(n));
+}
+
+void runTasks(int worker) {
+  for (;;) {
+    int64_t i = pool.next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= pool.count)
+      return;
+    pool.task(pool.ctx, i, worker);
+  }
+}
+
+void *workerMain(void *arg) {
+  int worker = static_cast<int>(reinterpret_cast<intptr_t>(arg));
+  uint64_t seen = 0;
+  for (;;) {
+    // Spin a little before sleeping: kernel calls come back to back.
+    uint64_t gen = pool.generation.load(std::memory_order_acquire);
+    for (int spin = 0; gen == seen && spin < 4000; ++spin) {
+      __builtin_ia32_pause();
+      gen = pool.generation.load(std::memory_order_acquire);
+    }
+    if (gen == seen) {
+      pthread_mutex_lock(&pool.mutex);
+      while ((gen = pool.generation.load(std::memory_order_acquire)) == seen &&
+             !pool.stop)
+        pthread_cond_wait(&pool.wake, &pool.mutex);
+      pthread_mutex_unlock(&pool.mutex);
+    }
+    if (pool.stop)
+      return nullptr;
+    seen = gen;
+    if (worker < pool.active)
+      runTasks(worker);
+    pool.busy.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+/// Starts workers up to `threads` (the caller is worker 0).
+void ensureStarted(int threads) {
+  while (pool.started + 1 < threads) {
+    intptr_t worker = pool.started + 1;
+    if (pthread_create(&pool.handles[worker], nullptr, workerMain,
+                       reinterpret_cast<void *>(worker)) != 0)
+      break;
+    ++pool.started;
+  }
+  pool.threads = pool.started + 1;
+}
+/// Stops the workers when the library unloads (a model's dlclose, or exit):
+/// they must not outlive the code they run.
+__attribute__((destructor)) void stopPool() {
+  pthread_mutex_lock(&pool.mutex);
+  pool.stop = true;
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.mutex);
+  for (int i = 1; i <= pool.started; ++i)
+    pthread_join(pool.handles[i], nullptr);
+  pool.started = 0;
+  for (Scratch &s : pool.scratch) {
+    free(s.data);
+    s = Scratch();
+  }
+}
+} // namespace
+
+extern "C" int shears_uk_set_num_threads(int threads) {
+  if (threads <= 0)
+    threads = onlineCPUs();
+  if (threads > kMaxThreads)
+    threads = kMaxThreads;
+  pthread_mutex_lock(&pool.callMutex);
+  pool.wanted = threads;
+  pthread_mutex_unlock(&pool.callMutex);
+  return threads;
+}
+
+int shears::uk::numWorkers() {
+  if (pool.wanted == 0)
+    pool.wanted = onlineCPUs();
+  return pool.wanted;
+}
+
+float *shears::uk::scratch(int worker, size_t bytes) {
+  Scratch &s = pool.scratch[worker];
+  if (s.bytes < bytes) {
+    free(s.data);
+    size_t rounded = (bytes + 63) & ~size_t(63);
+    s.data = static_cast<float *>(aligned_alloc(64, rounded));
+    s.bytes = s.data ? rounded : 0;
+  }
+  return s.data;
+}
+
+void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
+                             void *ctx) {
+  if (count <= 0)
+    return;
+  pthread_mutex_lock(&pool.callMutex);
+  int threads = numWorkers();
+  if (threads > count)
+    threads = static_cast<int>(count);
+  if (threads > 1)
+    ensureStarted(threads);
+  if (threads > pool.threads)
+    threads = pool.threads;
+  if (threads <= 1) {
+    for (int64_t i = 0; i < count; ++i)
+      task(ctx, i, 0);
+    pthread_mutex_unlock(&pool.callMutex);
+    return;
+  }
+  pool.task = task;
+  pool.ctx = ctx;
+  pool.count = count;
+  pool.active = threads;
+  pool.next.store(0, std::memory_order_relaxed);
+  pool.busy.store(pool.started, std::memory_order_relaxed);
+  pthread_mutex_lock(&pool.mutex);
+  pool.generation.fetch_add(1, std::memory_order_release);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.mutex);
+  runTasks(0);
+  while (pool.busy.load(std::memory_order_acquire) != 0)
+    __builtin_ia32_pause();
+  pthread_mutex_unlock(&pool.callMutex);
+}

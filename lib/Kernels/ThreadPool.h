@@ -1,0 +1,35 @@
+//===- ThreadPool.h - The micro-kernels' worker threads ---------*- C++ -*-===//
+//
+// A fixed pool of pthreads that runs `count` independent tasks of one kernel
+// call; the calling thread takes part. No libstdc++: a compiled model links
+// this library and needs only libc.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHEARS_KERNELS_THREADPOOL_H
+#define SHEARS_KERNELS_THREADPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace shears::uk {
+
+/// Runs task(ctx, i, worker) for i in [0, count) on the pool's threads;
+/// `worker` is in [0, numWorkers()) and tells which scratch buffer is the
+/// task's own. Returns when every task is done. Tasks must not overlap in
+/// what they write: which thread runs which task is not fixed, so results
+/// are the same for any thread count only if each task computes its part
+/// alone.
+void parallelFor(int64_t count, void (*task)(void *, int64_t, int),
+                 void *ctx);
+
+/// Threads in use (the caller included).
+int numWorkers();
+
+/// A 64-byte aligned buffer of at least `bytes` owned by `worker`, kept
+/// between calls; nullptr when out of memory.
+float *scratch(int worker, size_t bytes);
+
+} // namespace shears::uk
+
+#endif

@@ -1,0 +1,226 @@
+//===- kernel-check.cpp - The micro-kernels against naive loops -----------===//
+//
+// Runs each kernel variant the host CPU can execute on shapes that hit every
+// edge (ragged tiles, several k-blocks, groups, strides, dilations, padding,
+// each epilogue) and compares with a naive double-precision reference; then
+// checks that 1 and 3 threads give bitwise identical outputs. Prints one line
+// per case and exits 1 on any mismatch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears-c/Kernels.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+ShearsUKernelFn find(const std::string &name) {
+  for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
+    if (name == s->name)
+      return s->fn;
+  return nullptr;
+}
+
+unsigned seed = 12345;
+float rnd() {
+  seed = seed * 1103515245u + 12345u;
+  return static_cast<float>((seed >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+std::vector<float> random(size_t n) {
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = rnd();
+  return v;
+}
+
+float activate(double x, int act) {
+  if (act == SHEARS_UK_ACT_RELU)
+    return x > 0 ? x : 0;
+  if (act == SHEARS_UK_ACT_CLIP)
+    return x < -0.5 ? -0.5 : (x > 0.75 ? 0.75 : x);
+  return x;
+}
+
+int failures = 0;
+
+void compare(const char *what, const std::vector<float> &got,
+             const std::vector<float> &want, double tolerance) {
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    worst = std::fmax(worst, std::fabs(got[i] - want[i]));
+  bool ok = worst <= tolerance;
+  failures += !ok;
+  std::printf("%s %s max|diff| %.2g\n", ok ? "ok" : "FAIL", what, worst);
+}
+
+struct ConvCase {
+  int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups;
+  int flags;
+};
+
+void checkConv(const std::string &isa, const ConvCase &t) {
+  bool depthwise = t.groups == t.c && t.groups == t.cout && t.groups > 1;
+  int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+  int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+  int64_t cg = t.c / t.groups, mg = t.cout / t.groups, k = cg * t.kh * t.kw;
+  std::vector<float> in = random(t.n * t.c * t.h * t.w);
+  std::vector<float> filter = random(t.cout * k), bias = random(t.cout);
+  std::vector<float> residual = random(t.n * t.cout * oh * ow);
+  std::vector<float> want(residual.size());
+  int act = (t.flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  for (int64_t n = 0; n < t.n; ++n)
+    for (int64_t m = 0; m < t.cout; ++m)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t x = 0; x < ow; ++x) {
+          int64_t g = m / mg;
+          double sum = t.flags & SHEARS_UK_HAS_BIAS ? bias[m] : 0;
+          for (int64_t ci = 0; ci < cg; ++ci)
+            for (int64_t i = 0; i < t.kh; ++i)
+              for (int64_t j = 0; j < t.kw; ++j) {
+                int64_t iy = y * t.sh - t.pt + i * t.dh;
+                int64_t ix = x * t.sw - t.pl + j * t.dw;
+                if (iy < 0 || iy >= t.h || ix < 0 || ix >= t.w)
+                  continue;
+                sum += double(filter[(m * cg + ci) * t.kh * t.kw +
+                                     i * t.kw + j]) *
+                       in[((n * t.c + g * cg + ci) * t.h + iy) * t.w + ix];
+              }
+          int64_t o = ((n * t.cout + m) * oh + y) * ow + x;
+          if (t.flags & SHEARS_UK_HAS_RESIDUAL)
+            sum += residual[o];
+          want[o] = activate(sum, act);
+        }
+  std::vector<float> weights = filter;
+  if (!depthwise) {
+    weights.resize(shears_uk_conv_filter_packed_size(t.cout, k, t.groups));
+    shears_uk_pack_conv_filter(filter.data(), t.cout, k, t.groups,
+                               weights.data());
+  }
+  int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
+      t.c,  t.h,  t.w,  t.cout, t.kh, t.kw,     t.sh,    t.sw,
+      t.pt, t.pl, t.dh, t.dw,   oh,   ow,       t.groups, t.flags};
+  float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
+  int64_t dims[4] = {t.n, t.c, t.h, t.w};
+  std::vector<float> outputs[2];
+  for (int threads : {1, 3}) {
+    shears_uk_set_num_threads(threads);
+    std::vector<float> &out = outputs[threads == 3];
+    out.assign(want.size(), NAN);
+    std::vector<void *> buffers = {in.data(), weights.data()};
+    if (t.flags & SHEARS_UK_HAS_BIAS)
+      buffers.push_back(bias.data());
+    if (t.flags & SHEARS_UK_HAS_RESIDUAL)
+      buffers.push_back(residual.data());
+    buffers.push_back(out.data());
+    std::string name =
+        std::string("shears_uk_") + (depthwise ? "dwconv2d_" : "conv2d_") + isa;
+    find(name)(buffers.data(), dims, ip, fp);
+  }
+  char what[256];
+  std::snprintf(what, sizeof(what),
+                "%s %s n%ld c%ld %ldx%ld cout%ld k%ldx%ld s%ld,%ld "
+                "p%ld,%ld,%ld,%ld d%ld,%ld g%ld flags%d",
+                depthwise ? "dwconv2d" : "conv2d", isa.c_str(), long(t.n),
+                long(t.c), long(t.h), long(t.w), long(t.cout), long(t.kh),
+                long(t.kw), long(t.sh), long(t.sw), long(t.pt), long(t.pl),
+                long(t.pb), long(t.pr), long(t.dh), long(t.dw),
+                long(t.groups), t.flags);
+  compare(what, outputs[0], want, 1e-4);
+  bool same = std::memcmp(outputs[0].data(), outputs[1].data(),
+                          outputs[0].size() * sizeof(float)) == 0;
+  failures += !same;
+  std::printf("%s %s: 1 and 3 threads bitwise identical\n",
+              same ? "ok" : "FAIL", what);
+}
+
+void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
+               bool transposed, int flags) {
+  std::vector<float> a = random(m * k), b = random(k * n), bias = random(n);
+  std::vector<float> residual = random(m * n), want(m * n);
+  int act = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  // transposed: b is a linear weight [n, k]; else a MatMul rhs [k, n].
+  int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = flags & SHEARS_UK_HAS_BIAS ? bias[j] : 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        sum += double(a[i * k + kk]) * b[kk * strideK + j * strideN];
+      if (flags & SHEARS_UK_HAS_RESIDUAL)
+        sum += residual[i * n + j];
+      want[i * n + j] = activate(sum, act);
+    }
+  std::vector<float> packed(shears_uk_gemm_b_packed_size(k, n));
+  shears_uk_pack_gemm_b(b.data(), k, n, strideK, strideN, packed.data());
+  int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2, flags};
+  float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
+  int64_t dims[2] = {m, k};
+  std::vector<float> outputs[2];
+  for (int threads : {1, 3}) {
+    shears_uk_set_num_threads(threads);
+    std::vector<float> &out = outputs[threads == 3];
+    out.assign(want.size(), NAN);
+    std::vector<void *> buffers = {a.data(), packed.data()};
+    if (flags & SHEARS_UK_HAS_BIAS)
+      buffers.push_back(bias.data());
+    if (flags & SHEARS_UK_HAS_RESIDUAL)
+      buffers.push_back(residual.data());
+    buffers.push_back(out.data());
+    find("shears_uk_gemm_" + isa)(buffers.data(), dims, ip, fp);
+  }
+  char what[128];
+  std::snprintf(what, sizeof(what), "gemm %s %ldx%ldx%ld %s flags%d",
+                isa.c_str(), long(m), long(k), long(n),
+                transposed ? "linear" : "matmul", flags);
+  compare(what, outputs[0], want, 1e-4 * std::sqrt(double(k)));
+  bool same = std::memcmp(outputs[0].data(), outputs[1].data(),
+                          outputs[0].size() * sizeof(float)) == 0;
+  failures += !same;
+  std::printf("%s %s: 1 and 3 threads bitwise identical\n",
+              same ? "ok" : "FAIL", what);
+}
+
+} // namespace
+
+int main() {
+  const int relu = SHEARS_UK_ACT_RELU << SHEARS_UK_ACT_SHIFT;
+  const int clip = SHEARS_UK_ACT_CLIP << SHEARS_UK_ACT_SHIFT;
+  const int bias = SHEARS_UK_HAS_BIAS, res = SHEARS_UK_HAS_RESIDUAL;
+  std::vector<std::string> isas = {"generic"};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    isas.push_back("avx2");
+  else
+    std::printf("skipped avx2: this CPU has no AVX2/FMA\n");
+  if (__builtin_cpu_supports("avx512f"))
+    isas.push_back("avx512");
+  else
+    std::printf("skipped avx512: this CPU has no AVX-512\n");
+  const ConvCase convs[] = {
+      // n  c   h   w  cout kh kw sh sw pt pl pb pr dh dw g  flags
+      {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
+      {2, 16, 9, 9, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
+      {1, 5, 17, 15, 9, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, bias},
+      {1, 40, 8, 7, 17, 3, 3, 1, 2, 0, 1, 2, 1, 2, 1, 1, res | clip},
+      {1, 8, 6, 6, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, bias | clip},
+      {1, 64, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias}, // 3 k-blocks
+      {1, 32, 10, 10, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0},
+      {2, 12, 13, 11, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12, bias | clip},
+      {1, 7, 12, 12, 7, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 7, res | relu},
+      {1, 5, 9, 10, 5, 5, 5, 1, 2, 2, 2, 2, 2, 2, 1, 5, bias},
+  };
+  for (const std::string &isa : isas) {
+    for (const ConvCase &c : convs)
+      checkConv(isa, c);
+    checkGemm(isa, 1, 784, 300, true, bias | relu);
+    checkGemm(isa, 8, 300, 100, true, bias | clip);
+    checkGemm(isa, 37, 600, 70, false, res);
+    checkGemm(isa, 13, 5, 129, false, bias | res | relu);
+    checkGemm(isa, 2, 33, 200, true, 0);
+  }
+  std::printf("%d failure(s)\n", failures);
+  return failures ? 1 : 0;
+}
