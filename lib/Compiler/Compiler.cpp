@@ -5,8 +5,11 @@
 #include "shears/Conversion/Passes.h"
 #include "shears/Transforms/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Import.h"
+
+#include "shears-c/Kernels.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -36,6 +39,7 @@ void shears::registerCompilerDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<ShearsDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }
@@ -112,6 +116,14 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
     error = llvm::toString(engine.takeError());
     return nullptr;
   }
+  // Generated code calls the micro-kernels linked into this process.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
+      symbols[interner(s->name)] = {llvm::orc::ExecutorAddr::fromPtr(s->fn),
+                                    llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
   auto invoke = (*engine)->lookup("shears_invoke");
   auto signature = (*engine)->lookup("shears_signature");
   if (!invoke || !signature) {
@@ -179,7 +191,10 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
     return failure();
   }
   std::string out = path.str();
-  SmallVector<StringRef> args = {*linker, "-shared", "-o", out, object, "-lm"};
+  // The micro-kernels link in statically: the library needs only libc,
+  // libm and pthreads.
+  SmallVector<StringRef> args = {*linker, "-shared", "-o", out, object,
+                                 SHEARS_KERNELS_ARCHIVE, "-lm", "-lpthread"};
   std::string message;
   if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                 &message) != 0) {

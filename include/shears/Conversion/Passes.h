@@ -18,8 +18,25 @@ namespace mlir::shears {
 /// clash with a program's own).
 inline constexpr llvm::StringLiteral kEntryName = "shears_model";
 
+/// The best micro-kernel variant this machine runs: avx512, avx2 or generic.
+std::string hostKernelISA();
+
+/// Options of the `shears-lower-to-llvm` pipeline.
+struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
+  Option<std::string> isa{
+      *this, "isa",
+      llvm::cl::desc("Micro-kernel variant: avx512, avx2, generic or host"),
+      llvm::cl::init("host")};
+  Option<bool> ukernels{
+      *this, "ukernels",
+      llvm::cl::desc("Run convolutions and GEMMs with constant weights on "
+                     "packed micro-kernels (off: linalg loops only)"),
+      llvm::cl::init(true)};
+};
+
 /// Builds the CPU pipeline from the shears dialect to the LLVM dialect.
-void buildShearsLowerToLLVMPipeline(OpPassManager &pm);
+void buildShearsLowerToLLVMPipeline(OpPassManager &pm,
+                                    const LowerToLLVMOptions &options = {});
 
 /// Registers the `shears-lower-to-llvm` pipeline.
 void registerShearsLowerToLLVMPipeline();

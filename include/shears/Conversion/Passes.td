@@ -19,6 +19,53 @@ def ConvertShearsToLinalg : Pass<"convert-shears-to-linalg"> {
   ];
 }
 
+def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels"> {
+  let summary = "Turns convolutions, linear layers and MatMuls with constant "
+                "weights into packed micro-kernel calls";
+  let description = [{
+    Data tiling at compile time: a `shears.conv2d`, `shears.linear` or
+    `shears.matmul` (f32, static but for the leading batch dims) whose
+    weights are constants becomes a `shears.ukernel` (`conv2d` as implicit
+    GEMM, `dwconv2d` for depthwise, `gemm`) whose weight operand is a new
+    constant in the kernel's packed layout (include/shears-c/Kernels.h):
+    filters in row blocks of 8 output channels, k-major; GEMM right-hand
+    sides in column panels of 32, k-major. The bias becomes the first part
+    of the kernel's epilogue. Other contractions stay for the linalg path.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def ShearsFuseEpilogues : Pass<"shears-fuse-epilogues"> {
+  let summary = "Fuses residual adds, relu and clip into micro-kernels";
+  let description = [{
+    An elementwise op that is the only user of a `shears.ukernel` result
+    joins the kernel's epilogue, applied to each output tile in registers:
+    a `shears.add` of a tensor of the output's type (residual), then
+    `shears.relu` or `shears.clip`, in the order the kernels apply them
+    (bias, residual, activation).
+  }];
+}
+
+def ShearsLowerUKernels : Pass<"shears-lower-ukernels", "mlir::ModuleOp"> {
+  let summary = "Turns shears.ukernel on memrefs into calls of the kernels";
+  let description = [{
+    Runs after bufferization. Each `shears.ukernel` becomes a call of
+    `shears_uk_<kernel>_<isa>(buffers, dims, iparams, fparams)`: operand
+    pointers and the first input's sizes in stack arrays, parameters in
+    constant globals. Operands that are strided views go through dense
+    copies. `isa` picks the kernel variant: avx512, avx2, generic, or host
+    (the best this machine runs).
+  }];
+  let dependentDialects = [
+    "mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect",
+    "mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+  ];
+  let options = [
+    Option<"isa", "isa", "std::string", "\"host\"",
+           "Kernel variant: avx512, avx2, generic or host">,
+  ];
+}
+
 def ShearsPrepareEntry : Pass<"shears-prepare-entry", "mlir::ModuleOp"> {
   let summary = "Names the entry function for the C ABI and records its signature";
   let description = [{

@@ -12,9 +12,14 @@
 
 using namespace mlir;
 
-void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm) {
+void shears::buildShearsLowerToLLVMPipeline(
+    OpPassManager &pm, const LowerToLLVMOptions &options) {
   pm.addPass(createShearsPrepareEntry());
   pm.addPass(createCanonicalizerPass());
+  if (options.ukernels) {
+    pm.addPass(createShearsConvertToUKernels());
+    pm.addPass(createShearsFuseEpilogues());
+  }
   pm.addPass(createConvertShearsToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsVerifyBackendContract());
@@ -29,6 +34,7 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
 
+  pm.addPass(createShearsLowerUKernels({options.isa}));
   pm.addPass(createShearsLowerCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -52,9 +58,11 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void shears::registerShearsLowerToLLVMPipeline() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<LowerToLLVMOptions>(
       "shears-lower-to-llvm",
       "Lowers the shears dialect to the LLVM dialect for the CPU, with the "
       "shears_invoke entry point",
-      buildShearsLowerToLLVMPipeline);
+      [](OpPassManager &pm, const LowerToLLVMOptions &options) {
+        buildShearsLowerToLLVMPipeline(pm, options);
+      });
 }

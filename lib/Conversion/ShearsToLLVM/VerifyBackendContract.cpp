@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSVERIFYBACKENDCONTRACT
@@ -28,11 +29,12 @@ struct ShearsVerifyBackendContract
       if (isa<ModuleOp>(op))
         return;
       if (isa<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
-              math::MathDialect, tensor::TensorDialect>(op->getDialect()))
+              math::MathDialect, tensor::TensorDialect>(op->getDialect()) ||
+          isa<shears::UKernelOp>(op))
         return;
       op->emitError() << "'" << op->getName()
                       << "' is not part of the backend contract (linalg, "
-                         "tensor, arith, math, func): it was not lowered";
+                         "tensor, arith, math, func, shears.ukernel): it was not lowered";
       valid = false;
     });
     if (!valid)

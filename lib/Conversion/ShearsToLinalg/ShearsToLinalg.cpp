@@ -965,6 +965,8 @@ struct ConvertShearsToLinalg
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<ShearsDialect>();
+    // Micro-kernel calls stay as they are until after bufferization.
+    target.addLegalOp<UKernelOp>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -8,6 +8,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "shears-c/Kernels.h"
 
 using namespace mlir;
 using namespace mlir::shears;
@@ -816,3 +817,79 @@ void PadOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
 
 #define GET_OP_CLASSES
 #include "shears/Dialect/Shears/IR/ShearsOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// UKernelOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// What each kernel of include/shears-c/Kernels.h takes.
+struct KernelInfo {
+  StringRef name;
+  unsigned numParams, flagsSlot, minInputs;
+};
+constexpr KernelInfo kKernels[] = {
+    {"conv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2},
+    {"dwconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2},
+    {"gemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2},
+};
+const KernelInfo *lookupKernel(StringRef name) {
+  for (const KernelInfo &info : kKernels)
+    if (info.name == name)
+      return &info;
+  return nullptr;
+}
+} // namespace
+
+unsigned UKernelOp::getFlagsSlot() {
+  return lookupKernel(getKernel())->flagsSlot;
+}
+
+LogicalResult UKernelOp::verify() {
+  const KernelInfo *info = lookupKernel(getKernel());
+  if (!info)
+    return emitOpError() << "unknown micro-kernel '" << getKernel()
+                         << "' (conv2d, dwconv2d, gemm)";
+  if (getIparams().size() != info->numParams)
+    return emitOpError() << "'" << getKernel() << "' takes "
+                         << info->numParams << " iparams, got "
+                         << getIparams().size();
+  if (getFparams().size() != SHEARS_UK_F_NUM)
+    return emitOpError() << "takes " << SHEARS_UK_F_NUM << " fparams, got "
+                         << getFparams().size();
+  int64_t flags = getFlags();
+  unsigned expected = info->minInputs + bool(flags & SHEARS_UK_HAS_BIAS) +
+                      bool(flags & SHEARS_UK_HAS_RESIDUAL);
+  if (getInputs().size() != expected)
+    return emitOpError() << "flags " << flags << " call for " << expected
+                         << " inputs, got " << getInputs().size();
+  if (getOutputs().size() != 1)
+    return emitOpError() << "has one output, got " << getOutputs().size();
+  bool tensors = isa<RankedTensorType>(getOutputs()[0].getType());
+  if (getResults().size() != (tensors ? 1u : 0u))
+    return emitOpError() << (tensors ? "on tensors has one result"
+                                     : "on memrefs has no results");
+  if (tensors && getResult(0).getType() != getOutputs()[0].getType())
+    return emitOpError() << "result type differs from the output's";
+  for (Value operand : getOperands())
+    if (isa<RankedTensorType>(operand.getType()) != tensors)
+      return emitOpError() << "mixes tensors and memrefs";
+  return success();
+}
+
+void UKernelOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getInputsMutable())
+    if (isa<MemRefType>(operand.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  for (OpOperand &operand : getOutputsMutable())
+    if (isa<MemRefType>(operand.get().getType())) {
+      // Several k-blocks read back what earlier ones wrote.
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    }
+}

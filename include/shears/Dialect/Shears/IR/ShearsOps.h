@@ -6,6 +6,7 @@
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
@@ -25,6 +26,10 @@ ConstantOp createWeightConstant(OpBuilder &builder, Location loc,
 /// Returns the float contents of a constant tensor value (dense or
 /// dense_resource), or failure if `value` is not one.
 FailureOr<SmallVector<float>> getConstantFloats(Value value);
+
+/// Registers the bufferization model of `shears.ukernel`
+/// (BufferizableOpInterfaceImpl.cpp).
+void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);
 
 } // namespace mlir::shears
 

@@ -8,6 +8,7 @@ include "shears/Dialect/Shears/IR/ShearsInterfaces.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
 def Shears_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Shears_IndexTensor : RankedTensorOf<[I32, I64]>;
@@ -287,6 +288,48 @@ def Shears_PadOp : Shears_InferredOp<"pad", [ChannelFlow]> {
                        DefaultValuedAttr<F32Attr, "0.0">:$value);
   let results = (outs Shears_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Code generation
+//===----------------------------------------------------------------------===//
+
+def Shears_UKernelOp : Shears_Op<"ukernel", [AttrSizedOperandSegments,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "A call of a CPU micro-kernel (include/shears-c/Kernels.h)";
+  let description = [{
+    Computes `outputs` (destination style) with the micro-kernel `kernel`
+    (`conv2d`, `dwconv2d` or `gemm`) from `inputs`, which hold weights already
+    packed into the kernel's layout and the epilogue's operands; `iparams`
+    and `fparams` fill the kernel's parameter slots. On tensors it has one
+    result per output; after bufferization it works on memrefs and has none,
+    and shears-lower-ukernels turns it into the call.
+
+    ```mlir
+    %y = shears.ukernel "conv2d" ins(%x, %packed, %bias : ...)
+           outs(%init : tensor<?x64x56x56xf32>)
+           iparams = [...] fparams = [0.0, 0.0] -> tensor<?x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$kernel, Variadic<AnyShaped>:$inputs,
+                       Variadic<AnyShaped>:$outputs,
+                       DenseI64ArrayAttr:$iparams,
+                       DenseF32ArrayAttr:$fparams);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $kernel `ins` `(` $inputs `:` type($inputs) `)`
+    `outs` `(` $outputs `:` type($outputs) `)`
+    `iparams` `=` $iparams `fparams` `=` $fparams attr-dict
+    (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getOutputsMutable(); }
+    /// The iparams slot holding the epilogue flags (Kernels.h).
+    unsigned getFlagsSlot();
+    int64_t getFlags() { return getIparams()[getFlagsSlot()]; }
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // SHEARS_OPS_TD

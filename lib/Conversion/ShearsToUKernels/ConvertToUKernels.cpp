@@ -1,0 +1,229 @@
+//===- ConvertToUKernels.cpp - Contractions onto packed micro-kernels -----===//
+//
+// Data tiling at the graph level, as IREE does it for mmt4d: a convolution,
+// linear layer or MatMul whose weights are constants becomes a
+// `shears.ukernel` whose weight operand is a new constant already in the
+// micro-kernel's packed layout (include/shears-c/Kernels.h), so no packing
+// of weights is left for run time. Activations are packed inside the kernel,
+// tile by tile. The bias rides along as the first part of the epilogue;
+// shears-fuse-epilogues adds the rest.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Conversion/Passes.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "shears-c/Kernels.h"
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSCONVERTTOUKERNELS
+#include "shears/Conversion/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+using namespace mlir::shears;
+
+namespace {
+
+/// A static-shaped f32 tensor but for its leading `dynamicLeading` dims.
+bool isF32WithStaticTail(Type type, unsigned dynamicLeading) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.getElementType().isF32())
+    return false;
+  for (auto [i, d] : llvm::enumerate(tensor.getShape()))
+    if (ShapedType::isDynamic(d) && i >= dynamicLeading)
+      return false;
+  return true;
+}
+
+/// An empty tensor of `type`, its dynamic dims read off `like` (the same
+/// positions).
+Value emptyLike(PatternRewriter &rewriter, Location loc, RankedTensorType type,
+                Value like) {
+  SmallVector<Value> dynamic;
+  for (auto [i, d] : llvm::enumerate(type.getShape()))
+    if (ShapedType::isDynamic(d))
+      dynamic.push_back(tensor::DimOp::create(rewriter, loc, like, i));
+  return tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                 type.getElementType(), dynamic);
+}
+
+/// A name for a packed weight: the original's location name, if any.
+std::string packedName(Value weight, StringRef suffix) {
+  std::string base = "weight";
+  if (auto name = dyn_cast<NameLoc>(weight.getLoc()))
+    base = name.getName().str();
+  else if (Operation *def = weight.getDefiningOp())
+    if (auto loc = dyn_cast<NameLoc>(def->getLoc()))
+      base = loc.getName().str();
+  return base + "." + suffix.str();
+}
+
+SmallVector<float> fparamsNone() { return SmallVector<float>(SHEARS_UK_F_NUM); }
+
+struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(Conv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto outType = cast<RankedTensorType>(op.getResult().getType());
+    auto filterType = cast<RankedTensorType>(op.getWeight().getType());
+    if (!isF32WithStaticTail(inType, 1) || !isF32WithStaticTail(outType, 1) ||
+        !filterType.hasStaticShape() || inType.getRank() != 4)
+      return rewriter.notifyMatchFailure(op, "not f32 NCHW with static CHW");
+    FailureOr<SmallVector<float>> filter = getConstantFloats(op.getWeight());
+    if (failed(filter))
+      return rewriter.notifyMatchFailure(op, "filter is not a constant");
+    Value bias = op.getBias();
+    if (bias && !isF32WithStaticTail(bias.getType(), 0))
+      return rewriter.notifyMatchFailure(op, "bias is not static f32");
+
+    ArrayRef<int64_t> in = inType.getShape(), out = outType.getShape();
+    int64_t groups = op.getGroups(), cout = filterType.getDimSize(0);
+    int64_t kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
+    int64_t k = filterType.getDimSize(1) * kh * kw;
+    bool depthwise = groups > 1 && groups == in[1] && groups == cout;
+    ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
+                      dilations = op.getDilations();
+    int64_t flags = bias ? SHEARS_UK_HAS_BIAS : 0;
+    SmallVector<int64_t> iparams(SHEARS_UK_CONV_NUM_PARAMS);
+    iparams[SHEARS_UK_CONV_C] = in[1];
+    iparams[SHEARS_UK_CONV_H] = in[2];
+    iparams[SHEARS_UK_CONV_W] = in[3];
+    iparams[SHEARS_UK_CONV_COUT] = cout;
+    iparams[SHEARS_UK_CONV_KH] = kh;
+    iparams[SHEARS_UK_CONV_KW] = kw;
+    iparams[SHEARS_UK_CONV_SH] = strides[0];
+    iparams[SHEARS_UK_CONV_SW] = strides[1];
+    iparams[SHEARS_UK_CONV_PT] = pads[0];
+    iparams[SHEARS_UK_CONV_PL] = pads[1];
+    iparams[SHEARS_UK_CONV_DH] = dilations[0];
+    iparams[SHEARS_UK_CONV_DW] = dilations[1];
+    iparams[SHEARS_UK_CONV_OH] = out[2];
+    iparams[SHEARS_UK_CONV_OW] = out[3];
+    iparams[SHEARS_UK_CONV_GROUPS] = groups;
+    iparams[SHEARS_UK_CONV_FLAGS] = flags;
+
+    Location loc = op.getLoc();
+    Value weights = op.getWeight();
+    if (!depthwise) {
+      // [g, ceil(Mg / MR), K, MR] (Kernels.h).
+      int64_t blocks = (cout / groups + SHEARS_UK_CONV_MR - 1) /
+                       SHEARS_UK_CONV_MR;
+      SmallVector<float> packed(
+          shears_uk_conv_filter_packed_size(cout, k, groups));
+      shears_uk_pack_conv_filter(filter->data(), cout, k, groups,
+                                 packed.data());
+      auto type = RankedTensorType::get(
+          {groups, blocks, k, SHEARS_UK_CONV_MR}, rewriter.getF32Type());
+      weights = createWeightConstant(rewriter, weights.getLoc(), type, packed,
+                                     packedName(weights, "packed"));
+    }
+    SmallVector<Value> inputs = {op.getInput(), weights};
+    if (bias)
+      inputs.push_back(bias);
+    Value init = emptyLike(rewriter, loc, outType, op.getInput());
+    rewriter.replaceOpWithNewOp<UKernelOp>(
+        op, TypeRange{outType}, depthwise ? "dwconv2d" : "conv2d", inputs,
+        ValueRange{init}, iparams, fparamsNone());
+    return success();
+  }
+};
+
+/// `input` [..., K] times a constant B ([K, N], element (k, n) at
+/// k * strideK + n * strideN of `b`), plus `bias`.
+LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op,
+                          Value input, Value weight, ArrayRef<float> b,
+                          int64_t k, int64_t n, int64_t strideK,
+                          int64_t strideN, Value bias) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  SmallVector<float> packed(shears_uk_gemm_b_packed_size(k, n));
+  shears_uk_pack_gemm_b(b.data(), k, n, strideK, strideN, packed.data());
+  int64_t panels = (n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR;
+  auto type = RankedTensorType::get({panels, k, SHEARS_UK_GEMM_NR},
+                                    rewriter.getF32Type());
+  Value packedB = createWeightConstant(rewriter, weight.getLoc(), type, packed,
+                                       packedName(weight, "packed"));
+  SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
+  iparams[SHEARS_UK_GEMM_K] = k;
+  iparams[SHEARS_UK_GEMM_N] = n;
+  iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
+  iparams[SHEARS_UK_GEMM_FLAGS] = bias ? SHEARS_UK_HAS_BIAS : 0;
+  SmallVector<Value> inputs = {input, packedB};
+  if (bias)
+    inputs.push_back(bias);
+  Value init = emptyLike(rewriter, op->getLoc(), outType, input);
+  rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "gemm",
+                                         inputs, ValueRange{init}, iparams,
+                                         fparamsNone());
+  return success();
+}
+
+/// The input of a GEMM: f32, rank >= 1, static but for its leading dims,
+/// the result the same.
+bool isGemmOperand(Value input, Value result) {
+  auto in = cast<RankedTensorType>(input.getType());
+  auto out = cast<RankedTensorType>(result.getType());
+  return in.getRank() >= 1 && out.getRank() == in.getRank() &&
+         isF32WithStaticTail(in, in.getRank() - 1) &&
+         isF32WithStaticTail(out, out.getRank() - 1) &&
+         !ShapedType::isDynamic(in.getShape().back());
+}
+
+struct LinearToUKernel : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto weightType = cast<RankedTensorType>(op.getWeight().getType());
+    if (!isGemmOperand(op.getInput(), op.getResult()) ||
+        !weightType.hasStaticShape() ||
+        (op.getBias() && !isF32WithStaticTail(op.getBias().getType(), 0)))
+      return rewriter.notifyMatchFailure(op, "not a static f32 linear");
+    FailureOr<SmallVector<float>> weight = getConstantFloats(op.getWeight());
+    if (failed(weight))
+      return rewriter.notifyMatchFailure(op, "weight is not a constant");
+    int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+    return rewriteGemm(rewriter, op, op.getInput(), op.getWeight(), *weight, k,
+                       n, /*strideK=*/1, /*strideN=*/k, op.getBias());
+  }
+};
+
+struct MatMulToUKernel : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
+    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+    if (rhsType.getRank() != 2 || !rhsType.hasStaticShape() ||
+        lhsType.getRank() < 2 || !isGemmOperand(op.getLhs(), op.getResult()))
+      return rewriter.notifyMatchFailure(op, "not [..., K] x constant [K, N]");
+    FailureOr<SmallVector<float>> rhs = getConstantFloats(op.getRhs());
+    if (failed(rhs))
+      return rewriter.notifyMatchFailure(op, "rhs is not a constant");
+    int64_t k = rhsType.getDimSize(0), n = rhsType.getDimSize(1);
+    return rewriteGemm(rewriter, op, op.getLhs(), op.getRhs(), *rhs, k, n,
+                       /*strideK=*/n, /*strideN=*/1, Value());
+  }
+};
+
+struct ShearsConvertToUKernels
+    : shears::impl::ShearsConvertToUKernelsBase<ShearsConvertToUKernels> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel>(
+        &getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

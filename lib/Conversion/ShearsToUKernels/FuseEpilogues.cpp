@@ -1,0 +1,135 @@
+//===- FuseEpilogues.cpp - Elementwise consumers into micro-kernels -------===//
+//
+// A residual add, relu or clip that is the only user of a micro-kernel's
+// result moves into the kernel's epilogue, applied to each output tile while
+// it is in registers: no separate pass over memory. The kernels apply bias,
+// then residual, then activation, so an add fuses only into a kernel without
+// an activation yet, and nothing fuses after an activation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Conversion/Passes.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "shears-c/Kernels.h"
+
+#include <limits>
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSFUSEEPILOGUES
+#include "shears/Conversion/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+using namespace mlir::shears;
+
+namespace {
+
+int activationOf(int64_t flags) {
+  return (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+}
+
+/// The kernel producing `value` if this op is its only user.
+UKernelOp fusableProducer(Value value) {
+  auto kernel = value.getDefiningOp<UKernelOp>();
+  if (!kernel || !kernel->hasOneUse())
+    return nullptr;
+  return kernel;
+}
+
+/// Replaces `consumer` by `kernel` with new flags, fparams and maybe one
+/// more input (the residual, which goes after the bias).
+void fuse(PatternRewriter &rewriter, Operation *consumer, UKernelOp kernel,
+          int64_t flags, ArrayRef<float> fparams, Value residual = Value()) {
+  SmallVector<int64_t> iparams(kernel.getIparams());
+  iparams[kernel.getFlagsSlot()] = flags;
+  SmallVector<Value> inputs(kernel.getInputs());
+  if (residual)
+    inputs.push_back(residual);
+  rewriter.setInsertionPoint(consumer);
+  auto fused = UKernelOp::create(
+      rewriter, kernel.getLoc(), kernel.getResultTypes(),
+      kernel.getKernelAttr(), inputs, kernel.getOutputs(),
+      rewriter.getDenseI64ArrayAttr(iparams),
+      rewriter.getDenseF32ArrayAttr(fparams));
+  rewriter.replaceOp(consumer, fused.getResults());
+  rewriter.eraseOp(kernel);
+}
+
+struct FuseResidualAdd : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AddOp op,
+                                PatternRewriter &rewriter) const override {
+    for (auto [mine, other] : {std::pair(op.getLhs(), op.getRhs()),
+                               std::pair(op.getRhs(), op.getLhs())}) {
+      UKernelOp kernel = fusableProducer(mine);
+      if (!kernel || mine == other)
+        continue;
+      int64_t flags = kernel.getFlags();
+      // Same type as the output: no broadcast. (The fused kernel takes the
+      // add's place, after the residual is computed.)
+      if (flags & SHEARS_UK_HAS_RESIDUAL || activationOf(flags) ||
+          other.getType() != mine.getType() ||
+          op.getResult().getType() != mine.getType())
+        continue;
+      fuse(rewriter, op, kernel, flags | SHEARS_UK_HAS_RESIDUAL,
+           kernel.getFparams(), other);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "no fusable producer");
+  }
+};
+
+struct FuseRelu : OpRewritePattern<ReluOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ReluOp op,
+                                PatternRewriter &rewriter) const override {
+    UKernelOp kernel = fusableProducer(op.getInput());
+    if (!kernel || activationOf(kernel.getFlags()))
+      return rewriter.notifyMatchFailure(op, "no fusable producer");
+    fuse(rewriter, op, kernel,
+         kernel.getFlags() | SHEARS_UK_ACT_RELU << SHEARS_UK_ACT_SHIFT,
+         kernel.getFparams());
+    return success();
+  }
+};
+
+struct FuseClip : OpRewritePattern<ClipOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ClipOp op,
+                                PatternRewriter &rewriter) const override {
+    UKernelOp kernel = fusableProducer(op.getInput());
+    if (!kernel || activationOf(kernel.getFlags()))
+      return rewriter.notifyMatchFailure(op, "no fusable producer");
+    SmallVector<float> fparams(kernel.getFparams());
+    fparams[SHEARS_UK_F_CLIP_MIN] =
+        op.getMin() ? op.getMin()->convertToFloat()
+                    : -std::numeric_limits<float>::infinity();
+    fparams[SHEARS_UK_F_CLIP_MAX] =
+        op.getMax() ? op.getMax()->convertToFloat()
+                    : std::numeric_limits<float>::infinity();
+    fuse(rewriter, op, kernel,
+         kernel.getFlags() | SHEARS_UK_ACT_CLIP << SHEARS_UK_ACT_SHIFT,
+         fparams);
+    return success();
+  }
+};
+
+struct ShearsFuseEpilogues
+    : shears::impl::ShearsFuseEpiloguesBase<ShearsFuseEpilogues> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseResidualAdd, FuseRelu, FuseClip>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
