@@ -201,12 +201,27 @@ shearsModelOutputShape(const ShearsModel *model, size_t index);
 /// have the signature's element type and rank, and every static dim must
 /// match. On success returns 0 and stores shearsModelNumOutputs(model) new
 /// tensors in `outputs`, owned by the caller. On failure returns nonzero and
-/// stores NULL in each of them. Inputs are not modified. The runtime keeps
-/// no state across runs: concurrent runs are safe if the compiled code is.
+/// stores NULL in each of them. Inputs are not modified. The model keeps its
+/// workspace (the intermediates' memory, planned at compile time) from run
+/// to run; runs of one model from several threads take turns, runs of
+/// different models proceed in parallel.
 SHEARS_RUNTIME_EXPORT int shearsModelRun(ShearsModel *model,
                                          const ShearsTensor *const *inputs,
                                          size_t numInputs,
                                          ShearsTensor **outputs, char **error);
+
+/// Threads the model's kernels use from the next run on: 1 to 1024 (the
+/// default is every online CPU). Returns 0, or nonzero with `*error` set for
+/// a count out of range. The result does not depend on the count: work is
+/// split by output tiles, never inside a sum.
+SHEARS_RUNTIME_EXPORT int shearsModelSetThreads(ShearsModel *model,
+                                                int threads, char **error);
+
+/// For embedders that JIT: the function that sets the thread count of the
+/// kernels the model's code calls (shears_uk_set_num_threads of the process's
+/// copy of the kernels). A library model finds its own.
+SHEARS_RUNTIME_EXPORT void
+shearsModelSetThreadControl(ShearsModel *model, int (*setThreads)(int));
 
 #ifdef __cplusplus
 }

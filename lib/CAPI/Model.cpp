@@ -4,6 +4,8 @@
 #include "Support.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
 
 using namespace shears::capi;
 
@@ -15,6 +17,13 @@ struct ShearsModel {
   void *library;
   void *owner;
   void (*ownerFree)(void *);
+  /// The kernels' thread control and the count asked for (0: default).
+  int (*setThreads)(int);
+  int threads;
+  /// The workspace, kept between runs; `mutex` makes runs take turns on it.
+  void *workspace;
+  size_t workspaceCapacity;
+  pthread_mutex_t mutex;
 };
 
 static ShearsModel *createModel(void (*invoke)(void **), const char *json,
@@ -40,6 +49,7 @@ static ShearsModel *createModel(void (*invoke)(void **), const char *json,
   }
   model->invoke = invoke;
   model->signatureJson = jsonCopy;
+  pthread_mutex_init(&model->mutex, nullptr);
   return model;
 }
 
@@ -91,7 +101,27 @@ ShearsModel *shearsModelLoadLibrary(const char *path, char **error) {
     return nullptr;
   }
   model->library = library;
+  model->setThreads = reinterpret_cast<int (*)(int)>(
+      dlsym(library, "shears_uk_set_num_threads"));
   return model;
+}
+
+int shearsModelSetThreads(ShearsModel *model, int threads, char **error) {
+  if (!model) {
+    setError(error, "no model");
+    return 1;
+  }
+  if (threads < 1 || threads > 1024) {
+    setError(error, "threads must be between 1 and 1024, got %d", threads);
+    return 1;
+  }
+  model->threads = threads;
+  return 0;
+}
+
+void shearsModelSetThreadControl(ShearsModel *model, int (*setThreads)(int)) {
+  if (model)
+    model->setThreads = setThreads;
 }
 
 void shearsModelFree(ShearsModel *model) {
@@ -103,6 +133,8 @@ void shearsModelFree(ShearsModel *model) {
     model->ownerFree(model->owner);
   if (model->library)
     dlclose(model->library);
+  free(model->workspace);
+  pthread_mutex_destroy(&model->mutex);
   free(model);
 }
 
@@ -352,7 +384,21 @@ int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
   for (size_t i = 0; i < numOutputs; ++i)
     numWords += descriptorWords(signature.outputs[i].rank);
   auto *words = static_cast<int64_t *>(calloc(numWords + 1, sizeof(int64_t)));
-  auto *args = static_cast<void **>(malloc((1 + numInputs) * sizeof(void *)));
+  // The workspace's size at this batch.
+  size_t workspaceBytes = static_cast<size_t>(signature.workspaceBytes);
+  if (signature.workspaceInput >= 0) {
+    int64_t scale =
+        inputs[signature.workspaceInput]->shape[signature.workspaceDim];
+    if (scale > 1 && workspaceBytes > SIZE_MAX / static_cast<size_t>(scale)) {
+      setError(error, "the workspace for a batch of %lld overflows",
+               static_cast<long long>(scale));
+      return 1;
+    }
+    workspaceBytes *= scale > 1 ? static_cast<size_t>(scale) : 1;
+  }
+  // args: results, inputs, then the workspace descriptor (memref<?xi8>).
+  int64_t workspaceWords[5] = {0, 0, 0, 0, 1};
+  auto *args = static_cast<void **>(malloc((2 + numInputs) * sizeof(void *)));
   auto *views =
       static_cast<OutputView *>(calloc(numOutputs + 1, sizeof(OutputView)));
   if (!words || !args || !views) {
@@ -369,8 +415,31 @@ int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
     descriptor += descriptorWords(inputs[i]->rank);
   }
   args[0] = words + numInputWords;
+  args[1 + numInputs] = workspaceWords;
 
+  pthread_mutex_lock(&model->mutex);
+  if (workspaceBytes > model->workspaceCapacity) {
+    free(model->workspace);
+    size_t rounded = (workspaceBytes + 63) & ~size_t(63);
+    model->workspace = aligned_alloc(64, rounded);
+    model->workspaceCapacity = model->workspace ? rounded : 0;
+    if (!model->workspace) {
+      pthread_mutex_unlock(&model->mutex);
+      free(words);
+      free(args);
+      free(views);
+      setError(error, "out of memory for a workspace of %zu bytes",
+               workspaceBytes);
+      return 1;
+    }
+  }
+  memcpy(&workspaceWords[0], &model->workspace, sizeof(void *));
+  memcpy(&workspaceWords[1], &model->workspace, sizeof(void *));
+  workspaceWords[3] = static_cast<int64_t>(workspaceBytes);
+  if (model->setThreads)
+    model->setThreads(model->threads);
   model->invoke(args);
+  pthread_mutex_unlock(&model->mutex);
 
   descriptor = words + numInputWords;
   for (size_t i = 0; i < numOutputs; ++i) {

@@ -235,14 +235,35 @@ bool SignatureParser::parseTensorList(Array<TensorSpec> &specs,
 
 bool SignatureParser::parse(Signature &signature) {
   Array<TensorSpec> inputs, outputs;
-  bool seenInputs = false, seenOutputs = false;
+  // The model is calloc'd: set the defaults here.
+  signature.workspaceBytes = 0;
+  signature.workspaceInput = signature.workspaceDim = -1;
+  bool seenInputs = false, seenOutputs = false, seenWorkspace = false;
   bool parsed = parseObject([&](const char *key) {
     if (strcmp(key, "inputs") == 0)
       return firstTime(seenInputs, key) && parseTensorList(inputs, "input");
     if (strcmp(key, "outputs") == 0)
       return firstTime(seenOutputs, key) && parseTensorList(outputs, "output");
+    if (strcmp(key, "workspace") == 0)
+      return firstTime(seenWorkspace, key) && parseObject([&](const char *k) {
+               int64_t *slot = strcmp(k, "bytes") == 0   ? &signature.workspaceBytes
+                               : strcmp(k, "input") == 0 ? &signature.workspaceInput
+                               : strcmp(k, "dim") == 0   ? &signature.workspaceDim
+                                                         : nullptr;
+               return slot ? cursor.parseInteger(*slot) : skipValue(2);
+             });
     return skipValue(1);
   });
+  if (parsed && seenWorkspace) {
+    const Signature &w = signature;
+    bool scaled = w.workspaceInput >= 0;
+    if (w.workspaceBytes < 0 ||
+        (scaled && (size_t(w.workspaceInput) >= inputs.size() ||
+                    w.workspaceDim < 0 ||
+                    size_t(w.workspaceDim) >=
+                        inputs.data()[w.workspaceInput].rank)))
+      parsed = cursor.fail("invalid workspace");
+  }
   if (parsed) {
     cursor.skipSpace();
     if (!cursor.atEnd())

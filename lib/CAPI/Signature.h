@@ -21,9 +21,16 @@ struct Signature {
   size_t numInputs = 0;
   TensorSpec *outputs = nullptr;
   size_t numOutputs = 0;
+  /// The workspace the model's intermediates live in (shears-plan-memory):
+  /// workspaceBytes at batch 1, times max(1, dim workspaceDim of input
+  /// workspaceInput) when workspaceInput >= 0.
+  int64_t workspaceBytes = 0;
+  int64_t workspaceInput = -1;
+  int64_t workspaceDim = -1;
 };
 
-/// Parses `{"inputs":[{"name":..,"dtype":..,"shape":[..]},..],"outputs":[..]}`
+/// Parses `{"inputs":[{"name":..,"dtype":..,"shape":[..]},..],"outputs":[..],
+/// "workspace":{"bytes":N,"input":I,"dim":D}}` (workspace optional)
 /// (keys in any order, unknown keys ignored). Returns false and sets `*error`
 /// on malformed JSON or a bad name, dtype or dim.
 bool parseSignature(const char *json, Signature &signature, char **error);

@@ -143,6 +143,7 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
     return nullptr;
   }
   (void)engine->release(); // Owned by the model now.
+  shearsModelSetThreadControl(model, shears_uk_set_num_threads);
   return model;
 }
 

@@ -46,6 +46,28 @@ def ShearsFuseEpilogues : Pass<"shears-fuse-epilogues"> {
   }];
 }
 
+def ShearsPlanMemory : Pass<"shears-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Places intermediate buffers in one workspace planned at "
+                "compile time";
+  let description = [{
+    Runs after bufferization, before buffer deallocation. Every memref.alloc
+    of the entry function that does not escape and whose size is static or
+    follows one input dimension (the batch) becomes a memref.view into a new
+    last argument of the entry function, `memref<?xi8>`: the workspace, which
+    the runtime allocates once per model and reuses across calls. Buffers
+    whose live ranges do not overlap share bytes (greedy interval colouring,
+    largest first). The module attribute `shears.workspace` = {bytes, input,
+    dim} gives its size at batch 1 and the input dimension that scales it.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+  ];
+  let options = [
+    Option<"entryName", "entry", "std::string", "\"shears_model\"",
+           "Name of the entry function">,
+  ];
+}
+
 def ShearsLowerUKernels : Pass<"shears-lower-ukernels", "mlir::ModuleOp"> {
   let summary = "Turns shears.ukernel on memrefs into calls of the kernels";
   let description = [{

@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSEMITENTRYPOINT
@@ -32,8 +34,25 @@ struct ShearsEmitEntryPoint
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     MLIRContext *ctx = &getContext();
 
-    // The signature, NUL-terminated for C.
+    // The signature with the workspace of shears-plan-memory (if any),
+    // NUL-terminated for C.
     std::string json = signature.str();
+    if (auto workspace =
+            module->getAttrOfType<DictionaryAttr>("shears.workspace")) {
+      llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+      if (!parsed || !parsed->getAsObject()) {
+        llvm::consumeError(parsed.takeError());
+        module.emitError() << "shears.signature is not a JSON object";
+        return signalPassFailure();
+      }
+      llvm::json::Object info;
+      for (NamedAttribute entry : workspace)
+        if (auto value = dyn_cast<IntegerAttr>(entry.getValue()))
+          info[entry.getName().strref()] = value.getInt();
+      (*parsed->getAsObject())["workspace"] = std::move(info);
+      json = llvm::formatv("{0}", *parsed).str();
+      module->removeAttr("shears.workspace");
+    }
     json.push_back('\0');
     auto arrayType =
         LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), json.size());

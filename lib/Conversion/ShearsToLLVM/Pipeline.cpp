@@ -31,6 +31,7 @@ void shears::buildShearsLowerToLLVMPipeline(
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createShearsCopyResults());
+  pm.addPass(createShearsPlanMemory());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
 
