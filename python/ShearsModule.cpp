@@ -437,6 +437,12 @@ std::optional<ShearsDType> runtimeDType(const py::dtype &dtype) {
 class Model {
 public:
   explicit Model(ShearsModel *model) : model(model) {}
+
+  void setThreads(int threads) {
+    char *message = nullptr;
+    if (shearsModelSetThreads(model, threads, &message) != 0)
+      throw Error(takeRuntimeMessage(message));
+  }
   Model(const Model &) = delete;
   ~Model() { shearsModelFree(model); }
 
@@ -664,7 +670,8 @@ ONNX.)doc")
       .def_property_readonly("inputs", &Model::inputs)
       .def_property_readonly("outputs", &Model::outputs)
       .def_property_readonly("signature", &Model::signature)
-      .def("run", &Model::run, py::arg("arrays"));
+      .def("run", &Model::run, py::arg("arrays"))
+      .def("set_threads", &Model::setThreads, py::arg("threads"));
 
   m.def("_import_onnx", &importONNX, py::arg("path"));
   m.def("_parse_file", &parseFile, py::arg("path"));

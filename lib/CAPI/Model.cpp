@@ -103,6 +103,10 @@ ShearsModel *shearsModelLoadLibrary(const char *path, char **error) {
   model->library = library;
   model->setThreads = reinterpret_cast<int (*)(int)>(
       dlsym(library, "shears_uk_set_num_threads"));
+  // shears-compile --threads N.
+  if (auto *threads =
+          static_cast<const int *>(dlsym(library, "shears_default_threads")))
+    model->threads = *threads;
   return model;
 }
 

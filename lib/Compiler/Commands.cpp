@@ -54,6 +54,15 @@ using Opt = Scoped<cl::opt<T>>;
 template <typename T>
 using List = Scoped<cl::list<T>>;
 
+/// Unregisters a library's option of the same name (libLLVM has an internal
+/// --threads) so that a command's own option can take it.
+void releaseOptionName(llvm::StringRef name) {
+  auto &options = cl::getRegisteredOptions();
+  auto found = options.find(name);
+  if (found != options.end())
+    found->second->removeArgument();
+}
+
 // Categories register themselves forever (there is no way to remove one), so
 // they are globals.
 cl::OptionCategory runCategory("Options");
@@ -264,6 +273,17 @@ std::string compare(const ShearsTensor *actual, const ShearsTensor *expected,
 
 } // namespace
 
+/// --threads, when given, must be a count the runtime takes.
+static bool checkThreads(StringRef name, const Opt<int> &threads) {
+  if (!threads.getNumOccurrences() ||
+      (threads >= 1 && threads <= shears::kMaxThreads))
+    return true;
+  fail(name, "--threads must be between 1 and " +
+                 std::to_string(shears::kMaxThreads) + ", got " +
+                 std::to_string(threads));
+  return false;
+}
+
 int shears::runModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = runCategory;
@@ -288,12 +308,21 @@ int shears::runModelCommand(int argc, char **argv) {
   Opt<unsigned> benchmark(
       "benchmark", cl::desc("Run N more times and print latency median/min/max"),
       cl::init(0), cl::value_desc("N"), cl::cat(cat));
+  releaseOptionName("threads");
+  Opt<int> threads(
+      "threads",
+      cl::desc("Threads the kernels use, 1 to 1024 (default: every CPU; the "
+               "outputs do not depend on it)"),
+      cl::init(0), cl::value_desc("N"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Compiles a model for this CPU (JIT) and runs it on .npy inputs.\n\n  " +
           name + " model.onnx --input input=x.npy --output-dir out/\n  " +
           name + " model.onnx --input input=x.npy --compare expected/\n  " +
           name + " model.onnx --input input=x.npy --benchmark 100\n");
+
+  if (!checkThreads(name, threads))
+    return 1;
 
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
@@ -305,6 +334,10 @@ int shears::runModelCommand(int argc, char **argv) {
       shears::jitCompile(*module, error));
   if (!model)
     return fail(name, "JIT compilation failed: " + error);
+  char *threadError = nullptr;
+  if (threads.getNumOccurrences() &&
+      shearsModelSetThreads(model.get(), threads, &threadError) != 0)
+    return fail(name, takeRuntimeMessage(threadError));
 
   // Inputs by name, in signature order.
   std::vector<std::string> inputNames;
@@ -426,6 +459,12 @@ int shears::compileModelCommand(int argc, char **argv) {
                "x86-64-v2, for a library that runs anywhere or under "
                "valgrind)"),
       cl::value_desc("cpu"), cl::cat(cat));
+  releaseOptionName("threads");
+  Opt<int> threads(
+      "threads",
+      cl::desc("Default thread count of the library, 1 to 1024 (default: "
+               "every CPU of the machine it runs on)"),
+      cl::init(0), cl::value_desc("N"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Compiles a model for this CPU into a shared library with a C ABI.\n\n"
@@ -435,9 +474,11 @@ int shears::compileModelCommand(int argc, char **argv) {
           "Load it with shearsModelLoadLibrary() from "
           "include/shears-c/Runtime.h.\n");
 
+  if (!checkThreads(name, threads))
+    return 1;
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
-      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr);
+      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr, targetCPU);
   if (!module)
     return 1;
   auto signature = module->lookupSymbol<LLVM::GlobalOp>("shears_signature");
@@ -449,7 +490,7 @@ int shears::compileModelCommand(int argc, char **argv) {
 
   std::string error;
   if (failed(shears::compileSharedLibrary(*module, outputPath, error,
-                                          targetCPU)))
+                                          targetCPU, threads)))
     return fail(name, error);
 
   std::string header = headerPath;

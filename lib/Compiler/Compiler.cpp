@@ -22,7 +22,10 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/JSON.h"
@@ -58,19 +61,46 @@ OwningOpRef<ModuleOp> shears::loadModel(StringRef path, MLIRContext &context,
   return parseSourceFile<ModuleOp>(path, sourceMgr, ParserConfig(&context));
 }
 
-LogicalResult shears::lowerToLLVM(ModuleOp module) {
+static std::unique_ptr<llvm::TargetMachine>
+hostTargetMachine(std::string &error, StringRef cpu = "");
+
+std::string shears::kernelISAForCPU(StringRef cpu, std::string &error) {
+  if (cpu.empty())
+    return hostKernelISA();
+  std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
+  if (!machine)
+    return "";
+  const llvm::MCSubtargetInfo *info = machine->getMCSubtargetInfo();
+  if (!info->isCPUStringValid(cpu)) {
+    error = "unknown target CPU '" + cpu.str() + "'";
+    return "";
+  }
+  if (info->checkFeatures("+avx512f"))
+    return "avx512";
+  if (info->checkFeatures("+avx2,+fma"))
+    return "avx2";
+  return "generic";
+}
+
+LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu) {
+  LowerToLLVMOptions options;
+  std::string error;
+  options.isa = kernelISAForCPU(cpu, error);
+  if (options.isa.empty())
+    return emitError(module.getLoc()) << error;
   PassManager pm(module.getContext());
-  buildShearsLowerToLLVMPipeline(pm);
+  buildShearsLowerToLLVMPipeline(pm, options);
   return pm.run(module);
 }
 
 OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path,
                                            MLIRContext &context,
-                                           llvm::SourceMgr &sourceMgr) {
+                                           llvm::SourceMgr &sourceMgr,
+                                           StringRef cpu) {
   OwningOpRef<ModuleOp> module = loadModel(path, context, sourceMgr);
   if (!module)
     return nullptr;
-  if (failed(lowerToLLVM(*module))) {
+  if (failed(lowerToLLVM(*module, cpu))) {
     emitError(module->getLoc()) << "lowering '" << path << "' failed";
     return nullptr;
   }
@@ -81,7 +111,7 @@ OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path,
 /// code serves the JIT and shared libraries.
 /// `cpu` replaces the host CPU and its features when not empty.
 static std::unique_ptr<llvm::TargetMachine>
-hostTargetMachine(std::string &error, StringRef cpu = "") {
+hostTargetMachine(std::string &error, StringRef cpu) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -148,7 +178,8 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
 }
 
 LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
-                                           std::string &error, StringRef cpu) {
+                                           std::string &error, StringRef cpu,
+                                           int threads) {
   std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
   if (!machine)
     return failure();
@@ -158,6 +189,14 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
   if (!llvmModule) {
     error = "translation to LLVM IR failed";
     return failure();
+  }
+  if (threads > 0) {
+    // Read by shearsModelLoadLibrary as the model's thread count.
+    auto *type = llvm::Type::getInt32Ty(llvmContext);
+    new llvm::GlobalVariable(*llvmModule, type, /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage,
+                             llvm::ConstantInt::get(type, threads),
+                             "shears_default_threads");
   }
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(machine->getTargetTriple());

@@ -209,6 +209,14 @@ class CompiledModel:
         """The model's signature as the JSON the compiled code carries."""
         return self._native.signature
 
+    def set_threads(self, threads: int) -> None:
+        """Threads the model's kernels use from the next call on, 1 to 1024
+        (default: every CPU). Outputs do not depend on it. Raises
+        shears.Error for a count out of range."""
+        if isinstance(threads, bool) or not isinstance(threads, int):
+            raise TypeError(f"threads must be an int, got {type(threads).__name__}")
+        self._native.set_threads(threads)
+
     def __repr__(self) -> str:
         ins = ", ".join(map(str, self._inputs))
         outs = ", ".join(map(str, self._outputs))
@@ -281,16 +289,23 @@ def _as_module(model) -> Module:
     raise TypeError(f"expected a shears.Module or a model path, not {type(model).__name__}")
 
 
-def compile(model) -> CompiledModel:  # noqa: A001 (shadows the builtin on purpose)
+def _with_threads(compiled: CompiledModel, threads: Optional[int]) -> CompiledModel:
+    if threads is not None:
+        compiled.set_threads(threads)
+    return compiled
+
+
+def compile(model, *, threads: Optional[int] = None) -> CompiledModel:  # noqa: A001 (shadows the builtin on purpose)
     """JIT-compiles a model for this CPU.
 
     `model` is a shears.Module (it is cloned, not changed) or the path of a
     model file (see shears.load). It is lowered by the shears-lower-to-llvm
     pipeline, unless it was lowered already (run_pipeline), and compiled in
     process with -O3 for the host CPU. Raises shears.Error with the
-    diagnostics if lowering or compilation fails.
+    diagnostics if lowering or compilation fails. `threads` as in
+    CompiledModel.set_threads.
     """
-    return CompiledModel(_shears._compile(_as_module(model)))
+    return _with_threads(CompiledModel(_shears._compile(_as_module(model))), threads)
 
 
 def compile_library(model, path, *, cpu: Optional[str] = None) -> str:
@@ -307,11 +322,12 @@ def compile_library(model, path, *, cpu: Optional[str] = None) -> str:
     return path
 
 
-def load_library(path) -> CompiledModel:
+def load_library(path, *, threads: Optional[int] = None) -> CompiledModel:
     """Loads a model compiled ahead of time (shears.compile_library or
-    `shears-compile`) from its shared library."""
+    `shears-compile`) from its shared library; `threads` as in
+    CompiledModel.set_threads."""
     path = _path(path)
     # dlopen searches the library path for a bare name; a file here is meant.
     if os.sep not in path:
         path = os.path.join(os.curdir, path)
-    return CompiledModel(_shears._load_library(path))
+    return _with_threads(CompiledModel(_shears._load_library(path)), threads)

@@ -222,6 +222,21 @@ def test_concurrent_runs(gemm_relu, gemm_relu_model):
         np.testing.assert_allclose(y, gemm_relu_ref(x, w, b), rtol=1e-5, atol=1e-6)
 
 
+def test_threads_give_identical_outputs(gemm_relu):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((67, IN)).astype(np.float32)
+    one = shears.compile(shears.import_onnx(gemm_relu[0]), threads=1)
+    two = shears.compile(shears.import_onnx(gemm_relu[0]), threads=2)
+    np.testing.assert_array_equal(one(x), two(x))
+    two.set_threads(1)
+    np.testing.assert_array_equal(one(x), two(x))
+    for bad in (0, -1, 5000):
+        with pytest.raises(shears.Error, match="threads must be between 1 and 1024"):
+            one.set_threads(bad)
+    with pytest.raises(TypeError, match="threads must be an int"):
+        one.set_threads("2")
+
+
 # --------------------------------------------------------------------------
 # Import, parse, print, pipelines
 # --------------------------------------------------------------------------

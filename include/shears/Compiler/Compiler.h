@@ -29,13 +29,22 @@ void registerShearsPassesAndPipelines();
 OwningOpRef<ModuleOp> loadModel(llvm::StringRef path, MLIRContext &context,
                                 llvm::SourceMgr &sourceMgr);
 
-/// Runs shears-lower-to-llvm on `module`.
-LogicalResult lowerToLLVM(ModuleOp module);
+/// Runs shears-lower-to-llvm on `module`, with the micro-kernels for `cpu`
+/// (an LLVM CPU name; empty: this machine).
+LogicalResult lowerToLLVM(ModuleOp module, llvm::StringRef cpu = "");
 
 /// loadModel, then lowerToLLVM: what the tools that run a model start with.
 /// Null after diagnostics on failure.
 OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
-                                   llvm::SourceMgr &sourceMgr);
+                                   llvm::SourceMgr &sourceMgr,
+                                   llvm::StringRef cpu = "");
+
+/// The micro-kernel variant (avx512, avx2, generic) for `cpu` (empty: this
+/// machine); empty with `error` set for a CPU LLVM does not know.
+std::string kernelISAForCPU(llvm::StringRef cpu, std::string &error);
+
+/// Bounds of a thread count given by a user (--threads, threads=).
+inline constexpr int kMaxThreads = 1024;
 
 /// JIT-compiles a module already lowered to the LLVM dialect into a runnable
 /// model (the model owns the execution engine). Null with `error` set on
@@ -44,10 +53,12 @@ ShearsModel *jitCompile(ModuleOp module, std::string &error);
 
 /// Compiles a module lowered to the LLVM dialect into a shared library at
 /// `path` (object code for the host CPU, or for `cpu` such as x86-64-v2 when
-/// given; linked by clang-22 with libm).
+/// given; linked by clang-22 with libm, pthreads and the micro-kernels).
+/// `threads` > 0 becomes the library's default thread count
+/// (`shears_default_threads`); 0 leaves it at every online CPU.
 LogicalResult compileSharedLibrary(ModuleOp module, llvm::StringRef path,
                                    std::string &error,
-                                   llvm::StringRef cpu = "");
+                                   llvm::StringRef cpu = "", int threads = 0);
 
 /// A C header declaring the ABI of a compiled model with signature `json`,
 /// the inputs and outputs documented in comments.

@@ -46,8 +46,8 @@ struct ShearsLowerUKernels
   void runOnOperation() override;
 };
 
-/// The address of `memref`'s first element as an !llvm.ptr.
-Value elementPointer(OpBuilder &builder, Location loc, Value memref) {
+/// The address of `memref`'s first element, as an index.
+Value elementAddress(OpBuilder &builder, Location loc, Value memref) {
   auto type = cast<MemRefType>(memref.getType());
   Value base =
       memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, memref);
@@ -61,12 +61,15 @@ Value elementPointer(OpBuilder &builder, Location loc, Value memref) {
   Value bytes = arith::MulIOp::create(
       builder, loc, metadata.getOffset(),
       arith::ConstantIndexOp::create(builder, loc, elementBytes));
-  Value address = arith::AddIOp::create(builder, loc, base, bytes);
+  return arith::AddIOp::create(builder, loc, base, bytes);
+}
+
+/// The address of `memref`'s first element, as an !llvm.ptr.
+Value elementPointer(OpBuilder &builder, Location loc, Value memref) {
   Value word = arith::IndexCastOp::create(builder, loc, builder.getI64Type(),
-                                          address);
-  return LLVM::IntToPtrOp::create(builder, loc,
-                                  LLVM::LLVMPointerType::get(builder.getContext()),
-                                  word);
+                                          elementAddress(builder, loc, memref));
+  return LLVM::IntToPtrOp::create(
+      builder, loc, LLVM::LLVMPointerType::get(builder.getContext()), word);
 }
 
 /// Whether `type` is laid out densely in row-major order (any offset).
@@ -165,13 +168,8 @@ void ShearsLowerUKernels::runOnOperation() {
         temporaries.push_back(dense);
         buffer = dense;
       }
-      Value word = LLVM::PtrToIntOp::create(
-          builder, loc, builder.getI64Type(),
-          elementPointer(builder, loc, buffer));
-      Value asIndex =
-          arith::IndexCastOp::create(builder, loc, indexType, word);
       memref::StoreOp::create(
-          builder, loc, asIndex, buffers,
+          builder, loc, elementAddress(builder, loc, buffer), buffers,
           ValueRange{arith::ConstantIndexOp::create(
               builder, loc, operand.getOperandNumber())});
     }

@@ -123,7 +123,7 @@ struct ShearsPlanMemory
       buffer.bytes = llvm::alignTo(
           elements * ((type.getElementTypeBitWidth() + 7) / 8), kAlignment);
       buffer.begin = order.lookup(alloc);
-      buffer.end = *last;
+      buffer.end = std::max(*last, buffer.begin);
       buffers.push_back(buffer);
     }
 

@@ -106,13 +106,15 @@ struct FuseClip : OpRewritePattern<ClipOp> {
     UKernelOp kernel = fusableProducer(op.getInput());
     if (!kernel || activationOf(kernel.getFlags()))
       return rewriter.notifyMatchFailure(op, "no fusable producer");
+    // A missing bound is the largest finite float: IR with infinities in
+    // an array attribute does not parse back.
     SmallVector<float> fparams(kernel.getFparams());
     fparams[SHEARS_UK_F_CLIP_MIN] =
         op.getMin() ? op.getMin()->convertToFloat()
-                    : -std::numeric_limits<float>::infinity();
+                    : std::numeric_limits<float>::lowest();
     fparams[SHEARS_UK_F_CLIP_MAX] =
         op.getMax() ? op.getMax()->convertToFloat()
-                    : std::numeric_limits<float>::infinity();
+                    : std::numeric_limits<float>::max();
     fuse(rewriter, op, kernel,
          kernel.getFlags() | SHEARS_UK_ACT_CLIP << SHEARS_UK_ACT_SHIFT,
          fparams);

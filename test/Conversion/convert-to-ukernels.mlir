@@ -1,0 +1,80 @@
+// RUN: shears-opt %s --shears-convert-to-ukernels --split-input-file | FileCheck %s
+
+// A convolution: the filter is packed at compile time into row blocks of 8
+// output channels, k-major ([groups, ceil(10/8), 3*3*3, 8]), rows 10 to 15
+// zero; the bias is the first operand of the epilogue (flags = 1).
+// CHECK-LABEL: func.func @conv
+// CHECK-DAG: %[[B:.+]] = shears.constant dense<5.000000e-01> : tensor<10xf32>
+// CHECK-DAG: %[[W:.+]] = shears.constant dense_resource<w.packed> : tensor<1x2x27x8xf32>
+// CHECK: %[[N:.+]] = tensor.dim %arg0, %c0
+// CHECK: %[[E:.+]] = tensor.empty(%[[N]]) : tensor<?x10x8x8xf32>
+// CHECK: shears.ukernel "conv2d" ins(%arg0, %[[W]], %[[B]] : {{.*}}) outs(%[[E]] : tensor<?x10x8x8xf32>)
+// CHECK-SAME: iparams = [3, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1]
+// CHECK-NOT: shears.conv2d
+// Row 7 of block 1 (channel 15) is padding: the blob ends in zeros.
+// CHECK: w.packed: "0x04{{[0-9A-F]*}}0000803F0000803F000000000000000000000000000000000000000000000000"
+func.func @conv(%x: tensor<?x3x8x8xf32>) -> tensor<?x10x8x8xf32> {
+  %w = shears.constant dense<1.0> : tensor<10x3x3x3xf32> loc("w")
+  %b = shears.constant dense<0.5> : tensor<10xf32>
+  %y = shears.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<?x3x8x8xf32>, tensor<10x3x3x3xf32>, tensor<10xf32>) -> tensor<?x10x8x8xf32>
+  return %y : tensor<?x10x8x8xf32>
+}
+
+// -----
+
+// Depthwise: its own kernel, the filter as it is; strides, dilations and
+// asymmetric pads go into the slots.
+// CHECK-LABEL: func.func @depthwise
+// CHECK: shears.ukernel "dwconv2d" ins(%arg0, %{{.+}} : tensor<1x4x9x9xf32>, tensor<4x1x3x3xf32>)
+// CHECK-SAME: iparams = [4, 9, 9, 4, 3, 3, 2, 2, 0, 1, 1, 1, 4, 5, 4, 0]
+func.func @depthwise(%x: tensor<1x4x9x9xf32>) -> tensor<1x4x4x5xf32> {
+  %w = shears.constant dense<1.0> : tensor<4x1x3x3xf32>
+  %y = shears.conv2d %x, %w {groups = 4 : i64, strides = array<i64: 2, 2>, pads = array<i64: 0, 1, 0, 1>} : (tensor<1x4x9x9xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x5xf32>
+  return %y : tensor<1x4x4x5xf32>
+}
+
+// -----
+
+// Grouped: packed per group ([2 groups, 1 block, 2*1*1, 8]).
+// CHECK-LABEL: func.func @grouped
+// CHECK: shears.constant dense_resource<{{.+}}> : tensor<2x1x2x8xf32>
+// CHECK: shears.ukernel "conv2d"
+// CHECK-SAME: iparams = [4, 5, 5, 6, 1, 1, 1, 1, 0, 0, 1, 1, 5, 5, 2, 0]
+func.func @grouped(%x: tensor<1x4x5x5xf32>) -> tensor<1x6x5x5xf32> {
+  %w = shears.constant dense<1.0> : tensor<6x2x1x1xf32>
+  %y = shears.conv2d %x, %w {groups = 2 : i64} : (tensor<1x4x5x5xf32>, tensor<6x2x1x1xf32>) -> tensor<1x6x5x5xf32>
+  return %y : tensor<1x6x5x5xf32>
+}
+
+// -----
+
+// Linear and MatMul: B packed into panels of 32 columns ([ceil(40/32), K, 32]).
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[W:.+]] = shears.constant dense_resource<{{.+}}> : tensor<2x16x32xf32>
+// CHECK: shears.ukernel "gemm" ins(%arg0, %[[W]], %{{.+}} : tensor<?x16xf32>, tensor<2x16x32xf32>, tensor<40xf32>)
+// CHECK-SAME: iparams = [16, 40, 2, 1]
+// CHECK-LABEL: func.func @matmul
+// CHECK: shears.ukernel "gemm" ins(%arg0, %{{.+}} : tensor<2x?x16xf32>, tensor<1x16x32xf32>)
+// CHECK-SAME: iparams = [16, 20, 3, 0]
+func.func @linear(%x: tensor<?x16xf32>) -> tensor<?x40xf32> {
+  %w = shears.constant dense<1.0> : tensor<40x16xf32>
+  %b = shears.constant dense<1.0> : tensor<40xf32>
+  %y = shears.linear %x, %w, %b : (tensor<?x16xf32>, tensor<40x16xf32>, tensor<40xf32>) -> tensor<?x40xf32>
+  return %y : tensor<?x40xf32>
+}
+func.func @matmul(%x: tensor<2x?x16xf32>) -> tensor<2x?x20xf32> {
+  %w = shears.constant dense<1.0> : tensor<16x20xf32>
+  %y = shears.matmul %x, %w : (tensor<2x?x16xf32>, tensor<16x20xf32>) -> tensor<2x?x20xf32>
+  return %y : tensor<2x?x20xf32>
+}
+
+// -----
+
+// Weights that are not constants stay for the linalg path.
+// CHECK-LABEL: func.func @dynamic_weights
+// CHECK-NOT: shears.ukernel
+// CHECK: shears.matmul
+func.func @dynamic_weights(%x: tensor<4x16xf32>, %w: tensor<16x20xf32>) -> tensor<4x20xf32> {
+  %y = shears.matmul %x, %w : (tensor<4x16xf32>, tensor<16x20xf32>) -> tensor<4x20xf32>
+  return %y : tensor<4x20xf32>
+}
