@@ -49,10 +49,9 @@ inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 constexpr int kConvR = 8, kConvV = 2;
 constexpr int kGemmR = 12, kAccumulators = 24;
 #elif SHEARS_UK_WIDTH == 8
-// 12 accumulators plus 3 B vectors and a broadcast need all 16 registers,
-// and clang then shuffles them every iteration: 8 accumulators measured
-// faster (4x2 for conv, 2x4 for GEMM; shapes measured on an AMD EPYC).
-constexpr int kConvR = 4, kConvV = 2;
+// Conv: 4 x 3 vectors, 12 accumulators (tile4x3, by hand). GEMM: 2 x 4,
+// the 32-wide packed panel (8 accumulators; 3 x 4 would need 17 registers).
+constexpr int kConvR = 4, kConvV = 3;
 constexpr int kGemmR = 2, kAccumulators = 8;
 #else
 constexpr int kConvR = 4, kConvV = 2;
@@ -68,6 +67,10 @@ static_assert(kGemmNR % W == 0, "GEMM panels are whole vectors");
 /// block (MC x KC) of packed A in L2.
 constexpr int64_t kKC = 256;
 constexpr int64_t kGemmMC = 128;
+/// Pixel panels a conv task packs and runs together when the filter does not
+/// fit in L2 (otherwise one: its packed B block stays in L1).
+constexpr int64_t kConvPanelGroup = 4;
+constexpr int64_t kL2Bytes = 512 << 10;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -109,10 +112,89 @@ struct Epilogue {
 
 /// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
 /// vector v of B comes from panel v / PV (panels bPanel floats apart).
+#if SHEARS_UK_WIDTH == 8 && defined(__x86_64__)
+/// The AVX2 4 x 24 tile by hand: 12 accumulators, 3 B vectors and a
+/// broadcast take all 16 registers, and clang's allocator then copies
+/// accumulators around every iteration (seen in the disassembly: 30% of the
+/// loop). `a` advances 8 floats (one packed row block) and `b` 24 per k.
+inline void tile4x3(int64_t kc, const float *a, const float *b,
+                    VF (&out)[4][3]) {
+  if (kc <= 0) {
+    for (auto &row : out)
+      for (VF &v : row)
+        v = VF{};
+    return;
+  }
+  asm volatile(
+      "vxorps %%ymm0, %%ymm0, %%ymm0\n\t"
+      "vxorps %%ymm1, %%ymm1, %%ymm1\n\t"
+      "vxorps %%ymm2, %%ymm2, %%ymm2\n\t"
+      "vxorps %%ymm3, %%ymm3, %%ymm3\n\t"
+      "vxorps %%ymm4, %%ymm4, %%ymm4\n\t"
+      "vxorps %%ymm5, %%ymm5, %%ymm5\n\t"
+      "vxorps %%ymm6, %%ymm6, %%ymm6\n\t"
+      "vxorps %%ymm7, %%ymm7, %%ymm7\n\t"
+      "vxorps %%ymm8, %%ymm8, %%ymm8\n\t"
+      "vxorps %%ymm9, %%ymm9, %%ymm9\n\t"
+      "vxorps %%ymm10, %%ymm10, %%ymm10\n\t"
+      "vxorps %%ymm11, %%ymm11, %%ymm11\n\t"
+      ".p2align 4\n"
+      "1:\n\t"
+      "vmovups (%[b]), %%ymm12\n\t"
+      "vmovups 32(%[b]), %%ymm13\n\t"
+      "vmovups 64(%[b]), %%ymm14\n\t"
+      "vbroadcastss (%[a]), %%ymm15\n\t"
+      "vfmadd231ps %%ymm12, %%ymm15, %%ymm0\n\t"
+      "vfmadd231ps %%ymm13, %%ymm15, %%ymm1\n\t"
+      "vfmadd231ps %%ymm14, %%ymm15, %%ymm2\n\t"
+      "vbroadcastss 4(%[a]), %%ymm15\n\t"
+      "vfmadd231ps %%ymm12, %%ymm15, %%ymm3\n\t"
+      "vfmadd231ps %%ymm13, %%ymm15, %%ymm4\n\t"
+      "vfmadd231ps %%ymm14, %%ymm15, %%ymm5\n\t"
+      "vbroadcastss 8(%[a]), %%ymm15\n\t"
+      "vfmadd231ps %%ymm12, %%ymm15, %%ymm6\n\t"
+      "vfmadd231ps %%ymm13, %%ymm15, %%ymm7\n\t"
+      "vfmadd231ps %%ymm14, %%ymm15, %%ymm8\n\t"
+      "vbroadcastss 12(%[a]), %%ymm15\n\t"
+      "vfmadd231ps %%ymm12, %%ymm15, %%ymm9\n\t"
+      "vfmadd231ps %%ymm13, %%ymm15, %%ymm10\n\t"
+      "vfmadd231ps %%ymm14, %%ymm15, %%ymm11\n\t"
+      "addq $32, %[a]\n\t"
+      "addq $96, %[b]\n\t"
+      "decq %[k]\n\t"
+      "jnz 1b\n\t"
+      "vmovups %%ymm0, 0(%[c])\n\t"
+      "vmovups %%ymm1, 32(%[c])\n\t"
+      "vmovups %%ymm2, 64(%[c])\n\t"
+      "vmovups %%ymm3, 96(%[c])\n\t"
+      "vmovups %%ymm4, 128(%[c])\n\t"
+      "vmovups %%ymm5, 160(%[c])\n\t"
+      "vmovups %%ymm6, 192(%[c])\n\t"
+      "vmovups %%ymm7, 224(%[c])\n\t"
+      "vmovups %%ymm8, 256(%[c])\n\t"
+      "vmovups %%ymm9, 288(%[c])\n\t"
+      "vmovups %%ymm10, 320(%[c])\n\t"
+      "vmovups %%ymm11, 352(%[c])\n\t"
+      : [a] "+r"(a), [b] "+r"(b), [k] "+r"(kc)
+      : [c] "r"(&out[0][0])
+      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+        "xmm14", "xmm15");
+}
+#endif
+
 template <int R, int V, int PV>
 inline void tile(int64_t kc, const float *__restrict a, int64_t aStep,
                  const float *__restrict b, int64_t bStep, int64_t bPanel,
                  VF (&out)[R][V]) {
+#if SHEARS_UK_WIDTH == 8 && defined(__x86_64__)
+  if constexpr (R == 4 && V == 3 && PV == 3) {
+    if (aStep == kMR && bStep == 3 * W) {
+      tile4x3(kc, a, b, out);
+      return;
+    }
+  }
+#endif
   // Accumulators in locals, not through `out`: they stay in registers.
   VF acc[R][V];
   for (int r = 0; r < R; ++r)
@@ -198,7 +280,8 @@ struct Conv {
   float *output;
   Epilogue epilogue;
   int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, groups;
-  int64_t mg, cg, k, p, rowBlocks, panels, chunks, chunkBlocks;
+  int64_t mg, cg, k, p, rowBlocks, panels, panelGroup, panelGroups, chunks,
+      chunkBlocks;
   bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
 };
 
@@ -256,40 +339,53 @@ void packConvPanel(const Conv &cv, const float *image, int64_t p0, int64_t k0,
   }
 }
 
+/// One image and group, a group of up to kConvPanelGroup pixel panels, and
+/// a chunk of filter row blocks. Per k-block the group's panels are packed
+/// (L2) and each filter sub-block is used by all of them while in L1: a
+/// filter larger than L2 (late, small-image layers) streams in once per
+/// panel group, not once per panel.
 void convTask(void *ctx, int64_t task, int worker) {
   const Conv &cv = *static_cast<const Conv *>(ctx);
   int64_t chunk = task % cv.chunks;
-  int64_t panel = (task / cv.chunks) % cv.panels;
-  int64_t g = (task / (cv.chunks * cv.panels)) % cv.groups;
-  int64_t n = task / (cv.chunks * cv.panels * cv.groups);
-  int64_t p0 = panel * kConvNR;
-  int cols = static_cast<int>(min64(kConvNR, cv.p - p0));
+  int64_t group = (task / cv.chunks) % cv.panelGroups;
+  int64_t g = (task / (cv.chunks * cv.panelGroups)) % cv.groups;
+  int64_t n = task / (cv.chunks * cv.panelGroups * cv.groups);
+  int64_t pb = group * cv.panelGroup;
+  int64_t pe = min64(cv.panels, pb + cv.panelGroup);
   const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
-  int64_t outBase = (n * cv.cout + g * cv.mg) * cv.p + p0;
   int64_t rb0 = chunk * cv.chunkBlocks;
   int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
-  float *packed = scratch(worker, kKC * kConvNR * sizeof(float));
+  const int64_t panelFloats = kKC * kConvNR;
+  float *packed =
+      scratch(worker, cv.panelGroup * panelFloats * sizeof(float));
   if (!packed)
     return; // Out of memory: nothing sensible to do inside a kernel.
   for (int64_t k0 = 0; k0 < cv.k; k0 += kKC) {
     int64_t kc = min64(kKC, cv.k - k0);
     bool first = k0 == 0, last = k0 + kc == cv.k;
-    packConvPanel(cv, image, p0, k0, kc, packed);
+    for (int64_t panel = pb; panel < pe; ++panel)
+      packConvPanel(cv, image, panel * kConvNR, k0, kc,
+                    packed + (panel - pb) * panelFloats);
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
       for (int sub = 0; sub < kMR; sub += kConvR) {
         int64_t row = rb * kMR + sub;
         if (row >= cv.mg)
           break;
-        VF acc[kConvR][kConvV];
-        tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR, packed, kConvNR, 0,
-                                     acc);
-        int64_t offset = outBase + row * cv.p;
-        storeTile(acc, cv.output + offset, cv.p,
-                  cv.epilogue.residual ? cv.epilogue.residual + offset
-                                       : nullptr,
-                  static_cast<int>(min64(kConvR, cv.mg - row)), cols, !first,
-                  last, cv.epilogue, g * cv.mg + row, 0);
+        int rows = static_cast<int>(min64(kConvR, cv.mg - row));
+        for (int64_t panel = pb; panel < pe; ++panel) {
+          int64_t p0 = panel * kConvNR;
+          VF acc[kConvR][kConvV];
+          tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
+                                       packed + (panel - pb) * panelFloats,
+                                       kConvNR, 0, acc);
+          int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
+          storeTile(acc, cv.output + offset, cv.p,
+                    cv.epilogue.residual ? cv.epilogue.residual + offset
+                                         : nullptr,
+                    rows, static_cast<int>(min64(kConvNR, cv.p - p0)), !first,
+                    last, cv.epilogue, g * cv.mg + row, 0);
+        }
       }
     }
   }
@@ -466,11 +562,14 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.p = cv.oh * cv.ow;
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
   cv.panels = ceilDiv(cv.p, kConvNR);
+  cv.panelGroup =
+      cv.mg * cv.k * int64_t(sizeof(float)) > kL2Bytes ? kConvPanelGroup : 1;
+  cv.panelGroups = ceilDiv(cv.panels, cv.panelGroup);
   cv.pointwise = cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1 &&
                  cv.pt == 0 && cv.pl == 0 && cv.oh == cv.h && cv.ow == cv.w;
   // Split the filter rows too when there are too few pixel panels to keep
   // every thread busy.
-  int64_t tiles = cv.n * cv.groups * cv.panels;
+  int64_t tiles = cv.n * cv.groups * cv.panelGroups;
   int64_t wanted = 4 * numWorkers();
   cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
   cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
