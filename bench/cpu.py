@@ -1,31 +1,64 @@
 #!/usr/bin/python3
-"""CPU latency of Shears (AOT) against ONNX Runtime and PyTorch, on the same models and machine.
+"""CPU benchmarks of Shears (AOT) against ONNX Runtime, OpenBLAS and PyTorch on the same machine.
 
-    bench/cpu.py [--models fashion_mnist_cnn,squeezenet1_1,mobilenet_v2,resnet18]
-                 [--batches 1,32] [--runs 10] [--runs-large 3] [--max-seconds 900]
-                 [--backends shears,ort1,ort2,torch1,torch2] [--json results.json]
+    bench/cpu.py [--models resnet18,mobilenet_v2,squeezenet1_1,resnet50,fashion_mnist_cnn,fashion_mnist_mlp]
+                 [--batches 1,8] [--threads 1,2] [--runs 10] [--runs-large 3] [--max-seconds 900]
+                 [--backends shears,ort[,torch]] [--json results.json]
+    bench/cpu.py --gemm [--gemm-sizes 256,512,1024,2048] [--gemm-conv-model resnet18] [--runs 10]
+    bench/cpu.py --compile [MODEL]        (default resnet50)
     bench/cpu.py --layers resnet18 [--batches 1] [--runs 10]
+    bench/cpu.py --all                    (latency, --gemm, --compile resnet50 and the pruned
+                                           resnet18 of bench/prune.py, in one run)
 
-Latency mode (the default), for each model and batch:
+Latency mode (the default), for each model, batch and thread count N of --threads:
   shears  shears-compile once (batch-independent .so in --workdir), then shearsModelRun timed
-          in process through the C runtime (ctypes over build/lib/libshears_runtime.so);
-          Shears's code runs on one thread.
-  ort1/2  ONNX Runtime (npm onnxruntime-node, bench/ort_bench.js) with 1 or 2 intra-op threads,
-          all graph optimizations, the model loaded once.
-  torch1/2  Debian's PyTorch in eager mode (inference_mode) with 1 or 2 threads, on the same
-          architecture (torchvision, or the Fashion-MNIST CNN's class) with random weights:
-          latency does not depend on the weight values. Its BatchNorms are not folded.
-Each measurement is one untimed warm-up run (three for PyTorch), then --runs timed runs (--runs-large for batches
-of 8 and more); the table gives medians in ms and Shears / ORT (1 thread). Inputs are random.
---max-seconds caps the whole run: a measurement gets fewer runs when it would not fit, and one
-whose estimate (from its warm-up, or from batch 1 scaled by the batch) exceeds the time left is
-skipped ("skip").
+          in process through the C runtime (ctypes over build/lib/libshears_runtime.so), on N
+          threads set with shearsModelSetThreads. A runtime without that function runs Shears
+          at its default only: the table says so, and Shears's cells for N > 1 are "n/a".
+  ort     ONNX Runtime (npm onnxruntime-node, bench/ort_bench.js) with N intra-op threads, all
+          graph optimizations, the model loaded once.
+  torch   (not in the default --backends) Debian's PyTorch in eager mode (inference_mode) with N
+          threads, on the same architecture (torchvision, or the Fashion-MNIST models' classes)
+          with random weights: latency does not depend on the weight values. Its BatchNorms
+          are not folded.
+Each measurement is one untimed warm-up run (three for PyTorch), then --runs timed runs
+(--runs-large for batches of 8 and more); the table gives medians in ms and Shears / ORT at each
+thread count (below 1: Shears is faster). Inputs are random. Shears's CPU time / wall time over
+its timed runs is kept in the JSON (about 1 on one thread, up to N on N threads), and a 1-thread
+measurement that used more than one core is flagged under the table.
+
+GEMM mode (--gemm): one-node ONNX models, compiled by Shears and run through the C runtime on
+one thread (--threads: one count), against numpy's matmul on Debian's OpenBLAS in a subprocess
+(bench/numpy_gemm.py, with OPENBLAS_NUM_THREADS etc. set to the same count and
+OPENBLAS_CORETYPE unset, so that OpenBLAS picks its kernels for this CPU):
+  MatMul  y = x[M,K] @ W[K,N], W a float32 initializer, for M = N = K in --gemm-sizes;
+  Conv    every distinct convolution of --gemm-conv-model (default resnet18) at batch 1, as a
+          one-node Conv model with its real shapes and attributes (random weights, no bias);
+          its im2col GEMM is M = Cout, K = Cin*KH*KW, N = OH*OW, and numpy times that GEMM,
+          W[Cout,K] @ cols[K,N] (so without the im2col itself). Grouped convolutions are skipped.
+Prints ms, GFLOP/s (2*M*N*K per call) of each, and Shears as % of OpenBLAS.
+
+Compile mode (--compile MODEL, default resnet50): `shears compile MODEL.onnx -o X.so`
+(--compile-runs times, a fresh output each time): wall time, CPU time and peak RSS of that
+process and its children (os.wait4), against the model's weight bytes (the sum of its
+initializers' sizes), as peak RSS / weight bytes.
 
 Layer mode (--layers MODEL): every node of MODEL is cut out as a one-node ONNX model with the
 shapes it has at the batch given, then compiled by Shears and timed by Shears and ONNX Runtime
-(1 thread); prints per-node latency, GFLOP/s of convolutions and Gemms, and a summary by kind.
-Identical nodes (op, attributes, shapes) are compiled once and counted as often as they occur.
-Models are looked up as models/NAME.onnx, then build/models/NAME.onnx (--model-dir adds one).
+(one thread each, or --threads); prints per-node latency, GFLOP/s of convolutions and Gemms for
+both, and a summary by kind. Identical nodes (op, attributes, shapes) are compiled once and
+counted as often as they occur.
+
+Pruned models: 50% channel-pruned resnet18 compiled by Shears against dense resnet18 in ONNX
+Runtime (dense-ORT ms / pruned-Shears ms, and pruned-ORT ms / pruned-Shears ms) comes from
+    bench/prune.py --models resnet18 --sparsities 0.5 --batches 1,8
+which --all runs as its last section.
+
+--max-seconds caps each section: a measurement gets fewer runs when it would not fit, and one
+whose estimate (from its warm-up, or from batch 1 scaled by the batch) exceeds the time left is
+skipped ("skip"). Models are looked up as models/NAME.onnx, then build/models/NAME.onnx
+(--model-dir adds one); a torchvision model found nowhere is exported into build/models by
+utils/make_models.py (opset 13, seeded random weights), e.g. resnet50.
 """
 import argparse
 import ctypes
@@ -34,6 +67,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,13 +77,20 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import helper, shape_inference
+from onnx import helper, numpy_helper, shape_inference
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "utils"))
 from ort_compare import graph_inputs  # noqa: E402
-DEFAULT_MODELS = "fashion_mnist_cnn,squeezenet1_1,mobilenet_v2,resnet18"
-BACKENDS = ("shears", "ort1", "ort2", "torch1", "torch2")
+DEFAULT_MODELS = "resnet18,mobilenet_v2,squeezenet1_1,resnet50,fashion_mnist_cnn,fashion_mnist_mlp"
+BACKENDS = ("shears", "ort", "torch")
+DEFAULT_BACKENDS = "shears,ort"
+DEFAULT_GEMM_SIZES = "256,512,1024,2048"
+DEFAULT_COMPILE_MODEL = "resnet50"
+OPSET = 13  # that of utils/make_models.py's exports
+EXPORT_DIR = REPO / "build" / "models"  # where find_model has utils/make_models.py export models
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "GOTO_NUM_THREADS", "MKL_NUM_THREADS",
+                    "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
 class Failure(Exception):
@@ -68,6 +109,7 @@ class ShearsRuntime:
     def __init__(self, path):
         if not Path(path).is_file():
             raise Failure(f"{path} does not exist (build the shears_runtime target)")
+        self.path = Path(path)
         lib = self.lib = ctypes.CDLL(str(path))
         vp = ctypes.c_void_p
         sig = {
@@ -82,9 +124,22 @@ class ShearsRuntime:
                                               ctypes.POINTER(vp), ctypes.POINTER(vp)]),
             "shearsFreeString": (None, [vp]),
         }
+        # int shearsModelSetThreads(ShearsModel *, int threads, char **error): newer runtimes.
+        self.has_threads = hasattr(lib, "shearsModelSetThreads")
+        if self.has_threads:
+            sig["shearsModelSetThreads"] = (ctypes.c_int, [vp, ctypes.c_int, ctypes.POINTER(vp)])
         for name, (res, args) in sig.items():
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
+
+    def threads_note(self):
+        """Why Shears ran at one thread count only, or None when it can be set."""
+        if self.has_threads:
+            return None
+        return (f"Shears ran on 1 thread only: {self.path} has no shearsModelSetThreads yet, "
+                f"so Shears's cells at more than 1 thread are n/a (the one thread is set through "
+                f"the compiled library's shears_uk_set_num_threads where it exports it; a "
+                f"measurement that kept more than one core busy is flagged below)")
 
     def _check(self, error, what):
         msg = ctypes.cast(error, ctypes.c_char_p).value.decode() if error.value else "unknown error"
@@ -98,12 +153,33 @@ class ShearsRuntime:
 class ShearsModel:
     def __init__(self, rt, so_path):
         self.rt, lib = rt, rt.lib
+        self.so_path = Path(so_path)
         error = ctypes.c_void_p()
         self.handle = lib.shearsModelLoadLibrary(str(so_path).encode(), ctypes.byref(error))
         if not self.handle:
             rt._check(error, f"cannot load {so_path}")
         self.num_outputs = lib.shearsModelNumOutputs(self.handle)
         self.arrays, self.tensors = [], []
+
+    def set_threads(self, threads):
+        """Runs the model on `threads` threads from now on. Returns False, changing nothing but
+        the pinning below, when the runtime has no shearsModelSetThreads: then only threads == 1
+        can be measured, and this makes sure of it where the library exports its kernels'
+        shears_uk_set_num_threads (whose default is every CPU)."""
+        if self.rt.has_threads:
+            error = ctypes.c_void_p()
+            if self.rt.lib.shearsModelSetThreads(self.handle, threads, ctypes.byref(error)):
+                self.rt._check(error, f"shearsModelSetThreads({threads}) on {self.so_path.name}")
+            return True
+        if threads == 1:
+            try:
+                # dlopen of the same file returns the handle the runtime opened: the same pool.
+                fn = ctypes.CDLL(str(self.so_path)).shears_uk_set_num_threads
+                fn.restype, fn.argtypes = ctypes.c_int, [ctypes.c_int]
+                fn(1)
+            except (OSError, AttributeError):
+                pass
+        return False
 
     def set_inputs(self, arrays):
         self._free_inputs()
@@ -160,12 +236,22 @@ def shears_compile(args, model_path, so_path):
 # --------------------------------------------------------------------------------------------
 
 def find_model(args, name):
-    dirs = ([args.model_dir] if args.model_dir else []) + [REPO / "models", REPO / "build" / "models"]
+    """models/NAME.onnx or build/models/NAME.onnx (after --model-dir); a model found nowhere is
+    exported into build/models by utils/make_models.py when that script knows it (torchvision's)."""
+    dirs = ([args.model_dir] if args.model_dir else []) + [REPO / "models", EXPORT_DIR]
     for d in dirs:
         p = Path(d) / f"{name}.onnx"
         if p.is_file():
             return p
-    raise Failure(f"no {name}.onnx in {', '.join(map(str, dirs))}")
+    script, out = REPO / "utils" / "make_models.py", EXPORT_DIR
+    print(f"  no {name}.onnx: exporting it into {out} with {script.relative_to(REPO)}", flush=True)
+    proc = subprocess.run([sys.executable, str(script), "--out", str(out), "--models", name],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    path = out / f"{name}.onnx"
+    if proc.returncode != 0 or not path.is_file():
+        raise Failure(f"no {name}.onnx in {', '.join(map(str, dirs))}, and {script.name} could not "
+                      f"export it (exit {proc.returncode}):\n{proc.stdout.strip()[-1500:]}")
+    return path
 
 
 def input_specs(model, batch):
@@ -193,11 +279,26 @@ def torch_model(name):
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         model = mod.FashionCNN()
+    elif name == "fashion_mnist_mlp":
+        from make_models import MLP  # utils/: LeNet-300-100, what models/train_fashion_mnist.py trains
+        model = MLP()
     elif hasattr(torchvision.models, name):
         model = getattr(torchvision.models, name)(weights=None)
     else:
         raise Failure(f"no PyTorch architecture for {name}")
     return model.eval()
+
+
+def weight_bytes(model):
+    """(bytes, count) of the initializers, from their dims and types (external data not read)."""
+    total = 0
+    for init in model.graph.initializer:
+        try:
+            itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(init.data_type)).itemsize
+        except AttributeError:  # onnx < 1.13
+            itemsize = np.dtype(onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[init.data_type]).itemsize
+        total += int(np.prod(init.dims, dtype=np.int64)) * itemsize
+    return total, len(model.graph.initializer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,28 +313,53 @@ class Budget:
         return self.deadline - time.time()
 
 
-def time_calls(fn, runs, budget, estimate=None, warmup=1):
+def skip_note(estimate, budget):
+    return f"skip (~{estimate:.0f} s > {max(budget.left(), 0):.0f} s left)"
+
+
+def time_calls(fn, runs, budget, estimate=None, warmup=1, usage=None):
     """`warmup` untimed calls, then up to `runs` timed calls that fit in the budget.
 
-    Returns (times in ms, note) or (None, why) when skipped."""
+    Returns (times in ms, note) or (None, why) when skipped. With a dict `usage`, stores in
+    usage["cpu_per_wall"] this process's CPU time (all threads, user + system) over the timed
+    calls divided by their wall time: about the number of cores the calls kept busy."""
     if estimate is not None and estimate > budget.left():
-        return None, f"skip (~{estimate:.0f} s > {max(budget.left(), 0):.0f} s left)"
+        return None, skip_note(estimate, budget)
     for _ in range(warmup):
         start = time.perf_counter()
         fn()
         warm = time.perf_counter() - start
     n = max(1, min(runs, int(budget.left() / max(warm, 1e-9))))
     times = []
+    before = resource.getrusage(resource.RUSAGE_SELF)
     for _ in range(n):
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1e3)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    if usage is not None:
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        usage["cpu_per_wall"] = cpu / max(sum(times) / 1e3, 1e-9)
     return times, ("" if n == runs else f"{n} runs")
+
+
+def cores_note(what, threads, cpu_per_wall):
+    """A note when a measurement on `threads` threads kept a number of cores busy that does not
+    fit: more than one on one thread, or much less than asked (other load on the machine took
+    the cores, or the threads waited)."""
+    if cpu_per_wall is None:
+        return None
+    if threads == 1 and cpu_per_wall > 1.3:
+        return f"{what} kept {cpu_per_wall:.1f} cores busy (CPU time / wall time): not one thread"
+    if cpu_per_wall < (0.8 if threads == 1 else 0.6 * threads):
+        return (f"{what} kept only {cpu_per_wall:.2f} cores busy (CPU time / wall time) on "
+                f"{threads} thread(s): other load on the machine, or its threads waited")
+    return None
 
 
 def ort_times(args, model_path, specs, threads, runs, budget, estimate):
     if estimate is not None and estimate > budget.left():
-        return None, f"skip (~{estimate:.0f} s > {max(budget.left(), 0):.0f} s left)"
+        return None, skip_note(estimate, budget)
     cmd = [os.environ.get("NODE", "node"), str(REPO / "bench" / "ort_bench.js"), str(model_path),
            "--runs", str(runs), "--threads", str(threads)]
     for name, shape in specs:
@@ -254,6 +380,17 @@ def fmt(ms):
     return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}" if ms >= 1 else f"{ms:.3f}"
 
 
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.1f}x" if r >= 10 else f"{r:.2f}x"
+
+
+def markdown(head, rows, right_from=1):
+    """A markdown table; columns from `right_from` on are right-aligned."""
+    align = ["---" if i < right_from else "---:" for i in range(len(head))]
+    return ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"] + \
+        ["| " + " | ".join(r) + " |" for r in rows]
+
+
 # --------------------------------------------------------------------------------------------
 # Latency mode
 # --------------------------------------------------------------------------------------------
@@ -262,11 +399,11 @@ def bench_latency(args):
     budget = Budget(args.max_seconds)
     rt = ShearsRuntime(args.runtime) if "shears" in args.backends else None
     rows = []
-    per_sample = {}  # (model, backend) -> seconds per sample at the smallest batch measured
+    per_sample = {}  # (model, backend, threads) -> seconds per sample at the smallest batch measured
     for name in args.models:
         model_path = find_model(args, name)
         model = onnx.load(str(model_path), load_external_data=False)
-        compiled = tmodel = None
+        compiled = tmodel = compiled_batch = None
         compile_s = None
         for batch in args.batches:
             specs = input_specs(model, batch)
@@ -275,41 +412,68 @@ def bench_latency(args):
             row = OrderedDict(model=name, batch=batch)
             notes = []
 
-            def estimate(backend):
-                s = per_sample.get((name, backend))
+            def estimate(key):
+                s = per_sample.get((name,) + key)
                 return None if s is None else s * batch * (runs + 1)
 
-            for backend in args.backends:
-                if backend == "shears":
-                    if compiled is None:
-                        so = args.workdir / f"lib{name}.so"
-                        compile_s = shears_compile(args, model_path, so)
-                        compiled = rt.load(so)
-                    compiled.set_inputs(inputs)
-                    times, note = time_calls(compiled.run, runs, budget, estimate(backend))
-                elif backend.startswith("ort"):
-                    times, note = ort_times(args, model_path, specs, int(backend[3:]), runs,
-                                            budget, estimate(backend))
-                else:
-                    import torch
-                    torch.set_num_threads(int(backend[5:]))
-                    if tmodel is None:
-                        tmodel = torch_model(name)
-                    x = [torch.from_numpy(a) for a in inputs]
+            for threads in args.threads:
+                for backend in args.backends:
+                    key = (backend, threads)
+                    col = f"{backend}_{threads}t"
+                    usage = {}
+                    if backend == "shears":
+                        if compiled is None:
+                            so = args.workdir / f"lib{name}.so"
+                            compile_s = shears_compile(args, model_path, so)
+                            compiled = rt.load(so)
+                        if compiled_batch != batch:
+                            compiled.set_inputs(inputs)
+                            compiled_batch = batch
+                        if not compiled.set_threads(threads) and threads != 1:
+                            row[col] = "n/a"
+                            print(f"  {name} batch {batch} shears {threads}T: n/a "
+                                  f"(no shearsModelSetThreads)", flush=True)
+                            continue
+                        times, note = time_calls(compiled.run, runs, budget, estimate(key),
+                                                 usage=usage)
+                    elif backend == "ort":
+                        times, note = ort_times(args, model_path, specs, threads, runs, budget,
+                                                estimate(key))
+                    else:
+                        import torch
+                        torch.set_num_threads(threads)
+                        if tmodel is None:
+                            tmodel = torch_model(name)
+                        x = [torch.from_numpy(a) for a in inputs]
 
-                    def call():
-                        with torch.inference_mode():
-                            tmodel(*x)
-                    # A new thread count makes the first few calls slow (pool start-up).
-                    times, note = time_calls(call, runs, budget, estimate(backend), warmup=3)
-                med = median(times)
-                row[backend] = med
-                if med is not None and (name, backend) not in per_sample:
-                    per_sample[(name, backend)] = med / 1e3 / batch
-                if note:
-                    notes.append(f"{backend}: {note}")
-                print(f"  {name} batch {batch} {backend}: "
-                      f"{fmt(med) + ' ms' if med is not None else ''} {note}".rstrip(), flush=True)
+                        def call():
+                            with torch.inference_mode():
+                                tmodel(*x)
+                        # A new thread count makes the first few calls slow (pool start-up).
+                        times, note = time_calls(call, runs, budget, estimate(key), warmup=3)
+                        # Its OpenMP workers spin a while after the last call: let them sleep
+                        # before Shears's CPU time is measured again.
+                        time.sleep(0.5)
+                    med = median(times)
+                    row[col] = med
+                    if "cpu_per_wall" in usage:
+                        row[f"{col}_cpu_per_wall"] = usage["cpu_per_wall"]
+                        note_cores = cores_note(f"Shears {threads}T", threads,
+                                                usage["cpu_per_wall"])
+                        if note_cores:
+                            notes.append(note_cores)
+                    if med is not None and (name,) + key not in per_sample:
+                        per_sample[(name,) + key] = med / 1e3 / batch
+                    if note:
+                        notes.append(f"{backend} {threads}T: {note}")
+                    cores = (f" ({usage['cpu_per_wall']:.2f} cores)" if "cpu_per_wall" in usage
+                             else "")
+                    print(f"  {name} batch {batch} {backend} {threads}T: "
+                          f"{fmt(med) + ' ms' + cores if med is not None else ''} {note}".rstrip(),
+                          flush=True)
+                s, o = row.get(f"shears_{threads}t"), row.get(f"ort_{threads}t")
+                if isinstance(s, float) and isinstance(o, float) and o > 0:
+                    row[f"shears_over_ort_{threads}t"] = s / o
             row["shears_compile_s"] = compile_s
             row["notes"] = "; ".join(notes)
             rows.append(row)
@@ -318,23 +482,288 @@ def bench_latency(args):
     return rows
 
 
-def latency_table(rows, backends):
-    head = ["model", "batch"] + [{"shears": "Shears AOT", "ort1": "ORT 1T", "ort2": "ORT 2T",
-                                  "torch1": "PyTorch 1T", "torch2": "PyTorch 2T"}[b]
-                                 for b in backends]
-    ratio = "shears" in backends and "ort1" in backends
-    if ratio:
-        head.append("Shears / ORT 1T")
-    lines = ["| " + " | ".join(head) + " |",
-             "| --- | ---: |" + " ---: |" * (len(head) - 2)]
+def latency_table(rows, backends, threads, threads_note=None):
+    names = {"shears": "Shears", "ort": "ORT", "torch": "PyTorch"}
+    head = ["model", "batch"]
+    for t in threads:
+        head += [f"{names[b]} {t}T ms" for b in backends if b != "torch"]
+        if "shears" in backends and "ort" in backends:
+            head.append(f"Shears / ORT {t}T")
+        if "torch" in backends:
+            head.append(f"PyTorch {t}T ms")
+    cells = []
     for r in rows:
-        cells = [r["model"], str(r["batch"])] + [fmt(r.get(b)) for b in backends]
-        if ratio:
-            s, o = r.get("shears"), r.get("ort1")
-            cells.append(f"{s / o:.1f}x" if s is not None and o else "-")
-        lines.append("| " + " | ".join(cells) + " |")
+        c = [r["model"], str(r["batch"])]
+        for t in threads:
+            for b in backends:
+                if b == "torch":
+                    continue
+                v = r.get(f"{b}_{t}t")
+                c.append(v if isinstance(v, str) else fmt(v))
+            if "shears" in backends and "ort" in backends:
+                c.append("n/a" if r.get(f"shears_{t}t") == "n/a" else
+                         fmt_ratio(r.get(f"shears_over_ort_{t}t")))
+            if "torch" in backends:
+                c.append(fmt(r.get(f"torch_{t}t")))
+        cells.append(c)
+    lines = ([threads_note, ""] if threads_note and "shears" in backends else []) + \
+        markdown(head, cells, right_from=1)
     notes = [f"{r['model']} batch {r['batch']}: {r['notes']}" for r in rows if r["notes"]]
     return lines + ([""] + ["- " + n for n in notes] if notes else [])
+
+
+# --------------------------------------------------------------------------------------------
+# GEMM mode
+# --------------------------------------------------------------------------------------------
+
+def write_if_changed(model, path):
+    """Saves `model` unless `path` already holds the same bytes (so its .so stays fresh)."""
+    data = model.SerializeToString()
+    if not path.is_file() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
+def matmul_case(args, m, k, n, gemm_dir):
+    w = np.random.default_rng(1).standard_normal((k, n), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")], f"matmul_{m}x{k}x{n}",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [m, n])],
+        [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=7)
+    path = gemm_dir / f"matmul_{m}x{k}x{n}.onnx"
+    write_if_changed(model, path)
+    return OrderedDict(kind="MatMul", what=f"{m}x{k} @ {k}x{n}", m=m, k=k, n=n, count=1,
+                       nodes=[], path=path, specs=[("x", (m, k))])
+
+
+def conv_cases(args, name, gemm_dir):
+    """One case per distinct convolution of model `name` at batch 1 (im2col GEMM shapes)."""
+    model = onnx.load(str(find_model(args, name)))
+    for i in list(model.graph.input) + list(model.graph.output):
+        dims = i.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_value = 1
+    model = shape_inference.infer_shapes(model, strict_mode=True)
+    g = model.graph
+    init_shapes = {i.name: list(i.dims) for i in g.initializer}
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(g.input) + list(g.value_info) + list(g.output)}
+    cases, skipped = OrderedDict(), []
+    for node in g.node:
+        if node.op_type != "Conv":
+            continue
+        w, x, y = init_shapes.get(node.input[1]), shapes.get(node.input[0]), shapes.get(node.output[0])
+        if not w or not x or not y or len(w) != 4:
+            skipped.append(f"{node.name} (not a 2-D convolution with a constant filter)")
+            continue
+        group = next((a.i for a in node.attribute if a.name == "group"), 1)
+        if group != 1:
+            skipped.append(f"{node.name} (group {group})")
+            continue
+        attrs = [a for a in node.attribute if a.name != "group"]
+        key = (tuple(x), tuple(w), attr_key(node))
+        if key in cases:
+            cases[key]["count"] += 1
+            cases[key]["nodes"].append(node.name)
+            continue
+        cout, cin, kh, kw = w
+        m, k, n = cout, cin * kh * kw, y[2] * y[3]
+        filt = np.random.default_rng(2).standard_normal(w, dtype=np.float32)
+        conv = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
+        conv.attribute.extend(attrs)
+        graph = helper.make_graph(
+            [conv], f"conv_{len(cases)}",
+            [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, x)],
+            [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, y)],
+            [numpy_helper.from_array(filt, "w")])
+        sub = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
+        stride = next((max(a.ints) for a in node.attribute if a.name == "strides"), 1)
+        tag = f"{name}_conv{len(cases):02d}_{cin}x{x[2]}x{x[3]}_{cout}k{kh}x{kw}s{stride}"
+        path = gemm_dir / f"{tag}.onnx"
+        write_if_changed(sub, path)
+        cases[key] = OrderedDict(
+            kind=f"Conv {kh}x{kw}" + (f" s{stride}" if stride > 1 else ""),
+            what=f"{cin}x{x[2]}x{x[3]} -> {cout}x{y[2]}x{y[3]}", m=m, k=k, n=n, count=1,
+            nodes=[node.name], path=path, specs=[("x", tuple(x))])
+    return list(cases.values()), skipped
+
+
+def numpy_gemm(args, m, k, n, threads, budget):
+    """Median ms of numpy's matmul [m,k] @ [k,n] in a subprocess on `threads` BLAS threads."""
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)  # let OpenBLAS pick the kernels for this CPU
+    for var in BLAS_THREAD_VARS:
+        env[var] = str(threads)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "numpy_gemm.py"), "--shape", f"{m},{k},{n}",
+         "--runs", str(args.runs), "--max-seconds", str(max(budget.left(), 1))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if proc.returncode != 0:
+        raise Failure(f"bench/numpy_gemm.py failed on {m}x{k}x{n}: {proc.stderr.strip()[-1500:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return median(out["results"][0]["times_ms"]), out["blas"]
+
+
+def blas_description(blas):
+    if not blas:
+        return "numpy (BLAS unknown)"
+    lib = blas.get("openblas_config") or ", ".join(blas.get("libraries", [])) or "an unknown BLAS"
+    core = f", core {blas['openblas_core']}" if "openblas_core" in blas else ""
+    threads = f", {blas['openblas_threads']} thread(s)" if "openblas_threads" in blas else ""
+    return f"numpy {blas.get('numpy', '?')} on {lib}{core}{threads}"
+
+
+def bench_gemm(args):
+    if len(args.threads) != 1:
+        raise Failure("--gemm takes one thread count (--threads N, default 1)")
+    threads = args.threads[0]
+    budget = Budget(args.max_seconds)
+    rt = ShearsRuntime(args.runtime)
+    gemm_dir = args.workdir / "gemm"
+    gemm_dir.mkdir(parents=True, exist_ok=True)
+    cases = [matmul_case(args, s, s, s, gemm_dir) for s in args.gemm_sizes]
+    skipped = []
+    if args.gemm_conv_model:
+        convs, skipped = conv_cases(args, args.gemm_conv_model, gemm_dir)
+        cases += convs
+    if threads != 1 and not rt.has_threads:
+        raise Failure(rt.threads_note().split(" (")[0].replace("cells at more than 1 thread are n/a",
+                                                f"--gemm cannot run it on {threads} threads"))
+    print(f"GEMM: {len(cases)} shapes, Shears and numpy on {threads} thread(s)", flush=True)
+    blas, notes = None, []
+    for c in cases:
+        flops = 2 * c["m"] * c["n"] * c["k"]
+        c["flops"] = flops
+        so = c["path"].with_name(f"lib{c['path'].stem}.so")
+        shears_compile(args, c["path"], so)
+        m = rt.load(so)
+        m.set_threads(threads)
+        m.set_inputs(random_inputs(c["specs"]))
+        usage = {}
+        times, note = time_calls(m.run, args.runs, budget, usage=usage)
+        m.close()
+        c["shears_ms"] = median(times)
+        c["shears_cpu_per_wall"] = usage.get("cpu_per_wall")
+        note_cores = cores_note(f"{c['kind']} {c['what']}: Shears", threads, c["shears_cpu_per_wall"])
+        if note_cores:
+            notes.append(note_cores)
+        c["numpy_ms"], blas = numpy_gemm(args, c["m"], c["k"], c["n"], threads, budget)
+        c["shears_gflops"] = flops / c["shears_ms"] / 1e6
+        c["numpy_gflops"] = flops / c["numpy_ms"] / 1e6
+        c["shears_pct_of_blas"] = 100 * c["shears_gflops"] / c["numpy_gflops"]
+        if note:
+            notes.append(f"{c['kind']} {c['what']}: Shears {note}")
+        print(f"  {c['kind']} {c['what']} (M={c['m']} N={c['n']} K={c['k']}): Shears "
+              f"{fmt(c['shears_ms'])} ms {c['shears_gflops']:.1f} GFLOP/s, numpy "
+              f"{fmt(c['numpy_ms'])} ms {c['numpy_gflops']:.1f} GFLOP/s", flush=True)
+    if blas and not any("openblas" in p.lower() for p in blas.get("libraries", [])):
+        notes.append("numpy did not load OpenBLAS: install libopenblas0-pthread "
+                     "(update-alternatives libblas.so.3)")
+    head = ["kind", "shape", "count", "M", "N", "K", "Shears ms", "Shears GFLOP/s",
+            "OpenBLAS ms", "OpenBLAS GFLOP/s", "Shears % of OpenBLAS"]
+    cells = [[c["kind"], c["what"], str(c["count"]), str(c["m"]), str(c["n"]), str(c["k"]),
+              fmt(c["shears_ms"]), f"{c['shears_gflops']:.1f}", fmt(c["numpy_ms"]),
+              f"{c['numpy_gflops']:.1f}", f"{c['shears_pct_of_blas']:.0f}%"] for c in cases]
+    lines = [f"GEMM, {threads} thread(s): Shears (compiled one-node models, C runtime) against "
+             f"{blas_description(blas)}; medians of {args.runs} runs; GFLOP/s = 2*M*N*K / time."
+             + (f" Conv rows: the distinct convolutions of {args.gemm_conv_model} at batch 1 as "
+                f"im2col GEMMs (M = Cout, K = Cin*KH*KW, N = OH*OW; numpy times W[M,K] @ cols[K,N] "
+                f"without the im2col), count = how often each occurs." if args.gemm_conv_model
+                else ""), ""] + markdown(head, cells, right_from=2)
+    notes += [f"skipped {s}" for s in skipped]
+    if notes:
+        lines += [""] + ["- " + n for n in notes]
+    for c in cases:
+        c["path"] = str(c["path"])
+        del c["specs"]
+    return lines, {"blas": blas, "threads": threads, "rows": cases}
+
+
+# --------------------------------------------------------------------------------------------
+# Compile mode
+# --------------------------------------------------------------------------------------------
+
+def bench_compile(args, name):
+    if name.endswith(".onnx") and Path(name).is_file():  # a path rather than a model name
+        model_path, name = Path(name).resolve(), Path(name).stem
+    else:
+        model_path = find_model(args, name)
+    wbytes, ninit = weight_bytes(onnx.load(str(model_path), load_external_data=False))
+    tool = args.bin / "shears"
+    if not tool.is_file():
+        raise Failure(f"{tool} does not exist")
+    out_dir = args.workdir / "compile"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    so, log_path = out_dir / f"lib{name}.so", out_dir / f"lib{name}.log"
+    runs = []
+    for i in range(args.compile_runs):
+        for p in (so, so.with_suffix(".h")):
+            if p.exists():
+                p.unlink()
+        cmd = [str(tool), "compile", str(model_path), "-o", str(so)]
+        with open(log_path, "w") as log:
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            # wait4: this child's own rusage (and that of the children it waited for), unlike
+            # RUSAGE_CHILDREN, which also holds every earlier child of this process.
+            _, status, ru = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0 or not so.is_file():
+            raise Failure(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n"
+                          f"{log_path.read_text().strip()[-2000:]}")
+        runs.append(dict(wall_s=wall, user_s=ru.ru_utime, sys_s=ru.ru_stime,
+                         peak_rss_bytes=ru.ru_maxrss * 1024))
+        print(f"  shears compile {model_path.name} ({i + 1}/{args.compile_runs}): {wall:.2f} s, "
+              f"peak RSS {ru.ru_maxrss / 1024:.0f} MiB", flush=True)
+    rss = max(r["peak_rss_bytes"] for r in runs)
+    row = OrderedDict(model=name, path=str(model_path), file_bytes=model_path.stat().st_size,
+                      weight_bytes=wbytes, initializers=ninit,
+                      wall_s=statistics.median(r["wall_s"] for r in runs),
+                      cpu_s=statistics.median(r["user_s"] + r["sys_s"] for r in runs),
+                      peak_rss_bytes=rss, rss_over_weights=rss / wbytes if wbytes else None,
+                      so_bytes=so.stat().st_size, runs=runs)
+    mib = 1 << 20
+    head = ["model", "ONNX file MiB", "weights MiB (initializers)", "compile s", "CPU s",
+            "peak RSS MiB", "peak RSS / weights", ".so MiB"]
+    cells = [[name, f"{row['file_bytes'] / mib:.1f}", f"{wbytes / mib:.1f} ({ninit})",
+              f"{row['wall_s']:.2f}", f"{row['cpu_s']:.2f}", f"{rss / mib:.0f}",
+              f"{row['rss_over_weights']:.2f}x" if wbytes else "-", f"{row['so_bytes'] / mib:.1f}"]]
+    lines = [f"`shears compile {model_path.relative_to(REPO) if model_path.is_relative_to(REPO) else model_path}"
+             f" -o {so.name}`: median wall and CPU time of {len(runs)} run(s), peak RSS the largest "
+             f"(the process and the children it waited for); weights = the initializers' bytes.", ""] \
+        + markdown(head, cells)
+    return lines, row
+
+
+# --------------------------------------------------------------------------------------------
+# Pruned models (bench/prune.py)
+# --------------------------------------------------------------------------------------------
+
+def bench_prune(args):
+    """bench/prune.py on resnet18 at 50% channel sparsity, as a subprocess (its progress shows
+    as it goes); returns its tables rebuilt from its JSON."""
+    json_path = args.workdir / "prune" / "cpu-all.prune.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(REPO / "bench" / "prune.py"), "--models", "resnet18",
+           "--sparsities", "0.5", "--batches", ",".join(map(str, args.batches)),
+           "--max-seconds", str(args.max_seconds), "--bin", str(args.bin),
+           "--runtime", str(args.runtime), "--workdir", str(json_path.parent),
+           "--json", str(json_path)]
+    if args.model_dir:
+        cmd += ["--model-dir", str(args.model_dir)]
+    print("  " + " ".join(cmd), flush=True)
+    if json_path.exists():
+        json_path.unlink()
+    proc = subprocess.run(cmd)
+    if proc.returncode != 0 or not json_path.is_file():
+        raise Failure(f"bench/prune.py failed (exit {proc.returncode})")
+    result = json.loads(json_path.read_text())
+    import prune  # bench/prune.py, for its tables
+    lines = ["Channel-pruned resnet18 (50%) compiled by Shears against dense and pruned resnet18 "
+             "in ONNX Runtime (1 thread), from bench/prune.py:", ""] + prune.vs_ort_table(result["rows"])
+    return lines, result
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,6 +804,9 @@ def node_kind(node, init_shapes):
 def bench_layers(args):
     if len(args.models) != 1:
         raise Failure("--layers takes one model")
+    if len(args.threads) != 1:
+        raise Failure("--layers takes one thread count (--threads N, default 1)")
+    threads = args.threads[0]
     name = args.models[0]
     batch = args.batches[0]
     model_path = find_model(args, name)
@@ -397,6 +829,9 @@ def bench_layers(args):
     consts = {n.output[0]: n for n in g.node if n.op_type == "Constant"}
 
     rt = ShearsRuntime(args.runtime)
+    if threads != 1 and not rt.has_threads:
+        raise Failure(rt.threads_note().split(" (")[0].replace("cells at more than 1 thread are n/a",
+                                                f"--layers cannot run it on {threads} threads"))
     budget = Budget(args.max_seconds)
     layer_dir = args.workdir / f"layers-{name}-b{batch}"
     layer_dir.mkdir(parents=True, exist_ok=True)
@@ -411,17 +846,17 @@ def bench_layers(args):
             unique[key]["count"] += 1
             unique[key]["names"].append(node.name)
             continue
-        graph_inputs, graph_inits, nodes = [], [], []
+        sub_inputs, sub_inits, nodes = [], [], []
         for x in ins:
             if x in inits:
-                graph_inits.append(inits[x])
+                sub_inits.append(inits[x])
             elif x in consts:
                 nodes.append(consts[x])
             else:
-                graph_inputs.append(helper.make_tensor_value_info(x, types[x], shapes[x]))
+                sub_inputs.append(helper.make_tensor_value_info(x, types[x], shapes[x]))
         outs = [helper.make_tensor_value_info(y, types[y], shapes[y]) for y in node.output]
         sub = helper.make_model(
-            helper.make_graph(nodes + [node], f"{name}_{node.name}", graph_inputs, outs, graph_inits),
+            helper.make_graph(nodes + [node], f"{name}_{node.name}", sub_inputs, outs, sub_inits),
             opset_imports=model.opset_import, ir_version=model.ir_version)
         idx = len(unique)
         path = layer_dir / f"node{idx:03d}.onnx"
@@ -430,45 +865,49 @@ def bench_layers(args):
                            kind=node_kind(node, init_shapes),
                            shape="x".join(map(str, shapes[node.output[0]])),
                            flops=node_flops(node, shapes, init_shapes),
-                           specs=[(v.name, tuple(shapes[v.name])) for v in graph_inputs])
+                           specs=[(v.name, tuple(shapes[v.name])) for v in sub_inputs])
     print(f"{name} batch {batch}: {sum(u['count'] for u in unique.values())} nodes, "
-          f"{len(unique)} distinct; compiling and timing each", flush=True)
+          f"{len(unique)} distinct; compiling and timing each on {threads} thread(s)", flush=True)
     for u in unique.values():
         so = u["path"].with_suffix(".so")
         shears_compile(args, u["path"], so)
         m = rt.load(so)
+        m.set_threads(threads)
         m.set_inputs(random_inputs(u["specs"]))
         times, _ = time_calls(m.run, args.runs, budget)
         m.close()
         u["shears"] = median(times)
-        times, _ = ort_times(args, u["path"], u["specs"], 1, args.runs, budget, None)
-        u["ort1"] = median(times)
+        times, _ = ort_times(args, u["path"], u["specs"], threads, args.runs, budget, None)
+        u["ort"] = median(times)
 
+    t = f"{threads}T"
     total_s = sum(u["shears"] * u["count"] for u in unique.values())
-    total_o = sum(u["ort1"] * u["count"] for u in unique.values())
-    lines = [f"Per node ({name}, batch {batch}; ms are per occurrence, share of the Shears sum):", "",
-             "| node(s) | kind | output | count | Shears ms | ORT 1T ms | share | Shears GFLOP/s | ORT GFLOP/s |",
+    total_o = sum(u["ort"] * u["count"] for u in unique.values())
+    lines = [f"Per node ({name}, batch {batch}, {threads} thread(s); ms are per occurrence, share "
+             f"of the Shears sum):", "",
+             f"| node(s) | kind | output | count | Shears ms | ORT {t} ms | share | Shears GFLOP/s | ORT GFLOP/s |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for u in sorted(unique.values(), key=lambda u: -u["shears"] * u["count"]):
         gs = f"{u['flops'] / u['shears'] / 1e6:.1f}" if u["flops"] else ""
-        go = f"{u['flops'] / u['ort1'] / 1e6:.1f}" if u["flops"] else ""
+        go = f"{u['flops'] / u['ort'] / 1e6:.1f}" if u["flops"] else ""
         names = u["names"][0] + (f" (+{u['count'] - 1})" if u["count"] > 1 else "")
         lines.append(f"| {names} | {u['kind']} | {u['shape']} | {u['count']} | {fmt(u['shears'])} | "
-                     f"{fmt(u['ort1'])} | {100 * u['shears'] * u['count'] / total_s:.1f}% | {gs} | {go} |")
+                     f"{fmt(u['ort'])} | {100 * u['shears'] * u['count'] / total_s:.1f}% | {gs} | {go} |")
     kinds = defaultdict(lambda: [0.0, 0.0, 0, 0])
     for u in unique.values():
         k = kinds[u["kind"]]
         k[0] += u["shears"] * u["count"]
-        k[1] += u["ort1"] * u["count"]
+        k[1] += u["ort"] * u["count"]
         k[2] += u["flops"] * u["count"]
         k[3] += u["count"]
     lines += ["", "By kind:", "",
-              "| kind | nodes | Shears ms | share | ORT 1T ms | Shears / ORT | Shears GFLOP/s |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              f"| kind | nodes | Shears ms | share | ORT {t} ms | Shears / ORT | Shears GFLOP/s | ORT GFLOP/s |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for kind, (s, o, f, c) in sorted(kinds.items(), key=lambda kv: -kv[1][0]):
         lines.append(f"| {kind} | {c} | {fmt(s)} | {100 * s / total_s:.1f}% | {fmt(o)} | "
-                     f"{s / o:.1f}x | {f'{f / s / 1e6:.1f}' if f else ''} |")
-    lines += ["", f"Sum over nodes: Shears {fmt(total_s)} ms, ORT 1T {fmt(total_o)} ms "
+                     f"{s / o:.1f}x | {f'{f / s / 1e6:.1f}' if f else ''} | "
+                     f"{f'{f / o / 1e6:.1f}' if f else ''} |")
+    lines += ["", f"Sum over nodes: Shears {fmt(total_s)} ms, ORT {t} {fmt(total_o)} ms "
               f"(run one at a time, so no fusion across nodes)."]
     return lines
 
@@ -487,62 +926,135 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
-def parse_batches(parser, text):
-    """--batches "1,32" as [1, 32]; a parser error unless all are positive ints."""
+def parse_list(parser, option, text):
+    """"1,32" as [1, 32]; a parser error unless all are positive ints."""
     try:
-        batches = [int(b) for b in text.split(",") if b]
-        if not batches or min(batches) < 1:
+        values = [int(b) for b in text.split(",") if b]
+        if not values or min(values) < 1:
             raise ValueError
     except ValueError:
-        parser.error("--batches wants positive integers")
-    return batches
+        parser.error(f"{option} wants comma-separated positive integers, got '{text}'")
+    return values
+
+
+def parse_batches(parser, text):
+    """--batches "1,32" as [1, 32]; a parser error unless all are positive ints."""
+    return parse_list(parser, "--batches", text)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated (default: %(default)s)")
-    p.add_argument("--batches", default="1,32", help="comma-separated (default: %(default)s)")
-    p.add_argument("--runs", type=int, default=10, help="timed runs below batch 8 (default 10)")
+    p.add_argument("--batches", default="1,8", help="comma-separated (default: %(default)s)")
+    p.add_argument("--threads", help="comma-separated thread counts of Shears and ORT (default: 1,2 "
+                   "for latency; one count, 1, for --gemm and --layers)")
+    p.add_argument("--runs", type=int, default=10, help="timed runs below batch 8, and in --gemm "
+                   "and --layers (default 10)")
     p.add_argument("--runs-large", type=int, default=3, help="timed runs at batch >= 8 (default 3)")
-    p.add_argument("--max-seconds", type=float, default=900, help="time budget (default 900)")
-    p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: %(default)s)")
+    p.add_argument("--max-seconds", type=float, default=900,
+                   help="time budget of each section (default 900)")
+    p.add_argument("--backends", default=DEFAULT_BACKENDS,
+                   help=f"comma-separated subset of {','.join(BACKENDS)} (default: %(default)s)")
     p.add_argument("--bin", type=Path, default=REPO / "build" / "bin", help="Shears tools")
     p.add_argument("--runtime", type=Path, default=REPO / "build" / "lib" / "libshears_runtime.so")
     p.add_argument("--model-dir", type=Path, help="looked in first for NAME.onnx")
     p.add_argument("--workdir", type=Path, default=REPO / "build" / "bench",
-                   help="compiled models (default build/bench)")
+                   help="generated and compiled models (default build/bench)")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--layers", metavar="MODEL", help="per-node profile of MODEL instead")
+    p.add_argument("--gemm", action="store_true", help="GEMM mode: MatMul and im2col Conv shapes "
+                   "against numpy on OpenBLAS")
+    p.add_argument("--gemm-sizes", default=DEFAULT_GEMM_SIZES,
+                   help="M = N = K of the MatMul models (default: %(default)s)")
+    p.add_argument("--gemm-conv-model", default="resnet18", help="model whose convolutions --gemm "
+                   "times as one-node Conv models ('' for none; default: %(default)s)")
+    p.add_argument("--compile", nargs="?", const=DEFAULT_COMPILE_MODEL, metavar="MODEL",
+                   help="compile time and peak memory of `shears compile MODEL.onnx`; MODEL is a "
+                   f"name or a path to a .onnx file (default: {DEFAULT_COMPILE_MODEL})")
+    p.add_argument("--compile-runs", type=int, default=1, help="compilations in --compile (default 1)")
+    p.add_argument("--all", action="store_true", help="latency, --gemm, --compile (resnet50 unless "
+                   "--compile names another) and bench/prune.py's pruned resnet18, in one run")
     args = p.parse_args()
+    if args.layers and (args.all or args.gemm or args.compile):
+        p.error("--layers goes alone")
+    if args.all:
+        sections = ["latency", "gemm", "compile", "prune"]
+        args.compile = args.compile or DEFAULT_COMPILE_MODEL
+    else:
+        sections = ([s for s, on in (("gemm", args.gemm), ("compile", args.compile),
+                                     ("layers", args.layers)) if on] or ["latency"])
     args.models = [args.layers] if args.layers else [m for m in args.models.split(",") if m]
     args.batches = parse_batches(p, args.batches)
+    args.gemm_sizes = parse_list(p, "--gemm-sizes", args.gemm_sizes) if args.gemm_sizes else []
+    if args.threads:
+        args.threads = parse_list(p, "--threads", args.threads)
+    threads_latency = args.threads or [1, 2]
+    if args.threads and len(args.threads) > 1 and ({"gemm", "layers"} & set(sections)):
+        p.error("--gemm and --layers take one thread count")
     args.backends = [b for b in args.backends.split(",") if b]
     bad = [b for b in args.backends if b not in BACKENDS]
     if bad:
-        p.error(f"unknown backend(s) {', '.join(bad)}; known: {', '.join(BACKENDS)}")
-    if args.runs < 1 or args.runs_large < 1:
-        p.error("--runs and --runs-large must be positive")
+        p.error(f"unknown backend(s) {', '.join(bad)}; known: {', '.join(BACKENDS)} "
+                f"(thread counts are --threads)")
+    if args.runs < 1 or args.runs_large < 1 or args.compile_runs < 1:
+        p.error("--runs, --runs-large and --compile-runs must be positive")
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
 
     head = (f"{datetime.date.today()}, {machine()}, Shears "
             f"{subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], stdout=subprocess.PIPE, text=True).stdout.strip() or '?'}")
+    built = [f"{t} {datetime.datetime.fromtimestamp((args.bin / t).stat().st_mtime):%Y-%m-%d %H:%M}"
+             for t in ("shears-compile",) if (args.bin / t).is_file()]
+    if args.runtime.is_file():
+        built.append(f"{args.runtime.name} "
+                     f"{datetime.datetime.fromtimestamp(args.runtime.stat().st_mtime):%Y-%m-%d %H:%M}")
+    if built:
+        head += f" (built: {', '.join(built)})"
     print(head, flush=True)
-    try:
-        if args.layers:
-            lines = bench_layers(args)
-            result = {"header": head, "layers": lines}
-        else:
-            rows = bench_latency(args)
-            lines = ["", "Median latency in ms:", ""] + latency_table(rows, args.backends)
-            result = {"header": head, "rows": rows}
-    except Failure as e:
-        print(f"cpu.py: error: {e}", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1, default=str) + "\n")
-    return 0
+    result = {"header": head, "argv": sys.argv}
+    outputs, failed = [], False
+
+    def save():
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=1, default=str) + "\n")
+
+    for section in sections:
+        start = time.time()
+        print(f"\n== {section} ==", flush=True)
+        try:
+            if section == "latency":
+                args.threads = threads_latency
+                rows = bench_latency(args)
+                note = ShearsRuntime(args.runtime).threads_note() if "shears" in args.backends else None
+                lines = ["Median latency in ms (Shears / ORT below 1: Shears is faster):", ""] + \
+                    latency_table(rows, args.backends, args.threads, note)
+                result["latency"] = {"threads": args.threads, "threads_note": note, "rows": rows}
+            elif section == "gemm":
+                args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
+                lines, result["gemm"] = bench_gemm(args)
+            elif section == "compile":
+                lines, result["compile"] = bench_compile(args, args.compile)
+            elif section == "prune":
+                lines, result["prune"] = bench_prune(args)
+            else:
+                args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
+                lines = bench_layers(args)
+                result["layers"] = lines
+        except Failure as e:
+            print(f"cpu.py: error: {section}: {e}", file=sys.stderr, flush=True)
+            outputs.append([f"{section}: failed: {e}"])
+            result.setdefault("errors", {})[section] = str(e)
+            failed = True
+            save()
+            continue
+        lines = lines + ["", f"({section}: {time.time() - start:.0f} s)"]
+        print("\n" + "\n".join(lines), flush=True)
+        outputs.append(lines)
+        save()
+    if len(sections) > 1:
+        print("\n== all sections ==\n\n" + "\n\n".join("\n".join(o) for o in outputs))
+    save()
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ For each model:
   compile `shears-compile` of dense and pruned into --workdir (batch-independent .so files,
           rebuilt when stale), loaded once through the C runtime (bench/cpu.py's ShearsRuntime).
 Then for each batch, the dense model and its pruned variants are timed in the same process:
-  Shears  shearsModelRun through ctypes (one thread), inputs from bench/cpu.py's random_inputs;
+  Shears  shearsModelRun through ctypes (one thread, set with shearsModelSetThreads where the
+          runtime has it), inputs from bench/cpu.py's random_inputs;
   ORT     ONNX Runtime 1 thread on the same dense and pruned ONNX files (bench/ort_bench.js via
           cpu.py's ort_times), as a reference for what another engine gets from the same file.
 
@@ -32,7 +33,12 @@ round). A burst then hits one round of both sides rather than all the runs of on
 Columns: params dense -> pruned; MAC ratio = pruned MACs / dense MACs; Shears and ORT ms per
 batch (medians of rounds); speedup = dense ms / pruned ms; ideal = dense MACs / pruned MACs;
 "÷ ideal" = Shears speedup / ideal (1.0: time falls exactly with the MACs; below: it falls less).
-A second table splits Shears's CPU time per call (getrusage over each slice) into user time (the
+A second table puts the pruned model compiled by Shears against ONNX Runtime: "dense ORT ÷ pruned
+Shears" = ORT's dense ms / Shears's pruned ms, and "pruned ORT ÷ pruned Shears" = ORT's ms on the
+same pruned file / Shears's (above 1: pruned Shears is faster). 50% channel-pruned resnet18 by
+Shears against dense resnet18 in ORT is
+    bench/prune.py --models resnet18 --sparsities 0.5 --batches 1,8
+A third table splits Shears's CPU time per call (getrusage over each slice) into user time (the
 generated code) and system time with the minor page faults behind it: each run allocates its
 buffers, and glibc hands big ones back to the kernel between runs, so they fault in (zero-filled)
 again on every run; that cost follows the activations' size, not the MACs. To take it out, run with
@@ -64,7 +70,7 @@ import cpu  # noqa: E402  (bench/cpu.py: runtime, inputs, timing, ONNX Runtime)
 from cpu import Budget, Failure, fmt  # noqa: E402
 
 REPO = cpu.REPO
-DEFAULT_MODELS = cpu.DEFAULT_MODELS
+DEFAULT_MODELS = "fashion_mnist_cnn,squeezenet1_1,mobilenet_v2,resnet18"
 TOOL_WAIT_S = 180  # how long to wait for a tool that is being rebuilt
 
 
@@ -239,6 +245,10 @@ def measure(args, variants, specs, budget):
 def bench(args):
     budget = Budget(args.max_seconds)
     rt = cpu.ShearsRuntime(args.runtime)
+    if not rt.has_threads:
+        print(f"  note: {rt.path} has no shearsModelSetThreads: Shears runs at its default thread "
+              f"count (pinned to 1 where the compiled library exports shears_uk_set_num_threads)",
+              flush=True)
     rows = []
     per_sample = {}  # model -> ms per sample of one round's medians (all variants, both engines)
     for name in args.models:
@@ -263,6 +273,10 @@ def bench(args):
         variants = [("dense", model_path)] + [(f"s{s:g}", path) for s, path, *_ in pruned]
         sos, secs = compile_all(args, [path for _, path in variants])
         compiled = [(key, rt.load(sos[path]), path) for key, path in variants]
+        for _, m, _ in compiled:
+            # One thread, like ORT here (the kernels' default is every CPU); a runtime without
+            # shearsModelSetThreads leaves the code as it is (its note is in the header).
+            m.set_threads(1)
         compile_s = {key: secs[path] for key, path in variants}
         model = onnx.load(str(model_path), load_external_data=False)
         for batch in args.batches:
@@ -296,6 +310,8 @@ def bench(args):
                     ideal_speedup=ideal, shears_vs_ideal=d_s / p_s / ideal,
                     ort_dense_ms=d_o, ort_pruned_ms=p_o,
                     ort_speedup=(d_o / p_o) if d_o and p_o else None,
+                    ort_dense_over_shears_pruned=(d_o / p_s) if d_o else None,
+                    ort_pruned_over_shears_pruned=(p_o / p_s) if p_o else None,
                     rounds=rounds,
                     shears_dense_best_ms=min(d["shears"]), shears_pruned_best_ms=min(p["shears"]),
                     ort_dense_best_ms=min(d["ort"]) if d["ort"] else None,
@@ -348,6 +364,21 @@ def table(rows, stat="median"):
     notes = [f"{r['model']} batch {r['batch']} sparsity {r['sparsity']:g}: {r['notes']}"
              for r in rows if r["notes"]]
     return lines + ([""] + ["- " + n for n in notes] if notes else [])
+
+
+def vs_ort_table(rows, stat="median"):
+    """The pruned model compiled by Shears against ONNX Runtime (1 thread) on the dense and on
+    the same pruned file: ORT ms / Shears pruned ms, above 1 when pruned Shears is faster."""
+    head = ["model", "batch", "sparsity", "ORT 1T dense ms", "ORT 1T pruned ms", "Shears pruned ms",
+            "dense ORT ÷ pruned Shears", "pruned ORT ÷ pruned Shears"]
+    lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+    suffix = "_best_ms" if stat == "best" else "_ms"
+    for r in rows:
+        od, op, sp = r[f"ort_dense{suffix}"], r[f"ort_pruned{suffix}"], r[f"shears_pruned{suffix}"]
+        lines.append("| " + " | ".join([
+            r["model"], str(r["batch"]), f"{r['sparsity']:g}", fmt(od), fmt(op), fmt(sp),
+            f"{od / sp:.2f}x" if od and sp else "-", f"{op / sp:.2f}x" if op and sp else "-"]) + " |")
+    return lines
 
 
 def cpu_table(rows):
@@ -421,6 +452,9 @@ def main():
     what = "medians" if args.stat == "median" else "fastest"
     lines = ["", f"Channel pruning, {what} of {args.runs} interleaved rounds, ms per batch "
              f"({time.time() - start:.0f} s in all):", ""] + table(rows, args.stat)
+    if not args.no_ort:
+        lines += ["", "Pruned Shears against ONNX Runtime 1T (ORT ms ÷ Shears pruned ms; above 1: "
+                  "pruned Shears is faster):", ""] + vs_ort_table(rows, args.stat)
     lines += ["", "Shears CPU time per call (getrusage; user: generated code, sys: mostly page "
               "faults):", ""] + cpu_table(rows)
     print("\n".join(lines))
