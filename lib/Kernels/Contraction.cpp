@@ -49,10 +49,10 @@ inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 constexpr int kConvR = 8, kConvV = 2;
 constexpr int kGemmR = 12, kAccumulators = 24;
 #elif SHEARS_UK_WIDTH == 8
-// Conv: 4 x 3 vectors, 12 accumulators (tile4x3, by hand). GEMM: 2 x 4,
-// the 32-wide packed panel (8 accumulators; 3 x 4 would need 17 registers).
+// Conv: 4 x 3 vectors, 12 accumulators (tile4x3, by hand). GEMM: 6 rows
+// by half a packed panel (tileVectors), 12 accumulators.
 constexpr int kConvR = 4, kConvV = 3;
-constexpr int kGemmR = 2, kAccumulators = 8;
+constexpr int kGemmR = 6, kAccumulators = 12;
 #else
 constexpr int kConvR = 4, kConvV = 2;
 constexpr int kGemmR = 1, kAccumulators = 8;
@@ -66,7 +66,8 @@ static_assert(kGemmNR % W == 0, "GEMM panels are whole vectors");
 /// Reduction block: one packed B block (KC x NR) stays in L1; a GEMM row
 /// block (MC x KC) of packed A in L2.
 constexpr int64_t kKC = 256;
-constexpr int64_t kGemmMC = 128;
+constexpr int64_t kGemmKC = 256;
+constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
 /// Pixel panels a conv task packs and runs together when the filter does not
 /// fit in L2 (otherwise one: its packed B block stays in L1).
 constexpr int64_t kConvPanelGroup = 4;
@@ -402,60 +403,53 @@ struct Gemm {
   int64_t m, k, n, panels, rowBlocks, panelChunk, panelChunks;
 };
 
-/// Panels processed together by a tile of R rows: more when R is small, so
-/// that a matrix-vector product still has independent accumulators.
-template <int R> constexpr int panelsPerTile() {
-  int p = kAccumulators / (R * kGemmV);
-  return p >= 4 ? 4 : (p >= 2 ? 2 : 1);
+/// Vectors along N of a GEMM tile R rows high: the widest of 4, 2 or 1
+/// panels, or 1/2, 1/4 of one, whose accumulators (R x TV) and B vectors
+/// (TV) plus a broadcast fit the registers. So a matrix-vector product
+/// still has several independent accumulators, and a tall tile is narrow.
+template <int R> constexpr int tileVectors() {
+  constexpr int registers = W == 16 ? 32 : 16;
+  const int candidates[] = {4 * kGemmV, 2 * kGemmV, kGemmV, kGemmV / 2,
+                            kGemmV / 4};
+  for (int tv : candidates)
+    if (tv >= 1 && R * tv <= kAccumulators && (R + 1) * tv + 1 <= registers)
+      return tv;
+  return 1;
 }
 
-/// Rows [row, row + rows) (A packed k-major, R wide) times the P panels
-/// from `panel`.
-template <int R, int P>
+/// Rows [row, row + rows) (A packed k-major, R wide) times columns
+/// [col, col + TV * W) of the packed B.
+template <int R, int TV>
 void gemmTile(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
-              int64_t row, int rows, int64_t panel, bool first, bool last) {
+              int64_t row, int rows, int64_t col, bool first, bool last) {
   const int64_t panelFloats = gm.k * kGemmNR;
-  VF acc[R][P * kGemmV];
-  tile<R, P * kGemmV, kGemmV>(kc, aPacked, R,
-                              gm.b + panel * panelFloats + k0 * kGemmNR,
-                              kGemmNR, panelFloats, acc);
-  int64_t col = panel * kGemmNR;
-  int cols = static_cast<int>(min64(P * kGemmNR, gm.n - col));
+  constexpr int PV = TV < kGemmV ? TV : kGemmV; // Vectors per panel.
+  VF acc[R][TV];
+  tile<R, TV, PV>(kc, aPacked, R,
+                  gm.b + (col / kGemmNR) * panelFloats + k0 * kGemmNR +
+                      col % kGemmNR,
+                  kGemmNR, panelFloats, acc);
   int64_t offset = row * gm.n + col;
-  if (cols == P * kGemmNR || P == 1) {
-    storeTile(acc, gm.c + offset, gm.n,
-              gm.epilogue.residual ? gm.epilogue.residual + offset : nullptr,
-              rows, cols, !first, last, gm.epilogue, row, col);
-    return;
-  }
-  // A ragged wide tile: store it panel by panel.
-  for (int q = 0; q < P && col + q * kGemmNR < gm.n; ++q) {
-    VF part[R][kGemmV];
-    for (int r = 0; r < R; ++r)
-      for (int v = 0; v < kGemmV; ++v)
-        part[r][v] = acc[r][q * kGemmV + v];
-    int64_t c0 = col + q * kGemmNR;
-    int64_t off = row * gm.n + c0;
-    storeTile(part, gm.c + off, gm.n,
-              gm.epilogue.residual ? gm.epilogue.residual + off : nullptr,
-              rows, static_cast<int>(min64(kGemmNR, gm.n - c0)), !first, last,
-              gm.epilogue, row, c0);
-  }
+  storeTile(acc, gm.c + offset, gm.n,
+            gm.epilogue.residual ? gm.epilogue.residual + offset : nullptr,
+            rows, static_cast<int>(min64(TV * W, gm.n - col)), !first, last,
+            gm.epilogue, row, col);
 }
 
-/// One row tile times the panels [pb, pe), several panels per tile when R
-/// is small.
+/// One row tile times the panels [pb, pe): tiles as wide as tileVectors
+/// allows, then (near the end of the chunk) at most one panel wide.
 template <int R>
 void gemmRows(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
               int64_t row, int rows, int64_t pb, int64_t pe, bool first,
               bool last) {
-  constexpr int PW = panelsPerTile<R>();
-  int64_t p = pb;
-  if constexpr (PW > 1)
-    for (; p + PW <= pe; p += PW)
-      gemmTile<R, PW>(gm, aPacked, k0, kc, row, rows, p, first, last);
-  for (; p < pe; ++p)
-    gemmTile<R, 1>(gm, aPacked, k0, kc, row, rows, p, first, last);
+  constexpr int TV = tileVectors<R>();
+  constexpr int narrow = TV < kGemmV ? TV : kGemmV;
+  int64_t col = pb * kGemmNR, end = min64(pe * kGemmNR, gm.n);
+  if constexpr (TV > narrow)
+    for (; col + TV * W <= pe * kGemmNR && col < end; col += TV * W)
+      gemmTile<R, TV>(gm, aPacked, k0, kc, row, rows, col, first, last);
+  for (; col < end; col += narrow * W)
+    gemmTile<R, narrow>(gm, aPacked, k0, kc, row, rows, col, first, last);
 }
 
 /// Dispatches gemmRows on the tile height.
@@ -496,11 +490,11 @@ void gemmTask(void *ctx, int64_t task, int worker) {
   int64_t m0 = block * kGemmMC, m1 = min64(gm.m, m0 + kGemmMC);
   int64_t pb = chunk * gm.panelChunk;
   int64_t pe = min64(gm.panels, pb + gm.panelChunk);
-  float *packed = scratch(worker, kKC * kGemmMC * sizeof(float));
+  float *packed = scratch(worker, kGemmKC * kGemmMC * sizeof(float));
   if (!packed)
     return;
-  for (int64_t k0 = 0; k0 < gm.k; k0 += kKC) {
-    int64_t kc = min64(kKC, gm.k - k0);
+  for (int64_t k0 = 0; k0 < gm.k; k0 += kGemmKC) {
+    int64_t kc = min64(kGemmKC, gm.k - k0);
     bool first = k0 == 0, last = k0 + kc == gm.k;
     // Each row tile k-major and as wide as its rows, tiles back to back.
     for (int64_t row = m0; row < m1; row += kGemmR) {
@@ -596,11 +590,13 @@ extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
     return;
   gm.panels = ceilDiv(gm.n, kGemmNR);
   gm.rowBlocks = ceilDiv(gm.m, kGemmMC);
-  // A chunk of panels (about 512 KiB of packed B) stays in L2 while every
-  // row tile passes over it; tasks are chunk-major so that consecutive ones
-  // share it. Few row tiles (a small batch): smaller chunks, for threads.
-  int64_t panelBytes = gm.k * kGemmNR * int64_t(sizeof(float));
-  gm.panelChunk = max64(1, min64(gm.panels, (512 << 10) / panelBytes));
+  // A chunk of panels whose k-block slab (KC x chunk x NR, about 384 KiB)
+  // stays in L2 while every row block passes over it; tasks are chunk-major
+  // so that consecutive ones share it. Each task packs its rows of A anew,
+  // so chunks are as wide as that allows. Few row blocks (a small batch):
+  // smaller chunks, for threads.
+  int64_t slabBytes = min64(gm.k, kGemmKC) * kGemmNR * int64_t(sizeof(float));
+  gm.panelChunk = max64(1, min64(gm.panels, (384 << 10) / slabBytes));
   int64_t wanted = 4 * numWorkers();
   if (gm.rowBlocks * ceilDiv(gm.panels, gm.panelChunk) < wanted)
     gm.panelChunk = max64(min64(4, gm.panels),
