@@ -281,62 +281,80 @@ struct Conv {
   float *output;
   Epilogue epilogue;
   int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, groups;
-  int64_t mg, cg, k, p, rowBlocks, panels, panelGroup, panelGroups, chunks,
-      chunkBlocks;
+  int64_t mg, cg, k, kc, p, rowBlocks, panels, panelGroup, panelGroups,
+      chunks, chunkBlocks;
   bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
 };
 
+/// dst[0, n) = src[0, n), in vectors: short runs, no call to memcpy.
+__attribute__((no_builtin("memcpy"))) inline void
+copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
+  int64_t t = 0;
+  for (; t + W <= n; t += W)
+    store(dst + t, load(src + t));
+  for (; t < n; ++t)
+    dst[t] = src[t];
+}
+
 /// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
-/// [p0, p0 + NR), into dst (kc x NR, zeros past the last pixel).
+/// [p0, p0 + NR), into dst (kc x NR, zeros past the last pixel and where a
+/// tap falls in the padding).
 void packConvPanel(const Conv &cv, const float *image, int64_t p0, int64_t k0,
                    int64_t kc, float *__restrict dst) {
   int64_t valid = min64(kConvNR, cv.p - p0);
   if (cv.pointwise) {
     for (int64_t kk = 0; kk < kc; ++kk) {
       float *row = dst + kk * kConvNR;
-      memcpy(row, image + (k0 + kk) * cv.p + p0, valid * sizeof(float));
-      memset(row + valid, 0, (kConvNR - valid) * sizeof(float));
+      for (int v = 0; v < kConvV; ++v)
+        store(row + v * W, VF{});
+      copyRun(row, image + (k0 + kk) * cv.p + p0, valid);
     }
     return;
   }
+  // The panel's pixels as runs along output rows: the same for every k.
+  struct Run {
+    int64_t q, len, oh, ow;
+  } runs[kConvNR];
+  int numRuns = 0;
+  for (int64_t q = 0, oh = p0 / cv.ow, ow = p0 % cv.ow; q < valid;
+       ow = 0, ++oh) {
+    int64_t len = min64(valid - q, cv.ow - ow);
+    runs[numRuns++] = {q, len, oh, ow};
+    q += len;
+  }
   int64_t taps = cv.kh * cv.kw;
+  int64_t ch = k0 / taps, i = (k0 % taps) / cv.kw, j = k0 % cv.kw;
   for (int64_t kk = 0; kk < kc; ++kk) {
-    int64_t k = k0 + kk;
-    int64_t ch = k / taps, i = (k / cv.kw) % cv.kh, j = k % cv.kw;
     const float *plane = image + ch * cv.h * cv.w;
     float *row = dst + kk * kConvNR;
-    int64_t q = 0, oh = p0 / cv.ow, ow = p0 % cv.ow;
-    while (q < valid) {
-      int64_t len = min64(valid - q, cv.ow - ow);
-      int64_t ih = oh * cv.sh - cv.pt + i * cv.dh;
-      float *out = row + q;
-      if (ih < 0 || ih >= cv.h) {
-        memset(out, 0, len * sizeof(float));
-      } else {
-        const float *src = plane + ih * cv.w;
-        int64_t iw0 = ow * cv.sw - cv.pl + j * cv.dw;
-        // Columns t with 0 <= iw0 + t * sw < w.
-        int64_t lo = iw0 >= 0 ? 0 : ceilDiv(-iw0, cv.sw);
-        int64_t hi = iw0 >= cv.w ? 0 : ceilDiv(cv.w - iw0, cv.sw);
-        lo = min64(lo, len);
-        hi = max64(lo, min64(hi, len));
-        for (int64_t t = 0; t < lo; ++t)
-          out[t] = 0;
-        if (cv.sw == 1) {
-          memcpy(out + lo, src + iw0 + lo, (hi - lo) * sizeof(float));
-        } else {
-          for (int64_t t = lo; t < hi; ++t)
-            out[t] = src[iw0 + t * cv.sw];
-        }
-        for (int64_t t = hi; t < len; ++t)
-          out[t] = 0;
-      }
-      q += len;
-      ow = 0;
-      ++oh;
+    for (int v = 0; v < kConvV; ++v)
+      store(row + v * W, VF{});
+    for (int r = 0; r < numRuns; ++r) {
+      const Run &run = runs[r];
+      int64_t ih = run.oh * cv.sh - cv.pt + i * cv.dh;
+      if (ih < 0 || ih >= cv.h)
+        continue;
+      const float *src = plane + ih * cv.w;
+      int64_t iw0 = run.ow * cv.sw - cv.pl + j * cv.dw;
+      // Columns t with 0 <= iw0 + t * sw < w.
+      int64_t lo = iw0 >= 0 ? 0 : ceilDiv(-iw0, cv.sw);
+      int64_t hi = iw0 >= cv.w ? 0 : ceilDiv(cv.w - iw0, cv.sw);
+      lo = min64(lo, run.len);
+      hi = max64(lo, min64(hi, run.len));
+      float *out = row + run.q;
+      if (cv.sw == 1)
+        copyRun(out + lo, src + iw0 + lo, hi - lo);
+      else
+        for (int64_t t = lo; t < hi; ++t)
+          out[t] = src[iw0 + t * cv.sw];
     }
-    for (int64_t t = valid; t < kConvNR; ++t)
-      row[t] = 0;
+    if (++j == cv.kw) {
+      j = 0;
+      if (++i == cv.kh) {
+        i = 0;
+        ++ch;
+      }
+    }
   }
 }
 
@@ -361,8 +379,8 @@ void convTask(void *ctx, int64_t task, int worker) {
       scratch(worker, cv.panelGroup * panelFloats * sizeof(float));
   if (!packed)
     return; // Out of memory: nothing sensible to do inside a kernel.
-  for (int64_t k0 = 0; k0 < cv.k; k0 += kKC) {
-    int64_t kc = min64(kKC, cv.k - k0);
+  for (int64_t k0 = 0; k0 < cv.k; k0 += cv.kc) {
+    int64_t kc = min64(cv.kc, cv.k - k0);
     bool first = k0 == 0, last = k0 + kc == cv.k;
     for (int64_t panel = pb; panel < pe; ++panel)
       packConvPanel(cv, image, panel * kConvNR, k0, kc,
@@ -553,6 +571,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.mg = cv.cout / cv.groups;
   cv.cg = cv.c / cv.groups;
   cv.k = cv.cg * cv.kh * cv.kw;
+  // Equal k-blocks of at most kKC: 288 is 144 + 144, not 256 + 32.
+  cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, kKC));
   cv.p = cv.oh * cv.ow;
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
   cv.panels = ceilDiv(cv.p, kConvNR);
