@@ -22,6 +22,9 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -133,10 +136,76 @@ hostTargetMachine(std::string &error, StringRef cpu) {
   return std::move(*machine);
 }
 
+namespace {
+/// A weight taken out of the LLVM module: its symbol and bytes (owned by the
+/// MLIR context's resource blob).
+struct ExternalWeight {
+  std::string symbol;
+  ArrayRef<char> data;
+  uint64_t alignment;
+};
+} // namespace
+
+/// Turns every constant global of at least 1 KiB held in a dense_resource
+/// blob into an external declaration named __shears_weight_<i>, and returns
+/// where the bytes are. Weights then never pass through LLVM IR: the JIT
+/// binds the symbols to host buffers, a shared library gets them from an
+/// assembler .incbin of one blob file. Compile time and memory follow the
+/// code, not the weights.
+static std::vector<ExternalWeight> externalizeWeights(ModuleOp module) {
+  std::vector<ExternalWeight> weights;
+  SymbolTable symbols(module);
+  for (auto global : llvm::make_early_inc_range(module.getOps<LLVM::GlobalOp>())) {
+    auto value =
+        dyn_cast_or_null<DenseResourceElementsAttr>(global.getValueOrNull());
+    if (!global.getConstant() || !value)
+      continue;
+    AsmResourceBlob *blob = value.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() < 1024)
+      continue;
+    std::string symbol = "__shears_weight_" + std::to_string(weights.size());
+    if (failed(symbols.rename(global, StringAttr::get(module.getContext(),
+                                                      symbol))))
+      continue;
+    weights.push_back({symbol, blob->getData(),
+                       std::max<uint64_t>(global.getAlignment().value_or(16), 16)});
+    global.removeValueAttr();
+    global.setLinkage(LLVM::Linkage::External);
+    global.setVisibility_(LLVM::Visibility::Hidden);
+  }
+  return weights;
+}
+
+namespace {
+/// What a JIT-compiled model owns: the engine and the weights it reads.
+struct JitOwner {
+  std::unique_ptr<ExecutionEngine> engine;
+  std::vector<void *> weights;
+  ~JitOwner() {
+    engine.reset();
+    for (void *w : weights)
+      free(w);
+  }
+};
+} // namespace
+
 ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
   std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error);
   if (!machine)
     return nullptr;
+  auto owner = std::make_unique<JitOwner>();
+  std::vector<std::pair<std::string, void *>> weightSymbols;
+  for (const ExternalWeight &w : externalizeWeights(module)) {
+    size_t bytes = llvm::alignTo(w.data.size(), w.alignment);
+    void *copy = aligned_alloc(w.alignment, bytes);
+    if (!copy) {
+      error = "out of memory for the weights";
+      return nullptr;
+    }
+    memcpy(copy, w.data.data(), w.data.size());
+    owner->weights.push_back(copy);
+    weightSymbols.push_back({w.symbol, copy});
+  }
   auto optimize = makeOptimizingTransformer(3, 0, machine.get());
   ExecutionEngineOptions options;
   options.transformer = optimize;
@@ -146,12 +215,16 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
     error = llvm::toString(engine.takeError());
     return nullptr;
   }
-  // Generated code calls the micro-kernels linked into this process.
-  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+  // Generated code calls the micro-kernels linked into this process and
+  // reads the weights from the owner's buffers.
+  (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
     for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
       symbols[interner(s->name)] = {llvm::orc::ExecutorAddr::fromPtr(s->fn),
                                     llvm::JITSymbolFlags::Exported};
+    for (const auto &[name, address] : weightSymbols)
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                 llvm::JITSymbolFlags::Exported};
     return symbols;
   });
   auto invoke = (*engine)->lookup("shears_invoke");
@@ -163,16 +236,16 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
     return nullptr;
   }
   char *message = nullptr;
-  ExecutionEngine *owner = engine->get();
+  owner->engine = std::move(*engine);
   ShearsModel *model = shearsModelCreate(
       reinterpret_cast<void (*)(void **)>(*invoke),
-      static_cast<const char *>(*signature), owner,
-      [](void *p) { delete static_cast<ExecutionEngine *>(p); }, &message);
+      static_cast<const char *>(*signature), owner.get(),
+      [](void *p) { delete static_cast<JitOwner *>(p); }, &message);
   if (!model) {
     error = takeRuntimeMessage(message, "cannot create the model");
     return nullptr;
   }
-  (void)engine->release(); // Owned by the model now.
+  (void)owner.release(); // Owned by the model now.
   shearsModelSetThreadControl(model, shears_uk_set_num_threads);
   return model;
 }
@@ -183,6 +256,46 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
   std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
   if (!machine)
     return failure();
+  // Weights go into one blob file that an assembler stub .incbin's.
+  std::vector<ExternalWeight> weights = externalizeWeights(module);
+  SmallString<128> blobPath, stubPath;
+  int blobFd, stubFd;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+          "shears-weights", "bin", blobFd, blobPath)) {
+    error = "cannot create a temporary weights file: " + ec.message();
+    return failure();
+  }
+  llvm::FileRemover removeBlob(blobPath);
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+          "shears-weights", "s", stubFd, stubPath)) {
+    error = "cannot create a temporary assembler file: " + ec.message();
+    return failure();
+  }
+  llvm::FileRemover removeStub(stubPath);
+  {
+    llvm::raw_fd_ostream blob(blobFd, /*shouldClose=*/true);
+    llvm::raw_fd_ostream stub(stubFd, /*shouldClose=*/true);
+    stub << "\t.section .rodata.shears_weights,\"a\",@progbits\n";
+    uint64_t offset = 0;
+    for (const ExternalWeight &w : weights) {
+      stub << "\t.p2align " << llvm::Log2_64(w.alignment) << "\n"
+           << "\t.globl " << w.symbol << "\n\t.hidden " << w.symbol << "\n"
+           << "\t.type " << w.symbol << ",@object\n"
+           << w.symbol << ":\n\t.incbin \"" << blobPath << "\", " << offset
+           << ", " << w.data.size() << "\n\t.size " << w.symbol << ", "
+           << w.data.size() << "\n";
+      blob.write(w.data.data(), w.data.size());
+      offset += w.data.size();
+    }
+    stub << "\t.section .note.GNU-stack,\"\",@progbits\n";
+    if (blob.has_error() || stub.has_error()) {
+      error = "cannot write the weights to a temporary file";
+      blob.clear_error();
+      stub.clear_error();
+      return failure();
+    }
+  }
+
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "shears_model");
@@ -234,7 +347,8 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
   // The micro-kernels link in statically: the library needs only libc,
   // libm and pthreads.
   SmallVector<StringRef> args = {*linker, "-shared", "-o", out, object,
-                                 SHEARS_KERNELS_ARCHIVE, "-lm", "-lpthread"};
+                                 stubPath, SHEARS_KERNELS_ARCHIVE, "-lm",
+                                 "-lpthread"};
   std::string message;
   if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                 &message) != 0) {
