@@ -590,7 +590,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
   if (cv.n == 0 || cv.p == 0 || cv.mg == 0)
     return;
-  parallelFor(tiles * cv.chunks, convTask, &cv);
+  parallelFor(tiles * cv.chunks, convTask, &cv,
+              cv.n * cv.groups * cv.mg * cv.k * cv.p);
 }
 
 extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
@@ -622,5 +623,6 @@ extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
     gm.panelChunk = max64(min64(4, gm.panels),
                           gm.panels / ceilDiv(wanted, gm.rowBlocks));
   gm.panelChunks = ceilDiv(gm.panels, gm.panelChunk);
-  parallelFor(gm.rowBlocks * gm.panelChunks, gemmTask, &gm);
+  parallelFor(gm.rowBlocks * gm.panelChunks, gemmTask, &gm,
+              gm.m * gm.k * gm.n);
 }

@@ -140,5 +140,6 @@ extern "C" void SHEARS_UK_NAME(dwconv2d)(void **buffers, const int64_t *dims,
     d.tasksPerPlane = d.oh;
   d.rowsPerTask = ceilDiv(d.oh, d.tasksPerPlane);
   d.tasksPerPlane = ceilDiv(d.oh, d.rowsPerTask);
-  shears::uk::parallelFor(planes * d.tasksPerPlane, dwTask, &d);
+  shears::uk::parallelFor(planes * d.tasksPerPlane, dwTask, &d,
+                          planes * d.oh * d.ow * d.kh * d.kw);
 }

@@ -42,6 +42,7 @@ struct Pool {
 };
 
 Pool pool;
+std::atomic<int64_t> minWorkPerThread{1 << 20};
 
 int onlineCPUs() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -122,6 +123,10 @@ extern "C" int shears_uk_set_num_threads(int threads) {
   return threads;
 }
 
+void shears::uk::setMinWorkPerThread(int64_t work) {
+  minWorkPerThread.store(work, std::memory_order_relaxed);
+}
+
 int shears::uk::numWorkers() {
   if (pool.wanted == 0)
     pool.wanted = onlineCPUs();
@@ -140,13 +145,16 @@ float *shears::uk::scratch(int worker, size_t bytes) {
 }
 
 void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
-                             void *ctx) {
+                             void *ctx, int64_t work) {
   if (count <= 0)
     return;
   pthread_mutex_lock(&pool.callMutex);
   int threads = numWorkers();
   if (threads > count)
     threads = static_cast<int>(count);
+  int64_t perThread = minWorkPerThread.load(std::memory_order_relaxed);
+  if (perThread > 0 && threads > work / perThread)
+    threads = work / perThread > 1 ? static_cast<int>(work / perThread) : 1;
   if (threads > 1)
     ensureStarted(threads);
   if (threads > pool.threads)

@@ -19,9 +19,16 @@ namespace shears::uk {
 /// task's own. Returns when every task is done. Tasks must not overlap in
 /// what they write: which thread runs which task is not fixed, so results
 /// are the same for any thread count only if each task computes its part
-/// alone.
+/// alone. `work` (multiply-adds, or another measure of the same scale)
+/// bounds the threads woken: one per setMinWorkPerThread's amount, since waking a
+/// thread costs tens of microseconds.
 void parallelFor(int64_t count, void (*task)(void *, int64_t, int),
-                 void *ctx);
+                 void *ctx, int64_t work);
+
+/// Work below which an extra thread does not pay for its wake-up (default
+/// 2^20 multiply-adds, tens of microseconds); tests set 0 to put threads on
+/// every shape.
+void setMinWorkPerThread(int64_t work);
 
 /// Threads in use (the caller included).
 int numWorkers();

@@ -10,6 +10,8 @@
 
 #include "shears-c/Kernels.h"
 
+#include "ThreadPool.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -186,6 +188,8 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
 } // namespace
 
 int main() {
+  // Threads on every shape, however small, so that 3 threads really split.
+  shears::uk::setMinWorkPerThread(0);
   const int relu = SHEARS_UK_ACT_RELU << SHEARS_UK_ACT_SHIFT;
   const int clip = SHEARS_UK_ACT_CLIP << SHEARS_UK_ACT_SHIFT;
   const int bias = SHEARS_UK_HAS_BIAS, res = SHEARS_UK_HAS_RESIDUAL;
