@@ -117,9 +117,10 @@ struct Epilogue {
 /// The AVX2 4 x 24 tile by hand: 12 accumulators, 3 B vectors and a
 /// broadcast take all 16 registers, and clang's allocator then copies
 /// accumulators around every iteration (seen in the disassembly: 30% of the
-/// loop). `a` advances 8 floats (one packed row block) and `b` 24 per k.
+/// loop). `a` advances 8 floats (one packed row block) and `b` bStep per k.
 inline void tile4x3(int64_t kc, const float *a, const float *b,
-                    VF (&out)[4][3]) {
+                    int64_t bStep, VF (&out)[4][3]) {
+  int64_t bBytes = bStep * int64_t(sizeof(float));
   if (kc <= 0) {
     for (auto &row : out)
       for (VF &v : row)
@@ -161,7 +162,7 @@ inline void tile4x3(int64_t kc, const float *a, const float *b,
       "vfmadd231ps %%ymm13, %%ymm15, %%ymm10\n\t"
       "vfmadd231ps %%ymm14, %%ymm15, %%ymm11\n\t"
       "addq $32, %[a]\n\t"
-      "addq $96, %[b]\n\t"
+      "addq %[bstep], %[b]\n\t"
       "decq %[k]\n\t"
       "jnz 1b\n\t"
       "vmovups %%ymm0, 0(%[c])\n\t"
@@ -177,7 +178,7 @@ inline void tile4x3(int64_t kc, const float *a, const float *b,
       "vmovups %%ymm10, 320(%[c])\n\t"
       "vmovups %%ymm11, 352(%[c])\n\t"
       : [a] "+r"(a), [b] "+r"(b), [k] "+r"(kc)
-      : [c] "r"(&out[0][0])
+      : [c] "r"(&out[0][0]), [bstep] "r"(bBytes)
       : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
         "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
         "xmm14", "xmm15");
@@ -190,8 +191,8 @@ inline void tile(int64_t kc, const float *__restrict a, int64_t aStep,
                  VF (&out)[R][V]) {
 #if SHEARS_UK_WIDTH == 8 && defined(__x86_64__)
   if constexpr (R == 4 && V == 3 && PV == 3) {
-    if (aStep == kMR && bStep == 3 * W) {
-      tile4x3(kc, a, b, out);
+    if (aStep == kMR) {
+      tile4x3(kc, a, b, bStep, out);
       return;
     }
   }
@@ -382,9 +383,16 @@ void convTask(void *ctx, int64_t task, int worker) {
   for (int64_t k0 = 0; k0 < cv.k; k0 += cv.kc) {
     int64_t kc = min64(cv.kc, cv.k - k0);
     bool first = k0 == 0, last = k0 + kc == cv.k;
+    // A 1x1 convolution's im2col rows are the input's planes: whole panels
+    // are read in place (k stride = the plane), only a ragged last one is
+    // packed, so that no read goes past the image.
+    auto direct = [&](int64_t panel) {
+      return cv.pointwise && (panel + 1) * kConvNR <= cv.p;
+    };
     for (int64_t panel = pb; panel < pe; ++panel)
-      packConvPanel(cv, image, panel * kConvNR, k0, kc,
-                    packed + (panel - pb) * panelFloats);
+      if (!direct(panel))
+        packConvPanel(cv, image, panel * kConvNR, k0, kc,
+                      packed + (panel - pb) * panelFloats);
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
       for (int sub = 0; sub < kMR; sub += kConvR) {
@@ -395,9 +403,13 @@ void convTask(void *ctx, int64_t task, int worker) {
         for (int64_t panel = pb; panel < pe; ++panel) {
           int64_t p0 = panel * kConvNR;
           VF acc[kConvR][kConvV];
-          tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
-                                       packed + (panel - pb) * panelFloats,
-                                       kConvNR, 0, acc);
+          if (direct(panel))
+            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
+                                         image + k0 * cv.p + p0, cv.p, 0, acc);
+          else
+            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
+                                         packed + (panel - pb) * panelFloats,
+                                         kConvNR, 0, acc);
           int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
           storeTile(acc, cv.output + offset, cv.p,
                     cv.epilogue.residual ? cv.epilogue.residual + offset
