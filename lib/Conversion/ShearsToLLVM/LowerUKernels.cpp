@@ -178,18 +178,13 @@ void ShearsLowerUKernels::runOnOperation() {
           builder, loc, memref::DimOp::create(builder, loc, input, d), dims,
           ValueRange{arith::ConstantIndexOp::create(builder, loc, d)});
 
-    auto iparams = getGlobal(
-        loc, DenseElementsAttr::get(
-                 RankedTensorType::get(
-                     {static_cast<int64_t>(op.getIparams().size())},
-                     builder.getI64Type()),
-                 op.getIparams()));
-    auto fparams = getGlobal(
-        loc, DenseElementsAttr::get(
-                 RankedTensorType::get(
-                     {static_cast<int64_t>(op.getFparams().size())},
-                     builder.getF32Type()),
-                 op.getFparams()));
+    auto paramsGlobal = [&](Type type, auto values) {
+      auto shape = RankedTensorType::get(
+          {static_cast<int64_t>(values.size())}, type);
+      return getGlobal(loc, DenseElementsAttr::get(shape, values));
+    };
+    auto iparams = paramsGlobal(builder.getI64Type(), op.getIparams());
+    auto fparams = paramsGlobal(builder.getF32Type(), op.getFparams());
     auto pointerOf = [&](Value memref) {
       return elementPointer(builder, loc, memref);
     };

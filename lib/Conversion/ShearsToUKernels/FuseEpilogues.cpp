@@ -83,41 +83,35 @@ struct FuseResidualAdd : OpRewritePattern<AddOp> {
   }
 };
 
-struct FuseRelu : OpRewritePattern<ReluOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// The activation a relu or clip becomes, with the clip's bounds. A missing
+/// bound is the largest finite float: IR with infinities in an array
+/// attribute does not parse back.
+int activationFor(ReluOp, SmallVectorImpl<float> &) {
+  return SHEARS_UK_ACT_RELU;
+}
+int activationFor(ClipOp op, SmallVectorImpl<float> &fparams) {
+  fparams[SHEARS_UK_F_CLIP_MIN] = op.getMin()
+                                      ? op.getMin()->convertToFloat()
+                                      : std::numeric_limits<float>::lowest();
+  fparams[SHEARS_UK_F_CLIP_MAX] = op.getMax()
+                                      ? op.getMax()->convertToFloat()
+                                      : std::numeric_limits<float>::max();
+  return SHEARS_UK_ACT_CLIP;
+}
 
-  LogicalResult matchAndRewrite(ReluOp op,
+template <typename OpTy>
+struct FuseActivation : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     UKernelOp kernel = fusableProducer(op.getInput());
     if (!kernel || activationOf(kernel.getFlags()))
       return rewriter.notifyMatchFailure(op, "no fusable producer");
-    fuse(rewriter, op, kernel,
-         kernel.getFlags() | SHEARS_UK_ACT_RELU << SHEARS_UK_ACT_SHIFT,
-         kernel.getFparams());
-    return success();
-  }
-};
-
-struct FuseClip : OpRewritePattern<ClipOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(ClipOp op,
-                                PatternRewriter &rewriter) const override {
-    UKernelOp kernel = fusableProducer(op.getInput());
-    if (!kernel || activationOf(kernel.getFlags()))
-      return rewriter.notifyMatchFailure(op, "no fusable producer");
-    // A missing bound is the largest finite float: IR with infinities in
-    // an array attribute does not parse back.
     SmallVector<float> fparams(kernel.getFparams());
-    fparams[SHEARS_UK_F_CLIP_MIN] =
-        op.getMin() ? op.getMin()->convertToFloat()
-                    : std::numeric_limits<float>::lowest();
-    fparams[SHEARS_UK_F_CLIP_MAX] =
-        op.getMax() ? op.getMax()->convertToFloat()
-                    : std::numeric_limits<float>::max();
+    int activation = activationFor(op, fparams);
     fuse(rewriter, op, kernel,
-         kernel.getFlags() | SHEARS_UK_ACT_CLIP << SHEARS_UK_ACT_SHIFT,
-         fparams);
+         kernel.getFlags() | activation << SHEARS_UK_ACT_SHIFT, fparams);
     return success();
   }
 };
@@ -128,7 +122,8 @@ struct ShearsFuseEpilogues
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseResidualAdd, FuseRelu, FuseClip>(&getContext());
+    patterns.add<FuseResidualAdd, FuseActivation<ReluOp>,
+                 FuseActivation<ClipOp>>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
