@@ -1,19 +1,21 @@
 //===- Depthwise.cpp - Depthwise convolution micro-kernel -----------------===//
 //
-// One output row at a time, tap by tap: every tap adds w * input to the row
-// over the columns where it lands inside the image, so the innermost loop is
-// a branch-free, unit- or constant-stride AXPY that the compiler vectorizes
-// for the ISA of this translation unit (see Contraction.cpp). The row stays
-// in L1 while its taps, the residual and the activation are applied.
+// A task copies the input rows it reads into a zero-padded scratch block, so
+// that every tap of every output vector lands inside it. Then each output
+// row is W outputs at a time in a register: per tap one unit- or stride-2
+// vector load and multiply-add, then the residual and activation, then one
+// store.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ThreadPool.h"
 
+#include <stddef.h>
+
 #include "shears-c/Kernels.h"
 
-#if !defined(SHEARS_UK_ISA)
-#error "compile with -DSHEARS_UK_ISA=<isa>"
+#if !defined(SHEARS_UK_ISA) || !defined(SHEARS_UK_WIDTH)
+#error "compile with -DSHEARS_UK_ISA=<isa> -DSHEARS_UK_WIDTH=<floats>"
 #endif
 
 #define SHEARS_UK_CAT2(a, b) a##_##b
@@ -32,66 +34,109 @@ struct DwConv {
 };
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t floorDiv(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
+
+constexpr int W = SHEARS_UK_WIDTH;
+typedef float VF __attribute__((vector_size(W * sizeof(float))));
+typedef float VFU __attribute__((vector_size(W * sizeof(float)), aligned(4)));
+
+inline VF load(const float *p) { return *reinterpret_cast<const VFU *>(p); }
+inline void store(float *p, VF v) { *reinterpret_cast<VFU *>(p) = v; }
+
+/// W inputs `stride` apart: one load for stride 1, two and the even lanes
+/// for stride 2.
+inline VF loadStrided(const float *p, int64_t stride) {
+  if (stride == 1)
+    return load(p);
+  if (stride == 2) {
+    VF lo = load(p), hi = load(p + W);
+#if SHEARS_UK_WIDTH == 16
+    return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                   20, 22, 24, 26, 28, 30);
+#elif SHEARS_UK_WIDTH == 8
+    return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+#else
+    return __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+#endif
+  }
+  VF v;
+  for (int t = 0; t < W; ++t)
+    v[t] = p[t * stride];
+  return v;
 }
 
-template <int SW>
-void addTap(float *__restrict out, const float *__restrict in, float weight,
-            int64_t lo, int64_t hi, int64_t offset, int64_t sw) {
-  const int64_t stride = SW > 0 ? SW : sw;
-  for (int64_t x = lo; x < hi; ++x)
-    out[x] += weight * in[x * stride + offset];
+/// Vector steps of an output row: ceil(ow / W).
+int64_t rowVectors(const DwConv &d) { return ceilDiv(d.ow, W); }
+
+/// Columns of the zero-padded copy of the input that a row of vector steps
+/// reads (a stride-2 load reads one float past its last input).
+int64_t paddedWidth(const DwConv &d) {
+  return (rowVectors(d) * W - 1) * d.sw + (d.kw - 1) * d.dw + 2;
 }
 
-void dwTask(void *ctx, int64_t task, int) {
+void dwTask(void *ctx, int64_t task, int worker) {
   const DwConv &d = *static_cast<const DwConv *>(ctx);
   int64_t plane = task / d.tasksPerPlane; // n * C + c
   int64_t ch = plane % d.c;
   int64_t y0 = (task % d.tasksPerPlane) * d.rowsPerTask;
   int64_t y1 = y0 + d.rowsPerTask < d.oh ? y0 + d.rowsPerTask : d.oh;
+  if (y0 >= y1)
+    return;
   const float *in = d.input + plane * d.h * d.w;
   const float *wt = d.filter + ch * d.kh * d.kw;
-  float b = d.bias ? d.bias[ch] : 0.0f;
+  // The input rows these output rows read, zero-padded so that every tap
+  // of every vector step lands inside: no bounds checks below.
+  int64_t wp = paddedWidth(d);
+  int64_t top = y0 * d.sh - d.pt;
+  int64_t hp = (y1 - 1 - y0) * d.sh + (d.kh - 1) * d.dh + 1;
+  float *padded = shears::uk::scratch(worker, (hp * wp + W) * sizeof(float));
+  if (!padded)
+    return; // Out of memory: nothing sensible to do inside a kernel.
+  for (int64_t r = 0; r < hp; ++r) {
+    float *dst = padded + r * wp;
+    for (int64_t x = 0; x < wp; ++x)
+      dst[x] = 0;
+    int64_t iy = top + r;
+    if (iy < 0 || iy >= d.h)
+      continue;
+    // Padded column c holds input column c - pl.
+    int64_t c0 = d.pl, c1 = d.pl + d.w < wp ? d.pl + d.w : wp;
+    for (int64_t c = c0; c < c1; ++c)
+      dst[c] = in[iy * d.w + c - d.pl];
+  }
+  float bias = d.bias ? d.bias[ch] : 0.0f;
+  alignas(64) float tail[W];
   for (int64_t y = y0; y < y1; ++y) {
-    float *out = d.output + (plane * d.oh + y) * d.ow;
-    for (int64_t x = 0; x < d.ow; ++x)
-      out[x] = b;
-    for (int64_t i = 0; i < d.kh; ++i) {
-      int64_t iy = y * d.sh - d.pt + i * d.dh;
-      if (iy < 0 || iy >= d.h)
-        continue;
-      const float *row = in + iy * d.w;
-      for (int64_t j = 0; j < d.kw; ++j) {
-        // Columns x with 0 <= x * sw + offset < w.
-        int64_t offset = j * d.dw - d.pl;
-        int64_t lo = offset >= 0 ? 0 : ceilDiv(-offset, d.sw);
-        int64_t hi = floorDiv(d.w - 1 - offset, d.sw) + 1;
-        if (hi > d.ow)
-          hi = d.ow;
-        if (lo >= hi)
-          continue;
-        float weight = wt[i * d.kw + j];
-        if (d.sw == 1)
-          addTap<1>(out, row, weight, lo, hi, offset, 1);
-        else if (d.sw == 2)
-          addTap<2>(out, row, weight, lo, hi, offset, 2);
-        else
-          addTap<0>(out, row, weight, lo, hi, offset, d.sw);
+    int64_t offset = (plane * d.oh + y) * d.ow;
+    const float *rowBase = padded + (y - y0) * d.sh * wp;
+    float *out = d.output + offset;
+    const float *res = d.residual ? d.residual + offset : nullptr;
+    for (int64_t x = 0; x < d.ow; x += W) {
+      VF acc = VF{} + bias;
+      for (int64_t i = 0; i < d.kh; ++i) {
+        const float *row = rowBase + i * d.dh * wp + x * d.sw;
+        for (int64_t j = 0; j < d.kw; ++j)
+          acc += wt[i * d.kw + j] * loadStrided(row + j * d.dw, d.sw);
       }
-    }
-    if (d.residual) {
-      const float *res = d.residual + (plane * d.oh + y) * d.ow;
-      for (int64_t x = 0; x < d.ow; ++x)
-        out[x] += res[x];
-    }
-    if (d.activation == SHEARS_UK_ACT_RELU) {
-      for (int64_t x = 0; x < d.ow; ++x)
-        out[x] = out[x] > 0 ? out[x] : 0;
-    } else if (d.activation == SHEARS_UK_ACT_CLIP) {
-      for (int64_t x = 0; x < d.ow; ++x) {
-        float v = out[x] < d.lo ? d.lo : out[x];
-        out[x] = v > d.hi ? d.hi : v;
+      bool full = x + W <= d.ow;
+      if (res) {
+        if (full) {
+          acc += load(res + x);
+        } else {
+          for (int64_t t = 0; t < d.ow - x; ++t)
+            tail[t] = res[x + t];
+          acc += load(tail);
+        }
+      }
+      if (d.activation == SHEARS_UK_ACT_RELU)
+        acc = acc > 0 ? acc : 0;
+      else if (d.activation == SHEARS_UK_ACT_CLIP)
+        acc = acc < d.lo ? d.lo : (acc > d.hi ? d.hi : acc);
+      if (full) {
+        store(out + x, acc);
+      } else {
+        store(tail, acc);
+        for (int64_t t = 0; t < d.ow - x; ++t)
+          out[x + t] = tail[t];
       }
     }
   }
