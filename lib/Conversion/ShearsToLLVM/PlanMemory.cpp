@@ -128,8 +128,8 @@ struct ShearsPlanMemory
     }
 
     // Largest first, each at the lowest offset free over its live range.
-    llvm::stable_sort(buffers, [](const Buffer &a, const Buffer &b) {
-      return a.bytes > b.bytes;
+    llvm::sort(buffers, [](const Buffer &a, const Buffer &b) {
+      return a.bytes != b.bytes ? a.bytes > b.bytes : a.begin < b.begin;
     });
     int64_t total = 0;
     for (size_t i = 0; i < buffers.size(); ++i) {
