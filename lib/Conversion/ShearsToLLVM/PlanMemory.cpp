@@ -70,15 +70,11 @@ std::optional<unsigned> lastUse(Value value, Block &block,
       if (!top || isa<func::ReturnOp>(top))
         return std::nullopt;
       last = std::max(last, order.lookup(top));
+      // Views (subview, casts, reshapes) hand the buffer on.
       if (auto view = dyn_cast<ViewLikeOpInterface>(user))
         if (view.getViewSource() == v)
           for (Value result : user->getResults())
             worklist.push_back(result);
-      // A cast or anything else that hands the buffer on as a result.
-      if (isa<memref::CastOp, memref::ReinterpretCastOp,
-              memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
-        for (Value result : user->getResults())
-          worklist.push_back(result);
     }
   }
   return last;
