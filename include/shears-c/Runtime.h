@@ -210,8 +210,12 @@ SHEARS_RUNTIME_EXPORT int shearsModelRun(ShearsModel *model,
                                          size_t numInputs,
                                          ShearsTensor **outputs, char **error);
 
-/// Threads the model's kernels use from the next run on: 1 to 1024 (the
-/// default is every online CPU). Returns 0, or nonzero with `*error` set for
+/// The most threads a model's kernels take (shearsModelSetThreads, the
+/// tools' --threads, the kernels' pool).
+#define SHEARS_MAX_THREADS 1024
+
+/// Threads the model's kernels use from the next run on: 1 to
+/// SHEARS_MAX_THREADS (the default is every online CPU). Returns 0, or nonzero with `*error` set for
 /// a count out of range. The result does not depend on the count: work is
 /// split by output tiles, never inside a sum.
 SHEARS_RUNTIME_EXPORT int shearsModelSetThreads(ShearsModel *model,

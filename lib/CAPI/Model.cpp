@@ -115,8 +115,9 @@ int shearsModelSetThreads(ShearsModel *model, int threads, char **error) {
     setError(error, "no model");
     return 1;
   }
-  if (threads < 1 || threads > 1024) {
-    setError(error, "threads must be between 1 and 1024, got %d", threads);
+  if (threads < 1 || threads > SHEARS_MAX_THREADS) {
+    setError(error, "threads must be between 1 and %d, got %d",
+             SHEARS_MAX_THREADS, threads);
     return 1;
   }
   model->threads = threads;

@@ -276,10 +276,10 @@ std::string compare(const ShearsTensor *actual, const ShearsTensor *expected,
 /// --threads, when given, must be a count the runtime takes.
 static bool checkThreads(StringRef name, const Opt<int> &threads) {
   if (!threads.getNumOccurrences() ||
-      (threads >= 1 && threads <= shears::kMaxThreads))
+      (threads >= 1 && threads <= SHEARS_MAX_THREADS))
     return true;
   fail(name, "--threads must be between 1 and " +
-                 std::to_string(shears::kMaxThreads) + ", got " +
+                 std::to_string(SHEARS_MAX_THREADS) + ", got " +
                  std::to_string(threads));
   return false;
 }

@@ -3,6 +3,7 @@
 #include "ThreadPool.h"
 
 #include "shears-c/Kernels.h"
+#include "shears-c/Runtime.h"
 
 #include <atomic>
 #include <pthread.h>
@@ -13,7 +14,7 @@
 using namespace shears::uk;
 
 namespace {
-constexpr int kMaxThreads = 256;
+constexpr int kMaxThreads = SHEARS_MAX_THREADS;
 
 struct Scratch {
   float *data = nullptr;

@@ -43,9 +43,6 @@ OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
 /// machine); empty with `error` set for a CPU LLVM does not know.
 std::string kernelISAForCPU(llvm::StringRef cpu, std::string &error);
 
-/// Bounds of a thread count given by a user (--threads, threads=).
-inline constexpr int kMaxThreads = 1024;
-
 /// JIT-compiles a module already lowered to the LLVM dialect into a runnable
 /// model (the model owns the execution engine). Null with `error` set on
 /// failure.
