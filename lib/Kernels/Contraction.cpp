@@ -18,28 +18,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "ThreadPool.h"
+#include "Vector.h"
 
 #include "shears-c/Kernels.h"
 
 #include <string.h>
 
-#if !defined(SHEARS_UK_ISA) || !defined(SHEARS_UK_WIDTH)
-#error "compile with -DSHEARS_UK_ISA=<isa> -DSHEARS_UK_WIDTH=<floats>"
-#endif
-
-#define SHEARS_UK_CAT2(a, b) a##_##b
-#define SHEARS_UK_CAT(a, b) SHEARS_UK_CAT2(a, b)
-#define SHEARS_UK_NAME(name) SHEARS_UK_CAT(shears_uk_##name, SHEARS_UK_ISA)
-
 namespace shears::uk::SHEARS_UK_ISA {
 namespace {
 
-constexpr int W = SHEARS_UK_WIDTH;
-typedef float VF __attribute__((vector_size(W * sizeof(float))));
-typedef float VFU __attribute__((vector_size(W * sizeof(float)), aligned(4)));
-
-inline VF load(const float *p) { return *reinterpret_cast<const VFU *>(p); }
-inline void store(float *p, VF v) { *reinterpret_cast<VFU *>(p) = v; }
 // 1 * x: exact, so it folds to a broadcast (0 + x would not, for -0).
 inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 
@@ -73,7 +60,6 @@ constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
 constexpr int64_t kConvPanelGroup = 4;
 constexpr int64_t kL2Bytes = 512 << 10;
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 

@@ -9,18 +9,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "ThreadPool.h"
-
-#include <stddef.h>
+#include "Vector.h"
 
 #include "shears-c/Kernels.h"
 
-#if !defined(SHEARS_UK_ISA) || !defined(SHEARS_UK_WIDTH)
-#error "compile with -DSHEARS_UK_ISA=<isa> -DSHEARS_UK_WIDTH=<floats>"
-#endif
+#include <stddef.h>
 
-#define SHEARS_UK_CAT2(a, b) a##_##b
-#define SHEARS_UK_CAT(a, b) SHEARS_UK_CAT2(a, b)
-#define SHEARS_UK_NAME(name) SHEARS_UK_CAT(shears_uk_##name, SHEARS_UK_ISA)
+using namespace shears::uk::SHEARS_UK_ISA;
 
 namespace {
 
@@ -32,15 +27,6 @@ struct DwConv {
   float lo = 0, hi = 0;
   int64_t rowsPerTask, tasksPerPlane;
 };
-
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-constexpr int W = SHEARS_UK_WIDTH;
-typedef float VF __attribute__((vector_size(W * sizeof(float))));
-typedef float VFU __attribute__((vector_size(W * sizeof(float)), aligned(4)));
-
-inline VF load(const float *p) { return *reinterpret_cast<const VFU *>(p); }
-inline void store(float *p, VF v) { *reinterpret_cast<VFU *>(p) = v; }
 
 /// W inputs `stride` apart: one load for stride 1, two and the even lanes
 /// for stride 2.
