@@ -59,6 +59,37 @@ void compare(const char *what, const std::vector<float> &got,
   std::printf("%s %s max|diff| %.2g\n", ok ? "ok" : "FAIL", what, worst);
 }
 
+/// Runs `kernel` at 1 and 3 threads on input, weights, bias and residual
+/// (the last two as `flags` asks), checks the 1-thread output against
+/// `want` and the 3-thread one bitwise against it.
+void runAndCheck(const std::string &kernel, const char *what, int flags,
+                 const float *input, const float *weights, const float *bias,
+                 const float *residual, const int64_t *dims,
+                 const int64_t *ip, const std::vector<float> &want,
+                 double tolerance) {
+  float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
+  std::vector<float> outputs[2];
+  for (int threads : {1, 3}) {
+    shears_uk_set_num_threads(threads);
+    std::vector<float> &out = outputs[threads == 3];
+    out.assign(want.size(), NAN);
+    std::vector<void *> buffers = {const_cast<float *>(input),
+                                   const_cast<float *>(weights)};
+    if (flags & SHEARS_UK_HAS_BIAS)
+      buffers.push_back(const_cast<float *>(bias));
+    if (flags & SHEARS_UK_HAS_RESIDUAL)
+      buffers.push_back(const_cast<float *>(residual));
+    buffers.push_back(out.data());
+    find(kernel)(buffers.data(), dims, ip, fp);
+  }
+  compare(what, outputs[0], want, tolerance);
+  bool same = std::memcmp(outputs[0].data(), outputs[1].data(),
+                          outputs[0].size() * sizeof(float)) == 0;
+  failures += !same;
+  std::printf("%s %s: 1 and 3 threads bitwise identical\n",
+              same ? "ok" : "FAIL", what);
+}
+
 struct ConvCase {
   int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups;
   int flags;
@@ -105,23 +136,7 @@ void checkConv(const std::string &isa, const ConvCase &t) {
   int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
       t.c,  t.h,  t.w,  t.cout, t.kh, t.kw,     t.sh,    t.sw,
       t.pt, t.pl, t.dh, t.dw,   oh,   ow,       t.groups, t.flags};
-  float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
   int64_t dims[4] = {t.n, t.c, t.h, t.w};
-  std::vector<float> outputs[2];
-  for (int threads : {1, 3}) {
-    shears_uk_set_num_threads(threads);
-    std::vector<float> &out = outputs[threads == 3];
-    out.assign(want.size(), NAN);
-    std::vector<void *> buffers = {in.data(), weights.data()};
-    if (t.flags & SHEARS_UK_HAS_BIAS)
-      buffers.push_back(bias.data());
-    if (t.flags & SHEARS_UK_HAS_RESIDUAL)
-      buffers.push_back(residual.data());
-    buffers.push_back(out.data());
-    std::string name =
-        std::string("shears_uk_") + (depthwise ? "dwconv2d_" : "conv2d_") + isa;
-    find(name)(buffers.data(), dims, ip, fp);
-  }
   char what[256];
   std::snprintf(what, sizeof(what),
                 "%s %s n%ld c%ld %ldx%ld cout%ld k%ldx%ld s%ld,%ld "
@@ -131,12 +146,10 @@ void checkConv(const std::string &isa, const ConvCase &t) {
                 long(t.kw), long(t.sh), long(t.sw), long(t.pt), long(t.pl),
                 long(t.pb), long(t.pr), long(t.dh), long(t.dw),
                 long(t.groups), t.flags);
-  compare(what, outputs[0], want, 1e-4);
-  bool same = std::memcmp(outputs[0].data(), outputs[1].data(),
-                          outputs[0].size() * sizeof(float)) == 0;
-  failures += !same;
-  std::printf("%s %s: 1 and 3 threads bitwise identical\n",
-              same ? "ok" : "FAIL", what);
+  runAndCheck(std::string("shears_uk_") + (depthwise ? "dwconv2d_" : "conv2d_") +
+                  isa,
+              what, t.flags, in.data(), weights.data(), bias.data(),
+              residual.data(), dims, ip, want, 1e-4);
 }
 
 void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
@@ -158,31 +171,14 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
   std::vector<float> packed(shears_uk_gemm_b_packed_size(k, n));
   shears_uk_pack_gemm_b(b.data(), k, n, strideK, strideN, packed.data());
   int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2, flags};
-  float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
   int64_t dims[2] = {m, k};
-  std::vector<float> outputs[2];
-  for (int threads : {1, 3}) {
-    shears_uk_set_num_threads(threads);
-    std::vector<float> &out = outputs[threads == 3];
-    out.assign(want.size(), NAN);
-    std::vector<void *> buffers = {a.data(), packed.data()};
-    if (flags & SHEARS_UK_HAS_BIAS)
-      buffers.push_back(bias.data());
-    if (flags & SHEARS_UK_HAS_RESIDUAL)
-      buffers.push_back(residual.data());
-    buffers.push_back(out.data());
-    find("shears_uk_gemm_" + isa)(buffers.data(), dims, ip, fp);
-  }
   char what[128];
   std::snprintf(what, sizeof(what), "gemm %s %ldx%ldx%ld %s flags%d",
                 isa.c_str(), long(m), long(k), long(n),
                 transposed ? "linear" : "matmul", flags);
-  compare(what, outputs[0], want, 1e-4 * std::sqrt(double(k)));
-  bool same = std::memcmp(outputs[0].data(), outputs[1].data(),
-                          outputs[0].size() * sizeof(float)) == 0;
-  failures += !same;
-  std::printf("%s %s: 1 and 3 threads bitwise identical\n",
-              same ? "ok" : "FAIL", what);
+  runAndCheck("shears_uk_gemm_" + isa, what, flags, a.data(), packed.data(),
+              bias.data(), residual.data(), dims, ip, want,
+              1e-4 * std::sqrt(double(k)));
 }
 
 } // namespace
