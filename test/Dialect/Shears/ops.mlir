@@ -79,3 +79,13 @@ func.func @mask(%w: tensor<4x8xf32>, %m: tensor<4x1xi1>) -> tensor<4x8xf32> {
   %0 = shears.mask %w, %m : tensor<4x8xf32>, tensor<4x1xi1>
   return %0 : tensor<4x8xf32>
 }
+
+// shears.ukernel round-trips on tensors and on memrefs.
+// CHECK-LABEL: func.func @ukernel
+// CHECK: shears.ukernel "gemm" ins(%arg0, %arg1 : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%arg2 : tensor<4x20xf32>) iparams = [16, 20, 2, 16] fparams = [0.000000e+00, 0.000000e+00] -> tensor<4x20xf32>
+// CHECK: shears.ukernel "gemm" ins(%arg3, %arg4 : memref<4x16xf32>, memref<1x16x32xf32>) outs(%arg5 : memref<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.000000e+00, 0.000000e+00]{{$}}
+func.func @ukernel(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>, %mx: memref<4x16xf32>, %mw: memref<1x16x32xf32>, %mo: memref<4x20xf32>) -> tensor<4x20xf32> {
+  %0 = shears.ukernel "gemm" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 16] fparams = [0.0, 0.0] -> tensor<4x20xf32>
+  shears.ukernel "gemm" ins(%mx, %mw : memref<4x16xf32>, memref<1x16x32xf32>) outs(%mo : memref<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0]
+  return %0 : tensor<4x20xf32>
+}
