@@ -39,7 +39,14 @@ extern "C" {
  * GEMM right-hand side B [K, N] (a linear layer's weight [N, K] transposed):
  * column panels of SHEARS_UK_GEMM_NR columns, each stored k-major:
  *   packed[p][k][c] = B[k][p*NR + c]   (0 past N)
- * as a tensor [ceil(N/NR), K, NR]. */
+ * as a tensor [ceil(N/NR), K, NR].
+ *
+ * Convolution filter for the channel-panel orientation (conv2d with flag
+ * SHEARS_UK_CONV_CHANNEL_PANELS: output channels along the vectors, for
+ * small images whose pixels would not fill pixel panels): per group, the
+ * GEMM layout above of B = filter^T [K, Mg]:
+ *   packed[g][p][k][c] = filter[g*Mg + p*NR + c][k]   (0 past Mg)
+ * as a tensor [g, ceil(Mg/NR), K, NR] with NR = SHEARS_UK_GEMM_NR. */
 #define SHEARS_UK_CONV_MR 8
 #define SHEARS_UK_GEMM_NR 32
 
@@ -49,6 +56,11 @@ int64_t shears_uk_conv_filter_packed_size(int64_t cout, int64_t k,
                                           int64_t groups);
 void shears_uk_pack_conv_filter(const float *filter, int64_t cout, int64_t k,
                                 int64_t groups, float *packed);
+int64_t shears_uk_conv_filter_panels_packed_size(int64_t cout, int64_t k,
+                                                 int64_t groups);
+void shears_uk_pack_conv_filter_panels(const float *filter, int64_t cout,
+                                       int64_t k, int64_t groups,
+                                       float *packed);
 /* B[k][n] is b[k * strideK + n * strideN]: a linear weight [N, K] has
  * strideK = 1, strideN = K; a MatMul right-hand side [K, N] strideK = N,
  * strideN = 1. */
@@ -62,6 +74,8 @@ void shears_uk_pack_gemm_b(const float *b, int64_t k, int64_t n,
 enum {
   SHEARS_UK_HAS_BIAS = 1 << 0,
   SHEARS_UK_HAS_RESIDUAL = 1 << 1,
+  /* conv2d only: the filter is packed in channel panels (see above). */
+  SHEARS_UK_CONV_CHANNEL_PANELS = 1 << 2,
   SHEARS_UK_ACT_SHIFT = 4,
   SHEARS_UK_ACT_MASK = 0xF << 4,
 };

@@ -84,7 +84,7 @@ struct Epilogue {
     }
   }
 
-  VF activate(VF v) const {
+  template <typename T> T activate(T v) const {
     switch (activation) {
     case SHEARS_UK_ACT_RELU:
       return v > 0 ? v : 0;
@@ -249,161 +249,9 @@ inline void storeTile(VF (&acc)[R][V], float *c, int64_t ldc,
           x += e.biasPerRow ? e.bias[row0 + r] : e.bias[col0 + j];
         if (residual)
           x += residual[r * ldc + j];
-        if (e.activation == SHEARS_UK_ACT_RELU)
-          x = x > 0 ? x : 0;
-        else if (e.activation == SHEARS_UK_ACT_CLIP)
-          x = x < e.lo ? e.lo : (x > e.hi ? e.hi : x);
+        x = e.activate(x);
       }
       cr[j] = x;
-    }
-  }
-}
-
-//===----------------------------------------------------------------------===//
-// conv2d
-//===----------------------------------------------------------------------===//
-
-struct Conv {
-  const float *input, *filter;
-  float *output;
-  Epilogue epilogue;
-  int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, groups;
-  int64_t mg, cg, k, kc, p, rowBlocks, panels, panelGroup, panelGroups,
-      chunks, chunkBlocks;
-  bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
-};
-
-/// dst[0, n) = src[0, n), in vectors: short runs, no call to memcpy.
-__attribute__((no_builtin("memcpy"))) inline void
-copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
-  int64_t t = 0;
-  for (; t + W <= n; t += W)
-    store(dst + t, load(src + t));
-  for (; t < n; ++t)
-    dst[t] = src[t];
-}
-
-/// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
-/// [p0, p0 + NR), into dst (kc x NR, zeros past the last pixel and where a
-/// tap falls in the padding).
-void packConvPanel(const Conv &cv, const float *image, int64_t p0, int64_t k0,
-                   int64_t kc, float *__restrict dst) {
-  int64_t valid = min64(kConvNR, cv.p - p0);
-  if (cv.pointwise) {
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      float *row = dst + kk * kConvNR;
-      for (int v = 0; v < kConvV; ++v)
-        store(row + v * W, VF{});
-      copyRun(row, image + (k0 + kk) * cv.p + p0, valid);
-    }
-    return;
-  }
-  // The panel's pixels as runs along output rows: the same for every k.
-  struct Run {
-    int64_t q, len, oh, ow;
-  } runs[kConvNR];
-  int numRuns = 0;
-  for (int64_t q = 0, oh = p0 / cv.ow, ow = p0 % cv.ow; q < valid;
-       ow = 0, ++oh) {
-    int64_t len = min64(valid - q, cv.ow - ow);
-    runs[numRuns++] = {q, len, oh, ow};
-    q += len;
-  }
-  int64_t taps = cv.kh * cv.kw;
-  int64_t ch = k0 / taps, i = (k0 % taps) / cv.kw, j = k0 % cv.kw;
-  for (int64_t kk = 0; kk < kc; ++kk) {
-    const float *plane = image + ch * cv.h * cv.w;
-    float *row = dst + kk * kConvNR;
-    for (int v = 0; v < kConvV; ++v)
-      store(row + v * W, VF{});
-    for (int r = 0; r < numRuns; ++r) {
-      const Run &run = runs[r];
-      int64_t ih = run.oh * cv.sh - cv.pt + i * cv.dh;
-      if (ih < 0 || ih >= cv.h)
-        continue;
-      const float *src = plane + ih * cv.w;
-      int64_t iw0 = run.ow * cv.sw - cv.pl + j * cv.dw;
-      // Columns t with 0 <= iw0 + t * sw < w.
-      int64_t lo = iw0 >= 0 ? 0 : ceilDiv(-iw0, cv.sw);
-      int64_t hi = iw0 >= cv.w ? 0 : ceilDiv(cv.w - iw0, cv.sw);
-      lo = min64(lo, run.len);
-      hi = max64(lo, min64(hi, run.len));
-      float *out = row + run.q;
-      if (cv.sw == 1)
-        copyRun(out + lo, src + iw0 + lo, hi - lo);
-      else
-        for (int64_t t = lo; t < hi; ++t)
-          out[t] = src[iw0 + t * cv.sw];
-    }
-    if (++j == cv.kw) {
-      j = 0;
-      if (++i == cv.kh) {
-        i = 0;
-        ++ch;
-      }
-    }
-  }
-}
-
-/// One image and group, a group of up to kConvPanelGroup pixel panels, and
-/// a chunk of filter row blocks. Per k-block the group's panels are packed
-/// (L2) and each filter sub-block is used by all of them while in L1: a
-/// filter larger than L2 (late, small-image layers) streams in once per
-/// panel group, not once per panel.
-void convTask(void *ctx, int64_t task, int worker) {
-  const Conv &cv = *static_cast<const Conv *>(ctx);
-  int64_t chunk = task % cv.chunks;
-  int64_t group = (task / cv.chunks) % cv.panelGroups;
-  int64_t g = (task / (cv.chunks * cv.panelGroups)) % cv.groups;
-  int64_t n = task / (cv.chunks * cv.panelGroups * cv.groups);
-  int64_t pb = group * cv.panelGroup;
-  int64_t pe = min64(cv.panels, pb + cv.panelGroup);
-  const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
-  int64_t rb0 = chunk * cv.chunkBlocks;
-  int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
-  const int64_t panelFloats = kKC * kConvNR;
-  float *packed =
-      scratch(worker, cv.panelGroup * panelFloats * sizeof(float));
-  if (!packed)
-    return; // Out of memory: nothing sensible to do inside a kernel.
-  for (int64_t k0 = 0; k0 < cv.k; k0 += cv.kc) {
-    int64_t kc = min64(cv.kc, cv.k - k0);
-    bool first = k0 == 0, last = k0 + kc == cv.k;
-    // A 1x1 convolution's im2col rows are the input's planes: whole panels
-    // are read in place (k stride = the plane), only a ragged last one is
-    // packed, so that no read goes past the image.
-    auto direct = [&](int64_t panel) {
-      return cv.pointwise && (panel + 1) * kConvNR <= cv.p;
-    };
-    for (int64_t panel = pb; panel < pe; ++panel)
-      if (!direct(panel))
-        packConvPanel(cv, image, panel * kConvNR, k0, kc,
-                      packed + (panel - pb) * panelFloats);
-    for (int64_t rb = rb0; rb < rb1; ++rb) {
-      const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
-      for (int sub = 0; sub < kMR; sub += kConvR) {
-        int64_t row = rb * kMR + sub;
-        if (row >= cv.mg)
-          break;
-        int rows = static_cast<int>(min64(kConvR, cv.mg - row));
-        for (int64_t panel = pb; panel < pe; ++panel) {
-          int64_t p0 = panel * kConvNR;
-          VF acc[kConvR][kConvV];
-          if (direct(panel))
-            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
-                                         image + k0 * cv.p + p0, cv.p, 0, acc);
-          else
-            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
-                                         packed + (panel - pb) * panelFloats,
-                                         kConvNR, 0, acc);
-          int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
-          storeTile(acc, cv.output + offset, cv.p,
-                    cv.epilogue.residual ? cv.epilogue.residual + offset
-                                         : nullptr,
-                    rows, static_cast<int>(min64(kConvNR, cv.p - p0)), !first,
-                    last, cv.epilogue, g * cv.mg + row, 0);
-        }
-      }
     }
   }
 }
@@ -412,11 +260,13 @@ void convTask(void *ctx, int64_t task, int worker) {
 // gemm
 //===----------------------------------------------------------------------===//
 
+/// C[m, n] (row-major, ldc = n) = A * B with B packed (Kernels.h, k rows per
+/// panel); A is packed tile by tile by the caller's packer.
 struct Gemm {
   const float *a, *b;
   float *c;
   Epilogue epilogue;
-  int64_t m, k, n, panels, rowBlocks, panelChunk, panelChunks;
+  int64_t m, k, n, kc, panels, rowBlocks, panelChunk, panelChunks;
 };
 
 /// Vectors along N of a GEMM tile R rows high: the widest of 4, 2 or 1
@@ -496,9 +346,35 @@ void gemmRowsAny(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
   }
 }
 
-/// One block of up to kGemmMC rows times a chunk of panels. Per k-block the
-/// block's rows are packed (L2) and each panel's k-block (L1) is reused by
-/// every row tile of the block before moving on.
+/// Rows [m0, m1) times the panels [pb, pe). Per k-block, packA(row, rows,
+/// k0, kc, dst) packs each row tile k-major and `rows` wide, tiles back to
+/// back (L2), and each panel's k-block (L1) is reused by every row tile.
+/// Row tiles are as even as kGemmR allows: 49 rows are 5 tiles of 10 or 9,
+/// not four of 12 and one of 1.
+template <typename PackA>
+void gemmBlock(const Gemm &gm, float *packed, int64_t m0, int64_t m1,
+               int64_t pb, int64_t pe, PackA packA) {
+  int64_t tileRows = ceilDiv(m1 - m0, ceilDiv(m1 - m0, kGemmR));
+  for (int64_t k0 = 0; k0 < gm.k; k0 += gm.kc) {
+    int64_t kc = min64(gm.kc, gm.k - k0);
+    bool first = k0 == 0, last = k0 + kc == gm.k;
+    for (int64_t row = m0; row < m1; row += tileRows)
+      packA(row, static_cast<int>(min64(tileRows, m1 - row)), k0, kc,
+            packed + (row - m0) * kc);
+    if (m1 - m0 <= kGemmR) { // One tile: it may span several panels.
+      gemmRowsAny(gm, packed, k0, kc, m0, static_cast<int>(m1 - m0), pb, pe,
+                  first, last);
+      continue;
+    }
+    for (int64_t p = pb; p < pe; ++p)
+      for (int64_t row = m0; row < m1; row += tileRows)
+        gemmRowsAny(gm, packed + (row - m0) * kc, k0, kc, row,
+                    static_cast<int>(min64(tileRows, m1 - row)), p, p + 1,
+                    first, last);
+  }
+}
+
+/// One block of up to kGemmMC rows of A times a chunk of panels.
 void gemmTask(void *ctx, int64_t task, int worker) {
   const Gemm &gm = *static_cast<const Gemm *>(ctx);
   int64_t block = task % gm.rowBlocks;
@@ -506,30 +382,228 @@ void gemmTask(void *ctx, int64_t task, int worker) {
   int64_t m0 = block * kGemmMC, m1 = min64(gm.m, m0 + kGemmMC);
   int64_t pb = chunk * gm.panelChunk;
   int64_t pe = min64(gm.panels, pb + gm.panelChunk);
-  float *packed = scratch(worker, kGemmKC * kGemmMC * sizeof(float));
+  float *packed = scratch(worker, gm.kc * kGemmMC * sizeof(float));
   if (!packed)
     return;
-  for (int64_t k0 = 0; k0 < gm.k; k0 += kGemmKC) {
-    int64_t kc = min64(kGemmKC, gm.k - k0);
-    bool first = k0 == 0, last = k0 + kc == gm.k;
-    // Each row tile k-major and as wide as its rows, tiles back to back.
-    for (int64_t row = m0; row < m1; row += kGemmR) {
-      int rows = static_cast<int>(min64(kGemmR, m1 - row));
-      float *tilePack = packed + (row - m0) * kc;
-      for (int64_t kk = 0; kk < kc; ++kk)
-        for (int r = 0; r < rows; ++r)
-          tilePack[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
+  gemmBlock(gm, packed, m0, m1, pb, pe,
+            [&](int64_t row, int rows, int64_t k0, int64_t kc, float *dst) {
+              for (int64_t kk = 0; kk < kc; ++kk)
+                for (int r = 0; r < rows; ++r)
+                  dst[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
+            });
+}
+
+//===----------------------------------------------------------------------===//
+// conv2d
+//===----------------------------------------------------------------------===//
+
+/// A convolution as implicit GEMM, in one of two orientations (Kernels.h):
+/// pixels along the vectors (filter row blocks times im2col panels of
+/// kConvNR pixels), or, with SHEARS_UK_CONV_CHANNEL_PANELS, output channels
+/// along the vectors (im2col^T row tiles times the filter packed as GEMM
+/// panels), for images too small to fill pixel panels.
+struct Conv {
+  const float *input, *filter;
+  float *output;
+  Epilogue epilogue;
+  int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, groups;
+  int64_t mg, cg, k, kc, p, rowBlocks, panels, panelGroup, panelGroups,
+      chunks, chunkBlocks;
+  bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
+  // Channel panels: pixel blocks of up to kGemmMC rows, chunks of panels.
+  int64_t pixelBlock, pixelBlocks, channelPanels, panelChunk;
+};
+
+/// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
+/// to memcpy.
+__attribute__((no_builtin("memcpy"))) inline void
+copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
+  int64_t t = 0;
+  for (; t + W <= n; t += W)
+    store(dst + t, load(src + t));
+  if (t < n)
+    storeFirst(dst + t, loadFirst(src + t, n - t), n - t);
+}
+
+/// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
+/// [p0, p0 + width), into dst (kc x width, zeros past the last pixel and
+/// where a tap falls in the padding). A pixel panel is kConvNR wide; a row
+/// tile of the channel-panel orientation (its im2col^T packed k-major) as
+/// wide as its rows.
+void packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
+                int64_t kc, int64_t width, float *__restrict dst) {
+  int64_t valid = min64(width, cv.p - p0);
+  auto zeroRow = [width](float *row) {
+    if (width == kConvNR)
+      for (int v = 0; v < kConvV; ++v)
+        store(row + v * W, VF{});
+    else
+      for (int64_t t = 0; t < width; ++t)
+        row[t] = 0;
+  };
+  if (cv.pointwise) {
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      float *row = dst + kk * width;
+      zeroRow(row);
+      copyRun(row, image + (k0 + kk) * cv.p + p0, valid);
     }
-    if (m1 - m0 <= kGemmR) { // One tile: it may span several panels.
-      gemmRowsAny(gm, packed, k0, kc, m0, static_cast<int>(m1 - m0), pb, pe,
-                  first, last);
-      continue;
+    return;
+  }
+  // The panel's pixels as runs along output rows: the same for every k.
+  struct Run {
+    int64_t q, len, oh, ow;
+  } runs[kConvNR > kGemmR ? kConvNR : kGemmR];
+  int numRuns = 0;
+  for (int64_t q = 0, oh = p0 / cv.ow, ow = p0 % cv.ow; q < valid;
+       ow = 0, ++oh) {
+    int64_t len = min64(valid - q, cv.ow - ow);
+    runs[numRuns++] = {q, len, oh, ow};
+    q += len;
+  }
+  int64_t taps = cv.kh * cv.kw;
+  int64_t ch = k0 / taps, i = (k0 % taps) / cv.kw, j = k0 % cv.kw;
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const float *plane = image + ch * cv.h * cv.w;
+    float *row = dst + kk * width;
+    zeroRow(row);
+    for (int r = 0; r < numRuns; ++r) {
+      const Run &run = runs[r];
+      int64_t ih = run.oh * cv.sh - cv.pt + i * cv.dh;
+      if (ih < 0 || ih >= cv.h)
+        continue;
+      const float *src = plane + ih * cv.w;
+      int64_t iw0 = run.ow * cv.sw - cv.pl + j * cv.dw;
+      // Columns t with 0 <= iw0 + t * sw < w.
+      int64_t lo = iw0 >= 0 ? 0 : ceilDiv(-iw0, cv.sw);
+      int64_t hi = iw0 >= cv.w ? 0 : ceilDiv(cv.w - iw0, cv.sw);
+      lo = min64(lo, run.len);
+      hi = max64(lo, min64(hi, run.len));
+      float *out = row + run.q;
+      if (cv.sw == 1)
+        copyRun(out + lo, src + iw0 + lo, hi - lo);
+      else
+        for (int64_t t = lo; t < hi; ++t)
+          out[t] = src[iw0 + t * cv.sw];
     }
-    for (int64_t p = pb; p < pe; ++p)
-      for (int64_t row = m0; row < m1; row += kGemmR)
-        gemmRowsAny(gm, packed + (row - m0) * kc, k0, kc, row,
-                    static_cast<int>(min64(kGemmR, m1 - row)), p, p + 1, first,
-                    last);
+    if (++j == cv.kw) {
+      j = 0;
+      if (++i == cv.kh) {
+        i = 0;
+        ++ch;
+      }
+    }
+  }
+}
+
+/// One image and group, a group of up to kConvPanelGroup pixel panels, and
+/// a chunk of filter row blocks. Per k-block the group's panels are packed
+/// (L2) and each filter sub-block is used by all of them while in L1: a
+/// filter larger than L2 (late, small-image layers) streams in once per
+/// panel group, not once per panel.
+void convTask(void *ctx, int64_t task, int worker) {
+  const Conv &cv = *static_cast<const Conv *>(ctx);
+  int64_t chunk = task % cv.chunks;
+  int64_t group = (task / cv.chunks) % cv.panelGroups;
+  int64_t g = (task / (cv.chunks * cv.panelGroups)) % cv.groups;
+  int64_t n = task / (cv.chunks * cv.panelGroups * cv.groups);
+  int64_t pb = group * cv.panelGroup;
+  int64_t pe = min64(cv.panels, pb + cv.panelGroup);
+  const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
+  int64_t rb0 = chunk * cv.chunkBlocks;
+  int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
+  const int64_t panelFloats = kKC * kConvNR;
+  float *packed =
+      scratch(worker, cv.panelGroup * panelFloats * sizeof(float));
+  if (!packed)
+    return; // Out of memory: nothing sensible to do inside a kernel.
+  for (int64_t k0 = 0; k0 < cv.k; k0 += cv.kc) {
+    int64_t kc = min64(cv.kc, cv.k - k0);
+    bool first = k0 == 0, last = k0 + kc == cv.k;
+    // A 1x1 convolution's im2col rows are the input's planes: whole panels
+    // are read in place (k stride = the plane), only a ragged last one is
+    // packed, so that no read goes past the image.
+    auto direct = [&](int64_t panel) {
+      return cv.pointwise && (panel + 1) * kConvNR <= cv.p;
+    };
+    for (int64_t panel = pb; panel < pe; ++panel)
+      if (!direct(panel))
+        packIm2col(cv, image, panel * kConvNR, k0, kc, kConvNR,
+                   packed + (panel - pb) * panelFloats);
+    for (int64_t rb = rb0; rb < rb1; ++rb) {
+      const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
+      for (int sub = 0; sub < kMR; sub += kConvR) {
+        int64_t row = rb * kMR + sub;
+        if (row >= cv.mg)
+          break;
+        int rows = static_cast<int>(min64(kConvR, cv.mg - row));
+        for (int64_t panel = pb; panel < pe; ++panel) {
+          int64_t p0 = panel * kConvNR;
+          VF acc[kConvR][kConvV];
+          if (direct(panel))
+            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
+                                         image + k0 * cv.p + p0, cv.p, 0, acc);
+          else
+            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
+                                         packed + (panel - pb) * panelFloats,
+                                         kConvNR, 0, acc);
+          int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
+          storeTile(acc, cv.output + offset, cv.p,
+                    cv.epilogue.residual ? cv.epilogue.residual + offset
+                                         : nullptr,
+                    rows, static_cast<int>(min64(kConvNR, cv.p - p0)), !first,
+                    last, cv.epilogue, g * cv.mg + row, 0);
+        }
+      }
+    }
+  }
+}
+
+/// Channel panels: one image and group, a block of pixels (the rows of
+/// im2col^T) and a chunk of output-channel panels, as a GEMM into the
+/// worker's scratch C^T [pixels][Mg]; then C^T goes out to NCHW with the
+/// epilogue, once per output (a small pass: few pixels, a long reduction).
+void convChannelsTask(void *ctx, int64_t task, int worker) {
+  const Conv &cv = *static_cast<const Conv *>(ctx);
+  int64_t chunk = task % cv.chunks;
+  int64_t block = (task / cv.chunks) % cv.pixelBlocks;
+  int64_t g = (task / (cv.chunks * cv.pixelBlocks)) % cv.groups;
+  int64_t n = task / (cv.chunks * cv.pixelBlocks * cv.groups);
+  int64_t m0 = block * cv.pixelBlock, m1 = min64(cv.p, m0 + cv.pixelBlock);
+  int64_t pb = chunk * cv.panelChunk;
+  int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
+  const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
+  // Packed A (kc x pixelBlock), then C^T (pixelBlock x Mg), 64-byte aligned.
+  int64_t aFloats = ceilDiv(cv.kc * cv.pixelBlock, 16) * 16;
+  float *packed = scratch(
+      worker, (aFloats + cv.pixelBlock * cv.mg) * sizeof(float));
+  if (!packed)
+    return;
+  Gemm gm{};
+  gm.b = cv.filter + g * cv.channelPanels * cv.k * kGemmNR;
+  gm.c = packed + aFloats;
+  gm.m = m1 - m0;
+  gm.k = cv.k;
+  gm.n = cv.mg;
+  gm.kc = cv.kc;
+  gemmBlock(gm, packed, 0, m1 - m0, pb, pe,
+            [&](int64_t row, int rows, int64_t k0, int64_t kc, float *dst) {
+              packIm2col(cv, image, m0 + row, k0, kc, rows, dst);
+            });
+  const Epilogue &e = cv.epilogue;
+  for (int64_t j = pb * kGemmNR; j < min64(cv.mg, pe * kGemmNR); ++j) {
+    int64_t channel = g * cv.mg + j;
+    int64_t offset = (n * cv.cout + channel) * cv.p;
+    float *out = cv.output + offset;
+    const float *residual = e.residual ? e.residual + offset : nullptr;
+    const float *ct = gm.c + j;
+    for (int64_t r = m0; r < m1; ++r) {
+      float x = ct[(r - m0) * cv.mg];
+      if (e.bias)
+        x += e.bias[channel];
+      if (residual)
+        x += residual[r];
+      out[r] = e.activate(x);
+    }
   }
 }
 
@@ -572,6 +646,22 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   // Equal k-blocks of at most kKC: 288 is 144 + 144, not 256 + 32.
   cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, kKC));
   cv.p = cv.oh * cv.ow;
+  if (cv.n == 0 || cv.p == 0 || cv.mg == 0)
+    return;
+  int64_t macs = cv.n * cv.groups * cv.mg * cv.k * cv.p;
+  if (ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_CHANNEL_PANELS) {
+    cv.pixelBlocks = ceilDiv(cv.p, kGemmMC);
+    cv.pixelBlock = ceilDiv(cv.p, cv.pixelBlocks);
+    cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
+    // Every chunk packs its pixels' im2col again: one chunk of all panels
+    // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
+    int64_t tiles = cv.n * cv.groups * cv.pixelBlocks;
+    cv.chunks = min64(cv.channelPanels, ceilDiv(numWorkers(), tiles));
+    cv.panelChunk = ceilDiv(cv.channelPanels, cv.chunks);
+    cv.chunks = ceilDiv(cv.channelPanels, cv.panelChunk);
+    parallelFor(tiles * cv.chunks, convChannelsTask, &cv, macs);
+    return;
+  }
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
   cv.panels = ceilDiv(cv.p, kConvNR);
   cv.panelGroup =
@@ -586,10 +676,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
   cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
   cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
-  if (cv.n == 0 || cv.p == 0 || cv.mg == 0)
-    return;
-  parallelFor(tiles * cv.chunks, convTask, &cv,
-              cv.n * cv.groups * cv.mg * cv.k * cv.p);
+  parallelFor(tiles * cv.chunks, convTask, &cv, macs);
 }
 
 extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
@@ -609,12 +696,13 @@ extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
     return;
   gm.panels = ceilDiv(gm.n, kGemmNR);
   gm.rowBlocks = ceilDiv(gm.m, kGemmMC);
+  gm.kc = gm.k ? ceilDiv(gm.k, ceilDiv(gm.k, kGemmKC)) : 1;
   // A chunk of panels whose k-block slab (KC x chunk x NR, about 384 KiB)
   // stays in L2 while every row block passes over it; tasks are chunk-major
   // so that consecutive ones share it. Each task packs its rows of A anew,
   // so chunks are as wide as that allows. Few row blocks (a small batch):
   // smaller chunks, for threads.
-  int64_t slabBytes = min64(gm.k, kGemmKC) * kGemmNR * int64_t(sizeof(float));
+  int64_t slabBytes = gm.kc * kGemmNR * int64_t(sizeof(float));
   gm.panelChunk = max64(1, min64(gm.panels, (384 << 10) / slabBytes));
   int64_t wanted = 4 * numWorkers();
   if (gm.rowBlocks * ceilDiv(gm.panels, gm.panelChunk) < wanted)

@@ -46,3 +46,19 @@ extern "C" void shears_uk_pack_gemm_b(const float *b, int64_t k, int64_t n,
     for (int64_t j = 0; j < n; ++j)
       packed[((j / nr) * k + kk) * nr + j % nr] = b[kk * strideK + j * strideN];
 }
+
+extern "C" int64_t shears_uk_conv_filter_panels_packed_size(int64_t cout,
+                                                            int64_t k,
+                                                            int64_t groups) {
+  return groups * shears_uk_gemm_b_packed_size(k, cout / groups);
+}
+
+extern "C" void shears_uk_pack_conv_filter_panels(const float *filter,
+                                                  int64_t cout, int64_t k,
+                                                  int64_t groups,
+                                                  float *packed) {
+  // Group g's rows [g*Mg, (g+1)*Mg) are a linear weight [Mg, K].
+  int64_t mg = cout / groups, size = shears_uk_gemm_b_packed_size(k, mg);
+  for (int64_t g = 0; g < groups; ++g)
+    shears_uk_pack_gemm_b(filter + g * mg * k, k, mg, 1, k, packed + g * size);
+}

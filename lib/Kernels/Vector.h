@@ -11,6 +11,9 @@
 #define SHEARS_KERNELS_VECTOR_H
 
 #include <stdint.h>
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #if !defined(SHEARS_UK_ISA) || !defined(SHEARS_UK_WIDTH)
 #error "compile with -DSHEARS_UK_ISA=<isa> -DSHEARS_UK_WIDTH=<floats>"
@@ -28,6 +31,36 @@ typedef float VFU __attribute__((vector_size(W * sizeof(float)), aligned(4)));
 
 inline VF load(const float *p) { return *reinterpret_cast<const VFU *>(p); }
 inline void store(float *p, VF v) { *reinterpret_cast<VFU *>(p) = v; }
+
+/// The first n (0 <= n < W) floats at p into (or from) lanes [0, n): masked
+/// loads and stores where the ISA has them, which never touch the lanes
+/// past n (no fault past the end of a buffer); a scalar loop otherwise.
+inline VF loadFirst(const float *p, int64_t n) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_maskload_ps(
+      p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes));
+#else
+  VF v{};
+  for (int64_t i = 0; i < n; ++i)
+    v[i] = p[i];
+  return v;
+#endif
+}
+inline void storeFirst(float *p, VF v, int64_t n) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  _mm256_maskstore_ps(
+      p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes), v);
+#else
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = v[i];
+#endif
+}
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

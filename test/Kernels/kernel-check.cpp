@@ -95,7 +95,8 @@ struct ConvCase {
   int flags;
 };
 
-void checkConv(const std::string &isa, const ConvCase &t) {
+/// `channelPanels`: the filter packed for output channels along the vectors.
+void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels) {
   bool depthwise = t.groups == t.c && t.groups == t.cout && t.groups > 1;
   int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
   int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
@@ -128,14 +129,20 @@ void checkConv(const std::string &isa, const ConvCase &t) {
           want[o] = activate(sum, act);
         }
   std::vector<float> weights = filter;
-  if (!depthwise) {
+  int flags = t.flags | (channelPanels ? SHEARS_UK_CONV_CHANNEL_PANELS : 0);
+  if (channelPanels) {
+    weights.resize(
+        shears_uk_conv_filter_panels_packed_size(t.cout, k, t.groups));
+    shears_uk_pack_conv_filter_panels(filter.data(), t.cout, k, t.groups,
+                                      weights.data());
+  } else if (!depthwise) {
     weights.resize(shears_uk_conv_filter_packed_size(t.cout, k, t.groups));
     shears_uk_pack_conv_filter(filter.data(), t.cout, k, t.groups,
                                weights.data());
   }
   int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
       t.c,  t.h,  t.w,  t.cout, t.kh, t.kw,     t.sh,    t.sw,
-      t.pt, t.pl, t.dh, t.dw,   oh,   ow,       t.groups, t.flags};
+      t.pt, t.pl, t.dh, t.dw,   oh,   ow,       t.groups, flags};
   int64_t dims[4] = {t.n, t.c, t.h, t.w};
   char what[256];
   std::snprintf(what, sizeof(what),
@@ -145,10 +152,10 @@ void checkConv(const std::string &isa, const ConvCase &t) {
                 long(t.c), long(t.h), long(t.w), long(t.cout), long(t.kh),
                 long(t.kw), long(t.sh), long(t.sw), long(t.pt), long(t.pl),
                 long(t.pb), long(t.pr), long(t.dh), long(t.dw),
-                long(t.groups), t.flags);
+                long(t.groups), flags);
   runAndCheck(std::string("shears_uk_") + (depthwise ? "dwconv2d_" : "conv2d_") +
                   isa,
-              what, t.flags, in.data(), weights.data(), bias.data(),
+              what, flags, in.data(), weights.data(), bias.data(),
               residual.data(), dims, ip, want, 1e-4);
 }
 
@@ -211,10 +218,15 @@ int main() {
       {2, 12, 13, 11, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12, bias | clip},
       {1, 7, 12, 12, 7, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 7, res | relu},
       {1, 5, 9, 10, 5, 5, 5, 1, 2, 2, 2, 2, 2, 2, 1, 5, bias},
+      // Two pixel blocks, 2 k-blocks, ragged channel panels and row tiles.
+      {2, 40, 12, 12, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
   };
   for (const std::string &isa : isas) {
-    for (const ConvCase &c : convs)
-      checkConv(isa, c);
+    for (const ConvCase &c : convs) {
+      checkConv(isa, c, false);
+      if (!(c.groups > 1 && c.groups == c.c && c.groups == c.cout))
+        checkConv(isa, c, true);
+    }
     checkGemm(isa, 1, 784, 300, true, bias | relu);
     checkGemm(isa, 8, 300, 100, true, bias | clip);
     checkGemm(isa, 37, 600, 70, false, res);

@@ -64,6 +64,22 @@ std::string packedName(Value weight, StringRef suffix) {
 
 SmallVector<float> fparamsNone() { return SmallVector<float>(SHEARS_UK_F_NUM); }
 
+/// Whether a convolution with `pixels` output pixels per image, `mg` output
+/// channels per group and reduction `k` runs faster with output channels
+/// along the vectors (SHEARS_UK_CONV_CHANNEL_PANELS) than with pixels. Each
+/// orientation wastes the unused lanes of its last panel (panels of about
+/// 32 either way); channel panels also pay one scalar transposition of the
+/// output, about 32 / k of the work. So a 7x7 or 14x14 image with a long
+/// reduction goes to channel panels, a large image or a short reduction
+/// (a strided 1x1 convolution) stays with pixels.
+bool preferChannelPanels(int64_t pixels, int64_t mg, int64_t k) {
+  auto waste = [](int64_t size) {
+    int64_t panels = (size + 31) / 32;
+    return 1.0 - double(size) / double(panels * 32);
+  };
+  return waste(mg) + 32.0 / double(k) < waste(pixels);
+}
+
 struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -111,15 +127,27 @@ struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
     Location loc = op.getLoc();
     Value weights = op.getWeight();
     if (!depthwise) {
-      // [g, ceil(Mg / MR), K, MR] (Kernels.h).
-      int64_t blocks = (cout / groups + SHEARS_UK_CONV_MR - 1) /
-                       SHEARS_UK_CONV_MR;
-      SmallVector<float> packed(
-          shears_uk_conv_filter_packed_size(cout, k, groups));
-      shears_uk_pack_conv_filter(filter->data(), cout, k, groups,
-                                 packed.data());
-      auto type = RankedTensorType::get(
-          {groups, blocks, k, SHEARS_UK_CONV_MR}, rewriter.getF32Type());
+      int64_t mg = cout / groups;
+      bool channelPanels = preferChannelPanels(out[2] * out[3], mg, k);
+      SmallVector<float> packed;
+      SmallVector<int64_t> shape;
+      if (channelPanels) {
+        // [g, ceil(Mg / NR), K, NR] (Kernels.h).
+        packed.resize(shears_uk_conv_filter_panels_packed_size(cout, k, groups));
+        shears_uk_pack_conv_filter_panels(filter->data(), cout, k, groups,
+                                          packed.data());
+        shape = {groups, (mg + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, k,
+                 SHEARS_UK_GEMM_NR};
+        iparams[SHEARS_UK_CONV_FLAGS] |= SHEARS_UK_CONV_CHANNEL_PANELS;
+      } else {
+        // [g, ceil(Mg / MR), K, MR] (Kernels.h).
+        packed.resize(shears_uk_conv_filter_packed_size(cout, k, groups));
+        shears_uk_pack_conv_filter(filter->data(), cout, k, groups,
+                                   packed.data());
+        shape = {groups, (mg + SHEARS_UK_CONV_MR - 1) / SHEARS_UK_CONV_MR, k,
+                 SHEARS_UK_CONV_MR};
+      }
+      auto type = RankedTensorType::get(shape, rewriter.getF32Type());
       weights = createWeightConstant(rewriter, weights.getLoc(), type, packed,
                                      packedName(weights, "packed"));
     }

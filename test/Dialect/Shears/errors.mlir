@@ -208,6 +208,14 @@ func.func @ukernel_flags(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tens
 
 // -----
 
+func.func @ukernel_channel_panels(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{flags 4 ask for channel panels, which only conv2d has}}
+  %0 = shears.ukernel "gemm" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 4] fparams = [0.0, 0.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
+}
+
+// -----
+
 func.func @ukernel_mixed(%x: memref<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
   // expected-error @+1 {{mixes tensors and memrefs}}
   %0 = shears.ukernel "gemm" ins(%x, %w : memref<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>

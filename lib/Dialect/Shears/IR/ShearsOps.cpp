@@ -858,6 +858,9 @@ LogicalResult UKernelOp::verify() {
     return emitOpError() << "takes " << SHEARS_UK_F_NUM << " fparams, got "
                          << getFparams().size();
   int64_t flags = getFlags();
+  if (flags & SHEARS_UK_CONV_CHANNEL_PANELS && getKernel() != "conv2d")
+    return emitOpError() << "flags " << flags
+                         << " ask for channel panels, which only conv2d has";
   unsigned expected = info->minInputs + bool(flags & SHEARS_UK_HAS_BIAS) +
                       bool(flags & SHEARS_UK_HAS_RESIDUAL);
   if (getInputs().size() != expected)
