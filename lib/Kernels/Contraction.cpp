@@ -283,15 +283,22 @@ template <int R> constexpr int tileVectors() {
   return 1;
 }
 
-/// Rows [row, row + rows) (A packed k-major, R wide) times columns
-/// [col, col + TV * W) of the packed B.
+/// A row tile of A for one k-block: k-major, `step` floats from one k to
+/// the next (its width when packed).
+struct ATile {
+  const float *a;
+  int64_t step;
+};
+
+/// Rows [row, row + rows) of A times columns [col, col + TV * W) of the
+/// packed B.
 template <int R, int TV>
-void gemmTile(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
-              int64_t row, int rows, int64_t col, bool first, bool last) {
+void gemmTile(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
+              int rows, int64_t col, bool first, bool last) {
   const int64_t panelFloats = gm.k * kGemmNR;
   constexpr int PV = TV < kGemmV ? TV : kGemmV; // Vectors per panel.
   VF acc[R][TV];
-  tile<R, TV, PV>(kc, aPacked, R,
+  tile<R, TV, PV>(kc, a.a, a.step,
                   gm.b + (col / kGemmNR) * panelFloats + k0 * kGemmNR +
                       col % kGemmNR,
                   kGemmNR, panelFloats, acc);
@@ -305,28 +312,26 @@ void gemmTile(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
 /// One row tile times the panels [pb, pe): tiles as wide as tileVectors
 /// allows, then (near the end of the chunk) at most one panel wide.
 template <int R>
-void gemmRows(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
-              int64_t row, int rows, int64_t pb, int64_t pe, bool first,
-              bool last) {
+void gemmRows(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
+              int rows, int64_t pb, int64_t pe, bool first, bool last) {
   constexpr int TV = tileVectors<R>();
   constexpr int narrow = TV < kGemmV ? TV : kGemmV;
   int64_t col = pb * kGemmNR, end = min64(pe * kGemmNR, gm.n);
   if constexpr (TV > narrow)
     for (; col + TV * W <= pe * kGemmNR && col < end; col += TV * W)
-      gemmTile<R, TV>(gm, aPacked, k0, kc, row, rows, col, first, last);
+      gemmTile<R, TV>(gm, a, k0, kc, row, rows, col, first, last);
   for (; col < end; col += narrow * W)
-    gemmTile<R, narrow>(gm, aPacked, k0, kc, row, rows, col, first, last);
+    gemmTile<R, narrow>(gm, a, k0, kc, row, rows, col, first, last);
 }
 
 /// Dispatches gemmRows on the tile height.
-void gemmRowsAny(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
-                 int64_t row, int rows, int64_t pb, int64_t pe, bool first,
-                 bool last) {
+void gemmRowsAny(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
+                 int rows, int64_t pb, int64_t pe, bool first, bool last) {
   switch (rows) {
 #define SHEARS_UK_ROWS(R)                                                      \
   case R:                                                                      \
     if constexpr (R <= kGemmR)                                                 \
-      gemmRows<R>(gm, aPacked, k0, kc, row, rows, pb, pe, first, last);        \
+      gemmRows<R>(gm, a, k0, kc, row, rows, pb, pe, first, last);              \
     break;
     SHEARS_UK_ROWS(1)
     SHEARS_UK_ROWS(2)
@@ -346,29 +351,31 @@ void gemmRowsAny(const Gemm &gm, const float *aPacked, int64_t k0, int64_t kc,
   }
 }
 
-/// Rows [m0, m1) times the panels [pb, pe). Per k-block, packA(row, rows,
-/// k0, kc, dst) packs each row tile k-major and `rows` wide, tiles back to
-/// back (L2), and each panel's k-block (L1) is reused by every row tile.
+/// Rows [m0, m1) (at most kGemmMC) times the panels [pb, pe). Per k-block,
+/// tileA(row, rows, k0, kc, dst) gives each row tile: packed into dst
+/// (k-major, `rows` wide; tiles back to back in L2) or where A already has
+/// that layout. Each panel's k-block (L1) is then reused by every row tile.
 /// Row tiles are as even as kGemmR allows: 49 rows are 5 tiles of 10 or 9,
 /// not four of 12 and one of 1.
-template <typename PackA>
+template <typename TileA>
 void gemmBlock(const Gemm &gm, float *packed, int64_t m0, int64_t m1,
-               int64_t pb, int64_t pe, PackA packA) {
+               int64_t pb, int64_t pe, TileA tileA) {
   int64_t tileRows = ceilDiv(m1 - m0, ceilDiv(m1 - m0, kGemmR));
+  ATile tiles[kGemmMC];
   for (int64_t k0 = 0; k0 < gm.k; k0 += gm.kc) {
     int64_t kc = min64(gm.kc, gm.k - k0);
     bool first = k0 == 0, last = k0 + kc == gm.k;
-    for (int64_t row = m0; row < m1; row += tileRows)
-      packA(row, static_cast<int>(min64(tileRows, m1 - row)), k0, kc,
-            packed + (row - m0) * kc);
+    for (int64_t row = m0, t = 0; row < m1; row += tileRows, ++t)
+      tiles[t] = tileA(row, static_cast<int>(min64(tileRows, m1 - row)), k0,
+                       kc, packed + (row - m0) * kc);
     if (m1 - m0 <= kGemmR) { // One tile: it may span several panels.
-      gemmRowsAny(gm, packed, k0, kc, m0, static_cast<int>(m1 - m0), pb, pe,
-                  first, last);
+      gemmRowsAny(gm, tiles[0], k0, kc, m0, static_cast<int>(m1 - m0), pb,
+                  pe, first, last);
       continue;
     }
     for (int64_t p = pb; p < pe; ++p)
-      for (int64_t row = m0; row < m1; row += tileRows)
-        gemmRowsAny(gm, packed + (row - m0) * kc, k0, kc, row,
+      for (int64_t row = m0, t = 0; row < m1; row += tileRows, ++t)
+        gemmRowsAny(gm, tiles[t], k0, kc, row,
                     static_cast<int>(min64(tileRows, m1 - row)), p, p + 1,
                     first, last);
   }
@@ -390,6 +397,7 @@ void gemmTask(void *ctx, int64_t task, int worker) {
               for (int64_t kk = 0; kk < kc; ++kk)
                 for (int r = 0; r < rows; ++r)
                   dst[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
+              return ATile{dst, rows};
             });
 }
 
@@ -585,9 +593,14 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   gm.k = cv.k;
   gm.n = cv.mg;
   gm.kc = cv.kc;
+  // A 1x1 convolution's im2col^T row tiles are the input's planes, read in
+  // place (k stride = the plane).
   gemmBlock(gm, packed, 0, m1 - m0, pb, pe,
             [&](int64_t row, int rows, int64_t k0, int64_t kc, float *dst) {
+              if (cv.pointwise)
+                return ATile{image + k0 * cv.p + m0 + row, cv.p};
               packIm2col(cv, image, m0 + row, k0, kc, rows, dst);
+              return ATile{dst, rows};
             });
   const Epilogue &e = cv.epilogue;
   for (int64_t j = pb * kGemmNR; j < min64(cv.mg, pe * kGemmNR); ++j) {
@@ -645,6 +658,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.k = cv.cg * cv.kh * cv.kw;
   // Equal k-blocks of at most kKC: 288 is 144 + 144, not 256 + 32.
   cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, kKC));
+  cv.pointwise = cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1 &&
+                 cv.pt == 0 && cv.pl == 0 && cv.oh == cv.h && cv.ow == cv.w;
   cv.p = cv.oh * cv.ow;
   if (cv.n == 0 || cv.p == 0 || cv.mg == 0)
     return;
@@ -667,8 +682,6 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.panelGroup =
       cv.mg * cv.k * int64_t(sizeof(float)) > kL2Bytes ? kConvPanelGroup : 1;
   cv.panelGroups = ceilDiv(cv.panels, cv.panelGroup);
-  cv.pointwise = cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1 &&
-                 cv.pt == 0 && cv.pl == 0 && cv.oh == cv.h && cv.ow == cv.w;
   // Split the filter rows too when there are too few pixel panels to keep
   // every thread busy.
   int64_t tiles = cv.n * cv.groups * cv.panelGroups;

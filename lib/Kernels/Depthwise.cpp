@@ -1,10 +1,11 @@
 //===- Depthwise.cpp - Depthwise convolution micro-kernel -----------------===//
 //
 // A task copies the input rows it reads into a zero-padded scratch block, so
-// that every tap of every output vector lands inside it. Then each output
-// row is W outputs at a time in a register: per tap one unit- or stride-2
-// vector load and multiply-add, then the residual and activation, then one
-// store.
+// that every tap of every output vector lands inside it. Then four output
+// rows at a time, W outputs of each in a register (four independent
+// accumulators): per tap one unit- or stride-2 vector load and multiply-add
+// per row, then the residual and activation, then one store per row. 3x3
+// filters keep their taps in registers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,8 +30,10 @@ struct DwConv {
 };
 
 /// W inputs `stride` apart: one load for stride 1, two and the even lanes
-/// for stride 2.
-inline VF loadStrided(const float *p, int64_t stride) {
+/// for stride 2. S > 0 fixes the stride at compile time.
+template <int S> inline VF loadStrided(const float *p, int64_t stride) {
+  if (S > 0)
+    stride = S;
   if (stride == 1)
     return load(p);
   if (stride == 2) {
@@ -50,13 +53,68 @@ inline VF loadStrided(const float *p, int64_t stride) {
   return v;
 }
 
+/// Output rows computed together: independent accumulators, so that the
+/// multiply-adds of a vector step do not wait on each other.
+constexpr int kRows = 4;
+
 /// Vector steps of an output row: ceil(ow / W).
 int64_t rowVectors(const DwConv &d) { return ceilDiv(d.ow, W); }
 
-/// Columns of the zero-padded copy of the input that a row of vector steps
-/// reads (a stride-2 load reads one float past its last input).
+/// Floats per row of the zero-padded copy of the input: the columns a row
+/// of vector steps reads (a stride-2 load reads one float past its last
+/// input), rounded up to whole vectors.
 int64_t paddedWidth(const DwConv &d) {
-  return (rowVectors(d) * W - 1) * d.sw + (d.kw - 1) * d.dw + 2;
+  int64_t columns = (rowVectors(d) * W - 1) * d.sw + (d.kw - 1) * d.dw + 2;
+  return ceilDiv(columns, W) * W;
+}
+
+/// Output rows [y0, y1) of one plane from its zero-padded input rows, kRows
+/// rows at a time (the padded block has rows for a whole last group). KH,
+/// KW, S > 0 fix a unit-dilation filter's size and stride at compile time,
+/// with the filter's taps in registers; 0 reads them from `d`.
+template <int KH, int KW, int S>
+void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
+            int64_t plane, float bias, int64_t y0, int64_t y1) {
+  constexpr bool fixed = KH > 0;
+  int64_t kh = fixed ? KH : d.kh, kw = fixed ? KW : d.kw;
+  int64_t sh = d.sh, sw = S > 0 ? S : d.sw;
+  int64_t dh = fixed ? 1 : d.dh, dw = fixed ? 1 : d.dw;
+  VF taps[fixed ? KH * KW : 1];
+  if constexpr (fixed)
+    for (int t = 0; t < KH * KW; ++t)
+      taps[t] = VF{} + wt[t];
+  for (int64_t y = y0; y < y1; y += kRows) {
+    int rows = static_cast<int>(y1 - y < kRows ? y1 - y : kRows);
+    const float *base = padded + (y - y0) * sh * wp;
+    for (int64_t x = 0; x < d.ow; x += W) {
+      VF acc[kRows];
+      for (int r = 0; r < kRows; ++r)
+        acc[r] = VF{} + bias;
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j) {
+          VF tap = fixed ? taps[i * KW + j] : VF{} + wt[i * kw + j];
+          const float *p = base + i * dh * wp + x * sw + j * dw;
+          for (int r = 0; r < kRows; ++r)
+            acc[r] += tap * loadStrided<S>(p + r * sh * wp, sw);
+        }
+      int64_t valid = d.ow - x < W ? d.ow - x : W;
+      for (int r = 0; r < rows; ++r) {
+        int64_t offset = (plane * d.oh + y + r) * d.ow + x;
+        VF v = acc[r];
+        if (d.residual)
+          v += valid == W ? load(d.residual + offset)
+                          : loadFirst(d.residual + offset, valid);
+        if (d.activation == SHEARS_UK_ACT_RELU)
+          v = v > 0 ? v : 0;
+        else if (d.activation == SHEARS_UK_ACT_CLIP)
+          v = v < d.lo ? d.lo : (v > d.hi ? d.hi : v);
+        if (valid == W)
+          store(d.output + offset, v);
+        else
+          storeFirst(d.output + offset, v, valid);
+      }
+    }
+  }
 }
 
 void dwTask(void *ctx, int64_t task, int worker) {
@@ -69,63 +127,40 @@ void dwTask(void *ctx, int64_t task, int worker) {
     return;
   const float *in = d.input + plane * d.h * d.w;
   const float *wt = d.filter + ch * d.kh * d.kw;
-  // The input rows these output rows read, zero-padded so that every tap
-  // of every vector step lands inside: no bounds checks below.
+  // The input rows these output rows read (and those of a whole last group
+  // of kRows), zero-padded so that every tap of every vector step lands
+  // inside: no bounds checks below.
   int64_t wp = paddedWidth(d);
   int64_t top = y0 * d.sh - d.pt;
-  int64_t hp = (y1 - 1 - y0) * d.sh + (d.kh - 1) * d.dh + 1;
-  float *padded = shears::uk::scratch(worker, (hp * wp + W) * sizeof(float));
+  int64_t groups = ceilDiv(y1 - y0, kRows);
+  int64_t hp = (groups * kRows - 1) * d.sh + (d.kh - 1) * d.dh + 1;
+  float *padded = shears::uk::scratch(worker, hp * wp * sizeof(float));
   if (!padded)
     return; // Out of memory: nothing sensible to do inside a kernel.
+  // Padded column c holds input column c - pl.
+  int64_t c0 = d.pl, c1 = d.pl + d.w < wp ? d.pl + d.w : wp;
   for (int64_t r = 0; r < hp; ++r) {
     float *dst = padded + r * wp;
-    for (int64_t x = 0; x < wp; ++x)
-      dst[x] = 0;
+    for (int64_t x = 0; x < wp; x += W)
+      store(dst + x, VF{});
     int64_t iy = top + r;
-    if (iy < 0 || iy >= d.h)
+    if (iy < 0 || iy >= d.h || c1 <= c0)
       continue;
-    // Padded column c holds input column c - pl.
-    int64_t c0 = d.pl, c1 = d.pl + d.w < wp ? d.pl + d.w : wp;
-    for (int64_t c = c0; c < c1; ++c)
-      dst[c] = in[iy * d.w + c - d.pl];
+    const float *src = in + iy * d.w;
+    int64_t c = c0;
+    for (; c + W <= c1; c += W)
+      store(dst + c, load(src + c - d.pl));
+    if (c < c1)
+      storeFirst(dst + c, loadFirst(src + c - d.pl, c1 - c), c1 - c);
   }
   float bias = d.bias ? d.bias[ch] : 0.0f;
-  alignas(64) float tail[W];
-  for (int64_t y = y0; y < y1; ++y) {
-    int64_t offset = (plane * d.oh + y) * d.ow;
-    const float *rowBase = padded + (y - y0) * d.sh * wp;
-    float *out = d.output + offset;
-    const float *res = d.residual ? d.residual + offset : nullptr;
-    for (int64_t x = 0; x < d.ow; x += W) {
-      VF acc = VF{} + bias;
-      for (int64_t i = 0; i < d.kh; ++i) {
-        const float *row = rowBase + i * d.dh * wp + x * d.sw;
-        for (int64_t j = 0; j < d.kw; ++j)
-          acc += wt[i * d.kw + j] * loadStrided(row + j * d.dw, d.sw);
-      }
-      bool full = x + W <= d.ow;
-      if (res) {
-        if (full) {
-          acc += load(res + x);
-        } else {
-          for (int64_t t = 0; t < d.ow - x; ++t)
-            tail[t] = res[x + t];
-          acc += load(tail);
-        }
-      }
-      if (d.activation == SHEARS_UK_ACT_RELU)
-        acc = acc > 0 ? acc : 0;
-      else if (d.activation == SHEARS_UK_ACT_CLIP)
-        acc = acc < d.lo ? d.lo : (acc > d.hi ? d.hi : acc);
-      if (full) {
-        store(out + x, acc);
-      } else {
-        store(tail, acc);
-        for (int64_t t = 0; t < d.ow - x; ++t)
-          out[x + t] = tail[t];
-      }
-    }
-  }
+  bool unit = d.kh == 3 && d.kw == 3 && d.dh == 1 && d.dw == 1;
+  if (unit && d.sw == 1)
+    dwRows<3, 3, 1>(d, padded, wp, wt, plane, bias, y0, y1);
+  else if (unit && d.sw == 2)
+    dwRows<3, 3, 2>(d, padded, wp, wt, plane, bias, y0, y1);
+  else
+    dwRows<0, 0, 0>(d, padded, wp, wt, plane, bias, y0, y1);
 }
 
 } // namespace
