@@ -424,7 +424,7 @@ struct Conv {
 
 /// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
 /// to memcpy.
-__attribute__((no_builtin("memcpy"))) inline void
+__attribute__((no_builtin, always_inline)) inline void
 copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
   int64_t t = 0;
   for (; t + W <= n; t += W)
@@ -438,8 +438,10 @@ copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
 /// where a tap falls in the padding). A pixel panel is kConvNR wide; a row
 /// tile of the channel-panel orientation (its im2col^T packed k-major) as
 /// wide as its rows.
-void packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
-                int64_t kc, int64_t width, float *__restrict dst) {
+/// (No memset or memcpy calls: rows and runs are a few vectors long.)
+__attribute__((no_builtin)) void
+packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
+           int64_t kc, int64_t width, float *__restrict dst) {
   int64_t valid = min64(width, cv.p - p0);
   auto zeroRow = [width](float *row) {
     if (width == kConvNR)
@@ -482,8 +484,11 @@ void packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
       const float *src = plane + ih * cv.w;
       int64_t iw0 = run.ow * cv.sw - cv.pl + j * cv.dw;
       // Columns t with 0 <= iw0 + t * sw < w.
-      int64_t lo = iw0 >= 0 ? 0 : ceilDiv(-iw0, cv.sw);
-      int64_t hi = iw0 >= cv.w ? 0 : ceilDiv(cv.w - iw0, cv.sw);
+      // (No division for unit strides: this runs for every k and run.)
+      int64_t lo = iw0 >= 0 ? 0 : cv.sw == 1 ? -iw0 : ceilDiv(-iw0, cv.sw);
+      int64_t hi = iw0 >= cv.w  ? 0
+                   : cv.sw == 1 ? cv.w - iw0
+                                : ceilDiv(cv.w - iw0, cv.sw);
       lo = min64(lo, run.len);
       hi = max64(lo, min64(hi, run.len));
       float *out = row + run.q;

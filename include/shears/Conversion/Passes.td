@@ -149,6 +149,24 @@ def ShearsLowerCopies : Pass<"shears-lower-copies"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def ShearsOutlineLoops : Pass<"shears-outline-loops", "mlir::ModuleOp"> {
+  let summary = "Moves each top-level loop nest into its own function";
+  let description = [{
+    Runs after linalg is lowered to scf loops. In every function with at
+    least `min-loops` top-level `scf.for` nests, each nest (what one linalg
+    op became) moves into a new private function `<name>_loop<i>` with
+    `passthrough = ["noinline"]`, called where the nest was: constants it uses are cloned
+    into it, other values become arguments. LLVM's code generation grows
+    faster than linearly with the size of a function, so a deep model
+    compiles in time linear in its depth.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+  let options = [
+    Option<"minLoops", "min-loops", "int64_t", "2",
+           "Functions with fewer top-level loop nests stay as they are">,
+  ];
+}
+
 def ShearsEmitEntryPoint : Pass<"shears-emit-entry-point", "mlir::ModuleOp"> {
   let summary = "Adds the `shears_invoke` wrapper and `shears_signature`";
   let description = [{

@@ -39,6 +39,7 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createShearsLowerCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createShearsOutlineLoops());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
