@@ -352,9 +352,10 @@ void gemmRowsAny(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
 }
 
 /// Rows [m0, m1) (at most kGemmMC) times the panels [pb, pe). Per k-block,
-/// tileA(row, rows, k0, kc, dst) gives each row tile: packed into dst
-/// (k-major, `rows` wide; tiles back to back in L2) or where A already has
-/// that layout. Each panel's k-block (L1) is then reused by every row tile.
+/// tileA(row, rows, k0, kc, dst) gives each row tile, first to last: packed
+/// into dst (k-major, `rows` wide; tiles back to back in L2) or wherever A
+/// has a k-major layout. Each panel's k-block (L1) is then reused by every
+/// row tile.
 /// Row tiles are as even as kGemmR allows: 49 rows are 5 tiles of 10 or 9,
 /// not four of 12 and one of 1.
 template <typename TileA>
@@ -435,21 +436,25 @@ copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
 
 /// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
 /// [p0, p0 + width), into dst (kc x width, zeros past the last pixel and
-/// where a tap falls in the padding). A pixel panel is kConvNR wide; a row
-/// tile of the channel-panel orientation (its im2col^T packed k-major) as
-/// wide as its rows.
+/// where a tap falls in the padding). A pixel panel is kConvNR wide; a
+/// pixel block of the channel-panel orientation (up to kGemmMC: its row
+/// tiles read their im2col^T k-major, `width` apart) as wide as the block.
 /// (No memset or memcpy calls: rows and runs are a few vectors long.)
 __attribute__((no_builtin)) void
 packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
            int64_t kc, int64_t width, float *__restrict dst) {
   int64_t valid = min64(width, cv.p - p0);
   auto zeroRow = [width](float *row) {
-    if (width == kConvNR)
+    if (width == kConvNR) {
       for (int v = 0; v < kConvV; ++v)
         store(row + v * W, VF{});
-    else
-      for (int64_t t = 0; t < width; ++t)
-        row[t] = 0;
+      return;
+    }
+    int64_t t = 0;
+    for (; t + W <= width; t += W)
+      store(row + t, VF{});
+    if (t < width)
+      storeFirst(row + t, VF{}, width - t);
   };
   if (cv.pointwise) {
     for (int64_t kk = 0; kk < kc; ++kk) {
@@ -462,7 +467,7 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
   // The panel's pixels as runs along output rows: the same for every k.
   struct Run {
     int64_t q, len, oh, ow;
-  } runs[kConvNR > kGemmR ? kConvNR : kGemmR];
+  } runs[kConvNR > kGemmMC ? kConvNR : kGemmMC];
   int numRuns = 0;
   for (int64_t q = 0, oh = p0 / cv.ow, ow = p0 % cv.ow; q < valid;
        ow = 0, ++oh) {
@@ -598,14 +603,17 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   gm.k = cv.k;
   gm.n = cv.mg;
   gm.kc = cv.kc;
-  // A 1x1 convolution's im2col^T row tiles are the input's planes, read in
-  // place (k stride = the plane).
+  // Row tiles read im2col^T k-major in place: a 1x1 convolution's from the
+  // input's planes (k stride = the plane), others from the whole block's
+  // im2col, packed when the first tile of a k-block asks (long runs of
+  // pixels, not a tile's few).
   gemmBlock(gm, packed, 0, m1 - m0, pb, pe,
-            [&](int64_t row, int rows, int64_t k0, int64_t kc, float *dst) {
+            [&](int64_t row, int, int64_t k0, int64_t kc, float *) {
               if (cv.pointwise)
                 return ATile{image + k0 * cv.p + m0 + row, cv.p};
-              packIm2col(cv, image, m0 + row, k0, kc, rows, dst);
-              return ATile{dst, rows};
+              if (row == 0)
+                packIm2col(cv, image, m0, k0, kc, m1 - m0, packed);
+              return ATile{packed + row, m1 - m0};
             });
   const Epilogue &e = cv.epilogue;
   for (int64_t j = pb * kGemmNR; j < min64(cv.mg, pe * kGemmNR); ++j) {
@@ -673,6 +681,10 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.pixelBlocks = ceilDiv(cv.p, kGemmMC);
     cv.pixelBlock = ceilDiv(cv.p, cv.pixelBlocks);
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
+    // A panel's k-block (kc x NR) and the block's im2col (kc x pixelBlock)
+    // together in L1.
+    int64_t kcMax = max64(32, (24 << 10) / (kGemmNR + cv.pixelBlock));
+    cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, min64(kKC, kcMax)));
     // Every chunk packs its pixels' im2col again: one chunk of all panels
     // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
     int64_t tiles = cv.n * cv.groups * cv.pixelBlocks;
