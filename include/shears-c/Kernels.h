@@ -90,7 +90,10 @@ enum { SHEARS_UK_F_CLIP_MIN = 0, SHEARS_UK_F_CLIP_MAX = 1, SHEARS_UK_F_NUM };
  * HAS_BIAS), residual [N, Cout, OH, OW] (if HAS_RESIDUAL), output
  * [N, Cout, OH, OW]; dims = the input's 4 sizes.
  * dwconv2d: the same slots with groups == C == Cout and the filter unpacked
- * [C, 1, KH, KW]. */
+ * [C, 1, KH, KW].
+ * maxpool2d: the same slots with groups == C == Cout, buffers input, residual
+ * (if HAS_RESIDUAL), output: no filter, no bias; windows past the input
+ * (padding, ceil mode) read -inf. */
 enum {
   SHEARS_UK_CONV_C,
   SHEARS_UK_CONV_H,

@@ -1,11 +1,12 @@
-//===- Depthwise.cpp - Depthwise convolution micro-kernel -----------------===//
+//===- Depthwise.cpp - Depthwise convolution and max pooling -------------===//
 //
 // A task copies the input rows it reads into a zero-padded scratch block, so
 // that every tap of every output vector lands inside it. Then four output
 // rows at a time, W outputs of each in a register (four independent
 // accumulators): per tap one unit- or stride-2 vector load and multiply-add
 // per row, then the residual and activation, then one store per row. 3x3
-// filters keep their taps in registers.
+// filters keep their taps in registers. Max pooling is the same walk with
+// max for multiply-add and -inf for the padding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +22,8 @@ using namespace shears::uk::SHEARS_UK_ISA;
 namespace {
 
 struct DwConv {
-  const float *input, *filter, *bias = nullptr, *residual = nullptr;
+  const float *input, *filter = nullptr, *bias = nullptr, *residual = nullptr;
+  bool max = false; // Max pooling: no filter or bias, -inf padding.
   float *output = nullptr;
   int64_t c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
   int activation = SHEARS_UK_ACT_NONE;
@@ -72,15 +74,15 @@ int64_t paddedWidth(const DwConv &d) {
 /// rows at a time (the padded block has rows for a whole last group). KH,
 /// KW, S > 0 fix a unit-dilation filter's size and stride at compile time,
 /// with the filter's taps in registers; 0 reads them from `d`.
-template <int KH, int KW, int S>
+template <bool Max, int KH, int KW, int S>
 void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
             int64_t plane, float bias, int64_t y0, int64_t y1) {
   constexpr bool fixed = KH > 0;
   int64_t kh = fixed ? KH : d.kh, kw = fixed ? KW : d.kw;
   int64_t sh = d.sh, sw = S > 0 ? S : d.sw;
   int64_t dh = fixed ? 1 : d.dh, dw = fixed ? 1 : d.dw;
-  VF taps[fixed ? KH * KW : 1];
-  if constexpr (fixed)
+  VF taps[fixed && !Max ? KH * KW : 1];
+  if constexpr (fixed && !Max)
     for (int t = 0; t < KH * KW; ++t)
       taps[t] = VF{} + wt[t];
   for (int64_t y = y0; y < y1; y += kRows) {
@@ -92,8 +94,16 @@ void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
         acc[r] = VF{} + bias;
       for (int64_t i = 0; i < kh; ++i)
         for (int64_t j = 0; j < kw; ++j) {
-          VF tap = fixed ? taps[i * KW + j] : VF{} + wt[i * kw + j];
           const float *p = base + i * dh * wp + x * sw + j * dw;
+          if constexpr (Max) {
+            // x86's max: a NaN input wins over the window so far.
+            for (int r = 0; r < kRows; ++r) {
+              VF v = loadStrided<S>(p + r * sh * wp, sw);
+              acc[r] = acc[r] > v ? acc[r] : v;
+            }
+            continue;
+          }
+          VF tap = fixed ? taps[i * KW + j] : VF{} + wt[i * kw + j];
           for (int r = 0; r < kRows; ++r)
             acc[r] += tap * loadStrided<S>(p + r * sh * wp, sw);
         }
@@ -126,10 +136,10 @@ void dwTask(void *ctx, int64_t task, int worker) {
   if (y0 >= y1)
     return;
   const float *in = d.input + plane * d.h * d.w;
-  const float *wt = d.filter + ch * d.kh * d.kw;
+  const float *wt = d.max ? nullptr : d.filter + ch * d.kh * d.kw;
   // The input rows these output rows read (and those of a whole last group
-  // of kRows), zero-padded so that every tap of every vector step lands
-  // inside: no bounds checks below.
+  // of kRows), padded (zeros, or -inf for max pooling) so that every tap of
+  // every vector step lands inside: no bounds checks below.
   int64_t wp = paddedWidth(d);
   int64_t top = y0 * d.sh - d.pt;
   int64_t groups = ceilDiv(y1 - y0, kRows);
@@ -139,10 +149,11 @@ void dwTask(void *ctx, int64_t task, int worker) {
     return; // Out of memory: nothing sensible to do inside a kernel.
   // Padded column c holds input column c - pl.
   int64_t c0 = d.pl, c1 = d.pl + d.w < wp ? d.pl + d.w : wp;
+  VF fill = VF{} + (d.max ? -__builtin_inff() : 0.0f);
   for (int64_t r = 0; r < hp; ++r) {
     float *dst = padded + r * wp;
     for (int64_t x = 0; x < wp; x += W)
-      store(dst + x, VF{});
+      store(dst + x, fill);
     int64_t iy = top + r;
     if (iy < 0 || iy >= d.h || c1 <= c0)
       continue;
@@ -153,27 +164,37 @@ void dwTask(void *ctx, int64_t task, int worker) {
     if (c < c1)
       storeFirst(dst + c, loadFirst(src + c - d.pl, c1 - c), c1 - c);
   }
-  float bias = d.bias ? d.bias[ch] : 0.0f;
-  bool unit = d.kh == 3 && d.kw == 3 && d.dh == 1 && d.dw == 1;
-  if (unit && d.sw == 1)
-    dwRows<3, 3, 1>(d, padded, wp, wt, plane, bias, y0, y1);
-  else if (unit && d.sw == 2)
-    dwRows<3, 3, 2>(d, padded, wp, wt, plane, bias, y0, y1);
-  else
-    dwRows<0, 0, 0>(d, padded, wp, wt, plane, bias, y0, y1);
+  float bias = d.max ? -__builtin_inff() : d.bias ? d.bias[ch] : 0.0f;
+  bool unit = d.dh == 1 && d.dw == 1;
+  bool k3 = unit && d.kh == 3 && d.kw == 3, k2 = unit && d.kh == 2 && d.kw == 2;
+  if (d.max) {
+    if (k3 && d.sw == 2)
+      dwRows<true, 3, 3, 2>(d, padded, wp, wt, plane, bias, y0, y1);
+    else if (k2 && d.sw == 2)
+      dwRows<true, 2, 2, 2>(d, padded, wp, wt, plane, bias, y0, y1);
+    else
+      dwRows<true, 0, 0, 0>(d, padded, wp, wt, plane, bias, y0, y1);
+  } else if (k3 && d.sw == 1) {
+    dwRows<false, 3, 3, 1>(d, padded, wp, wt, plane, bias, y0, y1);
+  } else if (k3 && d.sw == 2) {
+    dwRows<false, 3, 3, 2>(d, padded, wp, wt, plane, bias, y0, y1);
+  } else {
+    dwRows<false, 0, 0, 0>(d, padded, wp, wt, plane, bias, y0, y1);
+  }
 }
 
-} // namespace
-
-extern "C" void SHEARS_UK_NAME(dwconv2d)(void **buffers, const int64_t *dims,
-                                         const int64_t *ip,
-                                         const float *fparams) {
+/// dwconv2d and maxpool2d: the same slots (Kernels.h); max pooling has no
+/// filter and no bias.
+void runPlanes(void **buffers, const int64_t *dims, const int64_t *ip,
+               const float *fparams, bool max) {
   DwConv d;
+  d.max = max;
   d.input = static_cast<const float *>(buffers[0]);
-  d.filter = static_cast<const float *>(buffers[1]);
-  void **operand = buffers + 2;
+  void **operand = buffers + 1;
+  if (!max)
+    d.filter = static_cast<const float *>(*operand++);
   int64_t flags = ip[SHEARS_UK_CONV_FLAGS];
-  if (flags & SHEARS_UK_HAS_BIAS)
+  if (flags & SHEARS_UK_HAS_BIAS && !max)
     d.bias = static_cast<const float *>(*operand++);
   if (flags & SHEARS_UK_HAS_RESIDUAL)
     d.residual = static_cast<const float *>(*operand++);
@@ -208,4 +229,18 @@ extern "C" void SHEARS_UK_NAME(dwconv2d)(void **buffers, const int64_t *dims,
   d.tasksPerPlane = ceilDiv(d.oh, d.rowsPerTask);
   shears::uk::parallelFor(planes * d.tasksPerPlane, dwTask, &d,
                           planes * d.oh * d.ow * d.kh * d.kw);
+}
+
+} // namespace
+
+extern "C" void SHEARS_UK_NAME(dwconv2d)(void **buffers, const int64_t *dims,
+                                         const int64_t *ip,
+                                         const float *fparams) {
+  runPlanes(buffers, dims, ip, fparams, false);
+}
+
+extern "C" void SHEARS_UK_NAME(maxpool2d)(void **buffers, const int64_t *dims,
+                                          const int64_t *ip,
+                                          const float *fparams) {
+  runPlanes(buffers, dims, ip, fparams, true);
 }

@@ -106,3 +106,16 @@ func.func @dynamic_weights(%x: tensor<4x16xf32>, %w: tensor<16x20xf32>) -> tenso
   %y = shears.matmul %x, %w : (tensor<4x16xf32>, tensor<16x20xf32>) -> tensor<4x20xf32>
   return %y : tensor<4x20xf32>
 }
+
+// -----
+
+// Max pooling: maxpool2d, no weights; the conv slots with groups = C, pads
+// top and left (a ceil-mode window past the input reads -inf in the kernel).
+// CHECK-LABEL: func.func @max_pool
+// CHECK: %[[E:.+]] = tensor.empty(%{{.+}}) : tensor<?x8x56x56xf32>
+// CHECK: shears.ukernel "maxpool2d" ins(%arg0 : tensor<?x8x112x112xf32>) outs(%[[E]] : tensor<?x8x56x56xf32>)
+// CHECK-SAME: iparams = [8, 112, 112, 8, 3, 3, 2, 2, 0, 0, 1, 1, 56, 56, 8, 0]
+func.func @max_pool(%x: tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32> {
+  %y = shears.max_pool %x {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, ceil_mode = true} : (tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32>
+  return %y : tensor<?x8x56x56xf32>
+}

@@ -73,8 +73,9 @@ void runAndCheck(const std::string &kernel, const char *what, int flags,
     shears_uk_set_num_threads(threads);
     std::vector<float> &out = outputs[threads == 3];
     out.assign(want.size(), NAN);
-    std::vector<void *> buffers = {const_cast<float *>(input),
-                                   const_cast<float *>(weights)};
+    std::vector<void *> buffers = {const_cast<float *>(input)};
+    if (weights) // Max pooling has none.
+      buffers.push_back(const_cast<float *>(weights));
     if (flags & SHEARS_UK_HAS_BIAS)
       buffers.push_back(const_cast<float *>(bias));
     if (flags & SHEARS_UK_HAS_RESIDUAL)
@@ -159,6 +160,48 @@ void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels) {
               residual.data(), dims, ip, want, 1e-4);
 }
 
+/// maxpool2d against a naive window maximum (-inf padding); `t.cout` and
+/// `t.groups` are ignored, `t.pb`/`t.pr` may run past the input (ceil mode).
+void checkMaxPool(const std::string &isa, const ConvCase &t) {
+  int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+  int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+  std::vector<float> in = random(t.n * t.c * t.h * t.w);
+  std::vector<float> residual = random(t.n * t.c * oh * ow);
+  std::vector<float> want(t.n * t.c * oh * ow);
+  int act = (t.flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  for (int64_t n = 0; n < t.n; ++n)
+    for (int64_t c = 0; c < t.c; ++c)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t x = 0; x < ow; ++x) {
+          double m = -INFINITY;
+          for (int64_t i = 0; i < t.kh; ++i)
+            for (int64_t j = 0; j < t.kw; ++j) {
+              int64_t iy = y * t.sh - t.pt + i * t.dh;
+              int64_t ix = x * t.sw - t.pl + j * t.dw;
+              if (iy >= 0 && iy < t.h && ix >= 0 && ix < t.w)
+                m = std::fmax(m, in[((n * t.c + c) * t.h + iy) * t.w + ix]);
+            }
+          int64_t o = ((n * t.c + c) * oh + y) * ow + x;
+          if (t.flags & SHEARS_UK_HAS_RESIDUAL)
+            m += residual[o];
+          want[o] = activate(m, act);
+        }
+  int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
+      t.c,  t.h,  t.w,  t.c, t.kh, t.kw, t.sh, t.sw,
+      t.pt, t.pl, t.dh, t.dw, oh,  ow,   t.c,  t.flags};
+  int64_t dims[4] = {t.n, t.c, t.h, t.w};
+  char what[256];
+  std::snprintf(what, sizeof(what),
+                "maxpool2d %s n%ld c%ld %ldx%ld k%ldx%ld s%ld,%ld "
+                "p%ld,%ld,%ld,%ld d%ld,%ld flags%d",
+                isa.c_str(), long(t.n), long(t.c), long(t.h), long(t.w),
+                long(t.kh), long(t.kw), long(t.sh), long(t.sw), long(t.pt),
+                long(t.pl), long(t.pb), long(t.pr), long(t.dh), long(t.dw),
+                t.flags);
+  runAndCheck("shears_uk_maxpool2d_" + isa, what, t.flags, in.data(), nullptr,
+              nullptr, residual.data(), dims, ip, want, 0);
+}
+
 void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
                bool transposed, int flags) {
   std::vector<float> a = random(m * k), b = random(k * n), bias = random(n);
@@ -227,6 +270,15 @@ int main() {
       if (!(c.groups > 1 && c.groups == c.c && c.groups == c.cout))
         checkConv(isa, c, true);
     }
+    const ConvCase pools[] = {
+        // n c  h   w  - kh kw sh sw pt pl pb pr dh dw -  flags
+        {1, 3, 13, 11, 0, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
+        {2, 5, 28, 28, 0, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, relu},
+        {1, 4, 112, 112, 0, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 0, 0}, // ceil mode
+        {1, 2, 9, 10, 0, 3, 2, 1, 3, 1, 0, 1, 2, 2, 1, 0, res | clip},
+    };
+    for (const ConvCase &p : pools)
+      checkMaxPool(isa, p);
     checkGemm(isa, 1, 784, 300, true, bias | relu);
     checkGemm(isa, 8, 300, 100, true, bias | clip);
     checkGemm(isa, 37, 600, 70, false, res);

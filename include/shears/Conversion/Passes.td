@@ -30,7 +30,11 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels"> {
     constant in the kernel's packed layout (include/shears-c/Kernels.h):
     filters in row blocks of 8 output channels, k-major; GEMM right-hand
     sides in column panels of 32, k-major. The bias becomes the first part
-    of the kernel's epilogue. Other contractions stay for the linalg path.
+    of the kernel's epilogue. A convolution whose output image is small
+    for its reduction (7x7, 14x14) gets the channel-panel layout instead
+    (flag SHEARS_UK_CONV_CHANNEL_PANELS: output channels along the vectors,
+    the filter packed as GEMM panels). f32 max pooling becomes `maxpool2d`.
+    Other contractions stay for the linalg path.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }

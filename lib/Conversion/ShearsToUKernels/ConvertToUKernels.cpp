@@ -6,7 +6,8 @@
 // micro-kernel's packed layout (include/shears-c/Kernels.h), so no packing
 // of weights is left for run time. Activations are packed inside the kernel,
 // tile by tile. The bias rides along as the first part of the epilogue;
-// shears-fuse-epilogues adds the rest.
+// shears-fuse-epilogues adds the rest. Max pooling goes to the kernel that
+// walks planes like a depthwise convolution.
 //
 //===----------------------------------------------------------------------===//
 
@@ -80,6 +81,35 @@ bool preferChannelPanels(int64_t pixels, int64_t mg, int64_t k) {
   return waste(mg) + 32.0 / double(k) < waste(pixels);
 }
 
+/// The conv2d / dwconv2d / maxpool2d slots (Kernels.h) of an NCHW window op
+/// from `in` to `out`; `pads` are [top, left, bottom, right] (only top and
+/// left matter: the output size bounds the windows).
+SmallVector<int64_t> convSlots(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
+                               int64_t cout, int64_t kh, int64_t kw,
+                               ArrayRef<int64_t> strides,
+                               ArrayRef<int64_t> pads,
+                               ArrayRef<int64_t> dilations, int64_t groups,
+                               int64_t flags) {
+  SmallVector<int64_t> iparams(SHEARS_UK_CONV_NUM_PARAMS);
+  iparams[SHEARS_UK_CONV_C] = in[1];
+  iparams[SHEARS_UK_CONV_H] = in[2];
+  iparams[SHEARS_UK_CONV_W] = in[3];
+  iparams[SHEARS_UK_CONV_COUT] = cout;
+  iparams[SHEARS_UK_CONV_KH] = kh;
+  iparams[SHEARS_UK_CONV_KW] = kw;
+  iparams[SHEARS_UK_CONV_SH] = strides[0];
+  iparams[SHEARS_UK_CONV_SW] = strides[1];
+  iparams[SHEARS_UK_CONV_PT] = pads[0];
+  iparams[SHEARS_UK_CONV_PL] = pads[1];
+  iparams[SHEARS_UK_CONV_DH] = dilations[0];
+  iparams[SHEARS_UK_CONV_DW] = dilations[1];
+  iparams[SHEARS_UK_CONV_OH] = out[2];
+  iparams[SHEARS_UK_CONV_OW] = out[3];
+  iparams[SHEARS_UK_CONV_GROUPS] = groups;
+  iparams[SHEARS_UK_CONV_FLAGS] = flags;
+  return iparams;
+}
+
 struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -105,24 +135,9 @@ struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
     bool depthwise = groups > 1 && groups == in[1] && groups == cout;
     ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
                       dilations = op.getDilations();
-    int64_t flags = bias ? SHEARS_UK_HAS_BIAS : 0;
-    SmallVector<int64_t> iparams(SHEARS_UK_CONV_NUM_PARAMS);
-    iparams[SHEARS_UK_CONV_C] = in[1];
-    iparams[SHEARS_UK_CONV_H] = in[2];
-    iparams[SHEARS_UK_CONV_W] = in[3];
-    iparams[SHEARS_UK_CONV_COUT] = cout;
-    iparams[SHEARS_UK_CONV_KH] = kh;
-    iparams[SHEARS_UK_CONV_KW] = kw;
-    iparams[SHEARS_UK_CONV_SH] = strides[0];
-    iparams[SHEARS_UK_CONV_SW] = strides[1];
-    iparams[SHEARS_UK_CONV_PT] = pads[0];
-    iparams[SHEARS_UK_CONV_PL] = pads[1];
-    iparams[SHEARS_UK_CONV_DH] = dilations[0];
-    iparams[SHEARS_UK_CONV_DW] = dilations[1];
-    iparams[SHEARS_UK_CONV_OH] = out[2];
-    iparams[SHEARS_UK_CONV_OW] = out[3];
-    iparams[SHEARS_UK_CONV_GROUPS] = groups;
-    iparams[SHEARS_UK_CONV_FLAGS] = flags;
+    SmallVector<int64_t> iparams =
+        convSlots(in, out, cout, kh, kw, strides, pads, dilations, groups,
+                  bias ? SHEARS_UK_HAS_BIAS : 0);
 
     Location loc = op.getLoc();
     Value weights = op.getWeight();
@@ -241,14 +256,39 @@ struct MatMulToUKernel : OpRewritePattern<MatMulOp> {
   }
 };
 
+/// Max pooling walks its planes like a depthwise convolution (maxpool2d).
+struct MaxPoolToUKernel : OpRewritePattern<MaxPoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MaxPoolOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto outType = cast<RankedTensorType>(op.getResult().getType());
+    if (!isF32WithStaticTail(inType, 1) || !isF32WithStaticTail(outType, 1) ||
+        inType.getRank() != 4)
+      return rewriter.notifyMatchFailure(op, "not f32 NCHW with static CHW");
+    ArrayRef<int64_t> kernel = op.getKernelShape();
+    int64_t channels = inType.getDimSize(1);
+    SmallVector<int64_t> iparams =
+        convSlots(inType.getShape(), outType.getShape(), channels, kernel[0],
+                  kernel[1], op.getStrides(), op.getPads(), op.getDilations(),
+                  channels, 0);
+    Value init = emptyLike(rewriter, op.getLoc(), outType, op.getInput());
+    rewriter.replaceOpWithNewOp<UKernelOp>(
+        op, TypeRange{outType}, "maxpool2d", ValueRange{op.getInput()},
+        ValueRange{init}, iparams, fparamsNone());
+    return success();
+  }
+};
+
 struct ShearsConvertToUKernels
     : shears::impl::ShearsConvertToUKernelsBase<ShearsConvertToUKernels> {
   using Base::Base;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel>(
-        &getContext());
+    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel,
+                 MaxPoolToUKernel>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

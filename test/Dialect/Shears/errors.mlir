@@ -185,7 +185,7 @@ func.func @mask_shape(%w: tensor<4x8xf32>, %m: tensor<4x2xi1>) -> tensor<4x8xf32
 // -----
 
 func.func @ukernel_unknown(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{unknown micro-kernel 'conv3d' (conv2d, dwconv2d, gemm)}}
+  // expected-error @+1 {{unknown micro-kernel 'conv3d' (conv2d, dwconv2d, gemm, maxpool2d)}}
   %0 = shears.ukernel "conv3d" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
@@ -212,6 +212,14 @@ func.func @ukernel_channel_panels(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>,
   // expected-error @+1 {{flags 4 ask for channel panels, which only conv2d has}}
   %0 = shears.ukernel "gemm" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 4] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
+}
+
+// -----
+
+func.func @ukernel_maxpool_bias(%x: tensor<1x4x8x8xf32>, %b: tensor<4xf32>, %o: tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32> {
+  // expected-error @+1 {{flags 1 ask for a bias, which maxpool2d has not}}
+  %0 = shears.ukernel "maxpool2d" ins(%x, %b : tensor<1x4x8x8xf32>, tensor<4xf32>) outs(%o : tensor<1x4x4x4xf32>) iparams = [4, 8, 8, 4, 2, 2, 2, 2, 0, 0, 1, 1, 4, 4, 4, 1] fparams = [0.0, 0.0] -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
 }
 
 // -----

@@ -832,6 +832,7 @@ constexpr KernelInfo kKernels[] = {
     {"conv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2},
     {"dwconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2},
     {"gemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2},
+    {"maxpool2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 1},
 };
 const KernelInfo *lookupKernel(StringRef name) {
   for (const KernelInfo &info : kKernels)
@@ -849,7 +850,7 @@ LogicalResult UKernelOp::verify() {
   const KernelInfo *info = lookupKernel(getKernel());
   if (!info)
     return emitOpError() << "unknown micro-kernel '" << getKernel()
-                         << "' (conv2d, dwconv2d, gemm)";
+                         << "' (conv2d, dwconv2d, gemm, maxpool2d)";
   if (getIparams().size() != info->numParams)
     return emitOpError() << "'" << getKernel() << "' takes "
                          << info->numParams << " iparams, got "
@@ -858,6 +859,9 @@ LogicalResult UKernelOp::verify() {
     return emitOpError() << "takes " << SHEARS_UK_F_NUM << " fparams, got "
                          << getFparams().size();
   int64_t flags = getFlags();
+  if (flags & SHEARS_UK_HAS_BIAS && getKernel() == "maxpool2d")
+    return emitOpError() << "flags " << flags
+                         << " ask for a bias, which maxpool2d has not";
   if (flags & SHEARS_UK_CONV_CHANNEL_PANELS && getKernel() != "conv2d")
     return emitOpError() << "flags " << flags
                          << " ask for channel panels, which only conv2d has";
