@@ -421,6 +421,10 @@ struct Conv {
   bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
   // Channel panels: pixel blocks of up to kGemmMC rows, chunks of panels.
   int64_t pixelBlock, pixelBlocks, channelPanels, panelChunk;
+  // Direct (unit strides, a k x k filter): bands of output rows over a
+  // padded slice of the input, wp floats a row (see directTask).
+  bool direct;
+  int64_t wp, bandRows, bands, sliceRows;
 };
 
 /// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
@@ -576,6 +580,134 @@ void convTask(void *ctx, int64_t task, int worker) {
   }
 }
 
+/// acc[r][v] = sum over k of a[k * kMR + r] * b[off[k] + v * W]: a tile
+/// whose k-th row of B lies anywhere (direct convolution).
+template <int R, int V>
+inline void tileOffsets(int64_t kc, const float *__restrict a,
+                        const float *__restrict b, const int64_t *off,
+                        VF (&out)[R][V]) {
+  VF acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = VF{};
+#pragma clang loop unroll(disable)
+  for (int64_t k = 0; k < kc; ++k) {
+    const float *bk = b + off[k];
+    VF bv[V];
+    for (int v = 0; v < V; ++v)
+      bv[v] = load(bk + v * W);
+    for (int r = 0; r < R; ++r) {
+      VF av = splat(a[r]);
+      for (int v = 0; v < V; ++v)
+        acc[r][v] += av * bv[v];
+    }
+    a += kMR;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      out[r][v] = acc[r][v];
+}
+
+/// Direct convolution, for unit strides: no im2col. In a zero-padded copy
+/// of the input rows a band of output rows reads (the slice, wp = OW + the
+/// filter's reach floats a row), output pixel (oh, ow) taken as "wide" pixel
+/// oh * wp + ow reads tap (c, i, j) at wide + off(c, i, j): every im2col row
+/// is a contiguous run of the slice. Panels of kConvNR wide pixels go
+/// straight into the tile (B rows at per-k offsets), over the whole
+/// reduction; the columns ow >= OW are computed and dropped at the store,
+/// which writes each output row's run with masked vectors and the epilogue.
+/// A task: one image and group, a band of output rows, a chunk of filter
+/// row blocks.
+void directTask(void *ctx, int64_t task, int worker) {
+  const Conv &cv = *static_cast<const Conv *>(ctx);
+  int64_t chunk = task % cv.chunks;
+  int64_t band = (task / cv.chunks) % cv.bands;
+  int64_t g = (task / (cv.chunks * cv.bands)) % cv.groups;
+  int64_t n = task / (cv.chunks * cv.bands * cv.groups);
+  int64_t oh0 = band * cv.bandRows, oh1 = min64(cv.oh, oh0 + cv.bandRows);
+  const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
+  int64_t plane = cv.sliceRows * cv.wp;
+  // The slice, then zeros for the last panel's overrun, then the offsets.
+  int64_t sliceFloats = ceilDiv(cv.cg * plane + 2 * kConvNR, 16) * 16;
+  float *slice = scratch(worker, sliceFloats * sizeof(float) +
+                                     cv.k * sizeof(int64_t));
+  if (!slice)
+    return; // Out of memory: nothing sensible to do inside a kernel.
+  int64_t *off = reinterpret_cast<int64_t *>(slice + sliceFloats);
+  for (int64_t ch = 0, k = 0; ch < cv.cg; ++ch)
+    for (int64_t i = 0; i < cv.kh; ++i)
+      for (int64_t j = 0; j < cv.kw; ++j)
+        off[k++] = ch * plane + i * cv.dh * cv.wp + j * cv.dw;
+  // Slice row r of channel ch: input row oh0 - pt + r, column x at pl + x.
+  for (int64_t ch = 0; ch < cv.cg; ++ch)
+    for (int64_t r = 0; r < cv.sliceRows; ++r) {
+      float *dst = slice + ch * plane + r * cv.wp;
+      int64_t t = 0;
+      for (; t + W <= cv.wp; t += W)
+        store(dst + t, VF{});
+      if (t < cv.wp)
+        storeFirst(dst + t, VF{}, cv.wp - t);
+      int64_t ih = oh0 - cv.pt + r;
+      if (ih < 0 || ih >= cv.h)
+        continue;
+      int64_t x0 = max64(0, -cv.pl), x1 = min64(cv.w, cv.wp - cv.pl);
+      if (x0 < x1)
+        copyRun(dst + cv.pl + x0, image + (ch * cv.h + ih) * cv.w + x0,
+                x1 - x0);
+    }
+  for (int64_t t = cv.cg * plane; t < sliceFloats; ++t)
+    slice[t] = 0;
+
+  int64_t wide = (oh1 - oh0) * cv.wp;
+  int64_t rb0 = chunk * cv.chunkBlocks;
+  int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
+  const Epilogue &e = cv.epilogue;
+  for (int64_t q0 = 0; q0 < wide; q0 += kConvNR) {
+    // The panel's output pixels as runs along output rows: lanes [lane,
+    // lane + len) go to output pixel `pixel` on.
+    struct Run {
+      int64_t lane, len, pixel;
+    } runs[kConvNR];
+    int numRuns = 0;
+    for (int64_t q = q0; q < min64(q0 + kConvNR, wide);) {
+      int64_t oh = oh0 + q / cv.wp, ow = q % cv.wp;
+      int64_t rowEnd = q - ow + cv.wp;
+      if (ow < cv.ow) {
+        int64_t len = min64(cv.ow - ow, min64(q0 + kConvNR, wide) - q);
+        runs[numRuns++] = {q - q0, len, oh * cv.ow + ow};
+      }
+      q = rowEnd;
+    }
+    for (int64_t rb = rb0; rb < rb1; ++rb) {
+      int64_t row = rb * kMR;
+      const float *a = cv.filter + (g * cv.rowBlocks + rb) * cv.k * kMR;
+      VF acc[kMR][kConvV];
+      tileOffsets<kMR, kConvV>(cv.k, a, slice + q0, off, acc);
+      int rows = static_cast<int>(min64(kMR, cv.mg - row));
+      for (int r = 0; r < rows; ++r) {
+        int64_t channel = g * cv.mg + row + r;
+        int64_t base = (n * cv.cout + channel) * cv.p;
+        float bias = e.bias ? e.bias[channel] : 0.0f;
+        for (int u = 0; u < numRuns; ++u) {
+          const Run &run = runs[u];
+          for (int v = run.lane / W; v * W < run.lane + run.len; ++v) {
+            int64_t lo = max64(run.lane - v * W, 0);
+            int64_t hi = min64(run.lane + run.len - v * W, W);
+            // Lane 0 of vector v lands here (lanes before `lo` untouched).
+            int64_t at = base + run.pixel - run.lane + v * W;
+            VF x = acc[r][v];
+            if (e.bias)
+              x += bias;
+            if (e.residual)
+              x += loadLanes(e.residual + at, lo, hi);
+            storeLanes(cv.output + at, e.activate(x), lo, hi);
+          }
+        }
+      }
+    }
+  }
+}
+
 /// Channel panels: one image and group, a block of pixels (the rows of
 /// im2col^T) and a chunk of output-channel panels, as a GEMM into the
 /// worker's scratch C^T [pixels][Mg]; then C^T goes out to NCHW with the
@@ -695,6 +827,33 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     return;
   }
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
+  // Direct for unit strides and a real window (1x1 reads in place anyway),
+  // with the AVX-512 tile (measured there): bands of output rows whose
+  // slice stays in L2 (about 256 KiB), and whose wide pixels fill panels.
+  cv.direct = W == 16 && cv.sh == 1 && cv.sw == 1 && !cv.pointwise &&
+              cv.kh * cv.kw > 1 && cv.k * int64_t(sizeof(int64_t)) <= 64 << 10;
+  if (cv.direct) {
+    int64_t reachH = (cv.kh - 1) * cv.dh, reachW = (cv.kw - 1) * cv.dw;
+    cv.wp = cv.ow + reachW;
+    int64_t rowBytes = cv.cg * cv.wp * int64_t(sizeof(float));
+    cv.bandRows = max64(1, (256 << 10) / rowBytes - reachH);
+    cv.bandRows = min64(cv.bandRows, cv.oh);
+    cv.bands = ceilDiv(cv.oh, cv.bandRows);
+    int64_t tiles = cv.n * cv.groups * cv.bands;
+    int64_t wanted = 2 * numWorkers();
+    if (tiles < wanted && cv.bands < cv.oh) { // Thinner bands for threads.
+      cv.bands = min64(cv.oh, ceilDiv(wanted, cv.n * cv.groups));
+      cv.bandRows = ceilDiv(cv.oh, cv.bands);
+      cv.bands = ceilDiv(cv.oh, cv.bandRows);
+      tiles = cv.n * cv.groups * cv.bands;
+    }
+    cv.sliceRows = cv.bandRows + reachH;
+    cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
+    cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
+    cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
+    parallelFor(tiles * cv.chunks, directTask, &cv, macs);
+    return;
+  }
   cv.panels = ceilDiv(cv.p, kConvNR);
   cv.panelGroup =
       cv.mg * cv.k * int64_t(sizeof(float)) > kL2Bytes ? kConvPanelGroup : 1;

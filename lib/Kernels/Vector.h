@@ -62,6 +62,30 @@ inline void storeFirst(float *p, VF v, int64_t n) {
 #endif
 }
 
+/// Lanes [lo, hi) of the vector whose lane 0 is at p, and zeros (or no
+/// store) elsewhere: only p[lo, hi) is touched, so p itself may lie before
+/// the buffer (a run of output pixels that starts mid-vector).
+inline VF loadLanes(const float *p, int64_t lo, int64_t hi) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  return _mm512_maskz_loadu_ps(
+      static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)), p);
+#else
+  VF v{};
+  for (int64_t i = lo; i < hi; ++i)
+    v[i] = p[i];
+  return v;
+#endif
+}
+inline void storeLanes(float *p, VF v, int64_t lo, int64_t hi) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  _mm512_mask_storeu_ps(
+      p, static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)), v);
+#else
+  for (int64_t i = lo; i < hi; ++i)
+    p[i] = v[i];
+#endif
+}
+
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 } // namespace shears::uk::SHEARS_UK_ISA
