@@ -33,7 +33,7 @@ inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 // Tile shapes: R rows x V vectors of W floats, at most about 24 (AVX-512,
 // 32 registers) or 12 (16 registers) accumulators.
 #if SHEARS_UK_WIDTH == 16
-constexpr int kConvR = 8, kConvV = 2;
+constexpr int kConvR = 8, kConvV = 3;
 constexpr int kGemmR = 12, kAccumulators = 24;
 #elif SHEARS_UK_WIDTH == 8
 // Conv: 4 x 3 vectors, 12 accumulators (tile4x3, by hand). GEMM: 6 rows
@@ -45,6 +45,10 @@ constexpr int kConvR = 4, kConvV = 2;
 constexpr int kGemmR = 1, kAccumulators = 8;
 #endif
 constexpr int kConvNR = kConvV * W;
+/// The direct convolution's tile: kMR rows by kDirectV vectors (24
+/// accumulators on AVX-512, the only ISA that takes that path).
+constexpr int kDirectV = W == 16 ? 3 : kConvV;
+constexpr int kDirectNR = kDirectV * W;
 constexpr int kGemmNR = SHEARS_UK_GEMM_NR;
 constexpr int kGemmV = kGemmNR / W;
 constexpr int kMR = SHEARS_UK_CONV_MR;
@@ -501,11 +505,17 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
       lo = min64(lo, run.len);
       hi = max64(lo, min64(hi, run.len));
       float *out = row + run.q;
-      if (cv.sw == 1)
+      if (cv.sw == 1) {
         copyRun(out + lo, src + iw0 + lo, hi - lo);
-      else
-        for (int64_t t = lo; t < hi; ++t)
+      } else {
+        int64_t t = lo;
+        if (cv.sw == 2) // Even lanes of two vectors, while both are in row.
+          for (; t + W <= hi && iw0 + 2 * (t + W) <= cv.w; t += W)
+            store(out + t, evenLanes(load(src + iw0 + 2 * t),
+                                     load(src + iw0 + 2 * t + W)));
+        for (; t < hi; ++t)
           out[t] = src[iw0 + t * cv.sw];
+      }
     }
     if (++j == cv.kw) {
       j = 0;
@@ -612,7 +622,7 @@ inline void tileOffsets(int64_t kc, const float *__restrict a,
 /// of the input rows a band of output rows reads (the slice, wp = OW + the
 /// filter's reach floats a row), output pixel (oh, ow) taken as "wide" pixel
 /// oh * wp + ow reads tap (c, i, j) at wide + off(c, i, j): every im2col row
-/// is a contiguous run of the slice. Panels of kConvNR wide pixels go
+/// is a contiguous run of the slice. Panels of kDirectNR wide pixels go
 /// straight into the tile (B rows at per-k offsets), over the whole
 /// reduction; the columns ow >= OW are computed and dropped at the store,
 /// which writes each output row's run with masked vectors and the epilogue.
@@ -628,7 +638,7 @@ void directTask(void *ctx, int64_t task, int worker) {
   const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
   int64_t plane = cv.sliceRows * cv.wp;
   // The slice, then zeros for the last panel's overrun, then the offsets.
-  int64_t sliceFloats = ceilDiv(cv.cg * plane + 2 * kConvNR, 16) * 16;
+  int64_t sliceFloats = ceilDiv(cv.cg * plane + 2 * kDirectNR, 16) * 16;
   float *slice = scratch(worker, sliceFloats * sizeof(float) +
                                      cv.k * sizeof(int64_t));
   if (!slice)
@@ -662,18 +672,18 @@ void directTask(void *ctx, int64_t task, int worker) {
   int64_t rb0 = chunk * cv.chunkBlocks;
   int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
   const Epilogue &e = cv.epilogue;
-  for (int64_t q0 = 0; q0 < wide; q0 += kConvNR) {
+  for (int64_t q0 = 0; q0 < wide; q0 += kDirectNR) {
     // The panel's output pixels as runs along output rows: lanes [lane,
     // lane + len) go to output pixel `pixel` on.
     struct Run {
       int64_t lane, len, pixel;
-    } runs[kConvNR];
+    } runs[kDirectNR];
     int numRuns = 0;
-    for (int64_t q = q0; q < min64(q0 + kConvNR, wide);) {
+    for (int64_t q = q0; q < min64(q0 + kDirectNR, wide);) {
       int64_t oh = oh0 + q / cv.wp, ow = q % cv.wp;
       int64_t rowEnd = q - ow + cv.wp;
       if (ow < cv.ow) {
-        int64_t len = min64(cv.ow - ow, min64(q0 + kConvNR, wide) - q);
+        int64_t len = min64(cv.ow - ow, min64(q0 + kDirectNR, wide) - q);
         runs[numRuns++] = {q - q0, len, oh * cv.ow + ow};
       }
       q = rowEnd;
@@ -681,8 +691,8 @@ void directTask(void *ctx, int64_t task, int worker) {
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       int64_t row = rb * kMR;
       const float *a = cv.filter + (g * cv.rowBlocks + rb) * cv.k * kMR;
-      VF acc[kMR][kConvV];
-      tileOffsets<kMR, kConvV>(cv.k, a, slice + q0, off, acc);
+      VF acc[kMR][kDirectV];
+      tileOffsets<kMR, kDirectV>(cv.k, a, slice + q0, off, acc);
       int rows = static_cast<int>(min64(kMR, cv.mg - row));
       for (int r = 0; r < rows; ++r) {
         int64_t channel = g * cv.mg + row + r;

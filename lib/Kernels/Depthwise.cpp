@@ -38,17 +38,8 @@ template <int S> inline VF loadStrided(const float *p, int64_t stride) {
     stride = S;
   if (stride == 1)
     return load(p);
-  if (stride == 2) {
-    VF lo = load(p), hi = load(p + W);
-#if SHEARS_UK_WIDTH == 16
-    return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                   20, 22, 24, 26, 28, 30);
-#elif SHEARS_UK_WIDTH == 8
-    return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
-#else
-    return __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-#endif
-  }
+  if (stride == 2)
+    return evenLanes(load(p), load(p + W));
   VF v;
   for (int t = 0; t < W; ++t)
     v[t] = p[t * stride];

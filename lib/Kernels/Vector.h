@@ -32,6 +32,18 @@ typedef float VFU __attribute__((vector_size(W * sizeof(float)), aligned(4)));
 inline VF load(const float *p) { return *reinterpret_cast<const VFU *>(p); }
 inline void store(float *p, VF v) { *reinterpret_cast<VFU *>(p) = v; }
 
+/// Lanes 0, 2, 4, ... of lo then of hi: W floats 2 apart.
+inline VF evenLanes(VF lo, VF hi) {
+#if SHEARS_UK_WIDTH == 16
+  return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                 22, 24, 26, 28, 30);
+#elif SHEARS_UK_WIDTH == 8
+  return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+#else
+  return __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+#endif
+}
+
 /// The first n (0 <= n < W) floats at p into (or from) lanes [0, n): masked
 /// loads and stores where the ISA has them, which never touch the lanes
 /// past n (no fault past the end of a buffer); a scalar loop otherwise.

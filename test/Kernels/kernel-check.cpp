@@ -261,6 +261,8 @@ int main() {
       {2, 12, 13, 11, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12, bias | clip},
       {1, 7, 12, 12, 7, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 7, res | relu},
       {1, 5, 9, 10, 5, 5, 5, 1, 2, 2, 2, 2, 2, 2, 1, 5, bias},
+      // Stride 2 over rows long enough for vector gathers (a stem).
+      {1, 3, 70, 70, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, bias | relu},
       // Unit strides with dilation and uneven padding; several row bands.
       {1, 6, 10, 9, 11, 3, 3, 1, 1, 2, 1, 2, 0, 2, 2, 1, bias | res | relu},
       {1, 64, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
