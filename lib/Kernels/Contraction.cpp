@@ -34,7 +34,7 @@ inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 // 32 registers) or 12 (16 registers) accumulators.
 #if SHEARS_UK_WIDTH == 16
 constexpr int kConvR = 8, kConvV = 3;
-constexpr int kGemmR = 12, kAccumulators = 24;
+constexpr int kGemmR = 14, kAccumulators = 28;
 #elif SHEARS_UK_WIDTH == 8
 // Conv: 4 x 3 vectors, 12 accumulators (tile4x3, by hand). GEMM: 6 rows
 // by half a packed panel (tileVectors), 12 accumulators.
@@ -349,6 +349,8 @@ void gemmRowsAny(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
     SHEARS_UK_ROWS(10)
     SHEARS_UK_ROWS(11)
     SHEARS_UK_ROWS(12)
+    SHEARS_UK_ROWS(13)
+    SHEARS_UK_ROWS(14)
 #undef SHEARS_UK_ROWS
   default:
     break;
@@ -780,7 +782,7 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
 
 using namespace shears::uk;
 using namespace shears::uk::SHEARS_UK_ISA;
-static_assert(kGemmR <= 12, "gemmTask dispatches up to 12 rows");
+static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
 
 extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
                                        const int64_t *ip,
@@ -825,7 +827,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
     // A panel's k-block (kc x NR) and the block's im2col (kc x pixelBlock)
     // together in L1.
-    int64_t kcMax = max64(32, (24 << 10) / (kGemmNR + cv.pixelBlock));
+    int64_t kcMax = max64(32, (32 << 10) / int64_t(sizeof(float)) /
+                                  (kGemmNR + cv.pixelBlock));
     cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, min64(kKC, kcMax)));
     // Every chunk packs its pixels' im2col again: one chunk of all panels
     // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
