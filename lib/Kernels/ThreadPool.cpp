@@ -43,7 +43,7 @@ struct Pool {
 };
 
 Pool pool;
-std::atomic<int64_t> minWorkPerThread{1 << 20};
+std::atomic<int64_t> minWorkPerThread{1 << 18};
 
 int onlineCPUs() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);

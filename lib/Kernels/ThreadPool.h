@@ -25,8 +25,9 @@ namespace shears::uk {
 void parallelFor(int64_t count, void (*task)(void *, int64_t, int),
                  void *ctx, int64_t work);
 
-/// Work below which an extra thread does not pay for its wake-up (default
-/// 2^20 multiply-adds, tens of microseconds); tests set 0 to put threads on
+/// Work below which an extra thread does not pay for handing it tasks
+/// (default 2^18 multiply-adds of a GEMM tile, a few microseconds: workers
+/// spin between the kernel calls of a model); tests set 0 to put threads on
 /// every shape.
 void setMinWorkPerThread(int64_t work);
 
