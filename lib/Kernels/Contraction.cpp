@@ -54,9 +54,10 @@ constexpr int kGemmV = kGemmNR / W;
 constexpr int kMR = SHEARS_UK_CONV_MR;
 static_assert(kMR % kConvR == 0, "conv tiles split the packed row blocks");
 static_assert(kGemmNR % W == 0, "GEMM panels are whole vectors");
-/// Reduction block: one packed B block (KC x NR) stays in L1; a GEMM row
-/// block (MC x KC) of packed A in L2.
-constexpr int64_t kKC = 256;
+/// Reduction block: one packed B block (KC x NR) stays in L1 (30 KiB for a
+/// conv panel of 48, also when a 1x1 convolution reads it in place); a GEMM
+/// row block (MC x KC) of packed A in L2.
+constexpr int64_t kKC = 160;
 constexpr int64_t kGemmKC = 256;
 constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
 /// Pixel panels a conv task packs and runs together when the filter does not
