@@ -446,14 +446,15 @@ copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
 }
 
 /// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
-/// [p0, p0 + width), into dst (kc x width, zeros past the last pixel and
-/// where a tap falls in the padding). A pixel panel is kConvNR wide; a
-/// pixel block of the channel-panel orientation (up to kGemmMC: its row
-/// tiles read their im2col^T k-major, `width` apart) as wide as the block.
+/// [p0, p0 + width), into dst (kc rows `stride` apart, zeros past the last
+/// pixel and where a tap falls in the padding). A pixel panel is kConvNR
+/// wide; a pixel block of the channel-panel orientation (up to kGemmMC
+/// pixels, maybe of several images: its row tiles read their im2col^T
+/// k-major, the block's width apart) is packed image by image.
 /// (No memset or memcpy calls: rows and runs are a few vectors long.)
 __attribute__((no_builtin)) void
 packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
-           int64_t kc, int64_t width, float *__restrict dst) {
+           int64_t kc, int64_t width, int64_t stride, float *__restrict dst) {
   int64_t valid = min64(width, cv.p - p0);
   auto zeroRow = [width](float *row) {
     if (width == kConvNR) {
@@ -469,7 +470,7 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
   };
   if (cv.pointwise) {
     for (int64_t kk = 0; kk < kc; ++kk) {
-      float *row = dst + kk * width;
+      float *row = dst + kk * stride;
       zeroRow(row);
       copyRun(row, image + (k0 + kk) * cv.p + p0, valid);
     }
@@ -490,7 +491,7 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
   int64_t ch = k0 / taps, i = (k0 % taps) / cv.kw, j = k0 % cv.kw;
   for (int64_t kk = 0; kk < kc; ++kk) {
     const float *plane = image + ch * cv.h * cv.w;
-    float *row = dst + kk * width;
+    float *row = dst + kk * stride;
     zeroRow(row);
     for (int r = 0; r < numRuns; ++r) {
       const Run &run = runs[r];
@@ -562,7 +563,7 @@ void convTask(void *ctx, int64_t task, int worker) {
     };
     for (int64_t panel = pb; panel < pe; ++panel)
       if (!direct(panel))
-        packIm2col(cv, image, panel * kConvNR, k0, kc, kConvNR,
+        packIm2col(cv, image, panel * kConvNR, k0, kc, kConvNR, kConvNR,
                    packed + (panel - pb) * panelFloats);
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
@@ -721,20 +722,23 @@ void directTask(void *ctx, int64_t task, int worker) {
   }
 }
 
-/// Channel panels: one image and group, a block of pixels (the rows of
-/// im2col^T) and a chunk of output-channel panels, as a GEMM into the
-/// worker's scratch C^T [pixels][Mg]; then C^T goes out to NCHW with the
-/// epilogue, once per output (a small pass: few pixels, a long reduction).
+/// Channel panels: one group, a block of pixel rows of im2col^T (pixels of
+/// all images in a row: the filter streams in once per block, not once per
+/// image) and a chunk of output-channel panels, as a GEMM into the worker's
+/// scratch C^T [pixels][Mg]; then C^T goes out to NCHW with the epilogue,
+/// once per output (a small pass: few pixels, a long reduction).
 void convChannelsTask(void *ctx, int64_t task, int worker) {
   const Conv &cv = *static_cast<const Conv *>(ctx);
   int64_t chunk = task % cv.chunks;
   int64_t block = (task / cv.chunks) % cv.pixelBlocks;
-  int64_t g = (task / (cv.chunks * cv.pixelBlocks)) % cv.groups;
-  int64_t n = task / (cv.chunks * cv.pixelBlocks * cv.groups);
-  int64_t m0 = block * cv.pixelBlock, m1 = min64(cv.p, m0 + cv.pixelBlock);
+  int64_t g = task / (cv.chunks * cv.pixelBlocks);
+  int64_t m0 = block * cv.pixelBlock;
+  int64_t m1 = min64(cv.n * cv.p, m0 + cv.pixelBlock);
   int64_t pb = chunk * cv.panelChunk;
   int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
-  const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
+  auto image = [&](int64_t n) {
+    return cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
+  };
   // Packed A (kc x pixelBlock), then C^T (pixelBlock x Mg), 64-byte aligned.
   int64_t aFloats = ceilDiv(cv.kc * cv.pixelBlock, 16) * 16;
   float *packed = scratch(
@@ -749,31 +753,42 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   gm.n = cv.mg;
   gm.kc = cv.kc;
   // Row tiles read im2col^T k-major in place: a 1x1 convolution's from the
-  // input's planes (k stride = the plane), others from the whole block's
-  // im2col, packed when the first tile of a k-block asks (long runs of
-  // pixels, not a tile's few).
+  // input's planes (k stride = the plane) when the block is in one image,
+  // others from the whole block's im2col, packed when the first tile of a
+  // k-block asks (long runs of pixels, not a tile's few).
+  bool inPlace = cv.pointwise && m0 / cv.p == (m1 - 1) / cv.p;
   gemmBlock(gm, packed, 0, m1 - m0, pb, pe,
             [&](int64_t row, int, int64_t k0, int64_t kc, float *) {
-              if (cv.pointwise)
-                return ATile{image + k0 * cv.p + m0 + row, cv.p};
+              if (inPlace)
+                return ATile{image(m0 / cv.p) + k0 * cv.p + m0 % cv.p + row,
+                             cv.p};
               if (row == 0)
-                packIm2col(cv, image, m0, k0, kc, m1 - m0, packed);
+                for (int64_t m = m0; m < m1;) {
+                  int64_t n = m / cv.p, p = m % cv.p;
+                  int64_t count = min64(cv.p - p, m1 - m);
+                  packIm2col(cv, image(n), p, k0, kc, count, m1 - m0,
+                             packed + (m - m0));
+                  m += count;
+                }
               return ATile{packed + row, m1 - m0};
             });
   const Epilogue &e = cv.epilogue;
   for (int64_t j = pb * kGemmNR; j < min64(cv.mg, pe * kGemmNR); ++j) {
     int64_t channel = g * cv.mg + j;
-    int64_t offset = (n * cv.cout + channel) * cv.p;
-    float *out = cv.output + offset;
-    const float *residual = e.residual ? e.residual + offset : nullptr;
     const float *ct = gm.c + j;
-    for (int64_t r = m0; r < m1; ++r) {
-      float x = ct[(r - m0) * cv.mg];
-      if (e.bias)
-        x += e.bias[channel];
-      if (residual)
-        x += residual[r];
-      out[r] = e.activate(x);
+    for (int64_t m = m0; m < m1;) {
+      int64_t n = m / cv.p, p = m % cv.p;
+      int64_t end = min64(m1, m - p + cv.p);
+      // out[m] is output pixel m - n * P of image n, this channel.
+      int64_t base = (n * cv.cout + channel) * cv.p - n * cv.p;
+      for (; m < end; ++m) {
+        float x = ct[(m - m0) * cv.mg];
+        if (e.bias)
+          x += e.bias[channel];
+        if (e.residual)
+          x += e.residual[base + m];
+        cv.output[base + m] = e.activate(x);
+      }
     }
   }
 }
@@ -823,8 +838,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     return;
   int64_t macs = cv.n * cv.groups * cv.mg * cv.k * cv.p;
   if (ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_CHANNEL_PANELS) {
-    cv.pixelBlocks = ceilDiv(cv.p, kGemmMC);
-    cv.pixelBlock = ceilDiv(cv.p, cv.pixelBlocks);
+    cv.pixelBlocks = ceilDiv(cv.n * cv.p, kGemmMC);
+    cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
     // A panel's k-block (kc x NR) and the block's im2col (kc x pixelBlock)
     // together in L1.
@@ -833,7 +848,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, min64(kKC, kcMax)));
     // Every chunk packs its pixels' im2col again: one chunk of all panels
     // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
-    int64_t tiles = cv.n * cv.groups * cv.pixelBlocks;
+    int64_t tiles = cv.groups * cv.pixelBlocks;
     cv.chunks = min64(cv.channelPanels, ceilDiv(numWorkers(), tiles));
     cv.panelChunk = ceilDiv(cv.channelPanels, cv.chunks);
     cv.chunks = ceilDiv(cv.channelPanels, cv.panelChunk);

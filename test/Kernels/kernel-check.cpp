@@ -266,6 +266,8 @@ int main() {
       // Unit strides with dilation and uneven padding; several row bands.
       {1, 6, 10, 9, 11, 3, 3, 1, 1, 2, 1, 2, 0, 2, 2, 1, bias | res | relu},
       {1, 64, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
+      // Pixel blocks across images (1x1: packed, not read in place).
+      {3, 20, 5, 10, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
       // Two pixel blocks, 2 k-blocks, ragged channel panels and row tiles.
       {2, 40, 12, 12, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
   };
