@@ -85,8 +85,10 @@ std::string shears::kernelISAForCPU(StringRef cpu, std::string &error) {
   return "generic";
 }
 
-LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu) {
+LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
+                                  bool releaseWeights) {
   LowerToLLVMOptions options;
+  options.releaseWeights = releaseWeights;
   std::string error;
   options.isa = kernelISAForCPU(cpu, error);
   if (options.isa.empty())
@@ -103,7 +105,9 @@ OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path,
   OwningOpRef<ModuleOp> module = loadModel(path, context, sourceMgr);
   if (!module)
     return nullptr;
-  if (failed(lowerToLLVM(*module, cpu))) {
+  // The module is the only one in its context: packed weights may free
+  // their originals.
+  if (failed(lowerToLLVM(*module, cpu, /*releaseWeights=*/true))) {
     emitError(module->getLoc()) << "lowering '" << path << "' failed";
     return nullptr;
   }

@@ -30,10 +30,14 @@ OwningOpRef<ModuleOp> loadModel(llvm::StringRef path, MLIRContext &context,
                                 llvm::SourceMgr &sourceMgr);
 
 /// Runs shears-lower-to-llvm on `module`, with the micro-kernels for `cpu`
-/// (an LLVM CPU name; empty: this machine).
-LogicalResult lowerToLLVM(ModuleOp module, llvm::StringRef cpu = "");
+/// (an LLVM CPU name; empty: this machine). `releaseWeights`: the module is
+/// the only user of its context's weight blobs, so a weight's original bytes
+/// are freed once it has been packed.
+LogicalResult lowerToLLVM(ModuleOp module, llvm::StringRef cpu = "",
+                          bool releaseWeights = false);
 
-/// loadModel, then lowerToLLVM: what the tools that run a model start with.
+/// loadModel, then lowerToLLVM (releasing packed weights' originals): what
+/// the tools that run a model start with.
 /// Null after diagnostics on failure.
 OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
                                    llvm::SourceMgr &sourceMgr,

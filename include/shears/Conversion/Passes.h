@@ -32,6 +32,11 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Run convolutions and GEMMs with constant weights on "
                      "packed micro-kernels (off: linalg loops only)"),
       llvm::cl::init(true)};
+  Option<bool> releaseWeights{
+      *this, "release-weights",
+      llvm::cl::desc("Free weights once packed and unreferenced (the module "
+                     "is the only user of its context's blobs)"),
+      llvm::cl::init(false)};
 };
 
 /// Builds the CPU pipeline from the shears dialect to the LLVM dialect.

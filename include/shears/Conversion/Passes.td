@@ -19,7 +19,8 @@ def ConvertShearsToLinalg : Pass<"convert-shears-to-linalg"> {
   ];
 }
 
-def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels"> {
+def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
+                                   "mlir::ModuleOp"> {
   let summary = "Turns convolutions, linear layers and MatMuls with constant "
                 "weights into packed micro-kernel calls";
   let description = [{
@@ -37,6 +38,12 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels"> {
     Other contractions stay for the linalg path.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"releaseWeights", "release-weights", "bool", "false",
+           "Free a packed weight's original bytes once no op of the module "
+           "refers to them (only when no other module shares the context's "
+           "blobs: the tools set it for the model they load)">,
+  ];
 }
 
 def ShearsFuseEpilogues : Pass<"shears-fuse-epilogues"> {

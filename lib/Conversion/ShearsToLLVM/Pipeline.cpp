@@ -17,7 +17,7 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createShearsPrepareEntry());
   pm.addPass(createCanonicalizerPass());
   if (options.ukernels) {
-    pm.addPass(createShearsConvertToUKernels());
+    pm.addPass(createShearsConvertToUKernels({options.releaseWeights}));
     pm.addPass(createShearsFuseEpilogues());
   }
   pm.addPass(createConvertShearsToLinalg());

@@ -15,6 +15,8 @@
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "shears-c/Kernels.h"
@@ -63,6 +65,43 @@ std::string packedName(Value weight, StringRef suffix) {
   return base + "." + suffix.str();
 }
 
+/// With release-weights: once a weight has been packed and its constant is
+/// dead, frees the original bytes if no other op of the module refers to
+/// them. Only for a module that is the only user of its context's blobs
+/// (a tool lowering the model it loaded): the packed copy would otherwise
+/// double the weights' memory for the rest of the compilation.
+struct WeightReleaser {
+  ModuleOp module;
+  bool enabled = false;
+
+  void release(PatternRewriter &rewriter, Value weight) const {
+    auto constant = weight.getDefiningOp<ConstantOp>();
+    if (!enabled || !constant || !constant->use_empty())
+      return;
+    auto attr = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+    rewriter.eraseOp(constant);
+    if (!attr)
+      return;
+    DenseResourceElementsHandle handle = attr.getRawHandle();
+    WalkResult used = module->walk([&](Operation *op) {
+      for (NamedAttribute named : op->getAttrs())
+        if (auto other = dyn_cast<DenseResourceElementsAttr>(named.getValue()))
+          if (other.getRawHandle() == handle)
+            return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (!used.wasInterrupted() && handle.getBlob())
+      handle.getResource()->setBlob(AsmResourceBlob());
+  }
+};
+
+/// A pattern that knows the WeightReleaser.
+template <typename OpTy> struct PackingPattern : OpRewritePattern<OpTy> {
+  PackingPattern(MLIRContext *context, const WeightReleaser &releaser)
+      : OpRewritePattern<OpTy>(context), releaser(releaser) {}
+  const WeightReleaser &releaser;
+};
+
 SmallVector<float> fparamsNone() { return SmallVector<float>(SHEARS_UK_F_NUM); }
 
 /// Whether a convolution with `pixels` output pixels per image, `mg` output
@@ -110,8 +149,8 @@ SmallVector<int64_t> convSlots(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
   return iparams;
 }
 
-struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
+  using PackingPattern::PackingPattern;
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -170,9 +209,12 @@ struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
     if (bias)
       inputs.push_back(bias);
     Value init = emptyLike(rewriter, loc, outType, op.getInput());
+    Value original = op.getWeight();
     rewriter.replaceOpWithNewOp<UKernelOp>(
         op, TypeRange{outType}, depthwise ? "dwconv2d" : "conv2d", inputs,
         ValueRange{init}, iparams, fparamsNone());
+    if (!depthwise)
+      releaser.release(rewriter, original);
     return success();
   }
 };
@@ -182,7 +224,8 @@ struct Conv2DToUKernel : OpRewritePattern<Conv2DOp> {
 LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op,
                           Value input, Value weight, ArrayRef<float> b,
                           int64_t k, int64_t n, int64_t strideK,
-                          int64_t strideN, Value bias) {
+                          int64_t strideN, Value bias,
+                          const WeightReleaser &releaser) {
   auto inType = cast<RankedTensorType>(input.getType());
   auto outType = cast<RankedTensorType>(op->getResult(0).getType());
   SmallVector<float> packed(shears_uk_gemm_b_packed_size(k, n));
@@ -204,6 +247,7 @@ LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op,
   rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "gemm",
                                          inputs, ValueRange{init}, iparams,
                                          fparamsNone());
+  releaser.release(rewriter, weight);
   return success();
 }
 
@@ -218,8 +262,8 @@ bool isGemmOperand(Value input, Value result) {
          !ShapedType::isDynamic(in.getShape().back());
 }
 
-struct LinearToUKernel : OpRewritePattern<LinearOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct LinearToUKernel : PackingPattern<LinearOp> {
+  using PackingPattern::PackingPattern;
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
@@ -233,12 +277,13 @@ struct LinearToUKernel : OpRewritePattern<LinearOp> {
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
     int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
     return rewriteGemm(rewriter, op, op.getInput(), op.getWeight(), *weight, k,
-                       n, /*strideK=*/1, /*strideN=*/k, op.getBias());
+                       n, /*strideK=*/1, /*strideN=*/k, op.getBias(),
+                       releaser);
   }
 };
 
-struct MatMulToUKernel : OpRewritePattern<MatMulOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct MatMulToUKernel : PackingPattern<MatMulOp> {
+  using PackingPattern::PackingPattern;
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -252,7 +297,7 @@ struct MatMulToUKernel : OpRewritePattern<MatMulOp> {
       return rewriter.notifyMatchFailure(op, "rhs is not a constant");
     int64_t k = rhsType.getDimSize(0), n = rhsType.getDimSize(1);
     return rewriteGemm(rewriter, op, op.getLhs(), op.getRhs(), *rhs, k, n,
-                       /*strideK=*/n, /*strideN=*/1, Value());
+                       /*strideK=*/n, /*strideN=*/1, Value(), releaser);
   }
 };
 
@@ -287,8 +332,10 @@ struct ShearsConvertToUKernels
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel,
-                 MaxPoolToUKernel>(&getContext());
+    WeightReleaser releaser{getOperation(), releaseWeights};
+    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel>(
+        &getContext(), releaser);
+    patterns.add<MaxPoolToUKernel>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
