@@ -22,23 +22,25 @@ func.func @conv(%x: tensor<?x3x8x8xf32>) -> tensor<?x10x8x8xf32> {
 
 // -----
 
-// A 7x7 image with a long reduction: its 49 pixels fill 2 panels of 32 to
-// 77%, its 64 output channels 2 panels to 100%, and the reduction (K =
-// 64*3*3) makes the output's transposition cheap: output channels go along
-// the vectors (flag 4, channel panels), the filter packed as a GEMM
-// right-hand side [groups, ceil(64/32), K, 32]. A 56x56 image keeps pixels.
+// A strided convolution onto a 7x7 image: its 49 pixels fill 2 panels of
+// 32 to 77% and both orientations pack the im2col, while its 64 output
+// channels fill 2 panels and the reduction (K = 64*3*3) makes the output's
+// transposition cheap: output channels go along the vectors (flag 4,
+// channel panels), the filter packed as a GEMM right-hand side [groups,
+// ceil(64/32), K, 32]. With unit strides (the direct path packs nothing) and
+// a 56x56 image it stays with pixels.
 // CHECK-LABEL: func.func @channel_panels
 // CHECK: %[[W:.+]] = shears.constant dense_resource<{{.+}}> : tensor<1x2x576x32xf32>
 // CHECK: shears.ukernel "conv2d" ins(%arg0, %[[W]], %{{.+}} : {{.*}})
-// CHECK-SAME: iparams = [64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 7, 7, 1, 5]
+// CHECK-SAME: iparams = [64, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 7, 7, 1, 5]
 // CHECK-LABEL: func.func @pixel_panels
 // CHECK: shears.constant dense_resource<{{.+}}> : tensor<1x8x576x8xf32>
 // CHECK: shears.ukernel "conv2d"
 // CHECK-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 1]
-func.func @channel_panels(%x: tensor<1x64x7x7xf32>) -> tensor<1x64x7x7xf32> {
+func.func @channel_panels(%x: tensor<1x64x14x14xf32>) -> tensor<1x64x7x7xf32> {
   %w = shears.constant dense<1.0> : tensor<64x64x3x3xf32>
   %b = shears.constant dense<0.5> : tensor<64xf32>
-  %y = shears.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x64x7x7xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>) -> tensor<1x64x7x7xf32>
+  %y = shears.conv2d %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x64x14x14xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>) -> tensor<1x64x7x7xf32>
   return %y : tensor<1x64x7x7xf32>
 }
 func.func @pixel_panels(%x: tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32> {

@@ -104,20 +104,35 @@ template <typename OpTy> struct PackingPattern : OpRewritePattern<OpTy> {
 
 SmallVector<float> fparamsNone() { return SmallVector<float>(SHEARS_UK_F_NUM); }
 
-/// Whether a convolution with `pixels` output pixels per image, `mg` output
-/// channels per group and reduction `k` runs faster with output channels
-/// along the vectors (SHEARS_UK_CONV_CHANNEL_PANELS) than with pixels. Each
-/// orientation wastes the unused lanes of its last panel (panels of about
-/// 32 either way); channel panels also pay one scalar transposition of the
-/// output, about 32 / k of the work. So a 7x7 or 14x14 image with a long
-/// reduction goes to channel panels, a large image or a short reduction
-/// (a strided 1x1 convolution) stays with pixels.
-bool preferChannelPanels(int64_t pixels, int64_t mg, int64_t k) {
+/// Whether a convolution runs faster with output channels along the vectors
+/// (SHEARS_UK_CONV_CHANNEL_PANELS) than with pixels, by a rough cost per
+/// multiply-add (fractions of the work; registers hold 32 multiply-adds a
+/// cycle):
+///  - each orientation wastes the unused lanes of its last panel (panels of
+///    about 32 either way);
+///  - channel panels transpose the output once, about 32 / k;
+///  - packing the im2col costs about half a cycle an element, used by `mg`
+///    output channels: 16 / mg, except for a 1x1 convolution (read in place)
+///    and, with pixels, unit strides (the direct path reads a padded copy of
+///    the input and wastes the filter's reach in each row instead).
+/// So a 7x7 or 14x14 image with many channels and a long reduction goes to
+/// channel panels; a large image, few channels or a short reduction (a
+/// strided 1x1 convolution) stays with pixels.
+bool preferChannelPanels(ArrayRef<int64_t> out, int64_t mg, int64_t k,
+                         int64_t kw, ArrayRef<int64_t> strides,
+                         ArrayRef<int64_t> dilations, bool pointwise) {
   auto waste = [](int64_t size) {
     int64_t panels = (size + 31) / 32;
     return 1.0 - double(size) / double(panels * 32);
   };
-  return waste(mg) + 32.0 / double(k) < waste(pixels);
+  double packing = pointwise ? 0.0 : 16.0 / double(mg);
+  double channels = waste(mg) + 32.0 / double(k) + packing;
+  double pixels = waste(out[2] * out[3]) + packing;
+  if (!pointwise && strides[0] == 1 && strides[1] == 1) {
+    double reach = double((kw - 1) * dilations[1]);
+    pixels = reach / (double(out[3]) + reach);
+  }
+  return channels < pixels;
 }
 
 /// The conv2d / dwconv2d / maxpool2d slots (Kernels.h) of an NCHW window op
@@ -182,7 +197,12 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
     Value weights = op.getWeight();
     if (!depthwise) {
       int64_t mg = cout / groups;
-      bool channelPanels = preferChannelPanels(out[2] * out[3], mg, k);
+      bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 &&
+                       strides[1] == 1 && llvm::all_of(pads, [](int64_t p) {
+                         return p == 0;
+                       });
+      bool channelPanels = preferChannelPanels(out, mg, k, kw, strides,
+                                               dilations, pointwise);
       SmallVector<float> packed;
       SmallVector<int64_t> shape;
       if (channelPanels) {
