@@ -22,6 +22,7 @@
 
 #include "shears-c/Kernels.h"
 
+#include <stdio.h>
 #include <string.h>
 
 namespace shears::uk::SHEARS_UK_ISA {
@@ -63,6 +64,8 @@ constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
 /// Pixel panels a conv task packs and runs together when the filter does not
 /// fit in L2 (otherwise one: its packed B block stays in L1).
 constexpr int64_t kConvPanelGroup = 4;
+/// ... and when the reduction is at most kShortK long.
+constexpr int64_t kShortK = 256, kShortKPanelGroup = 16;
 constexpr int64_t kL2Bytes = 512 << 10;
 
 int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -800,6 +803,17 @@ using namespace shears::uk;
 using namespace shears::uk::SHEARS_UK_ISA;
 static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
 
+/// A conv2d call for the profile: path and shape.
+void describe(const Conv &cv, const char *path, char *out, size_t size) {
+  snprintf(out, size,
+           "conv2d %s %s: n%lld %lldx%lldx%lld -> %lld, %lldx%lld s%lld "
+           "g%lld",
+           SHEARS_UK_ISA_NAME, path, (long long)cv.n, (long long)cv.c,
+           (long long)cv.h, (long long)cv.w, (long long)cv.cout,
+           (long long)cv.kh, (long long)cv.kw, (long long)cv.sh,
+           (long long)cv.groups);
+}
+
 extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
                                        const int64_t *ip,
                                        const float *fparams) {
@@ -852,6 +866,9 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.chunks = min64(cv.channelPanels, ceilDiv(numWorkers(), tiles));
     cv.panelChunk = ceilDiv(cv.channelPanels, cv.chunks);
     cv.chunks = ceilDiv(cv.channelPanels, cv.panelChunk);
+    ProfileScope profile(
+        [&](char *out, size_t size) { describe(cv, "channel panels", out, size); },
+        macs);
     parallelFor(tiles * cv.chunks, convChannelsTask, &cv, macs);
     return;
   }
@@ -880,12 +897,20 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
     cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
     cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
+    ProfileScope profile(
+        [&](char *out, size_t size) { describe(cv, "direct", out, size); },
+        macs);
     parallelFor(tiles * cv.chunks, directTask, &cv, macs);
     return;
   }
   cv.panels = ceilDiv(cv.p, kConvNR);
   cv.panelGroup =
       cv.mg * cv.k * int64_t(sizeof(float)) > kL2Bytes ? kConvPanelGroup : 1;
+  // A short reduction is bound by its stores: a run of panels per filter
+  // row block writes each output row in longer runs, so fewer rows are
+  // being written at once (64 streams of 192 bytes defeat the prefetchers).
+  if (cv.k <= kShortK)
+    cv.panelGroup = kShortKPanelGroup;
   cv.panelGroups = ceilDiv(cv.panels, cv.panelGroup);
   // Split the filter rows too when there are too few pixel panels to keep
   // every thread busy.
@@ -894,6 +919,9 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
   cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
   cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
+  ProfileScope profile(
+      [&](char *out, size_t size) { describe(cv, "pixel panels", out, size); },
+      macs);
   parallelFor(tiles * cv.chunks, convTask, &cv, macs);
 }
 
@@ -927,6 +955,13 @@ extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
     gm.panelChunk = max64(min64(4, gm.panels),
                           gm.panels / ceilDiv(wanted, gm.rowBlocks));
   gm.panelChunks = ceilDiv(gm.panels, gm.panelChunk);
+  ProfileScope profile(
+      [&](char *out, size_t size) {
+        snprintf(out, size, "gemm %s: %lldx%lld * %lldx%lld", SHEARS_UK_ISA_NAME,
+                 (long long)gm.m, (long long)gm.k, (long long)gm.k,
+                 (long long)gm.n);
+      },
+      gm.m * gm.k * gm.n);
   parallelFor(gm.rowBlocks * gm.panelChunks, gemmTask, &gm,
               gm.m * gm.k * gm.n);
 }

@@ -16,6 +16,7 @@
 #include "shears-c/Kernels.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 using namespace shears::uk::SHEARS_UK_ISA;
 
@@ -220,8 +221,17 @@ void runPlanes(void **buffers, const int64_t *dims, const int64_t *ip,
   d.tasksPerPlane = ceilDiv(d.oh, d.rowsPerTask);
   // Work in GEMM multiply-adds: one of these (a load each, one
   // accumulator per row) costs about four.
-  shears::uk::parallelFor(planes * d.tasksPerPlane, dwTask, &d,
-                          4 * planes * d.oh * d.ow * d.kh * d.kw);
+  int64_t macs = planes * d.oh * d.ow * d.kh * d.kw;
+  shears::uk::ProfileScope profile(
+      [&](char *out, size_t size) {
+        snprintf(out, size, "%s %s: n%lld %lldx%lldx%lld, %lldx%lld s%lld",
+                 max ? "maxpool2d" : "dwconv2d", SHEARS_UK_ISA_NAME,
+                 (long long)dims[0], (long long)d.c, (long long)d.h,
+                 (long long)d.w, (long long)d.kh, (long long)d.kw,
+                 (long long)d.sh);
+      },
+      macs);
+  shears::uk::parallelFor(planes * d.tasksPerPlane, dwTask, &d, 4 * macs);
 }
 
 } // namespace

@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 using namespace shears::uk;
@@ -180,4 +182,78 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
   while (pool.busy.load(std::memory_order_acquire) != 0)
     __builtin_ia32_pause();
   pthread_mutex_unlock(&pool.callMutex);
+}
+
+//===----------------------------------------------------------------------===//
+// Profile (SHEARS_PROFILE)
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct ProfileEntry {
+  char what[128];
+  int64_t calls, macs;
+  double seconds;
+};
+constexpr int kProfileEntries = 512;
+ProfileEntry profile[kProfileEntries];
+int profileUsed = 0;
+pthread_mutex_t profileMutex = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((destructor)) void printProfile() {
+  if (profileUsed == 0)
+    return;
+  qsort(profile, profileUsed, sizeof(ProfileEntry),
+        [](const void *a, const void *b) {
+          double x = static_cast<const ProfileEntry *>(a)->seconds;
+          double y = static_cast<const ProfileEntry *>(b)->seconds;
+          return x < y ? 1 : x > y ? -1 : 0;
+        });
+  double total = 0;
+  for (int i = 0; i < profileUsed; ++i)
+    total += profile[i].seconds;
+  fprintf(stderr, "shears profile: %d call sites, %.3f ms in kernels\n",
+          profileUsed, total * 1e3);
+  fprintf(stderr, "%10s %7s %8s %8s  %s\n", "total ms", "share", "calls",
+          "GFLOP/s", "kernel");
+  for (int i = 0; i < profileUsed; ++i) {
+    const ProfileEntry &e = profile[i];
+    fprintf(stderr, "%10.3f %6.1f%% %8lld %8.1f  %s\n", e.seconds * 1e3,
+            100 * e.seconds / total, static_cast<long long>(e.calls),
+            e.seconds > 0 ? 2e-9 * double(e.macs) / e.seconds : 0.0, e.what);
+  }
+}
+} // namespace
+
+namespace {
+// Set once when the library loads (no function-local static: the kernels
+// link without the C++ runtime).
+bool profilingOn = false;
+__attribute__((constructor)) void readProfileSetting() {
+  profilingOn = getenv("SHEARS_PROFILE") != nullptr;
+}
+} // namespace
+
+bool ProfileScope::profiling() { return profilingOn; }
+
+double ProfileScope::now() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+void ProfileScope::record(const char *what, int64_t macs, double seconds) {
+  pthread_mutex_lock(&profileMutex);
+  int i = 0;
+  while (i < profileUsed && strcmp(profile[i].what, what) != 0)
+    ++i;
+  if (i == profileUsed && profileUsed < kProfileEntries) {
+    strncpy(profile[i].what, what, sizeof(profile[i].what) - 1);
+    ++profileUsed;
+  }
+  if (i < profileUsed) {
+    ++profile[i].calls;
+    profile[i].macs += macs;
+    profile[i].seconds += seconds;
+  }
+  pthread_mutex_unlock(&profileMutex);
 }

@@ -38,6 +38,35 @@ int numWorkers();
 /// between calls; nullptr when out of memory.
 float *scratch(int worker, size_t bytes);
 
+/// With SHEARS_PROFILE set in the environment, each kernel call is timed
+/// and, when the library unloads (a model's dlclose, or exit), a table of
+/// call sites (kernel, path, shape: `what`) with their calls, total time
+/// and GFLOP/s goes to stderr, slowest first: where a model's time goes,
+/// measured inside the model (caches and threads as they really are).
+class ProfileScope {
+public:
+  /// `what` is formatted only when profiling is on.
+  template <typename Describe> ProfileScope(Describe describe, int64_t macs) {
+    if (!profiling())
+      return;
+    describe(what, sizeof(what));
+    this->macs = macs;
+    start = now();
+  }
+  ~ProfileScope() {
+    if (start >= 0)
+      record(what, macs, now() - start);
+  }
+
+private:
+  static bool profiling();
+  static double now();
+  static void record(const char *what, int64_t macs, double seconds);
+  char what[128] = "";
+  int64_t macs = 0;
+  double start = -1;
+};
+
 } // namespace shears::uk
 
 #endif

@@ -22,6 +22,9 @@
 #define SHEARS_UK_CAT2(a, b) a##_##b
 #define SHEARS_UK_CAT(a, b) SHEARS_UK_CAT2(a, b)
 #define SHEARS_UK_NAME(name) SHEARS_UK_CAT(shears_uk_##name, SHEARS_UK_ISA)
+#define SHEARS_UK_STR2(x) #x
+#define SHEARS_UK_STR(x) SHEARS_UK_STR2(x)
+#define SHEARS_UK_ISA_NAME SHEARS_UK_STR(SHEARS_UK_ISA)
 
 namespace shears::uk::SHEARS_UK_ISA {
 
