@@ -29,7 +29,7 @@ struct DwConv {
   int64_t c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
   int activation = SHEARS_UK_ACT_NONE;
   float lo = 0, hi = 0;
-  int64_t rowsPerTask, tasksPerPlane;
+  int64_t planes, rowsPerTask, tasksPerPlane, planesPerTask;
 };
 
 /// W inputs `stride` apart: one load for stride 1, two and the even lanes
@@ -119,14 +119,10 @@ void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
   }
 }
 
-void dwTask(void *ctx, int64_t task, int worker) {
-  const DwConv &d = *static_cast<const DwConv *>(ctx);
-  int64_t plane = task / d.tasksPerPlane; // n * C + c
+/// Output rows [y0, y1) of plane `plane` (n * C + c).
+void planeRows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1,
+               int worker) {
   int64_t ch = plane % d.c;
-  int64_t y0 = (task % d.tasksPerPlane) * d.rowsPerTask;
-  int64_t y1 = y0 + d.rowsPerTask < d.oh ? y0 + d.rowsPerTask : d.oh;
-  if (y0 >= y1)
-    return;
   const float *in = d.input + plane * d.h * d.w;
   const float *wt = d.max ? nullptr : d.filter + ch * d.kh * d.kw;
   // The input rows these output rows read (and those of a whole last group
@@ -175,6 +171,22 @@ void dwTask(void *ctx, int64_t task, int worker) {
   }
 }
 
+/// A run of whole planes, or (few planes) a run of rows of one.
+void dwTask(void *ctx, int64_t task, int worker) {
+  const DwConv &d = *static_cast<const DwConv *>(ctx);
+  if (d.tasksPerPlane == 1) {
+    int64_t end = (task + 1) * d.planesPerTask;
+    for (int64_t plane = task * d.planesPerTask;
+         plane < end && plane < d.planes; ++plane)
+      planeRows(d, plane, 0, d.oh, worker);
+    return;
+  }
+  int64_t y0 = (task % d.tasksPerPlane) * d.rowsPerTask;
+  int64_t y1 = y0 + d.rowsPerTask < d.oh ? y0 + d.rowsPerTask : d.oh;
+  if (y0 < y1)
+    planeRows(d, task / d.tasksPerPlane, y0, y1, worker);
+}
+
 /// dwconv2d and maxpool2d: the same slots (Kernels.h); max pooling has no
 /// filter and no bias.
 void runPlanes(void **buffers, const int64_t *dims, const int64_t *ip,
@@ -214,11 +226,19 @@ void runPlanes(void **buffers, const int64_t *dims, const int64_t *ip,
     return;
   // Split tall planes when there are few of them.
   int64_t wanted = 4 * shears::uk::numWorkers();
+  // Many planes: runs of planes, a few tasks per thread (each task is
+  // claimed with an atomic; small planes are a few hundred cycles each).
+  d.planes = planes;
   d.tasksPerPlane = planes >= wanted ? 1 : ceilDiv(wanted, planes);
   if (d.tasksPerPlane > d.oh)
     d.tasksPerPlane = d.oh;
   d.rowsPerTask = ceilDiv(d.oh, d.tasksPerPlane);
   d.tasksPerPlane = ceilDiv(d.oh, d.rowsPerTask);
+  d.planesPerTask = d.tasksPerPlane == 1 ? planes / wanted : 1;
+  if (d.planesPerTask < 1)
+    d.planesPerTask = 1;
+  int64_t tasks = d.tasksPerPlane == 1 ? ceilDiv(planes, d.planesPerTask)
+                                       : planes * d.tasksPerPlane;
   // Work in GEMM multiply-adds: one of these (a load each, one
   // accumulator per row) costs about four.
   int64_t macs = planes * d.oh * d.ow * d.kh * d.kw;
@@ -231,7 +251,7 @@ void runPlanes(void **buffers, const int64_t *dims, const int64_t *ip,
                  (long long)d.sh);
       },
       macs);
-  shears::uk::parallelFor(planes * d.tasksPerPlane, dwTask, &d, 4 * macs);
+  shears::uk::parallelFor(tasks, dwTask, &d, 4 * macs);
 }
 
 } // namespace
