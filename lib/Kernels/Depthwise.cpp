@@ -54,10 +54,13 @@ constexpr int kRows = 4;
 /// Vector steps of an output row: ceil(ow / W).
 int64_t rowVectors(const DwConv &d) { return ceilDiv(d.ow, W); }
 
-/// Floats per row of the zero-padded copy of the input: the columns a row
-/// of vector steps reads (a stride-2 load reads one float past its last
-/// input), rounded up to whole vectors.
+/// Floats per row of the padded copy of the input: the columns a row of
+/// vector steps reads, rounded up to whole vectors. With stride 2 a row is
+/// stored deinterleaved, even columns then odd ones (two halves of wp / 2):
+/// every tap then reads W consecutive floats of one half.
 int64_t paddedWidth(const DwConv &d) {
+  if (d.sw == 2)
+    return 2 * ceilDiv(rowVectors(d) * W + (d.kw - 1) * d.dw / 2 + 1, W) * W;
   int64_t columns = (rowVectors(d) * W - 1) * d.sw + (d.kw - 1) * d.dw + 2;
   return ceilDiv(columns, W) * W;
 }
@@ -86,18 +89,26 @@ void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
         acc[r] = VF{} + bias;
       for (int64_t i = 0; i < kh; ++i)
         for (int64_t j = 0; j < kw; ++j) {
-          const float *p = base + i * dh * wp + x * sw + j * dw;
+          // Stride 2: column 2 * (x + t) + j * dw of the deinterleaved row.
+          int64_t reach = j * dw;
+          const float *p =
+              sw == 2 ? base + i * dh * wp + (reach & 1) * (wp / 2) + x +
+                            reach / 2
+                      : base + i * dh * wp + x * sw + reach;
+          auto tapLoad = [&](const float *q) {
+            return sw <= 2 ? load(q) : loadStrided<S>(q, sw);
+          };
           if constexpr (Max) {
             // x86's max: a NaN input wins over the window so far.
             for (int r = 0; r < kRows; ++r) {
-              VF v = loadStrided<S>(p + r * sh * wp, sw);
+              VF v = tapLoad(p + r * sh * wp);
               acc[r] = acc[r] > v ? acc[r] : v;
             }
             continue;
           }
           VF tap = fixed ? taps[i * KW + j] : VF{} + wt[i * kw + j];
           for (int r = 0; r < kRows; ++r)
-            acc[r] += tap * loadStrided<S>(p + r * sh * wp, sw);
+            acc[r] += tap * tapLoad(p + r * sh * wp);
         }
       int64_t valid = d.ow - x < W ? d.ow - x : W;
       for (int r = 0; r < rows; ++r) {
@@ -147,6 +158,22 @@ void planeRows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1,
       continue;
     const float *src = in + iy * d.w;
     int64_t c = c0;
+    if (d.sw == 2) { // Column c to half c % 2, at c / 2.
+      int64_t half = wp / 2;
+      auto at = [&](int64_t col) { return dst + (col & 1) * half + col / 2; };
+      for (; c + 2 * W <= c1; c += 2 * W) {
+        VF lo = load(src + c - d.pl), hi = load(src + c - d.pl + W);
+        store(at(c), evenLanes(lo, hi));
+        store(at(c + 1), oddLanes(lo, hi));
+      }
+      if (int64_t n = c1 - c; n > 0) { // Masked: fewer than 2W columns.
+        VF lo = loadFirst(src + c - d.pl, n < W ? n : W);
+        VF hi = n > W ? loadFirst(src + c - d.pl + W, n - W) : VF{};
+        storeFirst(at(c), evenLanes(lo, hi), (n + 1) / 2);
+        storeFirst(at(c + 1), oddLanes(lo, hi), n / 2);
+      }
+      continue;
+    }
     for (; c + W <= c1; c += W)
       store(dst + c, load(src + c - d.pl));
     if (c < c1)

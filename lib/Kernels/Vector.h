@@ -47,7 +47,19 @@ inline VF evenLanes(VF lo, VF hi) {
 #endif
 }
 
-/// The first n (0 <= n < W) floats at p into (or from) lanes [0, n): masked
+/// Lanes 1, 3, 5, ... of lo then of hi.
+inline VF oddLanes(VF lo, VF hi) {
+#if SHEARS_UK_WIDTH == 16
+  return __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+                                 23, 25, 27, 29, 31);
+#elif SHEARS_UK_WIDTH == 8
+  return __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
+#else
+  return __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+#endif
+}
+
+/// The first n (0 <= n <= W) floats at p into (or from) lanes [0, n): masked
 /// loads and stores where the ISA has them, which never touch the lanes
 /// past n (no fault past the end of a buffer); a scalar loop otherwise.
 inline VF loadFirst(const float *p, int64_t n) {
