@@ -516,10 +516,18 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
         copyRun(out + lo, src + iw0 + lo, hi - lo);
       } else {
         int64_t t = lo;
-        if (cv.sw == 2) // Even lanes of two vectors, while both are in row.
-          for (; t + W <= hi && iw0 + 2 * (t + W) <= cv.w; t += W)
-            store(out + t, evenLanes(load(src + iw0 + 2 * t),
-                                     load(src + iw0 + 2 * t + W)));
+        if (cv.sw == 2) // Even lanes of two vectors (masked: 2n - 1 inputs).
+          for (; t < hi; t += W) {
+            int64_t n = min64(W, hi - t), inputs = 2 * n - 1;
+            const float *in = src + iw0 + 2 * t;
+            VF even = evenLanes(loadFirst(in, min64(W, inputs)),
+                                inputs > W ? loadFirst(in + W, inputs - W)
+                                           : VF{});
+            if (n == W)
+              store(out + t, even);
+            else
+              storeFirst(out + t, even, n);
+          }
         for (; t < hi; ++t)
           out[t] = src[iw0 + t * cv.sw];
       }
