@@ -504,11 +504,12 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
       const float *src = plane + ih * cv.w;
       int64_t iw0 = run.ow * cv.sw - cv.pl + j * cv.dw;
       // Columns t with 0 <= iw0 + t * sw < w.
-      // (No division for unit strides: this runs for every k and run.)
-      int64_t lo = iw0 >= 0 ? 0 : cv.sw == 1 ? -iw0 : ceilDiv(-iw0, cv.sw);
-      int64_t hi = iw0 >= cv.w  ? 0
-                   : cv.sw == 1 ? cv.w - iw0
-                                : ceilDiv(cv.w - iw0, cv.sw);
+      // (No division for strides 1 and 2: this runs for every k and run.)
+      auto columns = [&](int64_t n) {
+        return cv.sw == 1 ? n : cv.sw == 2 ? (n + 1) >> 1 : ceilDiv(n, cv.sw);
+      };
+      int64_t lo = iw0 >= 0 ? 0 : columns(-iw0);
+      int64_t hi = iw0 >= cv.w ? 0 : columns(cv.w - iw0);
       lo = min64(lo, run.len);
       hi = max64(lo, min64(hi, run.len));
       float *out = row + run.q;
