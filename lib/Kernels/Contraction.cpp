@@ -918,13 +918,18 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   // A short reduction is bound by its stores: a run of panels per filter
   // row block writes each output row in longer runs, so fewer rows are
   // being written at once (64 streams of 192 bytes defeat the prefetchers).
-  if (cv.k <= kShortK)
-    cv.panelGroup = kShortKPanelGroup;
+  int64_t wanted = 4 * numWorkers();
+  if (cv.k <= kShortK) {
+    // Smaller groups before split filter rows: each task of a group packs
+    // its panels again.
+    int64_t images = cv.n * cv.groups;
+    cv.panelGroup = min64(kShortKPanelGroup,
+                          max64(1, cv.panels * images / wanted));
+  }
   cv.panelGroups = ceilDiv(cv.panels, cv.panelGroup);
   // Split the filter rows too when there are too few pixel panels to keep
   // every thread busy.
   int64_t tiles = cv.n * cv.groups * cv.panelGroups;
-  int64_t wanted = 4 * numWorkers();
   cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
   cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
   cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
