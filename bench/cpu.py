@@ -305,6 +305,23 @@ def weight_bytes(model):
 # Timing
 # --------------------------------------------------------------------------------------------
 
+# Runs argv[2:] as a child and writes its exit status and rusage (wait4: the child's own, and
+# that of the children it waited for) as JSON to argv[1].
+RUSAGE_HELPER = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    json.dump(dict(exit=os.waitstatus_to_exitcode(status), user_s=ru.ru_utime,
+                   sys_s=ru.ru_stime, maxrss_kib=ru.ru_maxrss), f)
+"""
+
+
 class Budget:
     def __init__(self, seconds):
         self.deadline = time.time() + seconds
@@ -702,21 +719,23 @@ def bench_compile(args, name):
             if p.exists():
                 p.unlink()
         cmd = [str(tool), "compile", str(model_path), "-o", str(so)]
+        usage_path = out_dir / f"lib{name}.rusage.json"
         with open(log_path, "w") as log:
             start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-            # wait4: this child's own rusage (and that of the children it waited for), unlike
-            # RUSAGE_CHILDREN, which also holds every earlier child of this process.
-            _, status, ru = os.wait4(proc.pid, 0)
+            # Through a small Python that forks and waits: Linux carries a process's peak RSS
+            # across exec, so a child forked from this process (hundreds of MiB with numpy and
+            # ONNX loaded) would report at least this process's own peak.
+            proc = subprocess.run([sys.executable, "-c", RUSAGE_HELPER, str(usage_path)] + cmd,
+                                  stdout=log, stderr=subprocess.STDOUT)
             wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0 or not so.is_file():
-            raise Failure(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n"
+        usage = json.loads(usage_path.read_text()) if usage_path.is_file() else None
+        if proc.returncode != 0 or not usage or usage["exit"] != 0 or not so.is_file():
+            raise Failure(f"`{' '.join(cmd)}` failed (exit {usage['exit'] if usage else '?'}):\n"
                           f"{log_path.read_text().strip()[-2000:]}")
-        runs.append(dict(wall_s=wall, user_s=ru.ru_utime, sys_s=ru.ru_stime,
-                         peak_rss_bytes=ru.ru_maxrss * 1024))
+        runs.append(dict(wall_s=wall, user_s=usage["user_s"], sys_s=usage["sys_s"],
+                         peak_rss_bytes=usage["maxrss_kib"] * 1024))
         print(f"  shears compile {model_path.name} ({i + 1}/{args.compile_runs}): {wall:.2f} s, "
-              f"peak RSS {ru.ru_maxrss / 1024:.0f} MiB", flush=True)
+              f"peak RSS {usage['maxrss_kib'] / 1024:.0f} MiB", flush=True)
     rss = max(r["peak_rss_bytes"] for r in runs)
     row = OrderedDict(model=name, path=str(model_path), file_bytes=model_path.stat().st_size,
                       weight_bytes=wbytes, initializers=ninit,
