@@ -75,7 +75,12 @@ import time
 from collections import OrderedDict, defaultdict
 from pathlib import Path
 
-import numpy as np
+# numpy's OpenBLAS starts a thread per core when it loads; they compete with the Shears runtime's
+# workers in this process, which does no BLAS work itself (2 Shears threads on 2 cores ran at the
+# speed of 1 in about half the processes). numpy_gemm.py sets its own counts.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 import onnx
 from onnx import helper, numpy_helper, shape_inference
 

@@ -63,10 +63,10 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-import onnx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cpu  # noqa: E402  (bench/cpu.py: runtime, inputs, timing, ONNX Runtime)
+import cpu  # noqa: E402  (bench/cpu.py: runtime, inputs, timing, ONNX Runtime; first: it sets
+#                         the BLAS thread count before numpy loads)
+import onnx  # noqa: E402
 from cpu import Budget, Failure, fmt  # noqa: E402
 
 REPO = cpu.REPO
