@@ -99,6 +99,29 @@ void *workerMain(void *arg) {
   }
 }
 
+/// Keeps worker `worker` on the worker-th CPU this process may use (the
+/// caller, worker 0, is left free). Unpinned, a worker that the caller
+/// wakes between kernel calls was sometimes woken onto the caller's own
+/// CPU and stayed there (wake-affine placement), so 2 threads ran at the
+/// speed of 1 once another process had used the machine.
+void pinWorker(pthread_t handle, int worker) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+    return;
+  int count = CPU_COUNT(&allowed);
+  if (count < 2)
+    return;
+  for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed) || seen++ != worker % count)
+      continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(handle, sizeof(one), &one);
+    return;
+  }
+}
+
 /// Starts workers up to `threads` (the caller is worker 0).
 void ensureStarted(int threads) {
   while (pool.started + 1 < threads) {
@@ -106,6 +129,7 @@ void ensureStarted(int threads) {
     if (pthread_create(&pool.handles[worker], nullptr, workerMain,
                        reinterpret_cast<void *>(worker)) != 0)
       break;
+    pinWorker(pool.handles[worker], static_cast<int>(worker));
     ++pool.started;
   }
   pool.threads = pool.started + 1;
