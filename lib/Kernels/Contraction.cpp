@@ -815,8 +815,17 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
     for (int64_t m = m0; m < m1;) {
       int64_t n = m / cv.p, p = m % cv.p;
       int64_t end = min64(m1, m - p + cv.p);
-      // out[m] is output pixel m - n * P of image n, this channel.
+      // out[m] is output pixel m - n * P of image n, this channel; W pixels
+      // at a time are a column of C^T.
       int64_t base = (n * cv.cout + channel) * cv.p - n * cv.p;
+      for (; m + W <= end; m += W) {
+        VF x = gatherStrided(ct + (m - m0) * cv.mg, cv.mg);
+        if (e.bias)
+          x += splat(e.bias[channel]);
+        if (e.residual)
+          x += load(e.residual + base + m);
+        store(cv.output + base + m, e.activate(x));
+      }
       for (; m < end; ++m) {
         float x = ct[(m - m0) * cv.mg];
         if (e.bias)

@@ -89,6 +89,27 @@ inline void storeFirst(float *p, VF v, int64_t n) {
 #endif
 }
 
+/// W floats `stride` floats apart (a column of a row-major matrix): one
+/// gather where the ISA has it.
+inline VF gatherStrided(const float *p, int64_t stride) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  __m512i index = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(static_cast<int>(stride)));
+  return _mm512_i32gather_ps(index, p, 4);
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  __m256i index =
+      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                         _mm256_set1_epi32(static_cast<int>(stride)));
+  return _mm256_i32gather_ps(p, index, 4);
+#else
+  VF v;
+  for (int i = 0; i < W; ++i)
+    v[i] = p[i * stride];
+  return v;
+#endif
+}
+
 /// Lanes [lo, hi) of the vector whose lane 0 is at p, and zeros (or no
 /// store) elsewhere: only p[lo, hi) is touched, so p itself may lie before
 /// the buffer (a run of output pixels that starts mid-vector).
