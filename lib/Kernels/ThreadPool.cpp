@@ -77,9 +77,14 @@ void *workerMain(void *arg) {
   int worker = static_cast<int>(reinterpret_cast<intptr_t>(arg));
   uint64_t seen = 0;
   for (;;) {
-    // Spin a little before sleeping: kernel calls come back to back.
+    // Spin a while (1 ms, by the clock: a pause lasts from a few to 140
+    // cycles depending on the CPU) before sleeping: kernel calls come back
+    // to back, and a sleeping worker wakes too late to take a share.
     uint64_t gen = pool.generation.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < 4000; ++spin) {
+    double until = monotonicSeconds() + 1e-3;
+    for (int spin = 0; gen == seen; ++spin) {
+      if ((spin & 255) == 255 && monotonicSeconds() > until)
+        break;
       relax(spin);
       gen = pool.generation.load(std::memory_order_acquire);
     }
@@ -271,7 +276,7 @@ __attribute__((constructor)) void readProfileSetting() {
 
 bool ProfileScope::profiling() { return profilingOn; }
 
-double ProfileScope::now() {
+double shears::uk::monotonicSeconds() {
   timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);

@@ -38,6 +38,9 @@ int numWorkers();
 /// between calls; nullptr when out of memory.
 float *scratch(int worker, size_t bytes);
 
+/// Seconds on the monotonic clock.
+double monotonicSeconds();
+
 /// With SHEARS_PROFILE set in the environment, each kernel call is timed
 /// and, when the library unloads (a model's dlclose, or exit), a table of
 /// call sites (kernel, path, shape: `what`) with their calls, total time
@@ -51,16 +54,15 @@ public:
       return;
     describe(what, sizeof(what));
     this->macs = macs;
-    start = now();
+    start = monotonicSeconds();
   }
   ~ProfileScope() {
     if (start >= 0)
-      record(what, macs, now() - start);
+      record(what, macs, monotonicSeconds() - start);
   }
 
 private:
   static bool profiling();
-  static double now();
   static void record(const char *what, int64_t macs, double seconds);
   char what[128] = "";
   int64_t macs = 0;
