@@ -87,29 +87,55 @@ void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
       VF acc[kRows];
       for (int r = 0; r < kRows; ++r)
         acc[r] = VF{} + bias;
-      for (int64_t i = 0; i < kh; ++i)
-        for (int64_t j = 0; j < kw; ++j) {
-          // Stride 2: column 2 * (x + t) + j * dw of the deinterleaved row.
-          int64_t reach = j * dw;
-          const float *p =
-              sw == 2 ? base + i * dh * wp + (reach & 1) * (wp / 2) + x +
-                            reach / 2
-                      : base + i * dh * wp + x * sw + reach;
-          auto tapLoad = [&](const float *q) {
-            return sw <= 2 ? load(q) : loadStrided<S>(q, sw);
-          };
-          if constexpr (Max) {
-            // x86's max: a NaN input wins over the window so far.
+      if constexpr (fixed) {
+        // Input row by input row: each of its KW shifted vectors is loaded
+        // once and used by every output row it reaches (half the loads of
+        // output row by output row; the same order of terms per output).
+        // Fixed shapes have sh == sw == S and unit dilation.
+#pragma clang loop unroll(full)
+        for (int rr = 0; rr < (kRows - 1) * S + KH; ++rr)
+#pragma clang loop unroll(full)
+          for (int j = 0; j < KW; ++j) {
+            const float *p =
+                S == 2 ? base + rr * wp + (j & 1) * (wp / 2) + x + j / 2
+                       : base + rr * wp + x + j;
+            VF v = load(p);
+#pragma clang loop unroll(full)
             for (int r = 0; r < kRows; ++r) {
-              VF v = tapLoad(p + r * sh * wp);
-              acc[r] = acc[r] > v ? acc[r] : v;
+              int i = rr - r * S;
+              if (i < 0 || i >= KH)
+                continue;
+              if constexpr (Max)
+                acc[r] = acc[r] > v ? acc[r] : v;
+              else
+                acc[r] += taps[i * KW + j] * v;
             }
-            continue;
           }
-          VF tap = fixed ? taps[i * KW + j] : VF{} + wt[i * kw + j];
-          for (int r = 0; r < kRows; ++r)
-            acc[r] += tap * tapLoad(p + r * sh * wp);
-        }
+      } else {
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            // Stride 2: column 2 * (x + t) + j * dw of the deinterleaved row.
+            int64_t reach = j * dw;
+            const float *p = sw == 2
+                                 ? base + i * dh * wp + (reach & 1) * (wp / 2) +
+                                       x + reach / 2
+                                 : base + i * dh * wp + x * sw + reach;
+            auto tapLoad = [&](const float *q) {
+              return sw <= 2 ? load(q) : loadStrided<S>(q, sw);
+            };
+            if constexpr (Max) {
+              // x86's max: a NaN input wins over the window so far.
+              for (int r = 0; r < kRows; ++r) {
+                VF v = tapLoad(p + r * sh * wp);
+                acc[r] = acc[r] > v ? acc[r] : v;
+              }
+              continue;
+            }
+            VF tap = VF{} + wt[i * kw + j];
+            for (int r = 0; r < kRows; ++r)
+              acc[r] += tap * tapLoad(p + r * sh * wp);
+          }
+      }
       int64_t valid = d.ow - x < W ? d.ow - x : W;
       for (int r = 0; r < rows; ++r) {
         int64_t offset = (plane * d.oh + y + r) * d.ow + x;
@@ -180,7 +206,7 @@ void planeRows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1,
       storeFirst(dst + c, loadFirst(src + c - d.pl, c1 - c), c1 - c);
   }
   float bias = d.max ? -__builtin_inff() : d.bias ? d.bias[ch] : 0.0f;
-  bool unit = d.dh == 1 && d.dw == 1;
+  bool unit = d.dh == 1 && d.dw == 1 && d.sh == d.sw;
   bool k3 = unit && d.kh == 3 && d.kw == 3, k2 = unit && d.kh == 2 && d.kw == 2;
   if (d.max) {
     if (k3 && d.sw == 2)
