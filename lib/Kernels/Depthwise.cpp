@@ -32,21 +32,6 @@ struct DwConv {
   int64_t planes, rowsPerTask, tasksPerPlane, planesPerTask;
 };
 
-/// W inputs `stride` apart: one load for stride 1, two and the even lanes
-/// for stride 2. S > 0 fixes the stride at compile time.
-template <int S> inline VF loadStrided(const float *p, int64_t stride) {
-  if (S > 0)
-    stride = S;
-  if (stride == 1)
-    return load(p);
-  if (stride == 2)
-    return evenLanes(load(p), load(p + W));
-  VF v;
-  for (int t = 0; t < W; ++t)
-    v[t] = p[t * stride];
-  return v;
-}
-
 /// Output rows computed together: independent accumulators, so that the
 /// multiply-adds of a vector step do not wait on each other.
 constexpr int kRows = 4;
@@ -121,7 +106,7 @@ void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
                                        x + reach / 2
                                  : base + i * dh * wp + x * sw + reach;
             auto tapLoad = [&](const float *q) {
-              return sw <= 2 ? load(q) : loadStrided<S>(q, sw);
+              return sw <= 2 ? load(q) : gatherStrided(q, sw);
             };
             if constexpr (Max) {
               // x86's max: a NaN input wins over the window so far.

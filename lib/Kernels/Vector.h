@@ -11,6 +11,7 @@
 #define SHEARS_KERNELS_VECTOR_H
 
 #include <stdint.h>
+#include <utility>
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -35,28 +36,16 @@ typedef float VFU __attribute__((vector_size(W * sizeof(float)), aligned(4)));
 inline VF load(const float *p) { return *reinterpret_cast<const VFU *>(p); }
 inline void store(float *p, VF v) { *reinterpret_cast<VFU *>(p) = v; }
 
-/// Lanes 0, 2, 4, ... of lo then of hi: W floats 2 apart.
-inline VF evenLanes(VF lo, VF hi) {
-#if SHEARS_UK_WIDTH == 16
-  return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
-                                 22, 24, 26, 28, 30);
-#elif SHEARS_UK_WIDTH == 8
-  return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
-#else
-  return __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-#endif
+/// Lanes First, First + 2, ... of lo then of hi: W floats 2 apart.
+template <int First, int... I>
+inline VF lanesTwoApart(VF lo, VF hi, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(lo, hi, (First + 2 * I)...);
 }
-
-/// Lanes 1, 3, 5, ... of lo then of hi.
+inline VF evenLanes(VF lo, VF hi) {
+  return lanesTwoApart<0>(lo, hi, std::make_integer_sequence<int, W>());
+}
 inline VF oddLanes(VF lo, VF hi) {
-#if SHEARS_UK_WIDTH == 16
-  return __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
-                                 23, 25, 27, 29, 31);
-#elif SHEARS_UK_WIDTH == 8
-  return __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
-#else
-  return __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
-#endif
+  return lanesTwoApart<1>(lo, hi, std::make_integer_sequence<int, W>());
 }
 
 /// The first n (0 <= n <= W) floats at p into (or from) lanes [0, n): masked
