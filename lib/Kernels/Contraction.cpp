@@ -457,7 +457,6 @@ struct Conv {
   int64_t pixelBlock, pixelBlocks, channelPanels, panelChunk;
   // Direct (unit strides, a k x k filter): bands of output rows over a
   // padded slice of the input, wp floats a row (see directTask).
-  bool direct;
   int64_t wp, bandRows, bands, sliceRows;
 };
 
@@ -845,15 +844,29 @@ using namespace shears::uk;
 using namespace shears::uk::SHEARS_UK_ISA;
 static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
 
-/// A conv2d call for the profile: path and shape.
-void describe(const Conv &cv, const char *path, char *out, size_t size) {
-  snprintf(out, size,
-           "conv2d %s %s: n%lld %lldx%lldx%lld -> %lld, %lldx%lld s%lld "
-           "g%lld",
-           SHEARS_UK_ISA_NAME, path, (long long)cv.n, (long long)cv.c,
-           (long long)cv.h, (long long)cv.w, (long long)cv.cout,
-           (long long)cv.kh, (long long)cv.kw, (long long)cv.sh,
-           (long long)cv.groups);
+/// Splits the filter's row blocks into chunks when `tiles` (the tasks of
+/// the other dimensions) are too few to keep `wanted` tasks in flight.
+void splitRowBlocks(Conv &cv, int64_t tiles, int64_t wanted) {
+  cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
+  cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
+  cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
+}
+
+/// Runs `tasks` tasks of one of conv2d's paths, timed for the profile.
+void runConv(Conv &cv, const char *path, void (*task)(void *, int64_t, int),
+             int64_t tasks, int64_t macs) {
+  ProfileScope profile(
+      [&](char *out, size_t size) {
+        snprintf(out, size,
+                 "conv2d %s %s: n%lld %lldx%lldx%lld -> %lld, %lldx%lld s%lld "
+                 "g%lld",
+                 SHEARS_UK_ISA_NAME, path, (long long)cv.n, (long long)cv.c,
+                 (long long)cv.h, (long long)cv.w, (long long)cv.cout,
+                 (long long)cv.kh, (long long)cv.kw, (long long)cv.sh,
+                 (long long)cv.groups);
+      },
+      macs);
+  parallelFor(tasks, task, &cv, macs);
 }
 
 extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
@@ -908,19 +921,15 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.chunks = min64(cv.channelPanels, ceilDiv(numWorkers(), tiles));
     cv.panelChunk = ceilDiv(cv.channelPanels, cv.chunks);
     cv.chunks = ceilDiv(cv.channelPanels, cv.panelChunk);
-    ProfileScope profile(
-        [&](char *out, size_t size) { describe(cv, "channel panels", out, size); },
-        macs);
-    parallelFor(tiles * cv.chunks, convChannelsTask, &cv, macs);
+    runConv(cv, "channel panels", convChannelsTask, tiles * cv.chunks, macs);
     return;
   }
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
   // Direct for unit strides and a real window (1x1 reads in place anyway),
   // with the AVX-512 tile (measured there): bands of output rows whose
   // slice stays in L2 (about 256 KiB), and whose wide pixels fill panels.
-  cv.direct = W == 16 && cv.sh == 1 && cv.sw == 1 && !cv.pointwise &&
-              cv.kh * cv.kw > 1 && cv.k * int64_t(sizeof(int64_t)) <= 64 << 10;
-  if (cv.direct) {
+  if (W == 16 && cv.sh == 1 && cv.sw == 1 && !cv.pointwise &&
+      cv.kh * cv.kw > 1 && cv.k * int64_t(sizeof(int64_t)) <= 64 << 10) {
     int64_t reachH = (cv.kh - 1) * cv.dh, reachW = (cv.kw - 1) * cv.dw;
     cv.wp = cv.ow + reachW;
     int64_t rowBytes = cv.cg * cv.wp * int64_t(sizeof(float));
@@ -936,13 +945,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
       tiles = cv.n * cv.groups * cv.bands;
     }
     cv.sliceRows = cv.bandRows + reachH;
-    cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
-    cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
-    cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
-    ProfileScope profile(
-        [&](char *out, size_t size) { describe(cv, "direct", out, size); },
-        macs);
-    parallelFor(tiles * cv.chunks, directTask, &cv, macs);
+    splitRowBlocks(cv, tiles, wanted);
+    runConv(cv, "direct", directTask, tiles * cv.chunks, macs);
     return;
   }
   cv.panels = ceilDiv(cv.p, kConvNR);
@@ -963,13 +967,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   // Split the filter rows too when there are too few pixel panels to keep
   // every thread busy.
   int64_t tiles = cv.n * cv.groups * cv.panelGroups;
-  cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
-  cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
-  cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
-  ProfileScope profile(
-      [&](char *out, size_t size) { describe(cv, "pixel panels", out, size); },
-      macs);
-  parallelFor(tiles * cv.chunks, convTask, &cv, macs);
+  splitRowBlocks(cv, tiles, wanted);
+  runConv(cv, "pixel panels", convTask, tiles * cv.chunks, macs);
 }
 
 extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
