@@ -42,6 +42,12 @@ bool isF32WithStaticTail(Type type, unsigned dynamicLeading) {
   return true;
 }
 
+/// A window op's operand and result: f32 NCHW, static but for the batch.
+bool isNCHWWithStaticCHW(RankedTensorType in, RankedTensorType out) {
+  return in.getRank() == 4 && isF32WithStaticTail(in, 1) &&
+         isF32WithStaticTail(out, 1);
+}
+
 /// An empty tensor of `type`, its dynamic dims read off `like` (the same
 /// positions).
 Value emptyLike(PatternRewriter &rewriter, Location loc, RankedTensorType type,
@@ -172,8 +178,7 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
     auto inType = cast<RankedTensorType>(op.getInput().getType());
     auto outType = cast<RankedTensorType>(op.getResult().getType());
     auto filterType = cast<RankedTensorType>(op.getWeight().getType());
-    if (!isF32WithStaticTail(inType, 1) || !isF32WithStaticTail(outType, 1) ||
-        !filterType.hasStaticShape() || inType.getRank() != 4)
+    if (!isNCHWWithStaticCHW(inType, outType) || !filterType.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "not f32 NCHW with static CHW");
     FailureOr<SmallVector<float>> filter = getConstantFloats(op.getWeight());
     if (failed(filter))
@@ -329,8 +334,7 @@ struct MaxPoolToUKernel : OpRewritePattern<MaxPoolOp> {
                                 PatternRewriter &rewriter) const override {
     auto inType = cast<RankedTensorType>(op.getInput().getType());
     auto outType = cast<RankedTensorType>(op.getResult().getType());
-    if (!isF32WithStaticTail(inType, 1) || !isF32WithStaticTail(outType, 1) ||
-        inType.getRank() != 4)
+    if (!isNCHWWithStaticCHW(inType, outType))
       return rewriter.notifyMatchFailure(op, "not f32 NCHW with static CHW");
     ArrayRef<int64_t> kernel = op.getKernelShape();
     int64_t channels = inType.getDimSize(1);
