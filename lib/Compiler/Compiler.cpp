@@ -326,8 +326,8 @@ static void writeWeightsObject(llvm::raw_ostream &os,
   auto padTo = [&](uint64_t offset) { os.write_zeros(offset - at); at = offset; };
   write(&header, sizeof(header));
   padTo(weightsOffset);
-  for (const ExternalWeight &w : weights) {
-    padTo(weightsOffset + llvm::alignTo(at - weightsOffset, w.alignment));
+  for (auto [w, sym] : llvm::zip(weights, ArrayRef(symbols).drop_front())) {
+    padTo(weightsOffset + sym.st_value);
     write(w.data.data(), w.data.size());
   }
   padTo(symtabOffset);

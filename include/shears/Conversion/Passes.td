@@ -166,10 +166,10 @@ def ShearsOutlineLoops : Pass<"shears-outline-loops", "mlir::ModuleOp"> {
     Runs after linalg is lowered to scf loops. In every function with at
     least `min-loops` top-level `scf.for` nests, each nest (what one linalg
     op became) moves into a new private function `<name>_loop<i>` with
-    `passthrough = ["noinline"]`, called where the nest was: constants it uses are cloned
-    into it, other values become arguments. LLVM's code generation grows
-    faster than linearly with the size of a function, so a deep model
-    compiles in time linear in its depth.
+    `passthrough = ["noinline"]`, called where the nest was: constants it
+    uses are cloned into it, other values become arguments. LLVM's code
+    generation grows faster than linearly with the size of a function, so a
+    deep model compiles in time linear in its depth.
   }];
   let dependentDialects = ["mlir::func::FuncDialect"];
   let options = [
