@@ -1,5 +1,7 @@
 //===- ShearsToLinalg.cpp - shears ops to linalg/tensor/arith/math --------===//
 
+#include "QuantizationToLinalg.h"
+
 #include "shears/Conversion/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 
@@ -987,6 +989,7 @@ struct ConvertShearsToLinalg
     patterns.add<UnaryLowering<SigmoidOp>>(ctx, computeSigmoid);
     patterns.add<UnaryLowering<TanhOp>>(ctx, computeTanh);
     patterns.add<UnaryLowering<ClipOp>>(ctx, computeClip);
+    populateQuantizationToLinalgPatterns(patterns, target);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

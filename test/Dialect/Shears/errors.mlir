@@ -229,3 +229,51 @@ func.func @ukernel_mixed(%x: memref<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tens
   %0 = shears.ukernel "gemm" ins(%x, %w : memref<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
+
+// -----
+
+func.func @quantize_zero_point_type(%x: tensor<4xf32>, %s: tensor<f32>, %zp: tensor<i8>) -> tensor<4xui8> {
+  // expected-error @+1 {{zero point must be of 'ui8', got 'tensor<i8>'}}
+  %0 = shears.quantize %x, %s, %zp : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xui8>
+  return %0 : tensor<4xui8>
+}
+
+// -----
+
+func.func @quantize_shape(%x: tensor<4xf32>, %s: tensor<f32>, %zp: tensor<ui8>) -> tensor<5xui8> {
+  // expected-error @+1 {{float and integer sides differ in shape: 'tensor<4xf32>' and 'tensor<5xui8>'}}
+  %0 = shears.quantize %x, %s, %zp : (tensor<4xf32>, tensor<f32>, tensor<ui8>) -> tensor<5xui8>
+  return %0 : tensor<5xui8>
+}
+
+// -----
+
+func.func @dequantize_no_axis(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %zp: tensor<4xi8>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{a 1-D scale needs an axis}}
+  %0 = shears.dequantize %q, %s, %zp : (tensor<4x8xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @dequantize_axis_size(%q: tensor<4x8xi8>, %s: tensor<8xf32>, %zp: tensor<8xi8>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{scale must be a 1-D tensor of 4 elements, got 'tensor<8xf32>'}}
+  %0 = shears.dequantize %q, %s, %zp {axis = 0 : i64} : (tensor<4x8xi8>, tensor<8xf32>, tensor<8xi8>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @dequantize_axis_range(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %zp: tensor<4xi8>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = shears.dequantize %q, %s, %zp {axis = 2 : i64} : (tensor<4x8xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @dequantize_scalar_axis(%q: tensor<4x8xi8>, %s: tensor<f32>, %zp: tensor<i8>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{axis is only for per-axis (1-D) scales}}
+  %0 = shears.dequantize %q, %s, %zp {axis = 0 : i64} : (tensor<4x8xi8>, tensor<f32>, tensor<i8>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}

@@ -89,3 +89,15 @@ func.func @ukernel(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x2
   shears.ukernel "gemm" ins(%mx, %mw : memref<4x16xf32>, memref<1x16x32xf32>) outs(%mo : memref<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0]
   return %0 : tensor<4x20xf32>
 }
+
+// Per-tensor activations (ui8) and per-channel weights (i8).
+// CHECK-LABEL: func @quantization
+// CHECK: %[[Q:.+]] = shears.quantize %arg0, %arg1, %arg2 : (tensor<?x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<?x8xui8>
+// CHECK: shears.dequantize %[[Q]], %arg1, %arg2 : (tensor<?x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x8xf32>
+// CHECK: shears.dequantize %arg3, %arg4, %arg5 {axis = 0 : i64} : (tensor<4x8xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x8xf32>
+func.func @quantization(%x: tensor<?x8xf32>, %s: tensor<f32>, %zp: tensor<ui8>, %wq: tensor<4x8xi8>, %ws: tensor<4xf32>, %wzp: tensor<4xi8>) -> (tensor<?x8xf32>, tensor<4x8xf32>) {
+  %q = shears.quantize %x, %s, %zp : (tensor<?x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<?x8xui8>
+  %dq = shears.dequantize %q, %s, %zp : (tensor<?x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x8xf32>
+  %w = shears.dequantize %wq, %ws, %wzp {axis = 0 : i64} : (tensor<4x8xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x8xf32>
+  return %dq, %w : tensor<?x8xf32>, tensor<4x8xf32>
+}

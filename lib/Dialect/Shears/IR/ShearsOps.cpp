@@ -21,16 +21,83 @@ using namespace mlir::shears;
 
 ConstantOp mlir::shears::createWeightConstant(OpBuilder &builder, Location loc,
                                               RankedTensorType type,
-                                              ArrayRef<float> values,
+                                              ArrayRef<char> bytes,
+                                              size_t alignment,
                                               StringRef name) {
-  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
-                       values.size() * sizeof(float));
-  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float));
+  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignment);
   auto attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
   return ConstantOp::create(builder, loc, attr);
 }
 
+ConstantOp mlir::shears::createWeightConstant(OpBuilder &builder, Location loc,
+                                              RankedTensorType type,
+                                              ArrayRef<float> values,
+                                              StringRef name) {
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
+                       values.size() * sizeof(float));
+  return createWeightConstant(builder, loc, type, bytes, alignof(float), name);
+}
+
+FailureOr<SmallVector<int32_t>> mlir::shears::getConstantInts(Value value) {
+  ElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return failure();
+  auto type = dyn_cast<IntegerType>(attr.getElementType());
+  if (!type || (type.getWidth() != 8 && type.getWidth() != 32))
+    return failure();
+  bool isUnsigned = type.isUnsigned();
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    SmallVector<int32_t> result;
+    for (const APInt &v : dense.getValues<APInt>())
+      result.push_back(isUnsigned ? v.getZExtValue() : v.getSExtValue());
+    return result;
+  }
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  AsmResourceBlob *blob =
+      resource ? resource.getRawHandle().getBlob() : nullptr;
+  int64_t count = attr.getNumElements();
+  if (!blob || blob->getData().size() != size_t(count * type.getWidth() / 8))
+    return failure();
+  ArrayRef<char> data = blob->getData();
+  SmallVector<int32_t> result(count);
+  for (int64_t i = 0; i < count; ++i) {
+    if (type.getWidth() == 32)
+      std::memcpy(&result[i], data.data() + 4 * i, 4);
+    else if (isUnsigned)
+      result[i] = static_cast<uint8_t>(data[i]);
+    else
+      result[i] = static_cast<int8_t>(data[i]);
+  }
+  return result;
+}
+
+/// The floats of `shears.dequantize` of constants.
+static FailureOr<SmallVector<float>> dequantizeConstant(DequantizeOp op) {
+  auto input = getConstantInts(op.getInput());
+  auto zeroPoint = getConstantInts(op.getZeroPoint());
+  auto scale = getConstantFloats(op.getScale());
+  if (failed(input) || failed(zeroPoint) || failed(scale))
+    return failure();
+  // Per axis: index i is in slice (i / inner) % channels.
+  auto type = cast<RankedTensorType>(op.getInput().getType());
+  int64_t channels = 1, inner = 1;
+  if (op.isPerAxis()) {
+    int64_t axis = *op.getAxis();
+    channels = type.getDimSize(axis);
+    for (int64_t d = axis + 1; d < type.getRank(); ++d)
+      inner *= type.getDimSize(d);
+  }
+  SmallVector<float> result(input->size());
+  for (size_t i = 0; i < input->size(); ++i) {
+    size_t c = (i / inner) % channels;
+    result[i] = static_cast<float>((*input)[i] - (*zeroPoint)[c]) * (*scale)[c];
+  }
+  return result;
+}
+
 FailureOr<SmallVector<float>> mlir::shears::getConstantFloats(Value value) {
+  if (auto dequantize = value.getDefiningOp<DequantizeOp>())
+    return dequantizeConstant(dequantize);
   ElementsAttr attr;
   if (!matchPattern(value, m_Constant(&attr)) ||
       !attr.getElementType().isF32())
@@ -401,6 +468,55 @@ LogicalResult MaskOp::verify() {
              << d << " is " << mask.getDimSize(d) << ", expected 1 or "
              << weight.getDimSize(d);
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp and DequantizeOp
+//===----------------------------------------------------------------------===//
+
+/// Scale and zero point: scalars, or [C] along `axis` of the integer side;
+/// the zero point of the integers' type; float and integer sides of one
+/// shape.
+static LogicalResult verifyQuantization(Operation *op, Value floats,
+                                        Value ints, Value scale,
+                                        Value zeroPoint,
+                                        std::optional<int64_t> axis) {
+  auto floatType = rankedType(floats), intType = rankedType(ints);
+  auto scaleType = rankedType(scale), zeroType = rankedType(zeroPoint);
+  if (failed(verifyCompatibleShape(floatType, intType)))
+    return op->emitOpError("float and integer sides differ in shape: ")
+           << floatType << " and " << intType;
+  if (zeroType.getElementType() != intType.getElementType())
+    return op->emitOpError("zero point must be of ")
+           << intType.getElementType() << ", got " << zeroType;
+  if (scaleType.getShape() != zeroType.getShape())
+    return op->emitOpError("scale ")
+           << scaleType << " and zero point " << zeroType
+           << " differ in shape";
+  if (scaleType.getRank() == 0) {
+    if (axis)
+      return op->emitOpError("axis is only for per-axis (1-D) scales");
+    return success();
+  }
+  if (scaleType.getRank() != 1)
+    return op->emitOpError("scale must be a scalar or 1-D, got ") << scaleType;
+  if (!axis)
+    return op->emitOpError("a 1-D scale needs an axis");
+  if (failed(checkAxis(op->getLoc(), *axis, intType.getRank())) ||
+      failed(checkVector(op->getLoc(), scale, intType.getDimSize(*axis),
+                         "scale")))
+    return failure();
+  return success();
+}
+
+LogicalResult QuantizeOp::verify() {
+  return verifyQuantization(*this, getInput(), getResult(), getScale(),
+                            getZeroPoint(), getAxis());
+}
+
+LogicalResult DequantizeOp::verify() {
+  return verifyQuantization(*this, getResult(), getInput(), getScale(),
+                            getZeroPoint(), getAxis());
 }
 
 //===----------------------------------------------------------------------===//

@@ -23,9 +23,18 @@ ConstantOp createWeightConstant(OpBuilder &builder, Location loc,
                                 RankedTensorType type, ArrayRef<float> values,
                                 StringRef name);
 
+/// The same from raw bytes of any element type.
+ConstantOp createWeightConstant(OpBuilder &builder, Location loc,
+                                RankedTensorType type, ArrayRef<char> bytes,
+                                size_t alignment, StringRef name);
+
 /// Returns the float contents of a constant tensor value (dense or
-/// dense_resource), or failure if `value` is not one.
+/// dense_resource, or a `shears.dequantize` of constants), or failure if
+/// `value` is not one.
 FailureOr<SmallVector<float>> getConstantFloats(Value value);
+
+/// Returns the contents of a constant tensor of i8, ui8 or i32, or failure.
+FailureOr<SmallVector<int32_t>> getConstantInts(Value value);
 
 /// Registers the bufferization model of `shears.ukernel`
 /// (BufferizableOpInterfaceImpl.cpp).

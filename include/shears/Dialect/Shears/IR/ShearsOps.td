@@ -139,6 +139,67 @@ def Shears_MaskOp : Shears_Op<"mask", [Pure, AllTypesMatch<["weight", "result"]>
 }
 
 //===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def Shears_QuantizedTensor : RankedTensorOf<[I8, UI8]>;
+
+class Shears_QuantizationOp<string mnemonic, string what>
+    : Shears_Op<mnemonic, [Pure]> {
+  let summary = what;
+  let assemblyFormat = [{
+    $input `,` $scale `,` $zero_point attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether the scale and zero point are one per slice along `axis`.
+    bool isPerAxis() { return getScale().getType().getRank() == 1; }
+  }];
+}
+
+def Shears_QuantizeOp : Shears_QuantizationOp<"quantize",
+    "Affine quantization to 8-bit integers (ONNX QuantizeLinear)"> {
+  let description = [{
+    `q = saturate(round_half_to_even(x / scale) + zero_point)`, saturated to
+    the range of the result's element type (`i8` is signed, `ui8`
+    unsigned). `scale` (f32) and `zero_point` (the result's element type)
+    are scalars, one for the whole tensor, or vectors with one entry per
+    index of dimension `axis` (per channel).
+
+    ```mlir
+    %q = shears.quantize %x, %s, %zp
+           : (tensor<?x784xf32>, tensor<f32>, tensor<ui8>) -> tensor<?x784xui8>
+    ```
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, RankedTensorOf<[F32]>:$scale,
+                       Shears_QuantizedTensor:$zero_point,
+                       OptionalAttr<I64Attr>:$axis);
+  let results = (outs Shears_QuantizedTensor:$result);
+}
+
+def Shears_DequantizeOp : Shears_QuantizationOp<"dequantize",
+    "Integers back to f32 (ONNX DequantizeLinear)"> {
+  let description = [{
+    `x = (q - zero_point) * scale`, with `scale` and `zero_point` as for
+    `shears.quantize`; `i32` inputs (quantized biases) are allowed too.
+    A quantized weight is a `shears.constant` of integers behind a
+    dequantize; `getConstantFloats` reads through it.
+
+    ```mlir
+    %w = shears.dequantize %wq, %s, %zp {axis = 0 : i64}
+           : (tensor<300x784xi8>, tensor<300xf32>, tensor<300xi8>)
+             -> tensor<300x784xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8, I32]>:$input,
+                       RankedTensorOf<[F32]>:$scale,
+                       RankedTensorOf<[I8, UI8, I32]>:$zero_point,
+                       OptionalAttr<I64Attr>:$axis);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+}
+
+//===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
