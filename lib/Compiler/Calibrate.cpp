@@ -33,19 +33,34 @@ namespace {
 struct Probe {
   std::string name;
   int64_t channelDim;
-  SmallVector<double> sums;
+};
+
+/// A copy of a model that returns, next to its own outputs, the input of
+/// every layer that pruning scores (a constant [out, in, ...] weight), named
+/// by its ONNX node; JIT-compiled, run over calibration samples batch by
+/// batch.
+class ProbedModel {
+public:
+  LogicalResult compile(ModuleOp module, std::string &error);
+
+  /// Runs every batch of `samples` and calls `visit(probe, tensor)` with the
+  /// input of each probed layer; `progress(done, total)` after each batch.
+  LogicalResult
+  run(ArrayRef<const ShearsTensor *> samples, int64_t batch,
+      std::string &error,
+      llvm::function_ref<void(size_t, const ShearsTensor *)> visit,
+      llvm::function_ref<void(int64_t, int64_t)> progress);
+
+  std::vector<Probe> probes;
+
+private:
+  ModelPtr model;
+  unsigned numOutputs = 0;
 };
 
 } // namespace
 
-FailureOr<std::vector<std::pair<std::string, NpzArray>>>
-mlir::shears::measureInputNorms(
-    ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
-    std::string &error, llvm::function_ref<void(int64_t, int64_t)> progress) {
-  if (batch < 1) {
-    error = "the calibration batch must be positive";
-    return failure();
-  }
+LogicalResult ProbedModel::compile(ModuleOp module, std::string &error) {
   OwningOpRef<ModuleOp> copy = module.clone();
   // The layers as shears-prune scores them: after batch_norm is folded.
   PassManager canonicalize(module.getContext());
@@ -65,9 +80,6 @@ mlir::shears::measureInputNorms(
     return failure();
   }
 
-  // Every layer shears-insert-masks scores (a constant [out, in, ...]
-  // weight), named by its ONNX node, returns its input too.
-  std::vector<Probe> probes;
   SmallVector<Value> probed;
   llvm::StringSet<> seen;
   entry.walk([&](PrunableOpInterface op) {
@@ -77,7 +89,7 @@ mlir::shears::measureInputNorms(
         failed(getScoredWeights(op)) ||
         !seen.insert(name.getName().strref()).second)
       return;
-    probes.push_back({name.getName().str(), op.getInputChannelDim(), {}});
+    probes.push_back({name.getName().str(), op.getInputChannelDim()});
     probed.push_back(input);
   });
   if (probes.empty()) {
@@ -85,7 +97,7 @@ mlir::shears::measureInputNorms(
     return failure();
   }
   auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
-  unsigned numOutputs = ret.getNumOperands();
+  numOutputs = ret.getNumOperands();
   for (auto [i, value] : llvm::enumerate(probed))
     if (failed(entry.insertResult(numOutputs + i, value.getType(),
                                   DictionaryAttr()))) {
@@ -98,16 +110,20 @@ mlir::shears::measureInputNorms(
     error = "cannot compile the model to measure its activations";
     return failure();
   }
-  ModelPtr model(jitCompile(*copy, error));
-  if (!model)
-    return failure();
+  model.reset(jitCompile(*copy, error));
+  return success(model != nullptr);
+}
+
+LogicalResult ProbedModel::run(
+    ArrayRef<const ShearsTensor *> samples, int64_t batch, std::string &error,
+    llvm::function_ref<void(size_t, const ShearsTensor *)> visit,
+    llvm::function_ref<void(int64_t, int64_t)> progress) {
   if (samples.size() != shearsModelNumInputs(model.get())) {
     error = "the model has " +
             std::to_string(shearsModelNumInputs(model.get())) + " inputs, " +
             std::to_string(samples.size()) + " given";
     return failure();
   }
-
   int64_t total = -1;
   for (const ShearsTensor *t : samples) {
     if (shearsTensorRank(t) < 1) {
@@ -153,30 +169,111 @@ mlir::shears::measureInputNorms(
       return failure();
     }
     std::vector<TensorPtr> outputs(raw.begin(), raw.end());
-    for (auto [i, probe] : llvm::enumerate(probes)) {
-      const ShearsTensor *t = outputs[numOutputs + i].get();
-      const int64_t *shape = shearsTensorShape(t);
-      int64_t rank = shearsTensorRank(t), dim = probe.channelDim;
-      int64_t channels = shape[dim], inner = 1;
-      for (int64_t d = dim + 1; d < rank; ++d)
-        inner *= shape[d];
-      probe.sums.resize(channels, 0.0);
-      const float *data = static_cast<const float *>(shearsTensorData(t));
-      size_t count = shearsTensorNumElements(t);
-      for (size_t e = 0; e < count; ++e)
-        probe.sums[e / inner % channels] += double(data[e]) * data[e];
-    }
+    for (size_t i = 0; i < probes.size(); ++i)
+      visit(i, outputs[numOutputs + i].get());
     if (progress)
       progress(begin + size, total);
   }
+  return success();
+}
+
+static ArrayRef<float> floats(const ShearsTensor *t) {
+  return {static_cast<const float *>(shearsTensorData(t)),
+          shearsTensorNumElements(t)};
+}
+
+FailureOr<std::vector<std::pair<std::string, NpzArray>>>
+mlir::shears::measureInputNorms(
+    ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
+    std::string &error, llvm::function_ref<void(int64_t, int64_t)> progress) {
+  if (batch < 1) {
+    error = "the calibration batch must be positive";
+    return failure();
+  }
+  ProbedModel model;
+  if (failed(model.compile(module, error)))
+    return failure();
+  std::vector<std::vector<double>> sums(model.probes.size());
+  auto visit = [&](size_t i, const ShearsTensor *t) {
+    const int64_t *shape = shearsTensorShape(t);
+    int64_t rank = shearsTensorRank(t), dim = model.probes[i].channelDim;
+    int64_t channels = shape[dim], inner = 1;
+    for (int64_t d = dim + 1; d < rank; ++d)
+      inner *= shape[d];
+    sums[i].resize(channels, 0.0);
+    ArrayRef<float> data = floats(t);
+    for (size_t e = 0; e < data.size(); ++e)
+      sums[i][e / inner % channels] += double(data[e]) * data[e];
+  };
+  if (failed(model.run(samples, batch, error, visit, progress)))
+    return failure();
 
   std::vector<std::pair<std::string, NpzArray>> norms;
-  for (Probe &probe : probes) {
+  for (auto [probe, probeSums] : llvm::zip(model.probes, sums)) {
     NpzArray array;
-    array.shape = {static_cast<int64_t>(probe.sums.size())};
-    for (double s : probe.sums)
+    array.shape = {static_cast<int64_t>(probeSums.size())};
+    for (double s : probeSums)
       array.values.push_back(static_cast<float>(std::sqrt(s)));
     norms.emplace_back(probe.name, std::move(array));
   }
   return norms;
+}
+
+FailureOr<std::vector<std::pair<std::string, NpzArray>>>
+mlir::shears::measureActivationRanges(
+    ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
+    std::string &error, llvm::function_ref<void(int64_t, int64_t)> progress) {
+  if (batch < 1) {
+    error = "the calibration batch must be positive";
+    return failure();
+  }
+  ProbedModel model;
+  if (failed(model.compile(module, error)))
+    return failure();
+  // Two runs: the range first, then the histogram over [-A, A] with A the
+  // largest magnitude, so that the bins are exact (not merged as ranges
+  // grow) and fold into a histogram of |x|.
+  size_t numProbes = model.probes.size();
+  std::vector<float> lo(numProbes, INFINITY), hi(numProbes, -INFINITY);
+  auto ranges = [&](size_t i, const ShearsTensor *t) {
+    for (float v : floats(t)) {
+      lo[i] = std::min(lo[i], v);
+      hi[i] = std::max(hi[i], v);
+    }
+  };
+  auto half = [&](int64_t offset) {
+    return [&, offset](int64_t done, int64_t total) {
+      if (progress)
+        progress(offset * total + done, 2 * total);
+    };
+  };
+  if (failed(model.run(samples, batch, error, ranges, half(0))))
+    return failure();
+  std::vector<std::vector<double>> counts(
+      numProbes, std::vector<double>(kHistogramBins, 0.0));
+  auto histograms = [&](size_t i, const ShearsTensor *t) {
+    double limit = std::max(std::fabs(lo[i]), std::fabs(hi[i]));
+    if (!(limit > 0)) {
+      counts[i][kHistogramBins / 2] += floats(t).size();
+      return;
+    }
+    double perBin = kHistogramBins / (2 * limit);
+    for (float v : floats(t)) {
+      auto bin = static_cast<int64_t>((v + limit) * perBin);
+      ++counts[i][std::clamp<int64_t>(bin, 0, kHistogramBins - 1)];
+    }
+  };
+  if (failed(model.run(samples, batch, error, histograms, half(1))))
+    return failure();
+
+  std::vector<std::pair<std::string, NpzArray>> stats;
+  for (size_t i = 0; i < numProbes; ++i) {
+    const std::string &name = model.probes[i].name;
+    NpzArray range{{2}, {lo[i], hi[i]}};
+    NpzArray histogram{{kHistogramBins},
+                       std::vector<float>(counts[i].begin(), counts[i].end())};
+    stats.emplace_back(name + ".range", std::move(range));
+    stats.emplace_back(name + ".histogram", std::move(histogram));
+  }
+  return stats;
 }

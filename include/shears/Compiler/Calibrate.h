@@ -26,6 +26,20 @@ measureInputNorms(ModuleOp module, ArrayRef<const ShearsTensor *> samples,
                   int64_t batch, std::string &error,
                   llvm::function_ref<void(int64_t, int64_t)> progress = {});
 
+/// Bins of the histograms measureActivationRanges writes.
+constexpr int64_t kHistogramBins = 4096;
+
+/// Runs `module` like measureInputNorms and returns, for the same layers,
+/// the statistics of their inputs that shears-quantize reads: `NAME.range`
+/// ([min, max] over all samples) and `NAME.histogram` (kHistogramBins
+/// counts of equal bins over [-A, A], A = max(|min|, |max|)). The samples
+/// are run twice: for the ranges, then for the histograms.
+FailureOr<std::vector<std::pair<std::string, NpzArray>>>
+measureActivationRanges(
+    ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
+    std::string &error,
+    llvm::function_ref<void(int64_t, int64_t)> progress = {});
+
 } // namespace mlir::shears
 
 #endif // SHEARS_COMPILER_CALIBRATE_H

@@ -10,6 +10,12 @@
 
 namespace mlir::shears {
 
+/// shears-quantize: how layer inputs are quantized.
+enum class QuantizedActivations { Static, None };
+
+/// shears-quantize: how an activation range is chosen from its statistics.
+enum class CalibrationMethod { MinMax, Percentile, Entropy };
+
 #define GEN_PASS_DECL
 #include "shears/Transforms/Passes.h.inc"
 

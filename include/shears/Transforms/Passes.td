@@ -140,6 +140,65 @@ def ShearsEliminateDeadNeurons
   ];
 }
 
+def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
+  let summary = "Quantizes layers to int8 as quantize/dequantize pairs (QDQ)";
+  let description = [{
+    Rewrites every layer with a constant weight (convolutions and linear
+    layers, found through PrunableOpInterface and named by their ONNX node)
+    whose name `exclude` does not match:
+    - its weight becomes a constant of `i8` behind a `shears.dequantize`
+      with one scale per output channel (symmetric: scale = max|w| / 127,
+      zero point 0);
+    - with `activations=static`, its input goes through `shears.quantize`
+      to `ui8` and back with one scale and zero point for the tensor
+      (asymmetric: [lo, hi] mapped onto [0, 255], 0 exactly representable),
+      the range chosen by `calibration` from the statistics in `statistics`
+      (the .npz `shears calibrate --quantization` writes: per node `NAME.range`
+      and `NAME.histogram`):
+      `minmax` takes the range seen; `percentile` clips both ends at the
+      `percentile`-th percentile of |x|; `entropy` clips at the threshold
+      whose 8-bit quantization of the histogram of |x| loses the least
+      information (Kullback-Leibler divergence, as TensorRT and ONNX Runtime
+      calibrate).
+    Biases stay f32. The result runs through the float lowering as fake
+    quantization, and exports as QDQ ONNX.
+  }];
+  let dependentDialects = ["mlir::shears::ShearsDialect"];
+  let options = [
+    Option<"activations", "activations", "mlir::shears::QuantizedActivations",
+           "mlir::shears::QuantizedActivations::Static",
+           "How layer inputs are quantized",
+           [{::llvm::cl::values(
+             clEnumValN(mlir::shears::QuantizedActivations::Static, "static",
+                        "ui8 with a scale calibrated ahead of time"),
+             clEnumValN(mlir::shears::QuantizedActivations::None, "none",
+                        "not at all (weight-only quantization)"))}]>,
+    Option<"calibration", "calibration", "mlir::shears::CalibrationMethod",
+           "mlir::shears::CalibrationMethod::MinMax",
+           "How an activation range is chosen from its statistics",
+           [{::llvm::cl::values(
+             clEnumValN(mlir::shears::CalibrationMethod::MinMax, "minmax",
+                        "the range seen"),
+             clEnumValN(mlir::shears::CalibrationMethod::Percentile,
+                        "percentile", "clipped at a percentile of |x|"),
+             clEnumValN(mlir::shears::CalibrationMethod::Entropy, "entropy",
+                        "clipped where the KL divergence is least"))}]>,
+    Option<"percentile", "percentile", "double", "99.99",
+           "calibration=percentile: the percentile of |x| kept, in (0, 100]">,
+    Option<"statistics", "statistics", "std::string", "\"\"",
+           ".npz of activation statistics per ONNX node name "
+           "(activations=static)">,
+    Option<"exclude", "exclude", "std::string", "\"\"",
+           "Regex of ONNX node names whose layers stay f32">,
+  ];
+  let statistics = [
+    Statistic<"numQuantizedLayers", "quantized-layers",
+              "Layers with int8 weights">,
+    Statistic<"numQuantizedInputs", "quantized-inputs",
+              "Layer inputs quantized to ui8">,
+  ];
+}
+
 def ShearsPrintChannelGroups : Pass<"shears-print-channel-groups",
                                    "mlir::func::FuncOp"> {
   let summary = "Reports the channel groups of each function";

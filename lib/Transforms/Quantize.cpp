@@ -1,0 +1,298 @@
+//===- Quantize.cpp - int8 quantization as quantize/dequantize pairs ------===//
+//
+// The QDQ form, as ONNX Runtime's quantizer writes it: a quantized layer
+// keeps its f32 op, its weight becomes integers behind a dequantize and its
+// input passes through a quantize and a dequantize. The IR stays runnable by
+// the float lowering (fake quantization, for accuracy), exports as QDQ ONNX
+// as it is, and tells an integer backend everything it needs: the scales
+// and zero points of both operands of each contraction.
+//
+// Activations are asymmetric ui8 and weights symmetric i8 (zero point 0):
+// AVX512-VNNI multiplies u8 by s8, so this pair needs no conversion in the
+// kernel, and the zero point of the activations costs one correction per
+// output channel (zero_point * sum of the channel's weights), computed once.
+// A ui8 range starting at 0 spends all 256 levels on the non-negative
+// outputs of ReLU, which most layer inputs are.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Npz.h"
+#include "shears/Transforms/Passes.h"
+
+#include "llvm/Support/Regex.h"
+
+#include <cmath>
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSQUANTIZE
+#include "shears/Transforms/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+using namespace mlir::shears;
+
+namespace {
+
+/// The histogram of |x| from one over [-A, A] (an even number of equal
+/// bins): bin j counts |x| in [j, j + 1) * A / (bins / 2).
+std::vector<double> foldHistogram(ArrayRef<float> histogram) {
+  size_t half = histogram.size() / 2;
+  std::vector<double> folded(half);
+  for (size_t j = 0; j < half; ++j)
+    folded[j] = double(histogram[half + j]) + histogram[half - 1 - j];
+  return folded;
+}
+
+/// The number of bins of `folded` below the `percentile`-th percentile.
+size_t percentileBins(ArrayRef<double> folded, double percentile) {
+  double total = 0;
+  for (double c : folded)
+    total += c;
+  double target = total * percentile / 100.0, sum = 0;
+  for (size_t j = 0; j < folded.size(); ++j) {
+    sum += folded[j];
+    if (sum >= target)
+      return j + 1;
+  }
+  return folded.size();
+}
+
+/// The number of bins of `folded` to keep so that quantizing them to
+/// `levels` levels (the clipped mass folded into the last kept bin) loses
+/// the least information: the threshold minimizing KL(P || Q), P the
+/// clipped histogram, Q its quantization expanded back over P's non-empty
+/// bins (TensorRT's entropy calibration).
+size_t entropyBins(ArrayRef<double> folded, size_t levels) {
+  size_t n = folded.size();
+  if (n <= levels)
+    return n;
+  double bestDivergence = INFINITY;
+  size_t best = n;
+  std::vector<double> p, q;
+  double tail = 0;
+  for (double c : folded)
+    tail += c;
+  for (size_t i = 0; i < levels; ++i)
+    tail -= folded[i];
+  for (size_t i = levels; i <= n; ++i) {
+    if (i > levels)
+      tail -= folded[i - 1];
+    p.assign(folded.begin(), folded.begin() + i);
+    p.back() += tail;
+    // Quantize the first i bins into `levels` merged bins, then spread each
+    // merged total evenly over its non-empty source bins.
+    q.assign(i, 0.0);
+    for (size_t level = 0; level < levels; ++level) {
+      size_t begin = level * i / levels, end = (level + 1) * i / levels;
+      double sum = 0;
+      size_t nonEmpty = 0;
+      for (size_t j = begin; j < end; ++j) {
+        sum += folded[j];
+        nonEmpty += folded[j] != 0;
+      }
+      for (size_t j = begin; j < end; ++j)
+        if (folded[j] != 0)
+          q[j] = sum / nonEmpty;
+    }
+    double pTotal = 0, qTotal = 0;
+    for (size_t j = 0; j < i; ++j) {
+      pTotal += p[j];
+      qTotal += q[j];
+    }
+    if (pTotal == 0 || qTotal == 0)
+      continue;
+    double divergence = 0;
+    for (size_t j = 0; j < i; ++j) {
+      if (p[j] == 0)
+        continue;
+      double pj = p[j] / pTotal;
+      // Mass that Q has not (the clipped tail in the last bin) is charged
+      // as if Q had a tiny amount there.
+      double qj = q[j] > 0 ? q[j] / qTotal : 1e-12;
+      divergence += pj * std::log(pj / qj);
+    }
+    if (divergence < bestDivergence) {
+      bestDivergence = divergence;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/// A ui8 scale and zero point for the range [lo, hi] (which holds 0).
+std::pair<float, uint8_t> activationParams(double lo, double hi) {
+  double scale = (hi - lo) / 255.0;
+  if (!(scale > 0))
+    return {1.0f, 0};
+  double zeroPoint = std::nearbyint(-lo / scale);
+  return {static_cast<float>(scale),
+          static_cast<uint8_t>(std::clamp(zeroPoint, 0.0, 255.0))};
+}
+
+struct ShearsQuantize : shears::impl::ShearsQuantizeBase<ShearsQuantize> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  /// The range of the input of layer `name` chosen by `calibration`.
+  FailureOr<std::pair<double, double>>
+  chooseRange(Operation *op, StringRef name,
+              const llvm::StringMap<NpzArray> &stats);
+  void quantizeWeight(PrunableOpInterface op, StringRef name,
+                      ArrayRef<float> weights);
+  void quantizeInput(PrunableOpInterface op, StringRef name, double lo,
+                     double hi);
+};
+
+FailureOr<std::pair<double, double>>
+ShearsQuantize::chooseRange(Operation *op, StringRef name,
+                            const llvm::StringMap<NpzArray> &stats) {
+  auto range = stats.find((name + ".range").str());
+  auto histogram = stats.find((name + ".histogram").str());
+  if (range == stats.end() || histogram == stats.end() ||
+      range->second.values.size() != 2 ||
+      histogram->second.values.size() < 2 ||
+      histogram->second.values.size() % 2)
+    return op->emitError("shears-quantize: no statistics for layer '")
+               << name << "' in '" << statistics
+               << "' (expected '" << name << ".range' and '" << name
+               << ".histogram', as shears calibrate --quantization writes)",
+           failure();
+  double lo = std::min<double>(range->second.values[0], 0.0);
+  double hi = std::max<double>(range->second.values[1], 0.0);
+  if (calibration == CalibrationMethod::MinMax)
+    return std::make_pair(lo, hi);
+  std::vector<double> folded = foldHistogram(histogram->second.values);
+  // Non-negative inputs spend all 256 levels on [0, T], others about half.
+  size_t bins = calibration == CalibrationMethod::Percentile
+                    ? percentileBins(folded, percentile)
+                    : entropyBins(folded, lo < 0 ? 128 : 256);
+  double limit = std::max(-lo, hi);
+  double threshold = limit * double(bins) / double(folded.size());
+  return std::make_pair(std::max(lo, -threshold), std::min(hi, threshold));
+}
+
+void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
+                                    ArrayRef<float> weights) {
+  Value weight = op.getWeight();
+  auto type = cast<RankedTensorType>(weight.getType());
+  int64_t channels = type.getDimSize(0);
+  int64_t inner = type.getNumElements() / std::max<int64_t>(channels, 1);
+  SmallVector<float> scales(channels);
+  SmallVector<int8_t> ints(weights.size());
+  for (int64_t c = 0; c < channels; ++c) {
+    ArrayRef<float> row = weights.slice(c * inner, inner);
+    float largest = 0;
+    for (float w : row)
+      largest = std::max(largest, std::fabs(w));
+    scales[c] = largest > 0 ? largest / 127.0f : 1.0f;
+    for (int64_t i = 0; i < inner; ++i)
+      ints[c * inner + i] = static_cast<int8_t>(
+          std::clamp(std::nearbyint(row[i] / scales[c]), -127.0f, 127.0f));
+  }
+  OpBuilder b(op);
+  Location loc = weight.getLoc();
+  std::string base = name.str();
+  if (auto weightName = dyn_cast<NameLoc>(loc))
+    base = weightName.getName().str();
+  auto intType = RankedTensorType::get(type.getShape(), b.getI8Type());
+  Value q = createWeightConstant(
+      b, loc, intType,
+      ArrayRef<char>(reinterpret_cast<const char *>(ints.data()), ints.size()),
+      /*alignment=*/64, base + ".quantized");
+  auto vector = [&](Type element) {
+    return RankedTensorType::get({channels}, element);
+  };
+  Value scale = createWeightConstant(b, loc, vector(b.getF32Type()), scales,
+                                     base + ".scale");
+  Value zeroPoint = ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vector(b.getI8Type()), int8_t(0)));
+  Value dequantized = DequantizeOp::create(b, loc, type, q, scale, zeroPoint,
+                                           b.getI64IntegerAttr(0));
+  Operation *old = weight.getDefiningOp();
+  op->replaceUsesOfWith(weight, dequantized);
+  if (old && old->use_empty())
+    old->erase();
+}
+
+void ShearsQuantize::quantizeInput(PrunableOpInterface op, StringRef name,
+                                   double lo, double hi) {
+  Value input = op.getPrunedInput();
+  auto type = cast<RankedTensorType>(input.getType());
+  auto [scale, zeroPoint] = activationParams(lo, hi);
+  OpBuilder b(op);
+  Type u8 = b.getIntegerType(8, /*isSigned=*/false);
+  auto scalar = [](Type element) { return RankedTensorType::get({}, element); };
+  Location loc = NameLoc::get(b.getStringAttr(name + "/input_quantize"));
+  Value scaleValue = ConstantOp::create(
+      b, loc, DenseElementsAttr::get(scalar(b.getF32Type()), scale));
+  Value zeroValue = ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(scalar(u8), APInt(8, zeroPoint, false)));
+  Value q = QuantizeOp::create(
+      b, loc, RankedTensorType::get(type.getShape(), u8), input, scaleValue,
+      zeroValue, IntegerAttr());
+  Value dq = DequantizeOp::create(
+      b, NameLoc::get(b.getStringAttr(name + "/input_dequantize")), type, q,
+      scaleValue, zeroValue, IntegerAttr());
+  op->replaceUsesOfWith(input, dq);
+}
+
+void ShearsQuantize::runOnOperation() {
+  ModuleOp module = getOperation();
+  if (!(percentile > 0.0 && percentile <= 100.0)) {
+    module.emitError() << "shears-quantize: percentile must be in (0, 100], "
+                          "got "
+                       << percentile;
+    return signalPassFailure();
+  }
+  llvm::Regex excludeRegex(exclude);
+  std::string regexError;
+  if (!exclude.empty() && !excludeRegex.isValid(regexError)) {
+    module.emitError() << "shears-quantize: exclude '" << exclude
+                       << "' is not a valid regex: " << regexError;
+    return signalPassFailure();
+  }
+  llvm::StringMap<NpzArray> stats;
+  if (activations == QuantizedActivations::Static) {
+    if (statistics.empty()) {
+      module.emitError("shears-quantize: activations=static needs the "
+                       "activation statistics (statistics=FILE.npz, from "
+                       "shears calibrate --quantization)");
+      return signalPassFailure();
+    }
+    auto loaded = readNpz(statistics);
+    if (!loaded) {
+      module.emitError() << "shears-quantize: "
+                         << llvm::toString(loaded.takeError());
+      return signalPassFailure();
+    }
+    stats = std::move(*loaded);
+  }
+
+  SmallVector<PrunableOpInterface> layers;
+  module.walk([&](PrunableOpInterface op) { layers.push_back(op); });
+  for (PrunableOpInterface op : layers) {
+    auto nameLoc = dyn_cast<NameLoc>(op->getLoc());
+    FailureOr<SmallVector<float>> weights = getScoredWeights(op);
+    if (!nameLoc || op.getWeight().getDefiningOp<DequantizeOp>() ||
+        failed(weights))
+      continue;
+    StringRef name = nameLoc.getName().strref();
+    if (!exclude.empty() && excludeRegex.match(name))
+      continue;
+    if (activations == QuantizedActivations::Static) {
+      auto range = chooseRange(op, name, stats);
+      if (failed(range))
+        return signalPassFailure();
+      quantizeInput(op, name, range->first, range->second);
+      ++numQuantizedInputs;
+    }
+    quantizeWeight(op, name, *weights);
+    ++numQuantizedLayers;
+  }
+}
+
+} // namespace
