@@ -241,10 +241,11 @@ mlir::shears::measureActivationRanges(
       hi[i] = std::max(hi[i], v);
     }
   };
+  // Progress in samples: each run is half of the work.
   auto half = [&](int64_t offset) {
     return [&, offset](int64_t done, int64_t total) {
       if (progress)
-        progress(offset * total + done, 2 * total);
+        progress((offset * total + done) / 2, total);
     };
   };
   if (failed(model.run(samples, batch, error, ranges, half(0))))

@@ -11,6 +11,7 @@
 
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
@@ -21,6 +22,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
@@ -70,6 +72,7 @@ cl::OptionCategory compileCategory("Options");
 cl::OptionCategory pruneCategory("Options");
 cl::OptionCategory reportCategory("Options");
 cl::OptionCategory calibrateCategory("Options");
+cl::OptionCategory quantizeCategory("Options");
 
 /// The name a command goes by in messages: "shears-run", "shears run".
 std::string commandName(char **argv) {
@@ -513,13 +516,19 @@ int shears::compileModelCommand(int argc, char **argv) {
 // calibrate
 //===----------------------------------------------------------------------===//
 
+/// What `shears calibrate` measures: measureInputNorms or
+/// measureActivationRanges.
+using Measure = FailureOr<std::vector<std::pair<std::string, shears::NpzArray>>> (
+    *)(ModuleOp, ArrayRef<const ShearsTensor *>, int64_t, std::string &,
+       llvm::function_ref<void(int64_t, int64_t)>);
+
 /// Loads calibration samples given as NAME=FILE.npy with `option`,
-/// measures the input norms of `module`'s layers on them and writes them to
+/// `measure`s `module`'s layers on them and writes the result to
 /// `outputPath`. Returns the exit status; progress goes to stderr.
-static int measureNorms(llvm::StringRef name, ModuleOp module,
-                        llvm::StringRef option,
-                        llvm::ArrayRef<std::string> specs, int64_t batch,
-                        llvm::StringRef outputPath) {
+static int measureLayers(llvm::StringRef name, ModuleOp module,
+                         llvm::StringRef option,
+                         llvm::ArrayRef<std::string> specs, int64_t batch,
+                         llvm::StringRef outputPath, Measure measure) {
   // Inputs in the order of the function's arguments, named as ONNX names
   // them (shears.name), else input_<i>.
   auto func = *module.getOps<func::FuncOp>().begin();
@@ -547,12 +556,46 @@ static int measureNorms(llvm::StringRef name, ModuleOp module,
     if (done == total)
       llvm::errs() << "\n";
   };
-  auto norms =
-      shears::measureInputNorms(module, pointers, batch, error, progress);
-  if (failed(norms))
+  auto arrays = measure(module, pointers, batch, error, progress);
+  if (failed(arrays))
     return fail(name, "calibration failed: " + error);
-  if (llvm::Error e = shears::writeNpz(outputPath, *norms))
+  if (llvm::Error e = shears::writeNpz(outputPath, *arrays))
     return fail(name, llvm::toString(std::move(e)));
+  return 0;
+}
+
+/// A temporary .npz removed when the command ends: statistics measured in
+/// the command and read by a pass.
+struct TemporaryNpz {
+  std::string path;
+  std::optional<llvm::FileRemover> remover;
+
+  int create(llvm::StringRef command, llvm::StringRef prefix) {
+    llvm::SmallString<128> temp;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile(prefix, "npz", temp))
+      return fail(command, "cannot create a temporary file: " + ec.message());
+    remover.emplace(temp);
+    path = temp.str().str();
+    return 0;
+  }
+};
+
+/// Writes `module` to `outputPath`: MLIR text (with locations, which carry
+/// the ONNX node names) for a .mlir path, else ONNX. The whole output is
+/// made before the file is opened: a model that cannot be exported leaves
+/// no file.
+static int writeModel(llvm::StringRef command, ModuleOp module,
+                      llvm::StringRef outputPath) {
+  std::string bytes;
+  llvm::raw_string_ostream os(bytes);
+  if (outputPath.ends_with(".mlir"))
+    module->print(os, OpPrintingFlags().enableDebugInfo());
+  else if (failed(shears::exportToONNX(module, os)))
+    return fail(command, "cannot export the model to ONNX");
+  std::string error;
+  if (failed(writeFile(outputPath, bytes, error)))
+    return fail(command, error);
   return 0;
 }
 
@@ -572,15 +615,27 @@ int shears::calibrateModelCommand(int argc, char **argv) {
                               cl::value_desc("norms.npz"), cl::cat(cat));
   Opt<int64_t> batch("batch", cl::desc("Samples per run (default 256)"),
                      cl::init(256), cl::cat(cat));
+  Opt<bool> quantization(
+      "quantization",
+      cl::desc("Write the statistics quantization reads instead: per layer "
+               "NAME.range (min, max of its input) and NAME.histogram (" +
+               std::to_string(shears::kHistogramBins) +
+               " bins over [-A, A], A the largest magnitude)"),
+      cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Runs a model on calibration samples (JIT) and writes, per layer that "
       "pruning scores, the L2 norm of each input channel over the samples: "
       "an .npz keyed by ONNX node name, what --criterion activation "
-      "(Wanda) reads.\n\n  " +
+      "(Wanda) reads. With --quantization, the ranges and histograms of the "
+      "layers' inputs, what shears quantize --statistics reads.\n\n  " +
           name + " model.onnx --input input=calib.npy -o norms.npz\n  " +
           "shears prune model.onnx --criterion activation --activations "
-          "norms.npz -o small.onnx\n");
+          "norms.npz -o small.onnx\n  " +
+          name +
+          " model.onnx --input input=calib.npy --quantization -o stats.npz\n"
+          "  shears quantize model.onnx --statistics stats.npz --method "
+          "entropy -o int8.onnx\n");
   if (batch < 1)
     return fail(name, "--batch must be positive");
   CompilerContext cc;
@@ -588,11 +643,15 @@ int shears::calibrateModelCommand(int argc, char **argv) {
       shears::loadModel(modelPath, cc.context, cc.sourceMgr);
   if (!module)
     return 1;
-  if (int status = measureNorms(name, *module, "--input", inputSpecs, batch,
-                                outputPath))
+  if (int status = measureLayers(name, *module, "--input", inputSpecs, batch,
+                                 outputPath,
+                                 quantization ? shears::measureActivationRanges
+                                              : shears::measureInputNorms))
     return status;
-  llvm::outs() << "wrote input norms of the layers of '" << modelPath
-               << "' to '" << outputPath << "'\n";
+  llvm::outs() << "wrote "
+               << (quantization ? "input statistics" : "input norms")
+               << " of the layers of '" << modelPath << "' to '" << outputPath
+               << "'\n";
   return 0;
 }
 
@@ -771,18 +830,16 @@ int shears::pruneModelCommand(int argc, char **argv) {
   // Activation norms measured here live in a temporary .npz while the
   // pipeline reads them.
   std::string normsPath = activations;
-  std::optional<llvm::FileRemover> normsFile;
+  TemporaryNpz normsFile;
   if (!calibration.empty()) {
     if (criterion != "activation")
       return fail(name, "--calibration is for --criterion activation");
-    llvm::SmallString<128> temp;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("shears-norms", "npz", temp))
-      return fail(name, "cannot create a temporary file: " + ec.message());
-    normsFile.emplace(temp);
-    normsPath = temp.str().str();
-    if (int status = measureNorms(name, *module, "--calibration", calibration, calibrationBatch,
-                                  normsPath))
+    if (int status = normsFile.create(name, "shears-norms"))
+      return status;
+    normsPath = normsFile.path;
+    if (int status = measureLayers(name, *module, "--calibration", calibration,
+                                   calibrationBatch, normsPath,
+                                   shears::measureInputNorms))
       return status;
   }
 
@@ -810,19 +867,8 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return fail(name, "pruning '" + modelPath + "' failed");
   shears::ModelReport after = shears::collectModelReport(*module);
 
-  // The whole output is made before the file is opened: a model that cannot
-  // be exported leaves no file.
-  std::string bytes;
-  llvm::raw_string_ostream os(bytes);
-  if (llvm::StringRef(outputPath).ends_with(".mlir")) {
-    // With locations: they carry the ONNX node names (layer names).
-    module->print(os, OpPrintingFlags().enableDebugInfo());
-  } else if (failed(shears::exportToONNX(*module, os))) {
-    return fail(name, "cannot export the pruned model to ONNX");
-  }
-  std::string error;
-  if (failed(writeFile(outputPath, bytes, error)))
-    return fail(name, error);
+  if (int status = writeModel(name, *module, outputPath))
+    return status;
   after.onnxBytes = onnxFileSize(outputPath);
 
   auto bytesString = [](const shears::ModelReport &r) {
@@ -853,6 +899,157 @@ int shears::pruneModelCommand(int argc, char **argv) {
   llvm::outs() << "\n";
   if (printReport)
     shears::printModelReport(after, llvm::outs());
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// quantize
+//===----------------------------------------------------------------------===//
+
+int shears::quantizeModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = quantizeCategory;
+  Opt<std::string> modelPath(cl::Positional, cl::Required,
+                             cl::desc("<model.onnx | model.mlir>"),
+                             cl::cat(cat));
+  Opt<std::string> outputPath(
+      "o", cl::Required,
+      cl::desc("Quantized model to write: QDQ ONNX, or MLIR text for a .mlir "
+               "path"),
+      cl::value_desc("int8.onnx"), cl::cat(cat));
+  List<std::string> calibration(
+      "calibration",
+      cl::desc("Calibrate the activation ranges on these samples "
+               "(NAME=FILE.npy, first axis the samples; repeat per input)"),
+      cl::value_desc("name=file.npy"), cl::cat(cat));
+  Opt<std::string> statistics(
+      "statistics",
+      cl::desc("Or read them from this .npz (shears calibrate --quantization "
+               "writes it)"),
+      cl::value_desc("stats.npz"), cl::cat(cat));
+  Opt<int64_t> calibrationBatch(
+      "calibration-batch",
+      cl::desc("Samples per run while calibrating (default 256)"),
+      cl::init(256), cl::cat(cat));
+  Opt<std::string> method(
+      "method",
+      cl::desc("How a range is chosen: minmax (the range seen; the "
+               "default), percentile (clipped at --percentile of |x|), "
+               "entropy (clipped where the KL divergence is least)"),
+      cl::init("minmax"), cl::cat(cat));
+  Opt<std::string> percentile(
+      "percentile",
+      cl::desc("--method percentile: the percentile of |x| kept (default "
+               "99.99)"),
+      cl::init("99.99"), cl::cat(cat));
+  Opt<std::string> activations(
+      "activations",
+      cl::desc("static (ui8 inputs with calibrated ranges; the default) or "
+               "none (int8 weights only, no calibration)"),
+      cl::init("static"), cl::cat(cat));
+  Opt<std::string> exclude(
+      "exclude",
+      cl::desc("Regex of ONNX node names whose layers stay f32"),
+      cl::value_desc("regex"), cl::cat(cat));
+  Opt<bool> printReport(
+      "report", cl::desc("Also print the quantized model's per-layer report"),
+      cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Quantizes a model to int8 (the shears-quantize pass): weights per "
+      "output channel (symmetric i8), layer inputs per tensor (asymmetric "
+      "ui8) with ranges calibrated on samples run through the JIT, and "
+      "writes it as QDQ ONNX (QuantizeLinear/DequantizeLinear) that any "
+      "runtime runs.\n\n  " +
+          name +
+          " model.onnx --calibration input=x.npy --method entropy -o "
+          "int8.onnx\n  " +
+          name + " model.onnx --activations none -o weights-int8.onnx\n");
+
+  bool needsStatistics = activations.getValue() == "static";
+  if (calibrationBatch < 1)
+    return fail(name, "--calibration-batch must be positive");
+  if (needsStatistics && calibration.empty() && statistics.empty())
+    return fail(name, "--activations static needs --calibration "
+                      "NAME=FILE.npy (or --statistics FILE.npz)");
+  if (!calibration.empty() && !statistics.empty())
+    return fail(name, "give --calibration or --statistics, not both");
+  if (!needsStatistics && !(calibration.empty() && statistics.empty()))
+    return fail(name, "--calibration and --statistics are for --activations "
+                      "static");
+
+  // The pass checks the options (they are declared once, in Passes.td),
+  // before the model is calibrated.
+  TemporaryNpz statsFile;
+  std::string statsPath = statistics;
+  if (!calibration.empty()) {
+    if (int status = statsFile.create(name, "shears-statistics"))
+      return status;
+    statsPath = statsFile.path;
+  }
+  std::string options;
+  for (auto [key, value] :
+       {std::pair<llvm::StringRef, llvm::StringRef>{"activations", activations},
+        {"method", method},
+        {"percentile", percentile},
+        {"statistics", statsPath},
+        {"exclude", exclude}}) {
+    if (value.empty())
+      continue;
+    if (value.contains('"'))
+      return fail(name, "--" + key + " must not contain '\"'");
+    options += (key + "=\"" + value + "\" ").str();
+  }
+  std::unique_ptr<Pass> quantize = shears::createShearsQuantize();
+  std::string optionError;
+  if (failed(quantize->initializeOptions(options, [&](const llvm::Twine &msg) {
+        optionError = msg.str();
+        return failure();
+      })))
+    return optionError.empty() ? 1 : fail(name, optionError);
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadModel(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  std::optional<int64_t> bytesBefore = onnxFileSize(modelPath);
+  if (!calibration.empty())
+    if (int status = measureLayers(name, *module, "--calibration", calibration,
+                                   calibrationBatch, statsPath,
+                                   shears::measureActivationRanges))
+      return status;
+
+  // The layers as calibration saw them: batch norms folded first.
+  PassManager pm(&cc.context);
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(std::move(quantize));
+  pm.addPass(createCanonicalizerPass());
+  if (failed(pm.run(*module)))
+    return fail(name, "quantizing '" + modelPath + "' failed");
+  if (int status = writeModel(name, *module, outputPath))
+    return status;
+
+  int64_t layers = 0, inputs = 0;
+  module->walk([&](shears::DequantizeOp op) {
+    if (op.getInput().getDefiningOp<shears::QuantizeOp>())
+      ++inputs;
+    else
+      ++layers;
+  });
+  llvm::outs() << "quantized " << layers << " layers to int8 weights";
+  if (inputs)
+    llvm::outs() << " and " << inputs << " layer inputs to ui8 (" << method
+                 << ")";
+  llvm::outs() << "\n";
+  std::optional<int64_t> bytesAfter = onnxFileSize(outputPath);
+  if (bytesBefore && bytesAfter)
+    llvm::outs() << llvm::formatv("file: {0} -> {1} bytes ({2:f3}x)\n",
+                                  *bytesBefore, *bytesAfter,
+                                  double(*bytesAfter) / *bytesBefore);
+  if (printReport)
+    shears::printModelReport(shears::collectModelReport(*module),
+                             llvm::outs());
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "shears/Support/Npz.h"
 #include "shears/Transforms/Passes.h"
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
 
 #include <cmath>
@@ -136,7 +137,12 @@ struct ShearsQuantize : shears::impl::ShearsQuantizeBase<ShearsQuantize> {
   void runOnOperation() override;
 
 private:
-  /// The range of the input of layer `name` chosen by `calibration`.
+  /// Checks the options as they are parsed (before any calibration).
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override;
+
+  /// The range of the input of layer `name` chosen by `method`.
   FailureOr<std::pair<double, double>>
   chooseRange(Operation *op, StringRef name,
               const llvm::StringMap<NpzArray> &stats);
@@ -162,11 +168,11 @@ ShearsQuantize::chooseRange(Operation *op, StringRef name,
            failure();
   double lo = std::min<double>(range->second.values[0], 0.0);
   double hi = std::max<double>(range->second.values[1], 0.0);
-  if (calibration == CalibrationMethod::MinMax)
+  if (method == CalibrationMethod::MinMax)
     return std::make_pair(lo, hi);
   std::vector<double> folded = foldHistogram(histogram->second.values);
   // Non-negative inputs spend all 256 levels on [0, T], others about half.
-  size_t bins = calibration == CalibrationMethod::Percentile
+  size_t bins = method == CalibrationMethod::Percentile
                     ? percentileBins(folded, percentile)
                     : entropyBins(folded, lo < 0 ? 128 : 256);
   double limit = std::max(-lo, hi);
@@ -193,24 +199,30 @@ void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
           std::clamp(std::nearbyint(row[i] / scales[c]), -127.0f, 127.0f));
   }
   OpBuilder b(op);
-  Location loc = weight.getLoc();
-  std::string base = name.str();
-  if (auto weightName = dyn_cast<NameLoc>(loc))
+  // Named after the weight (its ONNX initializer): the integers keep the
+  // name, the rest is suffixed.
+  std::string base = name.str() + ".weight";
+  if (auto weightName = dyn_cast<NameLoc>(weight.getLoc()))
     base = weightName.getName().str();
+  auto loc = [&](StringRef suffix) {
+    return NameLoc::get(b.getStringAttr(base + suffix.str()));
+  };
   auto intType = RankedTensorType::get(type.getShape(), b.getI8Type());
   Value q = createWeightConstant(
-      b, loc, intType,
+      b, loc(""), intType,
       ArrayRef<char>(reinterpret_cast<const char *>(ints.data()), ints.size()),
       /*alignment=*/64, base + ".quantized");
   auto vector = [&](Type element) {
     return RankedTensorType::get({channels}, element);
   };
-  Value scale = createWeightConstant(b, loc, vector(b.getF32Type()), scales,
-                                     base + ".scale");
+  Value scale = createWeightConstant(b, loc(".scale"), vector(b.getF32Type()),
+                                     scales, base + ".scale");
   Value zeroPoint = ConstantOp::create(
-      b, loc, DenseElementsAttr::get(vector(b.getI8Type()), int8_t(0)));
-  Value dequantized = DequantizeOp::create(b, loc, type, q, scale, zeroPoint,
-                                           b.getI64IntegerAttr(0));
+      b, loc(".zero_point"),
+      DenseElementsAttr::get(vector(b.getI8Type()), int8_t(0)));
+  Value dequantized =
+      DequantizeOp::create(b, loc("_dequantize"), type, q, scale, zeroPoint,
+                           b.getI64IntegerAttr(0));
   Operation *old = weight.getDefiningOp();
   op->replaceUsesOfWith(weight, dequantized);
   if (old && old->use_empty())
@@ -225,36 +237,40 @@ void ShearsQuantize::quantizeInput(PrunableOpInterface op, StringRef name,
   OpBuilder b(op);
   Type u8 = b.getIntegerType(8, /*isSigned=*/false);
   auto scalar = [](Type element) { return RankedTensorType::get({}, element); };
-  Location loc = NameLoc::get(b.getStringAttr(name + "/input_quantize"));
+  auto loc = [&](StringRef suffix) {
+    return NameLoc::get(b.getStringAttr(name + "/input_" + suffix));
+  };
   Value scaleValue = ConstantOp::create(
-      b, loc, DenseElementsAttr::get(scalar(b.getF32Type()), scale));
+      b, loc("scale"), DenseElementsAttr::get(scalar(b.getF32Type()), scale));
   Value zeroValue = ConstantOp::create(
-      b, loc,
+      b, loc("zero_point"),
       DenseElementsAttr::get(scalar(u8), APInt(8, zeroPoint, false)));
   Value q = QuantizeOp::create(
-      b, loc, RankedTensorType::get(type.getShape(), u8), input, scaleValue,
-      zeroValue, IntegerAttr());
-  Value dq = DequantizeOp::create(
-      b, NameLoc::get(b.getStringAttr(name + "/input_dequantize")), type, q,
+      b, loc("quantize"), RankedTensorType::get(type.getShape(), u8), input,
       scaleValue, zeroValue, IntegerAttr());
+  Value dq = DequantizeOp::create(b, loc("dequantize"), type, q, scaleValue,
+                                  zeroValue, IntegerAttr());
   op->replaceUsesOfWith(input, dq);
+}
+
+LogicalResult ShearsQuantize::initializeOptions(
+    StringRef options,
+    function_ref<LogicalResult(const Twine &)> errorHandler) {
+  if (failed(Pass::initializeOptions(options, errorHandler)))
+    return failure();
+  if (!(percentile > 0.0 && percentile <= 100.0))
+    return errorHandler("percentile must be in (0, 100], got " +
+                        llvm::formatv("{0}", double(percentile)).str());
+  std::string regexError;
+  if (!exclude.empty() && !llvm::Regex(exclude).isValid(regexError))
+    return errorHandler("exclude '" + exclude +
+                        "' is not a valid regex: " + regexError);
+  return success();
 }
 
 void ShearsQuantize::runOnOperation() {
   ModuleOp module = getOperation();
-  if (!(percentile > 0.0 && percentile <= 100.0)) {
-    module.emitError() << "shears-quantize: percentile must be in (0, 100], "
-                          "got "
-                       << percentile;
-    return signalPassFailure();
-  }
   llvm::Regex excludeRegex(exclude);
-  std::string regexError;
-  if (!exclude.empty() && !excludeRegex.isValid(regexError)) {
-    module.emitError() << "shears-quantize: exclude '" << exclude
-                       << "' is not a valid regex: " << regexError;
-    return signalPassFailure();
-  }
   llvm::StringMap<NpzArray> stats;
   if (activations == QuantizedActivations::Static) {
     if (statistics.empty()) {

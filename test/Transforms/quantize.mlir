@@ -1,8 +1,8 @@
 // int8 quantization: per-channel i8 weights, calibrated ui8 inputs.
 // RUN: %python -c "import numpy as np; np.savez('%t.npz', **{'fc1.range': np.array([-1, 3], np.float32), 'fc1.histogram': np.array([0, 0, 1, 1, 10, 5, 2, 1], np.float32), 'fc2.range': np.array([0, 2], np.float32), 'fc2.histogram': np.array([0, 0, 0, 0, 4, 0, 0, 1], np.float32)})"
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz" | FileCheck %s --check-prefix=MINMAX
-// RUN: shears-opt %s --shears-quantize="statistics=%t.npz calibration=percentile percentile=90" | FileCheck %s --check-prefix=PERCENTILE
-// RUN: shears-opt %s --shears-quantize="statistics=%t.npz calibration=entropy" | FileCheck %s --check-prefix=ENTROPY
+// RUN: shears-opt %s --shears-quantize="statistics=%t.npz method=percentile percentile=90" | FileCheck %s --check-prefix=PERCENTILE
+// RUN: shears-opt %s --shears-quantize="statistics=%t.npz method=entropy" | FileCheck %s --check-prefix=ENTROPY
 // RUN: shears-opt %s --shears-quantize="activations=none exclude=^fc2$" | FileCheck %s --check-prefix=WEIGHTS
 // Quantizing twice changes nothing the second time.
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz" --shears-quantize="statistics=%t.npz" | FileCheck %s --check-prefix=MINMAX
@@ -11,8 +11,8 @@
 // RUN: not shears-opt %s --shears-quantize 2>&1 | FileCheck %s --check-prefix=NO-STATISTICS
 // RUN: %python -c "import numpy as np; np.savez('%t.fc1.npz', **{'fc1.range': np.array([-1, 3], np.float32), 'fc1.histogram': np.ones(8, np.float32)})"
 // RUN: not shears-opt %s --shears-quantize="statistics=%t.fc1.npz" 2>&1 | FileCheck %s --check-prefix=MISSING
-// RUN: not shears-opt %s --shears-quantize="statistics=%t.npz calibration=percentile percentile=0" 2>&1 | FileCheck %s --check-prefix=PERCENT
-// RUN: not shears-opt %s --shears-quantize="statistics=%t.npz calibration=kl" 2>&1 | FileCheck %s --check-prefix=METHOD
+// RUN: not shears-opt %s --shears-quantize="statistics=%t.npz method=percentile percentile=0" 2>&1 | FileCheck %s --check-prefix=PERCENT
+// RUN: not shears-opt %s --shears-quantize="statistics=%t.npz method=kl" 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not shears-opt %s --shears-quantize="activations=none exclude=(" 2>&1 | FileCheck %s --check-prefix=REGEX
 
 // fc1's input: [-1, 3] onto [0, 255]: scale 4/255, zero point 64.
@@ -55,7 +55,7 @@
 // NO-STATISTICS: activations=static needs the activation statistics (statistics=FILE.npz, from shears calibrate --quantization)
 // MISSING: no statistics for layer 'fc2' in '{{.+}}' (expected 'fc2.range' and 'fc2.histogram', as shears calibrate --quantization writes)
 // PERCENT: percentile must be in (0, 100], got 0
-// METHOD: for the --calibration option: Cannot find option named 'kl'!
+// METHOD: for the --method option: Cannot find option named 'kl'!
 // REGEX: exclude '(' is not a valid regex
 
 func.func @mlp(%x: tensor<?x2xf32>) -> tensor<?x3xf32> {

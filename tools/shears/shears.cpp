@@ -30,6 +30,10 @@ const Command commands[] = {
      "shears prune model.onnx --sparsity 0.5 --granularity channel -o "
      "small.onnx",
      mlir::shears::pruneModelCommand},
+    {"quantize",
+     "Quantizes a model to int8 (QDQ ONNX), calibrated on samples",
+     "shears quantize model.onnx --calibration input=x.npy -o int8.onnx",
+     mlir::shears::quantizeModelCommand},
     {"report",
      "Prints per-layer parameters, sparsity, MACs and channels of a model",
      "shears report small.onnx --json report.json",
@@ -41,7 +45,7 @@ const Command commands[] = {
      "shears compile small.onnx -o libmodel.so",
      mlir::shears::compileModelCommand},
     {"calibrate",
-     "Measures layers' input norms on samples (for --criterion activation)",
+     "Measures layers' input norms (or ranges) on samples",
      "shears calibrate model.onnx --input input=x.npy -o norms.npz",
      mlir::shears::calibrateModelCommand},
 };
@@ -95,7 +99,12 @@ int main(int argc, char **argv) {
   }
   llvm::StringRef unknown = first == "help" ? llvm::StringRef(argv[2]) : first;
   llvm::errs() << "shears: error: unknown command '" << unknown
-               << "' (expected prune, report, run or compile; see shears "
-                  "--help)\n";
+               << "' (expected ";
+  for (const Command &c : commands)
+    llvm::errs() << (&c == commands ? "" : &c == std::end(commands) - 1
+                                               ? " or "
+                                               : ", ")
+                 << c.name;
+  llvm::errs() << "; see shears --help)\n";
   return 1;
 }

@@ -31,6 +31,10 @@ int reportModelCommand(int argc, char **argv);
 /// samples and writes them as .npz (shears calibrate).
 int calibrateModelCommand(int argc, char **argv);
 
+/// Quantizes a model to int8 with shears-quantize, calibrating on samples,
+/// and writes it as QDQ ONNX (or MLIR) (shears quantize).
+int quantizeModelCommand(int argc, char **argv);
+
 } // namespace mlir::shears
 
 #endif // SHEARS_COMPILER_COMMANDS_H

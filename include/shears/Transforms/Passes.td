@@ -152,7 +152,7 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
     - with `activations=static`, its input goes through `shears.quantize`
       to `ui8` and back with one scale and zero point for the tensor
       (asymmetric: [lo, hi] mapped onto [0, 255], 0 exactly representable),
-      the range chosen by `calibration` from the statistics in `statistics`
+      the range chosen by `method` from the statistics in `statistics`
       (the .npz `shears calibrate --quantization` writes: per node `NAME.range`
       and `NAME.histogram`):
       `minmax` takes the range seen; `percentile` clips both ends at the
@@ -173,7 +173,7 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
                         "ui8 with a scale calibrated ahead of time"),
              clEnumValN(mlir::shears::QuantizedActivations::None, "none",
                         "not at all (weight-only quantization)"))}]>,
-    Option<"calibration", "calibration", "mlir::shears::CalibrationMethod",
+    Option<"method", "method", "mlir::shears::CalibrationMethod",
            "mlir::shears::CalibrationMethod::MinMax",
            "How an activation range is chosen from its statistics",
            [{::llvm::cl::values(
@@ -184,7 +184,7 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
              clEnumValN(mlir::shears::CalibrationMethod::Entropy, "entropy",
                         "clipped where the KL divergence is least"))}]>,
     Option<"percentile", "percentile", "double", "99.99",
-           "calibration=percentile: the percentile of |x| kept, in (0, 100]">,
+           "method=percentile: the percentile of |x| kept, in (0, 100]">,
     Option<"statistics", "statistics", "std::string", "\"\"",
            ".npz of activation statistics per ONNX node name "
            "(activations=static)">,

@@ -559,6 +559,18 @@ LogicalResult Exporter::exportOp(Operation *op) {
         addAttr(node, "group", conv.getGroups());
         return success();
       })
+      .Case([&](QuantizeOp quantize) {
+        onnx::NodeProto *node = add("QuantizeLinear");
+        if (std::optional<int64_t> axis = quantize.getAxis())
+          addAttr(node, "axis", *axis);
+        return success();
+      })
+      .Case([&](DequantizeOp dequantize) {
+        onnx::NodeProto *node = add("DequantizeLinear");
+        if (std::optional<int64_t> axis = dequantize.getAxis())
+          addAttr(node, "axis", *axis);
+        return success();
+      })
       .Case([&](BatchNormOp bn) {
         addAttr(add("BatchNormalization"), "epsilon",
                 bn.getEpsilon().convertToFloat());

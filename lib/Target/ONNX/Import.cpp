@@ -782,15 +782,30 @@ static LogicalResult convertGemmOrMatMul(NodeContext &ctx) {
                      im.getConstantType(ctx.inputName(1))
                          .getElementType()
                          .isF32();
-  Value result;
-  if (constantRhs) {
-    auto rhsType = im.getConstantType(ctx.inputName(1));
-    auto data = im.getFloats(ctx, 1);
-    if (failed(data))
+  // A quantized weight (QDQ): B^T dequantized from constants is already
+  // [out, in].
+  Value dequantizedWeight;
+  if (!constantRhs && transB && alpha == 1.0f && ctx.hasInput(1)) {
+    FailureOr<Value> v = im.getValue(ctx, 1);
+    if (failed(v))
       return failure();
-    // ONNX computes A * B (or A * B^T); shears.linear wants W as [out, in].
-    Value weight = createLinearWeight(ctx, *data, rhsType.getDimSize(0),
-                                      rhsType.getDimSize(1), !transB, alpha);
+    auto dq = v->getDefiningOp<DequantizeOp>();
+    if (dq && typeOf(*v).getRank() == 2 &&
+        dq.getInput().getDefiningOp<ConstantOp>())
+      dequantizedWeight = *v;
+  }
+  Value result;
+  if (constantRhs || dequantizedWeight) {
+    Value weight = dequantizedWeight;
+    if (!weight) {
+      auto rhsType = im.getConstantType(ctx.inputName(1));
+      auto data = im.getFloats(ctx, 1);
+      if (failed(data))
+        return failure();
+      // ONNX computes A * B (or A * B^T); shears.linear wants W as [out, in].
+      weight = createLinearWeight(ctx, *data, rhsType.getDimSize(0),
+                                  rhsType.getDimSize(1), !transB, alpha);
+    }
     int64_t out = typeOf(weight).getDimSize(0);
     Value bias;
     Value addend;
@@ -1323,6 +1338,47 @@ static LogicalResult convertCast(NodeContext &ctx) {
                             "are supported";
 }
 
+/// QuantizeLinear and DequantizeLinear (opset 13): a scalar scale and zero
+/// point, or 1-D ones along `axis`. The zero point defaults to 0 of ui8.
+template <typename OpTy>
+static LogicalResult convertQuantization(NodeContext &ctx) {
+  auto &b = ctx.importer.builder;
+  auto input = ctx.importer.getValue(ctx, 0);
+  auto scale = ctx.importer.getValue(ctx, 1);
+  if (failed(input) || failed(scale))
+    return failure();
+  auto scaleType = typeOf(*scale);
+  if (!scaleType.getElementType().isF32())
+    return ctx.emitError() << "scale '" << ctx.inputName(1)
+                           << "' must be f32, got " << scaleType;
+  Value zeroPoint;
+  if (ctx.hasInput(2)) {
+    auto v = ctx.importer.getValue(ctx, 2);
+    if (failed(v))
+      return failure();
+    zeroPoint = *v;
+  } else {
+    Type u8 = b.getIntegerType(8, /*isSigned=*/false);
+    auto type = RankedTensorType::get(scaleType.getShape(), u8);
+    SmallVector<char> zeros(type.getNumElements(), 0);
+    zeroPoint = ctx.importer.createConstant(
+        type, zeros, ctx.node.name() + "_zero_point");
+  }
+  SmallVector<NamedAttribute> attrs;
+  if (scaleType.getRank() == 1) {
+    auto axis = normalizeAxis(ctx, ctx.intAttr("axis", 1),
+                              typeOf(*input).getRank());
+    if (failed(axis))
+      return failure();
+    attrs.push_back(b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)));
+  }
+  Type element = std::is_same_v<OpTy, QuantizeOp>
+                     ? typeOf(zeroPoint).getElementType()
+                     : b.getF32Type();
+  auto type = RankedTensorType::get(typeOf(*input).getShape(), element);
+  return emitOp<OpTy>(ctx, {*input, *scale, zeroPoint}, attrs, {type});
+}
+
 /// Identity and Dropout (inference) forward their input.
 static LogicalResult convertForward(NodeContext &ctx) {
   if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
@@ -1381,6 +1437,8 @@ static const llvm::StringMap<Converter> &converters() {
       {"Unsqueeze", convertUnsqueeze},
       {"Squeeze", convertSqueeze},
       {"Cast", convertCast},
+      {"QuantizeLinear", convertQuantization<QuantizeOp>},
+      {"DequantizeLinear", convertQuantization<DequantizeOp>},
       {"Identity", convertForward},
       {"Dropout", convertForward},
   };
