@@ -125,6 +125,32 @@ enum {
   SHEARS_UK_GEMM_NUM_PARAMS
 };
 
+/* qgemm: the int8 GEMM of a quantized linear layer (its input through
+ * shears.quantize to u8, its weight s8):
+ *   C[M, N] = float(sum_k q(A)[m, k] * B[k, n]) * scale[n] + bias[n]
+ *             (+ residual[M, N]), then the activation,
+ * where q(A) = clamp(round_half_even(A / a_scale) + a_zero_point, 0, 255) is
+ * computed as A is packed. The compiler folds the scales into `scale`
+ * (a_scale * the weight's scale of column n) and the zero point's correction
+ * into `bias` (minus a_zero_point * the sum of column n, times scale[n]), so
+ * HAS_BIAS is always set. buffers: A (f32, rank A_RANK), packed B (s8,
+ * below), scale [N], bias [N], residual (if HAS_RESIDUAL), output; iparams
+ * as gemm; fparams: the epilogue's, then A_SCALE and A_ZERO_POINT.
+ *
+ * Packed B: column panels of SHEARS_UK_GEMM_NR columns, k in groups of 4
+ * (AVX512-VNNI's vpdpbusd multiplies 4 u8 by 4 s8 in each 32-bit lane):
+ *   packed[p][q][c][j] = B[4q + j][p*NR + c]   (0 past K and N)
+ * as a tensor [ceil(N/NR), ceil(K/4), NR, 4] of i8. */
+enum {
+  SHEARS_UK_QGEMM_F_A_SCALE = SHEARS_UK_F_NUM,
+  SHEARS_UK_QGEMM_F_A_ZERO_POINT,
+  SHEARS_UK_QGEMM_F_NUM
+};
+/* Sizes in bytes; B[k][n] is b[k * strideK + n * strideN] as for gemm. */
+int64_t shears_uk_qgemm_b_packed_size(int64_t k, int64_t n);
+void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
+                            int64_t strideK, int64_t strideN, int8_t *packed);
+
 typedef void (*ShearsUKernelFn)(void **buffers, const int64_t *dims,
                                 const int64_t *iparams, const float *fparams);
 

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Epilogue.h"
 #include "ThreadPool.h"
 #include "Vector.h"
 
@@ -70,40 +71,6 @@ constexpr int64_t kL2Bytes = 512 << 10;
 
 int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-
-/// What follows the contraction, applied once the last k-block is in.
-struct Epilogue {
-  const float *bias = nullptr; // Indexed by row or by column.
-  bool biasPerRow = false;
-  const float *residual = nullptr; // Laid out as the output.
-  int activation = SHEARS_UK_ACT_NONE;
-  float lo = 0, hi = 0;
-
-  Epilogue() = default;
-  Epilogue(const int64_t flags, const float *fparams, void **&operand) {
-    if (flags & SHEARS_UK_HAS_BIAS)
-      bias = static_cast<const float *>(*operand++);
-    if (flags & SHEARS_UK_HAS_RESIDUAL)
-      residual = static_cast<const float *>(*operand++);
-    activation = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
-    if (activation == SHEARS_UK_ACT_CLIP) {
-      lo = fparams[SHEARS_UK_F_CLIP_MIN];
-      hi = fparams[SHEARS_UK_F_CLIP_MAX];
-    }
-  }
-
-  template <typename T> T activate(T v) const {
-    switch (activation) {
-    case SHEARS_UK_ACT_RELU:
-      return v > 0 ? v : 0;
-    case SHEARS_UK_ACT_CLIP:
-      v = v < lo ? lo : v;
-      return v > hi ? hi : v;
-    default:
-      return v;
-    }
-  }
-};
 
 /// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
 /// vector v of B comes from panel v / PV (panels bPanel floats apart).

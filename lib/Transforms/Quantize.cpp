@@ -64,10 +64,15 @@ size_t percentileBins(ArrayRef<double> folded, double percentile) {
 /// the least information: the threshold minimizing KL(P || Q), P the
 /// clipped histogram, Q its quantization expanded back over P's non-empty
 /// bins (TensorRT's entropy calibration).
-size_t entropyBins(ArrayRef<double> folded, size_t levels) {
-  size_t n = folded.size();
+size_t entropyBins(ArrayRef<double> histogram, size_t levels) {
+  size_t n = histogram.size();
   if (n <= levels)
     return n;
+  // The zeros that ReLU makes would dominate both distributions; they are
+  // exact at any threshold, so the first bin counts like its neighbour (as
+  // NVIDIA's calibrators do).
+  std::vector<double> folded(histogram.begin(), histogram.end());
+  folded[0] = folded[1];
   double bestDivergence = INFINITY;
   size_t best = n;
   std::vector<double> p, q;

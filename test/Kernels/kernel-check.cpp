@@ -62,24 +62,16 @@ void compare(const char *what, const std::vector<float> &got,
 /// Runs `kernel` at 1 and 3 threads on input, weights, bias and residual
 /// (the last two as `flags` asks), checks the 1-thread output against
 /// `want` and the 3-thread one bitwise against it.
-void runAndCheck(const std::string &kernel, const char *what, int flags,
-                 const float *input, const float *weights, const float *bias,
-                 const float *residual, const int64_t *dims,
-                 const int64_t *ip, const std::vector<float> &want,
-                 double tolerance) {
-  float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
+void runAndCheck(const std::string &kernel, const char *what,
+                 std::vector<void *> inputs, const int64_t *dims,
+                 const int64_t *ip, const float *fp,
+                 const std::vector<float> &want, double tolerance) {
   std::vector<float> outputs[2];
   for (int threads : {1, 3}) {
     shears_uk_set_num_threads(threads);
     std::vector<float> &out = outputs[threads == 3];
     out.assign(want.size(), NAN);
-    std::vector<void *> buffers = {const_cast<float *>(input)};
-    if (weights) // Max pooling has none.
-      buffers.push_back(const_cast<float *>(weights));
-    if (flags & SHEARS_UK_HAS_BIAS)
-      buffers.push_back(const_cast<float *>(bias));
-    if (flags & SHEARS_UK_HAS_RESIDUAL)
-      buffers.push_back(const_cast<float *>(residual));
+    std::vector<void *> buffers = inputs;
     buffers.push_back(out.data());
     find(kernel)(buffers.data(), dims, ip, fp);
   }
@@ -89,6 +81,24 @@ void runAndCheck(const std::string &kernel, const char *what, int flags,
   failures += !same;
   std::printf("%s %s: 1 and 3 threads bitwise identical\n",
               same ? "ok" : "FAIL", what);
+}
+
+/// The same with the operands of the float kernels: input, weights (none
+/// for max pooling), bias and residual as `flags` asks.
+void runAndCheck(const std::string &kernel, const char *what, int flags,
+                 const float *input, const float *weights, const float *bias,
+                 const float *residual, const int64_t *dims,
+                 const int64_t *ip, const std::vector<float> &want,
+                 double tolerance) {
+  const float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
+  std::vector<void *> inputs = {const_cast<float *>(input)};
+  if (weights)
+    inputs.push_back(const_cast<float *>(weights));
+  if (flags & SHEARS_UK_HAS_BIAS)
+    inputs.push_back(const_cast<float *>(bias));
+  if (flags & SHEARS_UK_HAS_RESIDUAL)
+    inputs.push_back(const_cast<float *>(residual));
+  runAndCheck(kernel, what, inputs, dims, ip, fp, want, tolerance);
 }
 
 struct ConvCase {
@@ -231,6 +241,55 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
               1e-4 * std::sqrt(double(k)));
 }
 
+/// qgemm against integer loops: A quantized as Kernels.h says (values past
+/// the range saturate), exact integer sums, then the f32 epilogue.
+void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
+                int flags) {
+  const float aScale = 2.0f / 255, aZero = 120;
+  std::vector<float> a = random(m * k), scale(n), bias = random(n);
+  std::vector<float> residual = random(m * n), want(m * n);
+  for (float &x : a)
+    x *= 1.2f;
+  std::vector<int8_t> b(k * n); // A linear weight [n, k].
+  for (int8_t &x : b)
+    x = static_cast<int8_t>(std::lround(rnd() * 127));
+  for (float &s : scale)
+    s = (rnd() + 1.5f) * 1e-3f;
+  int act = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        double q = std::nearbyint(double(a[i * k + kk] / aScale)) + aZero;
+        sum += int64_t(std::fmin(std::fmax(q, 0), 255)) * b[j * k + kk];
+      }
+      double x = double(float(sum)) * scale[j] + bias[j];
+      if (flags & SHEARS_UK_HAS_RESIDUAL)
+        x += residual[i * n + j];
+      want[i * n + j] = activate(x, act);
+    }
+  std::vector<int8_t> packed(shears_uk_qgemm_b_packed_size(k, n));
+  shears_uk_pack_qgemm_b(b.data(), k, n, 1, k, packed.data());
+  int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2,
+                                           flags | SHEARS_UK_HAS_BIAS};
+  const float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero};
+  int64_t dims[2] = {m, k};
+  std::vector<void *> inputs = {a.data(), packed.data(), scale.data(),
+                                bias.data()};
+  if (flags & SHEARS_UK_HAS_RESIDUAL)
+    inputs.push_back(residual.data());
+  char what[128];
+  std::snprintf(what, sizeof(what), "qgemm %s %ldx%ldx%ld flags%d",
+                isa.c_str(), long(m), long(k), long(n), flags);
+  // The integer sums are exact: what differs is the rounding of the f32
+  // multiply-add (fused or not), an ulp of the largest output.
+  double largest = 0;
+  for (float x : want)
+    largest = std::fmax(largest, std::fabs(x));
+  runAndCheck("shears_uk_qgemm_" + isa, what, inputs, dims, ip, fp, want,
+              largest * 2e-7);
+}
+
 } // namespace
 
 int main() {
@@ -291,6 +350,10 @@ int main() {
     checkGemm(isa, 37, 600, 70, false, res);
     checkGemm(isa, 13, 5, 129, false, bias | res | relu);
     checkGemm(isa, 2, 33, 200, true, 0);
+    checkQGemm(isa, 1, 784, 300, relu);
+    checkQGemm(isa, 30, 301, 70, res | clip);
+    checkQGemm(isa, 130, 64, 33, relu);
+    checkQGemm(isa, 5, 3, 1, 0);
   }
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;
