@@ -121,3 +121,51 @@ func.func @max_pool(%x: tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32> {
   %y = shears.max_pool %x {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, ceil_mode = true} : (tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32>
   return %y : tensor<?x8x56x56xf32>
 }
+
+// -----
+
+// A QDQ linear (ui8 input, i8 weights per row) runs on qgemm: the f32 input
+// goes in (quantized as it is packed), the weights packed as s8 panels; the
+// scales and zero point fold into a scale and bias per output:
+// scale = 0.5 * [0.1, 0.2] = [0.05, 0.1]; the rows of the weight sum to 3
+// and 0, so bias = [1, 2] - 4 * [3, 0] * [0.05, 0.1] = [0.4, 2].
+// CHECK-LABEL: func.func @quantized_linear
+// CHECK: %[[B:.+]] = shears.constant dense_resource<w.packed> : tensor<1x1x32x4xi8>
+// CHECK: %[[S:.+]] = shears.constant dense_resource<w.scale> : tensor<2xf32>
+// CHECK: %[[C:.+]] = shears.constant dense_resource<w.bias> : tensor<2xf32>
+// CHECK: shears.ukernel "qgemm" ins(%arg0, %[[B]], %[[S]], %[[C]] : tensor<?x3xf32>, tensor<1x1x32x4xi8>, tensor<2xf32>, tensor<2xf32>)
+// CHECK-SAME: iparams = [3, 2, 2, 1] fparams = [0.000000e+00, 0.000000e+00, 5.000000e-01, 4.000000e+00]
+// CHECK-NOT: shears.quantize
+// Column 0 of B (row 0 of the weight) is 1 2 0 (0 past K), column 1 -1 0 1.
+// CHECK: w.packed: "0x4000000001020000FF000100000000
+// CHECK: w.scale: "0x04000000CDCC4C3DCDCCCC3D"
+// CHECK: w.bias: "0x04000000CCCCCC3E00000040"
+func.func @quantized_linear(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
+  %s = shears.constant dense<0.5> : tensor<f32>
+  %zp = shears.constant dense<4> : tensor<ui8>
+  %q = shears.quantize %x, %s, %zp : (tensor<?x3xf32>, tensor<f32>, tensor<ui8>) -> tensor<?x3xui8>
+  %dq = shears.dequantize %q, %s, %zp : (tensor<?x3xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x3xf32>
+  %wq = shears.constant dense<[[1, 2, 0], [-1, 0, 1]]> : tensor<2x3xi8> loc("w")
+  %ws = shears.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %wz = shears.constant dense<0> : tensor<2xi8>
+  %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32> loc("w")
+  %b = shears.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %y = shears.linear %dq, %w, %b : (tensor<?x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// Weight-only quantization (no quantize before the layer) runs in f32 with
+// the weights dequantized at compile time.
+// CHECK-LABEL: func.func @weight_only
+// CHECK: shears.ukernel "gemm"
+// CHECK-NOT: shears.dequantize
+func.func @weight_only(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
+  %wq = shears.constant dense<[[1, 2, 0], [-1, 0, 1]]> : tensor<2x3xi8>
+  %ws = shears.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %wz = shears.constant dense<0> : tensor<2xi8>
+  %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32>
+  %y = shears.linear %x, %w : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}

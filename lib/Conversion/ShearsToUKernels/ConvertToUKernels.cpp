@@ -103,8 +103,9 @@ struct WeightReleaser {
 
 /// A pattern that knows the WeightReleaser.
 template <typename OpTy> struct PackingPattern : OpRewritePattern<OpTy> {
-  PackingPattern(MLIRContext *context, const WeightReleaser &releaser)
-      : OpRewritePattern<OpTy>(context), releaser(releaser) {}
+  PackingPattern(MLIRContext *context, const WeightReleaser &releaser,
+                 PatternBenefit benefit = 1)
+      : OpRewritePattern<OpTy>(context, benefit), releaser(releaser) {}
   const WeightReleaser &releaser;
 };
 
@@ -307,6 +308,130 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
   }
 };
 
+/// `value` = dequantize(quantize(input)) to ui8 and back with one constant
+/// scale and zero point: what shears-quantize puts before a layer.
+struct QuantizedActivation {
+  Value input;
+  float scale;
+  int32_t zeroPoint;
+};
+std::optional<QuantizedActivation> matchQuantizedActivation(Value value) {
+  auto dequantize = value.getDefiningOp<DequantizeOp>();
+  auto quantize =
+      dequantize ? dequantize.getInput().getDefiningOp<QuantizeOp>() : nullptr;
+  if (!quantize || quantize.isPerAxis() || dequantize.isPerAxis() ||
+      !quantize.getType().getElementType().isUnsignedInteger(8))
+    return std::nullopt;
+  auto scale = getConstantFloats(quantize.getScale());
+  auto zeroPoint = getConstantInts(quantize.getZeroPoint());
+  auto backScale = getConstantFloats(dequantize.getScale());
+  auto backZeroPoint = getConstantInts(dequantize.getZeroPoint());
+  if (failed(scale) || failed(zeroPoint) || failed(backScale) ||
+      failed(backZeroPoint) || *scale != *backScale ||
+      *zeroPoint != *backZeroPoint || !((*scale)[0] > 0))
+    return std::nullopt;
+  return QuantizedActivation{quantize.getInput(), (*scale)[0],
+                             (*zeroPoint)[0]};
+}
+
+/// `value` = dequantize of a constant i8 [N, K] with zero points 0, per
+/// tensor or per row: the integers and a scale per row.
+struct QuantizedWeight {
+  SmallVector<int8_t> ints;
+  SmallVector<float> scales;
+};
+std::optional<QuantizedWeight> matchQuantizedWeight(Value value) {
+  auto dequantize = value.getDefiningOp<DequantizeOp>();
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!dequantize || !type || type.getRank() != 2 ||
+      !type.hasStaticShape() ||
+      !dequantize.getInput().getType().getElementType().isSignlessInteger(8) ||
+      (dequantize.isPerAxis() && *dequantize.getAxis() != 0))
+    return std::nullopt;
+  auto ints = getConstantInts(dequantize.getInput());
+  auto scales = getConstantFloats(dequantize.getScale());
+  auto zeroPoints = getConstantInts(dequantize.getZeroPoint());
+  if (failed(ints) || failed(scales) || failed(zeroPoints) ||
+      llvm::any_of(*zeroPoints, [](int32_t z) { return z != 0; }))
+    return std::nullopt;
+  QuantizedWeight weight;
+  weight.ints.assign(ints->begin(), ints->end());
+  weight.scales.assign(*scales);
+  weight.scales.resize(type.getDimSize(0), (*scales)[0]);
+  return weight;
+}
+
+/// A linear layer of quantized input and weights (QDQ) becomes qgemm: u8 x
+/// s8 products summed in integers. The scales and the zero point's
+/// correction fold into one scale and bias per output (Kernels.h).
+struct QuantizedLinearToUKernel : PackingPattern<LinearOp> {
+  QuantizedLinearToUKernel(MLIRContext *context,
+                           const WeightReleaser &releaser)
+      // Before LinearToUKernel, which would run it in f32.
+      : PackingPattern(context, releaser, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto activation = matchQuantizedActivation(op.getInput());
+    auto weight = matchQuantizedWeight(op.getWeight());
+    if (!activation || !weight ||
+        !isGemmOperand(activation->input, op.getResult()))
+      return rewriter.notifyMatchFailure(op, "not a static int8 QDQ linear");
+    auto weightType = cast<RankedTensorType>(op.getWeight().getType());
+    int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+    SmallVector<float> bias(n, 0.0f);
+    if (Value b = op.getBias()) {
+      auto values = getConstantFloats(b);
+      if (failed(values) || int64_t(values->size()) != n)
+        return rewriter.notifyMatchFailure(op, "bias is not a constant");
+      bias = *values;
+    }
+    SmallVector<float> scale(n);
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        sum += weight->ints[j * k + kk];
+      scale[j] = activation->scale * weight->scales[j];
+      bias[j] -= float(activation->zeroPoint * sum) * scale[j];
+    }
+    SmallVector<int8_t> packed(shears_uk_qgemm_b_packed_size(k, n));
+    shears_uk_pack_qgemm_b(weight->ints.data(), k, n, /*strideK=*/1,
+                           /*strideN=*/k, packed.data());
+    Location loc = op.getLoc();
+    Value original = op.getWeight();
+    auto packedType = RankedTensorType::get(
+        {(n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, (k + 3) / 4,
+         SHEARS_UK_GEMM_NR, 4},
+        rewriter.getI8Type());
+    Value packedB = createWeightConstant(
+        rewriter, original.getLoc(), packedType,
+        ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
+                       packed.size()),
+        /*alignment=*/64, packedName(original, "packed"));
+    auto vectorType = RankedTensorType::get({n}, rewriter.getF32Type());
+    Value scales = createWeightConstant(rewriter, loc, vectorType, scale,
+                                        packedName(original, "scale"));
+    Value biases = createWeightConstant(rewriter, loc, vectorType, bias,
+                                        packedName(original, "bias"));
+    auto inType = cast<RankedTensorType>(activation->input.getType());
+    SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
+    iparams[SHEARS_UK_GEMM_K] = k;
+    iparams[SHEARS_UK_GEMM_N] = n;
+    iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
+    iparams[SHEARS_UK_GEMM_FLAGS] = SHEARS_UK_HAS_BIAS;
+    SmallVector<float> fparams(SHEARS_UK_QGEMM_F_NUM);
+    fparams[SHEARS_UK_QGEMM_F_A_SCALE] = activation->scale;
+    fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT] = float(activation->zeroPoint);
+    auto outType = cast<RankedTensorType>(op.getType());
+    Value init = emptyLike(rewriter, loc, outType, activation->input);
+    rewriter.replaceOpWithNewOp<UKernelOp>(
+        op, TypeRange{outType}, "qgemm",
+        ValueRange{activation->input, packedB, scales, biases},
+        ValueRange{init}, iparams, fparams);
+    return success();
+  }
+};
+
 struct MatMulToUKernel : PackingPattern<MatMulOp> {
   using PackingPattern::PackingPattern;
 
@@ -357,8 +482,8 @@ struct ShearsConvertToUKernels
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     WeightReleaser releaser{getOperation(), releaseWeights};
-    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel>(
-        &getContext(), releaser);
+    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel,
+                 QuantizedLinearToUKernel>(&getContext(), releaser);
     patterns.add<MaxPoolToUKernel>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -185,7 +185,7 @@ func.func @mask_shape(%w: tensor<4x8xf32>, %m: tensor<4x2xi1>) -> tensor<4x8xf32
 // -----
 
 func.func @ukernel_unknown(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{unknown micro-kernel 'conv3d' (conv2d, dwconv2d, gemm, maxpool2d)}}
+  // expected-error @+1 {{unknown micro-kernel 'conv3d' (conv2d, dwconv2d, gemm, maxpool2d, qgemm)}}
   %0 = shears.ukernel "conv3d" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
@@ -276,4 +276,20 @@ func.func @dequantize_scalar_axis(%q: tensor<4x8xi8>, %s: tensor<f32>, %zp: tens
   // expected-error @+1 {{axis is only for per-axis (1-D) scales}}
   %0 = shears.dequantize %q, %s, %zp {axis = 0 : i64} : (tensor<4x8xi8>, tensor<f32>, tensor<i8>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @ukernel_qgemm_fparams(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s: tensor<20xf32>, %b: tensor<20xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{'qgemm' takes 4 fparams, got 2}}
+  %0 = shears.ukernel "qgemm" ins(%x, %w, %s, %b : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 1] fparams = [0.0, 0.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
+}
+
+// -----
+
+func.func @ukernel_qgemm_bias(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s: tensor<20xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{flags 0 lack the bias, which qgemm always has}}
+  %0 = shears.ukernel "qgemm" ins(%x, %w, %s : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0, 0.5, 3.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
 }

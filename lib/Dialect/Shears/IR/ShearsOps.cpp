@@ -942,13 +942,19 @@ namespace {
 /// What each kernel of include/shears-c/Kernels.h takes.
 struct KernelInfo {
   StringRef name;
-  unsigned numParams, flagsSlot, minInputs;
+  unsigned numParams, flagsSlot, minInputs, numFparams;
 };
 constexpr KernelInfo kKernels[] = {
-    {"conv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2},
-    {"dwconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2},
-    {"gemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2},
-    {"maxpool2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 1},
+    {"conv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
+     SHEARS_UK_F_NUM},
+    {"dwconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
+     SHEARS_UK_F_NUM},
+    {"gemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2,
+     SHEARS_UK_F_NUM},
+    {"maxpool2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 1,
+     SHEARS_UK_F_NUM},
+    {"qgemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 3,
+     SHEARS_UK_QGEMM_F_NUM},
 };
 const KernelInfo *lookupKernel(StringRef name) {
   for (const KernelInfo &info : kKernels)
@@ -966,15 +972,19 @@ LogicalResult UKernelOp::verify() {
   const KernelInfo *info = lookupKernel(getKernel());
   if (!info)
     return emitOpError() << "unknown micro-kernel '" << getKernel()
-                         << "' (conv2d, dwconv2d, gemm, maxpool2d)";
+                         << "' (conv2d, dwconv2d, gemm, maxpool2d, qgemm)";
   if (getIparams().size() != info->numParams)
     return emitOpError() << "'" << getKernel() << "' takes "
                          << info->numParams << " iparams, got "
                          << getIparams().size();
-  if (getFparams().size() != SHEARS_UK_F_NUM)
-    return emitOpError() << "takes " << SHEARS_UK_F_NUM << " fparams, got "
+  if (getFparams().size() != info->numFparams)
+    return emitOpError() << "'" << getKernel() << "' takes "
+                         << info->numFparams << " fparams, got "
                          << getFparams().size();
   int64_t flags = getFlags();
+  if (!(flags & SHEARS_UK_HAS_BIAS) && getKernel() == "qgemm")
+    return emitOpError() << "flags " << flags
+                         << " lack the bias, which qgemm always has";
   if (flags & SHEARS_UK_HAS_BIAS && getKernel() == "maxpool2d")
     return emitOpError() << "flags " << flags
                          << " ask for a bias, which maxpool2d has not";
