@@ -59,12 +59,16 @@ size_t percentileBins(ArrayRef<double> folded, double percentile) {
   return folded.size();
 }
 
-/// The number of bins of `folded` to keep so that quantizing them to
+/// The number of bins of `histogram` to keep so that quantizing them to
 /// `levels` levels (the clipped mass folded into the last kept bin) loses
 /// the least information: the threshold minimizing KL(P || Q), P the
 /// clipped histogram, Q its quantization expanded back over P's non-empty
-/// bins (TensorRT's entropy calibration).
+/// bins (TensorRT's entropy calibration). The divergence jumps between
+/// neighbouring thresholds, as merged bins fall on or off the data's
+/// structure, and a lone dip would clip far too much: the minimum is taken
+/// over the divergence averaged across +-kSmoothing thresholds.
 size_t entropyBins(ArrayRef<double> histogram, size_t levels) {
+  constexpr size_t kSmoothing = 16;
   size_t n = histogram.size();
   if (n <= levels)
     return n;
@@ -73,14 +77,12 @@ size_t entropyBins(ArrayRef<double> histogram, size_t levels) {
   // NVIDIA's calibrators do).
   std::vector<double> folded(histogram.begin(), histogram.end());
   folded[0] = folded[1];
-  double bestDivergence = INFINITY;
-  size_t best = n;
-  std::vector<double> p, q;
   double tail = 0;
-  for (double c : folded)
-    tail += c;
-  for (size_t i = 0; i < levels; ++i)
-    tail -= folded[i];
+  for (size_t j = levels; j < n; ++j)
+    tail += folded[j];
+  // divergences[i - levels]: keeping i bins; infinite where undefined.
+  std::vector<double> divergences;
+  std::vector<double> p, q;
   for (size_t i = levels; i <= n; ++i) {
     if (i > levels)
       tail -= folded[i - 1];
@@ -106,21 +108,36 @@ size_t entropyBins(ArrayRef<double> histogram, size_t levels) {
       pTotal += p[j];
       qTotal += q[j];
     }
-    if (pTotal == 0 || qTotal == 0)
-      continue;
-    double divergence = 0;
-    for (size_t j = 0; j < i; ++j) {
-      if (p[j] == 0)
-        continue;
-      double pj = p[j] / pTotal;
-      // Mass that Q has not (the clipped tail in the last bin) is charged
-      // as if Q had a tiny amount there.
-      double qj = q[j] > 0 ? q[j] / qTotal : 1e-12;
-      divergence += pj * std::log(pj / qj);
+    double divergence = INFINITY;
+    if (pTotal > 0 && qTotal > 0) {
+      divergence = 0;
+      for (size_t j = 0; j < i; ++j) {
+        if (p[j] == 0)
+          continue;
+        double pj = p[j] / pTotal;
+        // Mass that Q has not (the clipped tail in the last bin) is charged
+        // as if Q had a tiny amount there.
+        double qj = q[j] > 0 ? q[j] / qTotal : 1e-12;
+        divergence += pj * std::log(pj / qj);
+      }
     }
-    if (divergence < bestDivergence) {
-      bestDivergence = divergence;
-      best = i;
+    divergences.push_back(divergence);
+  }
+  size_t best = n;
+  double bestAverage = INFINITY;
+  for (size_t t = 0; t < divergences.size(); ++t) {
+    size_t begin = t >= kSmoothing ? t - kSmoothing : 0;
+    size_t end = std::min(divergences.size(), t + kSmoothing + 1);
+    double sum = 0;
+    size_t count = 0;
+    for (size_t u = begin; u < end; ++u)
+      if (std::isfinite(divergences[u])) {
+        sum += divergences[u];
+        ++count;
+      }
+    if (count && std::isfinite(divergences[t]) && sum / count < bestAverage) {
+      bestAverage = sum / count;
+      best = levels + t;
     }
   }
   return best;
