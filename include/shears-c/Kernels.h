@@ -151,6 +151,26 @@ int64_t shears_uk_qgemm_b_packed_size(int64_t k, int64_t n);
 void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
                             int64_t strideK, int64_t strideN, int8_t *packed);
 
+/* qconv2d: the int8 convolution of a quantized conv2d (groups 1), as qgemm
+ * is of a linear layer: the input [N, C, H, W] is quantized once per call
+ * into a padded channels-last u8 copy (padding holds the zero point, the
+ * quantization of 0), whose 4 consecutive channels of a pixel are the 4
+ * bytes vpdpbusd takes; output channels go along the vectors. buffers:
+ * input, packed filter (s8, below), scale [Cout], bias [Cout], residual
+ * [N, Cout, OH, OW] (if HAS_RESIDUAL), output [N, Cout, OH, OW]; iparams
+ * the conv2d slots; fparams as qgemm's.
+ *
+ * Packed filter: panels of SHEARS_UK_GEMM_NR output channels; within one,
+ * k in the order (kh, kw, c) with c in groups of 4:
+ *   packed[p][kh][kw][cq][o][j] = filter[p*NR + o][4*cq + j][kh][kw]
+ * (0 past Cout and C) as a tensor [ceil(Cout/NR), KH, KW, ceil(C/4), NR, 4]
+ * of i8. */
+int64_t shears_uk_qconv_filter_packed_size(int64_t cout, int64_t c,
+                                           int64_t kh, int64_t kw);
+void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
+                                 int64_t c, int64_t kh, int64_t kw,
+                                 int8_t *packed);
+
 typedef void (*ShearsUKernelFn)(void **buffers, const int64_t *dims,
                                 const int64_t *iparams, const float *fparams);
 

@@ -29,8 +29,6 @@
 namespace shears::uk::SHEARS_UK_ISA {
 namespace {
 
-// 1 * x: exact, so it folds to a broadcast (0 + x would not, for -0).
-inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 
 // Tile shapes: R rows x V vectors of W floats, at most about 24 (AVX-512,
 // 32 registers) or 12 (16 registers) accumulators.
@@ -69,8 +67,6 @@ constexpr int64_t kConvPanelGroup = 4;
 constexpr int64_t kShortK = 256, kShortKPanelGroup = 16;
 constexpr int64_t kL2Bytes = 512 << 10;
 
-int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
 /// vector v of B comes from panel v / PV (panels bPanel floats apart).

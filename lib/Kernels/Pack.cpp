@@ -77,3 +77,22 @@ extern "C" void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
       packed[(((j / nr) * groups + kk / 4) * nr + j % nr) * 4 + kk % 4] =
           b[kk * strideK + j * strideN];
 }
+
+extern "C" int64_t shears_uk_qconv_filter_packed_size(int64_t cout, int64_t c,
+                                                      int64_t kh, int64_t kw) {
+  return ceilDiv(cout, SHEARS_UK_GEMM_NR) * kh * kw * ceilDiv(c, 4) *
+         SHEARS_UK_GEMM_NR * 4;
+}
+
+extern "C" void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
+                                            int64_t c, int64_t kh, int64_t kw,
+                                            int8_t *packed) {
+  const int64_t nr = SHEARS_UK_GEMM_NR, cq = ceilDiv(c, 4);
+  memset(packed, 0, shears_uk_qconv_filter_packed_size(cout, c, kh, kw));
+  for (int64_t o = 0; o < cout; ++o)
+    for (int64_t ci = 0; ci < c; ++ci)
+      for (int64_t y = 0; y < kh; ++y)
+        for (int64_t x = 0; x < kw; ++x)
+          packed[((((o / nr) * kh + y) * kw + x) * cq + ci / 4) * nr * 4 +
+                 (o % nr) * 4 + ci % 4] = filter[((o * c + ci) * kh + y) * kw + x];
+}

@@ -39,7 +39,6 @@ typedef int32_t VI __attribute__((vector_size(W * sizeof(int32_t))));
 typedef int32_t VIU
     __attribute__((vector_size(W * sizeof(int32_t)), aligned(4)));
 
-int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 struct QGemm {
   const float *a;
@@ -81,24 +80,33 @@ void packA(const QGemm &g, int64_t row, int rows, uint32_t *dst) {
   }
 }
 
+/// Where a tile's rows of quantized A come from: row r's 32-bit word of k
+/// group q at tap t is rows[r][offsets[t] + q * stride], for `taps` taps of
+/// `groups` groups each, in the order B's panel is packed. A GEMM has one
+/// tap of the packed rows; a convolution one tap per filter position, each
+/// reading `groups` consecutive words (4 channels each) of a pixel.
+template <int R> struct ATaps {
+  const uint32_t *rows[R];
+  const int64_t *offsets;
+  int64_t taps, groups, stride;
+};
+
 /// acc[r][c] = sum over k of a[r][k] * b[k][c] for one panel, plain C++.
 template <int R>
-void tileGeneric(const uint32_t *a, const int8_t *b, int64_t groups,
-                 int32_t (*acc)[kNR]) {
+void tileGeneric(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < kNR; ++c)
       acc[r][c] = 0;
-  for (int64_t q = 0; q < groups; ++q) {
-    const int8_t *bq = b + q * kNR * 4;
-    for (int r = 0; r < R; ++r) {
-      uint32_t word = a[q * R + r];
-      int32_t a0 = word & 0xFF, a1 = (word >> 8) & 0xFF,
-              a2 = (word >> 16) & 0xFF, a3 = word >> 24;
-      for (int c = 0; c < kNR; ++c)
-        acc[r][c] += a0 * bq[4 * c] + a1 * bq[4 * c + 1] +
-                     a2 * bq[4 * c + 2] + a3 * bq[4 * c + 3];
-    }
-  }
+  for (int64_t t = 0; t < a.taps; ++t)
+    for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
+      for (int r = 0; r < R; ++r) {
+        uint32_t word = a.rows[r][a.offsets[t] + q * a.stride];
+        int32_t a0 = word & 0xFF, a1 = (word >> 8) & 0xFF,
+                a2 = (word >> 16) & 0xFF, a3 = word >> 24;
+        for (int c = 0; c < kNR; ++c)
+          acc[r][c] += a0 * b[4 * c] + a1 * b[4 * c + 1] + a2 * b[4 * c + 2] +
+                       a3 * b[4 * c + 3];
+      }
 }
 
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
@@ -106,18 +114,23 @@ void tileGeneric(const uint32_t *a, const int8_t *b, int64_t groups,
 /// 4 s8 of B's column, summed into the lane.
 template <int R>
 __attribute__((target("avx512vnni"))) void
-tileVnni(const uint32_t *a, const int8_t *b, int64_t groups,
-         int32_t (*acc)[kNR]) {
+tileVnni(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
   __m512i sum[R][2];
   for (int r = 0; r < R; ++r)
     sum[r][0] = sum[r][1] = _mm512_setzero_si512();
-  for (int64_t q = 0; q < groups; ++q) {
-    __m512i b0 = _mm512_loadu_si512(b + q * kNR * 4);
-    __m512i b1 = _mm512_loadu_si512(b + q * kNR * 4 + 64);
-    for (int r = 0; r < R; ++r) {
-      __m512i x = _mm512_set1_epi32(static_cast<int>(a[q * R + r]));
-      sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], x, b0);
-      sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], x, b1);
+  for (int64_t t = 0; t < a.taps; ++t) {
+    const uint32_t *rows[R];
+    for (int r = 0; r < R; ++r)
+      rows[r] = a.rows[r] + a.offsets[t];
+    for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4) {
+      __m512i b0 = _mm512_loadu_si512(b);
+      __m512i b1 = _mm512_loadu_si512(b + 64);
+      for (int r = 0; r < R; ++r) {
+        __m512i x =
+            _mm512_set1_epi32(static_cast<int>(rows[r][q * a.stride]));
+        sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], x, b0);
+        sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], x, b1);
+      }
     }
   }
   for (int r = 0; r < R; ++r) {
@@ -126,28 +139,43 @@ tileVnni(const uint32_t *a, const int8_t *b, int64_t groups,
   }
 }
 
-bool hasVnni() {
+// Set when the library loads (no function-local static: the kernels link
+// without the C++ runtime).
+bool vnni = false;
+__attribute__((constructor)) void detectVnni() {
   unsigned eax, ebx, ecx, edx;
-  static const bool vnni = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
-                           (ecx & (1u << 11));
-  return vnni;
+  vnni = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 11));
 }
 #endif
 
 template <int R>
-void tile(const uint32_t *a, const int8_t *b, int64_t groups,
-          int32_t (*acc)[kNR]) {
+void tile(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
-  if (hasVnni())
-    return tileVnni<R>(a, b, groups, acc);
+  if (vnni)
+    return tileVnni<R>(a, b, acc);
 #endif
-  tileGeneric<R>(a, b, groups, acc);
+  tileGeneric<R>(a, b, acc);
 }
 
+/// tile<rows> with A's rows from `rows[r]` (rows <= kR).
 template <int... Rs>
-void tileRows(int rows, const uint32_t *a, const int8_t *b, int64_t groups,
-              int32_t (*acc)[kNR], std::integer_sequence<int, Rs...>) {
-  ((rows == Rs + 1 ? tile<Rs + 1>(a, b, groups, acc) : void()), ...);
+void tileRows(int rows, const uint32_t *const *rowPointers,
+              const int64_t *offsets, int64_t taps, int64_t groups,
+              int64_t stride, const int8_t *b, int32_t (*acc)[kNR],
+              std::integer_sequence<int, Rs...>) {
+  auto run = [&](auto r) {
+    constexpr int R = decltype(r)::value;
+    ATaps<R> a;
+    for (int i = 0; i < R; ++i)
+      a.rows[i] = rowPointers[i];
+    a.offsets = offsets;
+    a.taps = taps;
+    a.groups = groups;
+    a.stride = stride;
+    tile<R>(a, b, acc);
+  };
+  ((rows == Rs + 1 ? run(std::integral_constant<int, Rs + 1>()) : void()),
+   ...);
 }
 
 /// C's rows [row, row + rows) and columns [col, col + cols) from the
@@ -195,11 +223,147 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
   for (int64_t p = pb; p < pe; ++p) {
     const int8_t *b = g.b + p * g.groups * kNR * 4;
     int cols = static_cast<int>(min64(kNR, g.n - p * kNR));
+    const int64_t noOffset = 0;
     for (int64_t row = m0; row < m1; row += kR) {
       int rows = static_cast<int>(min64(kR, m1 - row));
-      tileRows(rows, packed + (row - m0) * g.groups, b, g.groups, acc,
+      // Packed rows: row r's word of group q at [q * rows + r].
+      const uint32_t *rowPointers[kR];
+      for (int r = 0; r < rows; ++r)
+        rowPointers[r] = packed + (row - m0) * g.groups + r;
+      tileRows(rows, rowPointers, &noOffset, 1, g.groups, rows, b, acc,
                std::make_integer_sequence<int, kR>());
       storeTile(g, acc, row, rows, p * kNR, cols);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// qconv2d
+//===----------------------------------------------------------------------===//
+
+struct QConv {
+  const float *input;
+  const int8_t *filter;
+  const float *scale;
+  float *output;
+  Epilogue epilogue;
+  float aScale, aZero;
+  uint32_t zeroWord; // The zero point in each of a word's 4 bytes.
+  int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
+  int64_t groups;  // Words per pixel: ceil(C / 4).
+  int64_t wp;      // Padded width of the quantized copy.
+  int64_t rowsPerBlock, blocks, panels, panelChunk, panelChunks;
+};
+
+/// Input rows of the quantized window of output rows [r0, r1).
+int64_t windowRows(const QConv &cv, int64_t r0, int64_t r1) {
+  return (r1 - 1 - r0) * cv.sh + (cv.kh - 1) * cv.dh + 1;
+}
+
+/// Quantizes what output rows [r0, r1) of image `image` read: the input
+/// rows from r0 * sh - pt on, each padded to wp pixels from -pl on, as
+/// `groups` words per pixel (4 channels each, ascending from the low byte);
+/// outside the input, and past C, the zero point.
+void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
+                    uint32_t *window) {
+  int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
+  const float *in = cv.input + image * cv.c * cv.h * cv.w;
+  const VF scale = splat(cv.aScale), zero = splat(cv.aZero);
+  const VF limit = splat(4194304.0f), magic = splat(12582912.0f);
+  for (int64_t y = 0; y < rows; ++y) {
+    uint32_t *row = window + y * cv.wp * pixelWords;
+    int64_t ih = r0 * cv.sh - cv.pt + y;
+    int64_t x0 = ih < 0 || ih >= cv.h ? cv.wp : min64(cv.pl, cv.wp);
+    int64_t x1 = ih < 0 || ih >= cv.h ? cv.wp : min64(cv.wp, cv.pl + cv.w);
+    for (int64_t x = 0; x < cv.wp; ++x)
+      if (x < x0 || x >= x1)
+        for (int64_t g = 0; g < pixelWords; ++g)
+          row[x * pixelWords + g] = cv.zeroWord;
+    for (int64_t g = 0; g < pixelWords; ++g) {
+      // The input rows of this word's 4 channels (nullptr past C).
+      const float *src[4];
+      for (int j = 0; j < 4; ++j)
+        src[j] = 4 * g + j < cv.c ? in + ((4 * g + j) * cv.h + ih) * cv.w -
+                                        cv.pl
+                                  : nullptr;
+      for (int64_t x = x0; x < x1; x += W) {
+        int64_t count = min64(W, x1 - x);
+        VI word = {};
+        for (int j = 0; j < 4; ++j) {
+          VI q = VI{} + static_cast<int32_t>(cv.aZero);
+          if (src[j]) {
+            VF v = loadFirst(src[j] + x, count) / scale;
+            v = v > -limit ? v : -limit;
+            v = v < limit ? v : limit;
+            v = (v + magic) - magic + zero;
+            v = v > 0 ? v : 0;
+            v = v < 255 ? v : 255;
+            q = __builtin_convertvector(v, VI);
+          }
+          word |= q << (8 * j);
+        }
+        for (int64_t i = 0; i < count; ++i)
+          row[(x + i) * pixelWords + g] = static_cast<uint32_t>(word[i]);
+      }
+    }
+  }
+}
+
+/// Output pixels [p0, p0 + rows) (flattened, one image) and channels
+/// [co, co + cols) from the integer sums, in NCHW.
+void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
+                   int64_t p0, int rows, int64_t co, int cols) {
+  const Epilogue &e = cv.epilogue;
+  int64_t plane = cv.oh * cv.ow;
+  for (int j = 0; j < cols; ++j) {
+    int64_t offset = (image * cv.cout + co + j) * plane + p0;
+    float *out = cv.output + offset;
+    const float *residual = e.residual ? e.residual + offset : nullptr;
+    float s = cv.scale[co + j], b = e.bias[co + j];
+    for (int r = 0; r < rows; ++r) {
+      float x = float(acc[r][j]) * s + b;
+      if (residual)
+        x += residual[r];
+      out[r] = e.activate(x);
+    }
+  }
+}
+
+/// One block of output rows of one image times a chunk of panels.
+void qconvTask(void *ctx, int64_t task, int worker) {
+  const QConv &cv = *static_cast<const QConv *>(ctx);
+  int64_t chunk = task % cv.panelChunks, rest = task / cv.panelChunks;
+  int64_t image = rest / cv.blocks, block = rest % cv.blocks;
+  int64_t r0 = block * cv.rowsPerBlock, r1 = min64(cv.oh, r0 + cv.rowsPerBlock);
+  int64_t taps = cv.kh * cv.kw;
+  int64_t windowWords = windowRows(cv, r0, r1) * cv.wp * cv.groups;
+  auto *window = reinterpret_cast<uint32_t *>(
+      scratch(worker, ceilDiv(windowWords, 16) * 64 + ceilDiv(taps, 8) * 64));
+  if (!window)
+    return;
+  quantizeWindow(cv, image, r0, r1, window);
+  // Filter taps: word offsets from a pixel's window position (after the
+  // window, 64-byte aligned).
+  auto *offsets = reinterpret_cast<int64_t *>(window + ceilDiv(windowWords, 16) * 16);
+  for (int64_t y = 0; y < cv.kh; ++y)
+    for (int64_t x = 0; x < cv.kw; ++x)
+      offsets[y * cv.kw + x] = (y * cv.dh * cv.wp + x * cv.dw) * cv.groups;
+  int64_t pb = chunk * cv.panelChunk, pe = min64(cv.panels, pb + cv.panelChunk);
+  int64_t kBytes = taps * cv.groups * kNR * 4;
+  int32_t acc[kR][kNR];
+  for (int64_t p0 = r0 * cv.ow; p0 < r1 * cv.ow; p0 += kR) {
+    int rows = static_cast<int>(min64(kR, r1 * cv.ow - p0));
+    const uint32_t *rowPointers[kR];
+    for (int r = 0; r < rows; ++r) {
+      int64_t oy = (p0 + r) / cv.ow - r0, ox = (p0 + r) % cv.ow;
+      rowPointers[r] = window + (oy * cv.sh * cv.wp + ox * cv.sw) * cv.groups;
+    }
+    for (int64_t p = pb; p < pe; ++p) {
+      tileRows(rows, rowPointers, offsets, taps, cv.groups, 1,
+               cv.filter + p * kBytes, acc,
+               std::make_integer_sequence<int, kR>());
+      storeConvTile(cv, acc, image, p0, rows, p * kNR,
+                    static_cast<int>(min64(kNR, cv.cout - p * kNR)));
     }
   }
 }
@@ -248,4 +412,60 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
       },
       g.m * g.k * g.n);
   parallelFor(g.rowBlocks * g.panelChunks, qgemmTask, &g, g.m * g.k * g.n / 4);
+}
+
+extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
+                                        const int64_t *ip,
+                                        const float *fparams) {
+  QConv cv{};
+  cv.input = static_cast<const float *>(buffers[0]);
+  cv.filter = static_cast<const int8_t *>(buffers[1]);
+  cv.scale = static_cast<const float *>(buffers[2]);
+  void **operand = buffers + 3;
+  cv.epilogue = Epilogue(ip[SHEARS_UK_CONV_FLAGS], fparams, operand);
+  cv.output = static_cast<float *>(*operand);
+  cv.aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
+  cv.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
+  uint32_t zero = static_cast<uint32_t>(cv.aZero);
+  cv.zeroWord = zero | zero << 8 | zero << 16 | zero << 24;
+  cv.n = dims[0];
+  cv.c = ip[SHEARS_UK_CONV_C];
+  cv.h = ip[SHEARS_UK_CONV_H];
+  cv.w = ip[SHEARS_UK_CONV_W];
+  cv.cout = ip[SHEARS_UK_CONV_COUT];
+  cv.kh = ip[SHEARS_UK_CONV_KH];
+  cv.kw = ip[SHEARS_UK_CONV_KW];
+  cv.sh = ip[SHEARS_UK_CONV_SH];
+  cv.sw = ip[SHEARS_UK_CONV_SW];
+  cv.pt = ip[SHEARS_UK_CONV_PT];
+  cv.pl = ip[SHEARS_UK_CONV_PL];
+  cv.dh = ip[SHEARS_UK_CONV_DH];
+  cv.dw = ip[SHEARS_UK_CONV_DW];
+  cv.oh = ip[SHEARS_UK_CONV_OH];
+  cv.ow = ip[SHEARS_UK_CONV_OW];
+  if (cv.n == 0 || cv.oh == 0 || cv.ow == 0 || cv.cout == 0)
+    return;
+  cv.groups = ceilDiv(cv.c, 4);
+  cv.wp = (cv.ow - 1) * cv.sw + (cv.kw - 1) * cv.dw + 1;
+  cv.panels = ceilDiv(cv.cout, kNR);
+  // Blocks of output rows of about 256 pixels: each task quantizes the
+  // input rows its block reads (plus the filter's reach, again for every
+  // block), so fewer, taller blocks where the image is large.
+  cv.rowsPerBlock = max64(1, 256 / cv.ow);
+  cv.blocks = ceilDiv(cv.oh, cv.rowsPerBlock);
+  int64_t wanted = 4 * numWorkers(), tasks = cv.n * cv.blocks;
+  cv.panelChunks = tasks >= wanted ? 1 : min64(cv.panels, ceilDiv(wanted, tasks));
+  cv.panelChunk = ceilDiv(cv.panels, cv.panelChunks);
+  cv.panelChunks = ceilDiv(cv.panels, cv.panelChunk);
+  int64_t macs = cv.n * cv.oh * cv.ow * cv.cout * cv.c * cv.kh * cv.kw;
+  ProfileScope profile(
+      [&](char *out, size_t size) {
+        snprintf(out, size, "qconv2d %s: %lldx%lldx%lld -> %lldx%lldx%lld k%lldx%lld s%lld",
+                 SHEARS_UK_ISA_NAME, (long long)cv.c, (long long)cv.h,
+                 (long long)cv.w, (long long)cv.cout, (long long)cv.oh,
+                 (long long)cv.ow, (long long)cv.kh, (long long)cv.kw,
+                 (long long)cv.sh);
+      },
+      macs);
+  parallelFor(cv.n * cv.blocks * cv.panelChunks, qconvTask, &cv, macs / 4);
 }

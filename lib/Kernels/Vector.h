@@ -124,6 +124,11 @@ inline void storeLanes(float *p, VF v, int64_t lo, int64_t hi) {
 }
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+// 1 * x: exact, so it folds to a broadcast (0 + x would not, for -0).
+inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 
 } // namespace shears::uk::SHEARS_UK_ISA
 

@@ -169,3 +169,31 @@ func.func @weight_only(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
   %y = shears.linear %x, %w : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }
+
+// -----
+
+// A QDQ convolution becomes qconv2d: the filter packed in 32-channel panels
+// of (kh, kw, channels by 4), the conv2d slots, the folded scale and bias.
+// CHECK-LABEL: func.func @quantized_conv
+// CHECK: %[[F:.+]] = shears.constant dense_resource<f.packed> : tensor<1x3x3x2x32x4xi8>
+// CHECK: shears.ukernel "qconv2d" ins(%arg0, %[[F]], %{{.+}}, %{{.+}} : tensor<?x5x8x8xf32>, tensor<1x3x3x2x32x4xi8>, tensor<4xf32>, tensor<4xf32>)
+// CHECK-SAME: iparams = [5, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 1, 1] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00]
+// Grouped convolutions stay in f32.
+// CHECK: shears.ukernel "dwconv2d"
+func.func @quantized_conv(%x: tensor<?x5x8x8xf32>) -> (tensor<?x4x4x4xf32>, tensor<?x5x8x8xf32>) {
+  %s = shears.constant dense<0.25> : tensor<f32>
+  %zp = shears.constant dense<0> : tensor<ui8>
+  %q = shears.quantize %x, %s, %zp : (tensor<?x5x8x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<?x5x8x8xui8>
+  %dq = shears.dequantize %q, %s, %zp : (tensor<?x5x8x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x5x8x8xf32>
+  %fq = shears.constant dense<1> : tensor<4x5x3x3xi8> loc("f")
+  %fs = shears.constant dense<0.5> : tensor<4xf32>
+  %fz = shears.constant dense<0> : tensor<4xi8>
+  %f = shears.dequantize %fq, %fs, %fz {axis = 0 : i64} : (tensor<4x5x3x3xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x5x3x3xf32> loc("f")
+  %y = shears.conv2d %dq, %f {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<?x5x8x8xf32>, tensor<4x5x3x3xf32>) -> tensor<?x4x4x4xf32>
+  %dq_ = shears.constant dense<1> : tensor<5x1x3x3xi8>
+  %ds = shears.constant dense<0.5> : tensor<5xf32>
+  %dz = shears.constant dense<0> : tensor<5xi8>
+  %d = shears.dequantize %dq_, %ds, %dz {axis = 0 : i64} : (tensor<5x1x3x3xi8>, tensor<5xf32>, tensor<5xi8>) -> tensor<5x1x3x3xf32>
+  %z = shears.conv2d %dq, %d {groups = 5 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<?x5x8x8xf32>, tensor<5x1x3x3xf32>) -> tensor<?x5x8x8xf32>
+  return %y, %z : tensor<?x4x4x4xf32>, tensor<?x5x8x8xf32>
+}

@@ -290,6 +290,76 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
               largest * 2e-7);
 }
 
+/// qconv2d against integer loops: the input quantized as Kernels.h says
+/// (padding reads the zero point), exact integer sums, the f32 epilogue.
+void checkQConv(const std::string &isa, const ConvCase &t) {
+  const float aScale = 2.0f / 255, aZero = 120;
+  int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+  int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+  std::vector<float> in = random(t.n * t.c * t.h * t.w), scale(t.cout);
+  std::vector<float> bias = random(t.cout);
+  std::vector<float> residual = random(t.n * t.cout * oh * ow);
+  std::vector<float> want(t.n * t.cout * oh * ow);
+  for (float &x : in)
+    x *= 1.2f;
+  std::vector<int8_t> filter(t.cout * t.c * t.kh * t.kw);
+  for (int8_t &x : filter)
+    x = static_cast<int8_t>(std::lround(rnd() * 127));
+  for (float &s : scale)
+    s = (rnd() + 1.5f) * 1e-3f;
+  auto quantized = [&](int64_t n, int64_t c, int64_t y, int64_t x) {
+    if (y < 0 || y >= t.h || x < 0 || x >= t.w)
+      return int64_t(aZero);
+    double q = std::nearbyint(double(in[((n * t.c + c) * t.h + y) * t.w + x] /
+                                     aScale)) +
+               aZero;
+    return int64_t(std::fmin(std::fmax(q, 0), 255));
+  };
+  int act = (t.flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  for (int64_t n = 0; n < t.n; ++n)
+    for (int64_t o = 0; o < t.cout; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t x = 0; x < ow; ++x) {
+          int64_t sum = 0;
+          for (int64_t c = 0; c < t.c; ++c)
+            for (int64_t i = 0; i < t.kh; ++i)
+              for (int64_t j = 0; j < t.kw; ++j)
+                sum += quantized(n, c, y * t.sh - t.pt + i * t.dh,
+                                 x * t.sw - t.pl + j * t.dw) *
+                       filter[((o * t.c + c) * t.kh + i) * t.kw + j];
+          int64_t index = ((n * t.cout + o) * oh + y) * ow + x;
+          double v = double(float(sum)) * scale[o] + bias[o];
+          if (t.flags & SHEARS_UK_HAS_RESIDUAL)
+            v += residual[index];
+          want[index] = activate(v, act);
+        }
+  std::vector<int8_t> packed(
+      shears_uk_qconv_filter_packed_size(t.cout, t.c, t.kh, t.kw));
+  shears_uk_pack_qconv_filter(filter.data(), t.cout, t.c, t.kh, t.kw,
+                              packed.data());
+  int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
+      t.c,  t.h,  t.w,  t.cout, t.kh, t.kw, t.sh, t.sw,
+      t.pt, t.pl, t.dh, t.dw,   oh,   ow,   1,    t.flags | SHEARS_UK_HAS_BIAS};
+  const float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero};
+  int64_t dims[4] = {t.n, t.c, t.h, t.w};
+  std::vector<void *> inputs = {in.data(), packed.data(), scale.data(),
+                                bias.data()};
+  if (t.flags & SHEARS_UK_HAS_RESIDUAL)
+    inputs.push_back(residual.data());
+  double largest = 0;
+  for (float x : want)
+    largest = std::fmax(largest, std::fabs(x));
+  char what[160];
+  std::snprintf(what, sizeof(what),
+                "qconv2d %s n%ld c%ld %ldx%ld -> %ld k%ldx%ld s%ldx%ld "
+                "d%ldx%ld flags%d",
+                isa.c_str(), long(t.n), long(t.c), long(t.h), long(t.w),
+                long(t.cout), long(t.kh), long(t.kw), long(t.sh), long(t.sw),
+                long(t.dh), long(t.dw), t.flags);
+  runAndCheck("shears_uk_qconv2d_" + isa, what, inputs, dims, ip, fp, want,
+              largest * 2e-7);
+}
+
 } // namespace
 
 int main() {
@@ -354,6 +424,9 @@ int main() {
     checkQGemm(isa, 30, 301, 70, res | clip);
     checkQGemm(isa, 130, 64, 33, relu);
     checkQGemm(isa, 5, 3, 1, 0);
+    for (const ConvCase &c : convs)
+      if (c.groups == 1)
+        checkQConv(isa, c);
   }
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;

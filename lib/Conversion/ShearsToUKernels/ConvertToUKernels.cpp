@@ -334,8 +334,9 @@ std::optional<QuantizedActivation> matchQuantizedActivation(Value value) {
                              (*zeroPoint)[0]};
 }
 
-/// `value` = dequantize of a constant i8 [N, K] with zero points 0, per
-/// tensor or per row: the integers and a scale per row.
+/// `value` = dequantize of a constant i8 weight (output channels first)
+/// with zero points 0, per tensor or per output channel: the integers and a
+/// scale per output channel.
 struct QuantizedWeight {
   SmallVector<int8_t> ints;
   SmallVector<float> scales;
@@ -343,8 +344,7 @@ struct QuantizedWeight {
 std::optional<QuantizedWeight> matchQuantizedWeight(Value value) {
   auto dequantize = value.getDefiningOp<DequantizeOp>();
   auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!dequantize || !type || type.getRank() != 2 ||
-      !type.hasStaticShape() ||
+  if (!dequantize || !type || type.getRank() < 2 || !type.hasStaticShape() ||
       !dequantize.getInput().getType().getElementType().isSignlessInteger(8) ||
       (dequantize.isPerAxis() && *dequantize.getAxis() != 0))
     return std::nullopt;
@@ -359,6 +359,57 @@ std::optional<QuantizedWeight> matchQuantizedWeight(Value value) {
   weight.scales.assign(*scales);
   weight.scales.resize(type.getDimSize(0), (*scales)[0]);
   return weight;
+}
+
+/// The scale per output channel of an int8 kernel (the input's scale times
+/// the weight's) and `bias` less the input zero point's share of each
+/// output (zero point * the channel's weight sum * scale): Kernels.h.
+SmallVector<float> foldQuantization(const QuantizedActivation &activation,
+                                    const QuantizedWeight &weight,
+                                    MutableArrayRef<float> bias) {
+  int64_t channels = weight.scales.size();
+  int64_t k = weight.ints.size() / channels;
+  SmallVector<float> scale(channels);
+  for (int64_t j = 0; j < channels; ++j) {
+    int64_t sum = 0;
+    for (int64_t kk = 0; kk < k; ++kk)
+      sum += weight.ints[j * k + kk];
+    scale[j] = activation.scale * weight.scales[j];
+    bias[j] -= float(activation.zeroPoint * sum) * scale[j];
+  }
+  return scale;
+}
+
+/// The inputs of an int8 kernel replacing `op`: the f32 input, the packed
+/// weights (an i8 tensor of `packedShape`), the scales and the biases.
+SmallVector<Value> quantizedOperands(PatternRewriter &rewriter, Operation *op,
+                                     Value input, ArrayRef<int8_t> packed,
+                                     ArrayRef<int64_t> packedShape,
+                                     ArrayRef<float> scale,
+                                     ArrayRef<float> bias) {
+  Value original = op->getOperand(1);
+  auto packedType = RankedTensorType::get(packedShape, rewriter.getI8Type());
+  Value weights = createWeightConstant(
+      rewriter, original.getLoc(), packedType,
+      ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
+                     packed.size()),
+      /*alignment=*/64, packedName(original, "packed"));
+  auto vectorType =
+      RankedTensorType::get({int64_t(scale.size())}, rewriter.getF32Type());
+  Location loc = op->getLoc();
+  Value scales = createWeightConstant(rewriter, loc, vectorType, scale,
+                                      packedName(original, "scale"));
+  Value biases = createWeightConstant(rewriter, loc, vectorType, bias,
+                                      packedName(original, "bias"));
+  return {input, weights, scales, biases};
+}
+
+/// The fparams of an int8 kernel: no clip yet, the input's quantization.
+SmallVector<float> quantizedFparams(const QuantizedActivation &activation) {
+  SmallVector<float> fparams(SHEARS_UK_QGEMM_F_NUM);
+  fparams[SHEARS_UK_QGEMM_F_A_SCALE] = activation.scale;
+  fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT] = float(activation.zeroPoint);
+  return fparams;
 }
 
 /// A linear layer of quantized input and weights (QDQ) becomes qgemm: u8 x
@@ -386,48 +437,77 @@ struct QuantizedLinearToUKernel : PackingPattern<LinearOp> {
         return rewriter.notifyMatchFailure(op, "bias is not a constant");
       bias = *values;
     }
-    SmallVector<float> scale(n);
-    for (int64_t j = 0; j < n; ++j) {
-      int64_t sum = 0;
-      for (int64_t kk = 0; kk < k; ++kk)
-        sum += weight->ints[j * k + kk];
-      scale[j] = activation->scale * weight->scales[j];
-      bias[j] -= float(activation->zeroPoint * sum) * scale[j];
-    }
+    SmallVector<float> scale = foldQuantization(*activation, *weight, bias);
     SmallVector<int8_t> packed(shears_uk_qgemm_b_packed_size(k, n));
     shears_uk_pack_qgemm_b(weight->ints.data(), k, n, /*strideK=*/1,
                            /*strideN=*/k, packed.data());
     Location loc = op.getLoc();
-    Value original = op.getWeight();
-    auto packedType = RankedTensorType::get(
+    SmallVector<Value> inputs = quantizedOperands(
+        rewriter, op, activation->input, packed,
         {(n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, (k + 3) / 4,
          SHEARS_UK_GEMM_NR, 4},
-        rewriter.getI8Type());
-    Value packedB = createWeightConstant(
-        rewriter, original.getLoc(), packedType,
-        ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
-                       packed.size()),
-        /*alignment=*/64, packedName(original, "packed"));
-    auto vectorType = RankedTensorType::get({n}, rewriter.getF32Type());
-    Value scales = createWeightConstant(rewriter, loc, vectorType, scale,
-                                        packedName(original, "scale"));
-    Value biases = createWeightConstant(rewriter, loc, vectorType, bias,
-                                        packedName(original, "bias"));
+        scale, bias);
     auto inType = cast<RankedTensorType>(activation->input.getType());
     SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
     iparams[SHEARS_UK_GEMM_K] = k;
     iparams[SHEARS_UK_GEMM_N] = n;
     iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
     iparams[SHEARS_UK_GEMM_FLAGS] = SHEARS_UK_HAS_BIAS;
-    SmallVector<float> fparams(SHEARS_UK_QGEMM_F_NUM);
-    fparams[SHEARS_UK_QGEMM_F_A_SCALE] = activation->scale;
-    fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT] = float(activation->zeroPoint);
     auto outType = cast<RankedTensorType>(op.getType());
     Value init = emptyLike(rewriter, loc, outType, activation->input);
-    rewriter.replaceOpWithNewOp<UKernelOp>(
-        op, TypeRange{outType}, "qgemm",
-        ValueRange{activation->input, packedB, scales, biases},
-        ValueRange{init}, iparams, fparams);
+    rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "qgemm",
+                                           inputs, ValueRange{init}, iparams,
+                                           quantizedFparams(*activation));
+    return success();
+  }
+};
+
+/// A convolution of quantized input and weights (QDQ, groups 1) becomes
+/// qconv2d, folded as for qgemm.
+struct QuantizedConv2DToUKernel : PackingPattern<Conv2DOp> {
+  QuantizedConv2DToUKernel(MLIRContext *context,
+                           const WeightReleaser &releaser)
+      // Before Conv2DToUKernel, which would run it in f32.
+      : PackingPattern(context, releaser, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(Conv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    auto activation = matchQuantizedActivation(op.getInput());
+    auto weight = matchQuantizedWeight(op.getWeight());
+    if (!activation || !weight || op.getGroups() != 1)
+      return rewriter.notifyMatchFailure(op, "not an int8 QDQ convolution");
+    auto inType = cast<RankedTensorType>(activation->input.getType());
+    auto outType = cast<RankedTensorType>(op.getType());
+    if (!isNCHWWithStaticCHW(inType, outType))
+      return rewriter.notifyMatchFailure(op, "not f32 NCHW with static CHW");
+    auto filterType = cast<RankedTensorType>(op.getWeight().getType());
+    int64_t cout = filterType.getDimSize(0), c = filterType.getDimSize(1);
+    int64_t kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
+    SmallVector<float> bias(cout, 0.0f);
+    if (Value b = op.getBias()) {
+      auto values = getConstantFloats(b);
+      if (failed(values) || int64_t(values->size()) != cout)
+        return rewriter.notifyMatchFailure(op, "bias is not a constant");
+      bias = *values;
+    }
+    SmallVector<float> scale = foldQuantization(*activation, *weight, bias);
+    SmallVector<int8_t> packed(
+        shears_uk_qconv_filter_packed_size(cout, c, kh, kw));
+    shears_uk_pack_qconv_filter(weight->ints.data(), cout, c, kh, kw,
+                                packed.data());
+    SmallVector<Value> inputs = quantizedOperands(
+        rewriter, op, activation->input, packed,
+        {(cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, kh, kw,
+         (c + 3) / 4, SHEARS_UK_GEMM_NR, 4},
+        scale, bias);
+    SmallVector<int64_t> iparams =
+        convSlots(inType.getShape(), outType.getShape(), cout, kh, kw,
+                  op.getStrides(), op.getPads(), op.getDilations(), 1,
+                  SHEARS_UK_HAS_BIAS);
+    Value init = emptyLike(rewriter, op.getLoc(), outType, activation->input);
+    rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "qconv2d",
+                                           inputs, ValueRange{init}, iparams,
+                                           quantizedFparams(*activation));
     return success();
   }
 };
@@ -483,7 +563,8 @@ struct ShearsConvertToUKernels
     RewritePatternSet patterns(&getContext());
     WeightReleaser releaser{getOperation(), releaseWeights};
     patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel,
-                 QuantizedLinearToUKernel>(&getContext(), releaser);
+                 QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
+        &getContext(), releaser);
     patterns.add<MaxPoolToUKernel>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

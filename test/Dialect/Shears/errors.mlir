@@ -185,7 +185,7 @@ func.func @mask_shape(%w: tensor<4x8xf32>, %m: tensor<4x2xi1>) -> tensor<4x8xf32
 // -----
 
 func.func @ukernel_unknown(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{unknown micro-kernel 'conv3d' (conv2d, dwconv2d, gemm, maxpool2d, qgemm)}}
+  // expected-error @+1 {{unknown micro-kernel 'conv3d' (conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm)}}
   %0 = shears.ukernel "conv3d" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
@@ -289,7 +289,7 @@ func.func @ukernel_qgemm_fparams(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, 
 // -----
 
 func.func @ukernel_qgemm_bias(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s: tensor<20xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{flags 0 lack the bias, which qgemm always has}}
+  // expected-error @+1 {{flags 0 lack the bias, which 'qgemm' always has}}
   %0 = shears.ukernel "qgemm" ins(%x, %w, %s : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0, 0.5, 3.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }

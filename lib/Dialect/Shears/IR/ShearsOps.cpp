@@ -955,6 +955,8 @@ constexpr KernelInfo kKernels[] = {
      SHEARS_UK_F_NUM},
     {"qgemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 3,
      SHEARS_UK_QGEMM_F_NUM},
+    {"qconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 3,
+     SHEARS_UK_QGEMM_F_NUM},
 };
 const KernelInfo *lookupKernel(StringRef name) {
   for (const KernelInfo &info : kKernels)
@@ -972,7 +974,7 @@ LogicalResult UKernelOp::verify() {
   const KernelInfo *info = lookupKernel(getKernel());
   if (!info)
     return emitOpError() << "unknown micro-kernel '" << getKernel()
-                         << "' (conv2d, dwconv2d, gemm, maxpool2d, qgemm)";
+                         << "' (conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm)";
   if (getIparams().size() != info->numParams)
     return emitOpError() << "'" << getKernel() << "' takes "
                          << info->numParams << " iparams, got "
@@ -982,9 +984,10 @@ LogicalResult UKernelOp::verify() {
                          << info->numFparams << " fparams, got "
                          << getFparams().size();
   int64_t flags = getFlags();
-  if (!(flags & SHEARS_UK_HAS_BIAS) && getKernel() == "qgemm")
-    return emitOpError() << "flags " << flags
-                         << " lack the bias, which qgemm always has";
+  if (!(flags & SHEARS_UK_HAS_BIAS) && lookupKernel(getKernel())->numFparams ==
+                                             SHEARS_UK_QGEMM_F_NUM)
+    return emitOpError() << "flags " << flags << " lack the bias, which '"
+                         << getKernel() << "' always has";
   if (flags & SHEARS_UK_HAS_BIAS && getKernel() == "maxpool2d")
     return emitOpError() << "flags " << flags
                          << " ask for a bias, which maxpool2d has not";
