@@ -290,20 +290,24 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
         int64_t count = min64(W, x1 - x);
         VI word = {};
         for (int j = 0; j < 4; ++j) {
-          VI q = VI{} + static_cast<int32_t>(cv.aZero);
+          VF v = zero;
           if (src[j]) {
-            VF v = loadFirst(src[j] + x, count) / scale;
+            v = loadFirst(src[j] + x, count) / scale;
             v = v > -limit ? v : -limit;
             v = v < limit ? v : limit;
             v = (v + magic) - magic + zero;
             v = v > 0 ? v : 0;
             v = v < 255 ? v : 255;
-            q = __builtin_convertvector(v, VI);
           }
-          word |= q << (8 * j);
+          word |= __builtin_convertvector(v, VI) << (8 * j);
         }
+        // The words go a pixel (pixelWords) apart: through memory, so that
+        // the vector is not taken apart lane by lane.
+        alignas(64) uint32_t words[W];
+        *reinterpret_cast<VI *>(words) = word;
+        uint32_t *dst = row + x * pixelWords + g;
         for (int64_t i = 0; i < count; ++i)
-          row[(x + i) * pixelWords + g] = static_cast<uint32_t>(word[i]);
+          dst[i * pixelWords] = words[i];
       }
     }
   }
@@ -453,8 +457,12 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
   // block), so fewer, taller blocks where the image is large.
   cv.rowsPerBlock = max64(1, 256 / cv.ow);
   cv.blocks = ceilDiv(cv.oh, cv.rowsPerBlock);
-  int64_t wanted = 4 * numWorkers(), tasks = cv.n * cv.blocks;
-  cv.panelChunks = tasks >= wanted ? 1 : min64(cv.panels, ceilDiv(wanted, tasks));
+  // Chunks of panels quantize the window again: only as many as the
+  // threads need.
+  int64_t wanted = numWorkers() > 1 ? 4 * numWorkers() : 1;
+  int64_t tasks = cv.n * cv.blocks;
+  cv.panelChunks =
+      tasks >= wanted ? 1 : min64(cv.panels, ceilDiv(wanted, tasks));
   cv.panelChunk = ceilDiv(cv.panels, cv.panelChunks);
   cv.panelChunks = ceilDiv(cv.panels, cv.panelChunk);
   int64_t macs = cv.n * cv.oh * cv.ow * cv.cout * cv.c * cv.kh * cv.kw;
