@@ -110,8 +110,22 @@ void tileGeneric(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 }
 
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
-/// The same with vpdpbusd: per 32-bit lane, 4 u8 of A (broadcast) times the
+/// One k group of a tile: per 32-bit lane, 4 u8 of A (broadcast) times the
 /// 4 s8 of B's column, summed into the lane.
+template <int R>
+__attribute__((target("avx512vnni"), always_inline)) inline void
+vnniStep(__m512i (&sum)[R][2], const uint32_t *const *rows, int64_t word,
+         const int8_t *b) {
+  __m512i b0 = _mm512_loadu_si512(b);
+  __m512i b1 = _mm512_loadu_si512(b + 64);
+  for (int r = 0; r < R; ++r) {
+    __m512i x = _mm512_set1_epi32(static_cast<int>(rows[r][word]));
+    sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], x, b0);
+    sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], x, b1);
+  }
+}
+
+/// The tile with vpdpbusd.
 template <int R>
 __attribute__((target("avx512vnni"))) void
 tileVnni(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
@@ -122,16 +136,14 @@ tileVnni(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
     const uint32_t *rows[R];
     for (int r = 0; r < R; ++r)
       rows[r] = a.rows[r] + a.offsets[t];
-    for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4) {
-      __m512i b0 = _mm512_loadu_si512(b);
-      __m512i b1 = _mm512_loadu_si512(b + 64);
-      for (int r = 0; r < R; ++r) {
-        __m512i x =
-            _mm512_set1_epi32(static_cast<int>(rows[r][q * a.stride]));
-        sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], x, b0);
-        sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], x, b1);
-      }
-    }
+    // A convolution's groups are consecutive words: one index for all rows
+    // (not one pointer increment per row).
+    if (a.stride == 1)
+      for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
+        vnniStep<R>(sum, rows, q, b);
+    else
+      for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
+        vnniStep<R>(sum, rows, q * a.stride, b);
   }
   for (int r = 0; r < R; ++r) {
     _mm512_storeu_si512(acc[r], sum[r][0]);
@@ -217,15 +229,17 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
     return;
   auto *acc = reinterpret_cast<int32_t(*)[kNR]>(
       reinterpret_cast<char *>(packed) + packedBytes);
-  for (int64_t row = m0; row < m1; row += kR)
-    packA(g, row, static_cast<int>(min64(kR, m1 - row)),
+  // Row tiles as even as kR allows (see qconvTask).
+  int64_t rowsPerTile = ceilDiv(m1 - m0, ceilDiv(m1 - m0, kR));
+  for (int64_t row = m0; row < m1; row += rowsPerTile)
+    packA(g, row, static_cast<int>(min64(rowsPerTile, m1 - row)),
           packed + (row - m0) * g.groups);
   for (int64_t p = pb; p < pe; ++p) {
     const int8_t *b = g.b + p * g.groups * kNR * 4;
     int cols = static_cast<int>(min64(kNR, g.n - p * kNR));
     const int64_t noOffset = 0;
-    for (int64_t row = m0; row < m1; row += kR) {
-      int rows = static_cast<int>(min64(kR, m1 - row));
+    for (int64_t row = m0; row < m1; row += rowsPerTile) {
+      int rows = static_cast<int>(min64(rowsPerTile, m1 - row));
       // Packed rows: row r's word of group q at [q * rows + r].
       const uint32_t *rowPointers[kR];
       for (int r = 0; r < rows; ++r)
@@ -313,12 +327,62 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
   }
 }
 
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+/// r[i] becomes column i of the 16 x 16 matrix of 32-bit lanes whose rows
+/// were r[0..15].
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_i32x4(u[i], u[4 + i], 0x88);
+    t[4 + i] = _mm512_shuffle_i32x4(u[i], u[4 + i], 0xdd);
+    t[8 + i] = _mm512_shuffle_i32x4(u[8 + i], u[12 + i], 0x88);
+    t[12 + i] = _mm512_shuffle_i32x4(u[8 + i], u[12 + i], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0xdd);
+  }
+}
+#endif
+
 /// Output pixels [p0, p0 + rows) (flattened, one image) and channels
-/// [co, co + cols) from the integer sums, in NCHW.
+/// [co, co + cols) from the integer sums, in NCHW: each channel's pixels
+/// are a column of the tile, turned into a vector by transposing blocks of
+/// 16 x 16 where the ISA has 16 lanes.
 void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
                    int64_t p0, int rows, int64_t co, int cols) {
   const Epilogue &e = cv.epilogue;
   int64_t plane = cv.oh * cv.ow;
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+  static_assert(kR <= 16 && kNR % 16 == 0, "tiles transpose as 16 x 16");
+  for (int j0 = 0; j0 < cols; j0 += 16) {
+    __m512i block[16];
+    for (int r = 0; r < 16; ++r)
+      block[r] = r < rows ? _mm512_loadu_si512(acc[r] + j0)
+                          : _mm512_setzero_si512();
+    transpose16(block);
+    for (int j = j0; j < min64(cols, j0 + 16); ++j) {
+      int64_t offset = (image * cv.cout + co + j) * plane + p0;
+      VF x = __builtin_convertvector(reinterpret_cast<VI &>(block[j - j0]),
+                                     VF);
+      x = x * splat(cv.scale[co + j]) + splat(e.bias[co + j]);
+      if (e.residual)
+        x += loadFirst(e.residual + offset, rows);
+      storeFirst(cv.output + offset, e.activate(x), rows);
+    }
+  }
+  return;
+#endif
   for (int j = 0; j < cols; ++j) {
     int64_t offset = (image * cv.cout + co + j) * plane + p0;
     float *out = cv.output + offset;
@@ -347,23 +411,39 @@ void qconvTask(void *ctx, int64_t task, int worker) {
     return;
   quantizeWindow(cv, image, r0, r1, window);
   // Filter taps: word offsets from a pixel's window position (after the
-  // window, 64-byte aligned).
-  auto *offsets = reinterpret_cast<int64_t *>(window + ceilDiv(windowWords, 16) * 16);
+  // window, 64-byte aligned), each followed by `groups` consecutive words.
+  // With at most 4 channels (one word a pixel) and no dilation along x, a
+  // filter row's words are consecutive: one tap per row, kw words each
+  // (the stem's 7x7 over 3 channels: 7 taps of 7, not 49 taps of 1).
+  auto *offsets =
+      reinterpret_cast<int64_t *>(window + ceilDiv(windowWords, 16) * 16);
+  bool rowTaps = cv.groups == 1 && cv.dw == 1;
+  int64_t groups = rowTaps ? cv.kw : cv.groups;
+  taps = rowTaps ? cv.kh : taps;
   for (int64_t y = 0; y < cv.kh; ++y)
-    for (int64_t x = 0; x < cv.kw; ++x)
-      offsets[y * cv.kw + x] = (y * cv.dh * cv.wp + x * cv.dw) * cv.groups;
+    for (int64_t x = 0; x < (rowTaps ? 1 : cv.kw); ++x)
+      offsets[rowTaps ? y : y * cv.kw + x] =
+          (y * cv.dh * cv.wp + x * cv.dw) * cv.groups;
   int64_t pb = chunk * cv.panelChunk, pe = min64(cv.panels, pb + cv.panelChunk);
-  int64_t kBytes = taps * cv.groups * kNR * 4;
+  int64_t kBytes = taps * groups * kNR * 4;
   int32_t acc[kR][kNR];
-  for (int64_t p0 = r0 * cv.ow; p0 < r1 * cv.ow; p0 += kR) {
-    int rows = static_cast<int>(min64(kR, r1 * cv.ow - p0));
-    const uint32_t *rowPointers[kR];
-    for (int r = 0; r < rows; ++r) {
-      int64_t oy = (p0 + r) / cv.ow - r0, ox = (p0 + r) % cv.ow;
-      rowPointers[r] = window + (oy * cv.sh * cv.wp + ox * cv.sw) * cv.groups;
-    }
-    for (int64_t p = pb; p < pe; ++p) {
-      tileRows(rows, rowPointers, offsets, taps, cv.groups, 1,
+  // Tiles as even as kR allows: 49 pixels are 5 tiles of 10 or 9, not four
+  // of 12 and one of 1 (whose two accumulators wait on each other).
+  int64_t pixels = (r1 - r0) * cv.ow;
+  int64_t tilePixels = ceilDiv(pixels, ceilDiv(pixels, kR));
+  // Panels outside: one panel of the filter (up to KH*KW*C*32 bytes) stays
+  // in L2 while every tile of the window passes over it; the whole filter
+  // would not (512 channels of 3x3 are 2.4 MB).
+  for (int64_t p = pb; p < pe; ++p) {
+    for (int64_t p0 = r0 * cv.ow; p0 < r1 * cv.ow; p0 += tilePixels) {
+      int rows = static_cast<int>(min64(tilePixels, r1 * cv.ow - p0));
+      const uint32_t *rowPointers[kR];
+      for (int r = 0; r < rows; ++r) {
+        int64_t oy = (p0 + r) / cv.ow - r0, ox = (p0 + r) % cv.ow;
+        rowPointers[r] =
+            window + (oy * cv.sh * cv.wp + ox * cv.sw) * cv.groups;
+      }
+      tileRows(rows, rowPointers, offsets, taps, groups, 1,
                cv.filter + p * kBytes, acc,
                std::make_integer_sequence<int, kR>());
       storeConvTile(cv, acc, image, p0, rows, p * kNR,
@@ -455,7 +535,9 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
   // Blocks of output rows of about 256 pixels: each task quantizes the
   // input rows its block reads (plus the filter's reach, again for every
   // block), so fewer, taller blocks where the image is large.
-  cv.rowsPerBlock = max64(1, 256 / cv.ow);
+  // One thread takes the whole image at once (the window is then read
+  // once); several take blocks of about 256 pixels.
+  cv.rowsPerBlock = numWorkers() > 1 ? max64(1, 256 / cv.ow) : cv.oh;
   cv.blocks = ceilDiv(cv.oh, cv.rowsPerBlock);
   // Chunks of panels quantize the window again: only as many as the
   // threads need.
