@@ -125,7 +125,7 @@ def gemm_model(args, size):
         calib = args.workdir / f"gemm_{size}.calib.npy"
         np.save(calib, np.random.default_rng(2).standard_normal((m, k), dtype=np.float32))
         prune.run_tool(args, "shears", ["quantize", path, "--calibration", f"x={calib}",
-                                        "-o", int8])
+                                        "--calibration-batch", str(m), "-o", int8])
     return path, int8
 
 

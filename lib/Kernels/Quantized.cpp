@@ -50,33 +50,40 @@ struct QGemm {
   int64_t m, k, groups, n, panels, rowBlocks, panelChunk, panelChunks;
 };
 
-/// clamp(round_half_even(x / scale) + zero, 0, 255), without libm: adding
-/// and subtracting 1.5 * 2^23 rounds half to even (the default rounding
-/// mode) anything below 2^22 in magnitude.
-inline uint32_t quantize(float x, float scale, float zero) {
-  const float limit = 4194304.0f, magic = 12582912.0f;
-  float v = x / scale;
+typedef uint8_t VB __attribute__((vector_size(W)));
+
+/// clamp(round_half_even(x / scale) + zero, 0, 255) in each lane, without
+/// libm: adding and subtracting 1.5 * 2^23 rounds half to even (the default
+/// rounding mode) anything below 2^22 in magnitude.
+inline VI quantizeLanes(VF x, VF scale, VF zero) {
+  const VF limit = splat(4194304.0f), magic = splat(12582912.0f);
+  VF v = x / scale;
   v = v > -limit ? v : -limit; // NaN goes low too.
   v = v < limit ? v : limit;
   v = (v + magic) - magic + zero;
   v = v > 0 ? v : 0;
   v = v < 255 ? v : 255;
-  return static_cast<uint32_t>(v);
+  return __builtin_convertvector(v, VI);
 }
 
-/// Rows [row, row + rows) of A quantized, k in groups of 4 bytes (one
-/// 32-bit word, k ascending from the low byte): dst[q * rows + r]. Past K,
-/// zeros (B is zero there).
+/// Rows [row, row + rows) of A quantized, each `groups` 32-bit words of 4
+/// consecutive k (ascending from the low byte), row after row: the bytes
+/// of a row are its quantized values in order. Past K, zeros (B is zero
+/// there).
 void packA(const QGemm &g, int64_t row, int rows, uint32_t *dst) {
-  for (int r = 0; r < rows; ++r) {
+  const VF scale = splat(g.aScale), zero = splat(g.aZero);
+  for (int r = 0; r < rows; ++r, dst += g.groups) {
     const float *x = g.a + (row + r) * g.k;
-    for (int64_t q = 0; q < g.groups; ++q) {
-      uint32_t word = 0;
-      for (int j = 0; j < 4; ++j)
-        if (4 * q + j < g.k)
-          word |= quantize(x[4 * q + j], g.aScale, g.aZero) << (8 * j);
-      dst[q * rows + r] = word;
+    auto *bytes = reinterpret_cast<uint8_t *>(dst);
+    int64_t k = 0;
+    for (; k + W <= g.k; k += W) {
+      VB q = __builtin_convertvector(quantizeLanes(load(x + k), scale, zero),
+                                     VB);
+      __builtin_memcpy(bytes + k, &q, W);
     }
+    VI tail = quantizeLanes(loadFirst(x + k, g.k - k), scale, zero);
+    for (int64_t i = 0; k + i < 4 * g.groups; ++i)
+      bytes[k + i] = k + i < g.k ? static_cast<uint8_t>(tail[i]) : 0;
   }
 }
 
@@ -243,8 +250,8 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
       // Packed rows: row r's word of group q at [q * rows + r].
       const uint32_t *rowPointers[kR];
       for (int r = 0; r < rows; ++r)
-        rowPointers[r] = packed + (row - m0) * g.groups + r;
-      tileRows(rows, rowPointers, &noOffset, 1, g.groups, rows, b, acc,
+        rowPointers[r] = packed + (row - m0 + r) * g.groups;
+      tileRows(rows, rowPointers, &noOffset, 1, g.groups, 1, b, acc,
                std::make_integer_sequence<int, kR>());
       storeTile(g, acc, row, rows, p * kNR, cols);
     }
@@ -283,7 +290,6 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
   int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
   const float *in = cv.input + image * cv.c * cv.h * cv.w;
   const VF scale = splat(cv.aScale), zero = splat(cv.aZero);
-  const VF limit = splat(4194304.0f), magic = splat(12582912.0f);
   for (int64_t y = 0; y < rows; ++y) {
     uint32_t *row = window + y * cv.wp * pixelWords;
     int64_t ih = r0 * cv.sh - cv.pt + y;
@@ -303,18 +309,11 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
       for (int64_t x = x0; x < x1; x += W) {
         int64_t count = min64(W, x1 - x);
         VI word = {};
-        for (int j = 0; j < 4; ++j) {
-          VF v = zero;
-          if (src[j]) {
-            v = loadFirst(src[j] + x, count) / scale;
-            v = v > -limit ? v : -limit;
-            v = v < limit ? v : limit;
-            v = (v + magic) - magic + zero;
-            v = v > 0 ? v : 0;
-            v = v < 255 ? v : 255;
-          }
-          word |= __builtin_convertvector(v, VI) << (8 * j);
-        }
+        for (int j = 0; j < 4; ++j)
+          word |= (src[j] ? quantizeLanes(loadFirst(src[j] + x, count), scale,
+                                          zero)
+                          : VI{} + static_cast<int32_t>(cv.aZero))
+                  << (8 * j);
         // The words go a pixel (pixelWords) apart: through memory, so that
         // the vector is not taken apart lane by lane.
         alignas(64) uint32_t words[W];
@@ -479,14 +478,13 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
     return;
   g.panels = ceilDiv(g.n, kNR);
   g.rowBlocks = ceilDiv(g.m, kMC);
-  // Chunks of panels whose B (groups x 128 bytes each) stays in L2 while
-  // the block's rows pass over it; more chunks when few row blocks would
-  // leave threads idle.
-  int64_t panelBytes = g.groups * kNR * 4;
-  g.panelChunk = min64(g.panels, (512 << 10) / panelBytes + 1);
-  int64_t wanted = 4 * numWorkers();
-  if (g.rowBlocks * ceilDiv(g.panels, g.panelChunk) < wanted)
-    g.panelChunk = ceilDiv(g.panels, ceilDiv(wanted, g.rowBlocks));
+  // Each task quantizes its rows of A, again for every chunk of panels:
+  // chunks only when row blocks alone would leave threads idle.
+  int64_t wanted = numWorkers() > 1 ? 4 * numWorkers() : 1;
+  g.panelChunks = g.rowBlocks >= wanted
+                      ? 1
+                      : min64(g.panels, ceilDiv(wanted, g.rowBlocks));
+  g.panelChunk = ceilDiv(g.panels, g.panelChunks);
   g.panelChunks = ceilDiv(g.panels, g.panelChunk);
   ProfileScope profile(
       [&](char *out, size_t size) {
