@@ -10,8 +10,11 @@ ONNX, counts its parameters, JIT-compiles it, measures its accuracy on the
 against the dense model. Then, for accuracy only, the same sweep for every
 criterion: magnitude, l2, random, taylor (gradients of 2048 training images
 from utils/onnx_gradients.py) and activation (input norms of 1024 training
-images from `shears calibrate`). Prints both tables and writes them as JSON
-and a PNG plot into the output directory.
+images from `shears calibrate`). Then quantization: `shears quantize` with
+int8 weights only and with calibrated int8 inputs (minmax, percentile,
+entropy on 1024 training images), and the 50%-channel-pruned model
+quantized (prune, then quantize): accuracy, file size, latency. Prints the
+tables and writes them as JSON and a PNG plot into the output directory.
 
     PYTHONPATH=build/python /usr/bin/python3 utils/main_job.py [MODEL.onnx ...] [--out out/]
 """
@@ -247,9 +250,86 @@ def sweep(path, data, prune, args, tmp):
     entries.clear()
     log("   accuracy per criterion, granularity and sparsity")
     criteria = criteria_sweep(path, module, spec, exclude, data, prune, args, tmp)
+    log("   quantization")
+    quantization = quantize_sweep(path, module, spec, data, prune, exclude, args, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
             "excluded": last, "dense_accuracy": dense["accuracy"], "rows": rows,
-            "criteria": criteria}
+            "criteria": criteria, "quantization": quantization}
+
+
+QUANTIZATIONS = [("int8 weights", ["--activations", "none"]),
+                 ("int8 minmax", ["--method", "minmax"]),
+                 ("int8 percentile", ["--method", "percentile"]),
+                 ("int8 entropy", ["--method", "entropy"])]
+
+
+def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
+    """Accuracy, file size and latency of the model quantized by `shears quantize` with each
+    method (the activations calibrated on 1024 training images, statistics measured once), and
+    of the 50%-channel-pruned model quantized with entropy calibration (prune, then quantize)."""
+    import subprocess
+    name = Path(path).stem
+    x, labels = data.for_model(spec)
+    if labels is not None:  # Fashion-MNIST: training images, not the test images
+        images, _ = fashion_mnist.load("train")
+        x = images[np.random.default_rng(0).permutation(len(images))[:1024]]
+    calib = os.path.join(tmp, f"{name}.qcalib.npy")
+    np.save(calib, np.ascontiguousarray(x[:1024]).reshape(
+        (-1,) + tuple(d if d is not None else 1 for d in spec.shape[1:])))
+
+    def quantize(source, label, options):
+        out = os.path.join(tmp, f"{name}.{label.replace(' ', '_')}.onnx")
+        cmd = [str(BIN / "shears"), "quantize", str(source), "-o", out] + options
+        if "--activations" not in options:
+            cmd += ["--calibration", f"{spec.name}={calib}"]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {proc.stdout.strip()}")
+        return out
+
+    entries = []
+
+    def add(label, onnx_path, base_bytes):
+        model = shears.compile(shears.import_onnx(onnx_path))
+        x, labels = data.for_model(model.inputs[0])
+        row = {"model": name, "variant": label, "onnx_bytes": os.path.getsize(onnx_path),
+               "bytes_ratio": os.path.getsize(onnx_path) / base_bytes,
+               "accuracy": accuracy_of(model, x, labels)}
+        acc = "-" if row["accuracy"] is None else f"{row['accuracy'] * 100:.2f}%"
+        log(f"   {label:>24}: {row['onnx_bytes']:>8} bytes, accuracy {acc}")
+        entries.append((row, model, x))
+
+    dense_bytes = os.path.getsize(path)
+    add("f32", str(path), dense_bytes)
+    for label, options in QUANTIZATIONS:
+        add(label, quantize(path, label, options), dense_bytes)
+    pruned = prune(module, sparsity=0.5, criterion="magnitude", granularity="channel",
+                   scope="layer", exclude=f'"{exclude}"')
+    pruned_path = os.path.join(tmp, f"{name}.pruned50.onnx")
+    pruned.export_onnx(pruned_path)
+    add("pruned 50% channels", pruned_path, dense_bytes)
+    add("pruned 50% + int8 entropy",
+        quantize(pruned_path, "pruned int8 entropy", ["--method", "entropy"]), dense_bytes)
+    log(f"   timing {len(entries)} quantized variants at batch 1 and 256, {args.rounds} rounds")
+    time_all(entries, args)
+    return [row for row, _, _ in entries]
+
+
+def print_quantization(result):
+    rows = result.get("quantization")
+    if not rows:
+        return
+    print(f"\n{result['model']}: quantization (shears quantize; weights i8 per output channel, "
+          f"inputs ui8 per tensor calibrated on 1024 training images; latency = median of "
+          f"JIT-compiled calls, int8 layers on the VNNI kernels)")
+    header = (f"{'variant':<28}{'accuracy':>10}{'file bytes':>12}{'× f32':>8}{'b1 ms':>9}"
+              f"{'b256 ms':>10}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        acc = "-" if r["accuracy"] is None else f"{r['accuracy'] * 100:.2f}%"
+        print(f"{r['variant']:<28}{acc:>10}{r['onnx_bytes']:>12}{r['bytes_ratio']:>8.3f}"
+              f"{r['latency_b1_ms']:>9.3f}{r['latency_b256_ms']:>10.3f}")
 
 
 def pipeline_name(pipeline):
@@ -302,7 +382,7 @@ def plot(results, path):
               ("onnx_bytes", "ONNX file (KB)", lambda r: r["onnx_bytes"] / 1e3),
               ("latency_b1_ms", "latency, batch 1 (ms)", lambda r: r["latency_b1_ms"]),
               ("latency_b256_ms", "latency, batch 256 (ms)", lambda r: r["latency_b256_ms"])]
-    columns = len(panels) + 1  # and accuracy by criterion
+    columns = len(panels) + 2  # and accuracy by criterion, and quantization
     fig, axes = plt.subplots(len(results), columns, figsize=(4.2 * columns, 3.4 * len(results)),
                              squeeze=False)
     markers = {"unstructured": "o", "channel": "s"}
@@ -325,7 +405,7 @@ def plot(results, path):
             if key != "accuracy":
                 ax.set_ylim(bottom=0)
         row_axes[0].legend(fontsize=8)
-        ax = row_axes[-1]
+        ax = row_axes[-2]
         if value(dense) is not None:
             ax.axhline(dense["accuracy"] * 100, color="gray", linestyle="--", linewidth=1, label="dense")
         for r in result["criteria"]:
@@ -340,6 +420,22 @@ def plot(results, path):
         ax.set_title(f"{result['model']}: accuracy by criterion", fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=6)
+        quantized = [r for r in result.get("quantization", []) if r["accuracy"] is not None]
+        ax = row_axes[-1]
+        if quantized:
+            positions = range(len(quantized))
+            ax.bar(positions, [r["accuracy"] * 100 for r in quantized], color="tab:blue")
+            for i, r in enumerate(quantized):
+                ax.text(i, r["accuracy"] * 100, f"{r['bytes_ratio']:.2f}x\n{r['latency_b1_ms']:.3f} ms",
+                        ha="center", va="bottom", fontsize=6)
+            ax.set_xticks(list(positions))
+            ax.set_xticklabels([r["variant"] for r in quantized], rotation=35, ha="right",
+                               fontsize=6)
+            low = min(r["accuracy"] for r in quantized) * 100
+            ax.set_ylim(max(0, low - 5), 100)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{result['model']}: quantization (file ×f32, b1 ms)", fontsize=10)
+        ax.grid(True, alpha=0.3, axis="y")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -372,6 +468,7 @@ def main():
     for result in results:
         print_table(result, prune.used)
         print_criteria(result, args.sparsities)
+        print_quantization(result)
 
     json_path = args.out / "prune_sweep.json"
     png_path = args.out / "prune_sweep.png"
