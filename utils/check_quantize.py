@@ -2,6 +2,7 @@
 """Checks a model quantized to int8 by `shears quantize` against ONNX Runtime and fp32.
 
     check_quantize.py --model M.onnx --workdir DIR [--method minmax] [--samples 1000]
+                      [--options "--weights int4 --group-size 64"] [--max-drop 0.01]
 
 Calibrates on 512 Fashion-MNIST training images (shaped like the model's input), quantizes
 with METHOD, and checks: the QDQ file passes onnx.checker and is at most 0.30x the fp32 file;
@@ -9,7 +10,8 @@ ONNX Runtime runs it, and its outputs on SAMPLES test images agree with Shears's
 run (the predicted class on at least 99% of the images, every output within 3% of the largest
 output: the two differ where a value lands on the other side of a rounding boundary of an
 activation's quantization, and the flip propagates); and the test accuracy of Shears's int8
-run is within 1 point of fp32. Prints `quantize OK <model> METHOD: accuracy A (fp32 F), file
+run loses at most --max-drop (default 0.01) of fp32's. --options go to `shears quantize` as
+they are (e.g. --activations none --weights int4). Prints `quantize OK <model> METHOD: accuracy A (fp32 F), file
 ratio R, agreement G, max abs diff D`.
 """
 import argparse
@@ -34,6 +36,8 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--method", default="minmax")
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--options", default="", help="more options for shears quantize")
+    parser.add_argument("--max-drop", type=float, default=0.01)
     args = parser.parse_args()
     import shears
 
@@ -50,9 +54,12 @@ def main():
     samples = work / "x.npy"
     np.save(samples, x)
 
-    quantized = work / f"int8.{args.method}.onnx"
-    subprocess.run([str(BIN / "shears"), "quantize", args.model, "--calibration", f"{name}={calib}",
-                    "--method", args.method, "-o", str(quantized)], check=True,
+    options = args.options.split()
+    tag = "".join(c for c in args.options if c.isalnum())
+    quantized = work / f"quantized.{args.method}{tag}.onnx"
+    calibration = [] if "none" in options else ["--calibration", f"{name}={calib}"]
+    subprocess.run([str(BIN / "shears"), "quantize", args.model, *calibration, "--method",
+                    args.method, *options, "-o", str(quantized)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     onnx.checker.check_model(onnx.load(str(quantized)), full_check=True)
     ratio = os.path.getsize(quantized) / os.path.getsize(args.model)
@@ -72,9 +79,10 @@ def main():
                  f"max abs diff {diff:.3g} (largest output {np.abs(ort).max():.3g})")
     accuracy = float((int8.argmax(1) == labels).mean())
     reference = float((fp32.argmax(1) == labels).mean())
-    if accuracy < reference - 0.01:
+    if accuracy < reference - args.max_drop:
         sys.exit(f"FAIL: int8 accuracy {accuracy:.4f}, fp32 {reference:.4f}")
-    print(f"quantize OK {Path(args.model).name} {args.method}: accuracy {accuracy:.4f} "
+    print(f"quantize OK {Path(args.model).name} {args.method} {args.options}".rstrip()
+          + f": accuracy {accuracy:.4f} "
           f"(fp32 {reference:.4f}), file ratio {ratio:.3f}, agreement {agreement:.1%}, "
           f"max abs diff {diff:.3g}")
 

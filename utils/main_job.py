@@ -13,7 +13,8 @@ from utils/onnx_gradients.py) and activation (input norms of 1024 training
 images from `shears calibrate`). Then quantization: `shears quantize` with
 int8 weights only and with calibrated int8 inputs (minmax, percentile,
 entropy on 1024 training images), and the 50%-channel-pruned model
-quantized (prune, then quantize): accuracy, file size, latency. Prints the
+quantized (prune, then quantize), and int4 (groups of 64) and binary weights
+(no fine-tuning): accuracy, file size, latency. Prints the
 tables and writes them as JSON and a PNG plot into the output directory.
 
     PYTHONPATH=build/python /usr/bin/python3 utils/main_job.py [MODEL.onnx ...] [--out out/]
@@ -258,6 +259,9 @@ def sweep(path, data, prune, args, tmp):
 
 
 QUANTIZATIONS = [("int8 weights", ["--activations", "none"]),
+                 ("int4 weights g64", ["--activations", "none", "--weights", "int4",
+                                       "--group-size", "64"]),
+                 ("binary weights", ["--activations", "none", "--weights", "binary"]),
                  ("int8 minmax", ["--method", "minmax"]),
                  ("int8 percentile", ["--method", "percentile"]),
                  ("int8 entropy", ["--method", "entropy"])]

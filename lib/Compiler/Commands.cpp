@@ -942,10 +942,21 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::desc("--method percentile: the percentile of |x| kept (default "
                "99.99)"),
       cl::init("99.99"), cl::cat(cat));
+  Opt<std::string> weights(
+      "weights",
+      cl::desc("int8 (a scale per output channel; the default), int4 (a "
+               "scale per --group-size weights) or binary (the sign and the "
+               "mean |w| per output channel)"),
+      cl::init("int8"), cl::cat(cat));
+  Opt<std::string> groupSize(
+      "group-size",
+      cl::desc("--weights int4: weights per scale (default 64); must divide "
+               "each output channel's weights"),
+      cl::init("64"), cl::cat(cat));
   Opt<std::string> activations(
       "activations",
       cl::desc("static (ui8 inputs with calibrated ranges; the default) or "
-               "none (int8 weights only, no calibration)"),
+               "none (weights only, no calibration)"),
       cl::init("static"), cl::cat(cat));
   Opt<std::string> exclude(
       "exclude",
@@ -956,15 +967,18 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
-      "Quantizes a model to int8 (the shears-quantize pass): weights per "
-      "output channel (symmetric i8), layer inputs per tensor (asymmetric "
-      "ui8) with ranges calibrated on samples run through the JIT, and "
-      "writes it as QDQ ONNX (QuantizeLinear/DequantizeLinear) that any "
-      "runtime runs.\n\n  " +
+      "Quantizes a model (the shears-quantize pass): weights to int8 per "
+      "output channel (symmetric i8; or int4 by groups, or binary), layer "
+      "inputs per tensor (asymmetric ui8) with ranges calibrated on samples "
+      "run through the JIT, and writes it as QDQ ONNX "
+      "(QuantizeLinear/DequantizeLinear) that any runtime runs.\n\n  " +
           name +
           " model.onnx --calibration input=x.npy --method entropy -o "
           "int8.onnx\n  " +
-          name + " model.onnx --activations none -o weights-int8.onnx\n");
+          name + " model.onnx --activations none -o weights-int8.onnx\n  " +
+          name +
+          " model.onnx --activations none --weights int4 --group-size 64 -o "
+          "int4.onnx\n");
 
   bool needsStatistics = activations.getValue() == "static";
   if (calibrationBatch < 1)
@@ -989,7 +1003,9 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   }
   std::string options;
   for (auto [key, value] :
-       {std::pair<llvm::StringRef, llvm::StringRef>{"activations", activations},
+       {std::pair<llvm::StringRef, llvm::StringRef>{"weights", weights},
+        {"group-size", groupSize},
+        {"activations", activations},
         {"method", method},
         {"percentile", percentile},
         {"statistics", statsPath},
@@ -1037,7 +1053,8 @@ int shears::quantizeModelCommand(int argc, char **argv) {
     else
       ++layers;
   });
-  llvm::outs() << "quantized " << layers << " layers to int8 weights";
+  llvm::outs() << "quantized " << layers << " layers to " << weights
+               << " weights";
   if (inputs)
     llvm::outs() << " and " << inputs << " layer inputs to ui8 (" << method
                  << ")";

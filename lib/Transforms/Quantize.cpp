@@ -168,8 +168,8 @@ private:
   FailureOr<std::pair<double, double>>
   chooseRange(Operation *op, StringRef name,
               const llvm::StringMap<NpzArray> &stats);
-  void quantizeWeight(PrunableOpInterface op, StringRef name,
-                      ArrayRef<float> weights);
+  LogicalResult quantizeWeight(PrunableOpInterface op, StringRef name,
+                               ArrayRef<float> values);
   void quantizeInput(PrunableOpInterface op, StringRef name, double lo,
                      double hi);
 };
@@ -202,23 +202,50 @@ ShearsQuantize::chooseRange(Operation *op, StringRef name,
   return std::make_pair(std::max(lo, -threshold), std::min(hi, threshold));
 }
 
-void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
-                                    ArrayRef<float> weights) {
+LogicalResult ShearsQuantize::quantizeWeight(PrunableOpInterface op,
+                                             StringRef name,
+                                             ArrayRef<float> values) {
   Value weight = op.getWeight();
   auto type = cast<RankedTensorType>(weight.getType());
   int64_t channels = type.getDimSize(0);
   int64_t inner = type.getNumElements() / std::max<int64_t>(channels, 1);
-  SmallVector<float> scales(channels);
-  SmallVector<int8_t> ints(weights.size());
-  for (int64_t c = 0; c < channels; ++c) {
-    ArrayRef<float> row = weights.slice(c * inner, inner);
+  // Rows of `size` weights, each with a scale: an output channel, or for
+  // int4 on a linear layer, a group of one (the last group of a channel
+  // padded with zeros when group-size does not divide it). Convolutions take
+  // int8 when int4 is asked: groups run along a linear layer's input dim.
+  bool int4 = weights == WeightFormat::Int4 && type.getRank() == 2;
+  int64_t size = int4 ? groupSize : inner;
+  int64_t padded = (inner + size - 1) / size * size;
+  SmallVector<float> paddedValues;
+  if (padded != inner) {
+    paddedValues.assign(channels * padded, 0.0f);
+    for (int64_t c = 0; c < channels; ++c)
+      llvm::copy(values.slice(c * inner, inner),
+                 paddedValues.begin() + c * padded);
+    values = paddedValues;
+  }
+  int64_t rows = int64_t(values.size()) / size;
+  SmallVector<float> scales(rows);
+  SmallVector<int8_t> ints(values.size());
+  for (int64_t c = 0; c < rows; ++c) {
+    ArrayRef<float> row = values.slice(c * size, size);
+    if (weights == WeightFormat::Binary) {
+      double sum = 0;
+      for (float w : row)
+        sum += std::fabs(w);
+      scales[c] = sum > 0 ? static_cast<float>(sum / size) : 1.0f;
+      for (int64_t i = 0; i < size; ++i)
+        ints[c * size + i] = row[i] < 0 ? -1 : 1;
+      continue;
+    }
     float largest = 0;
     for (float w : row)
       largest = std::max(largest, std::fabs(w));
-    scales[c] = largest > 0 ? largest / 127.0f : 1.0f;
-    for (int64_t i = 0; i < inner; ++i)
-      ints[c * inner + i] = static_cast<int8_t>(
-          std::clamp(std::nearbyint(row[i] / scales[c]), -127.0f, 127.0f));
+    float top = int4 ? 7.0f : 127.0f;
+    scales[c] = largest > 0 ? largest / top : 1.0f;
+    for (int64_t i = 0; i < size; ++i)
+      ints[c * size + i] = static_cast<int8_t>(
+          std::clamp(std::nearbyint(row[i] / scales[c]), -top - 1, top));
   }
   OpBuilder b(op);
   // Named after the weight (its ONNX initializer): the integers keep the
@@ -229,26 +256,45 @@ void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
   auto loc = [&](StringRef suffix) {
     return NameLoc::get(b.getStringAttr(base + suffix.str()));
   };
-  auto intType = RankedTensorType::get(type.getShape(), b.getI8Type());
+  // Groups are the rows of a [rows, size] view, dequantized per row and
+  // reshaped back; an output channel per row keeps the weight's shape.
+  bool grouped = size != inner;
+  auto intType = grouped
+                     ? RankedTensorType::get({rows, size}, b.getI8Type())
+                     : RankedTensorType::get(type.getShape(), b.getI8Type());
   Value q = createWeightConstant(
       b, loc(""), intType,
       ArrayRef<char>(reinterpret_cast<const char *>(ints.data()), ints.size()),
       /*alignment=*/64, base + ".quantized");
   auto vector = [&](Type element) {
-    return RankedTensorType::get({channels}, element);
+    return RankedTensorType::get({rows}, element);
   };
   Value scale = createWeightConstant(b, loc(".scale"), vector(b.getF32Type()),
                                      scales, base + ".scale");
   Value zeroPoint = ConstantOp::create(
       b, loc(".zero_point"),
       DenseElementsAttr::get(vector(b.getI8Type()), int8_t(0)));
-  Value dequantized =
-      DequantizeOp::create(b, loc("_dequantize"), type, q, scale, zeroPoint,
-                           b.getI64IntegerAttr(0));
+  Value dequantized = DequantizeOp::create(
+      b, loc("_dequantize"),
+      RankedTensorType::get(intType.getShape(), b.getF32Type()), q, scale,
+      zeroPoint, b.getI64IntegerAttr(0));
+  if (grouped) {
+    auto paddedType =
+        RankedTensorType::get({channels, padded}, type.getElementType());
+    if (rows != channels)
+      dequantized =
+          ReshapeOp::create(b, loc("_reshape"), paddedType, dequantized);
+    if (padded != inner)
+      dequantized = SliceOp::create(
+          b, loc("_slice"), type, dequantized, b.getDenseI64ArrayAttr({1}),
+          b.getDenseI64ArrayAttr({0}), b.getDenseI64ArrayAttr({inner}),
+          b.getDenseI64ArrayAttr({1}));
+  }
   Operation *old = weight.getDefiningOp();
   op->replaceUsesOfWith(weight, dequantized);
   if (old && old->use_empty())
     old->erase();
+  return success();
 }
 
 void ShearsQuantize::quantizeInput(PrunableOpInterface op, StringRef name,
@@ -280,6 +326,9 @@ LogicalResult ShearsQuantize::initializeOptions(
     function_ref<LogicalResult(const Twine &)> errorHandler) {
   if (failed(Pass::initializeOptions(options, errorHandler)))
     return failure();
+  if (groupSize < 1)
+    return errorHandler("group-size must be positive, got " +
+                        Twine(int64_t(groupSize)));
   if (!(percentile > 0.0 && percentile <= 100.0))
     return errorHandler("percentile must be in (0, 100], got " +
                         llvm::formatv("{0}", double(percentile)).str());
@@ -315,7 +364,9 @@ void ShearsQuantize::runOnOperation() {
   for (PrunableOpInterface op : layers) {
     auto nameLoc = dyn_cast<NameLoc>(op->getLoc());
     FailureOr<SmallVector<float>> weights = getScoredWeights(op);
-    if (!nameLoc || op.getWeight().getDefiningOp<DequantizeOp>() ||
+    Value weight = op.getWeight();
+    if (!nameLoc || weight.getDefiningOp<DequantizeOp>() ||
+        weight.getDefiningOp<ReshapeOp>() || weight.getDefiningOp<SliceOp>() ||
         failed(weights))
       continue;
     StringRef name = nameLoc.getName().strref();
@@ -328,7 +379,8 @@ void ShearsQuantize::runOnOperation() {
       quantizeInput(op, name, range->first, range->second);
       ++numQuantizedInputs;
     }
-    quantizeWeight(op, name, *weights);
+    if (failed(quantizeWeight(op, name, *weights)))
+      return signalPassFailure();
     ++numQuantizedLayers;
   }
 }

@@ -4,6 +4,9 @@
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz method=percentile percentile=90" | FileCheck %s --check-prefix=PERCENTILE
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz method=entropy" | FileCheck %s --check-prefix=ENTROPY
 // RUN: shears-opt %s --shears-quantize="activations=none exclude=^fc2$" | FileCheck %s --check-prefix=WEIGHTS
+// RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=1" | FileCheck %s --check-prefix=INT4
+// RUN: shears-opt %s --shears-quantize="activations=none weights=binary" | FileCheck %s --check-prefix=BINARY
+// RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=3" | FileCheck %s --check-prefix=INT4-PADDED
 // Quantizing twice changes nothing the second time.
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz" --shears-quantize="statistics=%t.npz" | FileCheck %s --check-prefix=MINMAX
 
@@ -14,6 +17,7 @@
 // RUN: not shears-opt %s --shears-quantize="statistics=%t.npz method=percentile percentile=0" 2>&1 | FileCheck %s --check-prefix=PERCENT
 // RUN: not shears-opt %s --shears-quantize="statistics=%t.npz method=kl" 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not shears-opt %s --shears-quantize="activations=none exclude=(" 2>&1 | FileCheck %s --check-prefix=REGEX
+// RUN: not shears-opt %s --shears-quantize="activations=none weights=int4 group-size=0" 2>&1 | FileCheck %s --check-prefix=GROUP-ZERO
 
 // fc1's input: [-1, 3] onto [0, 255]: scale 4/255, zero point 64.
 // MINMAX-LABEL: func @mlp
@@ -52,11 +56,36 @@
 // WEIGHTS-NOT: shears.dequantize
 // WEIGHTS: shears.linear
 
+// int4 in groups of 1: fc1's [1.27, -0.5, 0, 0] are rows of one, scales
+// max|w| / 7 (1 for zeros), values in [-8, 7], reshaped back.
+// INT4-LABEL: func @mlp
+// INT4: %[[Q:.+]] = shears.constant dense_resource<fc1.weight.quantized> : tensor<4x1xi8>
+// INT4: %[[D:.+]] = shears.dequantize %[[Q]], %{{.+}}, %{{.+}} {axis = 0 : i64} : (tensor<4x1xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x1xf32>
+// INT4: %[[W:.+]] = shears.reshape %[[D]] : (tensor<4x1xf32>) -> tensor<2x2xf32>
+// INT4: shears.linear %arg0, %[[W]]
+// INT4: fc1.weight.quantized: "0x4000000007F90000"
+// INT4: fc1.weight.scale: "0x04000000{{[0-9A-F]+}}0000803F0000803F"
+
+// A group-size that does not divide a channel's weights: the last group of
+// each channel is padded with zeros, the padding sliced off: fc1's rows
+// [1.27, -0.5, 0] and [0, 0, 0] are one group each.
+// INT4-PADDED: %[[D:.+]] = shears.dequantize %{{.+}} {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32>
+// INT4-PADDED: %[[W:.+]] = shears.slice %[[D]] {axes = array<i64: 1>, ends = array<i64: 2>, starts = array<i64: 0>, steps = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2x2xf32>
+// INT4-PADDED: shears.linear %arg0, %[[W]]
+// INT4-PADDED: fc1.weight.quantized: "0x4000000007FD00000000"
+
+// Binary: the signs (+1 for 0) and the mean |w| per output channel:
+// (1.27 + 0.5) / 2 = 0.885, and 1 for the channel of zeros.
+// BINARY: dense_resource<fc1.weight.quantized> : tensor<2x2xi8>
+// BINARY: fc1.weight.quantized: "0x4000000001FF0101"
+// BINARY: fc1.weight.scale: "0x040000005C8F623F0000803F"
+
 // NO-STATISTICS: activations=static needs the activation statistics (statistics=FILE.npz, from shears calibrate --quantization)
 // MISSING: no statistics for layer 'fc2' in '{{.+}}' (expected 'fc2.range' and 'fc2.histogram', as shears calibrate --quantization writes)
 // PERCENT: percentile must be in (0, 100], got 0
 // METHOD: for the --method option: Cannot find option named 'kl'!
 // REGEX: exclude '(' is not a valid regex
+// GROUP-ZERO: group-size must be positive, got 0
 
 func.func @mlp(%x: tensor<?x2xf32>) -> tensor<?x3xf32> {
   %w1 = shears.constant dense<[[1.27, -0.5], [0.0, 0.0]]> : tensor<2x2xf32> loc("fc1.weight")

@@ -10,6 +10,9 @@
 
 namespace mlir::shears {
 
+/// shears-quantize: the format of quantized weights.
+enum class WeightFormat { Int8, Int4, Binary };
+
 /// shears-quantize: how layer inputs are quantized.
 enum class QuantizedActivations { Static, None };
 

@@ -146,9 +146,13 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
     Rewrites every layer with a constant weight (convolutions and linear
     layers, found through PrunableOpInterface and named by their ONNX node)
     whose name `exclude` does not match:
-    - its weight becomes a constant of `i8` behind a `shears.dequantize`
-      with one scale per output channel (symmetric: scale = max|w| / 127,
-      zero point 0);
+    - its weight becomes a constant of `i8` behind a `shears.dequantize`,
+      as `weights` says: `int8` with one scale per output channel
+      (symmetric: scale = max|w| / 127, zero point 0); `int4`, values in
+      [-8, 7] with one scale per `group-size` consecutive weights of an
+      output channel (scale = max|w| / 7; the groups dequantized as rows of
+      `group-size`, then reshaped); `binary`, the sign (+-1) with one scale
+      per output channel, the mean of |w| (XNOR-Net);
     - with `activations=static`, its input goes through `shears.quantize`
       to `ui8` and back with one scale and zero point for the tensor
       (asymmetric: [lo, hi] mapped onto [0, 255], 0 exactly representable),
@@ -165,6 +169,18 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["mlir::shears::ShearsDialect"];
   let options = [
+    Option<"weights", "weights", "mlir::shears::WeightFormat",
+           "mlir::shears::WeightFormat::Int8", "The format of the weights",
+           [{::llvm::cl::values(
+             clEnumValN(mlir::shears::WeightFormat::Int8, "int8",
+                        "8 bits, a scale per output channel"),
+             clEnumValN(mlir::shears::WeightFormat::Int4, "int4",
+                        "4 bits, a scale per group of group-size weights"),
+             clEnumValN(mlir::shears::WeightFormat::Binary, "binary",
+                        "the sign, a scale per output channel"))}]>,
+    Option<"groupSize", "group-size", "int64_t", "64",
+           "weights=int4: weights per scale, dividing each output channel's "
+           "weights">,
     Option<"activations", "activations", "mlir::shears::QuantizedActivations",
            "mlir::shears::QuantizedActivations::Static",
            "How layer inputs are quantized",

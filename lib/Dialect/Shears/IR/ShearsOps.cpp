@@ -95,9 +95,47 @@ static FailureOr<SmallVector<float>> dequantizeConstant(DequantizeOp op) {
   return result;
 }
 
+/// The floats of a static `shears.slice` of a constant.
+static FailureOr<SmallVector<float>> sliceConstant(SliceOp slice) {
+  auto inType = cast<RankedTensorType>(slice.getInput().getType());
+  auto outType = slice.getType();
+  if (!inType.hasStaticShape() || !outType.hasStaticShape())
+    return failure();
+  auto input = getConstantFloats(slice.getInput());
+  if (failed(input))
+    return failure();
+  int64_t rank = inType.getRank();
+  SmallVector<int64_t> starts(rank, 0), steps(rank, 1), strides(rank, 1);
+  for (auto [axis, start, step] :
+       llvm::zip(slice.getAxes(), slice.getStarts(), slice.getSteps())) {
+    starts[axis] = start;
+    steps[axis] = step;
+  }
+  for (int64_t d = rank - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * inType.getDimSize(d + 1);
+  SmallVector<float> result(outType.getNumElements());
+  for (int64_t i = 0, e = result.size(); i < e; ++i) {
+    int64_t rest = i, offset = 0;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t size = outType.getDimSize(d);
+      offset += (starts[d] + rest % size * steps[d]) * strides[d];
+      rest /= size;
+    }
+    result[i] = (*input)[offset];
+  }
+  return result;
+}
+
 FailureOr<SmallVector<float>> mlir::shears::getConstantFloats(Value value) {
   if (auto dequantize = value.getDefiningOp<DequantizeOp>())
     return dequantizeConstant(dequantize);
+  // A reshape keeps the order of the elements (group-wise quantized weights
+  // are dequantized in groups, then reshaped).
+  if (auto reshape = value.getDefiningOp<ReshapeOp>())
+    if (reshape.getType().hasStaticShape())
+      return getConstantFloats(reshape.getInput());
+  if (auto slice = value.getDefiningOp<SliceOp>())
+    return sliceConstant(slice);
   ElementsAttr attr;
   if (!matchPattern(value, m_Constant(&attr)) ||
       !attr.getElementType().isF32())

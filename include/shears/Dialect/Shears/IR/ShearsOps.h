@@ -29,8 +29,8 @@ ConstantOp createWeightConstant(OpBuilder &builder, Location loc,
                                 size_t alignment, StringRef name);
 
 /// Returns the float contents of a constant tensor value (dense or
-/// dense_resource, or a `shears.dequantize` of constants), or failure if
-/// `value` is not one.
+/// dense_resource, or a `shears.dequantize` of constants, maybe reshaped),
+/// or failure if `value` is not one.
 FailureOr<SmallVector<float>> getConstantFloats(Value value);
 
 /// Returns the contents of a constant tensor of i8, ui8 or i32, or failure.
