@@ -57,7 +57,8 @@ def main():
     options = args.options.split()
     tag = "".join(c for c in args.options if c.isalnum())
     quantized = work / f"quantized.{args.method}{tag}.onnx"
-    calibration = [] if "none" in options else ["--calibration", f"{name}={calib}"]
+    static = not ({"none", "dynamic"} & set(options))
+    calibration = ["--calibration", f"{name}={calib}"] if static else []
     subprocess.run([str(BIN / "shears"), "quantize", args.model, *calibration, "--method",
                     args.method, *options, "-o", str(quantized)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

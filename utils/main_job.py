@@ -264,7 +264,8 @@ QUANTIZATIONS = [("int8 weights", ["--activations", "none"]),
                  ("binary weights", ["--activations", "none", "--weights", "binary"]),
                  ("int8 minmax", ["--method", "minmax"]),
                  ("int8 percentile", ["--method", "percentile"]),
-                 ("int8 entropy", ["--method", "entropy"])]
+                 ("int8 entropy", ["--method", "entropy"]),
+                 ("int8 dynamic", ["--activations", "dynamic"])]
 
 
 def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
@@ -284,7 +285,7 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     def quantize(source, label, options):
         out = os.path.join(tmp, f"{name}.{label.replace(' ', '_')}.onnx")
         cmd = [str(BIN / "shears"), "quantize", str(source), "-o", out] + options
-        if "--activations" not in options:
+        if "--activations" not in options:  # static: calibrated
             cmd += ["--calibration", f"{spec.name}={calib}"]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:

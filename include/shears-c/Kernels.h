@@ -76,6 +76,9 @@ enum {
   SHEARS_UK_HAS_RESIDUAL = 1 << 1,
   /* conv2d only: the filter is packed in channel panels (see above). */
   SHEARS_UK_CONV_CHANNEL_PANELS = 1 << 2,
+  /* qgemm only: A is quantized with its own range, found at each call
+   * (below). */
+  SHEARS_UK_QGEMM_DYNAMIC = 1 << 3,
   SHEARS_UK_ACT_SHIFT = 4,
   SHEARS_UK_ACT_MASK = 0xF << 4,
 };
@@ -136,6 +139,15 @@ enum {
  * HAS_BIAS is always set. buffers: A (f32, rank A_RANK), packed B (s8,
  * below), scale [N], bias [N], residual (if HAS_RESIDUAL), output; iparams
  * as gemm; fparams: the epilogue's, then A_SCALE and A_ZERO_POINT.
+ *
+ * With SHEARS_UK_QGEMM_DYNAMIC, A's scale and zero point come from A itself
+ * at each call, as ONNX's DynamicQuantizeLinear: [min(A, 0), max(A, 0)]
+ * onto [0, 255] (scale 1 for a zero A); nothing can be folded at compile
+ * time, so `scale` is the weight's scale alone, and a buffer of B's column
+ * sums (f32 [N]) follows it, before the (unfolded) bias:
+ *   C[m, n] = (float(sum) - a_zero_point * colsum[n]) * a_scale * scale[n]
+ *             + bias[n].
+ * A_SCALE and A_ZERO_POINT are then unused.
  *
  * Packed B: column panels of SHEARS_UK_GEMM_NR columns, k in groups of 4
  * (AVX512-VNNI's vpdpbusd multiplies 4 u8 by 4 s8 in each 32-bit lane):

@@ -955,8 +955,9 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::init("64"), cl::cat(cat));
   Opt<std::string> activations(
       "activations",
-      cl::desc("static (ui8 inputs with calibrated ranges; the default) or "
-               "none (weights only, no calibration)"),
+      cl::desc("static (ui8 inputs with calibrated ranges; the default), "
+               "dynamic (ui8 inputs of linear layers with their own range, "
+               "computed at run time) or none (weights only)"),
       cl::init("static"), cl::cat(cat));
   Opt<std::string> exclude(
       "exclude",
@@ -1048,7 +1049,9 @@ int shears::quantizeModelCommand(int argc, char **argv) {
 
   int64_t layers = 0, inputs = 0;
   module->walk([&](shears::DequantizeOp op) {
-    if (op.getInput().getDefiningOp<shears::QuantizeOp>())
+    Operation *producer = op.getInput().getDefiningOp();
+    if (isa_and_nonnull<shears::QuantizeOp, shears::DynamicQuantizeOp>(
+            producer))
       ++inputs;
     else
       ++layers;
@@ -1056,8 +1059,8 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   llvm::outs() << "quantized " << layers << " layers to " << weights
                << " weights";
   if (inputs)
-    llvm::outs() << " and " << inputs << " layer inputs to ui8 (" << method
-                 << ")";
+    llvm::outs() << " and " << inputs << " layer inputs to ui8 ("
+                 << (needsStatistics ? method.getValue() : "dynamic") << ")";
   llvm::outs() << "\n";
   std::optional<int64_t> bytesAfter = onnxFileSize(outputPath);
   if (bytesBefore && bytesAfter)

@@ -44,6 +44,7 @@ struct QGemm {
   const float *a;
   const int8_t *b;
   const float *scale;
+  const float *columnSums; // SHEARS_UK_QGEMM_DYNAMIC only.
   float *c;
   Epilogue epilogue;
   float aScale, aZero;
@@ -64,6 +65,32 @@ inline VI quantizeLanes(VF x, VF scale, VF zero) {
   v = v > 0 ? v : 0;
   v = v < 255 ? v : 255;
   return __builtin_convertvector(v, VI);
+}
+
+/// The scale and zero point of shears.dynamic_quantize (Kernels.h) for the
+/// n floats at a: their range, widened to hold 0, onto [0, 255].
+void dynamicRange(const float *a, int64_t n, float &scale, float &zero) {
+  VF lo = {}, hi = {};
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    VF v = load(a + i);
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  float low = 0, high = 0;
+  for (int l = 0; l < W; ++l) {
+    low = lo[l] < low ? lo[l] : low;
+    high = hi[l] > high ? hi[l] : high;
+  }
+  for (; i < n; ++i) {
+    low = a[i] < low ? a[i] : low;
+    high = a[i] > high ? a[i] : high;
+  }
+  scale = (high - low) / 255.0f;
+  scale = scale > 0 ? scale : 1.0f;
+  // round_half_even(-low / scale), clamped (as quantizeLanes rounds).
+  VI z = quantizeLanes(splat(-low), splat(scale), VF{});
+  zero = static_cast<float>(z[0]);
 }
 
 /// Rows [row, row + rows) of A quantized, each `groups` 32-bit words of 4
@@ -209,13 +236,22 @@ void storeTile(const QGemm &g, int32_t (*acc)[kNR], int64_t row, int rows,
     int j = 0;
     for (; j + W <= cols; j += W) {
       VF x = __builtin_convertvector(*reinterpret_cast<VIU *>(acc[r] + j), VF);
-      x = x * load(g.scale + col + j) + load(e.bias + col + j);
+      if (g.columnSums)
+        x = (x - splat(g.aZero) * load(g.columnSums + col + j)) *
+            (splat(g.aScale) * load(g.scale + col + j));
+      else
+        x = x * load(g.scale + col + j);
+      x += load(e.bias + col + j);
       if (residual)
         x += load(residual + j);
       store(c + j, e.activate(x));
     }
     for (; j < cols; ++j) {
-      float x = float(acc[r][j]) * g.scale[col + j] + e.bias[col + j];
+      float x = float(acc[r][j]);
+      x = g.columnSums ? (x - g.aZero * g.columnSums[col + j]) *
+                             (g.aScale * g.scale[col + j])
+                       : x * g.scale[col + j];
+      x += e.bias[col + j];
       if (residual)
         x += residual[j];
       c[j] = e.activate(x);
@@ -463,7 +499,10 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   g.a = static_cast<const float *>(buffers[0]);
   g.b = static_cast<const int8_t *>(buffers[1]);
   g.scale = static_cast<const float *>(buffers[2]);
+  bool dynamic = ip[SHEARS_UK_GEMM_FLAGS] & SHEARS_UK_QGEMM_DYNAMIC;
   void **operand = buffers + 3;
+  if (dynamic)
+    g.columnSums = static_cast<const float *>(*operand++);
   g.epilogue = Epilogue(ip[SHEARS_UK_GEMM_FLAGS], fparams, operand);
   g.c = static_cast<float *>(*operand);
   g.aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
@@ -476,6 +515,8 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
     g.m *= dims[d];
   if (g.m == 0 || g.n == 0)
     return;
+  if (dynamic)
+    dynamicRange(g.a, g.m * g.k, g.aScale, g.aZero);
   g.panels = ceilDiv(g.n, kNR);
   g.rowBlocks = ceilDiv(g.m, kMC);
   // Each task quantizes its rows of A, again for every chunk of panels:

@@ -172,6 +172,7 @@ private:
                                ArrayRef<float> values);
   void quantizeInput(PrunableOpInterface op, StringRef name, double lo,
                      double hi);
+  void quantizeInputDynamically(PrunableOpInterface op, StringRef name);
 };
 
 FailureOr<std::pair<double, double>>
@@ -339,6 +340,20 @@ LogicalResult ShearsQuantize::initializeOptions(
   return success();
 }
 
+void ShearsQuantize::quantizeInputDynamically(PrunableOpInterface op,
+                                              StringRef name) {
+  Value input = op.getPrunedInput();
+  OpBuilder b(op);
+  auto loc = [&](StringRef suffix) {
+    return NameLoc::get(b.getStringAttr(name + "/input_" + suffix));
+  };
+  auto q = DynamicQuantizeOp::create(b, loc("quantize"), input);
+  Value dq = DequantizeOp::create(b, loc("dequantize"), input.getType(),
+                                  q.getResult(), q.getScale(),
+                                  q.getZeroPoint(), IntegerAttr());
+  op->replaceUsesOfWith(input, dq);
+}
+
 void ShearsQuantize::runOnOperation() {
   ModuleOp module = getOperation();
   llvm::Regex excludeRegex(exclude);
@@ -377,6 +392,10 @@ void ShearsQuantize::runOnOperation() {
       if (failed(range))
         return signalPassFailure();
       quantizeInput(op, name, range->first, range->second);
+      ++numQuantizedInputs;
+    } else if (activations == QuantizedActivations::Dynamic &&
+               isa<LinearOp>(op)) {
+      quantizeInputDynamically(op, name);
       ++numQuantizedInputs;
     }
     if (failed(quantizeWeight(op, name, *weights)))

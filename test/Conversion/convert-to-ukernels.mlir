@@ -197,3 +197,24 @@ func.func @quantized_conv(%x: tensor<?x5x8x8xf32>) -> (tensor<?x4x4x4xf32>, tens
   %z = shears.conv2d %dq, %d {groups = 5 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<?x5x8x8xf32>, tensor<5x1x3x3xf32>) -> tensor<?x5x8x8xf32>
   return %y, %z : tensor<?x4x4x4xf32>, tensor<?x5x8x8xf32>
 }
+
+// -----
+
+// A dynamic QDQ linear: qgemm with the dynamic flag (8), the weight's scale
+// alone, the column sums (3 and 0) and the bias unfolded.
+// CHECK-LABEL: func.func @dynamic_linear
+// CHECK: shears.ukernel "qgemm" ins(%arg0, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x3xf32>, tensor<1x1x32x4xi8>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>)
+// CHECK-SAME: iparams = [3, 2, 2, 9]
+// CHECK: w.scale: "0x04000000CDCCCC3DCDCC4C3E"
+// CHECK: w.sums: "0x040000000000404000000000"
+func.func @dynamic_linear(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
+  %q, %s, %zp = shears.dynamic_quantize %x : tensor<?x3xf32>
+  %dq = shears.dequantize %q, %s, %zp : (tensor<?x3xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x3xf32>
+  %wq = shears.constant dense<[[1, 2, 0], [-1, 0, 1]]> : tensor<2x3xi8> loc("w")
+  %ws = shears.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %wz = shears.constant dense<0> : tensor<2xi8>
+  %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32> loc("w")
+  %b = shears.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %y = shears.linear %dq, %w, %b : (tensor<?x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}

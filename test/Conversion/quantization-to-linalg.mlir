@@ -82,3 +82,26 @@ func.func @scale_not_constant(%x: tensor<4xi8>, %s: tensor<f32>) -> tensor<4xf32
   %dq = shears.dequantize %x, %s, %zp : (tensor<4xi8>, tensor<f32>, tensor<i8>) -> tensor<4xf32>
   return %dq : tensor<4xf32>
 }
+
+// -----
+
+// A dequantize of a dynamic_quantize: the range of the input (one reduction,
+// starting from 0), the scale and zero point from it, then the fake
+// quantization with them.
+// CHECK-LABEL: func @dynamic
+// CHECK: %[[R:.+]]:2 = linalg.generic {{.+}} iterator_types = ["reduction", "reduction"]
+// CHECK: arith.minimumf
+// CHECK: arith.maximumf
+// CHECK: %[[LO:.+]] = tensor.extract %[[R]]#0[]
+// CHECK: %[[HI:.+]] = tensor.extract %[[R]]#1[]
+// CHECK: arith.subf %[[HI]], %[[LO]]
+// CHECK: arith.select
+// CHECK: math.roundeven
+// CHECK: linalg.generic {{.+}} ins(%arg0 : tensor<?x8xf32>)
+// CHECK: math.roundeven
+// CHECK-NOT: shears.
+func.func @dynamic(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %q, %s, %zp = shears.dynamic_quantize %x : tensor<?x8xf32>
+  %dq = shears.dequantize %q, %s, %zp : (tensor<?x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x8xf32>
+  return %dq : tensor<?x8xf32>
+}

@@ -245,9 +245,9 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
 /// the range saturate), exact integer sums, then the f32 epilogue.
 void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
                 int flags) {
-  const float aScale = 2.0f / 255, aZero = 120;
+  float aScale = 2.0f / 255, aZero = 120;
   std::vector<float> a = random(m * k), scale(n), bias = random(n);
-  std::vector<float> residual = random(m * n), want(m * n);
+  std::vector<float> residual = random(m * n), want(m * n), sums(n);
   for (float &x : a)
     x *= 1.2f;
   std::vector<int8_t> b(k * n); // A linear weight [n, k].
@@ -255,6 +255,20 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
     x = static_cast<int8_t>(std::lround(rnd() * 127));
   for (float &s : scale)
     s = (rnd() + 1.5f) * 1e-3f;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t kk = 0; kk < k; ++kk)
+      sums[j] += b[j * k + kk];
+  bool dynamic = flags & SHEARS_UK_QGEMM_DYNAMIC;
+  if (dynamic) {
+    // ONNX DynamicQuantizeLinear: the range of A, widened to hold 0.
+    float lo = 0, hi = 0;
+    for (float x : a) {
+      lo = std::fmin(lo, x);
+      hi = std::fmax(hi, x);
+    }
+    aScale = (hi - lo) / 255.0f;
+    aZero = std::fmin(std::fmax(std::nearbyint(-lo / aScale), 0.0f), 255.0f);
+  }
   int act = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
@@ -263,7 +277,9 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
         double q = std::nearbyint(double(a[i * k + kk] / aScale)) + aZero;
         sum += int64_t(std::fmin(std::fmax(q, 0), 255)) * b[j * k + kk];
       }
-      double x = double(float(sum)) * scale[j] + bias[j];
+      double x = dynamic ? (double(sum) - aZero * sums[j]) * aScale * scale[j] +
+                               bias[j]
+                         : double(float(sum)) * scale[j] + bias[j];
       if (flags & SHEARS_UK_HAS_RESIDUAL)
         x += residual[i * n + j];
       want[i * n + j] = activate(x, act);
@@ -274,8 +290,10 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
                                            flags | SHEARS_UK_HAS_BIAS};
   const float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero};
   int64_t dims[2] = {m, k};
-  std::vector<void *> inputs = {a.data(), packed.data(), scale.data(),
-                                bias.data()};
+  std::vector<void *> inputs = {a.data(), packed.data(), scale.data()};
+  if (dynamic)
+    inputs.push_back(sums.data());
+  inputs.push_back(bias.data());
   if (flags & SHEARS_UK_HAS_RESIDUAL)
     inputs.push_back(residual.data());
   char what[128];
@@ -286,8 +304,10 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
   double largest = 0;
   for (float x : want)
     largest = std::fmax(largest, std::fabs(x));
+  // Dynamic: the epilogue's order of operations differs from the
+  // reference's (in f32, not double): a few ulps.
   runAndCheck("shears_uk_qgemm_" + isa, what, inputs, dims, ip, fp, want,
-              largest * 2e-7);
+              largest * (dynamic ? 1e-6 : 2e-7));
 }
 
 /// qconv2d against integer loops: the input quantized as Kernels.h says
@@ -424,6 +444,8 @@ int main() {
     checkQGemm(isa, 30, 301, 70, res | clip);
     checkQGemm(isa, 130, 64, 33, relu);
     checkQGemm(isa, 5, 3, 1, 0);
+    checkQGemm(isa, 1, 784, 300, relu | SHEARS_UK_QGEMM_DYNAMIC);
+    checkQGemm(isa, 30, 301, 70, res | SHEARS_UK_QGEMM_DYNAMIC);
     for (const ConvCase &c : convs)
       if (c.groups == 1)
         checkQConv(isa, c);

@@ -4,6 +4,7 @@
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz method=percentile percentile=90" | FileCheck %s --check-prefix=PERCENTILE
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz method=entropy" | FileCheck %s --check-prefix=ENTROPY
 // RUN: shears-opt %s --shears-quantize="activations=none exclude=^fc2$" | FileCheck %s --check-prefix=WEIGHTS
+// RUN: shears-opt %s --shears-quantize="activations=dynamic" | FileCheck %s --check-prefix=DYNAMIC
 // RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=1" | FileCheck %s --check-prefix=INT4
 // RUN: shears-opt %s --shears-quantize="activations=none weights=binary" | FileCheck %s --check-prefix=BINARY
 // RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=3" | FileCheck %s --check-prefix=INT4-PADDED
@@ -55,6 +56,15 @@
 // WEIGHTS: shears.linear
 // WEIGHTS-NOT: shears.dequantize
 // WEIGHTS: shears.linear
+
+// Dynamic: each linear layer's input quantized with its own range at run
+// time; no statistics.
+// DYNAMIC-LABEL: func @mlp
+// DYNAMIC: %[[Q:.+]], %[[S:.+]], %[[Z:.+]] = shears.dynamic_quantize %arg0 : tensor<?x2xf32>
+// DYNAMIC: %[[X:.+]] = shears.dequantize %[[Q]], %[[S]], %[[Z]] : (tensor<?x2xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x2xf32>
+// DYNAMIC: shears.linear %[[X]]
+// DYNAMIC: shears.dynamic_quantize
+// DYNAMIC-NOT: shears.quantize
 
 // int4 in groups of 1: fc1's [1.27, -0.5, 0, 0] are rows of one, scales
 // max|w| / 7 (1 for zeros), values in [-8, 7], reshaped back.

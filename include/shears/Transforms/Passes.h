@@ -14,7 +14,7 @@ namespace mlir::shears {
 enum class WeightFormat { Int8, Int4, Binary };
 
 /// shears-quantize: how layer inputs are quantized.
-enum class QuantizedActivations { Static, None };
+enum class QuantizedActivations { Static, Dynamic, None };
 
 /// shears-quantize: how an activation range is chosen from its statistics.
 enum class CalibrationMethod { MinMax, Percentile, Entropy };

@@ -164,8 +164,11 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
       whose 8-bit quantization of the histogram of |x| loses the least
       information (Kullback-Leibler divergence, as TensorRT and ONNX Runtime
       calibrate).
-    Biases stay f32. The result runs through the float lowering as fake
-    quantization, and exports as QDQ ONNX.
+    With `activations=dynamic`, a linear layer's input goes through
+    `shears.dynamic_quantize` (its own range, at run time, as ONNX's
+    DynamicQuantizeLinear) and `shears.dequantize`; no statistics are
+    needed. Biases stay f32. The result runs through the float lowering as
+    fake quantization, and exports as QDQ ONNX.
   }];
   let dependentDialects = ["mlir::shears::ShearsDialect"];
   let options = [
@@ -187,6 +190,10 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
            [{::llvm::cl::values(
              clEnumValN(mlir::shears::QuantizedActivations::Static, "static",
                         "ui8 with a scale calibrated ahead of time"),
+             clEnumValN(mlir::shears::QuantizedActivations::Dynamic,
+                        "dynamic",
+                        "ui8 with the range of each input at run time "
+                        "(linear layers; convolutions keep f32 inputs)"),
              clEnumValN(mlir::shears::QuantizedActivations::None, "none",
                         "not at all (weight-only quantization)"))}]>,
     Option<"method", "method", "mlir::shears::CalibrationMethod",

@@ -6,7 +6,8 @@
 // they become f32 tensors read per element (scalars) or per slice of `axis`.
 // linalg works on signless integers only, so a quantize to `ui8` (an
 // activation) lowers together with the dequantize that reads it, and the
-// unsigned integers never exist.
+// unsigned integers never exist. A dequantize of a dynamic_quantize computes
+// the range of the input first (one reduction) and fake-quantizes with it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -106,6 +107,47 @@ Value quantizationGeneric(
       .getResult(0);
 }
 
+/// The scale and zero point (f32 scalars) that shears.dynamic_quantize
+/// computes from `x`: [min(x, 0), max(x, 0)] onto [0, 255].
+std::pair<Value, Value> dynamicParams(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  auto scalar = RankedTensorType::get({}, b.getF32Type());
+  auto init = [&](double value) {
+    Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{},
+                                          b.getF32Type());
+    return linalg::FillOp::create(b, loc, f32(b, loc, value), empty)
+        .getResult(0);
+  };
+  MLIRContext *ctx = b.getContext();
+  auto all = AffineMap::getMultiDimIdentityMap(type.getRank(), ctx);
+  auto none = AffineMap::get(type.getRank(), 0, ArrayRef<AffineExpr>{}, ctx);
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::reduction);
+  // Both bounds start at 0: the range always holds it.
+  auto range = linalg::GenericOp::create(
+      b, loc, TypeRange{scalar, scalar}, x, ValueRange{init(0), init(0)},
+      ArrayRef<AffineMap>{all, none, none}, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{arith::MinimumFOp::create(nb, l, a[1], a[0]),
+                       arith::MaximumFOp::create(nb, l, a[2], a[0])});
+      });
+  Value lo = tensor::ExtractOp::create(b, loc, range.getResult(0));
+  Value hi = tensor::ExtractOp::create(b, loc, range.getResult(1));
+  Value scale = arith::DivFOp::create(
+      b, loc, arith::SubFOp::create(b, loc, hi, lo), f32(b, loc, 255));
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                         scale, f32(b, loc, 0));
+  scale = arith::SelectOp::create(b, loc, positive, scale, f32(b, loc, 1));
+  Value zero = math::RoundEvenOp::create(
+      b, loc,
+      arith::DivFOp::create(b, loc, arith::NegFOp::create(b, loc, lo), scale));
+  zero = arith::MaximumFOp::create(b, loc, zero, f32(b, loc, 0));
+  zero = arith::MinimumFOp::create(b, loc, zero, f32(b, loc, 255));
+  return {scale, zero};
+}
+
 /// A quantize to signless `i8`: the integers themselves.
 struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -142,10 +184,29 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
   matchAndRewrite(DequantizeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
+    Location loc = op.getLoc();
+    if (auto dynamic = op.getInput().getDefiningOp<DynamicQuantizeOp>()) {
+      if (op.getScale() != dynamic.getScale() ||
+          op.getZeroPoint() != dynamic.getZeroPoint())
+        return op.emitOpError("of a shears.dynamic_quantize lowers only with "
+                              "the scale and zero point it computed");
+      Value x = rewriter.getRemappedValue(dynamic.getInput());
+      auto [scale, zero] = dynamicParams(rewriter, loc, x);
+      FloatParams range;
+      range.hi = 255;
+      rewriter.replaceOp(
+          op, quantizationGeneric(
+                  rewriter, loc, x, type.getElementType(), {},
+                  [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                    Value q = quantizeScalar(b, l, a[0], scale, zero, range);
+                    q = arith::SubFOp::create(b, l, q, zero);
+                    return arith::MulFOp::create(b, l, q, scale);
+                  }));
+      return success();
+    }
     auto out = floatParams(op, rewriter, type.getRank());
     if (failed(out))
       return failure();
-    Location loc = op.getLoc();
     if (auto quantize = op.getInput().getDefiningOp<QuantizeOp>()) {
       auto in = floatParams(quantize, rewriter, type.getRank());
       if (failed(in))
@@ -189,6 +250,10 @@ void mlir::shears::populateQuantizationToLinalgPatterns(
     return !op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *u) {
       return isa<DequantizeOp>(u);
     });
+  });
+  target.addDynamicallyLegalOp<DynamicQuantizeOp>([](DynamicQuantizeOp op) {
+    return llvm::all_of(op->getUsers(),
+                        [](Operation *u) { return isa<DequantizeOp>(u); });
   });
   patterns.add<QuantizeLowering, DequantizeLowering>(patterns.getContext());
 }

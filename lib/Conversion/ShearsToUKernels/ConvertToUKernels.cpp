@@ -309,14 +309,29 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
 };
 
 /// `value` = dequantize(quantize(input)) to ui8 and back with one constant
-/// scale and zero point: what shears-quantize puts before a layer.
+/// scale and zero point, or dequantize(dynamic_quantize(input)) (`dynamic`,
+/// the scale and zero point found at run time): what shears-quantize puts
+/// before a layer.
 struct QuantizedActivation {
   Value input;
-  float scale;
-  int32_t zeroPoint;
+  float scale = 0;
+  int32_t zeroPoint = 0;
+  bool dynamic = false;
 };
 std::optional<QuantizedActivation> matchQuantizedActivation(Value value) {
   auto dequantize = value.getDefiningOp<DequantizeOp>();
+  if (auto dynamic =
+          dequantize
+              ? dequantize.getInput().getDefiningOp<DynamicQuantizeOp>()
+              : nullptr) {
+    if (dequantize.getScale() != dynamic.getScale() ||
+        dequantize.getZeroPoint() != dynamic.getZeroPoint())
+      return std::nullopt;
+    QuantizedActivation activation;
+    activation.input = dynamic.getInput();
+    activation.dynamic = true;
+    return activation;
+  }
   auto quantize =
       dequantize ? dequantize.getInput().getDefiningOp<QuantizeOp>() : nullptr;
   if (!quantize || quantize.isPerAxis() || dequantize.isPerAxis() ||
@@ -330,8 +345,11 @@ std::optional<QuantizedActivation> matchQuantizedActivation(Value value) {
       failed(backZeroPoint) || *scale != *backScale ||
       *zeroPoint != *backZeroPoint || !((*scale)[0] > 0))
     return std::nullopt;
-  return QuantizedActivation{quantize.getInput(), (*scale)[0],
-                             (*zeroPoint)[0]};
+  QuantizedActivation activation;
+  activation.input = quantize.getInput();
+  activation.scale = (*scale)[0];
+  activation.zeroPoint = (*zeroPoint)[0];
+  return activation;
 }
 
 /// `value` = dequantize of a constant i8 weight (output channels first)
@@ -361,21 +379,33 @@ std::optional<QuantizedWeight> matchQuantizedWeight(Value value) {
   return weight;
 }
 
-/// The scale per output channel of an int8 kernel (the input's scale times
-/// the weight's) and `bias` less the input zero point's share of each
-/// output (zero point * the channel's weight sum * scale): Kernels.h.
-SmallVector<float> foldQuantization(const QuantizedActivation &activation,
-                                    const QuantizedWeight &weight,
-                                    MutableArrayRef<float> bias) {
+/// The sum of each output channel's integer weights.
+SmallVector<float> channelSums(const QuantizedWeight &weight) {
   int64_t channels = weight.scales.size();
   int64_t k = weight.ints.size() / channels;
-  SmallVector<float> scale(channels);
+  SmallVector<float> sums(channels);
   for (int64_t j = 0; j < channels; ++j) {
     int64_t sum = 0;
     for (int64_t kk = 0; kk < k; ++kk)
       sum += weight.ints[j * k + kk];
+    sums[j] = float(sum);
+  }
+  return sums;
+}
+
+/// The scale per output channel of an int8 kernel (the input's scale times
+/// the weight's) and `bias` less the input zero point's share of each
+/// output (zero point * the channel's weight sum * scale): Kernels.h. With
+/// a dynamic input, only the weight's scale: the rest is known at run time.
+SmallVector<float> foldQuantization(const QuantizedActivation &activation,
+                                    const QuantizedWeight &weight,
+                                    MutableArrayRef<float> bias) {
+  if (activation.dynamic)
+    return weight.scales;
+  SmallVector<float> sums = channelSums(weight), scale(sums.size());
+  for (auto [j, sum] : llvm::enumerate(sums)) {
     scale[j] = activation.scale * weight.scales[j];
-    bias[j] -= float(activation.zeroPoint * sum) * scale[j];
+    bias[j] -= float(activation.zeroPoint) * sum * scale[j];
   }
   return scale;
 }
@@ -386,7 +416,8 @@ SmallVector<Value> quantizedOperands(PatternRewriter &rewriter, Operation *op,
                                      Value input, ArrayRef<int8_t> packed,
                                      ArrayRef<int64_t> packedShape,
                                      ArrayRef<float> scale,
-                                     ArrayRef<float> bias) {
+                                     ArrayRef<float> bias,
+                                     ArrayRef<float> columnSums = {}) {
   Value original = op->getOperand(1);
   auto packedType = RankedTensorType::get(packedShape, rewriter.getI8Type());
   Value weights = createWeightConstant(
@@ -401,7 +432,11 @@ SmallVector<Value> quantizedOperands(PatternRewriter &rewriter, Operation *op,
                                       packedName(original, "scale"));
   Value biases = createWeightConstant(rewriter, loc, vectorType, bias,
                                       packedName(original, "bias"));
-  return {input, weights, scales, biases};
+  if (columnSums.empty())
+    return {input, weights, scales, biases};
+  Value sums = createWeightConstant(rewriter, loc, vectorType, columnSums,
+                                    packedName(original, "sums"));
+  return {input, weights, scales, sums, biases};
 }
 
 /// The fparams of an int8 kernel: no clip yet, the input's quantization.
@@ -446,13 +481,16 @@ struct QuantizedLinearToUKernel : PackingPattern<LinearOp> {
         rewriter, op, activation->input, packed,
         {(n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, (k + 3) / 4,
          SHEARS_UK_GEMM_NR, 4},
-        scale, bias);
+        scale, bias,
+        activation->dynamic ? channelSums(*weight) : SmallVector<float>());
     auto inType = cast<RankedTensorType>(activation->input.getType());
     SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
     iparams[SHEARS_UK_GEMM_K] = k;
     iparams[SHEARS_UK_GEMM_N] = n;
     iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
-    iparams[SHEARS_UK_GEMM_FLAGS] = SHEARS_UK_HAS_BIAS;
+    iparams[SHEARS_UK_GEMM_FLAGS] =
+        SHEARS_UK_HAS_BIAS |
+        (activation->dynamic ? SHEARS_UK_QGEMM_DYNAMIC : 0);
     auto outType = cast<RankedTensorType>(op.getType());
     Value init = emptyLike(rewriter, loc, outType, activation->input);
     rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "qgemm",
@@ -474,8 +512,9 @@ struct QuantizedConv2DToUKernel : PackingPattern<Conv2DOp> {
                                 PatternRewriter &rewriter) const override {
     auto activation = matchQuantizedActivation(op.getInput());
     auto weight = matchQuantizedWeight(op.getWeight());
-    if (!activation || !weight || op.getGroups() != 1)
-      return rewriter.notifyMatchFailure(op, "not an int8 QDQ convolution");
+    if (!activation || activation->dynamic || !weight || op.getGroups() != 1)
+      return rewriter.notifyMatchFailure(op, "not a static int8 QDQ "
+                                             "convolution");
     auto inType = cast<RankedTensorType>(activation->input.getType());
     auto outType = cast<RankedTensorType>(op.getType());
     if (!isNCHWWithStaticCHW(inType, outType))

@@ -234,6 +234,7 @@ const DirectOp kDirectOps[] = {
     {TanhOp::getOperationName(), "Tanh"},
     {MatMulOp::getOperationName(), "MatMul"},
     {GlobalAvgPoolOp::getOperationName(), "GlobalAveragePool"},
+    {DynamicQuantizeOp::getOperationName(), "DynamicQuantizeLinear"},
 };
 
 class Exporter {

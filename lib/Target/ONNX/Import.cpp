@@ -1439,6 +1439,7 @@ static const llvm::StringMap<Converter> &converters() {
       {"Cast", convertCast},
       {"QuantizeLinear", convertQuantization<QuantizeOp>},
       {"DequantizeLinear", convertQuantization<DequantizeOp>},
+      {"DynamicQuantizeLinear", convertUnary<DynamicQuantizeOp>},
       {"Identity", convertForward},
       {"Dropout", convertForward},
   };

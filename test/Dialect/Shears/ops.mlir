@@ -101,3 +101,10 @@ func.func @quantization(%x: tensor<?x8xf32>, %s: tensor<f32>, %zp: tensor<ui8>, 
   %w = shears.dequantize %wq, %ws, %wzp {axis = 0 : i64} : (tensor<4x8xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x8xf32>
   return %dq, %w : tensor<?x8xf32>, tensor<4x8xf32>
 }
+
+// CHECK-LABEL: func @dynamic_quantize
+// CHECK: %{{.+}}, %{{.+}}, %{{.+}} = shears.dynamic_quantize %arg0 : tensor<?x8xf32>
+func.func @dynamic_quantize(%x: tensor<?x8xf32>) -> (tensor<?x8xui8>, tensor<f32>, tensor<ui8>) {
+  %q, %s, %zp = shears.dynamic_quantize %x : tensor<?x8xf32>
+  return %q, %s, %zp : tensor<?x8xui8>, tensor<f32>, tensor<ui8>
+}

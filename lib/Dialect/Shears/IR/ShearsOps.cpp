@@ -557,6 +557,16 @@ LogicalResult DequantizeOp::verify() {
                             getZeroPoint(), getAxis());
 }
 
+LogicalResult DynamicQuantizeOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  auto u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
+  types.push_back(tensorOf(rankedType(adaptor.getInput()).getShape(), u8));
+  types.push_back(tensorOf({}, Float32Type::get(context)));
+  types.push_back(tensorOf({}, u8));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
@@ -1032,8 +1042,13 @@ LogicalResult UKernelOp::verify() {
   if (flags & SHEARS_UK_CONV_CHANNEL_PANELS && getKernel() != "conv2d")
     return emitOpError() << "flags " << flags
                          << " ask for channel panels, which only conv2d has";
+  if (flags & SHEARS_UK_QGEMM_DYNAMIC && getKernel() != "qgemm")
+    return emitOpError() << "flags " << flags
+                         << " ask for a dynamic quantization, which only "
+                            "qgemm has";
   unsigned expected = info->minInputs + bool(flags & SHEARS_UK_HAS_BIAS) +
-                      bool(flags & SHEARS_UK_HAS_RESIDUAL);
+                      bool(flags & SHEARS_UK_HAS_RESIDUAL) +
+                      bool(flags & SHEARS_UK_QGEMM_DYNAMIC);
   if (getInputs().size() != expected)
     return emitOpError() << "flags " << flags << " call for " << expected
                          << " inputs, got " << getInputs().size();

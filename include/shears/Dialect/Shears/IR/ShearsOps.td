@@ -199,6 +199,29 @@ def Shears_DequantizeOp : Shears_QuantizationOp<"dequantize",
   let results = (outs RankedTensorOf<[F32]>:$result);
 }
 
+def Shears_DynamicQuantizeOp : Shears_Op<"dynamic_quantize",
+    [Pure, InferTypeOpAdaptor]> {
+  let summary = "ui8 quantization with the range of the tensor itself "
+                "(ONNX DynamicQuantizeLinear)";
+  let description = [{
+    The scale and zero point map [min(x, 0), max(x, 0)] onto [0, 255] (scale
+    (max - min) / 255, zero point round(-min / scale), saturated); `result`
+    is `input` quantized with them as by `shears.quantize`. A tensor of
+    zeros has scale 1 and zero point 0. What `shears-quantize
+    {activations=dynamic}` puts before a layer, with a `shears.dequantize`
+    of its three results.
+
+    ```mlir
+    %q, %s, %zp = shears.dynamic_quantize %x : tensor<?x784xf32>
+    ```
+  }];
+  let arguments = (ins Shears_FloatTensor:$input);
+  let results = (outs RankedTensorOf<[UI8]>:$result,
+                      RankedTensorOf<[F32]>:$scale,
+                      RankedTensorOf<[UI8]>:$zero_point);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
