@@ -309,57 +309,16 @@ struct QConv {
   int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
   int64_t groups;  // Words per pixel: ceil(C / 4).
   int64_t wp;      // Padded width of the quantized copy.
+  // Input pixels from one pixel of the copy to the next (a 1x1 convolution
+  // with strides copies only the pixels it reads), and the strides in the
+  // copy.
+  int64_t sampleH, sampleW, wsh, wsw;
   int64_t rowsPerBlock, blocks, panels, panelChunk, panelChunks;
 };
 
 /// Input rows of the quantized window of output rows [r0, r1).
 int64_t windowRows(const QConv &cv, int64_t r0, int64_t r1) {
-  return (r1 - 1 - r0) * cv.sh + (cv.kh - 1) * cv.dh + 1;
-}
-
-/// Quantizes what output rows [r0, r1) of image `image` read: the input
-/// rows from r0 * sh - pt on, each padded to wp pixels from -pl on, as
-/// `groups` words per pixel (4 channels each, ascending from the low byte);
-/// outside the input, and past C, the zero point.
-void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
-                    uint32_t *window) {
-  int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
-  const float *in = cv.input + image * cv.c * cv.h * cv.w;
-  const VF scale = splat(cv.aScale), zero = splat(cv.aZero);
-  for (int64_t y = 0; y < rows; ++y) {
-    uint32_t *row = window + y * cv.wp * pixelWords;
-    int64_t ih = r0 * cv.sh - cv.pt + y;
-    int64_t x0 = ih < 0 || ih >= cv.h ? cv.wp : min64(cv.pl, cv.wp);
-    int64_t x1 = ih < 0 || ih >= cv.h ? cv.wp : min64(cv.wp, cv.pl + cv.w);
-    for (int64_t x = 0; x < cv.wp; ++x)
-      if (x < x0 || x >= x1)
-        for (int64_t g = 0; g < pixelWords; ++g)
-          row[x * pixelWords + g] = cv.zeroWord;
-    for (int64_t g = 0; g < pixelWords; ++g) {
-      // The input rows of this word's 4 channels (nullptr past C).
-      const float *src[4];
-      for (int j = 0; j < 4; ++j)
-        src[j] = 4 * g + j < cv.c ? in + ((4 * g + j) * cv.h + ih) * cv.w -
-                                        cv.pl
-                                  : nullptr;
-      for (int64_t x = x0; x < x1; x += W) {
-        int64_t count = min64(W, x1 - x);
-        VI word = {};
-        for (int j = 0; j < 4; ++j)
-          word |= (src[j] ? quantizeLanes(loadFirst(src[j] + x, count), scale,
-                                          zero)
-                          : VI{} + static_cast<int32_t>(cv.aZero))
-                  << (8 * j);
-        // The words go a pixel (pixelWords) apart: through memory, so that
-        // the vector is not taken apart lane by lane.
-        alignas(64) uint32_t words[W];
-        *reinterpret_cast<VI *>(words) = word;
-        uint32_t *dst = row + x * pixelWords + g;
-        for (int64_t i = 0; i < count; ++i)
-          dst[i * pixelWords] = words[i];
-      }
-    }
-  }
+  return (r1 - 1 - r0) * cv.wsh + (cv.kh - 1) * cv.dh + 1;
 }
 
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
@@ -389,6 +348,85 @@ inline void transpose16(__m512i r[16]) {
   }
 }
 #endif
+
+/// Quantizes what output rows [r0, r1) of image `image` read: the input
+/// rows from r0 * sh - pt on (every sampleH-th), each as wp pixels from -pl
+/// on (every sampleW-th), as `groups` words per pixel (4 channels each,
+/// ascending from the low byte); outside the input, and past C, the zero
+/// point.
+void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
+                    uint32_t *window) {
+  int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
+  const float *in = cv.input + image * cv.c * cv.h * cv.w;
+  const VF scale = splat(cv.aScale), zero = splat(cv.aZero);
+  // The copy's pixels [first, end) that lie inside an input row.
+  int64_t first = min64(cv.wp, ceilDiv(cv.pl, cv.sampleW));
+  int64_t end = min64(cv.wp, ceilDiv(cv.pl + cv.w, cv.sampleW));
+  auto loadRow = [&](const float *p, int64_t count) {
+    if (cv.sampleW == 1)
+      return loadFirst(p, count);
+    if (count == W)
+      return gatherStrided(p, cv.sampleW);
+    VF v = {};
+    for (int64_t i = 0; i < count; ++i)
+      v[i] = p[i * cv.sampleW];
+    return v;
+  };
+  for (int64_t y = 0; y < rows; ++y) {
+    uint32_t *row = window + y * cv.wp * pixelWords;
+    int64_t ih = r0 * cv.sh - cv.pt + y * cv.sampleH;
+    bool inside = ih >= 0 && ih < cv.h;
+    int64_t x0 = inside ? first : cv.wp, x1 = inside ? end : cv.wp;
+    for (int64_t x = 0; x < cv.wp; ++x)
+      if (x < x0 || x >= x1)
+        for (int64_t g = 0; g < pixelWords; ++g)
+          row[x * pixelWords + g] = cv.zeroWord;
+    // Word g of W pixels from x on: lanes are pixels.
+    auto words = [&](int64_t g, int64_t x, int64_t count) {
+      VI word = {};
+      for (int j = 0; j < 4; ++j) {
+        int64_t c = 4 * g + j;
+        word |= (c < cv.c ? quantizeLanes(
+                                loadRow(in + (c * cv.h + ih) * cv.w - cv.pl +
+                                            x * cv.sampleW,
+                                        count),
+                                scale, zero)
+                          : VI{} + static_cast<int32_t>(cv.aZero))
+                << (8 * j);
+      }
+      return word;
+    };
+    int64_t g0 = 0;
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+    // 16 words of 16 pixels at once, transposed so that each pixel's words
+    // are one contiguous store.
+    for (; g0 + 16 <= pixelWords; g0 += 16)
+      for (int64_t x = x0; x < x1; x += W) {
+        int64_t count = min64(W, x1 - x);
+        __m512i block[16];
+        for (int g = 0; g < 16; ++g) {
+          VI word = words(g0 + g, x, count);
+          block[g] = reinterpret_cast<__m512i &>(word);
+        }
+        transpose16(block);
+        for (int64_t i = 0; i < count; ++i)
+          _mm512_storeu_si512(row + (x + i) * pixelWords + g0, block[i]);
+      }
+#endif
+    for (int64_t g = g0; g < pixelWords; ++g)
+      for (int64_t x = x0; x < x1; x += W) {
+        int64_t count = min64(W, x1 - x);
+        // The words go a pixel (pixelWords) apart: through memory, so that
+        // the vector is not taken apart lane by lane.
+        alignas(64) uint32_t lanes[W];
+        *reinterpret_cast<VI *>(lanes) = words(g, x, count);
+        uint32_t *dst = row + x * pixelWords + g;
+        for (int64_t i = 0; i < count; ++i)
+          dst[i * pixelWords] = lanes[i];
+      }
+  }
+}
+
 
 /// Output pixels [p0, p0 + rows) (flattened, one image) and channels
 /// [co, co + cols) from the integer sums, in NCHW: each channel's pixels
@@ -476,7 +514,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
       for (int r = 0; r < rows; ++r) {
         int64_t oy = (p0 + r) / cv.ow - r0, ox = (p0 + r) % cv.ow;
         rowPointers[r] =
-            window + (oy * cv.sh * cv.wp + ox * cv.sw) * cv.groups;
+            window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
       }
       tileRows(rows, rowPointers, offsets, taps, groups, 1,
                cv.filter + p * kBytes, acc,
@@ -569,7 +607,12 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
   if (cv.n == 0 || cv.oh == 0 || cv.ow == 0 || cv.cout == 0)
     return;
   cv.groups = ceilDiv(cv.c, 4);
-  cv.wp = (cv.ow - 1) * cv.sw + (cv.kw - 1) * cv.dw + 1;
+  bool sampled = cv.kh == 1 && cv.kw == 1;
+  cv.sampleH = sampled ? cv.sh : 1;
+  cv.sampleW = sampled ? cv.sw : 1;
+  cv.wsh = cv.sh / cv.sampleH;
+  cv.wsw = cv.sw / cv.sampleW;
+  cv.wp = (cv.ow - 1) * cv.wsw + (cv.kw - 1) * cv.dw + 1;
   cv.panels = ceilDiv(cv.cout, kNR);
   // Blocks of output rows of about 256 pixels: each task quantizes the
   // input rows its block reads (plus the filter's reach, again for every
