@@ -123,6 +123,10 @@ template <int R> struct ATaps {
   const uint32_t *rows[R];
   const int64_t *offsets;
   int64_t taps, groups, stride;
+  /// Bytes from this panel of B to the next: its lines are prefetched as
+  /// this one's are read (0: none), so that a filter that does not fit in
+  /// L2 streams in behind the work instead of stalling it.
+  int64_t nextPanel;
 };
 
 /// acc[r][c] = sum over k of a[r][k] * b[k][c] for one panel, plain C++.
@@ -149,7 +153,12 @@ void tileGeneric(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 template <int R>
 __attribute__((target("avx512vnni"), always_inline)) inline void
 vnniStep(__m512i (&sum)[R][2], const uint32_t *const *rows, int64_t word,
-         const int8_t *b) {
+         const int8_t *b, int64_t nextPanel) {
+  if (nextPanel) {
+    _mm_prefetch(reinterpret_cast<const char *>(b + nextPanel), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char *>(b + nextPanel + 64),
+                 _MM_HINT_T1);
+  }
   __m512i b0 = _mm512_loadu_si512(b);
   __m512i b1 = _mm512_loadu_si512(b + 64);
   for (int r = 0; r < R; ++r) {
@@ -174,10 +183,10 @@ tileVnni(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
     // (not one pointer increment per row).
     if (a.stride == 1)
       for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
-        vnniStep<R>(sum, rows, q, b);
+        vnniStep<R>(sum, rows, q, b, a.nextPanel);
     else
       for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
-        vnniStep<R>(sum, rows, q * a.stride, b);
+        vnniStep<R>(sum, rows, q * a.stride, b, a.nextPanel);
   }
   for (int r = 0; r < R; ++r) {
     _mm512_storeu_si512(acc[r], sum[r][0]);
@@ -207,8 +216,8 @@ void tile(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 template <int... Rs>
 void tileRows(int rows, const uint32_t *const *rowPointers,
               const int64_t *offsets, int64_t taps, int64_t groups,
-              int64_t stride, const int8_t *b, int32_t (*acc)[kNR],
-              std::integer_sequence<int, Rs...>) {
+              int64_t stride, int64_t nextPanel, const int8_t *b,
+              int32_t (*acc)[kNR], std::integer_sequence<int, Rs...>) {
   auto run = [&](auto r) {
     constexpr int R = decltype(r)::value;
     ATaps<R> a;
@@ -218,6 +227,7 @@ void tileRows(int rows, const uint32_t *const *rowPointers,
     a.taps = taps;
     a.groups = groups;
     a.stride = stride;
+    a.nextPanel = nextPanel;
     tile<R>(a, b, acc);
   };
   ((rows == Rs + 1 ? run(std::integral_constant<int, Rs + 1>()) : void()),
@@ -287,7 +297,8 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
       const uint32_t *rowPointers[kR];
       for (int r = 0; r < rows; ++r)
         rowPointers[r] = packed + (row - m0 + r) * g.groups;
-      tileRows(rows, rowPointers, &noOffset, 1, g.groups, 1, b, acc,
+      tileRows(rows, rowPointers, &noOffset, 1, g.groups, 1,
+               p + 1 < pe ? g.groups * kNR * 4 : 0, b, acc,
                std::make_integer_sequence<int, kR>());
       storeTile(g, acc, row, rows, p * kNR, cols);
     }
@@ -517,7 +528,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
             window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
       }
       tileRows(rows, rowPointers, offsets, taps, groups, 1,
-               cv.filter + p * kBytes, acc,
+               p + 1 < pe ? kBytes : 0, cv.filter + p * kBytes, acc,
                std::make_integer_sequence<int, kR>());
       storeConvTile(cv, acc, image, p0, rows, p * kNR,
                     static_cast<int>(min64(kNR, cv.cout - p * kNR)));
