@@ -366,7 +366,9 @@ inline void transpose16(__m512i r[16]) {
 /// ascending from the low byte); outside the input, and past C, the zero
 /// point.
 void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
-                    uint32_t *window) {
+                    uint32_t *window, uint32_t *staged) {
+  // Row of words per staged group, whole vectors.
+  int64_t stagedWords = ceilDiv(cv.wp, W) * W + W;
   int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
   const float *in = cv.input + image * cv.c * cv.h * cv.w;
   const VF scale = splat(cv.aScale), zero = splat(cv.aZero);
@@ -387,6 +389,14 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
     uint32_t *row = window + y * cv.wp * pixelWords;
     int64_t ih = r0 * cv.sh - cv.pt + y * cv.sampleH;
     bool inside = ih >= 0 && ih < cv.h;
+    // The input rows two window rows on, one per channel: too many short
+    // streams (a row of every channel) for the hardware prefetchers when
+    // the input comes from memory (a batch whose activations outgrow L2).
+    int64_t ahead = ih + 2 * cv.sampleH;
+    if (ahead >= 0 && ahead < cv.h)
+      for (int64_t c = 0; c < cv.c; ++c)
+        for (int64_t x = 0; x < cv.w; x += 16)
+          __builtin_prefetch(in + (c * cv.h + ahead) * cv.w + x);
     int64_t x0 = inside ? first : cv.wp, x1 = inside ? end : cv.wp;
     for (int64_t x = 0; x < cv.wp; ++x)
       if (x < x0 || x >= x1)
@@ -409,20 +419,27 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
     };
     int64_t g0 = 0;
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
-    // 16 words of 16 pixels at once, transposed so that each pixel's words
-    // are one contiguous store.
-    for (; g0 + 16 <= pixelWords; g0 += 16)
+    // 16 words at a time: each quantized along the whole row into `staged`
+    // (4 input rows read in order, which the prefetchers follow; 64 rows
+    // at once would not be), then 16 pixels of the 16 transposed so that
+    // each pixel's words are one contiguous store.
+    for (; g0 + 16 <= pixelWords && x1 > x0; g0 += 16) {
+      for (int g = 0; g < 16; ++g)
+        for (int64_t x = x0; x < x1; x += W) {
+          VI word = words(g0 + g, x, min64(W, x1 - x));
+          __builtin_memcpy(staged + g * stagedWords + (x - x0), &word,
+                           sizeof(word));
+        }
       for (int64_t x = x0; x < x1; x += W) {
         int64_t count = min64(W, x1 - x);
         __m512i block[16];
-        for (int g = 0; g < 16; ++g) {
-          VI word = words(g0 + g, x, count);
-          block[g] = reinterpret_cast<__m512i &>(word);
-        }
+        for (int g = 0; g < 16; ++g)
+          block[g] = _mm512_loadu_si512(staged + g * stagedWords + (x - x0));
         transpose16(block);
         for (int64_t i = 0; i < count; ++i)
           _mm512_storeu_si512(row + (x + i) * pixelWords + g0, block[i]);
       }
+    }
 #endif
     for (int64_t g = g0; g < pixelWords; ++g)
       for (int64_t x = x0; x < x1; x += W) {
@@ -488,19 +505,21 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   int64_t image = rest / cv.blocks, block = rest % cv.blocks;
   int64_t r0 = block * cv.rowsPerBlock, r1 = min64(cv.oh, r0 + cv.rowsPerBlock);
   int64_t taps = cv.kh * cv.kw;
-  int64_t windowWords = windowRows(cv, r0, r1) * cv.wp * cv.groups;
+  int64_t windowWords = ceilDiv(windowRows(cv, r0, r1) * cv.wp * cv.groups, 16) * 16;
+  int64_t stagedWords = 16 * (ceilDiv(cv.wp, W) * W + W);
   auto *window = reinterpret_cast<uint32_t *>(
-      scratch(worker, ceilDiv(windowWords, 16) * 64 + ceilDiv(taps, 8) * 64));
+      scratch(worker, (windowWords + stagedWords) * 4 + ceilDiv(taps, 8) * 64));
   if (!window)
     return;
-  quantizeWindow(cv, image, r0, r1, window);
+  quantizeWindow(cv, image, r0, r1, window, window + windowWords);
   // Filter taps: word offsets from a pixel's window position (after the
-  // window, 64-byte aligned), each followed by `groups` consecutive words.
+  // window and the staging rows, 64-byte aligned), each followed by
+  // `groups` consecutive words.
   // With at most 4 channels (one word a pixel) and no dilation along x, a
   // filter row's words are consecutive: one tap per row, kw words each
   // (the stem's 7x7 over 3 channels: 7 taps of 7, not 49 taps of 1).
   auto *offsets =
-      reinterpret_cast<int64_t *>(window + ceilDiv(windowWords, 16) * 16);
+      reinterpret_cast<int64_t *>(window + windowWords + stagedWords);
   bool rowTaps = cv.groups == 1 && cv.dw == 1;
   int64_t groups = rowTaps ? cv.kw : cv.groups;
   taps = rowTaps ? cv.kh : taps;
