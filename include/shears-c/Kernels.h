@@ -81,6 +81,13 @@ enum {
   SHEARS_UK_QGEMM_DYNAMIC = 1 << 3,
   SHEARS_UK_ACT_SHIFT = 4,
   SHEARS_UK_ACT_MASK = 0xF << 4,
+  /* qgemm and qconv2d: the input is already quantized, u8 with A_SCALE and
+   * A_ZERO_POINT (the output of a kernel with QUANT_OUTPUT_U8). */
+  SHEARS_UK_QUANT_INPUT_U8 = 1 << 8,
+  /* qgemm and qconv2d: the output, after the epilogue, is quantized to u8
+   * with OUT_SCALE and OUT_ZERO_POINT as the next kernel would quantize it:
+   * clamp(round_half_even(x / scale) + zero_point, 0, 255). */
+  SHEARS_UK_QUANT_OUTPUT_U8 = 1 << 9,
 };
 enum ShearsUKActivation {
   SHEARS_UK_ACT_NONE = 0,
@@ -138,7 +145,9 @@ enum {
  * into `bias` (minus a_zero_point * the sum of column n, times scale[n]), so
  * HAS_BIAS is always set. buffers: A (f32, rank A_RANK), packed B (s8,
  * below), scale [N], bias [N], residual (if HAS_RESIDUAL), output; iparams
- * as gemm; fparams: the epilogue's, then A_SCALE and A_ZERO_POINT.
+ * as gemm; fparams: the epilogue's, then A_SCALE and A_ZERO_POINT, then
+ * OUT_SCALE and OUT_ZERO_POINT (QUANT_OUTPUT_U8 only). With QUANT_INPUT_U8
+ * A is u8 already; with QUANT_OUTPUT_U8 the output is u8 (flags above).
  *
  * With SHEARS_UK_QGEMM_DYNAMIC, A's scale and zero point come from A itself
  * at each call, as ONNX's DynamicQuantizeLinear: [min(A, 0), max(A, 0)]
@@ -156,6 +165,8 @@ enum {
 enum {
   SHEARS_UK_QGEMM_F_A_SCALE = SHEARS_UK_F_NUM,
   SHEARS_UK_QGEMM_F_A_ZERO_POINT,
+  SHEARS_UK_QGEMM_F_OUT_SCALE,
+  SHEARS_UK_QGEMM_F_OUT_ZERO_POINT,
   SHEARS_UK_QGEMM_F_NUM
 };
 /* Sizes in bytes; B[k][n] is b[k * strideK + n * strideN] as for gemm. */

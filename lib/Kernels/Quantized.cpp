@@ -40,18 +40,37 @@ typedef int32_t VIU
     __attribute__((vector_size(W * sizeof(int32_t)), aligned(4)));
 
 
+typedef uint8_t VB __attribute__((vector_size(W)));
+
+/// A kernel's output: f32, or u8 quantized with a scale and zero point
+/// (SHEARS_UK_QUANT_OUTPUT_U8).
+struct Output {
+  float *floats = nullptr;
+  uint8_t *bytes = nullptr;
+  float scale = 1, zero = 0;
+
+  /// Writes the first `count` lanes of x at element `offset`.
+  void write(int64_t offset, VF x, int64_t count) const;
+};
+
+/// The first `count` (<= W) bytes at p, each in a 32-bit lane.
+inline VI loadBytes(const uint8_t *p, int64_t count) {
+  VB b = {};
+  __builtin_memcpy(&b, p, count);
+  return __builtin_convertvector(b, VI);
+}
+
 struct QGemm {
   const float *a;
+  const uint8_t *aBytes; // SHEARS_UK_QUANT_INPUT_U8 only (then not a).
   const int8_t *b;
   const float *scale;
   const float *columnSums; // SHEARS_UK_QGEMM_DYNAMIC only.
-  float *c;
+  Output c;
   Epilogue epilogue;
   float aScale, aZero;
   int64_t m, k, groups, n, panels, rowBlocks, panelChunk, panelChunks;
 };
-
-typedef uint8_t VB __attribute__((vector_size(W)));
 
 /// clamp(round_half_even(x / scale) + zero, 0, 255) in each lane, without
 /// libm: adding and subtracting 1.5 * 2^23 rounds half to even (the default
@@ -93,6 +112,14 @@ void dynamicRange(const float *a, int64_t n, float &scale, float &zero) {
   zero = static_cast<float>(z[0]);
 }
 
+void Output::write(int64_t offset, VF x, int64_t count) const {
+  if (!bytes)
+    return storeFirst(floats + offset, x, count);
+  VB q = __builtin_convertvector(quantizeLanes(x, splat(scale), splat(zero)),
+                                 VB);
+  __builtin_memcpy(bytes + offset, &q, count);
+}
+
 /// Rows [row, row + rows) of A quantized, each `groups` 32-bit words of 4
 /// consecutive k (ascending from the low byte), row after row: the bytes
 /// of a row are its quantized values in order. Past K, zeros (B is zero
@@ -100,8 +127,14 @@ void dynamicRange(const float *a, int64_t n, float &scale, float &zero) {
 void packA(const QGemm &g, int64_t row, int rows, uint32_t *dst) {
   const VF scale = splat(g.aScale), zero = splat(g.aZero);
   for (int r = 0; r < rows; ++r, dst += g.groups) {
-    const float *x = g.a + (row + r) * g.k;
     auto *bytes = reinterpret_cast<uint8_t *>(dst);
+    if (g.aBytes) { // Quantized already: the bytes as they are.
+      __builtin_memcpy(bytes, g.aBytes + (row + r) * g.k, g.k);
+      for (int64_t i = g.k; i < 4 * g.groups; ++i)
+        bytes[i] = 0;
+      continue;
+    }
+    const float *x = g.a + (row + r) * g.k;
     int64_t k = 0;
     for (; k + W <= g.k; k += W) {
       VB q = __builtin_convertvector(quantizeLanes(load(x + k), scale, zero),
@@ -240,31 +273,19 @@ void storeTile(const QGemm &g, int32_t (*acc)[kNR], int64_t row, int rows,
                int64_t col, int cols) {
   const Epilogue &e = g.epilogue;
   for (int r = 0; r < rows; ++r) {
-    float *c = g.c + (row + r) * g.n + col;
-    const float *residual =
-        e.residual ? e.residual + (row + r) * g.n + col : nullptr;
-    int j = 0;
-    for (; j + W <= cols; j += W) {
+    int64_t offset = (row + r) * g.n + col;
+    for (int j = 0; j < cols; j += W) {
+      int64_t count = min64(W, cols - j);
       VF x = __builtin_convertvector(*reinterpret_cast<VIU *>(acc[r] + j), VF);
       if (g.columnSums)
-        x = (x - splat(g.aZero) * load(g.columnSums + col + j)) *
-            (splat(g.aScale) * load(g.scale + col + j));
+        x = (x - splat(g.aZero) * loadFirst(g.columnSums + col + j, count)) *
+            (splat(g.aScale) * loadFirst(g.scale + col + j, count));
       else
-        x = x * load(g.scale + col + j);
-      x += load(e.bias + col + j);
-      if (residual)
-        x += load(residual + j);
-      store(c + j, e.activate(x));
-    }
-    for (; j < cols; ++j) {
-      float x = float(acc[r][j]);
-      x = g.columnSums ? (x - g.aZero * g.columnSums[col + j]) *
-                             (g.aScale * g.scale[col + j])
-                       : x * g.scale[col + j];
-      x += e.bias[col + j];
-      if (residual)
-        x += residual[j];
-      c[j] = e.activate(x);
+        x = x * loadFirst(g.scale + col + j, count);
+      x += loadFirst(e.bias + col + j, count);
+      if (e.residual)
+        x += loadFirst(e.residual + offset + j, count);
+      g.c.write(offset + j, e.activate(x), count);
     }
   }
 }
@@ -311,9 +332,10 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
 
 struct QConv {
   const float *input;
+  const uint8_t *inputBytes; // SHEARS_UK_QUANT_INPUT_U8 only (then not input).
   const int8_t *filter;
   const float *scale;
-  float *output;
+  Output output;
   Epilogue epilogue;
   float aScale, aZero;
   uint32_t zeroWord; // The zero point in each of a word's 4 bytes.
@@ -370,11 +392,23 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
   // Row of words per staged group, whole vectors.
   int64_t stagedWords = ceilDiv(cv.wp, W) * W + W;
   int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
-  const float *in = cv.input + image * cv.c * cv.h * cv.w;
+  const float *in =
+      cv.input ? cv.input + image * cv.c * cv.h * cv.w : nullptr;
   const VF scale = splat(cv.aScale), zero = splat(cv.aZero);
   // The copy's pixels [first, end) that lie inside an input row.
   int64_t first = min64(cv.wp, ceilDiv(cv.pl, cv.sampleW));
   int64_t end = min64(cv.wp, ceilDiv(cv.pl + cv.w, cv.sampleW));
+  // The input quantized already (SHEARS_UK_QUANT_INPUT_U8): its bytes.
+  const uint8_t *bytes =
+      cv.inputBytes ? cv.inputBytes + image * cv.c * cv.h * cv.w : nullptr;
+  auto loadByteRow = [&](const uint8_t *p, int64_t count) {
+    if (cv.sampleW == 1)
+      return loadBytes(p, count);
+    VI v = {};
+    for (int64_t i = 0; i < count; ++i)
+      v[i] = p[i * cv.sampleW];
+    return v;
+  };
   auto loadRow = [&](const float *p, int64_t count) {
     if (cv.sampleW == 1)
       return loadFirst(p, count);
@@ -393,7 +427,7 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
     // streams (a row of every channel) for the hardware prefetchers when
     // the input comes from memory (a batch whose activations outgrow L2).
     int64_t ahead = ih + 2 * cv.sampleH;
-    if (ahead >= 0 && ahead < cv.h)
+    if (!bytes && ahead >= 0 && ahead < cv.h)
       for (int64_t c = 0; c < cv.c; ++c)
         for (int64_t x = 0; x < cv.w; x += 16)
           __builtin_prefetch(in + (c * cv.h + ahead) * cv.w + x);
@@ -407,13 +441,13 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
       VI word = {};
       for (int j = 0; j < 4; ++j) {
         int64_t c = 4 * g + j;
-        word |= (c < cv.c ? quantizeLanes(
-                                loadRow(in + (c * cv.h + ih) * cv.w - cv.pl +
-                                            x * cv.sampleW,
-                                        count),
-                                scale, zero)
-                          : VI{} + static_cast<int32_t>(cv.aZero))
-                << (8 * j);
+        int64_t at = (c * cv.h + ih) * cv.w - cv.pl + x * cv.sampleW;
+        VI q = VI{} + static_cast<int32_t>(cv.aZero);
+        if (c < cv.c && bytes)
+          q = loadByteRow(bytes + at, count);
+        else if (c < cv.c)
+          q = quantizeLanes(loadRow(in + at, count), scale, zero);
+        word |= q << (8 * j);
       }
       return word;
     };
@@ -479,21 +513,23 @@ void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
       x = x * splat(cv.scale[co + j]) + splat(e.bias[co + j]);
       if (e.residual)
         x += loadFirst(e.residual + offset, rows);
-      storeFirst(cv.output + offset, e.activate(x), rows);
+      cv.output.write(offset, e.activate(x), rows);
     }
   }
   return;
 #endif
   for (int j = 0; j < cols; ++j) {
     int64_t offset = (image * cv.cout + co + j) * plane + p0;
-    float *out = cv.output + offset;
-    const float *residual = e.residual ? e.residual + offset : nullptr;
     float s = cv.scale[co + j], b = e.bias[co + j];
-    for (int r = 0; r < rows; ++r) {
-      float x = float(acc[r][j]) * s + b;
-      if (residual)
-        x += residual[r];
-      out[r] = e.activate(x);
+    for (int r0 = 0; r0 < rows; r0 += W) {
+      int64_t count = min64(W, rows - r0);
+      VF x;
+      for (int r = 0; r < W; ++r)
+        x[r] = r < count ? float(acc[r0 + r][j]) : 0.0f;
+      x = x * splat(s) + splat(b);
+      if (e.residual)
+        x += loadFirst(e.residual + offset + r0, count);
+      cv.output.write(offset + r0, e.activate(x), count);
     }
   }
 }
@@ -555,6 +591,19 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   }
 }
 
+/// The output buffer of an integer kernel with `flags`.
+Output output(int64_t flags, void *buffer, const float *fparams) {
+  Output out;
+  if (flags & SHEARS_UK_QUANT_OUTPUT_U8) {
+    out.bytes = static_cast<uint8_t *>(buffer);
+    out.scale = fparams[SHEARS_UK_QGEMM_F_OUT_SCALE];
+    out.zero = fparams[SHEARS_UK_QGEMM_F_OUT_ZERO_POINT];
+  } else {
+    out.floats = static_cast<float *>(buffer);
+  }
+  return out;
+}
+
 } // namespace
 } // namespace shears::uk::SHEARS_UK_ISA
 
@@ -564,7 +613,11 @@ using namespace shears::uk::SHEARS_UK_ISA;
 extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
                                       const int64_t *ip, const float *fparams) {
   QGemm g{};
-  g.a = static_cast<const float *>(buffers[0]);
+  int64_t flags = ip[SHEARS_UK_GEMM_FLAGS];
+  if (flags & SHEARS_UK_QUANT_INPUT_U8)
+    g.aBytes = static_cast<const uint8_t *>(buffers[0]);
+  else
+    g.a = static_cast<const float *>(buffers[0]);
   g.b = static_cast<const int8_t *>(buffers[1]);
   g.scale = static_cast<const float *>(buffers[2]);
   bool dynamic = ip[SHEARS_UK_GEMM_FLAGS] & SHEARS_UK_QGEMM_DYNAMIC;
@@ -572,7 +625,7 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   if (dynamic)
     g.columnSums = static_cast<const float *>(*operand++);
   g.epilogue = Epilogue(ip[SHEARS_UK_GEMM_FLAGS], fparams, operand);
-  g.c = static_cast<float *>(*operand);
+  g.c = output(flags, *operand, fparams);
   g.aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
   g.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
   g.k = ip[SHEARS_UK_GEMM_K];
@@ -583,7 +636,7 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
     g.m *= dims[d];
   if (g.m == 0 || g.n == 0)
     return;
-  if (dynamic)
+  if (dynamic && g.a)
     dynamicRange(g.a, g.m * g.k, g.aScale, g.aZero);
   g.panels = ceilDiv(g.n, kNR);
   g.rowBlocks = ceilDiv(g.m, kMC);
@@ -609,12 +662,16 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
                                         const int64_t *ip,
                                         const float *fparams) {
   QConv cv{};
-  cv.input = static_cast<const float *>(buffers[0]);
+  int64_t flags = ip[SHEARS_UK_CONV_FLAGS];
+  if (flags & SHEARS_UK_QUANT_INPUT_U8)
+    cv.inputBytes = static_cast<const uint8_t *>(buffers[0]);
+  else
+    cv.input = static_cast<const float *>(buffers[0]);
   cv.filter = static_cast<const int8_t *>(buffers[1]);
   cv.scale = static_cast<const float *>(buffers[2]);
   void **operand = buffers + 3;
   cv.epilogue = Epilogue(ip[SHEARS_UK_CONV_FLAGS], fparams, operand);
-  cv.output = static_cast<float *>(*operand);
+  cv.output = output(flags, *operand, fparams);
   cv.aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
   cv.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
   uint32_t zero = static_cast<uint32_t>(cv.aZero);

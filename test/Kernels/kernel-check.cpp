@@ -241,6 +241,59 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
               1e-4 * std::sqrt(double(k)));
 }
 
+/// One call of `kernel` on `inputs` (3 threads), the output's bytes.
+std::vector<char> call(const std::string &kernel, std::vector<void *> inputs,
+                       const int64_t *dims, const int64_t *ip, const float *fp,
+                       size_t outputBytes) {
+  std::vector<char> out(outputBytes);
+  inputs.push_back(out.data());
+  find(kernel)(inputs.data(), dims, ip, fp);
+  return out;
+}
+
+/// The u8 forms of an integer kernel's input and output
+/// (SHEARS_UK_QUANT_INPUT_U8, SHEARS_UK_QUANT_OUTPUT_U8): with its input
+/// quantized beforehand it computes bitwise the same; its u8 output is its
+/// f32 output quantized as Kernels.h says.
+void checkQuantizedIO(const std::string &kernel, const char *what,
+                      std::vector<void *> inputs, const std::vector<float> &in,
+                      float aScale, float aZero, const int64_t *dims,
+                      const int64_t *ip, int flagsSlot, int numParams,
+                      size_t outputs) {
+  const float outScale = 0.05f, outZero = 7;
+  float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero, outScale,
+                                     outZero};
+  shears_uk_set_num_threads(3);
+  std::vector<char> f32 =
+      call(kernel, inputs, dims, ip, fp, outputs * sizeof(float));
+  std::vector<uint8_t> q(in.size());
+  for (size_t i = 0; i < in.size(); ++i)
+    q[i] = uint8_t(std::fmin(
+        std::fmax(std::nearbyint(double(in[i] / aScale)) + aZero, 0), 255));
+  std::vector<int64_t> params(ip, ip + numParams);
+  params[flagsSlot] |= SHEARS_UK_QUANT_INPUT_U8;
+  std::vector<void *> byteInputs = inputs;
+  byteInputs[0] = q.data();
+  bool same = call(kernel, byteInputs, dims, params.data(), fp,
+                   outputs * sizeof(float)) == f32;
+  failures += !same;
+  std::printf("%s %s: u8 input bitwise as f32 input\n", same ? "ok" : "FAIL",
+              what);
+  params[flagsSlot] = ip[flagsSlot] | SHEARS_UK_QUANT_OUTPUT_U8;
+  std::vector<char> u8 = call(kernel, inputs, dims, params.data(), fp, outputs);
+  int64_t bad = 0;
+  for (size_t i = 0; i < outputs; ++i) {
+    float x;
+    std::memcpy(&x, f32.data() + i * sizeof(float), sizeof(float));
+    double want = std::fmin(
+        std::fmax(std::nearbyint(double(x / outScale)) + outZero, 0), 255);
+    bad += uint8_t(u8[i]) != uint8_t(want);
+  }
+  failures += bad != 0;
+  std::printf("%s %s: u8 output is the f32 output quantized (%ld differ)\n",
+              bad ? "FAIL" : "ok", what, long(bad));
+}
+
 /// qgemm against integer loops: A quantized as Kernels.h says (values past
 /// the range saturate), exact integer sums, then the f32 epilogue.
 void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
@@ -288,7 +341,7 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
   shears_uk_pack_qgemm_b(b.data(), k, n, 1, k, packed.data());
   int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2,
                                            flags | SHEARS_UK_HAS_BIAS};
-  const float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero};
+  const float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero, 1, 0};
   int64_t dims[2] = {m, k};
   std::vector<void *> inputs = {a.data(), packed.data(), scale.data()};
   if (dynamic)
@@ -308,6 +361,10 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
   // reference's (in f32, not double): a few ulps.
   runAndCheck("shears_uk_qgemm_" + isa, what, inputs, dims, ip, fp, want,
               largest * (dynamic ? 1e-6 : 2e-7));
+  if (!dynamic)
+    checkQuantizedIO("shears_uk_qgemm_" + isa, what, inputs, a, aScale, aZero,
+                     dims, ip, SHEARS_UK_GEMM_FLAGS, SHEARS_UK_GEMM_NUM_PARAMS,
+                     m * n);
 }
 
 /// qconv2d against integer loops: the input quantized as Kernels.h says
@@ -360,7 +417,7 @@ void checkQConv(const std::string &isa, const ConvCase &t) {
   int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
       t.c,  t.h,  t.w,  t.cout, t.kh, t.kw, t.sh, t.sw,
       t.pt, t.pl, t.dh, t.dw,   oh,   ow,   1,    t.flags | SHEARS_UK_HAS_BIAS};
-  const float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero};
+  const float fp[SHEARS_UK_QGEMM_F_NUM] = {-0.5f, 0.75f, aScale, aZero, 1, 0};
   int64_t dims[4] = {t.n, t.c, t.h, t.w};
   std::vector<void *> inputs = {in.data(), packed.data(), scale.data(),
                                 bias.data()};
@@ -378,6 +435,9 @@ void checkQConv(const std::string &isa, const ConvCase &t) {
                 long(t.dh), long(t.dw), t.flags);
   runAndCheck("shears_uk_qconv2d_" + isa, what, inputs, dims, ip, fp, want,
               largest * 2e-7);
+  checkQuantizedIO("shears_uk_qconv2d_" + isa, what, inputs, in, aScale, aZero,
+                   dims, ip, SHEARS_UK_CONV_FLAGS, SHEARS_UK_CONV_NUM_PARAMS,
+                   want.size());
 }
 
 } // namespace
