@@ -53,11 +53,37 @@ struct Output {
   void write(int64_t offset, VF x, int64_t count) const;
 };
 
-/// The first `count` (<= W) bytes at p, each in a 32-bit lane.
+/// The first `count` (<= W) bytes at p, each in a 32-bit lane; nothing
+/// past them is read.
 inline VI loadBytes(const uint8_t *p, int64_t count) {
   VB b = {};
-  __builtin_memcpy(&b, p, count);
+  if (count == W) {
+    __builtin_memcpy(&b, p, W);
+  } else {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512BW__) && defined(__AVX512VL__)
+    b = reinterpret_cast<VB>(
+        _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << count) - 1), p));
+#else
+    for (int64_t i = 0; i < count; ++i)
+      b[i] = p[i];
+#endif
+  }
   return __builtin_convertvector(b, VI);
+}
+
+/// Stores the first `count` (<= W) bytes of b at p; nothing past them.
+inline void storeBytes(uint8_t *p, VB b, int64_t count) {
+  if (count == W) {
+    __builtin_memcpy(p, &b, W);
+    return;
+  }
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512BW__) && defined(__AVX512VL__)
+  _mm_mask_storeu_epi8(p, static_cast<__mmask16>((1u << count) - 1),
+                       reinterpret_cast<__m128i>(b));
+#else
+  for (int64_t i = 0; i < count; ++i)
+    p[i] = b[i];
+#endif
 }
 
 struct QGemm {
@@ -115,9 +141,10 @@ void dynamicRange(const float *a, int64_t n, float &scale, float &zero) {
 void Output::write(int64_t offset, VF x, int64_t count) const {
   if (!bytes)
     return storeFirst(floats + offset, x, count);
-  VB q = __builtin_convertvector(quantizeLanes(x, splat(scale), splat(zero)),
-                                 VB);
-  __builtin_memcpy(bytes + offset, &q, count);
+  storeBytes(bytes + offset,
+             __builtin_convertvector(
+                 quantizeLanes(x, splat(scale), splat(zero)), VB),
+             count);
 }
 
 /// Rows [row, row + rows) of A quantized, each `groups` 32-bit words of 4
@@ -129,7 +156,7 @@ void packA(const QGemm &g, int64_t row, int rows, uint32_t *dst) {
   for (int r = 0; r < rows; ++r, dst += g.groups) {
     auto *bytes = reinterpret_cast<uint8_t *>(dst);
     if (g.aBytes) { // Quantized already: the bytes as they are.
-      __builtin_memcpy(bytes, g.aBytes + (row + r) * g.k, g.k);
+      __builtin_memcpy(bytes, g.aBytes + (row + r) * g.k, size_t(g.k));
       for (int64_t i = g.k; i < 4 * g.groups; ++i)
         bytes[i] = 0;
       continue;

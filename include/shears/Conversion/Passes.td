@@ -57,6 +57,19 @@ def ShearsFuseEpilogues : Pass<"shears-fuse-epilogues"> {
   }];
 }
 
+def ShearsFuseRequantization : Pass<"shears-fuse-requantization"> {
+  let summary = "Passes u8 tensors between integer micro-kernels";
+  let description = [{
+    An integer kernel (`qgemm`, `qconv2d`) whose f32 result only integer
+    kernels read, each as its input and each quantizing it with the same
+    scale and zero point, quantizes its output to u8 in its epilogue
+    instead (SHEARS_UK_QUANT_OUTPUT_U8), and they read those bytes
+    (SHEARS_UK_QUANT_INPUT_U8): the same integers, computed once, at a
+    quarter of the memory traffic. Runs after shears-fuse-epilogues, whose
+    activation comes before the quantization.
+  }];
+}
+
 def ShearsPlanMemory : Pass<"shears-plan-memory", "mlir::ModuleOp"> {
   let summary = "Places intermediate buffers in one workspace planned at "
                 "compile time";

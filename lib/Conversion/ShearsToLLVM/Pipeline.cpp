@@ -19,6 +19,7 @@ void shears::buildShearsLowerToLLVMPipeline(
   if (options.ukernels) {
     pm.addPass(createShearsConvertToUKernels({options.releaseWeights}));
     pm.addPass(createShearsFuseEpilogues());
+    pm.addPass(createShearsFuseRequantization());
   }
   pm.addPass(createConvertShearsToLinalg());
   pm.addPass(createCanonicalizerPass());
