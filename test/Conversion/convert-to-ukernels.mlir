@@ -134,7 +134,7 @@ func.func @max_pool(%x: tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32> {
 // CHECK: %[[S:.+]] = shears.constant dense_resource<w.scale> : tensor<2xf32>
 // CHECK: %[[C:.+]] = shears.constant dense_resource<w.bias> : tensor<2xf32>
 // CHECK: shears.ukernel "qgemm" ins(%arg0, %[[B]], %[[S]], %[[C]] : tensor<?x3xf32>, tensor<1x1x32x4xi8>, tensor<2xf32>, tensor<2xf32>)
-// CHECK-SAME: iparams = [3, 2, 2, 1] fparams = [0.000000e+00, 0.000000e+00, 5.000000e-01, 4.000000e+00]
+// CHECK-SAME: iparams = [3, 2, 2, 1] fparams = [0.000000e+00, 0.000000e+00, 5.000000e-01, 4.000000e+00, 0.000000e+00, 0.000000e+00]
 // CHECK-NOT: shears.quantize
 // Column 0 of B (row 0 of the weight) is 1 2 0 (0 past K), column 1 -1 0 1.
 // CHECK: w.packed: "0x4000000001020000FF000100000000
@@ -177,7 +177,7 @@ func.func @weight_only(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
 // CHECK-LABEL: func.func @quantized_conv
 // CHECK: %[[F:.+]] = shears.constant dense_resource<f.packed> : tensor<1x3x3x2x32x4xi8>
 // CHECK: shears.ukernel "qconv2d" ins(%arg0, %[[F]], %{{.+}}, %{{.+}} : tensor<?x5x8x8xf32>, tensor<1x3x3x2x32x4xi8>, tensor<4xf32>, tensor<4xf32>)
-// CHECK-SAME: iparams = [5, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 1, 1] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00]
+// CHECK-SAME: iparams = [5, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 1, 1] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00, 0.000000e+00, 0.000000e+00]
 // Grouped convolutions stay in f32.
 // CHECK: shears.ukernel "dwconv2d"
 func.func @quantized_conv(%x: tensor<?x5x8x8xf32>) -> (tensor<?x4x4x4xf32>, tensor<?x5x8x8xf32>) {

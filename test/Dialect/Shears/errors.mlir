@@ -281,7 +281,7 @@ func.func @dequantize_scalar_axis(%q: tensor<4x8xi8>, %s: tensor<f32>, %zp: tens
 // -----
 
 func.func @ukernel_qgemm_fparams(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s: tensor<20xf32>, %b: tensor<20xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{'qgemm' takes 4 fparams, got 2}}
+  // expected-error @+1 {{'qgemm' takes 6 fparams, got 2}}
   %0 = shears.ukernel "qgemm" ins(%x, %w, %s, %b : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 1] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
@@ -290,6 +290,6 @@ func.func @ukernel_qgemm_fparams(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, 
 
 func.func @ukernel_qgemm_bias(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s: tensor<20xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
   // expected-error @+1 {{flags 0 lack the bias, which 'qgemm' always has}}
-  %0 = shears.ukernel "qgemm" ins(%x, %w, %s : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0, 0.5, 3.0] -> tensor<4x20xf32>
+  %0 = shears.ukernel "qgemm" ins(%x, %w, %s : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
