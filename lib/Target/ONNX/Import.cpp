@@ -782,15 +782,22 @@ static LogicalResult convertGemmOrMatMul(NodeContext &ctx) {
                      im.getConstantType(ctx.inputName(1))
                          .getElementType()
                          .isF32();
-  // A quantized weight (QDQ): B^T dequantized from constants is already
-  // [out, in].
+  // A quantized weight (QDQ): B^T dequantized from constants (reshaped and
+  // sliced for group-wise int4) is already [out, in].
   Value dequantizedWeight;
   if (!constantRhs && transB && alpha == 1.0f && ctx.hasInput(1)) {
     FailureOr<Value> v = im.getValue(ctx, 1);
     if (failed(v))
       return failure();
-    auto dq = v->getDefiningOp<DequantizeOp>();
-    if (dq && typeOf(*v).getRank() == 2 &&
+    // Dequantized constants, maybe reshaped and sliced (group-wise int4).
+    Value source = *v;
+    while (Operation *def = source.getDefiningOp()) {
+      if (!isa<ReshapeOp, SliceOp>(def))
+        break;
+      source = def->getOperand(0);
+    }
+    auto dq = source.getDefiningOp<DequantizeOp>();
+    if (dq && typeOf(*v).getRank() == 2 && typeOf(*v).hasStaticShape() &&
         dq.getInput().getDefiningOp<ConstantOp>())
       dequantizedWeight = *v;
   }
