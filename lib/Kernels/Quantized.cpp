@@ -23,6 +23,8 @@
 #include <stdio.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 namespace shears::uk::SHEARS_UK_ISA {
@@ -255,12 +257,65 @@ tileVnni(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 }
 
 // Set when the library loads (no function-local static: the kernels link
-// without the C++ runtime).
-bool vnni = false;
-__attribute__((constructor)) void detectVnni() {
+// without the C++ runtime). AMX also needs the kernel's permission to use
+// the tile registers, asked for once per process.
+bool vnni = false, amx = false;
+__attribute__((constructor)) void detectIntegerUnits() {
   unsigned eax, ebx, ecx, edx;
-  vnni = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 11));
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+    return;
+  vnni = ecx & (1u << 11);
+  const long requestPermission = 0x1023, tileData = 18;
+  amx = (edx & (1u << 24)) && (edx & (1u << 25)) &&
+        syscall(SYS_arch_prctl, requestPermission, tileData) == 0;
 }
+
+/// AMX's tile configuration: palette 1, tiles 0-7 of 16 rows of 64 bytes
+/// (C: 0-3, A: 4-5, B: 6-7).
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t bytesPerRow[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+/// Two strips of 16 pixels (rows 0-15 and 16-31 of acc) times a panel of
+/// 32 output channels with AMX: per tap, `blocks` blocks of 16 words (64
+/// channels) of each pixel, the pixels `pixelBytes` apart in the window; B's
+/// rows of 4 k are 128 bytes apart in the panel, its two halves of 16
+/// channels the C tiles' columns.
+__attribute__((target("amx-tile,amx-int8"))) void
+convTileAmx(const uint32_t *strip0, const uint32_t *strip1,
+            int64_t pixelBytes, const int64_t *offsets, int64_t taps,
+            int64_t groups, const int8_t *b, int32_t (*acc)[kNR]) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t q = 0; q < groups; q += 16, b += 16 * kNR * 4) {
+      _tile_loadd(4, strip0 + offsets[t] + q, pixelBytes);
+      _tile_loadd(5, strip1 + offsets[t] + q, pixelBytes);
+      _tile_loadd(6, b, kNR * 4);
+      _tile_loadd(7, b + 64, kNR * 4);
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    }
+  _tile_stored(0, acc[0], kNR * 4);
+  _tile_stored(1, acc[0] + 16, kNR * 4);
+  _tile_stored(2, acc[16], kNR * 4);
+  _tile_stored(3, acc[16] + 16, kNR * 4);
+}
+
+__attribute__((target("amx-tile"))) void loadTileConfig() {
+  static_assert(sizeof(TileConfig) == 64, "the tile configuration's layout");
+  TileConfig config;
+  _tile_loadconfig(&config);
+}
+
+__attribute__((target("amx-tile"))) void releaseTiles() { _tile_release(); }
 #endif
 
 template <int R>
@@ -568,7 +623,12 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   int64_t image = rest / cv.blocks, block = rest % cv.blocks;
   int64_t r0 = block * cv.rowsPerBlock, r1 = min64(cv.oh, r0 + cv.rowsPerBlock);
   int64_t taps = cv.kh * cv.kw;
-  int64_t windowWords = ceilDiv(windowRows(cv, r0, r1) * cv.wp * cv.groups, 16) * 16;
+  // With slack: AMX strips read up to 15 pixels past a row's end.
+  int64_t windowWords =
+      ceilDiv(windowRows(cv, r0, r1) * cv.wp * cv.groups +
+                  16 * cv.wsw * cv.groups,
+              16) *
+      16;
   int64_t stagedWords = 16 * (ceilDiv(cv.wp, W) * W + W);
   auto *window = reinterpret_cast<uint32_t *>(
       scratch(worker, (windowWords + stagedWords) * 4 + ceilDiv(taps, 8) * 64));
@@ -592,6 +652,40 @@ void qconvTask(void *ctx, int64_t task, int worker) {
           (y * cv.dh * cv.wp + x * cv.dw) * cv.groups;
   int64_t pb = chunk * cv.panelChunk, pe = min64(cv.panels, pb + cv.panelChunk);
   int64_t kBytes = taps * groups * kNR * 4;
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+  // AMX: strips of 16 pixels of an output row (a tile's rows must be
+  // equally spaced), two at a time; the pixels past a row's end compute
+  // garbage (read within the window's slack) and are not stored. Channels
+  // in blocks of 64 (a tile row of 16 words).
+  if (amx && !rowTaps && groups % 16 == 0) {
+    int32_t acc[32][kNR];
+    int64_t stripsPerRow = ceilDiv(cv.ow, 16);
+    int64_t strips = (r1 - r0) * stripsPerRow;
+    auto strip = [&](int64_t i) {
+      int64_t oy = i / stripsPerRow, ox = i % stripsPerRow * 16;
+      return window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
+    };
+    auto store = [&](int64_t i, int32_t(*rows)[kNR], int64_t co) {
+      int64_t oy = r0 + i / stripsPerRow, ox = i % stripsPerRow * 16;
+      storeConvTile(cv, rows, image, oy * cv.ow + ox,
+                    static_cast<int>(min64(16, cv.ow - ox)), co,
+                    static_cast<int>(min64(kNR, cv.cout - co)));
+    };
+    loadTileConfig();
+    for (int64_t p = pb; p < pe; ++p)
+      for (int64_t i = 0; i < strips; i += 2) {
+        bool pair = i + 1 < strips;
+        convTileAmx(strip(i), strip(pair ? i + 1 : i),
+                    cv.wsw * cv.groups * 4, offsets, taps, groups,
+                    cv.filter + p * kBytes, acc);
+        store(i, acc, p * kNR);
+        if (pair)
+          store(i + 1, acc + 16, p * kNR);
+      }
+    releaseTiles();
+    return;
+  }
+#endif
   int32_t acc[kR][kNR];
   // Tiles as even as kR allows: 49 pixels are 5 tiles of 10 or 9, not four
   // of 12 and one of 1 (whose two accumulators wait on each other).
@@ -616,6 +710,19 @@ void qconvTask(void *ctx, int64_t task, int worker) {
                     static_cast<int>(min64(kNR, cv.cout - p * kNR)));
     }
   }
+}
+
+/// What the integer kernels run on, for the profile: "+amx" where AMX
+/// takes a convolution whose channels come in blocks of 64 (`blocks`),
+/// "+vnni", or "" (integer loops).
+const char *integerUnit(bool blocks) {
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+  if (amx && blocks)
+    return "+amx";
+  if (vnni)
+    return "+vnni";
+#endif
+  return "";
 }
 
 /// The output buffer of an integer kernel with `flags`.
@@ -677,8 +784,9 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   g.panelChunks = ceilDiv(g.panels, g.panelChunk);
   ProfileScope profile(
       [&](char *out, size_t size) {
-        snprintf(out, size, "qgemm %s: %lldx%lld * %lldx%lld",
-                 SHEARS_UK_ISA_NAME, (long long)g.m, (long long)g.k,
+        snprintf(out, size, "qgemm %s%s: %lldx%lld * %lldx%lld",
+                 SHEARS_UK_ISA_NAME, integerUnit(false), (long long)g.m,
+                 (long long)g.k,
                  (long long)g.k, (long long)g.n);
       },
       g.m * g.k * g.n);
@@ -746,8 +854,11 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
   int64_t macs = cv.n * cv.oh * cv.ow * cv.cout * cv.c * cv.kh * cv.kw;
   ProfileScope profile(
       [&](char *out, size_t size) {
-        snprintf(out, size, "qconv2d %s: %lldx%lldx%lld -> %lldx%lldx%lld k%lldx%lld s%lld",
-                 SHEARS_UK_ISA_NAME, (long long)cv.c, (long long)cv.h,
+        snprintf(out, size,
+                 "qconv2d %s%s: %lldx%lldx%lld -> %lldx%lldx%lld k%lldx%lld "
+                 "s%lld",
+                 SHEARS_UK_ISA_NAME, integerUnit(cv.groups % 16 == 0),
+                 (long long)cv.c, (long long)cv.h,
                  (long long)cv.w, (long long)cv.cout, (long long)cv.oh,
                  (long long)cv.ow, (long long)cv.kh, (long long)cv.kw,
                  (long long)cv.sh);

@@ -479,6 +479,10 @@ int main() {
       {3, 20, 5, 10, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
       // Two pixel blocks, 2 k-blocks, ragged channel panels and row tiles.
       {2, 40, 12, 12, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
+      // Channels in blocks of 64 (AMX where the CPU has it): two blocks,
+      // strides, dilation, ragged strips of 16 pixels and channel panels.
+      {1, 128, 9, 11, 40, 3, 3, 2, 1, 1, 1, 1, 1, 1, 2, 1, bias | res | relu},
+      {2, 64, 13, 17, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
       // A strided 1x1 over rows of more than 16 outputs, padded, odd sizes.
       {1, 9, 41, 37, 20, 1, 1, 2, 2, 1, 1, 0, 1, 1, 1, 1, bias | relu},
   };
