@@ -20,8 +20,9 @@ issue's target: at least 3) and ORT int8 ÷ Shears int8 (above 1: Shears is fast
 
 GEMM: a one-node Gemm y = x[M,K] W^T (M = N = K in --gemm-sizes, random weights) quantized the
 same way and compiled; Shears's qgemm in GOP/s (2*M*N*K per call, median of --runs slices) as a
-share of this core's VNNI peak, which bench/vnni_peak.cpp measures (24 chains of vpdpbusd), and
-Shears's f32 gemm on the same shapes against the f32 FMA peak.
+share of this core's VNNI and AMX peaks, which bench/vnni_peak.cpp measures (24 chains of
+vpdpbusd; tdpbusd on tiles in L1), and Shears's f32 gemm on the same shapes against the f32 FMA
+peak.
 """
 import argparse
 import datetime
@@ -152,6 +153,8 @@ def bench_gemm(args, rt):
             row[f"{key}_ms"] = statistics.median(times)
             row[f"{key}_gops"] = 2 * size ** 3 / row[f"{key}_ms"] / 1e6
         row["int8_share"] = row["int8_gops"] / peak["int8_gops"]
+        row["amx_share"] = (row["int8_gops"] / peak["amx_int8_gops"]
+                            if peak.get("amx_int8_gops") else None)
         row["f32_share"] = row["f32_gops"] / peak["f32_gflops"]
         rows.append(row)
         print(f"  gemm {size}: int8 {row['int8_gops']:.0f} GOP/s "
@@ -182,15 +185,19 @@ def model_table(rows):
 
 
 def gemm_table(rows, peak):
+    amx = peak.get("amx_int8_gops") or 0
     lines = [f"Peaks of one core (bench/vnni_peak.cpp): int8 {peak['int8_gops']:.0f} GOP/s "
-             f"(vpdpbusd), f32 {peak['f32_gflops']:.0f} GFLOP/s (FMA).", "",
-             "| M=N=K | int8 ms | int8 GOP/s | % of int8 peak | f32 ms | f32 GFLOP/s | "
-             "% of f32 peak | f32 ÷ int8 |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             f"(vpdpbusd), " + (f"{amx:.0f} GOP/s (AMX tdpbusd, tiles in L1), " if amx else "")
+             + f"f32 {peak['f32_gflops']:.0f} GFLOP/s (FMA).", "",
+             "| M=N=K | int8 ms | int8 GOP/s | % of VNNI peak | % of AMX peak | f32 ms | "
+             "f32 GFLOP/s | % of f32 peak | f32 ÷ int8 |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
+        amx_share = f"{r['amx_share']:.0%}" if r.get("amx_share") else "-"
         lines.append(f"| {r['m']} | {fmt(r['int8_ms'])} | {r['int8_gops']:.0f} | "
-                     f"{r['int8_share']:.0%} | {fmt(r['f32_ms'])} | {r['f32_gops']:.0f} | "
-                     f"{r['f32_share']:.0%} | {x(r['f32_ms'], r['int8_ms'])} |")
+                     f"{r['int8_share']:.0%} | {amx_share} | {fmt(r['f32_ms'])} | "
+                     f"{r['f32_gops']:.0f} | {r['f32_share']:.0%} | "
+                     f"{x(r['f32_ms'], r['int8_ms'])} |")
     return lines
 
 

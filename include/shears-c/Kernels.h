@@ -159,9 +159,10 @@ enum {
  * A_SCALE and A_ZERO_POINT are then unused.
  *
  * Packed B: column panels of SHEARS_UK_GEMM_NR columns, k in groups of 4
- * (AVX512-VNNI's vpdpbusd multiplies 4 u8 by 4 s8 in each 32-bit lane):
+ * (AVX512-VNNI's vpdpbusd multiplies 4 u8 by 4 s8 in each 32-bit lane),
+ * K padded to a multiple of 64 (an AMX tile's row of 16 groups):
  *   packed[p][q][c][j] = B[4q + j][p*NR + c]   (0 past K and N)
- * as a tensor [ceil(N/NR), ceil(K/4), NR, 4] of i8. */
+ * as a tensor [ceil(N/NR), 16 * ceil(K/64), NR, 4] of i8. */
 enum {
   SHEARS_UK_QGEMM_F_A_SCALE = SHEARS_UK_F_NUM,
   SHEARS_UK_QGEMM_F_A_ZERO_POINT,

@@ -63,14 +63,17 @@ extern "C" void shears_uk_pack_conv_filter_panels(const float *filter,
     shears_uk_pack_gemm_b(filter + g * mg * k, k, mg, 1, k, packed + g * size);
 }
 
+/// Groups of 4 k in a packed qgemm B: K padded to a multiple of 64.
+static int64_t qgemmGroups(int64_t k) { return ceilDiv(k, 64) * 16; }
+
 extern "C" int64_t shears_uk_qgemm_b_packed_size(int64_t k, int64_t n) {
-  return ceilDiv(n, SHEARS_UK_GEMM_NR) * ceilDiv(k, 4) * SHEARS_UK_GEMM_NR * 4;
+  return ceilDiv(n, SHEARS_UK_GEMM_NR) * qgemmGroups(k) * SHEARS_UK_GEMM_NR * 4;
 }
 
 extern "C" void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
                                        int64_t strideK, int64_t strideN,
                                        int8_t *packed) {
-  const int64_t nr = SHEARS_UK_GEMM_NR, groups = ceilDiv(k, 4);
+  const int64_t nr = SHEARS_UK_GEMM_NR, groups = qgemmGroups(k);
   memset(packed, 0, shears_uk_qgemm_b_packed_size(k, n));
   for (int64_t kk = 0; kk < k; ++kk)
     for (int64_t j = 0; j < n; ++j)

@@ -279,13 +279,14 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
 };
 
-/// Two strips of 16 pixels (rows 0-15 and 16-31 of acc) times a panel of
-/// 32 output channels with AMX: per tap, `blocks` blocks of 16 words (64
-/// channels) of each pixel, the pixels `pixelBytes` apart in the window; B's
-/// rows of 4 k are 128 bytes apart in the panel, its two halves of 16
-/// channels the C tiles' columns.
+/// Two strips of 16 rows of A (rows 0-15 and 16-31 of acc: pixels of a
+/// convolution's window, or packed rows of a GEMM) times a panel of 32
+/// columns of B with AMX: per tap, `groups` words (in blocks of 16, 64
+/// k) of each row, the rows `pixelBytes` apart; B's rows of 4 k are 128
+/// bytes apart in the panel, its two halves of 16 columns the C tiles'
+/// columns.
 __attribute__((target("amx-tile,amx-int8"))) void
-convTileAmx(const uint32_t *strip0, const uint32_t *strip1,
+tileAmx(const uint32_t *strip0, const uint32_t *strip1,
             int64_t pixelBytes, const int64_t *offsets, int64_t taps,
             int64_t groups, const int8_t *b, int32_t (*acc)[kNR]) {
   _tile_zero(0);
@@ -378,13 +379,35 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
   int64_t m0 = task % g.rowBlocks * kMC, m1 = min64(g.m, m0 + kMC);
   int64_t pb = task / g.rowBlocks * g.panelChunk;
   int64_t pe = min64(g.panels, pb + g.panelChunk);
-  size_t packedBytes = kMC * g.groups * sizeof(uint32_t);
+  // (32 rows of slack: AMX tiles read 32 rows, the rows past m1 unused.)
+  size_t packedBytes = (kMC + 32) * g.groups * sizeof(uint32_t);
   auto *packed = reinterpret_cast<uint32_t *>(
-      scratch(worker, packedBytes + kR * kNR * sizeof(int32_t)));
+      scratch(worker, packedBytes + 32 * kNR * sizeof(int32_t)));
   if (!packed)
     return;
   auto *acc = reinterpret_cast<int32_t(*)[kNR]>(
       reinterpret_cast<char *>(packed) + packedBytes);
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+  // AMX's tiles take 32 rows: below 16 most would be wasted (a batch of
+  // 1), and vpdpbusd does better.
+  if (amx && m1 - m0 >= 16) {
+    for (int64_t row = m0; row < m1; row += 16)
+      packA(g, row, static_cast<int>(min64(16, m1 - row)),
+            packed + (row - m0) * g.groups);
+    const int64_t noOffset = 0;
+    loadTileConfig();
+    for (int64_t p = pb; p < pe; ++p)
+      for (int64_t row = m0; row < m1; row += 32) {
+        const uint32_t *a = packed + (row - m0) * g.groups;
+        tileAmx(a, a + 16 * g.groups, g.groups * 4, &noOffset, 1, g.groups,
+                g.b + p * g.groups * kNR * 4, acc);
+        storeTile(g, acc, row, static_cast<int>(min64(32, m1 - row)),
+                  p * kNR, static_cast<int>(min64(kNR, g.n - p * kNR)));
+      }
+    releaseTiles();
+    return;
+  }
+#endif
   // Row tiles as even as kR allows (see qconvTask).
   int64_t rowsPerTile = ceilDiv(m1 - m0, ceilDiv(m1 - m0, kR));
   for (int64_t row = m0; row < m1; row += rowsPerTile)
@@ -675,7 +698,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
     for (int64_t p = pb; p < pe; ++p)
       for (int64_t i = 0; i < strips; i += 2) {
         bool pair = i + 1 < strips;
-        convTileAmx(strip(i), strip(pair ? i + 1 : i),
+        tileAmx(strip(i), strip(pair ? i + 1 : i),
                     cv.wsw * cv.groups * 4, offsets, taps, groups,
                     cv.filter + p * kBytes, acc);
         store(i, acc, p * kNR);
@@ -713,8 +736,8 @@ void qconvTask(void *ctx, int64_t task, int worker) {
 }
 
 /// What the integer kernels run on, for the profile: "+amx" where AMX
-/// takes a convolution whose channels come in blocks of 64 (`blocks`),
-/// "+vnni", or "" (integer loops).
+/// takes the work (GEMMs, and convolutions whose channels come in blocks
+/// of 64: `blocks`), "+vnni", or "" (integer loops).
 const char *integerUnit(bool blocks) {
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
   if (amx && blocks)
@@ -764,7 +787,7 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   g.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
   g.k = ip[SHEARS_UK_GEMM_K];
   g.n = ip[SHEARS_UK_GEMM_N];
-  g.groups = ceilDiv(g.k, 4);
+  g.groups = ceilDiv(g.k, 64) * 16; // As B is packed (Kernels.h).
   g.m = 1;
   for (int64_t d = 0; d + 1 < ip[SHEARS_UK_GEMM_A_RANK]; ++d)
     g.m *= dims[d];
@@ -785,7 +808,7 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   ProfileScope profile(
       [&](char *out, size_t size) {
         snprintf(out, size, "qgemm %s%s: %lldx%lld * %lldx%lld",
-                 SHEARS_UK_ISA_NAME, integerUnit(false), (long long)g.m,
+                 SHEARS_UK_ISA_NAME, integerUnit(true), (long long)g.m,
                  (long long)g.k,
                  (long long)g.k, (long long)g.n);
       },

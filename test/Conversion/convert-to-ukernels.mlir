@@ -130,10 +130,10 @@ func.func @max_pool(%x: tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32> {
 // scale = 0.5 * [0.1, 0.2] = [0.05, 0.1]; the rows of the weight sum to 3
 // and 0, so bias = [1, 2] - 4 * [3, 0] * [0.05, 0.1] = [0.4, 2].
 // CHECK-LABEL: func.func @quantized_linear
-// CHECK: %[[B:.+]] = shears.constant dense_resource<w.packed> : tensor<1x1x32x4xi8>
+// CHECK: %[[B:.+]] = shears.constant dense_resource<w.packed> : tensor<1x16x32x4xi8>
 // CHECK: %[[S:.+]] = shears.constant dense_resource<w.scale> : tensor<2xf32>
 // CHECK: %[[C:.+]] = shears.constant dense_resource<w.bias> : tensor<2xf32>
-// CHECK: shears.ukernel "qgemm" ins(%arg0, %[[B]], %[[S]], %[[C]] : tensor<?x3xf32>, tensor<1x1x32x4xi8>, tensor<2xf32>, tensor<2xf32>)
+// CHECK: shears.ukernel "qgemm" ins(%arg0, %[[B]], %[[S]], %[[C]] : tensor<?x3xf32>, tensor<1x16x32x4xi8>, tensor<2xf32>, tensor<2xf32>)
 // CHECK-SAME: iparams = [3, 2, 2, 1] fparams = [0.000000e+00, 0.000000e+00, 5.000000e-01, 4.000000e+00, 0.000000e+00, 0.000000e+00]
 // CHECK-NOT: shears.quantize
 // Column 0 of B (row 0 of the weight) is 1 2 0 (0 past K), column 1 -1 0 1.
@@ -203,7 +203,7 @@ func.func @quantized_conv(%x: tensor<?x5x8x8xf32>) -> (tensor<?x4x4x4xf32>, tens
 // A dynamic QDQ linear: qgemm with the dynamic flag (8), the weight's scale
 // alone, the column sums (3 and 0) and the bias unfolded.
 // CHECK-LABEL: func.func @dynamic_linear
-// CHECK: shears.ukernel "qgemm" ins(%arg0, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x3xf32>, tensor<1x1x32x4xi8>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>)
+// CHECK: shears.ukernel "qgemm" ins(%arg0, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x3xf32>, tensor<1x16x32x4xi8>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>)
 // CHECK-SAME: iparams = [3, 2, 2, 9]
 // CHECK: w.scale: "0x04000000CDCCCC3DCDCC4C3E"
 // CHECK: w.sums: "0x040000000000404000000000"

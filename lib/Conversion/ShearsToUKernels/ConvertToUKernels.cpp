@@ -479,7 +479,7 @@ struct QuantizedLinearToUKernel : PackingPattern<LinearOp> {
     Location loc = op.getLoc();
     SmallVector<Value> inputs = quantizedOperands(
         rewriter, op, activation->input, packed,
-        {(n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, (k + 3) / 4,
+        {(n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, (k + 63) / 64 * 16,
          SHEARS_UK_GEMM_NR, 4},
         scale, bias,
         activation->dynamic ? channelSums(*weight) : SmallVector<float>());
