@@ -964,7 +964,9 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::desc("Regex of ONNX node names whose layers stay f32"),
       cl::value_desc("regex"), cl::cat(cat));
   Opt<bool> printReport(
-      "report", cl::desc("Also print the quantized model's per-layer report"),
+      "report",
+      cl::desc("Also print per layer the weights' format, scales and bytes "
+               "and the input's quantization"),
       cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
@@ -1068,8 +1070,7 @@ int shears::quantizeModelCommand(int argc, char **argv) {
                                   *bytesBefore, *bytesAfter,
                                   double(*bytesAfter) / *bytesBefore);
   if (printReport)
-    shears::printModelReport(shears::collectModelReport(*module),
-                             llvm::outs());
+    shears::printQuantizationReport(*module, llvm::outs());
   return 0;
 }
 

@@ -15,6 +15,8 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <cstdio>
+
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSREPORT
 #define GEN_PASS_DEF_SHEARSSUMMARY
@@ -269,3 +271,70 @@ struct ShearsSummary : shears::impl::ShearsSummaryBase<ShearsSummary> {
   }
 };
 } // namespace
+
+void mlir::shears::printQuantizationReport(Operation *root,
+                                           llvm::raw_ostream &os) {
+  struct Row {
+    std::string name, format, input;
+    int64_t scales, bytes;
+  };
+  std::vector<Row> rows;
+  root->walk([&](PrunableOpInterface op) {
+    Value weight = op.getWeight();
+    while (isa_and_nonnull<ReshapeOp, SliceOp>(weight.getDefiningOp()))
+      weight = weight.getDefiningOp()->getOperand(0);
+    auto dequantize = weight.getDefiningOp<DequantizeOp>();
+    if (!dequantize)
+      return;
+    FailureOr<SmallVector<int32_t>> ints =
+        getConstantInts(dequantize.getInput());
+    if (failed(ints))
+      return;
+    int32_t largest = 0;
+    for (int32_t v : *ints)
+      largest = std::max(largest, v < 0 ? -v : v);
+    int64_t bits = largest <= 1 ? 1 : largest <= 8 ? 4 : 8;
+    Row row;
+    auto nameLoc = dyn_cast<NameLoc>(op->getLoc());
+    row.name = nameLoc ? nameLoc.getName().str()
+                       : op->getName().getStringRef().str();
+    row.format = bits == 1 ? "binary" : bits == 4 ? "int4" : "int8";
+    row.scales = cast<RankedTensorType>(dequantize.getScale().getType())
+                     .getNumElements();
+    row.bytes = (int64_t(ints->size()) * bits + 7) / 8 + 4 * row.scales;
+    row.input = "f32";
+    if (auto input = op.getPrunedInput().getDefiningOp<DequantizeOp>()) {
+      if (input.getInput().getDefiningOp<DynamicQuantizeOp>()) {
+        row.input = "ui8 dynamic";
+      } else if (auto scale = getConstantFloats(input.getScale());
+                 succeeded(scale) && scale->size() == 1) {
+        auto zeroPoint = getConstantInts(input.getZeroPoint());
+        char text[64];
+        std::snprintf(text, sizeof(text), "ui8 scale %g zero point %d",
+                      (*scale)[0], succeeded(zeroPoint) ? (*zeroPoint)[0] : 0);
+        row.input = text;
+      }
+    }
+    rows.push_back(std::move(row));
+  });
+  if (rows.empty())
+    return;
+  size_t width = 5;
+  for (const Row &r : rows)
+    width = std::max(width, r.name.size());
+  auto line = [&](StringRef name, StringRef format, StringRef scales,
+                  StringRef bytes, StringRef input) {
+    os << name << std::string(width + 2 - name.size(), ' ')
+       << llvm::formatv("{0,-8}{1,8}{2,14}  {3}\n", format, scales, bytes,
+                        input);
+  };
+  line("layer", "weights", "scales", "weight bytes", "input");
+  int64_t total = 0;
+  for (const Row &r : rows) {
+    line(r.name, r.format, std::to_string(r.scales), std::to_string(r.bytes),
+         r.input);
+    total += r.bytes;
+  }
+  os << llvm::formatv("{0} quantized layers, {1} weight bytes (with scales)\n",
+                      rows.size(), total);
+}
