@@ -41,7 +41,9 @@ struct Probe {
 /// batch.
 class ProbedModel {
 public:
-  LogicalResult compile(ModuleOp module, std::string &error);
+  /// Fails, saying why in `error`, on a bad `batch` (the samples a run will
+  /// take) or a model that does not compile.
+  LogicalResult compile(ModuleOp module, int64_t batch, std::string &error);
 
   /// Runs every batch of `samples` and calls `visit(probe, tensor)` with the
   /// input of each probed layer; `progress(done, total)` after each batch.
@@ -60,7 +62,12 @@ private:
 
 } // namespace
 
-LogicalResult ProbedModel::compile(ModuleOp module, std::string &error) {
+LogicalResult ProbedModel::compile(ModuleOp module, int64_t batch,
+                                   std::string &error) {
+  if (batch < 1) {
+    error = "the calibration batch must be positive";
+    return failure();
+  }
   OwningOpRef<ModuleOp> copy = module.clone();
   // The layers as shears-prune scores them: after batch_norm is folded.
   PassManager canonicalize(module.getContext());
@@ -186,12 +193,8 @@ FailureOr<std::vector<std::pair<std::string, NpzArray>>>
 mlir::shears::measureInputNorms(
     ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
     std::string &error, llvm::function_ref<void(int64_t, int64_t)> progress) {
-  if (batch < 1) {
-    error = "the calibration batch must be positive";
-    return failure();
-  }
   ProbedModel model;
-  if (failed(model.compile(module, error)))
+  if (failed(model.compile(module, batch, error)))
     return failure();
   std::vector<std::vector<double>> sums(model.probes.size());
   auto visit = [&](size_t i, const ShearsTensor *t) {
@@ -223,12 +226,8 @@ FailureOr<std::vector<std::pair<std::string, NpzArray>>>
 mlir::shears::measureActivationRanges(
     ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
     std::string &error, llvm::function_ref<void(int64_t, int64_t)> progress) {
-  if (batch < 1) {
-    error = "the calibration batch must be positive";
-    return failure();
-  }
   ProbedModel model;
-  if (failed(model.compile(module, error)))
+  if (failed(model.compile(module, batch, error)))
     return failure();
   // Two runs: the range first, then the histogram over [-A, A] with A the
   // largest magnitude, so that the bins are exact (not merged as ranges

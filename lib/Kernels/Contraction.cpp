@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConvShape.h"
 #include "Epilogue.h"
 #include "ThreadPool.h"
 #include "Vector.h"
@@ -408,11 +409,11 @@ void gemmTask(void *ctx, int64_t task, int worker) {
 /// kConvNR pixels), or, with SHEARS_UK_CONV_CHANNEL_PANELS, output channels
 /// along the vectors (im2col^T row tiles times the filter packed as GEMM
 /// panels), for images too small to fill pixel panels.
-struct Conv {
+struct Conv : ConvShape {
   const float *input, *filter;
   float *output;
   Epilogue epilogue;
-  int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, groups;
+  int64_t groups;
   int64_t mg, cg, k, kc, p, rowBlocks, panels, panelGroup, panelGroups,
       chunks, chunkBlocks;
   bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
@@ -841,21 +842,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.filter = static_cast<const float *>(buffers[1]);
   cv.epilogue = Epilogue(ip[SHEARS_UK_CONV_FLAGS], fparams, operand);
   cv.output = static_cast<float *>(*operand);
-  cv.n = dims[0];
-  cv.c = ip[SHEARS_UK_CONV_C];
-  cv.h = ip[SHEARS_UK_CONV_H];
-  cv.w = ip[SHEARS_UK_CONV_W];
-  cv.cout = ip[SHEARS_UK_CONV_COUT];
-  cv.kh = ip[SHEARS_UK_CONV_KH];
-  cv.kw = ip[SHEARS_UK_CONV_KW];
-  cv.sh = ip[SHEARS_UK_CONV_SH];
-  cv.sw = ip[SHEARS_UK_CONV_SW];
-  cv.pt = ip[SHEARS_UK_CONV_PT];
-  cv.pl = ip[SHEARS_UK_CONV_PL];
-  cv.dh = ip[SHEARS_UK_CONV_DH];
-  cv.dw = ip[SHEARS_UK_CONV_DW];
-  cv.oh = ip[SHEARS_UK_CONV_OH];
-  cv.ow = ip[SHEARS_UK_CONV_OW];
+  cv.read(dims, ip);
   cv.groups = ip[SHEARS_UK_CONV_GROUPS];
   cv.epilogue.biasPerRow = true;
   cv.mg = cv.cout / cv.groups;

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConvShape.h"
 #include "Epilogue.h"
 #include "ThreadPool.h"
 #include "Vector.h"
@@ -435,7 +436,7 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
 // qconv2d
 //===----------------------------------------------------------------------===//
 
-struct QConv {
+struct QConv : ConvShape {
   const float *input;
   const uint8_t *inputBytes; // SHEARS_UK_QUANT_INPUT_U8 only (then not input).
   const int8_t *filter;
@@ -444,7 +445,6 @@ struct QConv {
   Epilogue epilogue;
   float aScale, aZero;
   uint32_t zeroWord; // The zero point in each of a word's 4 bytes.
-  int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
   int64_t groups;  // Words per pixel: ceil(C / 4).
   int64_t wp;      // Padded width of the quantized copy.
   // Input pixels from one pixel of the copy to the next (a 1x1 convolution
@@ -834,21 +834,7 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
   cv.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
   uint32_t zero = static_cast<uint32_t>(cv.aZero);
   cv.zeroWord = zero | zero << 8 | zero << 16 | zero << 24;
-  cv.n = dims[0];
-  cv.c = ip[SHEARS_UK_CONV_C];
-  cv.h = ip[SHEARS_UK_CONV_H];
-  cv.w = ip[SHEARS_UK_CONV_W];
-  cv.cout = ip[SHEARS_UK_CONV_COUT];
-  cv.kh = ip[SHEARS_UK_CONV_KH];
-  cv.kw = ip[SHEARS_UK_CONV_KW];
-  cv.sh = ip[SHEARS_UK_CONV_SH];
-  cv.sw = ip[SHEARS_UK_CONV_SW];
-  cv.pt = ip[SHEARS_UK_CONV_PT];
-  cv.pl = ip[SHEARS_UK_CONV_PL];
-  cv.dh = ip[SHEARS_UK_CONV_DH];
-  cv.dw = ip[SHEARS_UK_CONV_DW];
-  cv.oh = ip[SHEARS_UK_CONV_OH];
-  cv.ow = ip[SHEARS_UK_CONV_OW];
+  cv.read(dims, ip);
   if (cv.n == 0 || cv.oh == 0 || cv.ow == 0 || cv.cout == 0)
     return;
   cv.groups = ceilDiv(cv.c, 4);
