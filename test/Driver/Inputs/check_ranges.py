@@ -3,28 +3,18 @@ wrote for a model of Gemm and Relu nodes, and the minmax scales and zero
 points `shears quantize` chose from them: usage MODEL.onnx SAMPLES.npy
 STATS.npz QUANTIZED.onnx."""
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mlp_forward import gemm_inputs  # noqa: E402
+
 model_path, samples_path, stats_path, quantized_path = sys.argv[1:]
-model = onnx.load(model_path)
-weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-values = {model.graph.input[0].name: np.load(samples_path)}
-inputs = {}
-for node in model.graph.node:
-    x = values[node.input[0]]
-    if node.op_type == "Gemm":
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        w = weights[node.input[1]]
-        w = w.T if attrs.get("transB", 0) else w
-        inputs[node.name] = x
-        values[node.output[0]] = x @ w + weights[node.input[2]]
-    elif node.op_type == "Relu":
-        values[node.output[0]] = np.maximum(x, 0)
-    else:
-        sys.exit(f"unexpected op {node.op_type}")
+# In f32, as the compiled model computes.
+inputs = gemm_inputs(model_path, np.load(samples_path), np.float32)
 
 stats = np.load(stats_path)
 quantized = onnx.load(quantized_path)
