@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Conversion/Passes.h"
@@ -433,6 +434,55 @@ std::optional<ShearsDType> runtimeDType(const py::dtype &dtype) {
   return std::nullopt;
 }
 
+/// What `shears calibrate` measures, on numpy samples (first axis the
+/// samples, one array per model input): per layer the input-channel norms
+/// (activation-aware pruning), or with `quantization` the inputs' ranges
+/// and histograms (shears-quantize's statistics), as {name: array}.
+py::dict calibrate(const Module &module, const std::vector<py::array> &samples,
+                   int64_t batch, bool quantization) {
+  std::vector<TensorPtr> tensors;
+  std::vector<const ShearsTensor *> pointers;
+  for (const py::array &array : samples) {
+    std::optional<ShearsDType> dtype = runtimeDType(array.dtype());
+    constexpr int required =
+        py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+    if (!dtype || (array.flags() & required) != required)
+      throw Error("calibration samples must be C-contiguous arrays of a "
+                  "dtype the runtime takes, got " +
+                  std::string(py::str(array.dtype())));
+    std::vector<int64_t> dims(array.shape(), array.shape() + array.ndim());
+    char *message = nullptr;
+    TensorPtr tensor(shearsTensorWrap(*dtype, dims.size(), dims.data(),
+                                      const_cast<void *>(array.data()),
+                                      &message));
+    if (!tensor)
+      throw Error(takeRuntimeMessage(message, "cannot wrap the samples"));
+    pointers.push_back(tensor.get());
+    tensors.push_back(std::move(tensor));
+  }
+  std::string error;
+  FailureOr<std::vector<std::pair<std::string, shears::NpzArray>>> arrays;
+  {
+    DiagnosticCapture capture(module.getContext());
+    py::gil_scoped_release release;
+    arrays = quantization ? shears::measureActivationRanges(
+                                module.get(), pointers, batch, error)
+                          : shears::measureInputNorms(module.get(), pointers,
+                                                      batch, error);
+  }
+  if (failed(arrays))
+    throw Error("calibration failed: " + error);
+  py::dict result;
+  for (auto &[name, array] : *arrays) {
+    py::array_t<float> values(std::vector<py::ssize_t>(array.shape.begin(),
+                                                       array.shape.end()));
+    std::copy(array.values.begin(), array.values.end(),
+              values.mutable_data());
+    result[py::str(name)] = values;
+  }
+  return result;
+}
+
 /// A runnable model: JIT-compiled or loaded from a shared library.
 class Model {
 public:
@@ -678,6 +728,8 @@ ONNX.)doc")
   m.def("_parse_string", &parseString, py::arg("text"),
         py::arg("name") = "<string>");
   m.def("_compile", &compile, py::arg("module"));
+  m.def("_calibrate", &calibrate, py::arg("module"), py::arg("samples"),
+        py::arg("batch"), py::arg("quantization"));
   m.def("_compile_library", &compileLibrary, py::arg("module"),
         py::arg("path"), py::arg("cpu") = "");
   m.def("_load_library", &loadLibrary, py::arg("path"));

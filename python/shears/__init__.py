@@ -12,6 +12,9 @@
     model = shears.load_library("model.so")
     module.export_onnx("rewritten.onnx")
 
+    small = shears.prune(module, sparsity=0.5, granularity="channel")
+    int8 = shears.quantize(small, calibration=x, method="entropy")  # x: samples
+
 Every failure raises `shears.Error` whose message holds the compiler's
 diagnostics (with locations: ONNX node names or MLIR source lines).
 """
@@ -30,12 +33,15 @@ __all__ = [
     "Error",
     "Module",
     "TensorSpec",
+    "calibrate",
     "compile",
     "compile_library",
     "import_onnx",
     "load",
     "load_library",
     "parse",
+    "prune",
+    "quantize",
 ]
 
 for _cls in (Error, DiagnosticWarning, Module):
@@ -331,3 +337,110 @@ def load_library(path, *, threads: Optional[int] = None) -> CompiledModel:
     if os.sep not in path:
         path = os.path.join(os.curdir, path)
     return _with_threads(CompiledModel(_shears._load_library(path)), threads)
+
+
+def _samples(module: Module, samples) -> List[np.ndarray]:
+    """Calibration samples in the order of the model's inputs: one array, a
+    list, or a dict by input name; each C-contiguous, first axis the
+    samples."""
+    if isinstance(samples, np.ndarray):
+        samples = [samples]
+    if isinstance(samples, dict):
+        names = [spec.name for spec in compile(module).inputs]
+        missing = [n for n in names if n not in samples]
+        if missing:
+            raise Error(f"missing calibration samples for input '{missing[0]}'")
+        samples = [samples[n] for n in names]
+    return [np.ascontiguousarray(s) for s in samples]
+
+
+def calibrate(model, samples, *, batch: int = 256, quantization: bool = False) -> dict:
+    """What `shears calibrate` measures on `samples` (an array, a list of
+    arrays, or a dict by input name; first axis the samples), running the
+    model through the JIT `batch` samples at a time: per layer, by ONNX node
+    name, the L2 norm of each input channel (what prune's activation
+    criterion reads), or with `quantization` the range and histogram of
+    each layer's input ("NAME.range", "NAME.histogram": what quantize
+    reads). Returns {name: numpy array}; numpy.savez writes it as the .npz
+    the passes take."""
+    module = _as_module(model)
+    return _shears._calibrate(module, _samples(module, samples), batch, quantization)
+
+
+def _pass_options(options: dict) -> str:
+    text = []
+    for key, value in options.items():
+        if value is None:
+            continue
+        value = str(value).lower() if isinstance(value, bool) else str(value)
+        if '"' in value:
+            raise Error(f"option {key} must not contain '\"'")
+        text.append(f'{key}="{value}"')
+    return " ".join(text)
+
+
+def quantize(model, *, calibration=None, statistics=None, method: str = "minmax",
+             percentile: float = 99.99, weights: str = "int8", group_size: int = 64,
+             activations: Optional[str] = None, exclude: Optional[str] = None,
+             batch: int = 256) -> Module:
+    """Quantizes a model, as `shears quantize` does (the shears-quantize pass,
+    docs/Quantization.md), and returns the new module (`model` is not
+    changed; a path is loaded).
+
+    weights: "int8" (a scale per output channel), "int4" (a scale per
+    `group_size` weights of a linear layer's row) or "binary". activations:
+    "static" (ui8 with ranges calibrated on `calibration` samples, or read
+    from `statistics` as calibrate(quantization=True) returns them or an
+    .npz of them; the default when either is given), "dynamic" (linear
+    layers' inputs with their own range at run time) or "none" (the default
+    otherwise). method: "minmax", "percentile" (at `percentile` of |x|) or
+    "entropy". `exclude`: a regex of ONNX node names whose layers stay f32.
+
+        q = shears.quantize("model.onnx", calibration=x, method="entropy")
+        shears.compile(q)(x[:1]); q.export_onnx("int8.onnx")
+    """
+    import tempfile
+    module = _as_module(model)
+    if activations is None:
+        activations = "static" if calibration is not None or statistics is not None else "none"
+    if calibration is not None and statistics is not None:
+        raise Error("give calibration or statistics, not both")
+    if activations == "static" and calibration is None and statistics is None:
+        raise Error("activations='static' needs calibration samples or statistics")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = None
+        if calibration is not None:
+            statistics = calibrate(module, calibration, batch=batch, quantization=True)
+        if isinstance(statistics, dict):
+            path = os.path.join(tmp, "statistics.npz")
+            np.savez(path, **statistics)
+        elif statistics is not None:
+            path = _path(statistics)
+        options = _pass_options({
+            "weights": weights, "group-size": group_size, "activations": activations,
+            "method": method, "percentile": percentile,
+            "statistics": path if activations == "static" else None, "exclude": exclude})
+        quantized = module.clone()
+        quantized.run_pipeline(f"canonicalize,shears-quantize{{{options}}},canonicalize")
+    return quantized
+
+
+def prune(model, *, sparsity: float = 0.5, granularity: str = "unstructured",
+          criterion: str = "magnitude", scope: str = "layer", exclude: Optional[str] = None,
+          **options) -> Module:
+    """Prunes a model as `shears prune` does (the shears-prune pipeline:
+    insert masks, fold them, remove dead channels with every channel coupled
+    to them) and returns the new module (`model` is not changed; a path is
+    loaded). The options are shears-insert-masks' (shears-opt --help), with
+    underscores for dashes, e.g. round_to=16, layer_sparsity="^fc1$=0.3",
+    activations="norms.npz" (from calibrate, saved with numpy.savez).
+
+        small = shears.prune("model.onnx", sparsity=0.5, granularity="channel")
+    """
+    module = _as_module(model)
+    all_options = {"sparsity": sparsity, "granularity": granularity, "criterion": criterion,
+                   "scope": scope, "exclude": exclude}
+    all_options.update({k.replace("_", "-"): v for k, v in options.items()})
+    pruned = module.clone()
+    pruned.run_pipeline(f"shears-prune{{{_pass_options(all_options)}}}")
+    return pruned

@@ -516,3 +516,64 @@ def test_exported_cnn_matches_onnx_runtime(tmp_path):
     expected = ort_outputs(out, x, tmp_path / "exported")
     np.testing.assert_allclose(shears.compile(module)(x), expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ort_outputs(model_path("cnn"), x, tmp_path / "original"), expected, rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# Compression: shears.calibrate, shears.prune, shears.quantize
+# --------------------------------------------------------------------------------------------
+
+def _shears_tool():
+    return SRC / "build" / "bin" / "shears"
+
+
+def test_quantize_matches_the_driver(tmp_path):
+    """shears.quantize calibrated on samples writes the file `shears quantize`
+    writes from the same samples, byte for byte; and its compiled model is
+    close to the f32 one."""
+    import subprocess
+    path = model_path("mlp")
+    x = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    driver = tmp_path / "driver.onnx"
+    subprocess.run([str(_shears_tool()), "quantize", str(path), "--calibration",
+                    f"input={tmp_path / 'x.npy'}", "--method", "entropy", "-o", str(driver)],
+                   check=True, capture_output=True)
+    quantized = shears.quantize(path, calibration=x, method="entropy")
+    quantized.export_onnx(tmp_path / "python.onnx")
+    assert (tmp_path / "python.onnx").read_bytes() == driver.read_bytes()
+    f32, int8 = shears.compile(path)(x[:8]), shears.compile(quantized)(x[:8])
+    assert np.abs(f32 - int8).max() < 0.05 * np.abs(f32).max()
+
+
+def test_calibrate_matches_numpy():
+    """calibrate(quantization=True): the first layer's input is the samples."""
+    x = np.random.default_rng(1).random((32, 784), dtype=np.float32)
+    stats = shears.calibrate(model_path("mlp"), {"input": x}, batch=10, quantization=True)
+    np.testing.assert_allclose(stats["/0/Gemm.range"], [x.min(), x.max()], rtol=1e-6)
+    assert stats["/0/Gemm.histogram"].sum() == x.size
+    norms = shears.calibrate(model_path("mlp"), x)
+    np.testing.assert_allclose(norms["/0/Gemm"], np.sqrt((x.astype(np.float64) ** 2).sum(0)),
+                               rtol=1e-4)
+
+
+def test_prune_and_quantize_compose():
+    """prune, then quantize the smaller model (weights int4 and binary too)."""
+    small = shears.prune(model_path("mlp"), sparsity=0.5, granularity="channel",
+                         exclude="^/4/Gemm$")
+    assert "300x784" not in str(small) and "150x784" in str(small)
+    for options in ({"weights": "int4", "group_size": 32}, {"weights": "binary"},
+                    {"activations": "dynamic"}):
+        q = shears.quantize(small, **options)
+        assert "shears.dequantize" in str(q)
+        assert shears.compile(q)(np.zeros((2, 784), np.float32)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"activations": "static"}, "needs calibration samples or statistics"),
+    # (The option parser says why on stderr only.)
+    ({"weights": "int2"}, 'failed to add `shears-quantize` with options `weights="int2"'),
+    ({"group_size": 0, "weights": "int4"}, "group-size must be positive"),
+])
+def test_quantize_bad_options(kwargs, message):
+    with pytest.raises(shears.Error, match=message):
+        shears.quantize(model_path("mlp"), **kwargs)
