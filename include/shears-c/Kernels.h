@@ -187,8 +187,10 @@ void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
  * Packed filter: panels of SHEARS_UK_GEMM_NR output channels; within one,
  * k in the order (kh, kw, c) with c in groups of 4:
  *   packed[p][kh][kw][cq][o][j] = filter[p*NR + o][4*cq + j][kh][kw]
- * (0 past Cout and C) as a tensor [ceil(Cout/NR), KH, KW, ceil(C/4), NR, 4]
- * of i8. */
+ * (0 past Cout and C) as a tensor [ceil(Cout/NR), KH, KW', ceil(C/4), NR, 4]
+ * of i8, where KW' = KW, except with at most 4 channels (one word a pixel),
+ * where each filter row is padded with zeros to KW' = 16 * ceil(KW / 16)
+ * taps: an AMX tile row of 16 words then covers a row of taps. */
 int64_t shears_uk_qconv_filter_packed_size(int64_t cout, int64_t c,
                                            int64_t kh, int64_t kw);
 void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,

@@ -81,21 +81,28 @@ extern "C" void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
           b[kk * strideK + j * strideN];
 }
 
+/// Taps of a filter row in a packed qconv2d filter: with one word a pixel
+/// (at most 4 channels), padded to a multiple of 16 (Kernels.h).
+static int64_t qconvRowTaps(int64_t c, int64_t kw) {
+  return ceilDiv(c, 4) == 1 ? ceilDiv(kw, 16) * 16 : kw;
+}
+
 extern "C" int64_t shears_uk_qconv_filter_packed_size(int64_t cout, int64_t c,
                                                       int64_t kh, int64_t kw) {
-  return ceilDiv(cout, SHEARS_UK_GEMM_NR) * kh * kw * ceilDiv(c, 4) *
-         SHEARS_UK_GEMM_NR * 4;
+  return ceilDiv(cout, SHEARS_UK_GEMM_NR) * kh * qconvRowTaps(c, kw) *
+         ceilDiv(c, 4) * SHEARS_UK_GEMM_NR * 4;
 }
 
 extern "C" void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
                                             int64_t c, int64_t kh, int64_t kw,
                                             int8_t *packed) {
   const int64_t nr = SHEARS_UK_GEMM_NR, cq = ceilDiv(c, 4);
+  const int64_t rowTaps = qconvRowTaps(c, kw);
   memset(packed, 0, shears_uk_qconv_filter_packed_size(cout, c, kh, kw));
   for (int64_t o = 0; o < cout; ++o)
     for (int64_t ci = 0; ci < c; ++ci)
       for (int64_t y = 0; y < kh; ++y)
         for (int64_t x = 0; x < kw; ++x)
-          packed[((((o / nr) * kh + y) * kw + x) * cq + ci / 4) * nr * 4 +
+          packed[((((o / nr) * kh + y) * rowTaps + x) * cq + ci / 4) * nr * 4 +
                  (o % nr) * 4 + ci % 4] = filter[((o * c + ci) * kh + y) * kw + x];
 }

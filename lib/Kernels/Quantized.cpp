@@ -185,6 +185,8 @@ void packA(const QGemm &g, int64_t row, int rows, uint32_t *dst) {
 template <int R> struct ATaps {
   const uint32_t *rows[R];
   const int64_t *offsets;
+  /// Bytes from the start of B's panel to tap t's first row of 4 k.
+  const int64_t *bOffsets;
   int64_t taps, groups, stride;
   /// Bytes from this panel of B to the next: its lines are prefetched as
   /// this one's are read (0: none), so that a filter that does not fit in
@@ -199,14 +201,15 @@ void tileGeneric(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
     for (int c = 0; c < kNR; ++c)
       acc[r][c] = 0;
   for (int64_t t = 0; t < a.taps; ++t)
-    for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
+    for (int64_t q = 0; q < a.groups; ++q)
       for (int r = 0; r < R; ++r) {
         uint32_t word = a.rows[r][a.offsets[t] + q * a.stride];
         int32_t a0 = word & 0xFF, a1 = (word >> 8) & 0xFF,
                 a2 = (word >> 16) & 0xFF, a3 = word >> 24;
+        const int8_t *bq = b + a.bOffsets[t] + q * kNR * 4;
         for (int c = 0; c < kNR; ++c)
-          acc[r][c] += a0 * b[4 * c] + a1 * b[4 * c + 1] + a2 * b[4 * c + 2] +
-                       a3 * b[4 * c + 3];
+          acc[r][c] += a0 * bq[4 * c] + a1 * bq[4 * c + 1] +
+                       a2 * bq[4 * c + 2] + a3 * bq[4 * c + 3];
       }
 }
 
@@ -238,10 +241,12 @@ tileVnni(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
   __m512i sum[R][2];
   for (int r = 0; r < R; ++r)
     sum[r][0] = sum[r][1] = _mm512_setzero_si512();
+  const int8_t *panel = b;
   for (int64_t t = 0; t < a.taps; ++t) {
     const uint32_t *rows[R];
     for (int r = 0; r < R; ++r)
       rows[r] = a.rows[r] + a.offsets[t];
+    b = panel + a.bOffsets[t];
     // A convolution's groups are consecutive words: one index for all rows
     // (not one pointer increment per row).
     if (a.stride == 1)
@@ -288,14 +293,16 @@ struct alignas(64) TileConfig {
 /// columns.
 __attribute__((target("amx-tile,amx-int8"))) void
 tileAmx(const uint32_t *strip0, const uint32_t *strip1,
-            int64_t pixelBytes, const int64_t *offsets, int64_t taps,
-            int64_t groups, const int8_t *b, int32_t (*acc)[kNR]) {
+            int64_t pixelBytes, const int64_t *offsets,
+            const int64_t *bOffsets, int64_t taps, int64_t groups,
+            const int8_t *panel, int32_t (*acc)[kNR]) {
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
   _tile_zero(3);
   for (int64_t t = 0; t < taps; ++t)
-    for (int64_t q = 0; q < groups; q += 16, b += 16 * kNR * 4) {
+    for (int64_t q = 0; q < groups; q += 16) {
+      const int8_t *b = panel + bOffsets[t] + q * kNR * 4;
       _tile_loadd(4, strip0 + offsets[t] + q, pixelBytes);
       _tile_loadd(5, strip1 + offsets[t] + q, pixelBytes);
       _tile_loadd(6, b, kNR * 4);
@@ -332,8 +339,9 @@ void tile(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 /// tile<rows> with A's rows from `rows[r]` (rows <= kR).
 template <int... Rs>
 void tileRows(int rows, const uint32_t *const *rowPointers,
-              const int64_t *offsets, int64_t taps, int64_t groups,
-              int64_t stride, int64_t nextPanel, const int8_t *b,
+              const int64_t *offsets, const int64_t *bOffsets, int64_t taps,
+              int64_t groups, int64_t stride, int64_t nextPanel,
+              const int8_t *b,
               int32_t (*acc)[kNR], std::integer_sequence<int, Rs...>) {
   auto run = [&](auto r) {
     constexpr int R = decltype(r)::value;
@@ -341,6 +349,7 @@ void tileRows(int rows, const uint32_t *const *rowPointers,
     for (int i = 0; i < R; ++i)
       a.rows[i] = rowPointers[i];
     a.offsets = offsets;
+    a.bOffsets = bOffsets;
     a.taps = taps;
     a.groups = groups;
     a.stride = stride;
@@ -400,8 +409,8 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
     for (int64_t p = pb; p < pe; ++p)
       for (int64_t row = m0; row < m1; row += 32) {
         const uint32_t *a = packed + (row - m0) * g.groups;
-        tileAmx(a, a + 16 * g.groups, g.groups * 4, &noOffset, 1, g.groups,
-                g.b + p * g.groups * kNR * 4, acc);
+        tileAmx(a, a + 16 * g.groups, g.groups * 4, &noOffset, &noOffset, 1,
+                g.groups, g.b + p * g.groups * kNR * 4, acc);
         storeTile(g, acc, row, static_cast<int>(min64(32, m1 - row)),
                   p * kNR, static_cast<int>(min64(kNR, g.n - p * kNR)));
       }
@@ -424,7 +433,7 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
       const uint32_t *rowPointers[kR];
       for (int r = 0; r < rows; ++r)
         rowPointers[r] = packed + (row - m0 + r) * g.groups;
-      tileRows(rows, rowPointers, &noOffset, 1, g.groups, 1,
+      tileRows(rows, rowPointers, &noOffset, &noOffset, 1, g.groups, 1,
                p + 1 < pe ? g.groups * kNR * 4 : 0, b, acc,
                std::make_integer_sequence<int, kR>());
       storeTile(g, acc, row, rows, p * kNR, cols);
@@ -646,15 +655,17 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   int64_t image = rest / cv.blocks, block = rest % cv.blocks;
   int64_t r0 = block * cv.rowsPerBlock, r1 = min64(cv.oh, r0 + cv.rowsPerBlock);
   int64_t taps = cv.kh * cv.kw;
-  // With slack: AMX strips read up to 15 pixels past a row's end.
+  // With slack: AMX strips read up to 15 pixels past a row's end, and a
+  // filter row of a pixel of one word reads 16 words.
   int64_t windowWords =
       ceilDiv(windowRows(cv, r0, r1) * cv.wp * cv.groups +
-                  16 * cv.wsw * cv.groups,
+                  16 * cv.wsw * cv.groups + 16,
               16) *
       16;
   int64_t stagedWords = 16 * (ceilDiv(cv.wp, W) * W + W);
   auto *window = reinterpret_cast<uint32_t *>(
-      scratch(worker, (windowWords + stagedWords) * 4 + ceilDiv(taps, 8) * 64));
+      scratch(worker,
+              (windowWords + stagedWords) * 4 + 2 * ceilDiv(taps, 8) * 64));
   if (!window)
     return;
   quantizeWindow(cv, image, r0, r1, window, window + windowWords);
@@ -664,23 +675,33 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   // With at most 4 channels (one word a pixel) and no dilation along x, a
   // filter row's words are consecutive: one tap per row, kw words each
   // (the stem's 7x7 over 3 channels: 7 taps of 7, not 49 taps of 1).
+  // B's taps: with one word a pixel, each filter row is padded to
+  // `rowWords` taps in the packed filter (Kernels.h).
   auto *offsets =
       reinterpret_cast<int64_t *>(window + windowWords + stagedWords);
+  int64_t *bOffsets = offsets + ceilDiv(taps, 8) * 8;
+  int64_t rowWords = cv.groups == 1 ? ceilDiv(cv.kw, 16) * 16 : cv.kw;
   bool rowTaps = cv.groups == 1 && cv.dw == 1;
   int64_t groups = rowTaps ? cv.kw : cv.groups;
   taps = rowTaps ? cv.kh : taps;
   for (int64_t y = 0; y < cv.kh; ++y)
-    for (int64_t x = 0; x < (rowTaps ? 1 : cv.kw); ++x)
-      offsets[rowTaps ? y : y * cv.kw + x] =
-          (y * cv.dh * cv.wp + x * cv.dw) * cv.groups;
+    for (int64_t x = 0; x < (rowTaps ? 1 : cv.kw); ++x) {
+      int64_t t = rowTaps ? y : y * cv.kw + x;
+      offsets[t] = (y * cv.dh * cv.wp + x * cv.dw) * cv.groups;
+      bOffsets[t] = (y * rowWords + x) * cv.groups * kNR * 4;
+    }
   int64_t pb = chunk * cv.panelChunk, pe = min64(cv.panels, pb + cv.panelChunk);
-  int64_t kBytes = taps * groups * kNR * 4;
+  int64_t kBytes = cv.kh * rowWords * cv.groups * kNR * 4;
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
   // AMX: strips of 16 pixels of an output row (a tile's rows must be
   // equally spaced), two at a time; the pixels past a row's end compute
   // garbage (read within the window's slack) and are not stored. Channels
   // in blocks of 64 (a tile row of 16 words).
-  if (amx && !rowTaps && groups % 16 == 0) {
+  // A filter row of a one-word pixel (the stem) is one tile row too: its
+  // 16 words run past the row's taps into what the zero rows of B (the
+  // row's padding) cancel.
+  if (amx && (rowTaps || groups % 16 == 0)) {
+    int64_t tileGroups = rowTaps ? rowWords : groups;
     int32_t acc[32][kNR];
     int64_t stripsPerRow = ceilDiv(cv.ow, 16);
     int64_t strips = (r1 - r0) * stripsPerRow;
@@ -699,8 +720,8 @@ void qconvTask(void *ctx, int64_t task, int worker) {
       for (int64_t i = 0; i < strips; i += 2) {
         bool pair = i + 1 < strips;
         tileAmx(strip(i), strip(pair ? i + 1 : i),
-                    cv.wsw * cv.groups * 4, offsets, taps, groups,
-                    cv.filter + p * kBytes, acc);
+                    cv.wsw * cv.groups * 4, offsets, bOffsets, taps,
+                    tileGroups, cv.filter + p * kBytes, acc);
         store(i, acc, p * kNR);
         if (pair)
           store(i + 1, acc + 16, p * kNR);
@@ -726,7 +747,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
         rowPointers[r] =
             window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
       }
-      tileRows(rows, rowPointers, offsets, taps, groups, 1,
+      tileRows(rows, rowPointers, offsets, bOffsets, taps, groups, 1,
                p + 1 < pe ? kBytes : 0, cv.filter + p * kBytes, acc,
                std::make_integer_sequence<int, kR>());
       storeConvTile(cv, acc, image, p0, rows, p * kNR,
@@ -737,7 +758,8 @@ void qconvTask(void *ctx, int64_t task, int worker) {
 
 /// What the integer kernels run on, for the profile: "+amx" where AMX
 /// takes the work (GEMMs, and convolutions whose channels come in blocks
-/// of 64: `blocks`), "+vnni", or "" (integer loops).
+/// of 64 or whose pixels are one word: `blocks`), "+vnni", or "" (integer
+/// loops).
 const char *integerUnit(bool blocks) {
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
   if (amx && blocks)
@@ -866,7 +888,9 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
         snprintf(out, size,
                  "qconv2d %s%s: %lldx%lldx%lld -> %lldx%lldx%lld k%lldx%lld "
                  "s%lld",
-                 SHEARS_UK_ISA_NAME, integerUnit(cv.groups % 16 == 0),
+                 SHEARS_UK_ISA_NAME,
+                 integerUnit(cv.groups % 16 == 0 ||
+                             (cv.groups == 1 && cv.dw == 1)),
                  (long long)cv.c, (long long)cv.h,
                  (long long)cv.w, (long long)cv.cout, (long long)cv.oh,
                  (long long)cv.ow, (long long)cv.kh, (long long)cv.kw,

@@ -483,6 +483,9 @@ int main() {
       // strides, dilation, ragged strips of 16 pixels and channel panels.
       {1, 128, 9, 11, 40, 3, 3, 2, 1, 1, 1, 1, 1, 1, 2, 1, bias | res | relu},
       {2, 64, 13, 17, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
+      // One word a pixel (3 channels), dilated along x: a tap per filter
+      // position over rows of taps padded to 16.
+      {1, 3, 12, 14, 10, 3, 3, 1, 1, 2, 2, 2, 2, 1, 2, 1, bias | relu},
       // A strided 1x1 over rows of more than 16 outputs, padded, odd sizes.
       {1, 9, 41, 37, 20, 1, 1, 2, 2, 1, 1, 0, 1, 1, 1, 1, bias | relu},
   };

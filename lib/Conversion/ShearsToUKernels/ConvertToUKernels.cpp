@@ -536,8 +536,9 @@ struct QuantizedConv2DToUKernel : PackingPattern<Conv2DOp> {
                                 packed.data());
     SmallVector<Value> inputs = quantizedOperands(
         rewriter, op, activation->input, packed,
-        {(cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, kh, kw,
-         (c + 3) / 4, SHEARS_UK_GEMM_NR, 4},
+        {(cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, kh,
+         (c + 3) / 4 == 1 ? (kw + 15) / 16 * 16 : kw, (c + 3) / 4,
+         SHEARS_UK_GEMM_NR, 4},
         scale, bias);
     SmallVector<int64_t> iparams =
         convSlots(inType.getShape(), outType.getShape(), cout, kh, kw,
