@@ -1,12 +1,19 @@
-//===- Quantized.cpp - int8 GEMM micro-kernels ----------------------------===//
+//===- Quantized.cpp - int8 GEMM and convolution micro-kernels ------------===//
 //
-// qgemm (Kernels.h): rows of A are quantized to u8 as they are packed, tiles
-// of R rows by one 32-column panel of the s8 B packed at compile time
-// accumulate in 32-bit integers, and the epilogue turns each integer sum
-// into f32 with one multiply-add per column (the scales and the zero
-// point's correction were folded at compile time) before bias-free
-// residual and activation. On AVX512-VNNI a tile step is vpdpbusd (64
-// multiply-adds per instruction); elsewhere, plain integer loops.
+// qgemm and qconv2d (Kernels.h): u8 activations times s8 weights packed at
+// compile time in panels of 32 output channels, summed in 32-bit integers;
+// the epilogue turns each sum into f32 with one multiply-add per output
+// channel (the scales and the zero point's correction were folded at
+// compile time), then adds the residual, applies the activation and, with
+// QUANT_OUTPUT_U8, quantizes for the next integer kernel.
+//
+// qgemm quantizes rows of A as it packs them; qconv2d quantizes the input
+// rows a task reads into a padded channels-last window, 4 channels a 32-bit
+// word, whose pixels the tiles address directly (no im2col). The tiles run
+// on AMX-INT8 (tdpbusd on 16x64-byte tiles: convolutions with channels in
+// blocks of 64 or one word a pixel, GEMMs from 16 rows), on AVX512-VNNI
+// (vpdpbusd: 12 rows x 32 columns in registers), or in plain integer loops,
+// as the CPU allows (checked once at load).
 //
 // As in Contraction.cpp, tasks split the output and never the reduction,
 // and integer sums do not depend on their order: results are bitwise the
