@@ -511,7 +511,7 @@ inline void transpose16(__m512i r[16]) {
 void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
                     uint32_t *window, uint32_t *staged) {
   // Row of words per staged group, whole vectors.
-  int64_t stagedWords = ceilDiv(cv.wp, W) * W + W;
+  [[maybe_unused]] int64_t stagedWords = ceilDiv(cv.wp, W) * W + W;
   int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
   const float *in =
       cv.input ? cv.input + image * cv.c * cv.h * cv.w : nullptr;
