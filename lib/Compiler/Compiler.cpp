@@ -86,6 +86,19 @@ std::string shears::kernelISAForCPU(StringRef cpu, std::string &error) {
   return "generic";
 }
 
+/// Whether `cpu` (the host when empty; a valid CPU name) has AVX512-VNNI or
+/// AMX-INT8, which the integer kernels need to beat the f32 ones.
+static bool hasIntegerDotProducts(StringRef cpu) {
+  if (cpu.empty())
+    return shears::hostHasIntegerDotProducts();
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
+  if (!machine)
+    return false;
+  const llvm::MCSubtargetInfo *info = machine->getMCSubtargetInfo();
+  return info->checkFeatures("+avx512vnni") || info->checkFeatures("+amx-int8");
+}
+
 LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
                                   bool releaseWeights) {
   LowerToLLVMOptions options;
@@ -94,6 +107,7 @@ LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
   options.isa = kernelISAForCPU(cpu, error);
   if (options.isa.empty())
     return emitError(module.getLoc()) << error;
+  options.integerKernels = hasIntegerDotProducts(cpu);
   PassManager pm(module.getContext());
   buildShearsLowerToLLVMPipeline(pm, options);
   return pm.run(module);

@@ -1,4 +1,8 @@
 // RUN: shears-opt %s --shears-convert-to-ukernels --split-input-file | FileCheck %s
+// RUN: shears-opt %s --shears-convert-to-ukernels=integer-kernels=false --split-input-file | FileCheck %s --check-prefix=NO-INT
+// Without integer kernels, quantized layers run on the f32 ones.
+// NO-INT-NOT: "qgemm"
+// NO-INT-NOT: "qconv2d"
 
 // A convolution: the filter is packed at compile time into row blocks of 8
 // output channels, k-major ([groups, ceil(10/8), 3*3*3, 8]), rows 10 to 15

@@ -21,6 +21,11 @@ inline constexpr llvm::StringLiteral kEntryName = "shears_model";
 /// The best micro-kernel variant this machine runs: avx512, avx2 or generic.
 std::string hostKernelISA();
 
+/// Whether this machine has integer dot products the integer kernels use
+/// (AVX512-VNNI or AMX-INT8); without, they are plain loops, slower than
+/// the f32 kernels.
+bool hostHasIntegerDotProducts();
+
 /// Options of the `shears-lower-to-llvm` pipeline.
 struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
   Option<std::string> isa{
@@ -37,6 +42,11 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Free weights once packed and unreferenced (the module "
                      "is the only user of its context's blobs)"),
       llvm::cl::init(false)};
+  Option<bool> integerKernels{
+      *this, "integer-kernels",
+      llvm::cl::desc("Quantized layers on the integer kernels (the tools "
+                     "turn it off for CPUs without AVX512-VNNI or AMX-INT8)"),
+      llvm::cl::init(true)};
 };
 
 /// Builds the CPU pipeline from the shears dialect to the LLVM dialect.

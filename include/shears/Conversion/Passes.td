@@ -35,7 +35,9 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     for its reduction (7x7, 14x14) gets the channel-panel layout instead
     (flag SHEARS_UK_CONV_CHANNEL_PANELS: output channels along the vectors,
     the filter packed as GEMM panels). f32 max pooling becomes `maxpool2d`.
-    Other contractions stay for the linalg path.
+    Quantized (QDQ) convolutions and linear layers become `qconv2d` and
+    `qgemm` (docs/Quantization.md) unless `integer-kernels` is off. Other
+    contractions stay for the linalg path.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
   let options = [
@@ -43,6 +45,11 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "Free a packed weight's original bytes once no op of the module "
            "refers to them (only when no other module shares the context's "
            "blobs: the tools set it for the model they load)">,
+    Option<"integerKernels", "integer-kernels", "bool", "true",
+           "Run quantized (QDQ) convolutions and linear layers on the "
+           "integer kernels qconv2d and qgemm (off: f32 kernels on weights "
+           "dequantized at compile time, for CPUs without AVX512-VNNI or "
+           "AMX, where the integer kernels are plain loops)">,
   ];
 }
 

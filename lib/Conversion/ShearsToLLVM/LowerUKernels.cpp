@@ -37,6 +37,11 @@ std::string mlir::shears::hostKernelISA() {
   return "generic";
 }
 
+bool mlir::shears::hostHasIntegerDotProducts() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512vnni") || features.lookup("amx-int8");
+}
+
 namespace {
 
 struct ShearsLowerUKernels

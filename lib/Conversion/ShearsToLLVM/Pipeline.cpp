@@ -17,7 +17,8 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createShearsPrepareEntry());
   pm.addPass(createCanonicalizerPass());
   if (options.ukernels) {
-    pm.addPass(createShearsConvertToUKernels({options.releaseWeights}));
+    pm.addPass(createShearsConvertToUKernels(
+        {options.releaseWeights, options.integerKernels}));
     pm.addPass(createShearsFuseEpilogues());
     pm.addPass(createShearsFuseRequantization());
   }

@@ -602,9 +602,11 @@ struct ShearsConvertToUKernels
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     WeightReleaser releaser{getOperation(), releaseWeights};
-    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel,
-                 QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
+    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel>(
         &getContext(), releaser);
+    if (integerKernels)
+      patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
+          &getContext(), releaser);
     patterns.add<MaxPoolToUKernel>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
