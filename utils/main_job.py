@@ -326,7 +326,7 @@ def print_quantization(result):
         return
     print(f"\n{result['model']}: quantization (shears quantize; weights i8 per output channel, "
           f"inputs ui8 per tensor calibrated on 1024 training images; latency = median of "
-          f"JIT-compiled calls, int8 layers on the VNNI kernels)")
+          f"JIT-compiled calls, int8 layers on the integer kernels: AMX-INT8 or AVX512-VNNI)")
     header = (f"{'variant':<28}{'accuracy':>10}{'file bytes':>12}{'× f32':>8}{'b1 ms':>9}"
               f"{'b256 ms':>10}")
     print(header)
