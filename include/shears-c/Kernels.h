@@ -170,7 +170,9 @@ enum {
   SHEARS_UK_QGEMM_F_OUT_ZERO_POINT,
   SHEARS_UK_QGEMM_F_NUM
 };
-/* Sizes in bytes; B[k][n] is b[k * strideK + n * strideN] as for gemm. */
+/* Sizes in bytes; B[k][n] is b[k * strideK + n * strideN] as for gemm.
+ * shears_uk_qgemm_groups is the packed B's second dimension, 16 ceil(K/64). */
+int64_t shears_uk_qgemm_groups(int64_t k);
 int64_t shears_uk_qgemm_b_packed_size(int64_t k, int64_t n);
 void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
                             int64_t strideK, int64_t strideN, int8_t *packed);
@@ -191,6 +193,8 @@ void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
  * of i8, where KW' = KW, except with at most 4 channels (one word a pixel),
  * where each filter row is padded with zeros to KW' = 16 * ceil(KW / 16)
  * taps: an AMX tile row of 16 words then covers a row of taps. */
+/* KW' of the packed filter above. */
+int64_t shears_uk_qconv_row_taps(int64_t c, int64_t kw);
 int64_t shears_uk_qconv_filter_packed_size(int64_t cout, int64_t c,
                                            int64_t kh, int64_t kw);
 void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,

@@ -64,16 +64,19 @@ extern "C" void shears_uk_pack_conv_filter_panels(const float *filter,
 }
 
 /// Groups of 4 k in a packed qgemm B: K padded to a multiple of 64.
-static int64_t qgemmGroups(int64_t k) { return ceilDiv(k, 64) * 16; }
+extern "C" int64_t shears_uk_qgemm_groups(int64_t k) {
+  return ceilDiv(k, 64) * 16;
+}
 
 extern "C" int64_t shears_uk_qgemm_b_packed_size(int64_t k, int64_t n) {
-  return ceilDiv(n, SHEARS_UK_GEMM_NR) * qgemmGroups(k) * SHEARS_UK_GEMM_NR * 4;
+  return ceilDiv(n, SHEARS_UK_GEMM_NR) * shears_uk_qgemm_groups(k) *
+         SHEARS_UK_GEMM_NR * 4;
 }
 
 extern "C" void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
                                        int64_t strideK, int64_t strideN,
                                        int8_t *packed) {
-  const int64_t nr = SHEARS_UK_GEMM_NR, groups = qgemmGroups(k);
+  const int64_t nr = SHEARS_UK_GEMM_NR, groups = shears_uk_qgemm_groups(k);
   memset(packed, 0, shears_uk_qgemm_b_packed_size(k, n));
   for (int64_t kk = 0; kk < k; ++kk)
     for (int64_t j = 0; j < n; ++j)
@@ -83,21 +86,22 @@ extern "C" void shears_uk_pack_qgemm_b(const int8_t *b, int64_t k, int64_t n,
 
 /// Taps of a filter row in a packed qconv2d filter: with one word a pixel
 /// (at most 4 channels), padded to a multiple of 16 (Kernels.h).
-static int64_t qconvRowTaps(int64_t c, int64_t kw) {
+extern "C" int64_t shears_uk_qconv_row_taps(int64_t c, int64_t kw) {
   return ceilDiv(c, 4) == 1 ? ceilDiv(kw, 16) * 16 : kw;
 }
 
 extern "C" int64_t shears_uk_qconv_filter_packed_size(int64_t cout, int64_t c,
                                                       int64_t kh, int64_t kw) {
-  return ceilDiv(cout, SHEARS_UK_GEMM_NR) * kh * qconvRowTaps(c, kw) *
-         ceilDiv(c, 4) * SHEARS_UK_GEMM_NR * 4;
+  return ceilDiv(cout, SHEARS_UK_GEMM_NR) * kh *
+         shears_uk_qconv_row_taps(c, kw) * ceilDiv(c, 4) * SHEARS_UK_GEMM_NR *
+         4;
 }
 
 extern "C" void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
                                             int64_t c, int64_t kh, int64_t kw,
                                             int8_t *packed) {
   const int64_t nr = SHEARS_UK_GEMM_NR, cq = ceilDiv(c, 4);
-  const int64_t rowTaps = qconvRowTaps(c, kw);
+  const int64_t rowTaps = shears_uk_qconv_row_taps(c, kw);
   memset(packed, 0, shears_uk_qconv_filter_packed_size(cout, c, kh, kw));
   for (int64_t o = 0; o < cout; ++o)
     for (int64_t ci = 0; ci < c; ++ci)

@@ -687,7 +687,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   auto *offsets =
       reinterpret_cast<int64_t *>(window + windowWords + stagedWords);
   int64_t *bOffsets = offsets + ceilDiv(taps, 8) * 8;
-  int64_t rowWords = cv.groups == 1 ? ceilDiv(cv.kw, 16) * 16 : cv.kw;
+  int64_t rowWords = shears_uk_qconv_row_taps(cv.c, cv.kw);
   bool rowTaps = cv.groups == 1 && cv.dw == 1;
   int64_t groups = rowTaps ? cv.kw : cv.groups;
   taps = rowTaps ? cv.kh : taps;
@@ -816,7 +816,7 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   g.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
   g.k = ip[SHEARS_UK_GEMM_K];
   g.n = ip[SHEARS_UK_GEMM_N];
-  g.groups = ceilDiv(g.k, 64) * 16; // As B is packed (Kernels.h).
+  g.groups = shears_uk_qgemm_groups(g.k); // As B is packed.
   g.m = 1;
   for (int64_t d = 0; d + 1 < ip[SHEARS_UK_GEMM_A_RANK]; ++d)
     g.m *= dims[d];

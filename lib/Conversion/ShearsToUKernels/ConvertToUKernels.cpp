@@ -439,6 +439,17 @@ SmallVector<Value> quantizedOperands(PatternRewriter &rewriter, Operation *op,
   return {input, weights, scales, sums, biases};
 }
 
+/// The values of an optional constant bias of `n` elements, zeros without
+/// one; failure when it is not a constant.
+FailureOr<SmallVector<float>> biasOrZeros(Value bias, int64_t n) {
+  if (!bias)
+    return SmallVector<float>(n, 0.0f);
+  auto values = getConstantFloats(bias);
+  if (failed(values) || int64_t(values->size()) != n)
+    return failure();
+  return values;
+}
+
 /// The fparams of an int8 kernel: no clip yet, the input's quantization.
 SmallVector<float> quantizedFparams(const QuantizedActivation &activation) {
   SmallVector<float> fparams(SHEARS_UK_QGEMM_F_NUM);
@@ -458,30 +469,26 @@ struct QuantizedLinearToUKernel : PackingPattern<LinearOp> {
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
+    // The input first: a weight-only layer is not unpacked for nothing.
     auto activation = matchQuantizedActivation(op.getInput());
+    if (!activation || !isGemmOperand(activation->input, op.getResult()))
+      return rewriter.notifyMatchFailure(op, "not a quantized input");
     auto weight = matchQuantizedWeight(op.getWeight());
-    if (!activation || !weight ||
-        !isGemmOperand(activation->input, op.getResult()))
-      return rewriter.notifyMatchFailure(op, "not a static int8 QDQ linear");
     auto weightType = cast<RankedTensorType>(op.getWeight().getType());
     int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
-    SmallVector<float> bias(n, 0.0f);
-    if (Value b = op.getBias()) {
-      auto values = getConstantFloats(b);
-      if (failed(values) || int64_t(values->size()) != n)
-        return rewriter.notifyMatchFailure(op, "bias is not a constant");
-      bias = *values;
-    }
-    SmallVector<float> scale = foldQuantization(*activation, *weight, bias);
+    auto bias = biasOrZeros(op.getBias(), n);
+    if (!weight || failed(bias))
+      return rewriter.notifyMatchFailure(op, "not an int8 QDQ linear");
+    SmallVector<float> scale = foldQuantization(*activation, *weight, *bias);
     SmallVector<int8_t> packed(shears_uk_qgemm_b_packed_size(k, n));
     shears_uk_pack_qgemm_b(weight->ints.data(), k, n, /*strideK=*/1,
                            /*strideN=*/k, packed.data());
     Location loc = op.getLoc();
     SmallVector<Value> inputs = quantizedOperands(
         rewriter, op, activation->input, packed,
-        {(n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, (k + 63) / 64 * 16,
-         SHEARS_UK_GEMM_NR, 4},
-        scale, bias,
+        {(n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR,
+         shears_uk_qgemm_groups(k), SHEARS_UK_GEMM_NR, 4},
+        scale, *bias,
         activation->dynamic ? channelSums(*weight) : SmallVector<float>());
     auto inType = cast<RankedTensorType>(activation->input.getType());
     SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
@@ -510,26 +517,23 @@ struct QuantizedConv2DToUKernel : PackingPattern<Conv2DOp> {
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
+    // The input first: a weight-only layer is not unpacked for nothing.
     auto activation = matchQuantizedActivation(op.getInput());
-    auto weight = matchQuantizedWeight(op.getWeight());
-    if (!activation || activation->dynamic || !weight || op.getGroups() != 1)
-      return rewriter.notifyMatchFailure(op, "not a static int8 QDQ "
-                                             "convolution");
+    if (!activation || activation->dynamic || op.getGroups() != 1)
+      return rewriter.notifyMatchFailure(op, "not a statically quantized "
+                                             "input");
     auto inType = cast<RankedTensorType>(activation->input.getType());
     auto outType = cast<RankedTensorType>(op.getType());
     if (!isNCHWWithStaticCHW(inType, outType))
       return rewriter.notifyMatchFailure(op, "not f32 NCHW with static CHW");
+    auto weight = matchQuantizedWeight(op.getWeight());
     auto filterType = cast<RankedTensorType>(op.getWeight().getType());
     int64_t cout = filterType.getDimSize(0), c = filterType.getDimSize(1);
     int64_t kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
-    SmallVector<float> bias(cout, 0.0f);
-    if (Value b = op.getBias()) {
-      auto values = getConstantFloats(b);
-      if (failed(values) || int64_t(values->size()) != cout)
-        return rewriter.notifyMatchFailure(op, "bias is not a constant");
-      bias = *values;
-    }
-    SmallVector<float> scale = foldQuantization(*activation, *weight, bias);
+    auto bias = biasOrZeros(op.getBias(), cout);
+    if (!weight || failed(bias))
+      return rewriter.notifyMatchFailure(op, "not an int8 QDQ convolution");
+    SmallVector<float> scale = foldQuantization(*activation, *weight, *bias);
     SmallVector<int8_t> packed(
         shears_uk_qconv_filter_packed_size(cout, c, kh, kw));
     shears_uk_pack_qconv_filter(weight->ints.data(), cout, c, kh, kw,
@@ -537,9 +541,8 @@ struct QuantizedConv2DToUKernel : PackingPattern<Conv2DOp> {
     SmallVector<Value> inputs = quantizedOperands(
         rewriter, op, activation->input, packed,
         {(cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, kh,
-         (c + 3) / 4 == 1 ? (kw + 15) / 16 * 16 : kw, (c + 3) / 4,
-         SHEARS_UK_GEMM_NR, 4},
-        scale, bias);
+         shears_uk_qconv_row_taps(c, kw), (c + 3) / 4, SHEARS_UK_GEMM_NR, 4},
+        scale, *bias);
     SmallVector<int64_t> iparams =
         convSlots(inType.getShape(), outType.getShape(), cout, kh, kw,
                   op.getStrides(), op.getPads(), op.getDilations(), 1,
