@@ -950,6 +950,17 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
+def run_header(built=()):
+    """The first line of a benchmark's output: date, machine, Shears's git revision and when
+    each of the files `built` (those that exist) was last built."""
+    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                         stdout=subprocess.PIPE, text=True).stdout.strip() or "?"
+    head = f"{datetime.date.today()}, {machine()}, Shears {rev}"
+    stamps = [f"{f.name} {datetime.datetime.fromtimestamp(f.stat().st_mtime):%Y-%m-%d %H:%M}"
+              for f in map(Path, built) if f.is_file()]
+    return head + (f" (built: {', '.join(stamps)})" if stamps else "")
+
+
 def parse_list(parser, option, text):
     """"1,32" as [1, 32]; a parser error unless all are positive ints."""
     try:
@@ -1025,15 +1036,7 @@ def main():
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-    head = (f"{datetime.date.today()}, {machine()}, Shears "
-            f"{subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], stdout=subprocess.PIPE, text=True).stdout.strip() or '?'}")
-    built = [f"{t} {datetime.datetime.fromtimestamp((args.bin / t).stat().st_mtime):%Y-%m-%d %H:%M}"
-             for t in ("shears-compile",) if (args.bin / t).is_file()]
-    if args.runtime.is_file():
-        built.append(f"{args.runtime.name} "
-                     f"{datetime.datetime.fromtimestamp(args.runtime.stat().st_mtime):%Y-%m-%d %H:%M}")
-    if built:
-        head += f" (built: {', '.join(built)})"
+    head = run_header([args.bin / "shears-compile", args.runtime])
     print(head, flush=True)
     result = {"header": head, "argv": sys.argv}
     outputs, failed = [], False

@@ -51,7 +51,6 @@ then build/models/NAME.onnx (--model-dir adds one). The Shears tools and runtime
 build/ (--bin, --runtime); a tool missing because it is being rebuilt is waited for.
 """
 import argparse
-import datetime
 import json
 import os
 import shlex
@@ -436,12 +435,7 @@ def main():
         p.error("--min-round-ms must not be negative")
     args.workdir.mkdir(parents=True, exist_ok=True)
 
-    head = (f"{datetime.date.today()}, {cpu.machine()}, Shears "
-            f"{subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], stdout=subprocess.PIPE, text=True).stdout.strip() or '?'}")
-    built = [f"{t} {datetime.datetime.fromtimestamp((args.bin / t).stat().st_mtime):%H:%M}"
-             for t in ("shears", "shears-compile") if (args.bin / t).is_file()]
-    if built:
-        head += f" (build/bin from the working tree, built at: {', '.join(built)})"
+    head = cpu.run_header([args.bin / "shears", args.bin / "shears-compile"])
     print(head, flush=True)
     start = time.time()
     try:

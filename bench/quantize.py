@@ -25,7 +25,6 @@ vpdpbusd; tdpbusd on tiles in L1), and Shears's f32 gemm on the same shapes agai
 peak.
 """
 import argparse
-import datetime
 import json
 import statistics
 import subprocess
@@ -226,8 +225,7 @@ def main():
     if args.runs < 1:
         p.error("--runs must be positive")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    head = (f"{datetime.date.today()}, {cpu.machine()}, Shears "
-            f"{subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], stdout=subprocess.PIPE, text=True).stdout.strip() or '?'}")
+    head = cpu.run_header([args.bin / "shears", args.runtime])
     print(head, flush=True)
     start = time.time()
     budget = Budget(args.max_seconds)
