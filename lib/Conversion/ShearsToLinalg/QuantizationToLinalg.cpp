@@ -78,6 +78,13 @@ Value quantizeScalar(OpBuilder &b, Location loc, Value x, Value scale,
   return arith::MinimumFOp::create(b, loc, q, f32(b, loc, p.hi));
 }
 
+/// (q - zeroPoint) * scale, in f32.
+Value dequantizeScalar(OpBuilder &b, Location loc, Value q, Value scale,
+                       Value zeroPoint) {
+  return arith::MulFOp::create(
+      b, loc, arith::SubFOp::create(b, loc, q, zeroPoint), scale);
+}
+
 /// An elementwise linalg.generic over `input` (identity map) and the
 /// parameter sets `params` (scale, zero point each) into `elementType`.
 Value quantizationGeneric(
@@ -199,8 +206,7 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
                   rewriter, loc, x, type.getElementType(), {},
                   [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                     Value q = quantizeScalar(b, l, a[0], scale, zero, range);
-                    q = arith::SubFOp::create(b, l, q, zero);
-                    return arith::MulFOp::create(b, l, q, scale);
+                    return dequantizeScalar(b, l, q, scale, zero);
                   }));
       return success();
     }
@@ -217,8 +223,7 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
                   rewriter, loc, x, type.getElementType(), {*in, *out},
                   [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                     Value q = quantizeScalar(b, l, a[0], a[1], a[2], *in);
-                    q = arith::SubFOp::create(b, l, q, a[4]);
-                    return arith::MulFOp::create(b, l, q, a[3]);
+                    return dequantizeScalar(b, l, q, a[3], a[4]);
                   }));
       return success();
     }
@@ -233,8 +238,7 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
                 *out, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                   Value q =
                       arith::SIToFPOp::create(b, l, b.getF32Type(), a[0]);
-                  q = arith::SubFOp::create(b, l, q, a[2]);
-                  return arith::MulFOp::create(b, l, q, a[1]);
+                  return dequantizeScalar(b, l, q, a[1], a[2]);
                 }));
     return success();
   }
