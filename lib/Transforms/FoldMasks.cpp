@@ -23,12 +23,10 @@ static FailureOr<SmallVector<bool>> getConstantMask(Value value) {
     auto range = dense.getValues<bool>();
     return SmallVector<bool>(range.begin(), range.end());
   }
-  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
-  AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
-  if (!blob || blob->getData().size() != static_cast<size_t>(attr.size()))
+  auto data = getResourceBytes(attr, 1);
+  if (failed(data))
     return failure();
-  return llvm::to_vector(
-      llvm::map_range(blob->getData(), [](char c) { return c != 0; }));
+  return llvm::to_vector(llvm::map_range(*data, [](char c) { return c != 0; }));
 }
 
 namespace {

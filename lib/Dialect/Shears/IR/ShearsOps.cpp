@@ -38,6 +38,16 @@ ConstantOp mlir::shears::createWeightConstant(OpBuilder &builder, Location loc,
   return createWeightConstant(builder, loc, type, bytes, alignof(float), name);
 }
 
+FailureOr<ArrayRef<char>> mlir::shears::getResourceBytes(ElementsAttr attr,
+                                                         size_t elementBytes) {
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  AsmResourceBlob *blob =
+      resource ? resource.getRawHandle().getBlob() : nullptr;
+  if (!blob || blob->getData().size() != attr.getNumElements() * elementBytes)
+    return failure();
+  return blob->getData();
+}
+
 FailureOr<SmallVector<int32_t>> mlir::shears::getConstantInts(Value value) {
   ElementsAttr attr;
   if (!matchPattern(value, m_Constant(&attr)))
@@ -52,21 +62,17 @@ FailureOr<SmallVector<int32_t>> mlir::shears::getConstantInts(Value value) {
       result.push_back(isUnsigned ? v.getZExtValue() : v.getSExtValue());
     return result;
   }
-  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
-  AsmResourceBlob *blob =
-      resource ? resource.getRawHandle().getBlob() : nullptr;
-  int64_t count = attr.getNumElements();
-  if (!blob || blob->getData().size() != size_t(count * type.getWidth() / 8))
+  auto data = getResourceBytes(attr, type.getWidth() / 8);
+  if (failed(data))
     return failure();
-  ArrayRef<char> data = blob->getData();
-  SmallVector<int32_t> result(count);
-  for (int64_t i = 0; i < count; ++i) {
+  SmallVector<int32_t> result(attr.getNumElements());
+  for (size_t i = 0; i < result.size(); ++i) {
     if (type.getWidth() == 32)
-      std::memcpy(&result[i], data.data() + 4 * i, 4);
+      std::memcpy(&result[i], data->data() + 4 * i, 4);
     else if (isUnsigned)
-      result[i] = static_cast<uint8_t>(data[i]);
+      result[i] = static_cast<uint8_t>((*data)[i]);
     else
-      result[i] = static_cast<int8_t>(data[i]);
+      result[i] = static_cast<int8_t>((*data)[i]);
   }
   return result;
 }
@@ -144,18 +150,12 @@ FailureOr<SmallVector<float>> mlir::shears::getConstantFloats(Value value) {
     auto range = dense.getValues<float>();
     return SmallVector<float>(range.begin(), range.end());
   }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return failure();
-    ArrayRef<char> data = blob->getData();
-    if (data.size() != attr.getNumElements() * sizeof(float))
-      return failure();
-    SmallVector<float> result(attr.getNumElements());
-    std::memcpy(result.data(), data.data(), data.size());
-    return result;
-  }
-  return failure();
+  auto data = getResourceBytes(attr, sizeof(float));
+  if (failed(data))
+    return failure();
+  SmallVector<float> result(attr.getNumElements());
+  std::memcpy(result.data(), data->data(), data->size());
+  return result;
 }
 
 //===----------------------------------------------------------------------===//

@@ -28,8 +28,15 @@ ConstantOp createWeightConstant(OpBuilder &builder, Location loc,
                                 RankedTensorType type, ArrayRef<char> bytes,
                                 size_t alignment, StringRef name);
 
+/// The bytes of a dense_resource constant whose blob holds exactly
+/// `elementBytes` bytes per element, or failure (another kind of constant, a
+/// released or truncated blob).
+FailureOr<ArrayRef<char>> getResourceBytes(ElementsAttr attr,
+                                           size_t elementBytes);
+
 /// Returns the float contents of a constant tensor value (dense or
-/// dense_resource, or a `shears.dequantize` of constants, maybe reshaped),
+/// dense_resource, or a `shears.dequantize` of constants, maybe reshaped or
+/// sliced),
 /// or failure if `value` is not one.
 FailureOr<SmallVector<float>> getConstantFloats(Value value);
 
