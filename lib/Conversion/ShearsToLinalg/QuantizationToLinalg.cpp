@@ -198,7 +198,8 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
         return op.emitOpError("of a shears.dynamic_quantize lowers only with "
                               "the scale and zero point it computed");
       Value x = rewriter.getRemappedValue(dynamic.getInput());
-      auto [scale, zero] = dynamicParams(rewriter, loc, x);
+      Value scale, zero;
+      std::tie(scale, zero) = dynamicParams(rewriter, loc, x);
       FloatParams range;
       range.hi = 255;
       rewriter.replaceOp(
