@@ -16,6 +16,7 @@
 #include "shears/Compiler/Compiler.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Conversion/Passes.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
 #include "shears/Transforms/Passes.h"
@@ -229,6 +230,18 @@ public:
   std::unique_ptr<Module> clone() const {
     return std::make_unique<Module>(context,
                                     OwningOpRef<ModuleOp>(get().clone()));
+  }
+
+  /// The entry function's input names, in order (getEntryValueName).
+  std::vector<std::string> inputNames() const {
+    func::FuncOp func = shears::lookupEntryFunction(get());
+    if (!func)
+      throw Error("no entry function: expected `main` or a single public "
+                  "function");
+    std::vector<std::string> names;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      names.push_back(shears::getEntryValueName(func, i, /*result=*/false));
+    return names;
   }
 
   void verify() const {
@@ -675,7 +688,9 @@ PYBIND11_MODULE(_shears, m) {
   m.attr("DiagnosticWarning") = warning;
   diagnosticWarning = warning.release().ptr(); // Lives as long as the process.
 
-  py::class_<Module>(m, "Module", R"doc(An MLIR module (a `builtin.module`), usually holding one function in the
+  py::class_<Module>(
+      m, "Module",
+      R"doc(An MLIR module (a `builtin.module`), usually holding one function in the
 `shears` dialect. Create one with `shears.import_onnx`, `shears.parse` or
 `shears.load`; `str(module)` is its MLIR text.)doc")
       .def("__str__",
@@ -698,9 +713,15 @@ large_resource_limit: elide resource blobs (weights) larger than this many
       .def("__copy__", &Module::clone)
       .def("__deepcopy__",
            [](const Module &self, py::object) { return self.clone(); })
+      .def_property_readonly(
+          "input_names", &Module::inputNames,
+          R"doc(The names of the model's inputs in order: their ONNX names, else
+input_0, input_1, ... Raises shears.Error if the module has no entry function
+(`main` or a single public function).)doc")
       .def("verify", &Module::verify,
            "Runs the MLIR verifier; raises shears.Error if it fails.")
-      .def("run_pipeline", &Module::runPipeline, py::arg("pipeline"), R"doc(Runs a textual pass pipeline on the module, in place.
+      .def("run_pipeline", &Module::runPipeline, py::arg("pipeline"),
+           R"doc(Runs a textual pass pipeline on the module, in place.
 
 The syntax is mlir-opt's: `"builtin.module(canonicalize,cse)"`, or the same
 without the anchor (`"canonicalize,cse"`, `"func.func(canonicalize)"`), with
@@ -709,8 +730,10 @@ upstream MLIR pass and every Shears pass and pipeline is available.
 
 Raises shears.Error with the diagnostics if the pipeline does not parse or a
 pass fails; the module is then left unchanged.)doc")
-      .def("to_onnx", [](const Module &self) { return py::bytes(self.toONNX()); },
-           R"doc(The module as a serialized ONNX ModelProto (bytes), e.g. for
+      .def(
+          "to_onnx",
+          [](const Module &self) { return py::bytes(self.toONNX()); },
+          R"doc(The module as a serialized ONNX ModelProto (bytes), e.g. for
 `onnx.load_from_string`. Raises shears.Error if an op cannot be expressed in
 ONNX.)doc")
       .def("_export_onnx", &Module::exportONNX, py::arg("path"))

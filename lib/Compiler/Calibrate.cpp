@@ -76,14 +76,9 @@ LogicalResult ProbedModel::compile(ModuleOp module, int64_t batch,
     error = "cannot canonicalize the model";
     return failure();
   }
-  func::FuncOp entry;
-  for (auto func : copy->getOps<func::FuncOp>())
-    if (func.isPublic() && !func.isDeclaration()) {
-      entry = func;
-      break;
-    }
-  if (!entry) {
-    error = "the model has no entry function";
+  func::FuncOp entry = lookupEntryFunction(*copy);
+  if (!entry || entry.isDeclaration()) {
+    error = "no entry function: expected `main` or a single public function";
     return failure();
   }
 

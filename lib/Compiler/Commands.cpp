@@ -529,14 +529,14 @@ static int measureLayers(llvm::StringRef name, ModuleOp module,
                          llvm::StringRef option,
                          llvm::ArrayRef<std::string> specs, int64_t batch,
                          llvm::StringRef outputPath, Measure measure) {
-  // Inputs in the order of the function's arguments, named as ONNX names
-  // them (shears.name), else input_<i>.
-  auto func = *module.getOps<func::FuncOp>().begin();
+  // Inputs in the order of the entry function's arguments.
+  func::FuncOp func = shears::lookupEntryFunction(module);
+  if (!func)
+    return fail(name, "no entry function: expected `main` or a single public "
+                      "function");
   std::vector<std::string> inputNames;
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto attr = func.getArgAttrOfType<StringAttr>(i, "shears.name");
-    inputNames.push_back(attr ? attr.str() : "input_" + std::to_string(i));
-  }
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    inputNames.push_back(shears::getEntryValueName(func, i, /*result=*/false));
   std::vector<TensorPtr> samples;
   if (!loadInputs(name, option, "calibration input", specs, inputNames,
                   samples))

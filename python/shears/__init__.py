@@ -346,7 +346,7 @@ def _samples(module: Module, samples) -> List[np.ndarray]:
     if isinstance(samples, np.ndarray):
         samples = [samples]
     if isinstance(samples, dict):
-        names = [spec.name for spec in compile(module).inputs]
+        names = module.input_names
         missing = [n for n in names if n not in samples]
         if missing:
             raise Error(f"missing calibration samples for input '{missing[0]}'")

@@ -556,6 +556,21 @@ def test_calibrate_matches_numpy():
                                rtol=1e-4)
 
 
+def test_input_names():
+    """Module.input_names: the names the compiled model takes (ONNX names,
+    else input_<i>) without compiling; calibrate's dict samples use them."""
+    module = shears.import_onnx(model_path("mlp"))
+    assert module.input_names == [spec.name for spec in shears.compile(module).inputs] == ["input"]
+    two = shears.parse("func.func @g(%a: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<2xf32> {\n"
+                       "  return %a : tensor<2xf32>\n}")
+    assert two.input_names == ["input_0", "input_1"]
+    private = shears.parse("func.func private @f(%a: tensor<4xf32>) -> tensor<4xf32>")
+    with pytest.raises(shears.Error, match="no entry function"):
+        private.input_names
+    with pytest.raises(shears.Error, match="no entry function"):
+        shears.calibrate(private, {"a": np.zeros((1, 4), np.float32)})
+
+
 def test_prune_and_quantize_compose():
     """prune, then quantize the smaller model (weights int4 and binary too)."""
     small = shears.prune(model_path("mlp"), sparsity=0.5, granularity="channel",

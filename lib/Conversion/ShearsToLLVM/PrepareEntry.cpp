@@ -1,6 +1,7 @@
 //===- PrepareEntry.cpp - Entry function name, C interface, signature -----===//
 
 #include "shears/Conversion/Passes.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -42,18 +43,15 @@ describe(func::FuncOp func, TypeRange types, bool results) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     auto dtype = tensor ? dtypeName(tensor.getElementType()) : std::nullopt;
     if (!dtype)
-      return func.emitError() << (results ? "result " : "argument ") << i
-                              << " has type " << type
-                              << ", which the runtime cannot pass",
+      return func.emitError()
+                 << (results ? "result " : "argument ") << i << " has type "
+                 << type << ", which the runtime cannot pass",
              failure();
-    auto name = results ? func.getResultAttrOfType<StringAttr>(i, "shears.name")
-                        : func.getArgAttrOfType<StringAttr>(i, "shears.name");
     llvm::json::Array shape;
     for (int64_t d : tensor.getShape())
       shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
     entries.push_back(llvm::json::Object{
-        {"name", name ? name.str()
-                      : (results ? "output_" : "input_") + std::to_string(i)},
+        {"name", shears::getEntryValueName(func, i, results)},
         {"dtype", *dtype},
         {"shape", std::move(shape)}});
   }
@@ -67,13 +65,7 @@ struct ShearsPrepareEntry
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    func::FuncOp func = module.lookupSymbol<func::FuncOp>("main");
-    if (!func) {
-      auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
-      auto isPublic = [](func::FuncOp f) { return f.isPublic(); };
-      if (llvm::count_if(funcs, isPublic) == 1)
-        func = *llvm::find_if(funcs, isPublic);
-    }
+    func::FuncOp func = shears::lookupEntryFunction(module);
     if (!func) {
       module.emitError("no entry function: expected `main` or a single "
                        "public function");

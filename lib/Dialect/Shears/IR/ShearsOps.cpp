@@ -158,6 +158,30 @@ FailureOr<SmallVector<float>> mlir::shears::getConstantFloats(Value value) {
   return result;
 }
 
+func::FuncOp mlir::shears::lookupEntryFunction(ModuleOp module) {
+  if (auto main = module.lookupSymbol<func::FuncOp>("main"))
+    return main;
+  func::FuncOp entry;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic())
+      continue;
+    if (entry)
+      return nullptr;
+    entry = func;
+  }
+  return entry;
+}
+
+std::string mlir::shears::getEntryValueName(func::FuncOp func, unsigned index,
+                                            bool result) {
+  auto name = result
+                  ? func.getResultAttrOfType<StringAttr>(index, "shears.name")
+                  : func.getArgAttrOfType<StringAttr>(index, "shears.name");
+  if (name)
+    return name.str();
+  return (result ? "output_" : "input_") + std::to_string(index);
+}
+
 //===----------------------------------------------------------------------===//
 // Shape helpers
 //===----------------------------------------------------------------------===//

@@ -4,6 +4,7 @@
 #define SHEARS_DIALECT_SHEARS_IR_SHEARSOPS_H
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
@@ -42,6 +43,14 @@ FailureOr<SmallVector<float>> getConstantFloats(Value value);
 
 /// Returns the contents of a constant tensor of i8, ui8 or i32, or failure.
 FailureOr<SmallVector<int32_t>> getConstantInts(Value value);
+
+/// A model's entry function: `main`, else the only public function; null
+/// without one.
+func::FuncOp lookupEntryFunction(ModuleOp module);
+
+/// The name of `func`'s argument (or, with `result`, result) `index`: its
+/// ONNX name (`shears.name`), else input_<index> (output_<index>).
+std::string getEntryValueName(func::FuncOp func, unsigned index, bool result);
 
 /// Registers the bufferization model of `shears.ukernel`
 /// (BufferizableOpInterfaceImpl.cpp).
