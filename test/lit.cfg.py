@@ -20,6 +20,9 @@ config.substitutions.append(
     ("%models", os.path.join(config.shears_obj_root, "models")))
 
 llvm_config.use_default_substitutions()
+# Tests that would skip for a missing dependency fail under CI=true instead.
+if "CI" in os.environ:
+    config.environment["CI"] = os.environ["CI"]
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.shears_tools_dir, config.llvm_tools_dir]

@@ -34,14 +34,29 @@ except ImportError:  # Run straight from the source tree after a build.
 sys.path.insert(0, str(SRC / "utils"))
 from ort_compare import run_ort  # noqa: E402
 
+# Under CI=true a missing dependency fails the tests that need it, never
+# skips them.
+IN_CI = os.environ.get("CI") == "true"
 HAVE_ORT = (SRC / ".ort" / "node_modules" / "onnxruntime-node").is_dir()
-needs_ort = pytest.mark.skipif(not HAVE_ORT, reason="ONNX Runtime missing: run utils/setup_ort.sh")
+ORT_MISSING = "ONNX Runtime missing: run utils/setup_ort.sh"
+if IN_CI and not HAVE_ORT:
+    needs_ort = pytest.mark.usefixtures("_fail_without_ort")
+else:
+    needs_ort = pytest.mark.skipif(not HAVE_ORT, reason=ORT_MISSING)
+
+
+@pytest.fixture
+def _fail_without_ort():
+    pytest.fail(ORT_MISSING + " (CI=true: not skipped)")
 
 
 def model_path(name):
     path = MODELS / f"{name}.onnx"
     if not path.exists():
-        pytest.skip(f"{path} missing: build the shears-test-models target")
+        message = f"{path} missing: build the shears-test-models target"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: not skipped)")
+        pytest.skip(message)
     return path
 
 
