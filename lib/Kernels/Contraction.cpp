@@ -68,6 +68,32 @@ constexpr int64_t kConvPanelGroup = 4;
 constexpr int64_t kShortK = 256, kShortKPanelGroup = 16;
 constexpr int64_t kL2Bytes = 512 << 10;
 
+/// acc[r][v] = sum over k of a[k * aStep + r] * bv[v], where loadRow(bv)
+/// loads B's k-th row (V vectors) on the k-th call: every tile's loop, for
+/// any layout of B. The accumulators are locals, not `out`: they stay in
+/// registers.
+template <int R, int V, typename LoadRow>
+inline void tileRows(int64_t kc, const float *__restrict a, int64_t aStep,
+                     VF (&out)[R][V], LoadRow loadRow) {
+  VF acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = VF{};
+#pragma clang loop unroll(disable)
+  for (int64_t k = 0; k < kc; ++k) {
+    VF bv[V];
+    loadRow(bv);
+    for (int r = 0; r < R; ++r) {
+      VF av = splat(a[r]);
+      for (int v = 0; v < V; ++v)
+        acc[r][v] += av * bv[v];
+    }
+    a += aStep;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      out[r][v] = acc[r][v];
+}
 
 /// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
 /// vector v of B comes from panel v / PV (panels bPanel floats apart).
@@ -155,27 +181,11 @@ inline void tile(int64_t kc, const float *__restrict a, int64_t aStep,
     }
   }
 #endif
-  // Accumulators in locals, not through `out`: they stay in registers.
-  VF acc[R][V];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v)
-      acc[r][v] = VF{};
-#pragma clang loop unroll(disable)
-  for (int64_t k = 0; k < kc; ++k) {
-    VF bv[V];
+  tileRows<R, V>(kc, a, aStep, out, [&](VF(&bv)[V]) {
     for (int v = 0; v < V; ++v)
       bv[v] = load(b + (v / PV) * bPanel + (v % PV) * W);
-    for (int r = 0; r < R; ++r) {
-      VF av = splat(a[r]);
-      for (int v = 0; v < V; ++v)
-        acc[r][v] += av * bv[v];
-    }
-    a += aStep;
     b += bStep;
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v)
-      out[r][v] = acc[r][v];
+  });
 }
 
 /// Adds the tile to (or stores it over) C, rows x cols of it valid, and on
@@ -599,26 +609,11 @@ template <int R, int V>
 inline void tileOffsets(int64_t kc, const float *__restrict a,
                         const float *__restrict b, const int64_t *off,
                         VF (&out)[R][V]) {
-  VF acc[R][V];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v)
-      acc[r][v] = VF{};
-#pragma clang loop unroll(disable)
-  for (int64_t k = 0; k < kc; ++k) {
-    const float *bk = b + off[k];
-    VF bv[V];
+  tileRows<R, V>(kc, a, kMR, out, [&](VF(&bv)[V]) {
+    const float *bk = b + *off++;
     for (int v = 0; v < V; ++v)
       bv[v] = load(bk + v * W);
-    for (int r = 0; r < R; ++r) {
-      VF av = splat(a[r]);
-      for (int v = 0; v < V; ++v)
-        acc[r][v] += av * bv[v];
-    }
-    a += kMR;
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v)
-      out[r][v] = acc[r][v];
+  });
 }
 
 /// Direct convolution, for unit strides: no im2col. In a zero-padded copy
