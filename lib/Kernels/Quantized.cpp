@@ -96,15 +96,41 @@ inline void storeBytes(uint8_t *p, VB b, int64_t count) {
 #endif
 }
 
-struct QGemm {
-  const float *a;
-  const uint8_t *aBytes; // SHEARS_UK_QUANT_INPUT_U8 only (then not a).
-  const int8_t *b;
-  const float *scale;
-  const float *columnSums; // SHEARS_UK_QGEMM_DYNAMIC only.
-  Output c;
+/// What qgemm and qconv2d take, in Kernels.h's order of their buffers.
+struct QOperands {
+  const float *input = nullptr;
+  const uint8_t *inputBytes = nullptr; // SHEARS_UK_QUANT_INPUT_U8 (no input).
+  const int8_t *weights = nullptr;     // Packed.
+  const float *scale = nullptr;        // Per output, folded (Kernels.h).
+  const float *columnSums = nullptr;   // SHEARS_UK_QGEMM_DYNAMIC only.
   Epilogue epilogue;
-  float aScale, aZero;
+  Output output;
+  float aScale = 0, aZero = 0; // The input's quantization.
+
+  void readOperands(void **buffers, int64_t flags, const float *fparams) {
+    if (flags & SHEARS_UK_QUANT_INPUT_U8)
+      inputBytes = static_cast<const uint8_t *>(buffers[0]);
+    else
+      input = static_cast<const float *>(buffers[0]);
+    weights = static_cast<const int8_t *>(buffers[1]);
+    scale = static_cast<const float *>(buffers[2]);
+    void **operand = buffers + 3;
+    if (flags & SHEARS_UK_QGEMM_DYNAMIC)
+      columnSums = static_cast<const float *>(*operand++);
+    epilogue = Epilogue(flags, fparams, operand);
+    if (flags & SHEARS_UK_QUANT_OUTPUT_U8) {
+      output.bytes = static_cast<uint8_t *>(*operand);
+      output.scale = fparams[SHEARS_UK_QGEMM_F_OUT_SCALE];
+      output.zero = fparams[SHEARS_UK_QGEMM_F_OUT_ZERO_POINT];
+    } else {
+      output.floats = static_cast<float *>(*operand);
+    }
+    aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
+    aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
+  }
+};
+
+struct QGemm : QOperands {
   int64_t m, k, groups, n, panels, rowBlocks, panelChunk, panelChunks;
 };
 
@@ -165,13 +191,13 @@ void packA(const QGemm &g, int64_t row, int rows, uint32_t *dst) {
   const VF scale = splat(g.aScale), zero = splat(g.aZero);
   for (int r = 0; r < rows; ++r, dst += g.groups) {
     auto *bytes = reinterpret_cast<uint8_t *>(dst);
-    if (g.aBytes) { // Quantized already: the bytes as they are.
-      __builtin_memcpy(bytes, g.aBytes + (row + r) * g.k, size_t(g.k));
+    if (g.inputBytes) { // Quantized already: the bytes as they are.
+      __builtin_memcpy(bytes, g.inputBytes + (row + r) * g.k, size_t(g.k));
       for (int64_t i = g.k; i < 4 * g.groups; ++i)
         bytes[i] = 0;
       continue;
     }
-    const float *x = g.a + (row + r) * g.k;
+    const float *x = g.input + (row + r) * g.k;
     int64_t k = 0;
     for (; k + W <= g.k; k += W) {
       VB q = __builtin_convertvector(quantizeLanes(load(x + k), scale, zero),
@@ -385,7 +411,7 @@ void storeTile(const QGemm &g, int32_t (*acc)[kNR], int64_t row, int rows,
       x += loadFirst(e.bias + col + j, count);
       if (e.residual)
         x += loadFirst(e.residual + offset + j, count);
-      g.c.write(offset + j, e.activate(x), count);
+      g.output.write(offset + j, e.activate(x), count);
     }
   }
 }
@@ -417,7 +443,7 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
       for (int64_t row = m0; row < m1; row += 32) {
         const uint32_t *a = packed + (row - m0) * g.groups;
         tileAmx(a, a + 16 * g.groups, g.groups * 4, &noOffset, &noOffset, 1,
-                g.groups, g.b + p * g.groups * kNR * 4, acc);
+                g.groups, g.weights + p * g.groups * kNR * 4, acc);
         storeTile(g, acc, row, static_cast<int>(min64(32, m1 - row)),
                   p * kNR, static_cast<int>(min64(kNR, g.n - p * kNR)));
       }
@@ -431,7 +457,7 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
     packA(g, row, static_cast<int>(min64(rowsPerTile, m1 - row)),
           packed + (row - m0) * g.groups);
   for (int64_t p = pb; p < pe; ++p) {
-    const int8_t *b = g.b + p * g.groups * kNR * 4;
+    const int8_t *b = g.weights + p * g.groups * kNR * 4;
     int cols = static_cast<int>(min64(kNR, g.n - p * kNR));
     const int64_t noOffset = 0;
     for (int64_t row = m0; row < m1; row += rowsPerTile) {
@@ -452,14 +478,7 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
 // qconv2d
 //===----------------------------------------------------------------------===//
 
-struct QConv : ConvShape {
-  const float *input;
-  const uint8_t *inputBytes; // SHEARS_UK_QUANT_INPUT_U8 only (then not input).
-  const int8_t *filter;
-  const float *scale;
-  Output output;
-  Epilogue epilogue;
-  float aScale, aZero;
+struct QConv : ConvShape, QOperands {
   uint32_t zeroWord; // The zero point in each of a word's 4 bytes.
   int64_t groups;  // Words per pixel: ceil(C / 4).
   int64_t wp;      // Padded width of the quantized copy.
@@ -726,9 +745,9 @@ void qconvTask(void *ctx, int64_t task, int worker) {
     for (int64_t p = pb; p < pe; ++p)
       for (int64_t i = 0; i < strips; i += 2) {
         bool pair = i + 1 < strips;
-        tileAmx(strip(i), strip(pair ? i + 1 : i),
-                    cv.wsw * cv.groups * 4, offsets, bOffsets, taps,
-                    tileGroups, cv.filter + p * kBytes, acc);
+        tileAmx(strip(i), strip(pair ? i + 1 : i), cv.wsw * cv.groups * 4,
+                offsets, bOffsets, taps, tileGroups, cv.weights + p * kBytes,
+                acc);
         store(i, acc, p * kNR);
         if (pair)
           store(i + 1, acc + 16, p * kNR);
@@ -755,7 +774,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
             window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
       }
       tileRows(rows, rowPointers, offsets, bOffsets, taps, groups, 1,
-               p + 1 < pe ? kBytes : 0, cv.filter + p * kBytes, acc,
+               p + 1 < pe ? kBytes : 0, cv.weights + p * kBytes, acc,
                std::make_integer_sequence<int, kR>());
       storeConvTile(cv, acc, image, p0, rows, p * kNR,
                     static_cast<int>(min64(kNR, cv.cout - p * kNR)));
@@ -777,19 +796,6 @@ const char *integerUnit(bool blocks) {
   return "";
 }
 
-/// The output buffer of an integer kernel with `flags`.
-Output output(int64_t flags, void *buffer, const float *fparams) {
-  Output out;
-  if (flags & SHEARS_UK_QUANT_OUTPUT_U8) {
-    out.bytes = static_cast<uint8_t *>(buffer);
-    out.scale = fparams[SHEARS_UK_QGEMM_F_OUT_SCALE];
-    out.zero = fparams[SHEARS_UK_QGEMM_F_OUT_ZERO_POINT];
-  } else {
-    out.floats = static_cast<float *>(buffer);
-  }
-  return out;
-}
-
 } // namespace
 } // namespace shears::uk::SHEARS_UK_ISA
 
@@ -799,21 +805,7 @@ using namespace shears::uk::SHEARS_UK_ISA;
 extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
                                       const int64_t *ip, const float *fparams) {
   QGemm g{};
-  int64_t flags = ip[SHEARS_UK_GEMM_FLAGS];
-  if (flags & SHEARS_UK_QUANT_INPUT_U8)
-    g.aBytes = static_cast<const uint8_t *>(buffers[0]);
-  else
-    g.a = static_cast<const float *>(buffers[0]);
-  g.b = static_cast<const int8_t *>(buffers[1]);
-  g.scale = static_cast<const float *>(buffers[2]);
-  bool dynamic = ip[SHEARS_UK_GEMM_FLAGS] & SHEARS_UK_QGEMM_DYNAMIC;
-  void **operand = buffers + 3;
-  if (dynamic)
-    g.columnSums = static_cast<const float *>(*operand++);
-  g.epilogue = Epilogue(ip[SHEARS_UK_GEMM_FLAGS], fparams, operand);
-  g.c = output(flags, *operand, fparams);
-  g.aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
-  g.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
+  g.readOperands(buffers, ip[SHEARS_UK_GEMM_FLAGS], fparams);
   g.k = ip[SHEARS_UK_GEMM_K];
   g.n = ip[SHEARS_UK_GEMM_N];
   g.groups = shears_uk_qgemm_groups(g.k); // As B is packed.
@@ -822,8 +814,8 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
     g.m *= dims[d];
   if (g.m == 0 || g.n == 0)
     return;
-  if (dynamic && g.a)
-    dynamicRange(g.a, g.m * g.k, g.aScale, g.aZero);
+  if (g.columnSums && g.input)
+    dynamicRange(g.input, g.m * g.k, g.aScale, g.aZero);
   g.panels = ceilDiv(g.n, kNR);
   g.rowBlocks = ceilDiv(g.m, kMC);
   // Each task quantizes its rows of A, again for every chunk of panels:
@@ -849,18 +841,7 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
                                         const int64_t *ip,
                                         const float *fparams) {
   QConv cv{};
-  int64_t flags = ip[SHEARS_UK_CONV_FLAGS];
-  if (flags & SHEARS_UK_QUANT_INPUT_U8)
-    cv.inputBytes = static_cast<const uint8_t *>(buffers[0]);
-  else
-    cv.input = static_cast<const float *>(buffers[0]);
-  cv.filter = static_cast<const int8_t *>(buffers[1]);
-  cv.scale = static_cast<const float *>(buffers[2]);
-  void **operand = buffers + 3;
-  cv.epilogue = Epilogue(ip[SHEARS_UK_CONV_FLAGS], fparams, operand);
-  cv.output = output(flags, *operand, fparams);
-  cv.aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
-  cv.aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
+  cv.readOperands(buffers, ip[SHEARS_UK_CONV_FLAGS], fparams);
   uint32_t zero = static_cast<uint32_t>(cv.aZero);
   cv.zeroWord = zero | zero << 8 | zero << 16 | zero << 24;
   cv.read(dims, ip);
