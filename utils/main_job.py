@@ -120,6 +120,11 @@ class Data:
         return rng.standard_normal((256,) + static).astype(spec.dtype), None
 
 
+def percent(accuracy, sign="%"):
+    """An accuracy in [0, 1] as a table cell: "88.83%", or "-" where unknown."""
+    return "-" if accuracy is None else f"{accuracy * 100:.2f}{sign}"
+
+
 def accuracy_of(model, x, labels):
     if labels is None:
         return None
@@ -182,7 +187,7 @@ def criteria_sweep(path, module, spec, exclude, data, prune, args, tmp):
                 accuracies[sparsity] = accuracy_of(model, x, labels)
             rows.append({"criterion": criterion, "granularity": granularity,
                          "accuracy": accuracies})
-            acc = " ".join("-" if a is None else f"{a * 100:.2f}" for a in accuracies.values())
+            acc = " ".join(percent(a, "") for a in accuracies.values())
             log(f"   {criterion:>10} {granularity:>12}: {acc}")
     return rows
 
@@ -228,7 +233,7 @@ def sweep(path, data, prune, args, tmp):
                "parameters": r["parameters"], "nonzero_parameters": r["nonzero_parameters"],
                "onnx_bytes": onnx_bytes(pruned, tmp), "macs_per_sample": r["macs_per_sample"],
                "accuracy": accuracy_of(model, x, labels)}
-        acc = "-" if row["accuracy"] is None else f"{row['accuracy'] * 100:.2f}%"
+        acc = percent(row["accuracy"])
         log(f"   {granularity:>12} {sparsity:4.2f}: {row['nonzero_parameters']:>8} nonzero, "
             f"{row['onnx_bytes']:>8} bytes, accuracy {acc} ({time.perf_counter() - started:.1f} s)")
         entries.append((row, model, x))
@@ -300,7 +305,7 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
         row = {"model": name, "variant": label, "onnx_bytes": os.path.getsize(onnx_path),
                "bytes_ratio": os.path.getsize(onnx_path) / base_bytes,
                "accuracy": accuracy_of(model, x, labels)}
-        acc = "-" if row["accuracy"] is None else f"{row['accuracy'] * 100:.2f}%"
+        acc = percent(row["accuracy"])
         log(f"   {label:>24}: {row['onnx_bytes']:>8} bytes, accuracy {acc}")
         entries.append((row, model, x))
 
@@ -332,7 +337,7 @@ def print_quantization(result):
     print(header)
     print("-" * len(header))
     for r in rows:
-        acc = "-" if r["accuracy"] is None else f"{r['accuracy'] * 100:.2f}%"
+        acc = percent(r["accuracy"])
         print(f"{r['variant']:<28}{acc:>10}{r['onnx_bytes']:>12}{r['bytes_ratio']:>8.3f}"
               f"{r['latency_b1_ms']:>9.3f}{r['latency_b256_ms']:>10.3f}")
 
@@ -354,7 +359,7 @@ def print_table(result, pipeline):
     print(header)
     print("-" * len(header))
     for r in result["rows"]:
-        acc = "-" if r["accuracy"] is None else f"{r['accuracy'] * 100:.2f}%"
+        acc = percent(r["accuracy"])
         print(f"{r['granularity']:<13}{r['sparsity']:>8.2f}{r['parameters']:>10}"
               f"{r['nonzero_parameters']:>10}{r['onnx_bytes']:>12}{acc:>10}"
               f"{r['latency_b1_ms']:>9.3f}{r['latency_b256_ms']:>10.3f}"
@@ -365,7 +370,7 @@ def print_criteria(result, sparsities):
     if not result["criteria"]:
         return
     dense = result["dense_accuracy"]
-    dense_text = "-" if dense is None else f"{dense * 100:.2f}%"
+    dense_text = percent(dense)
     print(f"\n{result['model']}: test accuracy (%) without fine-tuning by criterion, granularity "
           f"and sparsity (dense {dense_text}; '{result['excluded']}' kept dense)")
     shown = [s for s in sparsities if s > 0]
