@@ -168,8 +168,8 @@ private:
   FailureOr<std::pair<double, double>>
   chooseRange(Operation *op, StringRef name,
               const llvm::StringMap<NpzArray> &stats);
-  LogicalResult quantizeWeight(PrunableOpInterface op, StringRef name,
-                               ArrayRef<float> values);
+  void quantizeWeight(PrunableOpInterface op, StringRef name,
+                      ArrayRef<float> values);
   void quantizeInput(PrunableOpInterface op, StringRef name, double lo,
                      double hi);
   void quantizeInputDynamically(PrunableOpInterface op, StringRef name);
@@ -203,9 +203,8 @@ ShearsQuantize::chooseRange(Operation *op, StringRef name,
   return std::make_pair(std::max(lo, -threshold), std::min(hi, threshold));
 }
 
-LogicalResult ShearsQuantize::quantizeWeight(PrunableOpInterface op,
-                                             StringRef name,
-                                             ArrayRef<float> values) {
+void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
+                                    ArrayRef<float> values) {
   Value weight = op.getWeight();
   auto type = cast<RankedTensorType>(weight.getType());
   int64_t channels = type.getDimSize(0);
@@ -295,7 +294,6 @@ LogicalResult ShearsQuantize::quantizeWeight(PrunableOpInterface op,
   op->replaceUsesOfWith(weight, dequantized);
   if (old && old->use_empty())
     old->erase();
-  return success();
 }
 
 void ShearsQuantize::quantizeInput(PrunableOpInterface op, StringRef name,
@@ -398,8 +396,7 @@ void ShearsQuantize::runOnOperation() {
       quantizeInputDynamically(op, name);
       ++numQuantizedInputs;
     }
-    if (failed(quantizeWeight(op, name, *weights)))
-      return signalPassFailure();
+    quantizeWeight(op, name, *weights);
     ++numQuantizedLayers;
   }
 }
