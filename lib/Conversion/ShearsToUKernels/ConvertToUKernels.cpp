@@ -461,11 +461,10 @@ SmallVector<float> quantizedFparams(const QuantizedActivation &activation) {
 /// A linear layer of quantized input and weights (QDQ) becomes qgemm: u8 x
 /// s8 products summed in integers. The scales and the zero point's
 /// correction fold into one scale and bias per output (Kernels.h).
-struct QuantizedLinearToUKernel : PackingPattern<LinearOp> {
-  QuantizedLinearToUKernel(MLIRContext *context,
-                           const WeightReleaser &releaser)
-      // Before LinearToUKernel, which would run it in f32.
-      : PackingPattern(context, releaser, /*benefit=*/2) {}
+struct QuantizedLinearToUKernel : OpRewritePattern<LinearOp> {
+  // Before LinearToUKernel, which would run it in f32.
+  QuantizedLinearToUKernel(MLIRContext *context)
+      : OpRewritePattern(context, /*benefit=*/2) {}
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
@@ -509,11 +508,10 @@ struct QuantizedLinearToUKernel : PackingPattern<LinearOp> {
 
 /// A convolution of quantized input and weights (QDQ, groups 1) becomes
 /// qconv2d, folded as for qgemm.
-struct QuantizedConv2DToUKernel : PackingPattern<Conv2DOp> {
-  QuantizedConv2DToUKernel(MLIRContext *context,
-                           const WeightReleaser &releaser)
-      // Before Conv2DToUKernel, which would run it in f32.
-      : PackingPattern(context, releaser, /*benefit=*/2) {}
+struct QuantizedConv2DToUKernel : OpRewritePattern<Conv2DOp> {
+  // Before Conv2DToUKernel, which would run it in f32.
+  QuantizedConv2DToUKernel(MLIRContext *context)
+      : OpRewritePattern(context, /*benefit=*/2) {}
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -609,7 +607,7 @@ struct ShearsConvertToUKernels
         &getContext(), releaser);
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
-          &getContext(), releaser);
+          &getContext());
     patterns.add<MaxPoolToUKernel>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
