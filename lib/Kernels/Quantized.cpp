@@ -211,7 +211,7 @@ void packA(const QGemm &g, int64_t row, int rows, uint32_t *dst) {
 }
 
 /// Where a tile's rows of quantized A come from: row r's 32-bit word of k
-/// group q at tap t is rows[r][offsets[t] + q * stride], for `taps` taps of
+/// group q at tap t is rows[r][offsets[t] + q], for `taps` taps of
 /// `groups` groups each, in the order B's panel is packed. A GEMM has one
 /// tap of the packed rows; a convolution one tap per filter position, each
 /// reading `groups` consecutive words (4 channels each) of a pixel.
@@ -220,7 +220,7 @@ template <int R> struct ATaps {
   const int64_t *offsets;
   /// Bytes from the start of B's panel to tap t's first row of 4 k.
   const int64_t *bOffsets;
-  int64_t taps, groups, stride;
+  int64_t taps, groups;
   /// Bytes from this panel of B to the next: its lines are prefetched as
   /// this one's are read (0: none), so that a filter that does not fit in
   /// L2 streams in behind the work instead of stalling it.
@@ -236,7 +236,7 @@ void tileGeneric(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
   for (int64_t t = 0; t < a.taps; ++t)
     for (int64_t q = 0; q < a.groups; ++q)
       for (int r = 0; r < R; ++r) {
-        uint32_t word = a.rows[r][a.offsets[t] + q * a.stride];
+        uint32_t word = a.rows[r][a.offsets[t] + q];
         int32_t a0 = word & 0xFF, a1 = (word >> 8) & 0xFF,
                 a2 = (word >> 16) & 0xFF, a3 = word >> 24;
         const int8_t *bq = b + a.bOffsets[t] + q * kNR * 4;
@@ -280,14 +280,10 @@ tileVnni(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
     for (int r = 0; r < R; ++r)
       rows[r] = a.rows[r] + a.offsets[t];
     b = panel + a.bOffsets[t];
-    // A convolution's groups are consecutive words: one index for all rows
-    // (not one pointer increment per row).
-    if (a.stride == 1)
-      for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
-        vnniStep<R>(sum, rows, q, b, a.nextPanel);
-    else
-      for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
-        vnniStep<R>(sum, rows, q * a.stride, b, a.nextPanel);
+    // A row's groups are consecutive words: one index for all rows (not
+    // one pointer increment per row).
+    for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4)
+      vnniStep<R>(sum, rows, q, b, a.nextPanel);
   }
   for (int r = 0; r < R; ++r) {
     _mm512_storeu_si512(acc[r], sum[r][0]);
@@ -373,8 +369,7 @@ void tile(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 template <int... Rs>
 void tileRows(int rows, const uint32_t *const *rowPointers,
               const int64_t *offsets, const int64_t *bOffsets, int64_t taps,
-              int64_t groups, int64_t stride, int64_t nextPanel,
-              const int8_t *b,
+              int64_t groups, int64_t nextPanel, const int8_t *b,
               int32_t (*acc)[kNR], std::integer_sequence<int, Rs...>) {
   auto run = [&](auto r) {
     constexpr int R = decltype(r)::value;
@@ -385,7 +380,6 @@ void tileRows(int rows, const uint32_t *const *rowPointers,
     a.bOffsets = bOffsets;
     a.taps = taps;
     a.groups = groups;
-    a.stride = stride;
     a.nextPanel = nextPanel;
     tile<R>(a, b, acc);
   };
@@ -430,13 +424,11 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
     return;
   auto *acc = reinterpret_cast<int32_t(*)[kNR]>(
       reinterpret_cast<char *>(packed) + packedBytes);
+  packA(g, m0, static_cast<int>(m1 - m0), packed);
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
   // AMX's tiles take 32 rows: below 16 most would be wasted (a batch of
   // 1), and vpdpbusd does better.
   if (amx && m1 - m0 >= 16) {
-    for (int64_t row = m0; row < m1; row += 16)
-      packA(g, row, static_cast<int>(min64(16, m1 - row)),
-            packed + (row - m0) * g.groups);
     const int64_t noOffset = 0;
     loadTileConfig();
     for (int64_t p = pb; p < pe; ++p)
@@ -453,20 +445,16 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
 #endif
   // Row tiles as even as kR allows (see qconvTask).
   int64_t rowsPerTile = ceilDiv(m1 - m0, ceilDiv(m1 - m0, kR));
-  for (int64_t row = m0; row < m1; row += rowsPerTile)
-    packA(g, row, static_cast<int>(min64(rowsPerTile, m1 - row)),
-          packed + (row - m0) * g.groups);
   for (int64_t p = pb; p < pe; ++p) {
     const int8_t *b = g.weights + p * g.groups * kNR * 4;
     int cols = static_cast<int>(min64(kNR, g.n - p * kNR));
     const int64_t noOffset = 0;
     for (int64_t row = m0; row < m1; row += rowsPerTile) {
       int rows = static_cast<int>(min64(rowsPerTile, m1 - row));
-      // Packed rows: row r's word of group q at [q * rows + r].
       const uint32_t *rowPointers[kR];
       for (int r = 0; r < rows; ++r)
         rowPointers[r] = packed + (row - m0 + r) * g.groups;
-      tileRows(rows, rowPointers, &noOffset, &noOffset, 1, g.groups, 1,
+      tileRows(rows, rowPointers, &noOffset, &noOffset, 1, g.groups,
                p + 1 < pe ? g.groups * kNR * 4 : 0, b, acc,
                std::make_integer_sequence<int, kR>());
       storeTile(g, acc, row, rows, p * kNR, cols);
@@ -486,7 +474,16 @@ struct QConv : ConvShape, QOperands {
   // with strides copies only the pixels it reads), and the strides in the
   // copy.
   int64_t sampleH, sampleW, wsh, wsw;
+  int64_t stagedRow; // Words of a staged group's row: whole vectors.
   int64_t rowsPerBlock, blocks, panels, panelChunk, panelChunks;
+
+  /// With at most 4 channels (one word a pixel) and no dilation along x, a
+  /// filter row's words are consecutive: one tap per row, kw words each
+  /// (the stem's 7x7 over 3 channels: 7 taps of 7, not 49 taps of 1).
+  bool rowTaps() const { return groups == 1 && dw == 1; }
+  /// Whether AMX can take the taps: channels in blocks of 64 (a tile row
+  /// of 16 words), or a filter row of one-word pixels as one tile row.
+  bool amxTaps() const { return rowTaps() || groups % 16 == 0; }
 };
 
 /// Input rows of the quantized window of output rows [r0, r1).
@@ -529,8 +526,6 @@ inline void transpose16(__m512i r[16]) {
 /// point.
 void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
                     uint32_t *window, uint32_t *staged) {
-  // Row of words per staged group, whole vectors.
-  [[maybe_unused]] int64_t stagedWords = ceilDiv(cv.wp, W) * W + W;
   int64_t rows = windowRows(cv, r0, r1), pixelWords = cv.groups;
   const float *in =
       cv.input ? cv.input + image * cv.c * cv.h * cv.w : nullptr;
@@ -601,14 +596,14 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
       for (int g = 0; g < 16; ++g)
         for (int64_t x = x0; x < x1; x += W) {
           VI word = words(g0 + g, x, min64(W, x1 - x));
-          __builtin_memcpy(staged + g * stagedWords + (x - x0), &word,
+          __builtin_memcpy(staged + g * cv.stagedRow + (x - x0), &word,
                            sizeof(word));
         }
       for (int64_t x = x0; x < x1; x += W) {
         int64_t count = min64(W, x1 - x);
         __m512i block[16];
         for (int g = 0; g < 16; ++g)
-          block[g] = _mm512_loadu_si512(staged + g * stagedWords + (x - x0));
+          block[g] = _mm512_loadu_si512(staged + g * cv.stagedRow + (x - x0));
         transpose16(block);
         for (int64_t i = 0; i < count; ++i)
           _mm512_storeu_si512(row + (x + i) * pixelWords + g0, block[i]);
@@ -628,7 +623,6 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
       }
   }
 }
-
 
 /// Output pixels [p0, p0 + rows) (flattened, one image) and channels
 /// [co, co + cols) from the integer sums, in NCHW: each channel's pixels
@@ -688,7 +682,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
                   16 * cv.wsw * cv.groups + 16,
               16) *
       16;
-  int64_t stagedWords = 16 * (ceilDiv(cv.wp, W) * W + W);
+  int64_t stagedWords = 16 * cv.stagedRow;
   auto *window = reinterpret_cast<uint32_t *>(
       scratch(worker,
               (windowWords + stagedWords) * 4 + 2 * ceilDiv(taps, 8) * 64));
@@ -698,16 +692,14 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   // Filter taps: word offsets from a pixel's window position (after the
   // window and the staging rows, 64-byte aligned), each followed by
   // `groups` consecutive words.
-  // With at most 4 channels (one word a pixel) and no dilation along x, a
-  // filter row's words are consecutive: one tap per row, kw words each
-  // (the stem's 7x7 over 3 channels: 7 taps of 7, not 49 taps of 1).
-  // B's taps: with one word a pixel, each filter row is padded to
-  // `rowWords` taps in the packed filter (Kernels.h).
+  // One tap per filter row where QConv::rowTaps. B's taps: with one word a
+  // pixel, each filter row is padded to `rowWords` taps in the packed filter
+  // (Kernels.h).
   auto *offsets =
       reinterpret_cast<int64_t *>(window + windowWords + stagedWords);
   int64_t *bOffsets = offsets + ceilDiv(taps, 8) * 8;
   int64_t rowWords = shears_uk_qconv_row_taps(cv.c, cv.kw);
-  bool rowTaps = cv.groups == 1 && cv.dw == 1;
+  bool rowTaps = cv.rowTaps();
   int64_t groups = rowTaps ? cv.kw : cv.groups;
   taps = rowTaps ? cv.kh : taps;
   for (int64_t y = 0; y < cv.kh; ++y)
@@ -726,7 +718,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   // A filter row of a one-word pixel (the stem) is one tile row too: its
   // 16 words run past the row's taps into what the zero rows of B (the
   // row's padding) cancel.
-  if (amx && (rowTaps || groups % 16 == 0)) {
+  if (amx && cv.amxTaps()) {
     int64_t tileGroups = rowTaps ? rowWords : groups;
     int32_t acc[32][kNR];
     int64_t stripsPerRow = ceilDiv(cv.ow, 16);
@@ -773,7 +765,7 @@ void qconvTask(void *ctx, int64_t task, int worker) {
         rowPointers[r] =
             window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
       }
-      tileRows(rows, rowPointers, offsets, bOffsets, taps, groups, 1,
+      tileRows(rows, rowPointers, offsets, bOffsets, taps, groups,
                p + 1 < pe ? kBytes : 0, cv.weights + p * kBytes, acc,
                std::make_integer_sequence<int, kR>());
       storeConvTile(cv, acc, image, p0, rows, p * kNR,
@@ -783,9 +775,8 @@ void qconvTask(void *ctx, int64_t task, int worker) {
 }
 
 /// What the integer kernels run on, for the profile: "+amx" where AMX
-/// takes the work (GEMMs, and convolutions whose channels come in blocks
-/// of 64 or whose pixels are one word: `blocks`), "+vnni", or "" (integer
-/// loops).
+/// takes the work (`blocks`: GEMMs of 16 rows or more, convolutions where
+/// QConv::amxTaps), "+vnni", or "" (integer loops).
 const char *integerUnit(bool blocks) {
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
   if (amx && blocks)
@@ -829,9 +820,8 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   ProfileScope profile(
       [&](char *out, size_t size) {
         snprintf(out, size, "qgemm %s%s: %lldx%lld * %lldx%lld",
-                 SHEARS_UK_ISA_NAME, integerUnit(true), (long long)g.m,
-                 (long long)g.k,
-                 (long long)g.k, (long long)g.n);
+                 SHEARS_UK_ISA_NAME, integerUnit(g.m >= 16), (long long)g.m,
+                 (long long)g.k, (long long)g.k, (long long)g.n);
       },
       g.m * g.k * g.n);
   parallelFor(g.rowBlocks * g.panelChunks, qgemmTask, &g, g.m * g.k * g.n / 4);
@@ -854,6 +844,7 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
   cv.wsh = cv.sh / cv.sampleH;
   cv.wsw = cv.sw / cv.sampleW;
   cv.wp = (cv.ow - 1) * cv.wsw + (cv.kw - 1) * cv.dw + 1;
+  cv.stagedRow = ceilDiv(cv.wp, W) * W + W;
   cv.panels = ceilDiv(cv.cout, kNR);
   // Blocks of output rows of about 256 pixels: each task quantizes the
   // input rows its block reads (plus the filter's reach, again for every
@@ -876,13 +867,10 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
         snprintf(out, size,
                  "qconv2d %s%s: %lldx%lldx%lld -> %lldx%lldx%lld k%lldx%lld "
                  "s%lld",
-                 SHEARS_UK_ISA_NAME,
-                 integerUnit(cv.groups % 16 == 0 ||
-                             (cv.groups == 1 && cv.dw == 1)),
-                 (long long)cv.c, (long long)cv.h,
-                 (long long)cv.w, (long long)cv.cout, (long long)cv.oh,
-                 (long long)cv.ow, (long long)cv.kh, (long long)cv.kw,
-                 (long long)cv.sh);
+                 SHEARS_UK_ISA_NAME, integerUnit(cv.amxTaps()), (long long)cv.c,
+                 (long long)cv.h, (long long)cv.w, (long long)cv.cout,
+                 (long long)cv.oh, (long long)cv.ow, (long long)cv.kh,
+                 (long long)cv.kw, (long long)cv.sh);
       },
       macs);
   parallelFor(cv.n * cv.blocks * cv.panelChunks, qconvTask, &cv, macs / 4);
