@@ -91,7 +91,7 @@ def bench_models(args, budget, rt):
                 continue
             print(f"  {name} batch {batch}:", flush=True)
             res, notes = prune.measure(args, compiled, cpu.input_specs(model, batch), budget)
-            med = {k: {e: statistics.median(v[e]) for e in ("shears", "ort")}
+            med = {k: {e: statistics.median(v[e]) if v[e] else None for e in ("shears", "ort")}
                    for k, v in res.items()}
             row = OrderedDict(
                 model=name, batch=batch, method=args.method,
@@ -132,10 +132,14 @@ def gemm_model(args, size):
 def bench_gemm(args, rt):
     exe = args.workdir / "vnni_peak"
     source = REPO / "bench" / "vnni_peak.cpp"
-    if prune.stale(exe, source):
-        subprocess.run(["clang++-22", "-O2", str(source), "-o", str(exe)], check=True)
-    peak = json.loads(subprocess.run([str(exe)], stdout=subprocess.PIPE, text=True,
-                                     check=True).stdout)
+    if prune.stale(exe, source) and subprocess.run(
+            ["clang++-22", "-O2", str(source), "-o", str(exe)]).returncode:
+        raise Failure(f"cannot build {source}")
+    probe = subprocess.run([str(exe)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if probe.returncode:
+        raise Failure(f"{probe.stderr.strip() or exe.name + ' failed'} "
+                      f"(--gemm-sizes '' skips the GEMM section)")
+    peak = json.loads(probe.stdout)
     rows = []
     for size in args.gemm_sizes:
         f32, int8 = gemm_model(args, size)
@@ -221,9 +225,11 @@ def main():
     args = p.parse_args()
     args.models = [m for m in args.models.split(",") if m]
     args.batches = cpu.parse_batches(p, args.batches)
-    args.gemm_sizes = [int(s) for s in args.gemm_sizes.split(",") if s]
+    args.gemm_sizes = cpu.parse_list(p, "--gemm-sizes", args.gemm_sizes) if args.gemm_sizes else []
     if args.runs < 1:
         p.error("--runs must be positive")
+    if args.min_round_ms < 0:
+        p.error("--min-round-ms must not be negative")
     args.workdir.mkdir(parents=True, exist_ok=True)
     head = cpu.run_header([args.bin / "shears", args.runtime])
     print(head, flush=True)

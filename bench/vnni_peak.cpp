@@ -86,7 +86,18 @@ bool hasAmx() {
          syscall(SYS_arch_prctl, 0x1023, 18) == 0;
 }
 
+bool hasAvx512Vnni() {
+  unsigned eax, ebx, ecx, edx;
+  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+         (ebx & (1u << 16)) && (ecx & (1u << 11));
+}
+
 int main() {
+  if (!hasAvx512Vnni()) {
+    fprintf(stderr, "vnni_peak: this CPU has no AVX-512 with VNNI, whose "
+                    "peaks it measures\n");
+    return 2;
+  }
   const long n = 8000000;
   double t0 = now();
   int s = vnni(n);
