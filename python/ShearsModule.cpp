@@ -447,6 +447,25 @@ std::optional<ShearsDType> runtimeDType(const py::dtype &dtype) {
   return std::nullopt;
 }
 
+/// A runtime tensor viewing `array` (not a copy) as `dtype`; `what` names
+/// it in the error when it cannot.
+TensorPtr wrapArray(const py::array &array, ShearsDType dtype,
+                    const std::string &what) {
+  constexpr int required =
+      py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  if ((array.flags() & required) != required)
+    throw Error(what + ": the array must be C-contiguous and aligned");
+  std::vector<int64_t> dims(array.shape(), array.shape() + array.ndim());
+  char *message = nullptr;
+  TensorPtr tensor(shearsTensorWrap(dtype, dims.size(), dims.data(),
+                                    const_cast<void *>(array.data()),
+                                    &message));
+  if (!tensor)
+    throw Error(what + ": " +
+                takeRuntimeMessage(message, "cannot wrap the array"));
+  return tensor;
+}
+
 /// What `shears calibrate` measures, on numpy samples (first axis the
 /// samples, one array per model input): per layer the input-channel norms
 /// (activation-aware pruning), or with `quantization` the inputs' ranges
@@ -457,26 +476,17 @@ py::dict calibrate(const Module &module, const std::vector<py::array> &samples,
   std::vector<const ShearsTensor *> pointers;
   for (const py::array &array : samples) {
     std::optional<ShearsDType> dtype = runtimeDType(array.dtype());
-    constexpr int required =
-        py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
-    if (!dtype || (array.flags() & required) != required)
-      throw Error("calibration samples must be C-contiguous arrays of a "
-                  "dtype the runtime takes, got " +
+    if (!dtype)
+      throw Error("calibration samples must be arrays of a dtype the "
+                  "runtime takes, got " +
                   std::string(py::str(array.dtype())));
-    std::vector<int64_t> dims(array.shape(), array.shape() + array.ndim());
-    char *message = nullptr;
-    TensorPtr tensor(shearsTensorWrap(*dtype, dims.size(), dims.data(),
-                                      const_cast<void *>(array.data()),
-                                      &message));
-    if (!tensor)
-      throw Error(takeRuntimeMessage(message, "cannot wrap the samples"));
-    pointers.push_back(tensor.get());
-    tensors.push_back(std::move(tensor));
+    tensors.push_back(wrapArray(array, *dtype, "calibration samples"));
+    pointers.push_back(tensors.back().get());
   }
   std::string error;
   FailureOr<std::vector<std::pair<std::string, shears::NpzArray>>> arrays;
+  DiagnosticCapture capture(module.getContext());
   {
-    DiagnosticCapture capture(module.getContext());
     py::gil_scoped_release release;
     arrays = quantization ? shears::measureActivationRanges(
                                 module.get(), pointers, batch, error)
@@ -484,7 +494,8 @@ py::dict calibrate(const Module &module, const std::vector<py::array> &samples,
                                                       batch, error);
   }
   if (failed(arrays))
-    throw Error("calibration failed: " + error);
+    throw Error(capture.message("calibration failed: " + error));
+  capture.warnIfAny();
   py::dict result;
   for (auto &[name, array] : *arrays) {
     py::array_t<float> values(std::vector<py::ssize_t>(array.shape.begin(),
@@ -546,22 +557,14 @@ public:
     for (size_t i = 0; i < numInputs; ++i) {
       const py::array &array = arrays[i];
       std::optional<ShearsDType> dtype = runtimeDType(array.dtype());
-      std::vector<int64_t> dims(array.shape(), array.shape() + array.ndim());
       if (!dtype)
-        throw Error(inputMismatch(i, py::str(array.dtype()), dims));
-      constexpr int required = py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
-      if ((array.flags() & required) != required)
-        throw Error("input '" + std::string(shearsModelInputName(model, i)) +
-                    "': the array must be C-contiguous and aligned");
-      char *message = nullptr;
-      TensorPtr tensor(shearsTensorWrap(*dtype, dims.size(), dims.data(),
-                                        const_cast<void *>(array.data()),
-                                        &message));
-      if (!tensor)
-        throw Error("input '" + std::string(shearsModelInputName(model, i)) +
-                    "': " + takeRuntimeMessage(message, "cannot wrap the array"));
-      inputPtrs.push_back(tensor.get());
-      inputs.push_back(std::move(tensor));
+        throw Error(inputMismatch(
+            i, py::str(array.dtype()),
+            std::vector<int64_t>(array.shape(), array.shape() + array.ndim())));
+      inputs.push_back(wrapArray(
+          array, *dtype,
+          "input '" + std::string(shearsModelInputName(model, i)) + "'"));
+      inputPtrs.push_back(inputs.back().get());
     }
 
     size_t numOutputs = shearsModelNumOutputs(model);
