@@ -407,6 +407,8 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
         raise Error("give calibration or statistics, not both")
     if activations == "static" and calibration is None and statistics is None:
         raise Error("activations='static' needs calibration samples or statistics")
+    if activations != "static" and (calibration is not None or statistics is not None):
+        raise Error("calibration and statistics are for activations='static'")
     with tempfile.TemporaryDirectory() as tmp:
         path = None
         if calibration is not None:

@@ -603,6 +603,8 @@ def test_prune_and_quantize_compose():
     # (The option parser says why on stderr only.)
     ({"weights": "int2"}, 'failed to add `shears-quantize` with options `weights="int2"'),
     ({"group_size": 0, "weights": "int4"}, "group-size must be positive"),
+    ({"activations": "dynamic", "statistics": "unused.npz"},
+     "calibration and statistics are for activations='static'"),
 ])
 def test_quantize_bad_options(kwargs, message):
     with pytest.raises(shears.Error, match=message):
