@@ -287,14 +287,23 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     np.save(calib, np.ascontiguousarray(x[:1024]).reshape(
         (-1,) + tuple(d if d is not None else 1 for d in spec.shape[1:])))
 
+    def run(cmd):
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {proc.stdout.strip()}")
+
+    statistics = {}  # Per source model: its activations' statistics, measured once.
+
     def quantize(source, label, options):
         out = os.path.join(tmp, f"{name}.{label.replace(' ', '_')}.onnx")
         cmd = [str(BIN / "shears"), "quantize", str(source), "-o", out] + options
         if "--activations" not in options:  # static: calibrated
-            cmd += ["--calibration", f"{spec.name}={calib}"]
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)}: {proc.stdout.strip()}")
+            if source not in statistics:
+                statistics[source] = os.path.join(tmp, f"{Path(source).stem}.qstats.npz")
+                run([str(BIN / "shears"), "calibrate", str(source), "--quantization",
+                     "--input", f"{spec.name}={calib}", "-o", statistics[source]])
+            cmd += ["--statistics", statistics[source]]
+        run(cmd)
         return out
 
     entries = []
