@@ -30,7 +30,6 @@
 namespace shears::uk::SHEARS_UK_ISA {
 namespace {
 
-
 // Tile shapes: R rows x V vectors of W floats, at most about 24 (AVX-512,
 // 32 registers) or 12 (16 registers) accumulators.
 #if SHEARS_UK_WIDTH == 16
@@ -46,10 +45,6 @@ constexpr int kConvR = 4, kConvV = 2;
 constexpr int kGemmR = 1, kAccumulators = 8;
 #endif
 constexpr int kConvNR = kConvV * W;
-/// The direct convolution's tile: kMR rows by kDirectV vectors (24
-/// accumulators on AVX-512, the only ISA that takes that path).
-constexpr int kDirectV = W == 16 ? 3 : kConvV;
-constexpr int kDirectNR = kDirectV * W;
 constexpr int kGemmNR = SHEARS_UK_GEMM_NR;
 constexpr int kGemmV = kGemmNR / W;
 constexpr int kMR = SHEARS_UK_CONV_MR;
@@ -620,12 +615,12 @@ inline void tileOffsets(int64_t kc, const float *__restrict a,
 /// of the input rows a band of output rows reads (the slice, wp = OW + the
 /// filter's reach floats a row), output pixel (oh, ow) taken as "wide" pixel
 /// oh * wp + ow reads tap (c, i, j) at wide + off(c, i, j): every im2col row
-/// is a contiguous run of the slice. Panels of kDirectNR wide pixels go
+/// is a contiguous run of the slice. Panels of kConvNR wide pixels go
 /// straight into the tile (B rows at per-k offsets), over the whole
 /// reduction; the columns ow >= OW are computed and dropped at the store,
 /// which writes each output row's run with masked vectors and the epilogue.
 /// A task: one image and group, a band of output rows, a chunk of filter
-/// row blocks.
+/// row blocks. Its tile is kMR x kConvV, 24 accumulators: AVX-512 only.
 void directTask(void *ctx, int64_t task, int worker) {
   const Conv &cv = *static_cast<const Conv *>(ctx);
   int64_t chunk = task % cv.chunks;
@@ -636,7 +631,7 @@ void directTask(void *ctx, int64_t task, int worker) {
   const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
   int64_t plane = cv.sliceRows * cv.wp;
   // The slice, then zeros for the last panel's overrun, then the offsets.
-  int64_t sliceFloats = ceilDiv(cv.cg * plane + 2 * kDirectNR, 16) * 16;
+  int64_t sliceFloats = ceilDiv(cv.cg * plane + 2 * kConvNR, 16) * 16;
   float *slice = scratch(worker, sliceFloats * sizeof(float) +
                                      cv.k * sizeof(int64_t));
   if (!slice)
@@ -670,18 +665,18 @@ void directTask(void *ctx, int64_t task, int worker) {
   int64_t rb0 = chunk * cv.chunkBlocks;
   int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
   const Epilogue &e = cv.epilogue;
-  for (int64_t q0 = 0; q0 < wide; q0 += kDirectNR) {
+  for (int64_t q0 = 0; q0 < wide; q0 += kConvNR) {
     // The panel's output pixels as runs along output rows: lanes [lane,
     // lane + len) go to output pixel `pixel` on.
     struct Run {
       int64_t lane, len, pixel;
-    } runs[kDirectNR];
+    } runs[kConvNR];
     int numRuns = 0;
-    for (int64_t q = q0; q < min64(q0 + kDirectNR, wide);) {
+    for (int64_t q = q0; q < min64(q0 + kConvNR, wide);) {
       int64_t oh = oh0 + q / cv.wp, ow = q % cv.wp;
       int64_t rowEnd = q - ow + cv.wp;
       if (ow < cv.ow) {
-        int64_t len = min64(cv.ow - ow, min64(q0 + kDirectNR, wide) - q);
+        int64_t len = min64(cv.ow - ow, min64(q0 + kConvNR, wide) - q);
         runs[numRuns++] = {q - q0, len, oh * cv.ow + ow};
       }
       q = rowEnd;
@@ -689,8 +684,8 @@ void directTask(void *ctx, int64_t task, int worker) {
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       int64_t row = rb * kMR;
       const float *a = cv.filter + (g * cv.rowBlocks + rb) * cv.k * kMR;
-      VF acc[kMR][kDirectV];
-      tileOffsets<kMR, kDirectV>(cv.k, a, slice + q0, off, acc);
+      VF acc[kMR][kConvV];
+      tileOffsets<kMR, kConvV>(cv.k, a, slice + q0, off, acc);
       int rows = static_cast<int>(min64(kMR, cv.mg - row));
       for (int r = 0; r < rows; ++r) {
         int64_t channel = g * cv.mg + row + r;
