@@ -798,14 +798,6 @@ using namespace shears::uk;
 using namespace shears::uk::SHEARS_UK_ISA;
 static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
 
-/// Splits the filter's row blocks into chunks when `tiles` (the tasks of
-/// the other dimensions) are too few to keep `wanted` tasks in flight.
-void splitRowBlocks(Conv &cv, int64_t tiles, int64_t wanted) {
-  cv.chunks = tiles >= wanted ? 1 : min64(cv.rowBlocks, ceilDiv(wanted, tiles));
-  cv.chunkBlocks = ceilDiv(cv.rowBlocks, cv.chunks);
-  cv.chunks = ceilDiv(cv.rowBlocks, cv.chunkBlocks);
-}
-
 /// Runs `tasks` tasks of one of conv2d's paths, timed for the profile.
 void runConv(Conv &cv, const char *path, void (*task)(void *, int64_t, int),
              int64_t tasks, int64_t macs) {
@@ -858,9 +850,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // Every chunk packs its pixels' im2col again: one chunk of all panels
     // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
     int64_t tiles = cv.groups * cv.pixelBlocks;
-    cv.chunks = min64(cv.channelPanels, ceilDiv(numWorkers(), tiles));
-    cv.panelChunk = ceilDiv(cv.channelPanels, cv.chunks);
-    cv.chunks = ceilDiv(cv.channelPanels, cv.panelChunk);
+    cv.chunks =
+        splitChunks(cv.channelPanels, tiles, numWorkers(), cv.panelChunk);
     runConv(cv, "channel panels", convChannelsTask, tiles * cv.chunks, macs);
     return;
   }
@@ -885,7 +876,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
       tiles = cv.n * cv.groups * cv.bands;
     }
     cv.sliceRows = cv.bandRows + reachH;
-    splitRowBlocks(cv, tiles, wanted);
+    cv.chunks = splitChunks(cv.rowBlocks, tiles, wanted, cv.chunkBlocks);
     runConv(cv, "direct", directTask, tiles * cv.chunks, macs);
     return;
   }
@@ -907,7 +898,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   // Split the filter rows too when there are too few pixel panels to keep
   // every thread busy.
   int64_t tiles = cv.n * cv.groups * cv.panelGroups;
-  splitRowBlocks(cv, tiles, wanted);
+  cv.chunks = splitChunks(cv.rowBlocks, tiles, wanted, cv.chunkBlocks);
   runConv(cv, "pixel panels", convTask, tiles * cv.chunks, macs);
 }
 

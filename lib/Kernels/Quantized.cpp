@@ -774,6 +774,9 @@ void qconvTask(void *ctx, int64_t task, int worker) {
   }
 }
 
+/// Tasks that keep the threads busy: 4 each, for balance.
+int64_t wantedTasks() { return numWorkers() > 1 ? 4 * numWorkers() : 1; }
+
 /// What the integer kernels run on, for the profile: "+amx" where AMX
 /// takes the work (`blocks`: GEMMs of 16 rows or more, convolutions where
 /// QConv::amxTaps), "+vnni", or "" (integer loops).
@@ -811,12 +814,8 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   g.rowBlocks = ceilDiv(g.m, kMC);
   // Each task quantizes its rows of A, again for every chunk of panels:
   // chunks only when row blocks alone would leave threads idle.
-  int64_t wanted = numWorkers() > 1 ? 4 * numWorkers() : 1;
-  g.panelChunks = g.rowBlocks >= wanted
-                      ? 1
-                      : min64(g.panels, ceilDiv(wanted, g.rowBlocks));
-  g.panelChunk = ceilDiv(g.panels, g.panelChunks);
-  g.panelChunks = ceilDiv(g.panels, g.panelChunk);
+  g.panelChunks =
+      splitChunks(g.panels, g.rowBlocks, wantedTasks(), g.panelChunk);
   ProfileScope profile(
       [&](char *out, size_t size) {
         snprintf(out, size, "qgemm %s%s: %lldx%lld * %lldx%lld",
@@ -855,12 +854,8 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
   cv.blocks = ceilDiv(cv.oh, cv.rowsPerBlock);
   // Chunks of panels quantize the window again: only as many as the
   // threads need.
-  int64_t wanted = numWorkers() > 1 ? 4 * numWorkers() : 1;
-  int64_t tasks = cv.n * cv.blocks;
   cv.panelChunks =
-      tasks >= wanted ? 1 : min64(cv.panels, ceilDiv(wanted, tasks));
-  cv.panelChunk = ceilDiv(cv.panels, cv.panelChunks);
-  cv.panelChunks = ceilDiv(cv.panels, cv.panelChunk);
+      splitChunks(cv.panels, cv.n * cv.blocks, wantedTasks(), cv.panelChunk);
   int64_t macs = cv.n * cv.oh * cv.ow * cv.cout * cv.c * cv.kh * cv.kw;
   ProfileScope profile(
       [&](char *out, size_t size) {

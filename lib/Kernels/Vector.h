@@ -127,6 +127,16 @@ inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
+/// Chunks of `count` (>= 1) items, so that `tasks` tasks, each taking every
+/// chunk, make about `wanted` in all: as few as that takes (each chunk
+/// repeats its task's shared work), at most `count`. Returns the number of
+/// chunks and sets `perChunk`, the items of each (the last may have fewer).
+inline int64_t splitChunks(int64_t count, int64_t tasks, int64_t wanted,
+                           int64_t &perChunk) {
+  perChunk = ceilDiv(count, min64(count, ceilDiv(wanted, tasks)));
+  return ceilDiv(count, perChunk);
+}
+
 // 1 * x: exact, so it folds to a broadcast (0 + x would not, for -0).
 inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 
