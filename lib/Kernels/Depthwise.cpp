@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConvShape.h"
+#include "Epilogue.h"
 #include "ThreadPool.h"
 #include "Vector.h"
 
@@ -22,13 +24,11 @@ using namespace shears::uk::SHEARS_UK_ISA;
 
 namespace {
 
-struct DwConv {
-  const float *input, *filter = nullptr, *bias = nullptr, *residual = nullptr;
+struct DwConv : shears::uk::ConvShape {
+  const float *input, *filter = nullptr;
   bool max = false; // Max pooling: no filter or bias, -inf padding.
+  Epilogue epilogue;
   float *output = nullptr;
-  int64_t c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
-  int activation = SHEARS_UK_ACT_NONE;
-  float lo = 0, hi = 0;
   int64_t planes, rowsPerTask, tasksPerPlane, planesPerTask;
 };
 
@@ -58,6 +58,7 @@ template <bool Max, int KH, int KW, int S>
 void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
             int64_t plane, float bias, int64_t y0, int64_t y1) {
   constexpr bool fixed = KH > 0;
+  const Epilogue &e = d.epilogue;
   int64_t kh = fixed ? KH : d.kh, kw = fixed ? KW : d.kw;
   int64_t sh = d.sh, sw = S > 0 ? S : d.sw;
   int64_t dh = fixed ? 1 : d.dh, dw = fixed ? 1 : d.dw;
@@ -125,13 +126,10 @@ void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
       for (int r = 0; r < rows; ++r) {
         int64_t offset = (plane * d.oh + y + r) * d.ow + x;
         VF v = acc[r];
-        if (d.residual)
-          v += valid == W ? load(d.residual + offset)
-                          : loadFirst(d.residual + offset, valid);
-        if (d.activation == SHEARS_UK_ACT_RELU)
-          v = v > 0 ? v : 0;
-        else if (d.activation == SHEARS_UK_ACT_CLIP)
-          v = v < d.lo ? d.lo : (v > d.hi ? d.hi : v);
+        if (e.residual)
+          v += valid == W ? load(e.residual + offset)
+                          : loadFirst(e.residual + offset, valid);
+        v = e.activate(v);
         if (valid == W)
           store(d.output + offset, v);
         else
@@ -190,7 +188,8 @@ void planeRows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1,
     if (c < c1)
       storeFirst(dst + c, loadFirst(src + c - d.pl, c1 - c), c1 - c);
   }
-  float bias = d.max ? -__builtin_inff() : d.bias ? d.bias[ch] : 0.0f;
+  const float *biases = d.epilogue.bias;
+  float bias = d.max ? -__builtin_inff() : biases ? biases[ch] : 0.0f;
   bool unit = d.dh == 1 && d.dw == 1 && d.sh == d.sw;
   bool k3 = unit && d.kh == 3 && d.kw == 3, k2 = unit && d.kh == 2 && d.kw == 2;
   if (d.max) {
@@ -236,30 +235,11 @@ void runPlanes(void **buffers, const int64_t *dims, const int64_t *ip,
   if (!max)
     d.filter = static_cast<const float *>(*operand++);
   int64_t flags = ip[SHEARS_UK_CONV_FLAGS];
-  if (flags & SHEARS_UK_HAS_BIAS && !max)
-    d.bias = static_cast<const float *>(*operand++);
-  if (flags & SHEARS_UK_HAS_RESIDUAL)
-    d.residual = static_cast<const float *>(*operand++);
+  d.epilogue =
+      Epilogue(max ? flags & ~SHEARS_UK_HAS_BIAS : flags, fparams, operand);
   d.output = static_cast<float *>(*operand);
-  d.activation = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
-  if (d.activation == SHEARS_UK_ACT_CLIP) {
-    d.lo = fparams[SHEARS_UK_F_CLIP_MIN];
-    d.hi = fparams[SHEARS_UK_F_CLIP_MAX];
-  }
-  d.c = ip[SHEARS_UK_CONV_C];
-  d.h = ip[SHEARS_UK_CONV_H];
-  d.w = ip[SHEARS_UK_CONV_W];
-  d.kh = ip[SHEARS_UK_CONV_KH];
-  d.kw = ip[SHEARS_UK_CONV_KW];
-  d.sh = ip[SHEARS_UK_CONV_SH];
-  d.sw = ip[SHEARS_UK_CONV_SW];
-  d.pt = ip[SHEARS_UK_CONV_PT];
-  d.pl = ip[SHEARS_UK_CONV_PL];
-  d.dh = ip[SHEARS_UK_CONV_DH];
-  d.dw = ip[SHEARS_UK_CONV_DW];
-  d.oh = ip[SHEARS_UK_CONV_OH];
-  d.ow = ip[SHEARS_UK_CONV_OW];
-  int64_t planes = dims[0] * d.c;
+  d.read(dims, ip);
+  int64_t planes = d.n * d.c;
   if (planes == 0 || d.oh == 0 || d.ow == 0)
     return;
   // Split tall planes when there are few of them.
@@ -284,9 +264,8 @@ void runPlanes(void **buffers, const int64_t *dims, const int64_t *ip,
       [&](char *out, size_t size) {
         snprintf(out, size, "%s %s: n%lld %lldx%lldx%lld, %lldx%lld s%lld",
                  max ? "maxpool2d" : "dwconv2d", SHEARS_UK_ISA_NAME,
-                 (long long)dims[0], (long long)d.c, (long long)d.h,
-                 (long long)d.w, (long long)d.kh, (long long)d.kw,
-                 (long long)d.sh);
+                 (long long)d.n, (long long)d.c, (long long)d.h, (long long)d.w,
+                 (long long)d.kh, (long long)d.kw, (long long)d.sh);
       },
       macs);
   shears::uk::parallelFor(tasks, dwTask, &d, 4 * macs);
