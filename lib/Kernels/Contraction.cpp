@@ -440,6 +440,16 @@ copyRun(float *__restrict dst, const float *__restrict src, int64_t n) {
     storeFirst(dst + t, loadFirst(src + t, n - t), n - t);
 }
 
+/// dst[0, n) = 0, the same way.
+__attribute__((no_builtin, always_inline)) inline void zeroRun(float *dst,
+                                                               int64_t n) {
+  int64_t t = 0;
+  for (; t + W <= n; t += W)
+    store(dst + t, VF{});
+  if (t < n)
+    storeFirst(dst + t, VF{}, n - t);
+}
+
 /// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
 /// [p0, p0 + width), into dst (kc rows `stride` apart, zeros past the last
 /// pixel and where a tap falls in the padding). A pixel panel is kConvNR
@@ -457,11 +467,7 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
         store(row + v * W, VF{});
       return;
     }
-    int64_t t = 0;
-    for (; t + W <= width; t += W)
-      store(row + t, VF{});
-    if (t < width)
-      storeFirst(row + t, VF{}, width - t);
+    zeroRun(row, width);
   };
   if (cv.pointwise) {
     for (int64_t kk = 0; kk < kc; ++kk) {
@@ -645,11 +651,7 @@ void directTask(void *ctx, int64_t task, int worker) {
   for (int64_t ch = 0; ch < cv.cg; ++ch)
     for (int64_t r = 0; r < cv.sliceRows; ++r) {
       float *dst = slice + ch * plane + r * cv.wp;
-      int64_t t = 0;
-      for (; t + W <= cv.wp; t += W)
-        store(dst + t, VF{});
-      if (t < cv.wp)
-        storeFirst(dst + t, VF{}, cv.wp - t);
+      zeroRun(dst, cv.wp);
       int64_t ih = oh0 - cv.pt + r;
       if (ih < 0 || ih >= cv.h)
         continue;
@@ -791,13 +793,6 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   }
 }
 
-} // namespace
-} // namespace shears::uk::SHEARS_UK_ISA
-
-using namespace shears::uk;
-using namespace shears::uk::SHEARS_UK_ISA;
-static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
-
 /// Runs `tasks` tasks of one of conv2d's paths, timed for the profile.
 void runConv(Conv &cv, const char *path, void (*task)(void *, int64_t, int),
              int64_t tasks, int64_t macs) {
@@ -814,6 +809,13 @@ void runConv(Conv &cv, const char *path, void (*task)(void *, int64_t, int),
       macs);
   parallelFor(tasks, task, &cv, macs);
 }
+
+} // namespace
+} // namespace shears::uk::SHEARS_UK_ISA
+
+using namespace shears::uk;
+using namespace shears::uk::SHEARS_UK_ISA;
+static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
 
 extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
                                        const int64_t *ip,

@@ -1,7 +1,7 @@
 //===- ConvShape.h - The sizes of a convolution kernel call ----*- C++ -*-===//
 //
 // The conv2d slots of include/shears-c/Kernels.h as fields, read once for
-// every kernel that takes them (conv2d, qconv2d).
+// every kernel that takes them (conv2d, dwconv2d, maxpool2d, qconv2d).
 //
 //===----------------------------------------------------------------------===//
 

@@ -49,7 +49,6 @@ typedef int32_t VI __attribute__((vector_size(W * sizeof(int32_t))));
 typedef int32_t VIU
     __attribute__((vector_size(W * sizeof(int32_t)), aligned(4)));
 
-
 typedef uint8_t VB __attribute__((vector_size(W)));
 
 /// A kernel's output: f32, or u8 quantized with a scale and zero point
