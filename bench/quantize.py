@@ -52,8 +52,7 @@ def calibration(args, model, name):
     if name.startswith("fashion_mnist"):
         sys.path.insert(0, str(REPO / "utils"))
         import fashion_mnist
-        images, _ = fashion_mnist.load("train")
-        samples = images[np.random.default_rng(0).permutation(len(images))[:512]]
+        samples = fashion_mnist.calibration_images(512)
     else:
         samples = np.random.default_rng(0).standard_normal((16, *shape[1:]), dtype=np.float32)
     np.save(path, samples.reshape((-1, *shape[1:])).astype(np.float32))

@@ -45,10 +45,9 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     name, _, dims = graph_inputs(args.model)[0]
     shape = (-1,) + tuple(dims[1:])
-    train, _ = fashion_mnist.load("train")
     test, labels = fashion_mnist.load("test")
     calib = work / "calib.npy"
-    np.save(calib, train[np.random.default_rng(0).permutation(len(train))[:512]].reshape(shape))
+    np.save(calib, fashion_mnist.calibration_images(512).reshape(shape))
     x = test[:args.samples].reshape(shape)
     labels = labels[:args.samples]
     samples = work / "x.npy"

@@ -35,3 +35,10 @@ def load(split):
     if n != m or pixels.size != n * 784 or labels.size != n:
         raise ValueError(f"{prefix}-*: inconsistent image/label files")
     return (pixels.reshape(n, 784).astype(np.float32) / 255.0), labels.astype(np.int64)
+
+
+def calibration_images(count, seed=0):
+    """`count` training images drawn at random (the same ones for a seed), float32 [count, 784]:
+    samples for calibration, never test images."""
+    images, _ = load("train")
+    return images[np.random.default_rng(seed).permutation(len(images))[:count]]

@@ -137,7 +137,6 @@ def side_inputs(path, spec, tmp):
     training images: {criterion: option text}; a criterion whose side input
     cannot be made is left out, said on stderr."""
     import subprocess
-    images, _ = fashion_mnist.load("train")
     name = Path(path).stem
     options = {}
     grads = os.path.join(tmp, f"{name}.grads.npz")
@@ -149,8 +148,7 @@ def side_inputs(path, spec, tmp):
     else:
         log(f"   taylor left out: {proc.stdout.strip()}")
     calib = os.path.join(tmp, f"{name}.calib.npy")
-    np.save(calib, images[np.random.default_rng(0).permutation(len(images))[:1024]]
-            .reshape((-1,) + tuple(spec.shape[1:])))
+    np.save(calib, fashion_mnist.calibration_images(1024).reshape((-1,) + tuple(spec.shape[1:])))
     norms = os.path.join(tmp, f"{name}.norms.npz")
     proc = subprocess.run([str(BIN / "shears"), "calibrate", str(path), "--input",
                            f"{spec.name}={calib}", "-o", norms],
@@ -281,8 +279,7 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     name = Path(path).stem
     x, labels = data.for_model(spec)
     if labels is not None:  # Fashion-MNIST: training images, not the test images
-        images, _ = fashion_mnist.load("train")
-        x = images[np.random.default_rng(0).permutation(len(images))[:1024]]
+        x = fashion_mnist.calibration_images(1024)
     calib = os.path.join(tmp, f"{name}.qcalib.npy")
     np.save(calib, np.ascontiguousarray(x[:1024]).reshape(
         (-1,) + tuple(d if d is not None else 1 for d in spec.shape[1:])))
