@@ -415,8 +415,9 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
   int64_t m0 = task % g.rowBlocks * kMC, m1 = min64(g.m, m0 + kMC);
   int64_t pb = task / g.rowBlocks * g.panelChunk;
   int64_t pe = min64(g.panels, pb + g.panelChunk);
-  // (32 rows of slack: AMX tiles read 32 rows, the rows past m1 unused.)
-  size_t packedBytes = (kMC + 32) * g.groups * sizeof(uint32_t);
+  // AMX tiles read 32 rows, those past m1 unused: still within kMC rows.
+  static_assert(kMC % 32 == 0, "AMX reads whole strips of 32 rows");
+  size_t packedBytes = kMC * g.groups * sizeof(uint32_t);
   auto *packed = reinterpret_cast<uint32_t *>(
       scratch(worker, packedBytes + 32 * kNR * sizeof(int32_t)));
   if (!packed)
