@@ -538,7 +538,7 @@ def test_exported_cnn_matches_onnx_runtime(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 def _shears_tool():
-    return SRC / "build" / "bin" / "shears"
+    return MODELS.parent / "bin" / "shears"  # The build tree the models are in.
 
 
 def test_quantize_matches_the_driver(tmp_path):
