@@ -950,8 +950,8 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::init("int8"), cl::cat(cat));
   Opt<std::string> groupSize(
       "group-size",
-      cl::desc("--weights int4: weights per scale (default 64); must divide "
-               "each output channel's weights"),
+      cl::desc("--weights int4: weights per scale (default 64; a channel's "
+               "last group is padded with zeros)"),
       cl::init("64"), cl::cat(cat));
   Opt<std::string> activations(
       "activations",

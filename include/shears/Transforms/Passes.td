@@ -182,8 +182,8 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
              clEnumValN(mlir::shears::WeightFormat::Binary, "binary",
                         "the sign, a scale per output channel"))}]>,
     Option<"groupSize", "group-size", "int64_t", "64",
-           "weights=int4: weights per scale, dividing each output channel's "
-           "weights">,
+           "weights=int4: weights per scale (a channel's last group padded "
+           "with zeros)">,
     Option<"activations", "activations", "mlir::shears::QuantizedActivations",
            "mlir::shears::QuantizedActivations::Static",
            "How layer inputs are quantized",
