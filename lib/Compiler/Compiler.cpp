@@ -68,35 +68,21 @@ OwningOpRef<ModuleOp> shears::loadModel(StringRef path, MLIRContext &context,
 static std::unique_ptr<llvm::TargetMachine>
 hostTargetMachine(std::string &error, StringRef cpu = "");
 
-std::string shears::kernelISAForCPU(StringRef cpu, std::string &error) {
+FailureOr<shears::KernelTarget> shears::kernelTargetForCPU(StringRef cpu,
+                                                           std::string &error) {
   if (cpu.empty())
-    return hostKernelISA();
+    return hostKernelTarget();
   std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
   if (!machine)
-    return "";
+    return failure();
   const llvm::MCSubtargetInfo *info = machine->getMCSubtargetInfo();
   if (!info->isCPUStringValid(cpu)) {
     error = "unknown target CPU '" + cpu.str() + "'";
-    return "";
+    return failure();
   }
-  if (info->checkFeatures("+avx512f"))
-    return "avx512";
-  if (info->checkFeatures("+avx2,+fma"))
-    return "avx2";
-  return "generic";
-}
-
-/// Whether `cpu` (the host when empty; a valid CPU name) has AVX512-VNNI or
-/// AMX-INT8, which the integer kernels need to beat the f32 ones.
-static bool hasIntegerDotProducts(StringRef cpu) {
-  if (cpu.empty())
-    return shears::hostHasIntegerDotProducts();
-  std::string error;
-  std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
-  if (!machine)
-    return false;
-  const llvm::MCSubtargetInfo *info = machine->getMCSubtargetInfo();
-  return info->checkFeatures("+avx512vnni") || info->checkFeatures("+amx-int8");
+  return kernelTarget([&](StringRef feature) {
+    return info->checkFeatures(("+" + feature).str());
+  });
 }
 
 LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
@@ -104,10 +90,11 @@ LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
   LowerToLLVMOptions options;
   options.releaseWeights = releaseWeights;
   std::string error;
-  options.isa = kernelISAForCPU(cpu, error);
-  if (options.isa.empty())
+  FailureOr<KernelTarget> target = kernelTargetForCPU(cpu, error);
+  if (failed(target))
     return emitError(module.getLoc()) << error;
-  options.integerKernels = hasIntegerDotProducts(cpu);
+  options.isa = target->isa;
+  options.integerKernels = target->integerKernels;
   PassManager pm(module.getContext());
   buildShearsLowerToLLVMPipeline(pm, options);
   return pm.run(module);

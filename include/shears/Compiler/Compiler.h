@@ -8,6 +8,8 @@
 #ifndef SHEARS_COMPILER_COMPILER_H
 #define SHEARS_COMPILER_COMPILER_H
 
+#include "shears/Conversion/Passes.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "shears-c/Runtime.h"
@@ -43,9 +45,10 @@ OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
                                    llvm::SourceMgr &sourceMgr,
                                    llvm::StringRef cpu = "");
 
-/// The micro-kernel variant (avx512, avx2, generic) for `cpu` (empty: this
-/// machine); empty with `error` set for a CPU LLVM does not know.
-std::string kernelISAForCPU(llvm::StringRef cpu, std::string &error);
+/// What the micro-kernels use of `cpu` (empty: this machine); failure with
+/// `error` set for a CPU LLVM does not know.
+FailureOr<KernelTarget> kernelTargetForCPU(llvm::StringRef cpu,
+                                           std::string &error);
 
 /// JIT-compiles a module already lowered to the LLVM dialect into a runnable
 /// model (the model owns the execution engine). Null with `error` set on

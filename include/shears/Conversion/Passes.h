@@ -18,13 +18,20 @@ namespace mlir::shears {
 /// clash with a program's own).
 inline constexpr llvm::StringLiteral kEntryName = "shears_model";
 
-/// The best micro-kernel variant this machine runs: avx512, avx2 or generic.
-std::string hostKernelISA();
+/// What the micro-kernels use of a CPU: the best variant it runs (avx512,
+/// avx2 or generic) and whether it has the integer dot products the integer
+/// kernels use (AVX512-VNNI or AMX-INT8; without, they are plain loops,
+/// slower than the f32 kernels).
+struct KernelTarget {
+  std::string isa;
+  bool integerKernels = false;
+};
 
-/// Whether this machine has integer dot products the integer kernels use
-/// (AVX512-VNNI or AMX-INT8); without, they are plain loops, slower than
-/// the f32 kernels.
-bool hostHasIntegerDotProducts();
+/// For a CPU whose features (LLVM's names: "avx512f") `has` tells.
+KernelTarget kernelTarget(llvm::function_ref<bool(llvm::StringRef)> has);
+
+/// For this machine.
+KernelTarget hostKernelTarget();
 
 /// Options of the `shears-lower-to-llvm` pipeline.
 struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {

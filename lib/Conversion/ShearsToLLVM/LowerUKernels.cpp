@@ -28,18 +28,20 @@ namespace mlir::shears {
 using namespace mlir;
 using namespace mlir::shears;
 
-std::string mlir::shears::hostKernelISA() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  if (features.lookup("avx512f"))
-    return "avx512";
-  if (features.lookup("avx2") && features.lookup("fma"))
-    return "avx2";
-  return "generic";
+KernelTarget
+mlir::shears::kernelTarget(llvm::function_ref<bool(llvm::StringRef)> has) {
+  KernelTarget target;
+  target.isa = has("avx512f")              ? "avx512"
+               : has("avx2") && has("fma") ? "avx2"
+                                           : "generic";
+  target.integerKernels = has("avx512vnni") || has("amx-int8");
+  return target;
 }
 
-bool mlir::shears::hostHasIntegerDotProducts() {
+KernelTarget mlir::shears::hostKernelTarget() {
   llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  return features.lookup("avx512vnni") || features.lookup("amx-int8");
+  return kernelTarget(
+      [&](llvm::StringRef feature) { return features.lookup(feature); });
 }
 
 namespace {
@@ -87,7 +89,7 @@ bool isDense(MemRefType type) {
 
 void ShearsLowerUKernels::runOnOperation() {
   ModuleOp module = getOperation();
-  std::string target = isa == "host" ? hostKernelISA() : isa.getValue();
+  std::string target = isa == "host" ? hostKernelTarget().isa : isa.getValue();
   if (target != "avx512" && target != "avx2" && target != "generic") {
     module.emitError() << "unknown micro-kernel ISA '" << isa
                        << "' (avx512, avx2, generic or host)";
