@@ -293,3 +293,27 @@ func.func @ukernel_qgemm_bias(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s:
   %0 = shears.ukernel "qgemm" ins(%x, %w, %s : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
+
+// -----
+
+func.func @ukernel_gemm_u8(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{flags 256 ask for u8 operands, which only qconv2d and qgemm take}}
+  %0 = shears.ukernel "gemm" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 256] fparams = [0.0, 0.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
+}
+
+// -----
+
+func.func @ukernel_qgemm_u8_input(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s: tensor<20xf32>, %b: tensor<20xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{flags 257 call for an input of ui8, got 'f32'}}
+  %0 = shears.ukernel "qgemm" ins(%x, %w, %s, %b : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>, tensor<20xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 257] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
+}
+
+// -----
+
+func.func @ukernel_qgemm_f32_output(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8>, %s: tensor<20xf32>, %b: tensor<20xf32>, %o: tensor<4x20xui8>) -> tensor<4x20xui8> {
+  // expected-error @+1 {{flags 1 call for an output of f32, got 'ui8'}}
+  %0 = shears.ukernel "qgemm" ins(%x, %w, %s, %b : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>, tensor<20xf32>) outs(%o : tensor<4x20xui8>) iparams = [16, 20, 2, 1] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<4x20xui8>
+  return %0 : tensor<4x20xui8>
+}

@@ -1015,6 +1015,8 @@ namespace {
 struct KernelInfo {
   StringRef name;
   unsigned numParams, flagsSlot, minInputs, numFparams;
+  /// qgemm, qconv2d: packed i8 weights, f32 or u8 input and output.
+  bool integer = false;
 };
 constexpr KernelInfo kKernels[] = {
     {"conv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
@@ -1026,9 +1028,9 @@ constexpr KernelInfo kKernels[] = {
     {"maxpool2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 1,
      SHEARS_UK_F_NUM},
     {"qgemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 3,
-     SHEARS_UK_QGEMM_F_NUM},
+     SHEARS_UK_QGEMM_F_NUM, /*integer=*/true},
     {"qconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 3,
-     SHEARS_UK_QGEMM_F_NUM},
+     SHEARS_UK_QGEMM_F_NUM, /*integer=*/true},
 };
 const KernelInfo *lookupKernel(StringRef name) {
   for (const KernelInfo &info : kKernels)
@@ -1056,10 +1058,14 @@ LogicalResult UKernelOp::verify() {
                          << info->numFparams << " fparams, got "
                          << getFparams().size();
   int64_t flags = getFlags();
-  if (!(flags & SHEARS_UK_HAS_BIAS) && lookupKernel(getKernel())->numFparams ==
-                                             SHEARS_UK_QGEMM_F_NUM)
+  if (!(flags & SHEARS_UK_HAS_BIAS) && info->integer)
     return emitOpError() << "flags " << flags << " lack the bias, which '"
                          << getKernel() << "' always has";
+  if (flags & (SHEARS_UK_QUANT_INPUT_U8 | SHEARS_UK_QUANT_OUTPUT_U8) &&
+      !info->integer)
+    return emitOpError() << "flags " << flags
+                         << " ask for u8 operands, which only qconv2d and "
+                            "qgemm take";
   if (flags & SHEARS_UK_HAS_BIAS && getKernel() == "maxpool2d")
     return emitOpError() << "flags " << flags
                          << " ask for a bias, which maxpool2d has not";
@@ -1087,6 +1093,21 @@ LogicalResult UKernelOp::verify() {
   for (Value operand : getOperands())
     if (isa<RankedTensorType>(operand.getType()) != tensors)
       return emitOpError() << "mixes tensors and memrefs";
+  // The kernels read the input and write the output as f32, or as u8 where
+  // the flags say.
+  auto checkElements = [&](Value value, StringRef what,
+                           bool bytes) -> LogicalResult {
+    Type element = cast<ShapedType>(value.getType()).getElementType();
+    if (bytes ? element.isUnsignedInteger(8) : element.isF32())
+      return success();
+    return emitOpError() << "flags " << flags << " call for " << what << " of "
+                         << (bytes ? "ui8" : "f32") << ", got " << element;
+  };
+  if (failed(checkElements(getInputs()[0], "an input",
+                           flags & SHEARS_UK_QUANT_INPUT_U8)) ||
+      failed(checkElements(getOutputs()[0], "an output",
+                           flags & SHEARS_UK_QUANT_OUTPUT_U8)))
+    return failure();
   return success();
 }
 
