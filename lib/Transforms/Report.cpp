@@ -280,10 +280,7 @@ void mlir::shears::printQuantizationReport(Operation *root,
   };
   std::vector<Row> rows;
   root->walk([&](PrunableOpInterface op) {
-    Value weight = op.getWeight();
-    while (isa_and_nonnull<ReshapeOp, SliceOp>(weight.getDefiningOp()))
-      weight = weight.getDefiningOp()->getOperand(0);
-    auto dequantize = weight.getDefiningOp<DequantizeOp>();
+    DequantizeOp dequantize = getWeightDequantize(op.getWeight());
     if (!dequantize)
       return;
     FailureOr<SmallVector<int32_t>> ints =

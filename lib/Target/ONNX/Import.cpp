@@ -789,14 +789,7 @@ static LogicalResult convertGemmOrMatMul(NodeContext &ctx) {
     FailureOr<Value> v = im.getValue(ctx, 1);
     if (failed(v))
       return failure();
-    // Dequantized constants, maybe reshaped and sliced (group-wise int4).
-    Value source = *v;
-    while (Operation *def = source.getDefiningOp()) {
-      if (!isa<ReshapeOp, SliceOp>(def))
-        break;
-      source = def->getOperand(0);
-    }
-    auto dq = source.getDefiningOp<DequantizeOp>();
+    DequantizeOp dq = getWeightDequantize(*v);
     if (dq && typeOf(*v).getRank() == 2 && typeOf(*v).hasStaticShape() &&
         dq.getInput().getDefiningOp<ConstantOp>())
       dequantizedWeight = *v;

@@ -77,6 +77,12 @@ FailureOr<SmallVector<int32_t>> mlir::shears::getConstantInts(Value value) {
   return result;
 }
 
+DequantizeOp mlir::shears::getWeightDequantize(Value weight) {
+  while (isa_and_nonnull<ReshapeOp, SliceOp>(weight.getDefiningOp()))
+    weight = weight.getDefiningOp()->getOperand(0);
+  return weight.getDefiningOp<DequantizeOp>();
+}
+
 /// The floats of `shears.dequantize` of constants.
 static FailureOr<SmallVector<float>> dequantizeConstant(DequantizeOp op) {
   auto input = getConstantInts(op.getInput());

@@ -41,6 +41,10 @@ FailureOr<ArrayRef<char>> getResourceBytes(ElementsAttr attr,
 /// or failure if `value` is not one.
 FailureOr<SmallVector<float>> getConstantFloats(Value value);
 
+/// The `shears.dequantize` that `weight` is, seen through the reshapes and
+/// slices of group-wise quantization; null when it is not one.
+DequantizeOp getWeightDequantize(Value weight);
+
 /// Returns the contents of a constant tensor of i8, ui8 or i32, or failure.
 FailureOr<SmallVector<int32_t>> getConstantInts(Value value);
 
