@@ -229,8 +229,11 @@ mlir::shears::measureActivationRanges(
   // grow) and fold into a histogram of |x|.
   size_t numProbes = model.probes.size();
   std::vector<float> lo(numProbes, INFINITY), hi(numProbes, -INFINITY);
+  std::optional<size_t> nonFinite; // A layer whose input is NaN or infinite.
   auto ranges = [&](size_t i, const ShearsTensor *t) {
     for (float v : floats(t)) {
+      if (!std::isfinite(v))
+        nonFinite = i;
       lo[i] = std::min(lo[i], v);
       hi[i] = std::max(hi[i], v);
     }
@@ -244,6 +247,11 @@ mlir::shears::measureActivationRanges(
   };
   if (failed(model.run(samples, batch, error, ranges, half(0))))
     return failure();
+  if (nonFinite) {
+    error = "the input of layer '" + model.probes[*nonFinite].name +
+            "' is not finite (NaN or infinity) on these samples";
+    return failure();
+  }
   std::vector<std::vector<double>> counts(
       numProbes, std::vector<double>(kHistogramBins, 0.0));
   auto histograms = [&](size_t i, const ShearsTensor *t) {
