@@ -4,14 +4,17 @@
 // {"load_ms": ..., "times_ms": [...]} on stdout.
 //
 //   node bench/ort_bench.js MODEL.onnx --shape NAME=1,3,224,224 [--shape ...]
-//        [--runs 10] [--warmup 1] [--threads 1]
+//        [--runs 10] [--warmup 1] [--threads 1] [--profile PREFIX]
+//
+// --profile: ONNX Runtime's own profile (every node's time, warm-up runs included), written as
+// PREFIX_<date>.json.
 //
 // onnxruntime-node comes from <repo>/.ort (utils/setup_ort.sh installs it).
 'use strict';
 const path = require('path');
 
 const USAGE = 'usage: node ort_bench.js MODEL.onnx --shape NAME=D0,D1,... [--shape ...] ' +
-  '[--runs N] [--warmup N] [--threads N]';
+  '[--runs N] [--warmup N] [--threads N] [--profile PREFIX]';
 
 function fail(msg, code = 1) {
   console.error(`ort_bench.js: error: ${msg}`);
@@ -20,7 +23,7 @@ function fail(msg, code = 1) {
 }
 
 function parseArgs(argv) {
-  const args = { model: null, shapes: new Map(), runs: 10, warmup: 1, threads: 1 };
+  const args = { model: null, shapes: new Map(), runs: 10, warmup: 1, threads: 1, profile: null };
   const count = (a, v, min) => {
     if (!/^[0-9]+$/.test(v) || Number(v) < min) fail(`${a} wants an integer >= ${min}, got '${v}'`, 2);
     return Number(v);
@@ -36,6 +39,7 @@ function parseArgs(argv) {
     } else if (a === '--runs') args.runs = count(a, value(), 1);
     else if (a === '--warmup') args.warmup = count(a, value(), 0);
     else if (a === '--threads') args.threads = count(a, value(), 1);
+    else if (a === '--profile') args.profile = value();
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -76,6 +80,7 @@ async function main() {
       intraOpNumThreads: args.threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      ...(args.profile ? { enableProfiling: true, profileFilePrefix: args.profile } : {}),
     });
   } catch (e) {
     fail(`ONNX Runtime cannot load ${args.model}: ${e.message}`);
@@ -97,6 +102,7 @@ async function main() {
     }
     if (i >= args.warmup) times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
+  if (args.profile) session.endProfiling();
   console.log(JSON.stringify({ load_ms: loadMs, times_ms: times }));
 }
 

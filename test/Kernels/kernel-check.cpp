@@ -470,6 +470,13 @@ int main() {
       {2, 12, 13, 11, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12, bias | clip},
       {1, 7, 12, 12, 7, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 7, res | relu},
       {1, 5, 9, 10, 5, 5, 5, 1, 2, 2, 2, 2, 2, 2, 1, 5, bias},
+      // Depthwise 3x3 straight from the input (AVX-512): tall planes split
+      // into row tasks, ragged vectors, stride 2 with odd sizes, no and
+      // uneven padding.
+      {1, 3, 40, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, bias | res | clip},
+      {2, 5, 23, 35, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, bias | relu},
+      {1, 4, 9, 20, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 4, res},
+      {1, 6, 14, 14, 6, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 6, bias | clip},
       // Stride 2 over rows long enough for vector gathers (a stem).
       {1, 3, 70, 70, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, bias | relu},
       // Unit strides with dilation and uneven padding; several row bands.
