@@ -170,25 +170,27 @@ struct Plane3x3 {
   float *out;
   const float *residual;
   int64_t h, w, ow, pt, pl;
-  VF taps[9];
-  VF bias;
+  VF taps[9]; // Unused by max pooling.
+  VF bias;    // -inf for max pooling.
+  VF fill;    // The padding: 0, or -inf for max pooling.
   Epilogue epilogue;
 };
 
 /// The three taps' vectors of output vector x along one input row, from
 /// `row` at input column (x * S - pl): unit stride, three shifted loads;
 /// stride 2, even and odd lanes of two pairs of loads. Lanes past the row
-/// (the padding) are masked off and read as zero (`cols`, from tapColumns).
+/// (the padding) are masked off and read as `fill` (`cols`, from
+/// tapColumns).
 template <int S>
-inline void rowTaps(const float *row, const __mmask16 *cols, VF *v) {
+inline void rowTaps(const float *row, const __mmask16 *cols, VF fill, VF *v) {
   if constexpr (S == 1) {
     for (int j = 0; j < 3; ++j)
-      v[j] = _mm512_maskz_loadu_ps(cols[j], row + j);
+      v[j] = _mm512_mask_loadu_ps(fill, cols[j], row + j);
   } else {
-    VF lo = _mm512_maskz_loadu_ps(cols[0], row);
-    VF hi = _mm512_maskz_loadu_ps(cols[1], row + W);
-    VF lo2 = _mm512_maskz_loadu_ps(cols[2], row + 2);
-    VF hi2 = _mm512_maskz_loadu_ps(cols[3], row + 2 + W);
+    VF lo = _mm512_mask_loadu_ps(fill, cols[0], row);
+    VF hi = _mm512_mask_loadu_ps(fill, cols[1], row + W);
+    VF lo2 = _mm512_mask_loadu_ps(fill, cols[2], row + 2);
+    VF hi2 = _mm512_mask_loadu_ps(fill, cols[3], row + 2 + W);
     v[0] = evenLanes(lo, hi);
     v[1] = oddLanes(lo, hi);
     v[2] = evenLanes(lo2, hi2);
@@ -208,12 +210,12 @@ void tapColumns(const Plane3x3 &p, int64_t x, __mmask16 *cols) {
   }
 }
 
-/// Four output rows from y, output vector x, of a 3x3 filter with stride S
-/// and unit dilation, straight from the input: input row by input row, its
-/// taps' vectors formed once for the output rows they reach (four
-/// independent accumulators). Edge: input rows outside the plane are
-/// skipped.
-template <int S, bool Edge>
+/// Four output rows from y, output vector x, of a 3x3 filter (or max
+/// pooling window) with stride S and unit dilation, straight from the input:
+/// input row by input row, its taps' vectors formed once for the output rows
+/// they reach (four independent accumulators). Edge: input rows outside the
+/// plane are skipped.
+template <bool Max, int S, bool Edge>
 void direct3x3(const Plane3x3 &p, const __mmask16 *cols, int64_t y, int64_t x,
                int rows) {
   constexpr int R = 4;
@@ -226,13 +228,19 @@ void direct3x3(const Plane3x3 &p, const __mmask16 *cols, int64_t y, int64_t x,
     if (Edge && (iy < 0 || iy >= p.h))
       continue;
     VF v[3];
-    rowTaps<S>(p.in + iy * p.w + x * S - p.pl, cols, v);
+    rowTaps<S>(p.in + iy * p.w + x * S - p.pl, cols, p.fill, v);
 #pragma clang loop unroll(full)
     for (int j = 0; j < 3; ++j)
 #pragma clang loop unroll(full)
-      for (int r = 0; r < R; ++r)
-        if (rr - r * S >= 0 && rr - r * S < 3)
-          acc[r] += p.taps[(rr - r * S) * 3 + j] * v[j];
+      for (int r = 0; r < R; ++r) {
+        int i = rr - r * S;
+        if (i < 0 || i >= 3)
+          continue;
+        if constexpr (Max) // x86's max: a NaN input wins over the window.
+          acc[r] = acc[r] > v[j] ? acc[r] : v[j];
+        else
+          acc[r] += p.taps[i * 3 + j] * v[j];
+      }
   }
   int64_t valid = p.ow - x < W ? p.ow - x : W;
   for (int r = 0; r < rows; ++r) {
@@ -244,11 +252,11 @@ void direct3x3(const Plane3x3 &p, const __mmask16 *cols, int64_t y, int64_t x,
   }
 }
 
-/// Output rows [y0, y1) of a 3x3 depthwise convolution with stride S (1 or
-/// 2) and unit dilation, with no copy of the input. A padded copy, and the
-/// reloads of what it had just stored, were a third of a 28x28 plane's
-/// time.
-template <int S>
+/// Output rows [y0, y1) of a 3x3 depthwise convolution or max pooling with
+/// stride S (1 or 2) and unit dilation, with no copy of the input. A padded
+/// copy, and the reloads of what it had just stored, were a third of a 28x28
+/// plane's time.
+template <bool Max, int S>
 void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   Plane3x3 p;
   p.in = d.input + plane * d.h * d.w;
@@ -256,10 +264,15 @@ void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   p.residual =
       d.epilogue.residual ? d.epilogue.residual + plane * d.oh * d.ow : nullptr;
   p.h = d.h, p.w = d.w, p.ow = d.ow, p.pt = d.pt, p.pl = d.pl;
-  const float *wt = d.filter + (plane % d.c) * 9;
-  for (int t = 0; t < 9; ++t)
-    p.taps[t] = splat(wt[t]);
-  p.bias = splat(d.epilogue.bias ? d.epilogue.bias[plane % d.c] : 0.0f);
+  if constexpr (Max) {
+    p.bias = p.fill = splat(-__builtin_inff());
+  } else {
+    const float *wt = d.filter + (plane % d.c) * 9;
+    for (int t = 0; t < 9; ++t)
+      p.taps[t] = splat(wt[t]);
+    p.bias = splat(d.epilogue.bias ? d.epilogue.bias[plane % d.c] : 0.0f);
+    p.fill = VF{};
+  }
   p.epilogue = d.epilogue;
   for (int64_t x = 0; x < p.ow; x += W) {
     __mmask16 cols[4];
@@ -267,9 +280,9 @@ void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
     for (int64_t y = y0; y < y1; y += 4) {
       int rows = static_cast<int>(y1 - y < 4 ? y1 - y : 4);
       if (rows == 4 && y * S - p.pt >= 0 && y * S - p.pt + 3 * S + 3 <= p.h)
-        direct3x3<S, false>(p, cols, y, x, rows);
+        direct3x3<Max, S, false>(p, cols, y, x, rows);
       else
-        direct3x3<S, true>(p, cols, y, x, rows);
+        direct3x3<Max, S, true>(p, cols, y, x, rows);
     }
   }
 }
@@ -279,10 +292,14 @@ void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
 void planeRows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1,
                int worker) {
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
-  if (!d.max && d.kh == 3 && d.kw == 3 && d.sh == d.sw && d.sw <= 2 &&
-      d.dh == 1 && d.dw == 1)
-    return d.sw == 1 ? direct3x3Rows<1>(d, plane, y0, y1)
-                     : direct3x3Rows<2>(d, plane, y0, y1);
+  if (d.kh == 3 && d.kw == 3 && d.sh == d.sw && d.sw <= 2 && d.dh == 1 &&
+      d.dw == 1) {
+    if (d.max)
+      return d.sw == 1 ? direct3x3Rows<true, 1>(d, plane, y0, y1)
+                       : direct3x3Rows<true, 2>(d, plane, y0, y1);
+    return d.sw == 1 ? direct3x3Rows<false, 1>(d, plane, y0, y1)
+                     : direct3x3Rows<false, 2>(d, plane, y0, y1);
+  }
 #endif
   int64_t ch = plane % d.c;
   const float *in = d.input + plane * d.h * d.w;
