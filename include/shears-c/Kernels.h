@@ -103,7 +103,11 @@ enum { SHEARS_UK_F_CLIP_MIN = 0, SHEARS_UK_F_CLIP_MAX = 1, SHEARS_UK_F_NUM };
  * [C, 1, KH, KW].
  * maxpool2d: the same slots with groups == C == Cout, buffers input, residual
  * (if HAS_RESIDUAL), output: no filter, no bias; windows past the input
- * (padding, ceil mode) read -inf. */
+ * (padding, ceil mode) read -inf.
+ * OUT_STRIDE (conv2d, dwconv2d, maxpool2d): floats from one image of the
+ * output to the next, at least Cout * OH * OW; 0 for exactly that (a dense
+ * output). A larger one writes each image into its slice of a wider tensor
+ * (a concat's, along channels) in place; the residual stays dense. */
 enum {
   SHEARS_UK_CONV_C,
   SHEARS_UK_CONV_H,
@@ -121,6 +125,7 @@ enum {
   SHEARS_UK_CONV_OW,
   SHEARS_UK_CONV_GROUPS,
   SHEARS_UK_CONV_FLAGS,
+  SHEARS_UK_CONV_OUT_STRIDE,
   SHEARS_UK_CONV_NUM_PARAMS
 };
 

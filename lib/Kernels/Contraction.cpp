@@ -611,7 +611,7 @@ void convTask(void *ctx, int64_t task, int worker) {
                                          packed + (panel - pb) * panelFloats,
                                          kConvNR, 0, acc);
           int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
-          storeTile(acc, cv.output + offset, cv.p,
+          storeTile(acc, cv.output + offset + n * cv.outSkip, cv.p,
                     cv.epilogue.residual ? cv.epilogue.residual + offset
                                          : nullptr,
                     rows, static_cast<int>(min64(kConvNR, cv.p - p0)), !first,
@@ -723,7 +723,7 @@ void directTask(void *ctx, int64_t task, int worker) {
               x += bias;
             if (e.residual)
               x += loadLanes(e.residual + at, lo, hi);
-            storeLanes(cv.output + at, e.activate(x), lo, hi);
+            storeLanes(cv.output + at + n * cv.outSkip, e.activate(x), lo, hi);
           }
         }
       }
@@ -791,13 +791,14 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
       // out[m] is output pixel m - n * P of image n, this channel; W pixels
       // at a time are a column of C^T.
       int64_t base = (n * cv.cout + channel) * cv.p - n * cv.p;
+      float *out = cv.output + n * cv.outSkip;
       for (; m + W <= end; m += W) {
         VF x = gatherStrided(ct + (m - m0) * cv.mg, cv.mg);
         if (e.bias)
           x += splat(e.bias[channel]);
         if (e.residual)
           x += load(e.residual + base + m);
-        store(cv.output + base + m, e.activate(x));
+        store(out + base + m, e.activate(x));
       }
       for (; m < end; ++m) {
         float x = ct[(m - m0) * cv.mg];
@@ -805,7 +806,7 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
           x += e.bias[channel];
         if (e.residual)
           x += e.residual[base + m];
-        cv.output[base + m] = e.activate(x);
+        out[base + m] = e.activate(x);
       }
     }
   }

@@ -14,6 +14,9 @@ namespace shears::uk {
 
 struct ConvShape {
   int64_t n, c, h, w, cout, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
+  /// Floats past a dense output between images (OUT_STRIDE): output element
+  /// i of image n is at i + n * outSkip, i its dense index (the residual's).
+  int64_t outSkip;
 
   /// From the first input's sizes and the kernel's iparams.
   void read(const int64_t *dims, const int64_t *ip) {
@@ -32,6 +35,8 @@ struct ConvShape {
     dw = ip[SHEARS_UK_CONV_DW];
     oh = ip[SHEARS_UK_CONV_OH];
     ow = ip[SHEARS_UK_CONV_OW];
+    int64_t stride = ip[SHEARS_UK_CONV_OUT_STRIDE];
+    outSkip = stride ? stride - cout * oh * ow : 0;
   }
 };
 

@@ -71,9 +71,9 @@ void storeRows(const DwConv &d, const VF *acc, int rows, int64_t plane,
                       : loadFirst(e.residual + offset, valid);
     v = e.activate(v);
     if (valid == W)
-      store(d.output + offset, v);
+      store(d.output + offset + plane / d.c * d.outSkip, v);
     else
-      storeFirst(d.output + offset, v, valid);
+      storeFirst(d.output + offset + plane / d.c * d.outSkip, v, valid);
   }
 }
 
@@ -260,7 +260,7 @@ template <bool Max, int S>
 void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   Plane3x3 p;
   p.in = d.input + plane * d.h * d.w;
-  p.out = d.output + plane * d.oh * d.ow;
+  p.out = d.output + plane * d.oh * d.ow + plane / d.c * d.outSkip;
   p.residual =
       d.epilogue.residual ? d.epilogue.residual + plane * d.oh * d.ow : nullptr;
   p.h = d.h, p.w = d.w, p.ow = d.ow, p.pt = d.pt, p.pl = d.pl;

@@ -13,7 +13,7 @@
 // CHECK: %[[N:.+]] = tensor.dim %arg0, %c0
 // CHECK: %[[E:.+]] = tensor.empty(%[[N]]) : tensor<?x10x8x8xf32>
 // CHECK: shears.ukernel "conv2d" ins(%arg0, %[[W]], %[[B]] : {{.*}}) outs(%[[E]] : tensor<?x10x8x8xf32>)
-// CHECK-SAME: iparams = [3, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1]
+// CHECK-SAME: iparams = [3, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 0]
 // CHECK-NOT: shears.conv2d
 // Row 7 of block 1 (channel 15) is padding: the blob ends in zeros.
 // CHECK: w.packed: "0x04{{[0-9A-F]*}}0000803F0000803F000000000000000000000000000000000000000000000000"
@@ -36,11 +36,11 @@ func.func @conv(%x: tensor<?x3x8x8xf32>) -> tensor<?x10x8x8xf32> {
 // CHECK-LABEL: func.func @channel_panels
 // CHECK: %[[W:.+]] = shears.constant dense_resource<{{.+}}> : tensor<1x2x576x32xf32>
 // CHECK: shears.ukernel "conv2d" ins(%arg0, %[[W]], %{{.+}} : {{.*}})
-// CHECK-SAME: iparams = [64, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 7, 7, 1, 5]
+// CHECK-SAME: iparams = [64, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 7, 7, 1, 5, 0]
 // CHECK-LABEL: func.func @pixel_panels
 // CHECK: shears.constant dense_resource<{{.+}}> : tensor<1x8x576x8xf32>
 // CHECK: shears.ukernel "conv2d"
-// CHECK-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 1]
+// CHECK-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 1, 0]
 func.func @channel_panels(%x: tensor<1x64x14x14xf32>) -> tensor<1x64x7x7xf32> {
   %w = shears.constant dense<1.0> : tensor<64x64x3x3xf32>
   %b = shears.constant dense<0.5> : tensor<64xf32>
@@ -60,7 +60,7 @@ func.func @pixel_panels(%x: tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32> {
 // asymmetric pads go into the slots.
 // CHECK-LABEL: func.func @depthwise
 // CHECK: shears.ukernel "dwconv2d" ins(%arg0, %{{.+}} : tensor<1x4x9x9xf32>, tensor<4x1x3x3xf32>)
-// CHECK-SAME: iparams = [4, 9, 9, 4, 3, 3, 2, 2, 0, 1, 1, 1, 4, 5, 4, 0]
+// CHECK-SAME: iparams = [4, 9, 9, 4, 3, 3, 2, 2, 0, 1, 1, 1, 4, 5, 4, 0, 0]
 func.func @depthwise(%x: tensor<1x4x9x9xf32>) -> tensor<1x4x4x5xf32> {
   %w = shears.constant dense<1.0> : tensor<4x1x3x3xf32>
   %y = shears.conv2d %x, %w {groups = 4 : i64, strides = array<i64: 2, 2>, pads = array<i64: 0, 1, 0, 1>} : (tensor<1x4x9x9xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x5xf32>
@@ -73,7 +73,7 @@ func.func @depthwise(%x: tensor<1x4x9x9xf32>) -> tensor<1x4x4x5xf32> {
 // CHECK-LABEL: func.func @grouped
 // CHECK: shears.constant dense_resource<{{.+}}> : tensor<2x1x2x8xf32>
 // CHECK: shears.ukernel "conv2d"
-// CHECK-SAME: iparams = [4, 5, 5, 6, 1, 1, 1, 1, 0, 0, 1, 1, 5, 5, 2, 0]
+// CHECK-SAME: iparams = [4, 5, 5, 6, 1, 1, 1, 1, 0, 0, 1, 1, 5, 5, 2, 0, 0]
 func.func @grouped(%x: tensor<1x4x5x5xf32>) -> tensor<1x6x5x5xf32> {
   %w = shears.constant dense<1.0> : tensor<6x2x1x1xf32>
   %y = shears.conv2d %x, %w {groups = 2 : i64} : (tensor<1x4x5x5xf32>, tensor<6x2x1x1xf32>) -> tensor<1x6x5x5xf32>
@@ -120,7 +120,7 @@ func.func @dynamic_weights(%x: tensor<4x16xf32>, %w: tensor<16x20xf32>) -> tenso
 // CHECK-LABEL: func.func @max_pool
 // CHECK: %[[E:.+]] = tensor.empty(%{{.+}}) : tensor<?x8x56x56xf32>
 // CHECK: shears.ukernel "maxpool2d" ins(%arg0 : tensor<?x8x112x112xf32>) outs(%[[E]] : tensor<?x8x56x56xf32>)
-// CHECK-SAME: iparams = [8, 112, 112, 8, 3, 3, 2, 2, 0, 0, 1, 1, 56, 56, 8, 0]
+// CHECK-SAME: iparams = [8, 112, 112, 8, 3, 3, 2, 2, 0, 0, 1, 1, 56, 56, 8, 0, 0]
 func.func @max_pool(%x: tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32> {
   %y = shears.max_pool %x {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, ceil_mode = true} : (tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32>
   return %y : tensor<?x8x56x56xf32>
@@ -181,7 +181,7 @@ func.func @weight_only(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
 // CHECK-LABEL: func.func @quantized_conv
 // CHECK: %[[F:.+]] = shears.constant dense_resource<f.packed> : tensor<1x3x3x2x32x4xi8>
 // CHECK: shears.ukernel "qconv2d" ins(%arg0, %[[F]], %{{.+}}, %{{.+}} : tensor<?x5x8x8xf32>, tensor<1x3x3x2x32x4xi8>, tensor<4xf32>, tensor<4xf32>)
-// CHECK-SAME: iparams = [5, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 1, 1] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00, 0.000000e+00, 0.000000e+00]
+// CHECK-SAME: iparams = [5, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 1, 1, 0] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00, 0.000000e+00, 0.000000e+00]
 // Grouped convolutions stay in f32.
 // CHECK: shears.ukernel "dwconv2d"
 func.func @quantized_conv(%x: tensor<?x5x8x8xf32>) -> (tensor<?x4x4x4xf32>, tensor<?x5x8x8xf32>) {

@@ -4,13 +4,13 @@
 // inputs, flags = bias | residual | relu << 4 = 19.
 // CHECK-LABEL: func.func @residual_relu
 // CHECK: %[[K:.+]] = shears.ukernel "conv2d" ins(%arg0, %arg1, %arg2, %arg3 : {{.*}}) outs(%{{.+}} : tensor<1x8x4x4xf32>)
-// CHECK-SAME: iparams = [8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 1, 19]
+// CHECK-SAME: iparams = [8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 1, 19, 0]
 // CHECK-NOT: shears.add
 // CHECK-NOT: shears.relu
 // CHECK: return %[[K]]
 func.func @residual_relu(%x: tensor<1x8x4x4xf32>, %w: tensor<1x1x8x8xf32>, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
   %e = tensor.empty() : tensor<1x8x4x4xf32>
-  %c = shears.ukernel "conv2d" ins(%x, %w, %b : tensor<1x8x4x4xf32>, tensor<1x1x8x8xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) iparams = [8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 1, 1] fparams = [0.0, 0.0] -> tensor<1x8x4x4xf32>
+  %c = shears.ukernel "conv2d" ins(%x, %w, %b : tensor<1x8x4x4xf32>, tensor<1x1x8x8xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) iparams = [8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 1, 1, 0] fparams = [0.0, 0.0] -> tensor<1x8x4x4xf32>
   %a = shears.add %r, %c : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
   %y = shears.relu %a : tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>

@@ -5,19 +5,19 @@
 // OUT_ZERO_POINT set); they read the bytes (flag 256). tensor.dim follows.
 // CHECK-LABEL: func.func @chain
 // CHECK: %[[E:.+]] = tensor.empty(%{{.+}}) : tensor<?x4x8x8xui8>
-// CHECK: %[[A:.+]] = shears.ukernel "qconv2d" ins(%arg0, {{.+}}) outs(%[[E]] : tensor<?x4x8x8xui8>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 529] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00, 5.000000e-01, 3.000000e+00] -> tensor<?x4x8x8xui8>
+// CHECK: %[[A:.+]] = shears.ukernel "qconv2d" ins(%arg0, {{.+}}) outs(%[[E]] : tensor<?x4x8x8xui8>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 529, 0] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00, 5.000000e-01, 3.000000e+00] -> tensor<?x4x8x8xui8>
 // CHECK: tensor.dim %[[A]], %c0 : tensor<?x4x8x8xui8>
-// CHECK: shears.ukernel "qconv2d" ins(%[[A]], {{.+}}) outs({{.+}} : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 257]
-// CHECK: shears.ukernel "qconv2d" ins(%[[A]], {{.+}}) outs({{.+}} : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 257]
+// CHECK: shears.ukernel "qconv2d" ins(%[[A]], {{.+}}) outs({{.+}} : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 257, 0]
+// CHECK: shears.ukernel "qconv2d" ins(%[[A]], {{.+}}) outs({{.+}} : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 257, 0]
 func.func @chain(%x: tensor<?x4x8x8xf32>, %w: tensor<1x3x3x1x32x4xi8>, %s: tensor<4xf32>, %b: tensor<4xf32>) -> (tensor<?x4x8x8xf32>, tensor<?x4x8x8xf32>) {
   %c0 = arith.constant 0 : index
   %d = tensor.dim %x, %c0 : tensor<?x4x8x8xf32>
   %e = tensor.empty(%d) : tensor<?x4x8x8xf32>
-  %a = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<?x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 17] fparams = [0.0, 0.0, 0.25, 0.0, 0.0, 0.0] -> tensor<?x4x8x8xf32>
+  %a = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<?x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 17, 0] fparams = [0.0, 0.0, 0.25, 0.0, 0.0, 0.0] -> tensor<?x4x8x8xf32>
   %d2 = tensor.dim %a, %c0 : tensor<?x4x8x8xf32>
   %e2 = tensor.empty(%d2) : tensor<?x4x8x8xf32>
-  %y = shears.ukernel "qconv2d" ins(%a, %w, %s, %b : tensor<?x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e2 : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<?x4x8x8xf32>
-  %z = shears.ukernel "qconv2d" ins(%a, %w, %s, %b : tensor<?x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e2 : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<?x4x8x8xf32>
+  %y = shears.ukernel "qconv2d" ins(%a, %w, %s, %b : tensor<?x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e2 : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 0] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<?x4x8x8xf32>
+  %z = shears.ukernel "qconv2d" ins(%a, %w, %s, %b : tensor<?x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e2 : tensor<?x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 0] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<?x4x8x8xf32>
   return %y, %z : tensor<?x4x8x8xf32>, tensor<?x4x8x8xf32>
 }
 
@@ -27,10 +27,10 @@ func.func @chain(%x: tensor<?x4x8x8xf32>, %w: tensor<1x3x3x1x32x4xi8>, %s: tenso
 // CHECK-LABEL: func.func @mixed
 // CHECK-NOT: ui8
 func.func @mixed(%x: tensor<1x4x8x8xf32>, %w: tensor<1x3x3x1x32x4xi8>, %s: tensor<4xf32>, %b: tensor<4xf32>, %e: tensor<1x4x8x8xf32>) -> (tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) {
-  %a = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1] fparams = [0.0, 0.0, 0.25, 0.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
-  %y = shears.ukernel "qconv2d" ins(%a, %w, %s, %b, %a : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>, tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 3] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
-  %b2 = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1] fparams = [0.0, 0.0, 0.25, 0.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
-  %p = shears.ukernel "qconv2d" ins(%b2, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
-  %q = shears.ukernel "qconv2d" ins(%b2, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1] fparams = [0.0, 0.0, 0.5, 4.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
+  %a = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 0] fparams = [0.0, 0.0, 0.25, 0.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
+  %y = shears.ukernel "qconv2d" ins(%a, %w, %s, %b, %a : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>, tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 3, 0] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
+  %b2 = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 0] fparams = [0.0, 0.0, 0.25, 0.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
+  %p = shears.ukernel "qconv2d" ins(%b2, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 0] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
+  %q = shears.ukernel "qconv2d" ins(%b2, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 0] fparams = [0.0, 0.0, 0.5, 4.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
   return %y, %p, %q : tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>
 }

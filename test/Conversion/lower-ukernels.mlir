@@ -38,7 +38,25 @@ func.func @gemm(%a: memref<?x16xf32>, %b: memref<1x16x32xf32>, %c: memref<?x20xf
 // CHECK: memref.dealloc %[[IN]]
 // CHECK: memref.dealloc %[[OUT]]
 func.func @strided(%x: memref<1x8x4x4xf32, strided<[512, 32, 4, 1]>>, %w: memref<8x1x3x3xf32>, %y: memref<1x8x4x4xf32, strided<[256, 32, 4, 1], offset: 16>>) {
-  shears.ukernel "dwconv2d" ins(%x, %w : memref<1x8x4x4xf32, strided<[512, 32, 4, 1]>>, memref<8x1x3x3xf32>) outs(%y : memref<1x8x4x4xf32, strided<[256, 32, 4, 1], offset: 16>>) iparams = [8, 4, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, 8, 0] fparams = [0.0, 0.0]
+  shears.ukernel "dwconv2d" ins(%x, %w : memref<1x8x4x4xf32, strided<[512, 32, 4, 1]>>, memref<8x1x3x3xf32>) outs(%y : memref<1x8x4x4xf32, strided<[256, 32, 4, 1], offset: 16>>) iparams = [8, 4, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, 8, 0, 0] fparams = [0.0, 0.0]
+  return
+}
+
+// -----
+
+// An NCHW output that is dense within each image (a slice of a concat along
+// channels) is written in place: no copy, its image stride in OUT_STRIDE
+// (the last iparam), its offset in the address.
+// CHECK-DAG: memref.global "private" constant @[[SIP:__shears_uk_params_[0-9]+]] : memref<17xi64> = dense<[8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 1, 0, 384]>
+// CHECK-LABEL: func.func @concat_slice
+// CHECK-NOT: memref.alloc(
+// CHECK-NOT: memref.copy
+// CHECK: %[[OFF:.+]], %{{.+}}:4, %{{.+}}:4 = memref.extract_strided_metadata %arg2
+// CHECK: memref.get_global @[[SIP]]
+// CHECK: call @shears_uk_conv2d_generic
+// CHECK-NOT: memref.copy
+func.func @concat_slice(%x: memref<?x8x4x4xf32>, %w: memref<1x1x8x8xf32>, %y: memref<?x8x4x4xf32, strided<[384, 16, 4, 1], offset: 128>>) {
+  shears.ukernel "conv2d" ins(%x, %w : memref<?x8x4x4xf32>, memref<1x1x8x8xf32>) outs(%y : memref<?x8x4x4xf32, strided<[384, 16, 4, 1], offset: 128>>) iparams = [8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 1, 0, 0] fparams = [0.0, 0.0]
   return
 }
 

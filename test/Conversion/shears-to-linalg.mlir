@@ -113,6 +113,23 @@ func.func @concat(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>) -> tensor<2x8xf32> {
 
 // -----
 
+// Inserted in the order the operands are computed, each right after its
+// operand, so that eliminate-empty-tensors can compute each in place.
+// CHECK-LABEL: func @concat_in_order
+// CHECK: %[[B:.+]] = linalg.generic {{.+}} ins(%arg1
+// CHECK: %[[E:.+]] = tensor.empty(%{{.+}}) : tensor<?x8x4x4xf32>
+// CHECK: %[[R:.+]] = tensor.insert_slice %[[B]] into %[[E]][0, 3, 0, 0]
+// CHECK: %[[A:.+]] = linalg.generic {{.+}} ins(%arg0
+// CHECK: tensor.insert_slice %[[A]] into %[[R]][0, 0, 0, 0]
+func.func @concat_in_order(%a: tensor<?x3x4x4xf32>, %b: tensor<?x5x4x4xf32>) -> tensor<?x8x4x4xf32> {
+  %1 = shears.relu %b : tensor<?x5x4x4xf32>
+  %0 = shears.relu %a : tensor<?x3x4x4xf32>
+  %2 = shears.concat %0, %1 {axis = 1 : i64} : (tensor<?x3x4x4xf32>, tensor<?x5x4x4xf32>) -> tensor<?x8x4x4xf32>
+  return %2 : tensor<?x8x4x4xf32>
+}
+
+// -----
+
 // Softmax subtracts the max for stability.
 // CHECK-LABEL: func @softmax
 // CHECK: arith.maximumf

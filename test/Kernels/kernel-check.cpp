@@ -83,13 +83,45 @@ void runAndCheck(const std::string &kernel, const char *what,
               same ? "ok" : "FAIL", what);
 }
 
+/// A conv-family kernel (conv2d, dwconv2d, maxpool2d) writing each image
+/// into its slice of a wider output (OUT_STRIDE, as into a concat): on 2
+/// threads, the slices against `want` and every float between them
+/// untouched.
+void checkOutStride(const std::string &kernel, const char *what,
+                    std::vector<void *> inputs, const int64_t *dims,
+                    const int64_t *ip, const float *fp,
+                    const std::vector<float> &want, double tolerance) {
+  int64_t images = dims[0], image = static_cast<int64_t>(want.size()) / images;
+  int64_t stride = image + 40;
+  int64_t params[SHEARS_UK_CONV_NUM_PARAMS];
+  std::memcpy(params, ip, sizeof(params));
+  params[SHEARS_UK_CONV_OUT_STRIDE] = stride;
+  std::vector<float> wide(images * stride, NAN), got(want.size());
+  inputs.push_back(wide.data());
+  shears_uk_set_num_threads(2);
+  find(kernel)(inputs.data(), dims, params, fp);
+  bool untouched = true;
+  for (int64_t n = 0; n < images; ++n) {
+    std::memcpy(got.data() + n * image, wide.data() + n * stride,
+                image * sizeof(float));
+    for (int64_t i = n * stride + image; i < (n + 1) * stride; ++i)
+      untouched &= std::isnan(wide[i]);
+  }
+  std::string into = std::string(what) + " into a wider output";
+  compare(into.c_str(), got, want, tolerance);
+  failures += !untouched;
+  std::printf("%s %s: nothing written between the slices\n",
+              untouched ? "ok" : "FAIL", into.c_str());
+}
+
 /// The same with the operands of the float kernels: input, weights (none
-/// for max pooling), bias and residual as `flags` asks.
+/// for max pooling), bias and residual as `flags` asks. `outStride`: also
+/// checkOutStride.
 void runAndCheck(const std::string &kernel, const char *what, int flags,
                  const float *input, const float *weights, const float *bias,
-                 const float *residual, const int64_t *dims,
-                 const int64_t *ip, const std::vector<float> &want,
-                 double tolerance) {
+                 const float *residual, const int64_t *dims, const int64_t *ip,
+                 const std::vector<float> &want, double tolerance,
+                 bool outStride = false) {
   const float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
   std::vector<void *> inputs = {const_cast<float *>(input)};
   if (weights)
@@ -99,6 +131,8 @@ void runAndCheck(const std::string &kernel, const char *what, int flags,
   if (flags & SHEARS_UK_HAS_RESIDUAL)
     inputs.push_back(const_cast<float *>(residual));
   runAndCheck(kernel, what, inputs, dims, ip, fp, want, tolerance);
+  if (outStride)
+    checkOutStride(kernel, what, inputs, dims, ip, fp, want, tolerance);
 }
 
 struct ConvCase {
@@ -152,8 +186,8 @@ void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels) {
                                weights.data());
   }
   int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
-      t.c,  t.h,  t.w,  t.cout, t.kh, t.kw,     t.sh,    t.sw,
-      t.pt, t.pl, t.dh, t.dw,   oh,   ow,       t.groups, flags};
+      t.c,  t.h,  t.w,  t.cout, t.kh, t.kw,     t.sh,  t.sw, t.pt,
+      t.pl, t.dh, t.dw, oh,     ow,   t.groups, flags, 0};
   int64_t dims[4] = {t.n, t.c, t.h, t.w};
   char what[256];
   std::snprintf(what, sizeof(what),
@@ -164,10 +198,10 @@ void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels) {
                 long(t.kw), long(t.sh), long(t.sw), long(t.pt), long(t.pl),
                 long(t.pb), long(t.pr), long(t.dh), long(t.dw),
                 long(t.groups), flags);
-  runAndCheck(std::string("shears_uk_") + (depthwise ? "dwconv2d_" : "conv2d_") +
-                  isa,
+  runAndCheck(std::string("shears_uk_") +
+                  (depthwise ? "dwconv2d_" : "conv2d_") + isa,
               what, flags, in.data(), weights.data(), bias.data(),
-              residual.data(), dims, ip, want, 1e-4);
+              residual.data(), dims, ip, want, 1e-4, true);
 }
 
 /// maxpool2d against a naive window maximum (-inf padding); `t.cout` and
@@ -197,8 +231,8 @@ void checkMaxPool(const std::string &isa, const ConvCase &t) {
           want[o] = activate(m, act);
         }
   int64_t ip[SHEARS_UK_CONV_NUM_PARAMS] = {
-      t.c,  t.h,  t.w,  t.c, t.kh, t.kw, t.sh, t.sw,
-      t.pt, t.pl, t.dh, t.dw, oh,  ow,   t.c,  t.flags};
+      t.c,  t.h,  t.w,  t.c, t.kh, t.kw, t.sh,    t.sw, t.pt,
+      t.pl, t.dh, t.dw, oh,  ow,   t.c,  t.flags, 0};
   int64_t dims[4] = {t.n, t.c, t.h, t.w};
   char what[256];
   std::snprintf(what, sizeof(what),
@@ -209,7 +243,7 @@ void checkMaxPool(const std::string &isa, const ConvCase &t) {
                 long(t.pl), long(t.pb), long(t.pr), long(t.dh), long(t.dw),
                 t.flags);
   runAndCheck("shears_uk_maxpool2d_" + isa, what, t.flags, in.data(), nullptr,
-              nullptr, residual.data(), dims, ip, want, 0);
+              nullptr, residual.data(), dims, ip, want, 0, true);
 }
 
 void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,

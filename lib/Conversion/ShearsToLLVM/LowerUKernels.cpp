@@ -6,10 +6,14 @@
 // (include/shears-c/Kernels.h): the operands' base pointers and the first
 // input's sizes go into stack arrays, the parameters into constant globals.
 // Kernels read operands as dense row-major arrays; an operand with another
-// layout is copied into a fresh buffer first.
+// layout is copied into a fresh buffer first, except the NCHW output of
+// conv2d, dwconv2d and maxpool2d that is dense within each image (a slice
+// of a concat along channels): it is written in place, its image stride in
+// the OUT_STRIDE slot.
 //
 //===----------------------------------------------------------------------===//
 
+#include "shears-c/Kernels.h"
 #include "shears/Conversion/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 
@@ -85,6 +89,18 @@ bool isDense(MemRefType type) {
          type.areTrailingDimsContiguous(type.getRank());
 }
 
+/// The static stride between images of an NCHW output that is dense within
+/// each image (a slice of a concat along channels, written in place), or 0.
+int64_t imageStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (type.getRank() != 4 || !type.areTrailingDimsContiguous(3) ||
+      failed(type.getStridesAndOffset(strides, offset)) ||
+      ShapedType::isDynamic(strides[0]))
+    return 0;
+  return strides[0];
+}
+
 } // namespace
 
 void ShearsLowerUKernels::runOnOperation() {
@@ -155,12 +171,22 @@ void ShearsLowerUKernels::runOnOperation() {
     builder.setInsertionPoint(op);
     // Operands that are strided views go through dense copies: inputs are
     // copied in, the output is copied back out after the call.
+    // conv2d, dwconv2d and maxpool2d write an output that is dense within
+    // each image in place (OUT_STRIDE).
     SmallVector<Value> temporaries;
     SmallVector<std::pair<Value, Value>> copyBack;
+    SmallVector<int64_t> iparamValues(op.getIparams());
+    bool outStride = op.getKernel() == "conv2d" ||
+                     op.getKernel() == "dwconv2d" ||
+                     op.getKernel() == "maxpool2d";
     for (OpOperand &operand : op->getOpOperands()) {
       Value buffer = operand.get();
       auto type = cast<MemRefType>(buffer.getType());
-      if (!isDense(type)) {
+      int64_t stride =
+          outStride && op.isDpsInit(&operand) ? imageStride(type) : 0;
+      if (stride)
+        iparamValues[SHEARS_UK_CONV_OUT_STRIDE] = stride;
+      else if (!isDense(type)) {
         SmallVector<Value> sizes;
         for (int64_t d = 0; d < type.getRank(); ++d)
           if (type.isDynamicDim(d))
@@ -190,7 +216,8 @@ void ShearsLowerUKernels::runOnOperation() {
           {static_cast<int64_t>(values.size())}, type);
       return getGlobal(loc, DenseElementsAttr::get(shape, values));
     };
-    auto iparams = paramsGlobal(builder.getI64Type(), op.getIparams());
+    auto iparams =
+        paramsGlobal(builder.getI64Type(), ArrayRef<int64_t>(iparamValues));
     auto fparams = paramsGlobal(builder.getF32Type(), op.getFparams());
     auto pointerOf = [&](Value memref) {
       return elementPointer(builder, loc, memref);

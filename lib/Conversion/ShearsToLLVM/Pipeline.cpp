@@ -27,11 +27,17 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createShearsVerifyBackendContract());
   pm.addPass(createShearsOrderLoops());
 
+  // A result inserted into a larger tensor (a concat's operand) is computed
+  // in place, in its slice.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // The copies of such slices onto themselves fold away.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsCopyResults());
   pm.addPass(createShearsPlanMemory());
   bufferization::buildBufferDeallocationPipeline(pm);

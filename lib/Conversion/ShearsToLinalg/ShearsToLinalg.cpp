@@ -789,7 +789,12 @@ struct TransposeLowering : ShearsPattern<TransposeOp> {
 };
 
 /// Concat as inserts into an empty tensor (tensor.concat does not bufferize
-/// directly).
+/// directly). The inserts follow the order in which their operands are
+/// computed, each right after its operand (in the concat's block): an
+/// operand computed into a tensor.empty is then computed in place, into its
+/// slice of the result (eliminate-empty-tensors gives it that slice as its
+/// destination), and not copied. Operands from elsewhere are inserted at the
+/// concat.
 struct ConcatLowering : ShearsPattern<ConcatOp> {
   using ShearsPattern::ShearsPattern;
   LogicalResult
@@ -800,19 +805,55 @@ struct ConcatLowering : ShearsPattern<ConcatOp> {
     int64_t axis = op.getAxis();
     if (type.isDynamicDim(axis))
       return rewriter.notifyMatchFailure(op, "dynamic concat axis");
-    Value result = emptyTensor(rewriter, loc, type, adaptor.getInputs()[0]);
+    Block *block = op->getBlock();
+    // Where an operand is available: after its op, or at the start of the
+    // block for a block argument; at the concat if it comes from elsewhere.
+    auto definedAt = [&](Value value) -> Operation * {
+      Operation *def = value.getDefiningOp();
+      if (def && def->getBlock() == block)
+        return def;
+      if (!def && cast<BlockArgument>(value).getOwner() == block)
+        return nullptr;
+      return op->getPrevNode();
+    };
+    auto before = [](Operation *a, Operation *b) {
+      return b && (!a || a->isBeforeInBlock(b));
+    };
+    struct Part {
+      Value value;
+      int64_t offset;
+      Operation *at;
+    };
+    SmallVector<Part> parts;
     int64_t offset = 0;
     for (Value input : adaptor.getInputs()) {
+      parts.push_back({input, offset, definedAt(input)});
+      offset += tensorType(input).getDimSize(axis);
+    }
+    llvm::stable_sort(parts, [&](const Part &a, const Part &b) {
+      return before(a.at, b.at);
+    });
+    auto setAfter = [&](Operation *at) {
+      if (at)
+        rewriter.setInsertionPointAfter(at);
+      else
+        rewriter.setInsertionPointToStart(block);
+    };
+    OpBuilder::InsertionGuard guard(rewriter);
+    setAfter(parts.front().at);
+    Value result = emptyTensor(rewriter, loc, type, parts.front().value);
+    for (const Part &part : parts) {
+      Operation *resultAt = result.getDefiningOp();
+      setAfter(before(part.at, resultAt) ? resultAt : part.at);
       SmallVector<OpFoldResult> offsets(type.getRank(),
                                         rewriter.getIndexAttr(0));
-      offsets[axis] = rewriter.getIndexAttr(offset);
+      offsets[axis] = rewriter.getIndexAttr(part.offset);
       SmallVector<OpFoldResult> sizes =
-          tensor::getMixedSizes(rewriter, loc, input);
+          tensor::getMixedSizes(rewriter, loc, part.value);
       SmallVector<OpFoldResult> strides(type.getRank(),
                                         rewriter.getIndexAttr(1));
-      result = tensor::InsertSliceOp::create(rewriter, loc, input, result,
+      result = tensor::InsertSliceOp::create(rewriter, loc, part.value, result,
                                              offsets, sizes, strides);
-      offset += tensorType(input).getDimSize(axis);
     }
     rewriter.replaceOp(op, result);
     return success();

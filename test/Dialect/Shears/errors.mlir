@@ -218,8 +218,24 @@ func.func @ukernel_channel_panels(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>,
 
 func.func @ukernel_maxpool_bias(%x: tensor<1x4x8x8xf32>, %b: tensor<4xf32>, %o: tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32> {
   // expected-error @+1 {{flags 1 ask for a bias, which maxpool2d has not}}
-  %0 = shears.ukernel "maxpool2d" ins(%x, %b : tensor<1x4x8x8xf32>, tensor<4xf32>) outs(%o : tensor<1x4x4x4xf32>) iparams = [4, 8, 8, 4, 2, 2, 2, 2, 0, 0, 1, 1, 4, 4, 4, 1] fparams = [0.0, 0.0] -> tensor<1x4x4x4xf32>
+  %0 = shears.ukernel "maxpool2d" ins(%x, %b : tensor<1x4x8x8xf32>, tensor<4xf32>) outs(%o : tensor<1x4x4x4xf32>) iparams = [4, 8, 8, 4, 2, 2, 2, 2, 0, 0, 1, 1, 4, 4, 4, 1, 0] fparams = [0.0, 0.0] -> tensor<1x4x4x4xf32>
   return %0 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+func.func @ukernel_out_stride_small(%x: memref<1x4x8x8xf32>, %o: memref<1x4x4x4xf32, strided<[100, 16, 4, 1]>>) {
+  // expected-error @+1 {{out-stride 60 is below the 64 floats of an output image}}
+  shears.ukernel "maxpool2d" ins(%x : memref<1x4x8x8xf32>) outs(%o : memref<1x4x4x4xf32, strided<[100, 16, 4, 1]>>) iparams = [4, 8, 8, 4, 2, 2, 2, 2, 0, 0, 1, 1, 4, 4, 4, 0, 60] fparams = [0.0, 0.0]
+  return
+}
+
+// -----
+
+func.func @ukernel_out_stride_qconv(%x: tensor<1x4x8x8xf32>, %w: tensor<1x3x3x1x32x4xi8>, %s: tensor<4xf32>, %b: tensor<4xf32>, %o: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  // expected-error @+1 {{out-stride 512: 'qconv2d' writes dense outputs only (0)}}
+  %0 = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%o : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 1, 512] fparams = [0.0, 0.0, 0.25, 0.0, 0.0, 0.0] -> tensor<1x4x8x8xf32>
+  return %0 : tensor<1x4x8x8xf32>
 }
 
 // -----

@@ -1082,6 +1082,18 @@ LogicalResult UKernelOp::verify() {
     return emitOpError() << "flags " << flags
                          << " ask for a dynamic quantization, which only "
                             "qgemm has";
+  if (info->numParams == SHEARS_UK_CONV_NUM_PARAMS) {
+    ArrayRef<int64_t> ip = getIparams();
+    int64_t stride = ip[SHEARS_UK_CONV_OUT_STRIDE];
+    int64_t image =
+        ip[SHEARS_UK_CONV_COUT] * ip[SHEARS_UK_CONV_OH] * ip[SHEARS_UK_CONV_OW];
+    if (stride != 0 && info->integer)
+      return emitOpError() << "out-stride " << stride << ": '" << getKernel()
+                           << "' writes dense outputs only (0)";
+    if (stride != 0 && stride < image)
+      return emitOpError() << "out-stride " << stride << " is below the "
+                           << image << " floats of an output image";
+  }
   unsigned expected = info->minInputs + bool(flags & SHEARS_UK_HAS_BIAS) +
                       bool(flags & SHEARS_UK_HAS_RESIDUAL) +
                       bool(flags & SHEARS_UK_QGEMM_DYNAMIC);
