@@ -63,6 +63,7 @@ void storeRows(const DwConv &d, const VF *acc, int rows, int64_t plane,
                int64_t y, int64_t x) {
   const Epilogue &e = d.epilogue;
   int64_t valid = d.ow - x < W ? d.ow - x : W;
+  float *out = d.output + plane / d.c * d.outSkip;
   for (int r = 0; r < rows; ++r) {
     int64_t offset = (plane * d.oh + y + r) * d.ow + x;
     VF v = acc[r];
@@ -71,9 +72,9 @@ void storeRows(const DwConv &d, const VF *acc, int rows, int64_t plane,
                       : loadFirst(e.residual + offset, valid);
     v = e.activate(v);
     if (valid == W)
-      store(d.output + offset + plane / d.c * d.outSkip, v);
+      store(out + offset, v);
     else
-      storeFirst(d.output + offset + plane / d.c * d.outSkip, v, valid);
+      storeFirst(out + offset, v, valid);
   }
 }
 
@@ -260,17 +261,18 @@ template <bool Max, int S>
 void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   Plane3x3 p;
   p.in = d.input + plane * d.h * d.w;
-  p.out = d.output + plane * d.oh * d.ow + plane / d.c * d.outSkip;
+  int64_t n = plane / d.c, ch = plane - n * d.c;
+  p.out = d.output + plane * d.oh * d.ow + n * d.outSkip;
   p.residual =
       d.epilogue.residual ? d.epilogue.residual + plane * d.oh * d.ow : nullptr;
   p.h = d.h, p.w = d.w, p.ow = d.ow, p.pt = d.pt, p.pl = d.pl;
   if constexpr (Max) {
     p.bias = p.fill = splat(-__builtin_inff());
   } else {
-    const float *wt = d.filter + (plane % d.c) * 9;
+    const float *wt = d.filter + ch * 9;
     for (int t = 0; t < 9; ++t)
       p.taps[t] = splat(wt[t]);
-    p.bias = splat(d.epilogue.bias ? d.epilogue.bias[plane % d.c] : 0.0f);
+    p.bias = splat(d.epilogue.bias ? d.epilogue.bias[ch] : 0.0f);
     p.fill = VF{};
   }
   p.epilogue = d.epilogue;
