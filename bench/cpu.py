@@ -7,6 +7,7 @@
     bench/cpu.py --gemm [--gemm-sizes 256,512,1024,2048] [--gemm-conv-model resnet18] [--runs 10]
     bench/cpu.py --compile [MODEL]        (default resnet50)
     bench/cpu.py --layers resnet18 [--batches 1] [--runs 10]
+    bench/cpu.py --profile resnet18 [--batches 1] [--threads 1] [--runs 10]
     bench/cpu.py --all                    (latency, --gemm, --compile resnet50 and the pruned
                                            resnet18 of bench/prune.py, in one run)
 
@@ -67,6 +68,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -937,6 +939,138 @@ def bench_layers(args):
 
 
 # --------------------------------------------------------------------------------------------
+# --profile: per layer shape inside the running model, against ONNX Runtime's own profile
+# --------------------------------------------------------------------------------------------
+
+def ceil16(c):
+    """Channels as ORT's blocked (NCHWc) nodes have them: padded to 16 (24 -> 32, 1000 -> 1008).
+    Kernels and nodes are matched on (kind, padded channels, input size, kernel, stride)."""
+    return (c + 15) // 16 * 16
+
+
+def shears_profile_rows(text):
+    """{key: [ms a run, GFLOP a run, description]} from SHEARS_PROFILE's table."""
+    lines = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) > 5 and f[1].endswith("%") and f[2].isdigit():
+            lines.append((float(f[0]), int(f[2]), float(f[3]), " ".join(f[4:])))
+    if not lines:
+        raise Failure("shears run printed no SHEARS_PROFILE table")
+    runs = min(calls for _, calls, _, _ in lines)  # a call site of its own runs once a run
+    rows = {}
+    conv = re.compile(r"conv2d \S+ [^:]*: n\d+ (\d+)x(\d+)x(\d+) -> (\d+), (\d+)x\d+ s(\d+)")
+    pool = re.compile(r"(dwconv2d|maxpool2d) \S+: n\d+ (\d+)x(\d+)x(\d+), (\d+)x\d+ s(\d+)")
+    gemm = re.compile(r"gemm \S+: \d+x(\d+) \* \d+x(\d+)")
+    for total, calls, gflops, what in lines:
+        if m := conv.match(what):
+            c, h, w, cout, k, st = map(int, m.groups())
+            key = ("Conv", ceil16(c), h, w, ceil16(cout), k, st)
+        elif m := pool.match(what):
+            c, h, w, k, st = map(int, m.groups()[1:])
+            key = (("Conv dw", ceil16(c), h, w, None, k, st) if m.group(1) == "dwconv2d"
+                   else ("MaxPool", ceil16(c), h, w, st))
+        elif m := gemm.match(what):
+            key = ("Gemm", int(m.group(1)), int(m.group(2)))
+        else:
+            key = ("other", what)
+        row = rows.setdefault(key, [0.0, 0.0, what.split(":")[0] + ":" + what.split(":")[1]])
+        row[0] += total / runs
+        row[1] += gflops * total / runs / 1e3  # GFLOP a run (GFLOP/s x seconds)
+    return rows
+
+
+def ort_profile_rows(path):
+    """{key: [ms a run, description]} from ONNX Runtime's profile: each node's median time."""
+    times, info = defaultdict(list), {}
+    for e in json.loads(path.read_text()):
+        if e.get("cat") != "Node" or not e["name"].endswith("_kernel_time"):
+            continue
+        a = e["args"]
+        ins = [list(x.values())[0] for x in a["input_type_shape"]]
+        outs = [list(x.values())[0] for x in a["output_type_shape"]]
+        times[e["name"]].append(e["dur"] / 1e3)
+        info[e["name"]] = (a["op_name"], ins, outs)
+    rows = {}
+    for name, ts in times.items():
+        op, ins, outs = info[name]
+        key = ("other", op)
+        if op == "Conv" and len(ins) > 1 and len(ins[0]) == 4:
+            (_, c, h, w), wt, o = ins[0], ins[1], outs[0]
+            st = max(1, round(h / o[2]))
+            kind = "Conv dw" if wt[1] == 1 and wt[0] > 1 else "Conv"
+            key = (kind, ceil16(c), h, w, None if kind == "Conv dw" else ceil16(o[1]), wt[2], st)
+        elif op == "MaxPool" and len(ins[0]) == 4:
+            (_, c, h, w), o = ins[0], outs[0]
+            key = ("MaxPool", ceil16(c), h, w, max(1, round(h / o[2])))
+        elif op in ("Gemm", "MatMul", "FusedGemm") and len(ins) > 1:
+            key = ("Gemm", ins[0][-1], outs[0][-1])
+        row = rows.setdefault(key, [0.0, f"{op} {ins[0]}"])
+        row[0] += statistics.median(ts)
+    return rows
+
+
+def bench_profile(args):
+    """The model as it runs, per layer shape: Shears's kernels (SHEARS_PROFILE=1, shears run)
+    against ONNX Runtime's nodes (its own profile, bench/ort_bench.js --profile), same batch and
+    threads. Layers of the same shape are summed on both sides."""
+    name, batch, threads = args.models[0], args.batches[0], args.threads[0]
+    model_path = find_model(args, name)
+    specs = input_specs(onnx.load(str(model_path), load_external_data=False), batch)
+    work = args.workdir / f"profile-{name}-b{batch}-t{threads}"
+    work.mkdir(parents=True, exist_ok=True)
+    cmd = [str(args.bin / "shears"), "run", str(model_path), "--output-dir", str(work / "out"),
+           "--threads", str(threads), "--benchmark", str(args.runs)]
+    for (input_name, _), array in zip(specs, random_inputs(specs)):
+        np.save(work / f"{input_name}.npy", array)
+        cmd += ["--input", f"{input_name}={work / f'{input_name}.npy'}"]
+    proc = subprocess.run(cmd, env=dict(os.environ, SHEARS_PROFILE="1"), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise Failure(f"shears run {model_path.name} failed:\n{proc.stdout[-2000:]}")
+    wall = re.search(r"median ([0-9.]+) ms", proc.stdout)
+    ours = shears_profile_rows(proc.stdout)
+    for old in work.glob("ort_*.json"):
+        old.unlink()
+    cmd = [os.environ.get("NODE", "node"), str(REPO / "bench" / "ort_bench.js"), str(model_path),
+           "--runs", str(args.runs), "--threads", str(threads), "--profile", str(work / "ort")]
+    for input_name, shape in specs:
+        cmd += ["--shape", f"{input_name}={','.join(map(str, shape))}"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    traces = sorted(work.glob("ort_*.json"))
+    if proc.returncode != 0 or not traces:
+        raise Failure(f"ort_bench.js --profile failed on {model_path.name}: {proc.stderr.strip()}")
+    ort_wall = median(json.loads(proc.stdout.strip().splitlines()[-1])["times_ms"])
+    theirs = ort_profile_rows(traces[-1])
+
+    t = f"{threads}T"
+    lines = [f"Per layer shape inside {name} (batch {batch}, {t}); ms a run, layers of one shape "
+             f"summed; GFLOP/s of both from Shears's multiply-adds (ORT pads channels to 16):", "",
+             f"| Shears kernel | Shears ms | ORT ms | Shears / ORT | Shears GFLOP/s | ORT GFLOP/s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    matched = set()
+    for key, (ms, gflop, what) in sorted(ours.items(), key=lambda kv: -kv[1][0]):
+        other = theirs.get(key)
+        matched.add(key)
+        o = other[0] if other else None
+        lines.append(f"| {what} | {fmt(ms)} | {fmt(o) if o else 'no match'} | "
+                     f"{fmt_ratio(ms / o) if o else ''} | {gflop * 1e3 / ms:.1f} | "
+                     f"{f'{gflop * 1e3 / o:.1f}' if o else ''} |")
+    rest = [(v[0], v[1]) for k, v in theirs.items() if k not in matched]
+    total_s = sum(v[0] for v in ours.values())
+    total_o = sum(v[0] for v in theirs.values())
+    lines += ["", f"Kernels: Shears {fmt(total_s)} ms a run (whole run, median: {wall.group(1)} ms); "
+              f"ORT's nodes {fmt(total_o)} ms (whole run, median, profiling on: {fmt(ort_wall)} ms)."]
+    if rest:
+        lines.append("ORT nodes with no Shears kernel (elementwise ops, pooling, layout changes "
+                     "that Shears fuses or runs as loops): " +
+                     ", ".join(f"{what} {fmt(ms)} ms" for ms, what in
+                               sorted(rest, key=lambda r: -r[0])[:8]) +
+                     (f" and {len(rest) - 8} more" if len(rest) > 8 else ""))
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 
 def machine():
     cpu = "unknown CPU"
@@ -997,6 +1131,9 @@ def main():
                    help="generated and compiled models (default build/bench)")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--layers", metavar="MODEL", help="per-node profile of MODEL instead")
+    p.add_argument("--profile", metavar="MODEL", help="per layer shape inside the running MODEL: "
+                   "Shears's kernels (SHEARS_PROFILE) against ONNX Runtime's own profile, at the "
+                   "first --batches and --threads")
     p.add_argument("--gemm", action="store_true", help="GEMM mode: MatMul and im2col Conv shapes "
                    "against numpy on OpenBLAS")
     p.add_argument("--gemm-sizes", default=DEFAULT_GEMM_SIZES,
@@ -1010,22 +1147,26 @@ def main():
     p.add_argument("--all", action="store_true", help="latency, --gemm, --compile (resnet50 unless "
                    "--compile names another) and bench/prune.py's pruned resnet18, in one run")
     args = p.parse_args()
-    if args.layers and (args.all or args.gemm or args.compile):
-        p.error("--layers goes alone")
+    if (args.layers or args.profile) and (args.all or args.gemm or args.compile):
+        p.error("--layers and --profile go alone")
     if args.all:
         sections = ["latency", "gemm", "compile", "prune"]
         args.compile = args.compile or DEFAULT_COMPILE_MODEL
     else:
         sections = ([s for s, on in (("gemm", args.gemm), ("compile", args.compile),
-                                     ("layers", args.layers)) if on] or ["latency"])
-    args.models = [args.layers] if args.layers else [m for m in args.models.split(",") if m]
+                                     ("layers", args.layers), ("profile", args.profile)) if on]
+                    or ["latency"])
+    if args.layers and args.profile:
+        p.error("--layers and --profile go alone")
+    one_model = args.layers or args.profile
+    args.models = [one_model] if one_model else [m for m in args.models.split(",") if m]
     args.batches = parse_batches(p, args.batches)
     args.gemm_sizes = parse_list(p, "--gemm-sizes", args.gemm_sizes) if args.gemm_sizes else []
     if args.threads:
         args.threads = parse_list(p, "--threads", args.threads)
     threads_latency = args.threads or [1, 2]
-    if args.threads and len(args.threads) > 1 and ({"gemm", "layers"} & set(sections)):
-        p.error("--gemm and --layers take one thread count")
+    if args.threads and len(args.threads) > 1 and ({"gemm", "layers", "profile"} & set(sections)):
+        p.error("--gemm, --layers and --profile take one thread count")
     args.backends = [b for b in args.backends.split(",") if b]
     bad = [b for b in args.backends if b not in BACKENDS]
     if bad:
@@ -1063,6 +1204,10 @@ def main():
                 lines, result["compile"] = bench_compile(args, args.compile)
             elif section == "prune":
                 lines, result["prune"] = bench_prune(args)
+            elif section == "profile":
+                args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
+                lines = bench_profile(args)
+                result["profile"] = lines
             else:
                 args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
                 lines = bench_layers(args)
