@@ -49,6 +49,14 @@ extern "C" {
  * as a tensor [g, ceil(Mg/NR), K, NR] with NR = SHEARS_UK_GEMM_NR. */
 #define SHEARS_UK_CONV_MR 8
 #define SHEARS_UK_GEMM_NR 32
+/* conv2d's direct path (AVX-512, no im2col, chosen by the kernel for
+ * strides 1, and 2 without dilation from a reduction of
+ * SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2): output pixels in panels of
+ * SHEARS_UK_CONV_DIRECT_NR "wide" pixels, rows of OW + the filter's reach
+ * (half of it with stride 2). The compiler's choice of orientation models
+ * it. */
+#define SHEARS_UK_CONV_DIRECT_NR 48
+#define SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2 64
 
 /* The packing itself (the compiler calls these on constant weights), sizes
  * in floats. `filter` is [cout, k] row-major with k = Cin/groups*KH*KW. */

@@ -45,6 +45,8 @@ constexpr int kConvR = 4, kConvV = 2;
 constexpr int kGemmR = 1, kAccumulators = 8;
 #endif
 constexpr int kConvNR = kConvV * W;
+static_assert(W != 16 || kConvNR == SHEARS_UK_CONV_DIRECT_NR,
+              "the direct path's panels are those Kernels.h announces");
 constexpr int kGemmNR = SHEARS_UK_GEMM_NR;
 constexpr int kGemmV = kGemmNR / W;
 constexpr int kMR = SHEARS_UK_CONV_MR;
@@ -433,9 +435,10 @@ struct Conv : ConvShape {
   bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
   // Channel panels: pixel blocks of up to kGemmMC rows, chunks of panels.
   int64_t pixelBlock, pixelBlocks, channelPanels, panelChunk;
-  // Direct (unit strides, a k x k filter): bands of output rows over a
-  // padded slice of the input, wp floats a row (see directTask).
-  int64_t wp, bandRows, bands, sliceRows;
+  // Direct (strides 1 or 2, a k x k filter): bands of output rows over a
+  // padded slice of the input, wp floats a row, in `phases` planes a channel
+  // (see directTask).
+  int64_t wp, bandRows, bands, sliceRows, phases;
 };
 
 /// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
@@ -457,6 +460,22 @@ __attribute__((no_builtin, always_inline)) inline void zeroRun(float *dst,
     store(dst + t, VF{});
   if (t < n)
     storeFirst(dst + t, VF{}, n - t);
+}
+
+/// dst[t] = src[2 t] for t < n: even lanes of pairs of vectors, the loads
+/// masked to the 2n - 1 floats this reads.
+__attribute__((no_builtin, always_inline)) inline void
+gatherEven(float *__restrict dst, const float *__restrict src, int64_t n) {
+  for (int64_t t = 0; t < n; t += W) {
+    int64_t m = min64(W, n - t), inputs = 2 * m - 1;
+    const float *in = src + 2 * t;
+    VF even = evenLanes(loadFirst(in, min64(W, inputs)),
+                        inputs > W ? loadFirst(in + W, inputs - W) : VF{});
+    if (m == W)
+      store(dst + t, even);
+    else
+      storeFirst(dst + t, even, m);
+  }
 }
 
 /// Rows [k0, k0 + kc) of the im2col matrix of one image and group, columns
@@ -522,21 +541,10 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
       float *out = row + run.q;
       if (cv.sw == 1) {
         copyRun(out + lo, src + iw0 + lo, hi - lo);
+      } else if (cv.sw == 2) {
+        gatherEven(out + lo, src + iw0 + 2 * lo, hi - lo);
       } else {
-        int64_t t = lo;
-        if (cv.sw == 2) // Even lanes of two vectors (masked: 2n - 1 inputs).
-          for (; t < hi; t += W) {
-            int64_t n = min64(W, hi - t), inputs = 2 * n - 1;
-            const float *in = src + iw0 + 2 * t;
-            VF even = evenLanes(loadFirst(in, min64(W, inputs)),
-                                inputs > W ? loadFirst(in + W, inputs - W)
-                                           : VF{});
-            if (n == W)
-              store(out + t, even);
-            else
-              storeFirst(out + t, even, n);
-          }
-        for (; t < hi; ++t)
+        for (int64_t t = lo; t < hi; ++t)
           out[t] = src[iw0 + t * cv.sw];
       }
     }
@@ -635,11 +643,16 @@ inline void tileOffsets(int64_t kc, const float *__restrict a,
   });
 }
 
-/// Direct convolution, for unit strides: no im2col. In a zero-padded copy
+/// Direct convolution, for strides 1 and 2: no im2col. In a zero-padded copy
 /// of the input rows a band of output rows reads (the slice, wp = OW + the
 /// filter's reach floats a row), output pixel (oh, ow) taken as "wide" pixel
 /// oh * wp + ow reads tap (c, i, j) at wide + off(c, i, j): every im2col row
-/// is a contiguous run of the slice. Panels of kConvNR wide pixels go
+/// is a contiguous run of the slice. With stride 2 a channel's slice is four
+/// planes, one per parity of input row and column (a, b): plane (a, b) holds
+/// input (2 y + a, 2 x + b) at (y, x), so tap (i, j) is plane (i % 2, j % 2)
+/// at (oh + i / 2, ow + j / 2), again a contiguous run (a stem's 7x7 filter
+/// over 3 channels reads 147 im2col rows a pixel; this copies the input
+/// once). Panels of kConvNR wide pixels go
 /// straight into the tile (B rows at per-k offsets), over the whole
 /// reduction; the columns ow >= OW are computed and dropped at the store,
 /// which writes each output row's run with masked vectors and the epilogue.
@@ -653,7 +666,7 @@ void directTask(void *ctx, int64_t task, int worker) {
   int64_t n = task / (cv.chunks * cv.bands * cv.groups);
   int64_t oh0 = band * cv.bandRows, oh1 = min64(cv.oh, oh0 + cv.bandRows);
   const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
-  int64_t plane = cv.sliceRows * cv.wp;
+  int64_t phase = cv.sliceRows * cv.wp, plane = cv.phases * phase;
   // The slice, then zeros for the last panel's overrun, then the offsets.
   int64_t sliceFloats = ceilDiv(cv.cg * plane + 2 * kConvNR, 16) * 16;
   float *slice = scratch(worker, sliceFloats * sizeof(float) +
@@ -664,9 +677,31 @@ void directTask(void *ctx, int64_t task, int worker) {
   for (int64_t ch = 0, k = 0; ch < cv.cg; ++ch)
     for (int64_t i = 0; i < cv.kh; ++i)
       for (int64_t j = 0; j < cv.kw; ++j)
-        off[k++] = ch * plane + i * cv.dh * cv.wp + j * cv.dw;
-  // Slice row r of channel ch: input row oh0 - pt + r, column x at pl + x.
-  for (int64_t ch = 0; ch < cv.cg; ++ch)
+        off[k++] = cv.phases == 1
+                       ? ch * plane + i * cv.dh * cv.wp + j * cv.dw
+                       : ch * plane + ((i & 1) * 2 + (j & 1)) * phase +
+                             (i >> 1) * cv.wp + (j >> 1);
+  // Stride 2: row y of plane (a, b) of channel ch holds input row
+  // 2 (oh0 + y) + a - pt, column 2 x + b - pl at x.
+  for (int64_t ch = 0; ch < cv.cg && cv.phases == 4; ++ch)
+    for (int64_t a = 0; a < 2; ++a)
+      for (int64_t y = 0; y < cv.sliceRows; ++y) {
+        int64_t ih = 2 * (oh0 + y) + a - cv.pt;
+        for (int64_t b = 0; b < 2; ++b) {
+          float *dst = slice + ch * plane + (a * 2 + b) * phase + y * cv.wp;
+          zeroRun(dst, cv.wp);
+          // Columns x with 0 <= 2 x + b - pl < w.
+          int64_t x0 = max64(0, (cv.pl - b + 1) / 2);
+          int64_t x1 = min64(cv.wp, (cv.w - 1 + cv.pl - b) / 2 + 1);
+          if (ih >= 0 && ih < cv.h && x0 < x1)
+            gatherEven(dst + x0,
+                       image + (ch * cv.h + ih) * cv.w + 2 * x0 + b - cv.pl,
+                       x1 - x0);
+        }
+      }
+  // Stride 1: slice row r of channel ch: input row oh0 - pt + r, column x
+  // at pl + x.
+  for (int64_t ch = 0; ch < cv.cg && cv.phases == 1; ++ch)
     for (int64_t r = 0; r < cv.sliceRows; ++r) {
       float *dst = slice + ch * plane + r * cv.wp;
       zeroRun(dst, cv.wp);
@@ -877,14 +912,23 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     return;
   }
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
-  // Direct for unit strides and a real window (1x1 reads in place anyway),
-  // with the AVX-512 tile (measured there): bands of output rows whose
-  // slice stays in L2 (about 256 KiB), and whose wide pixels fill panels.
-  if (W == 16 && cv.sh == 1 && cv.sw == 1 && !cv.pointwise &&
+  // Direct for strides 1 (any dilation) and 2 (none) and a real window (1x1
+  // reads in place anyway), with the AVX-512 tile (measured there): bands
+  // of output rows whose slice stays in L2 (about 256 KiB), and whose wide
+  // pixels fill panels. Stride 2: the filter's reach over the parity planes
+  // is half.
+  bool unitStrides = cv.sh == 1 && cv.sw == 1;
+  // (A 3x3 stride-2 stem, a reduction of 27, is bound by its stores, which
+  // pixel panels group: 105 against 97 GFLOP/s direct.)
+  bool strides2 = cv.sh == 2 && cv.sw == 2 && cv.dh == 1 && cv.dw == 1 &&
+                  cv.k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2;
+  if (W == 16 && (unitStrides || strides2) && !cv.pointwise &&
       cv.kh * cv.kw > 1 && cv.k * int64_t(sizeof(int64_t)) <= 64 << 10) {
-    int64_t reachH = (cv.kh - 1) * cv.dh, reachW = (cv.kw - 1) * cv.dw;
+    cv.phases = strides2 ? 4 : 1;
+    int64_t reachH = strides2 ? (cv.kh - 1) / 2 : (cv.kh - 1) * cv.dh;
+    int64_t reachW = strides2 ? (cv.kw - 1) / 2 : (cv.kw - 1) * cv.dw;
     cv.wp = cv.ow + reachW;
-    int64_t rowBytes = cv.cg * cv.wp * int64_t(sizeof(float));
+    int64_t rowBytes = cv.phases * cv.cg * cv.wp * int64_t(sizeof(float));
     cv.bandRows = max64(1, (256 << 10) / rowBytes - reachH);
     cv.bandRows = min64(cv.bandRows, cv.oh);
     cv.bands = ceilDiv(cv.oh, cv.bandRows);

@@ -516,6 +516,10 @@ int main() {
       // Unit strides with dilation and uneven padding; several row bands.
       {1, 6, 10, 9, 11, 3, 3, 1, 1, 2, 1, 2, 0, 2, 2, 1, bias | res | relu},
       {1, 64, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
+      // Stride 2 over parity planes (direct on AVX-512): odd sizes and
+      // uneven padding, several bands of a 56x56 image.
+      {1, 16, 57, 55, 24, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1, 1, bias | res | relu},
+      {2, 64, 56, 56, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, bias | relu},
       // Pixel blocks across images (1x1: packed, not read in place).
       {3, 20, 5, 10, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
       // Two pixel blocks, 2 k-blocks, ragged channel panels and row tiles.

@@ -120,8 +120,12 @@ SmallVector<float> fparamsNone() { return SmallVector<float>(SHEARS_UK_F_NUM); }
 ///  - channel panels transpose the output once, about 32 / k;
 ///  - packing the im2col costs about half a cycle an element, used by `mg`
 ///    output channels: 16 / mg, except for a 1x1 convolution (read in place)
-///    and, with pixels, unit strides (the direct path reads a padded copy of
-///    the input and wastes the filter's reach in each row instead).
+///    and, with pixels, the direct path (Kernels.h: strides 1, or 2 with a
+///    reduction long enough), which reads a padded copy of the input and
+///    wastes the lanes of its wide pixels past each row and in its last
+///    panel instead (squeezenet's 48x13x13 -> 192: 195 wide pixels in 5
+///    panels of 48 for 169 outputs; channel panels ran it at 164 GFLOP/s,
+///    direct at 150).
 /// So a 7x7 or 14x14 image with many channels and a long reduction goes to
 /// channel panels; a large image, few channels or a short reduction (a
 /// strided 1x1 convolution) stays with pixels.
@@ -135,9 +139,16 @@ bool preferChannelPanels(ArrayRef<int64_t> out, int64_t mg, int64_t k,
   double packing = pointwise ? 0.0 : 16.0 / double(mg);
   double channels = waste(mg) + 32.0 / double(k) + packing;
   double pixels = waste(out[2] * out[3]) + packing;
-  if (!pointwise && strides[0] == 1 && strides[1] == 1) {
-    double reach = double((kw - 1) * dilations[1]);
-    pixels = reach / (double(out[3]) + reach);
+  bool unitStrides = strides[0] == 1 && strides[1] == 1;
+  bool strides2 = strides[0] == 2 && strides[1] == 2 && dilations[0] == 1 &&
+                  dilations[1] == 1 && k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2;
+  if (!pointwise && (unitStrides || strides2)) {
+    int64_t reach = unitStrides ? (kw - 1) * dilations[1] : (kw - 1) / 2;
+    int64_t wide = out[2] * (out[3] + reach);
+    int64_t panels =
+        (wide + SHEARS_UK_CONV_DIRECT_NR - 1) / SHEARS_UK_CONV_DIRECT_NR;
+    pixels = 1.0 - double(out[2] * out[3]) /
+                       double(panels * SHEARS_UK_CONV_DIRECT_NR);
   }
   return channels < pixels;
 }
