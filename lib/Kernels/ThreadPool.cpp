@@ -24,6 +24,15 @@ struct Scratch {
   size_t bytes = 0;
 };
 
+/// A thread's share of the current job: a contiguous range of its tasks.
+/// Consecutive kernels then split their data alike, so a thread mostly reads
+/// what it wrote itself (in its own L2); one done with its share takes what
+/// is left of the others', a task at a time.
+struct alignas(64) Share {
+  std::atomic<int64_t> next{0};
+  int64_t end = 0;
+};
+
 struct Pool {
   pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -34,7 +43,6 @@ struct Pool {
   int wanted = 0;   // Threads the next call uses.
   pthread_t handles[kMaxThreads];
   std::atomic<uint64_t> generation{0};
-  std::atomic<int64_t> next{0};
   std::atomic<int> busy{0};
   bool stop = false;
   // The current job.
@@ -42,6 +50,7 @@ struct Pool {
   void *ctx = nullptr;
   int64_t count = 0;
   int active = 0;
+  Share shares[kMaxThreads];
   Scratch scratch[kMaxThreads];
 };
 
@@ -65,11 +74,14 @@ inline void relax(int spin) {
 }
 
 void runTasks(int worker) {
-  for (;;) {
-    int64_t i = pool.next.fetch_add(1, std::memory_order_relaxed);
-    if (i >= pool.count)
-      return;
-    pool.task(pool.ctx, i, worker);
+  for (int k = 0; k < pool.active; ++k) {
+    Share &share = pool.shares[(worker + k) % pool.active];
+    for (;;) {
+      int64_t i = share.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= share.end)
+        break;
+      pool.task(pool.ctx, i, worker);
+    }
   }
 }
 
@@ -213,7 +225,10 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
   pool.ctx = ctx;
   pool.count = count;
   pool.active = threads;
-  pool.next.store(0, std::memory_order_relaxed);
+  for (int t = 0; t < threads; ++t) {
+    pool.shares[t].next.store(count * t / threads, std::memory_order_relaxed);
+    pool.shares[t].end = count * (t + 1) / threads;
+  }
   pool.busy.store(pool.started, std::memory_order_relaxed);
   pthread_mutex_lock(&pool.mutex);
   pool.generation.fetch_add(1, std::memory_order_release);
