@@ -166,44 +166,46 @@ inline __mmask16 inRow(int64_t c0, int64_t w) {
 /// What the direct path reads of one plane, in values the compiler keeps in
 /// registers across the output stores (through `d` it reloaded them after
 /// every store).
-struct Plane3x3 {
+struct PlaneTaps {
   const float *in;
   float *out;
   const float *residual;
   int64_t h, w, ow, pt, pl;
-  VF taps[9]; // Unused by max pooling.
+  VF taps[9]; // K x K; unused by max pooling.
   VF bias;    // -inf for max pooling.
   VF fill;    // The padding: 0, or -inf for max pooling.
   Epilogue epilogue;
 };
 
-/// The three taps' vectors of output vector x along one input row, from
-/// `row` at input column (x * S - pl): unit stride, three shifted loads;
-/// stride 2, even and odd lanes of two pairs of loads. Lanes past the row
-/// (the padding) are masked off and read as `fill` (`cols`, from
-/// tapColumns).
-template <int S>
+/// The K taps' vectors of output vector x along one input row, from `row`
+/// at input column (x * S - pl): unit stride, K shifted loads; stride 2,
+/// even and odd lanes of a pair of loads (and of a second pair for a third
+/// tap). Lanes past the row (the padding) are masked off and read as `fill`
+/// (`cols`, from tapColumns).
+template <int K, int S>
 inline void rowTaps(const float *row, const __mmask16 *cols, VF fill, VF *v) {
   if constexpr (S == 1) {
-    for (int j = 0; j < 3; ++j)
+    for (int j = 0; j < K; ++j)
       v[j] = _mm512_mask_loadu_ps(fill, cols[j], row + j);
   } else {
     VF lo = _mm512_mask_loadu_ps(fill, cols[0], row);
     VF hi = _mm512_mask_loadu_ps(fill, cols[1], row + W);
-    VF lo2 = _mm512_mask_loadu_ps(fill, cols[2], row + 2);
-    VF hi2 = _mm512_mask_loadu_ps(fill, cols[3], row + 2 + W);
     v[0] = evenLanes(lo, hi);
     v[1] = oddLanes(lo, hi);
-    v[2] = evenLanes(lo2, hi2);
+    if constexpr (K == 3) {
+      VF lo2 = _mm512_mask_loadu_ps(fill, cols[2], row + 2);
+      VF hi2 = _mm512_mask_loadu_ps(fill, cols[3], row + 2 + W);
+      v[2] = evenLanes(lo2, hi2);
+    }
   }
 }
 
 /// The masks of rowTaps's loads for output vector x.
-template <int S>
-void tapColumns(const Plane3x3 &p, int64_t x, __mmask16 *cols) {
+template <int K, int S>
+void tapColumns(const PlaneTaps &p, int64_t x, __mmask16 *cols) {
   int64_t c0 = x * S - p.pl;
   if constexpr (S == 1) {
-    for (int j = 0; j < 3; ++j)
+    for (int j = 0; j < K; ++j)
       cols[j] = inRow(c0 + j, p.w);
   } else {
     for (int k = 0; k < 4; ++k)
@@ -211,36 +213,36 @@ void tapColumns(const Plane3x3 &p, int64_t x, __mmask16 *cols) {
   }
 }
 
-/// Four output rows from y, output vector x, of a 3x3 filter (or max
+/// Four output rows from y, output vector x, of a K x K filter (or max
 /// pooling window) with stride S and unit dilation, straight from the input:
 /// input row by input row, its taps' vectors formed once for the output rows
 /// they reach (four independent accumulators). Edge: input rows outside the
 /// plane are skipped.
-template <bool Max, int S, bool Edge>
-void direct3x3(const Plane3x3 &p, const __mmask16 *cols, int64_t y, int64_t x,
-               int rows) {
+template <bool Max, int K, int S, bool Edge>
+void directRows(const PlaneTaps &p, const __mmask16 *cols, int64_t y, int64_t x,
+                int rows) {
   constexpr int R = 4;
   VF acc[R];
   for (int r = 0; r < R; ++r)
     acc[r] = p.bias;
 #pragma clang loop unroll(full)
-  for (int rr = 0; rr < (R - 1) * S + 3; ++rr) {
+  for (int rr = 0; rr < (R - 1) * S + K; ++rr) {
     int64_t iy = y * S - p.pt + rr;
     if (Edge && (iy < 0 || iy >= p.h))
       continue;
-    VF v[3];
-    rowTaps<S>(p.in + iy * p.w + x * S - p.pl, cols, p.fill, v);
+    VF v[K];
+    rowTaps<K, S>(p.in + iy * p.w + x * S - p.pl, cols, p.fill, v);
 #pragma clang loop unroll(full)
-    for (int j = 0; j < 3; ++j)
+    for (int j = 0; j < K; ++j)
 #pragma clang loop unroll(full)
       for (int r = 0; r < R; ++r) {
         int i = rr - r * S;
-        if (i < 0 || i >= 3)
+        if (i < 0 || i >= K)
           continue;
         if constexpr (Max) // x86's max: a NaN input wins over the window.
           acc[r] = acc[r] > v[j] ? acc[r] : v[j];
         else
-          acc[r] += p.taps[i * 3 + j] * v[j];
+          acc[r] += p.taps[i * K + j] * v[j];
       }
   }
   int64_t valid = p.ow - x < W ? p.ow - x : W;
@@ -253,13 +255,13 @@ void direct3x3(const Plane3x3 &p, const __mmask16 *cols, int64_t y, int64_t x,
   }
 }
 
-/// Output rows [y0, y1) of a 3x3 depthwise convolution or max pooling with
-/// stride S (1 or 2) and unit dilation, with no copy of the input. A padded
-/// copy, and the reloads of what it had just stored, were a third of a 28x28
+/// Output rows [y0, y1) of a K x K depthwise convolution or max pooling
+/// with stride S and unit dilation, with no copy of the input. A padded copy,
+/// and the reloads of what it had just stored, were a third of a 28x28
 /// plane's time.
-template <bool Max, int S>
-void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
-  Plane3x3 p;
+template <bool Max, int K, int S>
+void directPlane(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
+  PlaneTaps p;
   p.in = d.input + plane * d.h * d.w;
   int64_t n = plane / d.c, ch = plane - n * d.c;
   p.out = d.output + plane * d.oh * d.ow + n * d.outSkip;
@@ -269,8 +271,8 @@ void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   if constexpr (Max) {
     p.bias = p.fill = splat(-__builtin_inff());
   } else {
-    const float *wt = d.filter + ch * 9;
-    for (int t = 0; t < 9; ++t)
+    const float *wt = d.filter + ch * K * K;
+    for (int t = 0; t < K * K; ++t)
       p.taps[t] = splat(wt[t]);
     p.bias = splat(d.epilogue.bias ? d.epilogue.bias[ch] : 0.0f);
     p.fill = VF{};
@@ -278,13 +280,13 @@ void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   p.epilogue = d.epilogue;
   for (int64_t x = 0; x < p.ow; x += W) {
     __mmask16 cols[4];
-    tapColumns<S>(p, x, cols);
+    tapColumns<K, S>(p, x, cols);
     for (int64_t y = y0; y < y1; y += 4) {
       int rows = static_cast<int>(y1 - y < 4 ? y1 - y : 4);
-      if (rows == 4 && y * S - p.pt >= 0 && y * S - p.pt + 3 * S + 3 <= p.h)
-        direct3x3<Max, S, false>(p, cols, y, x, rows);
+      if (rows == 4 && y * S - p.pt >= 0 && y * S - p.pt + 3 * S + K <= p.h)
+        directRows<Max, K, S, false>(p, cols, y, x, rows);
       else
-        direct3x3<Max, S, true>(p, cols, y, x, rows);
+        directRows<Max, K, S, true>(p, cols, y, x, rows);
     }
   }
 }
@@ -294,13 +296,19 @@ void direct3x3Rows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
 void planeRows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1,
                int worker) {
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
-  if (d.kh == 3 && d.kw == 3 && d.sh == d.sw && d.sw <= 2 && d.dh == 1 &&
-      d.dw == 1) {
-    if (d.max)
-      return d.sw == 1 ? direct3x3Rows<true, 1>(d, plane, y0, y1)
-                       : direct3x3Rows<true, 2>(d, plane, y0, y1);
-    return d.sw == 1 ? direct3x3Rows<false, 1>(d, plane, y0, y1)
-                     : direct3x3Rows<false, 2>(d, plane, y0, y1);
+  // 3x3 windows with strides 1 and 2, 2x2 ones with stride 2 (VGG's and
+  // LeNet's max pooling).
+  if (d.sh == d.sw && d.dh == 1 && d.dw == 1 && d.kh == d.kw) {
+    int64_t k = d.kh, s = d.sw;
+    if (k == 3 && s == 1)
+      return d.max ? directPlane<true, 3, 1>(d, plane, y0, y1)
+                   : directPlane<false, 3, 1>(d, plane, y0, y1);
+    if (k == 3 && s == 2)
+      return d.max ? directPlane<true, 3, 2>(d, plane, y0, y1)
+                   : directPlane<false, 3, 2>(d, plane, y0, y1);
+    if (k == 2 && s == 2)
+      return d.max ? directPlane<true, 2, 2>(d, plane, y0, y1)
+                   : directPlane<false, 2, 2>(d, plane, y0, y1);
   }
 #endif
   int64_t ch = plane % d.c;

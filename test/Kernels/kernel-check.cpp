@@ -511,6 +511,7 @@ int main() {
       {2, 5, 23, 35, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, bias | relu},
       {1, 4, 9, 20, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 4, res},
       {1, 6, 14, 14, 6, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 6, bias | clip},
+      {1, 4, 11, 12, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 4, bias | clip},
       // Stride 2 over rows long enough for vector gathers (a stem).
       {1, 3, 70, 70, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, bias | relu},
       // Unit strides with dilation and uneven padding; several row bands.
@@ -546,6 +547,7 @@ int main() {
         {2, 5, 28, 28, 0, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, relu},
         {1, 4, 112, 112, 0, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 0, 0}, // ceil mode
         {1, 2, 9, 10, 0, 3, 2, 1, 3, 1, 0, 1, 2, 2, 1, 0, res | clip},
+        {1, 6, 27, 35, 0, 2, 2, 2, 2, 0, 0, 1, 1, 1, 1, 0, res | relu}, // ceil
     };
     for (const ConvCase &p : pools)
       checkMaxPool(isa, p);
