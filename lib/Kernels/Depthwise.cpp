@@ -1,13 +1,14 @@
 //===- Depthwise.cpp - Depthwise convolution and max pooling -------------===//
 //
-// 3x3 depthwise convolutions with stride 1 or 2 on AVX-512 read the input in
-// place: four output rows at a time, W outputs of each in a register, each
-// input row's three tap vectors (shifted masked loads, or even and odd lanes
-// for stride 2) formed once for the output rows it reaches; lanes in the
-// padding are masked off.
+// On AVX-512, 3x3 windows with stride 1 or 2 and 2x2 windows with stride 2
+// (depthwise convolution or max pooling) read the input in place: four
+// output rows at a time, W outputs of each in a register, each input row's
+// tap vectors (shifted masked loads, or even and odd lanes for stride 2)
+// formed once for the output rows it reaches; lanes in the padding are
+// masked off.
 //
-// Everything else (other filters, dilations and strides, max pooling, the
-// AVX2 and generic builds): a task copies the input rows it reads into a
+// Everything else (other windows, dilations and strides, the AVX2 and
+// generic builds): a task copies the input rows it reads into a
 // zero-padded scratch block, so that every tap of every output vector lands
 // inside it. Then four output rows at a time, W outputs of each in a register
 // (four independent accumulators): per tap one unit- or stride-2 vector load
@@ -57,25 +58,33 @@ int64_t paddedWidth(const DwConv &d) {
   return ceilDiv(columns, W) * W;
 }
 
-/// Output vectors x.. of rows y.. (`rows` of them) of plane `plane`, after
-/// the residual and activation.
-void storeRows(const DwConv &d, const VF *acc, int rows, int64_t plane,
-               int64_t y, int64_t x) {
-  const Epilogue &e = d.epilogue;
-  int64_t valid = d.ow - x < W ? d.ow - x : W;
-  float *out = d.output + plane / d.c * d.outSkip;
+/// Output vectors x.. of rows y.. (`rows` of them) of a plane `ow` wide,
+/// `out` and `residual` (or null) at the plane, after the residual and
+/// activation.
+void storeRows(const Epilogue &e, float *out, const float *residual, int64_t ow,
+               const VF *acc, int rows, int64_t y, int64_t x) {
+  int64_t valid = ow - x < W ? ow - x : W;
   for (int r = 0; r < rows; ++r) {
-    int64_t offset = (plane * d.oh + y + r) * d.ow + x;
+    int64_t offset = (y + r) * ow + x;
     VF v = acc[r];
-    if (e.residual)
-      v += valid == W ? load(e.residual + offset)
-                      : loadFirst(e.residual + offset, valid);
+    if (residual)
+      v += valid == W ? load(residual + offset)
+                      : loadFirst(residual + offset, valid);
     v = e.activate(v);
     if (valid == W)
       store(out + offset, v);
     else
       storeFirst(out + offset, v, valid);
   }
+}
+
+/// The output and residual (or null) of plane `plane` (n * C + c).
+float *outputPlane(const DwConv &d, int64_t plane) {
+  return d.output + plane * d.oh * d.ow + plane / d.c * d.outSkip;
+}
+const float *residualPlane(const DwConv &d, int64_t plane) {
+  const float *residual = d.epilogue.residual;
+  return residual ? residual + plane * d.oh * d.ow : nullptr;
 }
 
 /// Output rows [y0, y1) of one plane from its zero-padded input rows, kRows
@@ -149,7 +158,8 @@ void dwRows(const DwConv &d, const float *padded, int64_t wp, const float *wt,
               acc[r] += tap * tapLoad(p + r * sh * wp);
           }
       }
-      storeRows(d, acc, rows, plane, y, x);
+      storeRows(d.epilogue, outputPlane(d, plane), residualPlane(d, plane),
+                d.ow, acc, rows, y, x);
     }
   }
 }
@@ -218,10 +228,11 @@ void tapColumns(const PlaneTaps &p, int64_t x, __mmask16 *cols) {
 /// input row by input row, its taps' vectors formed once for the output rows
 /// they reach (four independent accumulators). Edge: input rows outside the
 /// plane are skipped.
+constexpr int kDirectRows = 4;
 template <bool Max, int K, int S, bool Edge>
 void directRows(const PlaneTaps &p, const __mmask16 *cols, int64_t y, int64_t x,
                 int rows) {
-  constexpr int R = 4;
+  constexpr int R = kDirectRows;
   VF acc[R];
   for (int r = 0; r < R; ++r)
     acc[r] = p.bias;
@@ -245,14 +256,7 @@ void directRows(const PlaneTaps &p, const __mmask16 *cols, int64_t y, int64_t x,
           acc[r] += p.taps[i * K + j] * v[j];
       }
   }
-  int64_t valid = p.ow - x < W ? p.ow - x : W;
-  for (int r = 0; r < rows; ++r) {
-    int64_t offset = (y + r) * p.ow + x;
-    VF v = acc[r];
-    if (p.residual)
-      v += loadFirst(p.residual + offset, valid);
-    storeFirst(p.out + offset, p.epilogue.activate(v), valid);
-  }
+  storeRows(p.epilogue, p.out, p.residual, p.ow, acc, rows, y, x);
 }
 
 /// Output rows [y0, y1) of a K x K depthwise convolution or max pooling
@@ -263,10 +267,9 @@ template <bool Max, int K, int S>
 void directPlane(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   PlaneTaps p;
   p.in = d.input + plane * d.h * d.w;
-  int64_t n = plane / d.c, ch = plane - n * d.c;
-  p.out = d.output + plane * d.oh * d.ow + n * d.outSkip;
-  p.residual =
-      d.epilogue.residual ? d.epilogue.residual + plane * d.oh * d.ow : nullptr;
+  p.out = outputPlane(d, plane);
+  p.residual = residualPlane(d, plane);
+  int64_t ch = plane % d.c;
   p.h = d.h, p.w = d.w, p.ow = d.ow, p.pt = d.pt, p.pl = d.pl;
   if constexpr (Max) {
     p.bias = p.fill = splat(-__builtin_inff());
@@ -281,9 +284,11 @@ void directPlane(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   for (int64_t x = 0; x < p.ow; x += W) {
     __mmask16 cols[4];
     tapColumns<K, S>(p, x, cols);
-    for (int64_t y = y0; y < y1; y += 4) {
-      int rows = static_cast<int>(y1 - y < 4 ? y1 - y : 4);
-      if (rows == 4 && y * S - p.pt >= 0 && y * S - p.pt + 3 * S + K <= p.h)
+    constexpr int R = kDirectRows;
+    for (int64_t y = y0; y < y1; y += R) {
+      int rows = static_cast<int>(y1 - y < R ? y1 - y : R);
+      if (rows == R && y * S - p.pt >= 0 &&
+          y * S - p.pt + (R - 1) * S + K <= p.h)
         directRows<Max, K, S, false>(p, cols, y, x, rows);
       else
         directRows<Max, K, S, true>(p, cols, y, x, rows);
