@@ -425,6 +425,17 @@ void gemmTask(void *ctx, int64_t task, int worker) {
 /// kConvNR pixels), or, with SHEARS_UK_CONV_CHANNEL_PANELS, output channels
 /// along the vectors (im2col^T row tiles times the filter packed as GEMM
 /// panels), for images too small to fill pixel panels.
+/// A zero-padded copy of the input rows that a run of output rows reads
+/// (see directTask): `rows` rows of `wp` floats a plane, `phases` planes a
+/// channel (1, or 4 with stride 2: one per parity of input row and column).
+/// Taking output pixel (oh, ow) as "wide" pixel oh * wp + ow, every im2col
+/// row is a contiguous run of it.
+struct Slice {
+  int64_t phases = 0, wp = 0, rows = 0;
+  int64_t phase() const { return rows * wp; }
+  int64_t plane() const { return phases * rows * wp; }
+};
+
 struct Conv : ConvShape {
   const float *input, *filter;
   float *output;
@@ -436,9 +447,9 @@ struct Conv : ConvShape {
   // Channel panels: pixel blocks of up to kGemmMC rows, chunks of panels.
   int64_t pixelBlock, pixelBlocks, channelPanels, panelChunk;
   // Direct (strides 1 or 2, a k x k filter): bands of output rows over a
-  // padded slice of the input, wp floats a row, in `phases` planes a channel
-  // (see directTask).
-  int64_t wp, bandRows, bands, sliceRows, phases;
+  // padded slice of the input (see Slice).
+  int64_t bandRows, bands;
+  Slice slice;
 };
 
 /// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
@@ -643,6 +654,72 @@ inline void tileOffsets(int64_t kc, const float *__restrict a,
   });
 }
 
+/// The slice for runs of `outRows` output rows, or none (0 phases) for
+/// strides other than 1, and 2 without dilation. With stride 2 the filter's
+/// reach over the parity planes is half.
+Slice sliceFor(const Conv &cv, int64_t outRows) {
+  Slice sl;
+  bool unitStrides = cv.sh == 1 && cv.sw == 1;
+  bool strides2 = cv.sh == 2 && cv.sw == 2 && cv.dh == 1 && cv.dw == 1;
+  if (!unitStrides && !strides2)
+    return sl;
+  sl.phases = strides2 ? 4 : 1;
+  sl.wp = cv.ow + (strides2 ? (cv.kw - 1) / 2 : (cv.kw - 1) * cv.dw);
+  sl.rows = outRows + (strides2 ? (cv.kh - 1) / 2 : (cv.kh - 1) * cv.dh);
+  return sl;
+}
+
+/// off[k]: where tap k (channel, i, j) of wide pixel 0 lies in the slice.
+void sliceOffsets(const Conv &cv, const Slice &sl, int64_t *off) {
+  for (int64_t ch = 0, k = 0; ch < cv.cg; ++ch)
+    for (int64_t i = 0; i < cv.kh; ++i)
+      for (int64_t j = 0; j < cv.kw; ++j)
+        off[k++] = sl.phases == 1
+                       ? ch * sl.plane() + i * cv.dh * sl.wp + j * cv.dw
+                       : ch * sl.plane() +
+                             ((i & 1) * 2 + (j & 1)) * sl.phase() +
+                             (i >> 1) * sl.wp + (j >> 1);
+}
+
+/// The slice of output rows oh0.. of one image and group (`image`: its
+/// first channel).
+void fillSlice(const Conv &cv, const Slice &sl, const float *image, int64_t oh0,
+               float *slice) {
+  // Stride 2: row y of plane (a, b) of channel ch holds input row
+  // 2 (oh0 + y) + a - pt, column 2 x + b - pl at x.
+  for (int64_t ch = 0; ch < cv.cg && sl.phases == 4; ++ch)
+    for (int64_t a = 0; a < 2; ++a)
+      for (int64_t y = 0; y < sl.rows; ++y) {
+        int64_t ih = 2 * (oh0 + y) + a - cv.pt;
+        for (int64_t b = 0; b < 2; ++b) {
+          float *dst =
+              slice + ch * sl.plane() + (a * 2 + b) * sl.phase() + y * sl.wp;
+          zeroRun(dst, sl.wp);
+          // Columns x with 0 <= 2 x + b - pl < w.
+          int64_t x0 = max64(0, (cv.pl - b + 1) / 2);
+          int64_t x1 = min64(sl.wp, (cv.w - 1 + cv.pl - b) / 2 + 1);
+          if (ih >= 0 && ih < cv.h && x0 < x1)
+            gatherEven(dst + x0,
+                       image + (ch * cv.h + ih) * cv.w + 2 * x0 + b - cv.pl,
+                       x1 - x0);
+        }
+      }
+  // Stride 1: row r of channel ch holds input row oh0 - pt + r, column x at
+  // pl + x.
+  for (int64_t ch = 0; ch < cv.cg && sl.phases == 1; ++ch)
+    for (int64_t r = 0; r < sl.rows; ++r) {
+      float *dst = slice + ch * sl.plane() + r * sl.wp;
+      zeroRun(dst, sl.wp);
+      int64_t ih = oh0 - cv.pt + r;
+      if (ih < 0 || ih >= cv.h)
+        continue;
+      int64_t x0 = max64(0, -cv.pl), x1 = min64(cv.w, sl.wp - cv.pl);
+      if (x0 < x1)
+        copyRun(dst + cv.pl + x0, image + (ch * cv.h + ih) * cv.w + x0,
+                x1 - x0);
+    }
+}
+
 /// Direct convolution, for strides 1 and 2: no im2col. In a zero-padded copy
 /// of the input rows a band of output rows reads (the slice, wp = OW + the
 /// filter's reach floats a row), output pixel (oh, ow) taken as "wide" pixel
@@ -666,57 +743,20 @@ void directTask(void *ctx, int64_t task, int worker) {
   int64_t n = task / (cv.chunks * cv.bands * cv.groups);
   int64_t oh0 = band * cv.bandRows, oh1 = min64(cv.oh, oh0 + cv.bandRows);
   const float *image = cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
-  int64_t phase = cv.sliceRows * cv.wp, plane = cv.phases * phase;
+  const Slice &sl = cv.slice;
   // The slice, then zeros for the last panel's overrun, then the offsets.
-  int64_t sliceFloats = ceilDiv(cv.cg * plane + 2 * kConvNR, 16) * 16;
+  int64_t sliceFloats = ceilDiv(cv.cg * sl.plane() + 2 * kConvNR, 16) * 16;
   float *slice = scratch(worker, sliceFloats * sizeof(float) +
                                      cv.k * sizeof(int64_t));
   if (!slice)
     return; // Out of memory: nothing sensible to do inside a kernel.
   int64_t *off = reinterpret_cast<int64_t *>(slice + sliceFloats);
-  for (int64_t ch = 0, k = 0; ch < cv.cg; ++ch)
-    for (int64_t i = 0; i < cv.kh; ++i)
-      for (int64_t j = 0; j < cv.kw; ++j)
-        off[k++] = cv.phases == 1
-                       ? ch * plane + i * cv.dh * cv.wp + j * cv.dw
-                       : ch * plane + ((i & 1) * 2 + (j & 1)) * phase +
-                             (i >> 1) * cv.wp + (j >> 1);
-  // Stride 2: row y of plane (a, b) of channel ch holds input row
-  // 2 (oh0 + y) + a - pt, column 2 x + b - pl at x.
-  for (int64_t ch = 0; ch < cv.cg && cv.phases == 4; ++ch)
-    for (int64_t a = 0; a < 2; ++a)
-      for (int64_t y = 0; y < cv.sliceRows; ++y) {
-        int64_t ih = 2 * (oh0 + y) + a - cv.pt;
-        for (int64_t b = 0; b < 2; ++b) {
-          float *dst = slice + ch * plane + (a * 2 + b) * phase + y * cv.wp;
-          zeroRun(dst, cv.wp);
-          // Columns x with 0 <= 2 x + b - pl < w.
-          int64_t x0 = max64(0, (cv.pl - b + 1) / 2);
-          int64_t x1 = min64(cv.wp, (cv.w - 1 + cv.pl - b) / 2 + 1);
-          if (ih >= 0 && ih < cv.h && x0 < x1)
-            gatherEven(dst + x0,
-                       image + (ch * cv.h + ih) * cv.w + 2 * x0 + b - cv.pl,
-                       x1 - x0);
-        }
-      }
-  // Stride 1: slice row r of channel ch: input row oh0 - pt + r, column x
-  // at pl + x.
-  for (int64_t ch = 0; ch < cv.cg && cv.phases == 1; ++ch)
-    for (int64_t r = 0; r < cv.sliceRows; ++r) {
-      float *dst = slice + ch * plane + r * cv.wp;
-      zeroRun(dst, cv.wp);
-      int64_t ih = oh0 - cv.pt + r;
-      if (ih < 0 || ih >= cv.h)
-        continue;
-      int64_t x0 = max64(0, -cv.pl), x1 = min64(cv.w, cv.wp - cv.pl);
-      if (x0 < x1)
-        copyRun(dst + cv.pl + x0, image + (ch * cv.h + ih) * cv.w + x0,
-                x1 - x0);
-    }
-  for (int64_t t = cv.cg * plane; t < sliceFloats; ++t)
+  sliceOffsets(cv, sl, off);
+  fillSlice(cv, sl, image, oh0, slice);
+  for (int64_t t = cv.cg * sl.plane(); t < sliceFloats; ++t)
     slice[t] = 0;
 
-  int64_t wide = (oh1 - oh0) * cv.wp;
+  int64_t wide = (oh1 - oh0) * sl.wp;
   int64_t rb0 = chunk * cv.chunkBlocks;
   int64_t rb1 = min64(cv.rowBlocks, rb0 + cv.chunkBlocks);
   const Epilogue &e = cv.epilogue;
@@ -728,8 +768,8 @@ void directTask(void *ctx, int64_t task, int worker) {
     } runs[kConvNR];
     int numRuns = 0;
     for (int64_t q = q0; q < min64(q0 + kConvNR, wide);) {
-      int64_t oh = oh0 + q / cv.wp, ow = q % cv.wp;
-      int64_t rowEnd = q - ow + cv.wp;
+      int64_t oh = oh0 + q / sl.wp, ow = q % sl.wp;
+      int64_t rowEnd = q - ow + sl.wp;
       if (ow < cv.ow) {
         int64_t len = min64(cv.ow - ow, min64(q0 + kConvNR, wide) - q);
         runs[numRuns++] = {q - q0, len, oh * cv.ow + ow};
@@ -915,20 +955,16 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   // Direct for strides 1 (any dilation) and 2 (none) and a real window (1x1
   // reads in place anyway), with the AVX-512 tile (measured there): bands
   // of output rows whose slice stays in L2 (about 256 KiB), and whose wide
-  // pixels fill panels. Stride 2: the filter's reach over the parity planes
-  // is half.
-  bool unitStrides = cv.sh == 1 && cv.sw == 1;
+  // pixels fill panels.
   // (A 3x3 stride-2 stem, a reduction of 27, is bound by its stores, which
   // pixel panels group: 105 against 97 GFLOP/s direct.)
-  bool strides2 = cv.sh == 2 && cv.sw == 2 && cv.dh == 1 && cv.dw == 1 &&
-                  cv.k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2;
-  if (W == 16 && (unitStrides || strides2) && !cv.pointwise &&
-      cv.kh * cv.kw > 1 && cv.k * int64_t(sizeof(int64_t)) <= 64 << 10) {
-    cv.phases = strides2 ? 4 : 1;
-    int64_t reachH = strides2 ? (cv.kh - 1) / 2 : (cv.kh - 1) * cv.dh;
-    int64_t reachW = strides2 ? (cv.kw - 1) / 2 : (cv.kw - 1) * cv.dw;
-    cv.wp = cv.ow + reachW;
-    int64_t rowBytes = cv.phases * cv.cg * cv.wp * int64_t(sizeof(float));
+  Slice row = sliceFor(cv, 1);
+  if (W == 16 && row.phases &&
+      (row.phases == 1 || cv.k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2) &&
+      !cv.pointwise && cv.kh * cv.kw > 1 &&
+      cv.k * int64_t(sizeof(int64_t)) <= 64 << 10) {
+    int64_t reachH = row.rows - 1;
+    int64_t rowBytes = row.phases * cv.cg * row.wp * int64_t(sizeof(float));
     cv.bandRows = max64(1, (256 << 10) / rowBytes - reachH);
     cv.bandRows = min64(cv.bandRows, cv.oh);
     cv.bands = ceilDiv(cv.oh, cv.bandRows);
@@ -944,7 +980,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
       cv.bands = ceilDiv(cv.oh, cv.bandRows);
       tiles = cv.n * cv.groups * cv.bands;
     }
-    cv.sliceRows = cv.bandRows + reachH;
+    cv.slice = sliceFor(cv, cv.bandRows);
     cv.chunks = splitChunks(cv.rowBlocks, tiles, wanted, cv.chunkBlocks);
     runConv(cv, "direct", directTask, tiles * cv.chunks, macs);
     return;
