@@ -817,22 +817,51 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   int64_t block = (task / cv.chunks) % cv.pixelBlocks;
   int64_t g = task / (cv.chunks * cv.pixelBlocks);
   int64_t m0 = block * cv.pixelBlock;
-  int64_t m1 = min64(cv.n * cv.p, m0 + cv.pixelBlock);
+  int64_t m1 = min64(cv.n * cv.p, m0 + cv.pixelBlock), width = m1 - m0;
   int64_t pb = chunk * cv.panelChunk;
   int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
   auto image = [&](int64_t n) {
     return cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
   };
-  // Packed A (kc x pixelBlock), then C^T (pixelBlock x Mg), 64-byte aligned.
+  bool inPlace = cv.pointwise && m0 / cv.p == (m1 - 1) / cv.p;
+  // Packed A (kc x pixelBlock), then C^T (pixelBlock x Mg), then the slices
+  // of the block's images and their offsets (cv.slice), 64-byte aligned.
+  const Slice &sl = cv.slice;
+  bool sliced = !inPlace && sl.phases;
+  int64_t n0 = m0 / cv.p, images = (m1 - 1) / cv.p - n0 + 1;
   int64_t aFloats = ceilDiv(cv.kc * cv.pixelBlock, 16) * 16;
-  float *packed = scratch(
-      worker, (aFloats + cv.pixelBlock * cv.mg) * sizeof(float));
+  int64_t cFloats = ceilDiv(cv.pixelBlock * cv.mg, 16) * 16;
+  int64_t sliceFloats = ceilDiv(cv.cg * sl.plane(), 16) * 16;
+  int64_t floats = aFloats + cFloats + (sliced ? images * sliceFloats : 0);
+  float *packed = scratch(worker, floats * sizeof(float) +
+                                      (sliced ? cv.k * sizeof(int64_t) : 0));
   if (!packed)
     return;
+  float *slices = packed + aFloats + cFloats;
+  int64_t *off = reinterpret_cast<int64_t *>(packed + floats);
+  // With a slice an im2col row of the block is runs of its images' slices,
+  // one per output row: copies, no bounds, no gathers (a stride-2 7x7
+  // output packed runs of 7 pixels through im2col's checks in half its
+  // time).
+  struct Run {
+    int64_t pos, image, start, len;
+  } runs[kGemmMC];
+  int numRuns = 0;
+  if (sliced) {
+    sliceOffsets(cv, sl, off);
+    for (int64_t i = 0; i < images; ++i)
+      fillSlice(cv, sl, image(n0 + i), 0, slices + i * sliceFloats);
+    for (int64_t m = m0; m < m1;) {
+      int64_t pix = m % cv.p, oh = pix / cv.ow, ow = pix % cv.ow;
+      int64_t len = min64(cv.ow - ow, m1 - m);
+      runs[numRuns++] = {m - m0, m / cv.p - n0, oh * sl.wp + ow, len};
+      m += len;
+    }
+  }
   Gemm gm{};
   gm.b = cv.filter + g * cv.channelPanels * cv.k * kGemmNR;
   gm.c = packed + aFloats;
-  gm.m = m1 - m0;
+  gm.m = width;
   gm.k = cv.k;
   gm.n = cv.mg;
   gm.kc = cv.kc;
@@ -840,17 +869,25 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   // input's planes (k stride = the plane) when the block is in one image,
   // others from the whole block's im2col, packed when the first tile of a
   // k-block asks (long runs of pixels, not a tile's few).
-  bool inPlace = cv.pointwise && m0 / cv.p == (m1 - 1) / cv.p;
-  gemmBlock(gm, packed, 0, m1 - m0, pb, pe,
+  gemmBlock(gm, packed, 0, width, pb, pe,
             [&](int64_t row, int, int64_t k0, int64_t kc, float *) {
               if (inPlace)
                 return ATile{image(m0 / cv.p) + k0 * cv.p + m0 % cv.p + row,
                              cv.p};
-              if (row == 0)
+              if (row == 0 && sliced)
+                for (int64_t kk = 0; kk < kc; ++kk)
+                  for (int u = 0; u < numRuns; ++u) {
+                    const Run &run = runs[u];
+                    copyRun(packed + kk * width + run.pos,
+                            slices + run.image * sliceFloats + off[k0 + kk] +
+                                run.start,
+                            run.len);
+                  }
+              else if (row == 0)
                 for (int64_t m = m0; m < m1;) {
                   int64_t n = m / cv.p, p = m % cv.p;
                   int64_t count = min64(cv.p - p, m1 - m);
-                  packIm2col(cv, image(n), p, k0, kc, count, m1 - m0,
+                  packIm2col(cv, image(n), p, k0, kc, count, width,
                              packed + (m - m0));
                   m += count;
                 }
@@ -938,6 +975,10 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.pixelBlocks = ceilDiv(cv.n * cv.p, kGemmMC);
     cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
+    // A whole image's slice for the im2col's runs (convChannelsTask), where
+    // the strides allow one and there is a window to gather (a strided 1x1
+    // convolution would fill four planes to read one: 150 -> 105 GFLOP/s).
+    cv.slice = cv.kh * cv.kw > 1 ? sliceFor(cv, cv.oh) : Slice();
     // A panel's k-block (kc x NR) and the block's im2col (kc x pixelBlock)
     // together in L1.
     int64_t kcMax = max64(32, (32 << 10) / int64_t(sizeof(float)) /
