@@ -36,7 +36,14 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <functional>
+#include <limits>
+#include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::shears;
@@ -267,26 +274,81 @@ static FailureOr<int64_t> checkedElementCount(const onnx::TensorProto &tensor,
   return count;
 }
 
+/// An open file descriptor, closed when it goes.
+struct FileDescriptor {
+  int fd = -1;
+  explicit FileDescriptor(int fd) : fd(fd) {}
+  FileDescriptor(FileDescriptor &&other) : fd(other.fd) { other.fd = -1; }
+  FileDescriptor &operator=(FileDescriptor &&other) {
+    std::swap(fd, other.fd);
+    return *this;
+  }
+  ~FileDescriptor() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+/// Opens `location` below the directory `dir` for reading, component by
+/// component without following a symbolic link anywhere (O_NOFOLLOW): a
+/// model cannot reach a file outside its folder through one. Non-blocking,
+/// so that opening a FIFO does not wait for a writer. Returns -1 and sets
+/// errno on failure.
+static FileDescriptor openBelow(StringRef dir, StringRef location) {
+  FileDescriptor current(::open(dir.empty() ? "." : dir.str().c_str(),
+                                O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  SmallVector<StringRef> parts;
+  for (auto it = llvm::sys::path::begin(location),
+            end = llvm::sys::path::end(location);
+       it != end; ++it)
+    if (*it != "." && !it->empty())
+      parts.push_back(*it);
+  for (size_t i = 0; i < parts.size() && current.fd >= 0; ++i) {
+    bool last = i + 1 == parts.size();
+    int flags =
+        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? O_NONBLOCK : O_DIRECTORY);
+    current =
+        FileDescriptor(::openat(current.fd, parts[i].str().c_str(), flags));
+  }
+  return current;
+}
+
+/// Parses an external-data offset or length: a non-negative decimal
+/// integer that fits in 63 bits.
+static std::optional<int64_t> parseExternalNumber(StringRef text) {
+  uint64_t value;
+  if (text.empty() || text.getAsInteger(10, value) ||
+      value > uint64_t(std::numeric_limits<int64_t>::max()))
+    return std::nullopt;
+  return static_cast<int64_t>(value);
+}
+
 /// Reads external data `location` (relative to the model's folder, and inside
-/// it) into `out`.
+/// it: no absolute path, no "..", no symbolic link on the way; a regular
+/// file) into `out`.
 static LogicalResult readExternalData(const onnx::TensorProto &tensor,
                                       StringRef modelPath, int64_t size,
                                       std::string &out, Location loc) {
-  std::string location;
-  int64_t offset = 0, length = -1;
-  for (const auto &entry : tensor.external_data()) {
-    if (entry.key() == "location")
-      location = entry.value();
-    else if (entry.key() == "offset")
-      offset = std::strtoll(entry.value().c_str(), nullptr, 10);
-    else if (entry.key() == "length")
-      length = std::strtoll(entry.value().c_str(), nullptr, 10);
-  }
   auto fail = [&](const Twine &why) {
     emitError(loc) << "external data of tensor '" << tensor.name()
                    << "': " << why;
     return failure();
   };
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &entry : tensor.external_data()) {
+    if (entry.key() == "location") {
+      location = entry.value();
+      continue;
+    }
+    if (entry.key() != "offset" && entry.key() != "length")
+      continue;
+    std::optional<int64_t> value = parseExternalNumber(entry.value());
+    if (!value)
+      return fail(entry.key() + " '" + entry.value() +
+                  "' is not a non-negative integer");
+    (entry.key() == "offset" ? offset : length) = *value;
+  }
   if (location.empty())
     return fail("no location given");
   if (llvm::sys::path::is_absolute(location) ||
@@ -295,19 +357,43 @@ static LogicalResult readExternalData(const onnx::TensorProto &tensor,
                          ".."))
     return fail("location '" + location +
                 "' must be a relative path inside the model's folder");
-  SmallString<256> file = llvm::sys::path::parent_path(modelPath);
-  llvm::sys::path::append(file, location);
-  auto buffer = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return fail("cannot read '" + file + "': " + buffer.getError().message());
-  int64_t fileSize = (*buffer)->getBufferSize();
+  StringRef dir = llvm::sys::path::parent_path(modelPath);
+  FileDescriptor file = openBelow(dir, location);
+  if (file.fd < 0) {
+    if (errno == ELOOP || errno == ENOTDIR)
+      return fail("location '" + location +
+                  "' goes through a symbolic link (or a path component is "
+                  "not a directory); external data must be a regular file "
+                  "inside the model's folder");
+    return fail("cannot open '" + location + "' in '" +
+                (dir.empty() ? StringRef(".") : dir) +
+                "': " + std::strerror(errno));
+  }
+  struct stat status;
+  if (::fstat(file.fd, &status) != 0)
+    return fail("cannot read '" + location + "': " + std::strerror(errno));
+  if (!S_ISREG(status.st_mode))
+    return fail("location '" + location +
+                "' is not a regular file (a FIFO, device or directory)");
+  int64_t fileSize = status.st_size;
   if (length < 0)
-    length = fileSize - offset;
-  if (offset < 0 || length != size || offset + length > fileSize)
+    length = offset <= fileSize ? fileSize - offset : 0;
+  // offset + length > fileSize, without overflowing.
+  if (length != size || offset > fileSize || length > fileSize - offset)
     return fail("needs " + Twine(size) + " bytes at offset " + Twine(offset) +
                 " but '" + location + "' has " + Twine(fileSize) + " bytes");
-  out.assign((*buffer)->getBufferStart() + offset, length);
+  out.resize(length);
+  for (int64_t done = 0; done < length;) {
+    ssize_t got =
+        ::pread(file.fd, out.data() + done, length - done, offset + done);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return fail("cannot read " + Twine(length) + " bytes of '" + location +
+                  "' at offset " + Twine(offset) + ": " +
+                  (got < 0 ? std::strerror(errno) : "the file ended"));
+    done += got;
+  }
   return success();
 }
 

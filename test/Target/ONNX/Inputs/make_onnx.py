@@ -2,7 +2,9 @@
 """Writes a small ONNX file for the importer tests: make_onnx.py KIND OUT_PATH.
 
 Malformed kinds: truncated notproto cycle missing-init bad-init-size dims-overflow
-external-data-escape. Valid kinds (they pass onnx.checker): unsupported gemm-notrans
+external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
+external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
+what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
 shape-subgraph external-data opset11 dropout-identity.
 """
 import sys
@@ -124,6 +126,45 @@ def external_data(out):
     return external(data.name)
 
 
+def external_link(out, how):
+    """External data that the model's folder reaches only through a symbolic link (to a file
+    outside it, through a linked directory, to /dev/zero) or that is a FIFO."""
+    import os
+    outside = out.parent.parent / (out.stem + ".outside")
+    outside.mkdir(exist_ok=True)
+    secret = outside / "secret.data"
+    secret.write_bytes(weights("w", [4, 4]).raw_data + np.array([1, 2, 3, 4], np.float32).tobytes())
+    if how == "file":
+        link = out.with_name(out.stem + ".link.data")
+        link.unlink(missing_ok=True)
+        link.symlink_to(os.path.relpath(secret, out.parent))
+        return external(link.name)
+    if how == "dir":
+        link = out.with_name(out.stem + ".linkdir")
+        link.unlink(missing_ok=True)
+        link.symlink_to(os.path.relpath(outside, out.parent))
+        return external(link.name + "/secret.data")
+    if how == "dev-zero":
+        link = out.with_name(out.stem + ".zero.data")
+        link.unlink(missing_ok=True)
+        link.symlink_to("/dev/zero")
+        return external(link.name)
+    fifo = out.with_name(out.stem + ".fifo.data")
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    return external(fifo.name)
+
+
+def external_numbers(out, offset):
+    """Valid external data whose second tensor's offset is `offset`."""
+    m = external_data(out)
+    entries = m.graph.initializer[1].external_data
+    for e in entries:
+        if e.key == "offset":
+            e.value = offset
+    return m
+
+
 def opset11():
     lo = numpy_helper.from_array(np.array(-1.0, np.float32), "clip_min")
     hi = numpy_helper.from_array(np.array(2.0, np.float32), "clip_max")
@@ -144,12 +185,20 @@ MALFORMED = {
     "truncated": truncated, "notproto": notproto, "cycle": cycle, "missing-init": missing_init,
     "bad-init-size": bad_init_size, "dims-overflow": dims_overflow,
     "external-data-escape": lambda out: external("../../etc/passwd"),
+    "external-data-symlink": lambda out: external_link(out, "file"),
+    "external-data-symlink-dir": lambda out: external_link(out, "dir"),
+    "external-data-dev-zero": lambda out: external_link(out, "dev-zero"),
+    "external-data-fifo": lambda out: external_link(out, "fifo"),
+    "external-data-offset-overflow": lambda out: external_numbers(out, "9223372036854775000"),
+    "external-data-bad-offset": lambda out: external_numbers(out, "12abc"),
 }
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
 }
-NEEDS_OUT = {"external-data", "external-data-escape"}
+NEEDS_OUT = {"external-data", "external-data-escape", "external-data-symlink",
+             "external-data-symlink-dir", "external-data-dev-zero", "external-data-fifo",
+             "external-data-offset-overflow", "external-data-bad-offset"}
 
 
 def main(argv):
