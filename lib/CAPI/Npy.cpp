@@ -11,7 +11,10 @@
 #include "Support.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace shears::capi;
 
@@ -194,9 +197,29 @@ ShearsTensor *shearsTensorLoadNpy(const char *path, char **error) {
     setError(error, "no .npy file given");
     return nullptr;
   }
-  FILE *file = fopen(path, "rb");
+  // A regular file only, opened without blocking: a FIFO would wait for a
+  // writer, a device such as /dev/zero never ends.
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat status;
+  if (fd < 0 || fstat(fd, &status) != 0) {
+    setError(error, "cannot open '%s': %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return nullptr;
+  }
+  if (!S_ISREG(status.st_mode)) {
+    setError(error, "cannot open '%s': %s", path,
+             S_ISDIR(status.st_mode)
+                 ? "it is a directory"
+                 : "it is not a regular file (a FIFO, socket or device)");
+    close(fd);
+    return nullptr;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  FILE *file = fdopen(fd, "rb");
   if (!file) {
     setError(error, "cannot open '%s': %s", path, strerror(errno));
+    close(fd);
     return nullptr;
   }
   ShearsTensor *tensor = readNpy(file, path, error);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "shears/Support/Npz.h"
+#include "shears/Support/Files.h"
 
 #include "shears/Support/RuntimeHandles.h"
 
@@ -78,10 +79,9 @@ llvm::Expected<NpzArray> toArray(const ShearsTensor *tensor,
 
 llvm::Expected<llvm::StringMap<NpzArray>>
 mlir::shears::readNpz(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto buffer = readRegularFile(path);
   if (!buffer)
-    return fail("cannot open '" + path + "': " + buffer.getError().message());
+    return buffer.takeError();
   Reader r((*buffer)->getBuffer());
   auto corrupt = [&](const llvm::Twine &what) {
     return fail("'" + path + "' is not a valid .npz archive: " + what);

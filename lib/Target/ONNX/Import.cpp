@@ -13,6 +13,7 @@
 #include "shears/Target/ONNX/Import.h"
 
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Files.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -1823,23 +1824,22 @@ OwningOpRef<ModuleOp> mlir::shears::importONNXFile(StringRef path,
                                                    const ImportOptions &options) {
   // Stream from the file descriptor: the protobuf holds the only copy of the
   // weights while parsing, which keeps peak memory near the file size.
-  int fd;
-  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd)) {
+  llvm::Expected<int> fd = openRegularFile(path);
+  if (!fd) {
     emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "cannot open '" << path << "': " << ec.message();
+        << llvm::toString(fd.takeError());
     return nullptr;
   }
-  google::protobuf::io::FileInputStream input(fd);
+  google::protobuf::io::FileInputStream input(*fd);
   input.SetCloseOnDelete(true);
   return importFromStream(input, path, context, options);
 }
 
 std::optional<shears::TensorFile>
 mlir::shears::readTensorProtoFile(StringRef path, std::string &error) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto buffer = readRegularFile(path);
   if (!buffer) {
-    error = "cannot open '" + path.str() + "': " + buffer.getError().message();
+    error = llvm::toString(buffer.takeError());
     return std::nullopt;
   }
   try {
