@@ -175,6 +175,7 @@ public:
 private:
   LogicalResult checkOpset(onnx::ModelProto &model);
   LogicalResult checkSupported(const onnx::GraphProto &graph);
+  LogicalResult checkWindowAttributes(const onnx::GraphProto &graph);
   LogicalResult indexConstants(onnx::GraphProto &graph);
   LogicalResult sortNodes(const onnx::GraphProto &graph,
                           SmallVectorImpl<int> &order);
@@ -1585,6 +1586,38 @@ LogicalResult Importer::checkSupported(const onnx::GraphProto &graph) {
   return failure();
 }
 
+/// The window attributes that ONNX's shape inference divides by, checked
+/// before it runs: a zero stride made it trap (SIGFPE) before any of our
+/// checks could name the node.
+LogicalResult Importer::checkWindowAttributes(const onnx::GraphProto &graph) {
+  static const llvm::StringSet<> windowOps = {
+      "Conv",    "ConvTranspose", "ConvInteger", "QLinearConv",
+      "MaxPool", "AveragePool",   "LpPool",      "MaxUnpool"};
+  for (const auto &[index, node] : llvm::enumerate(graph.node())) {
+    if (!windowOps.contains(node.op_type()))
+      continue;
+    for (const auto &a : node.attribute()) {
+      if (a.name() != "strides" && a.name() != "dilations" &&
+          a.name() != "kernel_shape")
+        continue;
+      if (llvm::all_of(a.ints(), [](int64_t v) { return v > 0; }))
+        continue;
+      Location loc = nodeLoc(node, index);
+      return emitError(loc)
+                 << "node '" << cast<NameLoc>(loc).getName().strref() << "' ("
+                 << node.op_type() << ", opset " << opset << "): " << a.name()
+                 << " must be positive, got ["
+                 << llvm::join(llvm::map_range(
+                                   a.ints(),
+                                   [](int64_t v) { return std::to_string(v); }),
+                               ", ")
+                 << "]",
+             failure();
+    }
+  }
+  return success();
+}
+
 LogicalResult Importer::indexConstants(onnx::GraphProto &graph) {
   for (auto &tensor : *graph.mutable_initializer()) {
     Location loc = NameLoc::get(builder.getStringAttr(tensor.name()), fileLoc);
@@ -1685,7 +1718,7 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
   if (failed(checkOpset(model)))
     return nullptr;
   onnx::GraphProto &graph = *model.mutable_graph();
-  if (failed(checkSupported(graph)))
+  if (failed(checkSupported(graph)) || failed(checkWindowAttributes(graph)))
     return nullptr;
 
   // Shape inference validates the graph and gives types where our own

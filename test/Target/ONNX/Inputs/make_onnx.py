@@ -2,6 +2,7 @@
 """Writes a small ONNX file for the importer tests: make_onnx.py KIND OUT_PATH.
 
 Malformed kinds: truncated notproto cycle missing-init bad-init-size dims-overflow
+conv-zero-stride maxpool-zero-stride avgpool-zero-kernel conv-zero-dilation
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
@@ -61,6 +62,16 @@ def missing_init():
 def bad_init_size():
     w = TensorProto(name="w", data_type=FLOAT, dims=[4, 4], raw_data=b"\0" * 10)  # [4, 4] needs 64
     return matmul_model(w)
+
+
+def zero_window(op, attribute, values):
+    """A window op whose `attribute` holds a zero (ONNX's shape inference divided by it)."""
+    attrs = {"kernel_shape": [2, 2]} if op != "Conv" else {}
+    attrs[attribute] = values
+    inputs = ["x", "w"] if op == "Conv" else ["x"]
+    inits = [weights("w", [2, 1, 3, 3])] if op == "Conv" else []
+    return model([helper.make_node(op, inputs, ["y"], name="window", **attrs)],
+                 [tensor("x", [1, 1, 8, 8])], [tensor("y", None)], inits)
 
 
 def dims_overflow():
@@ -184,6 +195,10 @@ def dropout_identity():
 MALFORMED = {
     "truncated": truncated, "notproto": notproto, "cycle": cycle, "missing-init": missing_init,
     "bad-init-size": bad_init_size, "dims-overflow": dims_overflow,
+    "conv-zero-stride": lambda: zero_window("Conv", "strides", [0, 1]),
+    "maxpool-zero-stride": lambda: zero_window("MaxPool", "strides", [1, 0]),
+    "avgpool-zero-kernel": lambda: zero_window("AveragePool", "kernel_shape", [0, 2]),
+    "conv-zero-dilation": lambda: zero_window("Conv", "dilations", [1, 0]),
     "external-data-escape": lambda out: external("../../etc/passwd"),
     "external-data-symlink": lambda out: external_link(out, "file"),
     "external-data-symlink-dir": lambda out: external_link(out, "dir"),
