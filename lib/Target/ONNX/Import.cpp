@@ -1245,6 +1245,10 @@ static LogicalResult convertUnsqueeze(NodeContext &ctx) {
     auto axis = normalizeAxis(ctx, a, rank);
     if (failed(axis))
       return failure();
+    // A repeated axis would leave fewer new dimensions than axes, and the
+    // walk below would read past the input's.
+    if (inserted[*axis])
+      return ctx.emitError() << "axes name dimension " << *axis << " twice";
     inserted[*axis] = true;
   }
   ShapeVector shape;

@@ -2,7 +2,7 @@
 """Writes a small ONNX file for the importer tests: make_onnx.py KIND OUT_PATH.
 
 Malformed kinds: truncated notproto cycle missing-init bad-init-size dims-overflow
-conv-zero-stride maxpool-zero-stride avgpool-zero-kernel conv-zero-dilation
+conv-zero-stride maxpool-zero-stride avgpool-zero-kernel conv-zero-dilation unsqueeze-repeated
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
@@ -72,6 +72,13 @@ def zero_window(op, attribute, values):
     inits = [weights("w", [2, 1, 3, 3])] if op == "Conv" else []
     return model([helper.make_node(op, inputs, ["y"], name="window", **attrs)],
                  [tensor("x", [1, 1, 8, 8])], [tensor("y", None)], inits)
+
+
+def unsqueeze_repeated():
+    """Unsqueeze whose axes name one dimension twice (read past the input's dims)."""
+    axes = numpy_helper.from_array(np.array([1, -3], np.int64), "axes")
+    return model([helper.make_node("Unsqueeze", ["x", "axes"], ["y"], name="unsq")],
+                 [tensor("x", ["N", 4])], [tensor("y", None)], [axes])
 
 
 def dims_overflow():
@@ -199,6 +206,7 @@ MALFORMED = {
     "maxpool-zero-stride": lambda: zero_window("MaxPool", "strides", [1, 0]),
     "avgpool-zero-kernel": lambda: zero_window("AveragePool", "kernel_shape", [0, 2]),
     "conv-zero-dilation": lambda: zero_window("Conv", "dilations", [1, 0]),
+    "unsqueeze-repeated": unsqueeze_repeated,
     "external-data-escape": lambda out: external("../../etc/passwd"),
     "external-data-symlink": lambda out: external_link(out, "file"),
     "external-data-symlink-dir": lambda out: external_link(out, "dir"),
