@@ -176,9 +176,7 @@ void ShearsLowerUKernels::runOnOperation() {
     SmallVector<Value> temporaries;
     SmallVector<std::pair<Value, Value>> copyBack;
     SmallVector<int64_t> iparamValues(op.getIparams());
-    bool outStride = op.getKernel() == "conv2d" ||
-                     op.getKernel() == "dwconv2d" ||
-                     op.getKernel() == "maxpool2d";
+    bool outStride = op.takesOutStride();
     for (OpOperand &operand : op->getOpOperands()) {
       Value buffer = operand.get();
       auto type = cast<MemRefType>(buffer.getType());

@@ -1050,6 +1050,11 @@ unsigned UKernelOp::getFlagsSlot() {
   return lookupKernel(getKernel())->flagsSlot;
 }
 
+bool UKernelOp::takesOutStride() {
+  const KernelInfo *info = lookupKernel(getKernel());
+  return info->numParams == SHEARS_UK_CONV_NUM_PARAMS && !info->integer;
+}
+
 LogicalResult UKernelOp::verify() {
   const KernelInfo *info = lookupKernel(getKernel());
   if (!info)
@@ -1087,7 +1092,7 @@ LogicalResult UKernelOp::verify() {
     int64_t stride = ip[SHEARS_UK_CONV_OUT_STRIDE];
     int64_t image =
         ip[SHEARS_UK_CONV_COUT] * ip[SHEARS_UK_CONV_OH] * ip[SHEARS_UK_CONV_OW];
-    if (stride != 0 && info->integer)
+    if (stride != 0 && !takesOutStride())
       return emitOpError() << "out-stride " << stride << ": '" << getKernel()
                            << "' writes dense outputs only (0)";
     if (stride != 0 && stride < image)

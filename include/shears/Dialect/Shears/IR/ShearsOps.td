@@ -413,6 +413,10 @@ def Shears_UKernelOp : Shears_Op<"ukernel", [AttrSizedOperandSegments,
     /// The iparams slot holding the epilogue flags (Kernels.h).
     unsigned getFlagsSlot();
     int64_t getFlags() { return getIparams()[getFlagsSlot()]; }
+    /// Whether the kernel writes an output with a larger stride between
+    /// images than it is dense (the OUT_STRIDE slot: conv2d, dwconv2d,
+    /// maxpool2d).
+    bool takesOutStride();
   }];
   let hasVerifier = 1;
 }
