@@ -420,11 +420,6 @@ void gemmTask(void *ctx, int64_t task, int worker) {
 // conv2d
 //===----------------------------------------------------------------------===//
 
-/// A convolution as implicit GEMM, in one of two orientations (Kernels.h):
-/// pixels along the vectors (filter row blocks times im2col panels of
-/// kConvNR pixels), or, with SHEARS_UK_CONV_CHANNEL_PANELS, output channels
-/// along the vectors (im2col^T row tiles times the filter packed as GEMM
-/// panels), for images too small to fill pixel panels.
 /// A zero-padded copy of the input rows that a run of output rows reads
 /// (see directTask): `rows` rows of `wp` floats a plane, `phases` planes a
 /// channel (1, or 4 with stride 2: one per parity of input row and column).
@@ -436,6 +431,11 @@ struct Slice {
   int64_t plane() const { return phases * rows * wp; }
 };
 
+/// A convolution as implicit GEMM, in one of two orientations (Kernels.h):
+/// pixels along the vectors (filter row blocks times im2col panels of
+/// kConvNR pixels), or, with SHEARS_UK_CONV_CHANNEL_PANELS, output channels
+/// along the vectors (im2col^T row tiles times the filter packed as GEMM
+/// panels), for images too small to fill pixel panels.
 struct Conv : ConvShape {
   const float *input, *filter;
   float *output;

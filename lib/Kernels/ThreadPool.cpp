@@ -48,7 +48,6 @@ struct Pool {
   // The current job.
   void (*task)(void *, int64_t, int) = nullptr;
   void *ctx = nullptr;
-  int64_t count = 0;
   int active = 0;
   Share shares[kMaxThreads];
   Scratch scratch[kMaxThreads];
@@ -223,7 +222,6 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
   }
   pool.task = task;
   pool.ctx = ctx;
-  pool.count = count;
   pool.active = threads;
   for (int t = 0; t < threads; ++t) {
     pool.shares[t].next.store(count * t / threads, std::memory_order_relaxed);
