@@ -21,6 +21,15 @@ namespace mlir::shears {
 /// not a regular file"). Returns a file descriptor the caller closes.
 llvm::Expected<int> openRegularFile(llvm::StringRef path);
 
+/// Opens the regular file `path` below the directory `dir` (the current one
+/// if empty), one path component at a time without following a symbolic
+/// link anywhere (O_NOFOLLOW): nothing outside `dir` is reached through one.
+/// Not blocking on a FIFO either. The error's code says why: ELOOP or
+/// ENOTDIR for a symbolic link (or a file) on the way, EINVAL for something
+/// other than a regular file, else the system's.
+llvm::Expected<int> openRegularFileBelow(llvm::StringRef dir,
+                                         llvm::StringRef path);
+
 /// The contents of the regular file `path` (see openRegularFile).
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 readRegularFile(llvm::StringRef path);

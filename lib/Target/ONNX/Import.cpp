@@ -23,6 +23,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -39,7 +40,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -276,45 +276,6 @@ static FailureOr<int64_t> checkedElementCount(const onnx::TensorProto &tensor,
   return count;
 }
 
-/// An open file descriptor, closed when it goes.
-struct FileDescriptor {
-  int fd = -1;
-  explicit FileDescriptor(int fd) : fd(fd) {}
-  FileDescriptor(FileDescriptor &&other) : fd(other.fd) { other.fd = -1; }
-  FileDescriptor &operator=(FileDescriptor &&other) {
-    std::swap(fd, other.fd);
-    return *this;
-  }
-  ~FileDescriptor() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
-
-/// Opens `location` below the directory `dir` for reading, component by
-/// component without following a symbolic link anywhere (O_NOFOLLOW): a
-/// model cannot reach a file outside its folder through one. Non-blocking,
-/// so that opening a FIFO does not wait for a writer. Returns -1 and sets
-/// errno on failure.
-static FileDescriptor openBelow(StringRef dir, StringRef location) {
-  FileDescriptor current(::open(dir.empty() ? "." : dir.str().c_str(),
-                                O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  SmallVector<StringRef> parts;
-  for (auto it = llvm::sys::path::begin(location),
-            end = llvm::sys::path::end(location);
-       it != end; ++it)
-    if (*it != "." && !it->empty())
-      parts.push_back(*it);
-  for (size_t i = 0; i < parts.size() && current.fd >= 0; ++i) {
-    bool last = i + 1 == parts.size();
-    int flags =
-        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? O_NONBLOCK : O_DIRECTORY);
-    current =
-        FileDescriptor(::openat(current.fd, parts[i].str().c_str(), flags));
-  }
-  return current;
-}
-
 /// Parses an external-data offset or length: a non-negative decimal
 /// integer that fits in 63 bits.
 static std::optional<int64_t> parseExternalNumber(StringRef text) {
@@ -359,24 +320,30 @@ static LogicalResult readExternalData(const onnx::TensorProto &tensor,
                          ".."))
     return fail("location '" + location +
                 "' must be a relative path inside the model's folder");
-  StringRef dir = llvm::sys::path::parent_path(modelPath);
-  FileDescriptor file = openBelow(dir, location);
-  if (file.fd < 0) {
-    if (errno == ELOOP || errno == ENOTDIR)
+  llvm::Expected<int> fd =
+      openRegularFileBelow(llvm::sys::path::parent_path(modelPath), location);
+  if (!fd) {
+    std::error_code code;
+    std::string message;
+    llvm::handleAllErrors(fd.takeError(), [&](const llvm::StringError &e) {
+      code = e.convertToErrorCode();
+      message = e.getMessage();
+    });
+    if (code == std::errc::too_many_symbolic_link_levels ||
+        code == std::errc::not_a_directory)
       return fail("location '" + location +
                   "' goes through a symbolic link (or a path component is "
                   "not a directory); external data must be a regular file "
                   "inside the model's folder");
-    return fail("cannot open '" + location + "' in '" +
-                (dir.empty() ? StringRef(".") : dir) +
-                "': " + std::strerror(errno));
+    if (code == std::errc::invalid_argument)
+      return fail("location '" + location +
+                  "' is not a regular file (a FIFO, device or directory)");
+    return fail(message);
   }
+  auto closeFile = llvm::make_scope_exit([&] { ::close(*fd); });
   struct stat status;
-  if (::fstat(file.fd, &status) != 0)
+  if (::fstat(*fd, &status) != 0)
     return fail("cannot read '" + location + "': " + std::strerror(errno));
-  if (!S_ISREG(status.st_mode))
-    return fail("location '" + location +
-                "' is not a regular file (a FIFO, device or directory)");
   int64_t fileSize = status.st_size;
   if (length < 0)
     length = offset <= fileSize ? fileSize - offset : 0;
@@ -386,8 +353,7 @@ static LogicalResult readExternalData(const onnx::TensorProto &tensor,
                 " but '" + location + "' has " + Twine(fileSize) + " bytes");
   out.resize(length);
   for (int64_t done = 0; done < length;) {
-    ssize_t got =
-        ::pread(file.fd, out.data() + done, length - done, offset + done);
+    ssize_t got = ::pread(*fd, out.data() + done, length - done, offset + done);
     if (got < 0 && errno == EINTR)
       continue;
     if (got <= 0)
