@@ -381,11 +381,14 @@ def cores_note(what, threads, cpu_per_wall):
     return None
 
 
-def ort_times(args, model_path, specs, threads, runs, budget, estimate):
+def ort_times(args, model_path, specs, threads, runs, budget, estimate, profile=None):
+    """bench/ort_bench.js's timed runs; with `profile` (a path prefix) also ORT's own profile."""
     if estimate is not None and estimate > budget.left():
         return None, skip_note(estimate, budget)
     cmd = [os.environ.get("NODE", "node"), str(REPO / "bench" / "ort_bench.js"), str(model_path),
            "--runs", str(runs), "--threads", str(threads)]
+    if profile:
+        cmd += ["--profile", str(profile)]
     for name, shape in specs:
         cmd += ["--shape", f"{name}={','.join(map(str, shape))}"]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -1032,15 +1035,12 @@ def bench_profile(args):
     ours = shears_profile_rows(proc.stdout)
     for old in work.glob("ort_*.json"):
         old.unlink()
-    cmd = [os.environ.get("NODE", "node"), str(REPO / "bench" / "ort_bench.js"), str(model_path),
-           "--runs", str(args.runs), "--threads", str(threads), "--profile", str(work / "ort")]
-    for input_name, shape in specs:
-        cmd += ["--shape", f"{input_name}={','.join(map(str, shape))}"]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    times, _ = ort_times(args, model_path, specs, threads, args.runs, None, None,
+                         profile=work / "ort")
     traces = sorted(work.glob("ort_*.json"))
-    if proc.returncode != 0 or not traces:
-        raise Failure(f"ort_bench.js --profile failed on {model_path.name}: {proc.stderr.strip()}")
-    ort_wall = median(json.loads(proc.stdout.strip().splitlines()[-1])["times_ms"])
+    if not traces:
+        raise Failure(f"ort_bench.js --profile wrote no profile for {model_path.name}")
+    ort_wall = median(times)
     theirs = ort_profile_rows(traces[-1])
 
     t = f"{threads}T"
