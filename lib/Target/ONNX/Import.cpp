@@ -31,6 +31,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
@@ -173,9 +174,9 @@ public:
   MLIRContext *context;
 
 private:
-  LogicalResult checkOpset(onnx::ModelProto &model);
+  LogicalResult checkOpset(const onnx::ModelProto &model);
   LogicalResult checkSupported(const onnx::GraphProto &graph);
-  LogicalResult checkWindowAttributes(const onnx::GraphProto &graph);
+  LogicalResult checkNodes(const onnx::GraphProto &graph);
   LogicalResult indexConstants(onnx::GraphProto &graph);
   LogicalResult sortNodes(const onnx::GraphProto &graph,
                           SmallVectorImpl<int> &order);
@@ -365,6 +366,14 @@ static LogicalResult readExternalData(const onnx::TensorProto &tensor,
   return success();
 }
 
+/// Whether any typed data field of `tensor` (float_data, int64_data, ...)
+/// holds values.
+static bool hasTypedFields(const onnx::TensorProto &tensor) {
+  return tensor.float_data_size() || tensor.double_data_size() ||
+         tensor.int32_data_size() || tensor.int64_data_size() ||
+         tensor.uint64_data_size() || tensor.string_data_size();
+}
+
 /// Converts the typed data fields of `tensor` (float_data, int64_data, ...)
 /// to the raw little-endian layout in `out`. Returns an error message, or an
 /// empty string on success.
@@ -428,6 +437,11 @@ Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
     return ArrayRef<char>(out.data(), out.size());
   }
   if (tensor.has_raw_data()) {
+    if (hasTypedFields(tensor))
+      return emitError(loc) << "tensor '" << tensor.name()
+                            << "' has both raw_data and typed data fields; "
+                               "ONNX allows one",
+             failure();
     if (static_cast<int64_t>(tensor.raw_data().size()) != size)
       return emitError(loc) << "tensor '" << tensor.name() << "' has "
                             << tensor.raw_data().size()
@@ -821,9 +835,25 @@ static LogicalResult convertGemmOrMatMul(NodeContext &ctx) {
   bool transB = isGemm && ctx.intAttr("transB", 0);
   float alpha = isGemm ? ctx.floatAttr("alpha", 1.0f) : 1.0f;
   float beta = isGemm ? ctx.floatAttr("beta", 1.0f) : 1.0f;
+  // ONNX defines Gemm on matrices only (MatMul broadcasts).
+  if (isGemm && typeOf(*lhs).getRank() != 2)
+    return ctx.emitError() << "input A must be 2-D, got rank "
+                           << typeOf(*lhs).getRank();
+  if (isGemm && ctx.hasInput(1)) {
+    // A constant B is read below as floats, not materialized here.
+    int64_t rank;
+    if (im.isConstant(ctx.inputName(1))) {
+      rank = im.getConstantType(ctx.inputName(1)).getRank();
+    } else {
+      FailureOr<Value> rhs = im.getValue(ctx, 1);
+      if (failed(rhs))
+        return failure();
+      rank = typeOf(*rhs).getRank();
+    }
+    if (rank != 2)
+      return ctx.emitError() << "input B must be 2-D, got rank " << rank;
+  }
   if (transA) {
-    if (typeOf(*lhs).getRank() != 2)
-      return ctx.emitError() << "transA needs a 2-D input";
     auto t = createOp<TransposeOp>(
         ctx, *lhs, b.getNamedAttr("perm", b.getDenseI64ArrayAttr({1, 0})));
     if (failed(t))
@@ -1515,7 +1545,7 @@ Location Importer::nodeLoc(const onnx::NodeProto &node, int index) {
   return NameLoc::get(builder.getStringAttr(name), fileLoc);
 }
 
-LogicalResult Importer::checkOpset(onnx::ModelProto &model) {
+LogicalResult Importer::checkOpset(const onnx::ModelProto &model) {
   for (const auto &entry : model.opset_import())
     if (entry.domain().empty() || entry.domain() == "ai.onnx")
       opset = entry.version();
@@ -1527,10 +1557,6 @@ LogicalResult Importer::checkOpset(onnx::ModelProto &model) {
                               << " is not supported (supported: " << kMinOpset
                               << " to " << kMaxOpset << ")",
            failure();
-  if (opset < kNativeOpset) {
-    model = onnx::version_conversion::ConvertVersion(model, kNativeOpset);
-    opset = kNativeOpset;
-  }
   return success();
 }
 
@@ -1556,14 +1582,37 @@ LogicalResult Importer::checkSupported(const onnx::GraphProto &graph) {
   return failure();
 }
 
-/// The window attributes that ONNX's shape inference divides by, checked
-/// before it runs: a zero stride made it trap (SIGFPE) before any of our
-/// checks could name the node.
-LogicalResult Importer::checkWindowAttributes(const onnx::GraphProto &graph) {
+/// What ONNX's own code (the version converter, shape inference) assumes of
+/// every node, checked before it runs, with the node named: the counts of
+/// inputs and outputs and the attributes' types that the op's schema gives
+/// (a node without outputs crashed the version converter), and the window
+/// attributes that shape inference divides by (a zero stride trapped with
+/// SIGFPE).
+LogicalResult Importer::checkNodes(const onnx::GraphProto &graph) {
   static const llvm::StringSet<> windowOps = {
       "Conv",    "ConvTranspose", "ConvInteger", "QLinearConv",
       "MaxPool", "AveragePool",   "LpPool",      "MaxUnpool"};
-  for (const auto &[index, node] : llvm::enumerate(graph.node())) {
+  for (int index = 0; index < graph.node_size(); ++index) {
+    const onnx::NodeProto &node = graph.node(index);
+    Location loc = nodeLoc(node, index);
+    auto fail = [&]() {
+      return emitError(loc)
+             << "node '" << cast<NameLoc>(loc).getName().strref() << "' ("
+             << node.op_type() << ", opset " << opset << "): ";
+    };
+    if (const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
+            node.op_type(), opset, node.domain())) {
+      try {
+        schema->Verify(node);
+      } catch (const std::exception &e) {
+        // Most of ONNX's messages start "Node (name) ", which we say better.
+        StringRef what = StringRef(e.what()).trim();
+        if (what.starts_with("Node (") && what.contains(") "))
+          what = what.split(") ").second;
+        return fail() << "does not match the op's schema: " << what.rtrim('.'),
+               failure();
+      }
+    }
     if (!windowOps.contains(node.op_type()))
       continue;
     for (const auto &a : node.attribute()) {
@@ -1572,16 +1621,13 @@ LogicalResult Importer::checkWindowAttributes(const onnx::GraphProto &graph) {
         continue;
       if (llvm::all_of(a.ints(), [](int64_t v) { return v > 0; }))
         continue;
-      Location loc = nodeLoc(node, index);
-      return emitError(loc)
-                 << "node '" << cast<NameLoc>(loc).getName().strref() << "' ("
-                 << node.op_type() << ", opset " << opset << "): " << a.name()
-                 << " must be positive, got ["
-                 << llvm::join(llvm::map_range(
-                                   a.ints(),
-                                   [](int64_t v) { return std::to_string(v); }),
-                               ", ")
-                 << "]",
+      return fail() << a.name() << " must be positive, got ["
+                    << llvm::join(llvm::map_range(a.ints(),
+                                                  [](int64_t v) {
+                                                    return std::to_string(v);
+                                                  }),
+                                  ", ")
+                    << "]",
              failure();
     }
   }
@@ -1685,11 +1731,16 @@ Importer::convertValueInfo(const onnx::ValueInfoProto &vi) {
 
 OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
                                        const ImportOptions &options) {
-  if (failed(checkOpset(model)))
+  // Unsupported ops are reported before ONNX's version converter sees them
+  // (it failed on an unknown op with a bare `unordered_map::at`).
+  if (failed(checkOpset(model)) || failed(checkSupported(model.graph())) ||
+      failed(checkNodes(model.graph())))
     return nullptr;
+  if (opset < kNativeOpset) {
+    model = onnx::version_conversion::ConvertVersion(model, kNativeOpset);
+    opset = kNativeOpset;
+  }
   onnx::GraphProto &graph = *model.mutable_graph();
-  if (failed(checkSupported(graph)) || failed(checkWindowAttributes(graph)))
-    return nullptr;
 
   // Shape inference validates the graph and gives types where our own
   // evaluation of shape subgraphs cannot (data propagation).

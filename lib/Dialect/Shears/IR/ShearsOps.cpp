@@ -500,6 +500,34 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult GatherOp::verify() {
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= getData().getType().getRank())
+    return success(); // inferReturnTypes reports it.
+  int64_t size = getData().getType().getDimSize(axis);
+  ElementsAttr indices;
+  if (ShapedType::isDynamic(size) ||
+      !matchPattern(getIndices(), m_Constant(&indices)))
+    return success();
+  SmallVector<int64_t> values;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(indices)) {
+    for (const APInt &v : dense.getValues<APInt>())
+      values.push_back(v.getSExtValue());
+  } else if (auto blob = dyn_cast<DenseI64ResourceElementsAttr>(indices)) {
+    if (std::optional<ArrayRef<int64_t>> data = blob.tryGetAsArrayRef())
+      values.assign(data->begin(), data->end());
+  } else if (auto blob = dyn_cast<DenseI32ResourceElementsAttr>(indices)) {
+    if (std::optional<ArrayRef<int32_t>> data = blob.tryGetAsArrayRef())
+      values.assign(data->begin(), data->end());
+  }
+  for (int64_t v : values)
+    if (v < -size || v >= size)
+      return emitOpError() << "index " << v << " is out of range for axis "
+                           << axis << " of size " << size
+                           << " (valid: " << -size << " to " << size - 1 << ")";
+  return success();
+}
+
 Value GatherOp::getPrunedInput() { return getIndices(); }
 Value GatherOp::getWeight() { return getData(); }
 int64_t GatherOp::getWeightOutputDim() {

@@ -3,6 +3,7 @@
 
 Malformed kinds: truncated notproto cycle missing-init bad-init-size dims-overflow
 conv-zero-stride maxpool-zero-stride avgpool-zero-kernel conv-zero-dilation unsqueeze-repeated
+gemm-1d gather-out-of-range raw-and-typed-data node-without-outputs unknown-op-opset11
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
@@ -84,6 +85,34 @@ def unsqueeze_repeated():
 def dims_overflow():
     w = TensorProto(name="w", data_type=FLOAT, dims=[2**40, 2**40], raw_data=b"\0" * 4)
     return matmul_model(w)
+
+
+def gemm_1d():
+    return model([helper.make_node("Gemm", ["x", "w"], ["y"], name="gemm")],
+                 [tensor("x", [4])], [tensor("y", [3])], [weights("w", [4, 3])])
+
+
+def gather_out_of_range():
+    index = numpy_helper.from_array(np.array([1, 7], np.int64), "index")
+    return model([helper.make_node("Gather", ["x", "index"], ["y"], name="gather", axis=1)],
+                 [tensor("x", ["N", 4])], [tensor("y", ["N", 2])], [index])
+
+
+def raw_and_typed_data():
+    w = weights("w", [4, 4])
+    w.float_data.extend([0.0] * 16)
+    return matmul_model(w)
+
+
+def node_without_outputs():
+    """At opset 11, so that ONNX's version converter would see it (it crashed)."""
+    return model([helper.make_node("Relu", ["x"], [], name="relu")],
+                 [tensor("x", [2])], [tensor("x", [2])], opset=11)
+
+
+def unknown_op_opset11():
+    return model([helper.make_node("Frobnicate", ["x"], ["y"], name="frob")],
+                 [tensor("x", [2])], [tensor("y", [2])], opset=11)
 
 
 def unsupported():
@@ -207,6 +236,9 @@ MALFORMED = {
     "avgpool-zero-kernel": lambda: zero_window("AveragePool", "kernel_shape", [0, 2]),
     "conv-zero-dilation": lambda: zero_window("Conv", "dilations", [1, 0]),
     "unsqueeze-repeated": unsqueeze_repeated,
+    "gemm-1d": gemm_1d, "gather-out-of-range": gather_out_of_range,
+    "raw-and-typed-data": raw_and_typed_data, "node-without-outputs": node_without_outputs,
+    "unknown-op-opset11": unknown_op_opset11,
     "external-data-escape": lambda out: external("../../etc/passwd"),
     "external-data-symlink": lambda out: external_link(out, "file"),
     "external-data-symlink-dir": lambda out: external_link(out, "dir"),

@@ -113,7 +113,9 @@ def Shears_GatherOp : Shears_InferredOp<"gather", [ChannelFlow,
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $data `,` $indices attr-dict `:` functional-type(operands, results)
-  }];
+  }];  // Constant indices must lie inside the gathered dimension; the lowering
+  // clamps only the indices it cannot see before running.
+  let hasVerifier = 1;
 }
 
 def Shears_MaskOp : Shears_Op<"mask", [Pure, AllTypesMatch<["weight", "result"]>]> {

@@ -1,0 +1,44 @@
+//===- Fuzz.h - What the libFuzzer targets share ----------------*- C++ -*-===//
+//
+// Each input is a whole ONNX model in memory. It is imported into a fresh
+// context (weights are blobs owned by the context, so one context per input
+// keeps memory flat), with diagnostics swallowed: a rejected model is a
+// normal outcome, only a crash, a sanitizer report or a hang is a finding.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHEARS_TOOLS_FUZZ_H
+#define SHEARS_TOOLS_FUZZ_H
+
+#include "shears/Target/ONNX/Import.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+
+namespace shears::fuzz {
+
+/// A context with `registry`'s dialects, one thread, and no diagnostics
+/// printed.
+inline std::unique_ptr<mlir::MLIRContext>
+makeContext(const mlir::DialectRegistry &registry) {
+  auto context = std::make_unique<mlir::MLIRContext>(
+      registry, mlir::MLIRContext::Threading::DISABLED);
+  context->loadAllAvailableDialects();
+  context->getDiagEngine().registerHandler(
+      [](mlir::Diagnostic &) { return mlir::success(); });
+  return context;
+}
+
+/// Imports `data` as an ONNX model. External data resolves against a folder
+/// that does not exist, so a mutated location reads nothing of the host's.
+inline mlir::OwningOpRef<mlir::ModuleOp>
+importBytes(const uint8_t *data, size_t size, mlir::MLIRContext &context) {
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
+      llvm::StringRef(reinterpret_cast<const char *>(data), size),
+      "/nonexistent-shears-fuzz/model.onnx");
+  return mlir::shears::importONNX(std::move(buffer), &context);
+}
+
+} // namespace shears::fuzz
+
+#endif // SHEARS_TOOLS_FUZZ_H
