@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -8,7 +9,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "SHEARS"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "lit_support.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.shears_obj_root, "test")
 
@@ -23,6 +24,9 @@ llvm_config.use_default_substitutions()
 # Tests that would skip for a missing dependency fail under CI=true instead.
 if "CI" in os.environ:
     config.environment["CI"] = os.environ["CI"]
+
+# lit.local.cfg files import test/lit_support.py (missing_dependency).
+sys.path.insert(0, os.path.dirname(__file__))
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.shears_tools_dir, config.llvm_tools_dir]

@@ -282,9 +282,32 @@ int shearsTensorSaveNpy(const ShearsTensor *tensor, const char *path,
     setError(error, "no tensor or no path to save it to");
     return 1;
   }
-  FILE *file = fopen(path, "wb");
+  // Written to a new file beside `path`, renamed over it once complete: a
+  // failure leaves neither a partial file nor a changed existing one.
+  FILE *file = nullptr;
+  char temp[4096];
+  for (unsigned attempt = 0; !file && attempt < 100; ++attempt) {
+    if (snprintf(temp, sizeof(temp), "%s.tmp-%ld-%u", path,
+                 static_cast<long>(getpid()),
+                 attempt) >= static_cast<int>(sizeof(temp))) {
+      setError(error, "cannot write '%s': the path is too long", path);
+      return 1;
+    }
+    int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST)
+      continue;
+    if (fd < 0 || !(file = fdopen(fd, "wb"))) {
+      setError(error, "cannot write '%s': %s", path, strerror(errno));
+      if (fd >= 0) {
+        close(fd);
+        remove(temp);
+      }
+      return 1;
+    }
+  }
   if (!file) {
-    setError(error, "cannot write '%s': %s", path, strerror(errno));
+    setError(error, "cannot write '%s': no free temporary name beside it",
+             path);
     return 1;
   }
   char *reason = nullptr;
@@ -294,9 +317,12 @@ int shearsTensorSaveNpy(const ShearsTensor *tensor, const char *path,
     written = false;
     savedErrno = errno;
   }
+  if (written && rename(temp, path) != 0) {
+    written = false;
+    savedErrno = errno;
+  }
   if (!written) {
-    // Leave no half-written file behind.
-    remove(path);
+    remove(temp);
     if (reason)
       setError(error, "%s", reason);
     else

@@ -31,7 +31,6 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -112,21 +111,18 @@ struct CompilerContext {
   SourceMgrDiagnosticHandler handler;
 };
 
-/// Writes `contents` to `path` at once: nothing is left behind on failure.
+/// Writes `contents` to `path` through a temporary file renamed over it:
+/// a failure leaves neither a partial file nor a changed existing one.
 LogicalResult writeFile(llvm::StringRef path, llvm::StringRef contents,
                         std::string &error) {
-  std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(path, &error);
-  if (!file)
-    return failure();
-  file->os() << contents;
-  file->os().flush();
-  if (file->os().has_error()) {
-    error = "cannot write '" + path.str() +
-            "': " + file->os().error().message();
-    file->os().clear_error();
+  if (llvm::Error e = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+        os << contents;
+        return llvm::Error::success();
+      })) {
+    error =
+        "cannot write '" + path.str() + "': " + llvm::toString(std::move(e));
     return failure();
   }
-  file->keep();
   return success();
 }
 

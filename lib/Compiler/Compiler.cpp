@@ -442,7 +442,16 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
     error = "clang-22 (the linker driver) is not on PATH";
     return failure();
   }
-  std::string out = path.str();
+  // Linked beside `path` and renamed over it: a failure leaves an existing
+  // library as it was.
+  SmallString<256> out;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, out)) {
+    error = "cannot create a file beside '" + path.str() + "': " + ec.message();
+    return failure();
+  }
+  llvm::sys::fs::closeFile(fd);
+  llvm::FileRemover removeOut(out);
   // The micro-kernels link in statically: the library needs only libc,
   // libm and pthreads.
   SmallVector<StringRef> args = {*linker, "-shared", "-o", out, object,
@@ -451,11 +460,15 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
   std::string message;
   if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                 &message) != 0) {
-    error = "linking " + out + " failed" +
+    error = "linking " + path.str() + " failed" +
             (message.empty() ? "" : ": " + message);
-    llvm::sys::fs::remove(out);
     return failure();
   }
+  if (std::error_code ec = llvm::sys::fs::rename(out, path)) {
+    error = "cannot write '" + path.str() + "': " + ec.message();
+    return failure();
+  }
+  removeOut.releaseFile();
   return success();
 }
 

@@ -10,10 +10,9 @@
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Transforms/Passes.h"
 
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
 
@@ -244,15 +243,14 @@ struct ShearsReport : shears::impl::ShearsReportBase<ShearsReport> {
       llvm::outs().flush();
     }
     if (!json.empty()) {
-      std::string error;
-      std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(json, &error);
-      if (!file) {
-        getOperation().emitError()
-            << "shears-report: cannot write '" << json << "': " << error;
+      if (llvm::Error e = llvm::writeToOutput(json, [&](llvm::raw_ostream &os) {
+            printModelReportJSON(report, os);
+            return llvm::Error::success();
+          })) {
+        getOperation().emitError() << "shears-report: cannot write '" << json
+                                   << "': " << llvm::toString(std::move(e));
         return signalPassFailure();
       }
-      printModelReportJSON(report, file->os());
-      file->keep();
     }
     numParameters = report.parameters;
     numNonzeroParameters = report.nonzeroParameters;

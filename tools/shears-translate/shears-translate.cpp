@@ -16,9 +16,10 @@
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -86,22 +87,28 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
-  // The output file is removed unless kept: a failure leaves no file.
-  std::string error;
-  auto output = openOutputFile(outputFilename, &error);
-  if (!output) {
-    llvm::errs() << "error: " << error << "\n";
+  // Written to a temporary file renamed over the output: a failure leaves
+  // neither a partial file nor a changed existing one.
+  bool exported = true;
+  llvm::Error error =
+      llvm::writeToOutput(outputFilename, [&](llvm::raw_ostream &os) {
+        if (direction == Direction::Export)
+          exported = succeeded(shears::exportToONNX(*module, os));
+        else if (emitBytecode)
+          exported = succeeded(writeBytecodeToFile(*module, os));
+        else
+          module->print(os, OpPrintingFlags().enableDebugInfo(true));
+        // The diagnostics said why; an error keeps the file from being made.
+        return exported ? llvm::Error::success()
+                        : llvm::createStringError("translation failed");
+      });
+  if (error) {
+    if (exported)
+      llvm::errs() << "error: cannot write '" << outputFilename
+                   << "': " << llvm::toString(std::move(error)) << "\n";
+    else
+      llvm::consumeError(std::move(error));
     return 1;
   }
-  if (direction == Direction::Export) {
-    if (failed(shears::exportToONNX(*module, output->os())))
-      return 1;
-  } else if (emitBytecode) {
-    if (failed(writeBytecodeToFile(*module, output->os())))
-      return 1;
-  } else {
-    module->print(output->os(), OpPrintingFlags().enableDebugInfo(/*enable=*/true));
-  }
-  output->keep();
   return 0;
 }

@@ -1538,11 +1538,14 @@ static const llvm::StringMap<Converter> &converters() {
 // Graph
 //===----------------------------------------------------------------------===//
 
+/// A node's name, or for an unnamed node its op type and index.
+static std::string nodeName(const onnx::NodeProto &node, int index) {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                             : node.name();
+}
+
 Location Importer::nodeLoc(const onnx::NodeProto &node, int index) {
-  std::string name = node.name().empty()
-                         ? node.op_type() + "_" + std::to_string(index)
-                         : node.name();
-  return NameLoc::get(builder.getStringAttr(name), fileLoc);
+  return NameLoc::get(builder.getStringAttr(nodeName(node, index)), fileLoc);
 }
 
 LogicalResult Importer::checkOpset(const onnx::ModelProto &model) {
@@ -1596,9 +1599,8 @@ LogicalResult Importer::checkNodes(const onnx::GraphProto &graph) {
     const onnx::NodeProto &node = graph.node(index);
     Location loc = nodeLoc(node, index);
     auto fail = [&]() {
-      return emitError(loc)
-             << "node '" << cast<NameLoc>(loc).getName().strref() << "' ("
-             << node.op_type() << ", opset " << opset << "): ";
+      return emitError(loc) << "node '" << nodeName(node, index) << "' ("
+                            << node.op_type() << ", opset " << opset << "): ";
     };
     if (const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
             node.op_type(), opset, node.domain())) {
@@ -1659,9 +1661,25 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
     available.insert(tensor.name());
   llvm::StringMap<int> producer;
   for (const auto &[index, node] : llvm::enumerate(graph.node()))
-    for (const auto &output : node.output())
-      if (!output.empty())
-        producer[output] = index;
+    for (const auto &output : node.output()) {
+      if (output.empty())
+        continue;
+      if (available.contains(output) ||
+          !producer.try_emplace(output, index).second)
+        return emitError(nodeLoc(node, index))
+                   << "node '" << nodeName(node, index) << "' ("
+                   << node.op_type() << ") defines '" << output
+                   << "', which is already defined (ONNX values are assigned "
+                      "once)",
+               failure();
+    }
+  for (const auto &output : graph.output())
+    if (!available.contains(output.name()) && !producer.contains(output.name()))
+      return emitError(fileLoc)
+                 << "graph output '" << output.name()
+                 << "' is neither a graph input, an initializer, nor the "
+                    "output of a node",
+             failure();
 
   int n = graph.node_size();
   SmallVector<int> pending(n, 0);
@@ -1673,8 +1691,8 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
       auto it = producer.find(input);
       if (it == producer.end())
         return emitError(nodeLoc(node, index))
-                   << "node '" << node.name() << "' (" << node.op_type()
-                   << ") uses '" << input
+                   << "node '" << nodeName(node, index) << "' ("
+                   << node.op_type() << ") uses '" << input
                    << "', which is neither a graph input, an initializer, "
                       "nor the output of a node",
                failure();
@@ -1733,14 +1751,24 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
                                        const ImportOptions &options) {
   // Unsupported ops are reported before ONNX's version converter sees them
   // (it failed on an unknown op with a bare `unordered_map::at`).
+  // Every value defined once and every use defined, no cycles: also before
+  // ONNX's version converter and shape inference, which crashed on a name
+  // nothing defines.
+  SmallVector<int> order;
   if (failed(checkOpset(model)) || failed(checkSupported(model.graph())) ||
-      failed(checkNodes(model.graph())))
+      failed(checkNodes(model.graph())) ||
+      failed(sortNodes(model.graph(), order)))
     return nullptr;
   if (opset < kNativeOpset) {
     model = onnx::version_conversion::ConvertVersion(model, kNativeOpset);
     opset = kNativeOpset;
+    order.clear();
+    if (failed(sortNodes(model.graph(), order)))
+      return nullptr;
   }
   onnx::GraphProto &graph = *model.mutable_graph();
+  if (failed(indexConstants(graph)))
+    return nullptr;
 
   // Shape inference validates the graph and gives types where our own
   // evaluation of shape subgraphs cannot (data propagation).
@@ -1751,10 +1779,6 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
 
   for (const auto &vi : graph.value_info())
     inferredTypes[vi.name()] = &vi;
-
-  SmallVector<int> order;
-  if (failed(indexConstants(graph)) || failed(sortNodes(graph, order)))
-    return nullptr;
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   builder.setInsertionPointToEnd(module->getBody());
@@ -1789,7 +1813,7 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
       });
       if (value == node.attribute().end() || !value->has_t() ||
           node.output_size() != 1)
-        return emitError(loc) << "node '" << node.name()
+        return emitError(loc) << "node '" << nodeName(node, index)
                               << "' (Constant): only the tensor 'value' "
                                  "attribute is supported",
                nullptr;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with ASan + UBSan (build-asan/, shared with
+# utils/test_sanitizers.sh) and either
+# fuzzes or replays the regression corpus.
+#
+#   utils/fuzz.sh run import|pipeline [SECONDS] [libFuzzer flags...]
+#       fuzz from the seeds (ONNX's test data models, the test models and the
+#       regression corpus); findings go to build-asan/findings/TARGET/
+#   utils/fuzz.sh replay
+#       run every file of test/fuzz/TARGET/ through its target once (CI)
+#
+# A finding is a crash, a sanitizer report, a leak, a run over 10 s or over
+# 4 GB: minimize it (TARGET -minimize_crash=1 FILE), fix the cause, and add
+# the file to test/fuzz/TARGET/ so that it is replayed from then on.
+set -euo pipefail
+shopt -s nullglob
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$repo/build-asan"
+mode=${1:-replay}
+
+if [[ ! -f "$build/build.ninja" ]]; then
+  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+    "-DSHEARS_SANITIZERS=address;undefined" -DSHEARS_FUZZERS=ON >/dev/null
+fi
+ninja -C "$build" shears-fuzz-import shears-fuzz-pipeline
+# libFuzzer links libstdc++ ahead of the shared ASan runtime; the order is
+# harmless (libstdc++ does not define what ASan intercepts).
+export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}"
+limits=(-timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=4096)
+
+case "$mode" in
+replay)
+  for target in import pipeline; do
+    files=("$repo"/test/fuzz/"$target"/*)
+    echo "== replaying ${#files[@]} inputs through shears-fuzz-$target"
+    "$build/bin/shears-fuzz-$target" "${limits[@]}" "${files[@]}" 2>&1 | tail -3
+  done
+  ;;
+run)
+  target=${2:?usage: utils/fuzz.sh run import|pipeline [SECONDS] [flags...]}
+  seconds=${3:-600}
+  shift $(($# < 3 ? $# : 3))
+  seeds="$build/seeds/$target"
+  corpus="$build/corpus/$target"
+  findings="$build/findings/$target"
+  mkdir -p "$seeds" "$corpus" "$findings"
+  # Seeds: every model of ONNX's node tests (small, one op each, many
+  # unsupported), the test models small enough to mutate, and past findings.
+  for dir in /usr/share/libonnx-testdata/data/node/*/; do
+    [[ -f "$dir/model.onnx" ]] && cp "$dir/model.onnx" "$seeds/$(basename "$dir").onnx"
+  done
+  for model in mlp cnn; do
+    [[ -f "$repo/build/models/$model.onnx" ]] && cp "$repo/build/models/$model.onnx" "$seeds/"
+  done
+  cp "$repo"/test/fuzz/"$target"/* "$seeds/"
+  "$build/bin/shears-fuzz-$target" "${limits[@]}" -max_len=65536 \
+    -max_total_time="$seconds" -print_final_stats=1 \
+    -artifact_prefix="$findings/" "$@" "$corpus" "$seeds"
+  ;;
+*)
+  echo "usage: utils/fuzz.sh run import|pipeline [SECONDS] [libFuzzer flags...] | replay" >&2
+  exit 2
+  ;;
+esac
