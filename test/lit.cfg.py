@@ -14,7 +14,18 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.shears_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
-config.substitutions.append(("%python", config.python_executable))
+python = config.python_executable
+if config.shears_sanitizers:
+    # Tools abort on the first report (leaks included). Python is not built
+    # with ASan: it preloads the runtime that the package and the tools it
+    # starts link, and its own leaks at exit are not ours. valgrind cannot
+    # run sanitized programs; ASan's leak checker takes its place.
+    config.environment["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=1"
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    python = (f"env LD_PRELOAD={config.asan_runtime} "
+              f"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 {python}")
+    config.available_features.add("sanitizers")
+config.substitutions.append(("%python", python))
 config.substitutions.append(("%shears_src", config.shears_src_root))
 # Models generated once per build by the test set-up (utils/make_models.py).
 config.substitutions.append(

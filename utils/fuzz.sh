@@ -18,12 +18,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$repo/build-asan"
 mode=${1:-replay}
 
-if [[ ! -f "$build/build.ninja" ]]; then
-  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
-    "-DSHEARS_SANITIZERS=address;undefined" -DSHEARS_FUZZERS=ON >/dev/null
-fi
+bash "$repo/utils/configure_asan.sh"
 ninja -C "$build" shears-fuzz-import shears-fuzz-pipeline
 # libFuzzer links libstdc++ ahead of the shared ASan runtime; the order is
 # harmless (libstdc++ does not define what ASan intercepts).
@@ -36,6 +31,8 @@ replay)
   for target in import pipeline; do
     files=("$repo"/test/fuzz/"$target"/*)
     echo "== replaying ${#files[@]} inputs through shears-fuzz-$target"
+    # Without inputs, libFuzzer would start fuzzing.
+    ((${#files[@]})) || continue
     "$build/bin/shears-fuzz-$target" "${limits[@]}" "${files[@]}" 2>&1 | tail -3
   done
   ;;

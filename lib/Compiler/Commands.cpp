@@ -12,6 +12,7 @@
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Finite.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
@@ -50,8 +51,22 @@ struct Scoped : Opt {
   using Opt::Opt;
   ~Scoped() { this->removeArgument(); }
 };
+/// LLVM's parser reads an empty floating-point value as 0 (`--sparsity ''`
+/// pruned nothing, silently): a number must be written.
+template <typename T> struct NonEmptyParser : cl::parser<T> {
+  using cl::parser<T>::parser;
+  bool parse(cl::Option &option, llvm::StringRef name, llvm::StringRef arg,
+             T &value) {
+    if (arg.trim().empty())
+      return option.error("needs a number, got '" + arg + "'");
+    return cl::parser<T>::parse(option, name, arg, value);
+  }
+};
 template <typename T>
-using Opt = Scoped<cl::opt<T>>;
+using Opt =
+    Scoped<cl::opt<T, false,
+                   std::conditional_t<std::is_floating_point_v<T>,
+                                      NonEmptyParser<T>, cl::parser<T>>>>;
 template <typename T>
 using List = Scoped<cl::list<T>>;
 
@@ -537,6 +552,15 @@ static int measureLayers(llvm::StringRef name, ModuleOp module,
   if (!loadInputs(name, option, "calibration input", specs, inputNames,
                   samples))
     return 1;
+  for (auto [sample, inputName] : llvm::zip(samples, inputNames)) {
+    if (shearsTensorDType(sample.get()) != SHEARS_DTYPE_F32)
+      continue;
+    std::string nonFinite = shears::describeNonFinite(llvm::ArrayRef(
+        static_cast<const float *>(shearsTensorData(sample.get())),
+        shearsTensorNumElements(sample.get())));
+    if (!nonFinite.empty())
+      return fail(name, "calibration input '" + inputName + "' holds " + nonFinite);
+  }
   std::vector<const ShearsTensor *> pointers;
   for (const TensorPtr &t : samples)
     pointers.push_back(t.get());

@@ -72,14 +72,21 @@ FailureOr<shears::KernelTarget> shears::kernelTargetForCPU(StringRef cpu,
                                                            std::string &error) {
   if (cpu.empty())
     return hostKernelTarget();
+  // Checked on the host's machine first: LLVM warns on stderr when it makes
+  // a target machine for a CPU it does not know.
+  std::unique_ptr<llvm::TargetMachine> host = hostTargetMachine(error, "");
+  if (!host)
+    return failure();
+  if (!host->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
+    error = "unknown target CPU '" + cpu.str() +
+            "' (LLVM's x86-64 CPU names, such as skylake-avx512, "
+            "sapphirerapids or x86-64-v3)";
+    return failure();
+  }
   std::unique_ptr<llvm::TargetMachine> machine = hostTargetMachine(error, cpu);
   if (!machine)
     return failure();
   const llvm::MCSubtargetInfo *info = machine->getMCSubtargetInfo();
-  if (!info->isCPUStringValid(cpu)) {
-    error = "unknown target CPU '" + cpu.str() + "'";
-    return failure();
-  }
   return kernelTarget([&](StringRef feature) {
     return info->checkFeatures(("+" + feature).str());
   });

@@ -10,6 +10,7 @@
 
 #include "shears/Support/Npz.h"
 #include "shears/Support/Files.h"
+#include "shears/Support/Finite.h"
 
 #include "shears/Support/RuntimeHandles.h"
 
@@ -72,6 +73,9 @@ llvm::Expected<NpzArray> toArray(const ShearsTensor *tensor,
     return fail(what + " holds " + shearsDTypeName(shearsTensorDType(tensor)) +
                 " elements; expected f32 or f64");
   }
+  std::string nonFinite = describeNonFinite(llvm::ArrayRef(array.values));
+  if (!nonFinite.empty())
+    return fail(what + " holds " + nonFinite);
   return array;
 }
 

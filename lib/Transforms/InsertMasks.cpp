@@ -2,6 +2,7 @@
 
 #include "shears/Analysis/ChannelGroups.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Finite.h"
 #include "shears/Support/Npz.h"
 #include "shears/Transforms/Passes.h"
 
@@ -454,18 +455,25 @@ void ShearsInsertMasks::runOnOperation() {
 
   std::vector<Layer> layers;
   bool excludedAny = false;
-  getOperation().walk([&](PrunableOpInterface op) {
+  WalkResult walked = getOperation().walk([&](PrunableOpInterface op) {
     FailureOr<SmallVector<float>> weights = getScoredWeights(op);
     if (failed(weights))
-      return;
+      return WalkResult::advance();
     auto type = cast<RankedTensorType>(op.getWeight().getType());
     std::string name = layerName(op);
     if (!exclude.empty() && excludeRegex.match(name)) {
       excludedAny = true;
-      return;
+      return WalkResult::advance();
     }
+    if (std::string bad = describeNonFinite(ArrayRef(*weights)); !bad.empty()) {
+      op.emitError() << "the weights of layer '" << name << "' hold " << bad
+                     << ": they cannot be ranked (exclude the layer with "
+                        "--exclude)";
+      return WalkResult::interrupt();
+    }
+    // A grouped filter's dim 1 is not the op's input channels.
     if (g == Granularity::InputChannel && op.getGroups() != 1)
-      return; // A grouped filter's dim 1 is not the op's input channels.
+      return WalkResult::advance();
     Layer layer;
     layer.op = op;
     layer.name = name;
@@ -481,7 +489,10 @@ void ShearsInsertMasks::runOnOperation() {
         break;
       }
     layers.push_back(std::move(layer));
+    return WalkResult::advance();
   });
+  if (walked.wasInterrupted())
+    return signalPassFailure();
   if (!exclude.empty() && !excludedAny) {
     getOperation().emitError() << "shears-insert-masks: exclude regex '"
                                << exclude << "' matches no layer";

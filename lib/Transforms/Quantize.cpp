@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Finite.h"
 #include "shears/Support/Npz.h"
 #include "shears/Transforms/Passes.h"
 
@@ -385,6 +386,12 @@ void ShearsQuantize::runOnOperation() {
     StringRef name = nameLoc.getName().strref();
     if (!exclude.empty() && excludeRegex.match(name))
       continue;
+    if (std::string bad = describeNonFinite(ArrayRef(*weights)); !bad.empty()) {
+      op.emitError() << "the weights of layer '" << name << "' hold " << bad
+                     << ": they have no quantization scale (exclude the "
+                        "layer with --exclude)";
+      return signalPassFailure();
+    }
     if (activations == QuantizedActivations::Static) {
       auto range = chooseRange(op, name, stats);
       if (failed(range))

@@ -7,7 +7,7 @@ gemm-1d gather-out-of-range raw-and-typed-data node-without-outputs unknown-op-o
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
-shape-subgraph external-data opset11 dropout-identity.
+shape-subgraph external-data opset11 dropout-identity nan-weights.
 """
 import sys
 from pathlib import Path
@@ -113,6 +113,13 @@ def node_without_outputs():
 def unknown_op_opset11():
     return model([helper.make_node("Frobnicate", ["x"], ["y"], name="frob")],
                  [tensor("x", [2])], [tensor("y", [2])], opset=11)
+
+
+def nan_weights():
+    w = weights("w", [4, 4])
+    data = numpy_helper.to_array(w).copy()
+    data[1, 2], data[3, 0] = np.nan, np.inf
+    return matmul_model(numpy_helper.from_array(data, "w"))
 
 
 def unsupported():
@@ -250,6 +257,7 @@ MALFORMED = {
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
+    "nan-weights": nan_weights,
 }
 NEEDS_OUT = {"external-data", "external-data-escape", "external-data-symlink",
              "external-data-symlink-dir", "external-data-dev-zero", "external-data-fifo",

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Configures build-asan/: the whole project with ASan + UBSan (shared
+# runtime, from Debian's libclang-rt-22-dev) and the libFuzzer targets.
+# Used by utils/test_sanitizers.sh and utils/fuzz.sh.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if ! dpkg-query -W -f='${Status}' libclang-rt-22-dev 2>/dev/null | grep -q "install ok installed"; then
+  echo "== installing libclang-rt-22-dev (the sanitizer and libFuzzer runtimes)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    libclang-rt-22-dev >/dev/null
+fi
+if [[ ! -f "$repo/build-asan/build.ninja" ]]; then
+  cmake -S "$repo" -B "$repo/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+    "-DSHEARS_SANITIZERS=address;undefined" -DSHEARS_FUZZERS=ON >/dev/null
+fi
