@@ -401,9 +401,11 @@ int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
     }
     workspaceBytes *= scale > 1 ? static_cast<size_t>(scale) : 1;
   }
-  // args: results, inputs, then the workspace descriptor (memref<?xi8>).
+  // args: results, inputs, the workspace descriptor (memref<?xi8>), then
+  // where the model's shape check puts its verdict.
   int64_t workspaceWords[5] = {0, 0, 0, 0, 1};
-  auto *args = static_cast<void **>(malloc((2 + numInputs) * sizeof(void *)));
+  int32_t shapeCheck = 0;
+  auto *args = static_cast<void **>(malloc((3 + numInputs) * sizeof(void *)));
   auto *views =
       static_cast<OutputView *>(calloc(numOutputs + 1, sizeof(OutputView)));
   if (!words || !args || !views) {
@@ -421,6 +423,7 @@ int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
   }
   args[0] = words + numInputWords;
   args[1 + numInputs] = workspaceWords;
+  args[2 + numInputs] = &shapeCheck;
 
   pthread_mutex_lock(&model->mutex);
   if (workspaceBytes > model->workspaceCapacity) {
@@ -445,6 +448,28 @@ int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
     model->setThreads(model->threads);
   model->invoke(args);
   pthread_mutex_unlock(&model->mutex);
+  if (shapeCheck != 0) {
+    // The model did not run: its outputs were never made.
+    free(words);
+    free(args);
+    free(views);
+    const char *what =
+        shapeCheck > 0 && size_t(shapeCheck) <= signature.numChecks
+            ? signature.checks[shapeCheck - 1]
+            : "an unknown check";
+    StringBuilder shapes;
+    for (size_t i = 0; i < numInputs; ++i) {
+      shapes.append(i ? ", " : "");
+      shapes.append(signature.inputs[i].name);
+      shapes.append(" ");
+      shapes.appendType(inputs[i]->dtype, inputs[i]->rank, inputs[i]->shape);
+    }
+    setError(error,
+             "the inputs' shapes disagree where the model needs them "
+             "to agree (%s); got %s",
+             what, shapes.str());
+    return 1;
+  }
 
   descriptor = words + numInputWords;
   for (size_t i = 0; i < numOutputs; ++i) {

@@ -18,9 +18,16 @@ static void freeSpecs(TensorSpec *specs, size_t count) {
   free(specs);
 }
 
+static void freeStrings(char **strings, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    free(strings[i]);
+  free(strings);
+}
+
 void shears::capi::freeSignature(Signature &signature) {
   freeSpecs(signature.inputs, signature.numInputs);
   freeSpecs(signature.outputs, signature.numOutputs);
+  freeStrings(signature.checks, signature.numChecks);
   signature = Signature();
 }
 
@@ -235,10 +242,12 @@ bool SignatureParser::parseTensorList(Array<TensorSpec> &specs,
 
 bool SignatureParser::parse(Signature &signature) {
   Array<TensorSpec> inputs, outputs;
+  Array<char *> checks;
   // The model is calloc'd: set the defaults here.
   signature.workspaceBytes = 0;
   signature.workspaceInput = signature.workspaceDim = -1;
-  bool seenInputs = false, seenOutputs = false, seenWorkspace = false;
+  bool seenInputs = false, seenOutputs = false, seenWorkspace = false,
+       seenChecks = false;
   bool parsed = parseObject([&](const char *key) {
     if (strcmp(key, "inputs") == 0)
       return firstTime(seenInputs, key) && parseTensorList(inputs, "input");
@@ -251,6 +260,17 @@ bool SignatureParser::parse(Signature &signature) {
                                : strcmp(k, "dim") == 0   ? &signature.workspaceDim
                                                          : nullptr;
                return slot ? cursor.parseInteger(*slot) : skipValue(2);
+             });
+    if (strcmp(key, "checks") == 0)
+      return firstTime(seenChecks, key) && parseArray([&] {
+               StringBuilder message;
+               if (!parseString(message))
+                 return false;
+               char *text = message.release();
+               if (text && checks.push_back(text))
+                 return true;
+               free(text);
+               return cursor.fail("out of memory");
              });
     return skipValue(1);
   });
@@ -276,10 +296,14 @@ bool SignatureParser::parse(Signature &signature) {
     // freeSpecs frees the arrays too: take them from the Arrays after.
     freeSpecs(inputs.data(), inputs.size());
     freeSpecs(outputs.data(), outputs.size());
+    freeStrings(checks.data(), checks.size());
     inputs.release();
     outputs.release();
+    checks.release();
     return false;
   }
+  signature.numChecks = checks.size();
+  signature.checks = checks.release();
   signature.numInputs = inputs.size();
   signature.inputs = inputs.release();
   signature.numOutputs = outputs.size();

@@ -77,6 +77,33 @@ def ShearsFuseRequantization : Pass<"shears-fuse-requantization"> {
   }];
 }
 
+def ShearsOutlineShapeChecks
+    : Pass<"shears-outline-shape-checks", "mlir::ModuleOp"> {
+  let summary = "Checks at run time that the inputs' dynamic dimensions agree";
+  let description = [{
+    Runs on linalg on tensors, before bufferization. Where the entry function
+    assumes two sizes equal and one of them is dynamic, a wrong input shape
+    would read or write out of bounds; this pass states each assumption as a
+    comparison of sizes computed from the inputs' dimensions alone, in a new
+    function `<entry>_check_shapes`, with the same arguments, that returns 0
+    or 1 + the index of the first assumption that fails. The assumptions:
+    the operand dimensions that a linalg op's indexing maps tie to one loop;
+    a `tensor.cast` to a static dimension; a `tensor.expand_shape` keeping
+    each group's element count; a `tensor.insert_slice` source filling its
+    slice. The module attribute `shears.shape_checks` lists their messages,
+    in order, for shears-emit-entry-point, whose `shears_invoke` runs the
+    check first. Sizes that depend on tensor contents are not checked.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+    "mlir::tensor::TensorDialect",
+  ];
+  let options = [
+    Option<"entryName", "entry", "std::string", "\"shears_model\"",
+           "Name of the entry function">,
+  ];
+}
+
 def ShearsPlanMemory : Pass<"shears-plan-memory", "mlir::ModuleOp"> {
   let summary = "Places intermediate buffers in one workspace planned at "
                 "compile time";
@@ -205,7 +232,11 @@ def ShearsEmitEntryPoint : Pass<"shears-emit-entry-point", "mlir::ModuleOp"> {
     calls the entry function's C interface with `args[0]` the results buffer
     and `args[1 + i]` the descriptor of input i, and the NUL-terminated JSON
     global `shears_signature` with input/output names, dtypes and shapes
-    (from the `shears.signature` attribute of shears-prepare-entry).
+    (from the `shears.signature` attribute of shears-prepare-entry). With a
+    `<entry>_check_shapes` (shears-outline-shape-checks), `shears_invoke`
+    calls it first and stores its result in the `int32_t` that the argument
+    after the entry function's last points to; the entry function runs only
+    when it is 0. The signature's `checks` lists the messages.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
   let options = [

@@ -53,6 +53,21 @@ struct ShearsEmitEntryPoint
       json = llvm::formatv("{0}", *parsed).str();
       module->removeAttr("shears.workspace");
     }
+    // The messages of shears-outline-shape-checks, in order.
+    if (auto checks = module->getAttrOfType<ArrayAttr>("shears.shape_checks")) {
+      llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+      if (!parsed || !parsed->getAsObject()) {
+        llvm::consumeError(parsed.takeError());
+        module.emitError() << "shears.signature is not a JSON object";
+        return signalPassFailure();
+      }
+      llvm::json::Array messages;
+      for (auto message : checks.getAsValueRange<StringAttr>())
+        messages.push_back(message.str());
+      (*parsed->getAsObject())["checks"] = std::move(messages);
+      json = llvm::formatv("{0}", *parsed).str();
+      module->removeAttr("shears.shape_checks");
+    }
     json.push_back('\0');
     auto arrayType =
         LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), json.size());
@@ -68,11 +83,33 @@ struct ShearsEmitEntryPoint
         LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr}));
     Block *body = invoke.addEntryBlock(b);
     b.setInsertionPointToStart(body);
-    SmallVector<Value> args;
-    for (unsigned i = 0; i < ciface.getNumArguments(); ++i) {
+    auto load = [&](unsigned i) -> Value {
       Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, body->getArgument(0),
                                        ArrayRef<LLVM::GEPArg>{int32_t(i)});
-      args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+      return LLVM::LoadOp::create(b, loc, ptr, slot);
+    };
+    SmallVector<Value> args;
+    for (unsigned i = 0; i < ciface.getNumArguments(); ++i)
+      args.push_back(load(i));
+    // The shape check (on the inputs' descriptors, args[1..]) first: its
+    // result goes to the int32_t after the entry's arguments, and a nonzero
+    // one returns before the model runs.
+    if (auto check = module.lookupSymbol<LLVM::LLVMFuncOp>(
+            "_mlir_ciface_" + entry + "_check_shapes")) {
+      Value status = load(ciface.getNumArguments());
+      Value code = LLVM::CallOp::create(
+                       b, loc, check,
+                       ArrayRef<Value>(args).slice(1, check.getNumArguments()))
+                       .getResult();
+      LLVM::StoreOp::create(b, loc, code, status);
+      Value zero = LLVM::ConstantOp::create(b, loc, code.getType(), 0);
+      Value failed =
+          LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, code, zero);
+      Block *run = invoke.addBlock(), *done = invoke.addBlock();
+      LLVM::CondBrOp::create(b, loc, failed, done, run);
+      b.setInsertionPointToStart(done);
+      LLVM::ReturnOp::create(b, loc, ValueRange{});
+      b.setInsertionPointToStart(run);
     }
     LLVM::CallOp::create(b, loc, ciface, args);
     LLVM::ReturnOp::create(b, loc, ValueRange{});

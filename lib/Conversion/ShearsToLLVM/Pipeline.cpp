@@ -26,6 +26,9 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsVerifyBackendContract());
   pm.addPass(createShearsOrderLoops());
+  // Sizes are resolved in terms of the inputs' with affine.apply, which
+  // the contract above does not allow (lower-affine runs later).
+  pm.addPass(createShearsOutlineShapeChecks());
 
   // A result inserted into a larger tensor (a concat's operand) is computed
   // in place, in its slice.

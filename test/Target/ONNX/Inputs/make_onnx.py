@@ -7,7 +7,8 @@ gemm-1d gather-out-of-range raw-and-typed-data node-without-outputs unknown-op-o
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
-shape-subgraph external-data opset11 dropout-identity nan-weights.
+shape-subgraph external-data opset11 dropout-identity nan-weights two-batches
+dynamic-reduction.
 """
 import sys
 from pathlib import Path
@@ -120,6 +121,16 @@ def nan_weights():
     data = numpy_helper.to_array(w).copy()
     data[1, 2], data[3, 0] = np.nan, np.inf
     return matmul_model(numpy_helper.from_array(data, "w"))
+
+
+def two_batches():
+    return model([helper.make_node("Add", ["x", "y"], ["z"], name="add")],
+                 [tensor("x", ["N", 4]), tensor("y", ["M", 4])], [tensor("z", ["N", 4])])
+
+
+def dynamic_reduction():
+    return model([helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
+                 [tensor("x", [2, "K"])], [tensor("y", [2, 4])], [weights("w", [4, 4])])
 
 
 def unsupported():
@@ -257,7 +268,7 @@ MALFORMED = {
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
-    "nan-weights": nan_weights,
+    "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
 }
 NEEDS_OUT = {"external-data", "external-data-escape", "external-data-symlink",
              "external-data-symlink-dir", "external-data-dev-zero", "external-data-fifo",
