@@ -59,6 +59,10 @@ constexpr int64_t kMinOpset = 6;
 constexpr int64_t kMaxOpset = 17;
 /// Opsets below this are first converted to it by onnx's version converter.
 constexpr int64_t kNativeOpset = 13;
+/// The most elements a tensor may have (16 GiB of f32): a larger one, such
+/// as the result of a pad of 2^40, is refused at import instead of failing
+/// to allocate, or overflowing a size, when the model runs.
+constexpr int64_t kMaxElements = int64_t(1) << 32;
 
 /// One entry of a shape vector computed at import time: a known integer, or
 /// dimension `dim` of `value`, which is dynamic.
@@ -177,11 +181,18 @@ private:
   LogicalResult checkOpset(const onnx::ModelProto &model);
   LogicalResult checkSupported(const onnx::GraphProto &graph);
   LogicalResult checkNodes(const onnx::GraphProto &graph);
+  /// Every tensor's static element count fits kMaxElements.
+  LogicalResult checkTensorSizes(func::FuncOp func);
   LogicalResult indexConstants(onnx::GraphProto &graph);
+  /// Checks the graph's structure (outputs exist and are defined, inputs,
+  /// initializers and node outputs are each defined once, every node input is
+  /// defined, no cycles) and sets `order` to a topological order of its nodes.
   LogicalResult sortNodes(const onnx::GraphProto &graph,
                           SmallVectorImpl<int> &order);
   FailureOr<RankedTensorType> convertValueInfo(const onnx::ValueInfoProto &vi);
-  FailureOr<Type> convertElementType(int32_t type, Location loc);
+  /// The MLIR type of ONNX element type `type`, or an error naming `what`.
+  FailureOr<Type> convertElementType(int32_t type, Location loc,
+                                     const Twine &what);
   FailureOr<ArrayRef<char>> getTensorBytes(const onnx::TensorProto &tensor,
                                            Location loc);
   Location nodeLoc(const onnx::NodeProto &node, int index);
@@ -228,7 +239,8 @@ static int64_t elementByteWidth(int32_t type) {
   }
 }
 
-FailureOr<Type> Importer::convertElementType(int32_t type, Location loc) {
+FailureOr<Type> Importer::convertElementType(int32_t type, Location loc,
+                                             const Twine &what) {
   switch (type) {
   case onnx::TensorProto::FLOAT:
     return Type(builder.getF32Type());
@@ -247,9 +259,11 @@ FailureOr<Type> Importer::convertElementType(int32_t type, Location loc) {
   case onnx::TensorProto::BOOL:
     return Type(builder.getI1Type());
   default:
-    emitError(loc) << "unsupported tensor element type "
+    emitError(loc) << what << " has element type "
                    << onnx::TensorProto::DataType_Name(
-                          static_cast<onnx::TensorProto::DataType>(type));
+                          static_cast<onnx::TensorProto::DataType>(type))
+                   << ", which Shears does not support (FLOAT, DOUBLE, "
+                      "FLOAT16, INT64, INT32, INT8, UINT8, BOOL)";
     return failure();
   }
 }
@@ -424,7 +438,9 @@ Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
     return failure();
   int64_t width = elementByteWidth(tensor.data_type());
   if (!width)
-    return (void)convertElementType(tensor.data_type(), loc), failure();
+    return (void)convertElementType(tensor.data_type(), loc,
+                                    "tensor '" + tensor.name() + "'"),
+           failure();
   int64_t size = *count * width;
   auto cached = tensorBytes.find(tensor.name());
   if (cached != tensorBytes.end())
@@ -462,7 +478,8 @@ RankedTensorType Importer::getConstantType(StringRef name) {
     return RankedTensorType::get({static_cast<int64_t>(it->second.size())},
                                  builder.getI64Type());
   const onnx::TensorProto *tensor = constants.lookup(name);
-  Type element = *convertElementType(tensor->data_type(), fileLoc);
+  Type element = *convertElementType(tensor->data_type(), fileLoc,
+                                     "tensor '" + tensor->name() + "'");
   return RankedTensorType::get(
       SmallVector<int64_t>(tensor->dims().begin(), tensor->dims().end()),
       element);
@@ -1642,7 +1659,9 @@ LogicalResult Importer::indexConstants(onnx::GraphProto &graph) {
     if (failed(checkedElementCount(tensor, loc)))
       return failure();
     if (!elementByteWidth(tensor.data_type()))
-      return (void)convertElementType(tensor.data_type(), loc), failure();
+      return (void)convertElementType(tensor.data_type(), loc,
+                                      "tensor '" + tensor.name() + "'"),
+             failure();
     // Check sizes now, so a bad initializer is reported even if unused.
     if (tensor.data_location() != onnx::TensorProto::EXTERNAL &&
         failed(getTensorBytes(tensor, loc)))
@@ -1654,11 +1673,22 @@ LogicalResult Importer::indexConstants(onnx::GraphProto &graph) {
 
 LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
                                   SmallVectorImpl<int> &order) {
-  llvm::StringSet<> available;
+  if (graph.output_size() == 0)
+    return emitError(fileLoc) << "the graph has no outputs", failure();
+  llvm::StringSet<> available, initializers;
   for (const auto &input : graph.input())
-    available.insert(input.name());
-  for (const auto &tensor : graph.initializer())
+    if (!available.insert(input.name()).second)
+      return emitError(fileLoc)
+                 << "graph input '" << input.name() << "' is listed twice",
+             failure();
+  // Old exporters list initializers as inputs too, but each once.
+  for (const auto &tensor : graph.initializer()) {
+    if (!initializers.insert(tensor.name()).second)
+      return emitError(fileLoc)
+                 << "initializer '" << tensor.name() << "' is listed twice",
+             failure();
     available.insert(tensor.name());
+  }
   llvm::StringMap<int> producer;
   for (const auto &[index, node] : llvm::enumerate(graph.node()))
     for (const auto &output : node.output()) {
@@ -1736,7 +1766,8 @@ Importer::convertValueInfo(const onnx::ValueInfoProto &vi) {
     return emitError(loc) << "graph input/output '" << vi.name()
                           << "' has no shape (unknown rank)",
            failure();
-  auto element = convertElementType(tensorType.elem_type(), loc);
+  auto element = convertElementType(tensorType.elem_type(), loc,
+                                    "graph input/output '" + vi.name() + "'");
   if (failed(element))
     return failure();
   SmallVector<int64_t> dims;
@@ -1855,9 +1886,60 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
   func.setFunctionType(builder.getFunctionType(inputTypes, resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "shears.name", builder.getStringAttr(output.name()));
-  if (failed(verify(*module)))
+  if (failed(checkTensorSizes(func)) || failed(verify(*module)))
     return nullptr;
   return module;
+}
+
+LogicalResult Importer::checkTensorSizes(func::FuncOp func) {
+  auto check = [&](Value value, Location loc, StringRef what) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type)
+      return success();
+    int64_t count = 1;
+    bool overflow = false;
+    for (int64_t d : type.getShape())
+      if (!ShapedType::isDynamic(d))
+        overflow |= __builtin_mul_overflow(count, d, &count);
+    if (!overflow && count <= kMaxElements)
+      return success();
+    auto diag = emitError(loc) << what << " would have ";
+    if (overflow)
+      diag << "more elements than 64 bits count";
+    else
+      diag << count << " elements";
+    diag << " (shape ";
+    llvm::interleave(
+        type.getShape(), diag,
+        [&](int64_t d) {
+          if (ShapedType::isDynamic(d))
+            diag << "?";
+          else
+            diag << d;
+        },
+        "x");
+    return diag << "), more than the " << kMaxElements
+                << " elements a tensor may have",
+           failure();
+  };
+  for (BlockArgument arg : func.getArguments())
+    if (failed(check(arg, fileLoc,
+                     "input '" +
+                         getEntryValueName(func, arg.getArgNumber(), false) +
+                         "'")))
+      return failure();
+  WalkResult walked = func.walk([&](Operation *op) {
+    for (Value result : op->getResults()) {
+      std::string node = "the result of node '";
+      if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+        node += name.getName().str();
+      node += "'";
+      if (failed(check(result, op->getLoc(), node)))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(walked.wasInterrupted());
 }
 
 /// Parses `stream` into a model and imports it; `path` names the model in

@@ -4,6 +4,7 @@
 Malformed kinds: truncated notproto cycle missing-init bad-init-size dims-overflow
 conv-zero-stride maxpool-zero-stride avgpool-zero-kernel conv-zero-dilation unsqueeze-repeated
 gemm-1d gather-out-of-range raw-and-typed-data node-without-outputs unknown-op-opset11
+huge-pad conv-huge-pads
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
@@ -133,6 +134,72 @@ def dynamic_reduction():
                  [tensor("x", [2, "K"])], [tensor("y", [2, 4])], [weights("w", [4, 4])])
 
 
+def huge_pad():
+    pads = numpy_helper.from_array(np.array([0, 2**40, 0, 0], np.int64), "pads")
+    return model([helper.make_node("Pad", ["x", "pads"], ["y"], name="pad")],
+                 [tensor("x", [1, 4])], [tensor("y", None)], [pads])
+
+
+def conv_huge_pads():
+    return model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv",
+                                   pads=[2**40, 0, 0, 0])],
+                 [tensor("x", [1, 1, 4, 4])], [tensor("y", None)], [weights("w", [1, 1, 1, 1])])
+
+
+def node(op, inputs, outputs=("y",), **attrs):
+    return helper.make_node(op, list(inputs), list(outputs), name=op.lower(), **attrs)
+
+
+def ints(name, values):
+    return numpy_helper.from_array(np.array(values, np.int64), name)
+
+
+# One node on x [2, 3, 4, 4] (and its constant inputs) that ONNX's schema or
+# Shears's own checks must refuse.
+def bad_node(op, inputs, initializers=(), opset=13, **attrs):
+    return model([node(op, inputs, **attrs)], [tensor("x", [2, 3, 4, 4])], [tensor("y", None)],
+                 initializers, opset=opset)
+
+
+CATALOGUE = {
+    "no-outputs": lambda: model([node("Relu", ["x"])], [tensor("x", [2])], []),
+    "input-without-type": lambda: model([node("Relu", ["x"])], [helper.make_value_info("x", onnx.TypeProto())],
+                                        [tensor("y", [2])]),
+    "string-input": lambda: model([node("Identity", ["x"])], [tensor("x", [2], TensorProto.STRING)],
+                                  [tensor("y", [2], TensorProto.STRING)]),
+    "negative-dim": lambda: matmul_model(onnx.TensorProto(name="w", data_type=FLOAT, dims=[4, -4])),
+    "opset-too-new": lambda: model([node("Relu", ["x"])], [tensor("x", [2])], [tensor("y", [2])], opset=99),
+    "no-default-opset": lambda: helper.make_model(
+        helper.make_graph([node("Relu", ["x"])], "test", [tensor("x", [2])], [tensor("y", [2])]),
+        opset_imports=[helper.make_opsetid("com.example", 1)]),
+    "float-strides": lambda: bad_node("MaxPool", ["x"], kernel_shape=[2, 2], strides=[1.5, 1.5]),
+    "relu-two-inputs": lambda: bad_node("Relu", ["x", "x"]),
+    "reshape-two-inferred": lambda: bad_node("Reshape", ["x", "shape"], [ints("shape", [-1, -1])]),
+    "reshape-wrong-count": lambda: bad_node("Reshape", ["x", "shape"], [ints("shape", [5, 19])]),
+    "concat-mismatch": lambda: model([node("Concat", ["x", "w"], axis=1)], [tensor("x", [2, 3, 4, 4])],
+                                     [tensor("y", None)], [weights("w", [2, 3, 5, 4])]),
+    "transpose-repeated-perm": lambda: bad_node("Transpose", ["x"], perm=[0, 0, 1, 2]),
+    "softmax-axis": lambda: bad_node("Softmax", ["x"], axis=7),
+    "split-sizes": lambda: model([node("Split", ["x", "split"], ["a", "b"], axis=1)], [tensor("x", [2, 3, 4, 4])],
+                                 [tensor("a", None), tensor("b", None)], [ints("split", [1, 1])]),
+    "gather-axis": lambda: bad_node("Gather", ["x", "index"], [ints("index", [0])], axis=9),
+    "slice-step-zero": lambda: bad_node("Slice", ["x", "starts", "ends", "axes", "steps"],
+                                        [ints("starts", [0]), ints("ends", [2]), ints("axes", [1]), ints("steps", [0])]),
+    "flatten-axis": lambda: bad_node("Flatten", ["x"], axis=9),
+    "matmul-mismatch": lambda: model([node("MatMul", ["x", "w"])], [tensor("x", [2, 5])], [tensor("y", None)],
+                                     [weights("w", [4, 3])]),
+    "conv-channels": lambda: bad_node("Conv", ["x", "w"], [weights("w", [8, 5, 3, 3])]),
+    "external-data-missing": lambda: external("absent.data"),
+    "constant-without-value": lambda: model([helper.make_node("Constant", [], ["c"], name="const")
+                                             , node("Add", ["x", "c"])], [tensor("x", [2])], [tensor("y", [2])]),
+    "squeeze-non-one": lambda: bad_node("Squeeze", ["x", "axes"], [ints("axes", [1])]),
+    "add-not-broadcastable": lambda: model([node("Add", ["x", "w"])], [tensor("x", [2, 3])], [tensor("y", None)],
+                                           [weights("w", [4])]),
+    "duplicate-input": lambda: model([node("Add", ["x", "x"])], [tensor("x", [2]), tensor("x", [2])],
+                                     [tensor("y", [2])]),
+}
+
+
 def unsupported():
     return model([helper.make_node("Relu", ["x"], ["r"], name="relu_0"),
                   helper.make_node("Det", ["r"], ["d1"], name="det_a"),
@@ -256,7 +323,7 @@ MALFORMED = {
     "unsqueeze-repeated": unsqueeze_repeated,
     "gemm-1d": gemm_1d, "gather-out-of-range": gather_out_of_range,
     "raw-and-typed-data": raw_and_typed_data, "node-without-outputs": node_without_outputs,
-    "unknown-op-opset11": unknown_op_opset11,
+    "unknown-op-opset11": unknown_op_opset11, "huge-pad": huge_pad, "conv-huge-pads": conv_huge_pads,
     "external-data-escape": lambda out: external("../../etc/passwd"),
     "external-data-symlink": lambda out: external_link(out, "file"),
     "external-data-symlink-dir": lambda out: external_link(out, "dir"),
@@ -265,6 +332,7 @@ MALFORMED = {
     "external-data-offset-overflow": lambda out: external_numbers(out, "9223372036854775000"),
     "external-data-bad-offset": lambda out: external_numbers(out, "12abc"),
 }
+MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
