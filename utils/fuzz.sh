@@ -8,6 +8,9 @@
 #       regression corpus); findings go to build-asan/findings/TARGET/
 #   utils/fuzz.sh replay
 #       run every file of test/fuzz/TARGET/ through its target once (CI)
+#   utils/fuzz.sh smoke [SECONDS]
+#       fuzz each target for SECONDS (default 30) from the seeds; the first
+#       finding fails (CI)
 #
 # A finding is a crash, a sanitizer report, a leak, a run over 10 s or over
 # 4 GB: minimize it (TARGET -minimize_crash=1 FILE), fix the cause, and add
@@ -36,29 +39,47 @@ replay)
     "$build/bin/shears-fuzz-$target" "${limits[@]}" "${files[@]}" 2>&1 | tail -3
   done
   ;;
-run)
-  target=${2:?usage: utils/fuzz.sh run import|pipeline [SECONDS] [flags...]}
-  seconds=${3:-600}
-  shift $(($# < 3 ? $# : 3))
-  seeds="$build/seeds/$target"
-  corpus="$build/corpus/$target"
-  findings="$build/findings/$target"
-  mkdir -p "$seeds" "$corpus" "$findings"
-  # Seeds: every model of ONNX's node tests (small, one op each, many
-  # unsupported), the test models small enough to mutate, and past findings.
-  for dir in /usr/share/libonnx-testdata/data/node/*/; do
-    [[ -f "$dir/model.onnx" ]] && cp "$dir/model.onnx" "$seeds/$(basename "$dir").onnx"
+run | smoke)
+  if [[ "$mode" == run ]]; then
+    targets=("${2:?usage: utils/fuzz.sh run import|pipeline [SECONDS] [flags...]}")
+    seconds=${3:-600}
+    shift $(($# < 3 ? $# : 3))
+  else
+    targets=(import pipeline)
+    seconds=${2:-30}
+    shift $(($# < 2 ? $# : 2))
+  fi
+  for target in "${targets[@]}"; do
+    seeds="$build/seeds/$target"
+    corpus="$build/corpus/$target"
+    findings="$build/findings/$target"
+    mkdir -p "$seeds" "$corpus" "$findings"
+    # Seeds: every model of ONNX's node tests (small, one op each, many
+    # unsupported), the test models small enough to mutate, past findings.
+    for dir in /usr/share/libonnx-testdata/data/node/*/; do
+      [[ -f "$dir/model.onnx" ]] && cp "$dir/model.onnx" "$seeds/$(basename "$dir").onnx"
+    done
+    for model in mlp cnn; do
+      [[ -f "$repo/build/models/$model.onnx" ]] && cp "$repo/build/models/$model.onnx" "$seeds/"
+    done
+    for file in "$repo"/test/fuzz/"$target"/*; do cp "$file" "$seeds/"; done
+    echo "== fuzzing shears-fuzz-$target for $seconds s"
+    fuzz=("$build/bin/shears-fuzz-$target" "${limits[@]}" -max_len=65536
+      -max_total_time="$seconds" -print_final_stats=1
+      -artifact_prefix="$findings/" "$@" "$corpus" "$seeds")
+    if [[ "$mode" == run ]]; then
+      "${fuzz[@]}"
+    elif "${fuzz[@]}" >"$findings/smoke.log" 2>&1; then
+      grep -E "^stat::(number_of_executed_units|new_units_added)" "$findings/smoke.log"
+    else
+      tail -40 "$findings/smoke.log"
+      echo "shears-fuzz-$target found a crash, a leak or a hang: $findings" >&2
+      exit 1
+    fi
   done
-  for model in mlp cnn; do
-    [[ -f "$repo/build/models/$model.onnx" ]] && cp "$repo/build/models/$model.onnx" "$seeds/"
-  done
-  cp "$repo"/test/fuzz/"$target"/* "$seeds/"
-  "$build/bin/shears-fuzz-$target" "${limits[@]}" -max_len=65536 \
-    -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$findings/" "$@" "$corpus" "$seeds"
   ;;
 *)
-  echo "usage: utils/fuzz.sh run import|pipeline [SECONDS] [libFuzzer flags...] | replay" >&2
+  echo "usage: utils/fuzz.sh run import|pipeline [SECONDS] [libFuzzer flags...] | smoke [SECONDS] | replay" >&2
   exit 2
   ;;
 esac
