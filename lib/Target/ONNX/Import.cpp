@@ -30,6 +30,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
 
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
@@ -1555,6 +1556,21 @@ static const llvm::StringMap<Converter> &converters() {
 // Graph
 //===----------------------------------------------------------------------===//
 
+/// An exception's message from ONNX's library without what is internal to
+/// it: the source location and assertion text of its checks, and the
+/// "[ShapeInferenceError]"-style tags.
+static std::string onnxMessage(const std::exception &e) {
+  StringRef what = StringRef(e.what()).trim();
+  if (size_t at = what.find("` failed: "); at != StringRef::npos)
+    what = what.drop_front(at + strlen("` failed: "));
+  what.consume_front("Warning: ");
+  std::string message = what.str();
+  llvm::Regex tag("\\[[A-Za-z]+Error\\] ");
+  while (tag.match(message))
+    message = tag.sub("", message);
+  return message;
+}
+
 /// A node's name, or for an unnamed node its op type and index.
 static std::string nodeName(const onnx::NodeProto &node, int index) {
   return node.name().empty() ? node.op_type() + "_" + std::to_string(index)
@@ -1791,7 +1807,15 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
       failed(sortNodes(model.graph(), order)))
     return nullptr;
   if (opset < kNativeOpset) {
-    model = onnx::version_conversion::ConvertVersion(model, kNativeOpset);
+    try {
+      model = onnx::version_conversion::ConvertVersion(model, kNativeOpset);
+    } catch (const std::exception &e) {
+      return emitError(fileLoc)
+                 << "ONNX's version converter cannot upgrade "
+                    "the model from opset "
+                 << opset << " to " << kNativeOpset << ": " << onnxMessage(e),
+             nullptr;
+    }
     opset = kNativeOpset;
     order.clear();
     if (failed(sortNodes(model.graph(), order)))
@@ -1803,10 +1827,18 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
 
   // Shape inference validates the graph and gives types where our own
   // evaluation of shape subgraphs cannot (data propagation).
-  onnx::shape_inference::InferShapes(
-      model, onnx::OpSchemaRegistry::Instance(),
-      onnx::ShapeInferenceOptions(/*check_type=*/false, /*strict_mode=*/0,
-                                  /*data_prop=*/true));
+  try {
+    onnx::shape_inference::InferShapes(
+        model, onnx::OpSchemaRegistry::Instance(),
+        onnx::ShapeInferenceOptions(/*check_type=*/false, /*strict_mode=*/0,
+                                    /*data_prop=*/true));
+  } catch (const std::exception &e) {
+    return emitError(fileLoc)
+               << "the types the model declares contradict ONNX's shape "
+                  "inference: "
+               << onnxMessage(e),
+           nullptr;
+  }
 
   for (const auto &vi : graph.value_info())
     inferredTypes[vi.name()] = &vi;
@@ -1871,7 +1903,10 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
         return emitError(fileLoc) << "graph output '" << output.name()
                                   << "' is not produced by any node",
                nullptr;
+      // Errors then read "node 'y' (graph output, ...)".
       onnx::NodeProto fake;
+      fake.set_name(output.name());
+      fake.set_op_type("graph output");
       fake.add_input(output.name());
       NodeContext outCtx(*this, fake, fileLoc, opset);
       auto c = getValue(outCtx, 0);

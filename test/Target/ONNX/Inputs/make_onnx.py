@@ -197,6 +197,7 @@ CATALOGUE = {
                                            [weights("w", [4])]),
     "duplicate-input": lambda: model([node("Add", ["x", "x"])], [tensor("x", [2]), tensor("x", [2])],
                                      [tensor("y", [2])]),
+    "declared-shape-wrong": lambda: model([node("Relu", ["x"])], [tensor("x", [2, 3])], [tensor("y", [2, 4])]),
 }
 
 
