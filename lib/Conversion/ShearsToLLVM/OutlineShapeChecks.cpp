@@ -236,54 +236,63 @@ struct ShearsOutlineShapeChecks
       entry.emitError("resolving the sizes of intermediates did not converge");
       return signalPassFailure();
     }
-    // One value per size, so that sizes equal by construction compare equal.
-    IRRewriter rewriter(ctx);
-    DominanceInfo dominance;
-    eliminateCommonSubExpressions(rewriter, dominance, entry);
 
     // 3. <entry>_check_shapes: 0, or 1 + the first assumption that fails.
+    // The sizes are cloned there with their anchors; CSE and folding on that
+    // function alone then make sizes equal by construction (one input dim
+    // reached by two paths) one value. (CSE on the entry would merge its
+    // tensor.empty ops, which makes bufferization quadratic in depth.)
     Block &body = entry.getBody().front();
-    llvm::SetVector<Operation *> slice;
-    SmallVector<std::pair<Value, Value>> compared;
-    SmallVector<Attribute> messages;
+    b.setInsertionPointAfter(entry);
+    auto check = func::FuncOp::create(
+        b, loc, entryName + "_check_shapes",
+        b.getFunctionType(entry.getArgumentTypes(), {b.getI32Type()}));
+    check->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+    Block *block = check.addEntryBlock();
+    b.setInsertionPointToStart(block);
+    IRMapping mapping;
+    mapping.map(body.getArguments(), block->getArguments());
+    SmallVector<std::pair<func::CallOp, StringRef>> cloned;
     for (Assumption &a : assumptions) {
       Value lhs = a.anchor.getOperand(0), rhs = a.anchor.getOperand(1);
-      if (lhs == rhs || getConstantIntValue(lhs) && getConstantIntValue(rhs) &&
-                            *getConstantIntValue(lhs) ==
-                                *getConstantIntValue(rhs))
-        continue; // Equal by construction.
-      llvm::SetVector<Operation *> needed;
-      if (!fromInputDims(lhs, body, needed) ||
-          !fromInputDims(rhs, body, needed))
-        continue; // Depends on tensor contents.
-      slice.insert(needed.begin(), needed.end());
-      compared.push_back({lhs, rhs});
-      messages.push_back(b.getStringAttr(a.message));
-    }
-    if (!compared.empty()) {
-      b.setInsertionPointAfter(entry);
-      auto check = func::FuncOp::create(
-          b, loc, entryName + "_check_shapes",
-          b.getFunctionType(entry.getArgumentTypes(), {b.getI32Type()}));
-      check->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-      Block *block = check.addEntryBlock();
-      b.setInsertionPointToStart(block);
-      IRMapping mapping;
-      mapping.map(body.getArguments(), block->getArguments());
+      llvm::SetVector<Operation *> slice;
+      if (lhs == rhs || !fromInputDims(lhs, body, slice) ||
+          !fromInputDims(rhs, body, slice))
+        continue; // Equal by construction, or depends on tensor contents.
       for (Operation *op : topologicalSort(slice))
-        b.clone(*op, mapping);
-      Value result = arith::ConstantIntOp::create(b, loc, 0, 32);
-      for (int64_t i = compared.size() - 1; i >= 0; --i) {
-        auto [lhs, rhs] = compared[i];
-        Value differ =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                  mapping.lookup(lhs), mapping.lookup(rhs));
-        Value code = arith::ConstantIntOp::create(b, loc, i + 1, 32);
-        result = arith::SelectOp::create(b, loc, differ, code, result);
-      }
-      func::ReturnOp::create(b, loc, result);
-      module->setAttr("shears.shape_checks", b.getArrayAttr(messages));
+        if (!mapping.contains(op->getResult(0)))
+          b.clone(*op, mapping);
+      cloned.push_back(
+          {cast<func::CallOp>(b.clone(*a.anchor, mapping)), a.message});
     }
+    IRRewriter rewriter(ctx);
+    DominanceInfo dominance;
+    eliminateCommonSubExpressions(rewriter, dominance, check);
+    (void)applyPatternsGreedily(check, RewritePatternSet(ctx));
+    SmallVector<Attribute> messages;
+    SmallVector<std::pair<Value, Value>> compared;
+    for (auto [anchor, message] : cloned) {
+      if (anchor.getOperand(0) != anchor.getOperand(1)) {
+        compared.push_back({anchor.getOperand(0), anchor.getOperand(1)});
+        messages.push_back(b.getStringAttr(message));
+      }
+    }
+    b.setInsertionPointToEnd(block);
+    Value result = arith::ConstantIntOp::create(b, loc, 0, 32);
+    for (int64_t i = compared.size() - 1; i >= 0; --i) {
+      Value differ =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                compared[i].first, compared[i].second);
+      Value code = arith::ConstantIntOp::create(b, loc, i + 1, 32);
+      result = arith::SelectOp::create(b, loc, differ, code, result);
+    }
+    func::ReturnOp::create(b, loc, result);
+    for (auto [anchor, message] : cloned)
+      anchor.erase();
+    if (compared.empty())
+      check.erase();
+    else
+      module->setAttr("shears.shape_checks", b.getArrayAttr(messages));
 
     // 4. The anchors go; the sizes only they used fold away later.
     for (Assumption &a : assumptions)
