@@ -47,24 +47,30 @@ static std::string getLayerName(Operation *op) {
   return op->getName().getStringRef().str();
 }
 
+/// The elements of a value of static shape; 0 for one with a dynamic dim (a
+/// weight that is a model input), whose count is not known.
+static int64_t staticElements(Value value) {
+  auto type = cast<ShapedType>(value.getType());
+  return type.hasStaticShape() ? type.getNumElements() : 0;
+}
+
 int64_t shears::getMacsPerSample(PrunableOpInterface op) {
   if (isa<GatherOp>(op))
     return 0;
-  auto weight = cast<ShapedType>(op.getWeight().getType());
   auto result = cast<ShapedType>(op->getResult(0).getType());
   int64_t positions = 1;
   // Every dim but the batch and the channel dim is a position.
   for (int64_t d = 1; d < result.getRank(); ++d)
     if (d != op.getResultChannelDim() && !result.isDynamicDim(d))
       positions *= result.getDimSize(d);
-  return weight.getNumElements() * positions;
+  return staticElements(op.getWeight()) * positions;
 }
 
 /// Non-zero elements of `value` if it is a constant, else all of them.
 static int64_t countNonzero(Value value) {
   FailureOr<SmallVector<float>> values = getConstantFloats(value);
   if (failed(values))
-    return cast<ShapedType>(value.getType()).getNumElements();
+    return staticElements(value);
   return llvm::count_if(*values, [](float v) { return v != 0.0f; });
 }
 
@@ -100,10 +106,10 @@ ModelReport shears::collectModelReport(Operation *root) {
     auto weightType = cast<ShapedType>(weight.getType());
     layer.weightShape.assign(weightType.getShape().begin(),
                              weightType.getShape().end());
-    layer.parameters = weightType.getNumElements();
+    layer.parameters = staticElements(weight);
     layer.nonzeroParameters = countNonzero(weight);
     if (Value bias = prunable.getPrunedBias()) {
-      layer.parameters += cast<ShapedType>(bias.getType()).getNumElements();
+      layer.parameters += staticElements(bias);
       layer.nonzeroParameters += countNonzero(bias);
     }
     layer.macsPerSample = getMacsPerSample(prunable);

@@ -1454,9 +1454,10 @@ static LogicalResult convertQuantization(NodeContext &ctx) {
   if (failed(input) || failed(scale))
     return failure();
   auto scaleType = typeOf(*scale);
-  if (!scaleType.getElementType().isF32())
+  if (!scaleType.getElementType().isF32() || !scaleType.hasStaticShape())
     return ctx.emitError() << "scale '" << ctx.inputName(1)
-                           << "' must be f32, got " << scaleType;
+                           << "' must be f32 of a static shape, got "
+                           << scaleType;
   Value zeroPoint;
   if (ctx.hasInput(2)) {
     auto v = ctx.importer.getValue(ctx, 2);
@@ -1824,6 +1825,17 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
   onnx::GraphProto &graph = *model.mutable_graph();
   if (failed(indexConstants(graph)))
     return nullptr;
+  // Shape inference reads the inputs' types (it crashed on an untyped one);
+  // intermediate types are only hints, and an untyped one is dropped.
+  for (const auto &input : graph.input())
+    if (!constants.count(input.name()) && failed(convertValueInfo(input)))
+      return nullptr;
+  auto *hints = graph.mutable_value_info();
+  hints->erase(std::remove_if(hints->begin(), hints->end(),
+                              [](const onnx::ValueInfoProto &vi) {
+                                return !vi.type().has_tensor_type();
+                              }),
+               hints->end());
 
   // Shape inference validates the graph and gives types where our own
   // evaluation of shape subgraphs cannot (data propagation).
