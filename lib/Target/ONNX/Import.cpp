@@ -64,6 +64,10 @@ constexpr int64_t kNativeOpset = 13;
 /// as the result of a pad of 2^40, is refused at import instead of failing
 /// to allocate, or overflowing a size, when the model runs.
 constexpr int64_t kMaxElements = int64_t(1) << 32;
+/// The most bytes the weights and every intermediate (at batch 1) may add up
+/// to, counted without the reuse of memory planning: a bound past any host,
+/// against a model of many tensors each under kMaxElements.
+constexpr int64_t kMaxTotalBytes = int64_t(1) << 38;
 
 /// One entry of a shape vector computed at import time: a known integer, or
 /// dimension `dim` of `value`, which is dynamic.
@@ -1846,8 +1850,7 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
                                     /*data_prop=*/true));
   } catch (const std::exception &e) {
     return emitError(fileLoc)
-               << "the types the model declares contradict ONNX's shape "
-                  "inference: "
+               << "ONNX's shape inference rejects the model: "
                << onnxMessage(e),
            nullptr;
   }
@@ -1939,6 +1942,7 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
 }
 
 LogicalResult Importer::checkTensorSizes(func::FuncOp func) {
+  int64_t totalBytes = 0;
   auto check = [&](Value value, Location loc, StringRef what) {
     auto type = dyn_cast<RankedTensorType>(value.getType());
     if (!type)
@@ -1948,8 +1952,19 @@ LogicalResult Importer::checkTensorSizes(func::FuncOp func) {
     for (int64_t d : type.getShape())
       if (!ShapedType::isDynamic(d))
         overflow |= __builtin_mul_overflow(count, d, &count);
-    if (!overflow && count <= kMaxElements)
-      return success();
+    if (!overflow && count <= kMaxElements) {
+      // Under kMaxElements, so neither sum overflows before it is checked.
+      int64_t width = (type.getElementTypeBitWidth() + 7) / 8;
+      totalBytes += count * width;
+      if (totalBytes <= kMaxTotalBytes)
+        return success();
+      return emitError(loc) << "the model's tensors add up to more than "
+                            << kMaxTotalBytes
+                            << " bytes (its weights and intermediates at "
+                               "batch 1) at "
+                            << what,
+             failure();
+    }
     auto diag = emitError(loc) << what << " would have ";
     if (overflow)
       diag << "more elements than 64 bits count";

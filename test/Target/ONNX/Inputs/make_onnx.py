@@ -198,6 +198,11 @@ CATALOGUE = {
     "duplicate-input": lambda: model([node("Add", ["x", "x"])], [tensor("x", [2]), tensor("x", [2])],
                                      [tensor("y", [2])]),
     "declared-shape-wrong": lambda: model([node("Relu", ["x"])], [tensor("x", [2, 3])], [tensor("y", [2, 4])]),
+    # 17 tensors of 2^32 - 1 floats (each under the per-tensor limit): 272 GiB.
+    "many-large-tensors": lambda: model(
+        [helper.make_node("Pad", ["x", "pads"], ["t0"], name="pad")]
+        + [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"], name=f"relu{i}") for i in range(16)],
+        [tensor("x", [1, 1])], [tensor("t16", None)], [ints("pads", [0, 0, 0, 2**32 - 2])]),
 }
 
 
