@@ -12,15 +12,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "shears-c/Runtime.h"
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
-#include "shears/Support/RuntimeHandles.h"
 #include "shears/Conversion/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Files.h"
+#include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
 #include "shears/Transforms/Passes.h"
-#include "shears-c/Runtime.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -370,9 +371,10 @@ std::unique_ptr<Module> parseBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
 }
 
 std::unique_ptr<Module> parseFile(const std::string &path) {
-  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path);
+  // A regular file only: a FIFO would block until a writer came.
+  auto buffer = mlir::shears::readRegularFile(path);
   if (!buffer)
-    throw Error("cannot open '" + path + "': " + buffer.getError().message());
+    throw Error(llvm::toString(buffer.takeError()));
   return parseBuffer(std::move(*buffer), "'" + path + "'");
 }
 

@@ -3,11 +3,12 @@
 #include "shears/Compiler/Compiler.h"
 
 #include "shears/Conversion/Passes.h"
-#include "shears/Transforms/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Files.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Import.h"
+#include "shears/Transforms/Passes.h"
 
 #include "shears-c/Kernels.h"
 
@@ -62,7 +63,15 @@ OwningOpRef<ModuleOp> shears::loadModel(StringRef path, MLIRContext &context,
                                         llvm::SourceMgr &sourceMgr) {
   if (path.ends_with(".onnx"))
     return importONNXFile(path, &context);
-  return parseSourceFile<ModuleOp>(path, sourceMgr, ParserConfig(&context));
+  // A regular file only: a FIFO would block until a writer came.
+  auto buffer = readRegularFile(path);
+  if (!buffer) {
+    emitError(FileLineColLoc::get(&context, path, 0, 0))
+        << llvm::toString(buffer.takeError());
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  return parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
 }
 
 static std::unique_ptr<llvm::TargetMachine>

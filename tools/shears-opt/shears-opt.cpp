@@ -2,7 +2,8 @@
 //
 // mlir-opt's driver, except that the output is written to a temporary file
 // beside it and renamed over it only on success: a failing pipeline leaves
-// an existing output file as it was (mlir-opt truncates it, then removes it).
+// an existing output file as it was (mlir-opt truncates it, then removes it);
+// and the input must be a regular file (or - for stdin), not a FIFO.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,8 +11,10 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "shears/Compiler/Compiler.h"
+#include "shears/Support/Files.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
@@ -22,6 +25,15 @@ int main(int argc, char **argv) {
   mlir::shears::registerCompilerDialects(registry);
   auto [input, output] = mlir::registerAndParseCLIOptions(
       argc, argv, "Shears optimizer driver\n", registry);
+  // A regular file only: a FIFO would block until a writer came.
+  if (input != "-") {
+    llvm::Expected<int> fd = mlir::shears::openRegularFile(input);
+    if (!fd) {
+      llvm::errs() << "error: " << llvm::toString(fd.takeError()) << "\n";
+      return 1;
+    }
+    llvm::sys::Process::SafelyCloseFileDescriptor(*fd);
+  }
   if (output == "-")
     return mlir::asMainReturnCode(
         mlir::MlirOptMain(argc, argv, input, output, registry));

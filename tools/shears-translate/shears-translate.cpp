@@ -13,6 +13,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
+#include "shears/Support/Files.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
 #include "llvm/Support/CommandLine.h"
@@ -80,9 +81,18 @@ int main(int argc, char **argv) {
     } else {
       module = shears::importONNXFile(inputFilename, &context, options);
     }
-  } else {
+  } else if (inputFilename == "-") {
     module = parseSourceFile<ModuleOp>(inputFilename, sourceMgr,
                                        ParserConfig(&context));
+  } else {
+    // A regular file only: a FIFO would block until a writer came.
+    auto buffer = shears::readRegularFile(inputFilename);
+    if (!buffer) {
+      llvm::errs() << "error: " << llvm::toString(buffer.takeError()) << "\n";
+      return 1;
+    }
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
   }
   if (!module)
     return 1;
