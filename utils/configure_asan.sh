@@ -5,9 +5,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if ! dpkg-query -W -f='${Status}' libclang-rt-22-dev 2>/dev/null | grep -q "install ok installed"; then
-  echo "== installing libclang-rt-22-dev (the sanitizer and libFuzzer runtimes)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    libclang-rt-22-dev >/dev/null
+  echo "error: libclang-rt-22-dev (the sanitizer and libFuzzer runtimes) is missing: run utils/setup.sh" >&2
+  exit 1
 fi
 if [[ ! -f "$repo/build-asan/build.ninja" ]]; then
   cmake -S "$repo" -B "$repo/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
