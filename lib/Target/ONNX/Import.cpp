@@ -264,9 +264,11 @@ FailureOr<Type> Importer::convertElementType(int32_t type, Location loc,
   case onnx::TensorProto::BOOL:
     return Type(builder.getI1Type());
   default:
-    emitError(loc) << what << " has element type "
-                   << onnx::TensorProto::DataType_Name(
-                          static_cast<onnx::TensorProto::DataType>(type))
+    std::string name = onnx::TensorProto::DataType_IsValid(type)
+                           ? onnx::TensorProto::DataType_Name(
+                                 static_cast<onnx::TensorProto::DataType>(type))
+                           : "number " + std::to_string(type) + " (not ONNX's)";
+    emitError(loc) << what << " has element type " << name
                    << ", which Shears does not support (FLOAT, DOUBLE, "
                       "FLOAT16, INT64, INT32, INT8, UINT8, BOOL)";
     return failure();
