@@ -25,6 +25,8 @@ if config.shears_sanitizers:
     python = (f"env LD_PRELOAD={config.asan_runtime} "
               f"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 {python}")
     config.available_features.add("sanitizers")
+    lit_config.note("sanitized build: the valgrind tests are unsupported here (ASan's leak "
+                    "checker runs in every test instead; the plain build runs them)")
 config.substitutions.append(("%python", python))
 config.substitutions.append(("%shears_src", config.shears_src_root))
 # Models generated once per build by the test set-up (utils/make_models.py).
