@@ -17,10 +17,12 @@
 
 namespace shears::fuzz {
 
-/// A context with `registry`'s dialects, one thread, and no diagnostics
-/// printed.
+/// A context with the dialects `registerDialects` adds, one thread, and no
+/// diagnostics printed.
 inline std::unique_ptr<mlir::MLIRContext>
-makeContext(const mlir::DialectRegistry &registry) {
+makeContext(void (*registerDialects)(mlir::DialectRegistry &)) {
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
   auto context = std::make_unique<mlir::MLIRContext>(
       registry, mlir::MLIRContext::Threading::DISABLED);
   context->loadAllAvailableDialects();

@@ -14,17 +14,10 @@
 
 #include <cstdlib>
 
-static mlir::DialectRegistry &registry() {
-  static mlir::DialectRegistry *r = [] {
-    auto *r = new mlir::DialectRegistry;
-    r->insert<mlir::shears::ShearsDialect, mlir::func::FuncDialect>();
-    return r;
-  }();
-  return *r;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  auto context = shears::fuzz::makeContext(registry());
+  auto context = shears::fuzz::makeContext([](mlir::DialectRegistry &r) {
+    r.insert<mlir::shears::ShearsDialect, mlir::func::FuncDialect>();
+  });
   mlir::OwningOpRef<mlir::ModuleOp> module =
       shears::fuzz::importBytes(data, size, *context);
   // The importer promises a valid module or none.

@@ -17,17 +17,9 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 
-static mlir::DialectRegistry &registry() {
-  static mlir::DialectRegistry *r = [] {
-    auto *r = new mlir::DialectRegistry;
-    mlir::shears::registerCompilerDialects(*r);
-    return r;
-  }();
-  return *r;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  auto context = shears::fuzz::makeContext(registry());
+  auto context =
+      shears::fuzz::makeContext(mlir::shears::registerCompilerDialects);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       shears::fuzz::importBytes(data, size, *context);
   if (!module)

@@ -34,40 +34,33 @@ struct ShearsEmitEntryPoint
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     MLIRContext *ctx = &getContext();
 
-    // The signature with the workspace of shears-plan-memory (if any),
-    // NUL-terminated for C.
-    std::string json = signature.str();
+    // The signature with the workspace of shears-plan-memory and the
+    // messages of shears-outline-shape-checks (if any), NUL-terminated for C.
+    llvm::Expected<llvm::json::Value> parsed =
+        llvm::json::parse(signature.getValue());
+    if (!parsed || !parsed->getAsObject()) {
+      llvm::consumeError(parsed.takeError());
+      module.emitError() << "shears.signature is not a JSON object";
+      return signalPassFailure();
+    }
+    llvm::json::Object &object = *parsed->getAsObject();
     if (auto workspace =
             module->getAttrOfType<DictionaryAttr>("shears.workspace")) {
-      llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
-      if (!parsed || !parsed->getAsObject()) {
-        llvm::consumeError(parsed.takeError());
-        module.emitError() << "shears.signature is not a JSON object";
-        return signalPassFailure();
-      }
       llvm::json::Object info;
       for (NamedAttribute entry : workspace)
         if (auto value = dyn_cast<IntegerAttr>(entry.getValue()))
           info[entry.getName().strref()] = value.getInt();
-      (*parsed->getAsObject())["workspace"] = std::move(info);
-      json = llvm::formatv("{0}", *parsed).str();
+      object["workspace"] = std::move(info);
       module->removeAttr("shears.workspace");
     }
-    // The messages of shears-outline-shape-checks, in order.
     if (auto checks = module->getAttrOfType<ArrayAttr>("shears.shape_checks")) {
-      llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
-      if (!parsed || !parsed->getAsObject()) {
-        llvm::consumeError(parsed.takeError());
-        module.emitError() << "shears.signature is not a JSON object";
-        return signalPassFailure();
-      }
       llvm::json::Array messages;
-      for (auto message : checks.getAsValueRange<StringAttr>())
+      for (StringRef message : checks.getAsValueRange<StringAttr>())
         messages.push_back(message.str());
-      (*parsed->getAsObject())["checks"] = std::move(messages);
-      json = llvm::formatv("{0}", *parsed).str();
+      object["checks"] = std::move(messages);
       module->removeAttr("shears.shape_checks");
     }
+    std::string json = llvm::formatv("{0}", *parsed).str();
     json.push_back('\0');
     auto arrayType =
         LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), json.size());
