@@ -17,13 +17,19 @@
 // The ABI a compiled model exports (what shearsModelLoadLibrary looks up):
 //  - `void shears_invoke(void **args)`: args[0] points to the descriptors of
 //    all outputs laid out one after another, args[1 + i] to the descriptor
-//    of input i. A descriptor is the MLIR memref descriptor
+//    of input i (of n), args[1 + n] to the descriptor of the workspace (a
+//    byte buffer of the signature's "workspace" size), and args[2 + n] to
+//    an int32_t that receives the model's shape check: 0 when the model ran,
+//    k > 0 when the inputs' dynamic dimensions disagree where it needs them
+//    equal and it did not run ("checks"[k - 1] of the signature says where).
+//    A descriptor is the MLIR memref descriptor
 //    {void *allocated; void *aligned; int64_t offset; int64_t sizes[rank];
 //    int64_t strides[rank];}. Outputs are malloc'd by the model and owned by
 //    the caller, who frees `allocated`.
 //  - `const char shears_signature[]`: a JSON description of the inputs and
 //    outputs, e.g. {"inputs":[{"name":"input","dtype":"f32",
-//    "shape":[-1,784]}],"outputs":[...]} where -1 is a dynamic dimension.
+//    "shape":[-1,784]}],"outputs":[...]} where -1 is a dynamic dimension,
+//    with "workspace" and "checks" where the model has them.
 //
 //===----------------------------------------------------------------------===//
 
