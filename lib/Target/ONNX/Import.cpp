@@ -27,7 +27,9 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
@@ -68,6 +70,29 @@ constexpr int64_t kMaxElements = int64_t(1) << 32;
 /// to, counted without the reuse of memory planning: a bound past any host,
 /// against a model of many tensors each under kMaxElements.
 constexpr int64_t kMaxTotalBytes = int64_t(1) << 38;
+
+/// A name from the model as messages print it: control characters and bytes
+/// that are not UTF-8 (corrupt and fuzzed models carry them) as \xNN, any
+/// other text as it is.
+std::string printable(StringRef name) {
+  std::string out;
+  for (size_t i = 0; i < name.size();) {
+    auto byte = static_cast<unsigned char>(name[i]);
+    auto *at = reinterpret_cast<const llvm::UTF8 *>(name.data() + i);
+    unsigned length = byte < 0x80 ? 1 : llvm::getNumBytesForUTF8(byte);
+    bool text = byte < 0x80 ? byte >= 0x20 && byte != 0x7F
+                            : i + length <= name.size() &&
+                                  llvm::isLegalUTF8Sequence(at, at + length);
+    if (text) {
+      out.append(name.data() + i, length);
+      i += length;
+    } else {
+      out += llvm::formatv("\\x{0:x-2}", byte).str();
+      ++i;
+    }
+  }
+  return out;
+}
 
 /// One entry of a shape vector computed at import time: a known integer, or
 /// dimension `dim` of `value`, which is dynamic.
@@ -131,8 +156,9 @@ public:
     // The location names the node, or `<op_type>_<index>` for a nameless one.
     auto name = dyn_cast<NameLoc>(loc);
     return mlir::emitError(loc)
-           << "node '" << (name ? name.getName().strref() : node.name())
-           << "' (" << node.op_type() << ", opset " << opset << "): ";
+           << "node '"
+           << printable(name ? name.getName().strref() : node.name()) << "' ("
+           << printable(node.op_type()) << ", opset " << opset << "): ";
   }
 };
 
@@ -281,18 +307,18 @@ static FailureOr<int64_t> checkedElementCount(const onnx::TensorProto &tensor,
   int64_t count = 1;
   for (int64_t d : tensor.dims()) {
     if (d < 0)
-      return emitError(loc) << "tensor '" << tensor.name()
+      return emitError(loc) << "tensor '" << printable(tensor.name())
                             << "' has a negative dimension " << d,
              failure();
     if (__builtin_mul_overflow(count, d, &count))
-      return emitError(loc) << "tensor '" << tensor.name()
+      return emitError(loc) << "tensor '" << printable(tensor.name())
                             << "' has dimensions whose product overflows",
              failure();
   }
   int64_t width = elementByteWidth(tensor.data_type());
   int64_t bytes;
   if (width && __builtin_mul_overflow(count, width, &bytes))
-    return emitError(loc) << "tensor '" << tensor.name()
+    return emitError(loc) << "tensor '" << printable(tensor.name())
                           << "' is too large: its byte size overflows",
            failure();
   return count;
@@ -315,7 +341,7 @@ static LogicalResult readExternalData(const onnx::TensorProto &tensor,
                                       StringRef modelPath, int64_t size,
                                       std::string &out, Location loc) {
   auto fail = [&](const Twine &why) {
-    emitError(loc) << "external data of tensor '" << tensor.name()
+    emitError(loc) << "external data of tensor '" << printable(tensor.name())
                    << "': " << why;
     return failure();
   };
@@ -461,13 +487,13 @@ Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
   }
   if (tensor.has_raw_data()) {
     if (hasTypedFields(tensor))
-      return emitError(loc) << "tensor '" << tensor.name()
+      return emitError(loc) << "tensor '" << printable(tensor.name())
                             << "' has both raw_data and typed data fields; "
                                "ONNX allows one",
              failure();
     if (static_cast<int64_t>(tensor.raw_data().size()) != size)
-      return emitError(loc) << "tensor '" << tensor.name() << "' has "
-                            << tensor.raw_data().size()
+      return emitError(loc) << "tensor '" << printable(tensor.name())
+                            << "' has " << tensor.raw_data().size()
                             << " bytes of data but its dims need " << size,
              failure();
     return ArrayRef<char>(tensor.raw_data().data(), size);
@@ -1621,7 +1647,8 @@ LogicalResult Importer::checkSupported(const onnx::GraphProto &graph) {
               << (unsupported.size() > 1 ? "s" : "") << " (opset " << opset
               << "):";
   for (auto &[type, names] : unsupported)
-    diag << "\n  " << type << ": " << llvm::join(names, ", ");
+    diag << "\n  " << printable(type) << ": "
+         << printable(llvm::join(names, ", "));
   return failure();
 }
 
@@ -1639,8 +1666,9 @@ LogicalResult Importer::checkNodes(const onnx::GraphProto &graph) {
     const onnx::NodeProto &node = graph.node(index);
     Location loc = nodeLoc(node, index);
     auto fail = [&]() {
-      return emitError(loc) << "node '" << nodeName(node, index) << "' ("
-                            << node.op_type() << ", opset " << opset << "): ";
+      return emitError(loc)
+             << "node '" << printable(nodeName(node, index)) << "' ("
+             << printable(node.op_type()) << ", opset " << opset << "): ";
     };
     if (const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
             node.op_type(), opset, node.domain())) {
@@ -1701,14 +1729,14 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
   llvm::StringSet<> available, initializers;
   for (const auto &input : graph.input())
     if (!available.insert(input.name()).second)
-      return emitError(fileLoc)
-                 << "graph input '" << input.name() << "' is listed twice",
+      return emitError(fileLoc) << "graph input '" << printable(input.name())
+                                << "' is listed twice",
              failure();
   // Old exporters list initializers as inputs too, but each once.
   for (const auto &tensor : graph.initializer()) {
     if (!initializers.insert(tensor.name()).second)
-      return emitError(fileLoc)
-                 << "initializer '" << tensor.name() << "' is listed twice",
+      return emitError(fileLoc) << "initializer '" << printable(tensor.name())
+                                << "' is listed twice",
              failure();
     available.insert(tensor.name());
   }
@@ -1720,8 +1748,9 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
       if (available.contains(output) ||
           !producer.try_emplace(output, index).second)
         return emitError(nodeLoc(node, index))
-                   << "node '" << nodeName(node, index) << "' ("
-                   << node.op_type() << ") defines '" << output
+                   << "node '" << printable(nodeName(node, index)) << "' ("
+                   << printable(node.op_type()) << ") defines '"
+                   << printable(output)
                    << "', which is already defined (ONNX values are assigned "
                       "once)",
                failure();
@@ -1729,7 +1758,7 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
   for (const auto &output : graph.output())
     if (!available.contains(output.name()) && !producer.contains(output.name()))
       return emitError(fileLoc)
-                 << "graph output '" << output.name()
+                 << "graph output '" << printable(output.name())
                  << "' is neither a graph input, an initializer, nor the "
                     "output of a node",
              failure();
@@ -1744,8 +1773,9 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
       auto it = producer.find(input);
       if (it == producer.end())
         return emitError(nodeLoc(node, index))
-                   << "node '" << nodeName(node, index) << "' ("
-                   << node.op_type() << ") uses '" << input
+                   << "node '" << printable(nodeName(node, index)) << "' ("
+                   << printable(node.op_type()) << ") uses '"
+                   << printable(input)
                    << "', which is neither a graph input, an initializer, "
                       "nor the output of a node",
                failure();
@@ -1781,12 +1811,12 @@ FailureOr<RankedTensorType>
 Importer::convertValueInfo(const onnx::ValueInfoProto &vi) {
   Location loc = NameLoc::get(builder.getStringAttr(vi.name()), fileLoc);
   if (!vi.type().has_tensor_type())
-    return emitError(loc) << "graph input/output '" << vi.name()
+    return emitError(loc) << "graph input/output '" << printable(vi.name())
                           << "' is not a tensor",
            failure();
   const auto &tensorType = vi.type().tensor_type();
   if (!tensorType.has_shape())
-    return emitError(loc) << "graph input/output '" << vi.name()
+    return emitError(loc) << "graph input/output '" << printable(vi.name())
                           << "' has no shape (unknown rank)",
            failure();
   auto element = convertElementType(tensorType.elem_type(), loc,
@@ -1893,7 +1923,7 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
       });
       if (value == node.attribute().end() || !value->has_t() ||
           node.output_size() != 1)
-        return emitError(loc) << "node '" << nodeName(node, index)
+        return emitError(loc) << "node '" << printable(nodeName(node, index))
                               << "' (Constant): only the tensor 'value' "
                                  "attribute is supported",
                nullptr;
@@ -1917,8 +1947,9 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
     Value v = values.lookup(output.name());
     if (!v) {
       if (!isConstant(output.name()))
-        return emitError(fileLoc) << "graph output '" << output.name()
-                                  << "' is not produced by any node",
+        return emitError(fileLoc)
+                   << "graph output '" << printable(output.name())
+                   << "' is not produced by any node",
                nullptr;
       // Errors then read "node 'y' (graph output, ...)".
       onnx::NodeProto fake;

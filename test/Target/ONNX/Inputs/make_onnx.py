@@ -198,6 +198,9 @@ CATALOGUE = {
     "duplicate-input": lambda: model([node("Add", ["x", "x"])], [tensor("x", [2]), tensor("x", [2])],
                                      [tensor("y", [2])]),
     "declared-shape-wrong": lambda: model([node("Relu", ["x"])], [tensor("x", [2, 3])], [tensor("y", [2, 4])]),
+    # Names with control characters are printed escaped.
+    "unprintable-names": lambda: model([helper.make_node("Fr\x02b", ["x"], ["y"], name="re\x01lu")],
+                                       [tensor("x", [2])], [tensor("y", [2])]),
     # 17 tensors of 2^32 - 1 floats (each under the per-tensor limit): 272 GiB.
     "many-large-tensors": lambda: model(
         [helper.make_node("Pad", ["x", "pads"], ["t0"], name="pad")]
