@@ -212,7 +212,8 @@ private:
   LogicalResult checkOpset(const onnx::ModelProto &model);
   LogicalResult checkSupported(const onnx::GraphProto &graph);
   LogicalResult checkNodes(const onnx::GraphProto &graph);
-  /// Every tensor's static element count fits kMaxElements.
+  /// Every tensor's static element count fits kMaxElements, and their
+  /// bytes together kMaxTotalBytes.
   LogicalResult checkTensorSizes(func::FuncOp func);
   LogicalResult indexConstants(onnx::GraphProto &graph);
   /// Checks the graph's structure (outputs exist and are defined, inputs,
@@ -472,7 +473,8 @@ Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
   int64_t width = elementByteWidth(tensor.data_type());
   if (!width)
     return (void)convertElementType(tensor.data_type(), loc,
-                                    "tensor '" + tensor.name() + "'"),
+                                    "tensor '" + printable(tensor.name()) +
+                                        "'"),
            failure();
   int64_t size = *count * width;
   auto cached = tensorBytes.find(tensor.name());
@@ -511,8 +513,9 @@ RankedTensorType Importer::getConstantType(StringRef name) {
     return RankedTensorType::get({static_cast<int64_t>(it->second.size())},
                                  builder.getI64Type());
   const onnx::TensorProto *tensor = constants.lookup(name);
-  Type element = *convertElementType(tensor->data_type(), fileLoc,
-                                     "tensor '" + tensor->name() + "'");
+  Type element =
+      *convertElementType(tensor->data_type(), fileLoc,
+                          "tensor '" + printable(tensor->name()) + "'");
   return RankedTensorType::get(
       SmallVector<int64_t>(tensor->dims().begin(), tensor->dims().end()),
       element);
@@ -1711,7 +1714,8 @@ LogicalResult Importer::indexConstants(onnx::GraphProto &graph) {
       return failure();
     if (!elementByteWidth(tensor.data_type()))
       return (void)convertElementType(tensor.data_type(), loc,
-                                      "tensor '" + tensor.name() + "'"),
+                                      "tensor '" + printable(tensor.name()) +
+                                          "'"),
              failure();
     // Check sizes now, so a bad initializer is reported even if unused.
     if (tensor.data_location() != onnx::TensorProto::EXTERNAL &&
@@ -1819,8 +1823,9 @@ Importer::convertValueInfo(const onnx::ValueInfoProto &vi) {
     return emitError(loc) << "graph input/output '" << printable(vi.name())
                           << "' has no shape (unknown rank)",
            failure();
-  auto element = convertElementType(tensorType.elem_type(), loc,
-                                    "graph input/output '" + vi.name() + "'");
+  auto element =
+      convertElementType(tensorType.elem_type(), loc,
+                         "graph input/output '" + printable(vi.name()) + "'");
   if (failed(element))
     return failure();
   SmallVector<int64_t> dims;
