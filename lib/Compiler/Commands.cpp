@@ -559,7 +559,8 @@ static int measureLayers(llvm::StringRef name, ModuleOp module,
         static_cast<const float *>(shearsTensorData(sample.get())),
         shearsTensorNumElements(sample.get())));
     if (!nonFinite.empty())
-      return fail(name, "calibration input '" + inputName + "' holds " + nonFinite);
+      return fail(name,
+                  "calibration input '" + inputName + "' holds " + nonFinite);
   }
   std::vector<const ShearsTensor *> pointers;
   for (const TensorPtr &t : samples)

@@ -19,17 +19,16 @@ namespace mlir::shears {
 
 /// Empty when every value is finite, else "N NaN or infinite values (the
 /// first at index I)".
-template <typename T>
-std::string describeNonFinite(llvm::ArrayRef<T> values) {
+template <typename T> std::string describeNonFinite(llvm::ArrayRef<T> values) {
   size_t count = 0, first = 0;
   for (size_t i = 0; i < values.size(); ++i)
     if (!std::isfinite(values[i]) && count++ == 0)
       first = i;
   if (!count)
     return {};
-  return std::to_string(count) +
-         " NaN or infinite value" + (count > 1 ? "s" : "") +
-         " (the first at index " + std::to_string(first) + ")";
+  return std::to_string(count) + " NaN or infinite value" +
+         (count > 1 ? "s" : "") + " (the first at index " +
+         std::to_string(first) + ")";
 }
 
 } // namespace mlir::shears

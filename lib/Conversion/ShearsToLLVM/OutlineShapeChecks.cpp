@@ -74,10 +74,9 @@ public:
         return;
       for (int64_t d = 0; d < to.getRank(); ++d)
         if (from.isDynamicDim(d) && !to.isDynamicDim(d))
-          assume(op, size(op, cast.getSource(), d),
-                 constant(op, to.getDimSize(d)),
-                 llvm::formatv("dimension {0} must be {1}", d,
-                               to.getDimSize(d)));
+          assume(
+              op, size(op, cast.getSource(), d), constant(op, to.getDimSize(d)),
+              llvm::formatv("dimension {0} must be {1}", d, to.getDimSize(d)));
       return;
     }
     if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
@@ -162,8 +161,8 @@ private:
 
   void assume(Operation *op, Value lhs, Value rhs, const Twine &what) {
     OpBuilder b(op);
-    auto anchor = func::CallOp::create(b, op->getLoc(), anchorDecl,
-                                       ValueRange{lhs, rhs});
+    auto anchor =
+        func::CallOp::create(b, op->getLoc(), anchorDecl, ValueRange{lhs, rhs});
     assumptions.push_back({anchor, nodeOf(op) + what.str()});
   }
 

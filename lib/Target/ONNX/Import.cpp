@@ -1886,9 +1886,8 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
         onnx::ShapeInferenceOptions(/*check_type=*/false, /*strict_mode=*/0,
                                     /*data_prop=*/true));
   } catch (const std::exception &e) {
-    return emitError(fileLoc)
-               << "ONNX's shape inference rejects the model: "
-               << onnxMessage(e),
+    return emitError(fileLoc) << "ONNX's shape inference rejects the model: "
+                              << onnxMessage(e),
            nullptr;
   }
 
@@ -1996,11 +1995,11 @@ LogicalResult Importer::checkTensorSizes(func::FuncOp func) {
       totalBytes += count * width;
       if (totalBytes <= kMaxTotalBytes)
         return success();
-      return emitError(loc) << "the model's tensors add up to more than "
-                            << kMaxTotalBytes
-                            << " bytes (its weights and intermediates at "
-                               "batch 1) at "
-                            << what,
+      return emitError(loc)
+                 << "the model's tensors add up to more than " << kMaxTotalBytes
+                 << " bytes (its weights and intermediates at "
+                    "batch 1) at "
+                 << what,
              failure();
     }
     auto diag = emitError(loc) << what << " would have ";
