@@ -292,19 +292,19 @@ public:
   }
 
   /// The module serialized as an ONNX model.
-  std::string toONNX() const {
+  std::string toONNX(bool sparseInitializers) const {
     std::string bytes;
     llvm::raw_string_ostream os(bytes);
     DiagnosticCapture capture(*context);
-    if (failed(shears::exportToONNX(get(), os)))
+    if (failed(shears::exportToONNX(get(), os, {sparseInitializers})))
       throw Error(capture.message("cannot export the module to ONNX"));
     os.flush();
     capture.warnIfAny();
     return bytes;
   }
 
-  void exportONNX(const std::string &path) const {
-    writeFile(path, toONNX());
+  void exportONNX(const std::string &path, bool sparseInitializers) const {
+    writeFile(path, toONNX(sparseInitializers));
   }
 
   /// Writes MLIR text or bytecode.
@@ -737,11 +737,16 @@ Raises shears.Error with the diagnostics if the pipeline does not parse or a
 pass fails; the module is then left unchanged.)doc")
       .def(
           "to_onnx",
-          [](const Module &self) { return py::bytes(self.toONNX()); },
+          [](const Module &self, bool sparseInitializers) {
+            return py::bytes(self.toONNX(sparseInitializers));
+          },
+          py::arg("sparse_initializers") = true,
           R"doc(The module as a serialized ONNX ModelProto (bytes), e.g. for
-`onnx.load_from_string`. Raises shears.Error if an op cannot be expressed in
-ONNX.)doc")
-      .def("_export_onnx", &Module::exportONNX, py::arg("path"))
+`onnx.load_from_string`. A weight is stored as a sparse_initializer where that
+is smaller, unless `sparse_initializers` is false. Raises shears.Error if an
+op cannot be expressed in ONNX.)doc")
+      .def("_export_onnx", &Module::exportONNX, py::arg("path"),
+           py::arg("sparse_initializers"))
       .def("_write", &Module::write, py::arg("path"), py::arg("bytecode"));
 
   py::class_<Model>(m, "_Model", "A compiled model (see shears.CompiledModel).")

@@ -607,12 +607,13 @@ struct TemporaryNpz {
 /// made before the file is opened: a model that cannot be exported leaves
 /// no file.
 static int writeModel(llvm::StringRef command, ModuleOp module,
-                      llvm::StringRef outputPath) {
+                      llvm::StringRef outputPath,
+                      const shears::ExportOptions &exportOptions = {}) {
   std::string bytes;
   llvm::raw_string_ostream os(bytes);
   if (outputPath.ends_with(".mlir"))
     module->print(os, OpPrintingFlags().enableDebugInfo());
-  else if (failed(shears::exportToONNX(module, os)))
+  else if (failed(shears::exportToONNX(module, os, exportOptions)))
     return fail(command, "cannot export the model to ONNX");
   std::string error;
   if (failed(writeFile(outputPath, bytes, error)))
@@ -772,6 +773,14 @@ int shears::pruneModelCommand(int argc, char **argv) {
   Opt<bool> printReport(
       "report", cl::desc("Also print the pruned model's per-layer report"),
       cl::cat(cat));
+  Opt<bool> sparseInitializers(
+      "sparse-initializers",
+      cl::desc("Store a weight as an ONNX sparse_initializer (its non-zero "
+               "values and their indices) where that is smaller: below about "
+               "half of an f32 weight non-zero (default true; "
+               "--sparse-initializers=false keeps every weight dense, as "
+               "onnx.checker's full_check needs)"),
+      cl::init(true), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Prunes a model (insert masks, fold them, remove dead channels: the "
@@ -888,7 +897,9 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return fail(name, "pruning '" + modelPath + "' failed");
   shears::ModelReport after = shears::collectModelReport(*module);
 
-  if (int status = writeModel(name, *module, outputPath))
+  shears::ExportOptions exportOptions;
+  exportOptions.sparseInitializers = sparseInitializers;
+  if (int status = writeModel(name, *module, outputPath, exportOptions))
     return status;
   after.onnxBytes = onnxFileSize(outputPath);
 

@@ -121,13 +121,19 @@ def load(path) -> Module:
     return _shears._parse_file(path)
 
 
-def _export_onnx(self: Module, path) -> None:
+def _export_onnx(self: Module, path, sparse_initializers: bool = True) -> None:
     """Writes the module as an ONNX model (opset 13) to `path`.
+
+    A floating-point weight is stored as an ONNX sparse_initializer (its
+    non-zero values and their INT64 indices) where that takes fewer bytes:
+    below about half of an f32 weight non-zero. `sparse_initializers=False`
+    keeps every weight dense, as `onnx.checker.check_model(...,
+    full_check=True)` needs (docs/SparseStorage.md).
 
     Raises shears.Error, leaving no file behind, if an op cannot be expressed
     in ONNX (e.g. after lowering to linalg).
     """
-    self._export_onnx(_path(path))
+    self._export_onnx(_path(path), bool(sparse_initializers))
 
 
 def _write(self: Module, path, bytecode: bool = False) -> None:

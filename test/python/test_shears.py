@@ -425,6 +425,27 @@ def test_export_onnx_round_trip(gemm_relu, gemm_relu_model, tmp_path):
     np.testing.assert_allclose(shears.compile(shears.import_onnx(out))(x), gemm_relu_model(x), rtol=1e-6)
 
 
+def test_export_sparse_initializers(gemm_relu, tmp_path):
+    module = shears.import_onnx(gemm_relu[0])
+    module.run_pipeline("shears-insert-masks{sparsity=0.8},shears-fold-masks")
+    sparse, dense = tmp_path / "sparse.onnx", tmp_path / "dense.onnx"
+    module.export_onnx(sparse)
+    module.export_onnx(dense, sparse_initializers=False)
+    s, d = onnx.load(sparse), onnx.load(dense)
+    onnx.checker.check_model(s)
+    assert [t.values.name for t in s.graph.sparse_initializer] == ["w"]
+    assert not d.graph.sparse_initializer and os.path.getsize(sparse) < os.path.getsize(dense)
+    assert onnx.load_from_string(module.to_onnx(sparse_initializers=False)) == d
+    t = s.graph.sparse_initializer[0]
+    w = np.zeros(int(np.prod(t.dims)), np.float32)
+    w[numpy_helper.to_array(t.indices)] = numpy_helper.to_array(t.values)
+    w_dense = next(i for i in d.graph.initializer if i.name == "w")
+    assert w.tobytes() == numpy_helper.to_array(w_dense).tobytes()
+    x = np.random.default_rng(7).standard_normal((3, IN)).astype(np.float32)
+    np.testing.assert_array_equal(shears.compile(shears.import_onnx(sparse))(x),
+                                  shears.compile(shears.import_onnx(dense))(x))
+
+
 def test_export_failure_writes_nothing(gemm_relu, tmp_path):
     module = shears.import_onnx(gemm_relu[0])
     module.run_pipeline("shears-lower-to-llvm")

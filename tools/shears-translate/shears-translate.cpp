@@ -43,6 +43,11 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                            cl::init("-"));
 static cl::opt<bool> emitBytecode(
     "emit-bytecode", cl::desc("Write MLIR bytecode instead of text (import)"));
+static cl::opt<bool> sparseInitializers(
+    "sparse-initializers",
+    cl::desc("Store a weight as an ONNX sparse_initializer where that is "
+             "smaller (export; default true)"),
+    cl::init(true));
 static cl::opt<std::string>
     functionName("function-name", cl::desc("Name of the imported function"),
                  cl::init("main"));
@@ -103,7 +108,8 @@ int main(int argc, char **argv) {
   llvm::Error error =
       llvm::writeToOutput(outputFilename, [&](llvm::raw_ostream &os) {
         if (direction == Direction::Export)
-          exported = succeeded(shears::exportToONNX(*module, os));
+          exported = succeeded(shears::exportToONNX(
+              *module, os, {/*sparseInitializers=*/sparseInitializers}));
         else if (emitBytecode)
           exported = succeeded(writeBytecodeToFile(*module, os));
         else

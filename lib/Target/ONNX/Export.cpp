@@ -673,6 +673,81 @@ LogicalResult Exporter::exportOp(Operation *op) {
 // Entry points
 //===----------------------------------------------------------------------===//
 
+/// Bytes per element of the floating-point ONNX type `type`, or 0 for any
+/// other type.
+static size_t getFloatElementBytes(int32_t type) {
+  switch (type) {
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+    return 2;
+  case onnx::TensorProto::FLOAT:
+    return 4;
+  case onnx::TensorProto::DOUBLE:
+    return 8;
+  default:
+    return 0;
+  }
+}
+
+/// Bytes of `value` as a protobuf varint: 7 bits a byte.
+static size_t getVarintBytes(uint64_t value) {
+  size_t bytes = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++bytes;
+  }
+  return bytes;
+}
+
+/// Moves every floating-point initializer that is smaller as a
+/// sparse_initializer there: its non-zero elements (some byte set) as
+/// `values` in raw_data, their linear indices, ascending, as INT64
+/// `indices`. The indices go in int64_data, which protobuf packs as varints
+/// (an index below 2^21 takes 3 bytes, not raw_data's 8); ONNX requires
+/// INT64 indices, so this is the smallest form its checker accepts.
+static void sparsifyInitializers(onnx::GraphProto &graph) {
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> dense;
+  for (onnx::TensorProto &tensor : *graph.mutable_initializer()) {
+    size_t width = getFloatElementBytes(tensor.data_type());
+    const std::string &raw = tensor.raw_data();
+    if (!width || raw.empty()) {
+      dense.Add(std::move(tensor));
+      continue;
+    }
+    size_t count = raw.size() / width;
+    // The second TensorProto and the dims cost some bytes too: a scalar
+    // zero stays dense.
+    size_t sparseBytes = 32;
+    std::vector<int64_t> indices;
+    for (size_t i = 0; i < count; ++i) {
+      StringRef element(raw.data() + i * width, width);
+      if (element.find_first_not_of('\0') == StringRef::npos)
+        continue;
+      indices.push_back(i);
+      sparseBytes += width + getVarintBytes(i);
+    }
+    if (sparseBytes >= raw.size()) {
+      dense.Add(std::move(tensor));
+      continue;
+    }
+    onnx::SparseTensorProto *sparse = graph.add_sparse_initializer();
+    sparse->mutable_dims()->CopyFrom(tensor.dims());
+    onnx::TensorProto *values = sparse->mutable_values();
+    values->set_name(tensor.name());
+    values->set_data_type(tensor.data_type());
+    values->add_dims(indices.size());
+    std::string *valueBytes = values->mutable_raw_data();
+    valueBytes->reserve(indices.size() * width);
+    for (int64_t i : indices)
+      valueBytes->append(raw, i * width, width);
+    onnx::TensorProto *indexTensor = sparse->mutable_indices();
+    indexTensor->set_data_type(onnx::TensorProto::INT64);
+    indexTensor->add_dims(indices.size());
+    indexTensor->mutable_int64_data()->Add(indices.begin(), indices.end());
+  }
+  graph.mutable_initializer()->Swap(&dense);
+}
+
 /// The function to export: the only one, else the one named `main`.
 static FailureOr<func::FuncOp> getEntryFunction(ModuleOp module) {
   auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
@@ -688,8 +763,8 @@ static FailureOr<func::FuncOp> getEntryFunction(ModuleOp module) {
   return entry;
 }
 
-LogicalResult mlir::shears::exportToONNX(ModuleOp module,
-                                         llvm::raw_ostream &os) {
+LogicalResult mlir::shears::exportToONNX(ModuleOp module, llvm::raw_ostream &os,
+                                         const ExportOptions &options) {
   FailureOr<func::FuncOp> func = getEntryFunction(module);
   if (failed(func))
     return failure();
@@ -718,6 +793,20 @@ LogicalResult mlir::shears::exportToONNX(ModuleOp module,
       return emitError(op ? op->getLoc() : func->getLoc(),
                        "exported ONNX model is invalid: ")
              << e.what();
+    }
+    // Only a storage form: ONNX 1.12's shape inference would type sparse
+    // initializers as sparse tensors, which no operator takes, so the model
+    // is checked dense above and by the checker alone here.
+    if (options.sparseInitializers) {
+      sparsifyInitializers(*model.mutable_graph());
+      try {
+        onnx::checker::check_model(model);
+      } catch (const std::exception &e) {
+        return emitError(func->getLoc(),
+                         "exported ONNX model with sparse initializers is "
+                         "invalid: ")
+               << e.what();
+      }
     }
     // Protobuf cannot serialize messages of 2 GiB or more.
     if (model.ByteSizeLong() > static_cast<size_t>(INT32_MAX))

@@ -225,8 +225,18 @@ private:
   /// The MLIR type of ONNX element type `type`, or an error naming `what`.
   FailureOr<Type> convertElementType(int32_t type, Location loc,
                                      const Twine &what);
+  /// A tensor's little-endian bytes, read once and kept by its name.
   FailureOr<ArrayRef<char>> getTensorBytes(const onnx::TensorProto &tensor,
                                            Location loc);
+  /// Same, uncached: typed-field and external data go to `storage`.
+  FailureOr<ArrayRef<char>> readTensorBytes(const onnx::TensorProto &tensor,
+                                            Location loc, std::string &storage);
+  /// Replaces every sparse_initializer, and every Constant's sparse_value,
+  /// by the dense tensor it stands for, as ONNX Runtime does on load.
+  LogicalResult densifySparseTensors(onnx::GraphProto &graph);
+  /// The dense tensor `sparse` stands for, its indices checked.
+  LogicalResult densify(const onnx::SparseTensorProto &sparse,
+                        onnx::TensorProto &dense, Location loc);
   Location nodeLoc(const onnx::NodeProto &node, int index);
 
   std::string path;
@@ -467,6 +477,19 @@ static std::string decodeTypedFields(const onnx::TensorProto &tensor,
 
 FailureOr<ArrayRef<char>>
 Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
+  auto cached = tensorBytes.find(tensor.name());
+  if (cached != tensorBytes.end())
+    return ArrayRef<char>(cached->second.data(), cached->second.size());
+  std::string &storage = tensorBytes[tensor.name()];
+  FailureOr<ArrayRef<char>> bytes = readTensorBytes(tensor, loc, storage);
+  if (failed(bytes) || storage.empty())
+    tensorBytes.erase(tensor.name());
+  return bytes;
+}
+
+FailureOr<ArrayRef<char>>
+Importer::readTensorBytes(const onnx::TensorProto &tensor, Location loc,
+                          std::string &storage) {
   FailureOr<int64_t> count = checkedElementCount(tensor, loc);
   if (failed(count))
     return failure();
@@ -477,15 +500,10 @@ Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
                                         "'"),
            failure();
   int64_t size = *count * width;
-  auto cached = tensorBytes.find(tensor.name());
-  if (cached != tensorBytes.end())
-    return ArrayRef<char>(cached->second.data(), cached->second.size());
-
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string &out = tensorBytes[tensor.name()];
-    if (failed(readExternalData(tensor, path, size, out, loc)))
+    if (failed(readExternalData(tensor, path, size, storage, loc)))
       return failure();
-    return ArrayRef<char>(out.data(), out.size());
+    return ArrayRef<char>(storage.data(), storage.size());
   }
   if (tensor.has_raw_data()) {
     if (hasTypedFields(tensor))
@@ -501,11 +519,10 @@ Importer::getTensorBytes(const onnx::TensorProto &tensor, Location loc) {
     return ArrayRef<char>(tensor.raw_data().data(), size);
   }
 
-  std::string &out = tensorBytes[tensor.name()];
-  std::string error = decodeTypedFields(tensor, *count, out);
+  std::string error = decodeTypedFields(tensor, *count, storage);
   if (!error.empty())
     return emitError(loc) << error, failure();
-  return ArrayRef<char>(out.data(), out.size());
+  return ArrayRef<char>(storage.data(), storage.size());
 }
 
 RankedTensorType Importer::getConstantType(StringRef name) {
@@ -1617,6 +1634,118 @@ Location Importer::nodeLoc(const onnx::NodeProto &node, int index) {
   return NameLoc::get(builder.getStringAttr(nodeName(node, index)), fileLoc);
 }
 
+LogicalResult Importer::densify(const onnx::SparseTensorProto &sparse,
+                                onnx::TensorProto &dense, Location loc) {
+  const onnx::TensorProto &values = sparse.values();
+  const onnx::TensorProto &indices = sparse.indices();
+  auto fail = [&]() {
+    return emitError(loc) << "sparse tensor '" << printable(values.name())
+                          << "': ";
+  };
+  dense.set_name(values.name());
+  dense.set_data_type(values.data_type());
+  dense.mutable_dims()->CopyFrom(sparse.dims());
+  FailureOr<int64_t> count = checkedElementCount(dense, loc);
+  if (failed(count))
+    return failure();
+  if (*count > kMaxElements)
+    return fail() << "has " << *count << " elements, more than the "
+                  << kMaxElements << " a tensor may have",
+           failure();
+  if (values.dims_size() != 1)
+    return fail() << "its values must be 1-D, got " << values.dims_size()
+                  << " dims",
+           failure();
+  int64_t nnz = values.dims(0);
+  int64_t rank = sparse.dims_size();
+  if (indices.data_type() != onnx::TensorProto::INT64)
+    return fail() << "its indices must be INT64, got "
+                  << onnx::TensorProto::DataType_Name(
+                         static_cast<onnx::TensorProto::DataType>(
+                             indices.data_type())),
+           failure();
+  bool linear = indices.dims_size() == 1 && indices.dims(0) == nnz;
+  bool coordinates = indices.dims_size() == 2 && indices.dims(0) == nnz &&
+                     indices.dims(1) == rank;
+  if (!linear && !coordinates)
+    return fail() << "its indices must have the shape [" << nnz << "] or ["
+                  << nnz << ", " << rank << "] for " << nnz
+                  << " values of a rank-" << rank << " tensor",
+           failure();
+  std::string valueStorage, indexStorage;
+  FailureOr<ArrayRef<char>> valueBytes =
+      readTensorBytes(values, loc, valueStorage);
+  FailureOr<ArrayRef<char>> indexBytes =
+      readTensorBytes(indices, loc, indexStorage);
+  if (failed(valueBytes) || failed(indexBytes))
+    return failure();
+
+  int64_t width = elementByteWidth(values.data_type());
+  std::string raw(*count * width, '\0');
+  int64_t previous = -1;
+  for (int64_t i = 0; i < nnz; ++i) {
+    int64_t index = 0;
+    if (linear) {
+      std::memcpy(&index, indexBytes->data() + i * sizeof(int64_t),
+                  sizeof(int64_t));
+      if (index < 0 || index >= *count)
+        return fail() << "index " << index << " (value " << i
+                      << ") is outside its " << *count << " elements",
+               failure();
+    } else {
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t coordinate;
+        std::memcpy(&coordinate,
+                    indexBytes->data() + (i * rank + d) * sizeof(int64_t),
+                    sizeof(int64_t));
+        if (coordinate < 0 || coordinate >= sparse.dims(d))
+          return fail() << "coordinate " << coordinate << " of dim " << d
+                        << " (value " << i << ") is outside its size "
+                        << sparse.dims(d),
+                 failure();
+        index = index * sparse.dims(d) + coordinate;
+      }
+    }
+    if (index <= previous)
+      return fail() << "its indices must ascend (ONNX's rule), but value " << i
+                    << " is at element " << index << " after element "
+                    << previous,
+             failure();
+    previous = index;
+    std::memcpy(raw.data() + index * width, valueBytes->data() + i * width,
+                width);
+  }
+  dense.set_raw_data(std::move(raw));
+  return success();
+}
+
+LogicalResult Importer::densifySparseTensors(onnx::GraphProto &graph) {
+  for (const onnx::SparseTensorProto &sparse : graph.sparse_initializer()) {
+    Location loc =
+        NameLoc::get(builder.getStringAttr(sparse.values().name()), fileLoc);
+    if (failed(densify(sparse, *graph.add_initializer(), loc)))
+      return failure();
+  }
+  graph.clear_sparse_initializer();
+  for (int index = 0; index < graph.node_size(); ++index) {
+    onnx::NodeProto &node = *graph.mutable_node(index);
+    if (node.op_type() != "Constant")
+      continue;
+    for (onnx::AttributeProto &attr : *node.mutable_attribute()) {
+      if (attr.name() != "sparse_value" || !attr.has_sparse_tensor())
+        continue;
+      onnx::TensorProto dense;
+      if (failed(densify(attr.sparse_tensor(), dense, nodeLoc(node, index))))
+        return failure();
+      attr.set_name("value");
+      attr.set_type(onnx::AttributeProto::TENSOR);
+      attr.clear_sparse_tensor();
+      *attr.mutable_t() = std::move(dense);
+    }
+  }
+  return success();
+}
+
 LogicalResult Importer::checkOpset(const onnx::ModelProto &model) {
   for (const auto &entry : model.opset_import())
     if (entry.domain().empty() || entry.domain() == "ai.onnx")
@@ -1846,6 +1975,7 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
   SmallVector<int> order;
   if (failed(checkOpset(model)) || failed(checkSupported(model.graph())) ||
       failed(checkNodes(model.graph())) ||
+      failed(densifySparseTensors(*model.mutable_graph())) ||
       failed(sortNodes(model.graph(), order)))
     return nullptr;
   if (opset < kNativeOpset) {

@@ -8,12 +8,22 @@
 
 namespace mlir::shears {
 
+struct ExportOptions {
+  /// Stores a floating-point weight as an ONNX sparse_initializer (its
+  /// non-zero values and their INT64 linear indices, packed as varints)
+  /// wherever that takes fewer bytes than the dense tensor: below about half
+  /// of an f32 tensor's values non-zero. A value is zero when all its bytes
+  /// are (-0.0 is kept as a value), so reading the file back gives the same
+  /// bits.
+  bool sparseInitializers = true;
+};
+
 /// Serializes the module's single function (in the `shears` dialect, weights
 /// included) as an ONNX ModelProto (opset 13) to `os`. Emits diagnostics on
 /// the offending op and returns failure for anything that cannot be
 /// expressed; nothing is written then.
-LogicalResult exportToONNX(ModuleOp module, llvm::raw_ostream &os);
-
+LogicalResult exportToONNX(ModuleOp module, llvm::raw_ostream &os,
+                           const ExportOptions &options = {});
 
 } // namespace mlir::shears
 
