@@ -21,6 +21,7 @@
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
+#include "shears/Target/ONNX/Pack.h"
 #include "shears/Transforms/Passes.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -351,6 +352,69 @@ std::unique_ptr<Module> importONNX(const std::string &path) {
     capture.warnIfAny();
   }
   return std::make_unique<Module>(context, std::move(op));
+}
+
+/// The ONNX model of the .shears file at `path`.
+std::string unpackFile(const std::string &path) {
+  auto buffer = mlir::shears::readRegularFile(path);
+  if (!buffer)
+    throw Error(llvm::toString(buffer.takeError()));
+  llvm::Expected<std::string> onnx = shears::unpackONNX((*buffer)->getBuffer());
+  if (!onnx)
+    throw Error("cannot unpack '" + path +
+                "': " + llvm::toString(onnx.takeError()));
+  return std::move(*onnx);
+}
+
+std::unique_ptr<Module> importPacked(const std::string &path) {
+  std::string onnx = unpackFile(path);
+  std::shared_ptr<MLIRContext> context = newContext();
+  OwningOpRef<ModuleOp> op;
+  {
+    DiagnosticCapture capture(*context);
+    op = shears::importONNX(llvm::MemoryBuffer::getMemBufferCopy(onnx, path),
+                            context.get());
+    if (!op)
+      throw Error(capture.message("cannot import '" + path + "'"));
+    capture.warnIfAny();
+  }
+  return std::make_unique<Module>(context, std::move(op));
+}
+
+/// Packs `module` (exported to ONNX, every weight dense) into the .shears
+/// file `path`; returns what packing did, per weight and in total.
+py::dict pack(const Module &module, const std::string &path) {
+  shears::PackReport report;
+  llvm::Expected<std::string> packed =
+      shears::packONNX(module.toONNX(/*sparseInitializers=*/false), &report);
+  if (!packed)
+    throw Error("cannot pack the module: " +
+                llvm::toString(packed.takeError()));
+  Module::writeFile(path, *packed);
+  py::list tensors;
+  for (const shears::PackedTensor &t : report.tensors) {
+    py::dict entry;
+    entry["name"] = t.name;
+    entry["elements"] = t.elements;
+    entry["nonzero"] = t.nonzero;
+    entry["entries"] = t.entries;
+    entry["index_bits"] = t.indexBits;
+    entry["codebook_size"] = t.codebookSize;
+    entry["dense_bytes"] = t.denseBytes;
+    entry["pruned_bytes"] = t.prunedBytes;
+    entry["shared_bytes"] = t.sharedBytes;
+    entry["packed_bytes"] = t.packedBytes;
+    tensors.append(entry);
+  }
+  py::dict result;
+  result["tensors"] = tensors;
+  result["packed_bytes"] = report.packedBytes;
+  result["graph_bytes"] = report.graphBytes;
+  return result;
+}
+
+void unpack(const std::string &path, const std::string &out) {
+  Module::writeFile(out, unpackFile(path));
 }
 
 std::unique_ptr<Module> parseBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
@@ -758,6 +822,9 @@ op cannot be expressed in ONNX.)doc")
 
   m.def("_import_onnx", &importONNX, py::arg("path"));
   m.def("_parse_file", &parseFile, py::arg("path"));
+  m.def("_import_packed", &importPacked, py::arg("path"));
+  m.def("_pack", &pack, py::arg("module"), py::arg("path"));
+  m.def("_unpack", &unpack, py::arg("path"), py::arg("out"));
   m.def("_parse_string", &parseString, py::arg("text"),
         py::arg("name") = "<string>");
   m.def("_compile", &compile, py::arg("module"));

@@ -14,8 +14,11 @@ images from `shears calibrate`). Then quantization: `shears quantize` with
 int8 weights only and with calibrated int8 inputs (minmax, percentile,
 entropy on 1024 training images), and the 50%-channel-pruned model
 quantized (prune, then quantize), and int4 (groups of 64) and binary weights
-(no fine-tuning): accuracy, file size, latency. Prints the
-tables and writes them as JSON and a PNG plot into the output directory.
+(no fine-tuning): accuracy, file size, latency. Then Deep Compression's
+pack: pruned (unstructured, global, activation criterion) at 50-90%, packed by
+`shears pack` with 4- and 5-bit weight sharing and Huffman coding: accuracy,
+bytes and the ratio to the dense file. Prints the tables and writes them as
+JSON and a PNG plot into the output directory.
 
     PYTHONPATH=build/python /usr/bin/python3 utils/main_job.py [MODEL.onnx ...] [--out out/]
 """
@@ -256,9 +259,72 @@ def sweep(path, data, prune, args, tmp):
     criteria = criteria_sweep(path, module, spec, exclude, data, prune, args, tmp)
     log("   quantization")
     quantization = quantize_sweep(path, module, spec, data, prune, exclude, args, tmp)
+    log("   Deep Compression pack")
+    pack = pack_sweep(path, module, spec, data, prune, args, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
             "excluded": last, "dense_accuracy": dense["accuracy"], "rows": rows,
-            "criteria": criteria, "quantization": quantization}
+            "criteria": criteria, "quantization": quantization, "pack": pack}
+
+
+PACK_SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9]
+PACK_LINEAR_BITS = [4, 5]
+
+
+def pack_sweep(path, module, spec, data, prune, args, tmp):
+    """Deep Compression's table: the model pruned (unstructured, one global threshold, the
+    activation criterion on 1024 training images where it can be measured, else magnitude),
+    then packed by `shears pack` (weights shared with linear_bits per linear-layer weight and
+    8 per convolution weight, stored sparse and Huffman-coded): accuracy, bytes and the ratio
+    to the dense ONNX file. Post-training: no fine-tuning."""
+    name = Path(path).stem
+    dense_bytes = os.path.getsize(path)
+    options = side_inputs(path, spec, tmp) if args.criteria else {}
+    criterion = "activation" if "activation" in options else "magnitude"
+    extra = {}
+    if criterion == "activation":
+        extra["activations"] = options["activation"].split("=", 1)[1]
+    rows = []
+
+    def add(label, sparsity, bits, source, lossless=False):
+        out = os.path.join(tmp, f"{name}.pack.shears")
+        report = shears.pack(source, out, lossless=lossless,
+                             **({} if lossless else {"linear_bits": bits}))
+        model = shears.compile(shears.load(out))
+        x, labels = data.for_model(model.inputs[0])
+        row = {"model": name, "variant": label, "criterion": criterion, "sparsity": sparsity,
+               "linear_bits": bits, "packed_bytes": report["packed_bytes"],
+               "ratio": dense_bytes / report["packed_bytes"], "accuracy": accuracy_of(model, x, labels)}
+        log(f"   {label:>30}: {row['packed_bytes']:>8} bytes ({row['ratio']:.1f}x), "
+            f"accuracy {percent(row['accuracy'])}")
+        rows.append(row)
+
+    add("dense, lossless pack", 0.0, None, module, lossless=True)
+    for bits in PACK_LINEAR_BITS:
+        add(f"dense, {bits}-bit sharing", 0.0, bits, module)
+    for sparsity in PACK_SPARSITIES:
+        pruned = prune(module, sparsity=sparsity, criterion=criterion, granularity="unstructured",
+                       scope="global", **extra)
+        add(f"{sparsity:.0%} pruned, lossless", sparsity, None, pruned, lossless=True)
+        for bits in PACK_LINEAR_BITS:
+            add(f"{sparsity:.0%} pruned, {bits}-bit sharing", sparsity, bits, pruned)
+    return rows
+
+
+def print_pack(result):
+    rows = result.get("pack")
+    if not rows:
+        return
+    print(f"\n{result['model']}: Deep Compression pack (shears pack; pruned unstructured with one "
+          f"global threshold, criterion {rows[0]['criterion']}; linear-layer weights shared with "
+          f"the bits given, convolution weights with 8; no fine-tuning; ratio to the dense ONNX "
+          f"file of {result['input_onnx_bytes']} bytes)")
+    header = f"{'variant':<32}{'accuracy':>10}{'Δ points':>10}{'bytes':>10}{'ratio':>9}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        delta = "-" if r["accuracy"] is None else f"{(r['accuracy'] - result['dense_accuracy']) * 100:+.2f}"
+        print(f"{r['variant']:<32}{percent(r['accuracy']):>10}{delta:>10}{r['packed_bytes']:>10}"
+              f"{r['ratio']:>8.1f}x")
 
 
 QUANTIZATIONS = [("int8 weights", ["--activations", "none"]),
@@ -485,6 +551,7 @@ def main():
         print_table(result, prune.used)
         print_criteria(result, args.sparsities)
         print_quantization(result)
+        print_pack(result)
 
     json_path = args.out / "prune_sweep.json"
     png_path = args.out / "prune_sweep.png"

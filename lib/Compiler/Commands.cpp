@@ -12,10 +12,12 @@
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Files.h"
 #include "shears/Support/Finite.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
+#include "shears/Target/ONNX/Pack.h"
 #include "shears/Transforms/Passes.h"
 #include "shears/Transforms/Report.h"
 
@@ -30,6 +32,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
 
@@ -87,6 +90,7 @@ cl::OptionCategory pruneCategory("Options");
 cl::OptionCategory reportCategory("Options");
 cl::OptionCategory calibrateCategory("Options");
 cl::OptionCategory quantizeCategory("Options");
+cl::OptionCategory packCategory("Options");
 
 /// The name a command goes by in messages: "shears-run", "shears run".
 std::string commandName(char **argv) {
@@ -301,9 +305,9 @@ static bool checkThreads(StringRef name, const Opt<int> &threads) {
 int shears::runModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = runCategory;
-  Opt<std::string> modelPath(cl::Positional, cl::Required,
-                             cl::desc("<model.onnx | model.mlir>"),
-                             cl::cat(cat));
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
   List<std::string> inputSpecs(
       "input", cl::desc("An input: NAME=FILE.npy (repeat per input)"),
       cl::value_desc("name=file.npy"), cl::cat(cat));
@@ -457,9 +461,9 @@ int shears::runModelCommand(int argc, char **argv) {
 int shears::compileModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = compileCategory;
-  Opt<std::string> modelPath(cl::Positional, cl::Required,
-                             cl::desc("<model.onnx | model.mlir>"),
-                             cl::cat(cat));
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
   Opt<std::string> outputPath("o", cl::Required,
                               cl::desc("Shared library to write"),
                               cl::value_desc("libmodel.so"), cl::cat(cat));
@@ -624,9 +628,9 @@ static int writeModel(llvm::StringRef command, ModuleOp module,
 int shears::calibrateModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = calibrateCategory;
-  Opt<std::string> modelPath(cl::Positional, cl::Required,
-                             cl::desc("<model.onnx | model.mlir>"),
-                             cl::cat(cat));
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
   List<std::string> inputSpecs(
       "input",
       cl::desc("Calibration samples of an input: NAME=FILE.npy, first axis "
@@ -684,9 +688,9 @@ int shears::calibrateModelCommand(int argc, char **argv) {
 int shears::pruneModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = pruneCategory;
-  Opt<std::string> modelPath(cl::Positional, cl::Required,
-                             cl::desc("<model.onnx | model.mlir>"),
-                             cl::cat(cat));
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
   Opt<std::string> outputPath(
       "o", cl::Required,
       cl::desc("Pruned model to write: ONNX, or MLIR text for a .mlir path"),
@@ -941,9 +945,9 @@ int shears::pruneModelCommand(int argc, char **argv) {
 int shears::quantizeModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = quantizeCategory;
-  Opt<std::string> modelPath(cl::Positional, cl::Required,
-                             cl::desc("<model.onnx | model.mlir>"),
-                             cl::cat(cat));
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
   Opt<std::string> outputPath(
       "o", cl::Required,
       cl::desc("Quantized model to write: QDQ ONNX, or MLIR text for a .mlir "
@@ -1107,15 +1111,245 @@ int shears::quantizeModelCommand(int argc, char **argv) {
 }
 
 //===----------------------------------------------------------------------===//
+// pack, unpack
+//===----------------------------------------------------------------------===//
+
+/// Prints Deep Compression's table for `report`: per packed weight and in
+/// total, the bytes after each stage (dense f32; pruned, as f32 values with
+/// fixed-width relative indices; shared, as fixed-width codes; Huffman-coded
+/// as written) and the bits a weight takes.
+static void printPackReport(const shears::PackReport &report,
+                            llvm::raw_ostream &os) {
+  os << llvm::formatv("{0,-24} {1,10} {2,10} {3,5} {4,6} {5,10} {6,10} "
+                      "{7,10} {8,10} {9,8}\n",
+                      "weight", "elements", "non-zero", "index", "values",
+                      "dense B", "pruned B", "shared B", "packed B", "bits/nz");
+  uint64_t dense = 0, pruned = 0, shared = 0, packed = 0;
+  int64_t nonzero = 0, elements = 0;
+  for (const shears::PackedTensor &t : report.tensors) {
+    os << llvm::formatv(
+        "{0,-24} {1,10} {2,10} {3,5} {4,6} {5,10} {6,10} {7,10} {8,10} "
+        "{9,8:f2}\n",
+        t.name, t.elements, t.nonzero, t.indexBits,
+        t.codebookSize ? std::to_string(t.codebookSize) : std::string("f32"),
+        t.denseBytes, t.prunedBytes, t.sharedBytes, t.packedBytes,
+        t.nonzero ? 8.0 * t.packedBytes / t.nonzero : 0.0);
+    dense += t.denseBytes;
+    pruned += t.prunedBytes;
+    shared += t.sharedBytes;
+    packed += t.packedBytes;
+    nonzero += t.nonzero;
+    elements += t.elements;
+  }
+  os << llvm::formatv("{0,-24} {1,10} {2,10} {3,5} {4,6} {5,10} {6,10} "
+                      "{7,10} {8,10} {9,8:f2}\n",
+                      "total", elements, nonzero, "", "", dense, pruned, shared,
+                      packed, nonzero ? 8.0 * packed / nonzero : 0.0);
+  uint64_t rest = report.packedBytes - packed;
+  os << llvm::formatv(
+      "file: dense {0} B, pruned {1} B, shared {2} B, packed {3} B "
+      "({4:f1}x smaller than dense; the graph and unpacked tensors take {5} "
+      "B)\n",
+      dense + rest, pruned + rest, shared + rest, report.packedBytes,
+      double(dense + rest) / report.packedBytes, rest);
+}
+
+static std::string packReportJSON(const shears::PackReport &report) {
+  llvm::json::Array tensors;
+  for (const shears::PackedTensor &t : report.tensors)
+    tensors.push_back(
+        llvm::json::Object{{"name", t.name},
+                           {"elements", t.elements},
+                           {"nonzero", t.nonzero},
+                           {"entries", t.entries},
+                           {"index_bits", t.indexBits},
+                           {"codebook_size", t.codebookSize},
+                           {"dense_bytes", int64_t(t.denseBytes)},
+                           {"pruned_bytes", int64_t(t.prunedBytes)},
+                           {"shared_bytes", int64_t(t.sharedBytes)},
+                           {"packed_bytes", int64_t(t.packedBytes)}});
+  llvm::json::Object root{{"tensors", std::move(tensors)},
+                          {"onnx_bytes", int64_t(report.onnxBytes)},
+                          {"packed_bytes", int64_t(report.packedBytes)},
+                          {"graph_bytes", int64_t(report.graphBytes)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  return text;
+}
+
+int shears::packModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = packCategory;
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
+  Opt<std::string> outputPath("o", cl::Required,
+                              cl::desc("The .shears file to write"),
+                              cl::value_desc("model.shears"), cl::cat(cat));
+  Opt<std::string> convBits(
+      "conv-bits",
+      cl::desc("Bits per convolution weight, zero included (2 to 8; "
+               "default 8)"),
+      cl::cat(cat));
+  Opt<std::string> linearBits(
+      "linear-bits",
+      cl::desc("Bits per linear-layer weight, zero included (2 to 8; "
+               "default 5)"),
+      cl::cat(cat));
+  List<std::string> layerBits(
+      "layer-bits",
+      cl::desc("REGEX=BITS: layers whose ONNX node name matches REGEX get "
+               "BITS (repeatable; the first match wins)"),
+      cl::value_desc("regex=bits"), cl::cat(cat));
+  Opt<std::string> init(
+      "init",
+      cl::desc("Where the k-means centroids start: linear (evenly over "
+               "[min, max]; the default), density (at quantiles), random"),
+      cl::cat(cat));
+  Opt<std::string> seed("seed", cl::desc("Seed of --init random"),
+                        cl::cat(cat));
+  Opt<std::string> exclude(
+      "exclude",
+      cl::desc("Regex of ONNX node names whose weights keep their values "
+               "(they are still stored sparse and Huffman-coded)"),
+      cl::value_desc("regex"), cl::cat(cat));
+  Opt<bool> lossless(
+      "lossless",
+      cl::desc("Share no weights: store the model's own values (sparse, "
+               "Huffman-coded; a codebook where a weight has few values)"),
+      cl::cat(cat));
+  Opt<std::string> jsonPath(
+      "json", cl::desc("Also write the table as JSON ('-' for stdout)"),
+      cl::value_desc("pack.json"), cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Writes a model as a .shears pack, as Deep Compression stores it: each "
+      "convolution's and linear layer's weights clustered into a few shared "
+      "values (k-means, the shears-share-weights pass), then every f32 "
+      "weight stored as its non-zero values with relative indices, the "
+      "values as codes into a per-weight codebook, both Huffman-coded "
+      "(docs/PackFormat.md). Prune first to make it sparse. shears run, "
+      "compile and report read .shears files; shears unpack writes the "
+      "ONNX model back, bit for bit.\n\n  shears prune model.onnx "
+      "--sparsity 0.9 --scope global -o sparse.onnx\n  " +
+          name + " sparse.onnx -o model.shears\n  " + name +
+          " model.onnx --linear-bits 4 --layer-bits '^/0/=6' -o "
+          "model.shears\n");
+
+  std::string options;
+  for (auto [key, value] :
+       {std::pair<llvm::StringRef, llvm::StringRef>{"conv-bits", convBits},
+        {"linear-bits", linearBits},
+        {"init", init},
+        {"seed", seed},
+        {"exclude", exclude}}) {
+    if (value.empty())
+      continue;
+    if (lossless)
+      return fail(name, "--" + key +
+                            " is for weight sharing, which "
+                            "--lossless turns off");
+    if (value.contains('"'))
+      return fail(name, "--" + key + " must not contain '\"'");
+    options += (key + "=\"" + value + "\" ").str();
+  }
+  if (!layerBits.empty()) {
+    if (lossless)
+      return fail(name, "--layer-bits is for weight sharing, which "
+                        "--lossless turns off");
+    options += "layer-bits=";
+    for (const std::string &entry : layerBits) {
+      if (llvm::StringRef(entry).contains_insensitive('"') ||
+          llvm::StringRef(entry).contains(','))
+        return fail(name, "--layer-bits '" + entry +
+                              "' must not contain '\"' or ','");
+      options += (&entry == &layerBits.front() ? "\"" : ",\"") + entry + "\"";
+    }
+  }
+  std::unique_ptr<Pass> share = shears::createShearsShareWeights();
+  std::string optionError;
+  if (failed(share->initializeOptions(options, [&](const llvm::Twine &msg) {
+        optionError = msg.str();
+        return failure();
+      })))
+    return optionError.empty() ? 1 : fail(name, optionError);
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadModel(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  if (!lossless) {
+    // Batch norms folded first: the weights shared are those that run.
+    PassManager pm(&cc.context);
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(std::move(share));
+    if (failed(pm.run(*module)))
+      return fail(name, "sharing the weights of '" + modelPath + "' failed");
+  }
+  std::string onnx;
+  llvm::raw_string_ostream os(onnx);
+  if (failed(shears::exportToONNX(*module, os, {/*sparseInitializers=*/false})))
+    return fail(name, "cannot export the model to ONNX");
+  shears::PackReport report;
+  llvm::Expected<std::string> packed = shears::packONNX(onnx, &report);
+  if (!packed)
+    return fail(name, "cannot pack '" + modelPath +
+                          "': " + llvm::toString(packed.takeError()));
+  std::string error;
+  if (failed(writeFile(outputPath, *packed, error)))
+    return fail(name, error);
+  printPackReport(report, llvm::outs());
+  if (std::optional<int64_t> before = onnxFileSize(modelPath))
+    llvm::outs() << llvm::formatv("'{0}' {1} B -> '{2}' {3} B ({4:f1}x)\n",
+                                  modelPath.getValue(), *before,
+                                  outputPath.getValue(), report.packedBytes,
+                                  double(*before) / report.packedBytes);
+  if (!jsonPath.empty() &&
+      failed(writeFile(jsonPath, packReportJSON(report), error)))
+    return fail(name, error);
+  return 0;
+}
+
+int shears::unpackModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = packCategory;
+  Opt<std::string> packedPath(cl::Positional, cl::Required,
+                              cl::desc("<model.shears>"), cl::cat(cat));
+  Opt<std::string> outputPath("o", cl::Required,
+                              cl::desc("The ONNX model to write"),
+                              cl::value_desc("model.onnx"), cl::cat(cat));
+  parseCommandLine(argc, argv, cat,
+                   "Writes the ONNX model that a .shears pack holds, its "
+                   "weights bit for bit as packed.\n\n  " +
+                       name + " model.shears -o model.onnx\n");
+  auto buffer = shears::readRegularFile(packedPath);
+  if (!buffer)
+    return fail(name, llvm::toString(buffer.takeError()));
+  llvm::Expected<std::string> onnx = shears::unpackONNX((*buffer)->getBuffer());
+  if (!onnx)
+    return fail(name, "cannot unpack '" + packedPath +
+                          "': " + llvm::toString(onnx.takeError()));
+  std::string error;
+  if (failed(writeFile(outputPath, *onnx, error)))
+    return fail(name, error);
+  llvm::outs() << llvm::formatv(
+      "'{0}' {1} B -> '{2}' {3} B\n", packedPath.getValue(),
+      (*buffer)->getBufferSize(), outputPath.getValue(), onnx->size());
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
 // report
 //===----------------------------------------------------------------------===//
 
 int shears::reportModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = reportCategory;
-  Opt<std::string> modelPath(cl::Positional, cl::Required,
-                             cl::desc("<model.onnx | model.mlir>"),
-                             cl::cat(cat));
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
   Opt<std::string> jsonPath(
       "json", cl::desc("Also write the report as JSON ('-' for stdout)"),
       cl::value_desc("report.json"), cl::cat(cat));

@@ -8,6 +8,7 @@
 #include "shears/Support/Files.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Import.h"
+#include "shears/Target/ONNX/Pack.h"
 #include "shears/Transforms/Passes.h"
 
 #include "shears-c/Kernels.h"
@@ -65,10 +66,20 @@ OwningOpRef<ModuleOp> shears::loadModel(StringRef path, MLIRContext &context,
     return importONNXFile(path, &context);
   // A regular file only: a FIFO would block until a writer came.
   auto buffer = readRegularFile(path);
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
   if (!buffer) {
-    emitError(FileLineColLoc::get(&context, path, 0, 0))
-        << llvm::toString(buffer.takeError());
+    emitError(fileLoc) << llvm::toString(buffer.takeError());
     return nullptr;
+  }
+  if (path.ends_with(".shears") || isPackedModel((*buffer)->getBuffer())) {
+    llvm::Expected<std::string> onnx = unpackONNX((*buffer)->getBuffer());
+    if (!onnx) {
+      emitError(fileLoc) << "cannot unpack '" << path
+                         << "': " << llvm::toString(onnx.takeError());
+      return nullptr;
+    }
+    return importONNX(llvm::MemoryBuffer::getMemBufferCopy(*onnx, path),
+                      &context);
   }
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   return parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));

@@ -39,9 +39,11 @@ __all__ = [
     "import_onnx",
     "load",
     "load_library",
+    "pack",
     "parse",
     "prune",
     "quantize",
+    "unpack",
 ]
 
 for _cls in (Error, DiagnosticWarning, Module):
@@ -113,11 +115,14 @@ def parse(source) -> Module:
 
 
 def load(path) -> Module:
-    """Loads a model file: ONNX (by its `.onnx` extension) or MLIR text or
-    bytecode, like the command-line tools do."""
+    """Loads a model file: ONNX (by its `.onnx` extension), a .shears pack
+    (by its `.shears` extension) or MLIR text or bytecode, like the
+    command-line tools do."""
     path = _path(path)
     if path.endswith(".onnx"):
         return import_onnx(path)
+    if path.endswith(".shears"):
+        return _shears._import_packed(path)
     return _shears._parse_file(path)
 
 
@@ -452,3 +457,41 @@ def prune(model, *, sparsity: float = 0.5, granularity: str = "unstructured",
     pruned = module.clone()
     pruned.run_pipeline(f"shears-prune{{{_pass_options(all_options)}}}")
     return pruned
+
+
+def pack(model, path, *, conv_bits: Optional[int] = None, linear_bits: Optional[int] = None,
+         layer_bits=None, init: Optional[str] = None, seed: Optional[int] = None,
+         exclude: Optional[str] = None, lossless: bool = False) -> dict:
+    """Writes a model as a .shears pack, as `shears pack` does
+    (docs/PackFormat.md): its convolutions' and linear layers' weights shared
+    (k-means, the shears-share-weights pass: conv_bits, default 8, and
+    linear_bits, default 5, bits per weight with zero; layer_bits, a list of
+    "REGEX=BITS"; init "linear", "density" or "random"; `exclude`, a regex
+    of node names kept as they are), unless `lossless`; then every f32
+    weight stored sparse, as codes into a codebook, Huffman-coded. Returns
+    per weight and in total what each stage takes ("tensors",
+    "packed_bytes", "graph_bytes"). `model` is not changed; load(path) reads
+    the pack, unpack(path, out) writes its ONNX model.
+
+        shears.pack(shears.prune("model.onnx", sparsity=0.9, scope="global"), "model.shears")
+    """
+    module = _as_module(model).clone()
+    if not lossless:
+        if isinstance(layer_bits, str):
+            layer_bits = [layer_bits]
+        options = _pass_options({"conv-bits": conv_bits, "linear-bits": linear_bits,
+                                 "init": init, "seed": seed, "exclude": exclude})
+        if layer_bits:
+            if any('"' in entry or "," in entry for entry in layer_bits):
+                raise Error("layer_bits entries must not contain '\"' or ','")
+            options += ' layer-bits=' + ",".join(f'"{entry}"' for entry in layer_bits)
+        module.run_pipeline(f"canonicalize,shears-share-weights{{{options}}}")
+    elif any(v is not None for v in (conv_bits, linear_bits, layer_bits, init, seed, exclude)):
+        raise Error("the weight-sharing options have no effect with lossless=True")
+    return _shears._pack(module, _path(path))
+
+
+def unpack(path, out) -> None:
+    """Writes the ONNX model that the .shears file `path` holds to `out`,
+    its weights bit for bit as they were packed."""
+    _shears._unpack(_path(path), _path(out))

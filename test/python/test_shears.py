@@ -446,6 +446,35 @@ def test_export_sparse_initializers(gemm_relu, tmp_path):
                                   shears.compile(shears.import_onnx(dense))(x))
 
 
+def test_pack_unpack(gemm_relu, tmp_path):
+    module = shears.import_onnx(gemm_relu[0])
+    module.run_pipeline("shears-insert-masks{sparsity=0.5},shears-fold-masks")
+    report = shears.pack(module, tmp_path / "m.shears", linear_bits=2)
+    assert report["packed_bytes"] == os.path.getsize(tmp_path / "m.shears")
+    assert [(t["name"], t["elements"], t["nonzero"]) for t in report["tensors"]] == [("w", OUT * IN, OUT * IN // 2)]
+    shears.unpack(tmp_path / "m.shears", tmp_path / "m.onnx")
+    w = numpy_helper.to_array(next(t for t in onnx.load(tmp_path / "m.onnx").graph.initializer if t.name == "w"))
+    assert np.count_nonzero(w) == OUT * IN // 2 and len(np.unique(w[w != 0])) <= 3
+    x = np.random.default_rng(8).standard_normal((3, IN)).astype(np.float32)
+    np.testing.assert_allclose(shears.compile(shears.load(tmp_path / "m.shears"))(x),
+                               gemm_relu_ref(x, w, gemm_relu[2]), rtol=1e-6, atol=1e-6)
+    # Lossless keeps every bit; errors leave no file.
+    shears.pack(module, tmp_path / "l.shears", lossless=True)
+    shears.unpack(tmp_path / "l.shears", tmp_path / "l.onnx")
+    assert onnx.load(tmp_path / "l.onnx").graph.initializer == onnx.load_from_string(
+        module.to_onnx(sparse_initializers=False)).graph.initializer
+    with pytest.raises(shears.Error, match="linear-bits must be in"):
+        shears.pack(module, tmp_path / "bad.shears", linear_bits=9)
+    with pytest.raises(shears.Error, match="lossless"):
+        shears.pack(module, tmp_path / "bad.shears", lossless=True, linear_bits=4)
+    (tmp_path / "broken.shears").write_bytes((tmp_path / "m.shears").read_bytes()[:-3])
+    with pytest.raises(shears.Error, match="truncated"):
+        shears.unpack(tmp_path / "broken.shears", tmp_path / "bad.onnx")
+    with pytest.raises(shears.Error, match="truncated"):
+        shears.load(tmp_path / "broken.shears")
+    assert not (tmp_path / "bad.shears").exists() and not (tmp_path / "bad.onnx").exists()
+
+
 def test_export_failure_writes_nothing(gemm_relu, tmp_path):
     module = shears.import_onnx(gemm_relu[0])
     module.run_pipeline("shears-lower-to-llvm")

@@ -30,10 +30,14 @@ const Command commands[] = {
      "shears prune model.onnx --sparsity 0.5 --granularity channel -o "
      "small.onnx",
      mlir::shears::pruneModelCommand},
-    {"quantize",
-     "Quantizes a model to int8 (QDQ ONNX), calibrated on samples",
+    {"quantize", "Quantizes a model to int8 (QDQ ONNX), calibrated on samples",
      "shears quantize model.onnx --calibration input=x.npy -o int8.onnx",
      mlir::shears::quantizeModelCommand},
+    {"pack", "Shares weights and writes a Deep Compression pack (.shears)",
+     "shears pack small.onnx -o small.shears", mlir::shears::packModelCommand},
+    {"unpack", "Writes the ONNX model a .shears pack holds",
+     "shears unpack small.shears -o small.onnx",
+     mlir::shears::unpackModelCommand},
     {"report",
      "Prints per-layer parameters, sparsity, MACs and channels of a model",
      "shears report small.onnx --json report.json",
@@ -44,8 +48,7 @@ const Command commands[] = {
     {"compile", "Compiles a model into a shared library with a C ABI",
      "shears compile small.onnx -o libmodel.so",
      mlir::shears::compileModelCommand},
-    {"calibrate",
-     "Measures layers' input norms (or ranges) on samples",
+    {"calibrate", "Measures layers' input norms (or ranges) on samples",
      "shears calibrate model.onnx --input input=x.npy -o norms.npz",
      mlir::shears::calibrateModelCommand},
 };
@@ -53,7 +56,8 @@ const Command commands[] = {
 void printHelp(llvm::raw_ostream &os) {
   os << "OVERVIEW: Shears: prune ONNX models, see what they cost, compile "
         "and run them\n\n"
-        "USAGE: shears <command> [options] <model.onnx | model.mlir>\n\n"
+        "USAGE: shears <command> [options] <model.onnx | model.shears | "
+        "model.mlir>\n\n"
         "COMMANDS:\n";
   for (const Command &c : commands)
     os << "  " << llvm::left_justify(c.name, 10) << c.summary << "\n"

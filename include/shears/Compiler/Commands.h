@@ -31,6 +31,12 @@ int reportModelCommand(int argc, char **argv);
 /// samples and writes them as .npz (shears calibrate).
 int calibrateModelCommand(int argc, char **argv);
 
+/// Shares each layer's weights (k-means) and writes the model as a .shears
+/// pack: sparse, codebook and Huffman-coded weights (shears pack).
+int packModelCommand(int argc, char **argv);
+/// Writes the ONNX model a .shears pack holds (shears unpack).
+int unpackModelCommand(int argc, char **argv);
+
 /// Quantizes a model to int8 with shears-quantize, calibrating on samples,
 /// and writes it as QDQ ONNX (or MLIR) (shears quantize).
 int quantizeModelCommand(int argc, char **argv);

@@ -26,8 +26,9 @@ void registerCompilerDialects(DialectRegistry &registry);
 void registerShearsPassesAndPipelines();
 
 /// Loads a model: an ONNX file (by its `.onnx` extension) through the
-/// importer, anything else as MLIR text or bytecode. Diagnostics go to the
-/// context's handler.
+/// importer, a `.shears` pack (by its extension or its first bytes) unpacked
+/// and imported, anything else as MLIR text or bytecode. Diagnostics go to
+/// the context's handler.
 OwningOpRef<ModuleOp> loadModel(llvm::StringRef path, MLIRContext &context,
                                 llvm::SourceMgr &sourceMgr);
 

@@ -19,6 +19,9 @@ enum class QuantizedActivations { Static, Dynamic, None };
 /// shears-quantize: how an activation range is chosen from its statistics.
 enum class CalibrationMethod { MinMax, Percentile, Entropy };
 
+/// shears-share-weights: where the k-means centroids start.
+enum class CentroidInit { Linear, Density, Random };
+
 #define GEN_PASS_DECL
 #include "shears/Transforms/Passes.h.inc"
 

@@ -222,6 +222,58 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
   ];
 }
 
+def ShearsShareWeights : Pass<"shears-share-weights", "mlir::ModuleOp"> {
+  let summary = "Clusters each layer's weights into a few shared values "
+                "(Deep Compression's weight sharing)";
+  let description = [{
+    Replaces the non-zero weights of every convolution and linear layer
+    (found through PrunableOpInterface, named by their ONNX node) whose name
+    `exclude` does not match by the centroids of a one-dimensional k-means
+    over them: with `bits` b, 2^b - 1 centroids, so that a weight's index
+    into the layer's values, zero included, takes b bits. Zeros stay zero,
+    so pruning survives. `conv-bits` and `linear-bits` give b by layer kind
+    (8 and 5, Deep Compression's choice for AlexNet and VGG-16);
+    `layer-bits` overrides it for the layers whose node name matches a regex
+    (`REGEX=BITS`, the first match wins).
+
+    The centroids start as `init` says (Han et al. compare the three and
+    find linear best): `linear`, evenly spaced between the smallest and
+    largest weight; `density`, at evenly spaced quantiles; `random`, at
+    weights drawn with `seed`. Lloyd's iterations then run until no weight
+    changes cluster (at most `iterations`). The result runs and exports as
+    an ordinary f32 model; `shears pack` stores it with a codebook per layer
+    and Huffman coding.
+  }];
+  let dependentDialects = ["mlir::shears::ShearsDialect"];
+  let options = [
+    Option<"convBits", "conv-bits", "int64_t", "8",
+           "Bits per convolution weight, zero included (2 to 8)">,
+    Option<"linearBits", "linear-bits", "int64_t", "5",
+           "Bits per linear-layer weight, zero included (2 to 8)">,
+    ListOption<"layerBits", "layer-bits", "std::string",
+               "REGEX=BITS: the bits of layers whose node name matches REGEX">,
+    Option<"init", "init", "mlir::shears::CentroidInit",
+           "mlir::shears::CentroidInit::Linear",
+           "Where the centroids start",
+           [{::llvm::cl::values(
+             clEnumValN(mlir::shears::CentroidInit::Linear, "linear",
+                        "evenly spaced over [min, max]"),
+             clEnumValN(mlir::shears::CentroidInit::Density, "density",
+                        "at evenly spaced quantiles"),
+             clEnumValN(mlir::shears::CentroidInit::Random, "random",
+                        "at weights drawn at random"))}]>,
+    Option<"iterations", "iterations", "int64_t", "100",
+           "Lloyd iterations at most">,
+    Option<"seed", "seed", "int64_t", "0", "Seed of init=random">,
+    Option<"exclude", "exclude", "std::string", "\"\"",
+           "Regex of ONNX node names whose weights keep their values">,
+  ];
+  let statistics = [
+    Statistic<"numSharedLayers", "shared-layers",
+              "Layers whose weights were clustered">,
+  ];
+}
+
 def ShearsPrintChannelGroups : Pass<"shears-print-channel-groups",
                                    "mlir::func::FuncOp"> {
   let summary = "Reports the channel groups of each function";
