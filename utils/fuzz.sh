@@ -3,9 +3,10 @@
 # utils/test_sanitizers.sh) and either
 # fuzzes or replays the regression corpus.
 #
-#   utils/fuzz.sh run import|pipeline [SECONDS] [libFuzzer flags...]
-#       fuzz from the seeds (ONNX's test data models, the test models and the
-#       regression corpus); findings go to build-asan/findings/TARGET/
+#   utils/fuzz.sh run import|pipeline|unpack [SECONDS] [libFuzzer flags...]
+#       fuzz from the seeds (ONNX's test data models and the test models for
+#       import and pipeline, and every target's regression corpus, which for
+#       unpack holds packed models); findings go to build-asan/findings/TARGET/
 #   utils/fuzz.sh replay
 #       run every file of test/fuzz/TARGET/ through its target once (CI)
 #   utils/fuzz.sh smoke [SECONDS]
@@ -22,7 +23,7 @@ build="$repo/build-asan"
 mode=${1:-replay}
 
 bash "$repo/utils/configure_asan.sh"
-ninja -C "$build" shears-fuzz-import shears-fuzz-pipeline
+ninja -C "$build" shears-fuzz-import shears-fuzz-pipeline shears-fuzz-unpack
 # libFuzzer links libstdc++ ahead of the shared ASan runtime; the order is
 # harmless (libstdc++ does not define what ASan intercepts).
 export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:${ASAN_OPTIONS:-}"
@@ -31,7 +32,7 @@ limits=(-timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=4096)
 
 case "$mode" in
 replay)
-  for target in import pipeline; do
+  for target in import pipeline unpack; do
     files=("$repo"/test/fuzz/"$target"/*)
     echo "== replaying ${#files[@]} inputs through shears-fuzz-$target"
     # Without inputs, libFuzzer would start fuzzing.
@@ -41,11 +42,11 @@ replay)
   ;;
 run | smoke)
   if [[ "$mode" == run ]]; then
-    targets=("${2:?usage: utils/fuzz.sh run import|pipeline [SECONDS] [flags...]}")
+    targets=("${2:?usage: utils/fuzz.sh run import|pipeline|unpack [SECONDS] [flags...]}")
     seconds=${3:-600}
     shift $(($# < 3 ? $# : 3))
   else
-    targets=(import pipeline)
+    targets=(import pipeline unpack)
     seconds=${2:-30}
     shift $(($# < 2 ? $# : 2))
   fi
@@ -56,12 +57,14 @@ run | smoke)
     mkdir -p "$seeds" "$corpus" "$findings"
     # Seeds: every model of ONNX's node tests (small, one op each, many
     # unsupported), the test models small enough to mutate, past findings.
-    for dir in /usr/share/libonnx-testdata/data/node/*/; do
-      [[ -f "$dir/model.onnx" ]] && cp "$dir/model.onnx" "$seeds/$(basename "$dir").onnx"
-    done
-    for model in mlp cnn; do
-      [[ -f "$repo/build/models/$model.onnx" ]] && cp "$repo/build/models/$model.onnx" "$seeds/"
-    done
+    if [[ "$target" != unpack ]]; then
+      for dir in /usr/share/libonnx-testdata/data/node/*/; do
+        [[ -f "$dir/model.onnx" ]] && cp "$dir/model.onnx" "$seeds/$(basename "$dir").onnx"
+      done
+      for model in mlp cnn; do
+        [[ -f "$repo/build/models/$model.onnx" ]] && cp "$repo/build/models/$model.onnx" "$seeds/"
+      done
+    fi
     for file in "$repo"/test/fuzz/"$target"/*; do cp "$file" "$seeds/"; done
     echo "== fuzzing shears-fuzz-$target for $seconds s"
     fuzz=("$build/bin/shears-fuzz-$target" "${limits[@]}" -max_len=65536
@@ -79,7 +82,7 @@ run | smoke)
   done
   ;;
 *)
-  echo "usage: utils/fuzz.sh run import|pipeline [SECONDS] [libFuzzer flags...] | smoke [SECONDS] | replay" >&2
+  echo "usage: utils/fuzz.sh run import|pipeline|unpack [SECONDS] [libFuzzer flags...] | smoke [SECONDS] | replay" >&2
   exit 2
   ;;
 esac

@@ -214,6 +214,22 @@ void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
                                  int64_t c, int64_t kh, int64_t kw,
                                  int8_t *packed);
 
+/* spgemm: a linear layer whose weight is mostly zeros (pruned), as gemm
+ * computes it: C[M, N] = A[M, K] * W^T + bias[N] (+ residual[M, N]), then
+ * the activation, with W [N, K] stored as its non-zeros by output row
+ * (compressed sparse rows). buffers: A (rank A_RANK), the packed weight
+ * (below), bias (if HAS_BIAS), residual (if HAS_RESIDUAL), output; iparams
+ * and fparams as gemm's.
+ *
+ * Packed weight, in 32-bit words: row_start[N + 1] (int32: row n's
+ * non-zeros are [row_start[n], row_start[n + 1]), row_start[N] = NNZ), then
+ * column[NNZ] (int32, ascending within a row), then value[NNZ] (f32): a
+ * tensor of N + 1 + 2 NNZ f32 words holding those bits. */
+int64_t shears_uk_spgemm_nonzeros(const float *w, int64_t n, int64_t k);
+int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t nonzeros);
+void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
+                           float *packed);
+
 typedef void (*ShearsUKernelFn)(void **buffers, const int64_t *dims,
                                 const int64_t *iparams, const float *fparams);
 

@@ -110,3 +110,36 @@ extern "C" void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
           packed[((((o / nr) * kh + y) * rowTaps + x) * cq + ci / 4) * nr * 4 +
                  (o % nr) * 4 + ci % 4] = filter[((o * c + ci) * kh + y) * kw + x];
 }
+
+extern "C" int64_t shears_uk_spgemm_nonzeros(const float *w, int64_t n,
+                                             int64_t k) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < n * k; ++i)
+    count += w[i] != 0.0f;
+  return count;
+}
+
+extern "C" int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t nonzeros) {
+  return n + 1 + 2 * nonzeros;
+}
+
+extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
+                                      float *packed) {
+  int64_t nonzeros = shears_uk_spgemm_nonzeros(w, n, k);
+  int32_t *rowStart = reinterpret_cast<int32_t *>(packed);
+  int32_t *column = rowStart + n + 1;
+  float *value = packed + n + 1 + nonzeros;
+  int64_t j = 0;
+  for (int64_t row = 0; row < n; ++row) {
+    rowStart[row] = static_cast<int32_t>(j);
+    for (int64_t c = 0; c < k; ++c) {
+      float v = w[row * k + c];
+      if (v == 0.0f)
+        continue;
+      column[j] = static_cast<int32_t>(c);
+      value[j] = v;
+      ++j;
+    }
+  }
+  rowStart[n] = static_cast<int32_t>(j);
+}

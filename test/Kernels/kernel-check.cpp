@@ -275,6 +275,42 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
               1e-4 * std::sqrt(double(k)));
 }
 
+/// spgemm on a linear weight [n, k] with about `density` of it non-zero
+/// (whole rows empty, and one full row, among them), against the dense
+/// reference.
+void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
+                 double density, int flags) {
+  std::vector<float> a = random(m * k), w = random(n * k), bias = random(n);
+  std::vector<float> residual = random(m * n), want(m * n);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t c = 0; c < k; ++c) {
+      bool keep = row == 1 || (row % 7 != 3 && (rnd() + 1) / 2 < density);
+      if (!keep)
+        w[row * k + c] = 0.0f;
+    }
+  int act = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = flags & SHEARS_UK_HAS_BIAS ? bias[j] : 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        sum += double(a[i * k + kk]) * w[j * k + kk];
+      if (flags & SHEARS_UK_HAS_RESIDUAL)
+        sum += residual[i * n + j];
+      want[i * n + j] = activate(sum, act);
+    }
+  int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
+  std::vector<float> packed(shears_uk_spgemm_packed_size(n, nonzeros));
+  shears_uk_pack_spgemm(w.data(), n, k, packed.data());
+  int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2, flags};
+  int64_t dims[2] = {m, k};
+  char what[128];
+  std::snprintf(what, sizeof(what), "spgemm %s %ldx%ldx%ld density %.2f flags%d",
+                isa.c_str(), long(m), long(k), long(n), density, flags);
+  runAndCheck("shears_uk_spgemm_" + isa, what, flags, a.data(), packed.data(),
+              bias.data(), residual.data(), dims, ip, want,
+              1e-4 * std::sqrt(double(k)));
+}
+
 /// One call of `kernel` on `inputs` (3 threads), the output's bytes.
 std::vector<char> call(const std::string &kernel, std::vector<void *> inputs,
                        const int64_t *dims, const int64_t *ip, const float *fp,
@@ -556,6 +592,15 @@ int main() {
     checkGemm(isa, 37, 600, 70, false, res);
     checkGemm(isa, 13, 5, 129, false, bias | res | relu);
     checkGemm(isa, 2, 33, 200, true, 0);
+    // Sparse: the gather walk (1 to 3 rows; ragged vectors), tiles of 1, 2
+    // and 4 vectors (ragged rows), several tiles, a row of zeros only.
+    checkSpGemm(isa, 1, 784, 300, 0.1, bias | relu);
+    checkSpGemm(isa, 3, 37, 19, 0.3, bias | res | clip);
+    checkSpGemm(isa, 5, 100, 70, 0.2, bias | relu);
+    checkSpGemm(isa, 20, 300, 100, 0.1, res);
+    checkSpGemm(isa, 64, 784, 300, 0.1, bias | relu);
+    checkSpGemm(isa, 150, 33, 41, 0.5, bias | res | relu);
+    checkSpGemm(isa, 7, 9, 5, 0.0, bias);
     checkQGemm(isa, 1, 784, 300, relu);
     checkQGemm(isa, 30, 301, 70, res | clip);
     checkQGemm(isa, 130, 64, 33, relu);

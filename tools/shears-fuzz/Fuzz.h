@@ -31,6 +31,10 @@ makeContext(void (*registerDialects)(mlir::DialectRegistry &)) {
   return context;
 }
 
+/// What sparse tensors and packed weights may expand to: far below the
+/// fuzzers' 4 GB limit, and above what any mutated test model needs.
+constexpr uint64_t kMaxExpandedBytes = uint64_t(256) << 20;
+
 /// Imports `data` as an ONNX model. External data resolves against a folder
 /// that does not exist, so a mutated location reads nothing of the host's.
 inline mlir::OwningOpRef<mlir::ModuleOp>
@@ -38,7 +42,9 @@ importBytes(const uint8_t *data, size_t size, mlir::MLIRContext &context) {
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
       llvm::StringRef(reinterpret_cast<const char *>(data), size),
       "/nonexistent-shears-fuzz/model.onnx");
-  return mlir::shears::importONNX(std::move(buffer), &context);
+  mlir::shears::ImportOptions options;
+  options.maxSparseBytes = kMaxExpandedBytes;
+  return mlir::shears::importONNX(std::move(buffer), &context, options);
 }
 
 } // namespace shears::fuzz

@@ -233,10 +233,14 @@ private:
                                             Location loc, std::string &storage);
   /// Replaces every sparse_initializer, and every Constant's sparse_value,
   /// by the dense tensor it stands for, as ONNX Runtime does on load.
-  LogicalResult densifySparseTensors(onnx::GraphProto &graph);
-  /// The dense tensor `sparse` stands for, its indices checked.
+  /// At most `maxBytes` of them in all.
+  LogicalResult densifySparseTensors(onnx::GraphProto &graph,
+                                     uint64_t maxBytes);
+  /// The dense tensor `sparse` stands for, its indices checked; `budget`
+  /// is the dense bytes left to sparse tensors, less this one's.
   LogicalResult densify(const onnx::SparseTensorProto &sparse,
-                        onnx::TensorProto &dense, Location loc);
+                        onnx::TensorProto &dense, Location loc,
+                        uint64_t &budget);
   Location nodeLoc(const onnx::NodeProto &node, int index);
 
   std::string path;
@@ -1635,7 +1639,8 @@ Location Importer::nodeLoc(const onnx::NodeProto &node, int index) {
 }
 
 LogicalResult Importer::densify(const onnx::SparseTensorProto &sparse,
-                                onnx::TensorProto &dense, Location loc) {
+                                onnx::TensorProto &dense, Location loc,
+                                uint64_t &budget) {
   const onnx::TensorProto &values = sparse.values();
   const onnx::TensorProto &indices = sparse.indices();
   auto fail = [&]() {
@@ -1672,6 +1677,13 @@ LogicalResult Importer::densify(const onnx::SparseTensorProto &sparse,
                   << nnz << ", " << rank << "] for " << nnz
                   << " values of a rank-" << rank << " tensor",
            failure();
+  uint64_t denseBytes = uint64_t(*count) * elementByteWidth(values.data_type());
+  if (denseBytes > budget)
+    return fail() << "would take " << denseBytes
+                  << " bytes dense, past the limit on sparse tensors ("
+                  << budget << " bytes left)",
+           failure();
+  budget -= denseBytes;
   std::string valueStorage, indexStorage;
   FailureOr<ArrayRef<char>> valueBytes =
       readTensorBytes(values, loc, valueStorage);
@@ -1719,11 +1731,13 @@ LogicalResult Importer::densify(const onnx::SparseTensorProto &sparse,
   return success();
 }
 
-LogicalResult Importer::densifySparseTensors(onnx::GraphProto &graph) {
+LogicalResult Importer::densifySparseTensors(onnx::GraphProto &graph,
+                                             uint64_t maxBytes) {
+  uint64_t budget = maxBytes;
   for (const onnx::SparseTensorProto &sparse : graph.sparse_initializer()) {
     Location loc =
         NameLoc::get(builder.getStringAttr(sparse.values().name()), fileLoc);
-    if (failed(densify(sparse, *graph.add_initializer(), loc)))
+    if (failed(densify(sparse, *graph.add_initializer(), loc, budget)))
       return failure();
   }
   graph.clear_sparse_initializer();
@@ -1735,7 +1749,8 @@ LogicalResult Importer::densifySparseTensors(onnx::GraphProto &graph) {
       if (attr.name() != "sparse_value" || !attr.has_sparse_tensor())
         continue;
       onnx::TensorProto dense;
-      if (failed(densify(attr.sparse_tensor(), dense, nodeLoc(node, index))))
+      if (failed(densify(attr.sparse_tensor(), dense, nodeLoc(node, index),
+                         budget)))
         return failure();
       attr.set_name("value");
       attr.set_type(onnx::AttributeProto::TENSOR);
@@ -1975,7 +1990,8 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
   SmallVector<int> order;
   if (failed(checkOpset(model)) || failed(checkSupported(model.graph())) ||
       failed(checkNodes(model.graph())) ||
-      failed(densifySparseTensors(*model.mutable_graph())) ||
+      failed(densifySparseTensors(*model.mutable_graph(),
+                                  options.maxSparseBytes)) ||
       failed(sortNodes(model.graph(), order)))
     return nullptr;
   if (opset < kNativeOpset) {

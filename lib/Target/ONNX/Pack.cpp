@@ -476,7 +476,8 @@ Expected<std::string> mlir::shears::packONNX(StringRef onnxBytes,
   }
 }
 
-Expected<std::string> mlir::shears::unpackONNX(StringRef packed) {
+Expected<std::string> mlir::shears::unpackONNX(StringRef packed,
+                                               uint64_t maxBytes) {
   if (packed.size() < kHeaderBytes || !isPackedModel(packed))
     return createStringError(
         packed.size() < kHeaderBytes && isPackedModel(packed)
@@ -531,6 +532,13 @@ Expected<std::string> mlir::shears::unpackONNX(StringRef packed) {
       auto elements = elementCount(*tensor);
       if (!elements)
         return elements.takeError();
+      if (*elements * 4 > maxBytes)
+        return createStringError(
+            "packed tensor '" + printable(*name) + "' would take " +
+            std::to_string(*elements * 4) +
+            " bytes unpacked, past the limit (" + std::to_string(maxBytes) +
+            " bytes left)");
+      maxBytes -= *elements * 4;
       std::string raw;
       if (llvm::Error e = decode(in, *elements, raw))
         return createStringError("packed tensor '" + printable(*name) +

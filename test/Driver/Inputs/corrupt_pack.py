@@ -3,7 +3,9 @@
 
 KIND: truncated-header, truncated, bad-magic, bad-version, bad-checksum, trailing (bytes
 after the last tensor), bad-huffman (over-subscribed index code lengths), stream-end (more
-entries than the streams hold), unknown-tensor (a packed name the model lacks), and
+entries than the streams hold), unknown-tensor (a packed name the model lacks), huge (the
+model says its packed tensor 2.weight, the second, has 2^32 elements: all the unpacked bytes
+allowed, so that it is over the limit by the first tensor's), and
 past-the-end, which ignores IN and writes a hand-made pack of a 2x2 MatMul whose second
 entry lands on element 7. Except for the first five, the checksum and size are made right,
 so that the reader's own checks are what refuse the file (docs/PackFormat.md has the format).
@@ -108,6 +110,14 @@ def main(kind, src, dst):
             start = fields["entries"]
             _, end = varint(body, start)
             body[start:end] = put_varint(entries + 1000)
+        elif kind == "huge":
+            size, pos = varint(body, 0)
+            model = onnx.ModelProto.FromString(bytes(body[pos:pos + size]))
+            tensor = next(t for t in model.graph.initializer if t.name == "2.weight")
+            del tensor.dims[:]
+            tensor.dims.extend([65536, 65536])
+            graph = model.SerializeToString()
+            body = bytearray(put_varint(len(graph)) + graph) + body[pos + size:]
         elif kind == "unknown-tensor":
             body[fields["name"]] ^= 0x20
         else:

@@ -14,6 +14,10 @@ namespace mlir::shears {
 struct ImportOptions {
   /// Name of the entry function created for the graph.
   std::string functionName = "main";
+  /// The bytes that sparse tensors (sparse_initializer, a Constant's
+  /// sparse_value) may take made dense, all together: a few bytes of indices
+  /// can claim gigabytes of zeros.
+  uint64_t maxSparseBytes = uint64_t(1) << 34;
 };
 
 /// Reads the ONNX model at `path` and returns a module with one function in

@@ -58,11 +58,13 @@ bool isPackedModel(llvm::StringRef bytes);
 llvm::Expected<std::string> packONNX(llvm::StringRef onnx,
                                      PackReport *report = nullptr);
 
-/// The serialized ONNX model that the .shears file `packed` holds. Errors
-/// say what is wrong where: a bad magic or version, a truncated file, a
-/// checksum that does not match, a bad Huffman table or stream, an index past
-/// the end of its tensor.
-llvm::Expected<std::string> unpackONNX(llvm::StringRef packed);
+/// The serialized ONNX model that the .shears file `packed` holds, its
+/// packed tensors taking at most `maxBytes` unpacked (a few bytes can claim
+/// gigabytes of zeros). Errors say what is wrong where: a bad magic or
+/// version, a truncated file, a checksum that does not match, a bad Huffman
+/// table or stream, an index past the end of its tensor.
+llvm::Expected<std::string> unpackONNX(llvm::StringRef packed,
+                                       uint64_t maxBytes = uint64_t(1) << 34);
 
 } // namespace mlir::shears
 

@@ -1065,6 +1065,8 @@ constexpr KernelInfo kKernels[] = {
      SHEARS_UK_QGEMM_F_NUM, /*integer=*/true},
     {"qconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 3,
      SHEARS_UK_QGEMM_F_NUM, /*integer=*/true},
+    {"spgemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2,
+     SHEARS_UK_F_NUM},
 };
 const KernelInfo *lookupKernel(StringRef name) {
   for (const KernelInfo &info : kKernels)
@@ -1087,7 +1089,8 @@ LogicalResult UKernelOp::verify() {
   const KernelInfo *info = lookupKernel(getKernel());
   if (!info)
     return emitOpError() << "unknown micro-kernel '" << getKernel()
-                         << "' (conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm)";
+                         << "' (conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, "
+                            "spgemm)";
   if (getIparams().size() != info->numParams)
     return emitOpError() << "'" << getKernel() << "' takes "
                          << info->numParams << " iparams, got "

@@ -7,7 +7,8 @@ result): linear (INT64 linear indices in raw_data), coordinates (indices [NNZ, 2
 (indices in int64_data, values in float_data), empty (no non-zero value), constant (a
 Constant node's sparse_value). Malformed kinds: int32-indices, indices-shape, out-of-range,
 descending, duplicate, values-2d, negative-coordinate, coordinate-past-dim, too-large,
-also-dense (a sparse and a dense initializer of one name).
+too-dense (an f64 tensor of 2^32 elements: 32 GiB dense), also-dense (a sparse and a dense
+initializer of one name).
 """
 import sys
 from pathlib import Path
@@ -74,6 +75,7 @@ MALFORMED = {
     "coordinate-past-dim": lambda: matmul(sparse(
         np.stack(np.unravel_index(NZ, W.shape), 1) + np.array([0, 6]))),
     "too-large": lambda: matmul(sparse(NZ, dims=(2**20, 2**20))),
+    "too-dense": lambda: matmul(sparse(np.array([5]), np.array([1.0]), dims=(2**16, 2**16))),
     "also-dense": lambda: matmul(sparse(NZ), [numpy_helper.from_array(W, "W")]),
 }
 
