@@ -1,16 +1,27 @@
 #!/usr/bin/python3
-"""How much smaller does unstructured pruning make a model's file?
+"""What unstructured sparsity buys: smaller files, and faster models where Shears's sparse kernel
+runs the pruned linear layers.
 
-    bench/sparse.py [--models models/fashion_mnist_mlp.onnx,models/fashion_mnist_cnn.onnx]
+    bench/sparse.py [--sizes] [--kernels] [--speed] (default: all three)
+                    [--models models/fashion_mnist_mlp.onnx,models/fashion_mnist_cnn.onnx]
                     [--sparsities 0.5,0.7,0.8,0.9,0.95] [--scope global]
                     [--workdir build/bench/sparse] [--json out.json]
 
-For each model and sparsity S: `shears prune MODEL --sparsity S --scope SCOPE` (unstructured,
-magnitude), written twice: with sparse initializers (the default) and with
---sparse-initializers=false. Columns: the fraction of the dense model's weights still non-zero,
-the bytes of each file, and each file's size as a fraction of the dense model's file; "sparse
-inits" counts the weights stored as sparse_initializer. The issue's target is the 90% MLP row:
-sparse file <= 0.2x the dense file.
+--sizes   For each model and sparsity S: `shears prune MODEL --sparsity S --scope SCOPE`
+          (unstructured, magnitude), written twice: with sparse initializers (the default) and
+          with --sparse-initializers=false. Columns: the fraction of the dense model's weights
+          still non-zero, the bytes of each file and each as a fraction of the dense model's
+          file; "sparse inits" counts the weights stored as sparse_initializer. The issue's
+          target is the 90% MLP row: sparse file <= 0.2x the dense file.
+--kernels bench/sparse_kernels.cpp (built here against build/lib/libshears_kernels.a): spgemm
+          against gemm, one thread, per layer shape, weight density and batch; where spgemm
+          stops paying sets shears-convert-to-ukernels' sparse-density default.
+--speed   One thread, batch 1 and 64, medians of --runs calls: the Fashion-MNIST MLP and a
+          recommender-style model (10000 -> 128 -> 10000 with ReLU, random weights, written
+          here) pruned to 90% unstructured (per layer), compiled by shears-compile with the
+          sparse kernel (default) and without (--sparse-density 0), through the C runtime as
+          bench/cpu.py runs models; ONNX Runtime on the dense model and on the pruned file.
+          "dense ORT / Shears": the issue's target is >= 3x on both models at both batches.
 """
 import argparse
 import json
@@ -18,22 +29,113 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def recommender(path):
+    """10000 -> 128 -> 10000 with ReLU between, random weights (the brief's recommender example:
+    item features in, item scores out)."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array((rng.standard_normal(shape) * 0.01).astype(np.float32), name)
+             for name, shape in (("w1", (128, 10000)), ("b1", (128,)), ("w2", (10000, 128)),
+                                 ("b2", (10000,)))]
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1, name="fc1"),
+         helper.make_node("Relu", ["h"], ["r"], name="relu"),
+         helper.make_node("Gemm", ["r", "w2", "b2"], ["y"], transB=1, name="fc2")],
+        "recommender", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 10000])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10000])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def kernels(args, work):
+    exe = work / "sparse_kernels"
+    source = ROOT / "bench" / "sparse_kernels.cpp"
+    lib = ROOT / "build" / "lib" / "libshears_kernels.a"
+    subprocess.run(["c++", "-O2", f"-I{ROOT / 'include'}", str(source), str(lib), "-lpthread",
+                    "-o", str(exe)], check=True)
+    print(subprocess.run([str(exe), args.isa], check=True, capture_output=True, text=True).stdout)
+
+
+def speed(args, work):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import cpu
+    rt = cpu.ShearsRuntime(ROOT / "build" / "lib" / "libshears_runtime.so")
+    budget = cpu.Budget(3600)
+    rec = work / "recommender.onnx"
+    if not rec.is_file():
+        recommender(rec)
+    rows = []
+    print(f"{'model':<20} {'batch':>5} {'ORT dense':>10} {'ORT pruned':>10} {'Shears dense':>12} "
+          f"{'Shears sparse':>13} {'dense ORT / Shears':>18} {'Shears dense / sparse':>21}")
+    for model in (ROOT / "models" / "fashion_mnist_mlp.onnx", rec):
+        pruned = work / f"{model.stem}.s0.9.onnx"
+        subprocess.run([f"{args.bin}/shears", "prune", str(model), "--sparsity", "0.9", "-o",
+                        str(pruned)], check=True, capture_output=True)
+        libs = {}
+        for tag, density in (("dense", "0"), ("sparse", None)):
+            so = work / f"{model.stem}.{tag}.so"
+            cmd = [f"{args.bin}/shears-compile", str(pruned), "-o", str(so)]
+            if density is not None:
+                cmd += ["--sparse-density", density]
+            subprocess.run(cmd, check=True, capture_output=True)
+            libs[tag] = rt.load(so)
+            libs[tag].set_threads(1)
+        for batch in (1, 64):
+            specs = cpu.input_specs(model, batch)
+            inputs = cpu.random_inputs(specs)
+            row = {"model": model.stem, "batch": batch}
+            for tag, lib in libs.items():
+                lib.set_inputs(inputs)
+                times, _ = cpu.time_calls(lib.run, args.runs, budget)
+                row[f"shears_{tag}_ms"] = cpu.median(times)
+            for tag, path in (("dense", model), ("pruned", pruned)):
+                times, _ = cpu.ort_times(args, path, specs, 1, args.runs, budget, None)
+                row[f"ort_{tag}_ms"] = cpu.median(times)
+            rows.append(row)
+            print(f"{model.stem:<20} {batch:>5} {row['ort_dense_ms']:>10.3f} {row['ort_pruned_ms']:>10.3f} "
+                  f"{row['shears_dense_ms']:>12.3f} {row['shears_sparse_ms']:>13.3f} "
+                  f"{row['ort_dense_ms'] / row['shears_sparse_ms']:>17.2f}x "
+                  f"{row['shears_dense_ms'] / row['shears_sparse_ms']:>20.2f}x", flush=True)
+        for lib in libs.values():
+            lib.close()
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", action="store_true")
+    p.add_argument("--kernels", action="store_true")
+    p.add_argument("--speed", action="store_true")
     p.add_argument("--models", default="models/fashion_mnist_mlp.onnx,models/fashion_mnist_cnn.onnx")
     p.add_argument("--sparsities", default="0.5,0.7,0.8,0.9,0.95")
     p.add_argument("--scope", default="global", choices=["global", "layer"])
-    p.add_argument("--bin", default=str(ROOT / "build" / "bin"))
+    p.add_argument("--isa", default="avx512", help="kernel variant of --kernels (default avx512)")
+    p.add_argument("--runs", type=int, default=200, help="timed calls per measurement of --speed")
+    p.add_argument("--bin", type=Path, default=ROOT / "build" / "bin")
     p.add_argument("--workdir", default=str(ROOT / "build" / "bench" / "sparse"))
     p.add_argument("--json")
     args = p.parse_args()
+    if not (args.sizes or args.kernels or args.speed):
+        args.sizes = args.kernels = args.speed = True
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
+    results = {}
+    if args.kernels:
+        kernels(args, work)
+    if args.speed:
+        results["speed"] = speed(args, work)
+    if args.sizes:
+        results["sizes"] = sizes(args, work)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+
+
+def sizes(args, work):
     rows = []
     print(f"{'model':<22} {'sparsity':>8} {'nonzero':>8} {'dense B':>9} {'pruned dense B':>14} "
           f"{'pruned sparse B':>15} {'dense-stored':>12} {'sparse-stored':>13} {'sparse inits':>12}")
@@ -63,8 +165,7 @@ def main():
                   f"{row['pruned_dense_bytes']:>14} {row['pruned_sparse_bytes']:>15} "
                   f"{row['pruned_dense_bytes'] / base:>11.3f}x {row['pruned_sparse_bytes'] / base:>12.3f}x "
                   f"{row['sparse_initializers']:>12}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    return rows
 
 
 if __name__ == "__main__":

@@ -302,6 +302,19 @@ static bool checkThreads(StringRef name, const Opt<int> &threads) {
   return false;
 }
 
+static const char *const sparseDensityHelp =
+    "Linear layers with at most this fraction of non-zero weights run on the "
+    "sparse kernel (0 to 1; 0: never; default 0.2)";
+
+/// --sparse-density is a fraction.
+static bool checkSparseDensity(StringRef name, const Opt<double> &density) {
+  if (density >= 0.0 && density <= 1.0)
+    return true;
+  fail(name, "--sparse-density must be between 0 and 1, got " +
+                 llvm::formatv("{0}", density.getValue()).str());
+  return false;
+}
+
 int shears::runModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = runCategory;
@@ -332,6 +345,9 @@ int shears::runModelCommand(int argc, char **argv) {
       cl::desc("Threads the kernels use, 1 to 1024 (default: every CPU; the "
                "outputs do not depend on it)"),
       cl::init(0), cl::value_desc("N"), cl::cat(cat));
+  Opt<double> sparseDensity("sparse-density", cl::desc(sparseDensityHelp),
+                            cl::init(shears::kDefaultSparseDensity),
+                            cl::value_desc("fraction"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Compiles a model for this CPU (JIT) and runs it on .npy inputs.\n\n  " +
@@ -339,12 +355,12 @@ int shears::runModelCommand(int argc, char **argv) {
           name + " model.onnx --input input=x.npy --compare expected/\n  " +
           name + " model.onnx --input input=x.npy --benchmark 100\n");
 
-  if (!checkThreads(name, threads))
+  if (!checkThreads(name, threads) || !checkSparseDensity(name, sparseDensity))
     return 1;
 
   CompilerContext cc;
-  OwningOpRef<ModuleOp> module =
-      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr);
+  OwningOpRef<ModuleOp> module = shears::loadAndLower(
+      modelPath, cc.context, cc.sourceMgr, "", sparseDensity);
   if (!module)
     return 1;
   std::string error;
@@ -483,6 +499,9 @@ int shears::compileModelCommand(int argc, char **argv) {
       cl::desc("Default thread count of the library, 1 to 1024 (default: "
                "every CPU of the machine it runs on)"),
       cl::init(0), cl::value_desc("N"), cl::cat(cat));
+  Opt<double> sparseDensity("sparse-density", cl::desc(sparseDensityHelp),
+                            cl::init(shears::kDefaultSparseDensity),
+                            cl::value_desc("fraction"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Compiles a model for this CPU into a shared library with a C ABI.\n\n"
@@ -492,11 +511,11 @@ int shears::compileModelCommand(int argc, char **argv) {
           "Load it with shearsModelLoadLibrary() from "
           "include/shears-c/Runtime.h.\n");
 
-  if (!checkThreads(name, threads))
+  if (!checkThreads(name, threads) || !checkSparseDensity(name, sparseDensity))
     return 1;
   CompilerContext cc;
-  OwningOpRef<ModuleOp> module =
-      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr, targetCPU);
+  OwningOpRef<ModuleOp> module = shears::loadAndLower(
+      modelPath, cc.context, cc.sourceMgr, targetCPU, sparseDensity);
   if (!module)
     return 1;
   auto signature = module->lookupSymbol<LLVM::GlobalOp>("shears_signature");

@@ -113,9 +113,10 @@ FailureOr<shears::KernelTarget> shears::kernelTargetForCPU(StringRef cpu,
 }
 
 LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
-                                  bool releaseWeights) {
+                                  bool releaseWeights, double sparseDensity) {
   LowerToLLVMOptions options;
   options.releaseWeights = releaseWeights;
+  options.sparseDensity = sparseDensity;
   std::string error;
   FailureOr<KernelTarget> target = kernelTargetForCPU(cpu, error);
   if (failed(target))
@@ -127,16 +128,17 @@ LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
   return pm.run(module);
 }
 
-OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path,
-                                           MLIRContext &context,
+OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path, MLIRContext &context,
                                            llvm::SourceMgr &sourceMgr,
-                                           StringRef cpu) {
+                                           StringRef cpu,
+                                           double sparseDensity) {
   OwningOpRef<ModuleOp> module = loadModel(path, context, sourceMgr);
   if (!module)
     return nullptr;
   // The module is the only one in its context: packed weights may free
   // their originals.
-  if (failed(lowerToLLVM(*module, cpu, /*releaseWeights=*/true))) {
+  if (failed(
+          lowerToLLVM(*module, cpu, /*releaseWeights=*/true, sparseDensity))) {
     emitError(module->getLoc()) << "lowering '" << path << "' failed";
     return nullptr;
   }

@@ -6,10 +6,10 @@
 // - a few (a batch of 1 to 3): each output is the dot product of its row's
 //   values with A's row gathered at their columns, W at a time;
 // - more: A's rows are transposed in tiles of T = Q W rows (Q = 1, 2 or 4
-//   vectors, as many as the rows fill), K x T and zero-padded, so that each
-//   non-zero multiplies T contiguous inputs by its value: Q FMAs per
-//   non-zero, no gather. Outputs are kept for kColumns columns of the tile
-//   and written row by row with the epilogue.
+//   vectors, as many as the rows fill and L2 holds), K x T and
+//   zero-padded, so that each non-zero multiplies T contiguous inputs by its
+//   value: Q FMAs per non-zero, no gather. Outputs are kept for kColumns
+//   columns of the tile and written row by row with the epilogue.
 // Each output is computed by one task in a fixed order, so any thread count
 // gives the same bits.
 //
@@ -30,6 +30,11 @@ constexpr int64_t kGatherRows = 4;
 constexpr int64_t kColumns = 16;
 /// Output columns per task of the gather walk.
 constexpr int64_t kGatherColumns = 64;
+/// Columns of A transposed at a time.
+constexpr int64_t kTransposeBlock = 16;
+/// Bytes the transposed tile of A may take: it is read at random rows, so
+/// it should stay in L2 with room for the weights streaming past.
+constexpr int64_t kTileBytes = 512 << 10;
 
 struct SpGemm {
   const float *a;
@@ -51,51 +56,54 @@ inline float finish(const SpGemm &g, float sum, int64_t row, int64_t col) {
   return g.epilogue.activate(sum);
 }
 
-/// The first `count` (at most W) floats of `base` at the indices `index`,
-/// zeros in the other lanes.
-inline VF gatherAt(const float *base, const int32_t *index, int64_t count) {
+/// The W floats of `base` at the indices `index`.
+inline VF gatherAt(const float *base, const int32_t *index) {
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
-  __mmask16 mask =
-      count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1);
-  __m512i lanes = _mm512_maskz_loadu_epi32(mask, index);
-  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, lanes, base, 4);
+  return _mm512_i32gather_ps(_mm512_loadu_si512(index), base, 4);
 #elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
-  __m256i mask = _mm256_cmpgt_epi32(
-      _mm256_set1_epi32(static_cast<int>(count < 8 ? count : 8)),
-      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  __m256i lanes = _mm256_maskload_epi32(index, mask);
-  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, lanes,
-                                  _mm256_castsi256_ps(mask), 4);
+  return _mm256_i32gather_ps(
+      base, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(index)), 4);
 #else
-  VF v{};
-  for (int64_t i = 0; i < count && i < W; ++i)
+  VF v;
+  for (int i = 0; i < W; ++i)
     v[i] = base[index[i]];
   return v;
 #endif
 }
 
+/// The sum of the lanes, pairwise.
 inline float sumLanes(VF v) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  return _mm512_reduce_add_ps(v);
+#else
   float sum = 0;
   for (int i = 0; i < W; ++i)
     sum += v[i];
   return sum;
+#endif
 }
 
-/// The gather walk over output columns [task * kGatherColumns, ...).
+/// The gather walk over output columns [task * kGatherColumns, ...): whole
+/// vectors of a row's non-zeros gathered, the rest one by one.
 void gatherTask(void *ctx, int64_t task, int) {
   const SpGemm &g = *static_cast<const SpGemm *>(ctx);
   int64_t n0 = task * kGatherColumns, n1 = min64(g.n, n0 + kGatherColumns);
   for (int64_t row = 0; row < g.m; ++row) {
     const float *a = g.a + row * g.k;
     for (int64_t col = n0; col < n1; ++col) {
-      VF acc{};
-      int64_t end = g.rowStart[col + 1];
-      for (int64_t j = g.rowStart[col]; j < end; j += W) {
-        int64_t count = end - j;
-        VF values = count >= W ? load(g.value + j) : loadFirst(g.value + j, count);
-        acc += values * gatherAt(a, g.column + j, count);
+      int64_t j = g.rowStart[col], end = g.rowStart[col + 1];
+      float sum = 0;
+      if (end - j >= W) {
+        // Two chains, so that one FMA's latency overlaps the next gather.
+        VF acc[2] = {load(g.value + j) * gatherAt(a, g.column + j), VF{}};
+        int u = 1;
+        for (j += W; j + W <= end; j += W, u ^= 1)
+          acc[u] += load(g.value + j) * gatherAt(a, g.column + j);
+        sum = sumLanes(acc[0] + acc[1]);
       }
-      g.c[row * g.n + col] = finish(g, sumLanes(acc), row, col);
+      for (; j < end; ++j)
+        sum += g.value[j] * a[g.column[j]];
+      g.c[row * g.n + col] = finish(g, sum, row, col);
     }
   }
 }
@@ -111,25 +119,43 @@ template <int Q> void tileTask(void *ctx, int64_t task, int worker) {
   if (!at)
     return; // Out of memory: nothing sensible to do inside a kernel.
   float *outputs = at + g.k * T;
-  // at[k][t] = A[m0 + t][k], zero past the last row.
-  for (int64_t t = 0; t < T; ++t) {
-    const float *a = g.a + (m0 + t) * g.k;
-    for (int64_t kk = 0; kk < g.k; ++kk)
-      at[kk * T + t] = t < rows ? a[kk] : 0.0f;
+  // at[k][t] = A[m0 + t][k], zero past the last row; in blocks of
+  // kTransposeBlock k, whose rows of `at` stay in L1 while every row of A
+  // passes.
+  for (int64_t k0 = 0; k0 < g.k; k0 += kTransposeBlock) {
+    int64_t k1 = min64(g.k, k0 + kTransposeBlock);
+    for (int64_t t = 0; t < T; ++t) {
+      const float *a = g.a + (m0 + t) * g.k;
+      for (int64_t kk = k0; kk < k1; ++kk)
+        at[kk * T + t] = t < rows ? a[kk] : 0.0f;
+    }
   }
   for (int64_t c0 = n0; c0 < n1; c0 += kColumns) {
     int64_t columns = min64(kColumns, n1 - c0);
     for (int64_t o = 0; o < columns; ++o) {
-      VF acc[Q] = {};
-      int64_t end = g.rowStart[c0 + o + 1];
-      for (int64_t j = g.rowStart[c0 + o]; j < end; ++j) {
+      // U non-zeros at a time into their own accumulators: 8 independent
+      // chains of FMAs, enough to hide their latency.
+      constexpr int U = 8 / Q;
+      VF acc[U][Q] = {};
+      int64_t j = g.rowStart[c0 + o], end = g.rowStart[c0 + o + 1];
+      for (; j + U <= end; j += U)
+        for (int u = 0; u < U; ++u) {
+          VF w = splat(g.value[j + u]);
+          const float *x = at + int64_t(g.column[j + u]) * T;
+          for (int q = 0; q < Q; ++q)
+            acc[u][q] += w * load(x + q * W);
+        }
+      for (int u = 0; j < end; ++j, ++u) {
         VF w = splat(g.value[j]);
         const float *x = at + int64_t(g.column[j]) * T;
         for (int q = 0; q < Q; ++q)
-          acc[q] += w * load(x + q * W);
+          acc[u][q] += w * load(x + q * W);
       }
-      for (int q = 0; q < Q; ++q)
-        store(outputs + o * T + q * W, acc[q]);
+      for (int q = 0; q < Q; ++q) {
+        for (int u = 1; u < U; ++u)
+          acc[0][q] += acc[u][q];
+        store(outputs + o * T + q * W, acc[0][q]);
+      }
     }
     for (int64_t t = 0; t < rows; ++t) {
       float *c = g.c + (m0 + t) * g.n + c0;
@@ -169,25 +195,28 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
       [&](char *out, size_t size) {
         snprintf(out, size, "spgemm %s %s: %lldx%lld * %lldx%lld, %lld nnz",
                  SHEARS_UK_ISA_NAME, gather ? "gather" : "tiles",
-                 (long long)g.m, (long long)g.k, (long long)g.k,
-                 (long long)g.n, (long long)nonzeros);
+                 (long long)g.m, (long long)g.k, (long long)g.k, (long long)g.n,
+                 (long long)nonzeros);
       },
       g.m * nonzeros);
   if (gather) {
-    parallelFor(ceilDiv(g.n, kGatherColumns), gatherTask, &g,
-                g.m * nonzeros);
+    parallelFor(ceilDiv(g.n, kGatherColumns), gatherTask, &g, g.m * nonzeros);
     return;
   }
-  int q = g.m <= W ? 1 : g.m <= 2 * W ? 2 : 4;
+  // As many vectors a tile row as the rows fill and L2 holds.
+  int64_t fits = kTileBytes / (max64(g.k, 1) * W * int64_t(sizeof(float)));
+  int q = g.m <= W || fits < 2 ? 1 : g.m <= 2 * W || fits < 4 ? 2 : 4;
   g.tileRows = q * W;
   g.tiles = ceilDiv(g.m, g.tileRows);
   // Enough tasks for the threads: each tile's columns split in chunks of
   // whole column blocks (a chunk repeats the tile's transposition).
   int64_t blocks = ceilDiv(g.n, kColumns);
-  g.chunks = min64(blocks, max64(1, ceilDiv(2 * numWorkers(), g.tiles)));
+  int64_t wanted = numWorkers() > 1 ? 2 * numWorkers() : 1;
+  g.chunks = min64(blocks, max64(1, ceilDiv(wanted, g.tiles)));
   g.chunk = ceilDiv(blocks, g.chunks) * kColumns;
   g.chunks = ceilDiv(g.n, g.chunk);
-  void (*task)(void *, int64_t, int) =
-      q == 1 ? tileTask<1> : q == 2 ? tileTask<2> : tileTask<4>;
+  void (*task)(void *, int64_t, int) = q == 1   ? tileTask<1>
+                                       : q == 2 ? tileTask<2>
+                                                : tileTask<4>;
   parallelFor(g.tiles * g.chunks, task, &g, g.m * nonzeros);
 }

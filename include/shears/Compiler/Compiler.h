@@ -35,16 +35,19 @@ OwningOpRef<ModuleOp> loadModel(llvm::StringRef path, MLIRContext &context,
 /// Runs shears-lower-to-llvm on `module`, with the micro-kernels for `cpu`
 /// (an LLVM CPU name; empty: this machine). `releaseWeights`: the module is
 /// the only user of its context's weight blobs, so a weight's original bytes
-/// are freed once it has been packed.
+/// are freed once it has been packed. `sparseDensity`: linear layers with at
+/// most this fraction of non-zero weights run on the sparse kernel.
 LogicalResult lowerToLLVM(ModuleOp module, llvm::StringRef cpu = "",
-                          bool releaseWeights = false);
+                          bool releaseWeights = false,
+                          double sparseDensity = kDefaultSparseDensity);
 
 /// loadModel, then lowerToLLVM (releasing packed weights' originals): what
 /// the tools that run a model start with.
 /// Null after diagnostics on failure.
-OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
-                                   llvm::SourceMgr &sourceMgr,
-                                   llvm::StringRef cpu = "");
+OwningOpRef<ModuleOp>
+loadAndLower(llvm::StringRef path, MLIRContext &context,
+             llvm::SourceMgr &sourceMgr, llvm::StringRef cpu = "",
+             double sparseDensity = kDefaultSparseDensity);
 
 /// What the micro-kernels use of `cpu` (empty: this machine); failure with
 /// `error` set for a CPU LLVM does not know.

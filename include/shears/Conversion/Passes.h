@@ -8,6 +8,11 @@
 
 namespace mlir::shears {
 
+/// The weight density below which a linear layer runs on the sparse kernel
+/// by default: where spgemm was faster than gemm at batch 1, 8 and 64 on
+/// every layer shape bench/sparse.py measures (docs/SparseStorage.md).
+inline constexpr double kDefaultSparseDensity = 0.2;
+
 #define GEN_PASS_DECL
 #include "shears/Conversion/Passes.h.inc"
 
@@ -54,6 +59,11 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Quantized layers on the integer kernels (the tools "
                      "turn it off for CPUs without AVX512-VNNI or AMX-INT8)"),
       llvm::cl::init(true)};
+  Option<double> sparseDensity{
+      *this, "sparse-density",
+      llvm::cl::desc("Linear layers with at most this fraction of non-zero "
+                     "weights run on the sparse kernel (0: never)"),
+      llvm::cl::init(kDefaultSparseDensity)};
 };
 
 /// Builds the CPU pipeline from the shears dialect to the LLVM dialect.

@@ -36,8 +36,13 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     (flag SHEARS_UK_CONV_CHANNEL_PANELS: output channels along the vectors,
     the filter packed as GEMM panels). f32 max pooling becomes `maxpool2d`.
     Quantized (QDQ) convolutions and linear layers become `qconv2d` and
-    `qgemm` (docs/Quantization.md) unless `integer-kernels` is off. Other
-    contractions stay for the linalg path.
+    `qgemm` (docs/Quantization.md) unless `integer-kernels` is off. A
+    linear layer whose weight has at most `sparse-density` of its values
+    non-zero (pruned) becomes `spgemm` instead, the weight stored as its
+    non-zeros by output row: below that density the sparse kernel is the
+    faster at batch 1, 8 and 64 on every layer shape bench/sparse.py
+    measures (docs/SparseStorage.md). Other contractions stay for the
+    linalg path.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
   let options = [
@@ -50,6 +55,10 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "integer kernels qconv2d and qgemm (off: f32 kernels on weights "
            "dequantized at compile time, for CPUs without AVX512-VNNI or "
            "AMX, where the integer kernels are plain loops)">,
+    Option<"sparseDensity", "sparse-density", "double",
+           "::mlir::shears::kDefaultSparseDensity",
+           "Linear layers with at most this fraction of non-zero weights "
+           "run on the sparse kernel spgemm (0: never)">,
   ];
 }
 

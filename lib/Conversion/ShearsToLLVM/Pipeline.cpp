@@ -17,8 +17,9 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createShearsPrepareEntry());
   pm.addPass(createCanonicalizerPass());
   if (options.ukernels) {
-    pm.addPass(createShearsConvertToUKernels(
-        {options.releaseWeights, options.integerKernels}));
+    pm.addPass(createShearsConvertToUKernels({options.releaseWeights,
+                                              options.integerKernels,
+                                              options.sparseDensity}));
     pm.addPass(createShearsFuseEpilogues());
     pm.addPass(createShearsFuseRequantization());
   }

@@ -299,8 +299,44 @@ bool isGemmOperand(Value input, Value result) {
          !ShapedType::isDynamic(in.getShape().back());
 }
 
+/// A linear layer's weight `w` ([n, k]) as spgemm's compressed rows, if at
+/// most `maxDensity` of it is non-zero.
+LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
+                                  ArrayRef<float> w, int64_t n, int64_t k,
+                                  double maxDensity,
+                                  const WeightReleaser &releaser) {
+  int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
+  if (n * k == 0 || double(nonzeros) > maxDensity * double(n * k) ||
+      nonzeros > INT32_MAX)
+    return failure();
+  SmallVector<float> packed(shears_uk_spgemm_packed_size(n, nonzeros));
+  shears_uk_pack_spgemm(w.data(), n, k, packed.data());
+  auto type =
+      RankedTensorType::get({int64_t(packed.size())}, rewriter.getF32Type());
+  Value weight = op.getWeight();
+  Value sparse = createWeightConstant(rewriter, weight.getLoc(), type, packed,
+                                      packedName(weight, "sparse"));
+  auto inType = cast<RankedTensorType>(op.getInput().getType());
+  SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
+  iparams[SHEARS_UK_GEMM_K] = k;
+  iparams[SHEARS_UK_GEMM_N] = n;
+  iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
+  iparams[SHEARS_UK_GEMM_FLAGS] = op.getBias() ? SHEARS_UK_HAS_BIAS : 0;
+  SmallVector<Value> inputs = {op.getInput(), sparse};
+  if (op.getBias())
+    inputs.push_back(op.getBias());
+  Value init = emptyLike(rewriter, op.getLoc(), op.getType(), op.getInput());
+  rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{op.getType()}, "spgemm",
+                                         inputs, ValueRange{init}, iparams,
+                                         fparamsNone());
+  releaser.release(rewriter, weight);
+  return success();
+}
+
 struct LinearToUKernel : PackingPattern<LinearOp> {
-  using PackingPattern::PackingPattern;
+  LinearToUKernel(MLIRContext *context, const WeightReleaser &releaser,
+                  double sparseDensity)
+      : PackingPattern(context, releaser), sparseDensity(sparseDensity) {}
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
@@ -313,10 +349,16 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
     if (failed(weight))
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
     int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+    if (sparseDensity > 0 &&
+        succeeded(rewriteSparseLinear(rewriter, op, *weight, n, k,
+                                      sparseDensity, releaser)))
+      return success();
     return rewriteGemm(rewriter, op, op.getInput(), op.getWeight(), *weight, k,
                        n, /*strideK=*/1, /*strideN=*/k, op.getBias(),
                        releaser);
   }
+
+  double sparseDensity;
 };
 
 /// `value` = dequantize(quantize(input)) to ui8 and back with one constant
@@ -614,8 +656,8 @@ struct ShearsConvertToUKernels
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     WeightReleaser releaser{getOperation(), releaseWeights};
-    patterns.add<Conv2DToUKernel, LinearToUKernel, MatMulToUKernel>(
-        &getContext(), releaser);
+    patterns.add<Conv2DToUKernel, MatMulToUKernel>(&getContext(), releaser);
+    patterns.add<LinearToUKernel>(&getContext(), releaser, sparseDensity);
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
           &getContext());
