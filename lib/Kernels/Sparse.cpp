@@ -30,6 +30,8 @@ constexpr int64_t kGatherRows = 4;
 constexpr int64_t kColumns = 16;
 /// Output columns per task of the gather walk.
 constexpr int64_t kGatherColumns = 64;
+/// Non-zeros below which a row's last ones are summed one by one.
+constexpr int64_t kGatherTail = 4;
 /// Columns of A transposed at a time.
 constexpr int64_t kTransposeBlock = 16;
 /// Bytes the transposed tile of A may take: it is read at random rows, so
@@ -71,6 +73,28 @@ inline VF gatherAt(const float *base, const int32_t *index) {
 #endif
 }
 
+/// The first `count` (< W) floats of `base` at the indices `index`, zeros in
+/// the other lanes: one masked gather where the ISA has it.
+inline VF gatherFirst(const float *base, const int32_t *index, int64_t count) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  __mmask16 mask = __mmask16((1u << count) - 1);
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
+                                  _mm512_maskz_loadu_epi32(mask, index), base,
+                                  4);
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
+                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base,
+                                  _mm256_maskload_epi32(index, mask),
+                                  _mm256_castsi256_ps(mask), 4);
+#else
+  VF v{};
+  for (int64_t i = 0; i < count; ++i)
+    v[i] = base[index[i]];
+  return v;
+#endif
+}
+
 /// The sum of the lanes, pairwise.
 inline float sumLanes(VF v) {
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
@@ -93,12 +117,18 @@ void gatherTask(void *ctx, int64_t task, int) {
     for (int64_t col = n0; col < n1; ++col) {
       int64_t j = g.rowStart[col], end = g.rowStart[col + 1];
       float sum = 0;
-      if (end - j >= W) {
-        // Two chains, so that one FMA's latency overlaps the next gather.
-        VF acc[2] = {load(g.value + j) * gatherAt(a, g.column + j), VF{}};
-        int u = 1;
-        for (j += W; j + W <= end; j += W, u ^= 1)
+      if (end - j >= kGatherTail) {
+        // Two chains, so that one FMA's latency overlaps the next gather;
+        // the last part vector by a masked gather.
+        VF acc[2] = {};
+        int u = 0;
+        for (; j + W <= end; j += W, u ^= 1)
           acc[u] += load(g.value + j) * gatherAt(a, g.column + j);
+        if (end - j >= kGatherTail) {
+          acc[u] += loadFirst(g.value + j, end - j) *
+                    gatherFirst(a, g.column + j, end - j);
+          j = end;
+        }
         sum = sumLanes(acc[0] + acc[1]);
       }
       for (; j < end; ++j)
@@ -119,15 +149,23 @@ template <int Q> void tileTask(void *ctx, int64_t task, int worker) {
   if (!at)
     return; // Out of memory: nothing sensible to do inside a kernel.
   float *outputs = at + g.k * T;
-  // at[k][t] = A[m0 + t][k], zero past the last row; in blocks of
-  // kTransposeBlock k, whose rows of `at` stay in L1 while every row of A
-  // passes.
-  for (int64_t k0 = 0; k0 < g.k; k0 += kTransposeBlock) {
-    int64_t k1 = min64(g.k, k0 + kTransposeBlock);
-    for (int64_t t = 0; t < T; ++t) {
-      const float *a = g.a + (m0 + t) * g.k;
-      for (int64_t kk = k0; kk < k1; ++kk)
-        at[kk * T + t] = t < rows ? a[kk] : 0.0f;
+  // at[k][t] = A[m0 + t][k], zero past the last row. A full tile: one
+  // strided gather a vector (the rows' lines stay in L1 from one k to the
+  // next). A partial one: in blocks of kTransposeBlock k, whose rows of
+  // `at` stay in L1 while every row of A passes.
+  if (rows == T) {
+    for (int64_t kk = 0; kk < g.k; ++kk)
+      for (int q = 0; q < Q; ++q)
+        store(at + kk * T + q * W,
+              gatherStrided(g.a + (m0 + q * W) * g.k + kk, g.k));
+  } else {
+    for (int64_t k0 = 0; k0 < g.k; k0 += kTransposeBlock) {
+      int64_t k1 = min64(g.k, k0 + kTransposeBlock);
+      for (int64_t t = 0; t < T; ++t) {
+        const float *a = g.a + (m0 + t) * g.k;
+        for (int64_t kk = k0; kk < k1; ++kk)
+          at[kk * T + t] = t < rows ? a[kk] : 0.0f;
+      }
     }
   }
   for (int64_t c0 = n0; c0 < n1; c0 += kColumns) {
@@ -157,10 +195,23 @@ template <int Q> void tileTask(void *ctx, int64_t task, int worker) {
         store(outputs + o * T + q * W, acc[0][q]);
       }
     }
+    // Row by row, W columns at a time: a strided gather of the tile's
+    // outputs, the epilogue on the vector.
+    const Epilogue &e = g.epilogue;
     for (int64_t t = 0; t < rows; ++t) {
-      float *c = g.c + (m0 + t) * g.n + c0;
-      for (int64_t o = 0; o < columns; ++o)
-        c[o] = finish(g, outputs[o * T + t], m0 + t, c0 + o);
+      int64_t row = m0 + t;
+      float *c = g.c + row * g.n + c0;
+      int64_t o = 0;
+      for (; o + W <= columns; o += W) {
+        VF x = gatherStrided(outputs + o * T + t, T);
+        if (e.bias)
+          x += load(e.bias + c0 + o);
+        if (e.residual)
+          x += load(e.residual + row * g.n + c0 + o);
+        store(c + o, e.activate(x));
+      }
+      for (; o < columns; ++o)
+        c[o] = finish(g, outputs[o * T + t], row, c0 + o);
     }
   }
 }
