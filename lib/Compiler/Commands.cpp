@@ -625,6 +625,34 @@ struct TemporaryNpz {
   }
 };
 
+/// `pass` with the options a command forwards to it (flag name, value;
+/// empty values left out), parsed by the pass itself so that one validation
+/// applies; null after the error is printed. A value may not hold '"'.
+static std::unique_ptr<Pass> withOptions(
+    llvm::StringRef command, std::unique_ptr<Pass> pass,
+    llvm::ArrayRef<std::pair<llvm::StringRef, llvm::StringRef>> options) {
+  std::string text;
+  for (auto [key, value] : options) {
+    if (value.empty())
+      continue;
+    if (value.contains('"')) {
+      fail(command, "--" + key + " must not contain '\"'");
+      return nullptr;
+    }
+    text += (key + "=\"" + value + "\" ").str();
+  }
+  std::string error;
+  if (failed(pass->initializeOptions(text, [&](const llvm::Twine &message) {
+        error = message.str();
+        return failure();
+      }))) {
+    if (!error.empty())
+      fail(command, error);
+    return nullptr;
+  }
+  return pass;
+}
+
 /// Writes `module` to `outputPath`: MLIR text (with locations, which carry
 /// the ONNX node names) for a .mlir path, else ONNX. The whole output is
 /// made before the file is opened: a model that cannot be exported leaves
@@ -1059,28 +1087,17 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       return status;
     statsPath = statsFile.path;
   }
-  std::string options;
-  for (auto [key, value] :
-       {std::pair<llvm::StringRef, llvm::StringRef>{"weights", weights},
-        {"group-size", groupSize},
-        {"activations", activations},
-        {"method", method},
-        {"percentile", percentile},
-        {"statistics", statsPath},
-        {"exclude", exclude}}) {
-    if (value.empty())
-      continue;
-    if (value.contains('"'))
-      return fail(name, "--" + key + " must not contain '\"'");
-    options += (key + "=\"" + value + "\" ").str();
-  }
-  std::unique_ptr<Pass> quantize = shears::createShearsQuantize();
-  std::string optionError;
-  if (failed(quantize->initializeOptions(options, [&](const llvm::Twine &msg) {
-        optionError = msg.str();
-        return failure();
-      })))
-    return optionError.empty() ? 1 : fail(name, optionError);
+  std::unique_ptr<Pass> quantize =
+      withOptions(name, shears::createShearsQuantize(),
+                  {{"weights", weights},
+                   {"group-size", groupSize},
+                   {"activations", activations},
+                   {"method", method},
+                   {"percentile", percentile},
+                   {"statistics", statsPath},
+                   {"exclude", exclude}});
+  if (!quantize)
+    return 1;
 
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
@@ -1256,43 +1273,29 @@ int shears::packModelCommand(int argc, char **argv) {
           " model.onnx --linear-bits 4 --layer-bits '^/0/=6' -o "
           "model.shears\n");
 
-  std::string options;
-  for (auto [key, value] :
-       {std::pair<llvm::StringRef, llvm::StringRef>{"conv-bits", convBits},
-        {"linear-bits", linearBits},
-        {"init", init},
-        {"seed", seed},
-        {"exclude", exclude}}) {
-    if (value.empty())
-      continue;
-    if (lossless)
-      return fail(name, "--" + key +
-                            " is for weight sharing, which "
-                            "--lossless turns off");
-    if (value.contains('"'))
-      return fail(name, "--" + key + " must not contain '\"'");
-    options += (key + "=\"" + value + "\" ").str();
+  std::string layerBitsList;
+  for (const std::string &entry : layerBits) {
+    if (llvm::StringRef(entry).contains(','))
+      return fail(name, "--layer-bits '" + entry + "' must not contain ','");
+    layerBitsList += (layerBitsList.empty() ? "" : ",") + entry;
   }
-  if (!layerBits.empty()) {
-    if (lossless)
-      return fail(name, "--layer-bits is for weight sharing, which "
-                        "--lossless turns off");
-    options += "layer-bits=";
-    for (const std::string &entry : layerBits) {
-      if (llvm::StringRef(entry).contains_insensitive('"') ||
-          llvm::StringRef(entry).contains(','))
-        return fail(name, "--layer-bits '" + entry +
-                              "' must not contain '\"' or ','");
-      options += (&entry == &layerBits.front() ? "\"" : ",\"") + entry + "\"";
-    }
-  }
-  std::unique_ptr<Pass> share = shears::createShearsShareWeights();
-  std::string optionError;
-  if (failed(share->initializeOptions(options, [&](const llvm::Twine &msg) {
-        optionError = msg.str();
-        return failure();
-      })))
-    return optionError.empty() ? 1 : fail(name, optionError);
+  std::pair<llvm::StringRef, llvm::StringRef> shareOptions[] = {
+      {"conv-bits", convBits},
+      {"linear-bits", linearBits},
+      {"layer-bits", layerBitsList},
+      {"init", init},
+      {"seed", seed},
+      {"exclude", exclude}};
+  if (lossless)
+    for (auto [key, value] : shareOptions)
+      if (!value.empty())
+        return fail(name, "--" + key +
+                              " is for weight sharing, which "
+                              "--lossless turns off");
+  std::unique_ptr<Pass> share =
+      withOptions(name, shears::createShearsShareWeights(), shareOptions);
+  if (!share)
+    return 1;
 
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
