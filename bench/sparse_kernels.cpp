@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
   shears_uk_set_num_threads(1);
   const int64_t shapes[][2] = {{784, 300}, {300, 100}, {10000, 128}, {128, 10000}};
   const double densities[] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5};
-  const int64_t batches[] = {1, 8, 64};
+  const int64_t batches[] = {1, 4, 8, 64};
   printf("%6s %6s %8s %6s %12s %12s %8s\n", "K", "N", "density", "M", "dense us",
          "sparse us", "dense/sp");
   srand(1);

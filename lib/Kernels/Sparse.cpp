@@ -6,7 +6,8 @@
 // - a few (a batch of 1 to 3): each output is the dot product of its row's
 //   values with A's row gathered at their columns, W at a time;
 // - more: A's rows are transposed in tiles of T = Q W rows (Q = 1, 2 or 4
-//   vectors, as many as the rows fill and L2 holds), K x T and
+//   vectors, as many as the rows fill and L2 holds; half a vector for 4 to
+//   W / 2 rows), K x T and
 //   zero-padded, so that each non-zero multiplies T contiguous inputs by its
 //   value: Q FMAs per non-zero, no gather. Outputs are kept for kColumns
 //   columns of the tile and written row by row with the epilogue.
@@ -138,22 +139,33 @@ void gatherTask(void *ctx, int64_t task, int) {
   }
 }
 
-/// The tile walk, Q vectors a tile row: tile task / chunks, its column
-/// chunk task % chunks.
-template <int Q> void tileTask(void *ctx, int64_t task, int worker) {
+/// Vectors of L floats (L = W, or W / 2 for tiles of few rows).
+template <int L> struct Lanes {
+  typedef float V __attribute__((vector_size(L * sizeof(float))));
+  typedef float VU __attribute__((vector_size(L * sizeof(float)), aligned(4)));
+  static V load(const float *p) { return *reinterpret_cast<const VU *>(p); }
+  static void store(float *p, V v) { *reinterpret_cast<VU *>(p) = v; }
+  static V splat(float x) { return (V{} + 1.0f) * x; }
+};
+
+/// The tile walk, Q vectors of L floats a tile row: tile task / chunks,
+/// its column chunk task % chunks.
+template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
+  using V = typename Lanes<L>::V;
+  using Ops = Lanes<L>;
   const SpGemm &g = *static_cast<const SpGemm *>(ctx);
-  constexpr int64_t T = Q * W;
+  constexpr int64_t T = Q * L;
   int64_t m0 = task / g.chunks * T, rows = min64(T, g.m - m0);
   int64_t n0 = task % g.chunks * g.chunk, n1 = min64(g.n, n0 + g.chunk);
   float *at = scratch(worker, (g.k + kColumns) * T * sizeof(float));
   if (!at)
     return; // Out of memory: nothing sensible to do inside a kernel.
   float *outputs = at + g.k * T;
-  // at[k][t] = A[m0 + t][k], zero past the last row. A full tile: one
-  // strided gather a vector (the rows' lines stay in L1 from one k to the
-  // next). A partial one: in blocks of kTransposeBlock k, whose rows of
-  // `at` stay in L1 while every row of A passes.
-  if (rows == T) {
+  // at[k][t] = A[m0 + t][k], zero past the last row. A full tile of whole
+  // vectors: one strided gather a vector (the rows' lines stay in L1 from
+  // one k to the next). Otherwise in blocks of kTransposeBlock k, whose
+  // rows of `at` stay in L1 while every row of A passes.
+  if (rows == T && L == W) {
     for (int64_t kk = 0; kk < g.k; ++kk)
       for (int q = 0; q < Q; ++q)
         store(at + kk * T + q * W,
@@ -174,25 +186,25 @@ template <int Q> void tileTask(void *ctx, int64_t task, int worker) {
       // U non-zeros at a time into their own accumulators: 8 independent
       // chains of FMAs, enough to hide their latency.
       constexpr int U = 8 / Q;
-      VF acc[U][Q] = {};
+      V acc[U][Q] = {};
       int64_t j = g.rowStart[c0 + o], end = g.rowStart[c0 + o + 1];
       for (; j + U <= end; j += U)
         for (int u = 0; u < U; ++u) {
-          VF w = splat(g.value[j + u]);
+          V w = Ops::splat(g.value[j + u]);
           const float *x = at + int64_t(g.column[j + u]) * T;
           for (int q = 0; q < Q; ++q)
-            acc[u][q] += w * load(x + q * W);
+            acc[u][q] += w * Ops::load(x + q * L);
         }
       for (int u = 0; j < end; ++j, ++u) {
-        VF w = splat(g.value[j]);
+        V w = Ops::splat(g.value[j]);
         const float *x = at + int64_t(g.column[j]) * T;
         for (int q = 0; q < Q; ++q)
-          acc[u][q] += w * load(x + q * W);
+          acc[u][q] += w * Ops::load(x + q * L);
       }
       for (int q = 0; q < Q; ++q) {
         for (int u = 1; u < U; ++u)
           acc[0][q] += acc[u][q];
-        store(outputs + o * T + q * W, acc[0][q]);
+        Ops::store(outputs + o * T + q * L, acc[0][q]);
       }
     }
     // Row by row, W columns at a time: a strided gather of the tile's
@@ -257,7 +269,10 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   // As many vectors a tile row as the rows fill and L2 holds.
   int64_t fits = kTileBytes / (max64(g.k, 1) * W * int64_t(sizeof(float)));
   int q = g.m <= W || fits < 2 ? 1 : g.m <= 2 * W || fits < 4 ? 2 : 4;
-  g.tileRows = q * W;
+  // Half vectors for a few rows (4 to W / 2), which would leave most lanes
+  // of a whole one empty.
+  bool half = W >= 8 && g.m <= W / 2;
+  g.tileRows = half ? W / 2 : q * W;
   g.tiles = ceilDiv(g.m, g.tileRows);
   // Enough tasks for the threads: each tile's columns split in chunks of
   // whole column blocks (a chunk repeats the tile's transposition).
@@ -266,8 +281,9 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   g.chunks = min64(blocks, max64(1, ceilDiv(wanted, g.tiles)));
   g.chunk = ceilDiv(blocks, g.chunks) * kColumns;
   g.chunks = ceilDiv(g.n, g.chunk);
-  void (*task)(void *, int64_t, int) = q == 1   ? tileTask<1>
-                                       : q == 2 ? tileTask<2>
-                                                : tileTask<4>;
+  void (*task)(void *, int64_t, int) = half     ? tileTask<W / 2, 1>
+                                       : q == 1 ? tileTask<W, 1>
+                                       : q == 2 ? tileTask<W, 2>
+                                                : tileTask<W, 4>;
   parallelFor(g.tiles * g.chunks, task, &g, g.m * nonzeros);
 }

@@ -592,10 +592,12 @@ int main() {
     checkGemm(isa, 37, 600, 70, false, res);
     checkGemm(isa, 13, 5, 129, false, bias | res | relu);
     checkGemm(isa, 2, 33, 200, true, 0);
-    // Sparse: the gather walk (1 to 3 rows; ragged vectors), tiles of 1, 2
-    // and 4 vectors (ragged rows), several tiles, a row of zeros only.
+    // Sparse: the gather walk (1 to 3 rows; ragged vectors), tiles of half
+    // a vector (4 rows; 5 on AVX-512) and of 1, 2 and 4 vectors (ragged
+    // rows), several tiles, a row of zeros only.
     checkSpGemm(isa, 1, 784, 300, 0.1, bias | relu);
     checkSpGemm(isa, 3, 37, 19, 0.3, bias | res | clip);
+    checkSpGemm(isa, 4, 50, 33, 0.3, bias | relu);
     checkSpGemm(isa, 5, 100, 70, 0.2, bias | relu);
     checkSpGemm(isa, 20, 300, 100, 0.1, res);
     checkSpGemm(isa, 64, 784, 300, 0.1, bias | relu);
