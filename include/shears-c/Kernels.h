@@ -225,6 +225,11 @@ void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
  * non-zeros are [row_start[n], row_start[n + 1]), row_start[N] = NNZ), then
  * column[NNZ] (int32, ascending within a row), then value[NNZ] (f32): a
  * tensor of N + 1 + 2 NNZ f32 words holding those bits. */
+/* The weight density at or below which the compiler runs a linear layer on
+ * spgemm by default: where it was faster than gemm at batches 1, 8 and 64
+ * on every layer shape bench/sparse.py --kernels measures
+ * (docs/SparseStorage.md). */
+#define SHEARS_UK_SPGEMM_MAX_DENSITY 0.2
 int64_t shears_uk_spgemm_nonzeros(const float *w, int64_t n, int64_t k);
 int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t nonzeros);
 void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,

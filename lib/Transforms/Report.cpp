@@ -10,6 +10,8 @@
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Transforms/Passes.h"
 
+#include "shears-c/Kernels.h"
+
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -108,6 +110,10 @@ ModelReport shears::collectModelReport(Operation *root) {
                              weightType.getShape().end());
     layer.parameters = staticElements(weight);
     layer.nonzeroParameters = countNonzero(weight);
+    if (isa<LinearOp>(op) && layer.parameters > 0 &&
+        double(layer.nonzeroParameters) <=
+            SHEARS_UK_SPGEMM_MAX_DENSITY * double(layer.parameters))
+      layer.format = "sparse";
     if (Value bias = prunable.getPrunedBias()) {
       layer.parameters += staticElements(bias);
       layer.nonzeroParameters += countNonzero(bias);
@@ -154,29 +160,29 @@ void shears::printModelReport(const ModelReport &report,
   }
   auto row = [&](StringRef name, StringRef op, StringRef shape,
                  StringRef params, StringRef nonzero, StringRef sparsity,
-                 StringRef macs, StringRef out, StringRef in) {
+                 StringRef macs, StringRef out, StringRef in,
+                 StringRef format) {
     os << llvm::left_justify(name, nameWidth) << "  "
        << llvm::left_justify(op, opWidth) << "  "
        << llvm::left_justify(shape, shapeWidth) << "  "
        << llvm::right_justify(params, 10) << "  "
        << llvm::right_justify(nonzero, 10) << "  "
        << llvm::right_justify(sparsity, 8) << "  "
-       << llvm::right_justify(macs, 12) << "  "
-       << llvm::right_justify(out, 5) << "  " << llvm::right_justify(in, 5)
-       << "\n";
+       << llvm::right_justify(macs, 12) << "  " << llvm::right_justify(out, 5)
+       << "  " << llvm::right_justify(in, 5) << "  " << format << "\n";
   };
   auto percent = [](double fraction) {
     return llvm::formatv("{0:f1}%", fraction * 100.0).str();
   };
   row("layer", "op", "weight", "params", "nonzero", "sparsity", "MACs/sample",
-      "out", "in");
+      "out", "in", "format");
   for (const LayerReport &layer : report.layers)
     row(layer.name, layer.op, shapeString(layer.weightShape),
         std::to_string(layer.parameters),
         std::to_string(layer.nonzeroParameters), percent(layer.sparsity()),
         std::to_string(layer.macsPerSample),
-        channelString(layer.outputChannels),
-        channelString(layer.inputChannels));
+        channelString(layer.outputChannels), channelString(layer.inputChannels),
+        layer.format);
   os << llvm::formatv("total: {0} layers, {1} parameters ({2:f2} MB as f32), "
                       "{3} nonzero ({4} sparse), {5} MACs/sample",
                       report.layers.size(), report.parameters,
@@ -218,6 +224,7 @@ void shears::printModelReportJSON(const ModelReport &report,
           json.attribute("macs_per_sample", layer.macsPerSample);
           orNull("output_channels", layer.outputChannels);
           orNull("input_channels", layer.inputChannels);
+          json.attribute("format", layer.format);
         });
     });
     json.attributeObject("ops", [&] {

@@ -21,10 +21,10 @@ func.func @main(%x: tensor<?x2xf32>, %img: tensor<?x3x7x7xf32>) -> (tensor<?x3xf
   return %y, %c : tensor<?x3xf32>, tensor<?x3x5x5xf32>
 }
 
-// CHECK:      layer              op             weight       params     nonzero  sparsity   MACs/sample    out     in
-// CHECK-NEXT: fc1                shears.linear  4x2              12           9     25.0%             8      4      2
-// CHECK-NEXT: fc2                shears.linear  3x4              12          12      0.0%            12      3      4
-// CHECK-NEXT: /features/dw/Conv  shears.conv2d  3x1x3x3          27          27      0.0%           675      3      3
+// CHECK:      layer              op             weight       params     nonzero  sparsity   MACs/sample    out     in  format
+// CHECK-NEXT: fc1                shears.linear  4x2              12           9     25.0%             8      4      2  dense
+// CHECK-NEXT: fc2                shears.linear  3x4              12          12      0.0%            12      3      4  dense
+// CHECK-NEXT: /features/dw/Conv  shears.conv2d  3x1x3x3          27          27      0.0%           675      3      3  dense
 // CHECK-NEXT: total: 3 layers, 51 parameters (0.00 MB as f32), 48 nonzero (5.9% sparse), 695 MACs/sample, ONNX file 1234 bytes
 // CHECK-NEXT: ops: linear=2 relu=1 mask=1 conv2d=1
 
@@ -41,12 +41,14 @@ func.func @main(%x: tensor<?x2xf32>, %img: tensor<?x3x7x7xf32>) -> (tensor<?x3xf
 // JSON-NEXT:     "sparsity": 0.25,
 // JSON-NEXT:     "macs_per_sample": 8,
 // JSON-NEXT:     "output_channels": 4,
-// JSON-NEXT:     "input_channels": 2
+// JSON-NEXT:     "input_channels": 2,
+// JSON-NEXT:     "format": "dense"
 // JSON-NEXT:   },
 // JSON:          "name": "/features/dw/Conv",
 // JSON:          "macs_per_sample": 675,
 // JSON-NEXT:     "output_channels": 3,
-// JSON-NEXT:     "input_channels": 3
+// JSON-NEXT:     "input_channels": 3,
+// JSON-NEXT:     "format": "dense"
 // JSON:      "ops": {
 // JSON-NEXT:   "linear": 2,
 // JSON-NEXT:   "relu": 1,

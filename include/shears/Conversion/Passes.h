@@ -5,13 +5,13 @@
 
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
+#include "shears-c/Kernels.h"
 
 namespace mlir::shears {
 
-/// The weight density below which a linear layer runs on the sparse kernel
-/// by default: where spgemm was faster than gemm at batch 1, 8 and 64 on
-/// every layer shape bench/sparse.py measures (docs/SparseStorage.md).
-inline constexpr double kDefaultSparseDensity = 0.2;
+/// The weight density at or below which a linear layer runs on the sparse
+/// kernel by default (include/shears-c/Kernels.h says where it comes from).
+inline constexpr double kDefaultSparseDensity = SHEARS_UK_SPGEMM_MAX_DENSITY;
 
 #define GEN_PASS_DECL
 #include "shears/Conversion/Passes.h.inc"

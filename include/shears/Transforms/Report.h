@@ -37,6 +37,11 @@ struct LayerReport {
   /// are not static.
   int64_t outputChannels = -1;
   int64_t inputChannels = -1;
+  /// How the CPU backend stores the weight by default: "sparse" for a
+  /// linear layer whose constant weight is at most
+  /// SHEARS_UK_SPGEMM_MAX_DENSITY non-zero (it runs on spgemm), else
+  /// "dense".
+  std::string format = "dense";
 
   double sparsity() const;
 };
