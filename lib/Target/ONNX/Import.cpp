@@ -403,7 +403,7 @@ static LogicalResult readExternalData(const onnx::TensorProto &tensor,
                   "' is not a regular file (a FIFO, device or directory)");
     return fail(message);
   }
-  auto closeFile = llvm::make_scope_exit([&] { ::close(*fd); });
+  llvm::scope_exit closeFile([&] { ::close(*fd); });
   struct stat status;
   if (::fstat(*fd, &status) != 0)
     return fail("cannot read '" + location + "': " + std::strerror(errno));
