@@ -1227,12 +1227,12 @@ int shears::packModelCommand(int argc, char **argv) {
       "conv-bits",
       cl::desc("Bits per convolution weight, zero included (2 to 8; "
                "default 8)"),
-      cl::cat(cat));
+      cl::value_desc("bits"), cl::cat(cat));
   Opt<std::string> linearBits(
       "linear-bits",
       cl::desc("Bits per linear-layer weight, zero included (2 to 8; "
                "default 5)"),
-      cl::cat(cat));
+      cl::value_desc("bits"), cl::cat(cat));
   List<std::string> layerBits(
       "layer-bits",
       cl::desc("REGEX=BITS: layers whose ONNX node name matches REGEX get "
@@ -1242,9 +1242,9 @@ int shears::packModelCommand(int argc, char **argv) {
       "init",
       cl::desc("Where the k-means centroids start: linear (evenly over "
                "[min, max]; the default), density (at quantiles), random"),
-      cl::cat(cat));
+      cl::value_desc("linear|density|random"), cl::cat(cat));
   Opt<std::string> seed("seed", cl::desc("Seed of --init random"),
-                        cl::cat(cat));
+                        cl::value_desc("n"), cl::cat(cat));
   Opt<std::string> exclude(
       "exclude",
       cl::desc("Regex of ONNX node names whose weights keep their values "
