@@ -180,23 +180,17 @@ Encoding measure(const Sparse &sparse, unsigned indexBits,
 /// stages of `stats`.
 void encode(const Sparse &sparse, uint64_t elements, Writer &out,
             PackedTensor &stats) {
-  // The codebook: zero, then the distinct values in increasing order.
+  // The codebook: zero, then the distinct bit patterns in increasing order
+  // (as integers: NaNs have no order as floats, and the order is free).
   std::vector<uint32_t> distinct(sparse.values);
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   std::optional<llvm::DenseMap<uint32_t, unsigned>> codes;
   std::vector<uint32_t> codebook;
   if (distinct.size() < kMaxCodebook) {
-    std::vector<std::pair<float, uint32_t>> byValue;
-    for (uint32_t bits : distinct) {
-      float v;
-      std::memcpy(&v, &bits, 4);
-      byValue.push_back({v, bits});
-    }
-    std::sort(byValue.begin(), byValue.end());
     codes.emplace();
     codebook.push_back(0);
-    for (auto &[v, bits] : byValue) {
+    for (uint32_t bits : distinct) {
       (*codes)[bits] = codebook.size();
       codebook.push_back(bits);
     }
