@@ -163,10 +163,9 @@ def side_inputs(path, spec, tmp):
     return options
 
 
-def criteria_sweep(path, module, spec, exclude, data, prune, args, tmp):
+def criteria_sweep(module, spec, exclude, data, prune, args, extra):
     """Test accuracy per criterion x granularity x sparsity (no timing) of
-    `module`, whose input is `spec`."""
-    extra = side_inputs(path, spec, tmp)
+    `module`, whose input is `spec`; `extra` is side_inputs' options."""
     x, labels = data.for_model(spec)
     rows = []
     for criterion in args.criteria:
@@ -256,11 +255,12 @@ def sweep(path, data, prune, args, tmp):
     spec = entries[0][1].inputs[0]
     entries.clear()
     log("   accuracy per criterion, granularity and sparsity")
-    criteria = criteria_sweep(path, module, spec, exclude, data, prune, args, tmp)
+    extra = side_inputs(path, spec, tmp)
+    criteria = criteria_sweep(module, spec, exclude, data, prune, args, extra)
     log("   quantization")
     quantization = quantize_sweep(path, module, spec, data, prune, exclude, args, tmp)
     log("   Deep Compression pack")
-    pack = pack_sweep(path, module, spec, data, prune, args, tmp)
+    pack = pack_sweep(path, module, data, prune, extra, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
             "excluded": last, "dense_accuracy": dense["accuracy"], "rows": rows,
             "criteria": criteria, "quantization": quantization, "pack": pack}
@@ -270,19 +270,18 @@ PACK_SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9]
 PACK_LINEAR_BITS = [4, 5]
 
 
-def pack_sweep(path, module, spec, data, prune, args, tmp):
+def pack_sweep(path, module, data, prune, extra_options, tmp):
     """Deep Compression's table: the model pruned (unstructured, one global threshold, the
     activation criterion on 1024 training images where it can be measured, else magnitude),
     then packed by `shears pack` (weights shared with linear_bits per linear-layer weight and
     8 per convolution weight, stored sparse and Huffman-coded): accuracy, bytes and the ratio
-    to the dense ONNX file. Post-training: no fine-tuning."""
+    to the dense ONNX file. Post-training: no fine-tuning. `extra_options` is side_inputs'."""
     name = Path(path).stem
     dense_bytes = os.path.getsize(path)
-    options = side_inputs(path, spec, tmp) if args.criteria else {}
-    criterion = "activation" if "activation" in options else "magnitude"
+    criterion = "activation" if "activation" in extra_options else "magnitude"
     extra = {}
     if criterion == "activation":
-        extra["activations"] = options["activation"].split("=", 1)[1]
+        extra["activations"] = extra_options["activation"].split("=", 1)[1]
     rows = []
 
     def add(label, sparsity, bits, source, lossless=False):
