@@ -256,15 +256,38 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   }
 };
 
-/// `input` [..., K] times a constant B ([K, N], element (k, n) at
-/// k * strideK + n * strideN of `b`), plus `bias`.
-LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op,
-                          Value input, Value weight, ArrayRef<float> b,
-                          int64_t k, int64_t n, int64_t strideK,
-                          int64_t strideN, Value bias,
-                          const WeightReleaser &releaser) {
+/// Replaces `op` by the GEMM-shaped `kernel` (gemm or spgemm: the same
+/// slots) on `input` [..., K], the packed weight `packed` ([K, N] as
+/// `original` was) and `bias`.
+LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
+                                    StringRef kernel, Value input, Value packed,
+                                    Value bias, int64_t k, int64_t n,
+                                    Value original,
+                                    const WeightReleaser &releaser) {
   auto inType = cast<RankedTensorType>(input.getType());
   auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
+  iparams[SHEARS_UK_GEMM_K] = k;
+  iparams[SHEARS_UK_GEMM_N] = n;
+  iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
+  iparams[SHEARS_UK_GEMM_FLAGS] = bias ? SHEARS_UK_HAS_BIAS : 0;
+  SmallVector<Value> inputs = {input, packed};
+  if (bias)
+    inputs.push_back(bias);
+  Value init = emptyLike(rewriter, op->getLoc(), outType, input);
+  rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, kernel, inputs,
+                                         ValueRange{init}, iparams,
+                                         fparamsNone());
+  releaser.release(rewriter, original);
+  return success();
+}
+
+/// `input` [..., K] times a constant B ([K, N], element (k, n) at
+/// k * strideK + n * strideN of `b`), plus `bias`.
+LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op, Value input,
+                          Value weight, ArrayRef<float> b, int64_t k, int64_t n,
+                          int64_t strideK, int64_t strideN, Value bias,
+                          const WeightReleaser &releaser) {
   SmallVector<float> packed(shears_uk_gemm_b_packed_size(k, n));
   shears_uk_pack_gemm_b(b.data(), k, n, strideK, strideN, packed.data());
   int64_t panels = (n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR;
@@ -272,20 +295,8 @@ LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op,
                                     rewriter.getF32Type());
   Value packedB = createWeightConstant(rewriter, weight.getLoc(), type, packed,
                                        packedName(weight, "packed"));
-  SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
-  iparams[SHEARS_UK_GEMM_K] = k;
-  iparams[SHEARS_UK_GEMM_N] = n;
-  iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
-  iparams[SHEARS_UK_GEMM_FLAGS] = bias ? SHEARS_UK_HAS_BIAS : 0;
-  SmallVector<Value> inputs = {input, packedB};
-  if (bias)
-    inputs.push_back(bias);
-  Value init = emptyLike(rewriter, op->getLoc(), outType, input);
-  rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "gemm",
-                                         inputs, ValueRange{init}, iparams,
-                                         fparamsNone());
-  releaser.release(rewriter, weight);
-  return success();
+  return replaceWithGemmKernel(rewriter, op, "gemm", input, packedB, bias, k, n,
+                               weight, releaser);
 }
 
 /// The input of a GEMM: f32, rank >= 1, static but for its leading dims,
@@ -316,21 +327,8 @@ LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
   Value weight = op.getWeight();
   Value sparse = createWeightConstant(rewriter, weight.getLoc(), type, packed,
                                       packedName(weight, "sparse"));
-  auto inType = cast<RankedTensorType>(op.getInput().getType());
-  SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
-  iparams[SHEARS_UK_GEMM_K] = k;
-  iparams[SHEARS_UK_GEMM_N] = n;
-  iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
-  iparams[SHEARS_UK_GEMM_FLAGS] = op.getBias() ? SHEARS_UK_HAS_BIAS : 0;
-  SmallVector<Value> inputs = {op.getInput(), sparse};
-  if (op.getBias())
-    inputs.push_back(op.getBias());
-  Value init = emptyLike(rewriter, op.getLoc(), op.getType(), op.getInput());
-  rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{op.getType()}, "spgemm",
-                                         inputs, ValueRange{init}, iparams,
-                                         fparamsNone());
-  releaser.release(rewriter, weight);
-  return success();
+  return replaceWithGemmKernel(rewriter, op, "spgemm", op.getInput(), sparse,
+                               op.getBias(), k, n, weight, releaser);
 }
 
 struct LinearToUKernel : PackingPattern<LinearOp> {
