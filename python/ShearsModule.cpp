@@ -382,8 +382,8 @@ std::unique_ptr<Module> importPacked(const std::string &path) {
 }
 
 /// Packs `module` (exported to ONNX, every weight dense) into the .shears
-/// file `path`; returns what packing did, per weight and in total.
-py::dict pack(const Module &module, const std::string &path) {
+/// file `path`; returns what packing did, per weight and in total, as JSON.
+std::string pack(const Module &module, const std::string &path) {
   shears::PackReport report;
   llvm::Expected<std::string> packed =
       shears::packONNX(module.toONNX(/*sparseInitializers=*/false), &report);
@@ -391,26 +391,7 @@ py::dict pack(const Module &module, const std::string &path) {
     throw Error("cannot pack the module: " +
                 llvm::toString(packed.takeError()));
   Module::writeFile(path, *packed);
-  py::list tensors;
-  for (const shears::PackedTensor &t : report.tensors) {
-    py::dict entry;
-    entry["name"] = t.name;
-    entry["elements"] = t.elements;
-    entry["nonzero"] = t.nonzero;
-    entry["entries"] = t.entries;
-    entry["index_bits"] = t.indexBits;
-    entry["codebook_size"] = t.codebookSize;
-    entry["dense_bytes"] = t.denseBytes;
-    entry["pruned_bytes"] = t.prunedBytes;
-    entry["shared_bytes"] = t.sharedBytes;
-    entry["packed_bytes"] = t.packedBytes;
-    tensors.append(entry);
-  }
-  py::dict result;
-  result["tensors"] = tensors;
-  result["packed_bytes"] = report.packedBytes;
-  result["graph_bytes"] = report.graphBytes;
-  return result;
+  return shears::packReportJSON(report);
 }
 
 void unpack(const std::string &path, const std::string &out) {

@@ -32,7 +32,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
 
@@ -1190,30 +1189,6 @@ static void printPackReport(const shears::PackReport &report,
       double(dense + rest) / report.packedBytes, rest);
 }
 
-static std::string packReportJSON(const shears::PackReport &report) {
-  llvm::json::Array tensors;
-  for (const shears::PackedTensor &t : report.tensors)
-    tensors.push_back(
-        llvm::json::Object{{"name", t.name},
-                           {"elements", t.elements},
-                           {"nonzero", t.nonzero},
-                           {"entries", t.entries},
-                           {"index_bits", t.indexBits},
-                           {"codebook_size", t.codebookSize},
-                           {"dense_bytes", int64_t(t.denseBytes)},
-                           {"pruned_bytes", int64_t(t.prunedBytes)},
-                           {"shared_bytes", int64_t(t.sharedBytes)},
-                           {"packed_bytes", int64_t(t.packedBytes)}});
-  llvm::json::Object root{{"tensors", std::move(tensors)},
-                          {"onnx_bytes", int64_t(report.onnxBytes)},
-                          {"packed_bytes", int64_t(report.packedBytes)},
-                          {"graph_bytes", int64_t(report.graphBytes)}};
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
-  return text;
-}
-
 int shears::packModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = packCategory;
@@ -1329,7 +1304,7 @@ int shears::packModelCommand(int argc, char **argv) {
                                   outputPath.getValue(), report.packedBytes,
                                   double(*before) / report.packedBytes);
   if (!jsonPath.empty() &&
-      failed(writeFile(jsonPath, packReportJSON(report), error)))
+      failed(writeFile(jsonPath, shears::packReportJSON(report), error)))
     return fail(name, error);
   return 0;
 }

@@ -19,6 +19,7 @@ Every failure raises `shears.Error` whose message holds the compiler's
 diagnostics (with locations: ONNX node names or MLIR source lines).
 """
 
+import json
 import os
 from typing import List, NamedTuple, Optional, Tuple
 
@@ -469,8 +470,8 @@ def pack(model, path, *, conv_bits: Optional[int] = None, linear_bits: Optional[
     "REGEX=BITS"; init "linear", "density" or "random"; `exclude`, a regex
     of node names kept as they are), unless `lossless`; then every f32
     weight stored sparse, as codes into a codebook, Huffman-coded. Returns
-    per weight and in total what each stage takes ("tensors",
-    "packed_bytes", "graph_bytes"). `model` is not changed; load(path) reads
+    per weight and in total what each stage takes, as `shears pack --json`
+    writes it ("tensors", "onnx_bytes", "packed_bytes", "graph_bytes"). `model` is not changed; load(path) reads
     the pack, unpack(path, out) writes its ONNX model.
 
         shears.pack(shears.prune("model.onnx", sparsity=0.9, scope="global"), "model.shears")
@@ -488,7 +489,7 @@ def pack(model, path, *, conv_bits: Optional[int] = None, linear_bits: Optional[
         module.run_pipeline(f"canonicalize,shears-share-weights{{{options}}}")
     elif any(v is not None for v in (conv_bits, linear_bits, layer_bits, init, seed, exclude)):
         raise Error("the weight-sharing options have no effect with lossless=True")
-    return _shears._pack(module, _path(path))
+    return json.loads(_shears._pack(module, _path(path)))
 
 
 def unpack(path, out) -> None:

@@ -20,6 +20,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CRC.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -550,4 +552,28 @@ Expected<std::string> mlir::shears::unpackONNX(StringRef packed,
   } catch (const std::exception &e) {
     return createStringError(std::string("unpacking failed: ") + e.what());
   }
+}
+
+std::string mlir::shears::packReportJSON(const PackReport &report) {
+  llvm::json::Array tensors;
+  for (const PackedTensor &t : report.tensors)
+    tensors.push_back(
+        llvm::json::Object{{"name", t.name},
+                           {"elements", t.elements},
+                           {"nonzero", t.nonzero},
+                           {"entries", t.entries},
+                           {"index_bits", t.indexBits},
+                           {"codebook_size", t.codebookSize},
+                           {"dense_bytes", int64_t(t.denseBytes)},
+                           {"pruned_bytes", int64_t(t.prunedBytes)},
+                           {"shared_bytes", int64_t(t.sharedBytes)},
+                           {"packed_bytes", int64_t(t.packedBytes)}});
+  llvm::json::Object root{{"tensors", std::move(tensors)},
+                          {"onnx_bytes", int64_t(report.onnxBytes)},
+                          {"packed_bytes", int64_t(report.packedBytes)},
+                          {"graph_bytes", int64_t(report.graphBytes)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  return text;
 }

@@ -50,6 +50,12 @@ struct PackReport {
   uint64_t onnxBytes = 0, packedBytes = 0, graphBytes = 0;
 };
 
+/// `report` as JSON: "tensors" (per packed weight: name, elements,
+/// nonzero, entries, index_bits, codebook_size, dense_bytes, pruned_bytes,
+/// shared_bytes, packed_bytes), "onnx_bytes", "packed_bytes" and
+/// "graph_bytes".
+std::string packReportJSON(const PackReport &report);
+
 /// Whether `bytes` start as a .shears file does.
 bool isPackedModel(llvm::StringRef bytes);
 
