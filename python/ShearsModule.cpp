@@ -367,15 +367,14 @@ std::string unpackFile(const std::string &path) {
 }
 
 std::unique_ptr<Module> importPacked(const std::string &path) {
-  std::string onnx = unpackFile(path);
   std::shared_ptr<MLIRContext> context = newContext();
   OwningOpRef<ModuleOp> op;
   {
     DiagnosticCapture capture(*context);
-    op = shears::importONNX(llvm::MemoryBuffer::getMemBufferCopy(onnx, path),
-                            context.get());
+    // What the tools do: loadModel unpacks the file and imports its model.
+    op = shears::loadModel(path, *context, capture.sourceMgr);
     if (!op)
-      throw Error(capture.message("cannot import '" + path + "'"));
+      throw Error(capture.message("cannot load '" + path + "'"));
     capture.warnIfAny();
   }
   return std::make_unique<Module>(context, std::move(op));
