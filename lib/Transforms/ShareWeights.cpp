@@ -185,6 +185,9 @@ void ShearsShareWeights::share(MutableArrayRef<float> values, int64_t bits,
 
 void ShearsShareWeights::runOnOperation() {
   llvm::Regex excludeRegex(exclude);
+  SmallVector<std::pair<llvm::Regex, int64_t>> layerRegexes;
+  for (const Override &o : overrides)
+    layerRegexes.emplace_back(llvm::Regex(o.pattern), o.bits);
   std::mt19937_64 rng(seed);
   SmallVector<PrunableOpInterface> layers;
   getOperation().walk([&](PrunableOpInterface op) { layers.push_back(op); });
@@ -206,9 +209,9 @@ void ShearsShareWeights::runOnOperation() {
       return signalPassFailure();
     }
     int64_t bits = isa<Conv2DOp>(op) ? convBits : linearBits;
-    for (const Override &o : overrides)
-      if (llvm::Regex(o.pattern).match(name)) {
-        bits = o.bits;
+    for (auto &[regex, overrideBits] : layerRegexes)
+      if (regex.match(name)) {
+        bits = overrideBits;
         break;
       }
     share(*weights, bits, rng);
