@@ -513,11 +513,19 @@ TensorPtr wrapArray(const py::array &array, ShearsDType dtype,
 }
 
 /// What `shears calibrate` measures, on numpy samples (first axis the
-/// samples, one array per model input): per layer the input-channel norms
-/// (activation-aware pruning), or with `quantization` the inputs' ranges
-/// and histograms (shears-quantize's statistics), as {name: array}.
+/// samples, one array per model input), as {name: array}: `kind` "norms",
+/// per layer the input-channel norms (activation-aware pruning); "ranges",
+/// the inputs' ranges and histograms (shears-quantize's statistics);
+/// "grams", the inputs' Gram matrices (shears-low-rank's statistics).
 py::dict calibrate(const Module &module, const std::vector<py::array> &samples,
-                   int64_t batch, bool quantization) {
+                   int64_t batch, const std::string &kind) {
+  auto measure = kind == "norms"    ? shears::measureInputNorms
+                 : kind == "ranges" ? shears::measureActivationRanges
+                 : kind == "grams"  ? shears::measureInputGrams
+                                    : nullptr;
+  if (!measure)
+    throw Error("unknown calibration kind '" + kind +
+                "' (norms, ranges or grams)");
   std::vector<TensorPtr> tensors;
   std::vector<const ShearsTensor *> pointers;
   for (const py::array &array : samples) {
@@ -534,10 +542,7 @@ py::dict calibrate(const Module &module, const std::vector<py::array> &samples,
   DiagnosticCapture capture(module.getContext());
   {
     py::gil_scoped_release release;
-    arrays = quantization ? shears::measureActivationRanges(
-                                module.get(), pointers, batch, error)
-                          : shears::measureInputNorms(module.get(), pointers,
-                                                      batch, error);
+    arrays = measure(module.get(), pointers, batch, error, {});
   }
   if (failed(arrays))
     throw Error(capture.message("calibration failed: " + error));
@@ -809,7 +814,7 @@ op cannot be expressed in ONNX.)doc")
         py::arg("name") = "<string>");
   m.def("_compile", &compile, py::arg("module"));
   m.def("_calibrate", &calibrate, py::arg("module"), py::arg("samples"),
-        py::arg("batch"), py::arg("quantization"));
+        py::arg("batch"), py::arg("kind"));
   m.def("_compile_library", &compileLibrary, py::arg("module"),
         py::arg("path"), py::arg("cpu") = "");
   m.def("_load_library", &loadLibrary, py::arg("path"));

@@ -19,7 +19,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "shears/Support/Finite.h"
+
 #include "llvm/ADT/StringSet.h"
+
+#include <Eigen/Core>
 
 #include <cmath>
 
@@ -28,11 +32,18 @@ using namespace mlir::shears;
 
 namespace {
 
-/// A layer whose input is measured: its name, and the dim of its input that
-/// holds the channels its weight's dim 1 reads.
+/// A layer whose input is measured: its name, the dim of its input that
+/// holds the channels its weight's dim 1 reads, and for an ungrouped
+/// convolution its window (to cut the input into the patches it reads).
+struct Window {
+  int64_t kernel[2], strides[2], pads[4], dilations[2];
+};
 struct Probe {
   std::string name;
   int64_t channelDim;
+  std::optional<Window> window;
+  /// A linear layer or an ungrouped convolution: what has a Gram matrix.
+  bool factorable;
 };
 
 /// A copy of a model that returns, next to its own outputs, the input of
@@ -91,7 +102,18 @@ LogicalResult ProbedModel::compile(ModuleOp module, int64_t batch,
         failed(getScoredWeights(op)) ||
         !seen.insert(name.getName().strref()).second)
       return;
-    probes.push_back({name.getName().str(), op.getInputChannelDim()});
+    std::optional<Window> window;
+    if (auto conv = dyn_cast<Conv2DOp>(op.getOperation());
+        conv && conv.getGroups() == 1) {
+      auto filter = cast<RankedTensorType>(conv.getWeight().getType());
+      window.emplace();
+      llvm::copy(filter.getShape().drop_front(2), window->kernel);
+      llvm::copy(conv.getStrides(), window->strides);
+      llvm::copy(conv.getPads(), window->pads);
+      llvm::copy(conv.getDilations(), window->dilations);
+    }
+    probes.push_back({name.getName().str(), op.getInputChannelDim(), window,
+                      window || isa<LinearOp>(op)});
     probed.push_back(input);
   });
   if (probes.empty()) {
@@ -279,4 +301,124 @@ mlir::shears::measureActivationRanges(
     stats.emplace_back(name + ".histogram", std::move(histogram));
   }
   return stats;
+}
+
+namespace {
+
+/// The sum of x x^T over the vectors a layer multiplies by its weight's
+/// rows: the last dim of a linear layer's input, the im2col patches of a
+/// convolution's. Patches are cut a block of rows at a time and multiplied
+/// in f32; the blocks' products add up in f64.
+class GramAccumulator {
+public:
+  void add(const Probe &probe, const ShearsTensor *t) {
+    const int64_t *shape = shearsTensorShape(t);
+    int64_t rank = shearsTensorRank(t);
+    const float *data = static_cast<const float *>(shearsTensorData(t));
+    if (!probe.window) {
+      int64_t features = shape[rank - 1];
+      int64_t rows =
+          shearsTensorNumElements(t) / std::max<int64_t>(features, 1);
+      resize(features);
+      for (int64_t begin = 0; begin < rows; begin += kBlockRows) {
+        int64_t count = std::min(kBlockRows, rows - begin);
+        accumulate(RowMatrix::Map(data + begin * features, count, features));
+      }
+      return;
+    }
+    const Window &w = *probe.window;
+    int64_t n = shape[0], c = shape[1], h = shape[2], wd = shape[3];
+    int64_t kh = w.kernel[0], kw = w.kernel[1];
+    int64_t oh = (h + w.pads[0] + w.pads[2] - w.dilations[0] * (kh - 1) - 1) /
+                     w.strides[0] +
+                 1;
+    int64_t ow = (wd + w.pads[1] + w.pads[3] - w.dilations[1] * (kw - 1) - 1) /
+                     w.strides[1] +
+                 1;
+    int64_t features = c * kh * kw;
+    resize(features);
+    RowMatrix block(kBlockRows, features);
+    int64_t filled = 0;
+    for (int64_t img = 0; img < n; ++img)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t x = 0; x < ow; ++x) {
+          float *row = block.row(filled).data();
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t i = 0; i < kh; ++i)
+              for (int64_t j = 0; j < kw; ++j) {
+                int64_t iy = y * w.strides[0] - w.pads[0] + i * w.dilations[0];
+                int64_t ix = x * w.strides[1] - w.pads[1] + j * w.dilations[1];
+                bool inside = iy >= 0 && iy < h && ix >= 0 && ix < wd;
+                *row++ = inside ? data[((img * c + ch) * h + iy) * wd + ix] : 0;
+              }
+          if (++filled == kBlockRows) {
+            accumulate(block);
+            filled = 0;
+          }
+        }
+    if (filled)
+      accumulate(block.topRows(filled));
+  }
+
+  NpzArray take() {
+    NpzArray array;
+    int64_t d = gram.rows();
+    array.shape = {d, d};
+    Eigen::MatrixXd full = gram.selfadjointView<Eigen::Lower>();
+    array.values.assign(d * d, 0.0f);
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < d; ++j)
+        array.values[i * d + j] = float(full(i, j));
+    return array;
+  }
+
+private:
+  using RowMatrix =
+      Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  static constexpr int64_t kBlockRows = 4096;
+
+  void resize(int64_t features) {
+    if (gram.rows() != features)
+      gram = Eigen::MatrixXd::Zero(features, features);
+  }
+  template <typename Block> void accumulate(const Block &rows) {
+    Eigen::MatrixXf product = Eigen::MatrixXf::Zero(rows.cols(), rows.cols());
+    product.selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
+    gram.triangularView<Eigen::Lower>() += product.cast<double>();
+  }
+
+  Eigen::MatrixXd gram;
+};
+
+} // namespace
+
+FailureOr<std::vector<std::pair<std::string, NpzArray>>>
+mlir::shears::measureInputGrams(
+    ModuleOp module, ArrayRef<const ShearsTensor *> samples, int64_t batch,
+    std::string &error, llvm::function_ref<void(int64_t, int64_t)> progress) {
+  ProbedModel model;
+  if (failed(model.compile(module, batch, error)))
+    return failure();
+  std::vector<GramAccumulator> grams(model.probes.size());
+  std::optional<size_t> nonFinite;
+  auto visit = [&](size_t i, const ShearsTensor *t) {
+    if (!model.probes[i].factorable)
+      return;
+    if (!describeNonFinite(floats(t)).empty())
+      nonFinite = i;
+    else
+      grams[i].add(model.probes[i], t);
+  };
+  if (failed(model.run(samples, batch, error, visit, progress)))
+    return failure();
+  if (nonFinite) {
+    error = "the input of layer '" + model.probes[*nonFinite].name +
+            "' is not finite (NaN or infinity) on these samples";
+    return failure();
+  }
+  std::vector<std::pair<std::string, NpzArray>> result;
+  for (auto [probe, gram] : llvm::zip(model.probes, grams))
+    if (probe.factorable)
+      result.emplace_back(probe.name + ".gram", gram.take());
+  return result;
 }

@@ -89,6 +89,7 @@ cl::OptionCategory pruneCategory("Options");
 cl::OptionCategory reportCategory("Options");
 cl::OptionCategory calibrateCategory("Options");
 cl::OptionCategory quantizeCategory("Options");
+cl::OptionCategory lowRankCategory("Options");
 cl::OptionCategory packCategory("Options");
 
 /// The name a command goes by in messages: "shears-run", "shears run".
@@ -671,6 +672,40 @@ static int writeModel(llvm::StringRef command, ModuleOp module,
   return 0;
 }
 
+/// Prints the parameters, non-zero parameters and file size of a model
+/// before and after a command changed it, and the ratios.
+static void printSizeChange(const shears::ModelReport &before,
+                            const shears::ModelReport &after,
+                            llvm::StringRef modelPath,
+                            llvm::StringRef outputPath) {
+  auto bytesString = [](const shears::ModelReport &r) {
+    return r.onnxBytes ? std::to_string(*r.onnxBytes) + " bytes"
+                       : std::string("-");
+  };
+  auto ratio = [](int64_t a, int64_t b) {
+    return b > 0 ? llvm::formatv("{0:f2}x", double(a) / b).str()
+                 : std::string("-");
+  };
+  llvm::outs() << llvm::formatv(
+      "before: {0,10} parameters, {1,10} nonzero ({2:f1}% sparse), {3} "
+      "({4})\n",
+      before.parameters, before.nonzeroParameters, before.sparsity() * 100,
+      bytesString(before), modelPath);
+  llvm::outs() << llvm::formatv(
+      "after:  {0,10} parameters, {1,10} nonzero ({2:f1}% sparse), {3} "
+      "({4})\n",
+      after.parameters, after.nonzeroParameters, after.sparsity() * 100,
+      bytesString(after), outputPath);
+  llvm::outs() << "smaller by: " << ratio(before.parameters, after.parameters)
+               << " parameters, "
+               << ratio(before.nonzeroParameters, after.nonzeroParameters)
+               << " nonzero";
+  if (before.onnxBytes && after.onnxBytes)
+    llvm::outs() << ", " << ratio(*before.onnxBytes, *after.onnxBytes)
+                 << " file";
+  llvm::outs() << "\n";
+}
+
 int shears::calibrateModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = calibrateCategory;
@@ -694,34 +729,49 @@ int shears::calibrateModelCommand(int argc, char **argv) {
                std::to_string(shears::kHistogramBins) +
                " bins over [-A, A], A the largest magnitude)"),
       cl::cat(cat));
+  Opt<bool> gram(
+      "gram",
+      cl::desc("Write what shears lowrank reads instead: per linear layer "
+               "and ungrouped convolution NAME.gram, the Gram matrix X^T X "
+               "of its inputs (im2col patches for a convolution)"),
+      cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Runs a model on calibration samples (JIT) and writes, per layer that "
       "pruning scores, the L2 norm of each input channel over the samples: "
       "an .npz keyed by ONNX node name, what --criterion activation "
       "(Wanda) reads. With --quantization, the ranges and histograms of the "
-      "layers' inputs, what shears quantize --statistics reads.\n\n  " +
+      "layers' inputs, what shears quantize --statistics reads; with --gram, "
+      "their Gram matrices, what shears lowrank --statistics reads.\n\n  " +
           name + " model.onnx --input input=calib.npy -o norms.npz\n  " +
           "shears prune model.onnx --criterion activation --activations "
           "norms.npz -o small.onnx\n  " +
           name +
           " model.onnx --input input=calib.npy --quantization -o stats.npz\n"
           "  shears quantize model.onnx --statistics stats.npz --method "
-          "entropy -o int8.onnx\n");
+          "entropy -o int8.onnx\n  " +
+          name +
+          " model.onnx --input input=calib.npy --gram -o grams.npz\n"
+          "  shears lowrank model.onnx --statistics grams.npz -o small.onnx\n");
   if (batch < 1)
     return fail(name, "--batch must be positive");
+  if (quantization && gram)
+    return fail(name, "give --quantization or --gram, not both");
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadModel(modelPath, cc.context, cc.sourceMgr);
   if (!module)
     return 1;
-  if (int status = measureLayers(name, *module, "--input", inputSpecs, batch,
-                                 outputPath,
-                                 quantization ? shears::measureActivationRanges
-                                              : shears::measureInputNorms))
+  if (int status =
+          measureLayers(name, *module, "--input", inputSpecs, batch, outputPath,
+                        quantization ? shears::measureActivationRanges
+                        : gram       ? shears::measureInputGrams
+                                     : shears::measureInputNorms))
     return status;
   llvm::outs() << "wrote "
-               << (quantization ? "input statistics" : "input norms")
+               << (quantization ? "input statistics"
+                   : gram       ? "input Gram matrices"
+                                : "input norms")
                << " of the layers of '" << modelPath << "' to '" << outputPath
                << "'\n";
   return 0;
@@ -953,32 +1003,7 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return status;
   after.onnxBytes = onnxFileSize(outputPath);
 
-  auto bytesString = [](const shears::ModelReport &r) {
-    return r.onnxBytes ? std::to_string(*r.onnxBytes) + " bytes"
-                       : std::string("-");
-  };
-  auto ratio = [](int64_t a, int64_t b) {
-    return b > 0 ? llvm::formatv("{0:f2}x", double(a) / b).str()
-                 : std::string("-");
-  };
-  llvm::outs() << llvm::formatv(
-      "before: {0,10} parameters, {1,10} nonzero ({2:f1}% sparse), {3} "
-      "({4})\n",
-      before.parameters, before.nonzeroParameters, before.sparsity() * 100,
-      bytesString(before), modelPath.getValue());
-  llvm::outs() << llvm::formatv(
-      "after:  {0,10} parameters, {1,10} nonzero ({2:f1}% sparse), {3} "
-      "({4})\n",
-      after.parameters, after.nonzeroParameters, after.sparsity() * 100,
-      bytesString(after), outputPath.getValue());
-  llvm::outs() << "smaller by: " << ratio(before.parameters, after.parameters)
-               << " parameters, "
-               << ratio(before.nonzeroParameters, after.nonzeroParameters)
-               << " nonzero";
-  if (before.onnxBytes && after.onnxBytes)
-    llvm::outs() << ", " << ratio(*before.onnxBytes, *after.onnxBytes)
-                 << " file";
-  llvm::outs() << "\n";
+  printSizeChange(before, after, modelPath, outputPath);
   if (printReport)
     shears::printModelReport(after, llvm::outs());
   return 0;
@@ -1142,6 +1167,150 @@ int shears::quantizeModelCommand(int argc, char **argv) {
                                   double(*bytesAfter) / *bytesBefore);
   if (printReport)
     shears::printQuantizationReport(*module, llvm::outs());
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// lowrank
+//===----------------------------------------------------------------------===//
+
+int shears::lowRankModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = lowRankCategory;
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
+  Opt<std::string> outputPath(
+      "o", cl::Required,
+      cl::desc("Factored model to write: ONNX, or MLIR text for a .mlir path"),
+      cl::value_desc("small.onnx"), cl::cat(cat));
+  Opt<std::string> rankBy(
+      "rank-by",
+      cl::desc("How each layer's rank is chosen: energy (the smallest rank "
+               "keeping --energy of the squared singular values; the "
+               "default), error (relative error at most --max-error), rank "
+               "(--rank for every layer), params (ranks chosen together so "
+               "that the layers keep --params of their parameters)"),
+      cl::init("energy"), cl::cat(cat));
+  Opt<std::string> energy(
+      "energy", cl::desc("--rank-by energy: fraction kept (default 0.9)"),
+      cl::cat(cat));
+  Opt<std::string> maxError(
+      "max-error",
+      cl::desc("--rank-by error: relative error allowed (default 0.1)"),
+      cl::cat(cat));
+  Opt<std::string> rank("rank", cl::desc("--rank-by rank: the rank"),
+                        cl::cat(cat));
+  Opt<std::string> params(
+      "params",
+      cl::desc("--rank-by params: fraction of the layers' parameters kept "
+               "(default 0.5)"),
+      cl::cat(cat));
+  List<std::string> calibration(
+      "calibration",
+      cl::desc("Data-aware SVD: whiten by the Gram matrices of the layers' "
+               "inputs on these samples (NAME=FILE.npy, first axis the "
+               "samples; repeat per input)"),
+      cl::value_desc("name=file.npy"), cl::cat(cat));
+  Opt<std::string> statistics(
+      "statistics",
+      cl::desc("Or read the Gram matrices from this .npz (shears calibrate "
+               "--gram writes it)"),
+      cl::value_desc("grams.npz"), cl::cat(cat));
+  Opt<int64_t> calibrationBatch(
+      "calibration-batch",
+      cl::desc("Samples per run while calibrating (default 256)"),
+      cl::init(256), cl::cat(cat));
+  Opt<std::string> damp(
+      "damp",
+      cl::desc("Data-aware SVD: added to each Gram matrix's diagonal, "
+               "relative to its mean (default 0.01)"),
+      cl::cat(cat));
+  Opt<std::string> exclude(
+      "exclude",
+      cl::desc("Regex of ONNX node names whose layers stay as they are"),
+      cl::value_desc("regex"), cl::cat(cat));
+  Opt<bool> printReport(
+      "report",
+      cl::desc("Also print per layer its rank, the energy kept and its "
+               "parameters, then the per-layer table of the result"),
+      cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Factors linear layers and convolutions into two layers of low rank "
+      "(the shears-low-rank pass: truncated SVD; with calibration samples "
+      "the data-aware SVD, which keeps the layers' outputs on them), where "
+      "that saves parameters, and writes the model back as ONNX.\n\n  " +
+          name + " model.onnx --energy 0.9 -o small.onnx\n  " + name +
+          " model.onnx --rank-by params --params 0.5 --calibration "
+          "input=x.npy -o half.onnx\n");
+
+  if (calibrationBatch < 1)
+    return fail(name, "--calibration-batch must be positive");
+  if (!calibration.empty() && !statistics.empty())
+    return fail(name, "give --calibration or --statistics, not both");
+  TemporaryNpz gramFile;
+  std::string gramPath = statistics;
+  if (!calibration.empty()) {
+    if (int status = gramFile.create(name, "shears-grams"))
+      return status;
+    gramPath = gramFile.path;
+  }
+  // The pass checks the options, before the model is calibrated.
+  std::unique_ptr<Pass> lowRank =
+      withOptions(name, shears::createShearsLowRank(),
+                  {{"rank-by", rankBy},
+                   {"energy", energy},
+                   {"max-error", maxError},
+                   {"rank", rank},
+                   {"params", params},
+                   {"statistics", gramPath},
+                   {"damp", damp},
+                   {"exclude", exclude},
+                   {"report", printReport ? "true" : ""}});
+  if (!lowRank)
+    return 1;
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadModel(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  // The layers as calibration sees them: batch norms folded first.
+  PassManager canonicalize(&cc.context);
+  canonicalize.addPass(createCanonicalizerPass());
+  if (failed(canonicalize.run(*module)))
+    return fail(name, "cannot canonicalize '" + modelPath + "'");
+  shears::ModelReport before = shears::collectModelReport(*module);
+  before.onnxBytes = onnxFileSize(modelPath);
+  if (!calibration.empty())
+    if (int status = measureLayers(name, *module, "--calibration", calibration,
+                                   calibrationBatch, gramPath,
+                                   shears::measureInputGrams))
+      return status;
+
+  PassManager pm(&cc.context);
+  pm.addPass(std::move(lowRank));
+  if (failed(pm.run(*module)))
+    return fail(name, "factoring '" + modelPath + "' failed");
+  shears::ModelReport after = shears::collectModelReport(*module);
+  if (int status = writeModel(name, *module, outputPath))
+    return status;
+  after.onnxBytes = onnxFileSize(outputPath);
+
+  // Each factored layer became two.
+  size_t factored = after.layers.size() - before.layers.size();
+  llvm::outs() << "factored " << factored << " of " << before.layers.size()
+               << " layers (" << (gramPath.empty() ? "SVD" : "data-aware SVD")
+               << ")\n";
+  printSizeChange(before, after, modelPath, outputPath);
+  llvm::outs() << llvm::formatv(
+      "MACs per sample: {0} -> {1} ({2:f2}x)\n", before.macsPerSample,
+      after.macsPerSample,
+      after.macsPerSample ? double(before.macsPerSample) / after.macsPerSample
+                          : 0.0);
+  if (printReport)
+    shears::printModelReport(after, llvm::outs());
   return 0;
 }
 

@@ -14,6 +14,7 @@
 
     small = shears.prune(module, sparsity=0.5, granularity="channel")
     int8 = shears.quantize(small, calibration=x, method="entropy")  # x: samples
+    thin = shears.low_rank(module, rank_by="params", params=0.5, calibration=x)
 
 Every failure raises `shears.Error` whose message holds the compiler's
 diagnostics (with locations: ONNX node names or MLIR source lines).
@@ -40,6 +41,7 @@ __all__ = [
     "import_onnx",
     "load",
     "load_library",
+    "low_rank",
     "pack",
     "parse",
     "prune",
@@ -366,17 +368,23 @@ def _samples(module: Module, samples) -> List[np.ndarray]:
     return [np.ascontiguousarray(s) for s in samples]
 
 
-def calibrate(model, samples, *, batch: int = 256, quantization: bool = False) -> dict:
+def calibrate(model, samples, *, batch: int = 256, quantization: bool = False,
+              gram: bool = False) -> dict:
     """What `shears calibrate` measures on `samples` (an array, a list of
     arrays, or a dict by input name; first axis the samples), running the
     model through the JIT `batch` samples at a time: per layer, by ONNX node
     name, the L2 norm of each input channel (what prune's activation
-    criterion reads), or with `quantization` the range and histogram of
-    each layer's input ("NAME.range", "NAME.histogram": what quantize
-    reads). Returns {name: numpy array}; numpy.savez writes it as the .npz
-    the passes take."""
+    criterion reads); with `quantization` the range and histogram of each
+    layer's input ("NAME.range", "NAME.histogram": what quantize reads);
+    with `gram` the Gram matrix of each linear layer's and ungrouped
+    convolution's inputs ("NAME.gram": what low_rank reads). Returns
+    {name: numpy array}; numpy.savez writes it as the .npz the passes
+    take."""
+    if quantization and gram:
+        raise Error("give quantization or gram, not both")
     module = _as_module(model)
-    return _shears._calibrate(module, _samples(module, samples), batch, quantization)
+    kind = "ranges" if quantization else "grams" if gram else "norms"
+    return _shears._calibrate(module, _samples(module, samples), batch, kind)
 
 
 def _pass_options(options: dict) -> str:
@@ -437,6 +445,50 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
         quantized = module.clone()
         quantized.run_pipeline(f"canonicalize,shears-quantize{{{options}}},canonicalize")
     return quantized
+
+
+def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
+             max_error: Optional[float] = None, rank: Optional[int] = None,
+             params: Optional[float] = None, calibration=None, statistics=None,
+             damp: Optional[float] = None, exclude: Optional[str] = None,
+             require_saving: bool = True, batch: int = 256) -> Module:
+    """Factors linear layers and convolutions into two layers of low rank,
+    as `shears lowrank` does (the shears-low-rank pass), where that saves
+    parameters, and returns the new module (`model` is not changed; a path
+    is loaded).
+
+    rank_by: "energy" (the smallest rank keeping `energy`, default 0.9, of
+    the squared singular values), "error" (relative error at most
+    `max_error`), "rank" (`rank` for every layer) or "params" (ranks chosen
+    together so that the layers keep `params` of their parameters). With
+    `calibration` samples (or `statistics`, the Gram matrices as
+    calibrate(gram=True) returns them, or an .npz of them) the SVD is
+    data-aware: it keeps the layers' outputs on those samples rather than
+    their weights. `exclude`: a regex of ONNX node names left as they are.
+
+        half = shears.low_rank("model.onnx", rank_by="params", params=0.5, calibration=x)
+    """
+    import tempfile
+    module = _as_module(model)
+    if calibration is not None and statistics is not None:
+        raise Error("give calibration or statistics, not both")
+    canonical = module.clone()
+    canonical.run_pipeline("canonicalize")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = None
+        if calibration is not None:
+            statistics = calibrate(canonical, calibration, batch=batch, gram=True)
+        if isinstance(statistics, dict):
+            path = os.path.join(tmp, "grams.npz")
+            np.savez(path, **statistics)
+        elif statistics is not None:
+            path = _path(statistics)
+        options = _pass_options({
+            "rank-by": rank_by, "energy": energy, "max-error": max_error, "rank": rank,
+            "params": params, "statistics": path, "damp": damp, "exclude": exclude,
+            "require-saving": require_saving})
+        canonical.run_pipeline(f"shears-low-rank{{{options}}}")
+    return canonical
 
 
 def prune(model, *, sparsity: float = 0.5, granularity: str = "unstructured",

@@ -659,3 +659,135 @@ def test_prune_and_quantize_compose():
 def test_quantize_bad_options(kwargs, message):
     with pytest.raises(shears.Error, match=message):
         shears.quantize(model_path("mlp"), **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# shears.low_rank
+# --------------------------------------------------------------------------------------------
+
+def _initializers(module, tmp_path):
+    """{name: array} of the module's weights, through its ONNX export."""
+    path = tmp_path / f"weights{len(list(tmp_path.iterdir()))}.onnx"
+    module.export_onnx(path, sparse_initializers=False)
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+def _im2col(x, k, pad):
+    """[N*H*W, C*k*k] patches of a stride-1 k x k convolution, channel-major."""
+    n, c, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    cols = [padded[:, :, i:i + h, j:j + w] for i in range(k) for j in range(k)]
+    patches = np.stack(cols, axis=2)  # [N, C, k*k, H, W]
+    return patches.transpose(0, 3, 4, 1, 2).reshape(n * h * w, c * k * k)
+
+
+def test_calibrate_gram_matches_numpy():
+    """calibrate(gram=True): X^T X of a linear layer's inputs and of a
+    convolution's im2col patches."""
+    x = np.random.default_rng(2).random((40, 784), dtype=np.float32)
+    grams = shears.calibrate(model_path("mlp"), x, batch=16, gram=True)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(grams["/0/Gemm.gram"], x64.T @ x64, rtol=1e-4, atol=1e-3)
+    images = np.load(MODELS / "cnn.input.npy")
+    module = shears.import_onnx(model_path("cnn"))
+    module.run_pipeline("canonicalize")
+    grams = shears.calibrate(module, images, gram=True)
+    patches = _im2col(images.astype(np.float64), 3, 1)
+    np.testing.assert_allclose(grams["/stem/stem.0/Conv.gram"], patches.T @ patches,
+                               rtol=1e-4, atol=1e-3)
+    with pytest.raises(shears.Error, match="quantization or gram"):
+        shears.calibrate(model_path("mlp"), x, gram=True, quantization=True)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+@pytest.mark.parametrize("data_aware", [False, True])
+def test_low_rank_at_full_rank_keeps_outputs(name, data_aware):
+    """Every layer factored at its full rank computes what it did."""
+    x = np.load(MODELS / f"{name}.input.npy")
+    calibration = np.random.default_rng(3).random((64,) + x.shape[1:], dtype=np.float32)
+    factored = shears.low_rank(model_path(name), energy=1.0, require_saving=False,
+                               calibration=calibration if data_aware else None)
+    layers = str(factored).count("shears.linear") + str(factored).count("shears.conv2d")
+    original = str(shears.import_onnx(model_path(name)))
+    assert layers > original.count("shears.linear") + original.count("shears.conv2d")
+    expected = shears.compile(model_path(name))(x)
+    np.testing.assert_allclose(shears.compile(factored)(x), expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())
+
+
+def test_low_rank_matches_numpy_svd(tmp_path):
+    """At rank 16 the MLP's first layer is numpy's truncated SVD of W, or
+    with calibration samples numpy's SVD of W L times L^-1 (L L^T = X^T X +
+    damp * mean(diag) * I), which fits the layer's outputs on X better."""
+    w = _initializers(shears.import_onnx(model_path("mlp")), tmp_path)["0.weight"].astype(np.float64)
+    x = np.random.default_rng(4).random((256, 784), dtype=np.float32).astype(np.float64)
+    x[:, :200] = 0  # Inputs that never fire, as the images' borders.
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    plain = (u[:, :16] * s[:16]) @ vt[:16]
+    g = x.T @ x
+    g[np.diag_indices_from(g)] += 0.01 * np.trace(g) / len(g)
+    lower = np.linalg.cholesky(g)
+    u, s, vt = np.linalg.svd(w @ lower, full_matrices=False)
+    whitened = np.linalg.solve(lower.T, ((u[:, :16] * s[:16]) @ vt[:16]).T).T
+    # The Gram matrix is measured and stored in f32: L^-1 amplifies that.
+    for stats, reference, tolerance in ((None, plain, 1e-5), (x.astype(np.float32), whitened, 1e-3)):
+        module = shears.low_rank(model_path("mlp"), rank_by="rank", rank=16,
+                                 exclude="^/[24]/Gemm$", calibration=stats)
+        weights = _initializers(module, tmp_path)
+        product = weights["0.weight.u"].astype(np.float64) @ weights["0.weight.v"]
+        assert weights["0.weight.v"].shape == (16, 784)
+        np.testing.assert_allclose(product, reference, atol=tolerance * np.abs(reference).max())
+    error = lambda approx: np.linalg.norm(x @ (w - approx).T)  # noqa: E731
+    assert error(whitened) < 0.9 * error(plain)
+
+
+def test_low_rank_params_budget(tmp_path):
+    """rank_by="params": the factored layers keep at most that fraction."""
+    def weights(module):
+        return sum(w.size for name, w in _initializers(module, tmp_path).items() if w.ndim == 2)
+    dense = weights(shears.import_onnx(model_path("mlp")))
+    half = shears.low_rank(model_path("mlp"), rank_by="params", params=0.5)
+    assert 0.45 * dense < weights(half) <= 0.5 * dense
+
+
+@needs_ort
+def test_low_rank_exports_what_onnx_runtime_runs(tmp_path):
+    factored = shears.low_rank(model_path("cnn"), rank_by="params", params=0.5)
+    factored.export_onnx(tmp_path / "cnn.lowrank.onnx")
+    onnx.checker.check_model(onnx.load(tmp_path / "cnn.lowrank.onnx"), full_check=True)
+    x = np.load(MODELS / "cnn.input.npy")
+    expected = ort_outputs(tmp_path / "cnn.lowrank.onnx", x, tmp_path / "ort")
+    np.testing.assert_allclose(shears.compile(factored)(x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_low_rank_matches_the_driver(tmp_path):
+    """shears.low_rank with calibration samples writes the file `shears
+    lowrank --calibration` writes, byte for byte."""
+    import subprocess
+    x = np.random.default_rng(5).random((64, 784), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    driver = tmp_path / "driver.onnx"
+    subprocess.run([str(_shears_tool()), "lowrank", str(model_path("mlp")), "--rank-by", "params",
+                    "--params", "0.4", "--calibration", f"input={tmp_path / 'x.npy'}",
+                    "-o", str(driver)], check=True, capture_output=True)
+    module = shears.low_rank(model_path("mlp"), rank_by="params", params=0.4, calibration=x)
+    module.export_onnx(tmp_path / "python.onnx")
+    assert (tmp_path / "python.onnx").read_bytes() == driver.read_bytes()
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"rank_by": "rank"}, "rank-by=rank needs a rank of at least 1, got 0"),
+    ({"rank_by": "params", "params": 0.0}, r"params must be in \(0, 1\], got 0"),
+    ({"energy": 1.5}, r"energy must be in \(0, 1\], got 1.5"),
+    ({"rank_by": "rank", "rank": 400, "require_saving": False},
+     "rank 400 is above the rank of layer '/0/Gemm' \\(300"),
+    ({"rank_by": "params", "params": 0.001}, "params=0.001 cannot be met"),
+    ({"calibration": np.zeros((2, 784), np.float32), "statistics": {}}, "not both"),
+    ({"statistics": {"/0/Gemm.gram": np.zeros((3, 3), np.float32)}},
+     r"'/0/Gemm.gram' is \[3, 3\], expected \[784, 784\]"),
+    ({"statistics": {"/0/Gemm.gram": np.eye(784, dtype=np.float32)}},
+     "no Gram matrix for layer '/2/Gemm'"),
+])
+def test_low_rank_bad_options(kwargs, message):
+    with pytest.raises(shears.Error, match=message):
+        shears.low_rank(model_path("mlp"), **kwargs)

@@ -33,6 +33,9 @@ const Command commands[] = {
     {"quantize", "Quantizes a model to int8 (QDQ ONNX), calibrated on samples",
      "shears quantize model.onnx --calibration input=x.npy -o int8.onnx",
      mlir::shears::quantizeModelCommand},
+    {"lowrank", "Factors layers into two of low rank (SVD) where it saves",
+     "shears lowrank model.onnx --energy 0.9 -o small.onnx",
+     mlir::shears::lowRankModelCommand},
     {"pack", "Shares weights and writes a Deep Compression pack (.shears)",
      "shears pack small.onnx -o small.shears", mlir::shears::packModelCommand},
     {"unpack", "Writes the ONNX model a .shears pack holds",
@@ -48,7 +51,7 @@ const Command commands[] = {
     {"compile", "Compiles a model into a shared library with a C ABI",
      "shears compile small.onnx -o libmodel.so",
      mlir::shears::compileModelCommand},
-    {"calibrate", "Measures layers' input norms (or ranges) on samples",
+    {"calibrate", "Measures layers' input norms (or ranges, Gram matrices)",
      "shears calibrate model.onnx --input input=x.npy -o norms.npz",
      mlir::shears::calibrateModelCommand},
 };

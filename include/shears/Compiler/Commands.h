@@ -41,6 +41,11 @@ int unpackModelCommand(int argc, char **argv);
 /// and writes it as QDQ ONNX (or MLIR) (shears quantize).
 int quantizeModelCommand(int argc, char **argv);
 
+/// Factors linear layers and convolutions with shears-low-rank (plain or
+/// data-aware SVD) and writes the model back as ONNX (or MLIR) (shears
+/// lowrank).
+int lowRankModelCommand(int argc, char **argv);
+
 } // namespace mlir::shears
 
 #endif // SHEARS_COMPILER_COMMANDS_H

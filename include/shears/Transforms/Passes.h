@@ -22,6 +22,9 @@ enum class CalibrationMethod { MinMax, Percentile, Entropy };
 /// shears-share-weights: where the k-means centroids start.
 enum class CentroidInit { Linear, Density, Random };
 
+/// shears-low-rank: how the rank of each layer is chosen.
+enum class RankSelection { Energy, Error, Rank, Params };
+
 #define GEN_PASS_DECL
 #include "shears/Transforms/Passes.h.inc"
 

@@ -274,6 +274,82 @@ def ShearsShareWeights : Pass<"shears-share-weights", "mlir::ModuleOp"> {
   ];
 }
 
+def ShearsLowRank : Pass<"shears-low-rank", "mlir::ModuleOp"> {
+  let summary = "Factors linear and convolution weights into two low-rank "
+                "layers (truncated SVD, optionally whitened by calibration "
+                "data)";
+  let description = [{
+    Replaces every linear layer and ungrouped convolution with a constant
+    weight (found through PrunableOpInterface, named by its ONNX node) whose
+    name `exclude` does not match by two layers of rank r, where that takes
+    fewer parameters (r * (in + out) < in * out; `require-saving=false`
+    factors regardless):
+    - linear `NAME` with W [out, in] becomes `NAME.v` (weight [r, in], no
+      bias) followed by `NAME.u` (weight [out, r], the bias);
+    - a k x k convolution, its filter viewed as [out, in * k * k], becomes
+      `NAME.v`, a k x k convolution with r filters and the original strides,
+      pads and dilations, followed by `NAME.u`, a 1 x 1 convolution.
+    The factors come from the truncated SVD W = U S V^T (U S^1/2 and
+    S^1/2 V^T). With `statistics` (the .npz `shears calibrate --gram`
+    writes: per layer `NAME.gram`, the Gram matrix G = X^T X of the
+    layer's inputs, im2col patches for a convolution) the SVD is data-aware
+    (SVD-LLM): it factors W L, L the Cholesky factor of G + d I (d =
+    `damp` times the mean of G's diagonal), and multiplies the result by
+    L^-1, so that truncation minimizes the error of the layer's outputs on
+    the calibration data instead of the error of its weights.
+
+    The rank of each layer (`rank-by`): `energy`, the smallest keeping that
+    fraction of the sum of squared singular values; `error`, the smallest
+    whose relative error (of W, or with `statistics` of the layer's outputs
+    on the calibration data) is at most `max-error`; `rank`, the same rank
+    for every layer; `params`, ranks chosen across all layers together so
+    that the layers considered keep at most that fraction of their
+    parameters, dropping the singular values that cost the least relative
+    energy per parameter first (one threshold over all layers).
+  }];
+  let dependentDialects = ["mlir::shears::ShearsDialect"];
+  let options = [
+    Option<"rankBy", "rank-by", "mlir::shears::RankSelection",
+           "mlir::shears::RankSelection::Energy", "How ranks are chosen",
+           [{::llvm::cl::values(
+             clEnumValN(mlir::shears::RankSelection::Energy, "energy",
+                        "the smallest rank keeping `energy` of sum(s^2)"),
+             clEnumValN(mlir::shears::RankSelection::Error, "error",
+                        "the smallest rank with relative error <= max-error"),
+             clEnumValN(mlir::shears::RankSelection::Rank, "rank",
+                        "`rank` for every layer"),
+             clEnumValN(mlir::shears::RankSelection::Params, "params",
+                        "a budget: keep `params` of the layers' parameters"))}]>,
+    Option<"energy", "energy", "double", "0.9",
+           "rank-by=energy: fraction of sum(s^2) kept, in (0, 1]">,
+    Option<"maxError", "max-error", "double", "0.1",
+           "rank-by=error: relative Frobenius error allowed, in [0, 1)">,
+    Option<"rank", "rank", "int64_t", "0",
+           "rank-by=rank: the rank of every factored layer (at least 1)">,
+    Option<"params", "params", "double", "0.5",
+           "rank-by=params: fraction of the layers' parameters kept, in "
+           "(0, 1]">,
+    Option<"statistics", "statistics", "std::string", "\"\"",
+           ".npz of input Gram matrices per ONNX node name (NAME.gram, from "
+           "shears calibrate --gram): data-aware SVD">,
+    Option<"damp", "damp", "double", "0.01",
+           "With statistics: added to the Gram matrix's diagonal, relative to "
+           "its mean (> 0)">,
+    Option<"requireSaving", "require-saving", "bool", "true",
+           "Factor a layer only where that takes fewer parameters">,
+    Option<"report", "report", "bool", "false",
+           "Emit a remark per layer: its rank, the energy kept and its "
+           "parameters">,
+    Option<"exclude", "exclude", "std::string", "\"\"",
+           "Regex of ONNX node names whose layers stay as they are">,
+  ];
+  let statistics = [
+    Statistic<"numFactoredLayers", "factored-layers", "Layers factored">,
+    Statistic<"numRemovedParameters", "removed-parameters",
+              "Weight elements removed">,
+  ];
+}
+
 def ShearsPrintChannelGroups : Pass<"shears-print-channel-groups",
                                    "mlir::func::FuncOp"> {
   let summary = "Reports the channel groups of each function";
