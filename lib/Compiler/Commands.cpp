@@ -807,7 +807,9 @@ int shears::pruneModelCommand(int argc, char **argv) {
       cl::desc("Which go first: magnitude (|w|, L1 of a structure; the "
                "default), l2, random, taylor (|w * dL/dw|, needs "
                "--gradients), activation (|w| * input norm, Wanda; needs "
-               "--calibration or --activations)"),
+               "--calibration or --activations), obs (SparseGPT: OBS with "
+               "the kept weights updated to make up for the pruned ones; "
+               "unstructured or n:m; needs --calibration or --hessians)"),
       cl::init("magnitude"), cl::cat(cat));
   Opt<std::string> gradients(
       "gradients",
@@ -819,11 +821,21 @@ int shears::pruneModelCommand(int argc, char **argv) {
       cl::desc(".npz of input-channel norms per layer (shears calibrate "
                "writes it) for --criterion activation"),
       cl::value_desc("norms.npz"), cl::cat(cat));
+  Opt<std::string> hessians(
+      "hessians",
+      cl::desc(".npz of the Gram matrices of the layers' inputs (shears "
+               "calibrate --gram writes it) for --criterion obs"),
+      cl::value_desc("grams.npz"), cl::cat(cat));
+  Opt<double> damp(
+      "damp",
+      cl::desc("--criterion obs: added to each Gram matrix's diagonal, "
+               "relative to its mean (default 0.01)"),
+      cl::init(0.01), cl::cat(cat));
   List<std::string> calibration(
       "calibration",
-      cl::desc("For --criterion activation: measure the input norms on "
-               "these samples (NAME=FILE.npy, first axis the samples; "
-               "repeat per input)"),
+      cl::desc("For --criterion activation or obs: measure the input norms "
+               "(or Gram matrices) on these samples (NAME=FILE.npy, first "
+               "axis the samples; repeat per input)"),
       cl::value_desc("name=file.npy"), cl::cat(cat));
   Opt<int64_t> calibrationBatch(
       "calibration-batch",
@@ -898,6 +910,9 @@ int shears::pruneModelCommand(int argc, char **argv) {
           " model.onnx --criterion activation --calibration input=x.npy "
           "-o wanda.onnx\n  " +
           name +
+          " model.onnx --criterion obs --sparsity 0.7 --calibration "
+          "input=x.npy -o sparsegpt.onnx\n  " +
+          name +
           " model.onnx --criterion taylor --gradients grads.npz "
           "--layer-sparsity '^/fc1/=0.3' -o taylor.onnx\n");
 
@@ -921,7 +936,7 @@ int shears::pruneModelCommand(int argc, char **argv) {
   if (!oneOf("granularity", granularity,
              {"unstructured", "channel", "input-channel", "n:m", "block"}) ||
       !oneOf("criterion", criterion,
-             {"magnitude", "l2", "random", "taylor", "activation"}) ||
+             {"magnitude", "l2", "random", "taylor", "activation", "obs"}) ||
       !oneOf("scope", scope, {"layer", "global"}))
     return 1;
   if (n < 1 || m < 1 || n > m)
@@ -948,6 +963,11 @@ int shears::pruneModelCommand(int argc, char **argv) {
                       "NAME=FILE.npy or --activations FILE.npz");
   if (!calibration.empty() && !activations.empty())
     return fail(name, "give --calibration or --activations, not both");
+  if (criterion == "obs" && hessians.empty() && calibration.empty())
+    return fail(name, "--criterion obs needs --calibration NAME=FILE.npy or "
+                      "--hessians FILE.npz");
+  if (!calibration.empty() && !hessians.empty())
+    return fail(name, "give --calibration or --hessians, not both");
 
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
@@ -957,19 +977,22 @@ int shears::pruneModelCommand(int argc, char **argv) {
   shears::ModelReport before = shears::collectModelReport(*module);
   before.onnxBytes = onnxFileSize(modelPath);
 
-  // Activation norms measured here live in a temporary .npz while the
-  // pipeline reads them.
-  std::string normsPath = activations;
-  TemporaryNpz normsFile;
+  // Activation norms or Gram matrices measured here live in a temporary
+  // .npz while the pipeline reads them.
+  std::string normsPath = activations, gramPath = hessians;
+  TemporaryNpz statsFile;
   if (!calibration.empty()) {
-    if (criterion != "activation")
-      return fail(name, "--calibration is for --criterion activation");
-    if (int status = normsFile.create(name, "shears-norms"))
+    bool obs = criterion == "obs";
+    if (criterion != "activation" && !obs)
+      return fail(name, "--calibration is for --criterion activation or obs");
+    if (int status =
+            statsFile.create(name, obs ? "shears-grams" : "shears-norms"))
       return status;
-    normsPath = normsFile.path;
+    (obs ? gramPath : normsPath) = statsFile.path;
     if (int status = measureLayers(name, *module, "--calibration", calibration,
-                                   calibrationBatch, normsPath,
-                                   shears::measureInputNorms))
+                                   calibrationBatch, statsFile.path,
+                                   obs ? shears::measureInputGrams
+                                       : shears::measureInputNorms))
       return status;
   }
 
@@ -988,6 +1011,8 @@ int shears::pruneModelCommand(int argc, char **argv) {
   options.seed = seed;
   options.gradients = gradients;
   options.activations = normsPath;
+  options.hessians = gramPath;
+  options.damp = damp;
   options.layerSparsity.assign(layerSparsity.begin(), layerSparsity.end());
   shears::ShearsEliminateDeadNeuronsOptions eliminate;
   eliminate.shrinkInputs = shrinkInputs;

@@ -4,6 +4,7 @@
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Finite.h"
 #include "shears/Support/Npz.h"
+#include "shears/Transforms/OBS.h"
 #include "shears/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -100,6 +101,7 @@ private:
   void roundKept(Layer &unit);
   void selectGlobal(MutableArrayRef<Layer> layers, Granularity granularity);
   void insertMask(Layer &layer, Granularity granularity);
+  LogicalResult pruneWithOBS(MutableArrayRef<Layer> layers, Granularity g);
   std::vector<Layer> channelGroupUnits(std::vector<Layer> &layers);
 };
 
@@ -113,16 +115,24 @@ ShearsInsertMasks::parseOptions(Granularity &result,
   if (!(sparsity >= 0.0 && sparsity < 1.0))
     return fail("sparsity must be in [0, 1), got " +
                 std::to_string(static_cast<double>(sparsity)));
-  if (!llvm::is_contained({"magnitude", "l2", "random", "taylor", "activation"},
-                          criterion))
-    return fail("unknown criterion '" + criterion +
-                "' (expected magnitude, l2, random, taylor or activation)");
+  if (!llvm::is_contained(
+          {"magnitude", "l2", "random", "taylor", "activation", "obs"},
+          criterion))
+    return fail(
+        "unknown criterion '" + criterion +
+        "' (expected magnitude, l2, random, taylor, activation or obs)");
   if (criterion == "taylor" && gradients.empty())
     return fail("criterion=taylor needs gradients=FILE.npz, the gradients of "
                 "the loss per weight (utils/onnx_gradients.py computes them)");
   if (criterion == "activation" && activations.empty())
     return fail("criterion=activation needs activations=FILE.npz, the input "
                 "norms per layer (`shears calibrate` measures them)");
+  if (criterion == "obs" && hessians.empty())
+    return fail("criterion=obs needs hessians=FILE.npz, the Gram matrices of "
+                "the layers' inputs (`shears calibrate --gram` measures them)");
+  if (!(damp > 0) || !std::isfinite(damp))
+    return fail("damp must be positive, got " +
+                std::to_string(static_cast<double>(damp)));
   for (const std::string &entry : layerSparsity) {
     size_t eq = entry.rfind('=');
     double value;
@@ -157,6 +167,12 @@ ShearsInsertMasks::parseOptions(Granularity &result,
   if (result == Granularity::NM && (n < 1 || m < 1 || n > m))
     return fail("n:m needs 1 <= n <= m, got " + Twine(static_cast<int64_t>(n)) + ":" +
                 Twine(static_cast<int64_t>(m)));
+  if (criterion == "obs" && result != Granularity::Unstructured &&
+      result != Granularity::NM)
+    return fail("criterion=obs prunes unstructured or n:m, not " + granularity);
+  if (criterion == "obs" && scope != "layer")
+    return fail("criterion=obs prunes each layer at its sparsity "
+                "(scope=layer)");
   if (result == Granularity::Block && (blockRows < 1 || blockCols < 1))
     return fail("block sizes must be positive");
   if (minChannels < 0)
@@ -509,6 +525,13 @@ void ShearsInsertMasks::runOnOperation() {
       layers, [](const Layer &layer) { return layer.sparsity > 0; });
   if (sparsity == 0.0 && !anyOverride && g != Granularity::NM)
     return;
+  if (criterion == "obs") {
+    if (failed(pruneWithOBS(layers, g)))
+      return signalPassFailure();
+    for (Layer &layer : layers)
+      insertMask(layer, g);
+    return;
+  }
   if (failed(loadFactors(layers)))
     return signalPassFailure();
 
@@ -537,6 +560,73 @@ void ShearsInsertMasks::runOnOperation() {
           layers[layerIndex].pruned[offset + i] = p;
   for (Layer &layer : layers)
     insertMask(layer, g);
+}
+
+/// Prunes each layer with OBS and puts the updated weights in place of its
+/// weight; `pruned` then holds one entry per weight.
+LogicalResult ShearsInsertMasks::pruneWithOBS(MutableArrayRef<Layer> layers,
+                                              Granularity g) {
+  llvm::Expected<llvm::StringMap<NpzArray>> grams = readNpz(hessians);
+  if (!grams) {
+    getOperation().emitError()
+        << "shears-insert-masks: " << llvm::toString(grams.takeError());
+    return failure();
+  }
+  for (Layer &layer : layers) {
+    int64_t cols = layer.cols * layer.inner;
+    if (layer.op.getGroups() != 1)
+      return layer.op.emitError()
+             << "shears-insert-masks: criterion=obs does not prune grouped "
+                "convolutions such as '"
+             << layer.name << "' (exclude them with exclude)";
+    auto it = grams->find(layer.name + ".gram");
+    if (layer.name.empty() || it == grams->end())
+      return layer.op.emitError()
+             << "shears-insert-masks: '" << hessians
+             << "' has no Gram matrix for layer '" << layer.name
+             << "' (expected '" << layer.name
+             << ".gram', as shears calibrate --gram writes)";
+    const NpzArray &gram = it->second;
+    if (ArrayRef<int64_t>(gram.shape) != ArrayRef<int64_t>{cols, cols})
+      return layer.op.emitError()
+             << "shears-insert-masks: Gram matrix '" << layer.name
+             << ".gram' has shape " << shapeString(gram.shape) << ", expected ["
+             << cols << "x" << cols << "]";
+    OBSTarget target;
+    target.sparsity = layer.sparsity >= 0 ? layer.sparsity : sparsity;
+    if (g == Granularity::NM) {
+      target.n = n;
+      target.m = m;
+    }
+    target.inner = layer.inner;
+    target.damp = damp;
+    if (target.sparsity == 0 && g != Granularity::NM) {
+      // Nothing to prune: the layer stays as it is.
+      buildStructures(layer, Granularity::Unstructured);
+      layer.pruned.assign(layer.weights.size(), false);
+      continue;
+    }
+    SmallVector<bool> pruned;
+    std::string error;
+    if (failed(shears::pruneWithOBS(layer.weights, layer.rows, cols,
+                                    gram.values, target, pruned, error)))
+      return layer.op.emitError()
+             << "shears-insert-masks: layer '" << layer.name << "': " << error;
+    buildStructures(layer, Granularity::Unstructured);
+    layer.pruned.assign(pruned.begin(), pruned.end());
+    // The weights kept, updated, replace the layer's weight.
+    Value weight = layer.op.getWeight();
+    OpBuilder b(layer.op);
+    std::string base = nameOf(weight.getLoc());
+    if (base.empty())
+      base = layer.name + ".weight";
+    Value updated = createWeightConstant(b, weight.getLoc(), layer.type,
+                                         layer.weights, base + ".obs");
+    layer.op->replaceUsesOfWith(weight, updated);
+    if (Operation *old = weight.getDefiningOp(); old && old->use_empty())
+      old->erase();
+  }
+  return success();
 }
 
 std::vector<Layer>

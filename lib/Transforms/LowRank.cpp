@@ -130,10 +130,6 @@ LogicalResult ShearsLowRank::decompose(Layer &layer, ArrayRef<float> weights,
              << llvm::make_range(gram.shape.begin(), gram.shape.end())
              << "], expected [" << layer.in << ", " << layer.in
              << "] (the layer's inputs per output)";
-    if (std::string bad = describeNonFinite(ArrayRef(gram.values));
-        !bad.empty())
-      return layer.op.emitError() << "shears-low-rank: the Gram matrix '"
-                                  << layer.name << ".gram' holds " << bad;
     Eigen::MatrixXd g = Eigen::Map<const Eigen::MatrixXf>(gram.values.data(),
                                                           layer.in, layer.in)
                             .cast<double>();

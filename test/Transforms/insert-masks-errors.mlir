@@ -9,7 +9,7 @@
 // SPARSITY: error: shears-insert-masks: sparsity must be in [0, 1), got 1.0
 // NM: error: shears-insert-masks: n:m needs 1 <= n <= m, got 4:2
 // REGEX: error: shears-insert-masks: exclude regex 'nothing-like-this' matches no layer
-// CRITERION: error: shears-insert-masks: unknown criterion 'wanda' (expected magnitude, l2, random, taylor or activation)
+// CRITERION: error: shears-insert-masks: unknown criterion 'wanda' (expected magnitude, l2, random, taylor, activation or obs)
 // GRANULARITY: error: shears-insert-masks: unknown granularity 'filter'
 
 func.func @main(%x: tensor<?x2xf32>) -> tensor<?x4xf32> {

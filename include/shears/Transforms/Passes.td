@@ -62,7 +62,7 @@ def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
     Option<"sparsity", "sparsity", "double", "0.5",
            "Fraction of weights (or structures) to remove, in [0, 1)">,
     Option<"criterion", "criterion", "std::string", "\"magnitude\"",
-           "magnitude | l2 | random | taylor | activation">,
+           "magnitude | l2 | random | taylor | activation | obs">,
     Option<"granularity", "granularity", "std::string", "\"unstructured\"",
            "unstructured | channel | input-channel | n:m | block">,
     Option<"n", "n", "int64_t", "2", "N of N:M: weights kept per group of M">,
@@ -87,6 +87,11 @@ def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
     Option<"activations", "activations", "std::string", "\"\"",
            ".npz of input-channel L2 norms per ONNX node name "
            "(criterion=activation)">,
+    Option<"hessians", "hessians", "std::string", "\"\"",
+           ".npz of the Gram matrices of the layers' inputs per ONNX node "
+           "name (NAME.gram, from shears calibrate --gram; criterion=obs)">,
+    Option<"damp", "damp", "double", "0.01",
+           "criterion=obs: added to H's diagonal, relative to its mean (> 0)">,
   ];
   let statistics = [
     Statistic<"numMaskedLayers", "masked-layers", "Layers given a mask">,
