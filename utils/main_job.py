@@ -17,8 +17,12 @@ quantized (prune, then quantize), and int4 (groups of 64) and binary weights
 (no fine-tuning): accuracy, file size, latency. Then Deep Compression's
 pack: pruned (unstructured, global, activation criterion) at 50-90%, packed by
 `shears pack` with 4- and 5-bit weight sharing and Huffman coding: accuracy,
-bytes and the ratio to the dense file. Prints the tables and writes them as
-JSON and a PNG plot into the output directory.
+bytes and the ratio to the dense file. Then reconstruction: every layer
+pruned at the same sparsity (and 2:4) by magnitude, activation (Wanda) and
+obs (SparseGPT, Gram matrices of 2048 training images). Then low-rank
+factorization (`shears lowrank`) under parameter budgets, by plain and
+data-aware SVD. Prints the tables and writes them as JSON and a PNG plot
+into the output directory.
 
     PYTHONPATH=build/python /usr/bin/python3 utils/main_job.py [MODEL.onnx ...] [--out out/]
 """
@@ -261,9 +265,121 @@ def sweep(path, data, prune, args, tmp):
     quantization = quantize_sweep(path, module, spec, data, prune, exclude, args, tmp)
     log("   Deep Compression pack")
     pack = pack_sweep(path, module, data, prune, extra, tmp)
+    log("   reconstruction (every layer at one sparsity)")
+    reconstruction = reconstruction_sweep(module, spec, data, prune, tmp)
+    log("   low-rank factorization")
+    low_rank = low_rank_sweep(module, spec, data, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
-            "excluded": last, "dense_accuracy": dense["accuracy"], "rows": rows,
-            "criteria": criteria, "quantization": quantization, "pack": pack}
+            "excluded": last, "dense_accuracy": dense["accuracy"], "dense_parameters":
+            dense["parameters"], "dense_macs": dense["macs_per_sample"], "rows": rows,
+            "criteria": criteria, "quantization": quantization, "pack": pack,
+            "reconstruction": reconstruction, "low_rank": low_rank}
+
+
+def print_reconstruction(result):
+    rows = result.get("reconstruction")
+    if not rows:
+        return
+    dense = result["dense_accuracy"]
+    labels = list(rows[0]["accuracy"])
+    print(f"\n{result['model']}: every layer pruned at one sparsity, post-training "
+          f"(obs: SparseGPT on the Gram matrices of 2048 training images; activation: Wanda on "
+          f"the same images); test accuracy (%) and the change from dense {percent(dense)}")
+    header = f"{'criterion':<12}" + "".join(f"{label:>16}" for label in labels)
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        cells = "".join(
+            f"{'-':>16}" if r["accuracy"][label] is None else
+            f"{r['accuracy'][label] * 100:>8.2f} ({(r['accuracy'][label] - dense) * 100:+5.2f})"
+            for label in labels)
+        print(f"{r['criterion']:<12}{cells}")
+
+
+def print_low_rank(result):
+    rows = result.get("low_rank")
+    if not rows:
+        return
+    dense = result["dense_accuracy"]
+    print(f"\n{result['model']}: low-rank factorization (shears lowrank --rank-by params; "
+          f"data-aware: whitened by the Gram matrices of 2048 training images); dense "
+          f"{result['dense_parameters']} parameters, {result['dense_macs']} MACs/sample, "
+          f"accuracy {percent(dense)}")
+    header = (f"{'budget':>7} {'method':<16}{'parameters':>11}{'of dense':>9}{'MACs':>10}"
+              f"{'accuracy':>10}{'Δ points':>10}  ranks")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        delta = "-" if r["accuracy"] is None else f"{(r['accuracy'] - dense) * 100:+.2f}"
+        ranks = ", ".join(f"{k} {v}" for k, v in r["ranks"].items())
+        print(f"{r['budget']:>7.2f} {r['method']:<16}{r['parameters']:>11}"
+              f"{r['parameters'] / result['dense_parameters']:>9.2f}{r['macs_per_sample']:>10}"
+              f"{percent(r['accuracy']):>10}{delta:>10}  {ranks}")
+
+
+RECONSTRUCTION_SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9]
+RECONSTRUCTION_CRITERIA = ["magnitude", "activation", "obs"]
+LOW_RANK_BUDGETS = [0.75, 0.5, 0.35, 0.25]
+
+
+def calibration_for(spec, count):
+    """`count` training images shaped for the model's input."""
+    return fashion_mnist.calibration_images(count).reshape((-1,) + tuple(spec.shape[1:]))
+
+
+def reconstruction_sweep(module, spec, data, prune, tmp):
+    """Every layer (the classifier too) pruned at one sparsity, or 2:4, by
+    magnitude, activation (Wanda: input norms) and obs (SparseGPT: the
+    weights kept updated through the inverse Hessian), post-training, on
+    2048 training images: test accuracy per criterion and sparsity."""
+    x, labels = data.for_model(spec)
+    calibration = calibration_for(spec, 2048)
+    side = {"activation": ("activations", shears.calibrate(module, calibration)),
+            "obs": ("hessians", shears.calibrate(module, calibration, gram=True))}
+    paths = {}
+    for criterion, (option, arrays) in side.items():
+        paths[criterion] = os.path.join(tmp, f"{criterion}.npz")
+        np.savez(paths[criterion], **arrays)
+    settings = [(f"{s:.0%}", {"sparsity": s}) for s in RECONSTRUCTION_SPARSITIES]
+    settings.append(("2:4", {"granularity": '"n:m"', "n": 2, "m": 4}))
+    rows = []
+    for criterion in RECONSTRUCTION_CRITERIA:
+        accuracies = {}
+        for label, options in settings:
+            extra = {side[criterion][0]: paths[criterion]} if criterion in side else {}
+            pruned = prune(module, criterion=criterion, **options, **extra)
+            accuracies[label] = accuracy_of(shears.compile(pruned), x, labels)
+        rows.append({"criterion": criterion, "accuracy": accuracies})
+        log(f"   {criterion:>10}: " + " ".join(percent(a, "") for a in accuracies.values()))
+    return rows
+
+
+def low_rank_sweep(module, spec, data, tmp):
+    """`shears lowrank` with one parameter budget over all layers (the
+    fraction of the factored layers' parameters kept), by SVD and by
+    data-aware SVD (Gram matrices of 2048 training images): test accuracy,
+    parameters, MACs and the rank of each layer."""
+    x, labels = data.for_model(spec)
+    grams = shears.calibrate(module, calibration_for(spec, 2048), gram=True)
+    rows = []
+    for budget in LOW_RANK_BUDGETS:
+        for method, statistics in (("SVD", None), ("data-aware SVD", grams)):
+            factored = shears.low_rank(module, rank_by="params", params=budget,
+                                       statistics=statistics)
+            totals = report(factored, tmp)
+            ranks = {}
+            for layer in totals["layers"]:
+                if layer["name"].endswith(".v"):
+                    ranks[layer["name"][:-2]] = layer["output_channels"]
+            row = {"budget": budget, "method": method,
+                   "parameters": totals["totals"]["parameters"],
+                   "macs_per_sample": totals["totals"]["macs_per_sample"],
+                   "ranks": ranks,
+                   "accuracy": accuracy_of(shears.compile(factored), x, labels)}
+            log(f"   {method:>15} params={budget}: {row['parameters']} parameters, "
+                f"accuracy {percent(row['accuracy'])}")
+            rows.append(row)
+    return rows
 
 
 PACK_SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9]
@@ -551,6 +667,8 @@ def main():
         print_criteria(result, args.sparsities)
         print_quantization(result)
         print_pack(result)
+        print_reconstruction(result)
+        print_low_rank(result)
 
     json_path = args.out / "prune_sweep.json"
     png_path = args.out / "prune_sweep.png"
