@@ -284,16 +284,18 @@ def print_reconstruction(result):
     labels = list(rows[0]["accuracy"])
     print(f"\n{result['model']}: every layer pruned at one sparsity, post-training "
           f"(obs: SparseGPT on the Gram matrices of 2048 training images; activation: Wanda on "
-          f"the same images); test accuracy (%) and the change from dense {percent(dense)}")
-    header = f"{'criterion':<12}" + "".join(f"{label:>16}" for label in labels)
+          f"the same images; channel: output channels by magnitude per layer, +refit: the "
+          f"layers reading them refit by least squares on the same images); test accuracy (%) "
+          f"and the change from dense {percent(dense)}")
+    header = f"{'criterion':<14}" + "".join(f"{label:>16}" for label in labels)
     print(header)
     print("-" * len(header))
     for r in rows:
         cells = "".join(
-            f"{'-':>16}" if r["accuracy"][label] is None else
+            f"{'-':>16}" if r["accuracy"].get(label) is None else
             f"{r['accuracy'][label] * 100:>8.2f} ({(r['accuracy'][label] - dense) * 100:+5.2f})"
             for label in labels)
-        print(f"{r['criterion']:<12}{cells}")
+        print(f"{r['criterion']:<14}{cells}")
 
 
 def print_low_rank(result):
@@ -351,6 +353,16 @@ def reconstruction_sweep(module, spec, data, prune, tmp):
             accuracies[label] = accuracy_of(shears.compile(pruned), x, labels)
         rows.append({"criterion": criterion, "accuracy": accuracies})
         log(f"   {criterion:>10}: " + " ".join(percent(a, "") for a in accuracies.values()))
+    # Channels (magnitude, per layer), then the layers that read them refit
+    # by least squares with an intercept (ThiNet; bias compensation).
+    for label, refit in (("channel", False), ("channel+refit", True)):
+        accuracies = {}
+        for sparsity in RECONSTRUCTION_SPARSITIES:
+            options = {"reconstruct": "true", "hessians": paths["obs"]} if refit else {}
+            pruned = prune(module, sparsity=sparsity, granularity="channel", **options)
+            accuracies[f"{sparsity:.0%}"] = accuracy_of(shears.compile(pruned), x, labels)
+        rows.append({"criterion": label, "accuracy": accuracies})
+        log(f"   {label:>10}: " + " ".join(percent(a, "") for a in accuracies.values()))
     return rows
 
 

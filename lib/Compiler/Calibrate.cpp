@@ -305,10 +305,10 @@ mlir::shears::measureActivationRanges(
 
 namespace {
 
-/// The sum of x x^T over the vectors a layer multiplies by its weight's
-/// rows: the last dim of a linear layer's input, the im2col patches of a
-/// convolution's. Patches are cut a block of rows at a time and multiplied
-/// in f32; the blocks' products add up in f64.
+/// The mean of x x^T and of x over the vectors a layer multiplies by its
+/// weight's rows: the last dim of a linear layer's input, the im2col
+/// patches of a convolution's. Patches are cut a block of rows at a time
+/// and multiplied in f32; the blocks' products add up in f64.
 class GramAccumulator {
 public:
   void add(const Probe &probe, const ShearsTensor *t) {
@@ -360,16 +360,19 @@ public:
       accumulate(block.topRows(filled));
   }
 
-  NpzArray take() {
-    NpzArray array;
+  /// E[x x^T] ([d, d]) and E[x] ([d]).
+  std::pair<NpzArray, NpzArray> take() {
     int64_t d = gram.rows();
-    array.shape = {d, d};
+    double scale = count ? 1.0 / double(count) : 0.0;
+    NpzArray second{{d, d}, std::vector<float>(d * d)};
+    NpzArray mean{{d}, std::vector<float>(d)};
     Eigen::MatrixXd full = gram.selfadjointView<Eigen::Lower>();
-    array.values.assign(d * d, 0.0f);
-    for (int64_t i = 0; i < d; ++i)
+    for (int64_t i = 0; i < d; ++i) {
+      mean.values[i] = float(sum[i] * scale);
       for (int64_t j = 0; j < d; ++j)
-        array.values[i * d + j] = float(full(i, j));
-    return array;
+        second.values[i * d + j] = float(full(i, j) * scale);
+    }
+    return {std::move(second), std::move(mean)};
   }
 
 private:
@@ -378,16 +381,22 @@ private:
   static constexpr int64_t kBlockRows = 4096;
 
   void resize(int64_t features) {
-    if (gram.rows() != features)
+    if (gram.rows() != features) {
       gram = Eigen::MatrixXd::Zero(features, features);
+      sum = Eigen::VectorXd::Zero(features);
+    }
   }
   template <typename Block> void accumulate(const Block &rows) {
     Eigen::MatrixXf product = Eigen::MatrixXf::Zero(rows.cols(), rows.cols());
     product.selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
     gram.triangularView<Eigen::Lower>() += product.cast<double>();
+    sum += rows.colwise().sum().transpose().template cast<double>();
+    count += rows.rows();
   }
 
   Eigen::MatrixXd gram;
+  Eigen::VectorXd sum;
+  int64_t count = 0;
 };
 
 } // namespace
@@ -417,8 +426,12 @@ mlir::shears::measureInputGrams(
     return failure();
   }
   std::vector<std::pair<std::string, NpzArray>> result;
-  for (auto [probe, gram] : llvm::zip(model.probes, grams))
-    if (probe.factorable)
-      result.emplace_back(probe.name + ".gram", gram.take());
+  for (auto [probe, gram] : llvm::zip(model.probes, grams)) {
+    if (!probe.factorable)
+      continue;
+    auto [second, mean] = gram.take();
+    result.emplace_back(probe.name + ".gram", std::move(second));
+    result.emplace_back(probe.name + ".mean", std::move(mean));
+  }
   return result;
 }

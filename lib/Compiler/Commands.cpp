@@ -828,9 +828,15 @@ int shears::pruneModelCommand(int argc, char **argv) {
       cl::value_desc("grams.npz"), cl::cat(cat));
   Opt<double> damp(
       "damp",
-      cl::desc("--criterion obs: added to each Gram matrix's diagonal, "
-               "relative to its mean (default 0.01)"),
+      cl::desc("--criterion obs, --reconstruct: added to each Gram matrix's "
+               "diagonal, relative to its mean (default 0.01)"),
       cl::init(0.01), cl::cat(cat));
+  Opt<bool> reconstruct(
+      "reconstruct",
+      cl::desc("--granularity channel: refit the layers that read pruned "
+               "channels by least squares on calibration data (needs "
+               "--calibration or --hessians)"),
+      cl::cat(cat));
   List<std::string> calibration(
       "calibration",
       cl::desc("For --criterion activation or obs: measure the input norms "
@@ -966,6 +972,9 @@ int shears::pruneModelCommand(int argc, char **argv) {
   if (criterion == "obs" && hessians.empty() && calibration.empty())
     return fail(name, "--criterion obs needs --calibration NAME=FILE.npy or "
                       "--hessians FILE.npz");
+  if (reconstruct && hessians.empty() && calibration.empty())
+    return fail(name, "--reconstruct needs --calibration NAME=FILE.npy or "
+                      "--hessians FILE.npz");
   if (!calibration.empty() && !hessians.empty())
     return fail(name, "give --calibration or --hessians, not both");
 
@@ -977,23 +986,34 @@ int shears::pruneModelCommand(int argc, char **argv) {
   shears::ModelReport before = shears::collectModelReport(*module);
   before.onnxBytes = onnxFileSize(modelPath);
 
-  // Activation norms or Gram matrices measured here live in a temporary
-  // .npz while the pipeline reads them.
+  // Activation norms and Gram matrices measured here live in temporary
+  // .npz files while the pipeline reads them.
   std::string normsPath = activations, gramPath = hessians;
-  TemporaryNpz statsFile;
+  TemporaryNpz normsFile, gramFile;
   if (!calibration.empty()) {
-    bool obs = criterion == "obs";
-    if (criterion != "activation" && !obs)
-      return fail(name, "--calibration is for --criterion activation or obs");
-    if (int status =
-            statsFile.create(name, obs ? "shears-grams" : "shears-norms"))
-      return status;
-    (obs ? gramPath : normsPath) = statsFile.path;
-    if (int status = measureLayers(name, *module, "--calibration", calibration,
-                                   calibrationBatch, statsFile.path,
-                                   obs ? shears::measureInputGrams
-                                       : shears::measureInputNorms))
-      return status;
+    bool norms = criterion == "activation";
+    bool grams = criterion == "obs" || reconstruct;
+    if (!norms && !grams)
+      return fail(name, "--calibration is for --criterion activation or obs, "
+                        "or --reconstruct");
+    if (norms) {
+      if (int status = normsFile.create(name, "shears-norms"))
+        return status;
+      normsPath = normsFile.path;
+      if (int status = measureLayers(name, *module, "--calibration",
+                                     calibration, calibrationBatch, normsPath,
+                                     shears::measureInputNorms))
+        return status;
+    }
+    if (grams) {
+      if (int status = gramFile.create(name, "shears-grams"))
+        return status;
+      gramPath = gramFile.path;
+      if (int status = measureLayers(name, *module, "--calibration",
+                                     calibration, calibrationBatch, gramPath,
+                                     shears::measureInputGrams))
+        return status;
+    }
   }
 
   shears::ShearsInsertMasksOptions options;
@@ -1013,6 +1033,7 @@ int shears::pruneModelCommand(int argc, char **argv) {
   options.activations = normsPath;
   options.hessians = gramPath;
   options.damp = damp;
+  options.reconstruct = reconstruct;
   options.layerSparsity.assign(layerSparsity.begin(), layerSparsity.end());
   shears::ShearsEliminateDeadNeuronsOptions eliminate;
   eliminate.shrinkInputs = shrinkInputs;

@@ -9,6 +9,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Regex.h"
 
@@ -47,6 +49,10 @@ struct Layer {
   SmallVector<bool> pruned;
   /// For a channel group: the layers (index, channel offset) it decides.
   SmallVector<std::pair<size_t, int64_t>> members;
+  /// For a channel group: the layers that read its channels, each channel i
+  /// as input channels [offset + i * blockSize, offset + (i + 1) *
+  /// blockSize).
+  SmallVector<ChannelMember> consumers;
 };
 
 std::string nameOf(Location loc) {
@@ -102,6 +108,7 @@ private:
   void selectGlobal(MutableArrayRef<Layer> layers, Granularity granularity);
   void insertMask(Layer &layer, Granularity granularity);
   LogicalResult pruneWithOBS(MutableArrayRef<Layer> layers, Granularity g);
+  LogicalResult reconstructConsumers(ArrayRef<Layer> units);
   std::vector<Layer> channelGroupUnits(std::vector<Layer> &layers);
 };
 
@@ -164,6 +171,13 @@ ShearsInsertMasks::parseOptions(Granularity &result,
                 "' (expected unstructured, channel, input-channel, n:m or "
                 "block)");
   result = *parsed;
+  if (reconstruct && hessians.empty())
+    return fail("reconstruct needs hessians=FILE.npz, the Gram matrices of "
+                "the layers' inputs (`shears calibrate --gram` measures them)");
+  if (reconstruct && result != Granularity::Channel)
+    return fail("reconstruct refits the layers after granularity=channel, "
+                "not " +
+                granularity);
   if (result == Granularity::NM && (n < 1 || m < 1 || n > m))
     return fail("n:m needs 1 <= n <= m, got " + Twine(static_cast<int64_t>(n)) + ":" +
                 Twine(static_cast<int64_t>(m)));
@@ -558,6 +572,8 @@ void ShearsInsertMasks::runOnOperation() {
       for (auto [layerIndex, offset] : unit.members)
         for (auto [i, p] : llvm::enumerate(unit.pruned))
           layers[layerIndex].pruned[offset + i] = p;
+  if (reconstruct && failed(reconstructConsumers(units)))
+    return signalPassFailure();
   for (Layer &layer : layers)
     insertMask(layer, g);
 }
@@ -629,6 +645,104 @@ LogicalResult ShearsInsertMasks::pruneWithOBS(MutableArrayRef<Layer> layers,
   return success();
 }
 
+/// Refits every layer that reads pruned channels to its outputs on the
+/// calibration data: with G the Gram matrix of its inputs (im2col columns)
+/// and S the columns that stay, the least-squares weights are
+/// W_S = W G[:, S] G[S, S]^-1 (the columns that stay carry the same values
+/// as before: only whole channels went).
+LogicalResult ShearsInsertMasks::reconstructConsumers(ArrayRef<Layer> units) {
+  llvm::Expected<llvm::StringMap<NpzArray>> grams = readNpz(hessians);
+  if (!grams) {
+    getOperation().emitError()
+        << "shears-insert-masks: " << llvm::toString(grams.takeError());
+    return failure();
+  }
+  // The input channels each consumer loses, over every group it reads.
+  llvm::MapVector<Operation *, llvm::DenseSet<int64_t>> lost;
+  for (const Layer &unit : units)
+    for (const ChannelMember &consumer : unit.consumers)
+      for (auto [i, p] : llvm::enumerate(unit.pruned))
+        if (p)
+          for (int64_t b = 0; b < consumer.blockSize; ++b)
+            lost[consumer.op].insert(consumer.offset +
+                                     int64_t(i) * consumer.blockSize + b);
+  for (auto &[op, channels] : lost) {
+    auto layer = cast<PrunableOpInterface>(op);
+    FailureOr<SmallVector<float>> weights = getScoredWeights(layer);
+    if (failed(weights) || layer.getGroups() != 1)
+      continue;
+    std::string name = layerName(op);
+    auto type = cast<RankedTensorType>(layer.getWeight().getType());
+    int64_t rows = type.getDimSize(0), cols = type.getNumElements() / rows;
+    int64_t inner = cols / type.getDimSize(1);
+    auto it = grams->find(name + ".gram");
+    if (name.empty() || it == grams->end())
+      return op->emitError()
+             << "shears-insert-masks: '" << hessians
+             << "' has no Gram matrix for layer '" << name
+             << "', which reads pruned channels (expected '" << name
+             << ".gram', as shears calibrate --gram writes)";
+    if (ArrayRef<int64_t>(it->second.shape) != ArrayRef<int64_t>{cols, cols})
+      return op->emitError()
+             << "shears-insert-masks: Gram matrix '" << name
+             << ".gram' has shape " << shapeString(it->second.shape)
+             << ", expected [" << cols << "x" << cols << "]";
+    // The means give the fit an intercept: the bias makes up for the mean
+    // of the channels that went (bias compensation).
+    ArrayRef<float> mean;
+    if (auto m = grams->find(name + ".mean");
+        m != grams->end() && m->second.values.size() == size_t(cols))
+      mean = m->second.values;
+    SmallVector<int64_t> kept;
+    for (int64_t col = 0; col < cols; ++col)
+      if (!channels.contains(col / inner))
+        kept.push_back(col);
+    std::string error;
+    SmallVector<float> shift;
+    if (failed(refitColumns(*weights, rows, cols, it->second.values, mean, kept,
+                            damp, shift, error)))
+      return op->emitError()
+             << "shears-insert-masks: layer '" << name << "': " << error;
+    Value weight = layer.getWeight();
+    OpBuilder b(op);
+    if (!mean.empty()) {
+      Value bias = layer.getPrunedBias();
+      SmallVector<float> values(rows, 0.0f);
+      FailureOr<SmallVector<float>> old =
+          bias ? getConstantFloats(bias) : FailureOr<SmallVector<float>>();
+      if (bias && failed(old))
+        return op->emitError() << "shears-insert-masks: reconstruct needs "
+                                  "the bias of layer '"
+                               << name << "' to be a constant";
+      if (bias)
+        values = *old;
+      for (int64_t r = 0; r < rows; ++r)
+        values[r] += shift[r];
+      std::string biasName = bias ? nameOf(bias.getLoc()) : "";
+      Value shifted = createWeightConstant(
+          b, bias ? bias.getLoc() : op->getLoc(),
+          RankedTensorType::get({rows}, type.getElementType()), values,
+          (biasName.empty() ? name + ".bias" : biasName) + ".refit");
+      if (bias) {
+        op->replaceUsesOfWith(bias, shifted);
+        if (Operation *old = bias.getDefiningOp(); old && old->use_empty())
+          old->erase();
+      } else {
+        op->insertOperands(2, shifted);
+      }
+    }
+    std::string base = nameOf(weight.getLoc());
+    Value refit = createWeightConstant(
+        b, weight.getLoc(), type, *weights,
+        (base.empty() ? name + ".weight" : base) + ".refit");
+    op->replaceUsesOfWith(weight, refit);
+    if (Operation *old = weight.getDefiningOp(); old && old->use_empty())
+      old->erase();
+    ++numRefitLayers;
+  }
+  return success();
+}
+
 std::vector<Layer>
 ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
   DenseMap<Operation *, size_t> layerIndex;
@@ -675,6 +789,9 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
       }
       if (!usable || unit.members.empty())
         continue;
+      for (const ChannelMember &member : group.members)
+        if (member.role == ChannelMember::Role::Consumer)
+          unit.consumers.push_back(member);
       unit.pruned.assign(group.size, false);
       units.push_back(std::move(unit));
     }

@@ -112,3 +112,54 @@ LogicalResult mlir::shears::pruneWithOBS(MutableArrayRef<float> weights,
     weights[i] = pruned[i] ? 0.0f : float(w.data()[i]);
   return success();
 }
+
+LogicalResult mlir::shears::refitColumns(
+    MutableArrayRef<float> weights, int64_t rows, int64_t cols,
+    ArrayRef<float> gram, ArrayRef<float> mean, ArrayRef<int64_t> kept,
+    double damp, SmallVectorImpl<float> &shift, std::string &error) {
+  using RowMatrix =
+      Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  RowMatrix w =
+      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
+                                     Eigen::RowMajor>>(weights.data(), rows,
+                                                       cols)
+          .cast<double>();
+  Eigen::MatrixXd g =
+      Eigen::Map<const Eigen::MatrixXf>(gram.data(), cols, cols).cast<double>();
+  // The inputs kept, and with the means a constant 1 whose weight is the
+  // bias shift.
+  int64_t k = kept.size(), features = k + (mean.empty() ? 0 : 1);
+  Eigen::MatrixXd cross(cols, features), inner(features, features);
+  for (int64_t j = 0; j < k; ++j) {
+    cross.col(j) = g.col(kept[j]);
+    for (int64_t i = 0; i < k; ++i)
+      inner(i, j) = (g(kept[i], kept[j]) + g(kept[j], kept[i])) / 2;
+  }
+  if (!mean.empty()) {
+    for (int64_t i = 0; i < cols; ++i)
+      cross(i, k) = mean[i];
+    for (int64_t j = 0; j < k; ++j)
+      inner(j, k) = inner(k, j) = mean[kept[j]];
+    inner(k, k) = 1;
+  }
+  double scale = k ? inner.diagonal().head(k).mean() : 0;
+  inner.diagonal().head(k).array() += damp * (scale > 0 ? scale : 1.0);
+  Eigen::LLT<Eigen::MatrixXd> llt(inner);
+  if (llt.info() != Eigen::Success) {
+    error = "the Gram matrix of the inputs it keeps is not positive definite "
+            "with damp=" +
+            std::to_string(damp) + " (increase damp)";
+    return failure();
+  }
+  // [W_S, c]^T = E[x_S x_S^T]^-1 E[x_S x^T] W^T.
+  Eigen::MatrixXd refit = llt.solve(cross.transpose() * w.transpose());
+  std::fill(weights.begin(), weights.end(), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < k; ++j)
+      weights[r * cols + kept[j]] = float(refit(j, r));
+  shift.assign(rows, 0.0f);
+  if (!mean.empty())
+    for (int64_t r = 0; r < rows; ++r)
+      shift[r] = float(refit(k, r));
+  return success();
+}

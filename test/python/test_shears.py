@@ -682,19 +682,21 @@ def _im2col(x, k, pad):
 
 
 def test_calibrate_gram_matches_numpy():
-    """calibrate(gram=True): X^T X of a linear layer's inputs and of a
-    convolution's im2col patches."""
+    """calibrate(gram=True): E[x x^T] and E[x] of a linear layer's inputs
+    and of a convolution's im2col patches."""
     x = np.random.default_rng(2).random((40, 784), dtype=np.float32)
     grams = shears.calibrate(model_path("mlp"), x, batch=16, gram=True)
     x64 = x.astype(np.float64)
-    np.testing.assert_allclose(grams["/0/Gemm.gram"], x64.T @ x64, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(grams["/0/Gemm.gram"], x64.T @ x64 / 40, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grams["/0/Gemm.mean"], x64.mean(0), rtol=1e-5)
     images = np.load(MODELS / "cnn.input.npy")
     module = shears.import_onnx(model_path("cnn"))
     module.run_pipeline("canonicalize")
     grams = shears.calibrate(module, images, gram=True)
     patches = _im2col(images.astype(np.float64), 3, 1)
-    np.testing.assert_allclose(grams["/stem/stem.0/Conv.gram"], patches.T @ patches,
-                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(grams["/stem/stem.0/Conv.gram"], patches.T @ patches / len(patches),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grams["/stem/stem.0/Conv.mean"], patches.mean(0), rtol=1e-4, atol=1e-7)
     with pytest.raises(shears.Error, match="quantization or gram"):
         shears.calibrate(model_path("mlp"), x, gram=True, quantization=True)
 
@@ -855,3 +857,35 @@ def test_obs_prune_errors():
         shears.prune(model_path("mlp"), criterion="obs")
     with pytest.raises(shears.Error, match="criterion=obs prunes unstructured or n:m, not channel"):
         shears.prune(model_path("mlp"), criterion="obs", hessians="x.npz", granularity="channel")
+
+
+def test_channel_reconstruction_fits_outputs(tmp_path):
+    """granularity="channel" with reconstruct: the layer after the pruned
+    channels fits its dense outputs on the calibration samples as well as
+    numpy's least squares (with an intercept) does, and far better than its
+    weights as they were."""
+    x = np.random.default_rng(7).random((1024, 784), dtype=np.float32)
+    grams = shears.calibrate(model_path("mlp"), x, gram=True)
+    np.savez(tmp_path / "grams.npz", **grams)
+    module = shears.import_onnx(model_path("mlp"))
+    options = (f'granularity=channel sparsity=0 layer-sparsity=^/0/Gemm$=0.5 '
+               f'hessians="{tmp_path / "grams.npz"}" damp=1e-6')
+    refit, plain = module.clone(), module.clone()
+    refit.run_pipeline(f"shears-insert-masks{{{options} reconstruct=true}},shears-fold-masks")
+    plain.run_pipeline(f"shears-insert-masks{{{options}}},shears-fold-masks")
+    dense = _initializers(module, tmp_path)
+    w1, b1, w2, b2 = (dense[k].astype(np.float64) for k in ("0.weight", "0.bias", "2.weight", "2.bias"))
+    hidden = np.maximum(x @ w1.T + b1, 0)
+    target = hidden @ w2.T + b2
+    kept = np.flatnonzero(np.abs(_initializers(plain, tmp_path)["0.weight"]).sum(1) > 0)
+    assert len(kept) == 150
+    design = np.hstack([hidden[:, kept], np.ones((len(x), 1))])
+    solution = np.linalg.lstsq(design, target, rcond=None)[0]
+    got = _initializers(refit, tmp_path)
+    pruned_hidden = hidden.copy()
+    pruned_hidden[:, np.setdiff1d(np.arange(300), kept)] = 0
+    error = lambda w, b: np.linalg.norm(pruned_hidden @ w.T + b - target)  # noqa: E731
+    best = np.linalg.norm(design @ solution - target)
+    assert error(got["2.weight"], got["2.bias"]) < 1.001 * best
+    assert error(got["2.weight"], got["2.bias"]) < 0.5 * error(w2, b2)
+

@@ -41,10 +41,11 @@ measureActivationRanges(
     llvm::function_ref<void(int64_t, int64_t)> progress = {});
 
 /// Runs `module` like measureInputNorms and returns, for the same layers,
-/// what shears-low-rank reads: `NAME.gram`, the Gram matrix X^T X [in, in]
-/// of the vectors each row of the layer's weight multiplies (the last dim
-/// of a linear layer's input, the im2col patches of an ungrouped
-/// convolution's, channel-major as its filter), summed over all samples.
+/// what shears-low-rank and criterion=obs read: `NAME.gram`, the Gram
+/// matrix X^T X / n [in, in] of the n vectors each row of the layer's weight
+/// multiplies over all samples (the last dim of a linear layer's input, the
+/// im2col patches of an ungrouped convolution's, channel-major as its
+/// filter), and `NAME.mean`, their mean [in].
 FailureOr<std::vector<std::pair<std::string, NpzArray>>>
 measureInputGrams(ModuleOp module, ArrayRef<const ShearsTensor *> samples,
                   int64_t batch, std::string &error,

@@ -45,6 +45,21 @@ LogicalResult pruneWithOBS(MutableArrayRef<float> weights, int64_t rows,
                            const OBSTarget &target,
                            SmallVectorImpl<bool> &pruned, std::string &error);
 
+/// Least-squares refit of a layer that loses input columns: `weights`
+/// ([rows, cols] row-major) become W_S = W G[:, S] (G[S, S] + d I)^-1 on
+/// the columns `kept` (S, ascending) and zero elsewhere, so that the layer's
+/// outputs on the calibration data (second moments `gram` = E[x x^T],
+/// [cols, cols]) change the least; d is `damp` times the mean of G[S, S]'s
+/// diagonal. With the inputs' means `mean` ([cols]; may be empty) the fit
+/// has an intercept too: `shift` ([rows]) is what the bias gains (zeros
+/// without means). Fails, saying why in `error`, when the system is not
+/// positive definite.
+LogicalResult refitColumns(MutableArrayRef<float> weights, int64_t rows,
+                           int64_t cols, ArrayRef<float> gram,
+                           ArrayRef<float> mean, ArrayRef<int64_t> kept,
+                           double damp, SmallVectorImpl<float> &shift,
+                           std::string &error);
+
 } // namespace mlir::shears
 
 #endif // SHEARS_TRANSFORMS_OBS_H

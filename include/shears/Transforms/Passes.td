@@ -91,10 +91,16 @@ def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
            ".npz of the Gram matrices of the layers' inputs per ONNX node "
            "name (NAME.gram, from shears calibrate --gram; criterion=obs)">,
     Option<"damp", "damp", "double", "0.01",
-           "criterion=obs: added to H's diagonal, relative to its mean (> 0)">,
+           "criterion=obs and reconstruct: added to the Gram matrix's "
+           "diagonal, relative to its mean (> 0)">,
+    Option<"reconstruct", "reconstruct", "bool", "false",
+           "granularity=channel: refit the layers that read pruned channels "
+           "by least squares on their calibration inputs (hessians)">,
   ];
   let statistics = [
     Statistic<"numMaskedLayers", "masked-layers", "Layers given a mask">,
+    Statistic<"numRefitLayers", "refit-layers",
+              "Layers refit to the channels they keep (reconstruct)">,
     Statistic<"numPrunedWeights", "pruned-weights", "Weights masked to zero">,
   ];
 }
