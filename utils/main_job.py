@@ -6,7 +6,8 @@ granularity (unstructured with one global threshold, output channels per
 layer) and sparsity, it prunes the imported model with the `shears-prune`
 pipeline (magnitude criterion, the classifier layer kept dense), exports it to
 ONNX, counts its parameters, JIT-compiles it, measures its accuracy on the
-10,000 Fashion-MNIST test images and its median latency at batch 1 and 256
+10,000 Fashion-MNIST test images (with per-class and macro precision, recall
+and F1 and the confusion matrix) and its median latency at batch 1 and 256
 against the dense model. Then, for accuracy only, the same sweep for every
 criterion: magnitude, l2, random, taylor (gradients of 2048 training images
 from utils/onnx_gradients.py) and activation (input norms of 1024 training
@@ -43,6 +44,7 @@ sys.path.insert(0, str(REPO / "utils"))
 
 import shears  # noqa: E402
 import fashion_mnist  # noqa: E402
+import metrics  # noqa: E402
 
 DEFAULT_MODELS = [REPO / "models" / "fashion_mnist_mlp.onnx", REPO / "models" / "fashion_mnist_cnn.onnx"]
 GRANULARITIES = ["unstructured", "channel"]
@@ -132,11 +134,22 @@ def percent(accuracy, sign="%"):
     return "-" if accuracy is None else f"{accuracy * 100:.2f}{sign}"
 
 
+def predictions_of(model, x):
+    return np.concatenate([model(x[i:i + 2000]) for i in range(0, len(x), 2000)]).argmax(axis=1)
+
+
 def accuracy_of(model, x, labels):
     if labels is None:
         return None
-    logits = np.concatenate([model(x[i:i + 2000]) for i in range(0, len(x), 2000)])
-    return float((logits.argmax(axis=1) == labels).mean())
+    return float((predictions_of(model, x) == labels).mean())
+
+
+def evaluate(model, x, labels):
+    """Accuracy, per-class and macro precision / recall / F1 and the
+    confusion matrix (utils/metrics.py), or None without labels."""
+    if labels is None:
+        return None
+    return metrics.classification(labels, predictions_of(model, x), len(fashion_mnist.CLASSES))
 
 
 def side_inputs(path, spec, tmp):
@@ -233,10 +246,12 @@ def sweep(path, data, prune, args, tmp):
         r = report(pruned, tmp)["totals"]
         model = shears.compile(pruned)
         x, labels = data.for_model(model.inputs[0])
+        evaluation = evaluate(model, x, labels)
         row = {"model": name, "granularity": granularity, "sparsity": sparsity,
                "parameters": r["parameters"], "nonzero_parameters": r["nonzero_parameters"],
                "onnx_bytes": onnx_bytes(pruned, tmp), "macs_per_sample": r["macs_per_sample"],
-               "accuracy": accuracy_of(model, x, labels)}
+               "accuracy": evaluation and evaluation["accuracy"],
+               "macro_f1": evaluation and evaluation["macro_f1"], "metrics": evaluation}
         acc = percent(row["accuracy"])
         log(f"   {granularity:>12} {sparsity:4.2f}: {row['nonzero_parameters']:>8} nonzero, "
             f"{row['onnx_bytes']:>8} bytes, accuracy {acc} ({time.perf_counter() - started:.1f} s)")
@@ -554,15 +569,39 @@ def print_table(result, pipeline):
           f"{pipeline_name(pipeline)}, magnitude, unstructured with scope=global, channel per "
           f"layer, '{result['excluded']}' kept dense; latency = median of JIT-compiled calls")
     header = (f"{'granularity':<13}{'sparsity':>8}{'params':>10}{'nonzero':>10}{'file bytes':>12}"
-              f"{'accuracy':>10}{'b1 ms':>9}{'b256 ms':>10}{'speedup b1':>12}{'speedup b256':>14}")
+              f"{'accuracy':>10}{'macro F1':>10}{'b1 ms':>9}{'b256 ms':>10}{'speedup b1':>12}"
+              f"{'speedup b256':>14}")
     print(header)
     print("-" * len(header))
     for r in result["rows"]:
         acc = percent(r["accuracy"])
+        f1 = "-" if r.get("macro_f1") is None else f"{r['macro_f1']:.4f}"
         print(f"{r['granularity']:<13}{r['sparsity']:>8.2f}{r['parameters']:>10}"
-              f"{r['nonzero_parameters']:>10}{r['onnx_bytes']:>12}{acc:>10}"
+              f"{r['nonzero_parameters']:>10}{r['onnx_bytes']:>12}{acc:>10}{f1:>10}"
               f"{r['latency_b1_ms']:>9.3f}{r['latency_b256_ms']:>10.3f}"
               f"{r['speedup_b1']:>11.2f}x{r['speedup_b256']:>13.2f}x")
+    print_metrics(result)
+
+
+def print_metrics(result):
+    """Per-class precision, recall and F1 and the confusion matrix of the
+    dense model and of the 50%-channel-pruned one (where they were run)."""
+    for r in result["rows"]:
+        if r.get("metrics") is None or not (
+                r["granularity"] == "dense" or (r["granularity"] == "channel" and r["sparsity"] == 0.5)):
+            continue
+        m = r["metrics"]
+        label = "dense" if r["granularity"] == "dense" else "50% channels"
+        print(f"\n{result['model']} {label}: accuracy {percent(m['accuracy'])}, macro precision "
+              f"{m['macro_precision']:.4f}, recall {m['macro_recall']:.4f}, F1 {m['macro_f1']:.4f}")
+        names = fashion_mnist.CLASSES
+        print(f"{'class':<13}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}   "
+              f"confusion (rows: true class, columns: predicted)")
+        per = m["per_class"]
+        for i, name in enumerate(names):
+            row = " ".join(f"{v:>4}" for v in m["confusion"][i])
+            print(f"{name:<13}{per['precision'][i]:>10.4f}{per['recall'][i]:>8.4f}"
+                  f"{per['f1'][i]:>8.4f}{per['support'][i]:>9}   {row}")
 
 
 def print_criteria(result, sparsities):
