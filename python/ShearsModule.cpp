@@ -15,6 +15,7 @@
 #include "shears-c/Runtime.h"
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
+#include "shears/Compiler/Sensitivity.h"
 #include "shears/Conversion/Passes.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Files.h"
@@ -558,6 +559,65 @@ py::dict calibrate(const Module &module, const std::vector<py::array> &samples,
   return result;
 }
 
+/// What `shears sensitivity` measures, as its JSON text.
+std::string sensitivity(const Module &module,
+                        const std::vector<py::array> &samples,
+                        std::optional<py::array> labels,
+                        const std::vector<double> &sparsities,
+                        const std::string &options, int64_t batch) {
+  std::vector<TensorPtr> tensors;
+  std::vector<const ShearsTensor *> pointers;
+  for (const py::array &array : samples) {
+    std::optional<ShearsDType> dtype = runtimeDType(array.dtype());
+    if (!dtype)
+      throw Error("samples must be arrays of a dtype the runtime takes, got " +
+                  std::string(py::str(array.dtype())));
+    tensors.push_back(wrapArray(array, *dtype, "samples"));
+    pointers.push_back(tensors.back().get());
+  }
+  TensorPtr labelTensor;
+  if (labels) {
+    std::optional<ShearsDType> dtype = runtimeDType(labels->dtype());
+    if (!dtype)
+      throw Error("labels must be int32 or int64");
+    labelTensor = wrapArray(*labels, *dtype, "labels");
+  }
+  std::string error;
+  FailureOr<shears::SensitivityReport> report;
+  DiagnosticCapture capture(module.getContext());
+  {
+    py::gil_scoped_release release;
+    report =
+        shears::measureSensitivity(module.get(), pointers, labelTensor.get(),
+                                   sparsities, options, batch, error);
+  }
+  if (failed(report))
+    throw Error(capture.message(error));
+  capture.warnIfAny();
+  std::string json;
+  llvm::raw_string_ostream os(json);
+  shears::printSensitivityJSON(*report, os);
+  return json;
+}
+
+/// Per-layer sparsities for a budget from sensitivity JSON text.
+std::vector<std::pair<std::string, double>>
+allocate(const std::string &json, const std::string &kind, double keep) {
+  if (kind != "params" && kind != "macs")
+    throw Error("the budget counts params or macs, not '" + kind + "'");
+  std::string error;
+  auto report = shears::parseSensitivityJSON(json, error);
+  if (failed(report))
+    throw Error("sensitivity: " + error);
+  auto result = shears::allocateSparsities(
+      *report,
+      kind == "params" ? shears::BudgetKind::Params : shears::BudgetKind::Macs,
+      keep, error);
+  if (failed(result))
+    throw Error(error);
+  return *result;
+}
+
 /// A runnable model: JIT-compiled or loaded from a shared library.
 class Model {
 public:
@@ -813,6 +873,11 @@ op cannot be expressed in ONNX.)doc")
   m.def("_parse_string", &parseString, py::arg("text"),
         py::arg("name") = "<string>");
   m.def("_compile", &compile, py::arg("module"));
+  m.def("_sensitivity", &sensitivity, py::arg("module"), py::arg("samples"),
+        py::arg("labels"), py::arg("sparsities"), py::arg("options"),
+        py::arg("batch"));
+  m.def("_allocate", &allocate, py::arg("json"), py::arg("kind"),
+        py::arg("keep"));
   m.def("_calibrate", &calibrate, py::arg("module"), py::arg("samples"),
         py::arg("batch"), py::arg("kind"));
   m.def("_compile_library", &compileLibrary, py::arg("module"),

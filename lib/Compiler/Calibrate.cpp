@@ -138,14 +138,18 @@ LogicalResult ProbedModel::compile(ModuleOp module, int64_t batch,
   return success(model != nullptr);
 }
 
-LogicalResult ProbedModel::run(
-    ArrayRef<const ShearsTensor *> samples, int64_t batch, std::string &error,
-    llvm::function_ref<void(size_t, const ShearsTensor *)> visit,
+LogicalResult mlir::shears::runInBatches(
+    ShearsModel *model, ArrayRef<const ShearsTensor *> samples, int64_t batch,
+    std::string &error,
+    llvm::function_ref<void(int64_t, ArrayRef<TensorPtr>)> visit,
     llvm::function_ref<void(int64_t, int64_t)> progress) {
-  if (samples.size() != shearsModelNumInputs(model.get())) {
-    error = "the model has " +
-            std::to_string(shearsModelNumInputs(model.get())) + " inputs, " +
-            std::to_string(samples.size()) + " given";
+  if (batch < 1) {
+    error = "the batch must be positive";
+    return failure();
+  }
+  if (samples.size() != shearsModelNumInputs(model)) {
+    error = "the model has " + std::to_string(shearsModelNumInputs(model)) +
+            " inputs, " + std::to_string(samples.size()) + " given";
     return failure();
   }
   int64_t total = -1;
@@ -184,21 +188,34 @@ LogicalResult ProbedModel::run(
       }
       inputs.push_back(views.back().get());
     }
-    size_t numResults = shearsModelNumOutputs(model.get());
+    size_t numResults = shearsModelNumOutputs(model);
     std::vector<ShearsTensor *> raw(numResults, nullptr);
     char *message = nullptr;
-    if (shearsModelRun(model.get(), inputs.data(), inputs.size(), raw.data(),
+    if (shearsModelRun(model, inputs.data(), inputs.size(), raw.data(),
                        &message) != 0) {
       error = takeRuntimeMessage(message);
       return failure();
     }
     std::vector<TensorPtr> outputs(raw.begin(), raw.end());
-    for (size_t i = 0; i < probes.size(); ++i)
-      visit(i, outputs[numOutputs + i].get());
+    visit(begin, outputs);
     if (progress)
       progress(begin + size, total);
   }
   return success();
+}
+
+LogicalResult
+ProbedModel::run(ArrayRef<const ShearsTensor *> samples, int64_t batch,
+                 std::string &error,
+                 llvm::function_ref<void(size_t, const ShearsTensor *)> visit,
+                 llvm::function_ref<void(int64_t, int64_t)> progress) {
+  return runInBatches(
+      model.get(), samples, batch, error,
+      [&](int64_t, ArrayRef<TensorPtr> outputs) {
+        for (size_t i = 0; i < probes.size(); ++i)
+          visit(i, outputs[numOutputs + i].get());
+      },
+      progress);
 }
 
 static ArrayRef<float> floats(const ShearsTensor *t) {

@@ -11,6 +11,7 @@
 
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
+#include "shears/Compiler/Sensitivity.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Files.h"
 #include "shears/Support/Finite.h"
@@ -90,6 +91,7 @@ cl::OptionCategory reportCategory("Options");
 cl::OptionCategory calibrateCategory("Options");
 cl::OptionCategory quantizeCategory("Options");
 cl::OptionCategory lowRankCategory("Options");
+cl::OptionCategory sensitivityCategory("Options");
 cl::OptionCategory packCategory("Options");
 
 /// The name a command goes by in messages: "shears-run", "shears run".
@@ -556,6 +558,52 @@ using Measure = FailureOr<std::vector<std::pair<std::string, shears::NpzArray>>>
     *)(ModuleOp, ArrayRef<const ShearsTensor *>, int64_t, std::string &,
        llvm::function_ref<void(int64_t, int64_t)>);
 
+/// Loads samples for `module`'s inputs given as NAME=FILE.npy with `option`
+/// (in the order of the entry function's arguments) and checks that float
+/// samples are finite; false after the error is printed.
+static bool loadSamples(llvm::StringRef name, ModuleOp module,
+                        llvm::StringRef option,
+                        llvm::ArrayRef<std::string> specs,
+                        std::vector<TensorPtr> &samples) {
+  func::FuncOp func = shears::lookupEntryFunction(module);
+  if (!func) {
+    fail(name, "no entry function: expected `main` or a single public "
+               "function");
+    return false;
+  }
+  std::vector<std::string> inputNames;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    inputNames.push_back(shears::getEntryValueName(func, i, /*result=*/false));
+  if (!loadInputs(name, option, "calibration input", specs, inputNames,
+                  samples))
+    return false;
+  for (auto [sample, inputName] : llvm::zip(samples, inputNames)) {
+    if (shearsTensorDType(sample.get()) != SHEARS_DTYPE_F32)
+      continue;
+    std::string nonFinite = shears::describeNonFinite(llvm::ArrayRef(
+        static_cast<const float *>(shearsTensorData(sample.get())),
+        shearsTensorNumElements(sample.get())));
+    if (!nonFinite.empty()) {
+      fail(name, "calibration input '" + inputName + "' holds " + nonFinite);
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Reports `done` of `total` `units` on stderr: on a terminal the line
+/// counts up, in a log only the total shows.
+static void printProgress(llvm::StringRef name, llvm::StringRef what,
+                          int64_t done, int64_t total, llvm::StringRef units) {
+  bool terminal = llvm::errs().is_displayed();
+  if (!terminal && done != total)
+    return;
+  llvm::errs() << (terminal ? "\r" : "") << name << ": " << what << " " << done
+               << "/" << total << " " << units;
+  if (done == total)
+    llvm::errs() << "\n";
+}
+
 /// Loads calibration samples given as NAME=FILE.npy with `option`,
 /// `measure`s `module`'s layers on them and writes the result to
 /// `outputPath`. Returns the exit status; progress goes to stderr.
@@ -563,42 +611,16 @@ static int measureLayers(llvm::StringRef name, ModuleOp module,
                          llvm::StringRef option,
                          llvm::ArrayRef<std::string> specs, int64_t batch,
                          llvm::StringRef outputPath, Measure measure) {
-  // Inputs in the order of the entry function's arguments.
-  func::FuncOp func = shears::lookupEntryFunction(module);
-  if (!func)
-    return fail(name, "no entry function: expected `main` or a single public "
-                      "function");
-  std::vector<std::string> inputNames;
-  for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    inputNames.push_back(shears::getEntryValueName(func, i, /*result=*/false));
   std::vector<TensorPtr> samples;
-  if (!loadInputs(name, option, "calibration input", specs, inputNames,
-                  samples))
+  if (!loadSamples(name, module, option, specs, samples))
     return 1;
-  for (auto [sample, inputName] : llvm::zip(samples, inputNames)) {
-    if (shearsTensorDType(sample.get()) != SHEARS_DTYPE_F32)
-      continue;
-    std::string nonFinite = shears::describeNonFinite(llvm::ArrayRef(
-        static_cast<const float *>(shearsTensorData(sample.get())),
-        shearsTensorNumElements(sample.get())));
-    if (!nonFinite.empty())
-      return fail(name,
-                  "calibration input '" + inputName + "' holds " + nonFinite);
-  }
   std::vector<const ShearsTensor *> pointers;
   for (const TensorPtr &t : samples)
     pointers.push_back(t.get());
 
   std::string error;
-  // On a terminal the line counts up; in a log only the total shows.
-  bool terminal = llvm::errs().is_displayed();
   auto progress = [&](int64_t done, int64_t total) {
-    if (!terminal && done != total)
-      return;
-    llvm::errs() << (terminal ? "\r" : "") << name << ": calibrated on " << done
-                 << "/" << total << " samples";
-    if (done == total)
-      llvm::errs() << "\n";
+    printProgress(name, "calibrated on", done, total, "samples");
   };
   auto arrays = measure(module, pointers, batch, error, progress);
   if (failed(arrays))
@@ -852,6 +874,17 @@ int shears::pruneModelCommand(int argc, char **argv) {
       cl::desc("REGEX=SPARSITY: layers whose ONNX node name matches REGEX get "
                "this sparsity (repeatable; the first match wins)"),
       cl::value_desc("regex=s"), cl::cat(cat));
+  Opt<std::string> sensitivity(
+      "sensitivity",
+      cl::desc("Per-layer curves (shears sensitivity writes them) that "
+               "--budget allocates sparsities with"),
+      cl::value_desc("sens.json"), cl::cat(cat));
+  Opt<std::string> budget(
+      "budget",
+      cl::desc("params=F or macs=F: keep the fraction F of the layers' "
+               "parameters (or MACs), sparsity per layer chosen from "
+               "--sensitivity where it loses the least"),
+      cl::value_desc("params=F"), cl::cat(cat));
   Opt<bool> shrinkInputs(
       "shrink-inputs",
       cl::desc("Also drop input features no layer reads from the model's "
@@ -972,6 +1005,41 @@ int shears::pruneModelCommand(int argc, char **argv) {
   if (criterion == "obs" && hessians.empty() && calibration.empty())
     return fail(name, "--criterion obs needs --calibration NAME=FILE.npy or "
                       "--hessians FILE.npz");
+  if (budget.empty() != sensitivity.empty())
+    return fail(name, "--budget and --sensitivity go together");
+  if (!budget.empty() && !layerSparsity.empty())
+    return fail(name, "give --budget or --layer-sparsity, not both");
+  std::vector<std::string> allocated;
+  if (!budget.empty()) {
+    auto [kindText, fractionText] = llvm::StringRef(budget).split('=');
+    double keep;
+    if ((kindText != "params" && kindText != "macs") ||
+        fractionText.getAsDouble(keep))
+      return fail(name,
+                  "--budget must be params=F or macs=F, got '" + budget + "'");
+    auto buffer = llvm::MemoryBuffer::getFile(sensitivity);
+    if (!buffer)
+      return fail(name, "cannot read '" + sensitivity +
+                            "': " + buffer.getError().message());
+    std::string error;
+    auto curves = shears::parseSensitivityJSON((*buffer)->getBuffer(), error);
+    if (failed(curves))
+      return fail(name, "'" + sensitivity + "': " + error);
+    auto sparsities = shears::allocateSparsities(
+        *curves,
+        kindText == "params" ? shears::BudgetKind::Params
+                             : shears::BudgetKind::Macs,
+        keep, error);
+    if (failed(sparsities))
+      return fail(name, error);
+    llvm::outs() << "allocated (" << budget << "):";
+    for (auto &[layer, s] : *sparsities) {
+      allocated.push_back("^" + llvm::Regex::escape(layer) +
+                          "$=" + llvm::formatv("{0:f4}", s).str());
+      llvm::outs() << " " << layer << llvm::formatv(" {0:P1}", s);
+    }
+    llvm::outs() << "\n";
+  }
   if (reconstruct && hessians.empty() && calibration.empty())
     return fail(name, "--reconstruct needs --calibration NAME=FILE.npy or "
                       "--hessians FILE.npz");
@@ -1035,6 +1103,10 @@ int shears::pruneModelCommand(int argc, char **argv) {
   options.damp = damp;
   options.reconstruct = reconstruct;
   options.layerSparsity.assign(layerSparsity.begin(), layerSparsity.end());
+  if (!allocated.empty()) {
+    options.sparsity = 0;
+    options.layerSparsity.assign(allocated.begin(), allocated.end());
+  }
   shears::ShearsEliminateDeadNeuronsOptions eliminate;
   eliminate.shrinkInputs = shrinkInputs;
   PassManager pm(&cc.context);
@@ -1213,6 +1285,109 @@ int shears::quantizeModelCommand(int argc, char **argv) {
                                   double(*bytesAfter) / *bytesBefore);
   if (printReport)
     shears::printQuantizationReport(*module, llvm::outs());
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// sensitivity
+//===----------------------------------------------------------------------===//
+
+int shears::sensitivityModelCommand(int argc, char **argv) {
+  std::string name = commandName(argv);
+  cl::OptionCategory &cat = sensitivityCategory;
+  Opt<std::string> modelPath(
+      cl::Positional, cl::Required,
+      cl::desc("<model.onnx | model.shears | model.mlir>"), cl::cat(cat));
+  List<std::string> inputSpecs(
+      "input",
+      cl::desc("Evaluation samples of an input: NAME=FILE.npy, first axis "
+               "the samples (repeat per input)"),
+      cl::value_desc("name=file.npy"), cl::OneOrMore, cl::cat(cat));
+  Opt<std::string> labelsPath(
+      "labels",
+      cl::desc("Classes of the samples (int32 or int64 .npy): accuracy too"),
+      cl::value_desc("labels.npy"), cl::cat(cat));
+  Opt<std::string> outputPath("o", cl::Required,
+                              cl::desc("The JSON report to write"),
+                              cl::value_desc("sensitivity.json"), cl::cat(cat));
+  List<double> sparsities(
+      "sparsities",
+      cl::desc("Sparsities each layer is pruned at (default "
+               "0.3,0.5,0.7,0.9)"),
+      cl::CommaSeparated, cl::cat(cat));
+  Opt<std::string> pruneOptions(
+      "prune-options",
+      cl::desc("shears-insert-masks options the layers are pruned with, e.g. "
+               "'criterion=l2 granularity=channel' (default: magnitude, "
+               "unstructured)"),
+      cl::value_desc("options"), cl::cat(cat));
+  Opt<int64_t> batch("batch", cl::desc("Samples per run (default 256)"),
+                     cl::init(256), cl::cat(cat));
+  parseCommandLine(
+      argc, argv, cat,
+      "Prunes each layer alone at a few sparsities, runs the model on "
+      "evaluation samples (JIT) and writes, per layer, the error of the "
+      "model's output against the dense model's and, with --labels, its "
+      "accuracy: the curves shears prune --sensitivity allocates a budget "
+      "with. Plot them with utils/plot_sensitivity.py.\n\n  " +
+          name +
+          " model.onnx --input input=x.npy --labels y.npy -o sens.json\n"
+          "  shears prune model.onnx --sensitivity sens.json --budget "
+          "params=0.3 -o small.onnx\n");
+  if (batch < 1)
+    return fail(name, "--batch must be positive");
+  std::vector<double> grid(sparsities.begin(), sparsities.end());
+  if (grid.empty())
+    grid = {0.3, 0.5, 0.7, 0.9};
+
+  CompilerContext cc;
+  OwningOpRef<ModuleOp> module =
+      shears::loadModel(modelPath, cc.context, cc.sourceMgr);
+  if (!module)
+    return 1;
+  std::vector<TensorPtr> samples;
+  if (!loadSamples(name, *module, "--input", inputSpecs, samples))
+    return 1;
+  TensorPtr labels;
+  if (!labelsPath.empty()) {
+    char *message = nullptr;
+    labels.reset(shearsTensorLoadNpy(labelsPath.c_str(), &message));
+    if (!labels)
+      return fail(name, "--labels: " + takeRuntimeMessage(message));
+  }
+  std::vector<const ShearsTensor *> pointers;
+  for (const TensorPtr &t : samples)
+    pointers.push_back(t.get());
+  std::string error;
+  auto report = shears::measureSensitivity(
+      *module, pointers, labels.get(), grid, pruneOptions, batch, error,
+      [&](int64_t done, int64_t total) {
+        printProgress(name, "ran", done, total, "models");
+      });
+  if (failed(report))
+    return fail(name, error);
+  std::string json;
+  llvm::raw_string_ostream os(json);
+  shears::printSensitivityJSON(*report, os);
+  if (failed(writeFile(outputPath, json, error)))
+    return fail(name, error);
+  llvm::outs() << llvm::formatv("{0,-40} {1,10}", "layer", "parameters");
+  for (double s : report->layers.front().sparsities)
+    if (s > 0)
+      llvm::outs() << llvm::formatv(" {0,10}", llvm::formatv("{0:P0}", s));
+  llvm::outs() << (labels ? "   (accuracy)\n" : "   (output error)\n");
+  for (const shears::SensitivityCurve &c : report->layers) {
+    llvm::outs() << llvm::formatv("{0,-40} {1,10}", c.name, c.parameters);
+    for (size_t i = 1; i < c.sparsities.size(); ++i)
+      llvm::outs() << llvm::formatv(
+          " {0,10}", labels ? llvm::formatv("{0:P2}", c.accuracy[i]).str()
+                            : llvm::formatv("{0:e2}", c.error[i]).str());
+    llvm::outs() << "\n";
+  }
+  if (report->denseAccuracy)
+    llvm::outs() << llvm::formatv("dense accuracy {0:P2}\n",
+                                  *report->denseAccuracy);
+  llvm::outs() << "wrote '" << outputPath << "'\n";
   return 0;
 }
 

@@ -35,6 +35,7 @@ __all__ = [
     "Error",
     "Module",
     "TensorSpec",
+    "allocate",
     "calibrate",
     "compile",
     "compile_library",
@@ -46,6 +47,7 @@ __all__ = [
     "parse",
     "prune",
     "quantize",
+    "sensitivity",
     "unpack",
 ]
 
@@ -392,6 +394,12 @@ def _pass_options(options: dict) -> str:
     for key, value in options.items():
         if value is None:
             continue
+        if isinstance(value, (list, tuple)):
+            # A list option: {a,b}, each item as it is.
+            if any(c in str(v) for v in value for c in ',"{}'):
+                raise Error(f"the items of option {key} must not hold ',', '\"', '{{' or '}}'")
+            text.append(f"{key}={{{','.join(str(v) for v in value)}}}")
+            continue
         value = str(value).lower() if isinstance(value, bool) else str(value)
         if '"' in value:
             raise Error(f"option {key} must not contain '\"'")
@@ -491,19 +499,66 @@ def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
     return canonical
 
 
+def sensitivity(model, samples, labels=None, *, sparsities=(0.3, 0.5, 0.7, 0.9),
+                prune_options: str = "", batch: int = 256) -> dict:
+    """What `shears sensitivity` measures: each layer pruned alone at each of
+    `sparsities` (shears-insert-masks with `prune_options`, e.g.
+    "granularity=channel") and run on `samples` (as for calibrate): per
+    layer the relative error of the first output against the dense model's
+    and, with `labels` (the classes of the samples), the accuracy; and what
+    each pruning removes. Returns the report as a dict (the JSON the command
+    writes); prune(..., budget=..., sensitivity=report) allocates from it."""
+    module = _as_module(model)
+    if labels is not None:
+        labels = np.ascontiguousarray(labels)
+        if labels.dtype not in (np.int32, np.int64):
+            raise Error(f"labels must be int32 or int64, got {labels.dtype}")
+    text = _shears._sensitivity(module, _samples(module, samples), labels,
+                                [float(s) for s in sparsities], prune_options, batch)
+    return json.loads(text)
+
+
+def allocate(sensitivity, budget: str) -> dict:
+    """Per-layer sparsities under `budget` ("params=F" or "macs=F": keep the
+    fraction F of the layers' parameters or MACs) from a sensitivity report
+    (a dict from sensitivity() or the path of the JSON `shears sensitivity`
+    writes), as `shears prune --budget` chooses them: {layer: sparsity}."""
+    if isinstance(sensitivity, (str, os.PathLike)):
+        with open(sensitivity) as f:
+            sensitivity = json.load(f)
+    kind, _, fraction = budget.partition("=")
+    try:
+        keep = float(fraction)
+    except ValueError:
+        raise Error(f"budget must be params=F or macs=F, got '{budget}'") from None
+    return dict(_shears._allocate(json.dumps(sensitivity), kind, keep))
+
+
 def prune(model, *, sparsity: float = 0.5, granularity: str = "unstructured",
           criterion: str = "magnitude", scope: str = "layer", exclude: Optional[str] = None,
-          **options) -> Module:
+          budget: Optional[str] = None, sensitivity=None, **options) -> Module:
     """Prunes a model as `shears prune` does (the shears-prune pipeline:
     insert masks, fold them, remove dead channels with every channel coupled
     to them) and returns the new module (`model` is not changed; a path is
     loaded). The options are shears-insert-masks' (shears-opt --help), with
     underscores for dashes, e.g. round_to=16, layer_sparsity="^fc1$=0.3",
     activations="norms.npz" (from calibrate, saved with numpy.savez).
+    `budget` ("params=F" or "macs=F") with a `sensitivity` report sets each
+    layer's sparsity as allocate() chooses it.
 
         small = shears.prune("model.onnx", sparsity=0.5, granularity="channel")
     """
     module = _as_module(model)
+    if (budget is None) != (sensitivity is None):
+        raise Error("budget and sensitivity go together")
+    if budget is not None:
+        if "layer_sparsity" in options:
+            raise Error("give budget or layer_sparsity, not both")
+        import re
+        allocated = allocate(sensitivity, budget)
+        sparsity = 0.0
+        options["layer_sparsity"] = [f"^{re.escape(name)}$={s:.4f}"
+                                     for name, s in allocated.items()]
     all_options = {"sparsity": sparsity, "granularity": granularity, "criterion": criterion,
                    "scope": scope, "exclude": exclude}
     all_options.update({k.replace("_", "-"): v for k, v in options.items()})

@@ -889,3 +889,67 @@ def test_channel_reconstruction_fits_outputs(tmp_path):
     assert error(got["2.weight"], got["2.bias"]) < 1.001 * best
     assert error(got["2.weight"], got["2.bias"]) < 0.5 * error(w2, b2)
 
+
+# --------------------------------------------------------------------------------------------
+# shears.sensitivity, shears.allocate, prune(budget=...)
+# --------------------------------------------------------------------------------------------
+
+def _curve(name, parameters, accuracy, removed):
+    return {"name": name, "parameters": parameters, "macs": parameters,
+            "sparsities": [0, 0.5, 0.9], "error": [0, 0, 0], "accuracy": accuracy,
+            "removed_params": removed, "removed_macs": removed}
+
+
+def test_allocate_takes_the_cheapest_segments():
+    """Two layers of 100 weights: "a" loses 1 point for its first 50 and 40
+    more for the next 40; "b" loses 10 for its first 50 and 1 more for the
+    next 40. Keeping 45% (110 to go): a's first segment (0.02 points a
+    weight), b's first (0.2), then b's second (0.025; it comes after b's
+    first), 10 of its 40: b at 0.5 + 0.4 * 10 / 40. Keeping 10%: all of
+    both."""
+    report = {"layers": [_curve("a", 100, [0.9, 0.89, 0.49], [0, 50, 90]),
+                         _curve("b", 100, [0.9, 0.8, 0.79], [0, 50, 90])]}
+    allocated = shears.allocate(report, "params=0.45")
+    assert allocated == pytest.approx({"a": 0.5, "b": 0.6})
+    allocated = shears.allocate(report, "params=0.1")
+    assert allocated == pytest.approx({"a": 0.9, "b": 0.9})
+    # Without labels the output error ranks them: b's two segments (0.1 per
+    # 50, 0.1 per 40) before a's first (0.5 per 50), 10 of its 50.
+    for curve, error in zip(report["layers"], ([0, 0.5, 0.6], [0, 0.1, 0.2])):
+        curve["error"] = error
+        del curve["accuracy"]
+    assert shears.allocate(report, "params=0.5") == pytest.approx({"a": 0.1, "b": 0.9})
+    with pytest.raises(shears.Error, match=r"the budget must be in \(0, 1\]"):
+        shears.allocate(report, "params=1.5")
+    with pytest.raises(shears.Error, match="params or macs"):
+        shears.allocate(report, "bytes=0.5")
+    with pytest.raises(shears.Error, match="keeps 0.1"):
+        shears.allocate(report, "params=0.05")
+
+
+def test_sensitivity_and_budget_match_the_driver(tmp_path):
+    """shears.sensitivity writes what `shears sensitivity` writes, and
+    prune(budget=...) the file `shears prune --budget` writes."""
+    import json
+    import subprocess
+    rng = np.random.default_rng(9)
+    x, y = rng.random((48, 784), dtype=np.float32), rng.integers(0, 10, 48)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    tool = str(_shears_tool())
+    subprocess.run([tool, "sensitivity", str(model_path("mlp")), "--input", f"input={tmp_path / 'x.npy'}",
+                    "--labels", str(tmp_path / "y.npy"), "--sparsities", "0.5,0.8",
+                    "-o", str(tmp_path / "sens.json")], check=True, capture_output=True)
+    report = shears.sensitivity(model_path("mlp"), x, y, sparsities=[0.5, 0.8])
+    assert report == json.loads((tmp_path / "sens.json").read_text())
+    subprocess.run([tool, "prune", str(model_path("mlp")), "--sensitivity", str(tmp_path / "sens.json"),
+                    "--budget", "params=0.4", "-o", str(tmp_path / "driver.onnx")],
+                   check=True, capture_output=True)
+    pruned = shears.prune(model_path("mlp"), budget="params=0.4", sensitivity=report)
+    pruned.export_onnx(tmp_path / "python.onnx")
+    assert (tmp_path / "python.onnx").read_bytes() == (tmp_path / "driver.onnx").read_bytes()
+    with pytest.raises(shears.Error, match="labels must be int32 or int64"):
+        shears.sensitivity(model_path("mlp"), x, y.astype(np.float32))
+    with pytest.raises(shears.Error, match="budget and sensitivity go together"):
+        shears.prune(model_path("mlp"), budget="params=0.4")
+

@@ -51,6 +51,11 @@ const Command commands[] = {
     {"compile", "Compiles a model into a shared library with a C ABI",
      "shears compile small.onnx -o libmodel.so",
      mlir::shears::compileModelCommand},
+    {"sensitivity",
+     "Prunes each layer alone and measures what the model loses (JSON)",
+     "shears sensitivity model.onnx --input input=x.npy --labels y.npy -o "
+     "sens.json",
+     mlir::shears::sensitivityModelCommand},
     {"calibrate", "Measures layers' input norms (or ranges, Gram matrices)",
      "shears calibrate model.onnx --input input=x.npy -o norms.npz",
      mlir::shears::calibrateModelCommand},
@@ -63,8 +68,8 @@ void printHelp(llvm::raw_ostream &os) {
         "model.mlir>\n\n"
         "COMMANDS:\n";
   for (const Command &c : commands)
-    os << "  " << llvm::left_justify(c.name, 10) << c.summary << "\n"
-       << "  " << llvm::left_justify("", 10) << "  " << c.example << "\n";
+    os << "  " << llvm::left_justify(c.name, 13) << c.summary << "\n"
+       << "  " << llvm::left_justify("", 13) << "  " << c.example << "\n";
   os << "\nRun 'shears <command> --help' for the options of a command.\n";
 }
 } // namespace

@@ -4,6 +4,7 @@
 #define SHEARS_COMPILER_CALIBRATE_H
 
 #include "shears/Support/Npz.h"
+#include "shears/Support/RuntimeHandles.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "shears-c/Runtime.h"
@@ -14,6 +15,17 @@
 #include <vector>
 
 namespace mlir::shears {
+
+/// Runs `model` over `samples` (one tensor per model input, first axis the
+/// samples) `batch` samples at a time, without copying them, and calls
+/// `visit(first sample, outputs)` per batch and `progress(done, total)`
+/// after it. Fails, saying why in `error`, on inputs that disagree with each
+/// other or the model, or a failing run.
+LogicalResult
+runInBatches(ShearsModel *model, ArrayRef<const ShearsTensor *> samples,
+             int64_t batch, std::string &error,
+             llvm::function_ref<void(int64_t, ArrayRef<TensorPtr>)> visit,
+             llvm::function_ref<void(int64_t, int64_t)> progress = {});
 
 /// Runs `module` (not changed) through the JIT on calibration `samples` (one
 /// tensor per model input, in signature order, first axis the samples),

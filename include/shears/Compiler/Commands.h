@@ -41,6 +41,10 @@ int unpackModelCommand(int argc, char **argv);
 /// and writes it as QDQ ONNX (or MLIR) (shears quantize).
 int quantizeModelCommand(int argc, char **argv);
 
+/// Measures per-layer pruning sensitivity on evaluation samples and writes
+/// it as JSON (shears sensitivity).
+int sensitivityModelCommand(int argc, char **argv);
+
 /// Factors linear layers and convolutions with shears-low-rank (plain or
 /// data-aware SVD) and writes the model back as ONNX (or MLIR) (shears
 /// lowrank).

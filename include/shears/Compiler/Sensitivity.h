@@ -1,0 +1,91 @@
+//===- Sensitivity.h - Per-layer pruning sensitivity and allocation -*- C++
+//-*-===//
+//
+// How much each layer can lose: every layer pruned alone at a few sparsities
+// (shears-insert-masks with the caller's criterion), run through the JIT on
+// evaluation samples, and compared with the dense model: the error of its
+// outputs and, with labels, its accuracy. From those curves, per-layer
+// sparsities under one budget for the whole model (`shears prune --budget`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHEARS_COMPILER_SENSITIVITY_H
+#define SHEARS_COMPILER_SENSITIVITY_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "shears-c/Runtime.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::shears {
+
+struct SensitivityCurve {
+  /// The layer's ONNX node name.
+  std::string name;
+  /// Weight elements, and multiply-accumulates per sample.
+  int64_t parameters = 0, macs = 0;
+  /// Per sparsity (ascending, 0 first): the relative error of the model's
+  /// first output against the dense model's, sum (y - y0)^2 / sum y0^2, and
+  /// with labels the accuracy.
+  std::vector<double> sparsities, error, accuracy;
+  /// Per sparsity: the weights (and their multiply-accumulates per sample)
+  /// the whole model loses, zeros counted in every layer: pruning a
+  /// channel empties the inputs of the layers that read it, and the
+  /// classifier's output channels cannot go at all.
+  std::vector<double> removedParams, removedMacs;
+};
+
+struct SensitivityReport {
+  /// The insert-masks options the layers were pruned with.
+  std::string options;
+  std::optional<double> denseAccuracy;
+  std::vector<SensitivityCurve> layers;
+};
+
+/// Prunes each layer of `module` (not changed) alone at each of
+/// `sparsities` with shears-insert-masks{`options`} and fold-masks, and runs
+/// it on `samples` (one tensor per model input, first axis the samples)
+/// `batch` at a time; `labels` (int32 or int64 [samples], may be null) are
+/// the classes of the first output's rows. `progress(done, total)` counts
+/// the models run.
+FailureOr<SensitivityReport>
+measureSensitivity(ModuleOp module, ArrayRef<const ShearsTensor *> samples,
+                   const ShearsTensor *labels, ArrayRef<double> sparsities,
+                   llvm::StringRef options, int64_t batch, std::string &error,
+                   llvm::function_ref<void(int64_t, int64_t)> progress = {});
+
+/// The report as JSON: {"options", "dense_accuracy", "layers": [{"name",
+/// "parameters", "macs", "sparsities", "error", "accuracy",
+/// "removed_params", "removed_macs"}]}.
+void printSensitivityJSON(const SensitivityReport &report,
+                          llvm::raw_ostream &os);
+
+/// Reads what printSensitivityJSON writes.
+FailureOr<SensitivityReport> parseSensitivityJSON(llvm::StringRef text,
+                                                  std::string &error);
+
+/// What a budget counts.
+enum class BudgetKind { Params, Macs };
+
+/// Per-layer sparsities that keep `keep` (in (0, 1]) of the layers'
+/// parameters (or MACs) and lose the least by the curves: the accuracy lost
+/// where the report has labels, else the output error. Greedy on the
+/// curves' segments (linear between the measured sparsities): the segment
+/// that loses the least per weight (or MAC) it removes goes first, the last
+/// one in part, so that the budget is met; a layer can go up to the largest
+/// sparsity measured, and a segment that removes nothing ends its layer's
+/// curve. What layers remove is counted as if they were independent: layers
+/// coupled in one channel group remove the same channels, so the model
+/// pruned may keep more than the budget (shears prune prints what it
+/// keeps). Fails, saying why in `error`, when the budget cannot be met.
+FailureOr<std::vector<std::pair<std::string, double>>>
+allocateSparsities(const SensitivityReport &report, BudgetKind kind,
+                   double keep, std::string &error);
+
+} // namespace mlir::shears
+
+#endif // SHEARS_COMPILER_SENSITIVITY_H
