@@ -22,8 +22,10 @@ bytes and the ratio to the dense file. Then reconstruction: every layer
 pruned at the same sparsity (and 2:4) by magnitude, activation (Wanda) and
 obs (SparseGPT, Gram matrices of 2048 training images). Then low-rank
 factorization (`shears lowrank`) under parameter budgets, by plain and
-data-aware SVD. Prints the tables and writes them as JSON and a PNG plot
-into the output directory.
+data-aware SVD. Then per-layer sparsities allocated from `shears
+sensitivity` under a parameter budget against one sparsity for all. Prints
+the tables and writes them as JSON and a PNG plot into the output
+directory.
 
     PYTHONPATH=build/python /usr/bin/python3 utils/main_job.py [MODEL.onnx ...] [--out out/]
 """
@@ -284,11 +286,13 @@ def sweep(path, data, prune, args, tmp):
     reconstruction = reconstruction_sweep(module, spec, data, prune, tmp)
     log("   low-rank factorization")
     low_rank = low_rank_sweep(module, spec, data, tmp)
+    log("   allocation from sensitivity")
+    allocation = allocation_sweep(module, spec, data, prune, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
             "excluded": last, "dense_accuracy": dense["accuracy"], "dense_parameters":
             dense["parameters"], "dense_macs": dense["macs_per_sample"], "rows": rows,
             "criteria": criteria, "quantization": quantization, "pack": pack,
-            "reconstruction": reconstruction, "low_rank": low_rank}
+            "reconstruction": reconstruction, "low_rank": low_rank, "allocation": allocation}
 
 
 def print_reconstruction(result):
@@ -407,6 +411,87 @@ def low_rank_sweep(module, spec, data, tmp):
                 f"accuracy {percent(row['accuracy'])}")
             rows.append(row)
     return rows
+
+
+ALLOCATION_BUDGETS = [("unstructured", 0.3), ("channel", 0.5)]
+
+
+def allocation_sweep(module, spec, data, prune, tmp):
+    """Per-layer sparsities allocated from sensitivity curves (`shears
+    sensitivity` on 2000 training images with their labels; magnitude) under
+    one parameter budget, against one sparsity for every layer (and, for
+    unstructured, one global threshold) at as many non-zero parameters as
+    the allocated model keeps (the baselines' sparsity is searched for:
+    channels remove their consumers' inputs too, and weights already zero
+    count differently)."""
+    x, labels = data.for_model(spec)
+    if labels is None:
+        return []
+    train_x, train_y = fashion_mnist.load("train")
+    pick = np.random.default_rng(0).choice(len(train_x), 2000, replace=False)
+    samples = train_x[pick].reshape((-1,) + tuple(spec.shape[1:]))
+    rows = []
+    for granularity, keep in ALLOCATION_BUDGETS:
+        curves = shears.sensitivity(module, samples, train_y[pick].astype(np.int64),
+                                    sparsities=[0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
+                                    prune_options=f"granularity={granularity}")
+
+        def measure(pruned):
+            return (report(pruned, tmp)["totals"]["nonzero_parameters"],
+                    accuracy_of(shears.compile(pruned), x, labels))
+
+        allocated = shears.allocate(curves, f"params={keep}")
+        row = {"granularity": granularity, "budget": keep, "allocation": allocated}
+        row["allocated_nonzero"], row["allocated_accuracy"] = measure(
+            shears.prune(module, granularity=granularity, sensitivity=curves,
+                         budget=f"params={keep}"))
+
+        def matched(**options):
+            """The sparsity whose model keeps as many non-zero parameters as
+            the allocated one (bisection), and that model's measures."""
+            lo, hi = 0.0, 0.95
+            for _ in range(10):
+                mid = (lo + hi) / 2
+                nonzero = report(prune(module, sparsity=mid, granularity=granularity, **options),
+                                 tmp)["totals"]["nonzero_parameters"]
+                lo, hi = (mid, hi) if nonzero > row["allocated_nonzero"] else (lo, mid)
+            return (hi,) + measure(prune(module, sparsity=hi, granularity=granularity, **options))
+
+        row["uniform_sparsity"], row["uniform_nonzero"], row["uniform_accuracy"] = matched()
+        if granularity == "unstructured":
+            row["global_sparsity"], row["global_nonzero"], row["global_accuracy"] = matched(
+                scope="global")
+        log(f"   {granularity:>12} params={keep}: allocated {percent(row['allocated_accuracy'])} "
+            f"({row['allocated_nonzero']}), uniform {percent(row['uniform_accuracy'])} "
+            f"({row['uniform_nonzero']})")
+        rows.append(row)
+    return rows
+
+
+def print_allocation(result):
+    rows = result.get("allocation")
+    if not rows:
+        return
+    dense = result["dense_accuracy"]
+    print(f"\n{result['model']}: sparsity per layer allocated from `shears sensitivity` "
+          f"(2000 training images, magnitude) under a parameter budget, against one sparsity "
+          f"for every layer at as many non-zero parameters; dense {percent(dense)}")
+    header = (f"{'granularity':<14}{'budget':>7}{'uniform':>22}{'global':>22}{'allocated':>22}"
+              f"{'gain':>8}  allocation")
+    print(header)
+    print("-" * len(header))
+
+    def cell(accuracy, nonzero):
+        return f"{percent(accuracy)} ({nonzero})"
+
+    for r in rows:
+        glob = cell(r["global_accuracy"], r["global_nonzero"]) if "global_accuracy" in r else "-"
+        gain = (r["allocated_accuracy"] - r["uniform_accuracy"]) * 100
+        allocation = ", ".join(f"{k} {v:.0%}" for k, v in r["allocation"].items())
+        print(f"{r['granularity']:<14}{r['budget']:>7.2f}"
+              f"{cell(r['uniform_accuracy'], r['uniform_nonzero']):>22}{glob:>22}"
+              f"{cell(r['allocated_accuracy'], r['allocated_nonzero']):>22}{gain:>+8.2f}  "
+              f"{allocation}")
 
 
 PACK_SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9]
@@ -720,6 +805,7 @@ def main():
         print_pack(result)
         print_reconstruction(result)
         print_low_rank(result)
+        print_allocation(result)
 
     json_path = args.out / "prune_sweep.json"
     png_path = args.out / "prune_sweep.png"
