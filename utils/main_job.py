@@ -303,7 +303,9 @@ def print_reconstruction(result):
     labels = list(rows[0]["accuracy"])
     print(f"\n{result['model']}: every layer pruned at one sparsity, post-training "
           f"(obs: SparseGPT on the Gram matrices of 2048 training images; activation: Wanda on "
-          f"the same images; channel: output channels by magnitude per layer, +refit: the "
+          f"the same images; obs allocated: obs at per-layer sparsities allocated from its "
+          f"sensitivity on 2000 other training images under the same parameter budget; "
+          f"channel: output channels by magnitude per layer, +refit: the "
           f"layers reading them refit by least squares on the same images); test accuracy (%) "
           f"and the change from dense {percent(dense)}")
     header = f"{'criterion':<14}" + "".join(f"{label:>16}" for label in labels)
@@ -372,6 +374,21 @@ def reconstruction_sweep(module, spec, data, prune, tmp):
             accuracies[label] = accuracy_of(shears.compile(pruned), x, labels)
         rows.append({"criterion": criterion, "accuracy": accuracies})
         log(f"   {criterion:>10}: " + " ".join(percent(a, "") for a in accuracies.values()))
+    # obs with per-layer sparsities allocated from its own sensitivity
+    # curves (2000 other training images with their labels).
+    train_x, train_y = fashion_mnist.load("train")
+    pick = np.random.default_rng(0).choice(len(train_x), 2000, replace=False)
+    curves = shears.sensitivity(module, train_x[pick].reshape((-1,) + tuple(spec.shape[1:])),
+                                train_y[pick].astype(np.int64),
+                                sparsities=[0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
+                                prune_options=f'criterion=obs hessians="{paths["obs"]}"')
+    accuracies = {}
+    for sparsity in RECONSTRUCTION_SPARSITIES:
+        pruned = shears.prune(module, criterion="obs", hessians=paths["obs"],
+                              budget=f"params={1 - sparsity:.4f}", sensitivity=curves)
+        accuracies[f"{sparsity:.0%}"] = accuracy_of(shears.compile(pruned), x, labels)
+    rows.append({"criterion": "obs allocated", "accuracy": accuracies})
+    log(f"   obs allocated: " + " ".join(percent(a, "") for a in accuracies.values()))
     # Channels (magnitude, per layer), then the layers that read them refit
     # by least squares with an intercept (ThiNet; bias compensation).
     for label, refit in (("channel", False), ("channel+refit", True)):
