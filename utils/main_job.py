@@ -23,7 +23,9 @@ pruned at the same sparsity (and 2:4) by magnitude, activation (Wanda) and
 obs (SparseGPT, Gram matrices of 2048 training images). Then low-rank
 factorization (`shears lowrank`) under parameter budgets, by plain and
 data-aware SVD. Then per-layer sparsities allocated from `shears
-sensitivity` under a parameter budget against one sparsity for all. Prints
+sensitivity` under a parameter budget against one sparsity for all. Then
+fine-tuning (utils/finetune.py, 3 epochs) of the MLP at 92% and the CNN at 70%
+channels on fractions of the training set. Prints
 the tables and writes them as JSON and a PNG plot into the output
 directory.
 
@@ -288,11 +290,14 @@ def sweep(path, data, prune, args, tmp):
     low_rank = low_rank_sweep(module, spec, data, tmp)
     log("   allocation from sensitivity")
     allocation = allocation_sweep(module, spec, data, prune, tmp)
+    log("   fine-tuning")
+    fine_tuning = fine_tune_sweep(path, module, spec, data, tmp)
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
             "excluded": last, "dense_accuracy": dense["accuracy"], "dense_parameters":
             dense["parameters"], "dense_macs": dense["macs_per_sample"], "rows": rows,
             "criteria": criteria, "quantization": quantization, "pack": pack,
-            "reconstruction": reconstruction, "low_rank": low_rank, "allocation": allocation}
+            "reconstruction": reconstruction, "low_rank": low_rank, "allocation": allocation,
+            "fine_tuning": fine_tuning}
 
 
 def print_reconstruction(result):
@@ -428,6 +433,71 @@ def low_rank_sweep(module, spec, data, tmp):
                 f"accuracy {percent(row['accuracy'])}")
             rows.append(row)
     return rows
+
+
+# (model name, what is pruned, shears prune options, data fractions to
+# fine-tune on).
+FINE_TUNING = {
+    "fashion_mnist_mlp": ("92% unstructured, global",
+                          ["--sparsity", "0.92", "--scope", "global"],
+                          [(0.1, "random"), (0.1, "loss"), (0.3, "random"), (1.0, "random")]),
+    "fashion_mnist_cnn": ("70% channels, refit",
+                          ["--sparsity", "0.7", "--granularity", "channel", "--reconstruct"],
+                          [(0.1, "random"), (1.0, "random")]),
+}
+
+
+def fine_tune_sweep(path, module, spec, data, tmp):
+    """A pruned model fine-tuned for 3 epochs (utils/finetune.py: masks
+    kept, distillation from the dense model, Adam at 3e-3 with a cosine
+    decay) on a fraction of the training set chosen at random or by
+    per-sample loss: test accuracy against the fraction."""
+    import subprocess
+    name = Path(path).stem
+    if name not in FINE_TUNING or data.for_model(spec)[1] is None:
+        return None
+    what, options, fractions = FINE_TUNING[name]
+    pruned = os.path.join(tmp, f"{name}.finetune.pruned.onnx")
+    calib = os.path.join(tmp, f"{name}.finetune.calib.npy")
+    np.save(calib, calibration_for(spec, 2048))
+    command = [str(BIN / "shears"), "prune", str(path), *options, "-o", pruned]
+    if "--reconstruct" in options:
+        command += ["--calibration", f"{spec.name}={calib}"]
+    subprocess.run(command, check=True, capture_output=True)
+    x, labels = data.for_model(spec)
+    rows = [{"fraction": 0.0, "select": "-", "accuracy": accuracy_of(shears.compile(shears.load(pruned)),
+                                                                      x, labels)}]
+    for fraction, how in fractions:
+        tuned = os.path.join(tmp, f"{name}.finetune.onnx")
+        proc = subprocess.run([sys.executable, str(REPO / "utils" / "finetune.py"), pruned, "-o", tuned,
+                               "--epochs", "3", "--lr", "3e-3", "--teacher", str(path),
+                               "--data-fraction", str(fraction), "--select", how, "--quiet"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            log(f"   fine-tuning failed: {proc.stdout.strip()}")
+            return None
+        row = {"fraction": fraction, "select": how,
+               "accuracy": accuracy_of(shears.compile(shears.load(tuned)), x, labels)}
+        log(f"   fine-tuned on {fraction:.0%} ({how}): {percent(row['accuracy'])}")
+        rows.append(row)
+    return {"pruned": what, "rows": rows}
+
+
+def print_fine_tuning(result):
+    tuning = result.get("fine_tuning")
+    if not tuning:
+        return
+    dense = result["dense_accuracy"]
+    print(f"\n{result['model']}: {tuning['pruned']}, fine-tuned for 3 epochs (utils/finetune.py; "
+          f"masks kept, distilled from the dense model) on a fraction of the 60,000 training "
+          f"images; test accuracy (dense {percent(dense)}), compiled by Shears")
+    header = f"{'data':>8} {'chosen':<8}{'accuracy':>10}{'Δ points':>10}"
+    print(header)
+    print("-" * len(header))
+    for r in tuning["rows"]:
+        data_cell = "none" if r["fraction"] == 0 else f"{r['fraction']:.0%}"
+        print(f"{data_cell:>8} {r['select']:<8}{percent(r['accuracy']):>10}"
+              f"{(r['accuracy'] - dense) * 100:>+10.2f}")
 
 
 ALLOCATION_BUDGETS = [("unstructured", 0.3), ("channel", 0.5)]
@@ -823,6 +893,7 @@ def main():
         print_reconstruction(result)
         print_low_rank(result)
         print_allocation(result)
+        print_fine_tuning(result)
 
     json_path = args.out / "prune_sweep.json"
     png_path = args.out / "prune_sweep.png"

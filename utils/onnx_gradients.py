@@ -53,6 +53,23 @@ def op(*names):
     return register
 
 
+def densify(model):
+    """Moves `model`'s sparse initializers (as `shears prune` writes them)
+    into its dense initializers, in place; returns the model."""
+    for sparse in list(model.graph.sparse_initializer):
+        values = numpy_helper.to_array(sparse.values)
+        indices = numpy_helper.to_array(sparse.indices)
+        shape = tuple(sparse.dims)
+        if indices.ndim == 2:  # [NNZ, rank] coordinates
+            indices = np.ravel_multi_index(tuple(indices.T), shape)
+        dense = np.zeros(int(np.prod(shape)), values.dtype)
+        dense[indices] = values
+        model.graph.initializer.append(numpy_helper.from_array(dense.reshape(shape),
+                                                               sparse.values.name))
+    del model.graph.sparse_initializer[:]
+    return model
+
+
 class Interpreter:
     """Runs an ONNX graph with torch ops; float initializers are leaves that require grad."""
 
@@ -432,7 +449,7 @@ def main():
         p.error("--input and --labels go together")
     tmp = f"{args.output}.tmp{os.getpid()}"
     try:
-        interp = Interpreter(onnx.load(args.model))
+        interp = Interpreter(densify(onnx.load(args.model)))
         feeds, labels = load_data(interp, args)
         log = None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True)
         grads = gradients(interp, feeds, labels, args.batch, args.squared, log)

@@ -1,0 +1,106 @@
+"""utils/finetune.py: the ONNX -> PyTorch -> ONNX round trip changes nothing
+before training, training keeps the pruned weights at zero, gradual pruning
+reaches its sparsity, and bad options fail without output."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+SRC = Path(os.environ.get("SHEARS_SRC_ROOT", Path(__file__).resolve().parents[2]))
+MODELS = Path(os.environ.get("SHEARS_MODELS", SRC / "build" / "models"))
+FINETUNE = SRC / "utils" / "finetune.py"
+SHEARS = MODELS.parent / "bin" / "shears"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(FINETUNE), *map(str, args), "--quiet"],
+                          capture_output=True, text=True)
+
+
+def weights(path):
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+@pytest.fixture(scope="module")
+def pruned(tmp_path_factory):
+    """The MLP pruned to 80% by `shears prune`: with sparse initializers, and
+    the same weights stored dense."""
+    folder = tmp_path_factory.mktemp("finetune")
+    for name, extra in (("pruned", []), ("dense", ["--sparse-initializers=false"])):
+        subprocess.run([str(SHEARS), "prune", str(MODELS / "mlp.onnx"), "--sparsity", "0.8",
+                        "-o", str(folder / f"{name}.onnx"), *extra], check=True, capture_output=True)
+    assert onnx.load(folder / "pruned.onnx").graph.sparse_initializer
+    return folder / "pruned.onnx", folder / "dense.onnx"
+
+
+def test_round_trip_without_training(pruned, tmp_path):
+    """The sparse file in, its weights out bit for bit, and Shears runs the
+    result to the same outputs."""
+    sparse, dense = pruned
+    out = tmp_path / "same.onnx"
+    result = run(sparse, "-o", out, "--epochs", "0", "--samples", "64")
+    assert result.returncode == 0, result.stderr
+    before, after = weights(dense), weights(out)
+    assert before.keys() == after.keys()
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name])
+    for path in (dense, out):
+        subprocess.run([str(SHEARS), "run", str(path), "--input", f"input={MODELS / 'mlp.input.npy'}",
+                        "--output-dir", str(tmp_path / path.stem)], check=True, capture_output=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "dense" / "output.npy"),
+                                  np.load(tmp_path / "same" / "output.npy"))
+
+
+def test_training_keeps_zeros(pruned, tmp_path):
+    sparse, dense = pruned
+    out = tmp_path / "tuned.onnx"
+    result = run(sparse, "-o", out, "--epochs", "1", "--samples", "512", "--teacher",
+                 MODELS / "mlp.onnx", "--l1", "1e-6")
+    assert result.returncode == 0, result.stderr
+    assert "fine-tuned pruned.onnx: 1 epochs on 512 samples" in result.stdout
+    original, tuned = weights(dense), weights(out)
+    for name, w in tuned.items():
+        if w.ndim == 2:
+            assert np.all(w[original[name] == 0] == 0), name
+            assert not np.array_equal(w[original[name] != 0], original[name][original[name] != 0]), name
+
+
+def test_gradual_pruning_and_data_selection(tmp_path):
+    out = tmp_path / "gradual.onnx"
+    result = run(MODELS / "mlp.onnx", "-o", out, "--epochs", "1", "--samples", "2000",
+                 "--gradual", "0.75", "--data-fraction", "0.5", "--select", "loss",
+                 "--json", tmp_path / "report.json")
+    assert result.returncode == 0, result.stderr
+    assert "on 1000 samples, weights 75.0% zero" in result.stdout
+    for name, w in weights(out).items():
+        if w.ndim == 2:
+            assert abs((w == 0).mean() - 0.75) < 0.01, name
+    import json
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["samples"] == 1000 and report["settings"]["select"] == "loss"
+    assert 0 < report["accuracy_after"] <= 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data-fraction", "0"], "--data-fraction 0.0 is out of range"),
+    (["--gradual", "1"], "--gradual 1.0 is out of range"),
+    (["--lr", "0"], "must be positive"),
+    (["--input", "x=a.npy"], "--input and --labels go together"),
+])
+def test_bad_options(args, message, tmp_path):
+    out = tmp_path / "bad.onnx"
+    result = run(MODELS / "mlp.onnx", "-o", out, *args)
+    assert result.returncode != 0 and message in result.stderr
+    assert not out.exists()
+
+
+def test_bad_model(tmp_path):
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    result = run(tmp_path / "broken.onnx", "-o", tmp_path / "out.onnx")
+    assert result.returncode == 1 and "finetune.py: error:" in result.stderr
+    assert not (tmp_path / "out.onnx").exists()
