@@ -25,7 +25,9 @@ factorization (`shears lowrank`) under parameter budgets, by plain and
 data-aware SVD. Then per-layer sparsities allocated from `shears
 sensitivity` under a parameter budget against one sparsity for all. Then
 fine-tuning (utils/finetune.py, 3 epochs) of the MLP at 92% and the CNN at 70%
-channels on fractions of the training set. Prints
+channels on fractions of the training set. Then, with the default models, the
+recommender (models/recommender.onnx) pruned, by recall@10, NDCG@10 and hit
+rate. Prints
 the tables and writes them as JSON and a PNG plot into the output
 directory.
 
@@ -500,6 +502,71 @@ def print_fine_tuning(result):
               f"{(r['accuracy'] - dense) * 100:>+10.2f}")
 
 
+RECOMMENDER = REPO / "models" / "recommender.onnx"
+
+
+def recommender_sweep(prune, tmp):
+    """The recommender (models/recommender.onnx, trained by
+    models/train_recommender.py on utils/recommender.py's data) pruned:
+    output channels (embedding columns and MLP neurons; plain, and with the
+    layers reading them refit on 2000 training pairs) and unstructured
+    (magnitude, per layer: one global threshold empties the embeddings,
+    whose weights are far smaller than the MLP's): recall@10, NDCG@10 and hit rate@10 against
+    parameters."""
+    import recommender
+    data = recommender.make_data()
+    module = shears.import_onnx(RECOMMENDER)
+    pick = np.random.default_rng(0).choice(len(data["train"]), 2000, replace=False)
+    pairs = {"user": data["train"][pick, 0].copy(), "item": data["train"][pick, 1].copy()}
+    grams = os.path.join(tmp, "recommender.grams.npz")
+    np.savez(grams, **shears.calibrate(module, pairs, gram=True))
+    variants = [("dense", 0.0, {})]
+    for sparsity in (0.25, 0.5):
+        variants.append(("channel", sparsity, {"granularity": "channel"}))
+        variants.append(("channel+refit", sparsity, {"granularity": "channel", "reconstruct": "true",
+                                                     "hessians": grams}))
+    for sparsity in (0.5, 0.8, 0.9):
+        variants.append(("unstructured", sparsity, {}))
+    rows = []
+    for label, sparsity, options in variants:
+        pruned = prune(module, sparsity=sparsity, **options) if sparsity else module
+        model = shears.compile(pruned)
+        totals = report(pruned, tmp)["totals"]
+        row = {"variant": label, "sparsity": sparsity, "parameters": totals["parameters"],
+               "nonzero_parameters": totals["nonzero_parameters"],
+               **recommender.evaluate(lambda u, i: model(u, i)[:, 0], data)}
+        log(f"   recommender {label} {sparsity:.2f}: {row['nonzero_parameters']} nonzero, "
+            f"recall@10 {row['recall@10']:.4f}")
+        rows.append(row)
+    popularity = np.bincount(data["train"][:, 1], minlength=data["items"]).astype(float)
+    baseline = recommender.evaluate(lambda u, i: popularity[i], data)
+    return {"rows": rows, "popularity": baseline}
+
+
+def print_recommender(result):
+    if not result:
+        return
+    print(f"\nrecommender ({RECOMMENDER.name}: user and item embeddings of 32, MLP 64-64-32-1; "
+          f"{recommender_shape()}): top-10 metrics over 5 held-out items per user, training items "
+          f"excluded; compiled by Shears")
+    header = (f"{'variant':<15}{'sparsity':>9}{'params':>9}{'nonzero':>9}{'recall@10':>11}"
+              f"{'NDCG@10':>9}{'hit@10':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in result["rows"]:
+        print(f"{r['variant']:<15}{r['sparsity']:>9.2f}{r['parameters']:>9}{r['nonzero_parameters']:>9}"
+              f"{r['recall@10']:>11.4f}{r['ndcg@10']:>9.4f}{r['hit@10']:>8.3f}")
+    p = result["popularity"]
+    print(f"{'popularity':<15}{'-':>9}{'-':>9}{'-':>9}{p['recall@10']:>11.4f}{p['ndcg@10']:>9.4f}"
+          f"{p['hit@10']:>8.3f}")
+
+
+def recommender_shape():
+    import recommender
+    return (f"{recommender.USERS} users, {recommender.ITEMS} items, "
+            f"{recommender.PER_USER} interactions each")
+
+
 ALLOCATION_BUDGETS = [("unstructured", 0.3), ("channel", 0.5)]
 
 
@@ -882,9 +949,13 @@ def main():
     data = Data()
     prune = Prune(args.pipeline)
     results = []
+    recommender_result = None
     with tempfile.TemporaryDirectory() as tmp:
         for path in models:
             results.append(sweep(path, data, prune, args, tmp))
+        if not args.models:
+            log("== recommender")
+            recommender_result = recommender_sweep(prune, tmp)
     for result in results:
         print_table(result, prune.used)
         print_criteria(result, args.sparsities)
@@ -894,6 +965,7 @@ def main():
         print_low_rank(result)
         print_allocation(result)
         print_fine_tuning(result)
+    print_recommender(recommender_result)
 
     json_path = args.out / "prune_sweep.json"
     png_path = args.out / "prune_sweep.png"
@@ -902,7 +974,7 @@ def main():
                    "scope": {"unstructured": "global", "channel": "layer"},
                    "latency": "median wall time of one call from Python to the JIT-compiled "
                               "model, ms; the best of several rounds",
-                   "models": results}, f, indent=2)
+                   "models": results, "recommender": recommender_result}, f, indent=2)
     plot(results, png_path)
     print(f"\nwrote {json_path} and {png_path} ({time.perf_counter() - started:.0f} s)")
 

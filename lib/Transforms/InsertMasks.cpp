@@ -47,6 +47,9 @@ struct Layer {
   SmallVector<SmallVector<int64_t>> structures;
   /// Structures to drop.
   SmallVector<bool> pruned;
+  /// An embedding table [vocab, dim] (its columns are the output channels),
+  /// held in `weights` transposed, as [dim, vocab].
+  bool table = false;
   /// For a channel group: the layers (index, channel offset) it decides.
   SmallVector<std::pair<size_t, int64_t>> members;
   /// For a channel group: the layers that read its channels, each channel i
@@ -87,6 +90,25 @@ mlir::shears::getScoredWeights(PrunableOpInterface op) {
       op.getWeightInputDim() != 1)
     return failure();
   return getConstantFloats(op.getWeight());
+}
+
+/// The constant weights of an embedding table (a 2-D weight whose dim 1
+/// holds the output channels and that reads no input channels), transposed
+/// to [dim, vocab]; failure for anything else.
+static FailureOr<SmallVector<float>> getTableWeights(PrunableOpInterface op) {
+  auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+  if (!type || type.getRank() != 2 || op.getWeightOutputDim() != 1 ||
+      op.getWeightInputDim() != -1)
+    return failure();
+  FailureOr<SmallVector<float>> values = getConstantFloats(op.getWeight());
+  if (failed(values))
+    return failure();
+  int64_t vocab = type.getDimSize(0), dim = type.getDimSize(1);
+  SmallVector<float> transposed(values->size());
+  for (int64_t v = 0; v < vocab; ++v)
+    for (int64_t d = 0; d < dim; ++d)
+      transposed[d * vocab + v] = (*values)[v * dim + d];
+  return transposed;
 }
 
 namespace {
@@ -440,6 +462,14 @@ void ShearsInsertMasks::insertMask(Layer &layer, Granularity g) {
       zeros += layer.structures[s].size();
   if (zeros == 0)
     return;
+  if (layer.table && bits.size() == layer.weights.size()) {
+    // Back from [dim, vocab] to the table's [vocab, dim].
+    SmallVector<char> table(bits.size());
+    for (int64_t r = 0; r < layer.rows; ++r)
+      for (int64_t c = 0; c < layer.cols; ++c)
+        table[c * layer.rows + r] = bits[r * layer.cols + c];
+    bits = std::move(table);
+  }
 
   OpBuilder b(layer.op);
   Location loc = layer.op->getLoc();
@@ -487,9 +517,17 @@ void ShearsInsertMasks::runOnOperation() {
   bool excludedAny = false;
   WalkResult walked = getOperation().walk([&](PrunableOpInterface op) {
     FailureOr<SmallVector<float>> weights = getScoredWeights(op);
-    if (failed(weights))
-      return WalkResult::advance();
     auto type = cast<RankedTensorType>(op.getWeight().getType());
+    bool table = false;
+    if (failed(weights)) {
+      // An embedding table: scored by magnitude, l2 or at random, as
+      // [dim, vocab] so that its output channels are rows like a filter's.
+      weights = getTableWeights(op);
+      if (failed(weights) || g == Granularity::InputChannel ||
+          !llvm::is_contained({"magnitude", "l2", "random"}, criterion))
+        return WalkResult::advance();
+      table = true;
+    }
     std::string name = layerName(op);
     if (!exclude.empty() && excludeRegex.match(name)) {
       excludedAny = true;
@@ -509,8 +547,9 @@ void ShearsInsertMasks::runOnOperation() {
     layer.name = name;
     layer.type = type;
     layer.weights = std::move(*weights);
-    layer.rows = type.getDimSize(0);
-    layer.cols = type.getDimSize(1);
+    layer.table = table;
+    layer.rows = type.getDimSize(table ? 1 : 0);
+    layer.cols = type.getDimSize(table ? 0 : 1);
     layer.inner = type.getNumElements() / (layer.rows * layer.cols);
     for (Override &o : overrides)
       if (o.regex.match(name)) {
