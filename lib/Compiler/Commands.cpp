@@ -647,6 +647,21 @@ struct TemporaryNpz {
   }
 };
 
+/// Where a pass reads its statistics: `given` (an .npz the user named), or,
+/// when the command calibrates, a temporary .npz it measures into (`file`,
+/// named after `prefix`). Returns the exit status.
+static int statisticsPath(llvm::StringRef command, bool calibrating,
+                          llvm::StringRef given, llvm::StringRef prefix,
+                          TemporaryNpz &file, std::string &path) {
+  path = given.str();
+  if (!calibrating)
+    return 0;
+  if (int status = file.create(command, prefix))
+    return status;
+  path = file.path;
+  return 0;
+}
+
 /// `pass` with the options a command forwards to it (flag name, value;
 /// empty values left out), parsed by the pass itself so that one validation
 /// applies; null after the error is printed. A value may not hold '"'.
@@ -1223,12 +1238,10 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   // The pass checks the options (they are declared once, in Passes.td),
   // before the model is calibrated.
   TemporaryNpz statsFile;
-  std::string statsPath = statistics;
-  if (!calibration.empty()) {
-    if (int status = statsFile.create(name, "shears-statistics"))
-      return status;
-    statsPath = statsFile.path;
-  }
+  std::string statsPath;
+  if (int status = statisticsPath(name, !calibration.empty(), statistics,
+                                  "shears-statistics", statsFile, statsPath))
+    return status;
   std::unique_ptr<Pass> quantize =
       withOptions(name, shears::createShearsQuantize(),
                   {{"weights", weights},
@@ -1471,12 +1484,10 @@ int shears::lowRankModelCommand(int argc, char **argv) {
   if (!calibration.empty() && !statistics.empty())
     return fail(name, "give --calibration or --statistics, not both");
   TemporaryNpz gramFile;
-  std::string gramPath = statistics;
-  if (!calibration.empty()) {
-    if (int status = gramFile.create(name, "shears-grams"))
-      return status;
-    gramPath = gramFile.path;
-  }
+  std::string gramPath;
+  if (int status = statisticsPath(name, !calibration.empty(), statistics,
+                                  "shears-grams", gramFile, gramPath))
+    return status;
   // The pass checks the options, before the model is calibrated.
   std::unique_ptr<Pass> lowRank =
       withOptions(name, shears::createShearsLowRank(),

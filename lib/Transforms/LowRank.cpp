@@ -16,6 +16,8 @@
 #include "shears/Support/Npz.h"
 #include "shears/Transforms/Passes.h"
 
+#include "Matrices.h"
+
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
 
@@ -111,10 +113,7 @@ LogicalResult ShearsLowRank::initializeOptions(
 
 LogicalResult ShearsLowRank::decompose(Layer &layer, ArrayRef<float> weights,
                                        const llvm::StringMap<NpzArray> &grams) {
-  Matrix w = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic,
-                                            Eigen::Dynamic, Eigen::RowMajor>>(
-                 weights.data(), layer.out, layer.in)
-                 .cast<double>();
+  Matrix w = toMatrix(weights, layer.out, layer.in);
   if (!statistics.empty()) {
     auto it = grams.find(layer.name + ".gram");
     if (it == grams.end())
@@ -130,10 +129,7 @@ LogicalResult ShearsLowRank::decompose(Layer &layer, ArrayRef<float> weights,
              << llvm::make_range(gram.shape.begin(), gram.shape.end())
              << "], expected [" << layer.in << ", " << layer.in
              << "] (the layer's inputs per output)";
-    Eigen::MatrixXd g = Eigen::Map<const Eigen::MatrixXf>(gram.values.data(),
-                                                          layer.in, layer.in)
-                            .cast<double>();
-    g = (g + g.transpose()) / 2;
+    Eigen::MatrixXd g = toSymmetric(gram.values, layer.in);
     double mean = g.diagonal().mean();
     // All-zero inputs (a layer that reads nothing): whiten by the identity.
     g.diagonal().array() += damp * (mean > 0 ? mean : 1.0);

@@ -12,6 +12,8 @@
 
 #include "shears/Transforms/OBS.h"
 
+#include "Matrices.h"
+
 #include "llvm/ADT/STLExtras.h"
 
 #include <Eigen/Cholesky>
@@ -29,16 +31,8 @@ LogicalResult mlir::shears::pruneWithOBS(MutableArrayRef<float> weights,
                                          const OBSTarget &target,
                                          SmallVectorImpl<bool> &pruned,
                                          std::string &error) {
-  using RowMatrix =
-      Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  RowMatrix w =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
-                                     Eigen::RowMajor>>(weights.data(), rows,
-                                                       cols)
-          .cast<double>();
-  Eigen::MatrixXd h =
-      Eigen::Map<const Eigen::MatrixXf>(gram.data(), cols, cols).cast<double>();
-  h = (h + h.transpose()) / 2;
+  RowMatrix w = toMatrix(weights, rows, cols);
+  Eigen::MatrixXd h = toSymmetric(gram, cols);
   // Inputs that never fire carry no information: their weights go first.
   for (int64_t j = 0; j < cols; ++j)
     if (h(j, j) == 0) {
@@ -117,15 +111,8 @@ LogicalResult mlir::shears::refitColumns(
     MutableArrayRef<float> weights, int64_t rows, int64_t cols,
     ArrayRef<float> gram, ArrayRef<float> mean, ArrayRef<int64_t> kept,
     double damp, SmallVectorImpl<float> &shift, std::string &error) {
-  using RowMatrix =
-      Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  RowMatrix w =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
-                                     Eigen::RowMajor>>(weights.data(), rows,
-                                                       cols)
-          .cast<double>();
-  Eigen::MatrixXd g =
-      Eigen::Map<const Eigen::MatrixXf>(gram.data(), cols, cols).cast<double>();
+  RowMatrix w = toMatrix(weights, rows, cols);
+  Eigen::MatrixXd g = toSymmetric(gram, cols);
   // The inputs kept, and with the means a constant 1 whose weight is the
   // bias shift.
   int64_t k = kept.size(), features = k + (mean.empty() ? 0 : 1);
@@ -133,7 +120,7 @@ LogicalResult mlir::shears::refitColumns(
   for (int64_t j = 0; j < k; ++j) {
     cross.col(j) = g.col(kept[j]);
     for (int64_t i = 0; i < k; ++i)
-      inner(i, j) = (g(kept[i], kept[j]) + g(kept[j], kept[i])) / 2;
+      inner(i, j) = g(kept[i], kept[j]);
   }
   if (!mean.empty()) {
     for (int64_t i = 0; i < cols; ++i)
