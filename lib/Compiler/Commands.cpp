@@ -1424,7 +1424,8 @@ int shears::lowRankModelCommand(int argc, char **argv) {
                "keeping --energy of the squared singular values; the "
                "default), error (relative error at most --max-error), rank "
                "(--rank for every layer), params (ranks chosen together so "
-               "that the layers keep --params of their parameters)"),
+               "that the layers keep --params of their parameters), macs "
+               "(... --macs of their multiply-accumulates)"),
       cl::init("energy"), cl::cat(cat));
   Opt<std::string> energy(
       "energy", cl::desc("--rank-by energy: fraction kept (default 0.9)"),
@@ -1439,6 +1440,11 @@ int shears::lowRankModelCommand(int argc, char **argv) {
       "params",
       cl::desc("--rank-by params: fraction of the layers' parameters kept "
                "(default 0.5)"),
+      cl::cat(cat));
+  Opt<std::string> macs(
+      "macs",
+      cl::desc("--rank-by macs: fraction of the layers' multiply-accumulates "
+               "kept (default 0.5)"),
       cl::cat(cat));
   List<std::string> calibration(
       "calibration",
@@ -1496,6 +1502,7 @@ int shears::lowRankModelCommand(int argc, char **argv) {
                    {"max-error", maxError},
                    {"rank", rank},
                    {"params", params},
+                   {"macs", macs},
                    {"statistics", gramPath},
                    {"damp", damp},
                    {"exclude", exclude},

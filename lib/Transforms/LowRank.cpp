@@ -15,6 +15,7 @@
 #include "shears/Support/Finite.h"
 #include "shears/Support/Npz.h"
 #include "shears/Transforms/Passes.h"
+#include "shears/Transforms/Report.h"
 
 #include "Matrices.h"
 
@@ -55,6 +56,9 @@ struct Layer {
   int64_t rank = 0;       // chosen
 
   int64_t fullRank() const { return singular.size(); }
+  /// Multiply-accumulates per sample of each weight element (output
+  /// positions: 1 for a linear layer on vectors).
+  double positions = 1;
   int64_t denseParams() const { return out * in; }
   int64_t factoredParams(int64_t r) const { return r * (out + in); }
   double energyKept(int64_t r) const {
@@ -99,6 +103,8 @@ LogicalResult ShearsLowRank::initializeOptions(
     return errorHandler("max-error must be in [0, 1), got " + number(maxError));
   if (!(params > 0 && params <= 1))
     return errorHandler("params must be in (0, 1], got " + number(params));
+  if (!(macs > 0 && macs <= 1))
+    return errorHandler("macs must be in (0, 1], got " + number(macs));
   if (rankBy == RankSelection::Rank && rank < 1)
     return errorHandler("rank-by=rank needs a rank of at least 1, got " +
                         Twine(int64_t(rank)));
@@ -183,33 +189,41 @@ LogicalResult ShearsLowRank::chooseRanks(MutableArrayRef<Layer> layers) {
     }
     return success();
   case RankSelection::Params:
+  case RankSelection::Macs:
     break;
   }
   // One threshold t over every layer: a singular value is kept when the
-  // energy it holds, relative to its layer's, per parameter it costs is at
-  // least t. Layers whose rank does not save stay dense at their full cost.
-  auto value = [](const Layer &layer, int64_t r) {
+  // energy it holds, relative to its layer's, per parameter (or MAC) it
+  // costs is at least t. Layers whose rank does not save stay dense at their
+  // full cost. A factored layer's MACs are its parameters times the output
+  // positions, as the dense layer's are.
+  bool macs = rankBy == RankSelection::Macs;
+  auto unit = [&](const Layer &layer) { return macs ? layer.positions : 1.0; };
+  auto value = [&](const Layer &layer, int64_t r) {
     double s = layer.singular[r];
-    return layer.totalEnergy > 0
-               ? s * s / layer.totalEnergy / double(layer.out + layer.in)
-               : 0.0;
+    return layer.totalEnergy > 0 ? s * s / layer.totalEnergy /
+                                       double(layer.out + layer.in) /
+                                       unit(layer)
+                                 : 0.0;
   };
-  int64_t dense = 0;
+  double dense = 0;
   std::vector<double> thresholds;
   for (const Layer &layer : layers) {
-    dense += layer.denseParams();
+    dense += double(layer.denseParams()) * unit(layer);
     for (int64_t r = 0; r < layer.fullRank(); ++r)
       thresholds.push_back(value(layer, r));
   }
-  double budget = params * double(dense);
+  double fraction = macs ? double(this->macs) : double(params);
+  double budget = fraction * dense;
   auto assign = [&](double t) {
-    int64_t cost = 0;
+    double cost = 0;
     for (Layer &layer : layers) {
       layer.rank = 1;
       while (layer.rank < layer.fullRank() && value(layer, layer.rank) >= t)
         ++layer.rank;
-      cost +=
-          saves(layer) ? layer.factoredParams(layer.rank) : layer.denseParams();
+      cost += double(saves(layer) ? layer.factoredParams(layer.rank)
+                                  : layer.denseParams()) *
+              unit(layer);
     }
     return cost;
   };
@@ -219,18 +233,19 @@ LogicalResult ShearsLowRank::chooseRanks(MutableArrayRef<Layer> layers) {
                    thresholds.end());
   size_t lo = 0, hi = thresholds.size();
   if (thresholds.empty() ||
-      double(assign(std::numeric_limits<double>::infinity())) > budget) {
-    int64_t least = assign(std::numeric_limits<double>::infinity());
+      assign(std::numeric_limits<double>::infinity()) > budget) {
+    double least = assign(std::numeric_limits<double>::infinity());
     return getOperation().emitError()
-           << "shears-low-rank: params=" << number(params)
-           << " cannot be met: at rank 1 the " << layers.size()
-           << " layers considered need " << least << " of their " << dense
-           << " parameters";
+           << "shears-low-rank: " << (macs ? "macs=" : "params=")
+           << number(fraction) << " cannot be met: at rank 1 the "
+           << layers.size() << " layers considered need " << int64_t(least)
+           << " of their " << int64_t(dense)
+           << (macs ? " MACs per sample" : " parameters");
   }
   // The lowest threshold whose cost fits: [0, lo) fit, [hi, end) do not.
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (double(assign(thresholds[mid])) <= budget)
+    if (assign(thresholds[mid]) <= budget)
       lo = mid + 1;
     else
       hi = mid;
@@ -359,6 +374,7 @@ void ShearsLowRank::runOnOperation() {
     layer.name = name;
     layer.out = shape[0];
     layer.in = int64_t(weights->size()) / shape[0];
+    layer.positions = double(getMacsPerSample(op)) / double(weights->size());
     if (failed(decompose(layer, *weights, grams)))
       return signalPassFailure();
     layers.push_back(std::move(layer));

@@ -457,7 +457,8 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
 
 def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
              max_error: Optional[float] = None, rank: Optional[int] = None,
-             params: Optional[float] = None, calibration=None, statistics=None,
+             params: Optional[float] = None, macs: Optional[float] = None,
+             calibration=None, statistics=None,
              damp: Optional[float] = None, exclude: Optional[str] = None,
              require_saving: bool = True, batch: int = 256) -> Module:
     """Factors linear layers and convolutions into two layers of low rank,
@@ -467,8 +468,9 @@ def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
 
     rank_by: "energy" (the smallest rank keeping `energy`, default 0.9, of
     the squared singular values), "error" (relative error at most
-    `max_error`), "rank" (`rank` for every layer) or "params" (ranks chosen
-    together so that the layers keep `params` of their parameters). With
+    `max_error`), "rank" (`rank` for every layer), "params" (ranks chosen
+    together so that the layers keep `params` of their parameters) or
+    "macs" (... `macs` of their multiply-accumulates). With
     `calibration` samples (or `statistics`, the Gram matrices as
     calibrate(gram=True) returns them, or an .npz of them) the SVD is
     data-aware: it keeps the layers' outputs on those samples rather than
@@ -493,7 +495,7 @@ def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
             path = _path(statistics)
         options = _pass_options({
             "rank-by": rank_by, "energy": energy, "max-error": max_error, "rank": rank,
-            "params": params, "statistics": path, "damp": damp, "exclude": exclude,
+            "params": params, "macs": macs, "statistics": path, "damp": damp, "exclude": exclude,
             "require-saving": require_saving})
         canonical.run_pipeline(f"shears-low-rank{{{options}}}")
     return canonical

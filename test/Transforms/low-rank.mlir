@@ -9,6 +9,10 @@
 // RUN: shears-opt %s --shears-low-rank="rank-by=params params=0.5" | FileCheck %s --check-prefix=RANK2
 // RUN: shears-opt %s --shears-low-rank="rank-by=params params=0.4" | FileCheck %s --check-prefix=ENERGY50
 // RUN: shears-opt %s --shears-low-rank="energy=0.5 exclude=^conv$" | FileCheck %s --check-prefix=EXCLUDE
+// A MAC budget weighs the convolution's parameters by its 9 output
+// positions: fc1 (48 MACs) stays dense and the convolution (648) goes to
+// rank 1 (198), 246 of 696.
+// RUN: shears-opt %s --shears-low-rank="rank-by=macs macs=0.5" | FileCheck %s --check-prefix=ENERGY90
 // RUN: shears-opt %s --shears-low-rank="rank-by=rank rank=4 require-saving=false" | FileCheck %s --check-prefix=FULL
 // RUN: shears-opt %s --shears-low-rank="report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
 
@@ -20,6 +24,8 @@
 // RUN: not shears-opt %s --shears-low-rank="rank-by=rank rank=5 require-saving=false" 2>&1 | FileCheck %s --check-prefix=ERR-ABOVE
 // RUN: not shears-opt %s --shears-low-rank="rank-by=params params=0.1" 2>&1 | FileCheck %s --check-prefix=ERR-BUDGET
 // RUN: not shears-opt %s --shears-low-rank="damp=0" 2>&1 | FileCheck %s --check-prefix=ERR-DAMP
+// RUN: not shears-opt %s --shears-low-rank="rank-by=macs macs=0" 2>&1 | FileCheck %s --check-prefix=ERR-MACS
+// RUN: not shears-opt %s --shears-low-rank="rank-by=macs macs=0.1" 2>&1 | FileCheck %s --check-prefix=ERR-MACS-BUDGET
 // RUN: not shears-opt %s --shears-low-rank="exclude=(" 2>&1 | FileCheck %s --check-prefix=ERR-REGEX
 // RUN: not shears-opt %s --shears-low-rank="rank-by=svd" 2>&1 | FileCheck %s --check-prefix=ERR-BY
 // RUN: not shears-opt %s --shears-low-rank="statistics=%t.missing.npz" 2>&1 | FileCheck %s --check-prefix=ERR-FILE
@@ -62,6 +68,8 @@
 // ERR-ABOVE: error: {{.*}}shears-low-rank: rank 5 is above the rank of layer 'fc1' (4, its weight is [4, 12])
 // ERR-BUDGET: error: shears-low-rank: params=0.1 cannot be met: at rank 1 the 2 layers considered need 38 of their 120 parameters
 // ERR-DAMP: damp must be positive, got 0
+// ERR-MACS: macs must be in (0, 1], got 0
+// ERR-MACS-BUDGET: error: shears-low-rank: macs=0.1 cannot be met: at rank 1 the 2 layers considered need 214 of their 696 MACs per sample
 // ERR-REGEX: exclude '(' is not a valid regex
 // ERR-BY: for the --rank-by option: Cannot find option named 'svd'!
 // ERR-FILE: error: shears-low-rank: cannot open '{{.*}}missing.npz'

@@ -23,7 +23,7 @@ enum class CalibrationMethod { MinMax, Percentile, Entropy };
 enum class CentroidInit { Linear, Density, Random };
 
 /// shears-low-rank: how the rank of each layer is chosen.
-enum class RankSelection { Energy, Error, Rank, Params };
+enum class RankSelection { Energy, Error, Rank, Params, Macs };
 
 #define GEN_PASS_DECL
 #include "shears/Transforms/Passes.h.inc"

@@ -316,7 +316,9 @@ def ShearsLowRank : Pass<"shears-low-rank", "mlir::ModuleOp"> {
     for every layer; `params`, ranks chosen across all layers together so
     that the layers considered keep at most that fraction of their
     parameters, dropping the singular values that cost the least relative
-    energy per parameter first (one threshold over all layers).
+    energy per parameter first (one threshold over all layers); `macs`, the
+    same for multiply-accumulates per sample (a convolution's parameters
+    weighted by its output positions).
   }];
   let dependentDialects = ["mlir::shears::ShearsDialect"];
   let options = [
@@ -330,7 +332,10 @@ def ShearsLowRank : Pass<"shears-low-rank", "mlir::ModuleOp"> {
              clEnumValN(mlir::shears::RankSelection::Rank, "rank",
                         "`rank` for every layer"),
              clEnumValN(mlir::shears::RankSelection::Params, "params",
-                        "a budget: keep `params` of the layers' parameters"))}]>,
+                        "a budget: keep `params` of the layers' parameters"),
+             clEnumValN(mlir::shears::RankSelection::Macs, "macs",
+                        "a budget: keep `macs` of the layers' "
+                        "multiply-accumulates"))}]>,
     Option<"energy", "energy", "double", "0.9",
            "rank-by=energy: fraction of sum(s^2) kept, in (0, 1]">,
     Option<"maxError", "max-error", "double", "0.1",
@@ -340,6 +345,9 @@ def ShearsLowRank : Pass<"shears-low-rank", "mlir::ModuleOp"> {
     Option<"params", "params", "double", "0.5",
            "rank-by=params: fraction of the layers' parameters kept, in "
            "(0, 1]">,
+    Option<"macs", "macs", "double", "0.5",
+           "rank-by=macs: fraction of the layers' multiply-accumulates per "
+           "sample kept, in (0, 1]">,
     Option<"statistics", "statistics", "std::string", "\"\"",
            ".npz of input Gram matrices per ONNX node name (NAME.gram, from "
            "shears calibrate --gram): data-aware SVD">,
