@@ -667,7 +667,9 @@ static int statisticsPath(llvm::StringRef command, bool calibrating,
 /// applies; null after the error is printed. A value may not hold '"'.
 static std::unique_ptr<Pass> withOptions(
     llvm::StringRef command, std::unique_ptr<Pass> pass,
-    llvm::ArrayRef<std::pair<llvm::StringRef, llvm::StringRef>> options) {
+    llvm::ArrayRef<std::pair<llvm::StringRef, llvm::StringRef>> options,
+    llvm::ArrayRef<std::pair<llvm::StringRef, llvm::ArrayRef<std::string>>>
+        lists = {}) {
   std::string text;
   for (auto [key, value] : options) {
     if (value.empty())
@@ -677,6 +679,20 @@ static std::unique_ptr<Pass> withOptions(
       return nullptr;
     }
     text += (key + "=\"" + value + "\" ").str();
+  }
+  // A list option as {"a","b"}: an item may hold commas.
+  for (auto [key, items] : lists) {
+    if (items.empty())
+      continue;
+    std::vector<std::string> quoted;
+    for (const std::string &item : items) {
+      if (llvm::StringRef(item).contains('"')) {
+        fail(command, "--" + key + " must not contain '\"'");
+        return nullptr;
+      }
+      quoted.push_back("\"" + item + "\"");
+    }
+    text += (key + "={" + llvm::join(quoted, ",") + "} ").str();
   }
   std::string error;
   if (failed(pass->initializeOptions(text, [&](const llvm::Twine &message) {
@@ -970,45 +986,6 @@ int shears::pruneModelCommand(int argc, char **argv) {
           " model.onnx --criterion taylor --gradients grads.npz "
           "--layer-sparsity '^/fc1/=0.3' -o taylor.onnx\n");
 
-  // Bad options fail here, before the model is read.
-  auto oneOf = [&](llvm::StringRef option, llvm::StringRef value,
-                   llvm::ArrayRef<llvm::StringRef> choices) -> bool {
-    if (llvm::is_contained(choices, value))
-      return true;
-    std::string list;
-    llvm::raw_string_ostream os(list);
-    llvm::interleave(choices, os, ", ");
-    fail(name, "--" + option + " must be one of " + list + ", got '" + value +
-                   "'");
-    return false;
-  };
-  if (!(sparsity >= 0.0 && sparsity < 1.0)) {
-    char value[32];
-    std::snprintf(value, sizeof(value), "%g", sparsity.getValue());
-    return fail(name, "--sparsity must be in [0, 1), got " + llvm::Twine(value));
-  }
-  if (!oneOf("granularity", granularity,
-             {"unstructured", "channel", "input-channel", "n:m", "block"}) ||
-      !oneOf("criterion", criterion,
-             {"magnitude", "l2", "random", "taylor", "activation", "obs"}) ||
-      !oneOf("scope", scope, {"layer", "global"}))
-    return 1;
-  if (n < 1 || m < 1 || n > m)
-    return fail(name, "--n and --m need 1 <= N <= M (N of every M weights "
-                      "stay), got " +
-                          llvm::Twine(n.getValue()) + ":" +
-                          llvm::Twine(m.getValue()));
-  if (blockRows < 1 || blockCols < 1)
-    return fail(name, "--block-rows and --block-cols must be positive");
-  if (minChannels < 0)
-    return fail(name, "--min-channels must be non-negative");
-  if (roundTo < 1)
-    return fail(name, "--round-to must be positive");
-  std::string regexError;
-  if (!exclude.empty() && !llvm::Regex(exclude).isValid(regexError))
-    return fail(name, "--exclude '" + exclude + "' is not a valid regex: " +
-                          regexError);
-
   if (criterion == "taylor" && gradients.empty())
     return fail(name, "--criterion taylor needs --gradients FILE.npz "
                       "(utils/onnx_gradients.py computes them)");
@@ -1061,6 +1038,66 @@ int shears::pruneModelCommand(int argc, char **argv) {
   if (!calibration.empty() && !hessians.empty())
     return fail(name, "give --calibration or --hessians, not both");
 
+  // Activation norms and Gram matrices measured here live in temporary
+  // .npz files while the pipeline reads them.
+  bool norms = !calibration.empty() && criterion == "activation";
+  bool grams = !calibration.empty() && (criterion == "obs" || reconstruct);
+  if (!calibration.empty() && !norms && !grams)
+    return fail(name, "--calibration is for --criterion activation or obs, "
+                      "or --reconstruct");
+  TemporaryNpz normsFile, gramFile;
+  std::string normsPath, gramPath;
+  if (int status = statisticsPath(name, norms, activations, "shears-norms",
+                                  normsFile, normsPath))
+    return status;
+  if (int status = statisticsPath(name, grams, hessians, "shears-grams",
+                                  gramFile, gramPath))
+    return status;
+
+  // The passes check their options (declared once, in Passes.td) before the
+  // model is read or calibrated.
+  auto number = [](double value) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g", value);
+    return std::string(text);
+  };
+  std::string sparsityText = number(allocated.empty() ? sparsity : 0.0);
+  std::string nText = std::to_string(n), mText = std::to_string(m);
+  std::string rowsText = std::to_string(blockRows);
+  std::string colsText = std::to_string(blockCols);
+  std::string minText = std::to_string(minChannels);
+  std::string roundText = std::to_string(roundTo);
+  std::string seedText = std::to_string(seed), dampText = number(damp);
+  std::vector<std::string> overrides(layerSparsity.begin(),
+                                     layerSparsity.end());
+  std::unique_ptr<Pass> insertMasks = withOptions(
+      name, shears::createShearsInsertMasks(),
+      {{"sparsity", sparsityText},
+       {"criterion", criterion},
+       {"granularity", granularity},
+       {"n", nText},
+       {"m", mText},
+       {"block-rows", rowsText},
+       {"block-cols", colsText},
+       {"scope", scope},
+       {"exclude", exclude},
+       {"min-channels", minText},
+       {"round-to", roundText},
+       {"seed", seedText},
+       {"gradients", gradients},
+       {"activations", normsPath},
+       {"hessians", gramPath},
+       {"damp", dampText},
+       {"reconstruct", reconstruct ? "true" : ""}},
+      {{"layer-sparsity", allocated.empty() ? overrides : allocated}});
+  if (!insertMasks)
+    return 1;
+  std::unique_ptr<Pass> eliminate =
+      withOptions(name, shears::createShearsEliminateDeadNeurons(),
+                  {{"shrink-inputs", shrinkInputs ? "true" : ""}});
+  if (!eliminate)
+    return 1;
+
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadModel(modelPath, cc.context, cc.sourceMgr);
@@ -1068,64 +1105,20 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return 1;
   shears::ModelReport before = shears::collectModelReport(*module);
   before.onnxBytes = onnxFileSize(modelPath);
+  if (norms)
+    if (int status = measureLayers(name, *module, "--calibration", calibration,
+                                   calibrationBatch, normsPath,
+                                   shears::measureInputNorms))
+      return status;
+  if (grams)
+    if (int status = measureLayers(name, *module, "--calibration", calibration,
+                                   calibrationBatch, gramPath,
+                                   shears::measureInputGrams))
+      return status;
 
-  // Activation norms and Gram matrices measured here live in temporary
-  // .npz files while the pipeline reads them.
-  std::string normsPath = activations, gramPath = hessians;
-  TemporaryNpz normsFile, gramFile;
-  if (!calibration.empty()) {
-    bool norms = criterion == "activation";
-    bool grams = criterion == "obs" || reconstruct;
-    if (!norms && !grams)
-      return fail(name, "--calibration is for --criterion activation or obs, "
-                        "or --reconstruct");
-    if (norms) {
-      if (int status = normsFile.create(name, "shears-norms"))
-        return status;
-      normsPath = normsFile.path;
-      if (int status = measureLayers(name, *module, "--calibration",
-                                     calibration, calibrationBatch, normsPath,
-                                     shears::measureInputNorms))
-        return status;
-    }
-    if (grams) {
-      if (int status = gramFile.create(name, "shears-grams"))
-        return status;
-      gramPath = gramFile.path;
-      if (int status = measureLayers(name, *module, "--calibration",
-                                     calibration, calibrationBatch, gramPath,
-                                     shears::measureInputGrams))
-        return status;
-    }
-  }
-
-  shears::ShearsInsertMasksOptions options;
-  options.sparsity = sparsity;
-  options.criterion = criterion;
-  options.granularity = granularity;
-  options.n = n;
-  options.m = m;
-  options.blockRows = blockRows;
-  options.blockCols = blockCols;
-  options.scope = scope;
-  options.exclude = exclude;
-  options.minChannels = minChannels;
-  options.roundTo = roundTo;
-  options.seed = seed;
-  options.gradients = gradients;
-  options.activations = normsPath;
-  options.hessians = gramPath;
-  options.damp = damp;
-  options.reconstruct = reconstruct;
-  options.layerSparsity.assign(layerSparsity.begin(), layerSparsity.end());
-  if (!allocated.empty()) {
-    options.sparsity = 0;
-    options.layerSparsity.assign(allocated.begin(), allocated.end());
-  }
-  shears::ShearsEliminateDeadNeuronsOptions eliminate;
-  eliminate.shrinkInputs = shrinkInputs;
   PassManager pm(&cc.context);
-  shears::buildShearsPrunePipeline(pm, options, eliminate);
+  shears::buildShearsPrunePipeline(pm, std::move(insertMasks),
+                                   std::move(eliminate));
   if (failed(pm.run(*module)))
     return fail(name, "pruning '" + modelPath + "' failed");
   shears::ModelReport after = shears::collectModelReport(*module);

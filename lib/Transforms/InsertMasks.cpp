@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Regex.h"
 
+#include <cstdio>
 #include <numeric>
 #include <random>
 
@@ -117,10 +118,17 @@ struct ShearsInsertMasks
     : shears::impl::ShearsInsertMasksBase<ShearsInsertMasks> {
   using Base::Base;
 
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override;
   void runOnOperation() override;
 
 private:
-  LogicalResult parseOptions(Granularity &result,
+  /// The one validation of the options: through `fail` (which returns
+  /// failure) on the first bad one; the granularity and the layer-sparsity
+  /// overrides parsed.
+  LogicalResult checkOptions(function_ref<LogicalResult(const Twine &)> fail,
+                             Granularity &result,
                              std::vector<Override> &overrides);
   LogicalResult loadFactors(std::vector<Layer> &layers);
   void buildStructures(Layer &layer, Granularity granularity);
@@ -134,16 +142,35 @@ private:
   std::vector<Layer> channelGroupUnits(std::vector<Layer> &layers);
 };
 
-LogicalResult
-ShearsInsertMasks::parseOptions(Granularity &result,
-                                std::vector<Override> &overrides) {
-  auto fail = [&](const Twine &message) {
-    getOperation().emitError() << "shears-insert-masks: " << message;
+/// A number as the user would write it (0.5, not 5.000000e-01).
+static std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
+
+LogicalResult ShearsInsertMasks::initializeOptions(
+    StringRef options,
+    function_ref<LogicalResult(const Twine &)> errorHandler) {
+  if (failed(Pass::initializeOptions(options, errorHandler)))
     return failure();
-  };
+  // Bad values fail here, when the pass is made (before a command
+  // calibrates, say), as well as when it runs.
+  Granularity g;
+  std::vector<Override> overrides;
+  return checkOptions(
+      [&](const Twine &message) {
+        return errorHandler("shears-insert-masks: " + message);
+      },
+      g, overrides);
+}
+
+LogicalResult
+ShearsInsertMasks::checkOptions(function_ref<LogicalResult(const Twine &)> fail,
+                                Granularity &result,
+                                std::vector<Override> &overrides) {
   if (!(sparsity >= 0.0 && sparsity < 1.0))
-    return fail("sparsity must be in [0, 1), got " +
-                std::to_string(static_cast<double>(sparsity)));
+    return fail("sparsity must be in [0, 1), got " + number(sparsity));
   if (!llvm::is_contained(
           {"magnitude", "l2", "random", "taylor", "activation", "obs"},
           criterion))
@@ -160,8 +187,7 @@ ShearsInsertMasks::parseOptions(Granularity &result,
     return fail("criterion=obs needs hessians=FILE.npz, the Gram matrices of "
                 "the layers' inputs (`shears calibrate --gram` measures them)");
   if (!(damp > 0) || !std::isfinite(damp))
-    return fail("damp must be positive, got " +
-                std::to_string(static_cast<double>(damp)));
+    return fail("damp must be positive, got " + number(damp));
   for (const std::string &entry : layerSparsity) {
     size_t eq = entry.rfind('=');
     double value;
@@ -213,6 +239,9 @@ ShearsInsertMasks::parseOptions(Granularity &result,
     return fail("block sizes must be positive");
   if (minChannels < 0)
     return fail("min-channels must be non-negative");
+  std::string regexError;
+  if (!exclude.empty() && !llvm::Regex(exclude).isValid(regexError))
+    return fail("invalid exclude regex '" + exclude + "': " + regexError);
   if (roundTo < 1)
     return fail("round-to must be positive");
   return success();
@@ -502,16 +531,14 @@ void ShearsInsertMasks::insertMask(Layer &layer, Granularity g) {
 void ShearsInsertMasks::runOnOperation() {
   Granularity g;
   std::vector<Override> overrides;
-  if (failed(parseOptions(g, overrides)))
+  if (failed(checkOptions(
+          [&](const Twine &message) {
+            getOperation().emitError() << "shears-insert-masks: " << message;
+            return failure();
+          },
+          g, overrides)))
     return signalPassFailure();
   llvm::Regex excludeRegex(exclude);
-  std::string regexError;
-  if (!exclude.empty() && !excludeRegex.isValid(regexError)) {
-    getOperation().emitError() << "shears-insert-masks: invalid exclude "
-                                  "regex '"
-                               << exclude << "': " << regexError;
-    return signalPassFailure();
-  }
 
   std::vector<Layer> layers;
   bool excludedAny = false;

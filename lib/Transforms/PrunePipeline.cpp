@@ -65,6 +65,12 @@ void mlir::shears::buildShearsPrunePipeline(
                  createShearsEliminateDeadNeurons(eliminate));
 }
 
+void mlir::shears::buildShearsPrunePipeline(OpPassManager &pm,
+                                            std::unique_ptr<Pass> insertMasks,
+                                            std::unique_ptr<Pass> eliminate) {
+  addPrunePasses(pm, std::move(insertMasks), std::move(eliminate));
+}
+
 void mlir::shears::registerShearsPrunePipeline() {
   registerPassPipeline(
       "shears-prune",

@@ -6,7 +6,7 @@
 
 // RUN: not shears-opt %s --shears-insert-masks="round-to=0" 2>&1 | FileCheck %s --check-prefix=ROUND
 // ROUND: error: shears-insert-masks: round-to must be positive
-// SPARSITY: error: shears-insert-masks: sparsity must be in [0, 1), got 1.0
+// SPARSITY: error: shears-insert-masks: sparsity must be in [0, 1), got 1{{$}}
 // NM: error: shears-insert-masks: n:m needs 1 <= n <= m, got 4:2
 // REGEX: error: shears-insert-masks: exclude regex 'nothing-like-this' matches no layer
 // CRITERION: error: shears-insert-masks: unknown criterion 'wanda' (expected magnitude, l2, random, taylor, activation or obs)

@@ -42,6 +42,11 @@ void buildShearsPrunePipeline(
     OpPassManager &pm, const ShearsInsertMasksOptions &options,
     const ShearsEliminateDeadNeuronsOptions &eliminate = {});
 
+/// The same with the two passes made (and their options parsed) already.
+void buildShearsPrunePipeline(OpPassManager &pm,
+                              std::unique_ptr<Pass> insertMasks,
+                              std::unique_ptr<Pass> eliminate);
+
 /// Registers the `shears-prune` pipeline, with insert-masks' options.
 void registerShearsPrunePipeline();
 
