@@ -15,6 +15,7 @@
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Files.h"
 #include "shears/Support/Finite.h"
+#include "shears/Support/Numbers.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Target/ONNX/Export.h"
 #include "shears/Target/ONNX/Import.h"
@@ -1056,18 +1057,15 @@ int shears::pruneModelCommand(int argc, char **argv) {
 
   // The passes check their options (declared once, in Passes.td) before the
   // model is read or calibrated.
-  auto number = [](double value) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%g", value);
-    return std::string(text);
-  };
-  std::string sparsityText = number(allocated.empty() ? sparsity : 0.0);
+  std::string sparsityText =
+      shears::formatNumber(allocated.empty() ? sparsity : 0.0);
   std::string nText = std::to_string(n), mText = std::to_string(m);
   std::string rowsText = std::to_string(blockRows);
   std::string colsText = std::to_string(blockCols);
   std::string minText = std::to_string(minChannels);
   std::string roundText = std::to_string(roundTo);
-  std::string seedText = std::to_string(seed), dampText = number(damp);
+  std::string seedText = std::to_string(seed);
+  std::string dampText = shears::formatNumber(damp);
   std::vector<std::string> overrides(layerSparsity.begin(),
                                      layerSparsity.end());
   std::unique_ptr<Pass> insertMasks = withOptions(

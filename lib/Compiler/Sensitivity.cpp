@@ -5,6 +5,7 @@
 #include "shears/Compiler/Calibrate.h"
 #include "shears/Compiler/Compiler.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
+#include "shears/Support/Numbers.h"
 #include "shears/Transforms/Passes.h"
 #include "shears/Transforms/Report.h"
 
@@ -16,7 +17,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::shears;

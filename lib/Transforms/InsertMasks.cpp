@@ -4,6 +4,7 @@
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Finite.h"
 #include "shears/Support/Npz.h"
+#include "shears/Support/Numbers.h"
 #include "shears/Transforms/OBS.h"
 #include "shears/Transforms/Passes.h"
 
@@ -14,7 +15,6 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Regex.h"
 
-#include <cstdio>
 #include <numeric>
 #include <random>
 
@@ -142,13 +142,6 @@ private:
   std::vector<Layer> channelGroupUnits(std::vector<Layer> &layers);
 };
 
-/// A number as the user would write it (0.5, not 5.000000e-01).
-static std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", value);
-  return text;
-}
-
 LogicalResult ShearsInsertMasks::initializeOptions(
     StringRef options,
     function_ref<LogicalResult(const Twine &)> errorHandler) {
@@ -170,7 +163,7 @@ ShearsInsertMasks::checkOptions(function_ref<LogicalResult(const Twine &)> fail,
                                 Granularity &result,
                                 std::vector<Override> &overrides) {
   if (!(sparsity >= 0.0 && sparsity < 1.0))
-    return fail("sparsity must be in [0, 1), got " + number(sparsity));
+    return fail("sparsity must be in [0, 1), got " + formatNumber(sparsity));
   if (!llvm::is_contained(
           {"magnitude", "l2", "random", "taylor", "activation", "obs"},
           criterion))
@@ -187,7 +180,7 @@ ShearsInsertMasks::checkOptions(function_ref<LogicalResult(const Twine &)> fail,
     return fail("criterion=obs needs hessians=FILE.npz, the Gram matrices of "
                 "the layers' inputs (`shears calibrate --gram` measures them)");
   if (!(damp > 0) || !std::isfinite(damp))
-    return fail("damp must be positive, got " + number(damp));
+    return fail("damp must be positive, got " + formatNumber(damp));
   for (const std::string &entry : layerSparsity) {
     size_t eq = entry.rfind('=');
     double value;

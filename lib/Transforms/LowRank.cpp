@@ -14,6 +14,7 @@
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Finite.h"
 #include "shears/Support/Npz.h"
+#include "shears/Support/Numbers.h"
 #include "shears/Transforms/Passes.h"
 #include "shears/Transforms/Report.h"
 
@@ -27,7 +28,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSLOWRANK
@@ -66,13 +66,6 @@ struct Layer {
   }
 };
 
-/// An option's value as the user would write it (0.001, not 1.000000e-03).
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", value);
-  return text;
-}
-
 struct ShearsLowRank : shears::impl::ShearsLowRankBase<ShearsLowRank> {
   using Base::Base;
 
@@ -98,18 +91,21 @@ LogicalResult ShearsLowRank::initializeOptions(
   if (failed(Pass::initializeOptions(options, errorHandler)))
     return failure();
   if (!(energy > 0 && energy <= 1))
-    return errorHandler("energy must be in (0, 1], got " + number(energy));
+    return errorHandler("energy must be in (0, 1], got " +
+                        formatNumber(energy));
   if (!(maxError >= 0 && maxError < 1))
-    return errorHandler("max-error must be in [0, 1), got " + number(maxError));
+    return errorHandler("max-error must be in [0, 1), got " +
+                        formatNumber(maxError));
   if (!(params > 0 && params <= 1))
-    return errorHandler("params must be in (0, 1], got " + number(params));
+    return errorHandler("params must be in (0, 1], got " +
+                        formatNumber(params));
   if (!(macs > 0 && macs <= 1))
-    return errorHandler("macs must be in (0, 1], got " + number(macs));
+    return errorHandler("macs must be in (0, 1], got " + formatNumber(macs));
   if (rankBy == RankSelection::Rank && rank < 1)
     return errorHandler("rank-by=rank needs a rank of at least 1, got " +
                         Twine(int64_t(rank)));
   if (!(damp > 0) || !std::isfinite(damp))
-    return errorHandler("damp must be positive, got " + number(damp));
+    return errorHandler("damp must be positive, got " + formatNumber(damp));
   std::string regexError;
   if (!exclude.empty() && !llvm::Regex(exclude).isValid(regexError))
     return errorHandler("exclude '" + exclude +
@@ -237,7 +233,7 @@ LogicalResult ShearsLowRank::chooseRanks(MutableArrayRef<Layer> layers) {
     double least = assign(std::numeric_limits<double>::infinity());
     return getOperation().emitError()
            << "shears-low-rank: " << (macs ? "macs=" : "params=")
-           << number(fraction) << " cannot be met: at rank 1 the "
+           << formatNumber(fraction) << " cannot be met: at rank 1 the "
            << layers.size() << " layers considered need " << int64_t(least)
            << " of their " << int64_t(dense)
            << (macs ? " MACs per sample" : " parameters");
