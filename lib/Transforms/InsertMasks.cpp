@@ -8,6 +8,7 @@
 #include "shears/Transforms/OBS.h"
 #include "shears/Transforms/Passes.h"
 
+#include "Statistics.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseSet.h"
@@ -247,12 +248,9 @@ LogicalResult ShearsInsertMasks::loadFactors(std::vector<Layer> &layers) {
   if (!taylor && criterion != "activation")
     return success();
   StringRef path = taylor ? gradients : activations;
-  llvm::Expected<llvm::StringMap<NpzArray>> arrays = readNpz(path);
-  if (!arrays) {
-    getOperation().emitError()
-        << "shears-insert-masks: " << llvm::toString(arrays.takeError());
+  auto arrays = readPassStatistics(getOperation(), "shears-insert-masks", path);
+  if (failed(arrays))
     return failure();
-  }
   for (Layer &layer : layers) {
     // Gradients are keyed by the weight's initializer, norms by the layer.
     std::string key =
@@ -641,12 +639,10 @@ void ShearsInsertMasks::runOnOperation() {
 /// weight; `pruned` then holds one entry per weight.
 LogicalResult ShearsInsertMasks::pruneWithOBS(MutableArrayRef<Layer> layers,
                                               Granularity g) {
-  llvm::Expected<llvm::StringMap<NpzArray>> grams = readNpz(hessians);
-  if (!grams) {
-    getOperation().emitError()
-        << "shears-insert-masks: " << llvm::toString(grams.takeError());
+  auto grams =
+      readPassStatistics(getOperation(), "shears-insert-masks", hessians);
+  if (failed(grams))
     return failure();
-  }
   for (Layer &layer : layers) {
     int64_t cols = layer.cols * layer.inner;
     if (layer.op.getGroups() != 1)
@@ -710,12 +706,10 @@ LogicalResult ShearsInsertMasks::pruneWithOBS(MutableArrayRef<Layer> layers,
 /// W_S = W G[:, S] G[S, S]^-1 (the columns that stay carry the same values
 /// as before: only whole channels went).
 LogicalResult ShearsInsertMasks::reconstructConsumers(ArrayRef<Layer> units) {
-  llvm::Expected<llvm::StringMap<NpzArray>> grams = readNpz(hessians);
-  if (!grams) {
-    getOperation().emitError()
-        << "shears-insert-masks: " << llvm::toString(grams.takeError());
+  auto grams =
+      readPassStatistics(getOperation(), "shears-insert-masks", hessians);
+  if (failed(grams))
     return failure();
-  }
   // The input channels each consumer loses, over every group it reads.
   llvm::MapVector<Operation *, llvm::DenseSet<int64_t>> lost;
   for (const Layer &unit : units)

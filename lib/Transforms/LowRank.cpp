@@ -20,6 +20,7 @@
 
 #include "Matrices.h"
 
+#include "Statistics.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
 
@@ -333,12 +334,9 @@ void ShearsLowRank::runOnOperation() {
   llvm::Regex excludeRegex(exclude);
   llvm::StringMap<NpzArray> grams;
   if (!statistics.empty()) {
-    auto loaded = readNpz(statistics);
-    if (!loaded) {
-      module.emitError() << "shears-low-rank: "
-                         << llvm::toString(loaded.takeError());
+    auto loaded = readPassStatistics(module, "shears-low-rank", statistics);
+    if (failed(loaded))
       return signalPassFailure();
-    }
     grams = std::move(*loaded);
   }
 

@@ -21,6 +21,7 @@
 #include "shears/Support/Npz.h"
 #include "shears/Transforms/Passes.h"
 
+#include "Statistics.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
 
@@ -364,12 +365,9 @@ void ShearsQuantize::runOnOperation() {
                        "shears calibrate --quantization)");
       return signalPassFailure();
     }
-    auto loaded = readNpz(statistics);
-    if (!loaded) {
-      module.emitError() << "shears-quantize: "
-                         << llvm::toString(loaded.takeError());
+    auto loaded = readPassStatistics(module, "shears-quantize", statistics);
+    if (failed(loaded))
       return signalPassFailure();
-    }
     stats = std::move(*loaded);
   }
 

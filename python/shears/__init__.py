@@ -389,6 +389,16 @@ def calibrate(model, samples, *, batch: int = 256, quantization: bool = False,
     return _shears._calibrate(module, _samples(module, samples), batch, kind)
 
 
+def _statistics_file(statistics, tmp) -> Optional[str]:
+    """The .npz a pass reads: `statistics` as calibrate() returns them (a
+    dict, saved into the folder `tmp`), or the path of an .npz, or None."""
+    if isinstance(statistics, dict):
+        path = os.path.join(tmp, "statistics.npz")
+        np.savez(path, **statistics)
+        return path
+    return None if statistics is None else _path(statistics)
+
+
 def _pass_options(options: dict) -> str:
     text = []
     for key, value in options.items():
@@ -438,14 +448,9 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
     if activations != "static" and (calibration is not None or statistics is not None):
         raise Error("calibration and statistics are for activations='static'")
     with tempfile.TemporaryDirectory() as tmp:
-        path = None
         if calibration is not None:
             statistics = calibrate(module, calibration, batch=batch, quantization=True)
-        if isinstance(statistics, dict):
-            path = os.path.join(tmp, "statistics.npz")
-            np.savez(path, **statistics)
-        elif statistics is not None:
-            path = _path(statistics)
+        path = _statistics_file(statistics, tmp)
         options = _pass_options({
             "weights": weights, "group-size": group_size, "activations": activations,
             "method": method, "percentile": percentile,
@@ -485,14 +490,9 @@ def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
     canonical = module.clone()
     canonical.run_pipeline("canonicalize")
     with tempfile.TemporaryDirectory() as tmp:
-        path = None
         if calibration is not None:
             statistics = calibrate(canonical, calibration, batch=batch, gram=True)
-        if isinstance(statistics, dict):
-            path = os.path.join(tmp, "grams.npz")
-            np.savez(path, **statistics)
-        elif statistics is not None:
-            path = _path(statistics)
+        path = _statistics_file(statistics, tmp)
         options = _pass_options({
             "rank-by": rank_by, "energy": energy, "max-error": max_error, "rank": rank,
             "params": params, "macs": macs, "statistics": path, "damp": damp, "exclude": exclude,
