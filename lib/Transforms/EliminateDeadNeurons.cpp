@@ -292,33 +292,17 @@ std::optional<float> DeadNeuronEliminator::evaluate(
   // The ops whose effect on one constant channel is known; any other op
   // leaves the channel in place.
   return TypeSwitch<Operation *, std::optional<float>>(op)
-      .Case<ReluOp>([&](auto) -> std::optional<float> {
-        if (!carried)
-          return std::nullopt;
-        return std::max(*carried, 0.0f);
-      })
-      .Case<ClipOp>([&](ClipOp clip) -> std::optional<float> {
-        if (!carried)
-          return std::nullopt;
-        float x = *carried;
-        if (clip.getMin())
-          x = std::max(x, clip.getMin()->convertToFloat());
-        if (clip.getMax())
-          x = std::min(x, clip.getMax()->convertToFloat());
-        return x;
-      })
-      .Case<AddOp, SubOp, MulOp, DivOp>(
-          [&](Operation *) -> std::optional<float> {
+      .Case<ElementwiseOpInterface>(
+          [&](ElementwiseOpInterface elementwise) -> std::optional<float> {
             if (!all())
               return std::nullopt;
-            float a = *in[0], b = *in[1];
-            if (isa<AddOp>(op))
-              return a + b;
-            if (isa<SubOp>(op))
-              return a - b;
-            if (isa<MulOp>(op))
-              return a * b;
-            return a / b;
+            SmallVector<double> args;
+            for (std::optional<float> x : in)
+              args.push_back(*x);
+            std::optional<double> result = elementwise.evaluate(args);
+            if (!result)
+              return std::nullopt;
+            return static_cast<float>(*result);
           })
       .Case<BatchNormOp>([&](BatchNormOp bn) -> std::optional<float> {
         if (!all())

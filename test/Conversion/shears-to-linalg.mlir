@@ -166,3 +166,31 @@ func.func @mask(%w: tensor<4x8xf32>, %m: tensor<4x1xi1>) -> tensor<4x8xf32> {
   %0 = shears.mask %w, %m : tensor<4x8xf32>, tensor<4x1xi1>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+// Every elementwise op lowers to a linalg.generic whose body is its scalar
+// function (ElementwiseOpInterface); operands broadcast.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<4xf32>)
+// CHECK:   math.powf
+// CHECK: linalg.generic
+// CHECK:   math.erf
+// CHECK: linalg.generic
+// CHECK:   %[[ALPHA:.*]] = arith.constant 2.500000e-01 : f32
+// CHECK:   arith.mulf %{{.*}}, %[[ALPHA]]
+// CHECK:   arith.cmpf oge
+// CHECK:   arith.select
+// CHECK: linalg.generic
+// CHECK:   arith.constant 5.000000e-01 : f32
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+// CHECK:   arith.minimumf
+// CHECK:   arith.maximumf
+func.func @elementwise(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
+  %0 = shears.pow %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %1 = shears.erf %0 : tensor<?x4xf32>
+  %2 = shears.leaky_relu %1 {alpha = 0.25 : f32} : tensor<?x4xf32>
+  %3 = shears.hard_sigmoid %2 {alpha = 0.5 : f32} : tensor<?x4xf32>
+  return %3 : tensor<?x4xf32>
+}

@@ -170,11 +170,15 @@ func.func @depthwise(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 
 // -----
 
-// Channels that flow into a softmax over them, or through an op whose effect
-// on a constant is not known here (sigmoid), stay.
+// Channels that flow into a softmax over them stay; one that flows through
+// an elementwise op (sigmoid) goes, its constant sigmoid(0) = 0.5 folded into
+// the consumer's bias.
 // CHECK-LABEL: func.func @stays
 // CHECK: shears.linear {{.*}} -> tensor<?x3xf32>
-// CHECK: shears.linear {{.*}} -> tensor<?x3xf32>
+// CHECK: shears.softmax
+// CHECK: shears.linear {{.*}} -> tensor<?x2xf32>
+// CHECK: shears.sigmoid {{.*}} : tensor<?x2xf32>
+// CHECK: shears.linear {{.*}} -> tensor<?x2xf32>
 func.func @stays(%x: tensor<?x4xf32>) -> (tensor<?x3xf32>, tensor<?x2xf32>) {
   %w = shears.constant dense<[[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]> : tensor<3x4xf32>
   %a = shears.linear %x, %w : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<?x3xf32>

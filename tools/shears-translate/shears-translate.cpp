@@ -26,7 +26,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class Direction { Import, Export };
+enum class Direction { Import, Export, ListOps };
 } // namespace
 
 static cl::opt<Direction> direction(
@@ -34,7 +34,10 @@ static cl::opt<Direction> direction(
     cl::values(clEnumValN(Direction::Import, "import-onnx",
                           "ONNX model -> shears dialect (.mlir)"),
                clEnumValN(Direction::Export, "export-onnx",
-                          "shears dialect (.mlir) -> ONNX model")));
+                          "shears dialect (.mlir) -> ONNX model"),
+               clEnumValN(Direction::ListOps, "list-onnx-ops",
+                          "Print the ONNX op types the importer supports, "
+                          "one a line")));
 static cl::opt<std::string> inputFilename(cl::Positional,
                                           cl::desc("<input file>"),
                                           cl::init("-"));
@@ -61,7 +64,13 @@ int main(int argc, char **argv) {
       "Shears translation tool: imports ONNX models into the shears dialect "
       "and exports them back.\n\n"
       "  shears-translate --import-onnx model.onnx -o model.mlir\n"
-      "  shears-translate --export-onnx model.mlir -o model.onnx\n");
+      "  shears-translate --export-onnx model.mlir -o model.onnx\n"
+      "  shears-translate --list-onnx-ops\n");
+  if (direction == Direction::ListOps) {
+    for (StringRef op : shears::getSupportedONNXOps())
+      llvm::outs() << op << "\n";
+    return 0;
+  }
 
   DialectRegistry registry;
   registry.insert<shears::ShearsDialect, func::FuncDialect>();

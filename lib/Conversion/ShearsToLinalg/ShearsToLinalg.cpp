@@ -438,18 +438,20 @@ struct BatchNormLowering : ShearsPattern<BatchNormOp> {
   }
 };
 
-template <typename OpTy, typename ArithOp>
-struct BinaryLowering : ShearsPattern<OpTy> {
-  using ShearsPattern<OpTy>::ShearsPattern;
+/// Every elementwise op: a linalg.generic whose body is the op's scalar
+/// function (ElementwiseOpInterface).
+struct ElementwiseLowering
+    : OpInterfaceConversionPattern<ElementwiseOpInterface> {
+  using OpInterfaceConversionPattern::OpInterfaceConversionPattern;
   LogicalResult
-  matchAndRewrite(OpTy op, typename ShearsPattern<OpTy>::OpAdaptor adaptor,
+  matchAndRewrite(ElementwiseOpInterface op, ArrayRef<Value> operands,
                   ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, elementwise(rewriter, op.getLoc(), op.getType(),
-                        {adaptor.getLhs(), adaptor.getRhs()},
-                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          return ArithOp::create(b, l, a[0], a[1]);
-                        }));
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    rewriter.replaceOp(op,
+                       elementwise(rewriter, op.getLoc(), type, operands,
+                                   [&](OpBuilder &b, Location l, ValueRange a) {
+                                     return op.buildScalar(b, l, a);
+                                   }));
     return success();
   }
 };
@@ -471,48 +473,6 @@ struct MaskLowering : ShearsPattern<MaskOp> {
     return success();
   }
 };
-
-/// Unary ops: `compute` builds the scalar result from the op and its input.
-template <typename OpTy>
-struct UnaryLowering : ShearsPattern<OpTy> {
-  using Compute = Value (*)(OpTy, OpBuilder &, Location, Value);
-  UnaryLowering(MLIRContext *ctx, Compute compute)
-      : ShearsPattern<OpTy>(ctx), compute(compute) {}
-  LogicalResult
-  matchAndRewrite(OpTy op, typename ShearsPattern<OpTy>::OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, elementwise(rewriter, op.getLoc(), op.getType(),
-                        adaptor.getInput(),
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          return compute(op, b, l, a[0]);
-                        }));
-    return success();
-  }
-  Compute compute;
-};
-
-Value computeRelu(ReluOp, OpBuilder &b, Location l, Value x) {
-  return arith::MaximumFOp::create(b, l, x,
-                                   floatConstant(b, l, x.getType(), 0.0));
-}
-Value computeSigmoid(SigmoidOp, OpBuilder &b, Location l, Value x) {
-  Value one = floatConstant(b, l, x.getType(), 1.0);
-  Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
-  return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, e));
-}
-Value computeTanh(TanhOp, OpBuilder &b, Location l, Value x) {
-  return math::TanhOp::create(b, l, x);
-}
-Value computeClip(ClipOp op, OpBuilder &b, Location l, Value x) {
-  if (auto min = op.getMin())
-    x = arith::MaximumFOp::create(
-        b, l, x, floatConstant(b, l, x.getType(), min->convertToDouble()));
-  if (auto max = op.getMax())
-    x = arith::MinimumFOp::create(
-        b, l, x, floatConstant(b, l, x.getType(), max->convertToDouble()));
-  return x;
-}
 
 /// A reduction of `input` over `axes` into a tensor with those dims kept as 1
 /// (keepdims) and initial value `init`.
@@ -1016,20 +976,12 @@ struct ConvertShearsToLinalg
 
     RewritePatternSet patterns(ctx);
     patterns.add<ConstantLowering, LinearLowering, MatMulLowering,
-                 Conv2DLowering, BatchNormLowering,
-                 BinaryLowering<AddOp, arith::AddFOp>,
-                 BinaryLowering<SubOp, arith::SubFOp>,
-                 BinaryLowering<MulOp, arith::MulFOp>,
-                 BinaryLowering<DivOp, arith::DivFOp>, SoftmaxLowering,
+                 Conv2DLowering, BatchNormLowering, SoftmaxLowering,
                  MaxPoolLowering, AvgPoolLowering, GlobalAvgPoolLowering,
                  ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
                  TransposeLowering, ConcatLowering, SliceLowering,
-                 SplitLowering, PadLowering, GatherLowering, MaskLowering>(
-        ctx);
-    patterns.add<UnaryLowering<ReluOp>>(ctx, computeRelu);
-    patterns.add<UnaryLowering<SigmoidOp>>(ctx, computeSigmoid);
-    patterns.add<UnaryLowering<TanhOp>>(ctx, computeTanh);
-    patterns.add<UnaryLowering<ClipOp>>(ctx, computeClip);
+                 SplitLowering, PadLowering, GatherLowering, MaskLowering>(ctx);
+    patterns.add<ElementwiseLowering>(ctx);
     populateQuantizationToLinalgPatterns(patterns, target);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -219,19 +219,14 @@ private:
   llvm::StringMap<unsigned> nextSuffix;
 };
 
-/// The Shears ops that are one ONNX op with the same operands and results and
-/// no attributes.
+/// The Shears ops that are one ONNX op with the same operands and results,
+/// and float attributes of the same names.
 struct DirectOp {
   StringRef shearsOp, onnxOp;
 };
 const DirectOp kDirectOps[] = {
-    {AddOp::getOperationName(), "Add"},
-    {SubOp::getOperationName(), "Sub"},
-    {MulOp::getOperationName(), "Mul"},
-    {DivOp::getOperationName(), "Div"},
-    {ReluOp::getOperationName(), "Relu"},
-    {SigmoidOp::getOperationName(), "Sigmoid"},
-    {TanhOp::getOperationName(), "Tanh"},
+#define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {Op::getOperationName(), OnnxOp},
+#include "ElementwiseOps.def"
     {MatMulOp::getOperationName(), "MatMul"},
     {GlobalAvgPoolOp::getOperationName(), "GlobalAveragePool"},
     {DynamicQuantizeOp::getOperationName(), "DynamicQuantizeLinear"},
@@ -537,9 +532,22 @@ LogicalResult Exporter::exportOp(Operation *op) {
     return (Twine(nodeName) + suffix).str();
   };
 
+  // HardSwish is opset 14; in 13 it is x * HardSigmoid(x) with alpha 1/6.
+  if (isa<HardSwishOp>(op)) {
+    std::string gate = tensorNames.unique(suffixed("_gate"));
+    onnx::NodeProto *node = addNode(
+        "HardSigmoid", nodeNames.unique(suffixed("_gate")), *inputs, {gate});
+    addAttr(node, "alpha", 1.0f / 6);
+    addAttr(node, "beta", 0.5f);
+    addNode("Mul", nodeName, {inputs->front(), gate}, *outputs);
+    return success();
+  }
   for (const DirectOp &direct : kDirectOps) {
     if (op->getName().getStringRef() == direct.shearsOp) {
-      add(direct.onnxOp);
+      onnx::NodeProto *node = add(direct.onnxOp);
+      for (NamedAttribute attr : op->getAttrs())
+        if (auto value = dyn_cast<FloatAttr>(attr.getValue()))
+          addAttr(node, attr.getName(), value.getValue().convertToFloat());
       return success();
     }
   }

@@ -1058,20 +1058,54 @@ static LogicalResult convertBatchNorm(NodeContext &ctx) {
 }
 
 template <typename OpTy>
-static LogicalResult convertBinary(NodeContext &ctx) {
-  auto lhs = ctx.importer.getFloatValue(ctx, 0);
-  auto rhs = ctx.importer.getFloatValue(ctx, 1);
-  if (failed(lhs) || failed(rhs))
-    return failure();
-  return emitOp<OpTy>(ctx, {*lhs, *rhs});
-}
-
-template <typename OpTy>
 static LogicalResult convertUnary(NodeContext &ctx) {
   auto input = ctx.importer.getFloatValue(ctx, 0);
   if (failed(input))
     return failure();
   return emitOp<OpTy>(ctx, *input);
+}
+
+/// An op of ElementwiseOps.def: float operands, float attributes by name. A
+/// binary op given more inputs (ONNX's variadic Max and Min) is applied
+/// left to right; given one, it is that input.
+template <typename OpTy>
+static LogicalResult convertElementwise(NodeContext &ctx) {
+  auto &b = ctx.importer.builder;
+  ArrayRef<StringRef> names = OpTy::getAttributeNames();
+  SmallVector<NamedAttribute> attrs;
+  for (const onnx::AttributeProto &attr : ctx.node.attribute()) {
+    if (!llvm::is_contained(names, attr.name()) ||
+        attr.type() != onnx::AttributeProto::FLOAT)
+      return ctx.emitError()
+             << "attribute '" << printable(attr.name()) << "' is not supported";
+    attrs.push_back(b.getNamedAttr(attr.name(), b.getF32FloatAttr(attr.f())));
+  }
+  SmallVector<Value> inputs;
+  for (unsigned i = 0; i < ctx.numInputs(); ++i) {
+    auto input = ctx.importer.getFloatValue(ctx, i);
+    if (failed(input))
+      return failure();
+    inputs.push_back(*input);
+  }
+  constexpr unsigned arity =
+      OpTy::template hasTrait<OpTrait::OneOperand>() ? 1 : 2;
+  if (inputs.size() < arity && !(arity == 2 && inputs.size() == 1))
+    return ctx.emitError() << "expected " << arity << " inputs, got "
+                           << inputs.size();
+  if (arity == 1 && inputs.size() != 1)
+    return ctx.emitError() << "expected 1 input, got " << inputs.size();
+  Value result = inputs.front();
+  for (size_t i = arity - 1; i < inputs.size(); ++i) {
+    SmallVector<Value> operands = {result};
+    if (arity == 2)
+      operands.push_back(inputs[i]);
+    FailureOr<Operation *> op = createOp<OpTy>(ctx, operands, attrs);
+    if (failed(op))
+      return failure();
+    result = (*op)->getResult(0);
+  }
+  ctx.importer.setResult(ctx, 0, result);
+  return success();
 }
 
 static LogicalResult convertClip(NodeContext &ctx) {
@@ -1576,13 +1610,8 @@ static const llvm::StringMap<Converter> &converters() {
       {"Gemm", convertGemmOrMatMul},
       {"MatMul", convertGemmOrMatMul},
       {"BatchNormalization", convertBatchNorm},
-      {"Add", convertBinary<AddOp>},
-      {"Sub", convertBinary<SubOp>},
-      {"Mul", convertBinary<MulOp>},
-      {"Div", convertBinary<DivOp>},
-      {"Relu", convertUnary<ReluOp>},
-      {"Sigmoid", convertUnary<SigmoidOp>},
-      {"Tanh", convertUnary<TanhOp>},
+#define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {OnnxOp, convertElementwise<Op>},
+#include "ElementwiseOps.def"
       {"Clip", convertClip},
       {"Softmax", convertSoftmax},
       {"MaxPool", convertPool<MaxPoolOp>},
@@ -1607,6 +1636,14 @@ static const llvm::StringMap<Converter> &converters() {
       {"Dropout", convertForward},
   };
   return table;
+}
+
+SmallVector<StringRef> mlir::shears::getSupportedONNXOps() {
+  SmallVector<StringRef> ops = {"Constant"};
+  for (const auto &entry : converters())
+    ops.push_back(entry.getKey());
+  llvm::sort(ops);
+  return ops;
 }
 
 //===----------------------------------------------------------------------===//

@@ -108,3 +108,38 @@ func.func @dynamic_quantize(%x: tensor<?x8xf32>) -> (tensor<?x8xui8>, tensor<f32
   %q, %s, %zp = shears.dynamic_quantize %x : tensor<?x8xf32>
   return %q, %s, %zp : tensor<?x8xui8>, tensor<f32>, tensor<ui8>
 }
+
+// CHECK-LABEL: func @elementwise
+func.func @elementwise(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
+  // CHECK: shears.pow %{{.*}}, %{{.*}} : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %0 = shears.pow %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  // CHECK: shears.max
+  %1 = shears.max %0, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  // CHECK: shears.min
+  %2 = shears.min %1, %x : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  // CHECK: shears.exp %{{.*}} : tensor<?x4xf32>
+  %3 = shears.exp %2 : tensor<?x4xf32>
+  // CHECK: shears.log
+  %4 = shears.log %3 : tensor<?x4xf32>
+  // CHECK: shears.neg
+  %5 = shears.neg %4 : tensor<?x4xf32>
+  // CHECK: shears.abs
+  %6 = shears.abs %5 : tensor<?x4xf32>
+  // CHECK: shears.sqrt
+  %7 = shears.sqrt %6 : tensor<?x4xf32>
+  // CHECK: shears.reciprocal
+  %8 = shears.reciprocal %7 : tensor<?x4xf32>
+  // CHECK: shears.erf
+  %9 = shears.erf %8 : tensor<?x4xf32>
+  // CHECK: shears.softplus
+  %10 = shears.softplus %9 : tensor<?x4xf32>
+  // CHECK: shears.hard_swish
+  %11 = shears.hard_swish %10 : tensor<?x4xf32>
+  // CHECK: shears.leaky_relu %{{.*}} {alpha = 2.500000e-01 : f32} : tensor<?x4xf32>
+  %12 = shears.leaky_relu %11 {alpha = 0.25 : f32} : tensor<?x4xf32>
+  // CHECK: shears.elu %{{.*}} : tensor<?x4xf32>
+  %13 = shears.elu %12 : tensor<?x4xf32>
+  // CHECK: shears.hard_sigmoid %{{.*}} {alpha = 5.000000e-01 : f32} : tensor<?x4xf32>
+  %14 = shears.hard_sigmoid %13 {alpha = 0.5 : f32} : tensor<?x4xf32>
+  return %14 : tensor<?x4xf32>
+}

@@ -16,6 +16,8 @@
 // RUN: %{dump} %t/nn.onnx | FileCheck %s --check-prefix=NN
 // RUN: shears-translate --export-onnx %t/shapes.mlir -o %t/shapes.onnx
 // RUN: %{dump} %t/shapes.onnx | FileCheck %s --check-prefix=SHAPES
+// RUN: shears-translate --export-onnx %t/elementwise.mlir -o %t/elementwise.onnx
+// RUN: %{dump} %t/elementwise.onnx | FileCheck %s --check-prefix=ELEMENTWISE
 
 //--- nn.mlir
 // NN: model ir 7 producer shears opset [('', 13)]
@@ -163,4 +165,43 @@ func.func @main(%x: tensor<?x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<100
   %tt = shears.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<?x6x4xf32>) -> tensor<?x4x6xf32>
   %mm = shears.matmul %tt, %x : (tensor<?x4x6xf32>, tensor<?x6x4xf32>) -> tensor<?x4x4xf32>
   return %e, %t, %s, %a, %b, %r, %p, %cat, %mm : tensor<2x5x8xf32>, tensor<4x6x?xf32>, tensor<?x3x4xf32>, tensor<?x2x4xf32>, tensor<?x4x4xf32>, tensor<?x24xf32>, tensor<?x8x6xf32>, tensor<?x12x4xf32>, tensor<?x4x4xf32>
+}
+
+//--- elementwise.mlir
+// Elementwise ops are one ONNX node each; float attributes keep their names
+// and values, defaults included.
+func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
+  // ELEMENTWISE: node Pow pow_0 ['input_0', 'input_1'] -> ['pow_0']{{$}}
+  // ELEMENTWISE: node Max max_0 ['pow_0', 'input_1'] -> ['max_0']{{$}}
+  // ELEMENTWISE: node Min min_0 ['max_0', 'input_0'] -> ['min_0']{{$}}
+  // ELEMENTWISE: node Exp exp_0 ['min_0'] -> ['exp_0']{{$}}
+  // ELEMENTWISE: node Log log_0 ['exp_0'] -> ['log_0']{{$}}
+  // ELEMENTWISE: node Neg neg_0 ['log_0'] -> ['neg_0']{{$}}
+  // ELEMENTWISE: node Abs abs_0 ['neg_0'] -> ['abs_0']{{$}}
+  // ELEMENTWISE: node Sqrt sqrt_0 ['abs_0'] -> ['sqrt_0']{{$}}
+  // ELEMENTWISE: node Reciprocal reciprocal_0 ['sqrt_0'] -> ['reciprocal_0']{{$}}
+  // ELEMENTWISE: node Erf erf_0 ['reciprocal_0'] -> ['erf_0']{{$}}
+  // ELEMENTWISE: node Softplus softplus_0 ['erf_0'] -> ['softplus_0']{{$}}
+  // HardSwish is opset 14: in 13 it is x * HardSigmoid(x).
+  // ELEMENTWISE: node HardSigmoid hard_swish_0_gate ['softplus_0'] -> ['hard_swish_0_gate'] alpha=0.1666666716337204 beta=0.5{{$}}
+  // ELEMENTWISE: node Mul hard_swish_0 ['softplus_0', 'hard_swish_0_gate'] -> ['hard_swish_0']{{$}}
+  // ELEMENTWISE: node LeakyRelu leaky_relu_0 ['hard_swish_0'] -> ['leaky_relu_0'] alpha=0.25{{$}}
+  // ELEMENTWISE: node Elu elu_0 ['leaky_relu_0'] -> ['elu_0'] alpha=1.0{{$}}
+  // ELEMENTWISE: node HardSigmoid hard_sigmoid_0 ['elu_0'] -> ['output_0'] alpha=0.5 beta=0.5{{$}}
+  %0 = shears.pow %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %1 = shears.max %0, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %2 = shears.min %1, %x : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  %3 = shears.exp %2 : tensor<?x4xf32>
+  %4 = shears.log %3 : tensor<?x4xf32>
+  %5 = shears.neg %4 : tensor<?x4xf32>
+  %6 = shears.abs %5 : tensor<?x4xf32>
+  %7 = shears.sqrt %6 : tensor<?x4xf32>
+  %8 = shears.reciprocal %7 : tensor<?x4xf32>
+  %9 = shears.erf %8 : tensor<?x4xf32>
+  %10 = shears.softplus %9 : tensor<?x4xf32>
+  %11 = shears.hard_swish %10 : tensor<?x4xf32>
+  %12 = shears.leaky_relu %11 {alpha = 0.25 : f32} : tensor<?x4xf32>
+  %13 = shears.elu %12 : tensor<?x4xf32>
+  %14 = shears.hard_sigmoid %13 {alpha = 0.5 : f32} : tensor<?x4xf32>
+  return %14 : tensor<?x4xf32>
 }

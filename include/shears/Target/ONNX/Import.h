@@ -33,6 +33,8 @@ OwningOpRef<ModuleOp> importONNX(std::unique_ptr<llvm::MemoryBuffer> buffer,
                                  MLIRContext *context,
                                  const ImportOptions &options = {});
 
+/// The ONNX op types (default domain) the importer converts, sorted.
+llvm::SmallVector<llvm::StringRef> getSupportedONNXOps();
 
 /// The contents of a serialized ONNX TensorProto (the test data format).
 struct TensorFile {

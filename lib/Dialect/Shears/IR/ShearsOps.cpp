@@ -290,8 +290,8 @@ static void identityDims(unsigned operand, int64_t rank,
     mappings.push_back({operand, d, 0, d});
 }
 
-/// Maps each non-broadcast dimension of `operand` to the result's.
-static void broadcastDims(Operation *op, SmallVectorImpl<DimMapping> &m) {
+void mlir::shears::getBroadcastDimMappings(Operation *op,
+                                           SmallVectorImpl<DimMapping> &m) {
   auto result = rankedType(op->getResult(0));
   for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
     auto type = rankedType(operand);
@@ -629,8 +629,10 @@ LogicalResult DynamicQuantizeOp::inferReturnTypes(
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-static LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs,
-                                    Value rhs, SmallVectorImpl<Type> &types) {
+/// The result type of a binary elementwise op (used by its ODS definition).
+static LogicalResult inferBroadcastType(std::optional<Location> loc, Value lhs,
+                                        Value rhs,
+                                        SmallVectorImpl<Type> &types) {
   auto lhsType = rankedType(lhs), rhsType = rankedType(rhs);
   if (lhsType.getElementType() != rhsType.getElementType())
     return emitOptionalError(loc, "operands have different element types");
@@ -642,32 +644,6 @@ static LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs,
   types.push_back(tensorOf(shape, lhsType.getElementType()));
   return success();
 }
-
-#define SHEARS_BINARY_OP(Op)                                                   \
-  LogicalResult Op::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &types) {           \
-    return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), types);     \
-  }                                                                            \
-  void Op::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {             \
-    broadcastDims(getOperation(), mappings);                                   \
-  }
-SHEARS_BINARY_OP(AddOp)
-SHEARS_BINARY_OP(SubOp)
-SHEARS_BINARY_OP(MulOp)
-SHEARS_BINARY_OP(DivOp)
-#undef SHEARS_BINARY_OP
-
-#define SHEARS_IDENTITY_FLOW(Op)                                               \
-  void Op::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {             \
-    identityDims(0, getType().getRank(), mappings);                            \
-  }
-SHEARS_IDENTITY_FLOW(ReluOp)
-SHEARS_IDENTITY_FLOW(SigmoidOp)
-SHEARS_IDENTITY_FLOW(TanhOp)
-SHEARS_IDENTITY_FLOW(ClipOp)
-#undef SHEARS_IDENTITY_FLOW
 
 LogicalResult ClipOp::verify() {
   if (getMin() && getMax() &&

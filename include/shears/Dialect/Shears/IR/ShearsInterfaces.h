@@ -3,6 +3,7 @@
 #ifndef SHEARS_DIALECT_SHEARS_IR_SHEARSINTERFACES_H
 #define SHEARS_DIALECT_SHEARS_IR_SHEARSINTERFACES_H
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -20,6 +21,11 @@ struct DimMapping {
   int64_t offset = 0;
   int64_t blockSize = 1;
 };
+
+/// The mappings of an elementwise op with numpy broadcasting: each operand
+/// dimension that is not broadcast maps to the result's.
+void getBroadcastDimMappings(Operation *op,
+                             llvm::SmallVectorImpl<DimMapping> &mappings);
 
 } // namespace mlir::shears
 

@@ -55,9 +55,36 @@ def ChannelFlowOpInterface : OpInterface<"ChannelFlowOpInterface"> {
     channels, an opaque reshape) and leave them unpruned.
   }];
   let methods = [
-    InterfaceMethod<"Appends the dimension mappings of this op.", "void",
-      "getDimMappings",
-      (ins "::llvm::SmallVectorImpl<::mlir::shears::DimMapping> &":$mappings)>,
+    InterfaceMethod<[{
+        Appends the dimension mappings of this op. The default is that of an
+        elementwise op with numpy broadcasting: every operand dimension that
+        is not broadcast maps to the result's.
+      }], "void", "getDimMappings",
+      (ins "::llvm::SmallVectorImpl<::mlir::shears::DimMapping> &":$mappings),
+      [{}], [{ ::mlir::shears::getBroadcastDimMappings($_op, mappings); }]>,
+  ];
+}
+
+def ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
+  let cppNamespace = "::mlir::shears";
+  let description = [{
+    An op whose every result element is a function of the operand elements at
+    the same index (operands broadcast as numpy does). The op states that
+    function once, in two forms: `buildScalar` builds it as IR on one element
+    of each operand (the lowering to linalg puts it in a `linalg.generic`
+    body), and `evaluate` computes it on numbers (passes use it to fold a
+    channel that is constant, such as the output of a removed neuron).
+  }];
+  let methods = [
+    InterfaceMethod<"Builds the result from one element of each operand.",
+      "::mlir::Value", "buildScalar",
+      (ins "::mlir::OpBuilder &":$b, "::mlir::Location":$loc,
+           "::mlir::ValueRange":$args)>,
+    InterfaceMethod<[{
+        The result for operands equal to `args`, or nullopt where it is not
+        a number the op can state here.
+      }], "std::optional<double>", "evaluate",
+      (ins "::llvm::ArrayRef<double>":$args)>,
   ];
 }
 

@@ -18,7 +18,8 @@ def Shears_IndexTensor : RankedTensorOf<[I32, I64]>;
 class Shears_InferredOp<string mnemonic, list<Trait> traits = []>
     : Shears_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])>;
 
-def ChannelFlow : DeclareOpInterfaceMethods<ChannelFlowOpInterface>;
+def ChannelFlow : DeclareOpInterfaceMethods<ChannelFlowOpInterface,
+                                            ["getDimMappings"]>;
 
 //===----------------------------------------------------------------------===//
 // Constants and weighted ops
@@ -228,13 +229,26 @@ def Shears_DynamicQuantizeOp : Shears_Op<"dynamic_quantize",
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
+// Elementwise ops state their scalar function once, in ShearsElementwise.cpp
+// (ElementwiseOpInterface); lowering, constant folding of channels and
+// channel flow all come from it.
+def ShearsElementwise : DeclareOpInterfaceMethods<ElementwiseOpInterface>;
+
 class Shears_BinaryOp<string mnemonic, string what>
-    : Shears_InferredOp<mnemonic, [ChannelFlow]> {
+    : Shears_InferredOp<mnemonic, [ShearsElementwise, ChannelFlowOpInterface]> {
   let summary = what # " with numpy broadcasting";
   let arguments = (ins Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
   let results = (outs Shears_FloatTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return inferBroadcastType(loc, adaptor.getLhs(), adaptor.getRhs(),
+                                types);
+    }
   }];
 }
 
@@ -242,9 +256,13 @@ def Shears_AddOp : Shears_BinaryOp<"add", "Elementwise sum">;
 def Shears_SubOp : Shears_BinaryOp<"sub", "Elementwise difference">;
 def Shears_MulOp : Shears_BinaryOp<"mul", "Elementwise product">;
 def Shears_DivOp : Shears_BinaryOp<"div", "Elementwise quotient">;
+def Shears_PowOp : Shears_BinaryOp<"pow", "Elementwise power lhs^rhs">;
+def Shears_MaxOp : Shears_BinaryOp<"max", "Elementwise maximum">;
+def Shears_MinOp : Shears_BinaryOp<"min", "Elementwise minimum">;
 
 class Shears_UnaryOp<string mnemonic, string what>
-    : Shears_Op<mnemonic, [Pure, SameOperandsAndResultType, ChannelFlow]> {
+    : Shears_Op<mnemonic, [Pure, SameOperandsAndResultType, ShearsElementwise,
+                           ChannelFlowOpInterface]> {
   let summary = what;
   let arguments = (ins Shears_FloatTensor:$input);
   let results = (outs Shears_FloatTensor:$result);
@@ -254,6 +272,33 @@ class Shears_UnaryOp<string mnemonic, string what>
 def Shears_ReluOp : Shears_UnaryOp<"relu", "max(x, 0)">;
 def Shears_SigmoidOp : Shears_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
 def Shears_TanhOp : Shears_UnaryOp<"tanh", "Hyperbolic tangent">;
+def Shears_ExpOp : Shears_UnaryOp<"exp", "e^x">;
+def Shears_LogOp : Shears_UnaryOp<"log", "Natural logarithm">;
+def Shears_NegOp : Shears_UnaryOp<"neg", "-x">;
+def Shears_AbsOp : Shears_UnaryOp<"abs", "|x|">;
+def Shears_SqrtOp : Shears_UnaryOp<"sqrt", "Square root">;
+def Shears_ReciprocalOp : Shears_UnaryOp<"reciprocal", "1 / x">;
+def Shears_ErfOp : Shears_UnaryOp<"erf", "Error function">;
+def Shears_SoftplusOp : Shears_UnaryOp<"softplus", "log(1 + exp(x))">;
+def Shears_HardSwishOp : Shears_UnaryOp<"hard_swish",
+    "x * max(0, min(1, x / 6 + 1 / 2))">;
+
+def Shears_LeakyReluOp : Shears_UnaryOp<"leaky_relu",
+    "x where x >= 0, alpha * x elsewhere"> {
+  let arguments = (ins Shears_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "0.01">:$alpha);
+}
+def Shears_EluOp : Shears_UnaryOp<"elu",
+    "x where x >= 0, alpha * (exp(x) - 1) elsewhere"> {
+  let arguments = (ins Shears_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "1.0">:$alpha);
+}
+def Shears_HardSigmoidOp : Shears_UnaryOp<"hard_sigmoid",
+    "max(0, min(1, alpha * x + beta))"> {
+  let arguments = (ins Shears_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "0.2">:$alpha,
+                       DefaultValuedAttr<F32Attr, "0.5">:$beta);
+}
 
 def Shears_ClipOp : Shears_UnaryOp<"clip", "Clamps to [min, max] (either bound optional)"> {
   let arguments = (ins Shears_FloatTensor:$input, OptionalAttr<F32Attr>:$min,

@@ -1,0 +1,249 @@
+//===- ShearsElementwise.cpp - The scalar function of elementwise ops -----===//
+//
+// Each elementwise op's function, stated twice side by side: as IR on one
+// element of each operand (`buildScalar`, the body of the linalg.generic the
+// op lowers to) and on numbers (`evaluate`, used to fold constant channels).
+// Adding an elementwise op is its ODS line, its two methods here, and its
+// entry in lib/Target/ONNX/ElementwiseOps.def.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::shears;
+
+static Value constantLike(OpBuilder &b, Location loc, Value like,
+                          double value) {
+  return arith::ConstantOp::create(b, loc,
+                                   b.getFloatAttr(like.getType(), value));
+}
+
+/// max(lo, min(hi, x)) as IR.
+static Value clamp(OpBuilder &b, Location loc, Value x, double lo, double hi) {
+  x = arith::MinimumFOp::create(b, loc, x, constantLike(b, loc, x, hi));
+  return arith::MaximumFOp::create(b, loc, x, constantLike(b, loc, x, lo));
+}
+
+static double clamp(double x, double lo, double hi) {
+  return std::max(lo, std::min(hi, x));
+}
+
+//===----------------------------------------------------------------------===//
+// Binary
+//===----------------------------------------------------------------------===//
+
+Value AddOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::AddFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> AddOp::evaluate(ArrayRef<double> a) {
+  return a[0] + a[1];
+}
+
+Value SubOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::SubFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> SubOp::evaluate(ArrayRef<double> a) {
+  return a[0] - a[1];
+}
+
+Value MulOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::MulFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> MulOp::evaluate(ArrayRef<double> a) {
+  return a[0] * a[1];
+}
+
+Value DivOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::DivFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> DivOp::evaluate(ArrayRef<double> a) {
+  return a[0] / a[1];
+}
+
+Value PowOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::PowFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> PowOp::evaluate(ArrayRef<double> a) {
+  return std::pow(a[0], a[1]);
+}
+
+// ONNX Max and Min propagate NaN, as arith's maximumf and minimumf do.
+Value MaxOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::MaximumFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> MaxOp::evaluate(ArrayRef<double> a) {
+  return std::isnan(a[0]) || std::isnan(a[1]) ? NAN : std::max(a[0], a[1]);
+}
+
+Value MinOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::MinimumFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> MinOp::evaluate(ArrayRef<double> a) {
+  return std::isnan(a[0]) || std::isnan(a[1]) ? NAN : std::min(a[0], a[1]);
+}
+
+//===----------------------------------------------------------------------===//
+// Unary
+//===----------------------------------------------------------------------===//
+
+Value ReluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::MaximumFOp::create(b, loc, a[0], constantLike(b, loc, a[0], 0));
+}
+std::optional<double> ReluOp::evaluate(ArrayRef<double> a) {
+  return std::max(a[0], 0.0);
+}
+
+Value SigmoidOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value one = constantLike(b, loc, a[0], 1);
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, e));
+}
+std::optional<double> SigmoidOp::evaluate(ArrayRef<double> a) {
+  return 1 / (1 + std::exp(-a[0]));
+}
+
+Value TanhOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::TanhOp::create(b, loc, a[0]);
+}
+std::optional<double> TanhOp::evaluate(ArrayRef<double> a) {
+  return std::tanh(a[0]);
+}
+
+Value ExpOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::ExpOp::create(b, loc, a[0]);
+}
+std::optional<double> ExpOp::evaluate(ArrayRef<double> a) {
+  return std::exp(a[0]);
+}
+
+Value LogOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::LogOp::create(b, loc, a[0]);
+}
+std::optional<double> LogOp::evaluate(ArrayRef<double> a) {
+  return std::log(a[0]);
+}
+
+Value NegOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::NegFOp::create(b, loc, a[0]);
+}
+std::optional<double> NegOp::evaluate(ArrayRef<double> a) { return -a[0]; }
+
+Value AbsOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::AbsFOp::create(b, loc, a[0]);
+}
+std::optional<double> AbsOp::evaluate(ArrayRef<double> a) {
+  return std::fabs(a[0]);
+}
+
+Value SqrtOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::SqrtOp::create(b, loc, a[0]);
+}
+std::optional<double> SqrtOp::evaluate(ArrayRef<double> a) {
+  return std::sqrt(a[0]);
+}
+
+Value ReciprocalOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::DivFOp::create(b, loc, constantLike(b, loc, a[0], 1), a[0]);
+}
+std::optional<double> ReciprocalOp::evaluate(ArrayRef<double> a) {
+  return 1 / a[0];
+}
+
+Value ErfOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::ErfOp::create(b, loc, a[0]);
+}
+std::optional<double> ErfOp::evaluate(ArrayRef<double> a) {
+  return std::erf(a[0]);
+}
+
+// log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): no overflow for large x.
+Value SoftplusOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  Value relu = arith::MaximumFOp::create(b, loc, x, constantLike(b, loc, x, 0));
+  Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+  Value tail =
+      math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
+  return arith::AddFOp::create(b, loc, relu, tail);
+}
+std::optional<double> SoftplusOp::evaluate(ArrayRef<double> a) {
+  return std::max(a[0], 0.0) + std::log1p(std::exp(-std::fabs(a[0])));
+}
+
+Value HardSwishOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  Value gate = arith::AddFOp::create(
+      b, loc,
+      arith::MulFOp::create(b, loc, x, constantLike(b, loc, x, 1.0 / 6)),
+      constantLike(b, loc, x, 0.5));
+  return arith::MulFOp::create(b, loc, x, clamp(b, loc, gate, 0, 1));
+}
+std::optional<double> HardSwishOp::evaluate(ArrayRef<double> a) {
+  return a[0] * clamp(a[0] / 6 + 0.5, 0, 1);
+}
+
+Value LeakyReluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  Value zero = constantLike(b, loc, x, 0);
+  Value scaled = arith::MulFOp::create(
+      b, loc, x, constantLike(b, loc, x, getAlpha().convertToDouble()));
+  Value positive =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, zero);
+  return arith::SelectOp::create(b, loc, positive, x, scaled);
+}
+std::optional<double> LeakyReluOp::evaluate(ArrayRef<double> a) {
+  return a[0] >= 0 ? a[0] : getAlpha().convertToDouble() * a[0];
+}
+
+Value EluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  Value zero = constantLike(b, loc, x, 0);
+  Value negative = arith::MulFOp::create(
+      b, loc, math::ExpM1Op::create(b, loc, x),
+      constantLike(b, loc, x, getAlpha().convertToDouble()));
+  Value positive =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, zero);
+  return arith::SelectOp::create(b, loc, positive, x, negative);
+}
+std::optional<double> EluOp::evaluate(ArrayRef<double> a) {
+  return a[0] >= 0 ? a[0] : getAlpha().convertToDouble() * std::expm1(a[0]);
+}
+
+Value HardSigmoidOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  Value y = arith::AddFOp::create(
+      b, loc,
+      arith::MulFOp::create(
+          b, loc, x, constantLike(b, loc, x, getAlpha().convertToDouble())),
+      constantLike(b, loc, x, getBeta().convertToDouble()));
+  return clamp(b, loc, y, 0, 1);
+}
+std::optional<double> HardSigmoidOp::evaluate(ArrayRef<double> a) {
+  return clamp(
+      getAlpha().convertToDouble() * a[0] + getBeta().convertToDouble(), 0, 1);
+}
+
+Value ClipOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  if (auto min = getMin())
+    x = arith::MaximumFOp::create(
+        b, loc, x, constantLike(b, loc, x, min->convertToDouble()));
+  if (auto max = getMax())
+    x = arith::MinimumFOp::create(
+        b, loc, x, constantLike(b, loc, x, max->convertToDouble()));
+  return x;
+}
+std::optional<double> ClipOp::evaluate(ArrayRef<double> a) {
+  double x = a[0];
+  if (auto min = getMin())
+    x = std::max(x, min->convertToDouble());
+  if (auto max = getMax())
+    x = std::min(x, max->convertToDouble());
+  return x;
+}
