@@ -29,6 +29,7 @@ if config.shears_sanitizers:
                     "checker runs in every test instead; the plain build runs them)")
 config.substitutions.append(("%python", python))
 config.substitutions.append(("%shears_src", config.shears_src_root))
+config.substitutions.append(("%shears_obj", config.shears_obj_root))
 # Models generated once per build by the test set-up (utils/make_models.py).
 config.substitutions.append(
     ("%models", os.path.join(config.shears_obj_root, "models")))
