@@ -311,7 +311,8 @@ std::optional<float> DeadNeuronEliminator::evaluate(
         return *in[1] * (*in[0] - *in[3]) / std::sqrt(*in[4] + eps) + *in[2];
       })
       .Case<MaxPoolOp, GlobalAvgPoolOp, FlattenOp, ReshapeOp, TransposeOp,
-            ConcatOp>([&](Operation *) { return carried; })
+            ConcatOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp>(
+          [&](Operation *) { return carried; })
       .Case<AvgPoolOp>([&](AvgPoolOp pool) -> std::optional<float> {
         // Zero padding counted in the average changes a constant.
         if (!carried || (pool.getCountIncludePad() &&

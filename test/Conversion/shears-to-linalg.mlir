@@ -194,3 +194,20 @@ func.func @elementwise(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32
   %3 = shears.hard_sigmoid %2 {alpha = 0.5 : f32} : tensor<?x4xf32>
   return %3 : tensor<?x4xf32>
 }
+
+// -----
+
+// A reduction is a linalg.generic into the kept-dims shape; the mean then
+// divides by the count, and dropped dims are collapsed.
+// CHECK-LABEL: func.func @reduce_mean
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x8x1x1xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK:   arith.addf
+// CHECK: linalg.generic
+// CHECK:   arith.constant 1.600000e+01 : f32
+// CHECK:   arith.divf
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<?x8x1x1xf32> into tensor<?x8xf32>
+func.func @reduce_mean(%x: tensor<?x8x4x4xf32>) -> tensor<?x8xf32> {
+  %0 = shears.reduce_mean %x {axes = array<i64: 2, 3>, keepdims = false} : (tensor<?x8x4x4xf32>) -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}

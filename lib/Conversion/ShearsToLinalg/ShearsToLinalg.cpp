@@ -681,6 +681,74 @@ struct GlobalAvgPoolLowering : ShearsPattern<GlobalAvgPoolOp> {
   }
 };
 
+/// Reductions: a linalg.generic over the input into the kept-dims shape,
+/// then the scale or root where the op has one, then the dropped dims
+/// collapsed away.
+template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
+  using ShearsPattern<OpTy>::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename ShearsPattern<OpTy>::OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    auto inType = tensorType(input);
+    ArrayRef<int64_t> axes = op.getAxes();
+    constexpr bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
+    constexpr bool isMin = std::is_same_v<OpTy, ReduceMinOp>;
+    constexpr bool isL2 = std::is_same_v<OpTy, ReduceL2Op>;
+    double count = 1;
+    for (int64_t axis : axes)
+      count *= inType.getDimSize(axis);
+    if (std::is_same_v<OpTy, ReduceMeanOp> &&
+        llvm::any_of(axes, [&](int64_t a) { return inType.isDynamicDim(a); }))
+      return rewriter.notifyMatchFailure(op, "mean over a dynamic dimension");
+    double init = isMax   ? -std::numeric_limits<double>::infinity()
+                  : isMin ? std::numeric_limits<double>::infinity()
+                          : 0.0;
+    Value result = reduceKeepDims(
+        rewriter, loc, input, axes, init,
+        [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+          if (isMax)
+            return arith::MaximumFOp::create(b, l, acc, v);
+          if (isMin)
+            return arith::MinimumFOp::create(b, l, acc, v);
+          if (isL2)
+            v = arith::MulFOp::create(b, l, v, v);
+          return arith::AddFOp::create(b, l, acc, v);
+        });
+    auto keptType = tensorType(result);
+    if (std::is_same_v<OpTy, ReduceMeanOp> || isL2)
+      result = elementwise(
+          rewriter, loc, keptType, result,
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            if (isL2)
+              return math::SqrtOp::create(b, l, a[0]);
+            return arith::DivFOp::create(
+                b, l, a[0], floatConstant(b, l, a[0].getType(), count));
+          });
+    if (!op.getKeepdims() && !axes.empty()) {
+      // Each dropped unit dim joins the kept dim before it (or the first).
+      SmallVector<ReassociationIndices> groups;
+      ReassociationIndices leading;
+      for (int64_t d = 0; d < inType.getRank(); ++d) {
+        if (!llvm::is_contained(axes, d)) {
+          groups.push_back(leading);
+          groups.back().push_back(d);
+          leading.clear();
+        } else if (groups.empty()) {
+          leading.push_back(d);
+        } else {
+          groups.back().push_back(d);
+        }
+      }
+      result = tensor::CollapseShapeOp::create(rewriter, loc, op.getType(),
+                                               result, groups);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 /// Reshapes through a 1-D collapse and an expand; the one dynamic result dim
 /// (if any) is the element count divided by the static ones.
 Value reshapeTo(OpBuilder &b, Location loc, Value input,
@@ -975,12 +1043,15 @@ struct ConvertShearsToLinalg
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(ctx);
-    patterns.add<ConstantLowering, LinearLowering, MatMulLowering,
-                 Conv2DLowering, BatchNormLowering, SoftmaxLowering,
-                 MaxPoolLowering, AvgPoolLowering, GlobalAvgPoolLowering,
-                 ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
-                 TransposeLowering, ConcatLowering, SliceLowering,
-                 SplitLowering, PadLowering, GatherLowering, MaskLowering>(ctx);
+    patterns
+        .add<ConstantLowering, LinearLowering, MatMulLowering, Conv2DLowering,
+             BatchNormLowering, SoftmaxLowering, MaxPoolLowering,
+             AvgPoolLowering, GlobalAvgPoolLowering, ReshapeLowering<ReshapeOp>,
+             ReshapeLowering<FlattenOp>, TransposeLowering, ConcatLowering,
+             SliceLowering, SplitLowering, PadLowering, GatherLowering,
+             MaskLowering, ReduceLowering<ReduceSumOp>,
+             ReduceLowering<ReduceMeanOp>, ReduceLowering<ReduceMaxOp>,
+             ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>>(ctx);
     patterns.add<ElementwiseLowering>(ctx);
     populateQuantizationToLinalgPatterns(patterns, target);
     if (failed(applyPartialConversion(getOperation(), target,

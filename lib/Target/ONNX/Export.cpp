@@ -598,6 +598,27 @@ LogicalResult Exporter::exportOp(Operation *op) {
         addWithInputs("Clip", bounds);
         return success();
       })
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceL2Op>(
+          [&](auto reduce) {
+            // Opset 13 takes ReduceSum's axes as an input, the others' as an
+            // attribute.
+            StringRef type =
+                TypeSwitch<Operation *, StringRef>(op)
+                    .Case([](ReduceSumOp) { return "ReduceSum"; })
+                    .Case([](ReduceMeanOp) { return "ReduceMean"; })
+                    .Case([](ReduceMaxOp) { return "ReduceMax"; })
+                    .Case([](ReduceMinOp) { return "ReduceMin"; })
+                    .Case([](ReduceL2Op) { return "ReduceL2"; });
+            onnx::NodeProto *node =
+                isa<ReduceSumOp>(op)
+                    ? addWithInputs(type, {addInt64s(suffixed("_axes"),
+                                                     reduce.getAxes())})
+                    : add(type);
+            if (!isa<ReduceSumOp>(op))
+              addAttr(node, "axes", reduce.getAxes());
+            addAttr(node, "keepdims", int64_t(reduce.getKeepdims()));
+            return success();
+          })
       .Case([&](SoftmaxOp softmax) {
         addAttr(add("Softmax"), "axis", softmax.getAxis());
         return success();

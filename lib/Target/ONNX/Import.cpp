@@ -1108,6 +1108,47 @@ static LogicalResult convertElementwise(NodeContext &ctx) {
   return success();
 }
 
+/// ReduceX: axes from the attribute (opset < 18; ReduceSum < 13) or the
+/// second input; none means all, or nothing with noop_with_empty_axes.
+template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  int64_t rank = typeOf(*input).getRank();
+  SmallVector<int64_t> axes;
+  if (ctx.hasInput(1)) {
+    auto ints = ctx.importer.getInts(ctx, 1);
+    if (failed(ints))
+      return failure();
+    axes = *ints;
+  } else {
+    axes = ctx.intsAttr("axes").value_or(SmallVector<int64_t>{});
+  }
+  if (axes.empty()) {
+    if (ctx.intAttr("noop_with_empty_axes", 0)) {
+      ctx.importer.setResult(ctx, 0, *input);
+      return success();
+    }
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  }
+  for (int64_t &axis : axes) {
+    auto normalized = normalizeAxis(ctx, axis, rank);
+    if (failed(normalized))
+      return failure();
+    axis = *normalized;
+  }
+  llvm::sort(axes);
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    return ctx.emitError() << "axes name dimension "
+                           << *std::adjacent_find(axes.begin(), axes.end())
+                           << " twice";
+  auto &b = ctx.importer.builder;
+  return emitOp<OpTy>(
+      ctx, *input,
+      {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(axes)),
+       b.getNamedAttr("keepdims", b.getBoolAttr(ctx.intAttr("keepdims", 1)))});
+}
+
 static LogicalResult convertClip(NodeContext &ctx) {
   auto &b = ctx.importer.builder;
   auto input = ctx.importer.getFloatValue(ctx, 0);
@@ -1613,6 +1654,11 @@ static const llvm::StringMap<Converter> &converters() {
 #define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {OnnxOp, convertElementwise<Op>},
 #include "ElementwiseOps.def"
       {"Clip", convertClip},
+      {"ReduceSum", convertReduce<ReduceSumOp>},
+      {"ReduceMean", convertReduce<ReduceMeanOp>},
+      {"ReduceMax", convertReduce<ReduceMaxOp>},
+      {"ReduceMin", convertReduce<ReduceMinOp>},
+      {"ReduceL2", convertReduce<ReduceL2Op>},
       {"Softmax", convertSoftmax},
       {"MaxPool", convertPool<MaxPoolOp>},
       {"AveragePool", convertPool<AvgPoolOp>},

@@ -333,3 +333,21 @@ func.func @ukernel_qgemm_f32_output(%x: tensor<4x16xf32>, %w: tensor<1x4x32x4xi8
   %0 = shears.ukernel "qgemm" ins(%x, %w, %s, %b : tensor<4x16xf32>, tensor<1x4x32x4xi8>, tensor<20xf32>, tensor<20xf32>) outs(%o : tensor<4x20xui8>) iparams = [16, 20, 2, 1] fparams = [0.0, 0.0, 0.5, 3.0, 0.0, 0.0] -> tensor<4x20xui8>
   return %0 : tensor<4x20xui8>
 }
+
+// -----
+
+func.func @reduce_axis_out_of_range(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
+  // expected-error @+2 {{axis 2 is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.reduce_sum %x {axes = array<i64: 2>} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+func.func @reduce_axes_unsorted(%x: tensor<2x3xf32>) -> tensor<1x1xf32> {
+  // expected-error @+2 {{axes must be distinct and ascending}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.reduce_sum %x {axes = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<1x1xf32>
+  return %0 : tensor<1x1xf32>
+}

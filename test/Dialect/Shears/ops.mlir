@@ -143,3 +143,14 @@ func.func @elementwise(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32
   %14 = shears.hard_sigmoid %13 {alpha = 0.5 : f32} : tensor<?x4xf32>
   return %14 : tensor<?x4xf32>
 }
+
+// CHECK-LABEL: func @reductions
+func.func @reductions(%x: tensor<?x8x4x4xf32>) -> (tensor<?x8x1x1xf32>, tensor<?x4xf32>, tensor<f32>) {
+  // CHECK: shears.reduce_mean %{{.*}} {axes = array<i64: 2, 3>} : (tensor<?x8x4x4xf32>) -> tensor<?x8x1x1xf32>
+  %m = shears.reduce_mean %x {axes = array<i64: 2, 3>} : (tensor<?x8x4x4xf32>) -> tensor<?x8x1x1xf32>
+  // CHECK: shears.reduce_max %{{.*}} {axes = array<i64: 1, 3>, keepdims = false} : (tensor<?x8x4x4xf32>) -> tensor<?x4xf32>
+  %x2 = shears.reduce_max %x {axes = array<i64: 1, 3>, keepdims = false} : (tensor<?x8x4x4xf32>) -> tensor<?x4xf32>
+  // CHECK: shears.reduce_l2 %{{.*}} {axes = array<i64: 0, 1>, keepdims = false} : (tensor<?x4xf32>) -> tensor<f32>
+  %n = shears.reduce_l2 %x2 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<?x4xf32>) -> tensor<f32>
+  return %m, %x2, %n : tensor<?x8x1x1xf32>, tensor<?x4xf32>, tensor<f32>
+}

@@ -170,7 +170,7 @@ func.func @main(%x: tensor<?x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<100
 //--- elementwise.mlir
 // Elementwise ops are one ONNX node each; float attributes keep their names
 // and values, defaults included.
-func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
+func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>) {
   // ELEMENTWISE: node Pow pow_0 ['input_0', 'input_1'] -> ['pow_0']{{$}}
   // ELEMENTWISE: node Max max_0 ['pow_0', 'input_1'] -> ['max_0']{{$}}
   // ELEMENTWISE: node Min min_0 ['max_0', 'input_0'] -> ['min_0']{{$}}
@@ -203,5 +203,11 @@ func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
   %12 = shears.leaky_relu %11 {alpha = 0.25 : f32} : tensor<?x4xf32>
   %13 = shears.elu %12 : tensor<?x4xf32>
   %14 = shears.hard_sigmoid %13 {alpha = 0.5 : f32} : tensor<?x4xf32>
-  return %14 : tensor<?x4xf32>
+  // Opset 13's ReduceSum takes its axes as an input; ReduceMean an attribute.
+  // ELEMENTWISE: init reduce_sum_0_axes INT64 [1] [1]
+  // ELEMENTWISE: node ReduceSum reduce_sum_0 ['output_0', 'reduce_sum_0_axes'] -> ['output_1'] keepdims=1{{$}}
+  // ELEMENTWISE: node ReduceMean reduce_mean_0 ['output_0'] -> ['output_2'] axes=[0, 1] keepdims=0{{$}}
+  %15 = shears.reduce_sum %14 {axes = array<i64: 1>} : (tensor<?x4xf32>) -> tensor<?x1xf32>
+  %16 = shears.reduce_mean %14 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<?x4xf32>) -> tensor<f32>
+  return %14, %15, %16 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>
 }

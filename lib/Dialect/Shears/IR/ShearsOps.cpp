@@ -303,6 +303,42 @@ void mlir::shears::getBroadcastDimMappings(Operation *op,
   }
 }
 
+/// The result type of a reduction (used by the ODS definitions).
+static LogicalResult inferReduceType(std::optional<Location> loc, Value input,
+                                     ArrayRef<int64_t> axes, bool keepdims,
+                                     SmallVectorImpl<Type> &types) {
+  auto type = rankedType(input);
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    if (axis < 0 || axis >= type.getRank())
+      return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                               type.getRank());
+    if (i > 0 && axes[i - 1] >= axis)
+      return emitOptionalError(loc, "axes must be distinct and ascending");
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(type.getDimSize(d));
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  types.push_back(tensorOf(shape, type.getElementType()));
+  return success();
+}
+
+/// A reduction's unreduced dimensions map to the result's.
+static void reduceDimMappings(bool dropped, int64_t rank,
+                              ArrayRef<int64_t> axes,
+                              SmallVectorImpl<DimMapping> &mappings) {
+  int64_t result = 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!llvm::is_contained(axes, d))
+      mappings.push_back({0, d, 0, result});
+    if (!llvm::is_contained(axes, d) || !dropped)
+      ++result;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // ConstantOp
 //===----------------------------------------------------------------------===//

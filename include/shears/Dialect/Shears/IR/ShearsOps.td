@@ -352,6 +352,44 @@ def Shears_GlobalAvgPoolOp : Shears_PoolOp<"global_avg_pool",
 }
 
 //===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class Shears_ReduceOp<string mnemonic, string what>
+    : Shears_InferredOp<mnemonic, [ChannelFlow]> {
+  let summary = what # " over some dimensions";
+  let description = [{
+    Reduces `axes` (distinct, ascending, each in [0, rank)); they are kept as
+    dimensions of size 1 when `keepdims` is set, dropped otherwise. The other
+    dimensions, channels among them, pass through.
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return inferReduceType(loc, adaptor.getInput(), adaptor.getAxes(),
+                             adaptor.getKeepdims(), types);
+    }
+    void $cppClass::getDimMappings(
+        ::llvm::SmallVectorImpl<::mlir::shears::DimMapping> &mappings) {
+      reduceDimMappings(getType().getRank() != getInput().getType().getRank(),
+                        getInput().getType().getRank(), getAxes(), mappings);
+    }
+  }];
+}
+
+def Shears_ReduceSumOp : Shears_ReduceOp<"reduce_sum", "Sum">;
+def Shears_ReduceMeanOp : Shears_ReduceOp<"reduce_mean", "Mean">;
+def Shears_ReduceMaxOp : Shears_ReduceOp<"reduce_max", "Maximum">;
+def Shears_ReduceMinOp : Shears_ReduceOp<"reduce_min", "Minimum">;
+def Shears_ReduceL2Op : Shears_ReduceOp<"reduce_l2",
+    "Euclidean norm sqrt(sum(x^2))">;
+
+//===----------------------------------------------------------------------===//
 // Shape ops
 //===----------------------------------------------------------------------===//
 
