@@ -154,7 +154,20 @@ struct ConstantLowering : ShearsPattern<ConstantOp> {
   LogicalResult
   matchAndRewrite(ConstantOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, op.getValue());
+    // A rank-0 memref.global needs its value as a splat, which a resource
+    // blob cannot give: a scalar becomes a plain dense attribute.
+    TypedAttr value = op.getValue();
+    auto resource = dyn_cast<DenseResourceElementsAttr>(value);
+    AsmResourceBlob *blob =
+        resource ? resource.getRawHandle().getBlob() : nullptr;
+    if (blob && resource.getType().getRank() == 0) {
+      bool splat = false;
+      if (DenseElementsAttr::isValidRawBuffer(resource.getType(),
+                                              blob->getData(), splat))
+        value = DenseElementsAttr::getFromRawBuffer(resource.getType(),
+                                                    blob->getData());
+    }
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, value);
     return success();
   }
 };

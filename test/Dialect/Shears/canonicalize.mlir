@@ -62,3 +62,28 @@ func.func @reshape_chain(%x: tensor<?x4x2xf32>) -> (tensor<?x8xf32>, tensor<?x4x
   %c = shears.reshape %x : (tensor<?x4x2xf32>) -> tensor<?x4x2xf32>
   return %b, %c : tensor<?x8xf32>, tensor<?x4x2xf32>
 }
+
+// -----
+
+// pow by a constant 1, 2 or 0.5 is x, x * x or sqrt(x); other exponents, and
+// ones that broadcast x to a larger shape, stay.
+// CHECK-LABEL: func.func @pow
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32>
+// CHECK: %[[SQ:.*]] = shears.mul %[[X]], %[[X]]
+// CHECK: %[[RT:.*]] = shears.sqrt %[[SQ]]
+// CHECK: %[[P3:.*]] = shears.pow %[[RT]], %{{.*}} : (tensor<?x4xf32>, tensor<f32>)
+// CHECK: %[[PB:.*]] = shears.pow %{{.*}}, %{{.*}} : (tensor<4xf32>, tensor<2x4xf32>)
+// CHECK: return %[[P3]], %[[PB]]
+func.func @pow(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<2x4xf32>) {
+  %one = shears.constant dense<1.0> : tensor<f32>
+  %two = shears.constant dense<2.0> : tensor<f32>
+  %half = shears.constant dense<0.5> : tensor<4xf32>
+  %three = shears.constant dense<3.0> : tensor<f32>
+  %twos = shears.constant dense<2.0> : tensor<2x4xf32>
+  %0 = shears.pow %x, %one : (tensor<?x4xf32>, tensor<f32>) -> tensor<?x4xf32>
+  %1 = shears.pow %0, %two : (tensor<?x4xf32>, tensor<f32>) -> tensor<?x4xf32>
+  %2 = shears.pow %1, %half : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %3 = shears.pow %2, %three : (tensor<?x4xf32>, tensor<f32>) -> tensor<?x4xf32>
+  %4 = shears.pow %y, %twos : (tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %3, %4 : tensor<?x4xf32>, tensor<2x4xf32>
+}

@@ -75,7 +75,41 @@ struct FoldBatchNormIntoProducer : OpRewritePattern<BatchNormOp> {
   }
 };
 
+/// pow(x, c) for a constant exponent c that is the same everywhere and does
+/// not broadcast x: c = 1 is x, 2 is x * x, 0.5 is sqrt(x) (a decomposed
+/// LayerNorm's variance, its Pow(d, 2), then runs without powf).
+struct SimplifyPow : OpRewritePattern<PowOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(PowOp pow,
+                                PatternRewriter &rewriter) const override {
+    if (pow.getLhs().getType() != pow.getType())
+      return rewriter.notifyMatchFailure(pow, "the exponent broadcasts x");
+    auto exponent = getConstantFloats(pow.getRhs());
+    if (failed(exponent) || exponent->empty() ||
+        llvm::any_of(*exponent,
+                     [&](float e) { return e != exponent->front(); }))
+      return rewriter.notifyMatchFailure(pow, "not one constant exponent");
+    Value x = pow.getLhs();
+    float e = exponent->front();
+    if (e == 1.0f)
+      rewriter.replaceOp(pow, x);
+    else if (e == 2.0f)
+      rewriter.replaceOpWithNewOp<MulOp>(pow, x, x);
+    else if (e == 0.5f)
+      rewriter.replaceOpWithNewOp<SqrtOp>(pow, x);
+    else
+      return rewriter.notifyMatchFailure(pow, "no simpler form");
+    return success();
+  }
+};
+
 } // namespace
+
+void PowOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                        MLIRContext *context) {
+  results.add<SimplifyPow>(context);
+}
 
 void BatchNormOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                               MLIRContext *context) {

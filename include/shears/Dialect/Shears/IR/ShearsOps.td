@@ -256,7 +256,9 @@ def Shears_AddOp : Shears_BinaryOp<"add", "Elementwise sum">;
 def Shears_SubOp : Shears_BinaryOp<"sub", "Elementwise difference">;
 def Shears_MulOp : Shears_BinaryOp<"mul", "Elementwise product">;
 def Shears_DivOp : Shears_BinaryOp<"div", "Elementwise quotient">;
-def Shears_PowOp : Shears_BinaryOp<"pow", "Elementwise power lhs^rhs">;
+def Shears_PowOp : Shears_BinaryOp<"pow", "Elementwise power lhs^rhs"> {
+  let hasCanonicalizer = 1;
+}
 def Shears_MaxOp : Shears_BinaryOp<"max", "Elementwise maximum">;
 def Shears_MinOp : Shears_BinaryOp<"min", "Elementwise minimum">;
 
