@@ -179,6 +179,19 @@ public:
   FailureOr<ShapeVector> getShape(NodeContext &ctx, unsigned i);
   FailureOr<SmallVector<int64_t>> getInts(NodeContext &ctx, unsigned i);
   FailureOr<SmallVector<float>> getFloats(NodeContext &ctx, unsigned i);
+  /// Whether `name` is an integer vector known at import time: a computed
+  /// shape, or an integer initializer or Constant.
+  bool isShapeLike(StringRef name) const {
+    if (values.count(name))
+      return false;
+    if (shapes.count(name))
+      return true;
+    const onnx::TensorProto *tensor = constants.lookup(name);
+    return tensor && tensor->dims_size() <= 1 &&
+           (tensor->data_type() == onnx::TensorProto::INT64 ||
+            tensor->data_type() == onnx::TensorProto::INT32 ||
+            tensor->data_type() == onnx::TensorProto::BOOL);
+  }
   bool isConstant(StringRef name) const {
     return !values.count(name) && (constants.count(name) ||
                                    shapes.count(name));
@@ -1065,11 +1078,98 @@ static LogicalResult convertUnary(NodeContext &ctx) {
   return emitOp<OpTy>(ctx, *input);
 }
 
+/// Integer arithmetic on shape vectors (x.size(1) // groups, the -1 entries
+/// of an expand's target shape) is evaluated at import time. An element that
+/// is a dynamic dimension folds only where its value does not matter (x * 1,
+/// x + 0, x == -1 is false); anything else is not folded and the node is
+/// converted as a tensor op, which names what it cannot take.
+static bool foldShapeArithmetic(NodeContext &ctx) {
+  StringRef type = ctx.node.op_type();
+  bool isWhere = type == "Where";
+  if (!llvm::is_contained({"Add", "Sub", "Mul", "Div", "Mod", "Equal"}, type) &&
+      !isWhere)
+    return false;
+  unsigned arity = isWhere ? 3 : 2;
+  if (ctx.numInputs() != arity)
+    return false;
+  SmallVector<ShapeVector> in;
+  size_t size = 1;
+  for (unsigned i = 0; i < arity; ++i) {
+    if (!ctx.hasInput(i) || !ctx.importer.isShapeLike(ctx.inputName(i)))
+      return false;
+    auto shape = ctx.importer.getShape(ctx, i);
+    if (failed(shape))
+      return false;
+    if (shape->size() != 1 && size != 1 && shape->size() != size)
+      return false;
+    size = std::max(size, shape->size());
+    in.push_back(*shape);
+  }
+  auto at = [&](unsigned i, size_t j) {
+    return in[i].size() == 1 ? in[i][0] : in[i][j];
+  };
+  ShapeVector result;
+  for (size_t j = 0; j < size; ++j) {
+    ShapeElem a = at(0, j), b = at(1, j);
+    if (isWhere) {
+      ShapeElem c = a;
+      if (c.isSymbolic())
+        return false;
+      result.push_back(c.constant ? b : at(2, j));
+      continue;
+    }
+    if (type == "Equal") {
+      if (!a.isSymbolic() && !b.isSymbolic())
+        result.push_back({a.constant == b.constant});
+      else if (a == b)
+        result.push_back({1});
+      else if ((a.isSymbolic() && !b.isSymbolic() && b.constant < 0) ||
+               (b.isSymbolic() && !a.isSymbolic() && a.constant < 0))
+        result.push_back({0}); // a dimension is never negative
+      else
+        return false;
+      continue;
+    }
+    if (a.isSymbolic() || b.isSymbolic()) {
+      // Only identities fold: x * 1, x / 1, x + 0, x - 0, 1 * x, 0 + x.
+      auto is = [](ShapeElem e, int64_t v) {
+        return !e.isSymbolic() && e.constant == v;
+      };
+      bool mul = type == "Mul", add = type == "Add";
+      if (((mul || type == "Div") && is(b, 1)) ||
+          ((add || type == "Sub") && is(b, 0)))
+        result.push_back(a);
+      else if ((mul && is(a, 1)) || (add && is(a, 0)))
+        result.push_back(b);
+      else
+        return false;
+      continue;
+    }
+    int64_t x = a.constant, y = b.constant;
+    if ((type == "Div" || type == "Mod") && y == 0)
+      return false;
+    if (type == "Add")
+      result.push_back({x + y});
+    else if (type == "Sub")
+      result.push_back({x - y});
+    else if (type == "Mul")
+      result.push_back({x * y});
+    else if (type == "Div")
+      result.push_back({x / y}); // ONNX's integer Div truncates
+    else                         // Mod (fmod = 0): the sign of the divisor
+      result.push_back({((x % y) + y) % y});
+  }
+  ctx.importer.setShape(ctx, result);
+  return true;
+}
+
 /// An op of ElementwiseOps.def: float operands, float attributes by name. A
 /// binary op given more inputs (ONNX's variadic Max and Min) is applied
 /// left to right; given one, it is that input.
 template <typename OpTy>
 static LogicalResult convertElementwise(NodeContext &ctx) {
+  if (foldShapeArithmetic(ctx))
+    return success();
   auto &b = ctx.importer.builder;
   ArrayRef<StringRef> names = OpTy::getAttributeNames();
   SmallVector<NamedAttribute> attrs;
@@ -1147,6 +1247,14 @@ template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
       ctx, *input,
       {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(axes)),
        b.getNamedAttr("keepdims", b.getBoolAttr(ctx.intAttr("keepdims", 1)))});
+}
+
+/// Ops Shears takes only on shape vectors, evaluated at import time.
+static LogicalResult convertShapeOnly(NodeContext &ctx) {
+  if (foldShapeArithmetic(ctx))
+    return success();
+  return ctx.emitError() << "only supported on integer shape vectors known at "
+                            "import time (x.shape arithmetic)";
 }
 
 static LogicalResult convertClip(NodeContext &ctx) {
@@ -1653,6 +1761,9 @@ static const llvm::StringMap<Converter> &converters() {
       {"BatchNormalization", convertBatchNorm},
 #define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {OnnxOp, convertElementwise<Op>},
 #include "ElementwiseOps.def"
+      {"Mod", convertShapeOnly},
+      {"Equal", convertShapeOnly},
+      {"Where", convertShapeOnly},
       {"Clip", convertClip},
       {"ReduceSum", convertReduce<ReduceSumOp>},
       {"ReduceMean", convertReduce<ReduceMeanOp>},
