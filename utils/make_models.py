@@ -64,6 +64,16 @@ MODELS = {
     "squeezenet1_1": (lambda: torchvision.models.squeezenet1_1(weights=None), IMAGENET),
     "vgg11": (lambda: torchvision.models.vgg11(weights=None), IMAGENET),
 }
+# One classifier of each torchvision family (utils/check_torchvision.py).
+TORCHVISION = ["alexnet", "convnext_tiny", "densenet121", "efficientnet_b0",
+               "efficientnet_v2_s", "googlenet", "inception_v3", "maxvit_t", "mnasnet0_5",
+               "mobilenet_v2", "mobilenet_v3_small", "regnet_x_400mf", "regnet_y_400mf",
+               "resnet18", "resnext50_32x4d", "shufflenet_v2_x0_5", "squeezenet1_0", "swin_t",
+               "vgg11_bn", "vit_b_32", "wide_resnet50_2"]
+for _name in TORCHVISION:
+    if _name not in MODELS:
+        MODELS[_name] = (lambda n=_name: getattr(torchvision.models, n)(weights=None),
+                         (3, 299, 299) if _name == "inception_v3" else IMAGENET)
 
 
 def build(name):
@@ -77,6 +87,9 @@ def build(name):
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None and not m.bias.any():
                 m.bias.uniform_(-0.1, 0.1)
+            # ViT zero-initializes its head: every output would be the bias.
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and not m.weight.any():
+                nn.init.kaiming_uniform_(m.weight, a=5 ** 0.5)
         # Random affine parameters, then running statistics measured on random inputs: every
         # BatchNorm is far from an identity, yet activations keep a sane scale in deep nets.
         bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -94,9 +107,9 @@ def build(name):
     return model.eval(), shape
 
 
-def export(model, shape, path):
+def export(model, shape, path, opset=OPSET):
     """Exports `model` (eval mode) with input `input` [N, *shape] and output `output`."""
-    torch.onnx.export(model, torch.zeros(2, *shape), str(path), opset_version=OPSET,
+    torch.onnx.export(model, torch.zeros(2, *shape), str(path), opset_version=opset,
                       input_names=["input"], output_names=["output"],
                       dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
                       do_constant_folding=True)
@@ -143,6 +156,7 @@ def main():
     p.add_argument("--out", required=True, type=Path, help="output directory")
     p.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of: %(default)s")
     p.add_argument("--batch", type=int, default=2, help="batch of the sample input (default 2)")
+    p.add_argument("--opset", type=int, default=OPSET, help="ONNX opset (default %(default)s)")
     args = p.parse_args()
     names = [n for n in args.models.split(",") if n]
     unknown = [n for n in names if n not in MODELS]
@@ -158,7 +172,7 @@ def main():
         else:
             model, shape = build(name)
             tmp = path.with_suffix(".onnx.tmp")
-            export(model, shape, tmp)
+            export(model, shape, tmp, args.opset)
             onnx.checker.check_model(str(tmp), full_check=True)
             tmp.rename(path)
             status = "exported"

@@ -813,6 +813,36 @@ struct ReshapeLowering : ShearsPattern<OpTy> {
   }
 };
 
+/// A broadcasting copy into a tensor sized by the sources' dimensions.
+struct ExpandLowering : ShearsPattern<ExpandOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(ExpandOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    SmallVector<Value> sizes;
+    for (auto [source, dim] :
+         llvm::zip(adaptor.getSources(), op.getSourceDims()))
+      sizes.push_back(tensor::DimOp::create(rewriter, loc, source, dim));
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType(), sizes);
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps = {
+        broadcastMap(ctx, op.getInput().getType(), type),
+        AffineMap::getMultiDimIdentityMap(type.getRank(), ctx)};
+    SmallVector<IteratorType> iterators(type.getRank(), IteratorType::parallel);
+    rewriter.replaceOp(op, linalg::GenericOp::create(
+                               rewriter, loc, type, adaptor.getInput(), init,
+                               maps, iterators,
+                               [](OpBuilder &b, Location l, ValueRange args) {
+                                 linalg::YieldOp::create(b, l, args[0]);
+                               })
+                               .getResult(0));
+    return success();
+  }
+};
+
 struct TransposeLowering : ShearsPattern<TransposeOp> {
   using ShearsPattern::ShearsPattern;
   LogicalResult
@@ -1062,7 +1092,7 @@ struct ConvertShearsToLinalg
              AvgPoolLowering, GlobalAvgPoolLowering, ReshapeLowering<ReshapeOp>,
              ReshapeLowering<FlattenOp>, TransposeLowering, ConcatLowering,
              SliceLowering, SplitLowering, PadLowering, GatherLowering,
-             MaskLowering, ReduceLowering<ReduceSumOp>,
+             MaskLowering, ExpandLowering, ReduceLowering<ReduceSumOp>,
              ReduceLowering<ReduceMeanOp>, ReduceLowering<ReduceMaxOp>,
              ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>>(ctx);
     patterns.add<ElementwiseLowering>(ctx);

@@ -95,14 +95,17 @@ std::string printable(StringRef name) {
 }
 
 /// One entry of a shape vector computed at import time: a known integer, or
-/// dimension `dim` of `value`, which is dynamic.
+/// `scale` times dimension `dim` of `value`, which is dynamic (the batch
+/// times the heads of an attention's reshape).
 struct ShapeElem {
   int64_t constant = 0;
   Value value = {};
   int64_t dim = -1;
+  int64_t scale = 1;
   bool isSymbolic() const { return static_cast<bool>(value); }
   bool operator==(const ShapeElem &o) const {
-    return constant == o.constant && value == o.value && dim == o.dim;
+    return constant == o.constant && value == o.value && dim == o.dim &&
+           scale == o.scale;
   }
 };
 using ShapeVector = SmallVector<ShapeElem>;
@@ -192,6 +195,14 @@ public:
             tensor->data_type() == onnx::TensorProto::INT32 ||
             tensor->data_type() == onnx::TensorProto::BOOL);
   }
+  /// The MLIR type of ONNX element type `type`, or an error naming `what`.
+  FailureOr<Type> convertElementType(int32_t type, Location loc,
+                                     const Twine &what);
+  /// A tensor's little-endian bytes (typed-field data goes to `storage`).
+  FailureOr<ArrayRef<char>> readBytes(const onnx::TensorProto &tensor,
+                                      Location loc, std::string &storage) {
+    return readTensorBytes(tensor, loc, storage);
+  }
   bool isConstant(StringRef name) const {
     return !values.count(name) && (constants.count(name) ||
                                    shapes.count(name));
@@ -235,9 +246,7 @@ private:
   LogicalResult sortNodes(const onnx::GraphProto &graph,
                           SmallVectorImpl<int> &order);
   FailureOr<RankedTensorType> convertValueInfo(const onnx::ValueInfoProto &vi);
-  /// The MLIR type of ONNX element type `type`, or an error naming `what`.
-  FailureOr<Type> convertElementType(int32_t type, Location loc,
-                                     const Twine &what);
+
   /// A tensor's little-endian bytes, read once and kept by its name.
   FailureOr<ArrayRef<char>> getTensorBytes(const onnx::TensorProto &tensor,
                                            Location loc);
@@ -1131,18 +1140,27 @@ static bool foldShapeArithmetic(NodeContext &ctx) {
       continue;
     }
     if (a.isSymbolic() || b.isSymbolic()) {
-      // Only identities fold: x * 1, x / 1, x + 0, x - 0, 1 * x, 0 + x.
-      auto is = [](ShapeElem e, int64_t v) {
-        return !e.isSymbolic() && e.constant == v;
-      };
-      bool mul = type == "Mul", add = type == "Add";
-      if (((mul || type == "Div") && is(b, 1)) ||
-          ((add || type == "Sub") && is(b, 0)))
+      // A dynamic dimension times or divided by a constant stays one (its
+      // value is not needed to reshape); x + 0 and x - 0 are x.
+      bool mul = type == "Mul";
+      if (mul && a.isSymbolic() != b.isSymbolic()) {
+        ShapeElem dim = a.isSymbolic() ? a : b;
+        dim.scale *= (a.isSymbolic() ? b : a).constant;
+        if (dim.scale <= 0)
+          return false;
+        result.push_back(dim);
+      } else if (type == "Div" && a.isSymbolic() && !b.isSymbolic() &&
+                 b.constant > 0 && a.scale % b.constant == 0) {
+        a.scale /= b.constant;
         result.push_back(a);
-      else if ((mul && is(a, 1)) || (add && is(a, 0)))
+      } else if ((type == "Add" || type == "Sub") && !b.isSymbolic() &&
+                 b.constant == 0) {
+        result.push_back(a);
+      } else if (type == "Add" && !a.isSymbolic() && a.constant == 0) {
         result.push_back(b);
-      else
+      } else {
         return false;
+      }
       continue;
     }
     int64_t x = a.constant, y = b.constant;
@@ -1257,6 +1275,116 @@ static LogicalResult convertShapeOnly(NodeContext &ctx) {
                             "import time (x.shape arithmetic)";
 }
 
+/// ConstantOfShape: an integer fill of a 1-D shape is a shape vector (torch
+/// builds expand's target shapes with it); anything else a constant tensor.
+static LogicalResult convertConstantOfShape(NodeContext &ctx) {
+  auto shape = ctx.importer.getInts(ctx, 0);
+  if (failed(shape))
+    return failure();
+  int64_t count = 1;
+  for (int64_t d : *shape) {
+    if (d < 0 || (d > 0 && count > kMaxElements / d))
+      return ctx.emitError() << "shape has a negative or too large dimension";
+    count *= d;
+  }
+  onnx::TensorProto fill;
+  fill.set_data_type(onnx::TensorProto::FLOAT);
+  fill.add_float_data(0.0f);
+  if (const onnx::AttributeProto *value = ctx.attr("value"))
+    fill = value->t();
+  std::string storage;
+  auto bytes = ctx.importer.readBytes(fill, ctx.loc, storage);
+  if (failed(bytes))
+    return failure();
+  int64_t width = elementByteWidth(fill.data_type());
+  if (!width || static_cast<int64_t>(bytes->size()) != width)
+    return ctx.emitError() << "value must be a one-element tensor";
+  bool isInt = fill.data_type() == onnx::TensorProto::INT64 ||
+               fill.data_type() == onnx::TensorProto::INT32;
+  if (isInt && shape->size() == 1) {
+    int64_t v = 0;
+    if (width == 8) {
+      std::memcpy(&v, bytes->data(), 8);
+    } else {
+      int32_t v32;
+      std::memcpy(&v32, bytes->data(), 4);
+      v = v32;
+    }
+    ctx.importer.setShape(ctx, ShapeVector(count, ShapeElem{v}));
+    return success();
+  }
+  auto element =
+      ctx.importer.convertElementType(fill.data_type(), ctx.loc, "value");
+  if (failed(element))
+    return failure();
+  std::string data;
+  data.reserve(count * width);
+  for (int64_t i = 0; i < count; ++i)
+    data.append(bytes->data(), width);
+  Value v = ctx.importer.createConstant(
+      RankedTensorType::get(*shape, *element),
+      ArrayRef<char>(data.data(), data.size()), ctx.node.output(0));
+  ctx.importer.setResult(ctx, 0, v);
+  return success();
+}
+
+/// Expand to a shape that may hold dynamic dimensions (x.shape[0]): those
+/// take their size from the tensor the shape was read from.
+static LogicalResult convertExpand(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  auto target = ctx.importer.getShape(ctx, 1);
+  if (failed(input))
+    return failure();
+  if (failed(target))
+    return ctx.emitError() << "the target shape '" << ctx.inputName(1)
+                           << "' could not be computed at import time";
+  auto inType = typeOf(*input);
+  int64_t rank = std::max<int64_t>(inType.getRank(), target->size());
+  SmallVector<int64_t> shape;
+  SmallVector<Value> sources;
+  SmallVector<int64_t> sourceDims;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t inDim = d - (rank - inType.getRank());
+    int64_t tDim = d - (rank - static_cast<int64_t>(target->size()));
+    int64_t in = inDim >= 0 ? inType.getDimSize(inDim) : 1;
+    ShapeElem t = tDim >= 0 ? (*target)[tDim] : ShapeElem{1};
+    if (in != 1) {
+      // The input's own size (ONNX requires the target to be 1 or it).
+      if (!t.isSymbolic() && t.constant != 1 && t.constant != in)
+        return ctx.emitError() << "cannot expand dimension " << inDim
+                               << " of size " << in << " to " << t.constant;
+      shape.push_back(in);
+      if (ShapedType::isDynamic(in)) {
+        sources.push_back(*input);
+        sourceDims.push_back(inDim);
+      }
+    } else if (t.isSymbolic()) {
+      if (t.scale != 1)
+        return ctx.emitError() << "cannot expand to a size computed from a "
+                                  "dynamic dimension";
+      shape.push_back(ShapedType::kDynamic);
+      sources.push_back(t.value);
+      sourceDims.push_back(t.dim);
+    } else {
+      if (t.constant < 0)
+        return ctx.emitError()
+               << "cannot expand to a negative size " << t.constant;
+      shape.push_back(t.constant);
+    }
+  }
+  auto type = RankedTensorType::get(shape, inType.getElementType());
+  if (type == inType) {
+    ctx.importer.setResult(ctx, 0, *input);
+    return success();
+  }
+  SmallVector<Value> operands = {*input};
+  operands.append(sources);
+  auto &b = ctx.importer.builder;
+  return emitOp<ExpandOp>(
+      ctx, operands,
+      b.getNamedAttr("source_dims", b.getDenseI64ArrayAttr(sourceDims)), type);
+}
+
 static LogicalResult convertClip(NodeContext &ctx) {
   auto &b = ctx.importer.builder;
   auto input = ctx.importer.getFloatValue(ctx, 0);
@@ -1314,8 +1442,9 @@ static LogicalResult reshapeTo(NodeContext &ctx, Value input,
   int64_t inferred = -1;
   for (auto [i, e] : llvm::enumerate(shape)) {
     if (e.isSymbolic()) {
-      // A dynamic dim of the input carried over, as `x.size(0)` gives.
-      dims.push_back(typeOf(e.value).getDimSize(e.dim));
+      // A dynamic dim of the input carried over, as `x.size(0)` gives, or a
+      // multiple of one.
+      dims.push_back(ShapedType::kDynamic);
     } else if (e.constant == 0 && !allowZero) {
       if (i >= static_cast<size_t>(inType.getRank()))
         return ctx.emitError() << "shape entry 0 at " << i
@@ -1358,6 +1487,18 @@ static LogicalResult reshapeTo(NodeContext &ctx, Value input,
 }
 
 static LogicalResult convertReshape(NodeContext &ctx) {
+  // A shape vector reshaped to one dimension (or none) stays one.
+  if (ctx.importer.isShapeLike(ctx.inputName(0))) {
+    auto vector = ctx.importer.getShape(ctx, 0);
+    auto target = ctx.importer.getShape(ctx, 1);
+    if (succeeded(vector) && succeeded(target) && target->size() <= 1 &&
+        llvm::none_of(*target, [](const ShapeElem &e) {
+          return e.isSymbolic() || e.constant < -1;
+        })) {
+      ctx.importer.setShape(ctx, *vector);
+      return success();
+    }
+  }
   auto input = ctx.importer.getValue(ctx, 0);
   if (failed(input))
     return failure();
@@ -1418,6 +1559,15 @@ static LogicalResult convertConcat(NodeContext &ctx) {
 }
 
 static LogicalResult convertShape(NodeContext &ctx) {
+  // The shape of a (1-D) shape vector is its length.
+  if (ctx.importer.isShapeLike(ctx.inputName(0)) && !ctx.attr("start") &&
+      !ctx.attr("end")) {
+    if (auto vector = ctx.importer.getShape(ctx, 0); succeeded(vector)) {
+      ctx.importer.setShape(ctx,
+                            {ShapeElem{static_cast<int64_t>(vector->size())}});
+      return success();
+    }
+  }
   auto input = ctx.importer.getValue(ctx, 0);
   if (failed(input))
     return failure();
@@ -1762,6 +1912,8 @@ static const llvm::StringMap<Converter> &converters() {
 #define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {OnnxOp, convertElementwise<Op>},
 #include "ElementwiseOps.def"
       {"Mod", convertShapeOnly},
+      {"ConstantOfShape", convertConstantOfShape},
+      {"Expand", convertExpand},
       {"Equal", convertShapeOnly},
       {"Where", convertShapeOnly},
       {"Clip", convertClip},

@@ -889,6 +889,45 @@ void TransposeOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
 }
 
 //===----------------------------------------------------------------------===//
+// ExpandOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExpandOp::verify() {
+  auto in = getInput().getType();
+  auto out = getType();
+  int64_t offset = out.getRank() - in.getRank();
+  if (offset < 0)
+    return emitOpError("result rank ")
+           << out.getRank() << " is below the input's " << in.getRank();
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    int64_t size = in.getDimSize(d), result = out.getDimSize(d + offset);
+    if (size != 1 && size != result)
+      return emitOpError("input dimension ")
+             << d << " (" << size << ") neither is 1 nor matches the result's ("
+             << result << ")";
+  }
+  int64_t dynamic = out.getNumDynamicDims();
+  if (static_cast<int64_t>(getSources().size()) != dynamic ||
+      static_cast<int64_t>(getSourceDims().size()) != dynamic)
+    return emitOpError("needs one source dimension per dynamic result "
+                       "dimension (")
+           << dynamic << "), got " << getSources().size() << " sources and "
+           << getSourceDims().size() << " dims";
+  for (auto [source, dim] : llvm::zip(getSources(), getSourceDims()))
+    if (dim < 0 || dim >= cast<RankedTensorType>(source.getType()).getRank())
+      return emitOpError("source dimension ") << dim << " is out of range";
+  return success();
+}
+
+void ExpandOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  auto in = getInput().getType();
+  int64_t offset = getType().getRank() - in.getRank();
+  for (int64_t d = 0; d < in.getRank(); ++d)
+    if (in.getDimSize(d) == getType().getDimSize(d + offset))
+      mappings.push_back({0, d, 0, d + offset});
+}
+
+//===----------------------------------------------------------------------===//
 // ConcatOp, SliceOp, SplitOp, PadOp
 //===----------------------------------------------------------------------===//
 

@@ -424,6 +424,26 @@ def Shears_TransposeOp : Shears_InferredOp<"transpose", [ChannelFlow]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+def Shears_ExpandOp : Shears_Op<"expand", [Pure, ChannelFlow]> {
+  let summary = "Broadcasts the input to the result's shape (numpy rules)";
+  let description = [{
+    The input's dimensions, aligned to the right, are each 1 or the result's.
+    The result's dynamic dimensions take their sizes, in order, from
+    dimension `source_dims[k]` of `sources[k]` (for ONNX's Expand to a shape
+    computed from another tensor's, such as a class token broadcast over the
+    batch).
+  }];
+  let arguments = (ins Shears_FloatTensor:$input,
+                       Variadic<AnyRankedTensor>:$sources,
+                       DenseI64ArrayAttr:$source_dims);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`sizes` `of` $sources^ `:` type($sources))? attr-dict `:`
+    type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Shears_ConcatOp : Shears_InferredOp<"concat", [ChannelFlow]> {
   let summary = "Concatenates along `axis`";
   let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
