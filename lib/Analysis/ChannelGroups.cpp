@@ -124,6 +124,16 @@ void GroupBuilder::visitDefinition(unsigned id) {
                   dim == prunable.getResultChannelDim();
   if (producer)
     members.push_back({prunable, Role::Producer, id});
+  // Only a depthwise convolution loses whole groups with its channels; any
+  // other grouped one would be left with groups of unequal sizes.
+  if (producer && prunable.getGroups() > 1) {
+    auto input = cast<RankedTensorType>(prunable.getPrunedInput().getType());
+    int64_t inDim = prunable.getInputChannelDim();
+    if (inDim < 0 || input.getDimSize(inDim) != prunable.getGroups())
+      taint(id, "is made by the grouped convolution " + describe(op) + " (" +
+                    Twine(prunable.getGroups()) +
+                    " groups), whose groups would become unequal");
+  }
   auto flow = dyn_cast<ChannelFlowOpInterface>(op);
   if (!flow) {
     if (!producer)

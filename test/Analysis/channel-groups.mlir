@@ -71,7 +71,8 @@ func.func @flatten(%x: tensor<?x1x2x2xf32>, %wa: tensor<3x1x1x1xf32>, %wl: tenso
 
 // A depthwise convolution passes channels through: its filter is a second
 // producer of the same group. A grouped (not depthwise) convolution mixes
-// channels within its groups: its input channels cannot go alone.
+// channels within its groups: neither its input nor its output channels can
+// go alone (its groups would become unequal).
 func.func @depthwise_grouped(%x: tensor<1x4x8x8xf32>, %wa: tensor<4x4x1x1xf32>, %wd: tensor<4x1x3x3xf32>, %wc: tensor<4x4x1x1xf32>, %wg: tensor<4x2x1x1xf32>, %wo: tensor<2x4x1x1xf32>) -> tensor<1x2x8x8xf32> {
   // expected-remark @+2 {{group 0: 4 channels, prunable}}
   // expected-remark @+1 {{group 0 producer offset 0 block 1}}
@@ -82,7 +83,7 @@ func.func @depthwise_grouped(%x: tensor<1x4x8x8xf32>, %wa: tensor<4x4x1x1xf32>, 
   // expected-remark @+2 {{group 1: 4 channels, not prunable: feeds the grouped convolution 'shears.conv2d'}}
   // expected-remark @+1 {{group 1 producer offset 0 block 1}}
   %c = shears.conv2d %d, %wc : (tensor<1x4x8x8xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x8x8xf32>
-  // expected-remark @+2 {{group 2: 4 channels, prunable}}
+  // expected-remark @+2 {{group 2: 4 channels, not prunable: is made by the grouped convolution 'shears.conv2d'}}
   // expected-remark @+1 {{group 2 producer offset 0 block 1}}
   %g = shears.conv2d %c, %wg {groups = 2 : i64} : (tensor<1x4x8x8xf32>, tensor<4x2x1x1xf32>) -> tensor<1x4x8x8xf32>
   // expected-remark @+3 {{group 2 consumer offset 0 block 1}}
