@@ -64,6 +64,13 @@ MODELS = {
     "squeezenet1_1": (lambda: torchvision.models.squeezenet1_1(weights=None), IMAGENET),
     "vgg11": (lambda: torchvision.models.vgg11(weights=None), IMAGENET),
 }
+# torchvision's ViT at a test's size: class token expanded over the batch,
+# attention with heads reshaped from x.shape, LayerNorm and GELU decomposed.
+MODELS["vit_tiny"] = (
+    lambda: torchvision.models.vision_transformer.VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=32, mlp_dim=64,
+        num_classes=10),
+    (3, 32, 32))
 # One classifier of each torchvision family (utils/check_torchvision.py).
 TORCHVISION = ["alexnet", "convnext_tiny", "densenet121", "efficientnet_b0",
                "efficientnet_v2_s", "googlenet", "inception_v3", "maxvit_t", "mnasnet0_5",

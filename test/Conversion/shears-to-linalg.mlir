@@ -211,3 +211,20 @@ func.func @reduce_mean(%x: tensor<?x8x4x4xf32>) -> tensor<?x8xf32> {
   %0 = shears.reduce_mean %x {axes = array<i64: 2, 3>, keepdims = false} : (tensor<?x8x4x4xf32>) -> tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }
+
+// -----
+
+// An expand is a broadcasting copy into a tensor whose dynamic sizes are
+// the sources' dimensions.
+// CHECK-LABEL: func.func @expand
+// CHECK-SAME: (%[[T:.*]]: tensor<1x1x8xf32>, %[[X:.*]]: tensor<?x3x32x32xf32>)
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[N:.*]] = tensor.dim %[[X]], %[[C0]]
+// CHECK: %[[E:.*]] = tensor.empty(%[[N]]) : tensor<?x1x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[T]] : tensor<1x1x8xf32>) outs(%[[E]] : tensor<?x1x8xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:   linalg.yield %[[IN]]
+func.func @expand(%token: tensor<1x1x8xf32>, %x: tensor<?x3x32x32xf32>) -> tensor<?x1x8xf32> {
+  %0 = shears.expand %token sizes of %x : tensor<?x3x32x32xf32> {source_dims = array<i64: 0>} : tensor<1x1x8xf32> -> tensor<?x1x8xf32>
+  return %0 : tensor<?x1x8xf32>
+}

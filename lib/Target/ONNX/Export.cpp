@@ -598,6 +598,50 @@ LogicalResult Exporter::exportOp(Operation *op) {
         addWithInputs("Clip", bounds);
         return success();
       })
+      .Case([&](ExpandOp expand) -> LogicalResult {
+        // The target shape: static sizes as constants, each dynamic one read
+        // from its source's Shape, concatenated.
+        RankedTensorType type = expand.getType();
+        SmallVector<std::string> pieces;
+        SmallVector<int64_t> run;
+        auto flush = [&] {
+          if (!run.empty())
+            pieces.push_back(addInt64s(suffixed("_sizes"), run));
+          run.clear();
+        };
+        unsigned next = 0;
+        for (int64_t size : type.getShape()) {
+          if (!ShapedType::isDynamic(size)) {
+            run.push_back(size);
+            continue;
+          }
+          flush();
+          std::string shape = tensorNames.unique(suffixed("_shape"));
+          addNode("Shape", nodeNames.unique(suffixed("_shape")),
+                  {(*inputs)[1 + next]}, {shape});
+          std::string dim = tensorNames.unique(suffixed("_dim"));
+          onnx::NodeProto *gather =
+              addNode("Gather", nodeNames.unique(suffixed("_dim")),
+                      {shape, addInt64s(suffixed("_index"),
+                                        {expand.getSourceDims()[next]})},
+                      {dim});
+          addAttr(gather, "axis", int64_t(0));
+          pieces.push_back(dim);
+          ++next;
+        }
+        flush();
+        if (pieces.empty()) // a rank-0 result
+          pieces.push_back(addInt64s(suffixed("_sizes"), {}));
+        std::string shape = pieces.front();
+        if (pieces.size() > 1) {
+          shape = tensorNames.unique(suffixed("_target"));
+          addAttr(addNode("Concat", nodeNames.unique(suffixed("_target")),
+                          pieces, {shape}),
+                  "axis", int64_t(0));
+        }
+        addNode("Expand", nodeName, {inputs->front(), shape}, *outputs);
+        return success();
+      })
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceL2Op>(
           [&](auto reduce) {
             // Opset 13 takes ReduceSum's axes as an input, the others' as an

@@ -351,3 +351,19 @@ func.func @reduce_axes_unsorted(%x: tensor<2x3xf32>) -> tensor<1x1xf32> {
   %0 = shears.reduce_sum %x {axes = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<1x1xf32>
   return %0 : tensor<1x1xf32>
 }
+
+// -----
+
+func.func @expand_mismatch(%x: tensor<2x8xf32>) -> tensor<3x4x8xf32> {
+  // expected-error @+1 {{input dimension 0 (2) neither is 1 nor matches the result's (4)}}
+  %0 = shears.expand %x {source_dims = array<i64>} : tensor<2x8xf32> -> tensor<3x4x8xf32>
+  return %0 : tensor<3x4x8xf32>
+}
+
+// -----
+
+func.func @expand_sources(%x: tensor<1x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{needs one source dimension per dynamic result dimension (1), got 0 sources and 0 dims}}
+  %0 = shears.expand %x {source_dims = array<i64>} : tensor<1x8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}

@@ -154,3 +154,12 @@ func.func @reductions(%x: tensor<?x8x4x4xf32>) -> (tensor<?x8x1x1xf32>, tensor<?
   %n = shears.reduce_l2 %x2 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<?x4xf32>) -> tensor<f32>
   return %m, %x2, %n : tensor<?x8x1x1xf32>, tensor<?x4xf32>, tensor<f32>
 }
+
+// CHECK-LABEL: func @expand
+func.func @expand(%token: tensor<1x1x8xf32>, %x: tensor<?x3x32x32xf32>) -> (tensor<?x1x8xf32>, tensor<2x4x8xf32>) {
+  // CHECK: shears.expand %{{.*}} sizes of %{{.*}} : tensor<?x3x32x32xf32> {source_dims = array<i64: 0>} : tensor<1x1x8xf32> -> tensor<?x1x8xf32>
+  %0 = shears.expand %token sizes of %x : tensor<?x3x32x32xf32> {source_dims = array<i64: 0>} : tensor<1x1x8xf32> -> tensor<?x1x8xf32>
+  // CHECK: shears.expand %{{.*}} {source_dims = array<i64>} : tensor<1x1x8xf32> -> tensor<2x4x8xf32>
+  %1 = shears.expand %token {source_dims = array<i64>} : tensor<1x1x8xf32> -> tensor<2x4x8xf32>
+  return %0, %1 : tensor<?x1x8xf32>, tensor<2x4x8xf32>
+}

@@ -170,7 +170,7 @@ func.func @main(%x: tensor<?x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<100
 //--- elementwise.mlir
 // Elementwise ops are one ONNX node each; float attributes keep their names
 // and values, defaults included.
-func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>) {
+func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>) {
   // ELEMENTWISE: node Pow pow_0 ['input_0', 'input_1'] -> ['pow_0']{{$}}
   // ELEMENTWISE: node Max max_0 ['pow_0', 'input_1'] -> ['max_0']{{$}}
   // ELEMENTWISE: node Min min_0 ['max_0', 'input_0'] -> ['min_0']{{$}}
@@ -209,5 +209,13 @@ func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, ten
   // ELEMENTWISE: node ReduceMean reduce_mean_0 ['output_0'] -> ['output_2'] axes=[0, 1] keepdims=0{{$}}
   %15 = shears.reduce_sum %14 {axes = array<i64: 1>} : (tensor<?x4xf32>) -> tensor<?x1xf32>
   %16 = shears.reduce_mean %14 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<?x4xf32>) -> tensor<f32>
-  return %14, %15, %16 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>
+  // An expand's dynamic sizes are read from its sources' shapes.
+  // ELEMENTWISE: node Shape expand_0_shape ['input_0'] -> ['expand_0_shape']{{$}}
+  // ELEMENTWISE: init expand_0_index INT64 [1] [0]
+  // ELEMENTWISE: node Gather expand_0_dim ['expand_0_shape', 'expand_0_index'] -> ['expand_0_dim'] axis=0{{$}}
+  // ELEMENTWISE: init expand_0_sizes INT64 [2] [3, 4]
+  // ELEMENTWISE: node Concat expand_0_target ['expand_0_dim', 'expand_0_sizes'] -> ['expand_0_target'] axis=0{{$}}
+  // ELEMENTWISE: node Expand expand_0 ['input_1', 'expand_0_target'] -> ['output_3']{{$}}
+  %17 = shears.expand %y sizes of %x : tensor<?x4xf32> {source_dims = array<i64: 0>} : tensor<4xf32> -> tensor<?x3x4xf32>
+  return %14, %15, %16, %17 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>
 }
