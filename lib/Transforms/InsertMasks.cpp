@@ -13,7 +13,6 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Regex.h"
 
 #include <numeric>
@@ -29,7 +28,8 @@ using namespace mlir::shears;
 
 namespace {
 
-enum class Granularity { Unstructured, Channel, InputChannel, NM, Block };
+using Granularity = PruneGranularity;
+using Criterion = PruneCriterion;
 
 /// A layer's weights seen as [rows, cols, inner]: rows index output
 /// channels, cols input channels, inner everything else (kernel positions).
@@ -165,19 +165,13 @@ ShearsInsertMasks::checkOptions(function_ref<LogicalResult(const Twine &)> fail,
                                 std::vector<Override> &overrides) {
   if (!(sparsity >= 0.0 && sparsity < 1.0))
     return fail("sparsity must be in [0, 1), got " + formatNumber(sparsity));
-  if (!llvm::is_contained(
-          {"magnitude", "l2", "random", "taylor", "activation", "obs"},
-          criterion))
-    return fail(
-        "unknown criterion '" + criterion +
-        "' (expected magnitude, l2, random, taylor, activation or obs)");
-  if (criterion == "taylor" && gradients.empty())
+  if (criterion == Criterion::Taylor && gradients.empty())
     return fail("criterion=taylor needs gradients=FILE.npz, the gradients of "
                 "the loss per weight (utils/onnx_gradients.py computes them)");
-  if (criterion == "activation" && activations.empty())
+  if (criterion == Criterion::Activation && activations.empty())
     return fail("criterion=activation needs activations=FILE.npz, the input "
                 "norms per layer (`shears calibrate` measures them)");
-  if (criterion == "obs" && hessians.empty())
+  if (criterion == Criterion::OBS && hessians.empty())
     return fail("criterion=obs needs hessians=FILE.npz, the Gram matrices of "
                 "the layers' inputs (`shears calibrate --gram` measures them)");
   if (!(damp > 0) || !std::isfinite(damp))
@@ -198,35 +192,20 @@ ShearsInsertMasks::checkOptions(function_ref<LogicalResult(const Twine &)> fail,
                   "': invalid regex: " + regexError);
     overrides.push_back(std::move(o));
   }
-  if (scope != "layer" && scope != "global")
-    return fail("unknown scope '" + scope + "' (expected layer or global)");
-  std::optional<Granularity> parsed =
-      llvm::StringSwitch<std::optional<Granularity>>(granularity)
-          .Case("unstructured", Granularity::Unstructured)
-          .Case("channel", Granularity::Channel)
-          .Case("input-channel", Granularity::InputChannel)
-          .Case("n:m", Granularity::NM)
-          .Case("block", Granularity::Block)
-          .Default(std::nullopt);
-  if (!parsed)
-    return fail("unknown granularity '" + granularity +
-                "' (expected unstructured, channel, input-channel, n:m or "
-                "block)");
-  result = *parsed;
+  result = granularity;
   if (reconstruct && hessians.empty())
     return fail("reconstruct needs hessians=FILE.npz, the Gram matrices of "
                 "the layers' inputs (`shears calibrate --gram` measures them)");
   if (reconstruct && result != Granularity::Channel)
-    return fail("reconstruct refits the layers after granularity=channel, "
-                "not " +
-                granularity);
+    return fail("reconstruct refits the layers after granularity=channel "
+                "only");
   if (result == Granularity::NM && (n < 1 || m < 1 || n > m))
     return fail("n:m needs 1 <= n <= m, got " + Twine(static_cast<int64_t>(n)) + ":" +
                 Twine(static_cast<int64_t>(m)));
-  if (criterion == "obs" && result != Granularity::Unstructured &&
+  if (criterion == Criterion::OBS && result != Granularity::Unstructured &&
       result != Granularity::NM)
-    return fail("criterion=obs prunes unstructured or n:m, not " + granularity);
-  if (criterion == "obs" && scope != "layer")
+    return fail("criterion=obs prunes granularity=unstructured or n:m only");
+  if (criterion == Criterion::OBS && scope != PruneScope::Layer)
     return fail("criterion=obs prunes each layer at its sparsity "
                 "(scope=layer)");
   if (result == Granularity::Block && (blockRows < 1 || blockCols < 1))
@@ -244,8 +223,8 @@ ShearsInsertMasks::checkOptions(function_ref<LogicalResult(const Twine &)> fail,
 /// Reads the criterion's side input: per weight, |dL/dw| (taylor) or the
 /// norm of the input channel it reads (activation).
 LogicalResult ShearsInsertMasks::loadFactors(std::vector<Layer> &layers) {
-  bool taylor = criterion == "taylor";
-  if (!taylor && criterion != "activation")
+  bool taylor = criterion == Criterion::Taylor;
+  if (!taylor && criterion != Criterion::Activation)
     return success();
   StringRef path = taylor ? gradients : activations;
   auto arrays = readPassStatistics(getOperation(), "shears-insert-masks", path);
@@ -350,11 +329,11 @@ void ShearsInsertMasks::score(Layer &layer, std::mt19937_64 &rng) {
       double w = layer.weights[i];
       if (!layer.factors.empty())
         w *= layer.factors[i];
-      total += criterion == "l2" ? w * w : std::fabs(w);
+      total += criterion == Criterion::L2 ? w * w : std::fabs(w);
     }
-    if (criterion == "l2")
+    if (criterion == Criterion::L2)
       total = std::sqrt(total);
-    else if (criterion == "random")
+    else if (criterion == Criterion::Random)
       total = uniform(rng);
     layer.scores.push_back(total);
   }
@@ -542,7 +521,9 @@ void ShearsInsertMasks::runOnOperation() {
       // [dim, vocab] so that its output channels are rows like a filter's.
       weights = getTableWeights(op);
       if (failed(weights) || g == Granularity::InputChannel ||
-          !llvm::is_contained({"magnitude", "l2", "random"}, criterion))
+          !llvm::is_contained(
+              {Criterion::Magnitude, Criterion::L2, Criterion::Random},
+              criterion))
         return WalkResult::advance();
       table = true;
     }
@@ -596,7 +577,7 @@ void ShearsInsertMasks::runOnOperation() {
       layers, [](const Layer &layer) { return layer.sparsity > 0; });
   if (sparsity == 0.0 && !anyOverride && g != Granularity::NM)
     return;
-  if (criterion == "obs") {
+  if (criterion == Criterion::OBS) {
     if (failed(pruneWithOBS(layers, g)))
       return signalPassFailure();
     for (Layer &layer : layers)
@@ -616,7 +597,7 @@ void ShearsInsertMasks::runOnOperation() {
   std::vector<Layer> units = g == Granularity::Channel ? channelGroupUnits(layers)
                                                        : std::vector<Layer>();
   std::vector<Layer> &selected = g == Granularity::Channel ? units : layers;
-  if (scope == "global" && g != Granularity::NM)
+  if (scope == PruneScope::Global && g != Granularity::NM)
     selectGlobal(selected, g);
   else
     for (Layer &layer : selected)

@@ -9,8 +9,8 @@
 // SPARSITY: error: shears-insert-masks: sparsity must be in [0, 1), got 1{{$}}
 // NM: error: shears-insert-masks: n:m needs 1 <= n <= m, got 4:2
 // REGEX: error: shears-insert-masks: exclude regex 'nothing-like-this' matches no layer
-// CRITERION: error: shears-insert-masks: unknown criterion 'wanda' (expected magnitude, l2, random, taylor, activation or obs)
-// GRANULARITY: error: shears-insert-masks: unknown granularity 'filter'
+// CRITERION: for the --criterion option: Cannot find option named 'wanda'!
+// GRANULARITY: for the --granularity option: Cannot find option named 'filter'!
 
 func.func @main(%x: tensor<?x2xf32>) -> tensor<?x4xf32> {
   %w = shears.constant dense<1.0> : tensor<4x2xf32>

@@ -40,7 +40,7 @@
 // NM: conv.mask: "0x010000000000000001010101"
 
 // NO-HESSIANS: criterion=obs needs hessians=FILE.npz
-// CHANNEL: criterion=obs prunes unstructured or n:m, not channel
+// CHANNEL: criterion=obs prunes granularity=unstructured or n:m only
 // GLOBAL: criterion=obs prunes each layer at its sparsity (scope=layer)
 // DAMP: damp must be positive, got 0
 // SHAPE: Gram matrix 'fc.gram' has shape [3x3], expected [2x2]

@@ -33,7 +33,7 @@
 // NOMEAN-NOT: fc2.bias.refit
 
 // NO-HESSIANS: reconstruct needs hessians=FILE.npz
-// UNSTRUCTURED: reconstruct refits the layers after granularity=channel, not unstructured
+// UNSTRUCTURED: reconstruct refits the layers after granularity=channel only
 // MISSING: has no Gram matrix for layer 'fc2', which reads pruned channels (expected 'fc2.gram', as shears calibrate --gram writes)
 
 func.func @main(%x: tensor<?x2xf32>) -> tensor<?x1xf32> {

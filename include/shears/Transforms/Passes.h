@@ -10,6 +10,15 @@
 
 namespace mlir::shears {
 
+/// shears-insert-masks: how weights (or structures) are scored.
+enum class PruneCriterion { Magnitude, L2, Random, Taylor, Activation, OBS };
+
+/// shears-insert-masks: what is removed together.
+enum class PruneGranularity { Unstructured, Channel, InputChannel, NM, Block };
+
+/// shears-insert-masks: where the threshold is taken.
+enum class PruneScope { Layer, Global };
+
 /// shears-quantize: the format of quantized weights.
 enum class WeightFormat { Int8, Int4, Binary };
 
