@@ -228,3 +228,24 @@ func.func @expand(%token: tensor<1x1x8xf32>, %x: tensor<?x3x32x32xf32>) -> tenso
   %0 = shears.expand %token sizes of %x : tensor<?x3x32x32xf32> {source_dims = array<i64: 0>} : tensor<1x1x8xf32> -> tensor<?x1x8xf32>
   return %0 : tensor<?x1x8xf32>
 }
+
+// -----
+
+// Layer norm: the mean and the variance over the normalized dims, then one
+// pass that normalizes, scales and shifts.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: arith.constant 1.600000e+01 : f32
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x5x16xf32>, tensor<?x5x1xf32>, tensor<16xf32>, tensor<16xf32>)
+// CHECK:   arith.constant 9.99999974E-6 : f32
+// CHECK:   math.sqrt
+// CHECK:   arith.divf
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+func.func @layer_norm(%x: tensor<?x5x16xf32>, %s: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<?x5x16xf32> {
+  %0 = shears.layer_norm %x, %s, %b {axis = 2 : i64} : (tensor<?x5x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
+  return %0 : tensor<?x5x16xf32>
+}

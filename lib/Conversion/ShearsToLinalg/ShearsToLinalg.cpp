@@ -554,6 +554,66 @@ struct SoftmaxLowering : ShearsPattern<SoftmaxOp> {
   }
 };
 
+/// mean and variance over the normalized dims (kept as 1s), then one pass
+/// that normalizes, scales and shifts.
+struct LayerNormLowering : ShearsPattern<LayerNormOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    SmallVector<int64_t> axes =
+        llvm::to_vector(llvm::seq<int64_t>(op.getAxis(), type.getRank()));
+    double count = 1;
+    for (int64_t axis : axes) {
+      if (type.isDynamicDim(axis))
+        return rewriter.notifyMatchFailure(op, "dynamic normalized dims");
+      count *= type.getDimSize(axis);
+    }
+    auto add = [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+      return arith::AddFOp::create(b, l, acc, v);
+    };
+    auto mean = [&](Value v) {
+      Value sum = reduceKeepDims(rewriter, loc, v, axes, 0.0, add);
+      return elementwise(rewriter, loc, tensorType(sum), sum,
+                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                           return arith::DivFOp::create(
+                               b, l, a[0],
+                               floatConstant(b, l, a[0].getType(), count));
+                         });
+    };
+    Value x = adaptor.getInput();
+    Value mu = mean(x);
+    Value centered =
+        elementwise(rewriter, loc, type, {x, mu},
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      return arith::SubFOp::create(b, l, a[0], a[1]);
+                    });
+    Value squared =
+        elementwise(rewriter, loc, type, centered,
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      return arith::MulFOp::create(b, l, a[0], a[0]);
+                    });
+    Value var = mean(squared);
+    double eps = op.getEpsilon().convertToDouble();
+    rewriter.replaceOp(
+        op, elementwise(rewriter, loc, type,
+                        {centered, var, adaptor.getScale(), adaptor.getBias()},
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value std = math::SqrtOp::create(
+                              b, l,
+                              arith::AddFOp::create(
+                                  b, l, a[1],
+                                  floatConstant(b, l, a[1].getType(), eps)));
+                          Value y = arith::DivFOp::create(b, l, a[0], std);
+                          return arith::AddFOp::create(
+                              b, l, arith::MulFOp::create(b, l, y, a[2]), a[3]);
+                        }));
+    return success();
+  }
+};
+
 /// Extra padding at the end of each spatial dim so that a ceil_mode window
 /// that runs past the padded input reads the padding value.
 SmallVector<int64_t> ceilPads(RankedTensorType in, RankedTensorType out,
@@ -1086,15 +1146,15 @@ struct ConvertShearsToLinalg
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(ctx);
-    patterns
-        .add<ConstantLowering, LinearLowering, MatMulLowering, Conv2DLowering,
-             BatchNormLowering, SoftmaxLowering, MaxPoolLowering,
-             AvgPoolLowering, GlobalAvgPoolLowering, ReshapeLowering<ReshapeOp>,
-             ReshapeLowering<FlattenOp>, TransposeLowering, ConcatLowering,
-             SliceLowering, SplitLowering, PadLowering, GatherLowering,
-             MaskLowering, ExpandLowering, ReduceLowering<ReduceSumOp>,
-             ReduceLowering<ReduceMeanOp>, ReduceLowering<ReduceMaxOp>,
-             ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>>(ctx);
+    patterns.add<ConstantLowering, LinearLowering, MatMulLowering,
+                 Conv2DLowering, BatchNormLowering, SoftmaxLowering,
+                 MaxPoolLowering, AvgPoolLowering, GlobalAvgPoolLowering,
+                 ReshapeLowering<ReshapeOp>, ReshapeLowering<FlattenOp>,
+                 TransposeLowering, ConcatLowering, SliceLowering,
+                 SplitLowering, PadLowering, GatherLowering, MaskLowering,
+                 ExpandLowering, LayerNormLowering, ReduceLowering<ReduceSumOp>,
+                 ReduceLowering<ReduceMeanOp>, ReduceLowering<ReduceMaxOp>,
+                 ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>>(ctx);
     patterns.add<ElementwiseLowering>(ctx);
     populateQuantizationToLinalgPatterns(patterns, target);
     if (failed(applyPartialConversion(getOperation(), target,

@@ -598,6 +598,35 @@ LogicalResult Exporter::exportOp(Operation *op) {
         addWithInputs("Clip", bounds);
         return success();
       })
+      .Case([&](LayerNormOp norm) {
+        // LayerNormalization is opset 17: in 13 it is its definition.
+        SmallVector<int64_t> axes = llvm::to_vector(
+            llvm::seq<int64_t>(norm.getAxis(), norm.getType().getRank()));
+        auto step = [&](StringRef type, StringRef suffix,
+                        ArrayRef<std::string> in) {
+          std::string out = tensorNames.unique(suffixed(suffix));
+          onnx::NodeProto *node =
+              addNode(type, nodeNames.unique(suffixed(suffix)), in, {out});
+          if (type == "ReduceMean")
+            addAttr(node, "axes", ArrayRef<int64_t>(axes));
+          return out;
+        };
+        const std::string &x = (*inputs)[0];
+        std::string mean = step("ReduceMean", "_mean", {x});
+        std::string centered = step("Sub", "_centered", {x, mean});
+        std::string squared = step("Mul", "_squared", {centered, centered});
+        std::string var = step("ReduceMean", "_var", {squared});
+        std::string eps =
+            addFloatScalar(suffixed("_epsilon"),
+                           norm.getType().getElementType(), norm.getEpsilon());
+        std::string std =
+            step("Sqrt", "_std", {step("Add", "_var_eps", {var, eps})});
+        std::string scaled =
+            step("Mul", "_scaled",
+                 {step("Div", "_normalized", {centered, std}), (*inputs)[1]});
+        addNode("Add", nodeName, {scaled, (*inputs)[2]}, *outputs);
+        return success();
+      })
       .Case([&](ExpandOp expand) -> LogicalResult {
         // The target shape: static sizes as constants, each dynamic one read
         // from its source's Shape, concatenated.

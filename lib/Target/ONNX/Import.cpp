@@ -1079,6 +1079,97 @@ static LogicalResult convertBatchNorm(NodeContext &ctx) {
                      b.getF32FloatAttr(ctx.floatAttr("epsilon", 1e-5f))));
 }
 
+/// LayerNormalization's Mean and InvStdDev outputs, where a node asks for
+/// them: the statistics of the normalized dims, kept as 1s.
+static LogicalResult layerNormStatistics(NodeContext &ctx, Value input,
+                                         int64_t axis, float epsilon) {
+  bool mean = ctx.node.output_size() > 1 && !ctx.node.output(1).empty();
+  bool invStd = ctx.node.output_size() > 2 && !ctx.node.output(2).empty();
+  if (!mean && !invStd)
+    return success();
+  auto &b = ctx.importer.builder;
+  auto type = typeOf(input);
+  NamedAttribute axes =
+      b.getNamedAttr("axes", b.getDenseI64ArrayAttr(llvm::to_vector(
+                                 llvm::seq<int64_t>(axis, type.getRank()))));
+  auto reduce = [&](Value v) -> FailureOr<Value> {
+    auto op = createOp<ReduceMeanOp>(ctx, v, axes);
+    return failed(op) ? FailureOr<Value>() : (*op)->getResult(0);
+  };
+  auto binary = [&](auto tag, Value lhs, Value rhs) -> FailureOr<Value> {
+    auto op = createOp<decltype(tag)>(ctx, {lhs, rhs});
+    return failed(op) ? FailureOr<Value>() : (*op)->getResult(0);
+  };
+  auto mu = reduce(input);
+  if (failed(mu))
+    return failure();
+  ctx.importer.setResult(ctx, 1, *mu);
+  if (!invStd)
+    return success();
+  auto centered = binary(SubOp(), input, *mu);
+  if (failed(centered))
+    return failure();
+  auto squared = binary(MulOp(), *centered, *centered);
+  if (failed(squared))
+    return failure();
+  auto var = reduce(*squared);
+  if (failed(var))
+    return failure();
+  Value eps = ctx.importer.createConstant(
+      RankedTensorType::get({}, type.getElementType()),
+      ArrayRef<char>(reinterpret_cast<const char *>(&epsilon), sizeof(float)),
+      ctx.node.output(2) + ".epsilon");
+  auto shifted = binary(AddOp(), *var, eps);
+  if (failed(shifted))
+    return failure();
+  auto std = createOp<SqrtOp>(ctx, *shifted);
+  if (failed(std))
+    return failure();
+  auto inv = createOp<ReciprocalOp>(ctx, (*std)->getResult(0));
+  if (failed(inv))
+    return failure();
+  ctx.importer.setResult(ctx, 2, (*inv)->getResult(0));
+  return success();
+}
+
+/// LayerNormalization (opset 17); a missing bias is zeros.
+static LogicalResult convertLayerNorm(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  auto scale = ctx.importer.getFloatValue(ctx, 1);
+  if (failed(input) || failed(scale))
+    return failure();
+  auto axis =
+      normalizeAxis(ctx, ctx.intAttr("axis", -1), typeOf(*input).getRank());
+  if (failed(axis))
+    return failure();
+  Value bias;
+  if (ctx.hasInput(2)) {
+    auto value = ctx.importer.getFloatValue(ctx, 2);
+    if (failed(value))
+      return failure();
+    bias = *value;
+  } else {
+    auto type = typeOf(*scale);
+    std::string zeros(type.getNumElements() * type.getElementTypeBitWidth() / 8,
+                      '\0');
+    bias = ctx.importer.createConstant(
+        type, ArrayRef<char>(zeros.data(), zeros.size()),
+        ctx.node.output(0) + ".bias");
+  }
+  if (!typeOf(*input).getElementType().isF32())
+    return ctx.emitError() << "only f32 inputs are supported";
+  auto &b = ctx.importer.builder;
+  float epsilon = ctx.floatAttr("epsilon", 1e-5f);
+  auto norm = createOp<LayerNormOp>(
+      ctx, {*input, *scale, bias},
+      {b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)),
+       b.getNamedAttr("epsilon", b.getF32FloatAttr(epsilon))});
+  if (failed(norm))
+    return failure();
+  ctx.importer.setResult(ctx, 0, (*norm)->getResult(0));
+  return layerNormStatistics(ctx, *input, *axis, epsilon);
+}
+
 template <typename OpTy>
 static LogicalResult convertUnary(NodeContext &ctx) {
   auto input = ctx.importer.getFloatValue(ctx, 0);
@@ -1909,6 +2000,7 @@ static const llvm::StringMap<Converter> &converters() {
       {"Gemm", convertGemmOrMatMul},
       {"MatMul", convertGemmOrMatMul},
       {"BatchNormalization", convertBatchNorm},
+      {"LayerNormalization", convertLayerNorm},
 #define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {OnnxOp, convertElementwise<Op>},
 #include "ElementwiseOps.def"
       {"Mod", convertShapeOnly},

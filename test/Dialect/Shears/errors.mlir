@@ -367,3 +367,12 @@ func.func @expand_sources(%x: tensor<1x8xf32>) -> tensor<?x8xf32> {
   %0 = shears.expand %x {source_dims = array<i64>} : tensor<1x8xf32> -> tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }
+
+// -----
+
+func.func @layer_norm_scale(%x: tensor<2x5x16xf32>, %s: tensor<5x16xf32>, %b: tensor<16xf32>) -> tensor<2x5x16xf32> {
+  // expected-error @+2 {{scale must have the shape of the normalized dimensions, got 'tensor<5x16xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.layer_norm %x, %s, %b {axis = 2 : i64} : (tensor<2x5x16xf32>, tensor<5x16xf32>, tensor<16xf32>) -> tensor<2x5x16xf32>
+  return %0 : tensor<2x5x16xf32>
+}

@@ -163,3 +163,10 @@ func.func @expand(%token: tensor<1x1x8xf32>, %x: tensor<?x3x32x32xf32>) -> (tens
   %1 = shears.expand %token {source_dims = array<i64>} : tensor<1x1x8xf32> -> tensor<2x4x8xf32>
   return %0, %1 : tensor<?x1x8xf32>, tensor<2x4x8xf32>
 }
+
+// CHECK-LABEL: func @layer_norm
+func.func @layer_norm(%x: tensor<?x5x16xf32>, %s: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<?x5x16xf32> {
+  // CHECK: shears.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {axis = 2 : i64, epsilon = 9.99999997E-7 : f32} : (tensor<?x5x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
+  %0 = shears.layer_norm %x, %s, %b {axis = 2 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x5x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
+  return %0 : tensor<?x5x16xf32>
+}

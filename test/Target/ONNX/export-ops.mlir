@@ -170,7 +170,7 @@ func.func @main(%x: tensor<?x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<100
 //--- elementwise.mlir
 // Elementwise ops are one ONNX node each; float attributes keep their names
 // and values, defaults included.
-func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>) {
+func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>) {
   // ELEMENTWISE: node Pow pow_0 ['input_0', 'input_1'] -> ['pow_0']{{$}}
   // ELEMENTWISE: node Max max_0 ['pow_0', 'input_1'] -> ['max_0']{{$}}
   // ELEMENTWISE: node Min min_0 ['max_0', 'input_0'] -> ['min_0']{{$}}
@@ -217,5 +217,17 @@ func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, ten
   // ELEMENTWISE: node Concat expand_0_target ['expand_0_dim', 'expand_0_sizes'] -> ['expand_0_target'] axis=0{{$}}
   // ELEMENTWISE: node Expand expand_0 ['input_1', 'expand_0_target'] -> ['output_3']{{$}}
   %17 = shears.expand %y sizes of %x : tensor<?x4xf32> {source_dims = array<i64: 0>} : tensor<4xf32> -> tensor<?x3x4xf32>
-  return %14, %15, %16, %17 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>
+  // LayerNormalization is opset 17: in 13 it is its definition.
+  // ELEMENTWISE: node ReduceMean layer_norm_0_mean ['output_3'] -> ['layer_norm_0_mean'] axes=[2]{{$}}
+  // ELEMENTWISE: node Sub layer_norm_0_centered ['output_3', 'layer_norm_0_mean'] -> ['layer_norm_0_centered']{{$}}
+  // ELEMENTWISE: node Mul layer_norm_0_squared ['layer_norm_0_centered', 'layer_norm_0_centered'] -> ['layer_norm_0_squared']{{$}}
+  // ELEMENTWISE: node ReduceMean layer_norm_0_var ['layer_norm_0_squared'] -> ['layer_norm_0_var'] axes=[2]{{$}}
+  // ELEMENTWISE: init layer_norm_0_epsilon FLOAT [] [9.999999747378752e-06]
+  // ELEMENTWISE: node Add layer_norm_0_var_eps ['layer_norm_0_var', 'layer_norm_0_epsilon'] -> ['layer_norm_0_var_eps']{{$}}
+  // ELEMENTWISE: node Sqrt layer_norm_0_std ['layer_norm_0_var_eps'] -> ['layer_norm_0_std']{{$}}
+  // ELEMENTWISE: node Div layer_norm_0_normalized ['layer_norm_0_centered', 'layer_norm_0_std'] -> ['layer_norm_0_normalized']{{$}}
+  // ELEMENTWISE: node Mul layer_norm_0_scaled ['layer_norm_0_normalized', 'input_1'] -> ['layer_norm_0_scaled']{{$}}
+  // ELEMENTWISE: node Add layer_norm_0 ['layer_norm_0_scaled', 'input_1'] -> ['output_4']{{$}}
+  %18 = shears.layer_norm %17, %y, %y {axis = 2 : i64} : (tensor<?x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x3x4xf32>
+  return %14, %15, %16, %17, %18 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>
 }

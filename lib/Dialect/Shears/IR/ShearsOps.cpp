@@ -504,7 +504,7 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
       failed(checkVector(loc, adaptor.getMean(), channels, "mean")) ||
       failed(checkVector(loc, adaptor.getVariance(), channels, "variance")))
     return failure();
-  if (adaptor.getEpsilon().convertToFloat() < 0)
+  if (adaptor.getEpsilonAttr() && adaptor.getEpsilon().convertToFloat() < 0)
     return emitOptionalError(loc, "epsilon must be non-negative");
   types.push_back(input);
   return success();
@@ -514,6 +514,37 @@ void BatchNormOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
   identityDims(0, getType().getRank(), mappings);
   for (unsigned operand = 1; operand < 5; ++operand)
     mappings.push_back({operand, 0, 0, 1});
+}
+
+//===----------------------------------------------------------------------===//
+// LayerNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  int64_t axis = adaptor.getAxis();
+  if (failed(checkAxis(loc, axis, input.getRank())))
+    return failure();
+  ArrayRef<int64_t> normalized = input.getShape().drop_front(axis);
+  for (auto [what, value] :
+       {std::pair<StringRef, Value>{"scale", adaptor.getScale()},
+        {"bias", adaptor.getBias()}})
+    if (rankedType(value).getShape() != normalized)
+      return emitOptionalError(loc, what,
+                               " must have the shape of the "
+                               "normalized dimensions, got ",
+                               value.getType());
+  if (adaptor.getEpsilonAttr() && adaptor.getEpsilon().convertToFloat() < 0)
+    return emitOptionalError(loc, "epsilon must be non-negative");
+  types.push_back(input);
+  return success();
+}
+
+void LayerNormOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  identityDims(0, getAxis(), mappings);
 }
 
 //===----------------------------------------------------------------------===//

@@ -104,6 +104,24 @@ def Shears_BatchNormOp : Shears_InferredOp<"batch_norm", [ChannelFlow]> {
   let hasCanonicalizer = 1;
 }
 
+def Shears_LayerNormOp : Shears_InferredOp<"layer_norm", [ChannelFlow]> {
+  let summary = "Layer normalization over the dimensions from `axis` on";
+  let description = [{
+    y = (x - mean) / sqrt(var + epsilon) * scale + bias, mean and variance
+    taken over dimensions `axis` to the last; `scale` and `bias` have the
+    shape of those dimensions (ONNX LayerNormalization, opset 17). Only the
+    dimensions before `axis` carry channels through it: each normalized one
+    depends on all the others.
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, Shears_FloatTensor:$scale,
+                       Shears_FloatTensor:$bias, I64Attr:$axis,
+                       DefaultValuedAttr<F32Attr, "1e-5">:$epsilon);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 def Shears_GatherOp : Shears_InferredOp<"gather", [ChannelFlow,
     DeclareOpInterfaceMethods<PrunableOpInterface,
       ["getWeightOutputDim", "getWeightInputDim", "getResultChannelDim",
@@ -373,8 +391,10 @@ class Shears_ReduceOp<string mnemonic, string what>
     ::llvm::LogicalResult $cppClass::inferReturnTypes(
         ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
         Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      // An op being built from a dictionary may not have the default set.
+      bool keepdims = !adaptor.getKeepdimsAttr() || adaptor.getKeepdims();
       return inferReduceType(loc, adaptor.getInput(), adaptor.getAxes(),
-                             adaptor.getKeepdims(), types);
+                             keepdims, types);
     }
     void $cppClass::getDimMappings(
         ::llvm::SmallVectorImpl<::mlir::shears::DimMapping> &mappings) {
