@@ -87,3 +87,51 @@ func.func @pow(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tens
   %4 = shears.pow %y, %twos : (tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   return %3, %4 : tensor<?x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// The LayerNorm that PyTorch writes out below opset 17 becomes one
+// shears.layer_norm (pow(d, 2) or d * d for the square).
+// CHECK-LABEL: func.func @raise_layer_norm
+// CHECK-SAME: (%[[X:.*]]: tensor<?x5x16xf32>)
+// CHECK-DAG: %[[S:.*]] = shears.constant dense<1.500000e+00> : tensor<16xf32>
+// CHECK-DAG: %[[B:.*]] = shears.constant dense<2.500000e-01> : tensor<16xf32>
+// CHECK: %[[N:.*]] = shears.layer_norm %[[X]], %[[S]], %[[B]] {axis = 2 : i64, epsilon = 9.99999997E-7 : f32}
+// CHECK-NEXT: return %[[N]]
+func.func @raise_layer_norm(%x: tensor<?x5x16xf32>) -> tensor<?x5x16xf32> {
+  %two = shears.constant dense<2.0> : tensor<f32>
+  %eps = shears.constant dense<1.0e-6> : tensor<f32>
+  %s = shears.constant dense<1.5> : tensor<16xf32>
+  %b = shears.constant dense<0.25> : tensor<16xf32>
+  %m = shears.reduce_mean %x {axes = array<i64: 2>} : (tensor<?x5x16xf32>) -> tensor<?x5x1xf32>
+  %d = shears.sub %x, %m : (tensor<?x5x16xf32>, tensor<?x5x1xf32>) -> tensor<?x5x16xf32>
+  %p = shears.pow %d, %two : (tensor<?x5x16xf32>, tensor<f32>) -> tensor<?x5x16xf32>
+  %v = shears.reduce_mean %p {axes = array<i64: 2>} : (tensor<?x5x16xf32>) -> tensor<?x5x1xf32>
+  %e = shears.add %v, %eps : (tensor<?x5x1xf32>, tensor<f32>) -> tensor<?x5x1xf32>
+  %r = shears.sqrt %e : tensor<?x5x1xf32>
+  %n = shears.div %d, %r : (tensor<?x5x16xf32>, tensor<?x5x1xf32>) -> tensor<?x5x16xf32>
+  %y = shears.mul %n, %s : (tensor<?x5x16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
+  %z = shears.add %y, %b : (tensor<?x5x16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
+  return %z : tensor<?x5x16xf32>
+}
+
+// -----
+
+// Means over other dims than the normalized ones stay as they are.
+// CHECK-LABEL: func.func @not_layer_norm
+// CHECK-NOT: shears.layer_norm
+func.func @not_layer_norm(%x: tensor<?x5x16xf32>) -> tensor<?x5x16xf32> {
+  %eps = shears.constant dense<1.0e-6> : tensor<f32>
+  %s = shears.constant dense<1.5> : tensor<16xf32>
+  %b = shears.constant dense<0.25> : tensor<16xf32>
+  %m = shears.reduce_mean %x {axes = array<i64: 1>} : (tensor<?x5x16xf32>) -> tensor<?x1x16xf32>
+  %d = shears.sub %x, %m : (tensor<?x5x16xf32>, tensor<?x1x16xf32>) -> tensor<?x5x16xf32>
+  %p = shears.mul %d, %d : (tensor<?x5x16xf32>, tensor<?x5x16xf32>) -> tensor<?x5x16xf32>
+  %v = shears.reduce_mean %p {axes = array<i64: 1>} : (tensor<?x5x16xf32>) -> tensor<?x1x16xf32>
+  %e = shears.add %v, %eps : (tensor<?x1x16xf32>, tensor<f32>) -> tensor<?x1x16xf32>
+  %r = shears.sqrt %e : tensor<?x1x16xf32>
+  %n = shears.div %d, %r : (tensor<?x5x16xf32>, tensor<?x1x16xf32>) -> tensor<?x5x16xf32>
+  %y = shears.mul %n, %s : (tensor<?x5x16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
+  %z = shears.add %y, %b : (tensor<?x5x16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
+  return %z : tensor<?x5x16xf32>
+}

@@ -2,6 +2,7 @@
 
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
@@ -104,7 +105,86 @@ struct SimplifyPow : OpRewritePattern<PowOp> {
   }
 };
 
+/// The LayerNorm that exporters write out (PyTorch at opsets below 17):
+///   d = x - mean(x); v = mean(d * d) (or pow(d, 2)); y = d / sqrt(v + eps)
+///   z = y * scale + bias
+/// with both means over the trailing dims `axis..` kept as 1s, `eps` a
+/// constant scalar, `scale` and `bias` of the normalized dims' shape, becomes
+/// one shears.layer_norm.
+struct RaiseLayerNorm : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// `value` is the mean over dims `axis..` of `of`, kept as 1s.
+  static bool isMeanOf(Value value, Value of, int64_t &axis) {
+    auto mean = value.getDefiningOp<ReduceMeanOp>();
+    if (!mean || mean.getInput() != of || !mean.getKeepdims())
+      return false;
+    int64_t rank = mean.getType().getRank();
+    ArrayRef<int64_t> axes = mean.getAxes();
+    if (axes.empty() || axes.back() != rank - 1 ||
+        axes.front() + static_cast<int64_t>(axes.size()) != rank)
+      return false;
+    axis = axes.front();
+    return true;
+  }
+
+  /// `value` is d * d or pow(d, 2).
+  static bool isSquareOf(Value value, Value d) {
+    if (auto mul = value.getDefiningOp<MulOp>())
+      return mul.getLhs() == d && mul.getRhs() == d;
+    auto pow = value.getDefiningOp<PowOp>();
+    if (!pow || pow.getLhs() != d)
+      return false;
+    auto exponent = getConstantFloats(pow.getRhs());
+    return succeeded(exponent) && exponent->size() == 1 &&
+           exponent->front() == 2.0f;
+  }
+
+  LogicalResult matchAndRewrite(AddOp add,
+                                PatternRewriter &rewriter) const override {
+    auto scaled = add.getLhs().getDefiningOp<MulOp>();
+    Value bias = add.getRhs();
+    auto div = scaled ? scaled.getLhs().getDefiningOp<DivOp>() : DivOp();
+    Value scale = scaled ? scaled.getRhs() : Value();
+    auto sub = div ? div.getLhs().getDefiningOp<SubOp>() : SubOp();
+    auto sqrt = div ? div.getRhs().getDefiningOp<SqrtOp>() : SqrtOp();
+    auto shifted = sqrt ? sqrt.getInput().getDefiningOp<AddOp>() : AddOp();
+    if (!sub || !shifted)
+      return rewriter.notifyMatchFailure(add, "not a decomposed layer norm");
+    Value x = sub.getLhs(), d = sub.getResult();
+    int64_t axis, varAxis;
+    if (!isMeanOf(sub.getRhs(), x, axis))
+      return rewriter.notifyMatchFailure(add, "no mean of the input");
+    auto var = shifted.getLhs().getDefiningOp<ReduceMeanOp>();
+    if (!var || !isSquareOf(var.getInput(), d) ||
+        !isMeanOf(var.getResult(), var.getInput(), varAxis) || varAxis != axis)
+      return rewriter.notifyMatchFailure(add, "no variance");
+    auto eps = getConstantFloats(shifted.getRhs());
+    if (failed(eps) || eps->size() != 1 || !(eps->front() >= 0))
+      return rewriter.notifyMatchFailure(add, "epsilon is not a constant");
+    auto type = cast<RankedTensorType>(x.getType());
+    ArrayRef<int64_t> normalized = type.getShape().drop_front(axis);
+    for (Value v : {scale, bias}) {
+      auto t = cast<RankedTensorType>(v.getType());
+      if (t.getShape() != normalized || !matchPattern(v, m_Constant()))
+        return rewriter.notifyMatchFailure(
+            add, "scale or bias is not a constant of the normalized shape");
+    }
+    if (add.getType() != type)
+      return rewriter.notifyMatchFailure(add, "the result broadcasts");
+    rewriter.replaceOpWithNewOp<LayerNormOp>(
+        add, type, x, scale, bias, rewriter.getI64IntegerAttr(axis),
+        rewriter.getF32FloatAttr(eps->front()));
+    return success();
+  }
+};
+
 } // namespace
+
+void AddOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                        MLIRContext *context) {
+  results.add<RaiseLayerNorm>(context);
+}
 
 void PowOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                         MLIRContext *context) {

@@ -270,7 +270,9 @@ class Shears_BinaryOp<string mnemonic, string what>
   }];
 }
 
-def Shears_AddOp : Shears_BinaryOp<"add", "Elementwise sum">;
+def Shears_AddOp : Shears_BinaryOp<"add", "Elementwise sum"> {
+  let hasCanonicalizer = 1;
+}
 def Shears_SubOp : Shears_BinaryOp<"sub", "Elementwise difference">;
 def Shears_MulOp : Shears_BinaryOp<"mul", "Elementwise product">;
 def Shears_DivOp : Shears_BinaryOp<"div", "Elementwise quotient">;
