@@ -96,11 +96,10 @@ LogicalResult ProbedModel::compile(ModuleOp module, int64_t batch,
   SmallVector<Value> probed;
   llvm::StringSet<> seen;
   entry.walk([&](PrunableOpInterface op) {
-    auto name = dyn_cast<NameLoc>(op->getLoc());
+    StringRef name = getLayerName(op);
     Value input = op.getPrunedInput();
-    if (!name || !input || op.getInputChannelDim() < 0 ||
-        failed(getScoredWeights(op)) ||
-        !seen.insert(name.getName().strref()).second)
+    if (name.empty() || !input || op.getInputChannelDim() < 0 ||
+        failed(getScoredWeights(op)) || !seen.insert(name).second)
       return;
     std::optional<Window> window;
     if (auto conv = dyn_cast<Conv2DOp>(op.getOperation());
@@ -112,7 +111,7 @@ LogicalResult ProbedModel::compile(ModuleOp module, int64_t batch,
       llvm::copy(conv.getPads(), window->pads);
       llvm::copy(conv.getDilations(), window->dilations);
     }
-    probes.push_back({name.getName().str(), op.getInputChannelDim(), window,
+    probes.push_back({name.str(), op.getInputChannelDim(), window,
                       window || isa<LinearOp>(op)});
     probed.push_back(input);
   });

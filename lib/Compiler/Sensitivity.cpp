@@ -132,11 +132,11 @@ FailureOr<SensitivityReport> mlir::shears::measureSensitivity(
   SensitivityReport report;
   report.options = options.str();
   dense->walk([&](PrunableOpInterface op) {
-    auto name = dyn_cast<NameLoc>(op->getLoc());
-    if (!name || failed(getScoredWeights(op)))
+    StringRef name = getLayerName(op);
+    if (name.empty() || failed(getScoredWeights(op)))
       return;
     SensitivityCurve curve;
-    curve.name = name.getName().str();
+    curve.name = name.str();
     curve.parameters =
         cast<ShapedType>(op.getWeight().getType()).getNumElements();
     curve.macs = getMacsPerSample(op);

@@ -170,8 +170,8 @@ static Value shrinkConstant(Value old, ArrayRef<float> data,
                                      constant.getValue())
                                : nullptr)
     name = resource.getRawHandle().getKey().str();
-  else if (auto loc = dyn_cast<NameLoc>(def->getLoc()))
-    name = loc.getName().str();
+  else if (StringRef onnxName = getONNXName(def->getLoc()); !onnxName.empty())
+    name = onnxName.str();
   OpBuilder builder(def);
   return createWeightConstant(builder, def->getLoc(), type.clone(shape), kept,
                               name);

@@ -62,8 +62,9 @@ struct ShearsFoldMasks : shears::impl::ShearsFoldMasksBase<ShearsFoldMasks> {
       }
       OpBuilder b(op);
       std::string name = "masked";
-      if (auto loc = dyn_cast<NameLoc>(op.getWeight().getLoc()))
-        name = loc.getName().str();
+      if (StringRef onnxName = getONNXName(op.getWeight().getLoc());
+          !onnxName.empty())
+        name = onnxName.str();
       Value folded =
           createWeightConstant(b, op.getWeight().getLoc(), type, *weights, name);
       Operation *weightOp = op.getWeight().getDefiningOp();

@@ -60,14 +60,6 @@ struct Layer {
   SmallVector<ChannelMember> consumers;
 };
 
-std::string nameOf(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  return "";
-}
-
-std::string layerName(Operation *op) { return nameOf(op->getLoc()); }
-
 std::string shapeString(ArrayRef<int64_t> shape) {
   std::string text = "[";
   for (auto [i, d] : llvm::enumerate(shape))
@@ -233,7 +225,7 @@ LogicalResult ShearsInsertMasks::loadFactors(std::vector<Layer> &layers) {
   for (Layer &layer : layers) {
     // Gradients are keyed by the weight's initializer, norms by the layer.
     std::string key =
-        taylor ? nameOf(layer.op.getWeight().getLoc()) : layer.name;
+        taylor ? getONNXName(layer.op.getWeight().getLoc()).str() : layer.name;
     auto it = arrays->find(key);
     if (key.empty() || it == arrays->end()) {
       layer.op.emitError() << "shears-insert-masks: '" << path << "' has no "
@@ -527,7 +519,7 @@ void ShearsInsertMasks::runOnOperation() {
         return WalkResult::advance();
       table = true;
     }
-    std::string name = layerName(op);
+    std::string name = getLayerName(op).str();
     if (!exclude.empty() && excludeRegex.match(name)) {
       excludedAny = true;
       return WalkResult::advance();
@@ -669,7 +661,7 @@ LogicalResult ShearsInsertMasks::pruneWithOBS(MutableArrayRef<Layer> layers,
     // The weights kept, updated, replace the layer's weight.
     Value weight = layer.op.getWeight();
     OpBuilder b(layer.op);
-    std::string base = nameOf(weight.getLoc());
+    std::string base = getONNXName(weight.getLoc()).str();
     if (base.empty())
       base = layer.name + ".weight";
     Value updated = createWeightConstant(b, weight.getLoc(), layer.type,
@@ -705,7 +697,7 @@ LogicalResult ShearsInsertMasks::reconstructConsumers(ArrayRef<Layer> units) {
     FailureOr<SmallVector<float>> weights = getScoredWeights(layer);
     if (failed(weights) || layer.getGroups() != 1)
       continue;
-    std::string name = layerName(op);
+    std::string name = getLayerName(op).str();
     auto type = cast<RankedTensorType>(layer.getWeight().getType());
     int64_t rows = type.getDimSize(0), cols = type.getNumElements() / rows;
     int64_t inner = cols / type.getDimSize(1);
@@ -752,7 +744,7 @@ LogicalResult ShearsInsertMasks::reconstructConsumers(ArrayRef<Layer> units) {
         values = *old;
       for (int64_t r = 0; r < rows; ++r)
         values[r] += shift[r];
-      std::string biasName = bias ? nameOf(bias.getLoc()) : "";
+      std::string biasName = bias ? getONNXName(bias.getLoc()).str() : "";
       Value shifted = createWeightConstant(
           b, bias ? bias.getLoc() : op->getLoc(),
           RankedTensorType::get({rows}, type.getElementType()), values,
@@ -765,7 +757,7 @@ LogicalResult ShearsInsertMasks::reconstructConsumers(ArrayRef<Layer> units) {
         op->insertOperands(2, shifted);
       }
     }
-    std::string base = nameOf(weight.getLoc());
+    std::string base = getONNXName(weight.getLoc()).str();
     Value refit = createWeightConstant(
         b, weight.getLoc(), type, *weights,
         (base.empty() ? name + ".weight" : base) + ".refit");

@@ -272,8 +272,8 @@ void ShearsLowRank::factor(Layer &layer) {
   Value weight = layer.op.getWeight();
   auto weightType = cast<RankedTensorType>(weight.getType());
   std::string base = layer.name + ".weight";
-  if (auto weightName = dyn_cast<NameLoc>(weight.getLoc()))
-    base = weightName.getName().str();
+  if (StringRef weightName = getONNXName(weight.getLoc()); !weightName.empty())
+    base = weightName.str();
   OpBuilder b(op);
   auto constant = [&](const Matrix &m, ArrayRef<int64_t> shape,
                       StringRef suffix) {
@@ -344,15 +344,15 @@ void ShearsLowRank::runOnOperation() {
   SmallVector<PrunableOpInterface> ops;
   module.walk([&](PrunableOpInterface op) { ops.push_back(op); });
   for (PrunableOpInterface op : ops) {
-    auto nameLoc = dyn_cast<NameLoc>(op->getLoc());
+    std::string name = getLayerName(op).str();
     auto conv = dyn_cast<Conv2DOp>(op.getOperation());
-    if (!nameLoc || !(isa<LinearOp>(op) || (conv && conv.getGroups() == 1)) ||
+    if (name.empty() ||
+        !(isa<LinearOp>(op) || (conv && conv.getGroups() == 1)) ||
         !op.getWeight().getDefiningOp<ConstantOp>())
       continue;
     FailureOr<SmallVector<float>> weights = getScoredWeights(op);
     if (failed(weights))
       continue;
-    std::string name = nameLoc.getName().str();
     if (!exclude.empty() && excludeRegex.match(name))
       continue;
     if (std::string bad = describeNonFinite(ArrayRef(*weights)); !bad.empty()) {

@@ -253,8 +253,8 @@ void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
   // Named after the weight (its ONNX initializer): the integers keep the
   // name, the rest is suffixed.
   std::string base = name.str() + ".weight";
-  if (auto weightName = dyn_cast<NameLoc>(weight.getLoc()))
-    base = weightName.getName().str();
+  if (StringRef weightName = getONNXName(weight.getLoc()); !weightName.empty())
+    base = weightName.str();
   auto loc = [&](StringRef suffix) {
     return NameLoc::get(b.getStringAttr(base + suffix.str()));
   };
@@ -374,14 +374,13 @@ void ShearsQuantize::runOnOperation() {
   SmallVector<PrunableOpInterface> layers;
   module.walk([&](PrunableOpInterface op) { layers.push_back(op); });
   for (PrunableOpInterface op : layers) {
-    auto nameLoc = dyn_cast<NameLoc>(op->getLoc());
+    StringRef name = getLayerName(op);
     FailureOr<SmallVector<float>> weights = getScoredWeights(op);
     Value weight = op.getWeight();
-    if (!nameLoc || weight.getDefiningOp<DequantizeOp>() ||
+    if (name.empty() || weight.getDefiningOp<DequantizeOp>() ||
         weight.getDefiningOp<ReshapeOp>() || weight.getDefiningOp<SliceOp>() ||
         failed(weights))
       continue;
-    StringRef name = nameLoc.getName().strref();
     if (!exclude.empty() && excludeRegex.match(name))
       continue;
     if (std::string bad = describeNonFinite(ArrayRef(*weights)); !bad.empty()) {

@@ -35,18 +35,10 @@ double ModelReport::sparsity() const {
   return parameters ? 1.0 - double(nonzeroParameters) / parameters : 0.0;
 }
 
-/// The ONNX node name carried by the importer's location, if any.
-static std::string getLayerName(Operation *op) {
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (isa<NameLoc>(inner)) {
-        loc = inner;
-        break;
-      }
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  return op->getName().getStringRef().str();
+/// The ONNX node name of a layer, else its op's name.
+static std::string rowName(Operation *op) {
+  StringRef name = getLayerName(op);
+  return (name.empty() ? op->getName().getStringRef() : name).str();
 }
 
 /// The elements of a value of static shape; 0 for one with a dynamic dim (a
@@ -102,7 +94,7 @@ ModelReport shears::collectModelReport(Operation *root) {
     if (!prunable)
       return;
     LayerReport layer;
-    layer.name = getLayerName(op);
+    layer.name = rowName(op);
     layer.op = op->getName().getStringRef().str();
     Value weight = prunable.getWeight();
     auto weightType = cast<ShapedType>(weight.getType());
@@ -303,9 +295,7 @@ void mlir::shears::printQuantizationReport(Operation *root,
       largest = std::max(largest, v < 0 ? -v : v);
     int64_t bits = largest <= 1 ? 1 : largest <= 8 ? 4 : 8;
     Row row;
-    auto nameLoc = dyn_cast<NameLoc>(op->getLoc());
-    row.name = nameLoc ? nameLoc.getName().str()
-                       : op->getName().getStringRef().str();
+    row.name = rowName(op);
     row.format = bits == 1 ? "binary" : bits == 4 ? "int4" : "int8";
     row.scales = cast<RankedTensorType>(dequantize.getScale().getType())
                      .getNumElements();

@@ -192,14 +192,13 @@ void ShearsShareWeights::runOnOperation() {
   SmallVector<PrunableOpInterface> layers;
   getOperation().walk([&](PrunableOpInterface op) { layers.push_back(op); });
   for (PrunableOpInterface op : layers) {
-    auto nameLoc = dyn_cast<NameLoc>(op->getLoc());
-    if (!nameLoc || !isa<LinearOp, Conv2DOp>(op))
+    StringRef name = getLayerName(op);
+    if (name.empty() || !isa<LinearOp, Conv2DOp>(op))
       continue;
     FailureOr<SmallVector<float>> weights = getScoredWeights(op);
     Value weight = op.getWeight();
     if (failed(weights) || !weight.getDefiningOp<ConstantOp>())
       continue;
-    StringRef name = nameLoc.getName().strref();
     if (!exclude.empty() && excludeRegex.match(name))
       continue;
     if (std::string bad = describeNonFinite(ArrayRef(*weights)); !bad.empty()) {
@@ -217,8 +216,9 @@ void ShearsShareWeights::runOnOperation() {
     share(*weights, bits, rng);
     OpBuilder b(op);
     std::string base = name.str() + ".weight";
-    if (auto weightName = dyn_cast<NameLoc>(weight.getLoc()))
-      base = weightName.getName().str();
+    if (StringRef weightName = getONNXName(weight.getLoc());
+        !weightName.empty())
+      base = weightName.str();
     Value shared = createWeightConstant(
         b, weight.getLoc(), cast<RankedTensorType>(weight.getType()), *weights,
         base);

@@ -27,6 +27,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::shears {
@@ -38,18 +39,10 @@ using namespace mlir;
 
 namespace {
 
-/// "node 'NAME' (what): " for the ONNX node `op` comes from (the first
-/// NameLoc of its location), or "" without one.
+/// "node 'NAME': " for the ONNX node `op` comes from, or "" without one.
 std::string nodeOf(Operation *op) {
-  std::string name;
-  op->getLoc()->walk([&](Location loc) {
-    if (auto named = dyn_cast<NameLoc>(loc)) {
-      name = named.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return name.empty() ? "" : "node '" + name + "': ";
+  StringRef name = shears::getLayerName(op);
+  return name.empty() ? "" : ("node '" + name + "': ").str();
 }
 
 /// Two sizes that the code assumes equal, as index values in the entry

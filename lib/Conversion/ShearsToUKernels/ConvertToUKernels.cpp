@@ -62,13 +62,8 @@ Value emptyLike(PatternRewriter &rewriter, Location loc, RankedTensorType type,
 
 /// A name for a packed weight: the original's location name, if any.
 std::string packedName(Value weight, StringRef suffix) {
-  std::string base = "weight";
-  if (auto name = dyn_cast<NameLoc>(weight.getLoc()))
-    base = name.getName().str();
-  else if (Operation *def = weight.getDefiningOp())
-    if (auto loc = dyn_cast<NameLoc>(def->getLoc()))
-      base = loc.getName().str();
-  return base + "." + suffix.str();
+  StringRef base = getONNXName(weight.getLoc());
+  return ((base.empty() ? StringRef("weight") : base) + "." + suffix).str();
 }
 
 /// With release-weights: once a weight has been packed and its constant is

@@ -276,13 +276,6 @@ private:
 
 } // namespace
 
-/// The name a location carries (the ONNX node or initializer name), if any.
-static StringRef getLocName(Location loc) {
-  if (auto nameLoc = loc->findInstanceOf<NameLoc>())
-    return nameLoc.getName().getValue();
-  return {};
-}
-
 onnx::NodeProto *Exporter::addNode(StringRef opType, StringRef name,
                                    ArrayRef<std::string> inputs,
                                    ArrayRef<std::string> outputs) {
@@ -329,7 +322,7 @@ FailureOr<std::string> Exporter::getName(Value value) {
   FailureOr<std::string> raw = getRawData(attr, constant);
   if (failed(raw))
     return failure();
-  StringRef preferred = getLocName(constant.getLoc());
+  StringRef preferred = getONNXName(constant.getLoc());
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
       resource && preferred.empty())
     preferred = resource.getRawHandle().getKey();
@@ -470,7 +463,7 @@ LogicalResult Exporter::exportLinearAsMatMul(LinearOp op, StringRef nodeName) {
       return failure();
     auto type = cast<RankedTensorType>(weightValue.getType());
     int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-    StringRef base = getLocName(constant.getLoc());
+    StringRef base = getONNXName(constant.getLoc());
     weight = addInitializer(
         tensorNames.unique(
             (base.empty() ? nodeName + "_weight" : base + "_transposed").str()),
@@ -509,7 +502,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
   if (!isa_and_nonnull<ShearsDialect>(op->getDialect()))
     return op->emitError("cannot export op '") << op->getName() << "' to ONNX";
   std::string nodeName =
-      nodeNames.unique(getLocName(op->getLoc()), op->getName().stripDialect());
+      nodeNames.unique(getONNXName(op->getLoc()), op->getName().stripDialect());
   auto linear = dyn_cast<LinearOp>(op);
   if (linear && linear.getInput().getType().getRank() != 2)
     return exportLinearAsMatMul(linear, nodeName);

@@ -48,6 +48,12 @@ FailureOr<ArrayRef<char>> mlir::shears::getResourceBytes(ElementsAttr attr,
   return blob->getData();
 }
 
+StringRef mlir::shears::getONNXName(Location loc) {
+  if (auto name = loc->findInstanceOf<NameLoc>())
+    return name.getName().getValue();
+  return {};
+}
+
 FailureOr<SmallVector<int32_t>> mlir::shears::getConstantInts(Value value) {
   ElementsAttr attr;
   if (!matchPattern(value, m_Constant(&attr)))

@@ -48,6 +48,16 @@ DequantizeOp getWeightDequantize(Value weight);
 /// Returns the contents of a constant tensor of i8, ui8 or i32, or failure.
 FailureOr<SmallVector<int32_t>> getConstantInts(Value value);
 
+/// The ONNX name a location carries (the importer gives each op its node's
+/// name and each weight its initializer's as a NameLoc), found through fused
+/// and call-site locations; empty when it has none.
+StringRef getONNXName(Location loc);
+
+/// The ONNX node name of a layer (`getONNXName` of its location).
+inline StringRef getLayerName(Operation *op) {
+  return getONNXName(op->getLoc());
+}
+
 /// A model's entry function: `main`, else the only public function; null
 /// without one.
 func::FuncOp lookupEntryFunction(ModuleOp module);
