@@ -1,0 +1,226 @@
+//===- Elementwise.cpp - elementwise ops, masks, softmax, norms, reductions
+
+#include "LoweringUtils.h"
+#include "Patterns.h"
+
+#include "shears/Dialect/Shears/IR/ShearsOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::shears;
+using namespace mlir::shears::lowering;
+
+namespace {
+
+/// Every elementwise op: a linalg.generic whose body is the op's scalar
+/// function (ElementwiseOpInterface).
+struct ElementwiseLowering
+    : OpInterfaceConversionPattern<ElementwiseOpInterface> {
+  using OpInterfaceConversionPattern::OpInterfaceConversionPattern;
+  LogicalResult
+  matchAndRewrite(ElementwiseOpInterface op, ArrayRef<Value> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    rewriter.replaceOp(op,
+                       elementwise(rewriter, op.getLoc(), type, operands,
+                                   [&](OpBuilder &b, Location l, ValueRange a) {
+                                     return op.buildScalar(b, l, a);
+                                   }));
+    return success();
+  }
+};
+
+/// Masked weights: select(mask, w, 0), the mask broadcast.
+struct MaskLowering : ShearsPattern<MaskOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(MaskOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, elementwise(rewriter, op.getLoc(), op.getType(),
+                        {adaptor.getWeight(), adaptor.getMask()},
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return arith::SelectOp::create(
+                              b, l, a[1], a[0],
+                              floatConstant(b, l, a[0].getType(), 0.0));
+                        }));
+    return success();
+  }
+};
+
+struct SoftmaxLowering : ShearsPattern<SoftmaxOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(SoftmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    int64_t axis = op.getAxis();
+    Value x = adaptor.getInput();
+    // softmax(x) = exp(x - max) / sum(exp(x - max)), stable for large x.
+    Value max = reduceKeepDims(
+        rewriter, loc, x, axis, -std::numeric_limits<double>::infinity(),
+        [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+          return arith::MaximumFOp::create(b, l, acc, v);
+        });
+    Value exp =
+        elementwise(rewriter, loc, type, {x, max},
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      return math::ExpOp::create(
+                          b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                    });
+    Value sum = reduceKeepDims(
+        rewriter, loc, exp, axis, 0.0,
+        [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+          return arith::AddFOp::create(b, l, acc, v);
+        });
+    rewriter.replaceOp(
+        op, elementwise(rewriter, loc, type, {exp, sum},
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return arith::DivFOp::create(b, l, a[0], a[1]);
+                        }));
+    return success();
+  }
+};
+
+/// mean and variance over the normalized dims (kept as 1s), then one pass
+/// that normalizes, scales and shifts.
+struct LayerNormLowering : ShearsPattern<LayerNormOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    SmallVector<int64_t> axes =
+        llvm::to_vector(llvm::seq<int64_t>(op.getAxis(), type.getRank()));
+    double count = 1;
+    for (int64_t axis : axes) {
+      if (type.isDynamicDim(axis))
+        return rewriter.notifyMatchFailure(op, "dynamic normalized dims");
+      count *= type.getDimSize(axis);
+    }
+    auto add = [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+      return arith::AddFOp::create(b, l, acc, v);
+    };
+    auto mean = [&](Value v) {
+      Value sum = reduceKeepDims(rewriter, loc, v, axes, 0.0, add);
+      return elementwise(rewriter, loc, tensorType(sum), sum,
+                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                           return arith::DivFOp::create(
+                               b, l, a[0],
+                               floatConstant(b, l, a[0].getType(), count));
+                         });
+    };
+    Value x = adaptor.getInput();
+    Value mu = mean(x);
+    Value centered =
+        elementwise(rewriter, loc, type, {x, mu},
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      return arith::SubFOp::create(b, l, a[0], a[1]);
+                    });
+    Value squared =
+        elementwise(rewriter, loc, type, centered,
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      return arith::MulFOp::create(b, l, a[0], a[0]);
+                    });
+    Value var = mean(squared);
+    double eps = op.getEpsilon().convertToDouble();
+    rewriter.replaceOp(
+        op, elementwise(rewriter, loc, type,
+                        {centered, var, adaptor.getScale(), adaptor.getBias()},
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value std = math::SqrtOp::create(
+                              b, l,
+                              arith::AddFOp::create(
+                                  b, l, a[1],
+                                  floatConstant(b, l, a[1].getType(), eps)));
+                          Value y = arith::DivFOp::create(b, l, a[0], std);
+                          return arith::AddFOp::create(
+                              b, l, arith::MulFOp::create(b, l, y, a[2]), a[3]);
+                        }));
+    return success();
+  }
+};
+
+/// Reductions: a linalg.generic over the input into the kept-dims shape,
+/// then the scale or root where the op has one, then the dropped dims
+/// collapsed away.
+template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
+  using ShearsPattern<OpTy>::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename ShearsPattern<OpTy>::OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    auto inType = tensorType(input);
+    ArrayRef<int64_t> axes = op.getAxes();
+    constexpr bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
+    constexpr bool isMin = std::is_same_v<OpTy, ReduceMinOp>;
+    constexpr bool isL2 = std::is_same_v<OpTy, ReduceL2Op>;
+    double count = 1;
+    for (int64_t axis : axes)
+      count *= inType.getDimSize(axis);
+    if (std::is_same_v<OpTy, ReduceMeanOp> &&
+        llvm::any_of(axes, [&](int64_t a) { return inType.isDynamicDim(a); }))
+      return rewriter.notifyMatchFailure(op, "mean over a dynamic dimension");
+    double init = isMax   ? -std::numeric_limits<double>::infinity()
+                  : isMin ? std::numeric_limits<double>::infinity()
+                          : 0.0;
+    Value result = reduceKeepDims(
+        rewriter, loc, input, axes, init,
+        [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+          if (isMax)
+            return arith::MaximumFOp::create(b, l, acc, v);
+          if (isMin)
+            return arith::MinimumFOp::create(b, l, acc, v);
+          if (isL2)
+            v = arith::MulFOp::create(b, l, v, v);
+          return arith::AddFOp::create(b, l, acc, v);
+        });
+    auto keptType = tensorType(result);
+    if (std::is_same_v<OpTy, ReduceMeanOp> || isL2)
+      result = elementwise(
+          rewriter, loc, keptType, result,
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            if (isL2)
+              return math::SqrtOp::create(b, l, a[0]);
+            return arith::DivFOp::create(
+                b, l, a[0], floatConstant(b, l, a[0].getType(), count));
+          });
+    if (!op.getKeepdims() && !axes.empty()) {
+      // Each dropped unit dim joins the kept dim before it (or the first).
+      SmallVector<ReassociationIndices> groups;
+      ReassociationIndices leading;
+      for (int64_t d = 0; d < inType.getRank(); ++d) {
+        if (!llvm::is_contained(axes, d)) {
+          groups.push_back(leading);
+          groups.back().push_back(d);
+          leading.clear();
+        } else if (groups.empty()) {
+          leading.push_back(d);
+        } else {
+          groups.back().push_back(d);
+        }
+      }
+      result = tensor::CollapseShapeOp::create(rewriter, loc, op.getType(),
+                                               result, groups);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::shears::populateElementwisePatterns(RewritePatternSet &patterns) {
+  patterns.add<ElementwiseLowering, MaskLowering, SoftmaxLowering,
+               LayerNormLowering, ReduceLowering<ReduceSumOp>,
+               ReduceLowering<ReduceMeanOp>, ReduceLowering<ReduceMaxOp>,
+               ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>>(
+      patterns.getContext());
+}
