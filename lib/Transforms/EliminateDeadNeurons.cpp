@@ -17,7 +17,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
 
@@ -263,8 +262,8 @@ std::optional<float> DeadNeuronEliminator::evaluate(
   }
   // Operands: the channel's value in the group, a parameter's entry for it,
   // or a constant that is the same everywhere.
-  SmallVector<std::optional<float>> in;
-  std::optional<float> carried; // of the first operand in the group
+  SmallVector<std::optional<double>> in;
+  std::optional<double> carried; // of the first operand in the group
   bool seen = false;
   for (OpOperand &operand : op->getOpOperands()) {
     std::optional<float> x;
@@ -286,42 +285,13 @@ std::optional<float> DeadNeuronEliminator::evaluate(
     }
     in.push_back(x);
   }
-  auto all = [&] {
-    return llvm::all_of(in, [](std::optional<float> x) { return x; });
-  };
-  // The ops whose effect on one constant channel is known; any other op
-  // leaves the channel in place.
-  return TypeSwitch<Operation *, std::optional<float>>(op)
-      .Case<ElementwiseOpInterface>(
-          [&](ElementwiseOpInterface elementwise) -> std::optional<float> {
-            if (!all())
-              return std::nullopt;
-            SmallVector<double> args;
-            for (std::optional<float> x : in)
-              args.push_back(*x);
-            std::optional<double> result = elementwise.evaluate(args);
-            if (!result)
-              return std::nullopt;
-            return static_cast<float>(*result);
-          })
-      .Case<BatchNormOp>([&](BatchNormOp bn) -> std::optional<float> {
-        if (!all())
-          return std::nullopt;
-        float eps = bn.getEpsilon().convertToFloat();
-        return *in[1] * (*in[0] - *in[3]) / std::sqrt(*in[4] + eps) + *in[2];
-      })
-      .Case<MaxPoolOp, GlobalAvgPoolOp, FlattenOp, ReshapeOp, TransposeOp,
-            ConcatOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp>(
-          [&](Operation *) { return carried; })
-      .Case<AvgPoolOp>([&](AvgPoolOp pool) -> std::optional<float> {
-        // Zero padding counted in the average changes a constant.
-        if (!carried || (pool.getCountIncludePad() &&
-                         llvm::any_of(pool.getPads(),
-                                      [](int64_t p) { return p != 0; })))
-          return std::nullopt;
-        return carried;
-      })
-      .Default([](Operation *) { return std::nullopt; });
+  // The op says what the constant becomes; any other op keeps the channel.
+  auto flow = dyn_cast<ChannelFlowOpInterface>(op);
+  std::optional<double> result =
+      flow ? flow.foldConstantChannel(in, carried) : std::nullopt;
+  if (!result)
+    return std::nullopt;
+  return static_cast<float>(*result);
 }
 
 /// Sum of `consumer`'s weights from group `channel` to output `out`, over

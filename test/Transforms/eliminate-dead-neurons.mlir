@@ -216,3 +216,24 @@ func.func @rounds(%x: tensor<?x2xf32>) -> tensor<?x1xf32> {
   %y = shears.linear %r2, %w3 : (tensor<?x2xf32>, tensor<1x2xf32>) -> tensor<?x1xf32>
   return %y : tensor<?x1xf32>
 }
+
+// -----
+
+// A dead channel (zero filter, bias 1) summed over a 4x4 plane holds 16: the
+// reduction says so (foldConstantChannel), the channel goes, and the linear
+// layer's bias takes 16 * its column ([16, 32]).
+// CHECK-LABEL: func.func @through_reduce_sum
+// CHECK: shears.conv2d {{.*}} -> tensor<1x1x4x4xf32>
+// CHECK: shears.reduce_sum {{.*}} : (tensor<1x1x4x4xf32>) -> tensor<1x1xf32>
+// CHECK: %[[B:.*]] = shears.constant dense_resource<[[BR:.*]]> : tensor<2xf32>
+// CHECK: shears.linear %{{.*}}, %{{.*}}, %[[B]] : (tensor<1x1xf32>, tensor<2x1xf32>, tensor<2xf32>)
+// CHECK: [[BR]]: "0x040000000000804100000042"
+func.func @through_reduce_sum(%x: tensor<1x1x4x4xf32>) -> tensor<1x2xf32> {
+  %w = shears.constant dense<[[[[1.0]]], [[[0.0]]]]> : tensor<2x1x1x1xf32>
+  %b = shears.constant dense<[0.0, 1.0]> : tensor<2xf32>
+  %c = shears.conv2d %x, %w, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  %s = shears.reduce_sum %c {axes = array<i64: 2, 3>, keepdims = false} : (tensor<1x2x4x4xf32>) -> tensor<1x2xf32>
+  %wl = shears.constant dense<[[1.0, 1.0], [1.0, 2.0]]> : tensor<2x2xf32>
+  %y = shears.linear %s, %wl : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}

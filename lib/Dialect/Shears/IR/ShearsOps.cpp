@@ -1125,6 +1125,77 @@ void PadOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
     mappings.push_back({0, d, 0, d, DimMapping::Kind::Offset, getPads()[d]});
 }
 
+//===----------------------------------------------------------------------===//
+// Constant channels (ChannelFlowOpInterface::foldConstantChannel)
+//===----------------------------------------------------------------------===//
+
+// A channel that is one number everywhere stays that number through ops that
+// move, pick or take the extremes or mean of its elements.
+#define SHEARS_CARRIES_CONSTANT_CHANNELS(Op)                                   \
+  std::optional<double> Op::foldConstantChannel(                               \
+      ArrayRef<std::optional<double>>, std::optional<double> channel) {        \
+    return channel;                                                            \
+  }
+SHEARS_CARRIES_CONSTANT_CHANNELS(MaxPoolOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(GlobalAvgPoolOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(FlattenOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(ReshapeOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(TransposeOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(ConcatOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMeanOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMaxOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMinOp)
+#undef SHEARS_CARRIES_CONSTANT_CHANNELS
+
+/// The number of elements a reduction takes per result element, if static.
+static std::optional<double> reducedCount(RankedTensorType input,
+                                          ArrayRef<int64_t> axes) {
+  double count = 1;
+  for (int64_t axis : axes) {
+    if (input.isDynamicDim(axis))
+      return std::nullopt;
+    count *= input.getDimSize(axis);
+  }
+  return count;
+}
+
+std::optional<double>
+ReduceSumOp::foldConstantChannel(ArrayRef<std::optional<double>>,
+                                 std::optional<double> channel) {
+  std::optional<double> count = reducedCount(getInput().getType(), getAxes());
+  if (!channel || !count)
+    return std::nullopt;
+  return *channel * *count;
+}
+
+std::optional<double>
+ReduceL2Op::foldConstantChannel(ArrayRef<std::optional<double>>,
+                                std::optional<double> channel) {
+  std::optional<double> count = reducedCount(getInput().getType(), getAxes());
+  if (!channel || !count)
+    return std::nullopt;
+  return std::fabs(*channel) * std::sqrt(*count);
+}
+
+std::optional<double>
+AvgPoolOp::foldConstantChannel(ArrayRef<std::optional<double>>,
+                               std::optional<double> channel) {
+  // Zero padding counted in the average changes a constant.
+  if (getCountIncludePad() &&
+      llvm::any_of(getPads(), [](int64_t p) { return p != 0; }))
+    return std::nullopt;
+  return channel;
+}
+
+std::optional<double>
+BatchNormOp::foldConstantChannel(ArrayRef<std::optional<double>> in,
+                                 std::optional<double>) {
+  if (!llvm::all_of(in, [](std::optional<double> x) { return x; }))
+    return std::nullopt;
+  double eps = getEpsilon().convertToDouble();
+  return *in[1] * (*in[0] - *in[3]) / std::sqrt(*in[4] + eps) + *in[2];
+}
+
 #define GET_OP_CLASSES
 #include "shears/Dialect/Shears/IR/ShearsOps.cpp.inc"
 

@@ -36,6 +36,29 @@ def PrunableOpInterface : OpInterface<"PrunableOpInterface"> {
   ];
 }
 
+def ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
+  let cppNamespace = "::mlir::shears";
+  let description = [{
+    An op whose every result element is a function of the operand elements at
+    the same index (operands broadcast as numpy does). The op states that
+    function once, in two forms: `buildScalar` builds it as IR on one element
+    of each operand (the lowering to linalg puts it in a `linalg.generic`
+    body), and `evaluate` computes it on numbers (passes use it to fold a
+    channel that is constant, such as the output of a removed neuron).
+  }];
+  let methods = [
+    InterfaceMethod<"Builds the result from one element of each operand.",
+      "::mlir::Value", "buildScalar",
+      (ins "::mlir::OpBuilder &":$b, "::mlir::Location":$loc,
+           "::mlir::ValueRange":$args)>,
+    InterfaceMethod<[{
+        The result for operands equal to `args`, or nullopt where it is not
+        a number the op can state here.
+      }], "std::optional<double>", "evaluate",
+      (ins "::llvm::ArrayRef<double>":$args)>,
+  ];
+}
+
 def ChannelFlowOpInterface : OpInterface<"ChannelFlowOpInterface"> {
   let cppNamespace = "::mlir::shears";
   let description = [{
@@ -62,29 +85,29 @@ def ChannelFlowOpInterface : OpInterface<"ChannelFlowOpInterface"> {
       }], "void", "getDimMappings",
       (ins "::llvm::SmallVectorImpl<::mlir::shears::DimMapping> &":$mappings),
       [{}], [{ ::mlir::shears::getBroadcastDimMappings($_op, mappings); }]>,
-  ];
-}
-
-def ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
-  let cppNamespace = "::mlir::shears";
-  let description = [{
-    An op whose every result element is a function of the operand elements at
-    the same index (operands broadcast as numpy does). The op states that
-    function once, in two forms: `buildScalar` builds it as IR on one element
-    of each operand (the lowering to linalg puts it in a `linalg.generic`
-    body), and `evaluate` computes it on numbers (passes use it to fold a
-    channel that is constant, such as the output of a removed neuron).
-  }];
-  let methods = [
-    InterfaceMethod<"Builds the result from one element of each operand.",
-      "::mlir::Value", "buildScalar",
-      (ins "::mlir::OpBuilder &":$b, "::mlir::Location":$loc,
-           "::mlir::ValueRange":$args)>,
     InterfaceMethod<[{
-        The result for operands equal to `args`, or nullopt where it is not
-        a number the op can state here.
-      }], "std::optional<double>", "evaluate",
-      (ins "::llvm::ArrayRef<double>":$args)>,
+        The number a result channel holds everywhere when the operand channel
+        it comes from holds `channel` everywhere (a removed neuron's constant
+        output, which elimination folds into the next layer's bias).
+        `operands[i]` is what operand i holds at that channel: the channel's
+        number, a per-channel parameter's entry, or a constant that is the
+        same everywhere; nullopt where it is none of those. Returns nullopt
+        where the op cannot tell: the channel then stays. The default is
+        `evaluate` for an elementwise op, nullopt for any other.
+      }], "std::optional<double>", "foldConstantChannel",
+      (ins "::llvm::ArrayRef<std::optional<double>>":$operands,
+           "std::optional<double>":$channel),
+      [{}], [{
+        auto elementwise = ::llvm::dyn_cast<::mlir::shears::ElementwiseOpInterface>(
+            $_op.getOperation());
+        if (!elementwise ||
+            !::llvm::all_of(operands, [](auto x) { return x.has_value(); }))
+          return std::nullopt;
+        ::llvm::SmallVector<double> args;
+        for (std::optional<double> x : operands)
+          args.push_back(*x);
+        return elementwise.evaluate(args);
+      }]>,
   ];
 }
 

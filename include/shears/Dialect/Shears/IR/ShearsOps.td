@@ -20,6 +20,9 @@ class Shears_InferredOp<string mnemonic, list<Trait> traits = []>
 
 def ChannelFlow : DeclareOpInterfaceMethods<ChannelFlowOpInterface,
                                             ["getDimMappings"]>;
+// Ops that also say what a constant channel becomes through them.
+def ChannelFlowFolding : DeclareOpInterfaceMethods<ChannelFlowOpInterface,
+    ["getDimMappings", "foldConstantChannel"]>;
 
 //===----------------------------------------------------------------------===//
 // Constants and weighted ops
@@ -85,7 +88,7 @@ def Shears_Conv2DOp : Shears_InferredOp<"conv2d", [ChannelFlow,
   }];
 }
 
-def Shears_BatchNormOp : Shears_InferredOp<"batch_norm", [ChannelFlow]> {
+def Shears_BatchNormOp : Shears_InferredOp<"batch_norm", [ChannelFlowFolding]> {
   let summary = "Inference batch normalization over dimension 1";
   let description = [{
     y = scale * (x - mean) / sqrt(var + epsilon) + bias, every parameter a
@@ -343,7 +346,7 @@ def Shears_SoftmaxOp : Shears_Op<"softmax",
 //===----------------------------------------------------------------------===//
 
 class Shears_PoolOp<string mnemonic, string what>
-    : Shears_InferredOp<mnemonic, [ChannelFlow]> {
+    : Shears_InferredOp<mnemonic, [ChannelFlowFolding]> {
   let summary = what # " over the spatial dims of an NCHW tensor";
   let description = "`pads` is `[top, left, bottom, right]`.";
   let results = (outs Shears_FloatTensor:$result);
@@ -378,7 +381,7 @@ def Shears_GlobalAvgPoolOp : Shears_PoolOp<"global_avg_pool",
 //===----------------------------------------------------------------------===//
 
 class Shears_ReduceOp<string mnemonic, string what>
-    : Shears_InferredOp<mnemonic, [ChannelFlow]> {
+    : Shears_InferredOp<mnemonic, [ChannelFlowFolding]> {
   let summary = what # " over some dimensions";
   let description = [{
     Reduces `axes` (distinct, ascending, each in [0, rank)); they are kept as
@@ -417,7 +420,7 @@ def Shears_ReduceL2Op : Shears_ReduceOp<"reduce_l2",
 // Shape ops
 //===----------------------------------------------------------------------===//
 
-def Shears_ReshapeOp : Shears_Op<"reshape", [Pure, ChannelFlow]> {
+def Shears_ReshapeOp : Shears_Op<"reshape", [Pure, ChannelFlowFolding]> {
   let summary = "Reshape to the result type (at most one dynamic dimension)";
   let description = [{
     The target shape is the result type. A dynamic result dimension takes
@@ -430,7 +433,7 @@ def Shears_ReshapeOp : Shears_Op<"reshape", [Pure, ChannelFlow]> {
   let hasFolder = 1;
 }
 
-def Shears_FlattenOp : Shears_InferredOp<"flatten", [ChannelFlow]> {
+def Shears_FlattenOp : Shears_InferredOp<"flatten", [ChannelFlowFolding]> {
   let summary = "Flattens to 2-D: dims [0, axis) and [axis, rank)";
   let arguments = (ins AnyRankedTensor:$input,
                        DefaultValuedAttr<I64Attr, "1">:$axis);
@@ -439,7 +442,7 @@ def Shears_FlattenOp : Shears_InferredOp<"flatten", [ChannelFlow]> {
   let hasFolder = 1;
 }
 
-def Shears_TransposeOp : Shears_InferredOp<"transpose", [ChannelFlow]> {
+def Shears_TransposeOp : Shears_InferredOp<"transpose", [ChannelFlowFolding]> {
   let summary = "Permutes dimensions: result dim i is input dim perm[i]";
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$perm);
   let results = (outs AnyRankedTensor:$result);
@@ -466,7 +469,7 @@ def Shears_ExpandOp : Shears_Op<"expand", [Pure, ChannelFlow]> {
   let hasVerifier = 1;
 }
 
-def Shears_ConcatOp : Shears_InferredOp<"concat", [ChannelFlow]> {
+def Shears_ConcatOp : Shears_InferredOp<"concat", [ChannelFlowFolding]> {
   let summary = "Concatenates along `axis`";
   let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
   let results = (outs AnyRankedTensor:$result);
