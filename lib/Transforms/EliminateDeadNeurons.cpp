@@ -496,11 +496,9 @@ int64_t DeadNeuronEliminator::run(int64_t &removedWeights) {
       size -= r;
     value.setType(type.clone(shape));
   }
-  // No interface sets the group count; ops that have one call it `groups`.
   for (auto [op, removed] : removedGroups) {
-    int64_t groups = cast<PrunableOpInterface>(op).getGroups() - removed;
-    op->setAttr("groups", IntegerAttr::get(
-                              IntegerType::get(op->getContext(), 64), groups));
+    auto prunable = cast<PrunableOpInterface>(op);
+    prunable.setGroups(prunable.getGroups() - removed);
   }
   for (Operation *op : oldConstants)
     if (op->use_empty())

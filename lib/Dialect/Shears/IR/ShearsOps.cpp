@@ -480,6 +480,9 @@ Value Conv2DOp::getPrunedInput() { return getInput(); }
 Value Conv2DOp::getPrunedBias() { return getBias(); }
 int64_t Conv2DOp::getResultChannelDim() { return 1; }
 int64_t Conv2DOp::getInputChannelDim() { return 1; }
+void Conv2DOp::setGroups(int64_t groups) {
+  setGroupsAttr(IntegerAttr::get(IntegerType::get(getContext(), 64), groups));
+}
 
 void Conv2DOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
   mappings.push_back({0, 0, 0, 0});

@@ -33,6 +33,14 @@ def PrunableOpInterface : OpInterface<"PrunableOpInterface"> {
       "int64_t", "getInputChannelDim">,
     InterfaceMethod<"Number of channel groups.", "int64_t", "getGroups",
       (ins), [{}], [{ return 1; }]>,
+    InterfaceMethod<[{
+        Sets the number of channel groups (a depthwise convolution that lost
+        channels). An op without groups only takes 1.
+      }], "void", "setGroups", (ins "int64_t":$groups), [{}],
+      [{
+        if (groups != 1)
+          ::llvm::report_fatal_error("setGroups on an op without groups");
+      }]>,
   ];
 }
 

@@ -70,7 +70,8 @@ def Shears_MatMulOp : Shears_InferredOp<"matmul", [ChannelFlow]> {
 
 def Shears_Conv2DOp : Shears_InferredOp<"conv2d", [ChannelFlow,
     DeclareOpInterfaceMethods<PrunableOpInterface,
-      ["getPrunedBias", "getResultChannelDim", "getInputChannelDim"]>]> {
+      ["getPrunedBias", "getResultChannelDim", "getInputChannelDim",
+       "setGroups"]>]> {
   let summary = "2-D convolution, NCHW input, [out, in/groups, kh, kw] filter";
   let description = [{
     `pads` is `[top, left, bottom, right]`. `groups` equal to the number of
