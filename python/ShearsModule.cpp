@@ -24,6 +24,7 @@
 #include "shears/Target/ONNX/Import.h"
 #include "shears/Target/ONNX/Pack.h"
 #include "shears/Transforms/Passes.h"
+#include "shears/Transforms/Report.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -854,6 +855,14 @@ pass fails; the module is then left unchanged.)doc")
 `onnx.load_from_string`. A weight is stored as a sparse_initializer where that
 is smaller, unless `sparse_initializers` is false. Raises shears.Error if an
 op cannot be expressed in ONNX.)doc")
+      .def("_report_json",
+           [](const Module &self) {
+             std::string json;
+             llvm::raw_string_ostream os(json);
+             shears::printModelReportJSON(
+                 shears::collectModelReport(self.get()), os);
+             return json;
+           })
       .def("_export_onnx", &Module::exportONNX, py::arg("path"),
            py::arg("sparse_initializers"))
       .def("_write", &Module::write, py::arg("path"), py::arg("bytecode"));
@@ -866,6 +875,15 @@ op cannot be expressed in ONNX.)doc")
       .def("set_threads", &Model::setThreads, py::arg("threads"));
 
   m.def("_import_onnx", &importONNX, py::arg("path"));
+  m.def(
+      "supported_onnx_ops",
+      [] {
+        std::vector<std::string> ops;
+        for (StringRef op : shears::getSupportedONNXOps())
+          ops.push_back(op.str());
+        return ops;
+      },
+      "The ONNX op types (default domain) the importer converts, sorted.");
   m.def("_parse_file", &parseFile, py::arg("path"));
   m.def("_import_packed", &importPacked, py::arg("path"));
   m.def("_pack", &pack, py::arg("module"), py::arg("path"));

@@ -27,7 +27,7 @@ from typing import List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from . import _shears
-from ._shears import DiagnosticWarning, Error, Module
+from ._shears import DiagnosticWarning, Error, Module, supported_onnx_ops
 
 __all__ = [
     "CompiledModel",
@@ -47,6 +47,9 @@ __all__ = [
     "parse",
     "prune",
     "quantize",
+    "report",
+    "export_onnx",
+    "supported_onnx_ops",
     "sensitivity",
     "unpack",
 ]
@@ -518,6 +521,17 @@ def sensitivity(model, samples, labels=None, *, sparsities=(0.3, 0.5, 0.7, 0.9),
     text = _shears._sensitivity(module, _samples(module, samples), labels,
                                 [float(s) for s in sparsities], prune_options, batch)
     return json.loads(text)
+
+
+def report(model) -> dict:
+    """Per-layer parameters, nonzeros, sparsity, MACs and channels of a model (a module or a
+    path), as `shears report --json` writes them: {"layers": [...], "totals": {...}}."""
+    return json.loads(_as_module(model)._report_json())
+
+
+def export_onnx(model, path, *, sparse_initializers: bool = True) -> None:
+    """Writes a model (a module or a path) as ONNX; see Module.export_onnx."""
+    _as_module(model).export_onnx(path, sparse_initializers=sparse_initializers)
 
 
 def allocate(sensitivity, budget: str) -> dict:

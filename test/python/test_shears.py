@@ -425,6 +425,22 @@ def test_export_onnx_round_trip(gemm_relu, gemm_relu_model, tmp_path):
     np.testing.assert_allclose(shears.compile(shears.import_onnx(out))(x), gemm_relu_model(x), rtol=1e-6)
 
 
+def test_report_and_export_functions(tmp_path):
+    # shears.report is `shears report --json` as a dict; export_onnx takes a path too.
+    pruned = shears.prune(model_path("mlp"), sparsity=0.5, granularity="channel")
+    rows = {r["name"]: r for r in shears.report(pruned)["layers"]}
+    dense = {r["name"]: r for r in shears.report(model_path("mlp"))["layers"]}
+    assert set(rows) == set(dense) and len(rows) == 3
+    assert all(rows[n]["parameters"] < dense[n]["parameters"] for n in rows)
+    assert shears.report(model_path("mlp"))["totals"]["parameters"] == sum(
+        onnx.numpy_helper.to_array(t).size for t in onnx.load(model_path("mlp")).graph.initializer)
+    out = tmp_path / "mlp.onnx"
+    shears.export_onnx(model_path("mlp"), out)
+    onnx.checker.check_model(onnx.load(out), full_check=True)
+    ops = shears.supported_onnx_ops()
+    assert ops == sorted(ops) and {"Conv", "Erf", "LayerNormalization", "Constant"} <= set(ops)
+
+
 def test_export_sparse_initializers(gemm_relu, tmp_path):
     module = shears.import_onnx(gemm_relu[0])
     module.run_pipeline("shears-insert-masks{sparsity=0.8},shears-fold-masks")
