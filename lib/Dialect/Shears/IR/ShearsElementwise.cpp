@@ -30,6 +30,14 @@ static Value clamp(OpBuilder &b, Location loc, Value x, double lo, double hi) {
   return arith::MaximumFOp::create(b, loc, x, constantLike(b, loc, x, lo));
 }
 
+/// x where x >= 0, else `negative` (leaky relu, elu).
+static Value whereNegative(OpBuilder &b, Location loc, Value x,
+                           Value negative) {
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x,
+                                         constantLike(b, loc, x, 0));
+  return arith::SelectOp::create(b, loc, positive, x, negative);
+}
+
 static double clamp(double x, double lo, double hi) {
   return std::max(lo, std::min(hi, x));
 }
@@ -190,12 +198,10 @@ std::optional<double> HardSwishOp::evaluate(ArrayRef<double> a) {
 
 Value LeakyReluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
   Value x = a[0];
-  Value zero = constantLike(b, loc, x, 0);
-  Value scaled = arith::MulFOp::create(
-      b, loc, x, constantLike(b, loc, x, getAlpha().convertToDouble()));
-  Value positive =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, zero);
-  return arith::SelectOp::create(b, loc, positive, x, scaled);
+  return whereNegative(
+      b, loc, x,
+      arith::MulFOp::create(
+          b, loc, x, constantLike(b, loc, x, getAlpha().convertToDouble())));
 }
 std::optional<double> LeakyReluOp::evaluate(ArrayRef<double> a) {
   return a[0] >= 0 ? a[0] : getAlpha().convertToDouble() * a[0];
@@ -203,13 +209,11 @@ std::optional<double> LeakyReluOp::evaluate(ArrayRef<double> a) {
 
 Value EluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
   Value x = a[0];
-  Value zero = constantLike(b, loc, x, 0);
-  Value negative = arith::MulFOp::create(
-      b, loc, math::ExpM1Op::create(b, loc, x),
-      constantLike(b, loc, x, getAlpha().convertToDouble()));
-  Value positive =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, zero);
-  return arith::SelectOp::create(b, loc, positive, x, negative);
+  return whereNegative(
+      b, loc, x,
+      arith::MulFOp::create(
+          b, loc, math::ExpM1Op::create(b, loc, x),
+          constantLike(b, loc, x, getAlpha().convertToDouble())));
 }
 std::optional<double> EluOp::evaluate(ArrayRef<double> a) {
   return a[0] >= 0 ? a[0] : getAlpha().convertToDouble() * std::expm1(a[0]);
