@@ -327,21 +327,4 @@ void GroupBuilder::buildGroups(SmallVectorImpl<ChannelGroup> &groups) {
 
 ChannelGroups::ChannelGroups(func::FuncOp func) {
   GroupBuilder(func).buildGroups(groups);
-  for (auto [index, group] : llvm::enumerate(groups))
-    for (const ChannelMember &member : group.members) {
-      if (member.role != Role::Producer)
-        continue;
-      auto [it, inserted] = producers.try_emplace(
-          member.op, static_cast<unsigned>(index), member.offset);
-      if (!inserted && member.offset < it->second.second)
-        it->second = {static_cast<unsigned>(index), member.offset};
-    }
-}
-
-std::optional<std::pair<unsigned, int64_t>>
-ChannelGroups::lookupProducer(Operation *op) const {
-  auto it = producers.find(op);
-  if (it == producers.end())
-    return std::nullopt;
-  return it->second;
 }

@@ -73,16 +73,8 @@ public:
 
   ArrayRef<ChannelGroup> getGroups() const { return groups; }
 
-  /// The group where `op` is a Producer and that member's offset (group
-  /// channel `i` is `op`'s output channel `offset + i * blockSize`). An op
-  /// whose channels are split over several groups (a concat feeding an add)
-  /// gives the group of its channel 0.
-  std::optional<std::pair<unsigned, int64_t>>
-  lookupProducer(Operation *op) const;
-
 private:
   SmallVector<ChannelGroup> groups;
-  DenseMap<Operation *, std::pair<unsigned, int64_t>> producers;
 };
 
 } // namespace mlir::shears
