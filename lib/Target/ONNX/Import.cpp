@@ -1476,22 +1476,53 @@ static LogicalResult convertExpand(NodeContext &ctx) {
       b.getNamedAttr("source_dims", b.getDenseI64ArrayAttr(sourceDims)), type);
 }
 
+/// Clip: constant bounds are the clip's attributes (a micro-kernel epilogue
+/// takes them); a bound computed at run time is a max (min bound) or a min
+/// (max bound), applied in ONNX's order, the lower bound first.
 static LogicalResult convertClip(NodeContext &ctx) {
   auto &b = ctx.importer.builder;
   auto input = ctx.importer.getFloatValue(ctx, 0);
   if (failed(input))
     return failure();
+  bool computed = false;
+  for (unsigned i = 1; i < 3; ++i)
+    computed |= ctx.hasInput(i) && !ctx.importer.isConstant(ctx.inputName(i));
+  Value result = *input;
   SmallVector<NamedAttribute> bounds;
   for (unsigned i = 1; i < 3; ++i) {
     if (!ctx.hasInput(i))
       continue;
-    auto value = ctx.importer.getFloats(ctx, i);
-    if (failed(value))
+    StringRef name = i == 1 ? "min" : "max";
+    FailureOr<Operation *> op;
+    if (!ctx.importer.isConstant(ctx.inputName(i))) {
+      auto bound = ctx.importer.getFloatValue(ctx, i);
+      if (failed(bound))
+        return failure();
+      if (typeOf(*bound).getNumElements() != 1)
+        return ctx.emitError() << "clip bounds must be scalars";
+      op = i == 1 ? createOp<MaxOp>(ctx, {result, *bound})
+                  : createOp<MinOp>(ctx, {result, *bound});
+    } else {
+      auto value = ctx.importer.getFloats(ctx, i);
+      if (failed(value))
+        return failure();
+      if (value->size() != 1)
+        return ctx.emitError() << "clip bounds must be scalars";
+      NamedAttribute bound =
+          b.getNamedAttr(name, b.getF32FloatAttr(value->front()));
+      if (!computed) {
+        bounds.push_back(bound);
+        continue;
+      }
+      op = createOp<ClipOp>(ctx, result, bound);
+    }
+    if (failed(op))
       return failure();
-    if (value->size() != 1)
-      return ctx.emitError() << "clip bounds must be scalars";
-    bounds.push_back(b.getNamedAttr(i == 1 ? "min" : "max",
-                                    b.getF32FloatAttr(value->front())));
+    result = (*op)->getResult(0);
+  }
+  if (computed) {
+    ctx.importer.setResult(ctx, 0, result);
+    return success();
   }
   return emitOp<ClipOp>(ctx, *input, bounds);
 }

@@ -199,6 +199,9 @@ CATALOGUE = {
                                      [tensor("y", [2])]),
     "declared-shape-wrong": lambda: model([node("Relu", ["x"])], [tensor("x", [2, 3])], [tensor("y", [2, 4])]),
     # Names with control characters are printed escaped.
+    "hardsigmoid-unknown-attribute": lambda: bad_node("HardSigmoid", ["x"], gamma=0.5),
+    "mod-on-floats": lambda: model([node("Mod", ["x", "x"], fmod=1)], [tensor("x", [2, 3])],
+                                   [tensor("y", [2, 3])]),
     "unprintable-names": lambda: model([helper.make_node("Fr\x02b", ["x"], ["y"], name="re\x01lu")],
                                        [tensor("x", [2])], [tensor("y", [2])]),
     # 17 tensors of 2^32 - 1 floats (each under the per-tensor limit): 272 GiB.
@@ -322,6 +325,36 @@ def dropout_identity():
                  [tensor("x", ["N", 8])], [tensor("y", ["N", 8])], [ratio])
 
 
+def clip_computed():
+    """Clip whose lower bound is a graph input and upper bound a constant."""
+    hi = numpy_helper.from_array(np.array(2.0, np.float32), "hi")
+    return model([helper.make_node("Clip", ["x", "lo", "hi"], ["y"], name="clip")],
+                 [tensor("x", ["N", 5]), tensor("lo", [])], [tensor("y", ["N", 5])], [hi])
+
+
+def class_token():
+    """A ViT's class token broadcast over the batch, as torch.onnx writes
+    token.expand(x.shape[0], -1, -1): the target shape is computed from x's."""
+    def const(name, value):
+        return helper.make_node("Constant", [], [name], name=name,
+                                value=numpy_helper.from_array(np.array(value, dtype=np.int64)))
+    token = numpy_helper.from_array(np.linspace(-1, 1, 4, dtype=np.float32).reshape(1, 1, 4), "token")
+    return model([helper.make_node("Shape", ["x"], ["shape"], name="shape"),
+                  const("zero", 0), const("axes", [0]), const("rest", [-1, -1]), const("three", [3]),
+                  helper.make_node("Gather", ["shape", "zero"], ["n"], name="gather", axis=0),
+                  helper.make_node("Unsqueeze", ["n", "axes"], ["n1"], name="unsqueeze"),
+                  helper.make_node("Concat", ["n1", "rest"], ["target"], name="concat", axis=0),
+                  helper.make_node("ConstantOfShape", ["three"], ["ones"], name="ones",
+                                   value=numpy_helper.from_array(np.array([1], np.int64))),
+                  const("minus_one", -1),
+                  helper.make_node("Mul", ["ones", "minus_one"], ["minus"], name="minus"),
+                  helper.make_node("Equal", ["target", "minus"], ["is_any"], name="equal"),
+                  helper.make_node("Where", ["is_any", "ones", "target"], ["sizes"], name="where"),
+                  helper.make_node("Expand", ["token", "sizes"], ["tokens"], name="expand"),
+                  helper.make_node("Concat", ["tokens", "x"], ["y"], name="cat", axis=1)],
+                 [tensor("x", ["N", 3, 4])], [tensor("y", ["N", 4, 4])], [token])
+
+
 MALFORMED = {
     "truncated": truncated, "notproto": notproto, "cycle": cycle, "missing-init": missing_init,
     "bad-init-size": bad_init_size, "dims-overflow": dims_overflow,
@@ -346,6 +379,7 @@ VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
+    "clip-computed": clip_computed, "class-token": class_token,
 }
 NEEDS_OUT = {"external-data", "external-data-escape", "external-data-symlink",
              "external-data-symlink-dir", "external-data-dev-zero", "external-data-fifo",
