@@ -1236,8 +1236,9 @@ static bool foldShapeArithmetic(NodeContext &ctx) {
       bool mul = type == "Mul";
       if (mul && a.isSymbolic() != b.isSymbolic()) {
         ShapeElem dim = a.isSymbolic() ? a : b;
-        dim.scale *= (a.isSymbolic() ? b : a).constant;
-        if (dim.scale <= 0)
+        if (llvm::MulOverflow(dim.scale, (a.isSymbolic() ? b : a).constant,
+                              dim.scale) ||
+            dim.scale <= 0)
           return false;
         result.push_back(dim);
       } else if (type == "Div" && a.isSymbolic() && !b.isSymbolic() &&
@@ -1254,19 +1255,23 @@ static bool foldShapeArithmetic(NodeContext &ctx) {
       }
       continue;
     }
-    int64_t x = a.constant, y = b.constant;
-    if ((type == "Div" || type == "Mod") && y == 0)
+    // Overflowing or undefined results (a malformed model) are not folded.
+    int64_t x = a.constant, y = b.constant, z = 0;
+    if ((type == "Div" || type == "Mod") &&
+        (y == 0 || (x == std::numeric_limits<int64_t>::min() && y == -1)))
       return false;
-    if (type == "Add")
-      result.push_back({x + y});
-    else if (type == "Sub")
-      result.push_back({x - y});
-    else if (type == "Mul")
-      result.push_back({x * y});
-    else if (type == "Div")
-      result.push_back({x / y}); // ONNX's integer Div truncates
-    else                         // Mod (fmod = 0): the sign of the divisor
-      result.push_back({((x % y) + y) % y});
+    if ((type == "Add" && llvm::AddOverflow(x, y, z)) ||
+        (type == "Sub" && llvm::SubOverflow(x, y, z)) ||
+        (type == "Mul" && llvm::MulOverflow(x, y, z)))
+      return false;
+    if (type == "Div")
+      z = x / y; // ONNX's integer Div truncates
+    else if (type == "Mod")
+      // fmod = 1 keeps the dividend's sign (C's %), fmod = 0 the divisor's.
+      z = ctx.intAttr("fmod", 0) || x % y == 0 || (x % y < 0) == (y < 0)
+              ? x % y
+              : x % y + y;
+    result.push_back({z});
   }
   ctx.importer.setShape(ctx, result);
   return true;
