@@ -1371,8 +1371,9 @@ static LogicalResult convertShapeOnly(NodeContext &ctx) {
                             "import time (x.shape arithmetic)";
 }
 
-/// ConstantOfShape: an integer fill of a 1-D shape is a shape vector (torch
-/// builds expand's target shapes with it); anything else a constant tensor.
+/// ConstantOfShape: an integer fill of a short 1-D shape is a shape vector
+/// (torch builds expand's target shapes with it); anything else a splat
+/// constant (one element in memory, whatever the shape).
 static LogicalResult convertConstantOfShape(NodeContext &ctx) {
   auto shape = ctx.importer.getInts(ctx, 0);
   if (failed(shape))
@@ -1397,7 +1398,7 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
     return ctx.emitError() << "value must be a one-element tensor";
   bool isInt = fill.data_type() == onnx::TensorProto::INT64 ||
                fill.data_type() == onnx::TensorProto::INT32;
-  if (isInt && shape->size() == 1) {
+  if (isInt && shape->size() == 1 && count <= (1 << 16)) {
     int64_t v = 0;
     if (width == 8) {
       std::memcpy(&v, bytes->data(), 8);
@@ -1413,13 +1414,13 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
       ctx.importer.convertElementType(fill.data_type(), ctx.loc, "value");
   if (failed(element))
     return failure();
-  std::string data;
-  data.reserve(count * width);
-  for (int64_t i = 0; i < count; ++i)
-    data.append(bytes->data(), width);
-  Value v = ctx.importer.createConstant(
-      RankedTensorType::get(*shape, *element),
-      ArrayRef<char>(data.data(), data.size()), ctx.node.output(0));
+  auto type = RankedTensorType::get(*shape, *element);
+  bool splat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(type, *bytes, splat) || !splat)
+    return ctx.emitError() << "value is not one element of its type";
+  Value v =
+      ConstantOp::create(ctx.importer.builder, ctx.loc,
+                         DenseElementsAttr::getFromRawBuffer(type, *bytes));
   ctx.importer.setResult(ctx, 0, v);
   return success();
 }

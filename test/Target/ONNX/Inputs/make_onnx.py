@@ -355,6 +355,15 @@ def class_token():
                  [tensor("x", ["N", 3, 4])], [tensor("y", ["N", 4, 4])], [token])
 
 
+def constant_of_shape():
+    """A float ConstantOfShape of a constant shape, added to the input."""
+    shape = numpy_helper.from_array(np.array([2, 3], np.int64), "shape")
+    return model([helper.make_node("ConstantOfShape", ["shape"], ["c"], name="fill",
+                                   value=numpy_helper.from_array(np.array([1.5], np.float32))),
+                  helper.make_node("Add", ["x", "c"], ["y"], name="add")],
+                 [tensor("x", ["N", 2, 3])], [tensor("y", ["N", 2, 3])], [shape])
+
+
 MALFORMED = {
     "truncated": truncated, "notproto": notproto, "cycle": cycle, "missing-init": missing_init,
     "bad-init-size": bad_init_size, "dims-overflow": dims_overflow,
@@ -380,6 +389,7 @@ VALID = {
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,
+    "constant-of-shape": constant_of_shape,
 }
 NEEDS_OUT = {"external-data", "external-data-escape", "external-data-symlink",
              "external-data-symlink-dir", "external-data-dev-zero", "external-data-fifo",
