@@ -249,3 +249,17 @@ func.func @layer_norm(%x: tensor<?x5x16xf32>, %s: tensor<16xf32>, %b: tensor<16x
   %0 = shears.layer_norm %x, %s, %b {axis = 2 : i64} : (tensor<?x5x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
   return %0 : tensor<?x5x16xf32>
 }
+
+// -----
+
+// Comparisons are ordered cmpf into i1; where is a select.
+// CHECK-LABEL: func.func @compare_where
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi1>)
+// CHECK:   arith.cmpf olt
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>)
+// CHECK:   arith.select
+func.func @compare_where(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
+  %c = shears.less %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>
+  %w = shears.where %c, %x, %y : (tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return %w : tensor<?x4xf32>
+}

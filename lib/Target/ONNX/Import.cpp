@@ -1294,26 +1294,26 @@ static LogicalResult convertElementwise(NodeContext &ctx) {
              << "attribute '" << printable(attr.name()) << "' is not supported";
     attrs.push_back(b.getNamedAttr(attr.name(), b.getF32FloatAttr(attr.f())));
   }
+  // Operand types are the op's verifier's to check (floats, an i1 condition).
   SmallVector<Value> inputs;
   for (unsigned i = 0; i < ctx.numInputs(); ++i) {
-    auto input = ctx.importer.getFloatValue(ctx, i);
+    auto input = ctx.importer.getValue(ctx, i);
     if (failed(input))
       return failure();
     inputs.push_back(*input);
   }
   constexpr unsigned arity =
-      OpTy::template hasTrait<OpTrait::OneOperand>() ? 1 : 2;
-  if (inputs.size() < arity && !(arity == 2 && inputs.size() == 1))
+      OpTy::template hasTrait<OpTrait::OneOperand>()           ? 1
+      : OpTy::template hasTrait<OpTrait::NOperands<3>::Impl>() ? 3
+                                                               : 2;
+  if (inputs.empty() || (arity != 2 && inputs.size() != arity))
     return ctx.emitError() << "expected " << arity << " inputs, got "
                            << inputs.size();
-  if (arity == 1 && inputs.size() != 1)
-    return ctx.emitError() << "expected 1 input, got " << inputs.size();
+  if (arity != 2)
+    return emitOp<OpTy>(ctx, inputs, attrs);
   Value result = inputs.front();
-  for (size_t i = arity - 1; i < inputs.size(); ++i) {
-    SmallVector<Value> operands = {result};
-    if (arity == 2)
-      operands.push_back(inputs[i]);
-    FailureOr<Operation *> op = createOp<OpTy>(ctx, operands, attrs);
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    FailureOr<Operation *> op = createOp<OpTy>(ctx, {result, inputs[i]}, attrs);
     if (failed(op))
       return failure();
     result = (*op)->getResult(0);
@@ -2043,8 +2043,6 @@ static const llvm::StringMap<Converter> &converters() {
       {"Mod", convertShapeOnly},
       {"ConstantOfShape", convertConstantOfShape},
       {"Expand", convertExpand},
-      {"Equal", convertShapeOnly},
-      {"Where", convertShapeOnly},
       {"Clip", convertClip},
       {"ReduceSum", convertReduce<ReduceSumOp>},
       {"ReduceMean", convertReduce<ReduceMeanOp>},

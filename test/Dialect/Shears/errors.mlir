@@ -376,3 +376,12 @@ func.func @layer_norm_scale(%x: tensor<2x5x16xf32>, %s: tensor<5x16xf32>, %b: te
   %0 = shears.layer_norm %x, %s, %b {axis = 2 : i64} : (tensor<2x5x16xf32>, tensor<5x16xf32>, tensor<16xf32>) -> tensor<2x5x16xf32>
   return %0 : tensor<2x5x16xf32>
 }
+
+// -----
+
+func.func @where_condition(%c: tensor<3xi1>, %x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+2 {{the condition 'tensor<3xi1>' does not broadcast with 'tensor<2x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.where %c, %x, %x : (tensor<3xi1>, tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

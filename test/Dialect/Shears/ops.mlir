@@ -170,3 +170,16 @@ func.func @layer_norm(%x: tensor<?x5x16xf32>, %s: tensor<16xf32>, %b: tensor<16x
   %0 = shears.layer_norm %x, %s, %b {axis = 2 : i64, epsilon = 1.0e-6 : f32} : (tensor<?x5x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
   return %0 : tensor<?x5x16xf32>
 }
+
+// CHECK-LABEL: func @compare_where
+func.func @compare_where(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
+  // CHECK: shears.less %{{.*}}, %{{.*}} : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>
+  %c = shears.less %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>
+  // CHECK: shears.equal
+  %e = shears.equal %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>
+  // CHECK: shears.greater
+  %g = shears.greater %y, %x : (tensor<4xf32>, tensor<?x4xf32>) -> tensor<?x4xi1>
+  // CHECK: shears.where %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %w = shears.where %c, %x, %y : (tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return %w : tensor<?x4xf32>
+}

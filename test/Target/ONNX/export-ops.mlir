@@ -170,7 +170,7 @@ func.func @main(%x: tensor<?x6x4xf32>, %ids: tensor<2x5xi64>, %table: tensor<100
 //--- elementwise.mlir
 // Elementwise ops are one ONNX node each; float attributes keep their names
 // and values, defaults included.
-func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>) {
+func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>, tensor<?x4xf32>) {
   // ELEMENTWISE: node Pow pow_0 ['input_0', 'input_1'] -> ['pow_0']{{$}}
   // ELEMENTWISE: node Max max_0 ['pow_0', 'input_1'] -> ['max_0']{{$}}
   // ELEMENTWISE: node Min min_0 ['max_0', 'input_0'] -> ['min_0']{{$}}
@@ -229,5 +229,9 @@ func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, ten
   // ELEMENTWISE: node Mul layer_norm_0_scaled ['layer_norm_0_normalized', 'input_1'] -> ['layer_norm_0_scaled']{{$}}
   // ELEMENTWISE: node Add layer_norm_0 ['layer_norm_0_scaled', 'input_1'] -> ['output_4']{{$}}
   %18 = shears.layer_norm %17, %y, %y {axis = 2 : i64} : (tensor<?x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x3x4xf32>
-  return %14, %15, %16, %17, %18 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>
+  // ELEMENTWISE: node Less less_0 ['input_0', 'input_1'] -> ['less_0']{{$}}
+  // ELEMENTWISE: node Where where_0 ['less_0', 'input_0', 'input_1'] -> ['output_5']{{$}}
+  %19 = shears.less %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>
+  %20 = shears.where %19, %x, %y : (tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return %14, %15, %16, %17, %18, %20 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>, tensor<?x4xf32>
 }

@@ -96,6 +96,35 @@ std::optional<double> MinOp::evaluate(ArrayRef<double> a) {
   return std::isnan(a[0]) || std::isnan(a[1]) ? NAN : std::min(a[0], a[1]);
 }
 
+// Comparisons are ordered: false where either side is NaN, as ONNX's.
+Value EqualOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], a[1]);
+}
+std::optional<double> EqualOp::evaluate(ArrayRef<double> a) {
+  return a[0] == a[1];
+}
+
+Value LessOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0], a[1]);
+}
+std::optional<double> LessOp::evaluate(ArrayRef<double> a) {
+  return a[0] < a[1];
+}
+
+Value GreaterOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0], a[1]);
+}
+std::optional<double> GreaterOp::evaluate(ArrayRef<double> a) {
+  return a[0] > a[1];
+}
+
+Value WhereOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
+}
+std::optional<double> WhereOp::evaluate(ArrayRef<double> a) {
+  return a[0] != 0 ? a[1] : a[2];
+}
+
 //===----------------------------------------------------------------------===//
 // Unary
 //===----------------------------------------------------------------------===//

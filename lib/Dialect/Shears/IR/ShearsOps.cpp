@@ -721,6 +721,25 @@ static LogicalResult inferBroadcastType(std::optional<Location> loc, Value lhs,
   return success();
 }
 
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  if (failed(
+          inferBroadcastType(loc, adaptor.getLhs(), adaptor.getRhs(), types)))
+    return failure();
+  auto values = cast<RankedTensorType>(types.back());
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(
+          values.getShape(), rankedType(adaptor.getCondition()).getShape(),
+          shape))
+    return emitOptionalError(loc, "the condition ",
+                             adaptor.getCondition().getType(),
+                             " does not broadcast with ", values);
+  types.back() = tensorOf(shape, values.getElementType());
+  return success();
+}
+
 LogicalResult ClipOp::verify() {
   if (getMin() && getMax() &&
       getMin()->convertToFloat() > getMax()->convertToFloat())

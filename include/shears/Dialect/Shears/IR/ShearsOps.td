@@ -286,6 +286,43 @@ def Shears_PowOp : Shears_BinaryOp<"pow", "Elementwise power lhs^rhs"> {
 def Shears_MaxOp : Shears_BinaryOp<"max", "Elementwise maximum">;
 def Shears_MinOp : Shears_BinaryOp<"min", "Elementwise minimum">;
 
+class Shears_CompareOp<string mnemonic, string what>
+    : Shears_InferredOp<mnemonic, [ShearsElementwise, ChannelFlowOpInterface]> {
+  let summary = what # " with numpy broadcasting, an i1 result";
+  let arguments = (ins Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
+  let results = (outs RankedTensorOf<[I1]>:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      if (failed(inferBroadcastType(loc, adaptor.getLhs(), adaptor.getRhs(),
+                                    types)))
+        return ::mlir::failure();
+      types.back() = ::llvm::cast<::mlir::RankedTensorType>(types.back())
+                         .clone(::mlir::IntegerType::get(context, 1));
+      return ::mlir::success();
+    }
+  }];
+}
+
+def Shears_EqualOp : Shears_CompareOp<"equal", "lhs == rhs">;
+def Shears_LessOp : Shears_CompareOp<"less", "lhs < rhs">;
+def Shears_GreaterOp : Shears_CompareOp<"greater", "lhs > rhs">;
+
+def Shears_WhereOp : Shears_InferredOp<"where",
+    [ShearsElementwise, ChannelFlowOpInterface]> {
+  let summary = "lhs where the condition holds, rhs elsewhere (broadcast)";
+  let arguments = (ins RankedTensorOf<[I1]>:$condition,
+                       Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 class Shears_UnaryOp<string mnemonic, string what>
     : Shears_Op<mnemonic, [Pure, SameOperandsAndResultType, ShearsElementwise,
                            ChannelFlowOpInterface]> {
