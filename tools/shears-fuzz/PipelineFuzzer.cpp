@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   mlir::shears::ShearsInsertMasksOptions prune;
   prune.sparsity = 0.5;
-  prune.granularity = "channel";
+  prune.granularity = mlir::shears::PruneGranularity::Channel;
   mlir::PassManager pm(context.get());
   mlir::shears::buildShearsPrunePipeline(pm, prune);
   if (mlir::failed(pm.run(*module)))
