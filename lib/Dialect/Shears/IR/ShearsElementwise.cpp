@@ -146,58 +146,32 @@ std::optional<double> SigmoidOp::evaluate(ArrayRef<double> a) {
   return 1 / (1 + std::exp(-a[0]));
 }
 
-Value TanhOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return math::TanhOp::create(b, loc, a[0]);
-}
-std::optional<double> TanhOp::evaluate(ArrayRef<double> a) {
-  return std::tanh(a[0]);
-}
-
-Value ExpOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return math::ExpOp::create(b, loc, a[0]);
-}
-std::optional<double> ExpOp::evaluate(ArrayRef<double> a) {
-  return std::exp(a[0]);
-}
-
-Value LogOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return math::LogOp::create(b, loc, a[0]);
-}
-std::optional<double> LogOp::evaluate(ArrayRef<double> a) {
-  return std::log(a[0]);
-}
+// The ops that are one math-dialect op and one <cmath> function.
+#define SHEARS_MATH_UNARY(Op, MathOp, function)                                \
+  Value Op::buildScalar(OpBuilder &b, Location loc, ValueRange a) {            \
+    return MathOp::create(b, loc, a[0]);                                       \
+  }                                                                            \
+  std::optional<double> Op::evaluate(ArrayRef<double> a) {                     \
+    return function(a[0]);                                                     \
+  }
+SHEARS_MATH_UNARY(TanhOp, math::TanhOp, std::tanh)
+SHEARS_MATH_UNARY(ExpOp, math::ExpOp, std::exp)
+SHEARS_MATH_UNARY(LogOp, math::LogOp, std::log)
+SHEARS_MATH_UNARY(AbsOp, math::AbsFOp, std::fabs)
+SHEARS_MATH_UNARY(SqrtOp, math::SqrtOp, std::sqrt)
+SHEARS_MATH_UNARY(ErfOp, math::ErfOp, std::erf)
+#undef SHEARS_MATH_UNARY
 
 Value NegOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
   return arith::NegFOp::create(b, loc, a[0]);
 }
 std::optional<double> NegOp::evaluate(ArrayRef<double> a) { return -a[0]; }
 
-Value AbsOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return math::AbsFOp::create(b, loc, a[0]);
-}
-std::optional<double> AbsOp::evaluate(ArrayRef<double> a) {
-  return std::fabs(a[0]);
-}
-
-Value SqrtOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return math::SqrtOp::create(b, loc, a[0]);
-}
-std::optional<double> SqrtOp::evaluate(ArrayRef<double> a) {
-  return std::sqrt(a[0]);
-}
-
 Value ReciprocalOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
   return arith::DivFOp::create(b, loc, constantLike(b, loc, a[0], 1), a[0]);
 }
 std::optional<double> ReciprocalOp::evaluate(ArrayRef<double> a) {
   return 1 / a[0];
-}
-
-Value ErfOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return math::ErfOp::create(b, loc, a[0]);
-}
-std::optional<double> ErfOp::evaluate(ArrayRef<double> a) {
-  return std::erf(a[0]);
 }
 
 // log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): no overflow for large x.
