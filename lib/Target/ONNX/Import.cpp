@@ -717,6 +717,25 @@ static FailureOr<int64_t> normalizeAxis(NodeContext &ctx, int64_t axis,
   return axis < 0 ? axis + rank : axis;
 }
 
+/// `axes` normalized against `rank`, ascending; fails on one out of range or
+/// named twice.
+static FailureOr<SmallVector<int64_t>>
+normalizeAxes(NodeContext &ctx, ArrayRef<int64_t> axes, int64_t rank) {
+  SmallVector<int64_t> result;
+  for (int64_t axis : axes) {
+    auto normalized = normalizeAxis(ctx, axis, rank);
+    if (failed(normalized))
+      return failure();
+    result.push_back(*normalized);
+  }
+  llvm::sort(result);
+  if (auto *twice = std::adjacent_find(result.begin(), result.end());
+      twice != result.end())
+    return ctx.emitError() << "axes name dimension " << *twice << " twice",
+           failure();
+  return result;
+}
+
 /// Runs `fn`, turning the errors it emits into one error that names the node.
 static LogicalResult withNodeContext(NodeContext &ctx,
                                      function_ref<LogicalResult()> fn) {
@@ -1345,21 +1364,13 @@ template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
     }
     axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
   }
-  for (int64_t &axis : axes) {
-    auto normalized = normalizeAxis(ctx, axis, rank);
-    if (failed(normalized))
-      return failure();
-    axis = *normalized;
-  }
-  llvm::sort(axes);
-  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
-    return ctx.emitError() << "axes name dimension "
-                           << *std::adjacent_find(axes.begin(), axes.end())
-                           << " twice";
+  auto normalized = normalizeAxes(ctx, axes, rank);
+  if (failed(normalized))
+    return failure();
   auto &b = ctx.importer.builder;
   return emitOp<OpTy>(
       ctx, *input,
-      {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(axes)),
+      {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(*normalized)),
        b.getNamedAttr("keepdims", b.getBoolAttr(ctx.intAttr("keepdims", 1)))});
 }
 
@@ -1771,17 +1782,14 @@ static LogicalResult convertUnsqueeze(NodeContext &ctx) {
     return failure();
   auto type = typeOf(*input);
   int64_t rank = type.getRank() + axes->size();
+  // A repeated axis would leave fewer new dimensions than axes, and the walk
+  // below would read past the input's.
+  auto normalized = normalizeAxes(ctx, *axes, rank);
+  if (failed(normalized))
+    return failure();
   SmallVector<bool> inserted(rank, false);
-  for (int64_t a : *axes) {
-    auto axis = normalizeAxis(ctx, a, rank);
-    if (failed(axis))
-      return failure();
-    // A repeated axis would leave fewer new dimensions than axes, and the
-    // walk below would read past the input's.
-    if (inserted[*axis])
-      return ctx.emitError() << "axes name dimension " << *axis << " twice";
-    inserted[*axis] = true;
-  }
+  for (int64_t axis : *normalized)
+    inserted[axis] = true;
   ShapeVector shape;
   int64_t src = 0;
   for (int64_t d = 0; d < rank; ++d) {
