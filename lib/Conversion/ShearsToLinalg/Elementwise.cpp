@@ -98,28 +98,12 @@ struct LayerNormLowering : ShearsPattern<LayerNormOp> {
     RankedTensorType type = op.getType();
     SmallVector<int64_t> axes =
         llvm::to_vector(llvm::seq<int64_t>(op.getAxis(), type.getRank()));
-    double count = 1;
-    for (int64_t axis : axes) {
-      if (type.isDynamicDim(axis))
-        return rewriter.notifyMatchFailure(op, "dynamic normalized dims");
-      count *= type.getDimSize(axis);
-    }
-    auto add = [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
-      return arith::AddFOp::create(b, l, acc, v);
-    };
-    auto mean = [&](Value v) {
-      Value sum = reduceKeepDims(rewriter, loc, v, axes, 0.0, add);
-      return elementwise(rewriter, loc, tensorType(sum), sum,
-                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                           return arith::DivFOp::create(
-                               b, l, a[0],
-                               floatConstant(b, l, a[0].getType(), count));
-                         });
-    };
     Value x = adaptor.getInput();
-    Value mu = mean(x);
+    FailureOr<Value> mu = meanKeepDims(rewriter, loc, x, axes);
+    if (failed(mu))
+      return rewriter.notifyMatchFailure(op, "dynamic normalized dims");
     Value centered =
-        elementwise(rewriter, loc, type, {x, mu},
+        elementwise(rewriter, loc, type, {x, *mu},
                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
                       return arith::SubFOp::create(b, l, a[0], a[1]);
                     });
@@ -128,7 +112,7 @@ struct LayerNormLowering : ShearsPattern<LayerNormOp> {
                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
                       return arith::MulFOp::create(b, l, a[0], a[0]);
                     });
-    Value var = mean(squared);
+    Value var = *meanKeepDims(rewriter, loc, squared, axes);
     double eps = op.getEpsilon().convertToDouble();
     rewriter.replaceOp(
         op, elementwise(rewriter, loc, type,
@@ -162,36 +146,34 @@ template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
     constexpr bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
     constexpr bool isMin = std::is_same_v<OpTy, ReduceMinOp>;
     constexpr bool isL2 = std::is_same_v<OpTy, ReduceL2Op>;
-    double count = 1;
-    for (int64_t axis : axes)
-      count *= inType.getDimSize(axis);
-    if (std::is_same_v<OpTy, ReduceMeanOp> &&
-        llvm::any_of(axes, [&](int64_t a) { return inType.isDynamicDim(a); }))
-      return rewriter.notifyMatchFailure(op, "mean over a dynamic dimension");
-    double init = isMax   ? -std::numeric_limits<double>::infinity()
-                  : isMin ? std::numeric_limits<double>::infinity()
-                          : 0.0;
-    Value result = reduceKeepDims(
-        rewriter, loc, input, axes, init,
-        [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
-          if (isMax)
-            return arith::MaximumFOp::create(b, l, acc, v);
-          if (isMin)
-            return arith::MinimumFOp::create(b, l, acc, v);
-          if (isL2)
-            v = arith::MulFOp::create(b, l, v, v);
-          return arith::AddFOp::create(b, l, acc, v);
-        });
-    auto keptType = tensorType(result);
-    if (std::is_same_v<OpTy, ReduceMeanOp> || isL2)
-      result = elementwise(
-          rewriter, loc, keptType, result,
-          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    Value result;
+    if constexpr (std::is_same_v<OpTy, ReduceMeanOp>) {
+      FailureOr<Value> mean = meanKeepDims(rewriter, loc, input, axes);
+      if (failed(mean))
+        return rewriter.notifyMatchFailure(op, "mean over a dynamic dimension");
+      result = *mean;
+    } else {
+      double init = isMax   ? -std::numeric_limits<double>::infinity()
+                    : isMin ? std::numeric_limits<double>::infinity()
+                            : 0.0;
+      result = reduceKeepDims(
+          rewriter, loc, input, axes, init,
+          [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+            if (isMax)
+              return arith::MaximumFOp::create(b, l, acc, v);
+            if (isMin)
+              return arith::MinimumFOp::create(b, l, acc, v);
             if (isL2)
-              return math::SqrtOp::create(b, l, a[0]);
-            return arith::DivFOp::create(
-                b, l, a[0], floatConstant(b, l, a[0].getType(), count));
+              v = arith::MulFOp::create(b, l, v, v);
+            return arith::AddFOp::create(b, l, acc, v);
           });
+      if (isL2)
+        result =
+            elementwise(rewriter, loc, tensorType(result), result,
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return math::SqrtOp::create(b, l, a[0]);
+                        });
+    }
     if (!op.getKeepdims() && !axes.empty()) {
       // Each dropped unit dim joins the kept dim before it (or the first).
       SmallVector<ReassociationIndices> groups;

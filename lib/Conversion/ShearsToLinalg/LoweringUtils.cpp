@@ -182,4 +182,26 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input,
       shape);
 }
 
+FailureOr<Value> meanKeepDims(OpBuilder &b, Location loc, Value input,
+                              ArrayRef<int64_t> axes) {
+  auto type = tensorType(input);
+  double count = 1;
+  for (int64_t axis : axes) {
+    if (type.isDynamicDim(axis))
+      return failure();
+    count *= type.getDimSize(axis);
+  }
+  Value sum = reduceKeepDims(
+      b, loc, input, axes, 0.0,
+      [](OpBuilder &nb, Location l, Value acc, Value v) -> Value {
+        return arith::AddFOp::create(nb, l, acc, v);
+      });
+  return elementwise(b, loc, tensorType(sum), sum,
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       return arith::DivFOp::create(
+                           nb, l, a[0],
+                           floatConstant(nb, l, a[0].getType(), count));
+                     });
+}
+
 } // namespace mlir::shears::lowering

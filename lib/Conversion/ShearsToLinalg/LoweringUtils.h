@@ -54,6 +54,11 @@ Value reduceKeepDims(
     double initValue,
     function_ref<Value(OpBuilder &, Location, Value, Value)> combine);
 
+/// The mean of `input` over `axes` with those dims kept as 1: a sum, then a
+/// division by the count; failure when a reduced dim is dynamic.
+FailureOr<Value> meanKeepDims(OpBuilder &b, Location loc, Value input,
+                              ArrayRef<int64_t> axes);
+
 /// Reshapes through a 1-D collapse and an expand; the one dynamic result dim
 /// (if any) is the element count divided by the static ones.
 Value reshapeTo(OpBuilder &b, Location loc, Value input,

@@ -132,23 +132,11 @@ struct GlobalAvgPoolLowering : ShearsPattern<GlobalAvgPoolOp> {
   LogicalResult
   matchAndRewrite(GlobalAvgPoolOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto inType = tensorType(adaptor.getInput());
-    if (inType.isDynamicDim(2) || inType.isDynamicDim(3))
+    FailureOr<Value> mean =
+        meanKeepDims(rewriter, op.getLoc(), adaptor.getInput(), {2, 3});
+    if (failed(mean))
       return rewriter.notifyMatchFailure(op, "dynamic spatial dims");
-    Value sum = reduceKeepDims(
-        rewriter, loc, adaptor.getInput(), {2, 3}, 0.0,
-        [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
-          return arith::AddFOp::create(b, l, acc, v);
-        });
-    double area = inType.getDimSize(2) * inType.getDimSize(3);
-    rewriter.replaceOp(
-        op, elementwise(rewriter, loc, op.getType(), sum,
-                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          return arith::DivFOp::create(
-                              b, l, a[0],
-                              floatConstant(b, l, a[0].getType(), area));
-                        }));
+    rewriter.replaceOp(op, *mean);
     return success();
   }
 };
