@@ -62,20 +62,11 @@ struct ExpandLowering : ShearsPattern<ExpandOp> {
     for (auto [source, dim] :
          llvm::zip(adaptor.getSources(), op.getSourceDims()))
       sizes.push_back(tensor::DimOp::create(rewriter, loc, source, dim));
-    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType(), sizes);
-    MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineMap> maps = {
-        broadcastMap(ctx, op.getInput().getType(), type),
-        AffineMap::getMultiDimIdentityMap(type.getRank(), ctx)};
-    SmallVector<IteratorType> iterators(type.getRank(), IteratorType::parallel);
-    rewriter.replaceOp(op, linalg::GenericOp::create(
-                               rewriter, loc, type, adaptor.getInput(), init,
-                               maps, iterators,
-                               [](OpBuilder &b, Location l, ValueRange args) {
-                                 linalg::YieldOp::create(b, l, args[0]);
-                               })
-                               .getResult(0));
+    rewriter.replaceOp(
+        op,
+        elementwise(
+            rewriter, loc, type, adaptor.getInput(),
+            [](OpBuilder &, Location, ValueRange a) { return a[0]; }, sizes));
     return success();
   }
 };

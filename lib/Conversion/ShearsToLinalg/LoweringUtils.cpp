@@ -48,11 +48,10 @@ AffineMap broadcastMap(MLIRContext *ctx, RankedTensorType operand,
 }
 
 Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
-                  ValueRange inputs, BodyFn body) {
+                  ValueRange inputs, BodyFn body, ValueRange dynamicSizes) {
   MLIRContext *ctx = b.getContext();
-  // Take dynamic sizes from an input that has the dim unbroadcast.
-  SmallVector<Value> dynamic;
-  for (int64_t d = 0; d < resultType.getRank(); ++d) {
+  SmallVector<Value> dynamic(dynamicSizes);
+  for (int64_t d = 0; dynamicSizes.empty() && d < resultType.getRank(); ++d) {
     if (!resultType.isDynamicDim(d))
       continue;
     for (Value in : inputs) {

@@ -34,8 +34,10 @@ AffineMap broadcastMap(MLIRContext *ctx, RankedTensorType operand,
                        RankedTensorType result);
 
 /// An elementwise linalg.generic over `resultType` with broadcast inputs.
+/// The result's dynamic sizes are `dynamicSizes` when given, else read from
+/// an input that has the dim unbroadcast.
 Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
-                  ValueRange inputs, BodyFn body);
+                  ValueRange inputs, BodyFn body, ValueRange dynamicSizes = {});
 
 /// Pads the spatial dims of an NCHW tensor with `value`.
 Value padSpatial(OpBuilder &b, Location loc, Value input,
