@@ -26,6 +26,12 @@
 //    {void *allocated; void *aligned; int64_t offset; int64_t sizes[rank];
 //    int64_t strides[rank];}. Outputs are malloc'd by the model and owned by
 //    the caller, who frees `allocated`.
+//  - A model compiled for an NVIDIA GPU (shears-lower-to-nvvm) also exports
+//    `char *shears_gpu_take_error(void)`, which returns the first error of
+//    its GPU runtime since the last call (malloc'd) or NULL, and
+//    `void shears_release(void)`, which frees its weights on the device.
+//    The runtime checks the first after loading and after each run, and
+//    calls the second before the model is freed.
 //  - `const char shears_signature[]`: a JSON description of the inputs and
 //    outputs, e.g. {"inputs":[{"name":"input","dtype":"f32",
 //    "shape":[-1,784]}],"outputs":[...]} where -1 is a dynamic dimension,
@@ -232,6 +238,16 @@ SHEARS_RUNTIME_EXPORT int shearsModelSetThreads(ShearsModel *model,
 /// copy of the kernels). A library model finds its own.
 SHEARS_RUNTIME_EXPORT void
 shearsModelSetThreadControl(ShearsModel *model, int (*setThreads)(int));
+
+/// For embedders that JIT a GPU model: the GPU runtime's error report (see
+/// shears_gpu_take_error above), checked when this is called and after each
+/// run, and the model's `shears_release`, called before the model is freed
+/// (either may be NULL). Returns 0, or nonzero with `*error` set to the GPU
+/// runtime's error (the model cannot run). A library model finds its own.
+SHEARS_RUNTIME_EXPORT int shearsModelSetDeviceControl(ShearsModel *model,
+                                                      char *(*takeError)(void),
+                                                      void (*release)(void),
+                                                      char **error);
 
 #ifdef __cplusplus
 }

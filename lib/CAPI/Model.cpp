@@ -20,6 +20,10 @@ struct ShearsModel {
   /// The kernels' thread control and the count asked for (0: default).
   int (*setThreads)(int);
   int threads;
+  /// A GPU model's runtime error report and weight release (NULL for the
+  /// CPU).
+  char *(*takeDeviceError)(void);
+  void (*release)(void);
   /// The workspace, kept between runs; `mutex` makes runs take turns on it.
   void *workspace;
   size_t workspaceCapacity;
@@ -101,6 +105,18 @@ ShearsModel *shearsModelLoadLibrary(const char *path, char **error) {
     return nullptr;
   }
   model->library = library;
+  // A GPU model loaded its kernels when it was opened.
+  if (shearsModelSetDeviceControl(
+          model,
+          reinterpret_cast<char *(*)(void)>(
+              dlsym(library, "shears_gpu_take_error")),
+          reinterpret_cast<void (*)(void)>(dlsym(library, "shears_release")),
+          &reason) != 0) {
+    setError(error, "model '%s': %s", path, reason);
+    free(reason);
+    shearsModelFree(model);
+    return nullptr;
+  }
   model->setThreads = reinterpret_cast<int (*)(int)>(
       dlsym(library, "shears_uk_set_num_threads"));
   // shears-compile --threads N.
@@ -129,9 +145,27 @@ void shearsModelSetThreadControl(ShearsModel *model, int (*setThreads)(int)) {
     model->setThreads = setThreads;
 }
 
+int shearsModelSetDeviceControl(ShearsModel *model, char *(*takeError)(void),
+                                void (*release)(void), char **error) {
+  if (!model) {
+    setError(error, "no model");
+    return 1;
+  }
+  model->takeDeviceError = takeError;
+  model->release = release;
+  char *message = takeError ? takeError() : nullptr;
+  if (!message)
+    return 0;
+  setError(error, "%s", message);
+  free(message);
+  return 1;
+}
+
 void shearsModelFree(ShearsModel *model) {
   if (!model)
     return;
+  if (model->release)
+    model->release();
   freeSignature(model->signature);
   free(model->signatureJson);
   if (model->ownerFree)
@@ -447,7 +481,27 @@ int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
   if (model->setThreads)
     model->setThreads(model->threads);
   model->invoke(args);
+  char *deviceError =
+      model->takeDeviceError ? model->takeDeviceError() : nullptr;
   pthread_mutex_unlock(&model->mutex);
+  if (deviceError && shapeCheck == 0) {
+    // The outputs hold whatever the failed GPU run left: free them.
+    int64_t *out = words + numInputWords;
+    for (size_t i = 0; i < numOutputs; ++i) {
+      void *allocated;
+      memcpy(&allocated, &out[0], sizeof(void *));
+      free(allocated);
+      out += descriptorWords(signature.outputs[i].rank);
+    }
+  }
+  if (deviceError) {
+    free(words);
+    free(args);
+    free(views);
+    setError(error, "running on the GPU failed: %s", deviceError);
+    free(deviceError);
+    return 1;
+  }
   if (shapeCheck != 0) {
     // The model did not run: its outputs were never made.
     free(words);

@@ -318,6 +318,31 @@ static bool checkSparseDensity(StringRef name, const Opt<double> &density) {
   return false;
 }
 
+static const char *const gpuArchHelp =
+    "GPU architecture of the kernels with --target cuda: sm_90 (default) or "
+    "sm_80";
+
+/// --device/--target names a device, and --gpu-arch one of kGPUArchs.
+static std::optional<shears::Device>
+checkDevice(StringRef name, StringRef flag, StringRef device,
+            const Opt<std::string> &gpuArch) {
+  std::optional<shears::Device> parsed = shears::parseDevice(device);
+  if (!parsed) {
+    fail(name, "--" + flag.str() + " must be cpu or cuda, got '" +
+                   device.str() + "'");
+    return std::nullopt;
+  }
+  if (!llvm::is_contained(shears::kGPUArchs, gpuArch.getValue())) {
+    fail(name, "--gpu-arch must be sm_90 or sm_80, got '" + gpuArch + "'");
+    return std::nullopt;
+  }
+  if (gpuArch.getNumOccurrences() && *parsed != shears::Device::CUDA) {
+    fail(name, "--gpu-arch needs --" + flag.str() + " cuda");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
 int shears::runModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
   cl::OptionCategory &cat = runCategory;
@@ -351,19 +376,42 @@ int shears::runModelCommand(int argc, char **argv) {
   Opt<double> sparseDensity("sparse-density", cl::desc(sparseDensityHelp),
                             cl::init(shears::kDefaultSparseDensity),
                             cl::value_desc("fraction"), cl::cat(cat));
+  Opt<std::string> deviceName(
+      "device",
+      cl::desc("Where the model runs: cpu (default) or cuda (an NVIDIA GPU; "
+               "needs its driver)"),
+      cl::init("cpu"), cl::value_desc("device"), cl::cat(cat));
+  Opt<std::string> gpuArch("gpu-arch", cl::desc(gpuArchHelp), cl::init("sm_90"),
+                           cl::value_desc("sm_XY"), cl::cat(cat));
+  Opt<bool> emulateGPU(
+      "emulate-gpu",
+      cl::desc("With --device cuda: run the GPU-mapped code on the CPU, "
+               "block after block (to test the GPU pipeline without a GPU)"),
+      cl::Hidden, cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
-      "Compiles a model for this CPU (JIT) and runs it on .npy inputs.\n\n  " +
+      "Compiles a model for this CPU or a GPU (JIT) and runs it on .npy "
+      "inputs.\n\n  " +
           name + " model.onnx --input input=x.npy --output-dir out/\n  " +
           name + " model.onnx --input input=x.npy --compare expected/\n  " +
-          name + " model.onnx --input input=x.npy --benchmark 100\n");
+          name + " model.onnx --input input=x.npy --benchmark 100\n  " + name +
+          " model.onnx --input input=x.npy --device cuda\n");
 
   if (!checkThreads(name, threads) || !checkSparseDensity(name, sparseDensity))
     return 1;
+  std::optional<shears::Device> device =
+      checkDevice(name, "device", deviceName, gpuArch);
+  if (!device)
+    return 1;
+  if (emulateGPU) {
+    if (*device != shears::Device::CUDA)
+      return fail(name, "--emulate-gpu needs --device cuda");
+    device = shears::Device::CUDAEmulated;
+  }
 
   CompilerContext cc;
   OwningOpRef<ModuleOp> module = shears::loadAndLower(
-      modelPath, cc.context, cc.sourceMgr, "", sparseDensity);
+      modelPath, cc.context, cc.sourceMgr, "", sparseDensity, *device, gpuArch);
   if (!module)
     return 1;
   std::string error;
@@ -505,20 +553,35 @@ int shears::compileModelCommand(int argc, char **argv) {
   Opt<double> sparseDensity("sparse-density", cl::desc(sparseDensityHelp),
                             cl::init(shears::kDefaultSparseDensity),
                             cl::value_desc("fraction"), cl::cat(cat));
+  Opt<std::string> targetName(
+      "target",
+      cl::desc("What the library runs on: cpu (default) or cuda (PTX kernels "
+               "for an NVIDIA GPU, embedded; at run time the library needs "
+               "only libc, libdl and the GPU's driver)"),
+      cl::init("cpu"), cl::value_desc("target"), cl::cat(cat));
+  Opt<std::string> gpuArch("gpu-arch", cl::desc(gpuArchHelp), cl::init("sm_90"),
+                           cl::value_desc("sm_XY"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
-      "Compiles a model for this CPU into a shared library with a C ABI.\n\n"
+      "Compiles a model for this CPU or a GPU into a shared library with a C "
+      "ABI.\n\n"
       "  " +
+          name + " model.onnx -o libmodel.so   # also writes libmodel.h\n  " +
           name +
-          " model.onnx -o libmodel.so   # also writes libmodel.h\n"
+          " model.onnx --target cuda -o libmodel.so\n"
           "Load it with shearsModelLoadLibrary() from "
           "include/shears-c/Runtime.h.\n");
 
   if (!checkThreads(name, threads) || !checkSparseDensity(name, sparseDensity))
     return 1;
+  std::optional<shears::Device> device =
+      checkDevice(name, "target", targetName, gpuArch);
+  if (!device)
+    return 1;
   CompilerContext cc;
-  OwningOpRef<ModuleOp> module = shears::loadAndLower(
-      modelPath, cc.context, cc.sourceMgr, targetCPU, sparseDensity);
+  OwningOpRef<ModuleOp> module =
+      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr, targetCPU,
+                           sparseDensity, *device, gpuArch);
   if (!module)
     return 1;
   auto signature = module->lookupSymbol<LLVM::GlobalOp>("shears_signature");

@@ -11,23 +11,29 @@
 #include "shears/Target/ONNX/Pack.h"
 #include "shears/Transforms/Passes.h"
 
+#include "shears-c/GPURuntime.h"
 #include "shears-c/Kernels.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/SymbolTable.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -51,6 +57,12 @@ void shears::registerCompilerDialects(DialectRegistry &registry) {
   registerBufferizableOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  // The GPU backend: NVVM kernels serialized to PTX, embedded in host code
+  // that launches them.
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
 void shears::registerShearsPassesAndPipelines() {
@@ -58,6 +70,7 @@ void shears::registerShearsPassesAndPipelines() {
   registerShearsPrunePipeline();
   registerShearsConversionPasses();
   registerShearsLowerToLLVMPipeline();
+  registerShearsLowerToNVVMPipeline();
 }
 
 OwningOpRef<ModuleOp> shears::loadModel(StringRef path, MLIRContext &context,
@@ -128,17 +141,40 @@ LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
   return pm.run(module);
 }
 
+std::optional<shears::Device> shears::parseDevice(StringRef name) {
+  return llvm::StringSwitch<std::optional<Device>>(name)
+      .Case("cpu", Device::CPU)
+      .Case("cuda", Device::CUDA)
+      .Default(std::nullopt);
+}
+
+LogicalResult shears::lowerToNVVM(ModuleOp module, StringRef gpuArch,
+                                  bool emulate) {
+  if (!llvm::is_contained(kGPUArchs, gpuArch))
+    return emitError(module.getLoc())
+           << "unknown GPU architecture '" << gpuArch << "' (sm_80 or sm_90)";
+  LowerToNVVMOptions options;
+  options.chip = gpuArch.str();
+  options.emulate = emulate;
+  PassManager pm(module.getContext());
+  buildShearsLowerToNVVMPipeline(pm, options);
+  return pm.run(module);
+}
+
 OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path, MLIRContext &context,
                                            llvm::SourceMgr &sourceMgr,
-                                           StringRef cpu,
-                                           double sparseDensity) {
+                                           StringRef cpu, double sparseDensity,
+                                           Device device, StringRef gpuArch) {
   OwningOpRef<ModuleOp> module = loadModel(path, context, sourceMgr);
   if (!module)
     return nullptr;
   // The module is the only one in its context: packed weights may free
   // their originals.
-  if (failed(
-          lowerToLLVM(*module, cpu, /*releaseWeights=*/true, sparseDensity))) {
+  if (device != Device::CPU
+          ? failed(
+                lowerToNVVM(*module, gpuArch, device == Device::CUDAEmulated))
+          : failed(lowerToLLVM(*module, cpu, /*releaseWeights=*/true,
+                               sparseDensity))) {
     emitError(module->getLoc()) << "lowering '" << path << "' failed";
     return nullptr;
   }
@@ -211,6 +247,11 @@ static std::vector<ExternalWeight> externalizeWeights(ModuleOp module) {
   return weights;
 }
 
+/// Whether `module` was lowered by shears-lower-to-nvvm: it holds kernels.
+static bool isGPUModule(ModuleOp module) {
+  return !module.getOps<gpu::BinaryOp>().empty();
+}
+
 namespace {
 /// What a JIT-compiled model owns: the engine and the weights it reads.
 struct JitOwner {
@@ -241,6 +282,7 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
     owner->weights.push_back(copy);
     weightSymbols.push_back({w.symbol, copy});
   }
+  bool gpu = isGPUModule(module);
   auto optimize = makeOptimizingTransformer(3, 0, machine.get());
   ExecutionEngineOptions options;
   options.transformer = optimize;
@@ -260,8 +302,15 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
     for (const auto &[name, address] : weightSymbols)
       symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
                                  llvm::JITSymbolFlags::Exported};
+    if (gpu)
+      for (const ShearsGPUSymbol *s = shears_gpu_symbols(); s->name; ++s)
+        symbols[interner(s->name)] = {
+            llvm::orc::ExecutorAddr::fromPtr(s->address),
+            llvm::JITSymbolFlags::Exported};
     return symbols;
   });
+  // Global constructors: a GPU module loads its kernels here.
+  (*engine)->initialize();
   auto invoke = (*engine)->lookup("shears_invoke");
   auto signature = (*engine)->lookup("shears_signature");
   if (!invoke || !signature) {
@@ -269,6 +318,16 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
             llvm::toString(invoke ? signature.takeError()
                                   : invoke.takeError());
     return nullptr;
+  }
+  void (*release)(void) = nullptr;
+  if (gpu) {
+    auto found = (*engine)->lookup("shears_release");
+    if (!found) {
+      error = "the GPU module has no shears_release: " +
+              llvm::toString(found.takeError());
+      return nullptr;
+    }
+    release = reinterpret_cast<void (*)(void)>(*found);
   }
   char *message = nullptr;
   owner->engine = std::move(*engine);
@@ -282,6 +341,13 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
   }
   (void)owner.release(); // Owned by the model now.
   shearsModelSetThreadControl(model, shears_uk_set_num_threads);
+  // The engine's constructors loaded the kernels, or failed to.
+  if (gpu && shearsModelSetDeviceControl(model, shears_gpu_take_error, release,
+                                         &message) != 0) {
+    error = takeRuntimeMessage(message, "the GPU runtime failed");
+    shearsModelFree(model);
+    return nullptr;
+  }
   return model;
 }
 
@@ -483,9 +549,18 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
   llvm::FileRemover removeOut(out);
   // The micro-kernels link in statically: the library needs only libc,
   // libm and pthreads.
-  SmallVector<StringRef> args = {*linker, "-shared", "-o", out, object,
-                                 weightsPath, SHEARS_KERNELS_ARCHIVE, "-lm",
-                                 "-lpthread"};
+  SmallVector<StringRef> args = {*linker,
+                                 "-shared",
+                                 "-o",
+                                 out,
+                                 object,
+                                 weightsPath,
+                                 SHEARS_KERNELS_ARCHIVE};
+  // A GPU model also links Shears's CUDA runtime, which loads the driver
+  // with dlopen: no CUDA library at link time.
+  if (isGPUModule(module))
+    args.append({SHEARS_GPU_RUNTIME_ARCHIVE, "-ldl"});
+  args.append({"-lm", "-lpthread"});
   std::string message;
   if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,
                                 &message) != 0) {

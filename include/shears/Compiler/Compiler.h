@@ -41,13 +41,31 @@ LogicalResult lowerToLLVM(ModuleOp module, llvm::StringRef cpu = "",
                           bool releaseWeights = false,
                           double sparseDensity = kDefaultSparseDensity);
 
-/// loadModel, then lowerToLLVM (releasing packed weights' originals): what
-/// the tools that run a model start with.
+/// Where a compiled model runs. CUDAEmulated is the GPU pipeline with its
+/// kernels run on the CPU (shears-emulate-gpu), for tests without a GPU.
+enum class Device { CPU, CUDA, CUDAEmulated };
+
+/// "cpu" or "cuda"; nullopt for anything else.
+std::optional<Device> parseDevice(llvm::StringRef name);
+
+/// The GPU architectures shears-lower-to-nvvm generates PTX for.
+inline constexpr llvm::StringLiteral kGPUArchs[] = {"sm_90", "sm_80"};
+
+/// Runs shears-lower-to-nvvm on `module`: host code for this machine's CPU
+/// and PTX kernels for `gpuArch` (one of kGPUArchs), or with `emulate` the
+/// kernels as host loops.
+LogicalResult lowerToNVVM(ModuleOp module, llvm::StringRef gpuArch = "sm_90",
+                          bool emulate = false);
+
+/// loadModel, then lowerToLLVM (releasing packed weights' originals) or, for
+/// the GPU, lowerToNVVM: what the tools that run a model start with.
 /// Null after diagnostics on failure.
-OwningOpRef<ModuleOp>
-loadAndLower(llvm::StringRef path, MLIRContext &context,
-             llvm::SourceMgr &sourceMgr, llvm::StringRef cpu = "",
-             double sparseDensity = kDefaultSparseDensity);
+OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
+                                   llvm::SourceMgr &sourceMgr,
+                                   llvm::StringRef cpu = "",
+                                   double sparseDensity = kDefaultSparseDensity,
+                                   Device device = Device::CPU,
+                                   llvm::StringRef gpuArch = "sm_90");
 
 /// What the micro-kernels use of `cpu` (empty: this machine); failure with
 /// `error` set for a CPU LLVM does not know.
@@ -55,13 +73,16 @@ FailureOr<KernelTarget> kernelTargetForCPU(llvm::StringRef cpu,
                                            std::string &error);
 
 /// JIT-compiles a module already lowered to the LLVM dialect into a runnable
-/// model (the model owns the execution engine). Null with `error` set on
-/// failure.
+/// model (the model owns the execution engine). A GPU module's kernels are
+/// loaded here: without a GPU and its driver this fails, saying so. Null
+/// with `error` set on failure.
 ShearsModel *jitCompile(ModuleOp module, std::string &error);
 
 /// Compiles a module lowered to the LLVM dialect into a shared library at
 /// `path` (object code for the host CPU, or for `cpu` such as x86-64-v2 when
-/// given; linked by clang-22 with libm, pthreads and the micro-kernels).
+/// given; linked by clang-22 with libm, pthreads and the micro-kernels, and
+/// for a GPU module with its PTX and Shears's CUDA runtime, which needs
+/// libdl and, to run, the driver).
 /// `threads` > 0 becomes the library's default thread count
 /// (`shears_default_threads`); 0 leaves it at every online CPU.
 LogicalResult compileSharedLibrary(ModuleOp module, llvm::StringRef path,

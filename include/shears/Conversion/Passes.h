@@ -66,12 +66,54 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::init(kDefaultSparseDensity)};
 };
 
+/// The bufferization both backends share, from linalg on tensors (the
+/// backend contract) to buffers: the run-time shape checks outlined, one-shot
+/// bufferization, fresh result buffers, intermediates in the workspace of
+/// shears-plan-memory, the others freed by buffer deallocation.
+void buildShearsBufferizePipeline(OpPassManager &pm);
+
+/// The end both CPU pipelines share: host code of scf loops, memrefs, arith
+/// and math to the LLVM dialect, with the shears_invoke entry point.
+void buildShearsLoopsToLLVMPipeline(OpPassManager &pm);
+
 /// Builds the CPU pipeline from the shears dialect to the LLVM dialect.
 void buildShearsLowerToLLVMPipeline(OpPassManager &pm,
                                     const LowerToLLVMOptions &options = {});
 
 /// Registers the `shears-lower-to-llvm` pipeline.
 void registerShearsLowerToLLVMPipeline();
+
+/// Options of the `shears-lower-to-nvvm` pipeline.
+struct LowerToNVVMOptions : PassPipelineOptions<LowerToNVVMOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture (sm_90, sm_80)"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features (+ptx80 is the least sm_90 takes)"),
+      llvm::cl::init("+ptx80")};
+  Option<int> optLevel{*this, "opt-level",
+                       llvm::cl::desc("LLVM optimization level of kernels"),
+                       llvm::cl::init(3)};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block"),
+                            llvm::cl::init(256)};
+  Option<bool> emulate{
+      *this, "emulate",
+      llvm::cl::desc("Run the GPU-mapped code on the CPU instead, block after "
+                     "block (shears-emulate-gpu): for testing without a GPU"),
+      llvm::cl::init(false)};
+};
+
+/// Builds the GPU pipeline from the shears dialect to the LLVM dialect: host
+/// code with the shears_invoke entry point, kernels as PTX embedded in it
+/// (a `gpu.binary`), launched through the mgpu* functions of Shears's CUDA
+/// runtime (lib/GPURuntime).
+void buildShearsLowerToNVVMPipeline(OpPassManager &pm,
+                                    const LowerToNVVMOptions &options = {});
+
+/// Registers the `shears-lower-to-nvvm` pipeline.
+void registerShearsLowerToNVVMPipeline();
 
 } // namespace mlir::shears
 

@@ -254,4 +254,89 @@ def ShearsEmitEntryPoint : Pass<"shears-emit-entry-point", "mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU (NVVM)
+//===----------------------------------------------------------------------===//
+
+def ShearsPlaceOnDevice : Pass<"shears-place-on-device", "mlir::ModuleOp"> {
+  let summary = "Puts the entry function's buffers in GPU memory";
+  let description = [{
+    Runs after bufferization and buffer deallocation, before linalg is mapped
+    to GPU loops. Everything the entry function computes then lives in device
+    memory, and only `gpu` ops move bytes between host and device:
+    - each input is copied to a device buffer on entry (`gpu.alloc`,
+      `gpu.memcpy`), freed before the return;
+    - each constant global (a weight) is read through its device copy,
+      uploaded on first use and kept for the life of the model instance: a
+      pointer slot per weight (`__shears_device_<name>`) filled by the
+      runtime's `shears_gpu_constant(slot, host, bytes)`; the new public
+      function `shears_release` frees them (the runtime calls it when the
+      model is freed);
+    - the workspace of shears-plan-memory becomes one device allocation per
+      call of the size it planned (the module attribute `shears.workspace`
+      is consumed: the host passes no workspace);
+    - every other `memref.alloc`/`memref.dealloc` becomes
+      `gpu.alloc`/`gpu.dealloc`;
+    - each returned buffer stays on the host (malloc'd, for the caller) and
+      is filled by a `gpu.memcpy` from the device result (through a dense
+      device copy when the result is a strided view).
+    Host code that would read or write device memory itself (a
+    `memref.load` or `memref.store` outside a linalg op) is an error located
+    at the op.
+  }];
+  let dependentDialects = [
+    "mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect",
+    "mlir::func::FuncDialect", "mlir::gpu::GPUDialect",
+    "mlir::memref::MemRefDialect",
+  ];
+  let options = [
+    Option<"entry", "entry", "std::string", "\"shears_model\"",
+           "Name of the entry function">,
+  ];
+}
+
+def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
+  let summary = "Turns linalg ops on memrefs into explicitly parallel loops "
+                "mapped to GPU blocks and threads";
+  let description = [{
+    Each linalg op becomes an `scf.parallel` over its parallel dimensions
+    (interchanged outermost first, so that a reduction never splits a
+    kernel) with its reductions as sequential `scf.for` loops inside. The
+    parallel dimensions are collapsed into one and tiled by `block-size`:
+    the tile loop is mapped to `block_x`, the loop within a tile to
+    `thread_x` (one output element per thread), any nested parallel loop to
+    `sequential`. An op with no parallel dimension runs in one thread.
+    `convert-parallel-loops-to-gpu` then makes each a `gpu.launch`.
+  }];
+  let dependentDialects = [
+    "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
+    "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect",
+  ];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "Threads per block">,
+  ];
+}
+
+def ShearsEmulateGPU : Pass<"shears-emulate-gpu", "mlir::ModuleOp"> {
+  let summary = "Runs GPU-mapped code on the CPU, for testing the mapping "
+                "where there is no GPU";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`, in place of kernel outlining
+    and NVVM: each `gpu.launch` becomes `scf.for` loops over its blocks and
+    threads (z, y, x, outermost first) around its body, `gpu.alloc`,
+    `gpu.dealloc` and `gpu.memcpy` become their memref counterparts, and the
+    weights' device copies (`shears_gpu_constant`) are the weights
+    themselves. What the GPU pipeline computes can then be compared with the
+    CPU's by numbers (`shears run --device cuda --emulate-gpu`). Launches
+    with barriers, attributions or clusters are errors: the pipeline makes
+    none.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // SHEARS_CONVERSION_PASSES_TD

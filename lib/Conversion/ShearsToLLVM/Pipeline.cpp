@@ -12,23 +12,9 @@
 
 using namespace mlir;
 
-void shears::buildShearsLowerToLLVMPipeline(
-    OpPassManager &pm, const LowerToLLVMOptions &options) {
-  pm.addPass(createShearsPrepareEntry());
-  pm.addPass(createCanonicalizerPass());
-  if (options.ukernels) {
-    pm.addPass(createShearsConvertToUKernels({options.releaseWeights,
-                                              options.integerKernels,
-                                              options.sparseDensity}));
-    pm.addPass(createShearsFuseEpilogues());
-    pm.addPass(createShearsFuseRequantization());
-  }
-  pm.addPass(createConvertShearsToLinalg());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createShearsVerifyBackendContract());
-  pm.addPass(createShearsOrderLoops());
+void shears::buildShearsBufferizePipeline(OpPassManager &pm) {
   // Sizes are resolved in terms of the inputs' with affine.apply, which
-  // the contract above does not allow (lower-affine runs later).
+  // the backend contract does not allow (lower-affine runs later).
   pm.addPass(createShearsOutlineShapeChecks());
 
   // A result inserted into a larger tensor (a concat's operand) is computed
@@ -46,12 +32,9 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createShearsPlanMemory());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
+}
 
-  pm.addPass(createShearsLowerUKernels({options.isa}));
-  pm.addPass(createShearsLowerCopies());
-  pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createShearsOutlineLoops());
+void shears::buildShearsLoopsToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -69,6 +52,31 @@ void shears::buildShearsLowerToLLVMPipeline(
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createShearsEmitEntryPoint());
+}
+
+void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
+                                            const LowerToLLVMOptions &options) {
+  pm.addPass(createShearsPrepareEntry());
+  pm.addPass(createCanonicalizerPass());
+  if (options.ukernels) {
+    pm.addPass(createShearsConvertToUKernels({options.releaseWeights,
+                                              options.integerKernels,
+                                              options.sparseDensity}));
+    pm.addPass(createShearsFuseEpilogues());
+    pm.addPass(createShearsFuseRequantization());
+  }
+  pm.addPass(createConvertShearsToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createShearsVerifyBackendContract());
+  pm.addPass(createShearsOrderLoops());
+  buildShearsBufferizePipeline(pm);
+
+  pm.addPass(createShearsLowerUKernels({options.isa}));
+  pm.addPass(createShearsLowerCopies());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createShearsOutlineLoops());
+  buildShearsLoopsToLLVMPipeline(pm);
 }
 
 void shears::registerShearsLowerToLLVMPipeline() {

@@ -1,0 +1,154 @@
+//===- MapToGPU.cpp - linalg on memrefs to GPU-mapped parallel loops ------===//
+//
+// Upstream's GPU pipeline does no parallelization of its own: it turns
+// `scf.parallel` loops that carry a mapping to blocks and threads into
+// `gpu.launch`. This pass produces those loops from the linalg ops left after
+// bufferization. Every op becomes one kernel with one thread per element of
+// its iteration space's parallel part; the reductions run sequentially in
+// that thread, so no kernel needs barriers or atomics and results do not
+// depend on the launch shape.
+//
+//===----------------------------------------------------------------------===//
+
+#include "shears/Conversion/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::shears {
+#define GEN_PASS_DEF_SHEARSMAPTOGPU
+#include "shears/Conversion/Passes.h.inc"
+} // namespace mlir::shears
+
+using namespace mlir;
+
+namespace {
+
+/// Puts the op's parallel loops outermost, keeping their relative order (and
+/// the reductions'). Named ops are generalized first when that moves a loop.
+FailureOr<linalg::LinalgOp> parallelLoopsFirst(RewriterBase &rewriter,
+                                               linalg::LinalgOp op) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<unsigned> order;
+  for (auto [i, kind] : llvm::enumerate(iterators))
+    if (kind == utils::IteratorType::parallel)
+      order.push_back(i);
+  for (auto [i, kind] : llvm::enumerate(iterators))
+    if (kind != utils::IteratorType::parallel)
+      order.push_back(i);
+  if (llvm::equal(order, llvm::seq<unsigned>(0, order.size())))
+    return op;
+  rewriter.setInsertionPoint(op);
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic) {
+    FailureOr<linalg::GenericOp> generalized =
+        linalg::generalizeNamedOp(rewriter, op);
+    if (failed(generalized))
+      return failure();
+    generic = *generalized;
+  }
+  FailureOr<linalg::GenericOp> interchanged =
+      linalg::interchangeGenericOp(rewriter, generic, order);
+  if (failed(interchanged))
+    return failure();
+  return cast<linalg::LinalgOp>(interchanged->getOperation());
+}
+
+gpu::ParallelLoopDimMappingAttr mapTo(Builder &b, gpu::Processor processor) {
+  return b.getAttr<gpu::ParallelLoopDimMappingAttr>(
+      processor, b.getDimIdentityMap(), b.getDimIdentityMap());
+}
+
+struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (blockSize < 1 || blockSize > 1024) {
+      getOperation().emitError()
+          << "block-size must be between 1 and 1024 threads, got " << blockSize;
+      return signalPassFailure();
+    }
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (!op->getParentOfType<scf::ParallelOp>() &&
+          !op->getParentOfType<gpu::LaunchOp>())
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops)
+      if (failed(mapOp(rewriter, op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult mapOp(IRRewriter &rewriter, linalg::LinalgOp op) {
+    if (!op.hasPureBufferSemantics())
+      return op.emitError("mapping to the GPU needs buffers: bufferize first");
+    FailureOr<linalg::LinalgOp> ordered = parallelLoopsFirst(rewriter, op);
+    if (failed(ordered))
+      return op.emitError("cannot put the parallel loops of this op first");
+    op = *ordered;
+
+    // An op without a parallel loop (a full reduction, a scalar) runs in a
+    // single thread: a one-iteration loop to map.
+    bool parallel = op.getNumParallelLoops() > 0;
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    scf::ParallelOp single;
+    if (!parallel) {
+      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      single = scf::ParallelOp::create(rewriter, loc, zero, one, one);
+      rewriter.moveOpBefore(op, single.getBody()->getTerminator());
+      rewriter.setInsertionPoint(op);
+    }
+    FailureOr<linalg::LinalgLoops> loops =
+        linalg::linalgOpToParallelLoops(rewriter, op);
+    if (failed(loops))
+      return op.emitError("cannot lower this op to parallel loops");
+    rewriter.eraseOp(op);
+    scf::ParallelOp outer =
+        parallel ? dyn_cast<scf::ParallelOp>(loops->front()) : single;
+    if (!outer)
+      return emitError(loc, "the op's outermost loop is not parallel");
+
+    // One dimension of blockSize threads per block.
+    if (outer.getNumLoops() > 1) {
+      Block *block = outer->getBlock();
+      Operation *next = outer->getNextNode();
+      SmallVector<unsigned> all =
+          llvm::to_vector(llvm::seq<unsigned>(0, outer.getNumLoops()));
+      collapseParallelLoops(rewriter, outer,
+                            {std::vector(all.begin(), all.end())});
+      outer =
+          cast<scf::ParallelOp>(next ? next->getPrevNode() : &block->back());
+    }
+    auto [blocks, threads] = scf::tileParallelLoop(outer, {blockSize},
+                                                   /*noMinMaxBounds=*/true);
+    if (failed(gpu::setMappingAttr(
+            blocks, {mapTo(rewriter, gpu::Processor::BlockX)})) ||
+        failed(gpu::setMappingAttr(threads,
+                                   {mapTo(rewriter, gpu::Processor::ThreadX)})))
+      return emitError(loc, "cannot map the loops to blocks and threads");
+    WalkResult nested = threads.getBody()->walk([&](scf::ParallelOp inner) {
+      SmallVector<gpu::ParallelLoopDimMappingAttr> sequential(
+          inner.getNumLoops(), mapTo(rewriter, gpu::Processor::Sequential));
+      return failed(gpu::setMappingAttr(inner, sequential))
+                 ? WalkResult::interrupt()
+                 : WalkResult::advance();
+    });
+    if (nested.wasInterrupted())
+      return emitError(loc, "cannot map an inner loop to one thread");
+    return success();
+  }
+};
+
+} // namespace

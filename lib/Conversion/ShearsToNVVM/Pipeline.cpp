@@ -1,0 +1,57 @@
+//===- Pipeline.cpp - shears-lower-to-nvvm --------------------------------===//
+
+#include "shears/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void shears::buildShearsLowerToNVVMPipeline(OpPassManager &pm,
+                                            const LowerToNVVMOptions &options) {
+  pm.addPass(createShearsPrepareEntry());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertShearsToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createShearsVerifyBackendContract());
+  buildShearsBufferizePipeline(pm);
+
+  pm.addPass(createShearsPlaceOnDevice());
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createShearsLowerCopies());
+  func.addPass(createShearsMapToGPU({options.blockSize}));
+  func.addPass(createConvertParallelLoopToGpuPass());
+  func.addPass(createCanonicalizerPass());
+  if (options.emulate) {
+    pm.addPass(createShearsEmulateGPU());
+    pm.addPass(createLowerAffinePass());
+    buildShearsLoopsToLLVMPipeline(pm);
+    return;
+  }
+  pm.addPass(createGpuKernelOutliningPass());
+  // One stream per call: kernels, copies, allocations and frees are queued
+  // in order on it, and the call waits once, at its end.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFormat = "isa"; // PTX, which the driver compiles at load.
+  nvvm.optLevel = options.optLevel;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  pm.addPass(createShearsEmitEntryPoint());
+}
+
+void shears::registerShearsLowerToNVVMPipeline() {
+  PassPipelineRegistration<LowerToNVVMOptions>(
+      "shears-lower-to-nvvm",
+      "Lowers the shears dialect to the LLVM dialect for NVIDIA GPUs: host "
+      "code with the shears_invoke entry point and PTX kernels",
+      [](OpPassManager &pm, const LowerToNVVMOptions &options) {
+        buildShearsLowerToNVVMPipeline(pm, options);
+      });
+}
