@@ -3,6 +3,7 @@
 
     check_numerics.py --model M.onnx --batch B --workdir D [--seed S] [--tol 1e-4]
                       [--bin build/bin] [--aot] [--data auto|random|fashion-mnist]
+                      [--device cpu|cuda|cuda-emulated]
 
 Writes one input per model input to D/<name>.b<B>.npy: real Fashion-MNIST test images (a seeded
 choice) for a model whose input is [N, 1, 28, 28] or [N, 784] (--data auto, the default, or
@@ -11,6 +12,9 @@ choice) for a model whose input is [N, 1, 28, 28] or [N, 784] (--data auto, the 
 D/ort.b<B>/ and Shears into D/jit.b<B>/ (shears-run, JIT) or, with --aot, D/aot.b<B>/
 (shears-compile to D/lib<model>.so, reused while newer than the model and shears-compile, then
 shears-example-run-model), and compares every output: |ort - shears| <= tol + tol*|ort|.
+--device cuda runs Shears on the GPU (shears-run --device cuda, shears-compile --target cuda);
+cuda-emulated runs the GPU pipeline's code on the CPU (shears-run --device cuda --emulate-gpu,
+JIT only). Their outputs go to D/<mode>-<device>.b<B>/.
 
 Prints the per-output comparison, then one summary line
     numerics OK <model> batch <B> (jit|aot): max abs diff X
@@ -110,25 +114,33 @@ def fresh_dir(path):
     return path
 
 
+DEVICE_FLAGS = {"cpu": [], "cuda": ["--device=cuda"],
+                "cuda-emulated": ["--device=cuda", "--emulate-gpu"]}
+
+
 def run_shears(args, stem, inputs):
     mode = "aot" if args.aot else "jit"
-    out = fresh_dir(args.workdir / f"{mode}.b{args.batch}")
+    suffix = "" if args.device == "cpu" else f"-{args.device}"
+    out = fresh_dir(args.workdir / f"{mode}{suffix}.b{args.batch}")
     feeds = [f"{n}={p}" for n, p in inputs.items()]
     if not args.aot:
         tool = args.bin / "shears-run"
-        t = run([tool, args.model, *(f"--input={f}" for f in feeds), f"--output-dir={out}"],
-                "shears-run")
+        t = run([tool, args.model, *(f"--input={f}" for f in feeds), f"--output-dir={out}",
+                 *DEVICE_FLAGS[args.device]], "shears-run")
         return out, f"shears-run {t:.1f} s"
+    if args.device == "cuda-emulated":
+        raise Failure("the GPU emulation runs in the JIT only (no --aot)")
     compile_tool, runner = args.bin / "shears-compile", args.bin / "shears-example-run-model"
     for tool in (compile_tool, runner):
         if not tool.is_file():
             raise Failure(f"{tool} does not exist")
-    lib = args.workdir / f"lib{stem}.so"
+    lib = args.workdir / f"lib{stem}{suffix}.so"
     newest_source = max(args.model.stat().st_mtime, compile_tool.stat().st_mtime)
     if lib.is_file() and lib.stat().st_mtime > newest_source:
         timing = "shears-compile reused"
     else:
-        timing = f"shears-compile {run([compile_tool, args.model, '-o', lib], 'shears-compile'):.1f} s"
+        compile_cmd = [compile_tool, args.model, "-o", lib, f"--target={args.device}"]
+        timing = f"shears-compile {run(compile_cmd, 'shears-compile'):.1f} s"
     t = run([runner, lib, *feeds, "-o", out], "shears-example-run-model")
     return out, f"{timing}, run {t:.1f} s"
 
@@ -184,8 +196,13 @@ def main():
     p.add_argument("--aot", action="store_true",
                    help="shears-compile + shears-example-run-model instead of shears-run")
     p.add_argument("--data", choices=("auto", "random", "fashion-mnist"), default="auto")
+    p.add_argument("--device", choices=tuple(DEVICE_FLAGS), default="cpu",
+                   help="where Shears runs the model (default cpu)")
     args = p.parse_args()
-    label = f"{args.model.name.removesuffix('.onnx')} batch {args.batch} ({'aot' if args.aot else 'jit'})"
+    mode = "aot" if args.aot else "jit"
+    if args.device != "cpu":
+        mode += f", {args.device}"
+    label = f"{args.model.name.removesuffix('.onnx')} batch {args.batch} ({mode})"
     try:
         worst = check(args)
     except Failure as e:

@@ -22,6 +22,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::shears {
@@ -74,7 +75,8 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
   void runOnOperation() override {
     if (blockSize < 1 || blockSize > 1024) {
       getOperation().emitError()
-          << "block-size must be between 1 and 1024 threads, got " << blockSize;
+          << "block-size must be between 1 and 1024 threads, got "
+          << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
     SmallVector<linalg::LinalgOp> ops;
@@ -100,6 +102,18 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
     // An op without a parallel loop (a full reduction, a scalar) runs in a
     // single thread: a one-iteration loop to map.
     bool parallel = op.getNumParallelLoops() > 0;
+    // A block needs no more threads than the op has iterations (at least
+    // one: an empty op has an empty grid).
+    int64_t threads = blockSize;
+    if (!parallel)
+      threads = 1;
+    else if (SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+             llvm::none_of(
+                 ArrayRef(ranges).take_front(op.getNumParallelLoops()),
+                 ShapedType::isDynamic))
+      threads = std::clamp<int64_t>(
+          computeProduct(ArrayRef(ranges).take_front(op.getNumParallelLoops())),
+          1, threads);
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);
     scf::ParallelOp single;
@@ -131,14 +145,14 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
       outer =
           cast<scf::ParallelOp>(next ? next->getPrevNode() : &block->back());
     }
-    auto [blocks, threads] = scf::tileParallelLoop(outer, {blockSize},
-                                                   /*noMinMaxBounds=*/true);
+    auto [blockLoop, threadLoop] =
+        scf::tileParallelLoop(outer, {threads}, /*noMinMaxBounds=*/true);
     if (failed(gpu::setMappingAttr(
-            blocks, {mapTo(rewriter, gpu::Processor::BlockX)})) ||
-        failed(gpu::setMappingAttr(threads,
+            blockLoop, {mapTo(rewriter, gpu::Processor::BlockX)})) ||
+        failed(gpu::setMappingAttr(threadLoop,
                                    {mapTo(rewriter, gpu::Processor::ThreadX)})))
       return emitError(loc, "cannot map the loops to blocks and threads");
-    WalkResult nested = threads.getBody()->walk([&](scf::ParallelOp inner) {
+    WalkResult nested = threadLoop.getBody()->walk([&](scf::ParallelOp inner) {
       SmallVector<gpu::ParallelLoopDimMappingAttr> sequential(
           inner.getNumLoops(), mapTo(rewriter, gpu::Processor::Sequential));
       return failed(gpu::setMappingAttr(inner, sequential))

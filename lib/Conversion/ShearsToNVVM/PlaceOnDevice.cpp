@@ -137,8 +137,8 @@ struct ShearsPlaceOnDevice
     for (Value result : ret.getOperands()) {
       auto alloc = result.getDefiningOp<memref::AllocOp>();
       if (!alloc || alloc->getBlock() != &body) {
-        func.emitError("a result is not a fresh buffer: run "
-                       "shears-copy-results first");
+        ret.emitError("a result is not a fresh buffer: run "
+                      "shears-copy-results first");
         return signalPassFailure();
       }
       hostResults.insert(result);

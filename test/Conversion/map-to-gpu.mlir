@@ -1,0 +1,78 @@
+// RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=64}))" --split-input-file | FileCheck %s
+// RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=64},convert-parallel-loops-to-gpu,canonicalize))" --split-input-file | FileCheck %s --check-prefix=LAUNCH
+// RUN: not shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=0}))" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// A reduction between two parallel dimensions: the parallel ones go first
+// and are collapsed into one (n * 5 elements), tiled by the block size; the
+// reduction runs in each thread. Threads past the end do nothing.
+// CHECK-LABEL: func.func @rowsum
+// CHECK: %[[N:.+]] = arith.muli %{{.+}}, %c5
+// CHECK: scf.parallel (%[[B:.+]]) = (%{{.+}}) to (%[[N]]) step (%[[STEP:.+]]) {
+// CHECK: scf.parallel (%[[T:.+]]) = (%{{.+}}) to (%[[STEP]]) step
+// CHECK: %[[I:.+]] = arith.addi %[[T]], %[[B]]
+// CHECK: scf.if
+// CHECK: scf.for %[[K:.+]] = %{{.+}} to %c3
+// CHECK: %[[KI:.+]] = affine.apply #map(%[[K]])
+// CHECK: memref.load %arg0[%{{.+}}, %[[KI]], %{{.+}}]
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+// LAUNCH-LABEL: func.func @rowsum
+// LAUNCH: gpu.launch blocks({{.*}}) in ({{.*}} = %{{.+}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
+func.func @rowsum(%x: memref<?x3x5xf32>, %y: memref<?x5xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x : memref<?x3x5xf32>) outs(%y : memref<?x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A static op smaller than a block gets as many threads as it has elements.
+// LAUNCH-LABEL: func.func @small
+// LAUNCH: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c10, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
+func.func @small(%x: memref<2x5xf32>, %y: memref<2x5xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%x : memref<2x5xf32>) outs(%y : memref<2x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp %in : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+// -----
+
+// No parallel dimension: one thread.
+// CHECK-LABEL: func.func @total
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c8
+// LAUNCH-LABEL: func.func @total
+// LAUNCH: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}})
+func.func @total(%x: memref<8xf32>, %y: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]} ins(%x : memref<8xf32>) outs(%y : memref<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A named convolution: its four parallel loops collapse into one of
+// 2 * 4 * 6 * 6 elements; the channel and window loops run in each thread.
+// CHECK-LABEL: func.func @conv
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK-COUNT-3: scf.for
+// CHECK-NOT: scf.for
+// LAUNCH-LABEL: func.func @conv
+// LAUNCH: gpu.launch blocks({{.*}}) in ({{.*}} = %c5{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}, {{.*}})
+func.func @conv(%x: memref<2x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: memref<2x4x6x6xf32>) {
+  linalg.conv_2d_nchw_fchw ins(%x, %w : memref<2x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<2x4x6x6xf32>)
+  return
+}
+
+// BAD: error: block-size must be between 1 and 1024 threads, got 0
