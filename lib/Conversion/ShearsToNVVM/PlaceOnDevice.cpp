@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::shears {
@@ -220,8 +221,18 @@ struct ShearsPlaceOnDevice
     if (deallocs.wasInterrupted())
       return signalPassFailure();
 
-    // Results: copied from the device into the host buffers.
+    // Results: copied from the device into the host buffers. Those are
+    // allocated as early as their sizes allow, so that no host allocation
+    // splits the call's device work (the GPU would wait for it).
+    Operation *firstDeviceOp = nullptr;
+    for (Operation &op : body)
+      if (isa<gpu::GPUDialect>(op.getDialect())) {
+        firstDeviceOp = &op;
+        break;
+      }
     for (Value result : hostResults) {
+      if (firstDeviceOp)
+        (void)hoistBefore(result.getDefiningOp(), firstDeviceOp);
       for (Operation *user : llvm::make_early_inc_range(result.getUsers())) {
         if (isa<func::ReturnOp>(user))
           continue;
@@ -275,6 +286,30 @@ struct ShearsPlaceOnDevice
   /// Each constant global the entry function reads becomes a device copy
   /// behind a pointer slot: `shears_gpu_constant(slot, host, bytes)` uploads
   /// it on first use and returns the slot's pointer afterwards.
+  /// Moves `op` before `point` (in the same block) with the pure ops that
+  /// compute its operands; fails, moving nothing, when one of them is not
+  /// pure.
+  static bool hoistBefore(Operation *op, Operation *point) {
+    SmallVector<Operation *> moves;
+    std::function<bool(Operation *)> collect = [&](Operation *o) {
+      for (Value operand : o->getOperands()) {
+        Operation *def = operand.getDefiningOp();
+        if (!def || def->getBlock() != point->getBlock() ||
+            def->isBeforeInBlock(point) || llvm::is_contained(moves, def))
+          continue;
+        if (!isMemoryEffectFree(def) || !collect(def))
+          return false;
+      }
+      moves.push_back(o);
+      return true;
+    };
+    if (op->isBeforeInBlock(point) || !collect(op))
+      return false;
+    for (Operation *o : moves)
+      o->moveBefore(point);
+    return true;
+  }
+
   /// The uploads go at `b`, which is left after them.
   LogicalResult placeConstants(ModuleOp module, Block &body, OpBuilder &b) {
     MLIRContext *ctx = module.getContext();
