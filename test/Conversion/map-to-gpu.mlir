@@ -4,16 +4,21 @@
 
 // A reduction between two parallel dimensions: the parallel ones go first
 // and are collapsed into one (n * 5 elements), tiled by the block size; the
-// reduction runs in each thread. Threads past the end do nothing.
+// reduction runs in each thread, its sum carried in a register (one load
+// before the loop, one store after). Threads past the end do nothing.
 // CHECK-LABEL: func.func @rowsum
 // CHECK: %[[N:.+]] = arith.muli %{{.+}}, %c5
 // CHECK: scf.parallel (%[[B:.+]]) = (%{{.+}}) to (%[[N]]) step (%[[STEP:.+]]) {
 // CHECK: scf.parallel (%[[T:.+]]) = (%{{.+}}) to (%[[STEP]]) step
-// CHECK: %[[I:.+]] = arith.addi %[[T]], %[[B]]
 // CHECK: scf.if
-// CHECK: scf.for %[[K:.+]] = %{{.+}} to %c3
-// CHECK: %[[KI:.+]] = affine.apply #map(%[[K]])
-// CHECK: memref.load %arg0[%{{.+}}, %[[KI]], %{{.+}}]
+// CHECK: %[[J:.+]] = arith.remsi
+// CHECK: %[[I:.+]] = arith.divsi
+// CHECK: %[[INIT:.+]] = memref.load %arg1[%[[I]], %[[J]]]
+// CHECK: %[[SUM:.+]] = scf.for %[[K:.+]] = %{{.+}} to %c3 step %{{.+}} iter_args(%[[ACC:.+]] = %[[INIT]]) -> (f32) {
+// CHECK: %[[X:.+]] = memref.load %arg0[%[[I]], %[[K]], %[[J]]]
+// CHECK: %[[NEXT:.+]] = arith.addf %[[X]], %[[ACC]]
+// CHECK: scf.yield %[[NEXT]]
+// CHECK: memref.store %[[SUM]], %arg1[%[[I]], %[[J]]]
 // CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
 // CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
 // LAUNCH-LABEL: func.func @rowsum
@@ -62,16 +67,41 @@ func.func @total(%x: memref<8xf32>, %y: memref<f32>) {
 // -----
 
 // A named convolution: its four parallel loops collapse into one of
-// 2 * 4 * 6 * 6 elements; the channel and window loops run in each thread.
+// 2 * 4 * 6 * 6 elements; the channel and window loops run in each thread,
+// the output element carried through all three.
 // CHECK-LABEL: func.func @conv
 // CHECK: scf.parallel
 // CHECK: scf.parallel
-// CHECK-COUNT-3: scf.for
+// CHECK: %[[INIT:.+]] = memref.load %arg2
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[INIT]]) -> (f32)
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: scf.for {{.*}} iter_args
+// CHECK-NOT: memref.store
+// CHECK-COUNT-3: scf.yield
+// CHECK: memref.store %{{.+}}, %arg2
 // CHECK-NOT: scf.for
 // LAUNCH-LABEL: func.func @conv
 // LAUNCH: gpu.launch blocks({{.*}}) in ({{.*}} = %c5{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}, {{.*}})
 func.func @conv(%x: memref<2x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: memref<2x4x6x6xf32>) {
   linalg.conv_2d_nchw_fchw ins(%x, %w : memref<2x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<2x4x6x6xf32>)
+  return
+}
+
+// -----
+
+// The sum lands in the first column of the matrix it reads: its element is
+// read through another view during the loop, so it stays in memory.
+// CHECK-LABEL: func.func @aliased
+// CHECK: scf.for
+// CHECK-NOT: iter_args
+// CHECK: memref.store
+func.func @aliased(%a: memref<4x4xf32>) {
+  %col = memref.subview %a[0, 0] [4, 1] [1, 1] : memref<4x4xf32> to memref<4xf32, strided<[4]>>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%a : memref<4x4xf32>) outs(%col : memref<4xf32, strided<[4]>>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
   return
 }
 

@@ -305,8 +305,11 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
     parallel dimensions are collapsed into one and tiled by `block-size`:
     the tile loop is mapped to `block_x`, the loop within a tile to
     `thread_x` (one output element per thread), any nested parallel loop to
-    `sequential`. An op with no parallel dimension runs in one thread.
-    `convert-parallel-loops-to-gpu` then makes each a `gpu.launch`.
+    `sequential`. An op with no parallel dimension runs in one thread. A
+    reduction's output element is carried through its loops in a register
+    (loaded once before, stored once after) where nothing else in the loop
+    touches its buffer. `convert-parallel-loops-to-gpu` then makes each a
+    `gpu.launch`.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",

@@ -19,11 +19,13 @@
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSMAPTOGPU
@@ -62,6 +64,74 @@ FailureOr<linalg::LinalgOp> parallelLoopsFirst(RewriterBase &rewriter,
   if (failed(interchanged))
     return failure();
   return cast<linalg::LinalgOp>(interchanged->getOperation());
+}
+
+/// The allocation a buffer is a view of. A memref.view is one of its own:
+/// shears-plan-memory gives buffers that are live together disjoint bytes.
+Value rootBuffer(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>()) {
+    if (isa<memref::ViewOp>(view))
+      break;
+    value = view.getViewSource();
+  }
+  return value;
+}
+
+/// Keeps the element a reduction loop accumulates into in a register: where
+/// the loop's body loads and stores one element of a buffer at indices
+/// defined outside it, and reads or writes that buffer nowhere else, the
+/// element is loaded once before the loop, carried through it, and stored
+/// once after. Otherwise each step would go through memory (kernel
+/// arguments are not known not to alias, so LLVM cannot do this).
+void promoteAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
+  for (auto store : loop.getBody()->getOps<memref::StoreOp>()) {
+    Value buffer = store.getMemRef();
+    ValueRange indices = store.getIndices();
+    if (llvm::any_of(indices, [&](Value i) {
+          return loop->isAncestor(i.getParentBlock()->getParentOp());
+        }))
+      continue;
+    // The loads of the element, and nothing else touching its buffer.
+    Value root = rootBuffer(buffer);
+    SmallVector<memref::LoadOp> loads;
+    bool exclusive = true;
+    loop.getBody()->walk([&](Operation *op) {
+      if (op == store)
+        return;
+      for (Value operand : op->getOperands()) {
+        if (!isa<MemRefType>(operand.getType()) || rootBuffer(operand) != root)
+          continue;
+        auto load = dyn_cast<memref::LoadOp>(op);
+        if (load && operand == buffer && load->getBlock() == loop.getBody() &&
+            load.getIndices() == indices && load->isBeforeInBlock(store))
+          loads.push_back(load);
+        else
+          exclusive = false;
+      }
+    });
+    if (!exclusive)
+      continue;
+    Location loc = store.getLoc();
+    rewriter.setInsertionPoint(loop);
+    Value init = memref::LoadOp::create(rewriter, loc, buffer, indices);
+    Value stored = store.getValueToStore();
+    FailureOr<LoopLikeOpInterface> carried = loop.replaceWithAdditionalYields(
+        rewriter, init, /*replaceInitOperandUsesInLoop=*/false,
+        [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+          return SmallVector<Value>{stored};
+        });
+    if (failed(carried))
+      return;
+    auto newLoop = cast<scf::ForOp>(carried->getOperation());
+    Value accumulator = newLoop.getRegionIterArgs().back();
+    for (memref::LoadOp load : loads)
+      rewriter.replaceOp(load, accumulator);
+    rewriter.eraseOp(store);
+    rewriter.setInsertionPointAfter(newLoop);
+    memref::StoreOp::create(rewriter, loc, newLoop.getResults().back(), buffer,
+                            indices);
+    return;
+  }
 }
 
 gpu::ParallelLoopDimMappingAttr mapTo(Builder &b, gpu::Processor processor) {
@@ -161,6 +231,21 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
     });
     if (nested.wasInterrupted())
       return emitError(loc, "cannot map an inner loop to one thread");
+    // Indices come as affine.apply of the loop variables; identities fold,
+    // so that a load and a store of the same element read the same values.
+    threadLoop.getBody()->walk([&](affine::AffineApplyOp apply) {
+      SmallVector<OpFoldResult> folded;
+      if (succeeded(apply->fold(folded)) && folded.size() == 1)
+        if (auto value = dyn_cast<Value>(folded.front()))
+          rewriter.replaceOp(apply, value);
+    });
+    // Innermost loops first: an outer loop then sees the inner one's
+    // accumulator load and store, and carries it in turn.
+    SmallVector<scf::ForOp> reductions;
+    threadLoop.getBody()->walk<WalkOrder::PostOrder>(
+        [&](scf::ForOp loop) { reductions.push_back(loop); });
+    for (scf::ForOp loop : reductions)
+      promoteAccumulator(rewriter, loop);
     return success();
   }
 };
