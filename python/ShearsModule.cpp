@@ -739,21 +739,34 @@ private:
   ShearsModel *model;
 };
 
-/// Clones `module` and lowers the clone to the LLVM dialect, unless it is
-/// lowered already (it has the entry point that shears-lower-to-llvm emits).
-OwningOpRef<ModuleOp> lowerClone(const Module &module) {
+/// "cpu" or "cuda".
+shears::Device parseDevice(const std::string &name) {
+  std::optional<shears::Device> device = shears::parseDevice(name);
+  if (!device)
+    throw Error("device must be 'cpu' or 'cuda', got '" + name + "'");
+  return *device;
+}
+
+/// Clones `module` and lowers the clone to the LLVM dialect for `device`,
+/// unless it is lowered already (it has the entry point that the lowering
+/// pipelines emit).
+OwningOpRef<ModuleOp> lowerClone(const Module &module,
+                                 const std::string &deviceName) {
+  shears::Device device = parseDevice(deviceName);
   OwningOpRef<ModuleOp> lowered(module.get().clone());
   if (SymbolTable::lookupSymbolIn(*lowered, "shears_invoke"))
     return lowered;
   DiagnosticCapture capture(module.getContext());
-  if (failed(shears::lowerToLLVM(*lowered)))
+  if (device == shears::Device::CUDA ? failed(shears::lowerToNVVM(*lowered))
+                                     : failed(shears::lowerToLLVM(*lowered)))
     throw Error(capture.message("lowering the module to LLVM failed"));
   capture.warnIfAny();
   return lowered;
 }
 
-std::unique_ptr<Model> compile(const Module &module) {
-  OwningOpRef<ModuleOp> lowered = lowerClone(module);
+std::unique_ptr<Model> compile(const Module &module,
+                               const std::string &device) {
+  OwningOpRef<ModuleOp> lowered = lowerClone(module, device);
   std::string error;
   ShearsModel *model;
   {
@@ -769,8 +782,8 @@ std::unique_ptr<Model> compile(const Module &module) {
 }
 
 void compileLibrary(const Module &module, const std::string &path,
-                    const std::string &cpu) {
-  OwningOpRef<ModuleOp> lowered = lowerClone(module);
+                    const std::string &cpu, const std::string &device) {
+  OwningOpRef<ModuleOp> lowered = lowerClone(module, device);
   std::string error;
   DiagnosticCapture capture(module.getContext());
   if (failed(shears::compileSharedLibrary(*lowered, path, error, cpu))) {
@@ -890,7 +903,7 @@ op cannot be expressed in ONNX.)doc")
   m.def("_unpack", &unpack, py::arg("path"), py::arg("out"));
   m.def("_parse_string", &parseString, py::arg("text"),
         py::arg("name") = "<string>");
-  m.def("_compile", &compile, py::arg("module"));
+  m.def("_compile", &compile, py::arg("module"), py::arg("device") = "cpu");
   m.def("_sensitivity", &sensitivity, py::arg("module"), py::arg("samples"),
         py::arg("labels"), py::arg("sparsities"), py::arg("options"),
         py::arg("batch"));
@@ -898,7 +911,7 @@ op cannot be expressed in ONNX.)doc")
         py::arg("keep"));
   m.def("_calibrate", &calibrate, py::arg("module"), py::arg("samples"),
         py::arg("batch"), py::arg("kind"));
-  m.def("_compile_library", &compileLibrary, py::arg("module"),
-        py::arg("path"), py::arg("cpu") = "");
+  m.def("_compile_library", &compileLibrary, py::arg("module"), py::arg("path"),
+        py::arg("cpu") = "", py::arg("device") = "cpu");
   m.def("_load_library", &loadLibrary, py::arg("path"));
 }

@@ -320,30 +320,35 @@ def _with_threads(compiled: CompiledModel, threads: Optional[int]) -> CompiledMo
     return compiled
 
 
-def compile(model, *, threads: Optional[int] = None) -> CompiledModel:  # noqa: A001 (shadows the builtin on purpose)
-    """JIT-compiles a model for this CPU.
+def compile(model, *, threads: Optional[int] = None,  # noqa: A001 (shadows the builtin on purpose)
+            device: str = "cpu") -> CompiledModel:
+    """JIT-compiles a model for this CPU, or for an NVIDIA GPU.
 
     `model` is a shears.Module (it is cloned, not changed) or the path of a
     model file (see shears.load). It is lowered by the shears-lower-to-llvm
-    pipeline, unless it was lowered already (run_pipeline), and compiled in
-    process with -O3 for the host CPU. Raises shears.Error with the
-    diagnostics if lowering or compilation fails. `threads` as in
-    CompiledModel.set_threads.
+    pipeline (device="cpu") or shears-lower-to-nvvm (device="cuda": PTX
+    kernels that the GPU's driver loads here), unless it was lowered already
+    (run_pipeline), and compiled in process with -O3 for the host CPU.
+    Raises shears.Error with the diagnostics if lowering or compilation
+    fails, and for device="cuda" where there is no CUDA driver or GPU.
+    `threads` as in CompiledModel.set_threads.
     """
-    return _with_threads(CompiledModel(_shears._compile(_as_module(model))), threads)
+    return _with_threads(CompiledModel(_shears._compile(_as_module(model), device)), threads)
 
 
-def compile_library(model, path, *, cpu: Optional[str] = None) -> str:
+def compile_library(model, path, *, cpu: Optional[str] = None, device: str = "cpu") -> str:
     """Compiles a model ahead of time into the shared library `path` (linked
     by clang-22) that shears.load_library and C programs over the runtime
     (include/shears-c/Runtime.h) load, like `shears-compile` does.
 
     `model` is a shears.Module (not changed) or a model path. Code is for
     this machine's CPU, or for `cpu` (an LLVM CPU name such as "x86-64-v2")
-    to run on other machines. Returns `path` as a str.
+    to run on other machines; with device="cuda" its layers run on an NVIDIA
+    GPU (PTX embedded; the library needs the GPU's driver only to run, as
+    `shears compile --target cuda`). Returns `path` as a str.
     """
     path = _path(path)
-    _shears._compile_library(_as_module(model), path, cpu or "")
+    _shears._compile_library(_as_module(model), path, cpu or "", device)
     return path
 
 

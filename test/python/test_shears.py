@@ -524,6 +524,21 @@ def test_compile_library_for_another_cpu(gemm_relu, gemm_relu_model, tmp_path):
     np.testing.assert_allclose(shears.load_library(library)(x), gemm_relu_model(x), rtol=1e-5, atol=1e-6)
 
 
+def test_gpu_without_a_driver(gemm_relu, tmp_path, monkeypatch):
+    # No driver here, whatever the machine has: the runtime reads this when
+    # it first needs the driver (the first GPU model of the process).
+    monkeypatch.setenv("SHEARS_CUDA_DRIVER", str(tmp_path / "no-libcuda.so"))
+    module = shears.import_onnx(gemm_relu[0])
+    with pytest.raises(shears.Error, match="no CUDA driver found"):
+        shears.compile(module, device="cuda")
+    # A library for the GPU builds without one, and says so when loaded.
+    library = shears.compile_library(module, tmp_path / "gpu.so", device="cuda")
+    with pytest.raises(shears.Error, match="no CUDA driver found"):
+        shears.load_library(library)
+    with pytest.raises(shears.Error, match="device must be 'cpu' or 'cuda', got 'tpu'"):
+        shears.compile(module, device="tpu")
+
+
 def test_compiled_model_outlives_its_module(gemm_relu):
     import gc
 
