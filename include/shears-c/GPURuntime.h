@@ -35,6 +35,15 @@ SHEARS_GPU_EXPORT char *shears_gpu_take_error(void);
  * anything). Returns NULL, or a malloc'd message saying what is missing. */
 SHEARS_GPU_EXPORT char *shears_gpu_check_device(void);
 
+/* Measures the device work of each run (from the first copy in to the last
+ * copy out, with CUDA events) while on; turning it on or off clears the
+ * total. */
+SHEARS_GPU_EXPORT void shears_gpu_set_timing(int on);
+
+/* Milliseconds of device work measured since the last call (or since timing
+ * was turned on), and clears them. */
+SHEARS_GPU_EXPORT double shears_gpu_take_time_ms(void);
+
 /* The device copy of `bytes` bytes of constant host memory: uploaded into a
  * new device allocation the first time, when *slot is NULL, and *slot
  * returned from then on. NULL after an error. */

@@ -23,6 +23,8 @@
 #include "shears/Transforms/Passes.h"
 #include "shears/Transforms/Report.h"
 
+#include "shears-c/GPURuntime.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -454,7 +456,11 @@ int shears::runModelCommand(int argc, char **argv) {
     return fail(name, error);
 
   if (benchmark > 0) {
-    std::vector<double> times;
+    // On the GPU, also the device's own time for each run (CUDA events).
+    bool gpu = *device == shears::Device::CUDA;
+    if (gpu)
+      shears_gpu_set_timing(1);
+    std::vector<double> times, gpuTimes;
     std::vector<TensorPtr> scratch;
     for (unsigned i = 0; i < benchmark; ++i) {
       auto start = std::chrono::steady_clock::now();
@@ -463,12 +469,21 @@ int shears::runModelCommand(int argc, char **argv) {
       times.push_back(std::chrono::duration<double, std::milli>(
                           std::chrono::steady_clock::now() - start)
                           .count());
+      if (gpu)
+        gpuTimes.push_back(shears_gpu_take_time_ms());
     }
-    std::sort(times.begin(), times.end());
-    llvm::outs() << llvm::formatv(
-        "latency over {0} runs: median {1:f3} ms, min {2:f3} ms, max {3:f3} "
-        "ms\n",
-        times.size(), times[times.size() / 2], times.front(), times.back());
+    if (gpu)
+      shears_gpu_set_timing(0);
+    auto report = [&](StringRef what, std::vector<double> &ms) {
+      std::sort(ms.begin(), ms.end());
+      llvm::outs() << llvm::formatv(
+          "{0} over {1} runs: median {2:f3} ms, min {3:f3} ms, max {4:f3} "
+          "ms\n",
+          what, ms.size(), ms[ms.size() / 2], ms.front(), ms.back());
+    };
+    report("latency", times);
+    if (gpu)
+      report("GPU time (events)", gpuTimes);
   }
 
   if (!outputDir.empty()) {

@@ -63,6 +63,7 @@ constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
   X(cuEventDestroy_v2, CUresult (*)(CUevent))                                  \
   X(cuEventRecord, CUresult (*)(CUevent, CUstream))                            \
   X(cuEventSynchronize, CUresult (*)(CUevent))                                 \
+  X(cuEventElapsedTime, CUresult (*)(float *, CUevent, CUevent))               \
   X(cuMemAlloc_v2, CUresult (*)(CUdeviceptr *, size_t))                        \
   X(cuMemAllocManaged, CUresult (*)(CUdeviceptr *, size_t, unsigned))          \
   X(cuMemFree_v2, CUresult (*)(CUdeviceptr))                                   \
@@ -196,6 +197,18 @@ bool ready() {
   return !errorPending();
 }
 
+/// Timing (shears_gpu_set_timing): each call's device work is one stream
+/// from its creation to its synchronization; events at both ends measure
+/// it as the GPU ran it.
+pthread_mutex_t timingMutex = PTHREAD_MUTEX_INITIALIZER;
+bool timing = false;
+constexpr int kMaxTimedStreams = 64;
+struct TimedStream {
+  CUstream stream;
+  CUevent start;
+} timedStreams[kMaxTimedStreams];
+double timedMs = 0;
+
 bool check(CUresult result, const char *what) {
   if (result == CUDA_SUCCESS)
     return true;
@@ -280,8 +293,21 @@ CUstream mgpuStreamCreate() {
   if (!ready())
     return nullptr;
   CUstream stream = nullptr;
-  check(driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
-        "creating a stream");
+  if (!check(driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+             "creating a stream"))
+    return nullptr;
+  pthread_mutex_lock(&timingMutex);
+  if (timing) {
+    CUevent start = nullptr;
+    for (TimedStream &slot : timedStreams)
+      if (!slot.stream) {
+        if (driver.cuEventCreate(&start, 0) == CUDA_SUCCESS &&
+            driver.cuEventRecord(start, stream) == CUDA_SUCCESS)
+          slot = {stream, start};
+        break;
+      }
+  }
+  pthread_mutex_unlock(&timingMutex);
   return stream;
 }
 
@@ -291,8 +317,33 @@ void mgpuStreamDestroy(CUstream stream) {
 }
 
 void mgpuStreamSynchronize(CUstream stream) {
-  if (stream && driverReady())
-    check(driver.cuStreamSynchronize(stream), "running the model on the GPU");
+  if (!stream || !driverReady())
+    return;
+  CUevent start = nullptr, end = nullptr;
+  pthread_mutex_lock(&timingMutex);
+  for (TimedStream &slot : timedStreams)
+    if (slot.stream == stream) {
+      start = slot.start;
+      slot = {nullptr, nullptr};
+      break;
+    }
+  pthread_mutex_unlock(&timingMutex);
+  if (start && (driver.cuEventCreate(&end, 0) != CUDA_SUCCESS ||
+                driver.cuEventRecord(end, stream) != CUDA_SUCCESS))
+    end = nullptr;
+  bool ran =
+      check(driver.cuStreamSynchronize(stream), "running the model on the GPU");
+  float ms = 0;
+  if (ran && start && end &&
+      driver.cuEventElapsedTime(&ms, start, end) == CUDA_SUCCESS) {
+    pthread_mutex_lock(&timingMutex);
+    timedMs += ms;
+    pthread_mutex_unlock(&timingMutex);
+  }
+  if (start)
+    driver.cuEventDestroy_v2(start);
+  if (end)
+    driver.cuEventDestroy_v2(end);
 }
 
 void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
@@ -399,6 +450,21 @@ char *shears_gpu_take_error(void) {
   hasPendingError = false;
   pthread_mutex_unlock(&errorMutex);
   return message;
+}
+
+void shears_gpu_set_timing(int on) {
+  pthread_mutex_lock(&timingMutex);
+  timing = on != 0;
+  timedMs = 0;
+  pthread_mutex_unlock(&timingMutex);
+}
+
+double shears_gpu_take_time_ms(void) {
+  pthread_mutex_lock(&timingMutex);
+  double ms = timedMs;
+  timedMs = 0;
+  pthread_mutex_unlock(&timingMutex);
+  return ms;
 }
 
 char *shears_gpu_check_device(void) {

@@ -121,6 +121,11 @@ CUresult cuEventCreate(void **e, unsigned f) { *e = malloc(1); RETURN(OK); }
 CUresult cuEventDestroy_v2(void *e) { free(e); RETURN(OK); }
 CUresult cuEventRecord(void *e, void *s) { RETURN(OK); }
 CUresult cuEventSynchronize(void *e) { RETURN(OK); }
+/* Every run takes a quarter of a millisecond. */
+CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
+  *ms = 0.25f;
+  RETURN(OK);
+}
 
 static CUresult allocate(CUdeviceptr *p, size_t bytes) {
   *p = (CUdeviceptr)(uintptr_t)calloc(1, bytes);
