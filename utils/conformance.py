@@ -198,6 +198,7 @@ def run_case(test, case, work, args):
     cmd = [args.shears_run, str(test.path / "model.onnx"), "--output-dir", str(out_dir)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    cmd += args.run_arg
     try:
         inputs = [read_pb(pb) for pb in numbered(case, "input")]
         for i, (name, tensor) in enumerate(zip(bind(inputs, test.inputs, "input"), inputs)):
@@ -315,6 +316,8 @@ def parse_args(argv):
     p.add_argument("--jobs", type=int, default=2, help="tests run in parallel (default 2)")
     p.add_argument("--timeout", type=float, default=60, help="seconds per test (default 60)")
     p.add_argument("--threads", type=int, help="passed to shears-run (default: not passed)")
+    p.add_argument("--run-arg", action="append", default=[], metavar="ARG",
+                   help="another argument for shears-run, e.g. --run-arg=--device=cuda (repeatable)")
     p.add_argument("--write-docs", type=Path, metavar="FILE")
     p.add_argument("--baseline", type=Path, metavar="FILE")
     p.add_argument("--update-baseline", action="store_true")

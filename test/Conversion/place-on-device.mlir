@@ -62,6 +62,29 @@ module attributes {shears.workspace = {bytes = 32 : i64, dim = 0 : i64, input = 
 
 // -----
 
+// A model whose output is a constant (ONNX Shape of a static input), with a
+// workspace of static size: the weight's upload comes before its use, the
+// workspace is its planned bytes.
+// CHECK-LABEL: func.func @shears_model
+// CHECK: %[[HOST:.+]] = memref.get_global @shape
+// CHECK: memref.extract_aligned_pointer_as_index %[[HOST]]
+// CHECK: call @shears_gpu_constant
+// CHECK: %[[W:.+]] = builtin.unrealized_conversion_cast
+// CHECK: %[[R:.+]] = memref.alloc() : memref<3xi64>
+// CHECK: gpu.alloc (%c16) : memref<?xi8>
+// CHECK: gpu.memcpy %[[R]], %[[W]]
+module attributes {shears.workspace = {bytes = 16 : i64}} {
+  memref.global "private" constant @shape : memref<3xi64> = dense<[3, 4, 5]>
+  func.func @shears_model(%x: memref<3x4x5xf32>, %ws: memref<?xi8>) -> memref<3xi64> {
+    %s = memref.get_global @shape : memref<3xi64>
+    %r = memref.alloc() : memref<3xi64>
+    memref.copy %s, %r : memref<3xi64> to memref<3xi64>
+    return %r : memref<3xi64>
+  }
+}
+
+// -----
+
 // Host code may not touch device memory: a scalar read outside a kernel.
 func.func @shears_model(%x: memref<4xf32>) -> memref<4xf32> {
   %c0 = arith.constant 0 : index

@@ -154,12 +154,15 @@ struct ShearsPlaceOnDevice
       auto bytes = workspace.getAs<IntegerAttr>("bytes");
       auto input = workspace.getAs<IntegerAttr>("input");
       auto dim = workspace.getAs<IntegerAttr>("dim");
-      if (!bytes || !input || !dim) {
-        module.emitError("shears.workspace needs bytes, input and dim");
+      // `input` and `dim` name the input dimension that scales it, if any.
+      if (!bytes || !input != !dim ||
+          (input && (input.getInt() < 0 || input.getInt() >= numInputs))) {
+        module.emitError("shears.workspace needs bytes, and input and dim "
+                         "naming an input dimension or neither");
         return signalPassFailure();
       }
       Value size = arith::ConstantIndexOp::create(b, loc, bytes.getInt());
-      if (input.getInt() >= 0) {
+      if (input) {
         Value extent = memref::DimOp::create(
             b, loc, func.getArgument(input.getInt()), dim.getInt());
         Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -342,7 +345,10 @@ struct ShearsPlaceOnDevice
         slots.push_back(slot);
       }
 
-      get->moveBefore(&body, b.getInsertionPoint());
+      if (b.getInsertionPoint() == body.end() ||
+          &*b.getInsertionPoint() != get.getOperation())
+        get->moveBefore(&body, b.getInsertionPoint());
+      b.setInsertionPointAfter(get);
       Value host = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, get);
       host = arith::IndexCastOp::create(b, loc, i64, host);
       host = LLVM::IntToPtrOp::create(b, loc, ptr, host);
