@@ -3,11 +3,13 @@
 
     check_torchvision.py --workdir D [--bin build/bin] [--models a,b,...] [--opset 13]
                          [--batch 1] [--sparsity 0.3] [--tol 1e-4] [--markdown]
+                         [--device cpu|cuda|cuda-emulated]
 
 For each model (default: one of each family, make_models.TORCHVISION) exports D/<model>.onnx
 with make_models.py (seeded random weights, dynamic batch; reused when present), then
   import  shears-translate --import-onnx;
-  run     check_numerics.py at --batch: Shears (JIT) against ONNX Runtime within --tol;
+  run     check_numerics.py at --batch: Shears (JIT, on --device) against ONNX Runtime within
+          --tol;
   prune   shears prune --sparsity S --granularity channel (magnitude) to D/<model>.pruned.onnx;
   pruned  check_numerics.py on the pruned file: ONNX Runtime == Shears on it.
 A step runs only when the one before it passed. Prints one line per model
@@ -65,14 +67,15 @@ def check(name, args):
                                 "-o", args.workdir / f"{name}.mlir"])),
         ("run", lambda: run([sys.executable, UTILS / "check_numerics.py", "--bin", args.bin,
                              "--model", model, "--batch", args.batch, "--workdir",
-                             args.workdir / f"{name}.run", "--tol", args.tol])),
+                             args.workdir / f"{name}.run", "--tol", args.tol,
+                             "--device", args.device])),
         ("prune", lambda: run([args.bin / "shears", "prune", model, "--sparsity",
                                args.sparsity, "--granularity", "channel", "-o",
                                args.workdir / f"{name}.pruned.onnx"])),
         ("pruned", lambda: run([sys.executable, UTILS / "check_numerics.py", "--bin", args.bin,
                                 "--model", args.workdir / f"{name}.pruned.onnx", "--batch",
                                 args.batch, "--workdir", args.workdir / f"{name}.pruned.run",
-                                "--tol", args.tol])),
+                                "--tol", args.tol, "--device", args.device])),
     ]
     for step, fn in steps:
         ok, out = fn()
@@ -95,6 +98,8 @@ def main():
     p.add_argument("--sparsity", type=float, default=0.3)
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--device", choices=("cpu", "cuda", "cuda-emulated"), default="cpu",
+                   help="where Shears runs the models (check_numerics.py --device)")
     args = p.parse_args()
     names = [n for n in args.models.split(",") if n]
     unknown = [n for n in names if n not in make_models.MODELS]

@@ -86,7 +86,8 @@ Value rootBuffer(Value value) {
 void promoteAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
   for (auto store : loop.getBody()->getOps<memref::StoreOp>()) {
     Value buffer = store.getMemRef();
-    ValueRange indices = store.getIndices();
+    // A copy: the store goes, its indices stay in use.
+    SmallVector<Value> indices(store.getIndices());
     if (llvm::any_of(indices, [&](Value i) {
           return loop->isAncestor(i.getParentBlock()->getParentOp());
         }))
@@ -103,7 +104,8 @@ void promoteAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
           continue;
         auto load = dyn_cast<memref::LoadOp>(op);
         if (load && operand == buffer && load->getBlock() == loop.getBody() &&
-            load.getIndices() == indices && load->isBeforeInBlock(store))
+            llvm::equal(load.getIndices(), indices) &&
+            load->isBeforeInBlock(store))
           loads.push_back(load);
         else
           exclusive = false;

@@ -197,18 +197,16 @@ struct ShearsPlaceOnDevice
     }
 
     // Intermediates.
-    for (Operation &op : llvm::make_early_inc_range(body)) {
-      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-        if (hostResults.contains(alloc.getResult()))
-          continue;
-        b.setInsertionPoint(alloc);
-        auto device = gpu::AllocOp::create(
-            b, alloc.getLoc(), alloc.getType(), Type(), ValueRange(),
-            alloc.getDynamicSizes(), alloc.getSymbolOperands(), false);
-        alloc.replaceAllUsesWith(device.getMemref());
-        alloc.erase();
-      }
-    }
+    func.walk([&](memref::AllocOp alloc) {
+      if (hostResults.contains(alloc.getResult()))
+        return;
+      b.setInsertionPoint(alloc);
+      auto device = gpu::AllocOp::create(
+          b, alloc.getLoc(), alloc.getType(), Type(), ValueRange(),
+          alloc.getDynamicSizes(), alloc.getSymbolOperands(), false);
+      alloc.replaceAllUsesWith(device.getMemref());
+      alloc.erase();
+    });
     WalkResult deallocs = func.walk([&](memref::DeallocOp dealloc) {
       Value root = rootBuffer(dealloc.getMemref());
       if (hostResults.contains(root)) {
@@ -286,9 +284,6 @@ struct ShearsPlaceOnDevice
       return signalPassFailure();
   }
 
-  /// Each constant global the entry function reads becomes a device copy
-  /// behind a pointer slot: `shears_gpu_constant(slot, host, bytes)` uploads
-  /// it on first use and returns the slot's pointer afterwards.
   /// Moves `op` before `point` (in the same block) with the pure ops that
   /// compute its operands; fails, moving nothing, when one of them is not
   /// pure.
@@ -313,7 +308,10 @@ struct ShearsPlaceOnDevice
     return true;
   }
 
-  /// The uploads go at `b`, which is left after them.
+  /// Each constant global the entry function reads becomes a device copy
+  /// behind a pointer slot: `shears_gpu_constant(slot, host, bytes)` uploads
+  /// it on first use and returns the slot's pointer afterwards. The uploads
+  /// go at `b`, which is left after them.
   LogicalResult placeConstants(ModuleOp module, Block &body, OpBuilder &b) {
     MLIRContext *ctx = module.getContext();
     auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -345,8 +343,7 @@ struct ShearsPlaceOnDevice
         slots.push_back(slot);
       }
 
-      if (b.getInsertionPoint() == body.end() ||
-          &*b.getInsertionPoint() != get.getOperation())
+      if (&*b.getInsertionPoint() != get.getOperation())
         get->moveBefore(&body, b.getInsertionPoint());
       b.setInsertionPointAfter(get);
       Value host = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, get);
