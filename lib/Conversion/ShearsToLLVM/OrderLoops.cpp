@@ -2,6 +2,8 @@
 
 #include "shears/Conversion/Passes.h"
 
+#include "../GeneralizeAndInterchange.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -49,21 +51,13 @@ struct ShearsOrderLoops : shears::impl::ShearsOrderLoopsBase<ShearsOrderLoops> {
       std::optional<SmallVector<unsigned>> order = loopOrder(op);
       if (!order)
         continue;
-      rewriter.setInsertionPoint(op);
-      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-      if (!generic) {
-        FailureOr<linalg::GenericOp> generalized =
-            linalg::generalizeNamedOp(rewriter, op);
-        if (failed(generalized))
-          continue;
-        generic = *generalized;
-      }
-      if (!llvm::equal(*order, llvm::seq<unsigned>(0, order->size())) &&
-          failed(linalg::interchangeGenericOp(rewriter, generic, *order)))
+      FailureOr<linalg::GenericOp> generic =
+          shears::generalizeAndInterchange(rewriter, op, *order);
+      if (failed(generic))
         continue;
       auto contract = arith::FastMathFlagsAttr::get(
           &getContext(), arith::FastMathFlags::contract);
-      generic.getRegion().walk([&](Operation *inner) {
+      generic->getRegion().walk([&](Operation *inner) {
         if (isa<arith::MulFOp, arith::AddFOp>(inner))
           inner->setAttr("fastmath", contract);
       });

@@ -12,6 +12,8 @@
 
 #include "shears/Conversion/Passes.h"
 
+#include "../GeneralizeAndInterchange.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -50,17 +52,8 @@ FailureOr<linalg::LinalgOp> parallelLoopsFirst(RewriterBase &rewriter,
       order.push_back(i);
   if (llvm::equal(order, llvm::seq<unsigned>(0, order.size())))
     return op;
-  rewriter.setInsertionPoint(op);
-  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-  if (!generic) {
-    FailureOr<linalg::GenericOp> generalized =
-        linalg::generalizeNamedOp(rewriter, op);
-    if (failed(generalized))
-      return failure();
-    generic = *generalized;
-  }
   FailureOr<linalg::GenericOp> interchanged =
-      linalg::interchangeGenericOp(rewriter, generic, order);
+      shears::generalizeAndInterchange(rewriter, op, order);
   if (failed(interchanged))
     return failure();
   return cast<linalg::LinalgOp>(interchanged->getOperation());
