@@ -1,5 +1,6 @@
 // RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=64}))" --split-input-file | FileCheck %s
 // RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=64},convert-parallel-loops-to-gpu,canonicalize))" --split-input-file | FileCheck %s --check-prefix=LAUNCH
+// RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu,convert-parallel-loops-to-gpu))" --split-input-file | FileCheck %s --check-prefix=FUSE
 // RUN: not shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=0}))" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
 // A reduction between two parallel dimensions: the parallel ones go first
@@ -106,3 +107,77 @@ func.func @aliased(%a: memref<4x4xf32>) {
 }
 
 // BAD: error: block-size must be between 1 and 1024 threads, got 0
+
+// -----
+
+// Fusion: a convolution into a workspace view, then the relu of each of its
+// elements into another view at a disjoint offset: one kernel. The relu
+// reads the element the same thread has just stored. (The buffers are
+// allocations, as shears-place-on-device leaves them: function arguments
+// might alias each other.)
+// FUSE-LABEL: func.func @conv_relu
+// FUSE-COUNT-1: gpu.launch
+// FUSE-NOT: gpu.launch
+// FUSE: return
+func.func @conv_relu(%n: index, %w: memref<4x3x3x3xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c576 = arith.constant 576 : index
+  %cst = arith.constant 0.0 : f32
+  %x = memref.alloc(%n) : memref<?x3x8x8xf32>
+  %ws = memref.alloc(%n) : memref<?xi8>
+  %s = arith.maxui %n, %c1 : index
+  %o0 = arith.muli %s, %c0 : index
+  %o1 = arith.muli %s, %c576 : index
+  %y = memref.view %ws[%o0][%n] : memref<?xi8> to memref<?x4x6x6xf32>
+  %z = memref.view %ws[%o1][%n] : memref<?xi8> to memref<?x4x6x6xf32>
+  linalg.conv_2d_nchw_fchw ins(%x, %w : memref<?x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<?x4x6x6xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<?x4x6x6xf32>) outs(%z : memref<?x4x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %cst : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// No fusion where the relu's output overlaps the convolution's (at 288
+// bytes of 576 per image), nor where an op reads another element than the
+// one the thread wrote (a transpose).
+// FUSE-LABEL: func.func @overlap
+// FUSE-COUNT-2: gpu.launch
+func.func @overlap(%n: index, %w: memref<4x3x3x3xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c288 = arith.constant 288 : index
+  %cst = arith.constant 0.0 : f32
+  %x = memref.alloc(%n) : memref<?x3x8x8xf32>
+  %ws = memref.alloc(%n) : memref<?xi8>
+  %s = arith.maxui %n, %c1 : index
+  %o0 = arith.muli %s, %c0 : index
+  %o1 = arith.muli %s, %c288 : index
+  %y = memref.view %ws[%o0][%n] : memref<?xi8> to memref<?x4x6x6xf32>
+  %z = memref.view %ws[%o1][%n] : memref<?xi8> to memref<?x4x6x6xf32>
+  linalg.conv_2d_nchw_fchw ins(%x, %w : memref<?x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<?x4x6x6xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<?x4x6x6xf32>) outs(%z : memref<?x4x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %cst : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+// FUSE-LABEL: func.func @transpose
+// FUSE-COUNT-2: gpu.launch
+func.func @transpose() {
+  %x = memref.alloc() : memref<4x4xf32>
+  %a = memref.alloc() : memref<4x4xf32>
+  %z = memref.alloc() : memref<4x4xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%x : memref<4x4xf32>) outs(%a : memref<4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp %in : f32
+    linalg.yield %e : f32
+  }
+  linalg.transpose ins(%a : memref<4x4xf32>) outs(%z : memref<4x4xf32>) permutation = [1, 0]
+  return
+}

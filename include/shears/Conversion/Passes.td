@@ -305,7 +305,12 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
     parallel dimensions are collapsed into one and tiled by `block-size`:
     the tile loop is mapped to `block_x`, the loop within a tile to
     `thread_x` (one output element per thread), any nested parallel loop to
-    `sequential`. An op with no parallel dimension runs in one thread. A
+    `sequential`. An op with no parallel dimension runs in one thread.
+    Consecutive ops over the same iteration space where each element of one
+    feeds the same element of the next (a convolution and the relu after it,
+    a chain of elementwise ops) run in one kernel, unless `fuse` is off:
+    buffers they share otherwise must be disjoint (workspace views at
+    disjoint offsets of shears-plan-memory's plan, or distinct allocations). A
     reduction's output element is carried through its loops in a register
     (loaded once before, stored once after) where nothing else in the loop
     touches its buffer. `convert-parallel-loops-to-gpu` then makes each a
@@ -319,6 +324,8 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
   let options = [
     Option<"blockSize", "block-size", "int64_t", "256",
            "Threads per block">,
+    Option<"fuse", "fuse", "bool", "true",
+           "Run an op and the elementwise ops after it in one kernel">,
   ];
 }
 

@@ -134,6 +134,138 @@ gpu::ParallelLoopDimMappingAttr mapTo(Builder &b, gpu::Processor processor) {
       processor, b.getDimIdentityMap(), b.getDimIdentityMap());
 }
 
+/// Whether two bounds are the same value (or equal constants).
+bool sameBound(Value a, Value b) {
+  if (a == b)
+    return true;
+  std::optional<int64_t> ca = getConstantIntValue(a),
+                         cb = getConstantIntValue(b);
+  return ca && cb && *ca == *cb;
+}
+
+/// Where a view of shears-plan-memory's workspace lies. Offsets are
+/// `s * c` with s = max(batch, 1) and sizes at most p * s bytes for p bytes
+/// at batch 1, so such a view lies in [c, c + p) in units of s. A static
+/// workspace has constant offsets: exact byte ranges. The first buffer of a
+/// scaled workspace has offset 0 and lies in [0, p) units of any scale.
+struct WorkspaceRange {
+  Value scale; // null: bytes, or any scale when `anyScale`
+  bool anyScale = false;
+  int64_t low, high;
+};
+
+std::optional<WorkspaceRange> workspaceRange(memref::ViewOp view) {
+  MemRefType type = view.getType();
+  if (view.getSizes().size() > 1 || !type.getElementType().isIntOrFloat())
+    return std::nullopt;
+  int64_t bytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  for (int64_t d : type.getShape())
+    if (!ShapedType::isDynamic(d))
+      bytes *= d;
+  bool dynamic = !view.getSizes().empty();
+  Value shift = view.getByteShift();
+  if (auto mul = shift.getDefiningOp<arith::MulIOp>())
+    if (std::optional<int64_t> c = getConstantIntValue(mul.getRhs()))
+      return WorkspaceRange{mul.getLhs(), false, *c, *c + bytes};
+  std::optional<int64_t> c = getConstantIntValue(shift);
+  if (!c || (dynamic && *c != 0))
+    return std::nullopt;
+  return WorkspaceRange{Value(), dynamic, *c, *c + bytes};
+}
+
+/// Whether two buffers may share bytes: views of one allocation may, unless
+/// they are workspace views at disjoint places.
+bool mayAlias(Value a, Value b) {
+  auto rootOf = [](Value v) {
+    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+      v = view.getViewSource();
+    return v;
+  };
+  Value ra = rootOf(a), rb = rootOf(b);
+  // Distinct allocations never overlap; arguments (and what is not an
+  // allocation) might.
+  auto allocated = [](Value v) {
+    return isa_and_nonnull<gpu::AllocOp, memref::AllocOp, memref::AllocaOp>(
+        v.getDefiningOp());
+  };
+  if (ra != rb)
+    return !allocated(ra) && !allocated(rb);
+  auto va = rootBuffer(a).getDefiningOp<memref::ViewOp>();
+  auto vb = rootBuffer(b).getDefiningOp<memref::ViewOp>();
+  if (!va || !vb || va == vb)
+    return true;
+  std::optional<WorkspaceRange> wa = workspaceRange(va),
+                                wb = workspaceRange(vb);
+  if (!wa || !wb)
+    return true;
+  bool comparable = wa->scale ? (wa->scale == wb->scale || wb->anyScale)
+                              : (wa->anyScale ? bool(wb->scale)
+                                              : (!wb->scale && !wb->anyScale));
+  return !comparable || (wa->low < wb->high && wb->low < wa->high);
+}
+
+/// Whether `second`, the next loop after `first`, can take `first`'s body:
+/// the same iteration space, only pure ops between them, and every buffer
+/// that one of them writes and the other touches accessed by both at the
+/// loops' own indices (element i of the one feeds element i of the other:
+/// an elementwise op after the op that produced its input). Other buffers
+/// they share must be disjoint.
+bool canFuse(scf::ParallelOp first, scf::ParallelOp second) {
+  if (first.getNumResults() || second.getNumResults() ||
+      first.getNumLoops() != second.getNumLoops())
+    return false;
+  for (Operation *op = first->getNextNode(); op != second;
+       op = op->getNextNode())
+    if (!op || !isMemoryEffectFree(op) || op->getNumRegions())
+      return false;
+  for (auto [a, b] :
+       llvm::zip(llvm::concat<Value>(first.getLowerBound(),
+                                     first.getUpperBound(), first.getStep()),
+                 llvm::concat<Value>(second.getLowerBound(),
+                                     second.getUpperBound(), second.getStep())))
+    if (!sameBound(a, b))
+      return false;
+  struct Access {
+    Value buffer;
+    bool write, identity;
+  };
+  auto accesses = [](scf::ParallelOp loop, SmallVectorImpl<Access> &out) {
+    ValueRange ivs = loop.getInductionVars();
+    return !loop.getBody()
+                ->walk([&](Operation *op) {
+                  if (isa<scf::ParallelOp>(op))
+                    return WalkResult::interrupt();
+                  auto load = dyn_cast<memref::LoadOp>(op);
+                  auto store = dyn_cast<memref::StoreOp>(op);
+                  if (load || store) {
+                    ValueRange indices =
+                        load ? load.getIndices() : store.getIndices();
+                    out.push_back({load ? load.getMemRef() : store.getMemRef(),
+                                   bool(store), llvm::equal(indices, ivs)});
+                    return WalkResult::advance();
+                  }
+                  // Any other use of a buffer: unknown access.
+                  return llvm::any_of(op->getOperandTypes(),
+                                      llvm::IsaPred<MemRefType>)
+                             ? WalkResult::interrupt()
+                             : WalkResult::advance();
+                })
+                .wasInterrupted();
+  };
+  SmallVector<Access> one, two;
+  if (!accesses(first, one) || !accesses(second, two))
+    return false;
+  for (const Access &a : one)
+    for (const Access &b : two) {
+      if (!a.write && !b.write)
+        continue;
+      if (a.buffer == b.buffer ? !(a.identity && b.identity)
+                               : mayAlias(a.buffer, b.buffer))
+        return false;
+    }
+  return true;
+}
+
 struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
   using Base::Base;
 
@@ -151,34 +283,49 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    for (linalg::LinalgOp op : ops)
-      if (failed(mapOp(rewriter, op)))
+    SmallVector<scf::ParallelOp> loops;
+    for (linalg::LinalgOp op : ops) {
+      FailureOr<scf::ParallelOp> loop = toParallelLoop(rewriter, op);
+      if (failed(loop))
+        return signalPassFailure();
+      loops.push_back(*loop);
+    }
+    // One kernel for an op and the elementwise ops that follow it.
+    if (fuse) {
+      SmallVector<scf::ParallelOp> fused;
+      for (scf::ParallelOp loop : loops) {
+        if (!fused.empty() && canFuse(fused.back(), loop)) {
+          scf::ParallelOp first = fused.back();
+          rewriter.eraseOp(first.getBody()->getTerminator());
+          rewriter.inlineBlockBefore(first.getBody(), loop.getBody(),
+                                     loop.getBody()->begin(),
+                                     loop.getInductionVars());
+          rewriter.eraseOp(first);
+          fused.back() = loop;
+          continue;
+        }
+        fused.push_back(loop);
+      }
+      loops = std::move(fused);
+    }
+    for (scf::ParallelOp loop : loops)
+      if (failed(mapLoop(rewriter, loop)))
         return signalPassFailure();
   }
 
-  LogicalResult mapOp(IRRewriter &rewriter, linalg::LinalgOp op) {
+  /// The op as an scf.parallel over its parallel dimensions (one iteration
+  /// if it has none) with its reductions as scf.for loops inside, indices
+  /// that are loop variables as such, and bounds folded to the values they
+  /// read (so that ops over the same shapes have the same bounds).
+  FailureOr<scf::ParallelOp> toParallelLoop(IRRewriter &rewriter,
+                                            linalg::LinalgOp op) {
     if (!op.hasPureBufferSemantics())
       return op.emitError("mapping to the GPU needs buffers: bufferize first");
     FailureOr<linalg::LinalgOp> ordered = parallelLoopsFirst(rewriter, op);
     if (failed(ordered))
       return op.emitError("cannot put the parallel loops of this op first");
     op = *ordered;
-
-    // An op without a parallel loop (a full reduction, a scalar) runs in a
-    // single thread: a one-iteration loop to map.
     bool parallel = op.getNumParallelLoops() > 0;
-    // A block needs no more threads than the op has iterations (at least
-    // one: an empty op has an empty grid).
-    int64_t threads = blockSize;
-    if (!parallel)
-      threads = 1;
-    else if (SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-             llvm::none_of(
-                 ArrayRef(ranges).take_front(op.getNumParallelLoops()),
-                 ShapedType::isDynamic))
-      threads = std::clamp<int64_t>(
-          computeProduct(ArrayRef(ranges).take_front(op.getNumParallelLoops())),
-          1, threads);
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);
     scf::ParallelOp single;
@@ -198,8 +345,43 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
         parallel ? dyn_cast<scf::ParallelOp>(loops->front()) : single;
     if (!outer)
       return emitError(loc, "the op's outermost loop is not parallel");
+    auto fold = [&](Operation *foldable) {
+      SmallVector<OpFoldResult> folded;
+      if (succeeded(foldable->fold(folded)) && folded.size() == 1)
+        if (auto value = dyn_cast<Value>(folded.front()))
+          rewriter.replaceOp(foldable, value);
+    };
+    // Indices come as affine.apply of the loop variables; identities fold,
+    // so that accesses to the same element read the same values.
+    outer.getBody()->walk([&](affine::AffineApplyOp apply) { fold(apply); });
+    for (Value bound : outer.getUpperBound())
+      if (auto dim = bound.getDefiningOp<memref::DimOp>())
+        fold(dim);
+    return outer;
+  }
 
-    // One dimension of blockSize threads per block.
+  /// Maps the loop to blocks and threads, and carries its reductions'
+  /// accumulators in registers.
+  LogicalResult mapLoop(IRRewriter &rewriter, scf::ParallelOp outer) {
+    Location loc = outer.getLoc();
+    // A block needs no more threads than the loop has iterations (at least
+    // one: an empty loop has an empty grid).
+    int64_t threads = blockSize, iterations = 1;
+    bool known = true;
+    for (auto [lb, ub, step] : llvm::zip(
+             outer.getLowerBound(), outer.getUpperBound(), outer.getStep())) {
+      std::optional<int64_t> l = getConstantIntValue(lb),
+                             u = getConstantIntValue(ub),
+                             s = getConstantIntValue(step);
+      if (!l || !u || !s || *s <= 0)
+        known = false;
+      else
+        iterations *= llvm::divideCeil(std::max<int64_t>(*u - *l, 0), *s);
+    }
+    if (known)
+      threads = std::clamp<int64_t>(iterations, 1, threads);
+
+    // One dimension of threads per block.
     if (outer.getNumLoops() > 1) {
       Block *block = outer->getBlock();
       Operation *next = outer->getNextNode();
@@ -226,14 +408,6 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
     });
     if (nested.wasInterrupted())
       return emitError(loc, "cannot map an inner loop to one thread");
-    // Indices come as affine.apply of the loop variables; identities fold,
-    // so that a load and a store of the same element read the same values.
-    threadLoop.getBody()->walk([&](affine::AffineApplyOp apply) {
-      SmallVector<OpFoldResult> folded;
-      if (succeeded(apply->fold(folded)) && folded.size() == 1)
-        if (auto value = dyn_cast<Value>(folded.front()))
-          rewriter.replaceOp(apply, value);
-    });
     // Innermost loops first: an outer loop then sees the inner one's
     // accumulator load and store, and carries it in turn.
     SmallVector<scf::ForOp> reductions;
