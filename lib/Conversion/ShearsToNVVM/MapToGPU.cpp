@@ -230,7 +230,7 @@ bool canFuse(scf::ParallelOp first, scf::ParallelOp second) {
     bool write, identity;
   };
   auto accesses = [](scf::ParallelOp loop, SmallVectorImpl<Access> &out) {
-    ValueRange ivs = loop.getInductionVars();
+    SmallVector<Value> ivs = loop.getInductionVars();
     return !loop.getBody()
                 ->walk([&](Operation *op) {
                   if (isa<scf::ParallelOp>(op))
