@@ -12,6 +12,14 @@
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
+/* The handle types as the driver's ABI names them: the runtime calls these
+ * functions through pointers of those types (which -fsanitize=function
+ * checks). */
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
 enum { OK = 0, INVALID_VALUE = 1, NOT_FOUND = 500, ILLEGAL_ADDRESS = 700 };
 
 static long inits, modulesLoaded, modulesUnloaded, functions, launches,
@@ -60,14 +68,14 @@ CUresult cuDeviceGetCount(int *n) {
   RETURN(OK);
 }
 CUresult cuDeviceGet(int *d, int ordinal) { *d = ordinal; RETURN(OK); }
-CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) {
-  *ctx = (void *)0x1;
+CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, int d) {
+  *ctx = (CUcontext)0x1;
   RETURN(OK);
 }
-CUresult cuCtxSetCurrent(void *ctx) { return OK; }
+CUresult cuCtxSetCurrent(CUcontext ctx) { return OK; }
 
 struct Module { char names[64][64]; int count; };
-CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n,
+CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned n,
                             int *options, void **values) {
   const char *ptx = image;
   if (!strstr(ptx, ".version") || !strstr(ptx, ".entry"))
@@ -78,51 +86,55 @@ CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n,
     size_t len = strcspn(p, "(");
     snprintf(m->names[m->count++], 64, "%.*s", (int)len, p);
   }
-  *module = m;
+  *module = (CUmodule)m;
   ++modulesLoaded;
   RETURN(OK);
 }
-CUresult cuModuleUnload(void *module) {
+CUresult cuModuleUnload(CUmodule module) {
   free(module);
   ++modulesUnloaded;
   RETURN(OK);
 }
-CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
-  struct Module *m = module;
+CUresult cuModuleGetFunction(CUfunction *f, CUmodule module,
+                             const char *name) {
+  struct Module *m = (struct Module *)module;
   for (int i = 0; i < m->count; ++i)
     if (strcmp(m->names[i], name) == 0) {
-      *f = m->names[i];
+      *f = (CUfunction)m->names[i];
       ++functions;
       RETURN(OK);
     }
   RETURN(NOT_FOUND);
 }
-CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
+CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
                         unsigned bx, unsigned by, unsigned bz, unsigned smem,
-                        void *stream, void **params, void **extra) {
+                        CUstream stream, void **params, void **extra) {
   if (!f || !gx || !gy || !gz || !bx || bx * by * bz > 1024 || !params)
     RETURN(INVALID_VALUE);
   ++launches;
   RETURN(OK);
 }
-CUresult cuStreamCreate(void **s, unsigned flags) {
-  *s = malloc(1);
+CUresult cuStreamCreate(CUstream *s, unsigned flags) {
+  *s = (CUstream)malloc(1);
   ++streamsCreated;
   RETURN(OK);
 }
-CUresult cuStreamDestroy_v2(void *s) {
+CUresult cuStreamDestroy_v2(CUstream s) {
   free(s);
   ++streamsDestroyed;
   RETURN(OK);
 }
-CUresult cuStreamSynchronize(void *s) { ++syncs; RETURN(OK); }
-CUresult cuStreamWaitEvent(void *s, void *e, unsigned f) { RETURN(OK); }
-CUresult cuEventCreate(void **e, unsigned f) { *e = malloc(1); RETURN(OK); }
-CUresult cuEventDestroy_v2(void *e) { free(e); RETURN(OK); }
-CUresult cuEventRecord(void *e, void *s) { RETURN(OK); }
-CUresult cuEventSynchronize(void *e) { RETURN(OK); }
+CUresult cuStreamSynchronize(CUstream s) { ++syncs; RETURN(OK); }
+CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned f) { RETURN(OK); }
+CUresult cuEventCreate(CUevent *e, unsigned f) {
+  *e = (CUevent)malloc(1);
+  RETURN(OK);
+}
+CUresult cuEventDestroy_v2(CUevent e) { free(e); RETURN(OK); }
+CUresult cuEventRecord(CUevent e, CUstream s) { RETURN(OK); }
+CUresult cuEventSynchronize(CUevent e) { RETURN(OK); }
 /* Every run takes a quarter of a millisecond. */
-CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
+CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end) {
   *ms = 0.25f;
   RETURN(OK);
 }
@@ -144,13 +156,13 @@ CUresult cuMemAllocManaged(CUdeviceptr *p, size_t b, unsigned f) {
   allocate(p, b);
   RETURN(OK);
 }
-CUresult cuMemAllocAsync(CUdeviceptr *p, size_t b, void *s) {
+CUresult cuMemAllocAsync(CUdeviceptr *p, size_t b, CUstream s) {
   allocate(p, b);
   RETURN(OK);
 }
 CUresult cuMemFree_v2(CUdeviceptr p) { release(p); RETURN(OK); }
-CUresult cuMemFreeAsync(CUdeviceptr p, void *s) { release(p); RETURN(OK); }
-CUresult cuMemcpyAsync(CUdeviceptr d, CUdeviceptr s, size_t b, void *st) {
+CUresult cuMemFreeAsync(CUdeviceptr p, CUstream s) { release(p); RETURN(OK); }
+CUresult cuMemcpyAsync(CUdeviceptr d, CUdeviceptr s, size_t b, CUstream st) {
   memcpy((void *)(uintptr_t)d, (const void *)(uintptr_t)s, b);
   ++copies;
   copyBytes += b;
@@ -162,9 +174,10 @@ CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t b) {
   uploadBytes += b;
   RETURN(OK);
 }
-CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *s) {
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, CUstream s) {
   RETURN(OK);
 }
-CUresult cuMemsetD16Async(CUdeviceptr d, unsigned short v, size_t n, void *s) {
+CUresult cuMemsetD16Async(CUdeviceptr d, unsigned short v, size_t n,
+                          CUstream s) {
   RETURN(OK);
 }
