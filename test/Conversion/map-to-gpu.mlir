@@ -1,6 +1,7 @@
 // RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=64}))" --split-input-file | FileCheck %s
 // RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=64},convert-parallel-loops-to-gpu,canonicalize))" --split-input-file | FileCheck %s --check-prefix=LAUNCH
 // RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu,convert-parallel-loops-to-gpu))" --split-input-file | FileCheck %s --check-prefix=FUSE
+// RUN: shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu,canonicalize,cse))" --split-input-file | FileCheck %s --check-prefix=BLOCK
 // RUN: not shears-opt %s --pass-pipeline="builtin.module(func.func(shears-map-to-gpu{block-size=0}))" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
 // A reduction between two parallel dimensions: the parallel ones go first
@@ -67,22 +68,25 @@ func.func @total(%x: memref<8xf32>, %y: memref<f32>) {
 
 // -----
 
-// A named convolution: its four parallel loops collapse into one of
-// 2 * 4 * 6 * 6 elements; the channel and window loops run in each thread,
-// the output element carried through all three.
-// CHECK-LABEL: func.func @conv
-// CHECK: scf.parallel
-// CHECK: scf.parallel
-// CHECK: %[[INIT:.+]] = memref.load %arg2
-// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[INIT]]) -> (f32)
-// CHECK: scf.for {{.*}} iter_args
-// CHECK: scf.for {{.*}} iter_args
-// CHECK-NOT: memref.store
-// CHECK-COUNT-3: scf.yield
-// CHECK: memref.store %{{.+}}, %arg2
-// CHECK-NOT: scf.for
+// A named convolution: its four parallel loops collapse into one, and each
+// thread computes the 4 output channels of one pixel (a register block: the
+// channel loop steps by 4), so each input value loaded serves 4
+// accumulators, carried through the channel and window loops: 2 * 6 * 6
+// threads. (canonicalize and cse merge the 4 loads of the same input.)
+// BLOCK-LABEL: func.func @conv
+// BLOCK: scf.parallel (%[[T:.+]]) = (%c0) to (%c72) step (%c1)
+// BLOCK-COUNT-4: memref.load %arg2
+// BLOCK: scf.for {{.*}} iter_args({{.*}}, {{.*}}, {{.*}}, {{.*}}) -> (f32, f32, f32, f32)
+// BLOCK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// BLOCK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// BLOCK: %[[X:.+]] = memref.load %arg0
+// BLOCK-NOT: memref.load %arg0
+// BLOCK-COUNT-4: arith.mulf %[[X]]
+// BLOCK-COUNT-4: memref.store %{{.+}}, %arg2
+// BLOCK-NOT: memref.store
+// BLOCK: return
 // LAUNCH-LABEL: func.func @conv
-// LAUNCH: gpu.launch blocks({{.*}}) in ({{.*}} = %c5{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}, {{.*}})
+// LAUNCH: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}, {{.*}})
 func.func @conv(%x: memref<2x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: memref<2x4x6x6xf32>) {
   linalg.conv_2d_nchw_fchw ins(%x, %w : memref<2x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<2x4x6x6xf32>)
   return

@@ -306,6 +306,11 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
     the tile loop is mapped to `block_x`, the loop within a tile to
     `thread_x` (one output element per thread), any nested parallel loop to
     `sequential`. An op with no parallel dimension runs in one thread.
+    Where threads run reductions, each computes 4 consecutive elements of a
+    static dimension (an outer one where one fits, so that consecutive
+    threads keep consecutive elements of the innermost): the 4 are unrolled
+    and jammed into the reduction loops, so each value loaded serves 4
+    accumulators.
     Consecutive ops over the same iteration space where each element of one
     feeds the same element of the next (a convolution and the relu after it,
     a chain of elementwise ops) run in one kernel, unless `fuse` is off:

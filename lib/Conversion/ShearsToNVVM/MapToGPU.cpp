@@ -129,6 +129,59 @@ void promoteAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
   }
 }
 
+/// Outputs a thread computes at once where it runs reductions.
+constexpr int64_t kRegisterBlock = 4;
+
+/// Where the loop's threads run reductions (a contraction, a convolution,
+/// pooling), makes each thread compute kRegisterBlock consecutive elements
+/// along one static dimension: the loop steps over blocks of them and a new
+/// loop inside runs the elements of a block, to be unrolled and jammed into
+/// the reductions, so that each value a reduction loads serves
+/// kRegisterBlock accumulators. The dimension is an outer one if one fits
+/// (consecutive threads keep consecutive elements of the innermost), of a
+/// size that kRegisterBlock divides. Returns the new loop, or null.
+scf::ForOp blockForRegisters(RewriterBase &rewriter, scf::ParallelOp loop) {
+  Block *body = loop.getBody();
+  if (body->getOps<scf::ForOp>().empty())
+    return nullptr;
+  std::optional<unsigned> dim;
+  for (unsigned d = 0, n = loop.getNumLoops(); d < n; ++d) {
+    std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()[d]),
+                           ub = getConstantIntValue(loop.getUpperBound()[d]),
+                           step = getConstantIntValue(loop.getStep()[d]);
+    if (lb != 0 || step != 1 || !ub || *ub < kRegisterBlock ||
+        *ub % kRegisterBlock)
+      continue;
+    dim = d;
+    if (d + 1 < n)
+      break;
+  }
+  if (!dim)
+    return nullptr;
+  Location loc = loop.getLoc();
+  rewriter.setInsertionPoint(loop);
+  Value block = arith::ConstantIndexOp::create(rewriter, loc, kRegisterBlock);
+  rewriter.modifyOpInPlace(loop,
+                           [&] { loop.getStepMutable()[*dim].assign(block); });
+  rewriter.setInsertionPointToStart(body);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto elements = scf::ForOp::create(rewriter, loc, zero, block, one);
+  for (Operation &op : llvm::make_early_inc_range(
+           llvm::make_range(std::next(Block::iterator(elements)),
+                            Block::iterator(body->getTerminator()))))
+    rewriter.moveOpBefore(&op, elements.getBody()->getTerminator());
+  rewriter.setInsertionPointToStart(elements.getBody());
+  Value first = loop.getInductionVars()[*dim];
+  Value element =
+      arith::AddIOp::create(rewriter, loc, first, elements.getInductionVar());
+  rewriter.replaceUsesWithIf(first, element, [&](OpOperand &use) {
+    return use.getOwner() != element.getDefiningOp() &&
+           elements->isProperAncestor(use.getOwner());
+  });
+  return elements;
+}
+
 gpu::ParallelLoopDimMappingAttr mapTo(Builder &b, gpu::Processor processor) {
   return b.getAttr<gpu::ParallelLoopDimMappingAttr>(
       processor, b.getDimIdentityMap(), b.getDimIdentityMap());
@@ -364,6 +417,19 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
   /// accumulators in registers.
   LogicalResult mapLoop(IRRewriter &rewriter, scf::ParallelOp outer) {
     Location loc = outer.getLoc();
+    // Reductions' accumulators in registers, innermost loops first: an outer
+    // loop then sees the inner one's accumulator load and store, and
+    // carries it in turn. Then a thread's kRegisterBlock elements share the
+    // reductions' loads.
+    scf::ForOp elements = blockForRegisters(rewriter, outer);
+    SmallVector<scf::ForOp> reductions;
+    outer.getBody()->walk<WalkOrder::PostOrder>(
+        [&](scf::ForOp loop) { reductions.push_back(loop); });
+    for (scf::ForOp loop : reductions)
+      promoteAccumulator(rewriter, loop);
+    if (elements)
+      (void)loopUnrollJamByFactor(elements, kRegisterBlock);
+
     // A block needs no more threads than the loop has iterations (at least
     // one: an empty loop has an empty grid).
     int64_t threads = blockSize, iterations = 1;
@@ -408,13 +474,6 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
     });
     if (nested.wasInterrupted())
       return emitError(loc, "cannot map an inner loop to one thread");
-    // Innermost loops first: an outer loop then sees the inner one's
-    // accumulator load and store, and carries it in turn.
-    SmallVector<scf::ForOp> reductions;
-    threadLoop.getBody()->walk<WalkOrder::PostOrder>(
-        [&](scf::ForOp loop) { reductions.push_back(loop); });
-    for (scf::ForOp loop : reductions)
-      promoteAccumulator(rewriter, loop);
     return success();
   }
 };
