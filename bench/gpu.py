@@ -34,7 +34,6 @@ TOL = 1e-4
 def prepare(args):
     import numpy as np
     import onnx
-    from onnx import helper, numpy_helper
 
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -82,18 +81,12 @@ def prepare(args):
             pruned.unlink()
         else:
             add(name, model_path(name), args.batch_list)
+    sys.path.insert(0, str(ROOT / "bench"))
+    import cpu  # the CPU benchmark's MatMul models: x [n, n] @ a weight [n, n]
     for n in [int(v) for v in args.gemm.split(",") if v]:
-        w = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
-        graph = helper.make_graph(
-            [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")], f"gemm{n}",
-            [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [n, n])],
-            [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [n, n])],
-            [numpy_helper.from_array(w, "w")])
-        path = out / f"gemm{n}.onnx"
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
-                                    ir_version=7), path)
-        add(f"gemm{n}", path, [1], flops=2 * n ** 3)
-        path.unlink()
+        case = cpu.matmul_case(args, n, n, n, out)
+        add(f"gemm{n}", case["path"], [1], flops=2 * n ** 3)
+        case["path"].unlink()
 
     subprocess.run(["clang-22", "-O2", "-std=c11", f"-I{ROOT / 'include'}",
                     ROOT / "bench" / "gpu_runner.c", f"-L{args.bin.parent / 'lib'}",
