@@ -3,16 +3,18 @@
 // Upstream's GPU pipeline does no parallelization of its own: it turns
 // `scf.parallel` loops that carry a mapping to blocks and threads into
 // `gpu.launch`. This pass produces those loops from the linalg ops left after
-// bufferization. Every op becomes one kernel with one thread per element of
-// its iteration space's parallel part; the reductions run sequentially in
-// that thread, so no kernel needs barriers or atomics and results do not
-// depend on the launch shape.
+// bufferization. An op, with the elementwise ops after it that read its
+// elements one for one, becomes one kernel with one thread per element (or
+// register block of elements) of its iteration space's parallel part; the
+// reductions run sequentially in that thread, so no kernel needs barriers
+// or atomics and results do not depend on the launch shape.
 //
 //===----------------------------------------------------------------------===//
 
 #include "shears/Conversion/Passes.h"
 
 #include "../GeneralizeAndInterchange.h"
+#include "Buffers.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -27,7 +29,6 @@
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSMAPTOGPU
@@ -59,17 +60,6 @@ FailureOr<linalg::LinalgOp> parallelLoopsFirst(RewriterBase &rewriter,
   return cast<linalg::LinalgOp>(interchanged->getOperation());
 }
 
-/// The allocation a buffer is a view of. A memref.view is one of its own:
-/// shears-plan-memory gives buffers that are live together disjoint bytes.
-Value rootBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>()) {
-    if (isa<memref::ViewOp>(view))
-      break;
-    value = view.getViewSource();
-  }
-  return value;
-}
-
 /// Keeps the element a reduction loop accumulates into in a register: where
 /// the loop's body loads and stores one element of a buffer at indices
 /// defined outside it, and reads or writes that buffer nowhere else, the
@@ -86,14 +76,15 @@ void promoteAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
         }))
       continue;
     // The loads of the element, and nothing else touching its buffer.
-    Value root = rootBuffer(buffer);
+    Value root = shears::plannedBufferOf(buffer);
     SmallVector<memref::LoadOp> loads;
     bool exclusive = true;
     loop.getBody()->walk([&](Operation *op) {
       if (op == store)
         return;
       for (Value operand : op->getOperands()) {
-        if (!isa<MemRefType>(operand.getType()) || rootBuffer(operand) != root)
+        if (!isa<MemRefType>(operand.getType()) ||
+            shears::plannedBufferOf(operand) != root)
           continue;
         auto load = dyn_cast<memref::LoadOp>(op);
         if (load && operand == buffer && load->getBlock() == loop.getBody() &&
@@ -229,12 +220,7 @@ std::optional<WorkspaceRange> workspaceRange(memref::ViewOp view) {
 /// Whether two buffers may share bytes: views of one allocation may, unless
 /// they are workspace views at disjoint places.
 bool mayAlias(Value a, Value b) {
-  auto rootOf = [](Value v) {
-    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-      v = view.getViewSource();
-    return v;
-  };
-  Value ra = rootOf(a), rb = rootOf(b);
+  Value ra = shears::allocationOf(a), rb = shears::allocationOf(b);
   // Distinct allocations never overlap; arguments (and what is not an
   // allocation) might.
   auto allocated = [](Value v) {
@@ -243,8 +229,8 @@ bool mayAlias(Value a, Value b) {
   };
   if (ra != rb)
     return !allocated(ra) && !allocated(rb);
-  auto va = rootBuffer(a).getDefiningOp<memref::ViewOp>();
-  auto vb = rootBuffer(b).getDefiningOp<memref::ViewOp>();
+  auto va = shears::plannedBufferOf(a).getDefiningOp<memref::ViewOp>();
+  auto vb = shears::plannedBufferOf(b).getDefiningOp<memref::ViewOp>();
   if (!va || !vb || va == vb)
     return true;
   std::optional<WorkspaceRange> wa = workspaceRange(va),

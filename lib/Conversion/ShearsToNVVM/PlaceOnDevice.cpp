@@ -11,6 +11,8 @@
 
 #include "shears/Conversion/Passes.h"
 
+#include "Buffers.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -19,7 +21,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSPLACEONDEVICE
@@ -35,22 +36,6 @@ constexpr StringLiteral kConstantFn = "shears_gpu_constant";
 constexpr StringLiteral kReleaseConstantFn = "shears_gpu_release_constant";
 /// What the model exports for the runtime to call when it is freed.
 constexpr StringLiteral kReleaseFn = "shears_release";
-
-/// The buffer `value` is a view of (through subviews, casts, reshapes).
-Value rootBuffer(Value value) {
-  while (true) {
-    if (auto view = value.getDefiningOp<ViewLikeOpInterface>()) {
-      value = view.getViewSource();
-      continue;
-    }
-    if (auto metadata =
-            value.getDefiningOp<memref::ExtractStridedMetadataOp>()) {
-      value = metadata.getSource();
-      continue;
-    }
-    return value;
-  }
-}
 
 SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc, Value buffer) {
   SmallVector<Value> sizes;
@@ -208,7 +193,7 @@ struct ShearsPlaceOnDevice
       alloc.erase();
     });
     WalkResult deallocs = func.walk([&](memref::DeallocOp dealloc) {
-      Value root = rootBuffer(dealloc.getMemref());
+      Value root = shears::allocationOf(dealloc.getMemref());
       if (hostResults.contains(root)) {
         dealloc.emitError("a result buffer is freed before it is returned");
         return WalkResult::interrupt();
