@@ -54,6 +54,31 @@ class SmallCNN(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
+class TinyTransformer(nn.Module):
+    """Two torch.nn.TransformerEncoderLayer (4 heads of 8, MLP 64) on [N, 8, 32] features and a
+    10-way head. `causal`: GPT-style, pre-LayerNorm, a causal mask, the last position
+    classified; else BERT-style, post-LayerNorm, the positions averaged.
+
+    The layers get their own random weights: TransformerEncoder deep-copies one layer, and
+    torch.onnx would share the identical initializers between them."""
+
+    def __init__(self, causal=False, length=8):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True,
+                                           norm_first=causal)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(32, 10)
+        self.causal = causal
+        with torch.no_grad():
+            for p in self.encoder.parameters():
+                nn.init.xavier_uniform_(p) if p.dim() > 1 else nn.init.uniform_(p, -0.1, 0.1)
+        self.register_buffer("mask", torch.triu(torch.full((length, length), float("-inf")), 1))
+
+    def forward(self, x):
+        y = self.encoder(x, mask=self.mask if self.causal else None)
+        return self.head(y[:, -1] if self.causal else y.mean(1))
+
+
 IMAGENET = (3, 224, 224)
 MODELS = {
     "mlp": (MLP, (784,)),
@@ -71,6 +96,8 @@ MODELS["vit_tiny"] = (
         image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=32, mlp_dim=64,
         num_classes=10),
     (3, 32, 32))
+MODELS["bert_tiny"] = (TinyTransformer, (8, 32))
+MODELS["gpt_tiny"] = (lambda: TinyTransformer(causal=True), (8, 32))
 # One classifier of each torchvision family (utils/check_torchvision.py).
 TORCHVISION = ["alexnet", "convnext_tiny", "densenet121", "efficientnet_b0",
                "efficientnet_v2_s", "googlenet", "inception_v3", "maxvit_t", "mnasnet0_5",

@@ -90,7 +90,13 @@ private:
   /// OpOperands.
   DenseMap<std::pair<Operation *, unsigned>, KeepMasks> keep;
   DenseMap<Operation *, SmallVector<double>> biasDeltas;
-  DenseMap<Value, SmallVector<int64_t>> shrink;
+  /// Per value and dim: the indices removed from it (from each period, where
+  /// the channels repeat along the dim), and the number of periods.
+  struct Removal {
+    SmallVector<int64_t> indices;
+    int64_t repeats = 1;
+  };
+  DenseMap<Value, SmallVector<Removal>> shrink;
   /// Channels removed from depthwise convolutions, whose group count is
   /// their channel count.
   DenseMap<Operation *, int64_t> removedGroups;
@@ -372,9 +378,13 @@ void DeadNeuronEliminator::removeFromGroup(const ChannelGroup &group,
              p.offset + channel * p.blockSize + k);
   }
   for (const ChannelValue &v : group.values) {
-    SmallVector<int64_t> &removed = shrink[v.value];
-    removed.resize(cast<ShapedType>(v.value.getType()).getRank());
-    removed[v.dim] += static_cast<int64_t>(dead.size()) * v.blockSize;
+    SmallVector<Removal> &removals = shrink[v.value];
+    removals.resize(cast<ShapedType>(v.value.getType()).getRank());
+    Removal &removal = removals[v.dim];
+    removal.repeats = v.repeats;
+    for (int64_t channel : dead)
+      for (int64_t k = 0; k < v.blockSize; ++k)
+        removal.indices.push_back(v.offset + channel * v.blockSize + k);
   }
 }
 
@@ -489,12 +499,24 @@ int64_t DeadNeuronEliminator::run(int64_t &removedWeights) {
     operand->set(shrinkConstant(old, data, masks, removedWeights));
     oldConstants.push_back(old.getDefiningOp());
   }
-  for (auto &[value, removed] : shrink) {
+  for (auto &[value, removals] : shrink) {
     auto type = cast<RankedTensorType>(value.getType());
     SmallVector<int64_t> shape(type.getShape());
-    for (auto [size, r] : llvm::zip(shape, removed))
-      size -= r;
+    // A dynamic dim (heads merged into the batch) stays dynamic.
+    for (auto [size, removal] : llvm::zip(shape, removals))
+      if (!ShapedType::isDynamic(size))
+        size -= static_cast<int64_t>(removal.indices.size()) * removal.repeats;
     value.setType(type.clone(shape));
+    // Ops that select along a dim by position follow the removal.
+    for (auto [dim, removal] : llvm::enumerate(removals)) {
+      if (removal.indices.empty() || removal.repeats != 1)
+        continue;
+      llvm::sort(removal.indices);
+      for (OpOperand &use : value.getUses())
+        if (auto flow = dyn_cast<ChannelFlowOpInterface>(use.getOwner()))
+          flow.removeOperandChannels(use.getOperandNumber(), dim,
+                                     removal.indices);
+    }
   }
   for (auto [op, removed] : removedGroups) {
     auto prunable = cast<PrunableOpInterface>(op);

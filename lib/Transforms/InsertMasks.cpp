@@ -52,8 +52,14 @@ struct Layer {
   /// An embedding table [vocab, dim] (its columns are the output channels),
   /// held in `weights` transposed, as [dim, vocab].
   bool table = false;
-  /// For a channel group: the layers (index, channel offset) it decides.
-  SmallVector<std::pair<size_t, int64_t>> members;
+  /// For a channel group: the layers it decides, each channel i as the
+  /// layer's output channels [offset + i * blockSize, offset + (i + 1) *
+  /// blockSize) (an attention head's features).
+  struct Member {
+    size_t layer;
+    int64_t offset, blockSize;
+  };
+  SmallVector<Member> members;
   /// For a channel group: the layers that read its channels, each channel i
   /// as input channels [offset + i * blockSize, offset + (i + 1) *
   /// blockSize).
@@ -385,7 +391,10 @@ void ShearsInsertMasks::selectPerLayer(Layer &layer, Granularity g) {
 void ShearsInsertMasks::roundKept(Layer &unit) {
   int64_t count = unit.pruned.size();
   int64_t kept = count - llvm::count(unit.pruned, true);
-  int64_t target = std::min(count, (kept + roundTo - 1) / roundTo * roundTo);
+  // Channels that are blocks of features (heads) round the features.
+  int64_t block = unit.members.empty() ? 1 : unit.members.front().blockSize;
+  int64_t step = roundTo / std::gcd<int64_t>(roundTo, block);
+  int64_t target = std::min(count, (kept + step - 1) / step * step);
   SmallVector<int64_t> order = ascending(unit.scores);
   for (int64_t i = count - 1; i >= 0 && kept < target; --i)
     if (unit.pruned[order[i]]) {
@@ -599,9 +608,11 @@ void ShearsInsertMasks::runOnOperation() {
       roundKept(unit);
   if (g == Granularity::Channel)
     for (Layer &unit : units)
-      for (auto [layerIndex, offset] : unit.members)
+      for (const Layer::Member &member : unit.members)
         for (auto [i, p] : llvm::enumerate(unit.pruned))
-          layers[layerIndex].pruned[offset + i] = p;
+          for (int64_t k = 0; k < member.blockSize; ++k)
+            layers[member.layer]
+                .pruned[member.offset + i * member.blockSize + k] = p;
   if (reconstruct && failed(reconstructConsumers(units)))
     return signalPassFailure();
   for (Layer &layer : layers)
@@ -798,20 +809,25 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
         auto it = layerIndex.find(member.op);
         // An excluded layer or one without constant weights keeps the whole
         // group dense.
-        if (it == layerIndex.end() || member.blockSize != 1) {
+        if (it == layerIndex.end()) {
           usable = false;
           break;
         }
-        unit.members.emplace_back(it->second, member.offset);
+        unit.members.push_back({it->second, member.offset, member.blockSize});
         // Each member counts relative to its own layer's mean, so that a
-        // 3x3x1 filter and a 3x3x256 one weigh alike in the group.
+        // 3x3x1 filter and a 3x3x256 one weigh alike in the group; a block
+        // of channels (a head) by its mean.
         const Layer &layer = layers[it->second];
         double mean = 0;
         for (double score : layer.scores)
           mean += score / layer.scores.size();
-        for (int64_t i = 0; i < group.size; ++i)
-          unit.scores[i] += mean > 0 ? layer.scores[member.offset + i] / mean
-                                     : layer.scores[member.offset + i];
+        for (int64_t i = 0; i < group.size; ++i) {
+          double block = 0;
+          for (int64_t k = 0; k < member.blockSize; ++k)
+            block += layer.scores[member.offset + i * member.blockSize + k] /
+                     member.blockSize;
+          unit.scores[i] += mean > 0 ? block / mean : block;
+        }
       }
       if (!usable || unit.members.empty())
         continue;

@@ -17,8 +17,8 @@ static StringRef kindName(DimMapping::Kind kind) {
     return "identity";
   case DimMapping::Kind::Offset:
     return "offset";
-  case DimMapping::Kind::Block:
-    return "block";
+  case DimMapping::Kind::Reshape:
+    return "reshape";
   }
   llvm_unreachable("unknown mapping kind");
 }
@@ -44,13 +44,15 @@ struct ShearsPrintChannelFlow
       flow.getDimMappings(mappings);
       InFlightDiagnostic remark = op->emitRemark() << "flow:";
       for (const DimMapping &m : mappings) {
-        remark << " " << m.operandIndex << "." << m.operandDim << "->"
-               << m.resultIndex << "." << m.resultDim << " "
-               << kindName(m.kind);
+        remark << " " << m.operandIndex;
+        if (m.kind != DimMapping::Kind::Reshape)
+          remark << "." << m.operandDim;
+        remark << "->" << m.resultIndex;
+        if (m.kind != DimMapping::Kind::Reshape)
+          remark << "." << m.resultDim;
+        remark << " " << kindName(m.kind);
         if (m.kind == DimMapping::Kind::Offset)
           remark << "(" << m.offset << ")";
-        if (m.kind == DimMapping::Kind::Block)
-          remark << "(" << m.blockSize << ")";
       }
     });
     markAllAnalysesPreserved();

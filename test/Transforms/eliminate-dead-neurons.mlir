@@ -237,3 +237,43 @@ func.func @through_reduce_sum(%x: tensor<1x1x4x4xf32>) -> tensor<1x2xf32> {
   %y = shears.linear %s, %wl : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }
+
+// -----
+
+// An attention head whose Q, K and V rows (and biases) are zero attends
+// uniformly to values that are zero: the output projection reads zeros.
+// The head goes: the packed projection loses its rows at three offsets, the
+// slices move their bounds, the reshapes that merge heads into the batch
+// keep their dynamic dim, and the output projection loses the head's
+// columns.
+// CHECK-LABEL: func @dead_head
+// CHECK: %[[QKV:.*]] = shears.linear %arg0, %{{.*}}, %{{.*}} : (tensor<3x?x4xf32>, tensor<6x4xf32>, tensor<6xf32>) -> tensor<3x?x6xf32>
+// CHECK: shears.slice %[[QKV]] {axes = array<i64: 2>, ends = array<i64: 2>, starts = array<i64: 0>, steps = array<i64: 1>} : (tensor<3x?x6xf32>) -> tensor<3x?x2xf32>
+// CHECK: shears.slice %[[QKV]] {axes = array<i64: 2>, ends = array<i64: 4>, starts = array<i64: 2>, steps = array<i64: 1>}
+// CHECK: shears.slice %[[QKV]] {axes = array<i64: 2>, ends = array<i64: 6>, starts = array<i64: 4>, steps = array<i64: 1>}
+// CHECK: shears.reshape %{{.*}} : (tensor<3x?x2xf32>) -> tensor<3x?x2xf32>
+// CHECK: shears.matmul {{.*}} -> tensor<?x3x3xf32>
+// CHECK: %[[O:.*]] = shears.reshape %{{.*}} : (tensor<3x?x2xf32>) -> tensor<?x2xf32>
+// CHECK: shears.linear %[[O]], %{{.*}} : (tensor<?x2xf32>, tensor<4x2xf32>) -> tensor<?x4xf32>
+func.func @dead_head(%x: tensor<3x?x4xf32>) -> tensor<?x4xf32> {
+  %wqkv = shears.constant dense<[[-0.50, -0.25, 0.00, 0.25], [0.50, 0.75, 1.00, -0.50], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.00, 0.25, 0.50, 0.75], [1.00, -0.50, -0.25, 0.00], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.50, 0.75, 1.00, -0.50], [-0.25, 0.00, 0.25, 0.50], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<12x4xf32>
+  %bqkv = shears.constant dense<[0.0, 0.1, 0.0, 0.0, 0.1, 0.2, 0.0, 0.0, 0.2, 0.0, 0.0, 0.0]> : tensor<12xf32>
+  %wo = shears.constant dense<[[-1.0, -0.5, 0.0, 0.5], [-0.5, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, -1.0], [0.5, 1.0, -1.0, -0.5]]> : tensor<4x4xf32>
+  %qkv = shears.linear %x, %wqkv, %bqkv : (tensor<3x?x4xf32>, tensor<12x4xf32>, tensor<12xf32>) -> tensor<3x?x12xf32>
+  %q = shears.slice %qkv {axes = array<i64: 2>, starts = array<i64: 0>, ends = array<i64: 4>, steps = array<i64: 1>} : (tensor<3x?x12xf32>) -> tensor<3x?x4xf32>
+  %k = shears.slice %qkv {axes = array<i64: 2>, starts = array<i64: 4>, ends = array<i64: 8>, steps = array<i64: 1>} : (tensor<3x?x12xf32>) -> tensor<3x?x4xf32>
+  %v = shears.slice %qkv {axes = array<i64: 2>, starts = array<i64: 8>, ends = array<i64: 12>, steps = array<i64: 1>} : (tensor<3x?x12xf32>) -> tensor<3x?x4xf32>
+  %qh = shears.reshape %q : (tensor<3x?x4xf32>) -> tensor<3x?x2xf32>
+  %qt = shears.transpose %qh {perm = array<i64: 1, 0, 2>} : (tensor<3x?x2xf32>) -> tensor<?x3x2xf32>
+  %kh = shears.reshape %k : (tensor<3x?x4xf32>) -> tensor<3x?x2xf32>
+  %kt = shears.transpose %kh {perm = array<i64: 1, 2, 0>} : (tensor<3x?x2xf32>) -> tensor<?x2x3xf32>
+  %vh = shears.reshape %v : (tensor<3x?x4xf32>) -> tensor<3x?x2xf32>
+  %vt = shears.transpose %vh {perm = array<i64: 1, 0, 2>} : (tensor<3x?x2xf32>) -> tensor<?x3x2xf32>
+  %s = shears.matmul %qt, %kt : (tensor<?x3x2xf32>, tensor<?x2x3xf32>) -> tensor<?x3x3xf32>
+  %p = shears.softmax %s {axis = 2 : i64} : tensor<?x3x3xf32>
+  %o = shears.matmul %p, %vt : (tensor<?x3x3xf32>, tensor<?x3x2xf32>) -> tensor<?x3x2xf32>
+  %ot = shears.transpose %o {perm = array<i64: 1, 0, 2>} : (tensor<?x3x2xf32>) -> tensor<3x?x2xf32>
+  %of = shears.reshape %ot : (tensor<3x?x2xf32>) -> tensor<?x4xf32>
+  %y = shears.linear %of, %wo : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

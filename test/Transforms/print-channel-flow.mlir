@@ -10,8 +10,9 @@ func.func @residual(%x: tensor<?x8x4x4xf32>, %w: tensor<8x8x3x3xf32>, %b: tensor
   %r = shears.relu %c : tensor<?x8x4x4xf32>
   // expected-remark @+1 {{flow: 0.0->0.0 identity 0.1->0.1 identity 0.2->0.2 identity 0.3->0.3 identity 1.0->0.0 identity 1.1->0.1 identity 1.2->0.2 identity 1.3->0.3 identity}}
   %a = shears.add %r, %x : (tensor<?x8x4x4xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
-  // Flatten: channel c becomes the block of features [16c, 16c + 16).
-  // expected-remark @+1 {{flow: 0.0->0.0 identity 0.1->0.1 block(16)}}
+  // Flatten keeps the elements' order: channel c becomes the block of
+  // features [16c, 16c + 16) (ChannelGroups works out where).
+  // expected-remark @+1 {{flow: 0->0 reshape}}
   %f = shears.flatten %a : (tensor<?x8x4x4xf32>) -> tensor<?x128xf32>
   return %f : tensor<?x128xf32>
 }

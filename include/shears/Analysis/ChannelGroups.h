@@ -24,7 +24,9 @@ namespace mlir::shears {
 /// weight indices `[offset + i * blockSize, offset + (i + 1) * blockSize)`
 /// along getWeightOutputDim() (Producer) or getWeightInputDim() (Consumer);
 /// a Producer's bias is indexed the same way. blockSize > 1 where a channel
-/// became a block of features (flatten).
+/// became a block of features (flatten) or is an attention head. A layer
+/// may be a member several times (a packed Q/K/V projection holds each head
+/// at three offsets).
 struct ChannelMember {
   enum class Role { Producer, Consumer };
   PrunableOpInterface op;
@@ -44,12 +46,15 @@ struct ChannelParameter {
 };
 
 /// A tensor value that carries the group's channels along `dim`, indexed as
-/// for parameters. Its type shrinks when channels go.
+/// for parameters within each of `repeats` periods along the dim (more than
+/// one where heads are merged into the batch; ShapedType::kDynamic when the
+/// dim is). Its type shrinks when channels go.
 struct ChannelValue {
   Value value;
   int64_t dim;
   int64_t offset = 0;
   int64_t blockSize = 1;
+  int64_t repeats = 1;
 };
 
 /// Channels that must be kept or removed together: channel `i` of the group

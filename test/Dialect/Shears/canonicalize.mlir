@@ -1,4 +1,5 @@
 // RUN: shears-opt %s --canonicalize --split-input-file | FileCheck %s
+// RUN: shears-opt %s --canonicalize --split-input-file --mlir-print-debuginfo --mlir-print-local-scope | FileCheck %s --check-prefix=LOC
 
 // batch_norm after a convolution with constant weights folds into it:
 // w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta.
@@ -134,4 +135,48 @@ func.func @not_layer_norm(%x: tensor<?x5x16xf32>) -> tensor<?x5x16xf32> {
   %y = shears.mul %n, %s : (tensor<?x5x16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
   %z = shears.add %y, %b : (tensor<?x5x16xf32>, tensor<16xf32>) -> tensor<?x5x16xf32>
   return %z : tensor<?x5x16xf32>
+}
+
+// -----
+
+// The MatMul + Add that exporters write for a linear layer on 3-D inputs
+// becomes one linear layer with a bias, in either operand order and from a
+// [1, 1, out] constant; the layer keeps its location (its name).
+// CHECK-LABEL: func @fold_bias_into_linear
+// CHECK-DAG: %[[B:.*]] = shears.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[B2:.*]] = shears.constant dense_resource<bias> : tensor<3xf32>
+// CHECK: %[[L:.*]] = shears.linear %arg0, %{{.*}}, %[[B]] :
+// CHECK: %[[L2:.*]] = shears.linear %arg0, %{{.*}}, %[[B2]] :
+// LOC: shears.linear {{.*}} loc("proj")
+// LOC: shears.linear {{.*}} loc("proj2")
+// CHECK-NOT: shears.add
+// CHECK: return %[[L]], %[[L2]]
+func.func @fold_bias_into_linear(%x: tensor<?x5x4xf32>) -> (tensor<?x5x3xf32>, tensor<?x5x3xf32>) {
+  %w = shears.constant dense<1.0> : tensor<3x4xf32>
+  %b = shears.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>
+  %b3 = shears.constant dense<[[[1.0, 2.0, 3.0]]]> : tensor<1x1x3xf32>
+  %l = shears.linear %x, %w : (tensor<?x5x4xf32>, tensor<3x4xf32>) -> tensor<?x5x3xf32> loc("proj")
+  %y = shears.add %b, %l : (tensor<3xf32>, tensor<?x5x3xf32>) -> tensor<?x5x3xf32>
+  %l2 = shears.linear %x, %w : (tensor<?x5x4xf32>, tensor<3x4xf32>) -> tensor<?x5x3xf32> loc("proj2")
+  %y2 = shears.add %l2, %b3 : (tensor<?x5x3xf32>, tensor<1x1x3xf32>) -> tensor<?x5x3xf32>
+  return %y, %y2 : tensor<?x5x3xf32>, tensor<?x5x3xf32>
+}
+
+// -----
+
+// The add stays where the layer has another user, already has a bias, or the
+// constant is not one number per feature.
+// CHECK-LABEL: func @keep_bias_add
+// CHECK-COUNT-3: shears.add
+func.func @keep_bias_add(%x: tensor<?x5x4xf32>) -> (tensor<?x5x3xf32>, tensor<?x5x3xf32>, tensor<?x5x3xf32>, tensor<?x5x3xf32>) {
+  %w = shears.constant dense<1.0> : tensor<3x4xf32>
+  %b = shears.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>
+  %rows = shears.constant dense<1.0> : tensor<5x1xf32>
+  %l = shears.linear %x, %w : (tensor<?x5x4xf32>, tensor<3x4xf32>) -> tensor<?x5x3xf32>
+  %y = shears.add %l, %b : (tensor<?x5x3xf32>, tensor<3xf32>) -> tensor<?x5x3xf32>
+  %l2 = shears.linear %x, %w, %b : (tensor<?x5x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<?x5x3xf32>
+  %y2 = shears.add %l2, %b : (tensor<?x5x3xf32>, tensor<3xf32>) -> tensor<?x5x3xf32>
+  %l3 = shears.linear %x, %w : (tensor<?x5x4xf32>, tensor<3x4xf32>) -> tensor<?x5x3xf32>
+  %y3 = shears.add %l3, %rows : (tensor<?x5x3xf32>, tensor<5x1xf32>) -> tensor<?x5x3xf32>
+  return %l, %y, %y2, %y3 : tensor<?x5x3xf32>, tensor<?x5x3xf32>, tensor<?x5x3xf32>, tensor<?x5x3xf32>
 }

@@ -179,11 +179,54 @@ struct RaiseLayerNorm : OpRewritePattern<AddOp> {
   }
 };
 
+/// add(linear(x, W), b) -> linear(x, W, b) for a constant b that holds one
+/// number per output feature (shape [out] or [1, ..., 1, out]) and a linear
+/// layer without a bias and without other users: the MatMul + Add that
+/// exporters write for a linear layer on 3-D inputs (a transformer's
+/// projections) becomes one layer whose bias goes with its output channels.
+struct FoldBiasIntoLinear : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AddOp add,
+                                PatternRewriter &rewriter) const override {
+    auto linear = add.getLhs().getDefiningOp<LinearOp>();
+    Value bias = add.getRhs();
+    if (!linear) {
+      linear = add.getRhs().getDefiningOp<LinearOp>();
+      bias = add.getLhs();
+    }
+    if (!linear || linear.getBias() || !linear->hasOneUse() ||
+        add.getType() != linear.getType())
+      return rewriter.notifyMatchFailure(add, "not a linear without bias");
+    auto type = cast<RankedTensorType>(bias.getType());
+    int64_t out = linear.getType().getShape().back();
+    if (!type.hasStaticShape() || type.getNumElements() != out ||
+        type.getShape().back() != out || !matchPattern(bias, m_Constant()))
+      return rewriter.notifyMatchFailure(add, "not one constant per feature");
+    auto values = getConstantFloats(bias);
+    if (failed(values))
+      return rewriter.notifyMatchFailure(add, "bias is not a float constant");
+    rewriter.setInsertionPoint(linear);
+    Value vector = bias;
+    if (type.getRank() != 1)
+      vector = createWeightConstant(
+          rewriter, bias.getLoc(),
+          RankedTensorType::get({out}, type.getElementType()), *values, "bias");
+    // The layer keeps its location: its name.
+    Value biased =
+        LinearOp::create(rewriter, linear.getLoc(), linear.getType(),
+                         linear.getInput(), linear.getWeight(), vector);
+    rewriter.replaceOp(add, biased);
+    rewriter.eraseOp(linear);
+    return success();
+  }
+};
+
 } // namespace
 
 void AddOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                         MLIRContext *context) {
-  results.add<RaiseLayerNorm>(context);
+  results.add<RaiseLayerNorm, FoldBiasIntoLinear>(context);
 }
 
 void PowOp::getCanonicalizationPatterns(RewritePatternSet &results,

@@ -871,26 +871,8 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   return foldReshapeLike(*this, adaptor.getInput());
 }
 
-/// Maps the common leading dimensions, then a trailing collapse as a block.
-static void reshapeDims(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
-                        SmallVectorImpl<DimMapping> &mappings) {
-  size_t d = 0;
-  while (d < in.size() && d < out.size() && in[d] == out[d]) {
-    mappings.push_back({0, static_cast<int64_t>(d), 0,
-                        static_cast<int64_t>(d)});
-    ++d;
-  }
-  if (d + 1 == out.size() && d < in.size()) {
-    int64_t block = product(in.drop_front(d + 1));
-    if (!ShapedType::isDynamic(block) && !ShapedType::isDynamic(in[d]))
-      mappings.push_back({0, static_cast<int64_t>(d), 0,
-                          static_cast<int64_t>(d), DimMapping::Kind::Block, 0,
-                          block});
-  }
-}
-
 void ReshapeOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
-  reshapeDims(getInput().getType().getShape(), getType().getShape(), mappings);
+  mappings.push_back({0, -1, 0, -1, DimMapping::Kind::Reshape});
 }
 
 LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
@@ -913,7 +895,7 @@ OpFoldResult FlattenOp::fold(FoldAdaptor adaptor) {
 }
 
 void FlattenOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
-  reshapeDims(getInput().getType().getShape(), getType().getShape(), mappings);
+  mappings.push_back({0, -1, 0, -1, DimMapping::Kind::Reshape});
 }
 
 //===----------------------------------------------------------------------===//
@@ -1082,6 +1064,24 @@ void SliceOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
   }
 }
 
+/// How many of the ascending `removed` indices lie below `index`.
+static int64_t countBelow(ArrayRef<int64_t> removed, int64_t index) {
+  return llvm::lower_bound(removed, index) - removed.begin();
+}
+
+void SliceOp::removeOperandChannels(unsigned, int64_t dim,
+                                    ArrayRef<int64_t> removed) {
+  const auto *it = llvm::find(getAxes(), dim);
+  if (it == getAxes().end())
+    return;
+  size_t i = it - getAxes().begin();
+  SmallVector<int64_t> starts(getStarts()), ends(getEnds());
+  starts[i] -= countBelow(removed, starts[i]);
+  ends[i] -= countBelow(removed, ends[i]);
+  setStarts(starts);
+  setEnds(ends);
+}
+
 LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> loc,
                                         Adaptor adaptor,
@@ -1118,6 +1118,20 @@ void SplitOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
                                    : DimMapping{0, d, r, d});
     offset += size;
   }
+}
+
+void SplitOp::removeOperandChannels(unsigned, int64_t dim,
+                                    ArrayRef<int64_t> removed) {
+  if (dim != static_cast<int64_t>(getAxis()))
+    return;
+  SmallVector<int64_t> sizes(getSizes());
+  int64_t begin = 0;
+  for (int64_t &size : sizes) {
+    int64_t end = begin + size;
+    size -= countBelow(removed, end) - countBelow(removed, begin);
+    begin = end;
+  }
+  setSizes(sizes);
 }
 
 LogicalResult PadOp::inferReturnTypes(MLIRContext *,
@@ -1167,6 +1181,8 @@ SHEARS_CARRIES_CONSTANT_CHANNELS(ConcatOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMeanOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMaxOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMinOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(SliceOp)
+SHEARS_CARRIES_CONSTANT_CHANNELS(SplitOp)
 #undef SHEARS_CARRIES_CONSTANT_CHANNELS
 
 /// The number of elements a reduction takes per result element, if static.
@@ -1207,6 +1223,26 @@ AvgPoolOp::foldConstantChannel(ArrayRef<std::optional<double>>,
       llvm::any_of(getPads(), [](int64_t p) { return p != 0; }))
     return std::nullopt;
   return channel;
+}
+
+/// A batch of matrices that is zero everywhere gives a zero product.
+std::optional<double>
+MatMulOp::foldConstantChannel(ArrayRef<std::optional<double>> in,
+                              std::optional<double>) {
+  if (llvm::any_of(in, [](std::optional<double> x) { return x && *x == 0; }))
+    return 0.0;
+  return std::nullopt;
+}
+
+/// A constant along the axis becomes uniform weights (an attention head
+/// whose queries and keys are zero attends to every position alike).
+std::optional<double>
+SoftmaxOp::foldConstantChannel(ArrayRef<std::optional<double>>,
+                               std::optional<double> channel) {
+  int64_t count = getType().getDimSize(getAxis());
+  if (!channel || ShapedType::isDynamic(count) || count == 0)
+    return std::nullopt;
+  return 1.0 / static_cast<double>(count);
 }
 
 std::optional<double>

@@ -12,14 +12,13 @@ namespace mlir::shears {
 /// How an index of an operand dimension reappears in a result dimension. See
 /// ChannelFlowOpInterface.
 struct DimMapping {
-  enum class Kind { Identity, Offset, Block };
+  enum class Kind { Identity, Offset, Reshape };
   unsigned operandIndex;
   int64_t operandDim;
   unsigned resultIndex;
   int64_t resultDim;
   Kind kind = Kind::Identity;
   int64_t offset = 0;
-  int64_t blockSize = 1;
 };
 
 /// The mappings of an elementwise op with numpy broadcasting: each operand

@@ -78,12 +78,16 @@ def ChannelFlowOpInterface : OpInterface<"ChannelFlowOpInterface"> {
         transpose with its permutation),
       * `Offset`: f(i) = i + offset (concat; slice and split with a negative
         offset and only indices in `[0, extent)` of the result kept),
-      * `Block`: index i becomes the `blockSize` indices
-        `[i * blockSize, (i + 1) * blockSize)` (flatten: one channel becomes a
-        block of features).
+      * `Reshape` (dims unused): the op keeps the row-major order of the
+        elements (reshape, flatten). A channel is a digit of the linear
+        index, and it reappears in whichever result dimension holds that
+        digit: flatten turns a channel into a block of features, a reshape
+        that splits features into heads turns blocks of features into
+        indices of the heads dimension.
     A dimension that appears in no mapping does not flow: a pass that tracks
     channels along it must treat them as coupled to everything (softmax over
-    channels, an opaque reshape) and leave them unpruned.
+    channels) and leave them unpruned. An op whose `Offset` mapping drops
+    indices (slice, split) implements `removeOperandChannels`.
   }];
   let methods = [
     InterfaceMethod<[{
@@ -116,6 +120,16 @@ def ChannelFlowOpInterface : OpInterface<"ChannelFlowOpInterface"> {
           args.push_back(*x);
         return elementwise.evaluate(args);
       }]>,
+    InterfaceMethod<[{
+        Follows the removal of the indices `removed` (ascending) along
+        dimension `dim` of operand `operandIndex`: an op whose attributes
+        name positions along it (a slice's bounds, a split's sizes) moves
+        them so that it keeps selecting the same indices that stay. The
+        default does nothing.
+      }], "void", "removeOperandChannels",
+      (ins "unsigned":$operandIndex, "int64_t":$dim,
+           "::llvm::ArrayRef<int64_t>":$removed),
+      [{}], [{ return; }]>,
   ];
 }
 

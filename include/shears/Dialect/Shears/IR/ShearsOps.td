@@ -23,6 +23,9 @@ def ChannelFlow : DeclareOpInterfaceMethods<ChannelFlowOpInterface,
 // Ops that also say what a constant channel becomes through them.
 def ChannelFlowFolding : DeclareOpInterfaceMethods<ChannelFlowOpInterface,
     ["getDimMappings", "foldConstantChannel"]>;
+// Ops that also drop indices they select by position (slice, split).
+def ChannelFlowSelecting : DeclareOpInterfaceMethods<ChannelFlowOpInterface,
+    ["getDimMappings", "foldConstantChannel", "removeOperandChannels"]>;
 
 //===----------------------------------------------------------------------===//
 // Constants and weighted ops
@@ -59,7 +62,7 @@ def Shears_LinearOp : Shears_InferredOp<"linear", [ChannelFlow,
   }];
 }
 
-def Shears_MatMulOp : Shears_InferredOp<"matmul", [ChannelFlow]> {
+def Shears_MatMulOp : Shears_InferredOp<"matmul", [ChannelFlowFolding]> {
   let summary = "Batched matrix product with numpy broadcasting (ONNX MatMul)";
   let arguments = (ins Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
   let results = (outs Shears_FloatTensor:$result);
@@ -370,7 +373,7 @@ def Shears_ClipOp : Shears_UnaryOp<"clip", "Clamps to [min, max] (either bound o
 }
 
 def Shears_SoftmaxOp : Shears_Op<"softmax",
-    [Pure, SameOperandsAndResultType, ChannelFlow]> {
+    [Pure, SameOperandsAndResultType, ChannelFlowFolding]> {
   let summary = "Softmax along one axis (ONNX opset 13 semantics)";
   let arguments = (ins Shears_FloatTensor:$input,
                        I64Attr:$axis);
@@ -514,7 +517,7 @@ def Shears_ConcatOp : Shears_InferredOp<"concat", [ChannelFlowFolding]> {
   let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
 }
 
-def Shears_SliceOp : Shears_InferredOp<"slice", [ChannelFlow]> {
+def Shears_SliceOp : Shears_InferredOp<"slice", [ChannelFlowSelecting]> {
   let summary = "Static strided slice along some axes (ONNX Slice)";
   let description = [{
     For each `axes[i]`, keeps indices `starts[i], starts[i] + steps[i], ...`
@@ -528,7 +531,7 @@ def Shears_SliceOp : Shears_InferredOp<"slice", [ChannelFlow]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
-def Shears_SplitOp : Shears_InferredOp<"split", [ChannelFlow]> {
+def Shears_SplitOp : Shears_InferredOp<"split", [ChannelFlowSelecting]> {
   let summary = "Splits along `axis` into pieces of the given sizes";
   let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
                        DenseI64ArrayAttr:$sizes);
