@@ -52,10 +52,16 @@ int64_t shears::getMacsPerSample(PrunableOpInterface op) {
   if (isa<GatherOp>(op))
     return 0;
   auto result = cast<ShapedType>(op->getResult(0).getType());
-  int64_t positions = 1;
-  // Every dim but the batch and the channel dim is a position.
-  for (int64_t d = 1; d < result.getRank(); ++d)
-    if (d != op.getResultChannelDim() && !result.isDynamicDim(d))
+  // Every dim but the batch and the channel dim is a position. The batch is
+  // the dynamic dim where there is one (a sequence-first [L, N, C] has its
+  // positions first), else dim 0.
+  int64_t channelDim = op.getResultChannelDim(), positions = 1;
+  bool dynamicBatch =
+      llvm::any_of(llvm::seq<int64_t>(0, result.getRank()), [&](int64_t d) {
+        return d != channelDim && result.isDynamicDim(d);
+      });
+  for (int64_t d = 0; d < result.getRank(); ++d)
+    if (d != channelDim && !result.isDynamicDim(d) && (d > 0 || dynamicBatch))
       positions *= result.getDimSize(d);
   return staticElements(op.getWeight()) * positions;
 }
