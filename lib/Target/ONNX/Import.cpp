@@ -1857,6 +1857,23 @@ static LogicalResult convertSlice(NodeContext &ctx) {
       steps.size() != starts->size())
     return ctx.emitError() << "starts, ends, axes and steps differ in length";
 
+  // A slice of a shape vector (x.flatten(2) exports Shape -> Slice ->
+  // Concat -> Reshape) is taken at import time.
+  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
+    int64_t size = shape->size();
+    if (starts->size() != 1 || (axes[0] != 0 && axes[0] != -1) || steps[0] < 1)
+      return ctx.emitError()
+             << "a slice of a shape vector takes one axis and a positive step";
+    int64_t start = (*starts)[0], end = (*ends)[0];
+    start = std::clamp<int64_t>(start < 0 ? start + size : start, 0, size);
+    end = std::clamp<int64_t>(end < 0 ? end + size : end, 0, size);
+    ShapeVector result;
+    for (int64_t i = start; i < end; i += steps[0])
+      result.push_back((*shape)[i]);
+    ctx.importer.setShape(ctx, result);
+    return success();
+  }
+
   auto input = ctx.importer.getValue(ctx, 0);
   if (failed(input))
     return failure();

@@ -8,7 +8,7 @@ huge-pad conv-huge-pads
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
-shape-subgraph external-data opset11 dropout-identity nan-weights two-batches
+shape-subgraph flatten-subgraph external-data opset11 dropout-identity nan-weights two-batches
 dynamic-reduction.
 """
 import sys
@@ -248,6 +248,25 @@ def shape_subgraph():
                  [tensor("input", ["N", 3, 4, 4])], [tensor("output", ["N", 48])])
 
 
+def flatten_subgraph():
+    """x.flatten(2) as torch.onnx (opset 13) exports it: Shape -> Slice -> Concat -> Reshape."""
+    def const(name, value):
+        return helper.make_node("Constant", [], [name], name=name.removesuffix("_output_0"),
+                                value=numpy_helper.from_array(np.array(value, dtype=np.int64)))
+    return model([helper.make_node("Shape", ["input"], ["/Shape_output_0"], name="/Shape"),
+                  const("/Constant_output_0", [0]), const("/Constant_1_output_0", [0]),
+                  const("/Constant_2_output_0", [2]),
+                  helper.make_node("Slice", ["/Shape_output_0", "/Constant_1_output_0",
+                                             "/Constant_2_output_0", "/Constant_output_0"],
+                                   ["/Slice_output_0"], name="/Slice"),
+                  const("/Constant_3_output_0", [-1]),
+                  helper.make_node("Concat", ["/Slice_output_0", "/Constant_3_output_0"],
+                                   ["/Concat_output_0"], name="/Concat", axis=0),
+                  helper.make_node("Reshape", ["input", "/Concat_output_0"], ["output"],
+                                   name="/Reshape")],
+                 [tensor("input", ["N", 3, 4, 4])], [tensor("output", ["N", 3, 16])])
+
+
 def external(location):
     """MatMul + Add whose two initializers live in one external file (the second at an offset)."""
     w, b = weights("w", [4, 4]), numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32), "b")
@@ -386,6 +405,7 @@ MALFORMED = {
 MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
+    "flatten-subgraph": flatten_subgraph,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,
