@@ -26,6 +26,9 @@ data-aware SVD. Then per-layer sparsities allocated from `shears
 sensitivity` under a parameter budget against one sparsity for all. Then
 fine-tuning (utils/finetune.py, 3 epochs) of the MLP at 92% and the CNN at 70%
 channels on fractions of the training set. Then, with the default models, the
+tiny vision transformer (models/fashion_mnist_vit.onnx): attention heads and
+MLP neurons pruned, alone and together (accuracy, size, latency), and Wanda
+against magnitude on its linear layers; and the
 recommender (models/recommender.onnx) pruned, by recall@10, NDCG@10 and hit
 rate. Prints
 the tables and writes them as JSON and a PNG plot into the output
@@ -53,6 +56,10 @@ import fashion_mnist  # noqa: E402
 import metrics  # noqa: E402
 
 DEFAULT_MODELS = [REPO / "models" / "fashion_mnist_mlp.onnx", REPO / "models" / "fashion_mnist_cnn.onnx"]
+# The tiny ViT of models/train_fashion_mnist_vit.py: 2 layers of 4 heads of 16 features.
+TRANSFORMER = REPO / "models" / "fashion_mnist_vit.onnx"
+HEAD_FEATURES = 16
+TRANSFORMER_SPARSITIES = [0.25, 0.5, 0.75]
 GRANULARITIES = ["unstructured", "channel"]
 SPARSITIES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
 CRITERIA = ["magnitude", "l2", "random", "taylor", "activation"]
@@ -300,6 +307,97 @@ def sweep(path, data, prune, args, tmp):
             "criteria": criteria, "quantization": quantization, "pack": pack,
             "reconstruction": reconstruction, "low_rank": low_rank, "allocation": allocation,
             "fine_tuning": fine_tuning}
+
+
+def transformer_sweep(path, data, prune, args, tmp):
+    """The tiny ViT: attention heads and MLP neurons pruned (channel granularity, magnitude, per
+    layer), each alone and both, with test accuracy, parameters, file bytes, the heads and
+    neurons kept per layer and latency; then Wanda (activation criterion, input norms of 1024
+    training images) against magnitude, unstructured per layer, on every linear layer but the
+    classifier."""
+    log(f"== {Path(path).stem}: importing {path}")
+    module = shears.import_onnx(path)
+    dense_report = report(module, tmp)
+    classifier = "^" + re.escape(dense_report["layers"][-1]["name"]) + "$"
+    spec = shears.compile(module).inputs[0]
+    x, labels = data.for_model(spec)
+    entries = []
+
+    def add(kind, sparsity, pruned):
+        layers = report(pruned, tmp)["layers"]
+        model = shears.compile(pruned)
+        row = {"pruned": kind, "sparsity": sparsity,
+               "parameters": sum(l["parameters"] for l in layers),
+               "onnx_bytes": onnx_bytes(pruned, tmp),
+               "heads": [l["output_channels"] // (3 * HEAD_FEATURES) for l in layers
+                         if l["name"].endswith("self_attn/MatMul")],
+               "neurons": [l["output_channels"] for l in layers if "linear1" in l["name"]],
+               "accuracy": accuracy_of(model, x, labels)}
+        log(f"   {kind:>14} {sparsity:4.2f}: heads {row['heads']}, neurons {row['neurons']}, "
+            f"accuracy {percent(row['accuracy'])}")
+        entries.append((row, model, x))
+
+    add("dense", 0.0, module)
+    # Heads are the packed Q/K/V projections' channels, neurons the MLP's first layer's; the
+    # residual stream (LayerNorm normalizes it over its channels) stays either way.
+    for kind, exclude in (("heads", "linear1"), ("neurons", "self_attn"), ("heads+neurons", None)):
+        for sparsity in TRANSFORMER_SPARSITIES:
+            pattern = classifier if exclude is None else f"{exclude}|{classifier}"
+            add(kind, sparsity, prune(module, sparsity=sparsity, criterion="magnitude",
+                                      granularity="channel", scope="layer",
+                                      exclude=f'"{pattern}"'))
+    time_all(entries, args)
+    rows = [row for row, _, _ in entries]
+    for r in rows:
+        r["speedup_b1"] = rows[0]["latency_b1_ms"] / r["latency_b1_ms"]
+        r["speedup_b256"] = rows[0]["latency_b256_ms"] / r["latency_b256_ms"]
+    entries.clear()
+    extra = side_inputs(path, spec, tmp)
+    unstructured = []
+    for criterion in ("magnitude", "activation"):
+        if criterion != "magnitude" and criterion not in extra:
+            continue
+        accuracies = {}
+        for sparsity in TRANSFORMER_SPARSITIES:
+            options = {"sparsity": sparsity, "criterion": criterion, "granularity": "unstructured",
+                       "scope": "layer", "exclude": f'"{classifier}"'}
+            if criterion in extra:
+                key, value = extra[criterion].split("=", 1)
+                options[key] = value
+            accuracies[sparsity] = accuracy_of(shears.compile(prune(module, **options)), x, labels)
+        unstructured.append({"criterion": criterion, "accuracy": accuracies})
+        log(f"   {criterion:>14} unstructured: "
+            + " ".join(percent(a, "") for a in accuracies.values()))
+    return {"model": Path(path).stem, "path": str(path), "rows": rows,
+            "unstructured": unstructured}
+
+
+def print_transformer(result):
+    if not result:
+        return
+    rows = result["rows"]
+    print(f"\n{result['model']} ({result['path']}): attention heads (4 per layer, "
+          f"{HEAD_FEATURES} features each) and MLP neurons (128 per layer) pruned by magnitude "
+          "per layer; the residual stream stays (LayerNorm normalizes it)")
+    header = (f"{'pruned':<15}{'sparsity':>8}{'heads':>9}{'neurons':>11}{'params':>9}"
+              f"{'file bytes':>12}{'accuracy':>10}{'b1 ms':>9}{'b256 ms':>10}{'speedup b1':>12}"
+              f"{'speedup b256':>14}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        heads = ",".join(map(str, r["heads"]))
+        neurons = ",".join(map(str, r["neurons"]))
+        print(f"{r['pruned']:<15}{r['sparsity']:>8.2f}{heads:>9}{neurons:>11}{r['parameters']:>9}"
+              f"{r['onnx_bytes']:>12}{percent(r['accuracy']):>10}{r['latency_b1_ms']:>9.3f}"
+              f"{r['latency_b256_ms']:>10.3f}{r['speedup_b1']:>11.2f}x{r['speedup_b256']:>13.2f}x")
+    print(f"\n{result['model']}: unstructured per layer (every linear layer but the classifier), "
+          "test accuracy")
+    header = f"{'criterion':<12}" + "".join(f"{s:>9.2f}" for s in TRANSFORMER_SPARSITIES)
+    print(header)
+    print("-" * len(header))
+    for r in result["unstructured"]:
+        name = "wanda" if r["criterion"] == "activation" else r["criterion"]
+        print(f"{name:<12}" + "".join(f"{percent(a):>9}" for a in r["accuracy"].values()))
 
 
 def print_reconstruction(result):
@@ -949,11 +1047,12 @@ def main():
     data = Data()
     prune = Prune(args.pipeline)
     results = []
-    recommender_result = None
+    recommender_result = transformer_result = None
     with tempfile.TemporaryDirectory() as tmp:
         for path in models:
             results.append(sweep(path, data, prune, args, tmp))
         if not args.models:
+            transformer_result = transformer_sweep(TRANSFORMER, data, prune, args, tmp)
             log("== recommender")
             recommender_result = recommender_sweep(prune, tmp)
     for result in results:
@@ -965,6 +1064,7 @@ def main():
         print_low_rank(result)
         print_allocation(result)
         print_fine_tuning(result)
+    print_transformer(transformer_result)
     print_recommender(recommender_result)
 
     json_path = args.out / "prune_sweep.json"
@@ -974,7 +1074,8 @@ def main():
                    "scope": {"unstructured": "global", "channel": "layer"},
                    "latency": "median wall time of one call from Python to the JIT-compiled "
                               "model, ms; the best of several rounds",
-                   "models": results, "recommender": recommender_result}, f, indent=2)
+                   "models": results, "transformer": transformer_result,
+                   "recommender": recommender_result}, f, indent=2)
     plot(results, png_path)
     print(f"\nwrote {json_path} and {png_path} ({time.perf_counter() - started:.0f} s)")
 
