@@ -33,9 +33,10 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "utils"))
+sys.path.insert(0, str(REPO / "models"))
 import fashion_mnist  # noqa: E402
-
-OPSET = 13
+# The same evaluation and ONNX export (opset 13, [N, 1, 28, 28] -> [N, 10]) as the CNN's.
+from train_fashion_mnist_cnn import accuracy, export  # noqa: E402
 
 
 class FashionViT(nn.Module):
@@ -52,23 +53,6 @@ class FashionViT(nn.Module):
     def forward(self, x):
         x = self.patches(x).flatten(2).transpose(1, 2) + self.positions
         return self.head(self.norm(self.encoder(x)).mean(1))
-
-
-def accuracy(model, x, y):
-    model.eval()
-    with torch.no_grad():
-        correct = sum((model(xb).argmax(1) == yb).sum().item()
-                      for xb, yb in zip(x.split(1000), y.split(1000)))
-    return correct / len(x)
-
-
-def export(model, path):
-    tmp = Path(str(path) + ".tmp")
-    torch.onnx.export(model, torch.zeros(2, 1, 28, 28), str(tmp), opset_version=OPSET,
-                      input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
-                      do_constant_folding=True)
-    tmp.replace(path)
 
 
 def main():
