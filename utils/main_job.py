@@ -310,11 +310,11 @@ def sweep(path, data, prune, args, tmp):
 
 
 def transformer_sweep(path, data, prune, args, tmp):
-    """The tiny ViT: attention heads and MLP neurons pruned (channel granularity, magnitude, per
-    layer), each alone and both, with test accuracy, parameters, file bytes, the heads and
-    neurons kept per layer and latency; then Wanda (activation criterion, input norms of 1024
-    training images) against magnitude, unstructured per layer, on every linear layer but the
-    classifier."""
+    """The tiny ViT: attention heads and MLP neurons pruned (channel granularity, per layer),
+    each alone and both, by magnitude and by activation (input norms of 1024 training images),
+    with test accuracy, parameters, file bytes, the heads and neurons kept per layer and
+    latency; then Wanda (activation criterion) against magnitude, unstructured per layer, on
+    every linear layer but the classifier."""
     log(f"== {Path(path).stem}: importing {path}")
     module = shears.import_onnx(path)
     dense_report = report(module, tmp)
@@ -337,22 +337,29 @@ def transformer_sweep(path, data, prune, args, tmp):
             f"accuracy {percent(row['accuracy'])}")
         entries.append((row, model, x))
 
+    extra = side_inputs(path, spec, tmp)
     add("dense", 0.0, module)
     # Heads are the packed Q/K/V projections' channels, neurons the MLP's first layer's; the
-    # residual stream (LayerNorm normalizes it over its channels) stays either way.
+    # residual stream (LayerNorm normalizes it over its channels) stays either way. The same
+    # shapes chosen by activation (input norms, and what each channel carries into the layer
+    # that reads it) give a second accuracy.
     for kind, exclude in (("heads", "linear1"), ("neurons", "self_attn"), ("heads+neurons", None)):
         for sparsity in TRANSFORMER_SPARSITIES:
             pattern = classifier if exclude is None else f"{exclude}|{classifier}"
-            add(kind, sparsity, prune(module, sparsity=sparsity, criterion="magnitude",
-                                      granularity="channel", scope="layer",
-                                      exclude=f'"{pattern}"'))
+            options = {"sparsity": sparsity, "granularity": "channel", "scope": "layer",
+                       "exclude": f'"{pattern}"'}
+            add(kind, sparsity, prune(module, criterion="magnitude", **options))
+            if "activation" in extra:
+                key, value = extra["activation"].split("=", 1)
+                pruned = prune(module, criterion="activation", **options, **{key: value})
+                entries[-1][0]["accuracy_activation"] = accuracy_of(shears.compile(pruned), x,
+                                                                    labels)
     time_all(entries, args)
     rows = [row for row, _, _ in entries]
     for r in rows:
         r["speedup_b1"] = rows[0]["latency_b1_ms"] / r["latency_b1_ms"]
         r["speedup_b256"] = rows[0]["latency_b256_ms"] / r["latency_b256_ms"]
     entries.clear()
-    extra = side_inputs(path, spec, tmp)
     unstructured = []
     for criterion in ("magnitude", "activation"):
         if criterion != "magnitude" and criterion not in extra:
@@ -377,18 +384,21 @@ def print_transformer(result):
         return
     rows = result["rows"]
     print(f"\n{result['model']} ({result['path']}): attention heads (4 per layer, "
-          f"{HEAD_FEATURES} features each) and MLP neurons (128 per layer) pruned by magnitude "
-          "per layer; the residual stream stays (LayerNorm normalizes it)")
+          f"{HEAD_FEATURES} features each) and MLP neurons (128 per layer) pruned per layer, "
+          "by magnitude and by activation (the same shapes); the residual stream stays "
+          "(LayerNorm normalizes it)")
     header = (f"{'pruned':<15}{'sparsity':>8}{'heads':>9}{'neurons':>11}{'params':>9}"
-              f"{'file bytes':>12}{'accuracy':>10}{'b1 ms':>9}{'b256 ms':>10}{'speedup b1':>12}"
-              f"{'speedup b256':>14}")
+              f"{'file bytes':>12}{'magnitude':>11}{'activation':>12}{'b1 ms':>9}{'b256 ms':>10}"
+              f"{'speedup b1':>12}{'speedup b256':>14}")
     print(header)
     print("-" * len(header))
     for r in rows:
         heads = ",".join(map(str, r["heads"]))
         neurons = ",".join(map(str, r["neurons"]))
         print(f"{r['pruned']:<15}{r['sparsity']:>8.2f}{heads:>9}{neurons:>11}{r['parameters']:>9}"
-              f"{r['onnx_bytes']:>12}{percent(r['accuracy']):>10}{r['latency_b1_ms']:>9.3f}"
+              f"{r['onnx_bytes']:>12}{percent(r['accuracy']):>11}"
+              f"{percent(r.get('accuracy_activation', r['accuracy'] if r['sparsity'] == 0 else None)):>12}"
+              f"{r['latency_b1_ms']:>9.3f}"
               f"{r['latency_b256_ms']:>10.3f}{r['speedup_b1']:>11.2f}x{r['speedup_b256']:>13.2f}x")
     print(f"\n{result['model']}: unstructured per layer (every linear layer but the classifier), "
           "test accuracy")

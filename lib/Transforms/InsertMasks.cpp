@@ -834,6 +834,36 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
       for (const ChannelMember &member : group.members)
         if (member.role == ChannelMember::Role::Consumer)
           unit.consumers.push_back(member);
+      // With input norms, a channel also counts by what its activations
+      // carry into the layers that read them: sum |w| * norm over its
+      // columns of each consumer, relative to that consumer's mean column
+      // (an attention head by what it adds to the output projection).
+      if (criterion == Criterion::Activation)
+        for (const ChannelMember &consumer : unit.consumers) {
+          auto it = layerIndex.find(consumer.op);
+          if (it == layerIndex.end())
+            continue;
+          const Layer &layer = layers[it->second];
+          if (layer.factors.empty() || layer.table)
+            continue;
+          SmallVector<double> columns(layer.cols, 0.0);
+          for (int64_t r = 0; r < layer.rows; ++r)
+            for (int64_t c = 0; c < layer.cols; ++c)
+              for (int64_t k = 0; k < layer.inner; ++k) {
+                int64_t i = (r * layer.cols + c) * layer.inner + k;
+                columns[c] += std::fabs(layer.weights[i] * layer.factors[i]);
+              }
+          double mean = 0;
+          for (double column : columns)
+            mean += column / columns.size();
+          for (int64_t i = 0; i < group.size; ++i) {
+            double block = 0;
+            for (int64_t k = 0; k < consumer.blockSize; ++k)
+              block += columns[consumer.offset + i * consumer.blockSize + k] /
+                       consumer.blockSize;
+            unit.scores[i] += mean > 0 ? block / mean : block;
+          }
+        }
       unit.pruned.assign(group.size, false);
       units.push_back(std::move(unit));
     }

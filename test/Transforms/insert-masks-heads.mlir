@@ -1,4 +1,6 @@
 // RUN: shears-opt %s --shears-insert-masks="sparsity=0.5 granularity=channel" | FileCheck %s
+// RUN: %python -c "import numpy as np; np.savez('%t.norms.npz', q=np.ones(4, np.float32), k=np.ones(4, np.float32), v=np.ones(4, np.float32), o=np.array([1, 1, 20, 20], np.float32))"
+// RUN: shears-opt %s --shears-insert-masks="sparsity=0.5 granularity=channel criterion=activation activations=%t.norms.npz" | FileCheck %s --check-prefix=ACTIVATION
 
 // Channels that reshapes turn into heads are pruned as heads: the Q, K and V
 // projections lose the same head, all of its rows, scored by the mean of its
@@ -11,6 +13,13 @@
 // CHECK: q.mask: "0x0100000001010000"
 // CHECK: k.mask: "0x0100000001010000"
 // CHECK: v.mask: "0x0100000001010000"
+// With input norms (criterion=activation), a head also counts by what it
+// carries into the output projection: sum |w| * norm over its columns there,
+// relative to the layer's mean column. Head 1's outputs are 20 times larger:
+// it stays, and head 0 goes (by its Q, K, V rows alone head 1 would go).
+// ACTIVATION: q.mask: "0x0100000000000101"
+// ACTIVATION: k.mask: "0x0100000000000101"
+// ACTIVATION: v.mask: "0x0100000000000101"
 func.func @heads(%x: tensor<?x3x4xf32>) -> tensor<?x3x4xf32> {
   %wq = shears.constant dense<[[4.0, 0.0, 0.0, 0.0], [4.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>
   %wk = shears.constant dense<[[1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>

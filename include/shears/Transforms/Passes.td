@@ -48,6 +48,12 @@ def ShearsInsertMasks : Pass<"shears-insert-masks", "mlir::ModuleOp"> {
     reads, over calibration inputs; the norms come from the .npz file
     `activations`, one vector per layer named like its ONNX node, as
     `shears calibrate` writes them). Structures sum their weights' scores.
+    A channel group (channel granularity) sums its producers' rows, each
+    relative to its layer's mean, a block of channels (an attention head)
+    by its rows' mean; with `activation` it also counts what the channel
+    carries into the layers that read it (|w| * norm over its columns
+    there, relative to the consumer's mean column), which ranks heads by
+    their contribution to the output projection.
     Granularities: `unstructured`, `channel` (output channels/filters),
     `input-channel`, `n:m` (of every `m` consecutive weights along the input
     dim, the `n` largest are kept, as in 2:4; `sparsity` is then 1 - n/m and
