@@ -1436,6 +1436,47 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
   return success();
 }
 
+/// Trilu (opset 14): the upper (or lower) triangle of the last two dims from
+/// diagonal k, the rest zero, as where(mask, x, 0) with a constant mask. The
+/// last two dims must be static (a causal mask of a static sequence length,
+/// as nn.Transformer.generate_square_subsequent_mask exports it).
+static LogicalResult convertTrilu(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  int64_t k = 0;
+  if (ctx.hasInput(1)) {
+    auto ks = ctx.importer.getInts(ctx, 1);
+    if (failed(ks))
+      return failure();
+    if (ks->size() != 1)
+      return ctx.emitError() << "k must be one integer";
+    k = ks->front();
+  }
+  bool upper = ctx.intAttr("upper", 1) != 0;
+  auto type = typeOf(*input);
+  int64_t rank = type.getRank();
+  if (rank < 2 || type.isDynamicDim(rank - 1) || type.isDynamicDim(rank - 2))
+    return ctx.emitError() << "Trilu needs its input's last two dims static";
+  int64_t rows = type.getDimSize(rank - 2), cols = type.getDimSize(rank - 1);
+  if (rows * cols > kMaxElements)
+    return ctx.emitError() << "Trilu's mask would be too large";
+  SmallVector<bool> keep;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      keep.push_back(upper ? j - i >= k : j - i <= k);
+  auto &b = ctx.importer.builder;
+  Value mask = ConstantOp::create(
+      b, ctx.loc,
+      DenseElementsAttr::get(RankedTensorType::get({rows, cols}, b.getI1Type()),
+                             ArrayRef<bool>(keep)));
+  auto scalar = RankedTensorType::get({}, type.getElementType());
+  Value zero = ConstantOp::create(
+      b, ctx.loc,
+      DenseElementsAttr::get(scalar, b.getZeroAttr(type.getElementType())));
+  return emitOp<WhereOp>(ctx, {mask, *input, zero});
+}
+
 /// Expand to a shape that may hold dynamic dimensions (x.shape[0]): those
 /// take their size from the tensor the shape was read from.
 static LogicalResult convertExpand(NodeContext &ctx) {
@@ -2083,6 +2124,7 @@ static const llvm::StringMap<Converter> &converters() {
       {"Transpose", convertTranspose},
       {"Concat", convertConcat},
       {"Slice", convertSlice},
+      {"Trilu", convertTrilu},
       {"Split", convertSplit},
       {"Pad", convertPad},
       {"Gather", convertGather},

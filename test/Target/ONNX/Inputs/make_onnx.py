@@ -8,7 +8,7 @@ huge-pad conv-huge-pads
 external-data-escape external-data-symlink external-data-symlink-dir external-data-dev-zero
 external-data-fifo external-data-offset-overflow external-data-bad-offset (the last six make
 what their data needs next to OUT_PATH: links, a FIFO, a file outside its folder). Valid kinds (they pass onnx.checker): unsupported gemm-notrans
-shape-subgraph flatten-subgraph external-data opset11 dropout-identity nan-weights two-batches
+shape-subgraph flatten-subgraph trilu external-data opset11 dropout-identity nan-weights two-batches
 dynamic-reduction.
 """
 import sys
@@ -267,6 +267,22 @@ def flatten_subgraph():
                  [tensor("input", ["N", 3, 4, 4])], [tensor("output", ["N", 3, 16])])
 
 
+def trilu():
+    """A causal mask as nn.Transformer.generate_square_subsequent_mask exports it at opset 14
+    (Trilu of -inf above the diagonal), added to the input; and the lower triangle of the
+    input from diagonal -1."""
+    k = numpy_helper.from_array(np.array(1, dtype=np.int64), "k")
+    k2 = numpy_helper.from_array(np.array(-1, dtype=np.int64), "k2")
+    inf = numpy_helper.from_array(np.full((4, 4), -np.inf, np.float32), "inf")
+    return model([helper.make_node("Trilu", ["inf", "k"], ["mask"], name="/Trilu"),
+                  helper.make_node("Add", ["input", "mask"], ["masked"], name="/Add"),
+                  helper.make_node("Softmax", ["masked"], ["soft"], name="/Softmax", axis=-1),
+                  helper.make_node("Trilu", ["input", "k2"], ["low"], name="/Trilu_1", upper=0),
+                  helper.make_node("Add", ["soft", "low"], ["output"], name="/Add_1")],
+                 [tensor("input", ["N", 4, 4])], [tensor("output", ["N", 4, 4])], [k, k2, inf],
+                 opset=14)
+
+
 def external(location):
     """MatMul + Add whose two initializers live in one external file (the second at an offset)."""
     w, b = weights("w", [4, 4]), numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32), "b")
@@ -405,7 +421,7 @@ MALFORMED = {
 MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
-    "flatten-subgraph": flatten_subgraph,
+    "flatten-subgraph": flatten_subgraph, "trilu": trilu,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,
