@@ -66,8 +66,10 @@ private:
   /// static extent.
   unsigned getNode(Value value, OpOperand *parameter, int64_t dim, int64_t unit,
                    int64_t size = -1);
-  /// Unites node `id` with the other side of a reshape (`value`, whose shape
-  /// is `other`), or asks for coarser channels.
+  /// The node where node `id`'s channels land on the other side of reshape
+  /// `op` (in `value`, a constant `operand` of it when set); none, with the
+  /// node tainted and coarser channels asked for where they would land whole,
+  /// when the reshape splits them over dims.
   std::optional<unsigned> mapThroughReshape(unsigned id, Operation *op,
                                             Value value, OpOperand *operand);
   void visitDefinition(unsigned id);
