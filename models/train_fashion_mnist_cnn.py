@@ -81,6 +81,35 @@ def export(model, path):
     tmp.replace(path)
 
 
+def train(model, opt, sched, x_train, y_train, x_test, y_test, epochs, batch, penalty=None):
+    """Trains on shuffled batches for `epochs`, printing the test accuracy after each (plus
+    `penalty(model)` in the loss when given); returns the seconds it took."""
+    start = time.time()
+    for epoch in range(epochs):
+        model.train()
+        for idx in torch.randperm(len(x_train)).split(batch):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            if penalty:
+                loss = loss + penalty(model)
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f"epoch {epoch + 1}: test accuracy {accuracy(model, x_test, y_test):.4f} "
+              f"({time.time() - start:.1f} s)", flush=True)
+    return time.time() - start
+
+
+def finish(model, x_test, y_test, elapsed, path):
+    """Exports the trained model to `path` and prints its test accuracy and size."""
+    model.eval()
+    export(model, path)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"test accuracy {accuracy(model, x_test, y_test):.4f} on {len(x_test)} images, "
+          f"{params} parameters, training {elapsed:.1f} s; wrote {path} "
+          f"({path.stat().st_size} bytes)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=6)
@@ -103,28 +132,14 @@ def main():
     steps = args.epochs * ((len(x_train) + batch - 1) // batch)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps)
-    start = time.time()
-    for epoch in range(args.epochs):
-        model.train()
-        for idx in torch.randperm(len(x_train)).split(batch):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
-            if args.bn_l1:
-                loss = loss + args.bn_l1 * sum(m.weight.abs().sum() for m in model.modules()
-                                               if isinstance(m, nn.BatchNorm2d))
-            loss.backward()
-            opt.step()
-            sched.step()
-        print(f"epoch {epoch + 1}: test accuracy {accuracy(model, x_test, y_test):.4f} "
-              f"({time.time() - start:.1f} s)", flush=True)
-    elapsed = time.time() - start
-
-    model.eval()
-    export(model, args.output)
-    params = sum(p.numel() for p in model.parameters())
-    print(f"test accuracy {accuracy(model, x_test, y_test):.4f} on {len(x_test)} images, "
-          f"{params} parameters, training {elapsed:.1f} s; wrote {args.output} "
-          f"({args.output.stat().st_size} bytes)")
+    penalty = None
+    if args.bn_l1:
+        def penalty(m):
+            return args.bn_l1 * sum(b.weight.abs().sum() for b in m.modules()
+                                    if isinstance(b, nn.BatchNorm2d))
+    elapsed = train(model, opt, sched, x_train, y_train, x_test, y_test, args.epochs, batch,
+                    penalty)
+    finish(model, x_test, y_test, elapsed, args.output)
     return 0
 
 

@@ -24,19 +24,18 @@ cores; models/fashion_mnist_vit.onnx is its output.
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "utils"))
 sys.path.insert(0, str(REPO / "models"))
 import fashion_mnist  # noqa: E402
-# The same evaluation and ONNX export (opset 13, [N, 1, 28, 28] -> [N, 10]) as the CNN's.
-from train_fashion_mnist_cnn import accuracy, export  # noqa: E402
+# The same training loop, evaluation and ONNX export (opset 13, [N, 1, 28, 28] -> [N, 10]) as
+# the CNN's.
+from train_fashion_mnist_cnn import finish, train  # noqa: E402
 
 
 class FashionViT(nn.Module):
@@ -74,24 +73,8 @@ def main():
     steps = args.epochs * ((len(x_train) + batch - 1) // batch)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-    start = time.time()
-    for epoch in range(args.epochs):
-        model.train()
-        for idx in torch.randperm(len(x_train)).split(batch):
-            opt.zero_grad()
-            F.cross_entropy(model(x_train[idx]), y_train[idx]).backward()
-            opt.step()
-            sched.step()
-        print(f"epoch {epoch + 1}: test accuracy {accuracy(model, x_test, y_test):.4f} "
-              f"({time.time() - start:.1f} s)", flush=True)
-    elapsed = time.time() - start
-
-    model.eval()
-    export(model, args.output)
-    params = sum(p.numel() for p in model.parameters())
-    print(f"test accuracy {accuracy(model, x_test, y_test):.4f} on {len(x_test)} images, "
-          f"{params} parameters, training {elapsed:.1f} s; wrote {args.output} "
-          f"({args.output.stat().st_size} bytes)")
+    elapsed = train(model, opt, sched, x_train, y_train, x_test, y_test, args.epochs, batch)
+    finish(model, x_test, y_test, elapsed, args.output)
     return 0
 
 
