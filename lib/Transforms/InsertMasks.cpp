@@ -780,6 +780,25 @@ LogicalResult ShearsInsertMasks::reconstructConsumers(ArrayRef<Layer> units) {
   return success();
 }
 
+/// Adds to each group channel i the mean of `values` over the channel's
+/// block of `member` ([offset + i * blockSize, offset + (i + 1) *
+/// blockSize)), relative to the mean of all `values`: a member counts alike
+/// whatever its size.
+static void addRelativeScores(MutableArrayRef<double> scores,
+                              ArrayRef<double> values,
+                              const ChannelMember &member) {
+  double mean = 0;
+  for (double value : values)
+    mean += value / values.size();
+  for (auto [i, score] : llvm::enumerate(scores)) {
+    double block = 0;
+    for (int64_t k = 0; k < member.blockSize; ++k)
+      block +=
+          values[member.offset + i * member.blockSize + k] / member.blockSize;
+    score += mean > 0 ? block / mean : block;
+  }
+}
+
 std::vector<Layer>
 ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
   DenseMap<Operation *, size_t> layerIndex;
@@ -817,17 +836,7 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
         // Each member counts relative to its own layer's mean, so that a
         // 3x3x1 filter and a 3x3x256 one weigh alike in the group; a block
         // of channels (a head) by its mean.
-        const Layer &layer = layers[it->second];
-        double mean = 0;
-        for (double score : layer.scores)
-          mean += score / layer.scores.size();
-        for (int64_t i = 0; i < group.size; ++i) {
-          double block = 0;
-          for (int64_t k = 0; k < member.blockSize; ++k)
-            block += layer.scores[member.offset + i * member.blockSize + k] /
-                     member.blockSize;
-          unit.scores[i] += mean > 0 ? block / mean : block;
-        }
+        addRelativeScores(unit.scores, layers[it->second].scores, member);
       }
       if (!usable || unit.members.empty())
         continue;
@@ -853,16 +862,7 @@ ShearsInsertMasks::channelGroupUnits(std::vector<Layer> &layers) {
                 int64_t i = (r * layer.cols + c) * layer.inner + k;
                 columns[c] += std::fabs(layer.weights[i] * layer.factors[i]);
               }
-          double mean = 0;
-          for (double column : columns)
-            mean += column / columns.size();
-          for (int64_t i = 0; i < group.size; ++i) {
-            double block = 0;
-            for (int64_t k = 0; k < consumer.blockSize; ++k)
-              block += columns[consumer.offset + i * consumer.blockSize + k] /
-                       consumer.blockSize;
-            unit.scores[i] += mean > 0 ? block / mean : block;
-          }
+          addRelativeScores(unit.scores, columns, consumer);
         }
       unit.pruned.assign(group.size, false);
       units.push_back(std::move(unit));
