@@ -216,6 +216,28 @@ def ShearsLowerCopies : Pass<"shears-lower-copies"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def ShearsPromoteAccumulators : Pass<"shears-promote-accumulators"> {
+  let summary = "Keeps a reduction's accumulator in a register across its loop";
+  let description = [{
+    Runs after linalg is lowered to scf loops. A reduction lowered to loops
+    loads its output element, adds to it and stores it back on every
+    iteration of the reduction loop: `out[i] = out[i] + x[i, k]`. LLVM
+    cannot keep that element in a register, because it cannot prove that
+    `out` and `x` do not overlap, so the loop is a chain through memory (and
+    fully unrolled, a block whose scheduling grows quadratically).
+
+    Linalg's semantics give what LLVM cannot prove: an op's inputs do not
+    overlap the outputs it writes. For each `scf.for`, innermost first,
+    whose only memory writes are stores at loop-invariant indices, each
+    into a different memref that the loop reads only at those indices before
+    the store, the element is loaded once before the loop, carried as an
+    `iter_args` value, and stored once after it. A nest of reductions is
+    promoted one loop at a time, outwards, while the indices stay invariant.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def ShearsOutlineLoops : Pass<"shears-outline-loops", "mlir::ModuleOp"> {
   let summary = "Moves each top-level loop nest into its own function";
   let description = [{
