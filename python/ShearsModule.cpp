@@ -295,19 +295,21 @@ public:
   }
 
   /// The module serialized as an ONNX model.
-  std::string toONNX(bool sparseInitializers) const {
+  std::string toONNX(bool sparseInitializers, bool bitPacking) const {
     std::string bytes;
     llvm::raw_string_ostream os(bytes);
     DiagnosticCapture capture(*context);
-    if (failed(shears::exportToONNX(get(), os, {sparseInitializers})))
+    if (failed(
+            shears::exportToONNX(get(), os, {sparseInitializers, bitPacking})))
       throw Error(capture.message("cannot export the module to ONNX"));
     os.flush();
     capture.warnIfAny();
     return bytes;
   }
 
-  void exportONNX(const std::string &path, bool sparseInitializers) const {
-    writeFile(path, toONNX(sparseInitializers));
+  void exportONNX(const std::string &path, bool sparseInitializers,
+                  bool bitPacking) const {
+    writeFile(path, toONNX(sparseInitializers, bitPacking));
   }
 
   /// Writes MLIR text or bytecode.
@@ -387,7 +389,9 @@ std::unique_ptr<Module> importPacked(const std::string &path) {
 std::string pack(const Module &module, const std::string &path) {
   shears::PackReport report;
   llvm::Expected<std::string> packed =
-      shears::packONNX(module.toONNX(/*sparseInitializers=*/false), &report);
+      shears::packONNX(module.toONNX(/*sparseInitializers=*/false,
+                                     /*bitPacking=*/false),
+                       &report);
   if (!packed)
     throw Error("cannot pack the module: " +
                 llvm::toString(packed.takeError()));
@@ -860,13 +864,14 @@ Raises shears.Error with the diagnostics if the pipeline does not parse or a
 pass fails; the module is then left unchanged.)doc")
       .def(
           "to_onnx",
-          [](const Module &self, bool sparseInitializers) {
-            return py::bytes(self.toONNX(sparseInitializers));
+          [](const Module &self, bool sparseInitializers, bool bitPacking) {
+            return py::bytes(self.toONNX(sparseInitializers, bitPacking));
           },
-          py::arg("sparse_initializers") = true,
+          py::arg("sparse_initializers") = true, py::arg("bit_packing") = true,
           R"doc(The module as a serialized ONNX ModelProto (bytes), e.g. for
 `onnx.load_from_string`. A weight is stored as a sparse_initializer where that
-is smaller, unless `sparse_initializers` is false. Raises shears.Error if an
+is smaller, unless `sparse_initializers` is false; int4 and binary weights in
+4 and 1 bits a value, unless `bit_packing` is false. Raises shears.Error if an
 op cannot be expressed in ONNX.)doc")
       .def("_report_json",
            [](const Module &self) {
@@ -877,7 +882,7 @@ op cannot be expressed in ONNX.)doc")
              return json;
            })
       .def("_export_onnx", &Module::exportONNX, py::arg("path"),
-           py::arg("sparse_initializers"))
+           py::arg("sparse_initializers"), py::arg("bit_packing"))
       .def("_write", &Module::write, py::arg("path"), py::arg("bytecode"));
 
   py::class_<Model>(m, "_Model", "A compiled model (see shears.CompiledModel).")

@@ -3,9 +3,12 @@
 
     check_quantize.py --model M.onnx --workdir DIR [--method minmax] [--samples 1000]
                       [--options "--weights int4 --group-size 64"] [--max-drop 0.01]
+                      [--max-ratio 0.30]
 
 Calibrates on 512 Fashion-MNIST training images (shaped like the model's input), quantizes
-with METHOD, and checks: the QDQ file passes onnx.checker and is at most 0.30x the fp32 file;
+with METHOD, and checks: the QDQ file passes onnx.checker and is at most --max-ratio times the
+fp32 file; where it holds bit-packed int4 or binary weights (BitShift nodes), the same model
+stored with --bit-packing=false gives bitwise the same outputs in ONNX Runtime and in Shears;
 ONNX Runtime runs it, and its outputs on SAMPLES test images agree with Shears's compiled int8
 run (the predicted class on at least 99% of the images, every output within 3% of the largest
 output: the two differ where a value lands on the other side of a rounding boundary of an
@@ -38,6 +41,7 @@ def main():
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--options", default="", help="more options for shears quantize")
     parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--max-ratio", type=float, default=0.30)
     args = parser.parse_args()
     import shears
 
@@ -58,19 +62,36 @@ def main():
     quantized = work / f"quantized.{args.method}{tag}.onnx"
     static = not ({"none", "dynamic"} & set(options))
     calibration = ["--calibration", f"{name}={calib}"] if static else []
-    subprocess.run([str(BIN / "shears"), "quantize", args.model, *calibration, "--method",
-                    args.method, *options, "-o", str(quantized)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    onnx.checker.check_model(onnx.load(str(quantized)), full_check=True)
-    ratio = os.path.getsize(quantized) / os.path.getsize(args.model)
-    if ratio > 0.30:
-        sys.exit(f"FAIL: the int8 file is {ratio:.3f}x the fp32 file")
+    def quantize(path, *more):
+        subprocess.run([str(BIN / "shears"), "quantize", args.model, *calibration, "--method",
+                        args.method, *options, *more, "-o", str(path)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        onnx.checker.check_model(onnx.load(str(path)), full_check=True)
 
-    ok, err = run_ort(quantized, {name: samples}, work / "ort")
-    if not ok:
-        sys.exit(f"FAIL: ONNX Runtime cannot run {quantized}: {err}")
-    ort = np.load(next((work / "ort").glob("*.npy")))
-    int8 = shears.compile(shears.import_onnx(str(quantized)))(x)
+    def run_both(path, out):
+        ok, err = run_ort(path, {name: samples}, out)
+        if not ok:
+            sys.exit(f"FAIL: ONNX Runtime cannot run {path}: {err}")
+        return (np.load(next(out.glob("*.npy"))),
+                shears.compile(shears.import_onnx(str(path)))(x))
+
+    quantize(quantized)
+    ratio = os.path.getsize(quantized) / os.path.getsize(args.model)
+    if ratio > args.max_ratio:
+        sys.exit(f"FAIL: the quantized file is {ratio:.3f}x the fp32 file (at most "
+                 f"{args.max_ratio})")
+
+    ort, int8 = run_both(quantized, work / "ort")
+    packed = sum(n.op_type == "BitShift" for n in onnx.load(str(quantized)).graph.node)
+    if packed:
+        unpacked = quantized.with_suffix(".int8.onnx")
+        quantize(unpacked, "--bit-packing=false")
+        ort_unpacked, int8_unpacked = run_both(unpacked, work / "ort-unpacked")
+        if not (np.array_equal(ort, ort_unpacked) and np.array_equal(int8, int8_unpacked)):
+            sys.exit("FAIL: the bit-packed file's outputs differ from the int8-stored one's")
+        print(f"bit-packed weights give the int8-stored file's outputs (file ratio "
+              f"{ratio:.3f}, {os.path.getsize(unpacked) / os.path.getsize(args.model):.3f} "
+              f"in int8)")
     fp32 = shears.compile(shears.import_onnx(args.model))(x)
     agreement = float((ort.argmax(1) == int8.argmax(1)).mean())
     diff = float(np.abs(ort - int8).max())

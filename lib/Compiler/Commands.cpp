@@ -1277,6 +1277,13 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::desc("Also print per layer the weights' format, scales and bytes "
                "and the input's quantization"),
       cl::cat(cat));
+  Opt<bool> bitPacking(
+      "bit-packing",
+      cl::desc("Store int4 and binary weights in 4 and 1 bits a value: a "
+               "uint8 initializer and the opset-13 nodes that unpack it "
+               "(BitShift, Reshape, Pad, Cast, Sub; default true; "
+               "--bit-packing=false stores them in int8)"),
+      cl::init(true), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Quantizes a model (the shears-quantize pass): weights to int8 per "
@@ -1342,7 +1349,9 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   pm.addPass(createCanonicalizerPass());
   if (failed(pm.run(*module)))
     return fail(name, "quantizing '" + modelPath + "' failed");
-  if (int status = writeModel(name, *module, outputPath))
+  shears::ExportOptions exportOptions;
+  exportOptions.packLowBitWeights = bitPacking;
+  if (int status = writeModel(name, *module, outputPath, exportOptions))
     return status;
 
   int64_t layers = 0, inputs = 0;
@@ -1764,7 +1773,9 @@ int shears::packModelCommand(int argc, char **argv) {
   }
   std::string onnx;
   llvm::raw_string_ostream os(onnx);
-  if (failed(shears::exportToONNX(*module, os, {/*sparseInitializers=*/false})))
+  if (failed(shears::exportToONNX(*module, os,
+                                  {/*sparseInitializers=*/false,
+                                   /*packLowBitWeights=*/false})))
     return fail(name, "cannot export the model to ONNX");
   shears::PackReport report;
   llvm::Expected<std::string> packed = shears::packONNX(onnx, &report);

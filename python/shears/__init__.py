@@ -134,7 +134,8 @@ def load(path) -> Module:
     return _shears._parse_file(path)
 
 
-def _export_onnx(self: Module, path, sparse_initializers: bool = True) -> None:
+def _export_onnx(self: Module, path, sparse_initializers: bool = True,
+                 bit_packing: bool = True) -> None:
     """Writes the module as an ONNX model (opset 13) to `path`.
 
     A floating-point weight is stored as an ONNX sparse_initializer (its
@@ -143,10 +144,14 @@ def _export_onnx(self: Module, path, sparse_initializers: bool = True) -> None:
     keeps every weight dense, as `onnx.checker.check_model(...,
     full_check=True)` needs (docs/SparseStorage.md).
 
+    int4 and binary weights are stored in 4 and 1 bits a value, with the
+    opset-13 nodes that unpack them (docs/Quantization.md); `bit_packing=False`
+    stores them in int8.
+
     Raises shears.Error, leaving no file behind, if an op cannot be expressed
     in ONNX (e.g. after lowering to linalg).
     """
-    self._export_onnx(_path(path), bool(sparse_initializers))
+    self._export_onnx(_path(path), bool(sparse_initializers), bool(bit_packing))
 
 
 def _write(self: Module, path, bytecode: bool = False) -> None:
@@ -534,9 +539,10 @@ def report(model) -> dict:
     return json.loads(_as_module(model)._report_json())
 
 
-def export_onnx(model, path, *, sparse_initializers: bool = True) -> None:
+def export_onnx(model, path, *, sparse_initializers: bool = True, bit_packing: bool = True) -> None:
     """Writes a model (a module or a path) as ONNX; see Module.export_onnx."""
-    _as_module(model).export_onnx(path, sparse_initializers=sparse_initializers)
+    _as_module(model).export_onnx(path, sparse_initializers=sparse_initializers,
+                                  bit_packing=bit_packing)
 
 
 def allocate(sensitivity, budget: str) -> dict:

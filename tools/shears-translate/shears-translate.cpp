@@ -51,6 +51,11 @@ static cl::opt<bool> sparseInitializers(
     cl::desc("Store a weight as an ONNX sparse_initializer where that is "
              "smaller (export; default true)"),
     cl::init(true));
+static cl::opt<bool> bitPacking(
+    "bit-packing",
+    cl::desc("Store int4 and binary weights bit-packed, with the nodes that "
+             "unpack them (export; default true)"),
+    cl::init(true));
 static cl::opt<std::string>
     functionName("function-name", cl::desc("Name of the imported function"),
                  cl::init("main"));
@@ -118,7 +123,7 @@ int main(int argc, char **argv) {
       llvm::writeToOutput(outputFilename, [&](llvm::raw_ostream &os) {
         if (direction == Direction::Export)
           exported = succeeded(shears::exportToONNX(
-              *module, os, {/*sparseInitializers=*/sparseInitializers}));
+              *module, os, {sparseInitializers, bitPacking}));
         else if (emitBytecode)
           exported = succeeded(writeBytecodeToFile(*module, os));
         else

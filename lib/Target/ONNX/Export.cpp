@@ -9,6 +9,8 @@
 
 #include "shears/Target/ONNX/Export.h"
 
+#include "BitPacking.h"
+
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 
@@ -843,6 +845,36 @@ static void sparsifyInitializers(onnx::GraphProto &graph) {
   graph.mutable_initializer()->Swap(&dense);
 }
 
+/// Drops the zero point of every DequantizeLinear of INT8 whose zero point
+/// is an initializer of zeros (ONNX's default, for a tensor of the input's
+/// type): a per-channel or per-group weight then stores only its scales.
+static void dropZeroZeroPoints(onnx::GraphProto &graph) {
+  llvm::StringMap<const onnx::TensorProto *> zeros;
+  for (const onnx::TensorProto &t : graph.initializer())
+    if (t.data_type() == onnx::TensorProto::INT8 && t.has_raw_data() &&
+        StringRef(t.raw_data()).find_first_not_of('\0') == StringRef::npos)
+      zeros[t.name()] = &t;
+  if (zeros.empty())
+    return;
+  llvm::StringSet<> read;
+  for (const onnx::ValueInfoProto &output : graph.output())
+    read.insert(output.name());
+  for (onnx::NodeProto &node : *graph.mutable_node()) {
+    if (node.op_type() == "DequantizeLinear" && node.input_size() == 3 &&
+        zeros.count(node.input(2)))
+      node.mutable_input()->RemoveLast();
+    for (const std::string &input : node.input())
+      read.insert(input);
+  }
+  auto *initializers = graph.mutable_initializer();
+  initializers->erase(std::remove_if(initializers->begin(), initializers->end(),
+                                     [&](const onnx::TensorProto &t) {
+                                       return zeros.count(t.name()) &&
+                                              !read.contains(t.name());
+                                     }),
+                      initializers->end());
+}
+
 /// The function to export: the only one, else the one named `main`.
 static FailureOr<func::FuncOp> getEntryFunction(ModuleOp module) {
   auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
@@ -874,6 +906,9 @@ LogicalResult mlir::shears::exportToONNX(ModuleOp module, llvm::raw_ostream &os,
     Exporter exporter(*model.mutable_graph());
     if (failed(exporter.exportFunction(*func)))
       return failure();
+    dropZeroZeroPoints(*model.mutable_graph());
+    if (options.packLowBitWeights)
+      packLowBitWeights(*model.mutable_graph());
 
     // Catch exporter bugs and ops ONNX rejects for a type (say a bf16 Conv)
     // here rather than in whoever loads the file.

@@ -12,6 +12,8 @@
 
 #include "shears/Target/ONNX/Import.h"
 
+#include "BitPacking.h"
+
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Files.h"
 
@@ -2048,8 +2050,11 @@ static LogicalResult convertQuantization(NodeContext &ctx) {
       return failure();
     zeroPoint = *v;
   } else {
-    Type u8 = b.getIntegerType(8, /*isSigned=*/false);
-    auto type = RankedTensorType::get(scaleType.getShape(), u8);
+    // 0 of the quantized type: a dequantize's input's, else u8.
+    Type element = std::is_same_v<OpTy, DequantizeOp>
+                       ? typeOf(*input).getElementType()
+                       : b.getIntegerType(8, /*isSigned=*/false);
+    auto type = RankedTensorType::get(scaleType.getShape(), element);
     SmallVector<char> zeros(type.getNumElements(), 0);
     zeroPoint = ctx.importer.createConstant(
         type, zeros, ctx.node.name() + "_zero_point");
@@ -2528,7 +2533,12 @@ OwningOpRef<ModuleOp> Importer::import(onnx::ModelProto &model,
   // ONNX's version converter and shape inference, which crashed on a name
   // nothing defines.
   SmallVector<int> order;
-  if (failed(checkOpset(model)) || failed(checkSupported(model.graph())) ||
+  if (failed(checkOpset(model)))
+    return nullptr;
+  // int4 and binary weights that the exporter bit-packed become the INT8
+  // initializers they were (BitPacking.h).
+  unpackLowBitWeights(*model.mutable_graph());
+  if (failed(checkSupported(model.graph())) ||
       failed(checkNodes(model.graph())) ||
       failed(densifySparseTensors(*model.mutable_graph(),
                                   options.maxSparseBytes)) ||

@@ -16,6 +16,12 @@ struct ExportOptions {
   /// are (-0.0 is kept as a value), so reading the file back gives the same
   /// bits.
   bool sparseInitializers = true;
+  /// Stores an INT8 weight whose values are all +-1 (binary) or in [-8, 7]
+  /// (int4) in 1 or 4 bits a value: a UINT8 initializer and the opset-13
+  /// nodes that unpack it (BitShift, Reshape, Slice, Pad, Cast, Sub), which
+  /// any ONNX runtime runs and Shears's importer
+  /// folds back into the same INT8 tensor.
+  bool packLowBitWeights = true;
 };
 
 /// Serializes the module's single function (in the `shears` dialect, weights
