@@ -72,6 +72,9 @@ struct Tensor {
   }
 };
 
+/// The highest rank a folded tensor may have.
+constexpr int64_t kMaxRank = 16;
+
 /// The most elements a folded tensor may have: the unpacking nodes make at
 /// most 8 values of a byte, so anything much larger is not theirs.
 constexpr int64_t kMaxElements = int64_t(1) << 31;
@@ -193,6 +196,8 @@ std::optional<Tensor> foldUnsqueeze(const Tensor &data, const Tensor &axes) {
   if (axes.type != onnx::TensorProto::INT64)
     return std::nullopt;
   int64_t rank = data.dims.size() + axes.count();
+  if (rank > kMaxRank)
+    return std::nullopt;
   SmallVector<bool> inserted(rank, false);
   for (int64_t axis : axes.ints()) {
     if (axis < 0)
@@ -213,6 +218,8 @@ std::optional<Tensor> foldReshape(const Tensor &data, const Tensor &shape,
   if (shape.type != onnx::TensorProto::INT64)
     return std::nullopt;
   SmallVector<int64_t> dims = shape.ints();
+  if (int64_t(dims.size()) > kMaxRank)
+    return std::nullopt;
   int inferred = -1;
   int64_t known = 1;
   for (auto [i, d] : llvm::enumerate(dims)) {
@@ -337,8 +344,10 @@ std::optional<Tensor> foldPad(const Tensor &data, const Tensor &pads,
     return std::nullopt;
   SmallVector<int64_t> p = pads.ints(), dims(rank);
   for (int64_t d = 0; d < rank; ++d) {
+    int64_t both;
     if (p[d] < 0 || p[d + rank] < 0 ||
-        llvm::AddOverflow(data.dims[d], p[d] + p[d + rank], dims[d]))
+        llvm::AddOverflow(p[d], p[d + rank], both) ||
+        llvm::AddOverflow(data.dims[d], both, dims[d]))
       return std::nullopt;
   }
   std::optional<int64_t> n = checkedCount(dims);
