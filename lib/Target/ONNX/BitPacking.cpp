@@ -449,7 +449,17 @@ void mlir::shears::unpackLowBitWeights(onnx::GraphProto &graph) {
                  ? get(node.input(j))
                  : nullptr;
     };
-    // Integer data only: float constants are the importer's to fold.
+    // Integer data only: float constants are the importer's to fold. The
+    // type is looked at before the data is read (an int8 weight is not).
+    if (node.input_size() == 0)
+      continue;
+    auto it = known.find(node.input(0));
+    const onnx::TensorProto *proto = initializers.lookup(node.input(0));
+    int32_t type = it != known.end() ? (it->second ? it->second->type : 0)
+                   : proto           ? proto->data_type()
+                                     : 0;
+    if (type != onnx::TensorProto::UINT8 && type != onnx::TensorProto::INT32)
+      continue;
     const Tensor *data = input(0);
     if (!data || (data->type != onnx::TensorProto::UINT8 &&
                   data->type != onnx::TensorProto::INT32))
