@@ -75,6 +75,7 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createShearsLowerCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createShearsApproximateMath());
   pm.addPass(createShearsPromoteAccumulators());
   pm.addPass(createShearsOutlineLoops());
   buildShearsLoopsToLLVMPipeline(pm);
