@@ -148,6 +148,23 @@ enum {
   SHEARS_UK_GEMM_NUM_PARAMS
 };
 
+/* bmm: C[b] = A[b] * B[b] for each b of the batch, both operands computed at
+ * run time (attention's Q K^T and its weights times V): buffers A
+ * [batch..., M, K], B [batch..., K, N] (with TRANSPOSE_B: [batch..., N, K]),
+ * output [batch..., M, N]; dims = A's sizes, A_RANK of them (batch, the
+ * product of all but the last two, is B's and C's too). Each batch element
+ * packs its B into GEMM panels and runs the gemm kernel's tiles; no epilogue
+ * (FLAGS 0). */
+enum {
+  SHEARS_UK_BMM_M,
+  SHEARS_UK_BMM_K,
+  SHEARS_UK_BMM_N,
+  SHEARS_UK_BMM_TRANSPOSE_B,
+  SHEARS_UK_BMM_A_RANK,
+  SHEARS_UK_BMM_FLAGS,
+  SHEARS_UK_BMM_NUM_PARAMS
+};
+
 /* qgemm: the int8 GEMM of a quantized linear layer (its input through
  * shears.quantize to u8, its weight s8):
  *   C[M, N] = float(sum_k q(A)[m, k] * B[k, n]) * scale[n] + bias[n]

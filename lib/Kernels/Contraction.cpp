@@ -416,6 +416,43 @@ void gemmTask(void *ctx, int64_t task, int worker) {
             });
 }
 
+/// bmm: one GEMM per batch element, B packed at run time.
+struct BatchGemm {
+  const float *a, *b;
+  float *c;
+  int64_t m, k, n, kc, panels;
+  bool transposeB;
+};
+
+void bmmTask(void *ctx, int64_t task, int worker) {
+  const BatchGemm &bg = *static_cast<const BatchGemm *>(ctx);
+  int64_t packedB = bg.panels * bg.k * kGemmNR;
+  float *packed = scratch(worker, (packedB + bg.kc * kGemmMC) * sizeof(float));
+  if (!packed)
+    return;
+  const float *b = bg.b + task * bg.k * bg.n;
+  shears_uk_pack_gemm_b(b, bg.k, bg.n, bg.transposeB ? 1 : bg.n,
+                        bg.transposeB ? bg.k : 1, packed);
+  Gemm gm{};
+  gm.a = bg.a + task * bg.m * bg.k;
+  gm.b = packed;
+  gm.c = bg.c + task * bg.m * bg.n;
+  gm.m = bg.m;
+  gm.k = bg.k;
+  gm.n = bg.n;
+  gm.kc = bg.kc;
+  gm.panels = bg.panels;
+  float *tile = packed + packedB;
+  for (int64_t m0 = 0; m0 < gm.m; m0 += kGemmMC)
+    gemmBlock(gm, tile, m0, min64(gm.m, m0 + kGemmMC), 0, gm.panels,
+              [&](int64_t row, int rows, int64_t k0, int64_t kc, float *dst) {
+                for (int64_t kk = 0; kk < kc; ++kk)
+                  for (int r = 0; r < rows; ++r)
+                    dst[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
+                return ATile{dst, rows};
+              });
+}
+
 //===----------------------------------------------------------------------===//
 // conv2d
 //===----------------------------------------------------------------------===//
@@ -1087,4 +1124,34 @@ extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
       gm.m * gm.k * gm.n);
   parallelFor(gm.rowBlocks * gm.panelChunks, gemmTask, &gm,
               gm.m * gm.k * gm.n);
+}
+
+extern "C" void SHEARS_UK_NAME(bmm)(void **buffers, const int64_t *dims,
+                                    const int64_t *ip, const float *) {
+  BatchGemm bg{};
+  bg.a = static_cast<const float *>(buffers[0]);
+  bg.b = static_cast<const float *>(buffers[1]);
+  bg.c = static_cast<float *>(buffers[2]);
+  bg.m = ip[SHEARS_UK_BMM_M];
+  bg.k = ip[SHEARS_UK_BMM_K];
+  bg.n = ip[SHEARS_UK_BMM_N];
+  bg.transposeB = ip[SHEARS_UK_BMM_TRANSPOSE_B];
+  // dims are A's: [batch..., M, K].
+  int64_t batch = 1;
+  for (int64_t d = 0; d + 2 < ip[SHEARS_UK_BMM_A_RANK]; ++d)
+    batch *= dims[d];
+  if (batch == 0 || bg.m == 0 || bg.n == 0)
+    return;
+  bg.panels = ceilDiv(bg.n, kGemmNR);
+  bg.kc = bg.k ? ceilDiv(bg.k, ceilDiv(bg.k, kGemmKC)) : 1;
+  int64_t macs = batch * bg.m * bg.k * bg.n;
+  ProfileScope profile(
+      [&](char *out, size_t size) {
+        snprintf(out, size, "bmm %s: %lld x %lldx%lld * %lldx%lld%s",
+                 SHEARS_UK_ISA_NAME, (long long)batch, (long long)bg.m,
+                 (long long)bg.k, (long long)bg.k, (long long)bg.n,
+                 bg.transposeB ? " (B transposed)" : "");
+      },
+      macs);
+  parallelFor(batch, bmmTask, &bg, macs);
 }

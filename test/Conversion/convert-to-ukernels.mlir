@@ -116,6 +116,31 @@ func.func @matmul(%x: tensor<2x?x16xf32>) -> tensor<2x?x20xf32> {
 
 // -----
 
+// Attention's products of computed operands: bmm, with B packed at run time
+// (iparams M, K, N, transposed, A's rank, flags). Q K^T reads K through its
+// transpose; a batch dim that broadcasts stays on linalg.
+// CHECK-LABEL: func.func @attention
+// CHECK-SAME: (%[[Q:.+]]: tensor<?x17x16xf32>, %[[K:.+]]: tensor<?x17x16xf32>, %[[V:.+]]: tensor<?x17x16xf32>)
+// CHECK: %[[S:.+]] = shears.ukernel "bmm" ins(%[[Q]], %[[K]] : tensor<?x17x16xf32>, tensor<?x17x16xf32>)
+// CHECK-SAME: iparams = [17, 16, 17, 1, 3, 0]
+// CHECK: shears.ukernel "bmm" ins(%[[S]], %[[V]] : tensor<?x17x17xf32>, tensor<?x17x16xf32>)
+// CHECK-SAME: iparams = [17, 17, 16, 0, 3, 0]
+// CHECK-LABEL: func.func @broadcast_batch
+// CHECK-NOT: shears.ukernel
+// CHECK: shears.matmul
+func.func @attention(%q: tensor<?x17x16xf32>, %k: tensor<?x17x16xf32>, %v: tensor<?x17x16xf32>) -> tensor<?x17x16xf32> {
+  %kt = shears.transpose %k {perm = array<i64: 0, 2, 1>} : (tensor<?x17x16xf32>) -> tensor<?x16x17xf32>
+  %s = shears.matmul %q, %kt : (tensor<?x17x16xf32>, tensor<?x16x17xf32>) -> tensor<?x17x17xf32>
+  %o = shears.matmul %s, %v : (tensor<?x17x17xf32>, tensor<?x17x16xf32>) -> tensor<?x17x16xf32>
+  return %o : tensor<?x17x16xf32>
+}
+func.func @broadcast_batch(%a: tensor<4x5x6xf32>, %b: tensor<1x6x7xf32>) -> tensor<4x5x7xf32> {
+  %y = shears.matmul %a, %b : (tensor<4x5x6xf32>, tensor<1x6x7xf32>) -> tensor<4x5x7xf32>
+  return %y : tensor<4x5x7xf32>
+}
+
+// -----
+
 // Weights that are not constants stay for the linalg path.
 // CHECK-LABEL: func.func @dynamic_weights
 // CHECK-NOT: shears.ukernel

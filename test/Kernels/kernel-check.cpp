@@ -275,6 +275,35 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
               1e-4 * std::sqrt(double(k)));
 }
 
+/// bmm over `batch` products [m, k] x [k, n] (or, transposed, B [n, k]),
+/// the batch split as [2, batch / 2] when even (A of rank 4).
+void checkBmm(const std::string &isa, int64_t batch, int64_t m, int64_t k,
+              int64_t n, bool transposed) {
+  std::vector<float> a = random(batch * m * k), b = random(batch * k * n);
+  std::vector<float> want(batch * m * n);
+  int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
+  for (int64_t e = 0; e < batch; ++e)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (int64_t kk = 0; kk < k; ++kk)
+          sum += double(a[(e * m + i) * k + kk]) *
+                 b[e * k * n + kk * strideK + j * strideN];
+        want[(e * m + i) * n + j] = float(sum);
+      }
+  bool split = batch % 2 == 0;
+  int64_t rank = split ? 4 : 3;
+  int64_t ip[SHEARS_UK_BMM_NUM_PARAMS] = {m, k, n, transposed, rank, 0};
+  int64_t dims3[3] = {batch, m, k}, dims4[4] = {2, batch / 2, m, k};
+  const float fp[SHEARS_UK_F_NUM] = {};
+  char what[128];
+  std::snprintf(what, sizeof(what), "bmm %s %ld x %ldx%ldx%ld%s", isa.c_str(),
+                long(batch), long(m), long(k), long(n),
+                transposed ? " B transposed" : "");
+  runAndCheck("shears_uk_bmm_" + isa, what, {a.data(), b.data()},
+              split ? dims4 : dims3, ip, fp, want, 1e-4 * std::sqrt(double(k)));
+}
+
 /// spgemm on a linear weight [n, k] with about `density` of it non-zero
 /// (whole rows empty, and one full row, among them), against the dense
 /// reference.
@@ -592,6 +621,13 @@ int main() {
     checkGemm(isa, 37, 600, 70, false, res);
     checkGemm(isa, 13, 5, 129, false, bias | res | relu);
     checkGemm(isa, 2, 33, 200, true, 0);
+    // Batched: attention's shapes (17 tokens, heads of 16), row blocks past
+    // kGemmMC, several k-blocks, a batch of one, ragged panels.
+    checkBmm(isa, 32, 17, 16, 17, true);
+    checkBmm(isa, 32, 17, 17, 16, false);
+    checkBmm(isa, 3, 130, 600, 33, false);
+    checkBmm(isa, 1, 5, 3, 70, true);
+    checkBmm(isa, 6, 1, 64, 129, true);
     // Sparse: the gather walk (1 to 3 rows; ragged vectors), tiles of half
     // a vector (4 rows; 5 on AVX-512) and of 1, 2 and 4 vectors (ragged
     // rows), several tiles, a row of zeros only.

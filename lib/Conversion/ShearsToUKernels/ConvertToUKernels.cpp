@@ -618,6 +618,56 @@ struct MatMulToUKernel : PackingPattern<MatMulOp> {
   }
 };
 
+/// A batched MatMul of two computed operands (attention's Q K^T and its
+/// weights times V): each batch element on the gemm kernel's tiles, its B
+/// packed at run time (bmm). A transpose of B's last two dims is read
+/// through, not copied. Batch dims must match (a static 1 that broadcasts
+/// stays on linalg), M, K and N be static.
+struct BatchMatMulToUKernel : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    Value lhs = op.getLhs(), rhs = op.getRhs();
+    auto lhsType = cast<RankedTensorType>(lhs.getType());
+    auto outType = cast<RankedTensorType>(op.getResult().getType());
+    int64_t rank = lhsType.getRank();
+    if (rank < 3 || cast<RankedTensorType>(rhs.getType()).getRank() != rank ||
+        !isF32WithStaticTail(lhsType, rank - 2) ||
+        !isF32WithStaticTail(rhs.getType(), rank - 2) ||
+        !isF32WithStaticTail(outType, rank - 2))
+      return rewriter.notifyMatchFailure(op, "not f32 [batch..., M, K] x "
+                                             "[batch..., K, N]");
+    bool transposeB = false;
+    if (auto transpose = rhs.getDefiningOp<TransposeOp>()) {
+      SmallVector<int64_t> swap = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+      std::swap(swap[rank - 2], swap[rank - 1]);
+      if (transpose.getPerm() == ArrayRef<int64_t>(swap)) {
+        rhs = transpose.getInput();
+        transposeB = true;
+      }
+    }
+    auto rhsType = cast<RankedTensorType>(rhs.getType());
+    ArrayRef<int64_t> a = lhsType.getShape(), b = rhsType.getShape();
+    for (int64_t d = 0; d + 2 < rank; ++d)
+      if (a[d] != b[d] || a[d] != outType.getDimSize(d))
+        return rewriter.notifyMatchFailure(op, "batch dims differ");
+    int64_t m = a[rank - 2], k = a[rank - 1];
+    int64_t n = transposeB ? b[rank - 2] : b[rank - 1];
+    SmallVector<int64_t> iparams(SHEARS_UK_BMM_NUM_PARAMS);
+    iparams[SHEARS_UK_BMM_M] = m;
+    iparams[SHEARS_UK_BMM_K] = k;
+    iparams[SHEARS_UK_BMM_N] = n;
+    iparams[SHEARS_UK_BMM_TRANSPOSE_B] = transposeB;
+    iparams[SHEARS_UK_BMM_A_RANK] = rank;
+    Value init = emptyLike(rewriter, op.getLoc(), outType, lhs);
+    rewriter.replaceOpWithNewOp<UKernelOp>(
+        op, TypeRange{outType}, "bmm", ValueRange{lhs, rhs}, ValueRange{init},
+        iparams, fparamsNone());
+    return success();
+  }
+};
+
 /// Max pooling walks its planes like a depthwise convolution (maxpool2d).
 struct MaxPoolToUKernel : OpRewritePattern<MaxPoolOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -654,7 +704,7 @@ struct ShearsConvertToUKernels
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
           &getContext());
-    patterns.add<MaxPoolToUKernel>(&getContext());
+    patterns.add<BatchMatMulToUKernel, MaxPoolToUKernel>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -185,7 +185,7 @@ func.func @mask_shape(%w: tensor<4x8xf32>, %m: tensor<4x2xi1>) -> tensor<4x8xf32
 // -----
 
 func.func @ukernel_unknown(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{unknown micro-kernel 'conv3d' (conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, spgemm)}}
+  // expected-error @+1 {{unknown micro-kernel 'conv3d' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, spgemm)}}
   %0 = shears.ukernel "conv3d" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }

@@ -1270,6 +1270,7 @@ struct KernelInfo {
   bool integer = false;
 };
 constexpr KernelInfo kKernels[] = {
+    {"bmm", SHEARS_UK_BMM_NUM_PARAMS, SHEARS_UK_BMM_FLAGS, 2, SHEARS_UK_F_NUM},
     {"conv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
      SHEARS_UK_F_NUM},
     {"dwconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
@@ -1305,9 +1306,10 @@ bool UKernelOp::takesOutStride() {
 LogicalResult UKernelOp::verify() {
   const KernelInfo *info = lookupKernel(getKernel());
   if (!info)
-    return emitOpError() << "unknown micro-kernel '" << getKernel()
-                         << "' (conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, "
-                            "spgemm)";
+    return emitOpError()
+           << "unknown micro-kernel '" << getKernel()
+           << "' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, "
+              "qgemm, spgemm)";
   if (getIparams().size() != info->numParams)
     return emitOpError() << "'" << getKernel() << "' takes "
                          << info->numParams << " iparams, got "
