@@ -33,20 +33,6 @@ extern "C" void shears_uk_pack_conv_filter(const float *filter, int64_t cout,
     }
 }
 
-extern "C" int64_t shears_uk_gemm_b_packed_size(int64_t k, int64_t n) {
-  return ceilDiv(n, SHEARS_UK_GEMM_NR) * k * SHEARS_UK_GEMM_NR;
-}
-
-extern "C" void shears_uk_pack_gemm_b(const float *b, int64_t k, int64_t n,
-                                      int64_t strideK, int64_t strideN,
-                                      float *packed) {
-  const int64_t nr = SHEARS_UK_GEMM_NR;
-  memset(packed, 0, shears_uk_gemm_b_packed_size(k, n) * sizeof(float));
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t j = 0; j < n; ++j)
-      packed[((j / nr) * k + kk) * nr + j % nr] = b[kk * strideK + j * strideN];
-}
-
 extern "C" int64_t shears_uk_conv_filter_panels_packed_size(int64_t cout,
                                                             int64_t k,
                                                             int64_t groups) {
