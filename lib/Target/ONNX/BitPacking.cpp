@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BitPacking.h"
+#include "ElementTypes.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLExtras.h"
@@ -79,19 +80,13 @@ constexpr int64_t kMaxRank = 16;
 /// most 8 values of a byte, so anything much larger is not theirs.
 constexpr int64_t kMaxElements = int64_t(1) << 31;
 
+/// Bytes per element of the types the unpacking uses, 0 for others.
 size_t elementBytes(int32_t type) {
-  switch (type) {
-  case onnx::TensorProto::UINT8:
-  case onnx::TensorProto::INT8:
-    return 1;
-  case onnx::TensorProto::INT32:
-  case onnx::TensorProto::FLOAT:
-    return 4;
-  case onnx::TensorProto::INT64:
-    return 8;
-  default:
-    return 0;
-  }
+  bool used =
+      type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::INT8 ||
+      type == onnx::TensorProto::INT32 || type == onnx::TensorProto::FLOAT ||
+      type == onnx::TensorProto::INT64;
+  return used ? getElementByteWidth(type) : 0;
 }
 
 /// Elements of `dims`, or nullopt for a negative dim or too many elements.

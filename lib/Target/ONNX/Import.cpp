@@ -13,6 +13,7 @@
 #include "shears/Target/ONNX/Import.h"
 
 #include "BitPacking.h"
+#include "ElementTypes.h"
 
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Files.h"
@@ -56,7 +57,6 @@ using namespace mlir;
 using namespace mlir::shears;
 
 /// Bytes per element of an ONNX tensor type, or 0 if Shears does not read it.
-static int64_t elementByteWidth(int32_t type);
 
 namespace {
 
@@ -223,7 +223,7 @@ public:
     const onnx::ValueInfoProto *vi = inferredTypes.lookup(name);
     if (!vi || !vi->type().has_tensor_type() ||
         !vi->type().tensor_type().has_shape() ||
-        !elementByteWidth(vi->type().tensor_type().elem_type()))
+        !getElementByteWidth(vi->type().tensor_type().elem_type()))
       return {};
     auto type = convertValueInfo(*vi);
     return succeeded(type) ? *type : RankedTensorType();
@@ -290,25 +290,6 @@ private:
 // Tensors and types
 //===----------------------------------------------------------------------===//
 
-static int64_t elementByteWidth(int32_t type) {
-  switch (type) {
-  case onnx::TensorProto::FLOAT:
-  case onnx::TensorProto::INT32:
-    return 4;
-  case onnx::TensorProto::DOUBLE:
-  case onnx::TensorProto::INT64:
-    return 8;
-  case onnx::TensorProto::FLOAT16:
-    return 2;
-  case onnx::TensorProto::INT8:
-  case onnx::TensorProto::UINT8:
-  case onnx::TensorProto::BOOL:
-    return 1;
-  default:
-    return 0;
-  }
-}
-
 FailureOr<Type> Importer::convertElementType(int32_t type, Location loc,
                                              const Twine &what) {
   switch (type) {
@@ -354,7 +335,7 @@ static FailureOr<int64_t> checkedElementCount(const onnx::TensorProto &tensor,
                             << "' has dimensions whose product overflows",
              failure();
   }
-  int64_t width = elementByteWidth(tensor.data_type());
+  int64_t width = getElementByteWidth(tensor.data_type());
   int64_t bytes;
   if (width && __builtin_mul_overflow(count, width, &bytes))
     return emitError(loc) << "tensor '" << printable(tensor.name())
@@ -465,7 +446,7 @@ static bool hasTypedFields(const onnx::TensorProto &tensor) {
 /// empty string on success.
 static std::string decodeTypedFields(const onnx::TensorProto &tensor,
                                      int64_t count, std::string &out) {
-  int64_t width = elementByteWidth(tensor.data_type());
+  int64_t width = getElementByteWidth(tensor.data_type());
   out.resize(count * width);
   std::string error;
   auto copy = [&](const auto &field, auto zero) {
@@ -521,7 +502,7 @@ Importer::readTensorBytes(const onnx::TensorProto &tensor, Location loc,
   FailureOr<int64_t> count = checkedElementCount(tensor, loc);
   if (failed(count))
     return failure();
-  int64_t width = elementByteWidth(tensor.data_type());
+  int64_t width = getElementByteWidth(tensor.data_type());
   if (!width)
     return (void)convertElementType(tensor.data_type(), loc,
                                     "tensor '" + printable(tensor.name()) +
@@ -651,7 +632,7 @@ FailureOr<ShapeVector> Importer::getShape(NodeContext &ctx, unsigned i) {
     if (failed(bytes))
       return failure();
     ShapeVector result;
-    int64_t width = elementByteWidth(type);
+    int64_t width = getElementByteWidth(type);
     for (size_t off = 0; off < bytes->size(); off += width) {
       int64_t v = 0;
       if (width == 8) {
@@ -1406,7 +1387,7 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
   auto bytes = ctx.importer.readBytes(fill, ctx.loc, storage);
   if (failed(bytes))
     return failure();
-  int64_t width = elementByteWidth(fill.data_type());
+  int64_t width = getElementByteWidth(fill.data_type());
   if (!width || static_cast<int64_t>(bytes->size()) != width)
     return ctx.emitError() << "value must be a one-element tensor";
   bool isInt = fill.data_type() == onnx::TensorProto::INT64 ||
@@ -2222,7 +2203,8 @@ LogicalResult Importer::densify(const onnx::SparseTensorProto &sparse,
                   << nnz << ", " << rank << "] for " << nnz
                   << " values of a rank-" << rank << " tensor",
            failure();
-  uint64_t denseBytes = uint64_t(*count) * elementByteWidth(values.data_type());
+  uint64_t denseBytes =
+      uint64_t(*count) * getElementByteWidth(values.data_type());
   if (denseBytes > budget)
     return fail() << "would take " << denseBytes
                   << " bytes dense, past the limit on sparse tensors ("
@@ -2237,7 +2219,7 @@ LogicalResult Importer::densify(const onnx::SparseTensorProto &sparse,
   if (failed(valueBytes) || failed(indexBytes))
     return failure();
 
-  int64_t width = elementByteWidth(values.data_type());
+  int64_t width = getElementByteWidth(values.data_type());
   std::string raw(*count * width, '\0');
   int64_t previous = -1;
   for (int64_t i = 0; i < nnz; ++i) {
@@ -2401,7 +2383,7 @@ LogicalResult Importer::indexConstants(onnx::GraphProto &graph) {
     Location loc = NameLoc::get(builder.getStringAttr(tensor.name()), fileLoc);
     if (failed(checkedElementCount(tensor, loc)))
       return failure();
-    if (!elementByteWidth(tensor.data_type()))
+    if (!getElementByteWidth(tensor.data_type()))
       return (void)convertElementType(tensor.data_type(), loc,
                                       "tensor '" + printable(tensor.name()) +
                                           "'"),
@@ -2824,7 +2806,7 @@ mlir::shears::readTensorProtoFile(StringRef path, std::string &error) {
     if (tensor.has_raw_data()) {
       result.bytes = tensor.raw_data();
       if (static_cast<int64_t>(result.bytes.size()) !=
-          count * elementByteWidth(tensor.data_type())) {
+          count * getElementByteWidth(tensor.data_type())) {
         error = "'" + path.str() + "' has data of the wrong size";
         return std::nullopt;
       }
