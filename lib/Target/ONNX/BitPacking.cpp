@@ -553,8 +553,10 @@ public:
       names.insert(t.name());
       initializers[t.name()] = &t;
     }
-    for (const auto &vi : graph.input())
+    for (const auto &vi : graph.input()) {
       names.insert(vi.name());
+      graphInputs.insert(vi.name());
+    }
     for (const auto &vi : graph.output()) {
       names.insert(vi.name());
       graphOutputs.insert(vi.name());
@@ -684,8 +686,9 @@ private:
   }
 
   bool pack(const onnx::TensorProto &t) {
+    // A tensor also listed as a graph input (older exporters' way) stays.
     if (t.data_type() != onnx::TensorProto::INT8 ||
-        graphOutputs.contains(t.name()))
+        graphOutputs.contains(t.name()) || graphInputs.contains(t.name()))
       return false;
     auto it = readers.find(t.name());
     if (it == readers.end())
@@ -811,7 +814,7 @@ private:
   }
 
   onnx::GraphProto &graph;
-  llvm::StringSet<> names, graphOutputs;
+  llvm::StringSet<> names, graphInputs, graphOutputs;
   llvm::StringMap<const onnx::TensorProto *> initializers;
   llvm::StringMap<SmallVector<std::pair<int, int>>> readers;
   llvm::StringMap<std::string> sharedNames;
