@@ -679,6 +679,22 @@ def test_prune_and_quantize_compose():
         assert shears.compile(q)(np.zeros((2, 784), np.float32)).shape == (2, 10)
 
 
+def test_bit_packing_round_trip(tmp_path):
+    """Binary weights are written in 1 bit a value unless bit_packing=False;
+    read back and written again, the packed file is the same bytes, and it
+    computes what the int8-stored one does."""
+    q = shears.quantize(model_path("mlp"), weights="binary", activations="none")
+    q.export_onnx(tmp_path / "packed.onnx")
+    shears.export_onnx(q, tmp_path / "int8.onnx", bit_packing=False)
+    packed, int8 = (tmp_path / "packed.onnx").read_bytes(), (tmp_path / "int8.onnx").read_bytes()
+    assert len(packed) < len(int8) / 5
+    again = shears.import_onnx(tmp_path / "packed.onnx")
+    assert again.to_onnx() == packed
+    x = np.random.default_rng(2).random((4, 784), dtype=np.float32)
+    np.testing.assert_array_equal(shears.compile(again)(x),
+                                  shears.compile(shears.import_onnx(tmp_path / "int8.onnx"))(x))
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"activations": "static"}, "needs calibration samples or statistics"),
     # (The option parser says why on stderr only.)
