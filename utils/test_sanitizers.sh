@@ -14,5 +14,5 @@ ninja -C "$repo/build-asan" shears-test-depends shears-fuzz-import shears-fuzz-p
 status=0
 /usr/lib/llvm-22/bin/lit -v --no-progress-bar "$repo/build-asan/test" || status=$?
 bash "$repo/utils/fuzz.sh" replay || status=$?
-bash "$repo/utils/fuzz.sh" smoke || status=$?
+bash "$repo/utils/fuzz.sh" smoke 15 || status=$?
 exit $status
