@@ -66,11 +66,6 @@ struct Tensor {
     std::memcpy(values.data(), raw.data(), values.size() * 8);
     return values;
   }
-  float scalarFloat() const {
-    float value;
-    std::memcpy(&value, raw.data(), 4);
-    return value;
-  }
 };
 
 /// The highest rank a folded tensor may have.
@@ -80,12 +75,11 @@ constexpr int64_t kMaxRank = 16;
 /// most 8 values of a byte, so anything much larger is not theirs.
 constexpr int64_t kMaxElements = int64_t(1) << 31;
 
-/// Bytes per element of the types the unpacking uses, 0 for others.
+/// Bytes per element of the types packing and unpacking read, 0 for others.
 size_t elementBytes(int32_t type) {
   bool used =
       type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::INT8 ||
-      type == onnx::TensorProto::INT32 || type == onnx::TensorProto::FLOAT ||
-      type == onnx::TensorProto::INT64;
+      type == onnx::TensorProto::INT32 || type == onnx::TensorProto::INT64;
   return used ? getElementByteWidth(type) : 0;
 }
 
@@ -136,9 +130,6 @@ std::optional<Tensor> readTensor(const onnx::TensorProto &proto) {
     break;
   case onnx::TensorProto::INT32:
     ok = copy(proto.int32_data(), int32_t());
-    break;
-  case onnx::TensorProto::FLOAT:
-    ok = copy(proto.float_data(), float());
     break;
   case onnx::TensorProto::INT64:
     ok = copy(proto.int64_data(), int64_t());
@@ -416,8 +407,8 @@ void mlir::shears::unpackLowBitWeights(onnx::GraphProto &graph) {
     graphOutputs.insert(output.name());
   for (const auto &input : graph.input())
     graphInputs.insert(input.name());
-  // Initializers read on demand (only the unpacking nodes' inputs), and the
-  // values folded so far.
+  // Initializers read on demand, only of the types the unpacking nodes take
+  // (an int8 weight is not copied), and the values folded so far.
   llvm::StringMap<std::optional<Tensor>> known;
   auto get = [&](StringRef name) -> const Tensor * {
     auto it = known.find(name);
@@ -425,7 +416,8 @@ void mlir::shears::unpackLowBitWeights(onnx::GraphProto &graph) {
       const onnx::TensorProto *proto = initializers.lookup(name);
       // A graph input of the same name would override the initializer.
       std::optional<Tensor> t;
-      if (proto && !graphInputs.contains(name))
+      if (proto && !graphInputs.contains(name) &&
+          proto->data_type() != onnx::TensorProto::INT8)
         t = readTensor(*proto);
       it = known.try_emplace(name, std::move(t)).first;
     }
@@ -444,17 +436,7 @@ void mlir::shears::unpackLowBitWeights(onnx::GraphProto &graph) {
                  ? get(node.input(j))
                  : nullptr;
     };
-    // Integer data only: float constants are the importer's to fold. The
-    // type is looked at before the data is read (an int8 weight is not).
-    if (node.input_size() == 0)
-      continue;
-    auto it = known.find(node.input(0));
-    const onnx::TensorProto *proto = initializers.lookup(node.input(0));
-    int32_t type = it != known.end() ? (it->second ? it->second->type : 0)
-                   : proto           ? proto->data_type()
-                                     : 0;
-    if (type != onnx::TensorProto::UINT8 && type != onnx::TensorProto::INT32)
-      continue;
+    // UINT8 and INT32 data only: other constants are the importer's.
     const Tensor *data = input(0);
     if (!data || (data->type != onnx::TensorProto::UINT8 &&
                   data->type != onnx::TensorProto::INT32))
@@ -626,9 +608,12 @@ private:
 
   std::string node(StringRef op, const std::string &base,
                    llvm::ArrayRef<std::string> inputs,
+                   llvm::ArrayRef<onnx::AttributeProto> attrs = {},
                    std::string output = {}) {
     onnx::NodeProto &n = unpacking.emplace_back();
     n.set_op_type(op.str());
+    for (const onnx::AttributeProto &attr : attrs)
+      *n.add_attribute() = attr;
     // Node names are a namespace of their own: the output's name serves.
     if (output.empty())
       output = unique(base + "." + op.str());
@@ -737,12 +722,9 @@ private:
           char(((stored[i] - lo) / step) << (i % perByte * bits));
 
     std::string kind = binary ? "b1" : "b4";
-    SmallVector<int64_t> shifts;
+    std::string shifts; // Field k to the top bits.
     for (int k = 0; k < perByte; ++k)
-      shifts.push_back(8 - bits - k * bits);
-    std::string shiftBytes;
-    for (int64_t s : shifts)
-      shiftBytes.push_back(char(s));
+      shifts.push_back(char(8 - bits - k * bits));
     const std::string &base = t.name();
     std::string x =
         node("Unsqueeze", base,
@@ -751,19 +733,19 @@ private:
               shared("axes", {onnx::TensorProto::INT64,
                               {1},
                               std::string("\1\0\0\0\0\0\0\0", 8)})});
+    onnx::AttributeProto left = directionAttr("LEFT"),
+                         right = directionAttr("RIGHT");
     x = node("BitShift", base,
              {x, shared(kind + ".fields",
-                        {onnx::TensorProto::UINT8, {1, perByte}, shiftBytes})});
-    unpacking.back().add_attribute()->CopyFrom(directionAttr("LEFT"));
+                        {onnx::TensorProto::UINT8, {1, perByte}, shifts})},
+             left);
     x = node(
         "BitShift", base,
-        {x, sharedByte(kind + ".shift", onnx::TensorProto::UINT8, 8 - bits)});
-    unpacking.back().add_attribute()->CopyFrom(directionAttr("RIGHT"));
-    if (step == 2) {
+        {x, sharedByte(kind + ".shift", onnx::TensorProto::UINT8, 8 - bits)},
+        right);
+    if (step == 2)
       x = node("BitShift", base,
-               {x, sharedByte("one.u8", onnx::TensorProto::UINT8, 1)});
-      unpacking.back().add_attribute()->CopyFrom(directionAttr("LEFT"));
-    }
+               {x, sharedByte("one.u8", onnx::TensorProto::UINT8, 1)}, left);
     // [m, 8/b] -> the stored values' shape (through the flat values where
     // the last byte is not full).
     if (m * perByte != n) {
@@ -783,18 +765,14 @@ private:
     }
     x = node("Reshape", base,
              {x, addInts(base + ".shape", llvm::to_vector(t.dims()))});
-    x = node("Cast", base, {x});
-    unpacking.back().add_attribute()->CopyFrom(
-        intAttr("to", onnx::TensorProto::INT32));
+    x = node("Cast", base, {x}, intAttr("to", onnx::TensorProto::INT32));
     int32_t offset = -lo;
     x = node("Sub", base,
              {x, shared(kind + ".offset.i32",
                         {onnx::TensorProto::INT32,
                          {},
                          std::string(reinterpret_cast<char *>(&offset), 4)})});
-    node("Cast", base, {x}, t.name());
-    unpacking.back().add_attribute()->CopyFrom(
-        intAttr("to", onnx::TensorProto::INT8));
+    node("Cast", base, {x}, intAttr("to", onnx::TensorProto::INT8), t.name());
     return true;
   }
 
