@@ -396,6 +396,15 @@ void gemmBlock(const Gemm &gm, float *packed, int64_t m0, int64_t m1,
   }
 }
 
+/// Rows [row, row + rows) of A's k-block [k0, k0 + kc), k-major into dst.
+ATile packA(const Gemm &gm, int64_t row, int rows, int64_t k0, int64_t kc,
+            float *dst) {
+  for (int64_t kk = 0; kk < kc; ++kk)
+    for (int r = 0; r < rows; ++r)
+      dst[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
+  return ATile{dst, rows};
+}
+
 /// One block of up to kGemmMC rows of A times a chunk of panels.
 void gemmTask(void *ctx, int64_t task, int worker) {
   const Gemm &gm = *static_cast<const Gemm *>(ctx);
@@ -409,10 +418,7 @@ void gemmTask(void *ctx, int64_t task, int worker) {
     return;
   gemmBlock(gm, packed, m0, m1, pb, pe,
             [&](int64_t row, int rows, int64_t k0, int64_t kc, float *dst) {
-              for (int64_t kk = 0; kk < kc; ++kk)
-                for (int r = 0; r < rows; ++r)
-                  dst[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
-              return ATile{dst, rows};
+              return packA(gm, row, rows, k0, kc, dst);
             });
 }
 
@@ -446,10 +452,7 @@ void bmmTask(void *ctx, int64_t task, int worker) {
   for (int64_t m0 = 0; m0 < gm.m; m0 += kGemmMC)
     gemmBlock(gm, tile, m0, min64(gm.m, m0 + kGemmMC), 0, gm.panels,
               [&](int64_t row, int rows, int64_t k0, int64_t kc, float *dst) {
-                for (int64_t kk = 0; kk < kc; ++kk)
-                  for (int r = 0; r < rows; ++r)
-                    dst[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
-                return ATile{dst, rows};
+                return packA(gm, row, rows, k0, kc, dst);
               });
 }
 

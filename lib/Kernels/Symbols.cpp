@@ -4,15 +4,17 @@
 
 #include <stddef.h>
 
+// clang-format off
 #define SHEARS_UK_KERNELS(X)                                                   \
-  X(bmm, avx512)                                                               \
-  X(bmm, avx2) X(bmm, generic) X(conv2d, avx512) X(conv2d, avx2)               \
-      X(conv2d, generic) X(dwconv2d, avx512) X(dwconv2d, avx2)                 \
-          X(dwconv2d, generic) X(gemm, avx512) X(gemm, avx2) X(gemm, generic)  \
-              X(maxpool2d, avx512) X(maxpool2d, avx2) X(maxpool2d, generic)    \
-                  X(qgemm, avx512) X(qgemm, avx2) X(qgemm, generic)            \
-                      X(qconv2d, avx512) X(qconv2d, avx2) X(qconv2d, generic)  \
-                          X(spgemm, avx512) X(spgemm, avx2) X(spgemm, generic)
+  X(bmm, avx512) X(bmm, avx2) X(bmm, generic)                                  \
+  X(conv2d, avx512) X(conv2d, avx2) X(conv2d, generic)                         \
+  X(dwconv2d, avx512) X(dwconv2d, avx2) X(dwconv2d, generic)                   \
+  X(gemm, avx512) X(gemm, avx2) X(gemm, generic)                               \
+  X(maxpool2d, avx512) X(maxpool2d, avx2) X(maxpool2d, generic)               \
+  X(qgemm, avx512) X(qgemm, avx2) X(qgemm, generic)                           \
+  X(qconv2d, avx512) X(qconv2d, avx2) X(qconv2d, generic)                     \
+  X(spgemm, avx512) X(spgemm, avx2) X(spgemm, generic)
+// clang-format on
 
 #define SHEARS_UK_DECLARE(name, isa)                                           \
   extern "C" void shears_uk_##name##_##isa(void **, const int64_t *,          \
