@@ -37,7 +37,8 @@ struct ShearsApproximateMath
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
-      if (isa<math::ErfOp, math::ExpOp, math::TanhOp>(op))
+      if (isa_and_nonnull<math::MathDialect>(op->getDialect()) &&
+          isApproximated(op->getName().getStringRef()))
         ops.push_back(op);
     });
     if (ops.empty())
