@@ -252,6 +252,41 @@ int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t nonzeros);
 void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
                            float *packed);
 
+/* wqgemm: a linear layer with weight-only quantization, its weight read in
+ * BITS bits a value and unpacked in registers; A and the arithmetic are
+ * f32, as they are for gemm:
+ *   C[m, n] = sum_k A[m, k] * (q[n][k] * scale[n][k / GROUP]) + bias[n]
+ *             (+ residual[M, N]), then the activation,
+ * with q in [-8, 7] (BITS 4: int4, a scale per GROUP weights along K; GROUP
+ * even, or K: one group) or q in {-1, 1} (BITS 1: binary, GROUP = K: a
+ * scale per output channel). buffers: A (rank A_RANK), packed q (u8,
+ * below), packed scales (f32, below), bias (if HAS_BIAS), residual (if
+ * HAS_RESIDUAL), output; iparams gemm's, then BITS and GROUP; fparams
+ * gemm's.
+ *
+ * Packed q: column panels of SHEARS_UK_WQGEMM_NR output channels, k-major:
+ *   BITS 4: byte packed[p][k / 2][c] = (q[p*NR + c][k] + 8)
+ *                                    | (q[p*NR + c][k + 1] + 8) << 4
+ *           for even k (8, a zero, past K and N): [ceil(N/NR), ceil(K/2), NR];
+ *   BITS 1: bit c of the little-endian 16-bit word packed[p][k] is 1 where
+ *           q[p*NR + c][k] = 1: [ceil(N/NR), K, 2] bytes.
+ * Packed scales, f32 [ceil(N/NR), ceil(K/GROUP), NR]:
+ *   packed[p][g][c] = scale[p*NR + c][g]   (0 past N). */
+#define SHEARS_UK_WQGEMM_NR 16
+enum {
+  SHEARS_UK_WQGEMM_BITS = SHEARS_UK_GEMM_NUM_PARAMS,
+  SHEARS_UK_WQGEMM_GROUP,
+  SHEARS_UK_WQGEMM_NUM_PARAMS
+};
+/* Sizes in bytes and floats; q is [N, K] (a linear weight), scale
+ * [N, ceil(K/GROUP)]. */
+int64_t shears_uk_wqgemm_packed_size(int64_t n, int64_t k, int64_t bits);
+void shears_uk_pack_wqgemm(const int8_t *q, int64_t n, int64_t k, int64_t bits,
+                           uint8_t *packed);
+int64_t shears_uk_wqgemm_scales_size(int64_t n, int64_t k, int64_t group);
+void shears_uk_pack_wqgemm_scales(const float *scale, int64_t n, int64_t k,
+                                  int64_t group, float *packed);
+
 typedef void (*ShearsUKernelFn)(void **buffers, const int64_t *dims,
                                 const int64_t *iparams, const float *fparams);
 

@@ -129,3 +129,52 @@ extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
   }
   rowStart[n] = static_cast<int32_t>(j);
 }
+
+extern "C" int64_t shears_uk_wqgemm_packed_size(int64_t n, int64_t k,
+                                                int64_t bits) {
+  const int64_t nr = SHEARS_UK_WQGEMM_NR;
+  int64_t panels = ceilDiv(n, nr);
+  return bits == 4 ? panels * ceilDiv(k, 2) * nr : panels * k * 2;
+}
+
+extern "C" void shears_uk_pack_wqgemm(const int8_t *q, int64_t n, int64_t k,
+                                      int64_t bits, uint8_t *packed) {
+  const int64_t nr = SHEARS_UK_WQGEMM_NR;
+  int64_t size = shears_uk_wqgemm_packed_size(n, k, bits);
+  if (bits == 4) {
+    // 8 in both nibbles: zeros past K and N.
+    memset(packed, 0x88, size);
+    int64_t pairs = ceilDiv(k, 2);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t kk = 0; kk < k; ++kk) {
+        uint8_t &byte = packed[((j / nr) * pairs + kk / 2) * nr + j % nr];
+        int shift = kk % 2 ? 4 : 0;
+        byte = uint8_t((byte & ~(0xF << shift)) | ((q[j * k + kk] + 8) & 0xF)
+                                                      << shift);
+      }
+    return;
+  }
+  memset(packed, 0, size);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t kk = 0; kk < k; ++kk)
+      if (q[j * k + kk] > 0)
+        packed[((j / nr) * k + kk) * 2 + (j % nr) / 8] |=
+            uint8_t(1u << (j % 8));
+}
+
+extern "C" int64_t shears_uk_wqgemm_scales_size(int64_t n, int64_t k,
+                                                int64_t group) {
+  const int64_t nr = SHEARS_UK_WQGEMM_NR;
+  return ceilDiv(n, nr) * ceilDiv(k, group) * nr;
+}
+
+extern "C" void shears_uk_pack_wqgemm_scales(const float *scale, int64_t n,
+                                             int64_t k, int64_t group,
+                                             float *packed) {
+  const int64_t nr = SHEARS_UK_WQGEMM_NR;
+  int64_t groups = ceilDiv(k, group);
+  memset(packed, 0, shears_uk_wqgemm_scales_size(n, k, group) * sizeof(float));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t g = 0; g < groups; ++g)
+      packed[((j / nr) * groups + g) * nr + j % nr] = scale[j * groups + g];
+}

@@ -197,16 +197,62 @@ func.func @quantized_linear(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
 
 // -----
 
-// Weight-only quantization (no quantize before the layer) runs in f32 with
-// the weights dequantized at compile time.
+// Weight-only int8 (no quantize before the layer) runs in f32 with the
+// weights dequantized at compile time.
 // CHECK-LABEL: func.func @weight_only
 // CHECK: shears.ukernel "gemm"
 // CHECK-NOT: shears.dequantize
 func.func @weight_only(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
-  %wq = shears.constant dense<[[1, 2, 0], [-1, 0, 1]]> : tensor<2x3xi8>
+  %wq = shears.constant dense<[[100, 2, 0], [-127, 0, 1]]> : tensor<2x3xi8>
   %ws = shears.constant dense<[0.1, 0.2]> : tensor<2xf32>
   %wz = shears.constant dense<0> : tensor<2xi8>
   %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32>
+  %y = shears.linear %x, %w : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// int4 weights in groups of 4 along K (the group view [2 * 2, 4], reshaped
+// to [2, 8] and sliced to K = 6) run on wqgemm: nibbles q + 8 of k (low)
+// and k + 1 (high) in a byte per output channel of a 16-channel panel, 8
+// (a zero) past N and K; the scale of each panel's group.
+// Row 0 is 1 2 3 4 | -8 7, row 1 -1 -2 -3 -4 | 5 6: bytes 0xA9 0x67, then
+// 0xCB 0x45, then 0xF0 0xED.
+// CHECK-LABEL: func.func @int4_groups
+// CHECK: %[[Q:.+]] = shears.constant dense_resource<w.packed> : tensor<1x48xi8>
+// CHECK: %[[S:.+]] = shears.constant dense_resource<w.scale> : tensor<1x2x16xf32>
+// CHECK: shears.ukernel "wqgemm" ins(%arg0, %[[Q]], %[[S]], %{{.+}} : tensor<?x6xf32>, tensor<1x48xi8>, tensor<1x2x16xf32>, tensor<2xf32>)
+// CHECK-SAME: iparams = [6, 2, 2, 1, 4, 4]
+// CHECK-NOT: shears.dequantize
+// CHECK: w.packed: "0x40000000A9678888888888888888888888888888CB458888888888888888888888888888F0ED8888888888888888888888888888"
+// CHECK: w.scale: "0x040000000000003F0000803F00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000803E000000400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+func.func @int4_groups(%x: tensor<?x6xf32>) -> tensor<?x2xf32> {
+  %wq = shears.constant dense<[[1, 2, 3, 4], [-8, 7, 0, 0], [-1, -2, -3, -4], [5, 6, 0, 0]]> : tensor<4x4xi8> loc("w")
+  %ws = shears.constant dense<[0.5, 0.25, 1.0, 2.0]> : tensor<4xf32>
+  %wz = shears.constant dense<0> : tensor<4xi8>
+  %g = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<4x4xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x4xf32> loc("w")
+  %r = shears.reshape %g : (tensor<4x4xf32>) -> tensor<2x8xf32>
+  %w = shears.slice %r {axes = array<i64: 1>, starts = array<i64: 0>, ends = array<i64: 6>, steps = array<i64: 1>} : (tensor<2x8xf32>) -> tensor<2x6xf32>
+  %b = shears.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %y = shears.linear %x, %w, %b : (tensor<?x6xf32>, tensor<2x6xf32>, tensor<2xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// Binary weights (every value -1 or 1, a scale per output channel) run on
+// wqgemm with 1 bit a weight: bit c of k's 16-bit word is set where channel
+// c's weight is 1 (columns 1 0, 0 0, 1 1: words 1, 0, 3).
+// CHECK-LABEL: func.func @binary
+// CHECK: shears.ukernel "wqgemm" ins(%arg0, %{{.+}}, %{{.+}} : tensor<?x3xf32>, tensor<1x6xi8>, tensor<1x1x16xf32>)
+// CHECK-SAME: iparams = [3, 2, 2, 0, 1, 3]
+// CHECK: w.packed: "0x40000000010000000300"
+func.func @binary(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
+  %wq = shears.constant dense<[[1, -1, 1], [-1, -1, 1]]> : tensor<2x3xi8> loc("w")
+  %ws = shears.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %wz = shears.constant dense<0> : tensor<2xi8>
+  %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32> loc("w")
   %y = shears.linear %x, %w : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }

@@ -340,6 +340,54 @@ void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
               1e-4 * std::sqrt(double(k)));
 }
 
+/// wqgemm on a linear weight [n, k] of int4 values in groups of `group` (or
+/// binary signs, `bits` 1, a scale per output channel), against the dense
+/// reference on the dequantized weight.
+void checkWqGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
+                 int bits, int64_t group, int flags) {
+  std::vector<float> a = random(m * k), bias = random(n);
+  std::vector<float> residual = random(m * n), want(m * n);
+  int64_t groups = (k + group - 1) / group;
+  std::vector<int8_t> q(n * k);
+  std::vector<float> scale(n * groups);
+  for (int64_t i = 0; i < n * k; ++i) {
+    int level = int((rnd() + 1) * 8); // 0 to 15
+    q[i] = bits == 4 ? int8_t(level - 8) : int8_t(level < 8 ? -1 : 1);
+  }
+  for (float &s : scale)
+    s = (rnd() + 1.5f) / 8;
+  int act = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = flags & SHEARS_UK_HAS_BIAS ? bias[j] : 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        sum += double(a[i * k + kk]) * q[j * k + kk] *
+               scale[j * groups + kk / group];
+      if (flags & SHEARS_UK_HAS_RESIDUAL)
+        sum += residual[i * n + j];
+      want[i * n + j] = activate(sum, act);
+    }
+  std::vector<uint8_t> packed(shears_uk_wqgemm_packed_size(n, k, bits));
+  shears_uk_pack_wqgemm(q.data(), n, k, bits, packed.data());
+  std::vector<float> scales(shears_uk_wqgemm_scales_size(n, k, group));
+  shears_uk_pack_wqgemm_scales(scale.data(), n, k, group, scales.data());
+  int64_t ip[SHEARS_UK_WQGEMM_NUM_PARAMS] = {k, n, 2, flags, bits, group};
+  int64_t dims[2] = {m, k};
+  const float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
+  std::vector<void *> inputs = {a.data(), packed.data(), scales.data()};
+  if (flags & SHEARS_UK_HAS_BIAS)
+    inputs.push_back(bias.data());
+  if (flags & SHEARS_UK_HAS_RESIDUAL)
+    inputs.push_back(residual.data());
+  char what[128];
+  std::snprintf(what, sizeof(what),
+                "wqgemm %s %ldx%ldx%ld %s group %ld flags%d", isa.c_str(),
+                long(m), long(k), long(n), bits == 4 ? "int4" : "binary",
+                long(group), flags);
+  runAndCheck("shears_uk_wqgemm_" + isa, what, inputs, dims, ip, fp, want,
+              1e-4 * std::sqrt(double(k)));
+}
+
 /// One call of `kernel` on `inputs` (3 threads), the output's bytes.
 std::vector<char> call(const std::string &kernel, std::vector<void *> inputs,
                        const int64_t *dims, const int64_t *ip, const float *fp,
@@ -639,6 +687,15 @@ int main() {
     checkSpGemm(isa, 64, 784, 300, 0.1, bias | relu);
     checkSpGemm(isa, 150, 33, 41, 0.5, bias | res | relu);
     checkSpGemm(isa, 7, 9, 5, 0.0, bias);
+    // Weight-only int4 and binary: a batch of one, ragged panels and row
+    // tiles, several row blocks, odd K in one group and in the last group.
+    checkWqGemm(isa, 1, 784, 300, 4, 64, bias | relu);
+    checkWqGemm(isa, 3, 100, 10, 4, 32, bias | res | clip);
+    checkWqGemm(isa, 70, 130, 70, 4, 128, res | relu);
+    checkWqGemm(isa, 5, 33, 17, 4, 33, bias);
+    checkWqGemm(isa, 2, 65, 40, 4, 64, 0);
+    checkWqGemm(isa, 1, 784, 300, 1, 784, bias | relu);
+    checkWqGemm(isa, 9, 37, 51, 1, 37, bias | res | clip);
     checkQGemm(isa, 1, 784, 300, relu);
     checkQGemm(isa, 30, 301, 70, res | clip);
     checkQGemm(isa, 130, 64, 33, relu);

@@ -599,6 +599,125 @@ struct QuantizedConv2DToUKernel : OpRewritePattern<Conv2DOp> {
   }
 };
 
+/// A linear weight [n, k] of weight-only quantization in at most 4 bits, as
+/// shears-quantize writes it: dequantize(q) with a scale per output channel,
+/// or q in groups along k ([n * k' / group, group], a scale per group)
+/// dequantized, reshaped to [n, k'] and sliced to [n, k]. The integers
+/// [n, k], a scale per group [n, ceil(k / group)], and the bits: 1 where
+/// every value is -1 or 1 with a scale per channel, 4 where every value is
+/// in [-8, 7] and groups are even (or one); `source`, the dequantized
+/// integers (which name the packed weight).
+struct LowBitWeight {
+  Value source;
+  SmallVector<int8_t> ints;
+  SmallVector<float> scales;
+  int64_t group = 0;
+  int bits = 0;
+};
+std::optional<LowBitWeight> matchLowBitWeight(Value weight, int64_t n,
+                                              int64_t k) {
+  Value value = weight;
+  if (auto slice = value.getDefiningOp<SliceOp>()) {
+    if (slice.getAxes() != ArrayRef<int64_t>{1} ||
+        slice.getStarts() != ArrayRef<int64_t>{0} ||
+        slice.getSteps() != ArrayRef<int64_t>{1})
+      return std::nullopt;
+    value = slice.getInput();
+  }
+  if (auto reshape = value.getDefiningOp<ReshapeOp>())
+    value = reshape.getInput();
+  auto type = cast<RankedTensorType>(value.getType());
+  auto quantized = matchQuantizedWeight(value);
+  if (!quantized || type.getRank() != 2 || type.getDimSize(0) % n != 0)
+    return std::nullopt;
+  // Row j of the [n, k'] view is rows [j * perRow, (j + 1) * perRow) of
+  // the groups.
+  int64_t perRow = type.getDimSize(0) / n, width = type.getDimSize(1);
+  if (perRow * width < k || (perRow - 1) * width >= k)
+    return std::nullopt;
+  LowBitWeight w;
+  w.source = value;
+  w.group = perRow == 1 ? k : width;
+  w.ints.resize(n * k);
+  bool binary = perRow == 1, int4 = perRow == 1 || width % 2 == 0;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t kk = 0; kk < k; ++kk) {
+      int8_t q = quantized->ints[j * perRow * width + kk];
+      binary &= q == 1 || q == -1;
+      int4 &= q >= -8 && q <= 7;
+      w.ints[j * k + kk] = q;
+    }
+  if (!binary && !int4)
+    return std::nullopt;
+  w.bits = binary ? 1 : 4;
+  w.scales.assign(quantized->scales);
+  return w;
+}
+
+/// A linear layer whose constant weight is int4 or binary (weight-only
+/// quantization) becomes wqgemm, which reads the weight in those bits and
+/// unpacks it in registers: the layer's f32 input and arithmetic are
+/// kept, its weight's bytes are cut 8 or 32 times.
+struct LowBitLinearToUKernel : OpRewritePattern<LinearOp> {
+  // Before LinearToUKernel, which would run it on the dequantized weight.
+  LowBitLinearToUKernel(MLIRContext *context)
+      : OpRewritePattern(context, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto weightType = cast<RankedTensorType>(op.getWeight().getType());
+    if (!isGemmOperand(op.getInput(), op.getResult()) ||
+        !weightType.hasStaticShape() ||
+        (op.getBias() && !isF32WithStaticTail(op.getBias().getType(), 0)))
+      return rewriter.notifyMatchFailure(op, "not a static f32 linear");
+    int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+    auto weight = matchLowBitWeight(op.getWeight(), n, k);
+    if (!weight)
+      return rewriter.notifyMatchFailure(op, "weight not in 4 or 1 bits");
+    SmallVector<uint8_t> packed(
+        shears_uk_wqgemm_packed_size(n, k, weight->bits));
+    shears_uk_pack_wqgemm(weight->ints.data(), n, k, weight->bits,
+                          packed.data());
+    SmallVector<float> scales(
+        shears_uk_wqgemm_scales_size(n, k, weight->group));
+    shears_uk_pack_wqgemm_scales(weight->scales.data(), n, k, weight->group,
+                                 scales.data());
+    Value original = weight->source;
+    Location loc = op.getLoc();
+    int64_t panels = (n + SHEARS_UK_WQGEMM_NR - 1) / SHEARS_UK_WQGEMM_NR;
+    auto packedType = RankedTensorType::get(
+        {panels, int64_t(packed.size()) / panels}, rewriter.getI8Type());
+    auto scalesType = RankedTensorType::get(
+        {panels, (k + weight->group - 1) / weight->group, SHEARS_UK_WQGEMM_NR},
+        rewriter.getF32Type());
+    SmallVector<Value> inputs = {
+        op.getInput(),
+        createWeightConstant(
+            rewriter, original.getLoc(), packedType,
+            ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
+                           packed.size()),
+            /*alignment=*/64, packedName(original, "packed")),
+        createWeightConstant(rewriter, loc, scalesType, scales,
+                             packedName(original, "scale"))};
+    if (op.getBias())
+      inputs.push_back(op.getBias());
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    SmallVector<int64_t> iparams(SHEARS_UK_WQGEMM_NUM_PARAMS);
+    iparams[SHEARS_UK_GEMM_K] = k;
+    iparams[SHEARS_UK_GEMM_N] = n;
+    iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
+    iparams[SHEARS_UK_GEMM_FLAGS] = op.getBias() ? SHEARS_UK_HAS_BIAS : 0;
+    iparams[SHEARS_UK_WQGEMM_BITS] = weight->bits;
+    iparams[SHEARS_UK_WQGEMM_GROUP] = weight->group;
+    auto outType = cast<RankedTensorType>(op.getType());
+    Value init = emptyLike(rewriter, loc, outType, op.getInput());
+    rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "wqgemm",
+                                           inputs, ValueRange{init}, iparams,
+                                           fparamsNone());
+    return success();
+  }
+};
+
 struct MatMulToUKernel : PackingPattern<MatMulOp> {
   using PackingPattern::PackingPattern;
 
@@ -704,7 +823,8 @@ struct ShearsConvertToUKernels
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
           &getContext());
-    patterns.add<BatchMatMulToUKernel, MaxPoolToUKernel>(&getContext());
+    patterns.add<BatchMatMulToUKernel, LowBitLinearToUKernel, MaxPoolToUKernel>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

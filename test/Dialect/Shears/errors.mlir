@@ -185,7 +185,7 @@ func.func @mask_shape(%w: tensor<4x8xf32>, %m: tensor<4x2xi1>) -> tensor<4x8xf32
 // -----
 
 func.func @ukernel_unknown(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{unknown micro-kernel 'conv3d' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, spgemm)}}
+  // expected-error @+1 {{unknown micro-kernel 'conv3d' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, spgemm, wqgemm)}}
   %0 = shears.ukernel "conv3d" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
@@ -211,6 +211,22 @@ func.func @ukernel_flags(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tens
 func.func @ukernel_channel_panels(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
   // expected-error @+1 {{flags 4 ask for channel panels, which only conv2d has}}
   %0 = shears.ukernel "gemm" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 4] fparams = [0.0, 0.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
+}
+
+// -----
+
+func.func @ukernel_wqgemm_bits(%x: tensor<4x16xf32>, %q: tensor<2x128xi8>, %s: tensor<2x1x16xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{bits 2: wqgemm reads 4 or 1}}
+  %0 = shears.ukernel "wqgemm" ins(%x, %q, %s : tensor<4x16xf32>, tensor<2x128xi8>, tensor<2x1x16xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0, 2, 16] fparams = [0.0, 0.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
+}
+
+// -----
+
+func.func @ukernel_wqgemm_group(%x: tensor<4x16xf32>, %q: tensor<2x128xi8>, %s: tensor<2x4x16xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{group 5 of 4-bit weights over K = 16: int4 groups are even or K, binary's K}}
+  %0 = shears.ukernel "wqgemm" ins(%x, %q, %s : tensor<4x16xf32>, tensor<2x128xi8>, tensor<2x4x16xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0, 4, 5] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
 

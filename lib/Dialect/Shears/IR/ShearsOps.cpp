@@ -1285,6 +1285,8 @@ constexpr KernelInfo kKernels[] = {
      SHEARS_UK_QGEMM_F_NUM, /*integer=*/true},
     {"spgemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2,
      SHEARS_UK_F_NUM},
+    {"wqgemm", SHEARS_UK_WQGEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 3,
+     SHEARS_UK_F_NUM},
 };
 const KernelInfo *lookupKernel(StringRef name) {
   for (const KernelInfo &info : kKernels)
@@ -1309,7 +1311,7 @@ LogicalResult UKernelOp::verify() {
     return emitOpError()
            << "unknown micro-kernel '" << getKernel()
            << "' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, "
-              "qgemm, spgemm)";
+              "qgemm, spgemm, wqgemm)";
   if (getIparams().size() != info->numParams)
     return emitOpError() << "'" << getKernel() << "' takes "
                          << info->numParams << " iparams, got "
@@ -1337,6 +1339,18 @@ LogicalResult UKernelOp::verify() {
     return emitOpError() << "flags " << flags
                          << " ask for a dynamic quantization, which only "
                             "qgemm has";
+  if (getKernel() == "wqgemm") {
+    ArrayRef<int64_t> ip = getIparams();
+    int64_t bits = ip[SHEARS_UK_WQGEMM_BITS],
+            group = ip[SHEARS_UK_WQGEMM_GROUP];
+    int64_t k = ip[SHEARS_UK_GEMM_K];
+    if (bits != 4 && bits != 1)
+      return emitOpError() << "bits " << bits << ": wqgemm reads 4 or 1";
+    if (bits == 4 ? group < 1 || (group % 2 != 0 && group < k) : group != k)
+      return emitOpError() << "group " << group << " of " << bits
+                           << "-bit weights over K = " << k
+                           << ": int4 groups are even or K, binary's K";
+  }
   if (info->numParams == SHEARS_UK_CONV_NUM_PARAMS) {
     ArrayRef<int64_t> ip = getIparams();
     int64_t stride = ip[SHEARS_UK_CONV_OUT_STRIDE];
