@@ -2,6 +2,7 @@
 """Is a model quantized to int8 by Shears smaller and faster than float, and than ONNX Runtime?
 
     bench/quantize.py [--models resnet18,fashion_mnist_cnn,fashion_mnist_mlp] [--batches 1,8]
+                      [--weights int8|int4|binary] [--group-size 64]
                       [--method minmax] [--runs 5] [--min-round-ms 250] [--max-seconds 1800]
                       [--gemm-sizes 256,512,1024,2048] [--workdir build/bench/quantize]
                       [--json out.json]
@@ -12,6 +13,9 @@ For each model:
            models, on 16 random normal images for the others (random weights: the issue's
            resnet18 case); the file sizes of both;
   compile  `shears-compile` of the f32 and the int8 (QDQ) file;
+With --weights int4 or binary, weight-only instead (`--activations none --weights W`, int4 in
+groups of --group-size; no calibration): linear layers run on Shears's wqgemm, which reads the
+weights in 4 or 1 bits; the columns say int4 or binary where they say int8 here.
 then, per batch, in interleaved rounds on one thread (bench/prune.py's measure: every variant a
 slice of back-to-back calls per round, the order rotated): Shears f32, Shears int8, ONNX Runtime
 on the f32 file and ONNX Runtime on the QDQ file (ORT turns QDQ into its own integer kernels where
@@ -60,13 +64,20 @@ def calibration(args, model, name):
 
 
 def quantize(args, model_path, name, model):
-    out = args.workdir / f"{name}.int8.{args.method}.onnx"
+    if args.weights == "int8":
+        out = args.workdir / f"{name}.int8.{args.method}.onnx"
+    else:
+        out = args.workdir / f"{name}.{args.weights}.g{args.group_size}.onnx"
     if not prune.stale(out, model_path, args.bin / "shears"):
         return out, None
-    input_name, calib = calibration(args, model, name)
-    text = prune.run_tool(args, "shears", ["quantize", model_path, "--calibration",
-                                           f"{input_name}={calib}", "--calibration-batch", "8",
-                                           "--method", args.method, "-o", out])
+    if args.weights == "int8":
+        input_name, calib = calibration(args, model, name)
+        options = ["--calibration", f"{input_name}={calib}", "--calibration-batch", "8",
+                   "--method", args.method]
+    else:
+        options = ["--activations", "none", "--weights", args.weights, "--group-size",
+                   str(args.group_size)]
+    text = prune.run_tool(args, "shears", ["quantize", model_path, *options, "-o", out])
     return out, text.strip()
 
 
@@ -93,16 +104,17 @@ def bench_models(args, budget, rt):
             med = {k: {e: statistics.median(v[e]) if v[e] else None for e in ("shears", "ort")}
                    for k, v in res.items()}
             row = OrderedDict(
-                model=name, batch=batch, method=args.method,
+                model=name, batch=batch, method=args.method, weights=args.weights,
                 bytes_f32=model_path.stat().st_size, bytes_int8=int8_path.stat().st_size,
                 shears_f32_ms=med["f32"]["shears"], shears_int8_ms=med["int8"]["shears"],
                 ort_f32_ms=med["f32"]["ort"], ort_int8_ms=med["int8"]["ort"],
                 rounds={k: {e: v[e] for e in ("shears", "ort")} for k, v in res.items()},
                 notes="; ".join(notes))
             rows.append(row)
-            print(f"  {name} batch {batch}: Shears f32 {fmt(row['shears_f32_ms'])} int8 "
-                  f"{fmt(row['shears_int8_ms'])} ms; ORT f32 {fmt(row['ort_f32_ms'])} int8 "
-                  f"{fmt(row['ort_int8_ms'])} ms", flush=True)
+            print(f"  {name} batch {batch}: Shears f32 {fmt(row['shears_f32_ms'])} "
+                  f"{args.weights} {fmt(row['shears_int8_ms'])} ms; ORT f32 "
+                  f"{fmt(row['ort_f32_ms'])} {args.weights} {fmt(row['ort_int8_ms'])} ms",
+                  flush=True)
         for _, m, _ in compiled:
             m.close()
     return rows
@@ -170,10 +182,10 @@ def x(a, b):
     return f"{a / b:.2f}x" if a and b else "-"
 
 
-def model_table(rows):
-    lines = ["| model | batch | file f32 → int8 | Shears f32 ms | Shears int8 ms | ORT f32 ms | "
-             "ORT int8 (QDQ) ms | Shears f32 ÷ int8 | ORT f32 ÷ Shears int8 | "
-             "ORT int8 ÷ Shears int8 |",
+def model_table(rows, q="int8"):
+    lines = [f"| model | batch | file f32 → {q} | Shears f32 ms | Shears {q} ms | ORT f32 ms | "
+             f"ORT {q} (QDQ) ms | Shears f32 ÷ {q} | ORT f32 ÷ Shears {q} | "
+             f"ORT {q} ÷ Shears {q} |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         lines.append(
@@ -208,6 +220,9 @@ def main():
     p.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated (default: %(default)s)")
     p.add_argument("--batches", default="1,8", help="comma-separated (default: %(default)s)")
     p.add_argument("--method", default="minmax", help="calibration method (default minmax)")
+    p.add_argument("--weights", default="int8", choices=["int8", "int4", "binary"],
+                   help="int8 (static, calibrated; the default), or int4 or binary weights only")
+    p.add_argument("--group-size", type=int, default=64, help="--weights int4: weights per scale")
     p.add_argument("--runs", type=int, default=5, help="interleaved rounds (default 5)")
     p.add_argument("--min-round-ms", type=float, default=250,
                    help="each variant's slice of a round (default 250 ms)")
@@ -241,9 +256,12 @@ def main():
     except Failure as e:
         print(f"quantize.py: error: {e}", file=sys.stderr)
         return 1
-    lines = ["", f"int8 ({args.method}) against f32, one thread, medians of {args.runs} "
+    what = (f"int8 ({args.method})" if args.weights == "int8" else
+            f"{args.weights} weights" + (f" (groups of {args.group_size})"
+                                         if args.weights == "int4" else ""))
+    lines = ["", f"{what} against f32, one thread, medians of {args.runs} "
              f"interleaved rounds, ms per batch ({time.time() - start:.0f} s in all):", ""]
-    lines += model_table(rows)
+    lines += model_table(rows, args.weights)
     if gemm_rows:
         lines += ["", "GEMM (one thread):", ""] + gemm_table(gemm_rows, peak)
     print("\n".join(lines))

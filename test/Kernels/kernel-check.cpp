@@ -687,15 +687,20 @@ int main() {
     checkSpGemm(isa, 64, 784, 300, 0.1, bias | relu);
     checkSpGemm(isa, 150, 33, 41, 0.5, bias | res | relu);
     checkSpGemm(isa, 7, 9, 5, 0.0, bias);
-    // Weight-only int4 and binary: a batch of one, ragged panels and row
-    // tiles, several row blocks, odd K in one group and in the last group.
+    // Weight-only int4 and binary: the direct walk (a batch of one, up to 7
+    // rows) and the staged one (8 rows on; several k-blocks, a direct
+    // block after a staged one), ragged panels and row tiles, odd K in one
+    // group and in the last group.
     checkWqGemm(isa, 1, 784, 300, 4, 64, bias | relu);
     checkWqGemm(isa, 3, 100, 10, 4, 32, bias | res | clip);
     checkWqGemm(isa, 70, 130, 70, 4, 128, res | relu);
     checkWqGemm(isa, 5, 33, 17, 4, 33, bias);
     checkWqGemm(isa, 2, 65, 40, 4, 64, 0);
+    checkWqGemm(isa, 8, 300, 100, 4, 64, bias | res | relu);
+    checkWqGemm(isa, 13, 129, 20, 4, 129, res);
     checkWqGemm(isa, 1, 784, 300, 1, 784, bias | relu);
     checkWqGemm(isa, 9, 37, 51, 1, 37, bias | res | clip);
+    checkWqGemm(isa, 20, 257, 33, 1, 257, bias | relu);
     checkQGemm(isa, 1, 784, 300, relu);
     checkQGemm(isa, 30, 301, 70, res | clip);
     checkQGemm(isa, 130, 64, 33, relu);
