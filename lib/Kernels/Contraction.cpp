@@ -846,6 +846,48 @@ void directTask(void *ctx, int64_t task, int worker) {
   }
 }
 
+/// Pixels of a channel-panel tile read straight from the slice (AVX-512):
+/// 14 x 2 vectors, 28 accumulators.
+constexpr int kSliceRows = 14;
+
+/// acc[r][v] = sum over k of base[off[k] + r] * b[k * kGemmNR + v * W]:
+/// R consecutive wide pixels of a slice (im2col^T rows, never packed) times
+/// a channel panel of the filter.
+template <int R>
+inline void sliceTile(int64_t kc, const float *base, const int64_t *off,
+                      const float *b, VF (&out)[kSliceRows][kGemmNR / W]) {
+  constexpr int V = kGemmNR / W;
+  VF acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = VF{};
+#pragma clang loop unroll(disable)
+  for (int64_t k = 0; k < kc; ++k) {
+    VF bv[V];
+    for (int v = 0; v < V; ++v)
+      bv[v] = load(b + v * W);
+    const float *a = base + off[k];
+    for (int r = 0; r < R; ++r) {
+      VF av = splat(a[r]);
+      for (int v = 0; v < V; ++v)
+        acc[r][v] += av * bv[v];
+    }
+    b += kGemmNR;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      out[r][v] = acc[r][v];
+}
+
+/// sliceTile<rows> for rows in [1, kSliceRows].
+template <int... R>
+inline void sliceTileAny(int rows, int64_t kc, const float *base,
+                         const int64_t *off, const float *b,
+                         VF (&out)[kSliceRows][kGemmNR / W],
+                         std::integer_sequence<int, R...>) {
+  ((rows == R + 1 ? sliceTile<R + 1>(kc, base, off, b, out) : void()), ...);
+}
+
 /// Channel panels: one group, a block of pixel rows of im2col^T (pixels of
 /// all images in a row: the filter streams in once per block, not once per
 /// image) and a chunk of output-channel panels, as a GEMM into the worker's
@@ -905,34 +947,66 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   gm.k = cv.k;
   gm.n = cv.mg;
   gm.kc = cv.kc;
-  // Row tiles read im2col^T k-major in place: a 1x1 convolution's from the
-  // input's planes (k stride = the plane) when the block is in one image,
-  // others from the whole block's im2col, packed when the first tile of a
-  // k-block asks (long runs of pixels, not a tile's few).
-  gemmBlock(gm, packed, 0, width, pb, pe,
-            [&](int64_t row, int, int64_t k0, int64_t kc, float *) {
-              if (inPlace)
-                return ATile{image(m0 / cv.p) + k0 * cv.p + m0 % cv.p + row,
-                             cv.p};
-              if (row == 0 && sliced)
-                for (int64_t kk = 0; kk < kc; ++kk)
-                  for (int u = 0; u < numRuns; ++u) {
-                    const Run &run = runs[u];
-                    copyRun(packed + kk * width + run.pos,
-                            slices + run.image * sliceFloats + off[k0 + kk] +
-                                run.start,
-                            run.len);
-                  }
-              else if (row == 0)
-                for (int64_t m = m0; m < m1;) {
-                  int64_t n = m / cv.p, p = m % cv.p;
-                  int64_t count = min64(cv.p - p, m1 - m);
-                  packIm2col(cv, image(n), p, k0, kc, count, width,
-                             packed + (m - m0));
-                  m += count;
-                }
-              return ATile{packed + row, width};
-            });
+  if (sliced && W == 16) {
+    // AVX-512: tiles of up to 14 pixels of a run read the slice in place
+    // (no im2col copy), each panel's k-block of the filter kept in L1 for
+    // every tile of the block.
+    for (int64_t k0 = 0; k0 < cv.k; k0 += cv.kc) {
+      int64_t kc = min64(cv.kc, cv.k - k0);
+      for (int64_t panel = pb; panel < pe; ++panel) {
+        const float *b = gm.b + (panel * cv.k + k0) * kGemmNR;
+        int cols = static_cast<int>(min64(kGemmNR, cv.mg - panel * kGemmNR));
+        for (int u = 0; u < numRuns; ++u) {
+          const Run &run = runs[u];
+          for (int64_t r0 = 0; r0 < run.len; r0 += kSliceRows) {
+            int rows = static_cast<int>(min64(kSliceRows, run.len - r0));
+            VF acc[kSliceRows][kGemmNR / W];
+            sliceTileAny(rows, kc,
+                         slices + run.image * sliceFloats + run.start + r0,
+                         off + k0, b, acc,
+                         std::make_integer_sequence<int, kSliceRows>());
+            float *c = gm.c + (run.pos + r0) * cv.mg + panel * kGemmNR;
+            for (int r = 0; r < rows; ++r, c += cv.mg)
+              for (int v = 0; v * W < cols; ++v) {
+                int64_t lanes = min64(W, cols - v * W);
+                VF x = acc[r][v];
+                if (k0 > 0)
+                  x += loadFirst(c + v * W, lanes);
+                storeFirst(c + v * W, x, lanes);
+              }
+          }
+        }
+      }
+    }
+  } else
+    // Row tiles read im2col^T k-major in place: a 1x1 convolution's from the
+    // input's planes (k stride = the plane) when the block is in one image,
+    // others from the whole block's im2col, packed when the first tile of a
+    // k-block asks (long runs of pixels, not a tile's few).
+    gemmBlock(
+        gm, packed, 0, width, pb, pe,
+        [&](int64_t row, int, int64_t k0, int64_t kc, float *) {
+          if (inPlace)
+            return ATile{image(m0 / cv.p) + k0 * cv.p + m0 % cv.p + row, cv.p};
+          if (row == 0 && sliced)
+            for (int64_t kk = 0; kk < kc; ++kk)
+              for (int u = 0; u < numRuns; ++u) {
+                const Run &run = runs[u];
+                copyRun(packed + kk * width + run.pos,
+                        slices + run.image * sliceFloats + off[k0 + kk] +
+                            run.start,
+                        run.len);
+              }
+          else if (row == 0)
+            for (int64_t m = m0; m < m1;) {
+              int64_t n = m / cv.p, p = m % cv.p;
+              int64_t count = min64(cv.p - p, m1 - m);
+              packIm2col(cv, image(n), p, k0, kc, count, width,
+                         packed + (m - m0));
+              m += count;
+            }
+          return ATile{packed + row, width};
+        });
   const Epilogue &e = cv.epilogue;
   for (int64_t j = pb * kGemmNR; j < min64(cv.mg, pe * kGemmNR); ++j) {
     int64_t channel = g * cv.mg + j;
@@ -1020,9 +1094,21 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // convolution would fill four planes to read one: 150 -> 105 GFLOP/s).
     cv.slice = cv.kh * cv.kw > 1 ? sliceFor(cv, cv.oh) : Slice();
     // A panel's k-block (kc x NR) and the block's im2col (kc x pixelBlock)
-    // together in L1.
+    // together in L1; read from the slice in place (AVX-512), the k-block
+    // alone.
+    bool inSlice = W == 16 && cv.slice.phases;
+    if (inSlice) {
+      // Blocks of a whole image where its C^T fits in 256 KiB (and its runs
+      // in the task's list), so that each block fills its slice once: a
+      // block of 126 pixels of 14x14 images filled most slices twice
+      // (32x14x14 -> 32 at batch 8: 84 -> 94 GFLOP/s on a Zen 4 core).
+      int64_t fits = min64((256 << 10) / int64_t(sizeof(float)) / cv.mg,
+                           (kGemmMC - 2) * cv.ow);
+      cv.pixelBlocks = ceilDiv(cv.n * cv.p, max64(kGemmMC, min64(cv.p, fits)));
+      cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
+    }
     int64_t kcMax = max64(32, (32 << 10) / int64_t(sizeof(float)) /
-                                  (kGemmNR + cv.pixelBlock));
+                                  (kGemmNR + (inSlice ? 0 : cv.pixelBlock)));
     cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, min64(kKC, kcMax)));
     // Every chunk packs its pixels' im2col again: one chunk of all panels
     // (their k-block slab, kc x Mg, stays in L2) unless threads need more.

@@ -645,6 +645,9 @@ int main() {
       // One word a pixel (3 channels), dilated along x: a tap per filter
       // position over rows of taps padded to 16.
       {1, 3, 12, 14, 10, 3, 3, 1, 1, 2, 2, 2, 2, 1, 2, 1, bias | relu},
+      // Channel panels read from the slice: pixel blocks of part of an
+      // image (its C^T past 256 KiB), runs of a row split in tiles of 14.
+      {2, 8, 40, 40, 300, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
       // A strided 1x1 over rows of more than 16 outputs, padded, odd sizes.
       {1, 9, 41, 37, 20, 1, 1, 2, 2, 1, 1, 0, 1, 1, 1, 1, bias | relu},
   };
