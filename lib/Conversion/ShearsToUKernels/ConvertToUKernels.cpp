@@ -115,28 +115,31 @@ SmallVector<float> fparamsNone() { return SmallVector<float>(SHEARS_UK_F_NUM); }
 ///  - channel panels transpose the output once, about 32 / k;
 ///  - packing the im2col costs about half a cycle an element, used by `mg`
 ///    output channels: 16 / mg, except for a 1x1 convolution (read in place)
-///    and, with pixels, the direct path (Kernels.h: strides 1, or 2 with a
-///    reduction long enough), which reads a padded copy of the input and
-///    wastes the lanes of its wide pixels past each row and in its last
-///    panel instead (squeezenet's 48x13x13 -> 192: 195 wide pixels in 5
-///    panels of 48 for 169 outputs; channel panels ran it at 164 GFLOP/s,
-///    direct at 150).
+///    and where a padded copy of the input is read in place instead (the
+///    AVX-512 kernels, Kernels.h): channel panels for a window with strides
+///    1, or 2 without dilation; with pixels, the direct path (strides 1, or
+///    2 with a reduction long enough), which wastes the lanes of its wide
+///    pixels past each row and in its last panel instead (squeezenet's
+///    48x13x13 -> 192: 195 wide pixels in 5 panels of 48 for 169 outputs;
+///    channel panels ran it at 164 GFLOP/s, direct at 150).
 /// So a 7x7 or 14x14 image with many channels and a long reduction goes to
 /// channel panels; a large image, few channels or a short reduction (a
 /// strided 1x1 convolution) stays with pixels.
 bool preferChannelPanels(ArrayRef<int64_t> out, int64_t mg, int64_t k,
-                         int64_t kw, ArrayRef<int64_t> strides,
+                         int64_t kh, int64_t kw, ArrayRef<int64_t> strides,
                          ArrayRef<int64_t> dilations, bool pointwise) {
   auto waste = [](int64_t size) {
     int64_t panels = (size + 31) / 32;
     return 1.0 - double(size) / double(panels * 32);
   };
-  double packing = pointwise ? 0.0 : 16.0 / double(mg);
-  double channels = waste(mg) + 32.0 / double(k) + packing;
-  double pixels = waste(out[2] * out[3]) + packing;
   bool unitStrides = strides[0] == 1 && strides[1] == 1;
-  bool strides2 = strides[0] == 2 && strides[1] == 2 && dilations[0] == 1 &&
-                  dilations[1] == 1 && k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2;
+  bool plainStrides2 = strides[0] == 2 && strides[1] == 2 &&
+                       dilations[0] == 1 && dilations[1] == 1;
+  bool sliced = kh * kw > 1 && (unitStrides || plainStrides2);
+  double packing = pointwise ? 0.0 : 16.0 / double(mg);
+  double channels = waste(mg) + 32.0 / double(k) + (sliced ? 0.0 : packing);
+  double pixels = waste(out[2] * out[3]) + packing;
+  bool strides2 = plainStrides2 && k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2;
   if (!pointwise && (unitStrides || strides2)) {
     int64_t reach = unitStrides ? (kw - 1) * dilations[1] : (kw - 1) / 2;
     int64_t wide = out[2] * (out[3] + reach);
@@ -213,7 +216,7 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
                        strides[1] == 1 && llvm::all_of(pads, [](int64_t p) {
                          return p == 0;
                        });
-      bool channelPanels = preferChannelPanels(out, mg, k, kw, strides,
+      bool channelPanels = preferChannelPanels(out, mg, k, kh, kw, strides,
                                                dilations, pointwise);
       SmallVector<float> packed;
       SmallVector<int64_t> shape;
