@@ -954,6 +954,7 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
     for (int64_t k0 = 0; k0 < cv.k; k0 += cv.kc) {
       int64_t kc = min64(cv.kc, cv.k - k0);
       for (int64_t panel = pb; panel < pe; ++panel) {
+        prefetchSlab(gm, pb, pe, panel + kPrefetchPanels, k0);
         const float *b = gm.b + (panel * cv.k + k0) * kGemmNR;
         int cols = static_cast<int>(min64(kGemmNR, cv.mg - panel * kGemmNR));
         for (int u = 0; u < numRuns; ++u) {

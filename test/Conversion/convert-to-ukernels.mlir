@@ -68,6 +68,21 @@ func.func @small_image(%x: tensor<1x48x13x13xf32>) -> tensor<1x192x13x13xf32> {
 
 // -----
 
+// Few channels on a 14x14 image (the Fashion-MNIST CNN's 32x14x14 -> 32):
+// wide pixels of rows of 16 fill 196 of 240 lanes, channel panels 32 of 32
+// and read the padded input in place (no packing cost): channel panels.
+// CHECK-LABEL: func.func @few_channels
+// CHECK: shears.ukernel "conv2d"
+// CHECK-SAME: iparams = [32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1, 5, 0]
+func.func @few_channels(%x: tensor<8x32x14x14xf32>) -> tensor<8x32x14x14xf32> {
+  %w = shears.constant dense<1.0> : tensor<32x32x3x3xf32>
+  %b = shears.constant dense<0.5> : tensor<32xf32>
+  %y = shears.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<8x32x14x14xf32>, tensor<32x32x3x3xf32>, tensor<32xf32>) -> tensor<8x32x14x14xf32>
+  return %y : tensor<8x32x14x14xf32>
+}
+
+// -----
+
 // Depthwise: its own kernel, the filter as it is; strides, dilations and
 // asymmetric pads go into the slots.
 // CHECK-LABEL: func.func @depthwise
