@@ -65,13 +65,12 @@ constexpr int64_t kConvPanelGroup = 4;
 constexpr int64_t kShortK = 256, kShortKPanelGroup = 16;
 constexpr int64_t kL2Bytes = 512 << 10;
 
-/// acc[r][v] = sum over k of a[k * aStep + r] * bv[v], where loadRow(bv)
-/// loads B's k-th row (V vectors) on the k-th call: every tile's loop, for
-/// any layout of B. The accumulators are locals, not `out`: they stay in
-/// registers.
-template <int R, int V, typename LoadRow>
-inline void tileRows(int64_t kc, const float *__restrict a, int64_t aStep,
-                     VF (&out)[R][V], LoadRow loadRow) {
+/// out[r][v] = sum over k of a_k[r] * bv[v], where rowA() gives a_k, A's
+/// k-th row (R floats), and loadRow(bv) loads B's k-th row (V vectors) on
+/// the k-th calls: every tile's loop, for any layout of A and B. The
+/// accumulators are locals, not `out`: they stay in registers.
+template <int R, int V, typename RowA, typename LoadRow>
+inline void tileRowsOf(int64_t kc, VF (*out)[V], RowA rowA, LoadRow loadRow) {
   VF acc[R][V];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v)
@@ -80,16 +79,30 @@ inline void tileRows(int64_t kc, const float *__restrict a, int64_t aStep,
   for (int64_t k = 0; k < kc; ++k) {
     VF bv[V];
     loadRow(bv);
+    const float *__restrict a = rowA();
     for (int r = 0; r < R; ++r) {
       VF av = splat(a[r]);
       for (int v = 0; v < V; ++v)
         acc[r][v] += av * bv[v];
     }
-    a += aStep;
   }
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v)
       out[r][v] = acc[r][v];
+}
+
+/// The same with A's rows aStep floats apart from `a` on.
+template <int R, int V, typename LoadRow>
+inline void tileRows(int64_t kc, const float *__restrict a, int64_t aStep,
+                     VF (&out)[R][V], LoadRow loadRow) {
+  tileRowsOf<R, V>(
+      kc, out,
+      [&] {
+        const float *row = a;
+        a += aStep;
+        return row;
+      },
+      loadRow);
 }
 
 /// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
@@ -857,26 +870,13 @@ template <int R>
 inline void sliceTile(int64_t kc, const float *base, const int64_t *off,
                       const float *b, VF (&out)[kSliceRows][kGemmNR / W]) {
   constexpr int V = kGemmNR / W;
-  VF acc[R][V];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v)
-      acc[r][v] = VF{};
-#pragma clang loop unroll(disable)
-  for (int64_t k = 0; k < kc; ++k) {
-    VF bv[V];
-    for (int v = 0; v < V; ++v)
-      bv[v] = load(b + v * W);
-    const float *a = base + off[k];
-    for (int r = 0; r < R; ++r) {
-      VF av = splat(a[r]);
-      for (int v = 0; v < V; ++v)
-        acc[r][v] += av * bv[v];
-    }
-    b += kGemmNR;
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v)
-      out[r][v] = acc[r][v];
+  tileRowsOf<R, V>(
+      kc, out, [&] { return base + *off++; },
+      [&](VF(&bv)[V]) {
+        for (int v = 0; v < V; ++v)
+          bv[v] = load(b + v * W);
+        b += kGemmNR;
+      });
 }
 
 /// sliceTile<rows> for rows in [1, kSliceRows].
