@@ -1185,9 +1185,7 @@ extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,
   gm.c = static_cast<float *>(*operand);
   gm.k = ip[SHEARS_UK_GEMM_K];
   gm.n = ip[SHEARS_UK_GEMM_N];
-  gm.m = 1;
-  for (int64_t d = 0; d + 1 < ip[SHEARS_UK_GEMM_A_RANK]; ++d)
-    gm.m *= dims[d];
+  gm.m = leadingProduct(dims, ip[SHEARS_UK_GEMM_A_RANK] - 1);
   if (gm.m == 0 || gm.n == 0)
     return;
   gm.panels = ceilDiv(gm.n, kGemmNR);
@@ -1227,9 +1225,7 @@ extern "C" void SHEARS_UK_NAME(bmm)(void **buffers, const int64_t *dims,
   bg.n = ip[SHEARS_UK_BMM_N];
   bg.transposeB = ip[SHEARS_UK_BMM_TRANSPOSE_B];
   // dims are A's: [batch..., M, K].
-  int64_t batch = 1;
-  for (int64_t d = 0; d + 2 < ip[SHEARS_UK_BMM_A_RANK]; ++d)
-    batch *= dims[d];
+  int64_t batch = leadingProduct(dims, ip[SHEARS_UK_BMM_A_RANK] - 2);
   if (batch == 0 || bg.m == 0 || bg.n == 0)
     return;
   bg.panels = ceilDiv(bg.n, kGemmNR);

@@ -803,9 +803,7 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   g.k = ip[SHEARS_UK_GEMM_K];
   g.n = ip[SHEARS_UK_GEMM_N];
   g.groups = shears_uk_qgemm_groups(g.k); // As B is packed.
-  g.m = 1;
-  for (int64_t d = 0; d + 1 < ip[SHEARS_UK_GEMM_A_RANK]; ++d)
-    g.m *= dims[d];
+  g.m = leadingProduct(dims, ip[SHEARS_UK_GEMM_A_RANK] - 1);
   if (g.m == 0 || g.n == 0)
     return;
   if (g.columnSums && g.input)

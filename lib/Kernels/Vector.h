@@ -124,6 +124,13 @@ inline void storeLanes(float *p, VF v, int64_t lo, int64_t hi) {
 }
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+/// The product of dims[0, count): a GEMM's rows of A [..., K], a batch.
+inline int64_t leadingProduct(const int64_t *dims, int64_t count) {
+  int64_t product = 1;
+  for (int64_t d = 0; d < count; ++d)
+    product *= dims[d];
+  return product;
+}
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 

@@ -333,9 +333,7 @@ extern "C" void SHEARS_UK_NAME(wqgemm)(void **buffers, const int64_t *dims,
   g.group = ip[SHEARS_UK_WQGEMM_GROUP];
   g.epilogue = Epilogue(ip[SHEARS_UK_GEMM_FLAGS], fparams, operand);
   g.c = static_cast<float *>(*operand);
-  g.m = 1;
-  for (int64_t d = 0; d + 1 < ip[SHEARS_UK_GEMM_A_RANK]; ++d)
-    g.m *= dims[d];
+  g.m = leadingProduct(dims, ip[SHEARS_UK_GEMM_A_RANK] - 1);
   if (g.m == 0 || g.n == 0)
     return;
   g.groups = ceilDiv(g.k, g.group);
