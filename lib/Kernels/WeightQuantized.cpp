@@ -1,13 +1,19 @@
 //===- WeightQuantized.cpp - Linear layers on int4 and binary weights -----===//
 //
 // wqgemm (Kernels.h): a linear layer whose weight stays in 4 bits (int4 by
-// groups) or 1 bit (binary) in memory and is unpacked in registers, a panel
-// of 16 output channels and one k at a time: nibbles to bytes to floats
-// times the group's scale, or the sign bits selecting +scale or -scale. The
-// weight then multiplies up to kRows rows of A held as broadcasts, into
-// kRows x kPanels accumulators of 16 floats; A, the sums and the epilogue
-// are f32. A weight streams in at 1/8 (int4) or 1/32 (binary) of its f32
-// bytes: memory-bound layers (a batch of one, weights past L2) gain most.
+// groups) or 1 bit (binary) in memory, unpacked a panel of 16 output
+// channels and one k at a time: each nibble picks its value from a table
+// of the 16 (or is masked, converted and less 8), the sign bits blend +1
+// and -1. A, the sums and the epilogue are f32. Two walks, by the rows of
+// a block:
+// - up to 7 (a batch of one): each tile of kRows rows x kPanels panels
+//   unpacks the weights in registers and sums them into partials per
+//   group, which the group's scales multiply into the accumulators;
+// - 8 and more: each k-block of kPanels panels is unpacked once, times
+//   the scales, into f32 in L1, and gemm-like tiles of kStagedRows rows
+//   read it.
+// A weight streams in at 1/8 (int4) or 1/32 (binary) of its f32 bytes:
+// memory-bound layers (a batch of one, weights past L2) gain most.
 //
 // A task is a block of rows and a chunk of panels; each output is one
 // task's, summed in k order, so any thread count gives the same bits.
@@ -31,9 +37,9 @@ namespace {
 
 constexpr int kNR = SHEARS_UK_WQGEMM_NR;
 static_assert(kNR == 16, "a panel is 16 lanes: 16 nibbles a byte row");
-/// Rows of A and panels of a direct tile: 8 accumulators and 8 partial
-/// sums of 16 floats (AVX-512: half the registers), 2 and 2 with 8- or
-/// 4-float vectors (each V16 is 2 or 4 registers).
+/// Rows of A and panels of a direct tile: 2 x 4 accumulators and as many
+/// partial sums of 16 floats (AVX-512: half the registers); 1 x 2 with 8-
+/// or 4-float vectors (each V16 is 2 or 4 registers).
 constexpr int kRows = W == 16 ? 2 : 1;
 constexpr int kPanels = W == 16 ? 4 : 2;
 /// Rows of A a task walks.

@@ -41,8 +41,10 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     non-zero (pruned) becomes `spgemm` instead, the weight stored as its
     non-zeros by output row: below that density the sparse kernel is the
     faster at batch 1, 8 and 64 on every layer shape bench/sparse.py
-    measures (docs/SparseStorage.md). Other contractions stay for the
-    linalg path.
+    measures (docs/SparseStorage.md). A linear layer with weight-only
+    int4 or binary weights (their integers all in [-8, 7], or all +-1 with
+    a scale per output channel) becomes `wqgemm`, the weight kept in 4 or 1
+    bits. Other contractions stay for the linalg path.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
   let options = [

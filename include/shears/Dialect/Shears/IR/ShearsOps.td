@@ -557,7 +557,8 @@ def Shears_UKernelOp : Shears_Op<"ukernel", [AttrSizedOperandSegments,
   let summary = "A call of a CPU micro-kernel (include/shears-c/Kernels.h)";
   let description = [{
     Computes `outputs` (destination style) with the micro-kernel `kernel`
-    (`conv2d`, `dwconv2d`, `gemm` or `maxpool2d`) from `inputs`, which hold
+    (`bmm`, `conv2d`, `dwconv2d`, `gemm`, `maxpool2d`, `qconv2d`, `qgemm`,
+    `spgemm` or `wqgemm`) from `inputs`, which hold
     weights already
     packed into the kernel's layout and the epilogue's operands; `iparams`
     and `fparams` fill the kernel's parameter slots. On tensors it has one
