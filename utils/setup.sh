@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy python3-pytest
   python3-torch python3-torchvision python3-matplotlib dataset-fashion-mnist libonnx-testdata
-  pybind11-dev libopenblas0 valgrind libclang-rt-22-dev libeigen3-dev
+  pybind11-dev libopenblas0 valgrind libclang-rt-22-dev libeigen3-dev python3-pip
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -48,6 +48,8 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 
 void shears::registerCompilerDialects(DialectRegistry &registry) {
@@ -548,18 +550,26 @@ LogicalResult shears::compileSharedLibrary(ModuleOp module, StringRef path,
   llvm::sys::fs::closeFile(fd);
   llvm::FileRemover removeOut(out);
   // The micro-kernels link in statically: the library needs only libc,
-  // libm and pthreads.
-  SmallVector<StringRef> args = {*linker,
-                                 "-shared",
-                                 "-o",
-                                 out,
-                                 object,
-                                 weightsPath,
-                                 SHEARS_KERNELS_ARCHIVE};
+  // libm and pthreads. The archives are the build's, or those the
+  // environment names (an installed Python package ships its own).
+  auto archive = [](const char *variable, StringRef built) -> StringRef {
+    const char *path = std::getenv(variable);
+    return path && *path ? StringRef(path) : built;
+  };
+  SmallVector<StringRef> args = {
+      *linker,
+      "-shared",
+      "-o",
+      out,
+      object,
+      weightsPath,
+      archive("SHEARS_KERNELS_ARCHIVE", SHEARS_KERNELS_ARCHIVE)};
   // A GPU model also links Shears's CUDA runtime, which loads the driver
   // with dlopen: no CUDA library at link time.
   if (isGPUModule(module))
-    args.append({SHEARS_GPU_RUNTIME_ARCHIVE, "-ldl"});
+    args.append(
+        {archive("SHEARS_GPU_RUNTIME_ARCHIVE", SHEARS_GPU_RUNTIME_ARCHIVE),
+         "-ldl"});
   args.append({"-lm", "-lpthread"});
   std::string message;
   if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0,

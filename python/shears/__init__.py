@@ -29,6 +29,15 @@ import numpy as np
 from . import _shears
 from ._shears import DiagnosticWarning, Error, Module, supported_onnx_ops
 
+# An installed package (utils/make_wheel.py) ships the micro-kernel archives
+# that compile_library links into each model; the build tree's package uses
+# the build's own.
+for _variable, _archive in (("SHEARS_KERNELS_ARCHIVE", "libshears_kernels.a"),
+                            ("SHEARS_GPU_RUNTIME_ARCHIVE", "libshears_gpu_runtime.a")):
+    _archive = os.path.join(os.path.dirname(__file__), "lib", _archive)
+    if os.path.isfile(_archive):
+        os.environ.setdefault(_variable, _archive)
+
 __all__ = [
     "CompiledModel",
     "DiagnosticWarning",
