@@ -911,7 +911,9 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   const Slice &sl = cv.slice;
   bool sliced = !inPlace && sl.phases;
   int64_t n0 = m0 / cv.p, images = (m1 - 1) / cv.p - n0 + 1;
-  int64_t aFloats = ceilDiv(cv.kc * cv.pixelBlock, 16) * 16;
+  // (No packed A where the tiles read the slice: AVX-512, below.)
+  bool inSlice = sliced && W == 16;
+  int64_t aFloats = inSlice ? 0 : ceilDiv(cv.kc * cv.pixelBlock, 16) * 16;
   int64_t cFloats = ceilDiv(cv.pixelBlock * cv.mg, 16) * 16;
   int64_t sliceFloats = ceilDiv(cv.cg * sl.plane(), 16) * 16;
   int64_t floats = aFloats + cFloats + (sliced ? images * sliceFloats : 0);
@@ -947,7 +949,7 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   gm.k = cv.k;
   gm.n = cv.mg;
   gm.kc = cv.kc;
-  if (sliced && W == 16) {
+  if (inSlice) {
     // AVX-512: tiles of up to 14 pixels of a run read the slice in place
     // (no im2col copy), each panel's k-block of the filter kept in L1 for
     // every tile of the block.

@@ -274,6 +274,22 @@ func.func @binary(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
 
 // -----
 
+// A weight-only layer with no output channels is not taken apart in groups
+// (0 rows divide nothing): it stays on gemm.
+// CHECK-LABEL: func.func @no_outputs
+// CHECK: shears.ukernel "gemm"
+// CHECK-SAME: iparams = [3, 0, 2, 0]
+func.func @no_outputs(%x: tensor<?x3xf32>) -> tensor<?x0xf32> {
+  %wq = shears.constant dense<1> : tensor<0x3xi8>
+  %ws = shears.constant dense<0.5> : tensor<0xf32>
+  %wz = shears.constant dense<0> : tensor<0xi8>
+  %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<0x3xi8>, tensor<0xf32>, tensor<0xi8>) -> tensor<0x3xf32>
+  %y = shears.linear %x, %w : (tensor<?x3xf32>, tensor<0x3xf32>) -> tensor<?x0xf32>
+  return %y : tensor<?x0xf32>
+}
+
+// -----
+
 // A QDQ convolution becomes qconv2d: the filter packed in 32-channel panels
 // of (kh, kw, channels by 4), the conv2d slots, the folded scale and bias.
 // CHECK-LABEL: func.func @quantized_conv

@@ -631,7 +631,8 @@ std::optional<LowBitWeight> matchLowBitWeight(Value weight, int64_t n,
     value = reshape.getInput();
   auto type = cast<RankedTensorType>(value.getType());
   auto quantized = matchQuantizedWeight(value);
-  if (!quantized || type.getRank() != 2 || type.getDimSize(0) % n != 0)
+  if (!quantized || type.getRank() != 2 || n <= 0 || k <= 0 ||
+      type.getDimSize(0) % n != 0)
     return std::nullopt;
   // Row j of the [n, k'] view is rows [j * perRow, (j + 1) * perRow) of
   // the groups.
