@@ -254,14 +254,15 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   }
 };
 
-/// Replaces `op` by the GEMM-shaped `kernel` (gemm or spgemm: the same
-/// slots) on `input` [..., K], the packed weight `packed` ([K, N] as
-/// `original` was) and `bias`.
+/// Replaces `op` by the GEMM-shaped `kernel` (gemm, spgemm or wqgemm: the
+/// gemm slots, then `moreIparams`) on `input` [..., K], the packed weight
+/// operands `packed` ([K, N] as `original` was) and `bias`.
 LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
-                                    StringRef kernel, Value input, Value packed,
-                                    Value bias, int64_t k, int64_t n,
-                                    Value original,
-                                    const WeightReleaser &releaser) {
+                                    StringRef kernel, Value input,
+                                    ValueRange packed, Value bias, int64_t k,
+                                    int64_t n, Value original,
+                                    const WeightReleaser &releaser,
+                                    ArrayRef<int64_t> moreIparams = {}) {
   auto inType = cast<RankedTensorType>(input.getType());
   auto outType = cast<RankedTensorType>(op->getResult(0).getType());
   SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
@@ -269,7 +270,9 @@ LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
   iparams[SHEARS_UK_GEMM_N] = n;
   iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
   iparams[SHEARS_UK_GEMM_FLAGS] = bias ? SHEARS_UK_HAS_BIAS : 0;
-  SmallVector<Value> inputs = {input, packed};
+  iparams.append(moreIparams.begin(), moreIparams.end());
+  SmallVector<Value> inputs = {input};
+  inputs.append(packed.begin(), packed.end());
   if (bias)
     inputs.push_back(bias);
   Value init = emptyLike(rewriter, op->getLoc(), outType, input);
@@ -308,6 +311,14 @@ bool isGemmOperand(Value input, Value result) {
          !ShapedType::isDynamic(in.getShape().back());
 }
 
+/// A linear layer on f32 [..., K] (static but for the leading dims) with a
+/// static weight and an f32 bias, if any: what the GEMM kernels take.
+bool isStaticF32Linear(LinearOp op) {
+  return isGemmOperand(op.getInput(), op.getResult()) &&
+         cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape() &&
+         (!op.getBias() || isF32WithStaticTail(op.getBias().getType(), 0));
+}
+
 /// A linear layer's weight `w` ([n, k]) as spgemm's compressed rows, if at
 /// most `maxDensity` of it is non-zero.
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
@@ -337,9 +348,7 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     auto weightType = cast<RankedTensorType>(op.getWeight().getType());
-    if (!isGemmOperand(op.getInput(), op.getResult()) ||
-        !weightType.hasStaticShape() ||
-        (op.getBias() && !isF32WithStaticTail(op.getBias().getType(), 0)))
+    if (!isStaticF32Linear(op))
       return rewriter.notifyMatchFailure(op, "not a static f32 linear");
     FailureOr<SmallVector<float>> weight = getConstantFloats(op.getWeight());
     if (failed(weight))
@@ -670,9 +679,7 @@ struct LowBitLinearToUKernel : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     auto weightType = cast<RankedTensorType>(op.getWeight().getType());
-    if (!isGemmOperand(op.getInput(), op.getResult()) ||
-        !weightType.hasStaticShape() ||
-        (op.getBias() && !isF32WithStaticTail(op.getBias().getType(), 0)))
+    if (!isStaticF32Linear(op))
       return rewriter.notifyMatchFailure(op, "not a static f32 linear");
     int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
     auto weight = matchLowBitWeight(op.getWeight(), n, k);
@@ -687,38 +694,24 @@ struct LowBitLinearToUKernel : OpRewritePattern<LinearOp> {
     shears_uk_pack_wqgemm_scales(weight->scales.data(), n, k, weight->group,
                                  scales.data());
     Value original = weight->source;
-    Location loc = op.getLoc();
     int64_t panels = (n + SHEARS_UK_WQGEMM_NR - 1) / SHEARS_UK_WQGEMM_NR;
     auto packedType = RankedTensorType::get(
         {panels, int64_t(packed.size()) / panels}, rewriter.getI8Type());
     auto scalesType = RankedTensorType::get(
         {panels, (k + weight->group - 1) / weight->group, SHEARS_UK_WQGEMM_NR},
         rewriter.getF32Type());
-    SmallVector<Value> inputs = {
-        op.getInput(),
+    Value weights[] = {
         createWeightConstant(
             rewriter, original.getLoc(), packedType,
             ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
                            packed.size()),
             /*alignment=*/64, packedName(original, "packed")),
-        createWeightConstant(rewriter, loc, scalesType, scales,
+        createWeightConstant(rewriter, op.getLoc(), scalesType, scales,
                              packedName(original, "scale"))};
-    if (op.getBias())
-      inputs.push_back(op.getBias());
-    auto inType = cast<RankedTensorType>(op.getInput().getType());
-    SmallVector<int64_t> iparams(SHEARS_UK_WQGEMM_NUM_PARAMS);
-    iparams[SHEARS_UK_GEMM_K] = k;
-    iparams[SHEARS_UK_GEMM_N] = n;
-    iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
-    iparams[SHEARS_UK_GEMM_FLAGS] = op.getBias() ? SHEARS_UK_HAS_BIAS : 0;
-    iparams[SHEARS_UK_WQGEMM_BITS] = weight->bits;
-    iparams[SHEARS_UK_WQGEMM_GROUP] = weight->group;
-    auto outType = cast<RankedTensorType>(op.getType());
-    Value init = emptyLike(rewriter, loc, outType, op.getInput());
-    rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "wqgemm",
-                                           inputs, ValueRange{init}, iparams,
-                                           fparamsNone());
-    return success();
+    // Nothing to release: the original is a dequantize, not a constant.
+    return replaceWithGemmKernel(rewriter, op, "wqgemm", op.getInput(), weights,
+                                 op.getBias(), k, n, original, WeightReleaser{},
+                                 {weight->bits, weight->group});
   }
 };
 
