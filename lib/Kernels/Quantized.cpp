@@ -44,6 +44,10 @@ constexpr int kNR = SHEARS_UK_GEMM_NR;
 constexpr int kR = 12;
 /// Rows a task quantizes and packs once for all its panels.
 constexpr int64_t kMC = 8 * kR;
+/// Pixels of a convolution's strip: its tiles' sums, stored together in
+/// whole vectors (a multiple of kR and of 16).
+constexpr int64_t kStrip = 4 * kR;
+static_assert(kStrip % 16 == 0, "whole vectors of 16 pixels");
 
 typedef int32_t VI __attribute__((vector_size(W * sizeof(int32_t))));
 typedef int32_t VIU
@@ -60,6 +64,13 @@ struct Output {
 
   /// Writes the first `count` lanes of x at element `offset`.
   void write(int64_t offset, VF x, int64_t count) const;
+  /// Asks for the line of element `offset`, to be written.
+  void prefetch(int64_t offset) const {
+    if (bytes)
+      __builtin_prefetch(bytes + offset, 1, 3);
+    else
+      __builtin_prefetch(floats + offset, 1, 3);
+  }
 };
 
 /// The first `count` (<= W) bytes at p, each in a 32-bit lane; nothing
@@ -626,28 +637,38 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
 
 /// Output pixels [p0, p0 + rows) (flattened, one image) and channels
 /// [co, co + cols) from the integer sums, in NCHW: each channel's pixels
-/// are a column of the tile, turned into a vector by transposing blocks of
+/// are a column of the sums, turned into vectors by transposing blocks of
 /// 16 x 16 where the ISA has 16 lanes.
 void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
                    int64_t p0, int rows, int64_t co, int cols) {
   const Epilogue &e = cv.epilogue;
   int64_t plane = cv.oh * cv.ow;
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
-  static_assert(kR <= 16 && kNR % 16 == 0, "tiles transpose as 16 x 16");
-  for (int j0 = 0; j0 < cols; j0 += 16) {
-    __m512i block[16];
-    for (int r = 0; r < 16; ++r)
-      block[r] = r < rows ? _mm512_loadu_si512(acc[r] + j0)
-                          : _mm512_setzero_si512();
-    transpose16(block);
-    for (int j = j0; j < min64(cols, j0 + 16); ++j) {
-      int64_t offset = (image * cv.cout + co + j) * plane + p0;
-      VF x = __builtin_convertvector(reinterpret_cast<VI &>(block[j - j0]),
-                                     VF);
-      x = x * splat(cv.scale[co + j]) + splat(e.bias[co + j]);
-      if (e.residual)
-        x += loadFirst(e.residual + offset, rows);
-      cv.output.write(offset, e.activate(x), rows);
+  static_assert(kNR % 16 == 0, "sums transpose as 16 x 16");
+  for (int r0 = 0; r0 < rows; r0 += 16) {
+    int count = static_cast<int>(min64(16, rows - r0));
+    for (int j0 = 0; j0 < cols; j0 += 16) {
+      __m512i block[16];
+      for (int r = 0; r < 16; ++r)
+        block[r] = r < count ? _mm512_loadu_si512(acc[r0 + r] + j0)
+                             : _mm512_setzero_si512();
+      transpose16(block);
+      for (int j = j0; j < min64(cols, j0 + 16); ++j) {
+        int64_t offset = (image * cv.cout + co + j) * plane + p0 + r0;
+        // Each channel is a stream of its own (32 at once, too many for
+        // the hardware prefetchers): the lines of the residual that the
+        // next strip reads, and of the output that it writes.
+        int64_t ahead = offset + kStrip;
+        if (e.residual)
+          __builtin_prefetch(e.residual + ahead, 0, 3);
+        cv.output.prefetch(ahead);
+        VF x =
+            __builtin_convertvector(reinterpret_cast<VI &>(block[j - j0]), VF);
+        x = x * splat(cv.scale[co + j]) + splat(e.bias[co + j]);
+        if (e.residual)
+          x += loadFirst(e.residual + offset, count);
+        cv.output.write(offset, e.activate(x), count);
+      }
     }
   }
   return;
@@ -748,28 +769,36 @@ void qconvTask(void *ctx, int64_t task, int worker) {
     return;
   }
 #endif
-  int32_t acc[kR][kNR];
-  // Tiles as even as kR allows: 49 pixels are 5 tiles of 10 or 9, not four
-  // of 12 and one of 1 (whose two accumulators wait on each other).
-  int64_t pixels = (r1 - r0) * cv.ow;
-  int64_t tilePixels = ceilDiv(pixels, ceilDiv(pixels, kR));
+  // Tiles of up to kR pixels write their sums into strips of kStrip
+  // pixels, which are stored in whole vectors of 16 (every one where the
+  // image has a multiple of 16 pixels: no partial lines). A short last
+  // strip joins the one before, and a strip's tiles are as even as kR
+  // allows: 49 pixels are 5 tiles of 10 or 9, not four of 12 and one of 1
+  // (whose two accumulators wait on each other).
+  int32_t acc[kStrip + 16][kNR];
+  int64_t begin = r0 * cv.ow, end = r1 * cv.ow;
   // Panels outside: one panel of the filter (up to KH*KW*C*32 bytes) stays
   // in L2 while every tile of the window passes over it; the whole filter
   // would not (512 channels of 3x3 are 2.4 MB).
   for (int64_t p = pb; p < pe; ++p) {
-    for (int64_t p0 = r0 * cv.ow; p0 < r1 * cv.ow; p0 += tilePixels) {
-      int rows = static_cast<int>(min64(tilePixels, r1 * cv.ow - p0));
-      const uint32_t *rowPointers[kR];
-      for (int r = 0; r < rows; ++r) {
-        int64_t oy = (p0 + r) / cv.ow - r0, ox = (p0 + r) % cv.ow;
-        rowPointers[r] =
-            window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
+    for (int64_t s0 = begin; s0 < end;) {
+      int64_t pixels = end - s0 < kStrip + 16 ? end - s0 : kStrip;
+      int64_t tilePixels = ceilDiv(pixels, ceilDiv(pixels, kR));
+      for (int64_t t0 = 0; t0 < pixels; t0 += tilePixels) {
+        int rows = static_cast<int>(min64(tilePixels, pixels - t0));
+        const uint32_t *rowPointers[kR];
+        for (int r = 0; r < rows; ++r) {
+          int64_t oy = (s0 + t0 + r) / cv.ow - r0, ox = (s0 + t0 + r) % cv.ow;
+          rowPointers[r] =
+              window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
+        }
+        tileRows(rows, rowPointers, offsets, bOffsets, taps, groups,
+                 p + 1 < pe ? kBytes : 0, cv.weights + p * kBytes, acc + t0,
+                 std::make_integer_sequence<int, kR>());
       }
-      tileRows(rows, rowPointers, offsets, bOffsets, taps, groups,
-               p + 1 < pe ? kBytes : 0, cv.weights + p * kBytes, acc,
-               std::make_integer_sequence<int, kR>());
-      storeConvTile(cv, acc, image, p0, rows, p * kNR,
+      storeConvTile(cv, acc, image, s0, static_cast<int>(pixels), p * kNR,
                     static_cast<int>(min64(kNR, cv.cout - p * kNR)));
+      s0 += pixels;
     }
   }
 }
