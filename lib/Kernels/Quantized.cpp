@@ -578,10 +578,12 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
         for (int64_t x = 0; x < cv.w; x += 16)
           __builtin_prefetch(in + (c * cv.h + ahead) * cv.w + x);
     int64_t x0 = inside ? first : cv.wp, x1 = inside ? end : cv.wp;
-    for (int64_t x = 0; x < cv.wp; ++x)
-      if (x < x0 || x >= x1)
-        for (int64_t g = 0; g < pixelWords; ++g)
-          row[x * pixelWords + g] = cv.zeroWord;
+    auto fill = [&](int64_t from, int64_t to) {
+      for (int64_t i = from * pixelWords; i < to * pixelWords; ++i)
+        row[i] = cv.zeroWord;
+    };
+    fill(0, x0);
+    fill(x1, cv.wp);
     // Word g of W pixels from x on: lanes are pixels.
     auto words = [&](int64_t g, int64_t x, int64_t count) {
       VI word = {};
