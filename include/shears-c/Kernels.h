@@ -233,22 +233,38 @@ void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
 
 /* spgemm: a linear layer whose weight is mostly zeros (pruned), as gemm
  * computes it: C[M, N] = A[M, K] * W^T + bias[N] (+ residual[M, N]), then
- * the activation, with W [N, K] stored as its non-zeros by output row
- * (compressed sparse rows). buffers: A (rank A_RANK), the packed weight
+ * the activation, with W [N, K] stored as its non-zeros by output row in
+ * slices of SHEARS_UK_SPGEMM_SLICE rows whose non-zeros are interleaved
+ * (sliced ELLPACK): slot s of a slice holds the s-th non-zero of each of
+ * its rows, so that one vector of a slot's columns gathers the inputs of
+ * all its rows. Where that saves much padding (slices as wide as their
+ * longest row), the rows are first ordered by their non-zeros, most first,
+ * then by index (PERMUTED). buffers: A (rank A_RANK), the packed weight
  * (below), bias (if HAS_BIAS), residual (if HAS_RESIDUAL), output; iparams
  * and fparams as gemm's.
  *
- * Packed weight, in 32-bit words: row_start[N + 1] (int32: row n's
- * non-zeros are [row_start[n], row_start[n + 1]), row_start[N] = NNZ), then
- * column[NNZ] (int32, ascending within a row), then value[NNZ] (f32): a
- * tensor of N + 1 + 2 NNZ f32 words holding those bits. */
+ * Packed weight, in 32-bit words, with S = SHEARS_UK_SPGEMM_SLICE and
+ * slices = ceil(N / S): PERMUTED (int32, 0 or 1), then
+ * slice_start[slices + 1] (int32: slice i's slots are
+ * [slice_start[i], slice_start[i + 1]), as many as its longest row has
+ * non-zeros; slice_start[slices] = SLOTS), then row[slices * S] (int32:
+ * the output row at each position, the position itself unless PERMUTED,
+ * 0 past N), then column[SLOTS * S] (int32), then value[SLOTS * S] (f32):
+ * entry (slice_start[i] + s) * S + r is the s-th non-zero of row[i * S + r],
+ * columns ascending, or column 0 and value 0 past its non-zeros (and past
+ * N). A tensor of shears_uk_spgemm_packed_size(N, SLOTS) f32 words holding
+ * those bits. */
+#define SHEARS_UK_SPGEMM_SLICE 16
 /* The weight density at or below which the compiler runs a linear layer on
  * spgemm by default: where it was faster than gemm at batches 1, 8 and 64
  * on every layer shape bench/sparse.py --kernels measures
  * (docs/SparseStorage.md). */
 #define SHEARS_UK_SPGEMM_MAX_DENSITY 0.2
 int64_t shears_uk_spgemm_nonzeros(const float *w, int64_t n, int64_t k);
-int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t nonzeros);
+/* SLOTS of w [n, k] (above; -1 when out of memory), and the packed size in
+ * 32-bit words. */
+int64_t shears_uk_spgemm_slots(const float *w, int64_t n, int64_t k);
+int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t slots);
 void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
                            float *packed);
 

@@ -7,6 +7,7 @@
 
 #include "shears-c/Kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -105,29 +106,120 @@ extern "C" int64_t shears_uk_spgemm_nonzeros(const float *w, int64_t n,
   return count;
 }
 
-extern "C" int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t nonzeros) {
-  return n + 1 + 2 * nonzeros;
+/// Rows of w [n, k] in spgemm's order (most non-zeros first, then by
+/// index) into order[n], their non-zeros into length[n] (by row): a
+/// counting sort by length, which keeps the order of equal rows. False when
+/// out of memory (the library has no C++ runtime).
+static bool sortRows(const float *w, int64_t n, int64_t k, int64_t *length,
+                     int64_t *order) {
+  // Rows of each key k - length (ascending key: descending length), then
+  // where each key's rows start.
+  int64_t *start = static_cast<int64_t *>(calloc(k + 2, sizeof(int64_t)));
+  if (!start)
+    return false;
+  for (int64_t row = 0; row < n; ++row) {
+    length[row] = 0;
+    for (int64_t c = 0; c < k; ++c)
+      length[row] += w[row * k + c] != 0.0f;
+    ++start[k - length[row] + 1];
+  }
+  for (int64_t key = 1; key <= k + 1; ++key)
+    start[key] += start[key - 1];
+  for (int64_t row = 0; row < n; ++row)
+    order[start[k - length[row]]++] = row;
+  free(start);
+  return true;
+}
+
+/// spgemm's layout of w [n, k] (Kernels.h): length[n] the rows' non-zeros,
+/// order[n] the rows at each position, and its SLOTS; rows are reordered
+/// (`permuted`) only where that saves more than kPermuteEntries padding
+/// entries an output: each output then goes to its column through the
+/// order, one by one, which costs about as much (bench/sparse.py --kernels:
+/// 784x300 at 10% gains, 128x10000 at 10%, whose rows are 13 long, loses
+/// 1.5x at batch 64). False when out of memory.
+static bool planSpGemm(const float *w, int64_t n, int64_t k, int64_t *length,
+                       int64_t *order, int64_t &slots, bool &permuted) {
+  const int64_t rows = SHEARS_UK_SPGEMM_SLICE, kPermuteEntries = 8;
+  if (!sortRows(w, n, k, length, order))
+    return false;
+  int64_t sorted = 0, unsorted = 0;
+  for (int64_t i = 0; i < n; i += rows) {
+    sorted += length[order[i]]; // A slice's first row is its longest.
+    int64_t longest = 0;
+    for (int64_t row = i; row < n && row < i + rows; ++row)
+      longest = length[row] > longest ? length[row] : longest;
+    unsorted += longest;
+  }
+  permuted = rows * (unsorted - sorted) > kPermuteEntries * n;
+  slots = permuted ? sorted : unsorted;
+  for (int64_t i = 0; !permuted && i < n; ++i)
+    order[i] = i;
+  return true;
+}
+
+extern "C" int64_t shears_uk_spgemm_slots(const float *w, int64_t n,
+                                          int64_t k) {
+  int64_t *length = static_cast<int64_t *>(malloc(2 * n * sizeof(int64_t)));
+  int64_t slots = -1;
+  bool permuted;
+  if (!length || !planSpGemm(w, n, k, length, length + n, slots, permuted))
+    slots = -1;
+  free(length);
+  return slots;
+}
+
+extern "C" int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t slots) {
+  const int64_t rows = SHEARS_UK_SPGEMM_SLICE;
+  int64_t slices = (n + rows - 1) / rows;
+  return 1 + slices + 1 + slices * rows + 2 * slots * rows;
 }
 
 extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
                                       float *packed) {
-  int64_t nonzeros = shears_uk_spgemm_nonzeros(w, n, k);
-  int32_t *rowStart = reinterpret_cast<int32_t *>(packed);
-  int32_t *column = rowStart + n + 1;
-  float *value = packed + n + 1 + nonzeros;
-  int64_t j = 0;
-  for (int64_t row = 0; row < n; ++row) {
-    rowStart[row] = static_cast<int32_t>(j);
-    for (int64_t c = 0; c < k; ++c) {
-      float v = w[row * k + c];
-      if (v == 0.0f)
-        continue;
-      column[j] = static_cast<int32_t>(c);
-      value[j] = v;
-      ++j;
-    }
+  const int64_t rows = SHEARS_UK_SPGEMM_SLICE;
+  int64_t slices = (n + rows - 1) / rows;
+  int64_t *length = static_cast<int64_t *>(malloc(2 * n * sizeof(int64_t)));
+  int64_t *order = length + n, slots;
+  bool permuted;
+  if (!length || !planSpGemm(w, n, k, length, order, slots, permuted)) {
+    free(length);
+    return;
   }
-  rowStart[n] = static_cast<int32_t>(j);
+  int32_t flag = permuted;
+  memcpy(packed, &flag, sizeof(flag));
+  ++packed;
+  int32_t *sliceStart = reinterpret_cast<int32_t *>(packed);
+  int32_t *rowOf = sliceStart + slices + 1;
+  int32_t *column = rowOf + slices * rows;
+  float *value = reinterpret_cast<float *>(column + slots * rows);
+  int64_t slot = 0;
+  for (int64_t slice = 0; slice < slices; ++slice) {
+    sliceStart[slice] = static_cast<int32_t>(slot);
+    int64_t width = 0;
+    for (int64_t i = slice * rows; i < n && i < (slice + 1) * rows; ++i)
+      width = length[order[i]] > width ? length[order[i]] : width;
+    for (int64_t lane = 0; lane < rows; ++lane) {
+      int64_t position = slice * rows + lane, s = 0;
+      int64_t row = position < n ? order[position] : -1;
+      rowOf[position] = static_cast<int32_t>(row < 0 ? 0 : row);
+      for (int64_t c = 0; row >= 0 && c < k; ++c) {
+        float v = w[row * k + c];
+        if (v == 0.0f)
+          continue;
+        column[(slot + s) * rows + lane] = static_cast<int32_t>(c);
+        value[(slot + s) * rows + lane] = v;
+        ++s;
+      }
+      for (; s < width; ++s) { // Padding: column 0 times 0.
+        column[(slot + s) * rows + lane] = 0;
+        value[(slot + s) * rows + lane] = 0.0f;
+      }
+    }
+    slot += width;
+  }
+  sliceStart[slices] = static_cast<int32_t>(slot);
+  free(length);
 }
 
 extern "C" int64_t shears_uk_wqgemm_packed_size(int64_t n, int64_t k,

@@ -147,6 +147,34 @@ inline int64_t splitChunks(int64_t count, int64_t tasks, int64_t wanted,
 // 1 * x: exact, so it folds to a broadcast (0 + x would not, for -0).
 inline VF splat(float x) { return (VF{} + 1.0f) * x; }
 
+/// Vectors of 16 floats on every ISA, for layouts whose 16 lanes the ABI
+/// fixes (wqgemm's panels, spgemm's slices): AVX-512's register, 2 or 4 on
+/// AVX2 and the generic ISA. They cross no call boundary but the epilogue's
+/// inline activate, so the ABI warning about passing them does not apply.
+#pragma clang diagnostic ignored "-Wpsabi"
+typedef float V16 __attribute__((vector_size(16 * sizeof(float))));
+typedef float V16U __attribute__((vector_size(16 * sizeof(float)), aligned(4)));
+inline V16 load16(const float *p) { return *reinterpret_cast<const V16U *>(p); }
+inline V16 splat16(float x) { return (V16{} + 1.0f) * x; }
+/// The first n (<= 16) floats at p, zeros past them; and the store of the
+/// first n lanes.
+inline V16 loadSome(const float *p, int64_t n) {
+  if (n == 16)
+    return load16(p);
+  V16 v{};
+  for (int64_t i = 0; i < n; ++i)
+    v[i] = p[i];
+  return v;
+}
+inline void storeSome(float *p, V16 v, int64_t n) {
+  if (n == 16) {
+    *reinterpret_cast<V16U *>(p) = v;
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = v[i];
+}
+
 } // namespace shears::uk::SHEARS_UK_ISA
 
 #endif

@@ -28,10 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 
-// Vectors of 16 floats are 2 or 4 registers on AVX2 and the generic ISA;
-// they cross no call boundary but the epilogue's inline activate.
-#pragma clang diagnostic ignored "-Wpsabi"
-
 namespace shears::uk::SHEARS_UK_ISA {
 namespace {
 
@@ -54,32 +50,8 @@ constexpr int kStagedRows = W == 16 ? 6 : 3;
 /// AVX-512, stay in L1.
 constexpr int64_t kKC = 128;
 
-typedef float V16 __attribute__((vector_size(kNR * sizeof(float))));
-typedef float V16U
-    __attribute__((vector_size(kNR * sizeof(float)), aligned(4)));
 typedef int32_t I16 __attribute__((vector_size(kNR * sizeof(int32_t))));
 typedef uint8_t U8x16 __attribute__((vector_size(kNR), aligned(1)));
-
-inline V16 load16(const float *p) { return *reinterpret_cast<const V16U *>(p); }
-inline V16 splat16(float x) { return (V16{} + 1.0f) * x; }
-
-/// The first n (<= 16) floats at p, zeros past them.
-inline V16 loadSome(const float *p, int64_t n) {
-  if (n == kNR)
-    return load16(p);
-  V16 v{};
-  for (int64_t i = 0; i < n; ++i)
-    v[i] = p[i];
-  return v;
-}
-inline void storeSome(float *p, V16 v, int64_t n) {
-  if (n == kNR) {
-    *reinterpret_cast<V16U *>(p) = v;
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i)
-    p[i] = v[i];
-}
 
 /// The integers of k (lo) and k + 1 (hi) of a panel as floats, from its 16
 /// bytes of nibbles u = q + 8 widened to 32-bit lanes: on AVX-512 each

@@ -1,25 +1,57 @@
 // RUN: shears-opt %s --shears-convert-to-ukernels --split-input-file | FileCheck %s
 // RUN: shears-opt %s --shears-convert-to-ukernels=sparse-density=0 --split-input-file | FileCheck %s --check-prefix=DENSE
-// RUN: shears-opt %s --shears-convert-to-ukernels=sparse-density=0.05 --split-input-file | FileCheck %s --check-prefix=LOWER
+// RUN: shears-opt %s --shears-convert-to-ukernels=sparse-density=0.02 --split-input-file | FileCheck %s --check-prefix=LOWER
 
-// A linear layer whose weight is 1/8 non-zero (at most the default 0.2) runs
-// on spgemm: the weight becomes its compressed rows, in 32-bit words:
-// row starts [0, 1, 1, 2, 2] (int32), columns [0, 3], values [2.0, -1.0].
+// A linear layer whose weight is 3/128 non-zero (at most the default 0.2)
+// runs on spgemm: the weight becomes one slice of 16 rows, as wide as its
+// longest row (1 slot), rows in their order (one slice: ordering them by
+// length saves nothing), in 32-bit words: not permuted [0], slice starts
+// [0, 1] (int32), rows [0, 1, ..., 15], the slot's columns
+// [0, 0, 3, 0 x 12, 7] and values [2.0, 0, -1.0, 0 x 12, 0.5]: 51 words
+// for 128.
 // The bias is the epilogue's, as for gemm (flags 1).
 // CHECK-LABEL: func.func @sparse
-// CHECK: %[[W:.+]] = shears.constant dense_resource<w.sparse> : tensor<9xf32>
-// CHECK: shears.ukernel "spgemm" ins(%arg0, %[[W]], %{{.+}} : tensor<?x4xf32>, tensor<9xf32>, tensor<4xf32>)
-// CHECK-SAME: iparams = [4, 4, 2, 1]
-// CHECK: w.sparse: "0x040000000000000001000000010000000200000002000000000000000300000000000040000080BF"
+// CHECK: %[[W:.+]] = shears.constant dense_resource<w.sparse> : tensor<51xf32>
+// CHECK: shears.ukernel "spgemm" ins(%arg0, %[[W]], %{{.+}} : tensor<?x8xf32>, tensor<51xf32>, tensor<16xf32>)
+// CHECK-SAME: iparams = [8, 16, 2, 1]
+// CHECK: w.sparse: "0x04000000000000000000000001000000000000000100000002000000030000000400000005000000060000000700000008000000090000000A0000000B0000000C0000000D0000000E0000000F000000000000000000000003000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000070000000000004000000000000080BF0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003F"
 // With sparse-density=0, or a density below the layer's, gemm.
 // DENSE-LABEL: func.func @sparse
 // DENSE: shears.ukernel "gemm"
 // LOWER-LABEL: func.func @sparse
 // LOWER: shears.ukernel "gemm"
-func.func @sparse(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+func.func @sparse(%x: tensor<?x8xf32>) -> tensor<?x16xf32> {
+  %w = shears.constant dense<[
+    [2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]]> : tensor<16x8xf32> loc("w")
+  %b = shears.constant dense<0.5> : tensor<16xf32>
+  %y = shears.linear %x, %w, %b : (tensor<?x8xf32>, tensor<16x8xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// A small layer (4 outputs) with 2 of 16 non-zero: its slice, padded to 16
+// rows, would take more words (51) than the dense weight (16): gemm.
+// CHECK-LABEL: func.func @small
+// CHECK: shears.ukernel "gemm"
+func.func @small(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %w = shears.constant dense<[[2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32> loc("w")
-  %b = shears.constant dense<0.5> : tensor<4xf32>
-  %y = shears.linear %x, %w, %b : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %y = shears.linear %x, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
 

@@ -327,14 +327,18 @@ void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
         sum += residual[i * n + j];
       want[i * n + j] = activate(sum, act);
     }
-  int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
-  std::vector<float> packed(shears_uk_spgemm_packed_size(n, nonzeros));
+  std::vector<float> packed(
+      shears_uk_spgemm_packed_size(n, shears_uk_spgemm_slots(w.data(), n, k)));
   shears_uk_pack_spgemm(w.data(), n, k, packed.data());
   int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2, flags};
   int64_t dims[2] = {m, k};
   char what[128];
-  std::snprintf(what, sizeof(what), "spgemm %s %ldx%ldx%ld density %.2f flags%d",
-                isa.c_str(), long(m), long(k), long(n), density, flags);
+  int32_t permuted;
+  std::memcpy(&permuted, packed.data(), sizeof(permuted));
+  std::snprintf(what, sizeof(what),
+                "spgemm %s %ldx%ldx%ld density %.2f flags%d%s", isa.c_str(),
+                long(m), long(k), long(n), density, flags,
+                permuted ? " permuted" : "");
   runAndCheck("shears_uk_spgemm_" + isa, what, flags, a.data(), packed.data(),
               bias.data(), residual.data(), dims, ip, want,
               1e-4 * std::sqrt(double(k)));
@@ -690,6 +694,8 @@ int main() {
     checkSpGemm(isa, 64, 784, 300, 0.1, bias | relu);
     checkSpGemm(isa, 150, 33, 41, 0.5, bias | res | relu);
     checkSpGemm(isa, 7, 9, 5, 0.0, bias);
+    checkSpGemm(isa, 2, 128, 200, 0.1, bias | res | relu);
+    checkSpGemm(isa, 1, 40, 20, 0.3, res | clip);
     // Weight-only int4 and binary: the direct walk (a batch of one, up to 7
     // rows) and the staged one (8 rows on; several k-blocks, a direct
     // block after a staged one), ragged panels and row tiles, odd K in one

@@ -319,17 +319,21 @@ bool isStaticF32Linear(LinearOp op) {
          (!op.getBias() || isF32WithStaticTail(op.getBias().getType(), 0));
 }
 
-/// A linear layer's weight `w` ([n, k]) as spgemm's compressed rows, if at
-/// most `maxDensity` of it is non-zero.
+/// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if at
+/// most `maxDensity` of it is non-zero and the slices, padded to their
+/// longest rows, take fewer words than the dense weight.
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
                                   ArrayRef<float> w, int64_t n, int64_t k,
                                   double maxDensity,
                                   const WeightReleaser &releaser) {
   int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
-  if (n * k == 0 || double(nonzeros) > maxDensity * double(n * k) ||
-      nonzeros > INT32_MAX)
+  if (n * k == 0 || double(nonzeros) > maxDensity * double(n * k))
     return failure();
-  SmallVector<float> packed(shears_uk_spgemm_packed_size(n, nonzeros));
+  int64_t slots = shears_uk_spgemm_slots(w.data(), n, k);
+  int64_t size = shears_uk_spgemm_packed_size(n, slots);
+  if (slots < 0 || size >= n * k || slots * SHEARS_UK_SPGEMM_SLICE > INT32_MAX)
+    return failure();
+  SmallVector<float> packed(size);
   shears_uk_pack_spgemm(w.data(), n, k, packed.data());
   auto type =
       RankedTensorType::get({int64_t(packed.size())}, rewriter.getF32Type());
