@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
       shears_uk_pack_gemm_b(w.data(), k, n, 1, k, packedB.data());
       int64_t nnz = shears_uk_spgemm_nonzeros(w.data(), n, k);
       std::vector<float> packedS(shears_uk_spgemm_packed_size(
-          n, shears_uk_spgemm_slots(w.data(), n, k)));
+          w.data(), n, k));
       shears_uk_pack_spgemm(w.data(), n, k, packedS.data());
       std::vector<float> bias(n, 0.1f);
       for (int64_t m : batches) {

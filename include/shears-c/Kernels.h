@@ -252,19 +252,27 @@ void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
  * 0 past N), then column[SLOTS * S] (int32), then value[SLOTS * S] (f32):
  * entry (slice_start[i] + s) * S + r is the s-th non-zero of row[i * S + r],
  * columns ascending, or column 0 and value 0 past its non-zeros (and past
- * N). A tensor of shears_uk_spgemm_packed_size(N, SLOTS) f32 words holding
- * those bits. */
+ * N). Then the same rows again in blocks of columns, for a batch of a few
+ * rows, whose walk picks each input from B = SHEARS_UK_SPGEMM_BLOCK of them
+ * held in registers instead of gathering it: per slice i and block b of
+ * columns [b B, (b + 1) B) (blocks = ceil(K / B)), as many slots as its row
+ * with the most non-zeros there has: block_start[slices * blocks + 1]
+ * (int32: slice i's block b has slots [block_start[i * blocks + b],
+ * block_start[i * blocks + b + 1]); the last is BLOCK_SLOTS), then
+ * offset[BLOCK_SLOTS * S] (u8: column - b B), then
+ * block_value[BLOCK_SLOTS * S] (f32), entry s * S + r of each for row
+ * row[i * S + r] (offset 0 and value 0 past its non-zeros). A tensor of
+ * shears_uk_spgemm_packed_size(W, N, K) f32 words holding those bits. */
 #define SHEARS_UK_SPGEMM_SLICE 16
+#define SHEARS_UK_SPGEMM_BLOCK 32
 /* The weight density at or below which the compiler runs a linear layer on
  * spgemm by default: where it was faster than gemm at batches 1, 8 and 64
  * on every layer shape bench/sparse.py --kernels measures
  * (docs/SparseStorage.md). */
 #define SHEARS_UK_SPGEMM_MAX_DENSITY 0.2
 int64_t shears_uk_spgemm_nonzeros(const float *w, int64_t n, int64_t k);
-/* SLOTS of w [n, k] (above; -1 when out of memory), and the packed size in
- * 32-bit words. */
-int64_t shears_uk_spgemm_slots(const float *w, int64_t n, int64_t k);
-int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t slots);
+/* The packed size of w [n, k] in 32-bit words (-1 when out of memory). */
+int64_t shears_uk_spgemm_packed_size(const float *w, int64_t n, int64_t k);
 void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
                            float *packed);
 

@@ -158,21 +158,54 @@ static bool planSpGemm(const float *w, int64_t n, int64_t k, int64_t *length,
   return true;
 }
 
-extern "C" int64_t shears_uk_spgemm_slots(const float *w, int64_t n,
-                                          int64_t k) {
-  int64_t *length = static_cast<int64_t *>(malloc(2 * n * sizeof(int64_t)));
-  int64_t slots = -1;
-  bool permuted;
-  if (!length || !planSpGemm(w, n, k, length, length + n, slots, permuted))
-    slots = -1;
-  free(length);
+/// Non-zeros of w [n, k] in columns [b * B, (b + 1) * B) of `row`, with
+/// B = SHEARS_UK_SPGEMM_BLOCK.
+static int64_t blockNonzeros(const float *w, int64_t k, int64_t row,
+                             int64_t b) {
+  const int64_t width = SHEARS_UK_SPGEMM_BLOCK;
+  int64_t count = 0;
+  for (int64_t c = b * width; c < k && c < (b + 1) * width; ++c)
+    count += w[row * k + c] != 0.0f;
+  return count;
+}
+
+/// Slots of block b of the slice at positions [first, first + S) of
+/// `order`: as many as its row with the most non-zeros there has.
+static int64_t blockWidth(const float *w, int64_t n, int64_t k,
+                          const int64_t *order, int64_t first, int64_t b) {
+  int64_t widest = 0;
+  for (int64_t i = first; i < n && i < first + SHEARS_UK_SPGEMM_SLICE; ++i) {
+    int64_t count = blockNonzeros(w, k, order[i], b);
+    widest = count > widest ? count : widest;
+  }
+  return widest;
+}
+
+/// BLOCK_SLOTS (Kernels.h) of w with its rows at positions `order`.
+static int64_t blockSlots(const float *w, int64_t n, int64_t k,
+                          const int64_t *order) {
+  int64_t blocks = (k + SHEARS_UK_SPGEMM_BLOCK - 1) / SHEARS_UK_SPGEMM_BLOCK;
+  int64_t slots = 0;
+  for (int64_t first = 0; first < n; first += SHEARS_UK_SPGEMM_SLICE)
+    for (int64_t b = 0; b < blocks; ++b)
+      slots += blockWidth(w, n, k, order, first, b);
   return slots;
 }
 
-extern "C" int64_t shears_uk_spgemm_packed_size(int64_t n, int64_t slots) {
+extern "C" int64_t shears_uk_spgemm_packed_size(const float *w, int64_t n,
+                                                int64_t k) {
   const int64_t rows = SHEARS_UK_SPGEMM_SLICE;
   int64_t slices = (n + rows - 1) / rows;
-  return 1 + slices + 1 + slices * rows + 2 * slots * rows;
+  int64_t blocks = (k + SHEARS_UK_SPGEMM_BLOCK - 1) / SHEARS_UK_SPGEMM_BLOCK;
+  int64_t *length = static_cast<int64_t *>(malloc(2 * n * sizeof(int64_t)));
+  int64_t slots, size = -1;
+  bool permuted;
+  if (length && planSpGemm(w, n, k, length, length + n, slots, permuted))
+    size = 1 + slices + 1 + slices * rows + 2 * slots * rows + // Slices.
+           slices * blocks + 1 +
+           blockSlots(w, n, k, length + n) * (rows / 4 + rows); // Blocks.
+  free(length);
+  return size;
 }
 
 extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
@@ -219,6 +252,42 @@ extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
     slot += width;
   }
   sliceStart[slices] = static_cast<int32_t>(slot);
+  // The blocks, after the slices: per slice and block of columns, as many
+  // slots as its row with the most non-zeros there has, each a byte of
+  // column offset and a value per row.
+  const int64_t width = SHEARS_UK_SPGEMM_BLOCK;
+  int64_t blocks = (k + width - 1) / width;
+  int32_t *blockStart = reinterpret_cast<int32_t *>(value + slots * rows);
+  uint8_t *offset =
+      reinterpret_cast<uint8_t *>(blockStart + slices * blocks + 1);
+  float *blockValue =
+      reinterpret_cast<float *>(offset + blockSlots(w, n, k, order) * rows);
+  slot = 0;
+  for (int64_t slice = 0; slice < slices; ++slice)
+    for (int64_t b = 0; b < blocks; ++b) {
+      blockStart[slice * blocks + b] = static_cast<int32_t>(slot);
+      int64_t here = blockWidth(w, n, k, order, slice * rows, b);
+      for (int64_t lane = 0; lane < rows; ++lane) {
+        int64_t position = slice * rows + lane, s = 0;
+        int64_t row = position < n ? order[position] : -1;
+        int64_t end = k < (b + 1) * width ? k : (b + 1) * width;
+        for (int64_t c = b * width; row >= 0 && c < end; ++c) {
+          float v = w[row * k + c];
+          if (v == 0.0f)
+            continue;
+          offset[(slot + s) * rows + lane] =
+              static_cast<uint8_t>(c - b * width);
+          blockValue[(slot + s) * rows + lane] = v;
+          ++s;
+        }
+        for (; s < here; ++s) { // Padding: offset 0 times 0.
+          offset[(slot + s) * rows + lane] = 0;
+          blockValue[(slot + s) * rows + lane] = 0.0f;
+        }
+      }
+      slot += here;
+    }
+  blockStart[slices * blocks] = static_cast<int32_t>(slot);
   free(length);
 }
 

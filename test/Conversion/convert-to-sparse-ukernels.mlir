@@ -7,14 +7,16 @@
 // longest row (1 slot), rows in their order (one slice: ordering them by
 // length saves nothing), in 32-bit words: not permuted [0], slice starts
 // [0, 1] (int32), rows [0, 1, ..., 15], the slot's columns
-// [0, 0, 3, 0 x 12, 7] and values [2.0, 0, -1.0, 0 x 12, 0.5]: 51 words
-// for 128.
+// [0, 0, 3, 0 x 12, 7] and values [2.0, 0, -1.0, 0 x 12, 0.5]; then the
+// slice again in blocks of 32 columns (one here): block starts [0, 1], the
+// slot's column offsets (bytes) [0, 0, 3, 0 x 12, 7] and its values: 73
+// words for 128.
 // The bias is the epilogue's, as for gemm (flags 1).
 // CHECK-LABEL: func.func @sparse
-// CHECK: %[[W:.+]] = shears.constant dense_resource<w.sparse> : tensor<51xf32>
-// CHECK: shears.ukernel "spgemm" ins(%arg0, %[[W]], %{{.+}} : tensor<?x8xf32>, tensor<51xf32>, tensor<16xf32>)
+// CHECK: %[[W:.+]] = shears.constant dense_resource<w.sparse> : tensor<73xf32>
+// CHECK: shears.ukernel "spgemm" ins(%arg0, %[[W]], %{{.+}} : tensor<?x8xf32>, tensor<73xf32>, tensor<16xf32>)
 // CHECK-SAME: iparams = [8, 16, 2, 1]
-// CHECK: w.sparse: "0x04000000000000000000000001000000000000000100000002000000030000000400000005000000060000000700000008000000090000000A0000000B0000000C0000000D0000000E0000000F000000000000000000000003000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000070000000000004000000000000080BF0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003F"
+// CHECK: w.sparse: "0x04000000000000000000000001000000000000000100000002000000030000000400000005000000060000000700000008000000090000000A0000000B0000000C0000000D0000000E0000000F000000000000000000000003000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000070000000000004000000000000080BF0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003F0000000001000000000003000000000000000000000000070000004000000000000080BF0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003F"
 // With sparse-density=0, or a density below the layer's, gemm.
 // DENSE-LABEL: func.func @sparse
 // DENSE: shears.ukernel "gemm"
@@ -46,7 +48,7 @@ func.func @sparse(%x: tensor<?x8xf32>) -> tensor<?x16xf32> {
 // -----
 
 // A small layer (4 outputs) with 2 of 16 non-zero: its slice, padded to 16
-// rows, would take more words (51) than the dense weight (16): gemm.
+// rows, would take more words (73) than the dense weight (16): gemm.
 // CHECK-LABEL: func.func @small
 // CHECK: shears.ukernel "gemm"
 func.func @small(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {

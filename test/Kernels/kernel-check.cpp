@@ -328,7 +328,7 @@ void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
       want[i * n + j] = activate(sum, act);
     }
   std::vector<float> packed(
-      shears_uk_spgemm_packed_size(n, shears_uk_spgemm_slots(w.data(), n, k)));
+      shears_uk_spgemm_packed_size(w.data(), n, k));
   shears_uk_pack_spgemm(w.data(), n, k, packed.data());
   int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2, flags};
   int64_t dims[2] = {m, k};

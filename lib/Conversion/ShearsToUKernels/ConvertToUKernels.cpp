@@ -321,7 +321,8 @@ bool isStaticF32Linear(LinearOp op) {
 
 /// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if at
 /// most `maxDensity` of it is non-zero and the slices, padded to their
-/// longest rows, take fewer words than the dense weight.
+/// longest rows, take fewer words than the dense weight (int32 offsets
+/// address them).
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
                                   ArrayRef<float> w, int64_t n, int64_t k,
                                   double maxDensity,
@@ -329,9 +330,8 @@ LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
   int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
   if (n * k == 0 || double(nonzeros) > maxDensity * double(n * k))
     return failure();
-  int64_t slots = shears_uk_spgemm_slots(w.data(), n, k);
-  int64_t size = shears_uk_spgemm_packed_size(n, slots);
-  if (slots < 0 || size >= n * k || slots * SHEARS_UK_SPGEMM_SLICE > INT32_MAX)
+  int64_t size = shears_uk_spgemm_packed_size(w.data(), n, k);
+  if (size < 0 || size >= n * k || size > INT32_MAX)
     return failure();
   SmallVector<float> packed(size);
   shears_uk_pack_spgemm(w.data(), n, k, packed.data());
