@@ -4,15 +4,15 @@
 // non-zeros by output row in slices of 16 rows (sliced ELLPACK: slot s of
 // a slice holds the s-th non-zero of each of its rows), so that the work
 // and the weight's bytes fall with the zeros. Two walks, by the rows of A:
-// - a few (a batch of 1 to 3): the weight's second copy, each slice cut in
+// - a few (1 to 7): the weight's second copy, each slice cut in
 //   blocks of 32 columns: per slot, the 16 rows' inputs picked from the
 //   block's 32 in two registers (vpermt2ps; a gather without AVX-512) times
 //   its 16 values, into a vector whose lanes are the slice's outputs: no
 //   gather from memory (18 cycles for 16 floats on Zen 4), no branch a row,
-//   no sum across lanes;
+//   no sum across lanes; up to 4 rows of A share each slot's loads;
 // - more: A's rows are transposed in tiles of T = Q W rows (Q = 1, 2 or 4
-//   vectors, as many as the rows fill and L2 holds; half a vector for 4 to
-//   W / 2 rows), K x T and zero-padded, so that each non-zero multiplies T
+//   vectors, as many as the rows fill and L2 holds; half a vector for up
+//   to W / 2 rows), K x T and zero-padded, so that each non-zero multiplies T
 //   contiguous inputs by its value: Q FMAs per non-zero, no gather. Outputs
 //   are kept for a slice and written row by row with the epilogue.
 // Each output is computed by one task in a fixed order, so any thread count
@@ -34,7 +34,7 @@ static_assert(kS == 16, "a slice is a V16 of outputs");
 constexpr int64_t kB = SHEARS_UK_SPGEMM_BLOCK;
 static_assert(kB == 32, "a block of inputs is two AVX-512 registers");
 /// Rows of A below which the blocks walk is used.
-constexpr int64_t kBlocksRows = 4;
+constexpr int64_t kBlocksRows = 8;
 /// Output columns per task of the blocks walk: whole slices.
 constexpr int64_t kBlocksColumns = 4 * kS;
 /// Columns of A transposed at a time.
@@ -111,53 +111,81 @@ inline void finishSlice(const SpGemm &g, int64_t row, int64_t c0,
     c[column[i]] = x[i];
 }
 
+/// Rows [row, row + R) of the few-rows walk over the slice at output
+/// columns [c0, c0 + 16), its blocks of kB columns in turn: each slot picks
+/// each row's inputs of its 16 weight rows by their offsets from the
+/// block's kB inputs held in two registers (one vpermt2ps on AVX-512; a
+/// gather elsewhere), times its 16 values (padding: offset 0 times 0), into
+/// two chains of sums (one a row from 2 rows); the slice's 16 outputs of a
+/// row are then one vector's epilogue.
+template <int R> void blocksRows(const SpGemm &g, int64_t row, int64_t c0) {
+  constexpr int C = R == 1 ? 2 : 1; // Chains a row.
+  const int32_t *start = g.blockStart + c0 / kS * g.blocks;
+  V16 acc[R][C] = {};
+  for (int64_t b = 0; b < g.blocks; ++b) {
+    int64_t s = start[b], end = start[b + 1], k0 = b * kB;
+    if (s == end)
+      continue;
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+    int64_t count = min64(kB, g.k - k0);
+    __m512 lo[R], hi[R];
+    for (int r = 0; r < R; ++r) {
+      const float *a = g.a + (row + r) * g.k + k0;
+      lo[r] = loadFirst(a, min64(16, count));
+      hi[r] = count > 16 ? loadFirst(a + 16, count - 16) : _mm512_setzero_ps();
+    }
+    auto step = [&](int64_t slot, int chain) {
+      __m512i index = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+          reinterpret_cast<const __m128i *>(g.offset + slot * kS)));
+      V16 w = load16(g.blockValue + slot * kS);
+      for (int r = 0; r < R; ++r)
+        acc[r][chain] += w * V16(_mm512_permutex2var_ps(lo[r], index, hi[r]));
+    };
+#else
+    auto step = [&](int64_t slot, int chain) {
+      int32_t index[kS];
+      for (int i = 0; i < kS; ++i)
+        index[i] = static_cast<int32_t>(k0 + g.offset[slot * kS + i]);
+      V16 w = load16(g.blockValue + slot * kS);
+      for (int r = 0; r < R; ++r)
+        acc[r][chain] += w * gather16(g.a + (row + r) * g.k, index);
+    };
+#endif
+    for (; s + C <= end; s += C)
+      for (int chain = 0; chain < C; ++chain)
+        step(s + chain, chain);
+    if (s < end)
+      step(s, 0);
+  }
+  for (int r = 0; r < R; ++r) {
+    V16 x = acc[r][0];
+    for (int chain = 1; chain < C; ++chain)
+      x += acc[r][chain];
+    finishSlice(g, row + r, c0, min64(kS, g.n - c0), x);
+  }
+}
+
 /// The few-rows walk over output columns [task * kBlocksColumns, ...), a
-/// slice at a time, its blocks of kB columns in turn: each slot picks the
-/// inputs of its 16 rows by their offsets from the block's kB inputs held in
-/// two registers (one vpermt2ps on AVX-512; a gather elsewhere), times its
-/// 16 values (padding: offset 0 times 0), into two chains of sums; the
-/// slice's 16 outputs are then one vector's epilogue.
+/// slice at a time, up to 4 rows of A at once (each slot's offsets and
+/// values loaded once for them).
 void blocksTask(void *ctx, int64_t task, int) {
   const SpGemm &g = *static_cast<const SpGemm *>(ctx);
   int64_t n0 = task * kBlocksColumns, n1 = min64(g.n, n0 + kBlocksColumns);
-  for (int64_t row = 0; row < g.m; ++row) {
-    const float *a = g.a + row * g.k;
-    for (int64_t c0 = n0; c0 < n1; c0 += kS) {
-      const int32_t *start = g.blockStart + c0 / kS * g.blocks;
-      V16 acc[2] = {};
-      for (int64_t b = 0; b < g.blocks; ++b) {
-        int64_t s = start[b], end = start[b + 1], k0 = b * kB;
-        if (s == end)
-          continue;
-#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
-        int64_t count = min64(kB, g.k - k0);
-        __m512 lo = loadFirst(a + k0, min64(16, count));
-        __m512 hi = count > 16 ? loadFirst(a + k0 + 16, count - 16)
-                               : _mm512_setzero_ps();
-        auto term = [&](int64_t slot) -> V16 {
-          __m512i index = _mm512_cvtepu8_epi32(_mm_loadu_si128(
-              reinterpret_cast<const __m128i *>(g.offset + slot * kS)));
-          return load16(g.blockValue + slot * kS) *
-                 V16(_mm512_permutex2var_ps(lo, index, hi));
-        };
-#else
-        auto term = [&](int64_t slot) -> V16 {
-          int32_t index[kS];
-          for (int i = 0; i < kS; ++i)
-            index[i] = static_cast<int32_t>(k0 + g.offset[slot * kS + i]);
-          return load16(g.blockValue + slot * kS) * gather16(a, index);
-        };
-#endif
-        for (; s + 2 <= end; s += 2) {
-          acc[0] += term(s);
-          acc[1] += term(s + 1);
-        }
-        if (s < end)
-          acc[0] += term(s);
+  for (int64_t row = 0; row < g.m; row += 4)
+    for (int64_t c0 = n0; c0 < n1; c0 += kS)
+      switch (min64(4, g.m - row)) {
+      case 1:
+        blocksRows<1>(g, row, c0);
+        break;
+      case 2:
+        blocksRows<2>(g, row, c0);
+        break;
+      case 3:
+        blocksRows<3>(g, row, c0);
+        break;
+      default:
+        blocksRows<4>(g, row, c0);
       }
-      finishSlice(g, row, c0, min64(kS, g.n - c0), acc[0] + acc[1]);
-    }
-  }
 }
 
 /// Vectors of L floats (L = W, or W / 2 for tiles of few rows).

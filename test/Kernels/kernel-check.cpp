@@ -683,9 +683,10 @@ int main() {
     checkBmm(isa, 3, 130, 600, 33, false);
     checkBmm(isa, 1, 5, 3, 70, true);
     checkBmm(isa, 6, 1, 64, 129, true);
-    // Sparse: the gather walk (1 to 3 rows; ragged vectors), tiles of half
-    // a vector (4 rows; 5 on AVX-512) and of 1, 2 and 4 vectors (ragged
-    // rows), several tiles, a row of zeros only.
+    // Sparse: the blocks walk (1 to 7 rows, in groups of up to 4; ragged
+    // slices and blocks), tiles of half a vector (8 rows on AVX-512) and of
+    // 1, 2 and 4 vectors (ragged rows), several tiles, a row of zeros only;
+    // rows reordered by length or not ("permuted").
     checkSpGemm(isa, 1, 784, 300, 0.1, bias | relu);
     checkSpGemm(isa, 3, 37, 19, 0.3, bias | res | clip);
     checkSpGemm(isa, 4, 50, 33, 0.3, bias | relu);
@@ -696,6 +697,7 @@ int main() {
     checkSpGemm(isa, 7, 9, 5, 0.0, bias);
     checkSpGemm(isa, 2, 128, 200, 0.1, bias | res | relu);
     checkSpGemm(isa, 1, 40, 20, 0.3, res | clip);
+    checkSpGemm(isa, 8, 60, 45, 0.2, bias | relu);
     // Weight-only int4 and binary: the direct walk (a batch of one, up to 7
     // rows) and the staged one (8 rows on; several k-blocks, a direct
     // block after a staged one), ragged panels and row tiles, odd K in one
