@@ -54,7 +54,9 @@ int main(int argc, char **argv) {
   }
   shears_uk_set_num_threads(1);
   const int64_t shapes[][2] = {{784, 300}, {300, 100}, {10000, 128}, {128, 10000}};
-  const double densities[] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5};
+  // Random weights of these densities, then (-1) 2:4: 2 of each 4
+  // consecutive weights of a row, at random.
+  const double densities[] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, -1};
   const int64_t batches[] = {1, 4, 8, 64};
   printf("%6s %6s %8s %6s %12s %12s %8s\n", "K", "N", "density", "M", "dense us",
          "sparse us", "dense/sp");
@@ -65,6 +67,13 @@ int main(int argc, char **argv) {
       std::vector<float> w(n * k);
       for (float &x : w)
         x = rand() < density * RAND_MAX ? float(rand()) / RAND_MAX - 0.5f : 0.0f;
+      for (int64_t i = 0; density < 0 && i < n * k; i += 4) {
+        int first = rand() % 4, second = (first + 1 + rand() % 3) % 4;
+        for (int j = 0; j < 4 && i + j < n * k; ++j)
+          w[i + j] = j == first || j == second
+                         ? float(rand()) / RAND_MAX - 0.5f + 1e-3f
+                         : 0.0f;
+      }
       std::vector<float> packedB(shears_uk_gemm_b_packed_size(k, n));
       shears_uk_pack_gemm_b(w.data(), k, n, 1, k, packedB.data());
       int64_t nnz = shears_uk_spgemm_nonzeros(w.data(), n, k);
@@ -81,8 +90,11 @@ int main(int argc, char **argv) {
         void *sparse[] = {a.data(), packedS.data(), bias.data(), c.data()};
         double td = timeCall(gemm, dense, dims, ip, fp);
         double ts = timeCall(spgemm, sparse, dims, ip, fp);
-        printf("%6ld %6ld %8.2f %6ld %12.1f %12.1f %8.2f\n", long(k), long(n),
-               double(nnz) / (n * k), long(m), td * 1e6, ts * 1e6, td / ts);
+        char what[16];
+        snprintf(what, sizeof what, density < 0 ? "2:4" : "%.2f",
+                 double(nnz) / (n * k));
+        printf("%6ld %6ld %8s %6ld %12.1f %12.1f %8.2f\n", long(k), long(n),
+               what, long(m), td * 1e6, ts * 1e6, td / ts);
         fflush(stdout);
       }
     }

@@ -305,15 +305,21 @@ void checkBmm(const std::string &isa, int64_t batch, int64_t m, int64_t k,
 }
 
 /// spgemm on a linear weight [n, k] with about `density` of it non-zero
-/// (whole rows empty, and one full row, among them), against the dense
-/// reference.
+/// (whole rows empty, and one full row, among them), or 2:4 sparse
+/// (`density` 0.5 and `twoOfFour`: 2 of each 4 consecutive weights of a
+/// row, at random), against the dense reference.
 void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
-                 double density, int flags) {
+                 double density, int flags, bool twoOfFour = false) {
   std::vector<float> a = random(m * k), w = random(n * k), bias = random(n);
   std::vector<float> residual = random(m * n), want(m * n);
   for (int64_t row = 0; row < n; ++row)
     for (int64_t c = 0; c < k; ++c) {
       bool keep = row == 1 || (row % 7 != 3 && (rnd() + 1) / 2 < density);
+      static const int pairs[6][2] = {{0, 1}, {0, 2}, {0, 3},
+                                      {1, 2}, {1, 3}, {2, 3}};
+      const int *pair = pairs[(row + c / 4) % 6]; // The group's 2 of 4.
+      if (twoOfFour)
+        keep = c % 4 == pair[0] || c % 4 == pair[1];
       if (!keep)
         w[row * k + c] = 0.0f;
     }
@@ -336,9 +342,9 @@ void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
   int32_t permuted;
   std::memcpy(&permuted, packed.data(), sizeof(permuted));
   std::snprintf(what, sizeof(what),
-                "spgemm %s %ldx%ldx%ld density %.2f flags%d%s", isa.c_str(),
-                long(m), long(k), long(n), density, flags,
-                permuted ? " permuted" : "");
+                "spgemm %s %ldx%ldx%ld density %.2f%s flags%d%s", isa.c_str(),
+                long(m), long(k), long(n), density, twoOfFour ? " (2:4)" : "",
+                flags, permuted ? " permuted" : "");
   runAndCheck("shears_uk_spgemm_" + isa, what, flags, a.data(), packed.data(),
               bias.data(), residual.data(), dims, ip, want,
               1e-4 * std::sqrt(double(k)));
@@ -698,6 +704,10 @@ int main() {
     checkSpGemm(isa, 2, 128, 200, 0.1, bias | res | relu);
     checkSpGemm(isa, 1, 40, 20, 0.3, res | clip);
     checkSpGemm(isa, 8, 60, 45, 0.2, bias | relu);
+    // 2:4 (no padding in slices or blocks): both walks.
+    checkSpGemm(isa, 64, 96, 40, 0.5, bias | res | relu, true);
+    checkSpGemm(isa, 9, 200, 33, 0.5, clip, true);
+    checkSpGemm(isa, 1, 200, 33, 0.5, bias, true);
     // Weight-only int4 and binary: the direct walk (a batch of one, up to 7
     // rows) and the staged one (8 rows on; several k-blocks, a direct
     // block after a staged one), ragged panels and row tiles, odd K in one
