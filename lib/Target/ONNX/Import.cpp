@@ -792,27 +792,34 @@ static LogicalResult emitOp(NodeContext &ctx, ValueRange operands,
   return success();
 }
 
-/// Window attributes common to Conv and pooling, with auto_pad resolved.
-static LogicalResult windowAttrs(NodeContext &ctx, RankedTensorType input,
-                                 ArrayRef<int64_t> kernel,
-                                 SmallVectorImpl<int64_t> &strides,
-                                 SmallVectorImpl<int64_t> &pads,
-                                 SmallVectorImpl<int64_t> &dilations) {
-  if (input.getRank() != 4 || kernel.size() != 2)
-    return ctx.emitError() << "only 2-D windows over NCHW inputs are "
-                              "supported, got input "
+/// Window attributes common to Conv and pooling, with auto_pad resolved, as
+/// 2-D ones: a 1-D window over [N, C, L] (`lifted`) is the 2-D window
+/// [1, k] over [N, C, 1, L], with stride, dilation and padding 1, 1 and 0
+/// along the added dimension.
+static LogicalResult
+windowAttrs(NodeContext &ctx, RankedTensorType input, ArrayRef<int64_t> kernel,
+            SmallVectorImpl<int64_t> &strides, SmallVectorImpl<int64_t> &pads,
+            SmallVectorImpl<int64_t> &dilations, bool &lifted) {
+  lifted = input.getRank() == 3 && kernel.size() == 1;
+  if (!lifted && (input.getRank() != 4 || kernel.size() != 2))
+    return ctx.emitError() << "only 1-D and 2-D windows over NCL and NCHW "
+                              "inputs are supported, got input "
                            << input;
-  strides.assign(ctx.intsAttr("strides").value_or(SmallVector<int64_t>{1, 1}));
+  int64_t dims = kernel.size();
+  strides.assign(
+      ctx.intsAttr("strides").value_or(SmallVector<int64_t>(dims, 1)));
   dilations.assign(
-      ctx.intsAttr("dilations").value_or(SmallVector<int64_t>{1, 1}));
-  pads.assign(ctx.intsAttr("pads").value_or(SmallVector<int64_t>{0, 0, 0, 0}));
-  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
-    return ctx.emitError() << "expects 2 strides, 2 dilations and 4 pads";
+      ctx.intsAttr("dilations").value_or(SmallVector<int64_t>(dims, 1)));
+  pads.assign(ctx.intsAttr("pads").value_or(SmallVector<int64_t>(2 * dims, 0)));
+  if (int64_t(strides.size()) != dims || int64_t(dilations.size()) != dims ||
+      int64_t(pads.size()) != 2 * dims)
+    return ctx.emitError() << "expects " << dims << " strides, " << dims
+                           << " dilations and " << 2 * dims << " pads";
   std::string autoPad = ctx.stringAttr("auto_pad", "NOTSET");
   if (autoPad == "VALID") {
-    pads.assign(4, 0);
+    pads.assign(2 * dims, 0);
   } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-    for (int i = 0; i < 2; ++i) {
+    for (int64_t i = 0; i < dims; ++i) {
       int64_t in = input.getDimSize(2 + i);
       if (ShapedType::isDynamic(in))
         return ctx.emitError() << "auto_pad " << autoPad
@@ -822,11 +829,58 @@ static LogicalResult windowAttrs(NodeContext &ctx, RankedTensorType input,
           0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in);
       int64_t small = total / 2, large = total - small;
       pads[i] = autoPad == "SAME_UPPER" ? small : large;
-      pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+      pads[i + dims] = autoPad == "SAME_UPPER" ? large : small;
     }
   } else if (autoPad != "NOTSET") {
     return ctx.emitError() << "unknown auto_pad '" << autoPad << "'";
   }
+  if (lifted) {
+    strides.insert(strides.begin(), 1);
+    dilations.insert(dilations.begin(), 1);
+    pads.assign({0, pads[0], 0, pads[1]});
+  }
+  return success();
+}
+
+/// `value` [d0, d1, ..., dn] with a dimension of 1 inserted before `dim`
+/// (or, `squeeze`, the size-1 dimension `dim` removed).
+static FailureOr<Value> reshapeAround(NodeContext &ctx, Value value,
+                                      int64_t dim, bool squeeze) {
+  auto type = typeOf(value);
+  SmallVector<int64_t> shape(type.getShape());
+  if (squeeze)
+    shape.erase(shape.begin() + dim);
+  else
+    shape.insert(shape.begin() + dim, 1);
+  FailureOr<Operation *> op = createOp<ReshapeOp>(
+      ctx, value, {}, RankedTensorType::get(shape, type.getElementType()));
+  if (failed(op))
+    return failure();
+  return (*op)->getResult(0);
+}
+
+/// A window op (Conv, pooling) on `operands`, whose first is the input:
+/// where `lifted`, the 1-D operands get a dimension of 1 before their last
+/// one, and the result loses it.
+template <typename OpTy>
+static LogicalResult emitWindowOp(NodeContext &ctx, SmallVector<Value> operands,
+                                  ArrayRef<NamedAttribute> attrs, bool lifted,
+                                  int liftedOperands) {
+  if (!lifted)
+    return emitOp<OpTy>(ctx, operands, attrs);
+  for (int i = 0; i < liftedOperands; ++i) {
+    FailureOr<Value> v = reshapeAround(ctx, operands[i], 2, false);
+    if (failed(v))
+      return failure();
+    operands[i] = *v;
+  }
+  FailureOr<Operation *> op = createOp<OpTy>(ctx, operands, attrs);
+  if (failed(op))
+    return failure();
+  FailureOr<Value> result = reshapeAround(ctx, (*op)->getResult(0), 2, true);
+  if (failed(result))
+    return failure();
+  ctx.importer.setResult(ctx, 0, *result);
   return success();
 }
 
@@ -844,26 +898,28 @@ static LogicalResult convertConv(NodeContext &ctx) {
     bias = *v;
   }
   auto weightType = typeOf(*weight);
-  if (weightType.getRank() != 4)
-    return ctx.emitError() << "only 2-D convolutions are supported, got "
-                              "filter "
+  if (weightType.getRank() != 3 && weightType.getRank() != 4)
+    return ctx.emitError() << "only 1-D and 2-D convolutions are supported, "
+                              "got filter "
                            << weightType;
   SmallVector<int64_t> kernel(weightType.getShape().drop_front(2));
   if (auto k = ctx.intsAttr("kernel_shape"); k && *k != kernel)
     return ctx.emitError() << "kernel_shape disagrees with the filter shape";
   SmallVector<int64_t> strides, pads, dilations;
-  if (failed(windowAttrs(ctx, typeOf(*input), kernel, strides, pads,
-                         dilations)))
+  bool lifted;
+  if (failed(windowAttrs(ctx, typeOf(*input), kernel, strides, pads, dilations,
+                         lifted)))
     return failure();
   SmallVector<Value> operands = {*input, *weight};
   if (bias)
     operands.push_back(bias);
-  return emitOp<Conv2DOp>(
+  return emitWindowOp<Conv2DOp>(
       ctx, operands,
       {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
        b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
        b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
-       b.getNamedAttr("groups", b.getI64IntegerAttr(ctx.intAttr("group", 1)))});
+       b.getNamedAttr("groups", b.getI64IntegerAttr(ctx.intAttr("group", 1)))},
+      lifted, /*liftedOperands=*/2);
 }
 
 template <typename OpTy>
@@ -880,11 +936,15 @@ static LogicalResult convertPool(NodeContext &ctx) {
   if (ctx.intAttr("storage_order", 0) != 0)
     return ctx.emitError() << "storage_order 1 is not supported";
   SmallVector<int64_t> strides, pads, dilations;
-  if (failed(windowAttrs(ctx, typeOf(*input), *kernel, strides, pads,
-                         dilations)))
+  bool lifted;
+  if (failed(windowAttrs(ctx, typeOf(*input), *kernel, strides, pads, dilations,
+                         lifted)))
     return failure();
+  SmallVector<int64_t> window(*kernel);
+  if (lifted)
+    window.insert(window.begin(), 1);
   SmallVector<NamedAttribute> attrs = {
-      b.getNamedAttr("kernel_shape", b.getDenseI64ArrayAttr(*kernel)),
+      b.getNamedAttr("kernel_shape", b.getDenseI64ArrayAttr(window)),
       b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
       b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
       b.getNamedAttr("ceil_mode", b.getBoolAttr(ctx.intAttr("ceil_mode", 0)))};
@@ -898,7 +958,8 @@ static LogicalResult convertPool(NodeContext &ctx) {
         "count_include_pad",
         b.getBoolAttr(ctx.intAttr("count_include_pad", 0) != 0)));
   }
-  return emitOp<OpTy>(ctx, *input, attrs);
+  return emitWindowOp<OpTy>(ctx, {*input}, attrs, lifted,
+                            /*liftedOperands=*/1);
 }
 
 /// Creates a [out, in] weight constant from `data` laid out as [rows, cols]

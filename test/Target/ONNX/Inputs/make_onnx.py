@@ -283,6 +283,20 @@ def trilu():
                  opset=14)
 
 
+def conv1d():
+    """A 1-D convolution (padded, dilated, 2 groups), max pooling (strided, padded) and
+    average pooling (SAME_UPPER) over [N, C, L], as audio models have them."""
+    w = weights("w", [6, 2, 3])
+    b = numpy_helper.from_array(np.linspace(-1, 1, 6).astype(np.float32), "b")
+    return model([helper.make_node("Conv", ["input", "w", "b"], ["c"], name="/conv",
+                                   pads=[2, 1], dilations=[2], group=2),
+                  helper.make_node("MaxPool", ["c"], ["m"], name="/pool", kernel_shape=[3],
+                                   strides=[2], pads=[1, 1]),
+                  helper.make_node("AveragePool", ["m"], ["output"], name="/avg",
+                                   kernel_shape=[2], auto_pad="SAME_UPPER")],
+                 [tensor("input", ["N", 4, 17])], [tensor("output", ["N", 6, 8])], [w, b])
+
+
 def external(location):
     """MatMul + Add whose two initializers live in one external file (the second at an offset)."""
     w, b = weights("w", [4, 4]), numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32), "b")
@@ -421,7 +435,7 @@ MALFORMED = {
 MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
-    "flatten-subgraph": flatten_subgraph, "trilu": trilu,
+    "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,
