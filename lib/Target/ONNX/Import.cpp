@@ -1485,9 +1485,12 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
 /// last two dims must be static (a causal mask of a static sequence length,
 /// as nn.Transformer.generate_square_subsequent_mask exports it).
 static LogicalResult convertTrilu(NodeContext &ctx) {
-  auto input = ctx.importer.getFloatValue(ctx, 0);
+  auto input = ctx.importer.getValue(ctx, 0);
   if (failed(input))
     return failure();
+  if (!isa<FloatType, IntegerType>(typeOf(*input).getElementType()))
+    return ctx.emitError() << "input 'x' must be a number tensor, got "
+                           << typeOf(*input);
   int64_t k = 0;
   if (ctx.hasInput(1)) {
     auto ks = ctx.importer.getInts(ctx, 1);

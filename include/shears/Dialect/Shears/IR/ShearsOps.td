@@ -12,6 +12,7 @@ include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
 def Shears_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Shears_IndexTensor : RankedTensorOf<[I32, I64]>;
+def Shears_NumberTensor : RankedTensorOf<[AnyFloat, AnyInteger]>;
 
 // Ops whose result type follows from operands and attributes; their verifier
 // checks the written result type against the inferred one.
@@ -318,9 +319,13 @@ def Shears_GreaterOp : Shears_CompareOp<"greater", "lhs > rhs">;
 def Shears_WhereOp : Shears_InferredOp<"where",
     [ShearsElementwise, ChannelFlowOpInterface]> {
   let summary = "lhs where the condition holds, rhs elsewhere (broadcast)";
+  let description = [{
+    Floats or integers (an integer Trilu's mask): the values are only
+    selected, never computed.
+  }];
   let arguments = (ins RankedTensorOf<[I1]>:$condition,
-                       Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
-  let results = (outs Shears_FloatTensor:$result);
+                       Shears_NumberTensor:$lhs, Shears_NumberTensor:$rhs);
+  let results = (outs Shears_NumberTensor:$result);
   let assemblyFormat = [{
     $condition `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
   }];
