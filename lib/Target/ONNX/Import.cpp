@@ -2129,9 +2129,21 @@ static LogicalResult convertForward(NodeContext &ctx) {
   if (failed(input))
     return failure();
   if (ctx.node.op_type() == "Dropout") {
-    if (ctx.node.output_size() > 1 && !ctx.node.output(1).empty())
-      return ctx.emitError() << "the mask output of Dropout is not supported";
-    // Inference drops nothing; a training_mode input must be constant false.
+    // Inference drops nothing: its mask keeps everything.
+    if (ctx.node.output_size() > 1 && !ctx.node.output(1).empty()) {
+      auto type = typeOf(*input);
+      if (!type.hasStaticShape())
+        return ctx.emitError() << "the mask output of Dropout needs a static "
+                                  "input shape, got "
+                               << type;
+      auto &b = ctx.importer.builder;
+      auto maskType = RankedTensorType::get(type.getShape(), b.getI1Type());
+      ctx.importer.setResult(
+          ctx, 1,
+          ConstantOp::create(b, ctx.loc,
+                             DenseElementsAttr::get(maskType, true)));
+    }
+    // A training_mode input must be constant false.
     if (ctx.hasInput(2)) {
       auto training = ctx.importer.getShape(ctx, 2);
       if (failed(training) ||

@@ -202,6 +202,10 @@ CATALOGUE = {
     "hardsigmoid-unknown-attribute": lambda: bad_node("HardSigmoid", ["x"], gamma=0.5),
     "mod-on-floats": lambda: model([node("Mod", ["x", "x"], fmod=1)], [tensor("x", [2, 3])],
                                    [tensor("y", [2, 3])]),
+    "dropout-mask-dynamic": lambda: model([node("Dropout", ["x"], ["y", "mask"])],
+                                          [tensor("x", ["N", 3])],
+                                          [tensor("y", ["N", 3]),
+                                           tensor("mask", ["N", 3], TensorProto.BOOL)]),
     "unprintable-names": lambda: model([helper.make_node("Fr\x02b", ["x"], ["y"], name="re\x01lu")],
                                        [tensor("x", [2])], [tensor("y", [2])]),
     # 17 tensors of 2^32 - 1 floats (each under the per-tensor limit): 272 GiB.
