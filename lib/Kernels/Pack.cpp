@@ -208,6 +208,30 @@ extern "C" int64_t shears_uk_spgemm_packed_size(const float *w, int64_t n,
   return size;
 }
 
+/// Lane `lane` of slots [slot, slot + width) of a slice: the non-zeros of
+/// `row` of w (none where it is negative) in columns [c0, c1), each as its
+/// column less c0 in `index` and its value in `value`, then padding (index
+/// 0, value 0).
+template <typename Index>
+static void fillLane(const float *w, int64_t k, int64_t row, int64_t c0,
+                     int64_t c1, int64_t lane, int64_t slot, int64_t width,
+                     Index *index, float *value) {
+  const int64_t rows = SHEARS_UK_SPGEMM_SLICE;
+  int64_t s = 0;
+  for (int64_t c = c0; row >= 0 && c < c1; ++c) {
+    float v = w[row * k + c];
+    if (v == 0.0f)
+      continue;
+    index[(slot + s) * rows + lane] = static_cast<Index>(c - c0);
+    value[(slot + s) * rows + lane] = v;
+    ++s;
+  }
+  for (; s < width; ++s) {
+    index[(slot + s) * rows + lane] = 0;
+    value[(slot + s) * rows + lane] = 0.0f;
+  }
+}
+
 extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
                                       float *packed) {
   const int64_t rows = SHEARS_UK_SPGEMM_SLICE;
@@ -233,21 +257,10 @@ extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
     for (int64_t i = slice * rows; i < n && i < (slice + 1) * rows; ++i)
       width = length[order[i]] > width ? length[order[i]] : width;
     for (int64_t lane = 0; lane < rows; ++lane) {
-      int64_t position = slice * rows + lane, s = 0;
+      int64_t position = slice * rows + lane;
       int64_t row = position < n ? order[position] : -1;
       rowOf[position] = static_cast<int32_t>(row < 0 ? 0 : row);
-      for (int64_t c = 0; row >= 0 && c < k; ++c) {
-        float v = w[row * k + c];
-        if (v == 0.0f)
-          continue;
-        column[(slot + s) * rows + lane] = static_cast<int32_t>(c);
-        value[(slot + s) * rows + lane] = v;
-        ++s;
-      }
-      for (; s < width; ++s) { // Padding: column 0 times 0.
-        column[(slot + s) * rows + lane] = 0;
-        value[(slot + s) * rows + lane] = 0.0f;
-      }
+      fillLane(w, k, row, 0, k, lane, slot, width, column, value);
     }
     slot += width;
   }
@@ -267,23 +280,11 @@ extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
     for (int64_t b = 0; b < blocks; ++b) {
       blockStart[slice * blocks + b] = static_cast<int32_t>(slot);
       int64_t here = blockWidth(w, n, k, order, slice * rows, b);
+      int64_t end = k < (b + 1) * width ? k : (b + 1) * width;
       for (int64_t lane = 0; lane < rows; ++lane) {
-        int64_t position = slice * rows + lane, s = 0;
-        int64_t row = position < n ? order[position] : -1;
-        int64_t end = k < (b + 1) * width ? k : (b + 1) * width;
-        for (int64_t c = b * width; row >= 0 && c < end; ++c) {
-          float v = w[row * k + c];
-          if (v == 0.0f)
-            continue;
-          offset[(slot + s) * rows + lane] =
-              static_cast<uint8_t>(c - b * width);
-          blockValue[(slot + s) * rows + lane] = v;
-          ++s;
-        }
-        for (; s < here; ++s) { // Padding: offset 0 times 0.
-          offset[(slot + s) * rows + lane] = 0;
-          blockValue[(slot + s) * rows + lane] = 0.0f;
-        }
+        int64_t position = slice * rows + lane;
+        fillLane(w, k, position < n ? order[position] : -1, b * width, end,
+                 lane, slot, here, offset, blockValue);
       }
       slot += here;
     }
