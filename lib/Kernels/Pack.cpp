@@ -271,24 +271,26 @@ extern "C" void shears_uk_pack_spgemm(const float *w, int64_t n, int64_t k,
   const int64_t width = SHEARS_UK_SPGEMM_BLOCK;
   int64_t blocks = (k + width - 1) / width;
   int32_t *blockStart = reinterpret_cast<int32_t *>(value + slots * rows);
-  uint8_t *offset =
-      reinterpret_cast<uint8_t *>(blockStart + slices * blocks + 1);
-  float *blockValue =
-      reinterpret_cast<float *>(offset + blockSlots(w, n, k, order) * rows);
   slot = 0;
   for (int64_t slice = 0; slice < slices; ++slice)
     for (int64_t b = 0; b < blocks; ++b) {
       blockStart[slice * blocks + b] = static_cast<int32_t>(slot);
-      int64_t here = blockWidth(w, n, k, order, slice * rows, b);
-      int64_t end = k < (b + 1) * width ? k : (b + 1) * width;
-      for (int64_t lane = 0; lane < rows; ++lane) {
-        int64_t position = slice * rows + lane;
-        fillLane(w, k, position < n ? order[position] : -1, b * width, end,
-                 lane, slot, here, offset, blockValue);
-      }
-      slot += here;
+      slot += blockWidth(w, n, k, order, slice * rows, b);
     }
   blockStart[slices * blocks] = static_cast<int32_t>(slot);
+  uint8_t *offset =
+      reinterpret_cast<uint8_t *>(blockStart + slices * blocks + 1);
+  float *blockValue = reinterpret_cast<float *>(offset + slot * rows);
+  for (int64_t i = 0; i < slices * blocks; ++i) {
+    int64_t slice = i / blocks, b = i % blocks;
+    int64_t end = k < (b + 1) * width ? k : (b + 1) * width;
+    for (int64_t lane = 0; lane < rows; ++lane) {
+      int64_t position = slice * rows + lane;
+      fillLane(w, k, position < n ? order[position] : -1, b * width, end, lane,
+               blockStart[i], blockStart[i + 1] - blockStart[i], offset,
+               blockValue);
+    }
+  }
   free(length);
 }
 

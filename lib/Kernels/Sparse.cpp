@@ -321,10 +321,9 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   g.tiles = ceilDiv(g.m, g.tileRows);
   // Enough tasks for the threads: each tile's columns split in chunks of
   // whole slices (a chunk repeats the tile's transposition).
-  int64_t blocks = slices;
   int64_t wanted = numWorkers() > 1 ? 2 * numWorkers() : 1;
-  g.chunks = min64(blocks, max64(1, ceilDiv(wanted, g.tiles)));
-  g.chunk = ceilDiv(blocks, g.chunks) * kS;
+  g.chunks = min64(slices, max64(1, ceilDiv(wanted, g.tiles)));
+  g.chunk = ceilDiv(slices, g.chunks) * kS;
   g.chunks = ceilDiv(g.n, g.chunk);
   void (*task)(void *, int64_t, int) = half     ? tileTask<W / 2, 1>
                                        : q == 1 ? tileTask<W, 1>
