@@ -263,3 +263,33 @@ func.func @compare_where(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf
   %w = shears.where %c, %x, %y : (tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   return %w : tensor<?x4xf32>
 }
+
+// -----
+
+// Casts: floats extend or truncate, to integers truncate toward zero, to
+// i1 compare with zero (NaN is true), and i1 true widens to 1, not -1.
+// CHECK-LABEL: func.func @casts
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xf16>)
+// CHECK:   arith.truncf %{{.*}} : f32 to f16
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi32>)
+// CHECK:   arith.fptosi %{{.*}} : f16 to i32
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi1>)
+// CHECK:   arith.cmpf une
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi8>)
+// CHECK:   arith.extui %{{.*}} : i1 to i8
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xf64>)
+// CHECK:   arith.sitofp %{{.*}} : i8 to f64
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi64>)
+// CHECK:   arith.extsi %{{.*}} : i32 to i64
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi1>)
+// CHECK:   arith.cmpi ne
+func.func @casts(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
+  %h = shears.cast %x : tensor<?x4xf32> to tensor<?x4xf16>
+  %i = shears.cast %h : tensor<?x4xf16> to tensor<?x4xi32>
+  %b = shears.cast %x : tensor<?x4xf32> to tensor<?x4xi1>
+  %c = shears.cast %b : tensor<?x4xi1> to tensor<?x4xi8>
+  %d = shears.cast %c : tensor<?x4xi8> to tensor<?x4xf64>
+  %l = shears.cast %i : tensor<?x4xi32> to tensor<?x4xi64>
+  %n = shears.cast %l : tensor<?x4xi64> to tensor<?x4xi1>
+  return %d, %n : tensor<?x4xf64>, tensor<?x4xi1>
+}

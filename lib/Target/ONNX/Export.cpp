@@ -575,6 +575,11 @@ LogicalResult Exporter::exportOp(Operation *op) {
           addAttr(node, "axis", *axis);
         return success();
       })
+      .Case([&](CastOp cast) {
+        addAttr(add("Cast"), "to",
+                getONNXElementType(cast.getType().getElementType()));
+        return success();
+      })
       .Case([&](BatchNormOp bn) {
         addAttr(add("BatchNormalization"), "epsilon",
                 bn.getEpsilon().convertToFloat());

@@ -2054,24 +2054,45 @@ static LogicalResult convertPad(NodeContext &ctx) {
 
 /// Cast between integer types keeps a computed shape; float-to-same-float is
 /// a no-op. Other casts are not supported.
-static LogicalResult convertCast(NodeContext &ctx) {
-  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
-    int64_t to = ctx.intAttr("to", 0);
-    if (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32) {
-      ctx.importer.setShape(ctx, *shape);
-      return success();
-    }
-  }
+/// `input` of Cast or CastLike converted to `to`: forwarded where it already
+/// has that type, a shears.cast elsewhere.
+static LogicalResult convertCastTo(NodeContext &ctx, Type to) {
   auto input = ctx.importer.getValue(ctx, 0);
   if (failed(input))
     return failure();
-  if (ctx.intAttr("to", 0) == onnx::TensorProto::FLOAT &&
-      typeOf(*input).getElementType().isF32()) {
+  RankedTensorType type = typeOf(*input);
+  if (type.getElementType() == to) {
     ctx.importer.setResult(ctx, 0, *input);
     return success();
   }
-  return ctx.emitError() << "only casts of shapes and float-to-float casts "
-                            "are supported";
+  for (Type t : {type.getElementType(), to})
+    if (t.isUnsignedInteger())
+      return ctx.emitError() << "casts from or to the unsigned " << t
+                             << " are not supported (floats, signed integers "
+                                "and bool are)";
+  return emitOp<CastOp>(ctx, *input, {},
+                        RankedTensorType::get(type.getShape(), to));
+}
+
+static LogicalResult convertCast(NodeContext &ctx) {
+  int64_t to = ctx.intAttr("to", 0);
+  // Shapes stay known at import (x.shape arithmetic).
+  if (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32)
+    if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
+      ctx.importer.setShape(ctx, *shape);
+      return success();
+    }
+  auto type = ctx.importer.convertElementType(to, ctx.loc, "attribute 'to'");
+  if (failed(type))
+    return failure();
+  return convertCastTo(ctx, *type);
+}
+
+static LogicalResult convertCastLike(NodeContext &ctx) {
+  auto like = ctx.importer.getValue(ctx, 1);
+  if (failed(like))
+    return failure();
+  return convertCastTo(ctx, typeOf(*like).getElementType());
 }
 
 /// QuantizeLinear and DequantizeLinear (opset 13): a scalar scale and zero
@@ -2194,6 +2215,7 @@ static const llvm::StringMap<Converter> &converters() {
       {"Unsqueeze", convertUnsqueeze},
       {"Squeeze", convertSqueeze},
       {"Cast", convertCast},
+      {"CastLike", convertCastLike},
       {"QuantizeLinear", convertQuantization<QuantizeOp>},
       {"DequantizeLinear", convertQuantization<DequantizeOp>},
       {"DynamicQuantizeLinear", convertUnary<DynamicQuantizeOp>},

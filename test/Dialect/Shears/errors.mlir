@@ -401,3 +401,19 @@ func.func @where_condition(%c: tensor<3xi1>, %x: tensor<2x4xf32>) -> tensor<2x4x
   %0 = shears.where %c, %x, %x : (tensor<3xi1>, tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @cast_shape(%x: tensor<2x4xf32>) -> tensor<4x2xf16> {
+  // expected-error @+1 {{'shears.cast' op requires the same shape for all operands and results}}
+  %0 = shears.cast %x : tensor<2x4xf32> to tensor<4x2xf16>
+  return %0 : tensor<4x2xf16>
+}
+
+// -----
+
+func.func @cast_unsigned(%x: tensor<2x4xf32>) -> tensor<2x4xui8> {
+  // expected-error @+1 {{'shears.cast' op result #0 must be ranked tensor of floating-point or signless integer values, but got 'tensor<2x4xui8>'}}
+  %0 = shears.cast %x : tensor<2x4xf32> to tensor<2x4xui8>
+  return %0 : tensor<2x4xui8>
+}

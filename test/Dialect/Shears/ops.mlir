@@ -171,6 +171,15 @@ func.func @layer_norm(%x: tensor<?x5x16xf32>, %s: tensor<16xf32>, %b: tensor<16x
   return %0 : tensor<?x5x16xf32>
 }
 
+// CHECK-LABEL: func @cast
+func.func @cast(%x: tensor<?x4xf32>) -> tensor<?x4xi1> {
+  // CHECK: shears.cast %{{.*}} : tensor<?x4xf32> to tensor<?x4xi64>
+  %i = shears.cast %x : tensor<?x4xf32> to tensor<?x4xi64>
+  // CHECK: shears.cast %{{.*}} : tensor<?x4xi64> to tensor<?x4xi1>
+  %b = shears.cast %i : tensor<?x4xi64> to tensor<?x4xi1>
+  return %b : tensor<?x4xi1>
+}
+
 // CHECK-LABEL: func @compare_where
 func.func @compare_where(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32> {
   // CHECK: shears.less %{{.*}}, %{{.*}} : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>

@@ -18,6 +18,8 @@
 // RUN: %{dump} %t/shapes.onnx | FileCheck %s --check-prefix=SHAPES
 // RUN: shears-translate --export-onnx %t/elementwise.mlir -o %t/elementwise.onnx
 // RUN: %{dump} %t/elementwise.onnx | FileCheck %s --check-prefix=ELEMENTWISE
+// RUN: shears-translate --export-onnx %t/cast.mlir -o %t/cast.onnx
+// RUN: %{dump} %t/cast.onnx | FileCheck %s --check-prefix=CAST
 
 //--- nn.mlir
 // NN: model ir 7 producer shears opset [('', 13)]
@@ -234,4 +236,20 @@ func.func @main(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> (tensor<?x4xf32>, ten
   %19 = shears.less %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>
   %20 = shears.where %19, %x, %y : (tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   return %14, %15, %16, %17, %18, %20 : tensor<?x4xf32>, tensor<?x1xf32>, tensor<f32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>, tensor<?x4xf32>
+}
+
+//--- cast.mlir
+// A cast is Cast with the ONNX element type of its result.
+// CAST: output output_0 DOUBLE Nx4
+// CAST: output output_1 BOOL Nx4
+// CAST: node Cast cast_0 ['input_0'] -> ['cast_0'] to=10{{$}}
+// CAST: node Cast cast_1 ['cast_0'] -> ['cast_1'] to=6{{$}}
+// CAST: node Cast cast_2 ['cast_1'] -> ['output_0'] to=11{{$}}
+// CAST: node Cast cast_3 ['cast_1'] -> ['output_1'] to=9{{$}}
+func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
+  %h = shears.cast %x : tensor<?x4xf32> to tensor<?x4xf16>
+  %i = shears.cast %h : tensor<?x4xf16> to tensor<?x4xi32>
+  %d = shears.cast %i : tensor<?x4xi32> to tensor<?x4xf64>
+  %b = shears.cast %i : tensor<?x4xi32> to tensor<?x4xi1>
+  return %d, %b : tensor<?x4xf64>, tensor<?x4xi1>
 }

@@ -254,3 +254,70 @@ std::optional<double> ClipOp::evaluate(ArrayRef<double> a) {
     x = std::min(x, max->convertToDouble());
   return x;
 }
+
+//===----------------------------------------------------------------------===//
+// Cast
+//===----------------------------------------------------------------------===//
+
+Value CastOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  Type from = x.getType();
+  Type to = getType().getElementType();
+  if (from == to)
+    return x;
+  auto fromFloat = dyn_cast<FloatType>(from);
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (to.isInteger(1)) {
+    if (fromFloat)
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x,
+                                   constantLike(b, loc, x, 0));
+    return arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne, x,
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(from, 0)));
+  }
+  // i1 true is 1, not -1.
+  bool isBool = from.isInteger(1);
+  if (fromFloat && toFloat) {
+    if (fromFloat.getWidth() == toFloat.getWidth()) // f16 <-> bf16
+      x = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+    if (cast<FloatType>(x.getType()).getWidth() < toFloat.getWidth())
+      return arith::ExtFOp::create(b, loc, to, x);
+    return arith::TruncFOp::create(b, loc, to, x);
+  }
+  if (fromFloat)
+    return arith::FPToSIOp::create(b, loc, to, x);
+  if (toFloat)
+    return isBool ? Value(arith::UIToFPOp::create(b, loc, to, x))
+                  : Value(arith::SIToFPOp::create(b, loc, to, x));
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return isBool ? Value(arith::ExtUIOp::create(b, loc, to, x))
+                  : Value(arith::ExtSIOp::create(b, loc, to, x));
+  return arith::TruncIOp::create(b, loc, to, x);
+}
+
+std::optional<double> CastOp::evaluate(ArrayRef<double> a) {
+  double x = a[0];
+  Type to = getType().getElementType();
+  if (to.isInteger(1))
+    return x != 0 ? 1.0 : 0.0;
+  if (auto toFloat = dyn_cast<FloatType>(to)) {
+    APFloat value(x);
+    bool lost;
+    value.convert(toFloat.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                  &lost);
+    return value.convertToDouble();
+  }
+  // Floats truncate toward zero; where that is out of range (undefined in
+  // ONNX) or the number is not an int64, the channel is left alone.
+  double t = std::trunc(x);
+  if (!std::isfinite(t) || std::fabs(t) >= 0x1p63)
+    return std::nullopt;
+  unsigned width = to.getIntOrFloatBitWidth();
+  if (isa<FloatType>(getInput().getType().getElementType()))
+    return t >= -std::ldexp(1.0, width - 1) && t < std::ldexp(1.0, width - 1)
+               ? std::optional<double>(t)
+               : std::nullopt;
+  // Integers narrow by dropping high bits.
+  APInt value(64, static_cast<int64_t>(t), /*isSigned=*/true);
+  return static_cast<double>(value.trunc(width).getSExtValue());
+}

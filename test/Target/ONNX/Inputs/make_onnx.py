@@ -202,6 +202,8 @@ CATALOGUE = {
     "hardsigmoid-unknown-attribute": lambda: bad_node("HardSigmoid", ["x"], gamma=0.5),
     "mod-on-floats": lambda: model([node("Mod", ["x", "x"], fmod=1)], [tensor("x", [2, 3])],
                                    [tensor("y", [2, 3])]),
+    "cast-to-uint8": lambda: model([node("Cast", ["x"], to=TensorProto.UINT8)],
+                                   [tensor("x", [2, 3])], [tensor("y", [2, 3], TensorProto.UINT8)]),
     "dropout-mask-dynamic": lambda: model([node("Dropout", ["x"], ["y", "mask"])],
                                           [tensor("x", ["N", 3])],
                                           [tensor("y", ["N", 3]),
@@ -299,6 +301,23 @@ def conv1d():
                   helper.make_node("AveragePool", ["m"], ["output"], name="/avg",
                                    kernel_shape=[2], auto_pad="SAME_UPPER")],
                  [tensor("input", ["N", 4, 17])], [tensor("output", ["N", 6, 8])], [w, b])
+
+
+def casts():
+    """Casts between floats, integers and bool, and a CastLike (opset 15), summed back in f32:
+    truncation toward zero, x != 0, f16 and f64 rounding."""
+    T = TensorProto
+    cast = lambda x, y, to: helper.make_node("Cast", [x], [y], name=y, to=to)
+    add = lambda a, b, y: helper.make_node("Add", [a, b], [y], name=y)
+    return model([cast("input", "i32", T.INT32), cast("i32", "i64", T.INT64),
+                  cast("i64", "i8", T.INT8), cast("i8", "trunc", FLOAT),
+                  cast("input", "bool", T.BOOL), cast("bool", "ones", FLOAT),
+                  cast("input", "half", T.FLOAT16), cast("half", "rounded", FLOAT),
+                  cast("input", "double", T.DOUBLE),
+                  helper.make_node("CastLike", ["double", "input"], ["like"], name="like"),
+                  add("trunc", "ones", "s0"), add("s0", "rounded", "s1"),
+                  add("s1", "like", "output")],
+                 [tensor("input", ["N", 3, 5])], [tensor("output", ["N", 3, 5])], opset=15)
 
 
 def external(location):
@@ -439,7 +458,7 @@ MALFORMED = {
 MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
-    "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d,
+    "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d, "casts": casts,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,

@@ -331,6 +331,27 @@ def Shears_WhereOp : Shears_InferredOp<"where",
   }];
 }
 
+def Shears_CastOp : Shears_Op<"cast", [Pure, SameOperandsAndResultShape,
+                                       ShearsElementwise,
+                                       ChannelFlowOpInterface]> {
+  let summary = "Element type conversion (ONNX Cast)";
+  let description = [{
+    Floats and signless integers of any width to one another, as ONNX's Cast:
+    floats round to nearest even, floats to integers truncate toward zero
+    (out of range is undefined, as in ONNX), integers narrow by dropping
+    high bits and widen with their sign; to `i1`, anything that is not zero
+    is true, and `i1` true is 1 in every other type. Unsigned integers are
+    not signless and not taken: linalg works on signless integers only.
+
+    ```mlir
+    %y = shears.cast %x : tensor<2x3xf32> to tensor<2x3xf16>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[AnyFloat, AnySignlessInteger]>:$input);
+  let results = (outs RankedTensorOf<[AnyFloat, AnySignlessInteger]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+}
+
 class Shears_UnaryOp<string mnemonic, string what>
     : Shears_Op<mnemonic, [Pure, SameOperandsAndResultType, ShearsElementwise,
                            ChannelFlowOpInterface]> {
