@@ -420,10 +420,11 @@ def print_reconstruction(result):
           f"(obs: SparseGPT on the Gram matrices of 2048 training images; activation: Wanda on "
           f"the same images; obs allocated: obs at per-layer sparsities allocated from its "
           f"sensitivity on 2000 other training images under the same parameter budget; "
-          f"channel: output channels by magnitude per layer, +refit: the "
+          f"channel: output channels by magnitude per layer, global ch.: by one threshold "
+          f"over every channel group, +refit: the "
           f"layers reading them refit by least squares on the same images); test accuracy (%) "
           f"and the change from dense {percent(dense)}")
-    header = f"{'criterion':<14}" + "".join(f"{label:>16}" for label in labels)
+    header = f"{'criterion':<17}" + "".join(f"{label:>16}" for label in labels)
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -431,7 +432,7 @@ def print_reconstruction(result):
             f"{'-':>16}" if r["accuracy"].get(label) is None else
             f"{r['accuracy'][label] * 100:>8.2f} ({(r['accuracy'][label] - dense) * 100:+5.2f})"
             for label in labels)
-        print(f"{r['criterion']:<14}{cells}")
+        print(f"{r['criterion']:<17}{cells}")
 
 
 def print_low_rank(result):
@@ -504,16 +505,20 @@ def reconstruction_sweep(module, spec, data, prune, tmp):
         accuracies[f"{sparsity:.0%}"] = accuracy_of(shears.compile(pruned), x, labels)
     rows.append({"criterion": "obs allocated", "accuracy": accuracies})
     log(f"   obs allocated: " + " ".join(percent(a, "") for a in accuracies.values()))
-    # Channels (magnitude, per layer), then the layers that read them refit
-    # by least squares with an intercept (ThiNet; bias compensation).
-    for label, refit in (("channel", False), ("channel+refit", True)):
+    # Channels (magnitude, per layer or one threshold over every channel
+    # group, as network slimming prunes), then the layers that read them
+    # refit by least squares with an intercept (ThiNet; bias compensation).
+    for label, scope, refit in (("channel", "layer", False), ("channel+refit", "layer", True),
+                                ("global ch.", "global", False),
+                                ("global ch.+refit", "global", True)):
         accuracies = {}
         for sparsity in RECONSTRUCTION_SPARSITIES:
             options = {"reconstruct": "true", "hessians": paths["obs"]} if refit else {}
-            pruned = prune(module, sparsity=sparsity, granularity="channel", **options)
+            pruned = prune(module, sparsity=sparsity, granularity="channel", scope=scope,
+                           **options)
             accuracies[f"{sparsity:.0%}"] = accuracy_of(shears.compile(pruned), x, labels)
         rows.append({"criterion": label, "accuracy": accuracies})
-        log(f"   {label:>10}: " + " ".join(percent(a, "") for a in accuracies.values()))
+        log(f"   {label:>16}: " + " ".join(percent(a, "") for a in accuracies.values()))
     return rows
 
 
@@ -551,8 +556,9 @@ FINE_TUNING = {
     "fashion_mnist_mlp": ("92% unstructured, global",
                           ["--sparsity", "0.92", "--scope", "global"],
                           [(0.1, "random"), (0.1, "loss"), (0.3, "random"), (1.0, "random")]),
-    "fashion_mnist_cnn": ("70% channels, refit",
-                          ["--sparsity", "0.7", "--granularity", "channel", "--reconstruct"],
+    "fashion_mnist_cnn": ("70% channels, global, refit",
+                          ["--sparsity", "0.7", "--granularity", "channel", "--scope", "global",
+                           "--reconstruct"],
                           [(0.1, "random"), (1.0, "random")]),
 }
 
