@@ -293,3 +293,29 @@ func.func @casts(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
   %n = shears.cast %l : tensor<?x4xi64> to tensor<?x4xi1>
   return %d, %n : tensor<?x4xf64>, tensor<?x4xi1>
 }
+
+// -----
+
+// On integers, arithmetic is arith's integer ops, signed where it matters.
+// CHECK-LABEL: func.func @integers
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi32>)
+// CHECK:   arith.addi
+// CHECK: linalg.generic
+// CHECK:   arith.muli
+// CHECK: linalg.generic
+// CHECK:   arith.maxsi
+// CHECK: linalg.generic
+// CHECK:   arith.minsi
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi1>)
+// CHECK:   arith.cmpi slt
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi1>)
+// CHECK:   arith.cmpi eq
+func.func @integers(%x: tensor<?x4xi32>, %y: tensor<4xi32>) -> (tensor<?x4xi1>, tensor<?x4xi1>) {
+  %a = shears.add %x, %y : (tensor<?x4xi32>, tensor<4xi32>) -> tensor<?x4xi32>
+  %m = shears.mul %a, %x : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %hi = shears.max %m, %y : (tensor<?x4xi32>, tensor<4xi32>) -> tensor<?x4xi32>
+  %lo = shears.min %hi, %x : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %l = shears.less %lo, %y : (tensor<?x4xi32>, tensor<4xi32>) -> tensor<?x4xi1>
+  %e = shears.equal %lo, %x : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi1>
+  return %l, %e : tensor<?x4xi1>, tensor<?x4xi1>
+}

@@ -417,3 +417,19 @@ func.func @cast_unsigned(%x: tensor<2x4xf32>) -> tensor<2x4xui8> {
   %0 = shears.cast %x : tensor<2x4xf32> to tensor<2x4xui8>
   return %0 : tensor<2x4xui8>
 }
+
+// -----
+
+func.func @add_unsigned(%x: tensor<2x4xui8>) -> tensor<2x4xui8> {
+  // expected-error @+1 {{'shears.add' op operand #0 must be ranked tensor of floating-point or signless integer values, but got 'tensor<2x4xui8>'}}
+  %0 = shears.add %x, %x : (tensor<2x4xui8>, tensor<2x4xui8>) -> tensor<2x4xui8>
+  return %0 : tensor<2x4xui8>
+}
+
+// -----
+
+func.func @div_integers(%x: tensor<2x4xi32>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{'shears.div' op operand #0 must be ranked tensor of floating-point values, but got 'tensor<2x4xi32>'}}
+  %0 = shears.div %x, %x : (tensor<2x4xi32>, tensor<2x4xi32>) -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}

@@ -46,25 +46,44 @@ static double clamp(double x, double lo, double hi) {
 // Binary
 //===----------------------------------------------------------------------===//
 
+/// `FloatOp` on floats, `IntOp` on (signless, signed) integers.
+template <typename FloatOp, typename IntOp>
+static Value floatOrInt(OpBuilder &b, Location loc, ValueRange a) {
+  if (isa<FloatType>(a[0].getType()))
+    return FloatOp::create(b, loc, a[0], a[1]);
+  return IntOp::create(b, loc, a[0], a[1]);
+}
+
+/// `x` as the result of `op`; nullopt where the result is an integer that
+/// `x` does not fit (the op wraps around there, the number does not).
+static std::optional<double> asResult(Operation *op, double x) {
+  auto type = dyn_cast<IntegerType>(
+      cast<ShapedType>(op->getResult(0).getType()).getElementType());
+  if (!type)
+    return x;
+  double half = std::ldexp(1.0, type.getWidth() - 1);
+  return x >= -half && x < half ? std::optional<double>(x) : std::nullopt;
+}
+
 Value AddOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::AddFOp::create(b, loc, a[0], a[1]);
+  return floatOrInt<arith::AddFOp, arith::AddIOp>(b, loc, a);
 }
 std::optional<double> AddOp::evaluate(ArrayRef<double> a) {
-  return a[0] + a[1];
+  return asResult(*this, a[0] + a[1]);
 }
 
 Value SubOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::SubFOp::create(b, loc, a[0], a[1]);
+  return floatOrInt<arith::SubFOp, arith::SubIOp>(b, loc, a);
 }
 std::optional<double> SubOp::evaluate(ArrayRef<double> a) {
-  return a[0] - a[1];
+  return asResult(*this, a[0] - a[1]);
 }
 
 Value MulOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::MulFOp::create(b, loc, a[0], a[1]);
+  return floatOrInt<arith::MulFOp, arith::MulIOp>(b, loc, a);
 }
 std::optional<double> MulOp::evaluate(ArrayRef<double> a) {
-  return a[0] * a[1];
+  return asResult(*this, a[0] * a[1]);
 }
 
 Value DivOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
@@ -83,36 +102,48 @@ std::optional<double> PowOp::evaluate(ArrayRef<double> a) {
 
 // ONNX Max and Min propagate NaN, as arith's maximumf and minimumf do.
 Value MaxOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::MaximumFOp::create(b, loc, a[0], a[1]);
+  return floatOrInt<arith::MaximumFOp, arith::MaxSIOp>(b, loc, a);
 }
 std::optional<double> MaxOp::evaluate(ArrayRef<double> a) {
   return std::isnan(a[0]) || std::isnan(a[1]) ? NAN : std::max(a[0], a[1]);
 }
 
 Value MinOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::MinimumFOp::create(b, loc, a[0], a[1]);
+  return floatOrInt<arith::MinimumFOp, arith::MinSIOp>(b, loc, a);
 }
 std::optional<double> MinOp::evaluate(ArrayRef<double> a) {
   return std::isnan(a[0]) || std::isnan(a[1]) ? NAN : std::min(a[0], a[1]);
 }
 
-// Comparisons are ordered: false where either side is NaN, as ONNX's.
+// Comparisons are ordered on floats (false where either side is NaN, as
+// ONNX's) and signed on integers.
+static Value compare(OpBuilder &b, Location loc, ValueRange a,
+                     arith::CmpFPredicate onFloats,
+                     arith::CmpIPredicate onIntegers) {
+  if (isa<FloatType>(a[0].getType()))
+    return arith::CmpFOp::create(b, loc, onFloats, a[0], a[1]);
+  return arith::CmpIOp::create(b, loc, onIntegers, a[0], a[1]);
+}
+
 Value EqualOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], a[1]);
+  return compare(b, loc, a, arith::CmpFPredicate::OEQ,
+                 arith::CmpIPredicate::eq);
 }
 std::optional<double> EqualOp::evaluate(ArrayRef<double> a) {
   return a[0] == a[1];
 }
 
 Value LessOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0], a[1]);
+  return compare(b, loc, a, arith::CmpFPredicate::OLT,
+                 arith::CmpIPredicate::slt);
 }
 std::optional<double> LessOp::evaluate(ArrayRef<double> a) {
   return a[0] < a[1];
 }
 
 Value GreaterOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0], a[1]);
+  return compare(b, loc, a, arith::CmpFPredicate::OGT,
+                 arith::CmpIPredicate::sgt);
 }
 std::optional<double> GreaterOp::evaluate(ArrayRef<double> a) {
   return a[0] > a[1];

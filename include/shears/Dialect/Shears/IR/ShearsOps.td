@@ -13,6 +13,8 @@ include "mlir/Interfaces/DestinationStyleOpInterface.td"
 def Shears_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Shears_IndexTensor : RankedTensorOf<[I32, I64]>;
 def Shears_NumberTensor : RankedTensorOf<[AnyFloat, AnyInteger]>;
+// What arith computes on: floats and signless integers (signed in ONNX).
+def Shears_ArithmeticTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
 
 // Ops whose result type follows from operands and attributes; their verifier
 // checks the written result type against the inferred one.
@@ -260,11 +262,12 @@ def Shears_DynamicQuantizeOp : Shears_Op<"dynamic_quantize",
 // channel flow all come from it.
 def ShearsElementwise : DeclareOpInterfaceMethods<ElementwiseOpInterface>;
 
-class Shears_BinaryOp<string mnemonic, string what>
+class Shears_BinaryOp<string mnemonic, string what,
+                      Type operand = Shears_FloatTensor>
     : Shears_InferredOp<mnemonic, [ShearsElementwise, ChannelFlowOpInterface]> {
   let summary = what # " with numpy broadcasting";
-  let arguments = (ins Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
-  let results = (outs Shears_FloatTensor:$result);
+  let arguments = (ins operand:$lhs, operand:$rhs);
+  let results = (outs operand:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
   }];
@@ -278,22 +281,28 @@ class Shears_BinaryOp<string mnemonic, string what>
   }];
 }
 
-def Shears_AddOp : Shears_BinaryOp<"add", "Elementwise sum"> {
+def Shears_AddOp : Shears_BinaryOp<"add", "Elementwise sum",
+                                   Shears_ArithmeticTensor> {
   let hasCanonicalizer = 1;
 }
-def Shears_SubOp : Shears_BinaryOp<"sub", "Elementwise difference">;
-def Shears_MulOp : Shears_BinaryOp<"mul", "Elementwise product">;
+def Shears_SubOp : Shears_BinaryOp<"sub", "Elementwise difference",
+                                   Shears_ArithmeticTensor>;
+def Shears_MulOp : Shears_BinaryOp<"mul", "Elementwise product",
+                                   Shears_ArithmeticTensor>;
 def Shears_DivOp : Shears_BinaryOp<"div", "Elementwise quotient">;
 def Shears_PowOp : Shears_BinaryOp<"pow", "Elementwise power lhs^rhs"> {
   let hasCanonicalizer = 1;
 }
-def Shears_MaxOp : Shears_BinaryOp<"max", "Elementwise maximum">;
-def Shears_MinOp : Shears_BinaryOp<"min", "Elementwise minimum">;
+def Shears_MaxOp : Shears_BinaryOp<"max", "Elementwise maximum",
+                                   Shears_ArithmeticTensor>;
+def Shears_MinOp : Shears_BinaryOp<"min", "Elementwise minimum",
+                                   Shears_ArithmeticTensor>;
 
 class Shears_CompareOp<string mnemonic, string what>
     : Shears_InferredOp<mnemonic, [ShearsElementwise, ChannelFlowOpInterface]> {
   let summary = what # " with numpy broadcasting, an i1 result";
-  let arguments = (ins Shears_FloatTensor:$lhs, Shears_FloatTensor:$rhs);
+  let arguments = (ins Shears_ArithmeticTensor:$lhs,
+                       Shears_ArithmeticTensor:$rhs);
   let results = (outs RankedTensorOf<[I1]>:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
