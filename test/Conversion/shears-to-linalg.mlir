@@ -144,6 +144,24 @@ func.func @softmax(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
 
 // -----
 
+// Log softmax is x - max - log(sum(exp(x - max))): no division, no log of
+// an underflowed quotient.
+// CHECK-LABEL: func @log_softmax
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK:   arith.subf
+// CHECK:   math.log
+// CHECK:   arith.subf
+// CHECK-NOT: arith.divf
+func.func @log_softmax(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  %0 = shears.softmax %x {axis = 1 : i64, log = true} : tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
 // Gather clamps indices (negative ones count from the end).
 // CHECK-LABEL: func @gather
 // CHECK: linalg.generic
@@ -318,4 +336,34 @@ func.func @integers(%x: tensor<?x4xi32>, %y: tensor<4xi32>) -> (tensor<?x4xi1>, 
   %l = shears.less %lo, %y : (tensor<?x4xi32>, tensor<4xi32>) -> tensor<?x4xi1>
   %e = shears.equal %lo, %x : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi1>
   return %l, %e : tensor<?x4xi1>, tensor<?x4xi1>
+}
+
+// -----
+
+// Logic on i1; PRelu selects the sloped product below zero; Round halves to
+// even; Selu scales both sides by gamma.
+// CHECK-LABEL: func.func @logic_and_activations
+// CHECK:   arith.andi
+// CHECK:   arith.ori
+// CHECK:   arith.xori
+// CHECK:   arith.constant true
+// CHECK:   arith.xori
+// CHECK:   arith.mulf
+// CHECK:   arith.cmpf oge
+// CHECK:   arith.select
+// CHECK:   math.roundeven
+// CHECK:   math.expm1
+// CHECK:   arith.cmpf ogt
+// CHECK:   arith.select
+// CHECK:   arith.constant 1.05070102 : f32
+// CHECK:   arith.mulf
+func.func @logic_and_activations(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: tensor<4xf32>) -> (tensor<4xi1>, tensor<?x4xf32>) {
+  %0 = shears.and %a, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %1 = shears.or %0, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %2 = shears.xor %1, %a : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %3 = shears.not %2 : tensor<4xi1>
+  %4 = shears.prelu %x, %s : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %5 = shears.round %4 : tensor<?x4xf32>
+  %6 = shears.selu %5 : tensor<?x4xf32>
+  return %3, %6 : tensor<4xi1>, tensor<?x4xf32>
 }

@@ -78,6 +78,17 @@ struct SoftmaxLowering : ShearsPattern<SoftmaxOp> {
         [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
           return arith::AddFOp::create(b, l, acc, v);
         });
+    if (op.getLog()) {
+      // log softmax(x) = x - max - log(sum): finite where exp underflows.
+      rewriter.replaceOp(
+          op, elementwise(rewriter, loc, type, {x, max, sum},
+                          [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                            return arith::SubFOp::create(
+                                b, l, arith::SubFOp::create(b, l, a[0], a[1]),
+                                math::LogOp::create(b, l, a[2]));
+                          }));
+      return success();
+    }
     rewriter.replaceOp(
         op, elementwise(rewriter, loc, type, {exp, sum},
                         [](OpBuilder &b, Location l, ValueRange a) -> Value {

@@ -693,7 +693,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
             return success();
           })
       .Case([&](SoftmaxOp softmax) {
-        addAttr(add("Softmax"), "axis", softmax.getAxis());
+        addAttr(add(softmax.getLog() ? "LogSoftmax" : "Softmax"), "axis",
+                softmax.getAxis());
         return success();
       })
       .Case([&](MaxPoolOp pool) {

@@ -1632,7 +1632,8 @@ static LogicalResult convertClip(NodeContext &ctx) {
   return emitOp<ClipOp>(ctx, *input, bounds);
 }
 
-static LogicalResult convertSoftmax(NodeContext &ctx) {
+/// Softmax, or LogSoftmax with `log`.
+template <bool log> static LogicalResult convertSoftmax(NodeContext &ctx) {
   auto input = ctx.importer.getFloatValue(ctx, 0);
   if (failed(input))
     return failure();
@@ -1641,8 +1642,9 @@ static LogicalResult convertSoftmax(NodeContext &ctx) {
   if (failed(axis))
     return failure();
   auto &b = ctx.importer.builder;
-  return emitOp<SoftmaxOp>(
-      ctx, *input, b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)));
+  return emitOp<SoftmaxOp>(ctx, *input,
+                           {b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)),
+                            b.getNamedAttr("log", b.getBoolAttr(log))});
 }
 
 static LogicalResult convertFlatten(NodeContext &ctx) {
@@ -2189,6 +2191,7 @@ static const llvm::StringMap<Converter> &converters() {
       {"LayerNormalization", convertLayerNorm},
 #define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {OnnxOp, convertElementwise<Op>},
 #include "ElementwiseOps.def"
+      {"Sum", convertElementwise<AddOp>}, // variadic: added left to right
       {"Mod", convertShapeOnly},
       {"ConstantOfShape", convertConstantOfShape},
       {"Expand", convertExpand},
@@ -2198,7 +2201,8 @@ static const llvm::StringMap<Converter> &converters() {
       {"ReduceMax", convertReduce<ReduceMaxOp>},
       {"ReduceMin", convertReduce<ReduceMinOp>},
       {"ReduceL2", convertReduce<ReduceL2Op>},
-      {"Softmax", convertSoftmax},
+      {"Softmax", convertSoftmax</*log=*/false>},
+      {"LogSoftmax", convertSoftmax</*log=*/true>},
       {"MaxPool", convertPool<MaxPoolOp>},
       {"AveragePool", convertPool<AvgPoolOp>},
       {"GlobalAveragePool", convertUnary<GlobalAvgPoolOp>},

@@ -20,6 +20,8 @@
 // RUN: %{dump} %t/elementwise.onnx | FileCheck %s --check-prefix=ELEMENTWISE
 // RUN: shears-translate --export-onnx %t/cast.mlir -o %t/cast.onnx
 // RUN: %{dump} %t/cast.onnx | FileCheck %s --check-prefix=CAST
+// RUN: shears-translate --export-onnx %t/logic.mlir -o %t/logic.onnx
+// RUN: %{dump} %t/logic.onnx | FileCheck %s --check-prefix=LOGIC
 
 //--- nn.mlir
 // NN: model ir 7 producer shears opset [('', 13)]
@@ -252,4 +254,26 @@ func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
   %d = shears.cast %i : tensor<?x4xi32> to tensor<?x4xf64>
   %b = shears.cast %i : tensor<?x4xi32> to tensor<?x4xi1>
   return %d, %b : tensor<?x4xf64>, tensor<?x4xi1>
+}
+
+//--- logic.mlir
+// Logic, PRelu, Round, Selu (attributes by name) and LogSoftmax.
+// LOGIC: node And and_0 ['input_0', 'input_1'] -> ['and_0']{{$}}
+// LOGIC: node Or or_0 ['and_0', 'input_1'] -> ['or_0']{{$}}
+// LOGIC: node Xor xor_0 ['or_0', 'input_0'] -> ['xor_0']{{$}}
+// LOGIC: node Not not_0 ['xor_0'] -> ['output_0']{{$}}
+// LOGIC: node PRelu prelu_0 ['input_2', 'input_3'] -> ['prelu_0']{{$}}
+// LOGIC: node Round round_0 ['prelu_0'] -> ['round_0']{{$}}
+// LOGIC: node Selu selu_0 ['round_0'] -> ['selu_0'] alpha=1.5 gamma=1.0507010221481323{{$}}
+// LOGIC: node LogSoftmax softmax_0 ['selu_0'] -> ['output_1'] axis=1{{$}}
+func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: tensor<4xf32>) -> (tensor<4xi1>, tensor<?x4xf32>) {
+  %0 = shears.and %a, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %1 = shears.or %0, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %2 = shears.xor %1, %a : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %3 = shears.not %2 : tensor<4xi1>
+  %4 = shears.prelu %x, %s : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %5 = shears.round %4 : tensor<?x4xf32>
+  %6 = shears.selu %5 {alpha = 1.5 : f32} : tensor<?x4xf32>
+  %7 = shears.softmax %6 {axis = 1 : i64, log = true} : tensor<?x4xf32>
+  return %3, %7 : tensor<4xi1>, tensor<?x4xf32>
 }

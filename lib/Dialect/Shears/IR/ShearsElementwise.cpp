@@ -149,6 +149,35 @@ std::optional<double> GreaterOp::evaluate(ArrayRef<double> a) {
   return a[0] > a[1];
 }
 
+// PRelu: the slope broadcasts, as ONNX's (unidirectionally) does.
+Value PReluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return whereNegative(b, loc, a[0], arith::MulFOp::create(b, loc, a[0], a[1]));
+}
+std::optional<double> PReluOp::evaluate(ArrayRef<double> a) {
+  return a[0] >= 0 ? a[0] : a[1] * a[0];
+}
+
+Value AndOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::AndIOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> AndOp::evaluate(ArrayRef<double> a) {
+  return a[0] != 0 && a[1] != 0;
+}
+
+Value OrOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::OrIOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> OrOp::evaluate(ArrayRef<double> a) {
+  return a[0] != 0 || a[1] != 0;
+}
+
+Value XorOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::XOrIOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> XorOp::evaluate(ArrayRef<double> a) {
+  return (a[0] != 0) != (a[1] != 0);
+}
+
 Value WhereOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
   return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
 }
@@ -251,6 +280,36 @@ Value EluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
 }
 std::optional<double> EluOp::evaluate(ArrayRef<double> a) {
   return a[0] >= 0 ? a[0] : getAlpha().convertToDouble() * std::expm1(a[0]);
+}
+
+Value RoundOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return math::RoundEvenOp::create(b, loc, a[0]);
+}
+std::optional<double> RoundOp::evaluate(ArrayRef<double> a) {
+  return std::nearbyint(a[0]); // the default rounding mode: halves to even
+}
+
+Value NotOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value one = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+  return arith::XOrIOp::create(b, loc, a[0], one);
+}
+std::optional<double> NotOp::evaluate(ArrayRef<double> a) { return a[0] == 0; }
+
+Value SeluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  double alpha = getAlpha().convertToDouble();
+  Value negative = arith::MulFOp::create(
+      b, loc, math::ExpM1Op::create(b, loc, x), constantLike(b, loc, x, alpha));
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                         constantLike(b, loc, x, 0));
+  Value y = arith::SelectOp::create(b, loc, positive, x, negative);
+  return arith::MulFOp::create(
+      b, loc, y, constantLike(b, loc, x, getGamma().convertToDouble()));
+}
+std::optional<double> SeluOp::evaluate(ArrayRef<double> a) {
+  double alpha = getAlpha().convertToDouble();
+  double gamma = getGamma().convertToDouble();
+  return gamma * (a[0] > 0 ? a[0] : alpha * std::expm1(a[0]));
 }
 
 Value HardSigmoidOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {

@@ -1242,7 +1242,8 @@ SoftmaxOp::foldConstantChannel(ArrayRef<std::optional<double>>,
   int64_t count = getType().getDimSize(getAxis());
   if (!channel || ShapedType::isDynamic(count) || count == 0)
     return std::nullopt;
-  return 1.0 / static_cast<double>(count);
+  return getLog() ? -std::log(static_cast<double>(count))
+                  : 1.0 / static_cast<double>(count);
 }
 
 std::optional<double>

@@ -13,6 +13,7 @@ include "mlir/Interfaces/DestinationStyleOpInterface.td"
 def Shears_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Shears_IndexTensor : RankedTensorOf<[I32, I64]>;
 def Shears_NumberTensor : RankedTensorOf<[AnyFloat, AnyInteger]>;
+def Shears_BoolTensor : RankedTensorOf<[I1]>;
 // What arith computes on: floats and signless integers (signed in ONNX).
 def Shears_ArithmeticTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
 
@@ -293,6 +294,12 @@ def Shears_DivOp : Shears_BinaryOp<"div", "Elementwise quotient">;
 def Shears_PowOp : Shears_BinaryOp<"pow", "Elementwise power lhs^rhs"> {
   let hasCanonicalizer = 1;
 }
+def Shears_PReluOp : Shears_BinaryOp<"prelu",
+    "x where x >= 0, slope * x elsewhere (ONNX PRelu)">;
+def Shears_AndOp : Shears_BinaryOp<"and", "Logical and", Shears_BoolTensor>;
+def Shears_OrOp : Shears_BinaryOp<"or", "Logical or", Shears_BoolTensor>;
+def Shears_XorOp : Shears_BinaryOp<"xor", "Logical exclusive or",
+                                   Shears_BoolTensor>;
 def Shears_MaxOp : Shears_BinaryOp<"max", "Elementwise maximum",
                                    Shears_ArithmeticTensor>;
 def Shears_MinOp : Shears_BinaryOp<"min", "Elementwise minimum",
@@ -361,12 +368,13 @@ def Shears_CastOp : Shears_Op<"cast", [Pure, SameOperandsAndResultShape,
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
 }
 
-class Shears_UnaryOp<string mnemonic, string what>
+class Shears_UnaryOp<string mnemonic, string what,
+                     Type operand = Shears_FloatTensor>
     : Shears_Op<mnemonic, [Pure, SameOperandsAndResultType, ShearsElementwise,
                            ChannelFlowOpInterface]> {
   let summary = what;
-  let arguments = (ins Shears_FloatTensor:$input);
-  let results = (outs Shears_FloatTensor:$result);
+  let arguments = (ins operand:$input);
+  let results = (outs operand:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
@@ -381,6 +389,9 @@ def Shears_SqrtOp : Shears_UnaryOp<"sqrt", "Square root">;
 def Shears_ReciprocalOp : Shears_UnaryOp<"reciprocal", "1 / x">;
 def Shears_ErfOp : Shears_UnaryOp<"erf", "Error function">;
 def Shears_SoftplusOp : Shears_UnaryOp<"softplus", "log(1 + exp(x))">;
+def Shears_RoundOp : Shears_UnaryOp<"round",
+    "Nearest integer, halves to even">;
+def Shears_NotOp : Shears_UnaryOp<"not", "Logical not", Shears_BoolTensor>;
 def Shears_HardSwishOp : Shears_UnaryOp<"hard_swish",
     "x * max(0, min(1, x / 6 + 1 / 2))">;
 
@@ -393,6 +404,12 @@ def Shears_EluOp : Shears_UnaryOp<"elu",
     "x where x >= 0, alpha * (exp(x) - 1) elsewhere"> {
   let arguments = (ins Shears_FloatTensor:$input,
                        DefaultValuedAttr<F32Attr, "1.0">:$alpha);
+}
+def Shears_SeluOp : Shears_UnaryOp<"selu",
+    "gamma * x where x > 0, gamma * alpha * (exp(x) - 1) elsewhere"> {
+  let arguments = (ins Shears_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "1.67326319217681884765625">:$alpha,
+                       DefaultValuedAttr<F32Attr, "1.05070102214813232421875">:$gamma);
 }
 def Shears_HardSigmoidOp : Shears_UnaryOp<"hard_sigmoid",
     "max(0, min(1, alpha * x + beta))"> {
@@ -410,8 +427,14 @@ def Shears_ClipOp : Shears_UnaryOp<"clip", "Clamps to [min, max] (either bound o
 def Shears_SoftmaxOp : Shears_Op<"softmax",
     [Pure, SameOperandsAndResultType, ChannelFlowFolding]> {
   let summary = "Softmax along one axis (ONNX opset 13 semantics)";
+  let description = [{
+    With `log`, its logarithm (ONNX LogSoftmax), computed as
+    `x - max - log(sum(exp(x - max)))` so that it stays finite where the
+    softmax underflows.
+  }];
   let arguments = (ins Shears_FloatTensor:$input,
-                       I64Attr:$axis);
+                       I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$log);
   let results = (outs Shears_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
