@@ -232,6 +232,19 @@ func.func @reduce_mean(%x: tensor<?x8x4x4xf32>) -> tensor<?x8xf32> {
 
 // -----
 
+// A product starts from one.
+// CHECK-LABEL: func.func @reduce_prod
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[ONE]] : f32) outs(%{{.*}} : tensor<?x1xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK:   arith.mulf
+func.func @reduce_prod(%x: tensor<?x8xf32>) -> tensor<?x1xf32> {
+  %0 = shears.reduce_prod %x {axes = array<i64: 1>} : (tensor<?x8xf32>) -> tensor<?x1xf32>
+  return %0 : tensor<?x1xf32>
+}
+
+// -----
+
 // An expand is a broadcasting copy into a tensor whose dynamic sizes are
 // the sources' dimensions.
 // CHECK-LABEL: func.func @expand

@@ -157,6 +157,7 @@ template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
     constexpr bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
     constexpr bool isMin = std::is_same_v<OpTy, ReduceMinOp>;
     constexpr bool isL2 = std::is_same_v<OpTy, ReduceL2Op>;
+    constexpr bool isProd = std::is_same_v<OpTy, ReduceProdOp>;
     Value result;
     if constexpr (std::is_same_v<OpTy, ReduceMeanOp>) {
       FailureOr<Value> mean = meanKeepDims(rewriter, loc, input, axes);
@@ -164,9 +165,10 @@ template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
         return rewriter.notifyMatchFailure(op, "mean over a dynamic dimension");
       result = *mean;
     } else {
-      double init = isMax   ? -std::numeric_limits<double>::infinity()
-                    : isMin ? std::numeric_limits<double>::infinity()
-                            : 0.0;
+      double init = isMax    ? -std::numeric_limits<double>::infinity()
+                    : isMin  ? std::numeric_limits<double>::infinity()
+                    : isProd ? 1.0
+                             : 0.0;
       result = reduceKeepDims(
           rewriter, loc, input, axes, init,
           [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
@@ -174,6 +176,8 @@ template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
               return arith::MaximumFOp::create(b, l, acc, v);
             if (isMin)
               return arith::MinimumFOp::create(b, l, acc, v);
+            if (isProd)
+              return arith::MulFOp::create(b, l, acc, v);
             if (isL2)
               v = arith::MulFOp::create(b, l, v, v);
             return arith::AddFOp::create(b, l, acc, v);
@@ -214,6 +218,6 @@ void mlir::shears::populateElementwisePatterns(RewritePatternSet &patterns) {
   patterns.add<ElementwiseLowering, MaskLowering, SoftmaxLowering,
                LayerNormLowering, ReduceLowering<ReduceSumOp>,
                ReduceLowering<ReduceMeanOp>, ReduceLowering<ReduceMaxOp>,
-               ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>>(
-      patterns.getContext());
+               ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>,
+               ReduceLowering<ReduceProdOp>>(patterns.getContext());
 }

@@ -671,7 +671,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
         addNode("Expand", nodeName, {inputs->front(), shape}, *outputs);
         return success();
       })
-      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceL2Op>(
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceL2Op,
+            ReduceProdOp>(
           [&](auto reduce) {
             // Opset 13 takes ReduceSum's axes as an input, the others' as an
             // attribute.
@@ -681,7 +682,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
                     .Case([](ReduceMeanOp) { return "ReduceMean"; })
                     .Case([](ReduceMaxOp) { return "ReduceMax"; })
                     .Case([](ReduceMinOp) { return "ReduceMin"; })
-                    .Case([](ReduceL2Op) { return "ReduceL2"; });
+                    .Case([](ReduceL2Op) { return "ReduceL2"; })
+                    .Case([](ReduceProdOp) { return "ReduceProd"; });
             onnx::NodeProto *node =
                 isa<ReduceSumOp>(op)
                     ? addWithInputs(type, {addInt64s(suffixed("_axes"),

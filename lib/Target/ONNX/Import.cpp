@@ -1387,11 +1387,11 @@ static LogicalResult convertElementwise(NodeContext &ctx) {
 
 /// ReduceX: axes from the attribute (opset < 18; ReduceSum < 13) or the
 /// second input; none means all, or nothing with noop_with_empty_axes.
-template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
-  auto input = ctx.importer.getFloatValue(ctx, 0);
-  if (failed(input))
-    return failure();
-  int64_t rank = typeOf(*input).getRank();
+/// The attributes of a reduction over the node's axes (an input or an
+/// attribute, by opset), normalized; null where the node is the identity
+/// (empty axes with noop_with_empty_axes).
+static FailureOr<DictionaryAttr> reductionAttrs(NodeContext &ctx,
+                                                int64_t rank) {
   SmallVector<int64_t> axes;
   if (ctx.hasInput(1)) {
     auto ints = ctx.importer.getInts(ctx, 1);
@@ -1402,20 +1402,94 @@ template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
     axes = ctx.intsAttr("axes").value_or(SmallVector<int64_t>{});
   }
   if (axes.empty()) {
-    if (ctx.intAttr("noop_with_empty_axes", 0)) {
-      ctx.importer.setResult(ctx, 0, *input);
-      return success();
-    }
+    if (ctx.intAttr("noop_with_empty_axes", 0))
+      return DictionaryAttr();
     axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
   }
   auto normalized = normalizeAxes(ctx, axes, rank);
   if (failed(normalized))
     return failure();
   auto &b = ctx.importer.builder;
-  return emitOp<OpTy>(
-      ctx, *input,
+  return b.getDictionaryAttr(
       {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(*normalized)),
        b.getNamedAttr("keepdims", b.getBoolAttr(ctx.intAttr("keepdims", 1)))});
+}
+
+template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto attrs = reductionAttrs(ctx, typeOf(*input).getRank());
+  if (failed(attrs))
+    return failure();
+  if (!*attrs) {
+    ctx.importer.setResult(ctx, 0, *input);
+    return success();
+  }
+  return emitOp<OpTy>(ctx, *input, attrs->getValue());
+}
+
+/// The result of a new `OpTy` (one result) on `operands`.
+template <typename OpTy>
+static FailureOr<Value> build(NodeContext &ctx, ValueRange operands,
+                              ArrayRef<NamedAttribute> attrs = {}) {
+  FailureOr<Operation *> op = createOp<OpTy>(ctx, operands, attrs);
+  if (failed(op))
+    return failure();
+  return (*op)->getResult(0);
+}
+
+/// The reductions ONNX defines from others, built from them: ReduceL1 is
+/// ReduceSum(Abs), ReduceSumSquare ReduceSum(x * x), ReduceLogSum
+/// Log(ReduceSum) and ReduceLogSumExp m + Log(ReduceSum(Exp(x - m))) with m
+/// the maximum, so that exp does not overflow.
+enum class ComposedReduction { L1, SumSquare, LogSum, LogSumExp };
+template <ComposedReduction kind>
+static LogicalResult convertComposedReduce(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto attrs = reductionAttrs(ctx, typeOf(*input).getRank());
+  if (failed(attrs))
+    return failure();
+  if (!*attrs) {
+    ctx.importer.setResult(ctx, 0, *input);
+    return success();
+  }
+  auto &b = ctx.importer.builder;
+  ArrayRef<NamedAttribute> reduce = attrs->getValue();
+  FailureOr<Value> x = *input, max;
+  if (kind == ComposedReduction::L1)
+    x = build<AbsOp>(ctx, *x);
+  if (kind == ComposedReduction::SumSquare)
+    x = build<MulOp>(ctx, {*x, *x});
+  if (kind == ComposedReduction::LogSumExp) {
+    NamedAttrList kept(reduce);
+    kept.set("keepdims", b.getBoolAttr(true));
+    FailureOr<Value> keptMax = build<ReduceMaxOp>(ctx, *x, kept);
+    if (failed(keptMax))
+      return failure();
+    x = build<SubOp>(ctx, {*x, *keptMax});
+    if (succeeded(x))
+      x = build<ExpOp>(ctx, *x);
+    max = attrs->getAs<BoolAttr>("keepdims").getValue()
+              ? keptMax
+              : build<ReduceMaxOp>(ctx, *input, reduce);
+    if (failed(max))
+      return failure();
+  }
+  if (failed(x))
+    return failure();
+  FailureOr<Value> y = build<ReduceSumOp>(ctx, *x, reduce);
+  if (succeeded(y) && (kind == ComposedReduction::LogSum ||
+                       kind == ComposedReduction::LogSumExp))
+    y = build<LogOp>(ctx, *y);
+  if (succeeded(y) && kind == ComposedReduction::LogSumExp)
+    y = build<AddOp>(ctx, {*y, *max});
+  if (failed(y))
+    return failure();
+  ctx.importer.setResult(ctx, 0, *y);
+  return success();
 }
 
 /// Ops Shears takes only on shape vectors, evaluated at import time.
@@ -2201,6 +2275,11 @@ static const llvm::StringMap<Converter> &converters() {
       {"ReduceMax", convertReduce<ReduceMaxOp>},
       {"ReduceMin", convertReduce<ReduceMinOp>},
       {"ReduceL2", convertReduce<ReduceL2Op>},
+      {"ReduceProd", convertReduce<ReduceProdOp>},
+      {"ReduceL1", convertComposedReduce<ComposedReduction::L1>},
+      {"ReduceSumSquare", convertComposedReduce<ComposedReduction::SumSquare>},
+      {"ReduceLogSum", convertComposedReduce<ComposedReduction::LogSum>},
+      {"ReduceLogSumExp", convertComposedReduce<ComposedReduction::LogSumExp>},
       {"Softmax", convertSoftmax</*log=*/false>},
       {"LogSoftmax", convertSoftmax</*log=*/true>},
       {"MaxPool", convertPool<MaxPoolOp>},

@@ -257,7 +257,7 @@ func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
 }
 
 //--- logic.mlir
-// Logic, PRelu, Round, Selu (attributes by name) and LogSoftmax.
+// Logic, PRelu, Round, Selu (attributes by name), LogSoftmax and ReduceProd.
 // LOGIC: node And and_0 ['input_0', 'input_1'] -> ['and_0']{{$}}
 // LOGIC: node Or or_0 ['and_0', 'input_1'] -> ['or_0']{{$}}
 // LOGIC: node Xor xor_0 ['or_0', 'input_0'] -> ['xor_0']{{$}}
@@ -266,7 +266,8 @@ func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
 // LOGIC: node Round round_0 ['prelu_0'] -> ['round_0']{{$}}
 // LOGIC: node Selu selu_0 ['round_0'] -> ['selu_0'] alpha=1.5 gamma=1.0507010221481323{{$}}
 // LOGIC: node LogSoftmax softmax_0 ['selu_0'] -> ['output_1'] axis=1{{$}}
-func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: tensor<4xf32>) -> (tensor<4xi1>, tensor<?x4xf32>) {
+// LOGIC: node ReduceProd reduce_prod_0 ['output_1'] -> ['output_2'] axes=[1] keepdims=1{{$}}
+func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: tensor<4xf32>) -> (tensor<4xi1>, tensor<?x4xf32>, tensor<?x1xf32>) {
   %0 = shears.and %a, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   %1 = shears.or %0, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   %2 = shears.xor %1, %a : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
@@ -275,5 +276,6 @@ func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: ten
   %5 = shears.round %4 : tensor<?x4xf32>
   %6 = shears.selu %5 {alpha = 1.5 : f32} : tensor<?x4xf32>
   %7 = shears.softmax %6 {axis = 1 : i64, log = true} : tensor<?x4xf32>
-  return %3, %7 : tensor<4xi1>, tensor<?x4xf32>
+  %8 = shears.reduce_prod %7 {axes = array<i64: 1>} : (tensor<?x4xf32>) -> tensor<?x1xf32>
+  return %3, %7, %8 : tensor<4xi1>, tensor<?x4xf32>, tensor<?x1xf32>
 }

@@ -1216,6 +1216,15 @@ ReduceL2Op::foldConstantChannel(ArrayRef<std::optional<double>>,
 }
 
 std::optional<double>
+ReduceProdOp::foldConstantChannel(ArrayRef<std::optional<double>>,
+                                  std::optional<double> channel) {
+  std::optional<double> count = reducedCount(getInput().getType(), getAxes());
+  if (!channel || !count)
+    return std::nullopt;
+  return std::pow(*channel, *count);
+}
+
+std::optional<double>
 AvgPoolOp::foldConstantChannel(ArrayRef<std::optional<double>>,
                                std::optional<double> channel) {
   // Zero padding counted in the average changes a constant.

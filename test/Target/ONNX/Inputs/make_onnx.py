@@ -320,6 +320,25 @@ def casts():
                  [tensor("input", ["N", 3, 5])], [tensor("output", ["N", 3, 5])], opset=15)
 
 
+def reductions():
+    """ReduceL1, ReduceSumSquare, ReduceLogSum (of positives), ReduceLogSumExp (kept and
+    dropped dims) and ReduceProd, summed into one output of [N, 4]."""
+    red = lambda op, x, y, **a: helper.make_node(op, [x], [y], name=y, **a)
+    add = lambda a, b, y: helper.make_node("Add", [a, b], [y], name=y)
+    return model([red("ReduceL1", "input", "l1", axes=[2], keepdims=0),
+                  red("ReduceSumSquare", "input", "sq", axes=[-1], keepdims=0),
+                  helper.make_node("Abs", ["input"], ["abs"], name="abs"),
+                  red("ReduceLogSum", "abs", "logsum", axes=[2], keepdims=0),
+                  red("ReduceLogSumExp", "input", "lse_kept", axes=[2]),
+                  helper.make_node("Squeeze", ["lse_kept", "two"], ["lse"], name="lse"),
+                  red("ReduceLogSumExp", "input", "lse_dropped", axes=[2], keepdims=0),
+                  red("ReduceProd", "input", "prod", axes=[2], keepdims=0),
+                  add("l1", "sq", "s0"), add("s0", "logsum", "s1"), add("s1", "lse", "s2"),
+                  add("s2", "lse_dropped", "s3"), add("s3", "prod", "output")],
+                 [tensor("input", ["N", 4, 6])], [tensor("output", ["N", 4])],
+                 [numpy_helper.from_array(np.array([2], np.int64), "two")])
+
+
 def external(location):
     """MatMul + Add whose two initializers live in one external file (the second at an offset)."""
     w, b = weights("w", [4, 4]), numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32), "b")
@@ -459,6 +478,7 @@ MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d, "casts": casts,
+    "reductions": reductions,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,

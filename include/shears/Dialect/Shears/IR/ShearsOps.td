@@ -514,6 +514,7 @@ def Shears_ReduceMaxOp : Shears_ReduceOp<"reduce_max", "Maximum">;
 def Shears_ReduceMinOp : Shears_ReduceOp<"reduce_min", "Minimum">;
 def Shears_ReduceL2Op : Shears_ReduceOp<"reduce_l2",
     "Euclidean norm sqrt(sum(x^2))">;
+def Shears_ReduceProdOp : Shears_ReduceOp<"reduce_prod", "Product">;
 
 //===----------------------------------------------------------------------===//
 // Shape ops
