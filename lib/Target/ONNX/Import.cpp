@@ -228,7 +228,11 @@ public:
     auto type = convertValueInfo(*vi);
     return succeeded(type) ? *type : RankedTensorType();
   }
-  void setShape(NodeContext &ctx, ShapeVector shape) {
+  /// Records the node's output as a shape vector known at import time; a
+  /// `scalar` one (one entry) is a tensor of rank 0 where it is used.
+  void setShape(NodeContext &ctx, ShapeVector shape, bool scalar = false) {
+    if (scalar)
+      scalarShapes.insert(ctx.node.output(0));
     shapes[ctx.node.output(0)] = std::move(shape);
   }
   OpBuilder builder;
@@ -276,6 +280,7 @@ private:
   llvm::StringMap<Value> values;
   /// Integer vectors computed at import time (shape subgraphs).
   llvm::StringMap<ShapeVector> shapes;
+  llvm::StringSet<> scalarShapes;
   /// Storage for typed-field and external tensor data, by tensor name.
   llvm::StringMap<std::string> tensorBytes;
   /// Inserts constants at the top of the entry block, in creation order.
@@ -536,8 +541,11 @@ Importer::readTensorBytes(const onnx::TensorProto &tensor, Location loc,
 
 RankedTensorType Importer::getConstantType(StringRef name) {
   if (auto it = shapes.find(name); it != shapes.end())
-    return RankedTensorType::get({static_cast<int64_t>(it->second.size())},
-                                 builder.getI64Type());
+    return scalarShapes.contains(name)
+               ? RankedTensorType::get({}, builder.getI64Type())
+               : RankedTensorType::get(
+                     {static_cast<int64_t>(it->second.size())},
+                     builder.getI64Type());
   const onnx::TensorProto *tensor = constants.lookup(name);
   Type element =
       *convertElementType(tensor->data_type(), fileLoc,
@@ -1248,6 +1256,21 @@ static LogicalResult convertUnary(NodeContext &ctx) {
 /// converted as a tensor op, which names what it cannot take.
 static bool foldShapeArithmetic(NodeContext &ctx) {
   StringRef type = ctx.node.op_type();
+  if (type == "Neg") {
+    if (ctx.numInputs() != 1 || !ctx.importer.isShapeLike(ctx.inputName(0)))
+      return false;
+    auto shape = ctx.importer.getShape(ctx, 0);
+    if (failed(shape))
+      return false;
+    ShapeVector result;
+    for (const ShapeElem &e : *shape) {
+      if (e.isSymbolic() || e.constant == std::numeric_limits<int64_t>::min())
+        return false;
+      result.push_back({-e.constant});
+    }
+    ctx.importer.setShape(ctx, result);
+    return true;
+  }
   bool isWhere = type == "Where";
   if (!llvm::is_contained({"Add", "Sub", "Mul", "Div", "Mod", "Equal"}, type) &&
       !isWhere)
@@ -1890,6 +1913,40 @@ static LogicalResult convertShape(NodeContext &ctx) {
   return success();
 }
 
+/// Size: the element count, known at import time where the shape has at most
+/// one dynamic dimension (then it is that dimension times the rest).
+static LogicalResult convertSize(NodeContext &ctx) {
+  if (ctx.importer.isShapeLike(ctx.inputName(0)))
+    if (auto vector = ctx.importer.getShape(ctx, 0); succeeded(vector)) {
+      ctx.importer.setShape(ctx,
+                            {ShapeElem{static_cast<int64_t>(vector->size())}},
+                            /*scalar=*/true);
+      return success();
+    }
+  auto input = ctx.importer.getValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto type = typeOf(*input);
+  int64_t product = 1, dynamicDim = -1;
+  for (auto [d, extent] : llvm::enumerate(type.getShape())) {
+    if (!ShapedType::isDynamic(extent)) {
+      product *= extent; // the importer bounds every static element count
+      continue;
+    }
+    if (dynamicDim >= 0)
+      return ctx.emitError()
+             << "Size of " << type
+             << " is not supported: more than one dynamic dimension";
+    dynamicDim = d;
+  }
+  ctx.importer.setShape(ctx,
+                        {dynamicDim < 0
+                             ? ShapeElem{product}
+                             : ShapeElem{0, *input, dynamicDim, product}},
+                        /*scalar=*/true);
+  return success();
+}
+
 /// Gather on a computed shape (x.size(i)) is evaluated; anything else is a
 /// shears.gather.
 static LogicalResult convertGather(NodeContext &ctx) {
@@ -2297,6 +2354,7 @@ static const llvm::StringMap<Converter> &converters() {
       {"Shape", convertShape},
       {"Unsqueeze", convertUnsqueeze},
       {"Squeeze", convertSqueeze},
+      {"Size", convertSize},
       {"Cast", convertCast},
       {"CastLike", convertCastLike},
       {"QuantizeLinear", convertQuantization<QuantizeOp>},

@@ -202,6 +202,8 @@ CATALOGUE = {
     "hardsigmoid-unknown-attribute": lambda: bad_node("HardSigmoid", ["x"], gamma=0.5),
     "mod-on-floats": lambda: model([node("Mod", ["x", "x"], fmod=1)], [tensor("x", [2, 3])],
                                    [tensor("y", [2, 3])]),
+    "size-two-dynamic": lambda: model([node("Size", ["x"])], [tensor("x", ["N", "M"])],
+                                      [tensor("y", [], TensorProto.INT64)]),
     "cast-to-uint8": lambda: model([node("Cast", ["x"], to=TensorProto.UINT8)],
                                    [tensor("x", [2, 3])], [tensor("y", [2, 3], TensorProto.UINT8)]),
     "dropout-mask-dynamic": lambda: model([node("Dropout", ["x"], ["y", "mask"])],
@@ -337,6 +339,15 @@ def reductions():
                   add("s2", "lse_dropped", "s3"), add("s3", "prod", "output")],
                  [tensor("input", ["N", 4, 6])], [tensor("output", ["N", 4])],
                  [numpy_helper.from_array(np.array([2], np.int64), "two")])
+
+
+def size():
+    """x.numel() with a dynamic batch flattens x whole: Size is 12 times the batch."""
+    zero = numpy_helper.from_array(np.array([0], np.int64), "zero")
+    return model([helper.make_node("Size", ["input"], ["n"], name="size"),
+                  helper.make_node("Unsqueeze", ["n", "zero"], ["shape"], name="unsqueeze"),
+                  helper.make_node("Reshape", ["input", "shape"], ["output"], name="reshape")],
+                 [tensor("input", ["N", 3, 4])], [tensor("output", ["M"])], [zero])
 
 
 def external(location):
@@ -478,7 +489,7 @@ MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d, "casts": casts,
-    "reductions": reductions,
+    "reductions": reductions, "size": size,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,
