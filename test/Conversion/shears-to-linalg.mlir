@@ -380,3 +380,23 @@ func.func @logic_and_activations(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<
   %6 = shears.selu %5 : tensor<?x4xf32>
   return %3, %6 : tensor<4xi1>, tensor<?x4xf32>
 }
+
+// -----
+
+// ArgMax carries the best value and its index in one generic; strictly
+// greater keeps the first index (greater or equal, with select_last_index,
+// the last); the dropped axis is collapsed away.
+// CHECK-LABEL: func.func @arg_max
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: outs(%{{.*}}, %{{.*}} : tensor<?x1xf32>, tensor<?x1xi64>)
+// CHECK:   linalg.index 1
+// CHECK:   arith.cmpf ogt
+// CHECK:   arith.select
+// CHECK:   arith.select
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1]] : tensor<?x1xi64> into tensor<?xi64>
+// CHECK: arith.cmpf ole
+func.func @arg_max(%x: tensor<?x8xf32>) -> (tensor<?xi64>, tensor<?x1xi64>) {
+  %0 = shears.arg_max %x {axis = 1 : i64, keepdims = false} : (tensor<?x8xf32>) -> tensor<?xi64>
+  %1 = shears.arg_min %x {axis = 1 : i64, select_last_index = true} : (tensor<?x8xf32>) -> tensor<?x1xi64>
+  return %0, %1 : tensor<?xi64>, tensor<?x1xi64>
+}

@@ -142,6 +142,29 @@ struct LayerNormLowering : ShearsPattern<LayerNormOp> {
   }
 };
 
+/// `value` (a reduction's result with its reduced dims kept at size 1)
+/// without the dims `axes`: each joins the kept dim before it (or the first).
+static Value dropReducedDims(OpBuilder &b, Location loc, Value value,
+                             ArrayRef<int64_t> axes,
+                             RankedTensorType resultType) {
+  if (axes.empty())
+    return value;
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices leading;
+  for (int64_t d = 0; d < tensorType(value).getRank(); ++d) {
+    if (!llvm::is_contained(axes, d)) {
+      groups.push_back(leading);
+      groups.back().push_back(d);
+      leading.clear();
+    } else if (groups.empty()) {
+      leading.push_back(d);
+    } else {
+      groups.back().push_back(d);
+    }
+  }
+  return tensor::CollapseShapeOp::create(b, loc, resultType, value, groups);
+}
+
 /// Reductions: a linalg.generic over the input into the kept-dims shape,
 /// then the scale or root where the op has one, then the dropped dims
 /// collapsed away.
@@ -152,7 +175,6 @@ template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value input = adaptor.getInput();
-    auto inType = tensorType(input);
     ArrayRef<int64_t> axes = op.getAxes();
     constexpr bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
     constexpr bool isMin = std::is_same_v<OpTy, ReduceMinOp>;
@@ -189,24 +211,72 @@ template <typename OpTy> struct ReduceLowering : ShearsPattern<OpTy> {
                           return math::SqrtOp::create(b, l, a[0]);
                         });
     }
-    if (!op.getKeepdims() && !axes.empty()) {
-      // Each dropped unit dim joins the kept dim before it (or the first).
-      SmallVector<ReassociationIndices> groups;
-      ReassociationIndices leading;
-      for (int64_t d = 0; d < inType.getRank(); ++d) {
-        if (!llvm::is_contained(axes, d)) {
-          groups.push_back(leading);
-          groups.back().push_back(d);
-          leading.clear();
-        } else if (groups.empty()) {
-          leading.push_back(d);
-        } else {
-          groups.back().push_back(d);
-        }
-      }
-      result = tensor::CollapseShapeOp::create(rewriter, loc, op.getType(),
-                                               result, groups);
+    if (!op.getKeepdims())
+      result = dropReducedDims(rewriter, loc, result, axes, op.getType());
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// ArgMax and ArgMin: one linalg.generic carrying the extreme value and its
+/// index along the axis; strictly better keeps the first index, better or
+/// equal (select_last_index) the last.
+template <typename OpTy> struct ArgReduceLowering : ShearsPattern<OpTy> {
+  using ShearsPattern<OpTy>::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename ShearsPattern<OpTy>::OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    constexpr bool isMax = std::is_same_v<OpTy, ArgMaxOp>;
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    auto type = tensorType(input);
+    int64_t axis = op.getAxis();
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = 1;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      outExprs.push_back(d == axis ? getAffineConstantExpr(0, ctx)
+                                   : getAffineDimExpr(d, ctx));
+      iterators.push_back(d == axis ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
     }
+    auto valueType = RankedTensorType::get(shape, type.getElementType());
+    auto indexType = RankedTensorType::get(shape, rewriter.getI64Type());
+    double worst = isMax ? -std::numeric_limits<double>::infinity()
+                         : std::numeric_limits<double>::infinity();
+    Value values = filled(rewriter, loc,
+                          emptyTensor(rewriter, loc, valueType, input), worst);
+    Value indices =
+        linalg::FillOp::create(
+            rewriter, loc,
+            ValueRange{arith::ConstantOp::create(
+                rewriter, loc, rewriter.getI64IntegerAttr(0))},
+            ValueRange{emptyTensor(rewriter, loc, indexType, input)})
+            .getResult(0);
+    AffineMap outMap = AffineMap::get(type.getRank(), 0, outExprs, ctx);
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(type.getRank(), ctx), outMap, outMap};
+    arith::CmpFPredicate better =
+        op.getSelectLastIndex()
+            ? (isMax ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OLE)
+            : (isMax ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{valueType, indexType}, input,
+        ValueRange{values, indices}, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value index = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+          Value take = arith::CmpFOp::create(b, l, better, a[0], a[1]);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, take, a[0], a[1]),
+                         arith::SelectOp::create(b, l, take, index, a[2])});
+        });
+    Value result = generic.getResult(1);
+    if (!op.getKeepdims())
+      result = dropReducedDims(rewriter, loc, result, {axis}, op.getType());
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -219,5 +289,6 @@ void mlir::shears::populateElementwisePatterns(RewritePatternSet &patterns) {
                LayerNormLowering, ReduceLowering<ReduceSumOp>,
                ReduceLowering<ReduceMeanOp>, ReduceLowering<ReduceMaxOp>,
                ReduceLowering<ReduceMinOp>, ReduceLowering<ReduceL2Op>,
-               ReduceLowering<ReduceProdOp>>(patterns.getContext());
+               ReduceLowering<ReduceProdOp>, ArgReduceLowering<ArgMaxOp>,
+               ArgReduceLowering<ArgMinOp>>(patterns.getContext());
 }

@@ -575,6 +575,13 @@ LogicalResult Exporter::exportOp(Operation *op) {
           addAttr(node, "axis", *axis);
         return success();
       })
+      .Case<ArgMaxOp, ArgMinOp>([&](auto arg) {
+        onnx::NodeProto *node = add(isa<ArgMaxOp>(op) ? "ArgMax" : "ArgMin");
+        addAttr(node, "axis", arg.getAxis());
+        addAttr(node, "keepdims", int64_t(arg.getKeepdims()));
+        addAttr(node, "select_last_index", int64_t(arg.getSelectLastIndex()));
+        return success();
+      })
       .Case([&](CastOp cast) {
         addAttr(add("Cast"), "to",
                 getONNXElementType(cast.getType().getElementType()));

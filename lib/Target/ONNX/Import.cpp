@@ -1452,6 +1452,25 @@ template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
   return emitOp<OpTy>(ctx, *input, attrs->getValue());
 }
 
+/// ArgMax and ArgMin.
+template <typename OpTy>
+static LogicalResult convertArgReduce(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto axis =
+      normalizeAxis(ctx, ctx.intAttr("axis", 0), typeOf(*input).getRank());
+  if (failed(axis))
+    return failure();
+  auto &b = ctx.importer.builder;
+  return emitOp<OpTy>(
+      ctx, *input,
+      {b.getNamedAttr("axis", b.getI64IntegerAttr(*axis)),
+       b.getNamedAttr("keepdims", b.getBoolAttr(ctx.intAttr("keepdims", 1))),
+       b.getNamedAttr("select_last_index",
+                      b.getBoolAttr(ctx.intAttr("select_last_index", 0)))});
+}
+
 /// The result of a new `OpTy` (one result) on `operands`.
 template <typename OpTy>
 static FailureOr<Value> build(NodeContext &ctx, ValueRange operands,
@@ -2333,6 +2352,8 @@ static const llvm::StringMap<Converter> &converters() {
       {"ReduceMin", convertReduce<ReduceMinOp>},
       {"ReduceL2", convertReduce<ReduceL2Op>},
       {"ReduceProd", convertReduce<ReduceProdOp>},
+      {"ArgMax", convertArgReduce<ArgMaxOp>},
+      {"ArgMin", convertArgReduce<ArgMinOp>},
       {"ReduceL1", convertComposedReduce<ComposedReduction::L1>},
       {"ReduceSumSquare", convertComposedReduce<ComposedReduction::SumSquare>},
       {"ReduceLogSum", convertComposedReduce<ComposedReduction::LogSum>},

@@ -433,3 +433,12 @@ func.func @div_integers(%x: tensor<2x4xi32>) -> tensor<2x4xi32> {
   %0 = shears.div %x, %x : (tensor<2x4xi32>, tensor<2x4xi32>) -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
+
+// -----
+
+func.func @arg_max_axis(%x: tensor<2x4xf32>) -> tensor<2x4xi64> {
+  // expected-error @+2 {{axis 2 is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.arg_max %x {axis = 2 : i64} : (tensor<2x4xf32>) -> tensor<2x4xi64>
+  return %0 : tensor<2x4xi64>
+}

@@ -257,7 +257,7 @@ func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
 }
 
 //--- logic.mlir
-// Logic, PRelu, Round, Selu (attributes by name), LogSoftmax and ReduceProd.
+// Logic, PRelu, Round, Selu (attributes by name), LogSoftmax, ReduceProd and ArgMax.
 // LOGIC: node And and_0 ['input_0', 'input_1'] -> ['and_0']{{$}}
 // LOGIC: node Or or_0 ['and_0', 'input_1'] -> ['or_0']{{$}}
 // LOGIC: node Xor xor_0 ['or_0', 'input_0'] -> ['xor_0']{{$}}
@@ -267,7 +267,8 @@ func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
 // LOGIC: node Selu selu_0 ['round_0'] -> ['selu_0'] alpha=1.5 gamma=1.0507010221481323{{$}}
 // LOGIC: node LogSoftmax softmax_0 ['selu_0'] -> ['output_1'] axis=1{{$}}
 // LOGIC: node ReduceProd reduce_prod_0 ['output_1'] -> ['output_2'] axes=[1] keepdims=1{{$}}
-func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: tensor<4xf32>) -> (tensor<4xi1>, tensor<?x4xf32>, tensor<?x1xf32>) {
+// LOGIC: node ArgMax arg_max_0 ['output_1'] -> ['output_3'] axis=1 keepdims=0 select_last_index=1{{$}}
+func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: tensor<4xf32>) -> (tensor<4xi1>, tensor<?x4xf32>, tensor<?x1xf32>, tensor<?xi64>) {
   %0 = shears.and %a, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   %1 = shears.or %0, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   %2 = shears.xor %1, %a : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
@@ -277,5 +278,6 @@ func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: ten
   %6 = shears.selu %5 {alpha = 1.5 : f32} : tensor<?x4xf32>
   %7 = shears.softmax %6 {axis = 1 : i64, log = true} : tensor<?x4xf32>
   %8 = shears.reduce_prod %7 {axes = array<i64: 1>} : (tensor<?x4xf32>) -> tensor<?x1xf32>
-  return %3, %7, %8 : tensor<4xi1>, tensor<?x4xf32>, tensor<?x1xf32>
+  %9 = shears.arg_max %7 {axis = 1 : i64, keepdims = false, select_last_index = true} : (tensor<?x4xf32>) -> tensor<?xi64>
+  return %3, %7, %8, %9 : tensor<4xi1>, tensor<?x4xf32>, tensor<?x1xf32>, tensor<?xi64>
 }

@@ -516,6 +516,43 @@ def Shears_ReduceL2Op : Shears_ReduceOp<"reduce_l2",
     "Euclidean norm sqrt(sum(x^2))">;
 def Shears_ReduceProdOp : Shears_ReduceOp<"reduce_prod", "Product">;
 
+class Shears_ArgReduceOp<string mnemonic, string what>
+    : Shears_InferredOp<mnemonic, [ChannelFlow]> {
+  let summary = "Index of the " # what # " along one axis (ONNX Arg" # what # ")";
+  let description = [{
+    The first index that holds the extreme value, or the last with
+    `select_last_index`; `axis` is kept as a dimension of size 1 when
+    `keepdims` is set, dropped otherwise.
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      bool keepdims = !adaptor.getKeepdimsAttr() || adaptor.getKeepdims();
+      if (failed(inferReduceType(loc, adaptor.getInput(), {static_cast<int64_t>(adaptor.getAxis())},
+                                 keepdims, types)))
+        return ::mlir::failure();
+      types.back() = ::llvm::cast<::mlir::RankedTensorType>(types.back())
+                         .clone(::mlir::IntegerType::get(context, 64));
+      return ::mlir::success();
+    }
+    void $cppClass::getDimMappings(
+        ::llvm::SmallVectorImpl<::mlir::shears::DimMapping> &mappings) {
+      reduceDimMappings(getType().getRank() != getInput().getType().getRank(),
+                        getInput().getType().getRank(),
+                        {static_cast<int64_t>(getAxis())}, mappings);
+    }
+  }];
+}
+
+def Shears_ArgMaxOp : Shears_ArgReduceOp<"arg_max", "Max">;
+def Shears_ArgMinOp : Shears_ArgReduceOp<"arg_min", "Min">;
+
 //===----------------------------------------------------------------------===//
 // Shape ops
 //===----------------------------------------------------------------------===//
