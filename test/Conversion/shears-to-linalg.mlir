@@ -400,3 +400,29 @@ func.func @arg_max(%x: tensor<?x8xf32>) -> (tensor<?xi64>, tensor<?x1xi64>) {
   %1 = shears.arg_min %x {axis = 1 : i64, select_last_index = true} : (tensor<?x8xf32>) -> tensor<?x1xi64>
   return %0, %1 : tensor<?xi64>, tensor<?x1xi64>
 }
+
+// -----
+
+// Trigonometric, hyperbolic and rounding functions are math ops (libm calls
+// after shears-lower-to-llvm where LLVM has no intrinsic); thresholded relu
+// keeps what is above alpha.
+// CHECK-LABEL: func.func @math_functions
+// CHECK: math.sin
+// CHECK: math.acos
+// CHECK: math.atanh
+// CHECK: math.cosh
+// CHECK: math.floor
+// CHECK: math.ceil
+// CHECK: arith.constant 2.500000e+00 : f32
+// CHECK: arith.cmpf ogt
+// CHECK: arith.select
+func.func @math_functions(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %0 = shears.sin %x : tensor<?x4xf32>
+  %1 = shears.acos %0 : tensor<?x4xf32>
+  %2 = shears.atanh %1 : tensor<?x4xf32>
+  %3 = shears.cosh %2 : tensor<?x4xf32>
+  %4 = shears.floor %3 : tensor<?x4xf32>
+  %5 = shears.ceil %4 : tensor<?x4xf32>
+  %6 = shears.thresholded_relu %5 {alpha = 2.5 : f32} : tensor<?x4xf32>
+  return %6 : tensor<?x4xf32>
+}

@@ -263,7 +263,10 @@ func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
 // LOGIC: node Xor xor_0 ['or_0', 'input_0'] -> ['xor_0']{{$}}
 // LOGIC: node Not not_0 ['xor_0'] -> ['output_0']{{$}}
 // LOGIC: node PRelu prelu_0 ['input_2', 'input_3'] -> ['prelu_0']{{$}}
-// LOGIC: node Round round_0 ['prelu_0'] -> ['round_0']{{$}}
+// LOGIC: node Sin sin_0 ['prelu_0'] -> ['sin_0']{{$}}
+// LOGIC: node Acosh acosh_0 ['sin_0'] -> ['acosh_0']{{$}}
+// LOGIC: node Floor floor_0 ['acosh_0'] -> ['floor_0']{{$}}
+// LOGIC: node Round round_0 ['floor_0'] -> ['round_0']{{$}}
 // LOGIC: node Selu selu_0 ['round_0'] -> ['selu_0'] alpha=1.5 gamma=1.0507010221481323{{$}}
 // LOGIC: node LogSoftmax softmax_0 ['selu_0'] -> ['output_1'] axis=1{{$}}
 // LOGIC: node ReduceProd reduce_prod_0 ['output_1'] -> ['output_2'] axes=[1] keepdims=1{{$}}
@@ -274,7 +277,10 @@ func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: ten
   %2 = shears.xor %1, %a : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   %3 = shears.not %2 : tensor<4xi1>
   %4 = shears.prelu %x, %s : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
-  %5 = shears.round %4 : tensor<?x4xf32>
+  %s0 = shears.sin %4 : tensor<?x4xf32>
+  %s1 = shears.acosh %s0 : tensor<?x4xf32>
+  %s2 = shears.floor %s1 : tensor<?x4xf32>
+  %5 = shears.round %s2 : tensor<?x4xf32>
   %6 = shears.selu %5 {alpha = 1.5 : f32} : tensor<?x4xf32>
   %7 = shears.softmax %6 {axis = 1 : i64, log = true} : tensor<?x4xf32>
   %8 = shears.reduce_prod %7 {axes = array<i64: 1>} : (tensor<?x4xf32>) -> tensor<?x1xf32>

@@ -220,6 +220,19 @@ SHEARS_MATH_UNARY(LogOp, math::LogOp, std::log)
 SHEARS_MATH_UNARY(AbsOp, math::AbsFOp, std::fabs)
 SHEARS_MATH_UNARY(SqrtOp, math::SqrtOp, std::sqrt)
 SHEARS_MATH_UNARY(ErfOp, math::ErfOp, std::erf)
+SHEARS_MATH_UNARY(SinOp, math::SinOp, std::sin)
+SHEARS_MATH_UNARY(CosOp, math::CosOp, std::cos)
+SHEARS_MATH_UNARY(TanOp, math::TanOp, std::tan)
+SHEARS_MATH_UNARY(AsinOp, math::AsinOp, std::asin)
+SHEARS_MATH_UNARY(AcosOp, math::AcosOp, std::acos)
+SHEARS_MATH_UNARY(AtanOp, math::AtanOp, std::atan)
+SHEARS_MATH_UNARY(SinhOp, math::SinhOp, std::sinh)
+SHEARS_MATH_UNARY(CoshOp, math::CoshOp, std::cosh)
+SHEARS_MATH_UNARY(AsinhOp, math::AsinhOp, std::asinh)
+SHEARS_MATH_UNARY(AcoshOp, math::AcoshOp, std::acosh)
+SHEARS_MATH_UNARY(AtanhOp, math::AtanhOp, std::atanh)
+SHEARS_MATH_UNARY(FloorOp, math::FloorOp, std::floor)
+SHEARS_MATH_UNARY(CeilOp, math::CeilOp, std::ceil)
 #undef SHEARS_MATH_UNARY
 
 Value NegOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
@@ -310,6 +323,17 @@ std::optional<double> SeluOp::evaluate(ArrayRef<double> a) {
   double alpha = getAlpha().convertToDouble();
   double gamma = getGamma().convertToDouble();
   return gamma * (a[0] > 0 ? a[0] : alpha * std::expm1(a[0]));
+}
+
+Value ThresholdedReluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0];
+  Value above = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OGT, x,
+      constantLike(b, loc, x, getAlpha().convertToDouble()));
+  return arith::SelectOp::create(b, loc, above, x, constantLike(b, loc, x, 0));
+}
+std::optional<double> ThresholdedReluOp::evaluate(ArrayRef<double> a) {
+  return a[0] > getAlpha().convertToDouble() ? a[0] : 0.0;
 }
 
 Value HardSigmoidOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {

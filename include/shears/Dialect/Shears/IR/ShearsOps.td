@@ -389,6 +389,19 @@ def Shears_SqrtOp : Shears_UnaryOp<"sqrt", "Square root">;
 def Shears_ReciprocalOp : Shears_UnaryOp<"reciprocal", "1 / x">;
 def Shears_ErfOp : Shears_UnaryOp<"erf", "Error function">;
 def Shears_SoftplusOp : Shears_UnaryOp<"softplus", "log(1 + exp(x))">;
+def Shears_SinOp : Shears_UnaryOp<"sin", "Sine">;
+def Shears_CosOp : Shears_UnaryOp<"cos", "Cosine">;
+def Shears_TanOp : Shears_UnaryOp<"tan", "Tangent">;
+def Shears_AsinOp : Shears_UnaryOp<"asin", "Inverse sine">;
+def Shears_AcosOp : Shears_UnaryOp<"acos", "Inverse cosine">;
+def Shears_AtanOp : Shears_UnaryOp<"atan", "Inverse tangent">;
+def Shears_SinhOp : Shears_UnaryOp<"sinh", "Hyperbolic sine">;
+def Shears_CoshOp : Shears_UnaryOp<"cosh", "Hyperbolic cosine">;
+def Shears_AsinhOp : Shears_UnaryOp<"asinh", "Inverse hyperbolic sine">;
+def Shears_AcoshOp : Shears_UnaryOp<"acosh", "Inverse hyperbolic cosine">;
+def Shears_AtanhOp : Shears_UnaryOp<"atanh", "Inverse hyperbolic tangent">;
+def Shears_FloorOp : Shears_UnaryOp<"floor", "Largest integer not above x">;
+def Shears_CeilOp : Shears_UnaryOp<"ceil", "Smallest integer not below x">;
 def Shears_RoundOp : Shears_UnaryOp<"round",
     "Nearest integer, halves to even">;
 def Shears_NotOp : Shears_UnaryOp<"not", "Logical not", Shears_BoolTensor>;
@@ -410,6 +423,11 @@ def Shears_SeluOp : Shears_UnaryOp<"selu",
   let arguments = (ins Shears_FloatTensor:$input,
                        DefaultValuedAttr<F32Attr, "1.67326319217681884765625">:$alpha,
                        DefaultValuedAttr<F32Attr, "1.05070102214813232421875">:$gamma);
+}
+def Shears_ThresholdedReluOp : Shears_UnaryOp<"thresholded_relu",
+    "x where x > alpha, 0 elsewhere"> {
+  let arguments = (ins Shears_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "1.0">:$alpha);
 }
 def Shears_HardSigmoidOp : Shears_UnaryOp<"hard_sigmoid",
     "max(0, min(1, alpha * x + beta))"> {
