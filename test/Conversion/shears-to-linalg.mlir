@@ -405,7 +405,7 @@ func.func @arg_max(%x: tensor<?x8xf32>) -> (tensor<?xi64>, tensor<?x1xi64>) {
 
 // Trigonometric, hyperbolic and rounding functions are math ops (libm calls
 // after shears-lower-to-llvm where LLVM has no intrinsic); thresholded relu
-// keeps what is above alpha.
+// keeps what is above alpha; fmod is remf; sign is two selects.
 // CHECK-LABEL: func.func @math_functions
 // CHECK: math.sin
 // CHECK: math.acos
@@ -416,6 +416,11 @@ func.func @arg_max(%x: tensor<?x8xf32>) -> (tensor<?xi64>, tensor<?x1xi64>) {
 // CHECK: arith.constant 2.500000e+00 : f32
 // CHECK: arith.cmpf ogt
 // CHECK: arith.select
+// CHECK: arith.remf
+// CHECK: arith.cmpf olt
+// CHECK: arith.select
+// CHECK: arith.cmpf ogt
+// CHECK: arith.select
 func.func @math_functions(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %0 = shears.sin %x : tensor<?x4xf32>
   %1 = shears.acos %0 : tensor<?x4xf32>
@@ -424,5 +429,7 @@ func.func @math_functions(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %4 = shears.floor %3 : tensor<?x4xf32>
   %5 = shears.ceil %4 : tensor<?x4xf32>
   %6 = shears.thresholded_relu %5 {alpha = 2.5 : f32} : tensor<?x4xf32>
-  return %6 : tensor<?x4xf32>
+  %7 = shears.fmod %6, %x : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  %8 = shears.sign %7 : tensor<?x4xf32>
+  return %8 : tensor<?x4xf32>
 }

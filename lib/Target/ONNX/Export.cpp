@@ -582,6 +582,10 @@ LogicalResult Exporter::exportOp(Operation *op) {
         addAttr(node, "select_last_index", int64_t(arg.getSelectLastIndex()));
         return success();
       })
+      .Case([&](FModOp) {
+        addAttr(add("Mod"), "fmod", int64_t(1));
+        return success();
+      })
       .Case([&](CastOp cast) {
         addAttr(add("Cast"), "to",
                 getONNXElementType(cast.getType().getElementType()));

@@ -1534,12 +1534,52 @@ static LogicalResult convertComposedReduce(NodeContext &ctx) {
   return success();
 }
 
-/// Ops Shears takes only on shape vectors, evaluated at import time.
-static LogicalResult convertShapeOnly(NodeContext &ctx) {
+/// Mod: on integer shape vectors evaluated at import time; on floats (with
+/// fmod = 1, as ONNX requires for them) a shears.fmod.
+static LogicalResult convertMod(NodeContext &ctx) {
   if (foldShapeArithmetic(ctx))
     return success();
-  return ctx.emitError() << "only supported on integer shape vectors known at "
-                            "import time (x.shape arithmetic)";
+  auto lhs = ctx.importer.getValue(ctx, 0);
+  auto rhs = ctx.importer.getValue(ctx, 1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  if (isa<FloatType>(typeOf(*lhs).getElementType()) && ctx.intAttr("fmod", 0))
+    return emitOp<FModOp>(ctx, {*lhs, *rhs});
+  return ctx.emitError() << "only supported on floats (with fmod = 1) and on "
+                            "integer shape vectors known at import time "
+                            "(x.shape arithmetic)";
+}
+
+/// Mean: the inputs added left to right, divided by their count.
+static LogicalResult convertMean(NodeContext &ctx) {
+  SmallVector<Value> inputs;
+  for (unsigned i = 0; i < ctx.numInputs(); ++i) {
+    auto input = ctx.importer.getFloatValue(ctx, i);
+    if (failed(input))
+      return failure();
+    inputs.push_back(*input);
+  }
+  if (inputs.empty())
+    return ctx.emitError() << "expected at least one input";
+  Value sum = inputs.front();
+  for (Value input : ArrayRef<Value>(inputs).drop_front()) {
+    FailureOr<Operation *> add = createOp<AddOp>(ctx, {sum, input});
+    if (failed(add))
+      return failure();
+    sum = (*add)->getResult(0);
+  }
+  if (inputs.size() == 1) {
+    ctx.importer.setResult(ctx, 0, sum);
+    return success();
+  }
+  auto &b = ctx.importer.builder;
+  auto scalar = RankedTensorType::get({}, typeOf(sum).getElementType());
+  Value count = ConstantOp::create(
+      b, ctx.loc,
+      DenseElementsAttr::get(
+          scalar, b.getFloatAttr(scalar.getElementType(),
+                                 static_cast<double>(inputs.size()))));
+  return emitOp<DivOp>(ctx, {sum, count});
 }
 
 /// ConstantOfShape: an integer fill of a short 1-D shape is a shape vector
@@ -2342,7 +2382,8 @@ static const llvm::StringMap<Converter> &converters() {
 #define SHEARS_ELEMENTWISE_OP(Op, OnnxOp) {OnnxOp, convertElementwise<Op>},
 #include "ElementwiseOps.def"
       {"Sum", convertElementwise<AddOp>}, // variadic: added left to right
-      {"Mod", convertShapeOnly},
+      {"Mod", convertMod},
+      {"Mean", convertMean},
       {"ConstantOfShape", convertConstantOfShape},
       {"Expand", convertExpand},
       {"Clip", convertClip},

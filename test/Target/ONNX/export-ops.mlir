@@ -266,7 +266,9 @@ func.func @main(%x: tensor<?x4xf32>) -> (tensor<?x4xf64>, tensor<?x4xi1>) {
 // LOGIC: node Sin sin_0 ['prelu_0'] -> ['sin_0']{{$}}
 // LOGIC: node Acosh acosh_0 ['sin_0'] -> ['acosh_0']{{$}}
 // LOGIC: node Floor floor_0 ['acosh_0'] -> ['floor_0']{{$}}
-// LOGIC: node Round round_0 ['floor_0'] -> ['round_0']{{$}}
+// LOGIC: node Mod fmod_0 ['floor_0', 'input_2'] -> ['fmod_0'] fmod=1{{$}}
+// LOGIC: node Sign sign_0 ['fmod_0'] -> ['sign_0']{{$}}
+// LOGIC: node Round round_0 ['sign_0'] -> ['round_0']{{$}}
 // LOGIC: node Selu selu_0 ['round_0'] -> ['selu_0'] alpha=1.5 gamma=1.0507010221481323{{$}}
 // LOGIC: node LogSoftmax softmax_0 ['selu_0'] -> ['output_1'] axis=1{{$}}
 // LOGIC: node ReduceProd reduce_prod_0 ['output_1'] -> ['output_2'] axes=[1] keepdims=1{{$}}
@@ -280,7 +282,9 @@ func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: ten
   %s0 = shears.sin %4 : tensor<?x4xf32>
   %s1 = shears.acosh %s0 : tensor<?x4xf32>
   %s2 = shears.floor %s1 : tensor<?x4xf32>
-  %5 = shears.round %s2 : tensor<?x4xf32>
+  %s3 = shears.fmod %s2, %x : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  %s4 = shears.sign %s3 : tensor<?x4xf32>
+  %5 = shears.round %s4 : tensor<?x4xf32>
   %6 = shears.selu %5 {alpha = 1.5 : f32} : tensor<?x4xf32>
   %7 = shears.softmax %6 {axis = 1 : i64, log = true} : tensor<?x4xf32>
   %8 = shears.reduce_prod %7 {axes = array<i64: 1>} : (tensor<?x4xf32>) -> tensor<?x1xf32>

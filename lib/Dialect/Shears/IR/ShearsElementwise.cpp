@@ -149,6 +149,13 @@ std::optional<double> GreaterOp::evaluate(ArrayRef<double> a) {
   return a[0] > a[1];
 }
 
+Value FModOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::RemFOp::create(b, loc, a[0], a[1]);
+}
+std::optional<double> FModOp::evaluate(ArrayRef<double> a) {
+  return std::fmod(a[0], a[1]);
+}
+
 // PRelu: the slope broadcasts, as ONNX's (unidirectionally) does.
 Value PReluOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
   return whereNegative(b, loc, a[0], arith::MulFOp::create(b, loc, a[0], a[1]));
@@ -300,6 +307,20 @@ Value RoundOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
 }
 std::optional<double> RoundOp::evaluate(ArrayRef<double> a) {
   return std::nearbyint(a[0]); // the default rounding mode: halves to even
+}
+
+// NaN stays NaN, as 0 stays 0 (x itself where neither compare holds).
+Value SignOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {
+  Value x = a[0], zero = constantLike(b, loc, x, 0);
+  Value negative = arith::SelectOp::create(
+      b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, zero),
+      constantLike(b, loc, x, -1), x);
+  return arith::SelectOp::create(
+      b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, zero),
+      constantLike(b, loc, x, 1), negative);
+}
+std::optional<double> SignOp::evaluate(ArrayRef<double> a) {
+  return a[0] > 0 ? 1.0 : a[0] < 0 ? -1.0 : a[0];
 }
 
 Value NotOp::buildScalar(OpBuilder &b, Location loc, ValueRange a) {

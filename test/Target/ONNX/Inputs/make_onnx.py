@@ -200,8 +200,9 @@ CATALOGUE = {
     "declared-shape-wrong": lambda: model([node("Relu", ["x"])], [tensor("x", [2, 3])], [tensor("y", [2, 4])]),
     # Names with control characters are printed escaped.
     "hardsigmoid-unknown-attribute": lambda: bad_node("HardSigmoid", ["x"], gamma=0.5),
-    "mod-on-floats": lambda: model([node("Mod", ["x", "x"], fmod=1)], [tensor("x", [2, 3])],
-                                   [tensor("y", [2, 3])]),
+    "mod-on-integers": lambda: model([node("Mod", ["x", "x"])],
+                                     [tensor("x", [2, 3], TensorProto.INT32)],
+                                     [tensor("y", [2, 3], TensorProto.INT32)]),
     "size-two-dynamic": lambda: model([node("Size", ["x"])], [tensor("x", ["N", "M"])],
                                       [tensor("y", [], TensorProto.INT64)]),
     "cast-to-uint8": lambda: model([node("Cast", ["x"], to=TensorProto.UINT8)],

@@ -294,6 +294,8 @@ def Shears_DivOp : Shears_BinaryOp<"div", "Elementwise quotient">;
 def Shears_PowOp : Shears_BinaryOp<"pow", "Elementwise power lhs^rhs"> {
   let hasCanonicalizer = 1;
 }
+def Shears_FModOp : Shears_BinaryOp<"fmod",
+    "Remainder with the sign of lhs (C's fmod; ONNX Mod with fmod = 1)">;
 def Shears_PReluOp : Shears_BinaryOp<"prelu",
     "x where x >= 0, slope * x elsewhere (ONNX PRelu)">;
 def Shears_AndOp : Shears_BinaryOp<"and", "Logical and", Shears_BoolTensor>;
@@ -402,6 +404,7 @@ def Shears_AcoshOp : Shears_UnaryOp<"acosh", "Inverse hyperbolic cosine">;
 def Shears_AtanhOp : Shears_UnaryOp<"atanh", "Inverse hyperbolic tangent">;
 def Shears_FloorOp : Shears_UnaryOp<"floor", "Largest integer not above x">;
 def Shears_CeilOp : Shears_UnaryOp<"ceil", "Smallest integer not below x">;
+def Shears_SignOp : Shears_UnaryOp<"sign", "1, -1 or 0 by the sign of x">;
 def Shears_RoundOp : Shears_UnaryOp<"round",
     "Nearest integer, halves to even">;
 def Shears_NotOp : Shears_UnaryOp<"not", "Logical not", Shears_BoolTensor>;
