@@ -1438,18 +1438,38 @@ static FailureOr<DictionaryAttr> reductionAttrs(NodeContext &ctx,
        b.getNamedAttr("keepdims", b.getBoolAttr(ctx.intAttr("keepdims", 1)))});
 }
 
-template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
+/// The result of a new `OpTy` (one result) on `operands`.
+template <typename OpTy>
+static FailureOr<Value> build(NodeContext &ctx, ValueRange operands,
+                              ArrayRef<NamedAttribute> attrs = {}) {
+  FailureOr<Operation *> op = createOp<OpTy>(ctx, operands, attrs);
+  if (failed(op))
+    return failure();
+  return (*op)->getResult(0);
+}
+
+/// A reduction node: `reduce` builds it from the input and the attributes;
+/// the identity (noop_with_empty_axes) forwards the input.
+static LogicalResult
+convertReduction(NodeContext &ctx,
+                 function_ref<FailureOr<Value>(Value, DictionaryAttr)> reduce) {
   auto input = ctx.importer.getFloatValue(ctx, 0);
   if (failed(input))
     return failure();
   auto attrs = reductionAttrs(ctx, typeOf(*input).getRank());
   if (failed(attrs))
     return failure();
-  if (!*attrs) {
-    ctx.importer.setResult(ctx, 0, *input);
-    return success();
-  }
-  return emitOp<OpTy>(ctx, *input, attrs->getValue());
+  FailureOr<Value> result = *attrs ? reduce(*input, *attrs) : *input;
+  if (failed(result))
+    return failure();
+  ctx.importer.setResult(ctx, 0, *result);
+  return success();
+}
+
+template <typename OpTy> static LogicalResult convertReduce(NodeContext &ctx) {
+  return convertReduction(ctx, [&](Value x, DictionaryAttr attrs) {
+    return build<OpTy>(ctx, x, attrs.getValue());
+  });
 }
 
 /// ArgMax and ArgMin.
@@ -1471,16 +1491,6 @@ static LogicalResult convertArgReduce(NodeContext &ctx) {
                       b.getBoolAttr(ctx.intAttr("select_last_index", 0)))});
 }
 
-/// The result of a new `OpTy` (one result) on `operands`.
-template <typename OpTy>
-static FailureOr<Value> build(NodeContext &ctx, ValueRange operands,
-                              ArrayRef<NamedAttribute> attrs = {}) {
-  FailureOr<Operation *> op = createOp<OpTy>(ctx, operands, attrs);
-  if (failed(op))
-    return failure();
-  return (*op)->getResult(0);
-}
-
 /// The reductions ONNX defines from others, built from them: ReduceL1 is
 /// ReduceSum(Abs), ReduceSumSquare ReduceSum(x * x), ReduceLogSum
 /// Log(ReduceSum) and ReduceLogSumExp m + Log(ReduceSum(Exp(x - m))) with m
@@ -1488,50 +1498,40 @@ static FailureOr<Value> build(NodeContext &ctx, ValueRange operands,
 enum class ComposedReduction { L1, SumSquare, LogSum, LogSumExp };
 template <ComposedReduction kind>
 static LogicalResult convertComposedReduce(NodeContext &ctx) {
-  auto input = ctx.importer.getFloatValue(ctx, 0);
-  if (failed(input))
-    return failure();
-  auto attrs = reductionAttrs(ctx, typeOf(*input).getRank());
-  if (failed(attrs))
-    return failure();
-  if (!*attrs) {
-    ctx.importer.setResult(ctx, 0, *input);
-    return success();
-  }
-  auto &b = ctx.importer.builder;
-  ArrayRef<NamedAttribute> reduce = attrs->getValue();
-  FailureOr<Value> x = *input, max;
-  if (kind == ComposedReduction::L1)
-    x = build<AbsOp>(ctx, *x);
-  if (kind == ComposedReduction::SumSquare)
-    x = build<MulOp>(ctx, {*x, *x});
-  if (kind == ComposedReduction::LogSumExp) {
-    NamedAttrList kept(reduce);
-    kept.set("keepdims", b.getBoolAttr(true));
-    FailureOr<Value> keptMax = build<ReduceMaxOp>(ctx, *x, kept);
-    if (failed(keptMax))
-      return failure();
-    x = build<SubOp>(ctx, {*x, *keptMax});
-    if (succeeded(x))
-      x = build<ExpOp>(ctx, *x);
-    max = attrs->getAs<BoolAttr>("keepdims").getValue()
-              ? keptMax
-              : build<ReduceMaxOp>(ctx, *input, reduce);
-    if (failed(max))
-      return failure();
-  }
-  if (failed(x))
-    return failure();
-  FailureOr<Value> y = build<ReduceSumOp>(ctx, *x, reduce);
-  if (succeeded(y) && (kind == ComposedReduction::LogSum ||
-                       kind == ComposedReduction::LogSumExp))
-    y = build<LogOp>(ctx, *y);
-  if (succeeded(y) && kind == ComposedReduction::LogSumExp)
-    y = build<AddOp>(ctx, {*y, *max});
-  if (failed(y))
-    return failure();
-  ctx.importer.setResult(ctx, 0, *y);
-  return success();
+  return convertReduction(
+      ctx, [&](Value input, DictionaryAttr attrs) -> FailureOr<Value> {
+        auto &b = ctx.importer.builder;
+        ArrayRef<NamedAttribute> reduce = attrs.getValue();
+        FailureOr<Value> x = input, max;
+        if (kind == ComposedReduction::L1)
+          x = build<AbsOp>(ctx, input);
+        if (kind == ComposedReduction::SumSquare)
+          x = build<MulOp>(ctx, {input, input});
+        if (kind == ComposedReduction::LogSumExp) {
+          NamedAttrList kept(reduce);
+          kept.set("keepdims", b.getBoolAttr(true));
+          FailureOr<Value> keptMax = build<ReduceMaxOp>(ctx, input, kept);
+          if (failed(keptMax))
+            return failure();
+          x = build<SubOp>(ctx, {input, *keptMax});
+          if (succeeded(x))
+            x = build<ExpOp>(ctx, *x);
+          max = attrs.getAs<BoolAttr>("keepdims").getValue()
+                    ? keptMax
+                    : build<ReduceMaxOp>(ctx, input, reduce);
+          if (failed(max))
+            return failure();
+        }
+        if (failed(x))
+          return failure();
+        FailureOr<Value> y = build<ReduceSumOp>(ctx, *x, reduce);
+        if (succeeded(y) && (kind == ComposedReduction::LogSum ||
+                             kind == ComposedReduction::LogSumExp))
+          y = build<LogOp>(ctx, *y);
+        if (succeeded(y) && kind == ComposedReduction::LogSumExp)
+          y = build<AddOp>(ctx, {*y, *max});
+        return y;
+      });
 }
 
 /// Mod: on integer shape vectors evaluated at import time; on floats (with
