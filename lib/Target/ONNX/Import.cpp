@@ -1408,11 +1408,9 @@ static LogicalResult convertElementwise(NodeContext &ctx) {
   return success();
 }
 
-/// ReduceX: axes from the attribute (opset < 18; ReduceSum < 13) or the
-/// second input; none means all, or nothing with noop_with_empty_axes.
-/// The attributes of a reduction over the node's axes (an input or an
-/// attribute, by opset), normalized; null where the node is the identity
-/// (empty axes with noop_with_empty_axes).
+/// The attributes of a reduction over the node's axes, normalized: axes from
+/// the attribute (opset < 18; ReduceSum < 13) or the second input; none means
+/// all, or null (the node is the identity) with noop_with_empty_axes.
 static FailureOr<DictionaryAttr> reductionAttrs(NodeContext &ctx,
                                                 int64_t rank) {
   SmallVector<int64_t> axes;
@@ -1563,10 +1561,10 @@ static LogicalResult convertMean(NodeContext &ctx) {
     return ctx.emitError() << "expected at least one input";
   Value sum = inputs.front();
   for (Value input : ArrayRef<Value>(inputs).drop_front()) {
-    FailureOr<Operation *> add = createOp<AddOp>(ctx, {sum, input});
+    FailureOr<Value> add = build<AddOp>(ctx, {sum, input});
     if (failed(add))
       return failure();
-    sum = (*add)->getResult(0);
+    sum = *add;
   }
   if (inputs.size() == 1) {
     ctx.importer.setResult(ctx, 0, sum);
@@ -2244,8 +2242,6 @@ static LogicalResult convertPad(NodeContext &ctx) {
                         b.getNamedAttr("value", b.getF32FloatAttr(value))});
 }
 
-/// Cast between integer types keeps a computed shape; float-to-same-float is
-/// a no-op. Other casts are not supported.
 /// `input` of Cast or CastLike converted to `to`: forwarded where it already
 /// has that type, a shears.cast elsewhere.
 static LogicalResult convertCastTo(NodeContext &ctx, Type to) {
@@ -2266,9 +2262,10 @@ static LogicalResult convertCastTo(NodeContext &ctx, Type to) {
                         RankedTensorType::get(type.getShape(), to));
 }
 
+/// Cast: a computed shape cast to an integer type stays known at import
+/// (x.shape arithmetic); anything else goes through convertCastTo.
 static LogicalResult convertCast(NodeContext &ctx) {
   int64_t to = ctx.intAttr("to", 0);
-  // Shapes stay known at import (x.shape arithmetic).
   if (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32)
     if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
       ctx.importer.setShape(ctx, *shape);
