@@ -15,7 +15,12 @@ A test is named <suite>/<test> and is
            .npy file can hold (sequences, optionals, strings, bfloat16);
   run      otherwise: input_N.pb is written as <graph input>.npy (the pb's name if it names a
            graph input, else the N-th graph input that is not an initializer) and given to
-           `shears-run model.onnx --input NAME=FILE.npy ... --output-dir DIR [--threads N]`;
+           `shears-run model.onnx --input NAME=FILE.npy ... --output-dir DIR [--threads N]`.
+           A graph input that an op reads as a shape-like operand (CONSTANT_OPERANDS: Reshape's
+           shape, Resize's scales, Tile's repeats, Range's bounds...) is instead made an
+           initializer holding input_N.pb in a copy of model.onnx, which shears-run runs: Shears
+           compiles for static shapes, so it needs these at compile time (onnx-mlir's backend
+           tests mark the same inputs CONSTANT_INPUT);
            each output_N.pb is compared with DIR/<graph output>.npy (same name rule; characters
            outside [A-Za-z0-9._-] may be written as '_') by |actual - expected| <=
            atol + rtol*|expected| with ONNX's rtol=1e-3, atol=1e-7; NaNs match NaNs; integer and
@@ -86,6 +91,16 @@ COMPILE_ERROR = re.compile(r"lowering|legalize|JIT compilation", re.IGNORECASE)
 IMPORT_ERROR = re.compile(r"import|unsupported|not supported", re.IGNORECASE)
 FAST_CAP, FAST_MAX_BYTES = 60, 1 << 20
 FAST_ALIASES = {"AveragePool": "avgpool", "BatchNormalization": "batchnorm", "Gemm": "linear"}
+# Operands (by position) that fix a result's shape or an attribute-like value: a graph input
+# feeding one is bound into the model as an initializer (see the module docstring).
+CONSTANT_OPERANDS = {
+    "ConstantOfShape": {0}, "Expand": {1}, "OneHot": {1}, "Pad": {1, 2, 3}, "Range": {0, 1, 2},
+    "ReduceL1": {1}, "ReduceL2": {1}, "ReduceLogSum": {1}, "ReduceLogSumExp": {1},
+    "ReduceMax": {1}, "ReduceMean": {1}, "ReduceMin": {1}, "ReduceProd": {1}, "ReduceSum": {1},
+    "ReduceSumSquare": {1}, "Reshape": {1}, "Resize": {1, 2, 3}, "Slice": {1, 2, 3, 4},
+    "Split": {1}, "Squeeze": {1}, "Tile": {1}, "TopK": {1}, "Trilu": {1}, "Unsqueeze": {1},
+    "Upsample": {1},
+}
 FAILURE_CLASSES = ("fail-import", "fail-compile", "fail-numeric", "timeout", "error")
 
 
@@ -97,6 +112,7 @@ class Test:
     ops: frozenset
     inputs: list  # graph inputs that are not initializers, in order
     outputs: list
+    constant_inputs: frozenset = frozenset()  # bound as initializers (CONSTANT_OPERANDS)
     skip: str = ""  # why the test is not run; empty if it is
     status: str = "skipped"
     detail: str = ""
@@ -129,7 +145,12 @@ def load_test(suite, path):
     ops = frozenset(op_types(graph))
     inits = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in inits]
-    test = Test(suite, path, opset, ops, [i.name for i in inputs], [o.name for o in graph.output])
+    names = {i.name for i in inputs}
+    constant = frozenset(name for node in graph.node
+                         for i, name in enumerate(node.input)
+                         if name in names and i in CONSTANT_OPERANDS.get(node.op_type, ()))
+    test = Test(suite, path, opset, ops, [i.name for i in inputs], [o.name for o in graph.output],
+                constant)
     if ops - SUPPORTED_OPS:
         test.skip = "unsupported op(s): " + ", ".join(sorted(ops - SUPPORTED_OPS))
     elif not all(npy_tensor(v) for v in inputs + list(graph.output)):
@@ -195,15 +216,30 @@ def run_case(test, case, work, args):
     """Runs one test_data_set_*; returns (status, detail)."""
     out_dir = work / "out"
     shutil.rmtree(out_dir, ignore_errors=True)
-    cmd = [args.shears_run, str(test.path / "model.onnx"), "--output-dir", str(out_dir)]
+    cmd = ["--output-dir", str(out_dir)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     cmd += args.run_arg
+    model_path = test.path / "model.onnx"
     try:
         inputs = [read_pb(pb) for pb in numbered(case, "input")]
+        constants = []
         for i, (name, tensor) in enumerate(zip(bind(inputs, test.inputs, "input"), inputs)):
+            if name in test.constant_inputs:
+                constants.append(numpy_helper.from_array(numpy_helper.to_array(tensor), name))
+                continue
             np.save(work / f"input_{i}.npy", numpy_helper.to_array(tensor))
             cmd += ["--input", f"{name}={work / f'input_{i}.npy'}"]
+        if constants:
+            model = onnx.load(str(model_path))
+            bound = {t.name for t in constants}
+            kept = [v for v in model.graph.input if v.name not in bound]
+            del model.graph.input[:]
+            model.graph.input.extend(kept)
+            model.graph.initializer.extend(constants)
+            model_path = work / "model.onnx"
+            onnx.save(model, str(model_path))
+        cmd = [args.shears_run, str(model_path)] + cmd
         expected = [read_pb(pb) for pb in numbered(case, "output")]
         out_names = bind(expected, test.outputs, "output")
     except (ValueError, TypeError, OSError, DecodeError) as e:
