@@ -150,6 +150,13 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input,
   auto inType = tensorType(input);
   if (inType == resultType)
     return input;
+  // To or from one element of rank 0: no reassociation groups.
+  if (resultType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, input,
+                                           ArrayRef<ReassociationIndices>{});
+  if (inType.getRank() == 0)
+    return tensor::ExpandShapeOp::create(b, loc, resultType, input,
+                                         ArrayRef<ReassociationIndices>{});
   Value flat = input;
   if (inType.getRank() != 1)
     flat = tensor::CollapseShapeOp::create(

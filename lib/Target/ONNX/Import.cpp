@@ -850,21 +850,29 @@ windowAttrs(NodeContext &ctx, RankedTensorType input, ArrayRef<int64_t> kernel,
   return success();
 }
 
-/// `value` [d0, d1, ..., dn] with a dimension of 1 inserted before `dim`
-/// (or, `squeeze`, the size-1 dimension `dim` removed).
-static FailureOr<Value> reshapeAround(NodeContext &ctx, Value value,
-                                      int64_t dim, bool squeeze) {
+/// `value` reshaped to `shape` (`value` itself if it has that shape).
+static FailureOr<Value> reshapeValue(NodeContext &ctx, Value value,
+                                     ArrayRef<int64_t> shape) {
   auto type = typeOf(value);
-  SmallVector<int64_t> shape(type.getShape());
-  if (squeeze)
-    shape.erase(shape.begin() + dim);
-  else
-    shape.insert(shape.begin() + dim, 1);
+  if (type.getShape() == shape)
+    return value;
   FailureOr<Operation *> op = createOp<ReshapeOp>(
       ctx, value, {}, RankedTensorType::get(shape, type.getElementType()));
   if (failed(op))
     return failure();
   return (*op)->getResult(0);
+}
+
+/// `value` [d0, d1, ..., dn] with a dimension of 1 inserted before `dim`
+/// (or, `squeeze`, the size-1 dimension `dim` removed).
+static FailureOr<Value> reshapeAround(NodeContext &ctx, Value value,
+                                      int64_t dim, bool squeeze) {
+  SmallVector<int64_t> shape(typeOf(value).getShape());
+  if (squeeze)
+    shape.erase(shape.begin() + dim);
+  else
+    shape.insert(shape.begin() + dim, 1);
+  return reshapeValue(ctx, value, shape);
 }
 
 /// A window op (Conv, pooling) on `operands`, whose first is the input:
@@ -1735,6 +1743,286 @@ static LogicalResult convertExpand(NodeContext &ctx) {
       b.getNamedAttr("source_dims", b.getDenseI64ArrayAttr(sourceDims)), type);
 }
 
+/// Tile with constant repeats: a dimension of size n repeated r times is
+/// reshaped to [1, n], expanded to [r, n], and the pairs are merged by one
+/// reshape at the end.
+static LogicalResult convertTile(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto repeats = ctx.importer.getInts(ctx, 1);
+  if (failed(repeats))
+    return failure();
+  auto type = typeOf(*input);
+  if (static_cast<int64_t>(repeats->size()) != type.getRank())
+    return ctx.emitError() << "repeats has " << repeats->size()
+                           << " entries for an input of rank "
+                           << type.getRank();
+  SmallVector<int64_t> split, result;
+  for (auto [n, r] : llvm::zip(type.getShape(), *repeats)) {
+    if (r < 1)
+      return ctx.emitError() << "repeats must be positive, got " << r;
+    if (r != 1 && ShapedType::isDynamic(n))
+      return ctx.emitError() << "a dynamic dimension cannot be repeated";
+    if (r != 1 && n > kMaxElements / r)
+      return ctx.emitError() << "the result would be too large";
+    if (r != 1)
+      split.push_back(1);
+    split.push_back(n);
+    result.push_back(ShapedType::isDynamic(n) ? n : n * r);
+  }
+  FailureOr<Value> pairs = reshapeValue(ctx, *input, split);
+  if (failed(pairs))
+    return failure();
+  SmallVector<int64_t> expanded;
+  SmallVector<Value> operands = {*pairs};
+  SmallVector<int64_t> sourceDims;
+  for (int64_t d = 0, r = 0; d < static_cast<int64_t>(split.size()); ++d) {
+    // A repeated dimension is the pair [1, n] of `split`.
+    bool repeat = (*repeats)[r++] != 1;
+    expanded.push_back(repeat ? (*repeats)[r - 1] : split[d]);
+    if (repeat)
+      expanded.push_back(split[++d]);
+    else if (ShapedType::isDynamic(split[d])) {
+      operands.push_back(*pairs);
+      sourceDims.push_back(d);
+    }
+  }
+  auto &b = ctx.importer.builder;
+  FailureOr<Operation *> expand = createOp<ExpandOp>(
+      ctx, operands,
+      b.getNamedAttr("source_dims", b.getDenseI64ArrayAttr(sourceDims)),
+      RankedTensorType::get(expanded, type.getElementType()));
+  if (failed(expand))
+    return failure();
+  FailureOr<Value> tiled = reshapeValue(ctx, (*expand)->getResult(0), result);
+  if (failed(tiled))
+    return failure();
+  ctx.importer.setResult(ctx, 0, *tiled);
+  return success();
+}
+
+/// Range with start, limit and delta known at import time: an int64 range
+/// is a shape vector (position ids built from a shape); int32 and float
+/// ranges are constants.
+static LogicalResult convertRange(NodeContext &ctx) {
+  Importer &im = ctx.importer;
+  for (unsigned i = 0; i < 3; ++i)
+    if (!ctx.hasInput(i) || !im.isConstant(ctx.inputName(i)))
+      return ctx.emitError() << "start, limit and delta must be known at "
+                                "import time";
+  Type element = im.getConstantType(ctx.inputName(0)).getElementType();
+  double bounds[3];
+  for (unsigned i = 0; i < 3; ++i) {
+    if (im.getConstantType(ctx.inputName(i)).getElementType() != element)
+      return ctx.emitError() << "start, limit and delta differ in type";
+    if (element.isF32()) {
+      auto v = im.getFloats(ctx, i);
+      if (failed(v))
+        return failure();
+      if (v->size() != 1)
+        return ctx.emitError() << "input " << i << " must be a scalar";
+      bounds[i] = v->front();
+    } else if (element.isInteger(64) || element.isInteger(32)) {
+      auto v = im.getInts(ctx, i);
+      if (failed(v))
+        return failure();
+      if (v->size() != 1)
+        return ctx.emitError() << "input " << i << " must be a scalar";
+      bounds[i] = v->front();
+    } else {
+      return ctx.emitError() << "only float, int32 and int64 ranges are "
+                                "supported, got "
+                             << element;
+    }
+  }
+  auto [start, limit, delta] = bounds;
+  if (delta == 0)
+    return ctx.emitError() << "delta must not be 0";
+  double count = std::max(0.0, std::ceil((limit - start) / delta));
+  if (count > double(kMaxElements))
+    return ctx.emitError() << "the range would have too many elements";
+  auto n = static_cast<int64_t>(count);
+  if (element.isInteger(64)) {
+    ShapeVector range;
+    for (int64_t i = 0; i < n; ++i)
+      range.push_back({static_cast<int64_t>(start) + i * int64_t(delta)});
+    im.setShape(ctx, range);
+    return success();
+  }
+  SmallVector<char> bytes;
+  auto append = [&](auto v) {
+    bytes.append(reinterpret_cast<const char *>(&v),
+                 reinterpret_cast<const char *>(&v) + sizeof(v));
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    if (element.isF32())
+      append(static_cast<float>(start + double(i) * delta));
+    else
+      append(static_cast<int32_t>(start) + static_cast<int32_t>(i * delta));
+  }
+  im.setResult(ctx, 0,
+               im.createConstant(RankedTensorType::get({n}, element), bytes,
+                                 ctx.node.output(0)));
+  return success();
+}
+
+/// The einsum operand indices `from` permuted to `to` (the same letters).
+static FailureOr<Value> transposeIndices(NodeContext &ctx, Value value,
+                                         StringRef from, StringRef to) {
+  SmallVector<int64_t> perm;
+  for (char c : to)
+    perm.push_back(from.find(c));
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+    return value;
+  auto &b = ctx.importer.builder;
+  return build<TransposeOp>(
+      ctx, value, b.getNamedAttr("perm", b.getDenseI64ArrayAttr(perm)));
+}
+
+/// Einsum where it is a transpose, a sum or a (batched) matrix product: one
+/// or two operands, no ellipsis, no index twice in one operand (a diagonal).
+/// An index that only one operand has and the output lacks is summed over
+/// first; then the indices both operands and the output have are the batch,
+/// those both have the contraction, and A [batch, M-indices, K-indices] times
+/// B [batch, K-indices, N-indices] is one shears.matmul, reshaped and
+/// transposed to the output's order.
+static LogicalResult convertEinsum(NodeContext &ctx) {
+  std::string equation = ctx.stringAttr("equation", "");
+  llvm::erase_if(equation, [](char c) { return std::isspace(c); });
+  if (StringRef(equation).contains("..."))
+    return ctx.emitError() << "ellipsis (...) is not supported";
+  StringRef eq(equation);
+  auto [inputs, output] = eq.split("->");
+  bool explicitOutput = eq.contains("->");
+  SmallVector<StringRef> terms;
+  inputs.split(terms, ',');
+  if (terms.size() != ctx.numInputs() || terms.size() > 2)
+    return ctx.emitError() << "equation '" << equation << "' must name "
+                           << ctx.numInputs()
+                           << " operands, and only one or two are supported";
+  std::string implicit;
+  if (!explicitOutput) {
+    // The indices that occur once, in alphabetical order.
+    std::string all = inputs.str();
+    for (char c : all)
+      if (std::isalpha(c) && llvm::count(all, c) == 1)
+        implicit += c;
+    llvm::sort(implicit);
+    output = implicit;
+  }
+  auto valid = [](StringRef term) {
+    return llvm::all_of(term, [&](char c) {
+      return std::isalpha(c) && llvm::count(term, c) == 1;
+    });
+  };
+  if (!valid(output) || !llvm::all_of(terms, valid))
+    return ctx.emitError() << "equation '" << equation
+                           << "' has an index that is not a letter or is "
+                              "repeated within one operand (diagonals are "
+                              "not supported)";
+  SmallVector<Value> operands;
+  SmallVector<std::string> indices;
+  llvm::SmallDenseMap<char, int64_t> sizes;
+  for (auto [i, term] : llvm::enumerate(terms)) {
+    auto v = ctx.importer.getFloatValue(ctx, i);
+    if (failed(v))
+      return failure();
+    auto type = typeOf(*v);
+    if (type.getRank() != static_cast<int64_t>(term.size()))
+      return ctx.emitError()
+             << "operand " << i << " has rank " << type.getRank()
+             << ", but the equation names " << term.size() << " indices for it";
+    for (auto [c, size] : llvm::zip(term, type.getShape())) {
+      auto [it, inserted] = sizes.try_emplace(c, size);
+      if (!inserted && it->second != size)
+        return ctx.emitError() << "index '" << c << "' has sizes " << it->second
+                               << " and " << size;
+    }
+    operands.push_back(*v);
+    indices.push_back(term.str());
+  }
+  for (char c : output)
+    if (!sizes.count(c))
+      return ctx.emitError() << "output index '" << c << "' is in no operand";
+  auto &b = ctx.importer.builder;
+  // Sum over the indices no other operand and not the output has.
+  for (auto [i, term] : llvm::enumerate(indices)) {
+    SmallVector<int64_t> axes;
+    std::string kept;
+    for (auto [axis, c] : llvm::enumerate(term)) {
+      bool elsewhere =
+          output.contains(c) ||
+          (indices.size() == 2 && StringRef(indices[1 - i]).contains(c));
+      if (elsewhere)
+        kept += c;
+      else
+        axes.push_back(axis);
+    }
+    if (axes.empty())
+      continue;
+    auto sum = build<ReduceSumOp>(
+        ctx, operands[i],
+        {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(axes)),
+         b.getNamedAttr("keepdims", b.getBoolAttr(false))});
+    if (failed(sum))
+      return failure();
+    operands[i] = *sum;
+    term = kept;
+  }
+  FailureOr<Value> result = operands[0];
+  std::string order = indices[0];
+  if (operands.size() == 2) {
+    StringRef lhs = indices[0], rhs = indices[1];
+    std::string batch, m, k, n;
+    for (char c : lhs)
+      (rhs.contains(c) ? (output.contains(c) ? batch : k) : m) += c;
+    for (char c : rhs)
+      if (!lhs.contains(c))
+        n += c;
+    // A group with a dynamic index is dynamic (the reshapes allow one).
+    auto product = [&](StringRef group) {
+      int64_t p = 1;
+      for (char c : group)
+        p = ShapedType::isDynamic(sizes[c]) || ShapedType::isDynamic(p)
+                ? ShapedType::kDynamic
+                : p * sizes[c];
+      return p;
+    };
+    int64_t mSize = product(m), kSize = product(k), nSize = product(n);
+    SmallVector<int64_t> batchShape;
+    for (char c : batch)
+      batchShape.push_back(sizes[c]);
+    auto matrix = [&](Value v, StringRef from, StringRef rows, StringRef cols,
+                      int64_t r, int64_t c) -> FailureOr<Value> {
+      auto t = transposeIndices(ctx, v, from, (batch + rows + cols).str());
+      if (failed(t))
+        return failure();
+      SmallVector<int64_t> shape(batchShape);
+      shape.append({r, c});
+      return reshapeValue(ctx, *t, shape);
+    };
+    auto a = matrix(operands[0], lhs, m, k, mSize, kSize);
+    auto bm = matrix(operands[1], rhs, k, n, kSize, nSize);
+    if (failed(a) || failed(bm))
+      return failure();
+    result = build<MatMulOp>(ctx, {*a, *bm});
+    if (failed(result))
+      return failure();
+    SmallVector<int64_t> shape(batchShape);
+    order = batch + m + n;
+    for (char c : m + n)
+      shape.push_back(sizes[c]);
+    result = reshapeValue(ctx, *result, shape);
+  }
+  if (succeeded(result))
+    result = transposeIndices(ctx, *result, order, output);
+  if (failed(result))
+    return failure();
+  ctx.importer.setResult(ctx, 0, *result);
+  return success();
+}
+
 /// Clip: constant bounds are the clip's attributes (a micro-kernel epilogue
 /// takes them); a bound computed at run time is a max (min bound) or a min
 /// (max bound), applied in ONNX's order, the lower bound first.
@@ -2383,6 +2671,9 @@ static const llvm::StringMap<Converter> &converters() {
       {"Mean", convertMean},
       {"ConstantOfShape", convertConstantOfShape},
       {"Expand", convertExpand},
+      {"Tile", convertTile},
+      {"Range", convertRange},
+      {"Einsum", convertEinsum},
       {"Clip", convertClip},
       {"ReduceSum", convertReduce<ReduceSumOp>},
       {"ReduceMean", convertReduce<ReduceMeanOp>},

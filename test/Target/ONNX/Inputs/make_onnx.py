@@ -207,6 +207,15 @@ CATALOGUE = {
                                       [tensor("y", [], TensorProto.INT64)]),
     "cast-to-uint8": lambda: model([node("Cast", ["x"], to=TensorProto.UINT8)],
                                    [tensor("x", [2, 3])], [tensor("y", [2, 3], TensorProto.UINT8)]),
+    "einsum-diagonal": lambda: model([node("Einsum", ["x"], equation="ii->i")], [tensor("x", [3, 3])],
+                                     [tensor("y", [3])], opset=12),
+    "tile-dynamic": lambda: model([node("Tile", ["x", "repeats"])], [tensor("x", ["N", 3])],
+                                  [tensor("y", ["M", 3])], [ints("repeats", [2, 1])]),
+    "range-computed": lambda: model([node("Range", ["zero", "x", "one"])],
+                                    [tensor("x", [], TensorProto.INT64)],
+                                    [tensor("y", ["N"], TensorProto.INT64)],
+                                    [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+                                     numpy_helper.from_array(np.array(1, np.int64), "one")]),
     "dropout-mask-dynamic": lambda: model([node("Dropout", ["x"], ["y", "mask"])],
                                           [tensor("x", ["N", 3])],
                                           [tensor("y", ["N", 3]),
@@ -351,6 +360,32 @@ def size():
                  [tensor("input", ["N", 3, 4])], [tensor("output", ["M"])], [zero])
 
 
+def tile_range_einsum():
+    """Tile (repeats [1, 2, 1]), a float Range added to it, an int64 Range of the input's
+    width (position ids) cast and added, Einsum as a matmul with a weight over the dynamic
+    batch, a transpose, and a batched matmul of two activations."""
+    f = lambda name, v: numpy_helper.from_array(np.array(v, np.float32), name)
+    return model([helper.make_node("Tile", ["input", "repeats"], ["tiled"], name="tile"),
+                  helper.make_node("Range", ["start", "limit", "delta"], ["ramp"], name="ramp"),
+                  helper.make_node("Add", ["tiled", "ramp"], ["a0"], name="a0"),
+                  helper.make_node("Shape", ["input"], ["shape"], name="shape"),
+                  helper.make_node("Gather", ["shape", "two"], ["width"], name="width"),
+                  helper.make_node("Range", ["zero", "width", "one"], ["ids"], name="ids"),
+                  helper.make_node("Cast", ["ids"], ["fids"], name="fids", to=FLOAT),
+                  helper.make_node("Add", ["a0", "fids"], ["a1"], name="a1"),
+                  helper.make_node("Einsum", ["a1", "w"], ["e0"], name="linear",
+                                   equation="bij, jk -> bik"),
+                  helper.make_node("Einsum", ["e0"], ["e1"], name="transpose", equation="bik->bki"),
+                  helper.make_node("Einsum", ["e1", "e0"], ["output"], name="bmm",
+                                   equation="bki,bil->bkl")],
+                 [tensor("input", ["N", 3, 4])], [tensor("output", ["N", 5, 5])],
+                 [ints("repeats", [1, 2, 1]), f("start", 0.5), f("limit", 2.5), f("delta", 0.5),
+                  numpy_helper.from_array(np.array(2, np.int64), "two"),
+                  numpy_helper.from_array(np.array(0, np.int64), "zero"),
+                  numpy_helper.from_array(np.array(1, np.int64), "one"),
+                  numpy_helper.from_array(np.linspace(-1, 1, 20, dtype=np.float32).reshape(4, 5), "w")])
+
+
 def external(location):
     """MatMul + Add whose two initializers live in one external file (the second at an offset)."""
     w, b = weights("w", [4, 4]), numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32), "b")
@@ -490,7 +525,7 @@ MALFORMED.update(CATALOGUE)
 VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d, "casts": casts,
-    "reductions": reductions, "size": size,
+    "reductions": reductions, "size": size, "tile-range-einsum": tile_range_einsum,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,
