@@ -433,3 +433,62 @@ func.func @math_functions(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %8 = shears.sign %7 : tensor<?x4xf32>
   return %8 : tensor<?x4xf32>
 }
+
+// -----
+
+// Nearest resize reads one element at the rounded coordinate: half_pixel
+// (i + 0.5) / 2 - 0.5, rounded half down as ceil(x - 0.5), clamped. Copied
+// dims read at their own index.
+// CHECK-LABEL: func @resize_nearest
+// CHECK: linalg.generic {{.*}} outs(%{{.+}} : tensor<?x3x8x8xf32>)
+// CHECK: %[[N:.+]] = linalg.index 0
+// CHECK: %[[C:.+]] = linalg.index 1
+// CHECK: arith.divf %{{.+}}, %cst{{.*}} : f64
+// CHECK: math.ceil
+// CHECK: arith.minsi
+// CHECK: tensor.extract %arg0[%[[N]], %[[C]], %{{.+}}, %{{.+}}] : tensor<?x3x4x4xf32>
+// CHECK-NOT: tensor.extract
+func.func @resize_nearest(%x: tensor<?x3x4x4xf32>) -> tensor<?x3x8x8xf32> {
+  %0 = shears.resize %x {scales = array<f32: 1.0, 1.0, 2.0, 2.0>} : (tensor<?x3x4x4xf32>) -> tensor<?x3x8x8xf32>
+  return %0 : tensor<?x3x8x8xf32>
+}
+
+// -----
+
+// Bilinear resize blends 4 neighbours; cubic 16.
+// CHECK-LABEL: func @resize_linear
+// CHECK: math.floor
+// CHECK-COUNT-4: tensor.extract
+// CHECK-NOT: tensor.extract
+// CHECK: linalg.yield
+func.func @resize_linear(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32> {
+  %0 = shears.resize %x {mode = "linear", scales = array<f32: 1.0, 1.0, 0.5, 0.5>} : (tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32>
+  return %0 : tensor<1x3x2x2xf32>
+}
+
+// CHECK-LABEL: func @resize_cubic
+// CHECK-COUNT-16: tensor.extract
+// CHECK-NOT: tensor.extract
+// CHECK: linalg.yield
+func.func @resize_cubic(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x6x6xf32> {
+  %0 = shears.resize %x {mode = "cubic", exclude_outside = true, scales = array<f32: 1.0, 1.0, 1.5, 1.5>} : (tensor<1x3x4x4xf32>) -> tensor<1x3x6x6xf32>
+  return %0 : tensor<1x3x6x6xf32>
+}
+
+// -----
+
+// A transposed convolution convolves the input spread 2 apart into zeros
+// (bordered by k - 1 = 2) with the flipped filter, its channels swapped
+// within each of the 2 groups, then crops the pads.
+// CHECK-DAG: #[[FLIP:.+]] = affine_map<(d0, d1, d2, d3) -> ((d0 floordiv 3) * 2 + d1, d0 mod 3, -d2 + 2, -d3 + 2)>
+// CHECK-LABEL: func @conv_transpose
+// CHECK: %[[FILTER:.+]] = linalg.generic {indexing_maps = [#[[FLIP]], #{{.+}}]{{.*}} ins(%arg1 : tensor<4x3x3x3xf32>) outs(%{{.+}} : tensor<6x2x3x3xf32>)
+// CHECK: %[[ZEROS:.+]] = linalg.fill {{.*}} -> tensor<?x4x11x11xf32>
+// CHECK: %[[SPREAD:.+]] = tensor.insert_slice %arg0 into %[[ZEROS]][0, 0, 2, 2] [%{{.+}}, 4, 4, 4] [1, 1, 2, 2]
+// CHECK: %[[FULL:.+]] = linalg.conv_2d_ngchw_gfchw
+// CHECK: %[[COLLAPSED:.+]] = tensor.collapse_shape %[[FULL]] {{.*}} into tensor<?x6x9x9xf32>
+// CHECK: tensor.extract_slice %[[COLLAPSED]][0, 0, 1, 1] [%{{.+}}, 6, 8, 8] [1, 1, 1, 1]
+func.func @conv_transpose(%x: tensor<?x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<?x6x8x8xf32> {
+  %0 = shears.conv_transpose %x, %w {groups = 2 : i64, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 0, 0>} : (tensor<?x4x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<?x6x8x8xf32>
+  return %0 : tensor<?x6x8x8xf32>
+}

@@ -172,83 +172,189 @@ struct MatMulLowering : ShearsPattern<MatMulOp> {
   }
 };
 
+/// The convolution of the padded `input` by `weight` [out, in/groups, kh,
+/// kw] accumulated into `init`: linalg's named convolution for groups 1,
+/// depthwise and grouped convolutions.
+static Value convolve(OpBuilder &b, Location loc, Value input, Value weight,
+                      Value init, int64_t groups, ArrayRef<int64_t> strides,
+                      ArrayRef<int64_t> dilations) {
+  auto resultType = tensorType(init);
+  auto weightType = tensorType(weight);
+  int64_t inChannels = tensorType(input).getDimSize(1);
+  int64_t outChannels = resultType.getDimSize(1);
+  auto stridesAttr = b.getI64TensorAttr(strides);
+  auto dilationsAttr = b.getI64TensorAttr(dilations);
+  if (groups == 1)
+    return linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{resultType},
+                                            ValueRange{input, weight}, init,
+                                            stridesAttr, dilationsAttr)
+        .getResult(0);
+  if (groups == inChannels && groups == outChannels) {
+    // Depthwise: [C, 1, kh, kw] -> [C, kh, kw].
+    Value filter = tensor::CollapseShapeOp::create(
+        b, loc, weight, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+    return linalg::DepthwiseConv2DNchwChwOp::create(
+               b, loc, TypeRange{resultType}, ValueRange{input, filter}, init,
+               stridesAttr, dilationsAttr)
+        .getResult(0);
+  }
+  // Grouped: [N, G*C, H, W] x [G*F, C, kh, kw] -> [N, G*F, H', W'] as
+  // [N, G, C, H, W] x [G, F, C, kh, kw] -> [N, G, F, H', W'].
+  auto inType = tensorType(input);
+  int64_t c = inChannels / groups, f = outChannels / groups;
+  auto in5 = RankedTensorType::get({inType.getDimSize(0), groups, c,
+                                    inType.getDimSize(2), inType.getDimSize(3)},
+                                   inType.getElementType());
+  SmallVector<OpFoldResult> inShape = tensor::getMixedSizes(b, loc, input);
+  inShape.erase(inShape.begin() + 1);
+  inShape.insert(inShape.begin() + 1,
+                 {b.getIndexAttr(groups), b.getIndexAttr(c)});
+  Value in = tensor::ExpandShapeOp::create(
+      b, loc, in5, input,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, inShape);
+  SmallVector<int64_t> filterShape = {groups, f, c, weightType.getDimSize(2),
+                                      weightType.getDimSize(3)};
+  Value filter = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(filterShape, weightType.getElementType()),
+      weight, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
+  auto out5 = RankedTensorType::get({resultType.getDimSize(0), groups, f,
+                                     resultType.getDimSize(2),
+                                     resultType.getDimSize(3)},
+                                    resultType.getElementType());
+  SmallVector<OpFoldResult> outShape = tensor::getMixedSizes(b, loc, init);
+  outShape.erase(outShape.begin() + 1);
+  outShape.insert(outShape.begin() + 1,
+                  {b.getIndexAttr(groups), b.getIndexAttr(f)});
+  Value init5 = tensor::ExpandShapeOp::create(
+      b, loc, out5, init,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, outShape);
+  Value conv = linalg::Conv2DNgchwGfchwOp::create(b, loc, TypeRange{out5},
+                                                  ValueRange{in, filter}, init5,
+                                                  stridesAttr, dilationsAttr)
+                   .getResult(0);
+  return tensor::CollapseShapeOp::create(
+      b, loc, resultType, conv,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+}
+
 struct Conv2DLowering : ShearsPattern<Conv2DOp> {
   using ShearsPattern::ShearsPattern;
   LogicalResult
   matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto resultType = op.getType();
     Value input =
         padSpatial(rewriter, loc, adaptor.getInput(), op.getPads(), 0.0);
-    Value weight = adaptor.getWeight();
-    auto weightType = tensorType(weight);
+    Value init = accumulatorInit(rewriter, loc, op.getType(),
+                                 adaptor.getInput(), adaptor.getBias(),
+                                 /*channelDim=*/1);
+    rewriter.replaceOp(op, convolve(rewriter, loc, input, adaptor.getWeight(),
+                                    init, op.getGroups(), op.getStrides(),
+                                    op.getDilations()));
+    return success();
+  }
+};
+
+/// A transposed convolution is the convolution, at stride 1, of the input
+/// spread `strides` apart with zeros between and padded by dilation * (k - 1)
+/// on every side, by the filter flipped in space with its input and output
+/// channels swapped (within each group). That gives the whole result,
+/// unpadded; the op's pads crop it (a negative pad widens the zero border
+/// instead).
+struct ConvTransposeLowering : ShearsPattern<ConvTransposeOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(ConvTransposeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType type = op.getType();
+    Value input = adaptor.getInput();
+    auto inType = tensorType(input);
+    if (inType.isDynamicDim(2) || inType.isDynamicDim(3))
+      return rewriter.notifyMatchFailure(op, "dynamic spatial dimensions");
+    auto weightType = op.getWeight().getType();
     int64_t groups = op.getGroups();
-    int64_t inChannels = tensorType(input).getDimSize(1);
-    int64_t outChannels = resultType.getDimSize(1);
-    Value init = accumulatorInit(rewriter, loc, resultType, adaptor.getInput(),
-                                 adaptor.getBias(), /*channelDim=*/1);
-    auto strides = rewriter.getI64TensorAttr(op.getStrides());
-    auto dilations = rewriter.getI64TensorAttr(op.getDilations());
-    Value result;
-    if (groups == 1) {
-      result = linalg::Conv2DNchwFchwOp::create(
-                   rewriter, loc, TypeRange{resultType},
-                   ValueRange{input, weight}, init, strides, dilations)
-                   .getResult(0);
-    } else if (groups == inChannels && groups == outChannels) {
-      // Depthwise: [C, 1, kh, kw] -> [C, kh, kw].
-      Value filter = tensor::CollapseShapeOp::create(
-          rewriter, loc, weight,
-          SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
-      result = linalg::DepthwiseConv2DNchwChwOp::create(
-                   rewriter, loc, TypeRange{resultType},
-                   ValueRange{input, filter}, init, strides, dilations)
-                   .getResult(0);
-    } else {
-      // Grouped: [N, G*C, H, W] x [G*F, C, kh, kw] -> [N, G*F, H', W'] as
-      // [N, G, C, H, W] x [G, F, C, kh, kw] -> [N, G, F, H', W'].
-      auto inType = tensorType(input);
-      int64_t c = inChannels / groups, f = outChannels / groups;
-      auto in5 =
-          RankedTensorType::get({inType.getDimSize(0), groups, c,
-                                 inType.getDimSize(2), inType.getDimSize(3)},
-                                inType.getElementType());
-      SmallVector<OpFoldResult> inShape =
-          tensor::getMixedSizes(rewriter, loc, input);
-      inShape.erase(inShape.begin() + 1);
-      inShape.insert(inShape.begin() + 1,
-                     {rewriter.getIndexAttr(groups), rewriter.getIndexAttr(c)});
-      Value in = tensor::ExpandShapeOp::create(
-          rewriter, loc, in5, input,
-          SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, inShape);
-      SmallVector<int64_t> filterShape = {
-          groups, f, c, weightType.getDimSize(2), weightType.getDimSize(3)};
-      Value filter = tensor::ExpandShapeOp::create(
-          rewriter, loc,
-          RankedTensorType::get(filterShape, weightType.getElementType()),
-          weight, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
-      auto out5 = RankedTensorType::get({resultType.getDimSize(0), groups, f,
-                                         resultType.getDimSize(2),
-                                         resultType.getDimSize(3)},
-                                        resultType.getElementType());
-      SmallVector<OpFoldResult> outShape =
-          tensor::getMixedSizes(rewriter, loc, init);
-      outShape.erase(outShape.begin() + 1);
-      outShape.insert(outShape.begin() + 1, {rewriter.getIndexAttr(groups),
-                                             rewriter.getIndexAttr(f)});
-      Value init5 = tensor::ExpandShapeOp::create(
-          rewriter, loc, out5, init,
-          SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, outShape);
-      Value conv = linalg::Conv2DNgchwGfchwOp::create(
-                       rewriter, loc, TypeRange{out5}, ValueRange{in, filter},
-                       init5, strides, dilations)
-                       .getResult(0);
-      result = tensor::CollapseShapeOp::create(
-          rewriter, loc, resultType, conv,
-          SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+    int64_t inPerGroup = weightType.getDimSize(0) / groups;
+    int64_t outPerGroup = weightType.getDimSize(1);
+    int64_t kh = weightType.getDimSize(2), kw = weightType.getDimSize(3);
+    ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
+                      dilations = op.getDilations();
+    // filter[o, c, y, x] = weight[g * in/g + c, o mod out/g, kh-1-y, kw-1-x]
+    // with g = o floordiv out/g.
+    AffineExpr o = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx);
+    AffineExpr y = getAffineDimExpr(2, ctx), x = getAffineDimExpr(3, ctx);
+    auto filterType =
+        RankedTensorType::get({outPerGroup * groups, inPerGroup, kh, kw},
+                              weightType.getElementType());
+    SmallVector<AffineMap> filterMaps = {
+        AffineMap::get(4, 0,
+                       {o.floorDiv(outPerGroup) * inPerGroup + c,
+                        o % outPerGroup, kh - 1 - y, kw - 1 - x},
+                       ctx),
+        AffineMap::getMultiDimIdentityMap(4, ctx)};
+    Value filterInit = tensor::EmptyOp::create(
+        rewriter, loc, filterType.getShape(), filterType.getElementType());
+    Value filter =
+        linalg::GenericOp::create(
+            rewriter, loc, filterType, ValueRange{adaptor.getWeight()},
+            ValueRange{filterInit}, filterMaps,
+            SmallVector<IteratorType>(4, IteratorType::parallel),
+            [](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(b, l, args[0]);
+            })
+            .getResult(0);
+    // The spread input: zeros, with the input at stride `strides` from
+    // dilation * (k - 1) (plus a negative begin pad) on.
+    SmallVector<int64_t> spreadShape = {inType.getDimSize(0),
+                                        inType.getDimSize(1)};
+    SmallVector<OpFoldResult> offsets = {rewriter.getIndexAttr(0),
+                                         rewriter.getIndexAttr(0)};
+    SmallVector<int64_t> crop;
+    int64_t kernel[] = {kh, kw};
+    for (int64_t i = 0; i < 2; ++i) {
+      int64_t border = dilations[i] * (kernel[i] - 1);
+      int64_t extraBegin = std::max<int64_t>(0, -pads[i]);
+      int64_t extraEnd = std::max<int64_t>(0, -pads[i + 2]);
+      spreadShape.push_back(strides[i] * (inType.getDimSize(2 + i) - 1) + 1 +
+                            2 * border + extraBegin + extraEnd);
+      offsets.push_back(rewriter.getIndexAttr(border + extraBegin));
+      crop.push_back(std::max<int64_t>(0, pads[i]));
     }
-    rewriter.replaceOp(op, result);
+    auto spreadType =
+        RankedTensorType::get(spreadShape, inType.getElementType());
+    Value zeros = filled(rewriter, loc,
+                         emptyTensor(rewriter, loc, spreadType, input), 0.0);
+    SmallVector<OpFoldResult> unit(2, rewriter.getIndexAttr(1));
+    SmallVector<OpFoldResult> spreadStrides = {
+        unit[0], unit[1], rewriter.getIndexAttr(strides[0]),
+        rewriter.getIndexAttr(strides[1])};
+    Value spread = tensor::InsertSliceOp::create(
+        rewriter, loc, input, zeros, offsets,
+        tensor::getMixedSizes(rewriter, loc, input), spreadStrides);
+    // The whole result, then the crop.
+    SmallVector<int64_t> fullShape = {type.getDimSize(0), type.getDimSize(1)};
+    for (int64_t i = 0; i < 2; ++i)
+      fullShape.push_back(spreadShape[2 + i] - dilations[i] * (kernel[i] - 1));
+    auto fullType = RankedTensorType::get(fullShape, type.getElementType());
+    Value init = accumulatorInit(rewriter, loc, fullType, input,
+                                 adaptor.getBias(), /*channelDim=*/1);
+    Value full = convolve(rewriter, loc, spread, filter, init, groups, {1, 1},
+                          dilations);
+    if (fullType == type) {
+      rewriter.replaceOp(op, full);
+      return success();
+    }
+    SmallVector<OpFoldResult> cropOffsets = {
+        rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+        rewriter.getIndexAttr(crop[0]), rewriter.getIndexAttr(crop[1])};
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, full);
+    sizes[2] = rewriter.getIndexAttr(type.getDimSize(2));
+    sizes[3] = rewriter.getIndexAttr(type.getDimSize(3));
+    SmallVector<OpFoldResult> ones(4, rewriter.getIndexAttr(1));
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, type, full, cropOffsets, sizes, ones);
     return success();
   }
 };
@@ -296,7 +402,6 @@ struct BatchNormLowering : ShearsPattern<BatchNormOp> {
 } // namespace
 
 void mlir::shears::populateContractionPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<LinearLowering, MatMulLowering, Conv2DLowering, BatchNormLowering>(
-          patterns.getContext());
+  patterns.add<LinearLowering, MatMulLowering, Conv2DLowering,
+               ConvTransposeLowering, BatchNormLowering>(patterns.getContext());
 }

@@ -1,4 +1,4 @@
-//===- DataMovement.cpp - constants, reshapes, slices, concat, gather ----===//
+//===- DataMovement.cpp - constants, reshapes, slices, gather, resize ----===//
 
 #include "LoweringUtils.h"
 #include "Patterns.h"
@@ -7,6 +7,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -299,11 +300,174 @@ struct GatherLowering : ShearsPattern<GatherOp> {
   }
 };
 
+/// Each result element reads the input at the coordinates ResizeOp's modes
+/// give: one element (nearest), or the 2^k (linear) or 4^k (cubic)
+/// neighbours of the k resized dimensions, weighted. Coordinates and weights
+/// are computed in f64, as ONNX's reference does.
+struct ResizeLowering : ShearsPattern<ResizeOp> {
+  using ShearsPattern::ShearsPattern;
+  LogicalResult
+  matchAndRewrite(ResizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType(), inType = op.getInput().getType();
+    int64_t rank = type.getRank();
+    Value input = adaptor.getInput();
+    Value init = emptyTensor(rewriter, loc, type, input);
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext())};
+    SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
+    StringRef mode = op.getMode();
+    StringRef transform = op.getCoordinateTransformationMode();
+    StringRef nearest = op.getNearestMode();
+    auto body = [&](OpBuilder &b, Location l, ValueRange) {
+      Type f64 = b.getF64Type();
+      auto constant = [&](double v) { return floatConstant(b, l, f64, v); };
+      auto clampedIndex = [&](Value x, int64_t size) {
+        Value i = arith::FPToSIOp::create(b, l, b.getI64Type(), x);
+        i = arith::IndexCastOp::create(b, l, b.getIndexType(), i);
+        i = arith::MaxSIOp::create(b, l, i,
+                                   arith::ConstantIndexOp::create(b, l, 0));
+        return arith::MinSIOp::create(
+            b, l, i, arith::ConstantIndexOp::create(b, l, size - 1));
+      };
+      // The index each copied or nearest dimension reads; for the others
+      // (linear, cubic) the indices they blend and the weights of each.
+      struct Tap {
+        Value index, weight;
+      };
+      SmallVector<Value> coords(rank);
+      SmallVector<std::pair<int64_t, SmallVector<Tap>>> blended;
+      for (int64_t d = 0; d < rank; ++d) {
+        Value i = linalg::IndexOp::create(b, l, d);
+        if (op.isCopied(d)) {
+          coords[d] = i;
+          continue;
+        }
+        int64_t in = inType.getDimSize(d), out = type.getDimSize(d);
+        double scale = op.getScales()[d];
+        Value x = arith::IndexCastOp::create(b, l, b.getI64Type(), i);
+        x = arith::SIToFPOp::create(b, l, f64, x);
+        auto halfPixel = [&](double shift) {
+          Value centre = arith::AddFOp::create(b, l, x, constant(0.5));
+          Value scaled = arith::DivFOp::create(b, l, centre, constant(scale));
+          return arith::SubFOp::create(b, l, scaled, constant(shift));
+        };
+        if (transform == "asymmetric")
+          x = arith::DivFOp::create(b, l, x, constant(scale));
+        else if (transform == "tf_half_pixel_for_nn")
+          x = halfPixel(0.0);
+        else if (transform == "align_corners")
+          // ONNX divides by in * scale - 1, not by the floored out - 1.
+          x = out == 1
+                  ? constant(0.0)
+                  : arith::MulFOp::create(
+                        b, l, x, constant(double(in - 1) / (in * scale - 1)));
+        else if (transform == "pytorch_half_pixel" && out == 1)
+          x = constant(0.0);
+        else
+          x = halfPixel(0.5);
+        if (mode == "nearest") {
+          if (nearest == "round_prefer_floor")
+            x = math::CeilOp::create(
+                b, l, arith::SubFOp::create(b, l, x, constant(0.5)));
+          else if (nearest == "round_prefer_ceil")
+            x = math::FloorOp::create(
+                b, l, arith::AddFOp::create(b, l, x, constant(0.5)));
+          else if (nearest == "floor")
+            x = math::FloorOp::create(b, l, x);
+          else
+            x = math::CeilOp::create(b, l, x);
+          coords[d] = clampedIndex(x, in);
+          continue;
+        }
+        Value floor = math::FloorOp::create(b, l, x);
+        Value t = arith::SubFOp::create(b, l, x, floor);
+        auto at = [&](int64_t k) {
+          return arith::AddFOp::create(b, l, floor, constant(k));
+        };
+        auto sub = [&](Value a, Value c) {
+          return arith::SubFOp::create(b, l, a, c).getResult();
+        };
+        SmallVector<Tap> taps;
+        if (mode == "linear") {
+          taps = {{clampedIndex(floor, in), sub(constant(1.0), t)},
+                  {clampedIndex(at(1), in), t}};
+        } else {
+          // Keys' cubic kernel of a tap at distance |t - k|, k in [-1, 2].
+          double a = op.getCubicCoeffA().convertToDouble();
+          auto poly = [&](Value v, ArrayRef<double> c) {
+            Value r = constant(c[0]);
+            for (double ci : c.drop_front())
+              r = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, r, v),
+                                        constant(ci));
+            return r;
+          };
+          Value sum;
+          for (int64_t k = -1; k <= 2; ++k) {
+            Value dist = k <= 0 ? sub(t, constant(k)) : sub(constant(k), t);
+            Value w = k == 0 || k == 1 ? poly(dist, {a + 2, -(a + 3), 0, 1})
+                                       : poly(dist, {a, -5 * a, 8 * a, -4 * a});
+            Value pos = at(k);
+            if (op.getExcludeOutside()) {
+              Value inside = arith::AndIOp::create(
+                  b, l,
+                  arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, pos,
+                                        constant(0.0)),
+                  arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLE, pos,
+                                        constant(in - 1)));
+              w = arith::SelectOp::create(b, l, inside, w, constant(0.0));
+              sum = sum ? arith::AddFOp::create(b, l, sum, w) : w;
+            }
+            taps.push_back({clampedIndex(pos, in), w});
+          }
+          if (sum)
+            for (Tap &tap : taps)
+              tap.weight = arith::DivFOp::create(b, l, tap.weight, sum);
+        }
+        blended.push_back({d, std::move(taps)});
+      }
+      if (blended.empty())
+        return Value(tensor::ExtractOp::create(b, l, input, coords));
+      // Every combination of one tap per blended dimension.
+      int64_t combinations = 1;
+      for (auto &[d, taps] : blended)
+        combinations *= taps.size();
+      Type element = type.getElementType();
+      Value result;
+      for (int64_t c = 0; c < combinations; ++c) {
+        Value w;
+        int64_t rest = c;
+        for (auto &[d, taps] : blended) {
+          const Tap &tap = taps[rest % taps.size()];
+          rest /= taps.size();
+          coords[d] = tap.index;
+          w = w ? arith::MulFOp::create(b, l, w, tap.weight) : tap.weight;
+        }
+        Value v = tensor::ExtractOp::create(b, l, input, coords);
+        if (element != f64)
+          w = arith::TruncFOp::create(b, l, element, w);
+        Value term = arith::MulFOp::create(b, l, v, w);
+        result = result ? arith::AddFOp::create(b, l, result, term) : term;
+      }
+      return result;
+    };
+    rewriter.replaceOp(
+        op, linalg::GenericOp::create(
+                rewriter, loc, type, ValueRange{}, init, maps, iterators,
+                [&](OpBuilder &b, Location l, ValueRange args) {
+                  linalg::YieldOp::create(b, l, body(b, l, args));
+                })
+                .getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::shears::populateDataMovementPatterns(RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, ReshapeLowering<ReshapeOp>,
                ReshapeLowering<FlattenOp>, ExpandLowering, TransposeLowering,
                ConcatLowering, SliceLowering, SplitLowering, PadLowering,
-               GatherLowering>(patterns.getContext());
+               GatherLowering, ResizeLowering>(patterns.getContext());
 }

@@ -563,6 +563,29 @@ LogicalResult Exporter::exportOp(Operation *op) {
         addAttr(node, "group", conv.getGroups());
         return success();
       })
+      .Case([&](ConvTransposeOp conv) -> LogicalResult {
+        // A negative end pad is output_padding; a negative begin pad has
+        // no ONNX form.
+        ArrayRef<int64_t> pads = conv.getPads();
+        if (pads[0] < 0 || pads[1] < 0)
+          return conv.emitOpError("cannot be exported: ONNX has no negative "
+                                  "begin pads");
+        SmallVector<int64_t> kept(pads), outputPadding(2, 0);
+        for (int64_t i = 0; i < 2; ++i) {
+          outputPadding[i] = std::max<int64_t>(0, -pads[i + 2]);
+          kept[i + 2] += outputPadding[i];
+        }
+        onnx::NodeProto *node = add("ConvTranspose");
+        addAttr(node, "kernel_shape",
+                conv.getWeight().getType().getShape().drop_front(2));
+        addAttr(node, "strides", conv.getStrides());
+        addAttr(node, "pads", ArrayRef<int64_t>(kept));
+        addAttr(node, "dilations", conv.getDilations());
+        addAttr(node, "group", conv.getGroups());
+        if (llvm::any_of(outputPadding, [](int64_t p) { return p != 0; }))
+          addAttr(node, "output_padding", ArrayRef<int64_t>(outputPadding));
+        return success();
+      })
       .Case([&](QuantizeOp quantize) {
         onnx::NodeProto *node = add("QuantizeLinear");
         if (std::optional<int64_t> axis = quantize.getAxis())
@@ -777,6 +800,47 @@ LogicalResult Exporter::exportOp(Operation *op) {
       })
       .Case([&](GatherOp gather) {
         addAttr(add("Gather"), "axis", gather.getAxis());
+        return success();
+      })
+      .Case([&](ResizeOp resize) -> LogicalResult {
+        // Scales where ONNX's floor(in * scale) gives the result's sizes
+        // (always so for scales it imported), else the sizes, from which
+        // ONNX takes the scales out / in.
+        auto in = resize.getInput().getType(), out = resize.getType();
+        ArrayRef<float> scales = resize.getScales();
+        bool byScales = true, bySizes = out.hasStaticShape();
+        for (int64_t d = 0; d < out.getRank(); ++d) {
+          if (resize.isCopied(d))
+            continue;
+          float size = in.getDimSize(d);
+          byScales &=
+              static_cast<int64_t>(size * scales[d]) == out.getDimSize(d);
+          bySizes &= scales[d] == out.getDimSize(d) / size;
+        }
+        if (!byScales && !bySizes)
+          return resize.emitOpError(
+              "cannot be exported: ONNX takes either the result sizes as "
+              "floor(input size * scale) or the scales as result size / "
+              "input size, and neither holds");
+        onnx::NodeProto *node =
+            byScales
+                ? addWithInputs(
+                      "Resize",
+                      {"",
+                       addInitializer(tensorNames.unique(suffixed("_scales")),
+                                      onnx::TensorProto::FLOAT, {out.getRank()},
+                                      toRaw(scales))})
+                : addWithInputs(
+                      "Resize",
+                      {"", "", addInt64s(suffixed("_sizes"), out.getShape())});
+        addAttr(node, "mode", resize.getMode());
+        addAttr(node, "coordinate_transformation_mode",
+                resize.getCoordinateTransformationMode());
+        addAttr(node, "nearest_mode", resize.getNearestMode());
+        addAttr(node, "cubic_coeff_a",
+                resize.getCubicCoeffA().convertToFloat());
+        addAttr(node, "exclude_outside",
+                static_cast<int64_t>(resize.getExcludeOutside()));
         return success();
       })
       .Default([&](Operation *) {

@@ -938,6 +938,91 @@ static LogicalResult convertConv(NodeContext &ctx) {
       lifted, /*liftedOperands=*/2);
 }
 
+/// ConvTranspose, 1-D or 2-D: output_shape, auto_pad SAME_* and
+/// output_padding become pads as ONNX derives them (a negative end pad is
+/// output padding).
+static LogicalResult convertConvTranspose(NodeContext &ctx) {
+  auto &b = ctx.importer.builder;
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  auto weight = ctx.importer.getFloatValue(ctx, 1);
+  if (failed(input) || failed(weight))
+    return failure();
+  SmallVector<Value> operands = {*input, *weight};
+  if (ctx.hasInput(2)) {
+    auto bias = ctx.importer.getFloatValue(ctx, 2);
+    if (failed(bias))
+      return failure();
+    operands.push_back(*bias);
+  }
+  auto inType = typeOf(*input), weightType = typeOf(*weight);
+  int64_t dims = weightType.getRank() - 2;
+  if ((dims != 1 && dims != 2) || inType.getRank() != dims + 2)
+    return ctx.emitError() << "only 1-D and 2-D transposed convolutions over "
+                              "NCL and NCHW inputs are supported, got input "
+                           << inType << " and filter " << weightType;
+  SmallVector<int64_t> kernel(weightType.getShape().drop_front(2));
+  if (auto k = ctx.intsAttr("kernel_shape"); k && *k != kernel)
+    return ctx.emitError() << "kernel_shape disagrees with the filter shape";
+  auto ints = [&](StringRef name, int64_t count, int64_t value) {
+    return ctx.intsAttr(name).value_or(SmallVector<int64_t>(count, value));
+  };
+  SmallVector<int64_t> strides = ints("strides", dims, 1),
+                       dilations = ints("dilations", dims, 1),
+                       outputPadding = ints("output_padding", dims, 0),
+                       pads = ints("pads", 2 * dims, 0);
+  std::optional<SmallVector<int64_t>> outputShape =
+      ctx.intsAttr("output_shape");
+  if (outputShape && static_cast<int64_t>(outputShape->size()) == dims + 2)
+    outputShape->erase(outputShape->begin(), outputShape->begin() + 2);
+  if (int64_t(strides.size()) != dims || int64_t(dilations.size()) != dims ||
+      int64_t(outputPadding.size()) != dims ||
+      int64_t(pads.size()) != 2 * dims ||
+      (outputShape && int64_t(outputShape->size()) != dims))
+    return ctx.emitError() << "expects " << dims << " strides, dilations, "
+                           << "output_padding and output_shape entries and "
+                           << 2 * dims << " pads";
+  std::string autoPad = ctx.stringAttr("auto_pad", "NOTSET");
+  if (!llvm::is_contained({"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"},
+                          autoPad))
+    return ctx.emitError() << "unknown auto_pad '" << autoPad << "'";
+  bool same = StringRef(autoPad).starts_with("SAME");
+  if (autoPad == "VALID")
+    pads.assign(2 * dims, 0);
+  for (int64_t i = 0; i < dims; ++i) {
+    if (!outputShape && !same) {
+      pads[i + dims] -= outputPadding[i];
+      continue;
+    }
+    // Pads that make the result `out` wide, as ONNX derives them from a total
+    // that counts output_padding (itself one more negative end pad).
+    int64_t in = inType.getDimSize(2 + i);
+    if (ShapedType::isDynamic(in))
+      return ctx.emitError() << "output_shape and auto_pad need static "
+                                "spatial dimensions";
+    int64_t out = outputShape ? (*outputShape)[i] : in * strides[i];
+    int64_t total = strides[i] * (in - 1) + outputPadding[i] +
+                    (kernel[i] - 1) * dilations[i] + 1 - out;
+    // ONNX's formula, with Python's floor division.
+    int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+    bool upper = autoPad == "SAME_UPPER";
+    pads[i] = upper ? half : total - half;
+    pads[i + dims] = (upper ? total - half : half) - outputPadding[i];
+  }
+  bool lifted = dims == 1;
+  if (lifted) {
+    strides.insert(strides.begin(), 1);
+    dilations.insert(dilations.begin(), 1);
+    pads.assign({0, pads[0], 0, pads[1]});
+  }
+  return emitWindowOp<ConvTransposeOp>(
+      ctx, operands,
+      {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
+       b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
+       b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
+       b.getNamedAttr("groups", b.getI64IntegerAttr(ctx.intAttr("group", 1)))},
+      lifted, /*liftedOperands=*/2);
+}
+
 template <typename OpTy>
 static LogicalResult convertPool(NodeContext &ctx) {
   auto &b = ctx.importer.builder;
@@ -2023,6 +2108,87 @@ static LogicalResult convertEinsum(NodeContext &ctx) {
   return success();
 }
 
+/// Resize (opset 11 and later; older models are converted to 13) with
+/// constant scales or sizes, nearest, linear or cubic. Sizes give the scales as
+/// result size over input size; scales give the result size as
+/// floor(input size * scale), both as ONNX defines them.
+static LogicalResult convertResize(NodeContext &ctx) {
+  auto input = ctx.importer.getFloatValue(ctx, 0);
+  if (failed(input))
+    return failure();
+  auto type = typeOf(*input);
+  int64_t rank = type.getRank();
+  std::string mode = ctx.stringAttr("mode", "nearest");
+  std::string transform =
+      ctx.stringAttr("coordinate_transformation_mode", "half_pixel");
+  if (transform == "tf_crop_and_resize")
+    return ctx.emitError() << "coordinate_transformation_mode "
+                              "tf_crop_and_resize is not supported";
+  // Sizes win when both are given (an exporter may leave the other empty).
+  SmallVector<float> scales;
+  SmallVector<int64_t> shape;
+  auto sizes = ctx.hasInput(3) ? ctx.importer.getShape(ctx, 3)
+                               : FailureOr<ShapeVector>(ShapeVector());
+  if (failed(sizes))
+    return ctx.emitError() << "sizes '" << ctx.inputName(3)
+                           << "' could not be computed at import time";
+  if (!sizes->empty()) {
+    if (static_cast<int64_t>(sizes->size()) != rank)
+      return ctx.emitError() << "sizes has " << sizes->size()
+                             << " entries for an input of rank " << rank;
+    for (auto [d, e] : llvm::enumerate(*sizes)) {
+      int64_t in = type.getDimSize(d);
+      // A dynamic dimension (the batch) keeps its size: x.shape[0].
+      if (ShapedType::isDynamic(in) && e.isSymbolic() && e.scale == 1) {
+        scales.push_back(1.0f);
+        shape.push_back(in);
+        continue;
+      }
+      if (e.isSymbolic() || ShapedType::isDynamic(in))
+        return ctx.emitError()
+               << "dimension " << d << " is dynamic: it cannot be resized";
+      if (e.constant < 1 || e.constant > kMaxElements)
+        return ctx.emitError() << "sizes must be positive, got " << e.constant;
+      scales.push_back(float(e.constant) / float(in));
+      shape.push_back(e.constant);
+    }
+  } else if (ctx.hasInput(2)) {
+    auto given = ctx.importer.getFloats(ctx, 2);
+    if (failed(given))
+      return failure();
+    if (static_cast<int64_t>(given->size()) != rank)
+      return ctx.emitError() << "scales has " << given->size()
+                             << " entries for an input of rank " << rank;
+    for (auto [in, scale] : llvm::zip(type.getShape(), *given)) {
+      if (ShapedType::isDynamic(in) && scale != 1.0f)
+        return ctx.emitError() << "a dynamic dimension cannot be resized";
+      double out = ShapedType::isDynamic(in) ? 1.0 : std::floor(in * scale);
+      if (!(scale > 0) || out < 1 || out > kMaxElements)
+        return ctx.emitError()
+               << "scale " << scale << " gives an empty or too large dimension";
+      scales.push_back(scale);
+      shape.push_back(ShapedType::isDynamic(in) ? in : int64_t(out));
+    }
+  } else {
+    return ctx.emitError() << "Resize needs scales or sizes";
+  }
+  auto &b = ctx.importer.builder;
+  return emitOp<ResizeOp>(
+      ctx, *input,
+      {b.getNamedAttr("scales", b.getDenseF32ArrayAttr(scales)),
+       b.getNamedAttr("mode", b.getStringAttr(mode)),
+       b.getNamedAttr("coordinate_transformation_mode",
+                      b.getStringAttr(transform)),
+       b.getNamedAttr("nearest_mode",
+                      b.getStringAttr(ctx.stringAttr("nearest_mode",
+                                                     "round_prefer_floor"))),
+       b.getNamedAttr("cubic_coeff_a",
+                      b.getF32FloatAttr(ctx.floatAttr("cubic_coeff_a", -0.75))),
+       b.getNamedAttr("exclude_outside",
+                      b.getBoolAttr(ctx.intAttr("exclude_outside", 0)))},
+      RankedTensorType::get(shape, type.getElementType()));
+}
+
 /// Clip: constant bounds are the clip's attributes (a micro-kernel epilogue
 /// takes them); a bound computed at run time is a max (min bound) or a min
 /// (max bound), applied in ONNX's order, the lower bound first.
@@ -2660,6 +2826,7 @@ static LogicalResult convertForward(NodeContext &ctx) {
 static const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = {
       {"Conv", convertConv},
+      {"ConvTranspose", convertConvTranspose},
       {"Gemm", convertGemmOrMatMul},
       {"MatMul", convertGemmOrMatMul},
       {"BatchNormalization", convertBatchNorm},
@@ -2674,6 +2841,9 @@ static const llvm::StringMap<Converter> &converters() {
       {"Tile", convertTile},
       {"Range", convertRange},
       {"Einsum", convertEinsum},
+      {"Resize", convertResize},
+      // Opset 9 and older only: the version converter makes it a Resize.
+      {"Upsample", convertResize},
       {"Clip", convertClip},
       {"ReduceSum", convertReduce<ReduceSumOp>},
       {"ReduceMean", convertReduce<ReduceMeanOp>},

@@ -442,3 +442,37 @@ func.func @arg_max_axis(%x: tensor<2x4xf32>) -> tensor<2x4xi64> {
   %0 = shears.arg_max %x {axis = 2 : i64} : (tensor<2x4xf32>) -> tensor<2x4xi64>
   return %0 : tensor<2x4xi64>
 }
+
+// -----
+
+func.func @resize_mode(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x8x8xf32> {
+  // expected-error @+1 {{mode must be nearest, linear or cubic, got 'area'}}
+  %0 = shears.resize %x {mode = "area", scales = array<f32: 1.0, 1.0, 2.0, 2.0>} : (tensor<1x3x4x4xf32>) -> tensor<1x3x8x8xf32>
+  return %0 : tensor<1x3x8x8xf32>
+}
+
+// -----
+
+func.func @resize_dynamic(%x: tensor<?x3x4x4xf32>) -> tensor<?x3x8x8xf32> {
+  // expected-error @+1 {{resized dimension 0 must be static and non-empty}}
+  %0 = shears.resize %x {scales = array<f32: 2.0, 1.0, 2.0, 2.0>} : (tensor<?x3x4x4xf32>) -> tensor<?x3x8x8xf32>
+  return %0 : tensor<?x3x8x8xf32>
+}
+
+// -----
+
+func.func @conv_transpose_groups(%x: tensor<1x6x4x4xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x8x6x6xf32> {
+  // expected-error @+2 {{groups (4) must divide the filter's input channels (6)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.conv_transpose %x, %w {groups = 4 : i64} : (tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x8x6x6xf32>
+  return %0 : tensor<1x8x6x6xf32>
+}
+
+// -----
+
+func.func @conv_transpose_stride(%x: tensor<1x6x4x4xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x2x6x6xf32> {
+  // expected-error @+2 {{expects 2 strides and dilations in [1, 1048576] and 4 pads in [-1048576, 1048576]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = shears.conv_transpose %x, %w {strides = array<i64: 0, 1>} : (tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x2x6x6xf32>
+  return %0 : tensor<1x2x6x6xf32>
+}

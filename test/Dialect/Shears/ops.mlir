@@ -192,3 +192,12 @@ func.func @compare_where(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf
   %w = shears.where %c, %x, %y : (tensor<?x4xi1>, tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   return %w : tensor<?x4xf32>
 }
+
+// CHECK-LABEL: func @decoder
+func.func @decoder(%x: tensor<?x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<?x6x4x4xf32> {
+  // CHECK: shears.conv_transpose %{{.*}}, %{{.*}} {groups = 2 : i64, pads = array<i64: 1, 1, 0, 0>, strides = array<i64: 2, 2>} : (tensor<?x4x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<?x6x8x8xf32>
+  %0 = shears.conv_transpose %x, %w {groups = 2 : i64, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 0, 0>} : (tensor<?x4x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<?x6x8x8xf32>
+  // CHECK: shears.resize %{{.*}} {coordinate_transformation_mode = "align_corners", mode = "linear", scales = array<f32: 1.000000e+00, 1.000000e+00, 5.000000e-01, 5.000000e-01>} : (tensor<?x6x8x8xf32>) -> tensor<?x6x4x4xf32>
+  %1 = shears.resize %0 {mode = "linear", coordinate_transformation_mode = "align_corners", scales = array<f32: 1.0, 1.0, 0.5, 0.5>} : (tensor<?x6x8x8xf32>) -> tensor<?x6x4x4xf32>
+  return %1 : tensor<?x6x4x4xf32>
+}

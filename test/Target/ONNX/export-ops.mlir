@@ -22,6 +22,11 @@
 // RUN: %{dump} %t/cast.onnx | FileCheck %s --check-prefix=CAST
 // RUN: shears-translate --export-onnx %t/logic.mlir -o %t/logic.onnx
 // RUN: %{dump} %t/logic.onnx | FileCheck %s --check-prefix=LOGIC
+// RUN: shears-translate --export-onnx %t/upsampling.mlir -o %t/upsampling.onnx
+// RUN: %{dump} %t/upsampling.onnx | FileCheck %s --check-prefix=UPSAMPLING
+// RUN: not shears-translate --export-onnx %t/negative-begin-pad.mlir -o %t/bad.onnx 2>&1 | FileCheck %s --check-prefix=BEGIN-PAD
+// RUN: not shears-translate --export-onnx %t/resize-scales.mlir -o %t/bad.onnx 2>&1 | FileCheck %s --check-prefix=RESIZE-SCALES
+// RUN: not test -e %t/bad.onnx
 
 //--- nn.mlir
 // NN: model ir 7 producer shears opset [('', 13)]
@@ -290,4 +295,40 @@ func.func @main(%a: tensor<4xi1>, %b: tensor<4xi1>, %x: tensor<?x4xf32>, %s: ten
   %8 = shears.reduce_prod %7 {axes = array<i64: 1>} : (tensor<?x4xf32>) -> tensor<?x1xf32>
   %9 = shears.arg_max %7 {axis = 1 : i64, keepdims = false, select_last_index = true} : (tensor<?x4xf32>) -> tensor<?xi64>
   return %3, %7, %8, %9 : tensor<4xi1>, tensor<?x4xf32>, tensor<?x1xf32>, tensor<?xi64>
+}
+
+//--- upsampling.mlir
+// Resize exports its scales when ONNX's floor(in * scale) gives its sizes,
+// else its sizes where its scales are sizes over input sizes; a negative end
+// pad of a transposed convolution is its output_padding.
+// UPSAMPLING: output output_0 FLOAT Nx2x9x9
+// UPSAMPLING-NEXT: output output_1 FLOAT 1x2x13x3
+// UPSAMPLING: init resize_0_scales FLOAT [4] [1.0, 1.0, 2.0, 2.0]
+// UPSAMPLING: node Resize resize_0 ['input_0', '', 'resize_0_scales'] -> ['resize_0'] mode=b'nearest' coordinate_transformation_mode=b'asymmetric' nearest_mode=b'floor' cubic_coeff_a=-0.75 exclude_outside=0
+// UPSAMPLING: init ct.weight FLOAT [4, 1, 3, 3]
+// UPSAMPLING: node ConvTranspose ct ['resize_0', 'ct.weight'] -> ['output_0'] kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 0, 0] dilations=[1, 1] group=2 output_padding=[1, 1]
+// UPSAMPLING: init resize_1_sizes INT64 [4] [1, 2, 13, 3]
+// UPSAMPLING: node Resize resize_1 ['input_1', '', '', 'resize_1_sizes'] -> ['output_1'] mode=b'cubic' coordinate_transformation_mode=b'half_pixel' nearest_mode=b'round_prefer_floor' cubic_coeff_a=-0.5 exclude_outside=1
+func.func @main(%x: tensor<?x4x2x2xf32>, %y: tensor<1x2x11x2xf32>)
+    -> (tensor<?x2x9x9xf32>, tensor<1x2x13x3xf32>) {
+  %up = shears.resize %x {scales = array<f32: 1.0, 1.0, 2.0, 2.0>, coordinate_transformation_mode = "asymmetric", nearest_mode = "floor"} : (tensor<?x4x2x2xf32>) -> tensor<?x4x4x4xf32>
+  %w = shears.constant dense<0.5> : tensor<4x1x3x3xf32> loc("ct.weight")
+  %ct = shears.conv_transpose %up, %w {groups = 2 : i64, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, -1, -1>} : (tensor<?x4x4x4xf32>, tensor<4x1x3x3xf32>) -> tensor<?x2x9x9xf32> loc("ct")
+  // 13 / 11 in f32 times 11 is just under 13.
+  %r = shears.resize %y {mode = "cubic", cubic_coeff_a = -0.5 : f32, exclude_outside = true, scales = array<f32: 1.0, 1.0, 1.18181813, 1.5>} : (tensor<1x2x11x2xf32>) -> tensor<1x2x13x3xf32>
+  return %ct, %r : tensor<?x2x9x9xf32>, tensor<1x2x13x3xf32>
+}
+
+//--- negative-begin-pad.mlir
+// BEGIN-PAD: error: 'shears.conv_transpose' op cannot be exported: ONNX has no negative begin pads
+func.func @main(%x: tensor<1x1x3x3xf32>, %w: tensor<1x1x3x3xf32>) -> tensor<1x1x6x5xf32> {
+  %ct = shears.conv_transpose %x, %w {pads = array<i64: -1, 0, 0, 0>} : (tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>) -> tensor<1x1x6x5xf32>
+  return %ct : tensor<1x1x6x5xf32>
+}
+
+//--- resize-scales.mlir
+// RESIZE-SCALES: error: 'shears.resize' op cannot be exported: ONNX takes either the result sizes as floor(input size * scale) or the scales as result size / input size, and neither holds
+func.func @main(%x: tensor<1x1x3x3xf32>) -> tensor<1x1x7x3xf32> {
+  %r = shears.resize %x {scales = array<f32: 1.0, 1.0, 2.0, 1.0>} : (tensor<1x1x3x3xf32>) -> tensor<1x1x7x3xf32>
+  return %r : tensor<1x1x7x3xf32>
 }

@@ -497,6 +497,70 @@ void Conv2DOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
 }
 
 //===----------------------------------------------------------------------===//
+// ConvTransposeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  auto input = rankedType(adaptor.getInput());
+  auto weight = rankedType(adaptor.getWeight());
+  if (input.getRank() != 4 || weight.getRank() != 4 || !weight.hasStaticShape())
+    return emitOptionalError(loc,
+                             "expects a 4-D input and a static 4-D "
+                             "[in, out/groups, kh, kw] filter, got ",
+                             input, " and ", weight);
+  ArrayRef<int64_t> strides = adaptor.getStrides(), pads = adaptor.getPads(),
+                    dilations = adaptor.getDilations();
+  constexpr int64_t kLimit = int64_t(1) << 20;
+  auto outside = [&](int64_t v, int64_t lo) { return v < lo || v > kLimit; };
+  if (strides.size() != 2 || pads.size() != 4 || dilations.size() != 2 ||
+      llvm::any_of(strides, [&](int64_t v) { return outside(v, 1); }) ||
+      llvm::any_of(dilations, [&](int64_t v) { return outside(v, 1); }) ||
+      llvm::any_of(pads, [&](int64_t v) { return outside(v, -kLimit); }))
+    return emitOptionalError(loc, "expects 2 strides and dilations in [1, ",
+                             kLimit, "] and 4 pads in [-", kLimit, ", ", kLimit,
+                             "]");
+  int64_t groups = adaptor.getGroups();
+  int64_t in = weight.getDimSize(0);
+  if (groups < 1 || in % groups != 0)
+    return emitOptionalError(loc, "groups (", groups,
+                             ") must divide the filter's input channels (", in,
+                             ")");
+  if (!input.isDynamicDim(1) && input.getDimSize(1) != in)
+    return emitOptionalError(loc, "input has ", input.getDimSize(1),
+                             " channels but the filter expects ", in);
+  int64_t out = weight.getDimSize(1) * groups;
+  if (adaptor.getBias() &&
+      failed(checkVector(loc, adaptor.getBias(), out, "bias")))
+    return failure();
+  SmallVector<int64_t> shape = {input.getDimSize(0), out};
+  for (int64_t i = 0; i < 2; ++i) {
+    int64_t size = input.getDimSize(2 + i);
+    if (ShapedType::isDynamic(size)) {
+      shape.push_back(size);
+      continue;
+    }
+    if (size > kLimit)
+      return emitOptionalError(loc, "the input is too large");
+    int64_t result = strides[i] * (size - 1) +
+                     dilations[i] * (weight.getDimSize(2 + i) - 1) + 1 -
+                     pads[i] - pads[i + 2];
+    if (size < 1 || result < 1)
+      return emitOptionalError(loc, "the result would have no rows or "
+                                    "columns");
+    shape.push_back(result);
+  }
+  types.push_back(tensorOf(shape, input.getElementType()));
+  return success();
+}
+
+void ConvTransposeOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  mappings.push_back({0, 0, 0, 0});
+}
+
+//===----------------------------------------------------------------------===//
 // BatchNormOp
 //===----------------------------------------------------------------------===//
 
@@ -1162,6 +1226,54 @@ void PadOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
 }
 
 //===----------------------------------------------------------------------===//
+// ResizeOp
+//===----------------------------------------------------------------------===//
+
+bool ResizeOp::isCopied(int64_t d) {
+  auto in = getInput().getType(), out = getType();
+  return getScales()[d] == 1.0f && in.getDimSize(d) == out.getDimSize(d);
+}
+
+LogicalResult ResizeOp::verify() {
+  auto in = getInput().getType(), out = getType();
+  if (in.getRank() != out.getRank() ||
+      static_cast<int64_t>(getScales().size()) != in.getRank())
+    return emitOpError("expects one scale per dimension and a result of the "
+                       "input's rank");
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("changes the element type");
+  if (!llvm::is_contained({"nearest", "linear", "cubic"}, getMode()))
+    return emitOpError("mode must be nearest, linear or cubic, got '")
+           << getMode() << "'";
+  if (!llvm::is_contained({"half_pixel", "pytorch_half_pixel", "align_corners",
+                           "asymmetric", "tf_half_pixel_for_nn"},
+                          getCoordinateTransformationMode()))
+    return emitOpError("unknown coordinate_transformation_mode '")
+           << getCoordinateTransformationMode() << "'";
+  if (!llvm::is_contained(
+          {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"},
+          getNearestMode()))
+    return emitOpError("unknown nearest_mode '") << getNearestMode() << "'";
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    if (!(getScales()[d] > 0))
+      return emitOpError("scales must be positive");
+    if (isCopied(d))
+      continue;
+    if (in.isDynamicDim(d) || out.isDynamicDim(d) || in.getDimSize(d) == 0 ||
+        out.getDimSize(d) == 0)
+      return emitOpError("resized dimension ")
+             << d << " must be static and non-empty";
+  }
+  return success();
+}
+
+void ResizeOp::getDimMappings(SmallVectorImpl<DimMapping> &mappings) {
+  for (int64_t d = 0; d < getType().getRank(); ++d)
+    if (isCopied(d))
+      mappings.push_back({0, d, 0, d});
+}
+
+//===----------------------------------------------------------------------===//
 // Constant channels (ChannelFlowOpInterface::foldConstantChannel)
 //===----------------------------------------------------------------------===//
 
@@ -1178,6 +1290,8 @@ SHEARS_CARRIES_CONSTANT_CHANNELS(FlattenOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ReshapeOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(TransposeOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ConcatOp)
+// Its interpolation weights add up to 1.
+SHEARS_CARRIES_CONSTANT_CHANNELS(ResizeOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMeanOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMaxOp)
 SHEARS_CARRIES_CONSTANT_CHANNELS(ReduceMinOp)

@@ -216,6 +216,14 @@ CATALOGUE = {
                                     [tensor("y", ["N"], TensorProto.INT64)],
                                     [numpy_helper.from_array(np.array(0, np.int64), "zero"),
                                      numpy_helper.from_array(np.array(1, np.int64), "one")]),
+    "resize-crop": lambda: bad_node("Resize", ["x", "roi", "scales"],
+                                    [weights("roi", [8]), weights("scales", [4])],
+                                    coordinate_transformation_mode="tf_crop_and_resize"),
+    "resize-batch": lambda: model([node("Resize", ["x", "", "scales"])], [tensor("x", ["N", 3, 4, 4])],
+                                  [tensor("y", None)],
+                                  [numpy_helper.from_array(np.array([2, 1, 2, 2], np.float32), "scales")]),
+    "convtranspose-3d": lambda: model([node("ConvTranspose", ["x", "w"])], [tensor("x", [1, 2, 4, 4, 4])],
+                                      [tensor("y", None)], [weights("w", [2, 3, 3, 3, 3])]),
     "dropout-mask-dynamic": lambda: model([node("Dropout", ["x"], ["y", "mask"])],
                                           [tensor("x", ["N", 3])],
                                           [tensor("y", ["N", 3]),
@@ -234,7 +242,7 @@ def unsupported():
     return model([helper.make_node("Relu", ["x"], ["r"], name="relu_0"),
                   helper.make_node("Det", ["r"], ["d1"], name="det_a"),
                   helper.make_node("Det", ["x"], ["d2"], name="det_b"),
-                  helper.make_node("Einsum", ["r", "x"], ["e"], name="ein_0", equation="ij,jk->ik")],
+                  helper.make_node("Hardmax", ["r"], ["e"], name="hardmax_0")],
                  [tensor("x", [3, 3])], [tensor("d1", []), tensor("d2", []), tensor("e", [3, 3])])
 
 
@@ -386,6 +394,37 @@ def tile_range_einsum():
                   numpy_helper.from_array(np.linspace(-1, 1, 20, dtype=np.float32).reshape(4, 5), "w")])
 
 
+def decoder():
+    """An image decoder: conv, nearest 2x upsampling, conv, a strided ConvTranspose, a grouped
+    one with output_padding, linear and cubic (align_corners) downsampling, and a last conv,
+    over a dynamic batch of [3, 8, 8] images."""
+    rng = np.random.default_rng(0)
+    w = lambda name, shape: numpy_helper.from_array(
+        rng.normal(0, 0.3, shape).astype(np.float32), name)
+    f = lambda name, v: numpy_helper.from_array(np.array(v, np.float32), name)
+    conv = lambda x, wn, y, **a: helper.make_node("Conv", [x, wn, wn + "_b"], [y], name=y, **a)
+    resize = lambda x, scales, y, **a: helper.make_node("Resize", [x, "", scales], [y], name=y,
+                                                        **a)
+    return model([conv("input", "w1", "c1", pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", ["c1"], ["r1"], name="r1"),
+                  resize("r1", "up", "up1", mode="nearest"),
+                  conv("up1", "w2", "c2", pads=[1, 1, 1, 1]),
+                  helper.make_node("ConvTranspose", ["c2", "t1", "t1_b"], ["ct1"], name="ct1",
+                                   strides=[2, 2], pads=[1, 1, 1, 1]),
+                  helper.make_node("ConvTranspose", ["ct1", "t2"], ["ct2"], name="ct2",
+                                   strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1],
+                                   group=2),
+                  resize("ct2", "half", "down1", mode="linear"),
+                  resize("down1", "three_quarters", "down2", mode="cubic",
+                         coordinate_transformation_mode="align_corners"),
+                  conv("down2", "w3", "output")],
+                 [tensor("input", ["N", 3, 8, 8])], [tensor("output", ["N", 2, 22, 22])],
+                 [w("w1", [8, 3, 3, 3]), w("w1_b", [8]), w("w2", [8, 8, 3, 3]), w("w2_b", [8]),
+                  w("t1", [8, 4, 4, 4]), w("t1_b", [4]), w("t2", [4, 2, 3, 3]),
+                  w("w3", [2, 4, 3, 3]), w("w3_b", [2]), f("up", [1, 1, 2, 2]),
+                  f("half", [1, 1, 0.5, 0.5]), f("three_quarters", [1, 1, 0.75, 0.75])])
+
+
 def external(location):
     """MatMul + Add whose two initializers live in one external file (the second at an offset)."""
     w, b = weights("w", [4, 4]), numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32), "b")
@@ -526,6 +565,7 @@ VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d, "casts": casts,
     "reductions": reductions, "size": size, "tile-range-einsum": tile_range_einsum,
+    "decoder": decoder,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
     "clip-computed": clip_computed, "class-token": class_token,

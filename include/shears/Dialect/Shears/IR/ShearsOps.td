@@ -96,6 +96,33 @@ def Shears_Conv2DOp : Shears_InferredOp<"conv2d", [ChannelFlow,
   }];
 }
 
+def Shears_ConvTransposeOp : Shears_InferredOp<"conv_transpose",
+    [ChannelFlow]> {
+  let summary = "2-D transposed convolution, NCHW input, [in, out/groups, kh, "
+                "kw] filter";
+  let description = [{
+    The gradient of `shears.conv2d` with respect to its input (ONNX
+    ConvTranspose): each input pixel adds the filter, scaled by it, at
+    `strides` apart. The result's spatial size is
+    `stride * (in - 1) + dilation * (k - 1) + 1 - pad_begin - pad_end`;
+    `pads` is `[top, left, bottom, right]`, and a negative pad adds rows
+    (columns) that hold only the bias on that side: ONNX's `output_padding`
+    and `output_shape` are negative end pads.
+
+    Channels do not flow through it: the convolutions around it keep theirs.
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, Shears_FloatTensor:$weight,
+                       Optional<Shears_FloatTensor>:$bias,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 def Shears_BatchNormOp : Shears_InferredOp<"batch_norm", [ChannelFlowFolding]> {
   let summary = "Inference batch normalization over dimension 1";
   let description = [{
@@ -662,6 +689,49 @@ def Shears_PadOp : Shears_InferredOp<"pad", [ChannelFlow]> {
                        DefaultValuedAttr<F32Attr, "0.0">:$value);
   let results = (outs Shears_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Shears_ResizeOp : Shears_Op<"resize", [Pure, ChannelFlowFolding]> {
+  let summary = "Nearest, linear or cubic resize to the result's shape (ONNX Resize)";
+  let description = [{
+    Result index `i` of dimension `d` reads the input at the coordinate `x`
+    that `coordinate_transformation_mode` gives, with `s = scales[d]` (ONNX's
+    scale: given, or the result size over the input size):
+    `half_pixel` (i + 0.5) / s - 0.5; `pytorch_half_pixel` the same, but 0
+    where the result dimension has size 1; `align_corners`
+    i * (in - 1) / (in * s - 1); `asymmetric` i / s; `tf_half_pixel_for_nn`
+    (i + 0.5) / s.
+
+    `mode = "nearest"` reads the element at `x` rounded by `nearest_mode`
+    (`round_prefer_floor`, `round_prefer_ceil`, `floor`, `ceil`);
+    `mode = "linear"` interpolates between `floor(x)` and `floor(x) + 1` in
+    every resized dimension (bilinear on images); `mode = "cubic"` blends
+    `floor(x) - 1` to `floor(x) + 2` with Keys' cubic kernel of parameter
+    `cubic_coeff_a`, and with `exclude_outside` gives the taps outside the
+    input weight 0 and renormalizes the others. Indices outside the input
+    are clamped to its edge. Dimensions with scale 1 and the same size are
+    copied; only they may be dynamic.
+
+    ```mlir
+    %y = shears.resize %x {mode = "nearest", scales = array<f32: 1.0, 1.0, 2.0, 2.0>}
+           : (tensor<?x64x28x28xf32>) -> tensor<?x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins Shears_FloatTensor:$input, DenseF32ArrayAttr:$scales,
+                       DefaultValuedAttr<StrAttr, "\"nearest\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"half_pixel\"">:
+                         $coordinate_transformation_mode,
+                       DefaultValuedAttr<StrAttr, "\"round_prefer_floor\"">:
+                         $nearest_mode,
+                       DefaultValuedAttr<F32Attr, "-0.75">:$cubic_coeff_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclude_outside);
+  let results = (outs Shears_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    /// Whether dimension `d` is copied rather than resized.
+    bool isCopied(int64_t d);
+  }];
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
