@@ -325,10 +325,9 @@ struct ConvTransposeLowering : ShearsPattern<ConvTransposeOp> {
         RankedTensorType::get(spreadShape, inType.getElementType());
     Value zeros = filled(rewriter, loc,
                          emptyTensor(rewriter, loc, spreadType, input), 0.0);
-    SmallVector<OpFoldResult> unit(2, rewriter.getIndexAttr(1));
     SmallVector<OpFoldResult> spreadStrides = {
-        unit[0], unit[1], rewriter.getIndexAttr(strides[0]),
-        rewriter.getIndexAttr(strides[1])};
+        rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
+        rewriter.getIndexAttr(strides[0]), rewriter.getIndexAttr(strides[1])};
     Value spread = tensor::InsertSliceOp::create(
         rewriter, loc, input, zeros, offsets,
         tensor::getMixedSizes(rewriter, loc, input), spreadStrides);

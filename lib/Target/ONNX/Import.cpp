@@ -1974,7 +1974,7 @@ static FailureOr<Value> transposeIndices(NodeContext &ctx, Value value,
 /// transposed to the output's order.
 static LogicalResult convertEinsum(NodeContext &ctx) {
   std::string equation = ctx.stringAttr("equation", "");
-  llvm::erase_if(equation, [](char c) { return std::isspace(c); });
+  llvm::erase_if(equation, [](char c) { return llvm::isSpace(c); });
   if (StringRef(equation).contains("..."))
     return ctx.emitError() << "ellipsis (...) is not supported";
   StringRef eq(equation);
@@ -1991,14 +1991,14 @@ static LogicalResult convertEinsum(NodeContext &ctx) {
     // The indices that occur once, in alphabetical order.
     std::string all = inputs.str();
     for (char c : all)
-      if (std::isalpha(c) && llvm::count(all, c) == 1)
+      if (llvm::isAlpha(c) && llvm::count(all, c) == 1)
         implicit += c;
     llvm::sort(implicit);
     output = implicit;
   }
   auto valid = [](StringRef term) {
     return llvm::all_of(term, [&](char c) {
-      return std::isalpha(c) && llvm::count(term, c) == 1;
+      return llvm::isAlpha(c) && llvm::count(term, c) == 1;
     });
   };
   if (!valid(output) || !llvm::all_of(terms, valid))
@@ -2162,7 +2162,9 @@ static LogicalResult convertResize(NodeContext &ctx) {
     for (auto [in, scale] : llvm::zip(type.getShape(), *given)) {
       if (ShapedType::isDynamic(in) && scale != 1.0f)
         return ctx.emitError() << "a dynamic dimension cannot be resized";
-      double out = ShapedType::isDynamic(in) ? 1.0 : std::floor(in * scale);
+      // In f32, as ONNX Runtime computes it (and the exporter checks it).
+      double out =
+          ShapedType::isDynamic(in) ? 1.0 : std::floor(float(in) * scale);
       if (!(scale > 0) || out < 1 || out > kMaxElements)
         return ctx.emitError()
                << "scale " << scale << " gives an empty or too large dimension";
