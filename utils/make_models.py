@@ -107,6 +107,22 @@ TORCHVISION = ["alexnet", "convnext_tiny", "densenet121", "efficientnet_b0",
                "mobilenet_v2", "mobilenet_v3_small", "regnet_x_400mf", "regnet_y_400mf",
                "resnet18", "resnext50_32x4d", "shufflenet_v2_x0_5", "squeezenet1_0", "swin_t",
                "vgg11_bn", "vit_b_32", "wide_resnet50_2"]
+class Segmentation(nn.Module):
+    """A torchvision segmentation model's "out" map (its forward returns a dict)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
+
+
+# Segmentation models upsample their maps back to the input's size with bilinear Resize.
+SEGMENTATION = ["lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"]
+for _name in SEGMENTATION:
+    MODELS[_name] = (lambda n=_name: Segmentation(getattr(torchvision.models.segmentation, n)(
+        weights=None, weights_backbone=None, num_classes=4)), (3, 128, 128))
 for _name in TORCHVISION:
     if _name not in MODELS:
         MODELS[_name] = (lambda n=_name: getattr(torchvision.models, n)(weights=None),
