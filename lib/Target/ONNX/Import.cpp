@@ -800,6 +800,16 @@ static LogicalResult emitOp(NodeContext &ctx, ValueRange operands,
   return success();
 }
 
+/// A 1-D window's attributes as those of the 2-D window [1, k]: stride,
+/// dilation and padding 1, 1 and 0 along the added dimension.
+static void liftWindow(SmallVectorImpl<int64_t> &strides,
+                       SmallVectorImpl<int64_t> &pads,
+                       SmallVectorImpl<int64_t> &dilations) {
+  strides.insert(strides.begin(), 1);
+  dilations.insert(dilations.begin(), 1);
+  pads.assign({0, pads[0], 0, pads[1]});
+}
+
 /// Window attributes common to Conv and pooling, with auto_pad resolved, as
 /// 2-D ones: a 1-D window over [N, C, L] (`lifted`) is the 2-D window
 /// [1, k] over [N, C, 1, L], with stride, dilation and padding 1, 1 and 0
@@ -842,11 +852,8 @@ windowAttrs(NodeContext &ctx, RankedTensorType input, ArrayRef<int64_t> kernel,
   } else if (autoPad != "NOTSET") {
     return ctx.emitError() << "unknown auto_pad '" << autoPad << "'";
   }
-  if (lifted) {
-    strides.insert(strides.begin(), 1);
-    dilations.insert(dilations.begin(), 1);
-    pads.assign({0, pads[0], 0, pads[1]});
-  }
+  if (lifted)
+    liftWindow(strides, pads, dilations);
   return success();
 }
 
@@ -900,20 +907,40 @@ static LogicalResult emitWindowOp(NodeContext &ctx, SmallVector<Value> operands,
   return success();
 }
 
-static LogicalResult convertConv(NodeContext &ctx) {
-  auto &b = ctx.importer.builder;
-  auto input = ctx.importer.getFloatValue(ctx, 0);
-  auto weight = ctx.importer.getFloatValue(ctx, 1);
-  if (failed(input) || failed(weight))
-    return failure();
-  Value bias;
-  if (ctx.hasInput(2)) {
-    auto v = ctx.importer.getFloatValue(ctx, 2);
+/// The input, filter and optional bias of Conv and ConvTranspose.
+static FailureOr<SmallVector<Value>> convOperands(NodeContext &ctx) {
+  SmallVector<Value> operands;
+  for (unsigned i = 0; i < (ctx.hasInput(2) ? 3u : 2u); ++i) {
+    auto v = ctx.importer.getFloatValue(ctx, i);
     if (failed(v))
       return failure();
-    bias = *v;
+    operands.push_back(*v);
   }
-  auto weightType = typeOf(*weight);
+  return operands;
+}
+
+/// A Conv2DOp or ConvTransposeOp on `operands` with 2-D window attributes
+/// (from a 1-D window where `lifted`) and ONNX's group.
+template <typename OpTy>
+static LogicalResult emitConvolution(NodeContext &ctx, ArrayRef<Value> operands,
+                                     ArrayRef<int64_t> strides,
+                                     ArrayRef<int64_t> pads,
+                                     ArrayRef<int64_t> dilations, bool lifted) {
+  auto &b = ctx.importer.builder;
+  return emitWindowOp<OpTy>(
+      ctx, SmallVector<Value>(operands),
+      {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
+       b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
+       b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
+       b.getNamedAttr("groups", b.getI64IntegerAttr(ctx.intAttr("group", 1)))},
+      lifted, /*liftedOperands=*/2);
+}
+
+static LogicalResult convertConv(NodeContext &ctx) {
+  auto operands = convOperands(ctx);
+  if (failed(operands))
+    return failure();
+  auto weightType = typeOf((*operands)[1]);
   if (weightType.getRank() != 3 && weightType.getRank() != 4)
     return ctx.emitError() << "only 1-D and 2-D convolutions are supported, "
                               "got filter "
@@ -923,38 +950,21 @@ static LogicalResult convertConv(NodeContext &ctx) {
     return ctx.emitError() << "kernel_shape disagrees with the filter shape";
   SmallVector<int64_t> strides, pads, dilations;
   bool lifted;
-  if (failed(windowAttrs(ctx, typeOf(*input), kernel, strides, pads, dilations,
-                         lifted)))
+  if (failed(windowAttrs(ctx, typeOf((*operands)[0]), kernel, strides, pads,
+                         dilations, lifted)))
     return failure();
-  SmallVector<Value> operands = {*input, *weight};
-  if (bias)
-    operands.push_back(bias);
-  return emitWindowOp<Conv2DOp>(
-      ctx, operands,
-      {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
-       b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
-       b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
-       b.getNamedAttr("groups", b.getI64IntegerAttr(ctx.intAttr("group", 1)))},
-      lifted, /*liftedOperands=*/2);
+  return emitConvolution<Conv2DOp>(ctx, *operands, strides, pads, dilations,
+                                   lifted);
 }
 
 /// ConvTranspose, 1-D or 2-D: output_shape, auto_pad SAME_* and
 /// output_padding become pads as ONNX derives them (a negative end pad is
 /// output padding).
 static LogicalResult convertConvTranspose(NodeContext &ctx) {
-  auto &b = ctx.importer.builder;
-  auto input = ctx.importer.getFloatValue(ctx, 0);
-  auto weight = ctx.importer.getFloatValue(ctx, 1);
-  if (failed(input) || failed(weight))
+  auto operands = convOperands(ctx);
+  if (failed(operands))
     return failure();
-  SmallVector<Value> operands = {*input, *weight};
-  if (ctx.hasInput(2)) {
-    auto bias = ctx.importer.getFloatValue(ctx, 2);
-    if (failed(bias))
-      return failure();
-    operands.push_back(*bias);
-  }
-  auto inType = typeOf(*input), weightType = typeOf(*weight);
+  auto inType = typeOf((*operands)[0]), weightType = typeOf((*operands)[1]);
   int64_t dims = weightType.getRank() - 2;
   if ((dims != 1 && dims != 2) || inType.getRank() != dims + 2)
     return ctx.emitError() << "only 1-D and 2-D transposed convolutions over "
@@ -1009,18 +1019,10 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
     pads[i + dims] = (upper ? total - half : half) - outputPadding[i];
   }
   bool lifted = dims == 1;
-  if (lifted) {
-    strides.insert(strides.begin(), 1);
-    dilations.insert(dilations.begin(), 1);
-    pads.assign({0, pads[0], 0, pads[1]});
-  }
-  return emitWindowOp<ConvTransposeOp>(
-      ctx, operands,
-      {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
-       b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
-       b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
-       b.getNamedAttr("groups", b.getI64IntegerAttr(ctx.intAttr("group", 1)))},
-      lifted, /*liftedOperands=*/2);
+  if (lifted)
+    liftWindow(strides, pads, dilations);
+  return emitConvolution<ConvTransposeOp>(ctx, *operands, strides, pads,
+                                          dilations, lifted);
 }
 
 template <typename OpTy>
