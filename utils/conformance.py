@@ -17,7 +17,8 @@ A test is named <suite>/<test> and is
            graph input, else the N-th graph input that is not an initializer) and given to
            `shears-run model.onnx --input NAME=FILE.npy ... --output-dir DIR [--threads N]`.
            A graph input that an op reads as a shape-like operand (CONSTANT_OPERANDS: Reshape's
-           shape, Resize's scales, Tile's repeats, Range's bounds...) is instead made an
+           shape, Resize's scales, Tile's repeats, Range's bounds, ScatterND's indices, which
+           Shears takes only at import time as torch's slice assignments have them...) is instead made an
            initializer holding input_N.pb in a copy of model.onnx, which shears-run runs: Shears
            compiles for static shapes, so it needs these at compile time (onnx-mlir's backend
            tests mark the same inputs CONSTANT_INPUT);
@@ -97,7 +98,8 @@ CONSTANT_OPERANDS = {
     "ConstantOfShape": {0}, "Expand": {1}, "OneHot": {1}, "Pad": {1, 2, 3}, "Range": {0, 1, 2},
     "ReduceL1": {1}, "ReduceL2": {1}, "ReduceLogSum": {1}, "ReduceLogSumExp": {1},
     "ReduceMax": {1}, "ReduceMean": {1}, "ReduceMin": {1}, "ReduceProd": {1}, "ReduceSum": {1},
-    "ReduceSumSquare": {1}, "Reshape": {1}, "Resize": {1, 2, 3}, "Slice": {1, 2, 3, 4},
+    "ReduceSumSquare": {1}, "Reshape": {1}, "Resize": {1, 2, 3}, "ScatterND": {1},
+    "Slice": {1, 2, 3, 4},
     "Split": {1}, "Squeeze": {1}, "Tile": {1}, "TopK": {1}, "Trilu": {1}, "Unsqueeze": {1},
     "Upsample": {1},
 }
@@ -323,8 +325,9 @@ def write_docs(path, tests, selection):
         "every op in it is supported and its inputs and outputs are tensors a .npy file can hold;",
         f"outputs are compared with rtol={RTOL:g}, atol={ATOL:g}. A test counts for every op it",
         "contains. A graph input that fixes a shape (Reshape's shape, Resize's scales, Tile's",
-        "repeats, Range's bounds, ...) is made an initializer holding the test's value: Shears",
-        "compiles for static shapes and needs these at compile time.",
+        "repeats, Range's bounds, ...) or ScatterND's indices is made an initializer holding the",
+        "test's value: Shears compiles for static shapes and needs these at compile time (and",
+        "takes ScatterND's indices only there, as torch's slice assignments have them).",
         "",
         "| suite | tests | run | passed | skipped |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -97,6 +97,14 @@ MODELS["vit_tiny"] = (
         image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=32, mlp_dim=64,
         num_classes=10),
     (3, 32, 32))
+# torchvision's Swin at a test's size: 56x56 images make 14x14 then 7x7 patch grids, which
+# F.pad pads to the 4x4 windows (pads reversed by a Slice with step -1), and the shifted
+# windows' attention mask is written by slice assignment (ScatterND).
+MODELS["swin_tiny"] = (
+    lambda: torchvision.models.swin_transformer.SwinTransformer(
+        patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 4], window_size=[4, 4],
+        num_classes=10),
+    (3, 56, 56))
 MODELS["bert_tiny"] = (TinyTransformer, (8, 32))
 MODELS["gpt_tiny"] = (lambda: TinyTransformer(causal=True), (8, 32))
 # Models whose export needs a later opset than asked (torch exports triu from opset 14).

@@ -33,6 +33,7 @@
 #include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InterleavedRange.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
@@ -111,6 +112,11 @@ struct ShapeElem {
   }
 };
 using ShapeVector = SmallVector<ShapeElem>;
+/// An integer tensor known at import time: its entries in row-major order.
+struct ShapeTensor {
+  ShapeVector elems;
+  SmallVector<int64_t> dims;
+};
 
 class Importer;
 
@@ -205,6 +211,17 @@ public:
                                       Location loc, std::string &storage) {
     return readTensorBytes(tensor, loc, storage);
   }
+  /// Dimension `dim` of `value`, which is dynamic, as a shape entry: what
+  /// the reshape that made `value` computed it from, or the dimension itself.
+  ShapeElem getDynamicDim(Value value, int64_t dim) const {
+    auto it = dynamicDims.find({value, dim});
+    return it != dynamicDims.end() ? it->second : ShapeElem{0, value, dim};
+  }
+  void setDynamicDim(Value value, int64_t dim, ShapeElem e) {
+    dynamicDims[{value, dim}] = e;
+  }
+  /// Whether a node or the graph's outputs use value `name`.
+  bool isUsed(StringRef name) const { return used.contains(name); }
   bool isConstant(StringRef name) const {
     return !values.count(name) && (constants.count(name) ||
                                    shapes.count(name));
@@ -232,8 +249,32 @@ public:
   /// `scalar` one (one entry) is a tensor of rank 0 where it is used.
   void setShape(NodeContext &ctx, ShapeVector shape, bool scalar = false) {
     if (scalar)
-      scalarShapes.insert(ctx.node.output(0));
+      shapeDims[ctx.node.output(0)] = {};
     shapes[ctx.node.output(0)] = std::move(shape);
+  }
+  /// Same, an integer tensor of dimensions `dims` (row-major) known at import
+  /// time: the index tensors that torch builds for slice assignments.
+  void setShape(NodeContext &ctx, ShapeTensor tensor) {
+    if (tensor.dims.size() != 1)
+      shapeDims[ctx.node.output(0)] = tensor.dims;
+    shapes[ctx.node.output(0)] = std::move(tensor.elems);
+  }
+  /// Input `i` as an integer tensor known at import time, with its dims.
+  FailureOr<ShapeTensor> getShapeTensor(NodeContext &ctx, unsigned i) {
+    FailureOr<ShapeVector> elems = getShape(ctx, i);
+    if (failed(elems))
+      return failure();
+    SmallVector<int64_t> dims = getShapeDims(ctx.inputName(i), elems->size());
+    return ShapeTensor{std::move(*elems), std::move(dims)};
+  }
+  /// The dims of shape-like `name` of `size` entries: those recorded with
+  /// it, an initializer's own, or one dimension.
+  SmallVector<int64_t> getShapeDims(StringRef name, size_t size) const {
+    if (auto it = shapeDims.find(name); it != shapeDims.end())
+      return it->second;
+    if (const onnx::TensorProto *tensor = constants.lookup(name))
+      return SmallVector<int64_t>(tensor->dims().begin(), tensor->dims().end());
+    return {static_cast<int64_t>(size)};
   }
   OpBuilder builder;
   MLIRContext *context;
@@ -279,8 +320,13 @@ private:
   /// Values produced so far, by ONNX name.
   llvm::StringMap<Value> values;
   /// Integer vectors computed at import time (shape subgraphs).
+  /// Names that a node or the graph's outputs use.
+  llvm::StringSet<> used;
+  /// The shape entries that reshapes made dynamic dims from.
+  DenseMap<std::pair<Value, int64_t>, ShapeElem> dynamicDims;
   llvm::StringMap<ShapeVector> shapes;
-  llvm::StringSet<> scalarShapes;
+  /// The dims of those that are not vectors (scalars among them).
+  llvm::StringMap<SmallVector<int64_t>> shapeDims;
   /// Storage for typed-field and external tensor data, by tensor name.
   llvm::StringMap<std::string> tensorBytes;
   /// Inserts constants at the top of the entry block, in creation order.
@@ -541,11 +587,8 @@ Importer::readTensorBytes(const onnx::TensorProto &tensor, Location loc,
 
 RankedTensorType Importer::getConstantType(StringRef name) {
   if (auto it = shapes.find(name); it != shapes.end())
-    return scalarShapes.contains(name)
-               ? RankedTensorType::get({}, builder.getI64Type())
-               : RankedTensorType::get(
-                     {static_cast<int64_t>(it->second.size())},
-                     builder.getI64Type());
+    return RankedTensorType::get(getShapeDims(name, it->second.size()),
+                                 builder.getI64Type());
   const onnx::TensorProto *tensor = constants.lookup(name);
   Type element =
       *convertElementType(tensor->data_type(), fileLoc,
@@ -559,8 +602,13 @@ Value Importer::createConstant(RankedTensorType type, ArrayRef<char> bytes,
                                StringRef name) {
   ElementsAttr attr;
   // Small integer tensors (indices, shapes) stay readable inline; everything
-  // else, weights above all, is a resource blob.
-  if (!isa<FloatType>(type.getElementType()) && type.getNumElements() <= 16)
+  // else, weights above all, is a resource blob but for booleans (masks,
+  // one byte each in ONNX), which LLVM's lowering takes only inline.
+  if (type.getElementType().isInteger(1))
+    attr = DenseElementsAttr::get(
+        type, llvm::map_to_vector(bytes, [](char c) -> bool { return c; }));
+  else if (!isa<FloatType>(type.getElementType()) &&
+           type.getNumElements() <= 16)
     attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
   else
     attr = DenseResourceElementsAttr::get(
@@ -1344,6 +1392,70 @@ static LogicalResult convertUnary(NodeContext &ctx) {
   return emitOp<OpTy>(ctx, *input);
 }
 
+/// The most entries an integer tensor computed at import time may have.
+constexpr int64_t kMaxShapeTensor = int64_t(1) << 20;
+
+static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> dims) {
+  SmallVector<int64_t> strides(dims.size(), 1);
+  for (int64_t d = static_cast<int64_t>(dims.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * dims[d + 1];
+  return strides;
+}
+
+/// The dims that `tensors` broadcast to (ONNX's multidirectional
+/// broadcasting), if they do and the result is not above kMaxShapeTensor.
+static std::optional<SmallVector<int64_t>>
+broadcastDims(ArrayRef<ShapeTensor> tensors) {
+  size_t rank = 0;
+  for (const ShapeTensor &t : tensors)
+    rank = std::max(rank, t.dims.size());
+  SmallVector<int64_t> dims(rank, 1);
+  for (const ShapeTensor &t : tensors) {
+    for (auto [i, n] : llvm::enumerate(t.dims)) {
+      int64_t &d = dims[rank - t.dims.size() + i];
+      if (d != 1 && n != 1 && d != n)
+        return std::nullopt;
+      d = n == 1 ? d : n;
+    }
+  }
+  int64_t count = 1;
+  for (int64_t d : dims)
+    if (d < 0 || llvm::MulOverflow(count, d, count) || count > kMaxShapeTensor)
+      return std::nullopt;
+  return dims;
+}
+
+/// The entries of a tensor of `dims` that moves `t`'s (a transpose, a
+/// slice, a broadcast): the entry at index (i0, i1, ...) is `t`'s entry
+/// sum_d offset(d, i_d), where `strides` are `t`'s row-major strides.
+static ShapeVector moveEntries(
+    const ShapeTensor &t, ArrayRef<int64_t> dims,
+    function_ref<int64_t(size_t d, int64_t i, ArrayRef<int64_t> strides)>
+        offset) {
+  SmallVector<int64_t> inStrides = rowMajorStrides(t.dims);
+  SmallVector<int64_t> outStrides = rowMajorStrides(dims);
+  int64_t count = 1;
+  for (int64_t d : dims)
+    count *= d; // callers bound it by kMaxShapeTensor or t's size
+  ShapeVector result;
+  result.reserve(count);
+  for (int64_t j = 0; j < count; ++j) {
+    int64_t source = 0;
+    for (size_t d = 0; d < dims.size(); ++d)
+      source += offset(d, j / outStrides[d] % dims[d], inStrides);
+    result.push_back(t.elems[source]);
+  }
+  return result;
+}
+
+/// `t`'s entries broadcast to `dims`, which they broadcast to.
+static ShapeVector broadcastTo(const ShapeTensor &t, ArrayRef<int64_t> dims) {
+  size_t lead = dims.size() - t.dims.size();
+  return moveEntries(t, dims, [&](size_t d, int64_t i, ArrayRef<int64_t> s) {
+    return d < lead || t.dims[d - lead] == 1 ? 0 : i * s[d - lead];
+  });
+}
+
 /// Integer arithmetic on shape vectors (x.size(1) // groups, the -1 entries
 /// of an expand's target shape) is evaluated at import time. An element that
 /// is a dynamic dimension folds only where its value does not matter (x * 1,
@@ -1354,16 +1466,16 @@ static bool foldShapeArithmetic(NodeContext &ctx) {
   if (type == "Neg") {
     if (ctx.numInputs() != 1 || !ctx.importer.isShapeLike(ctx.inputName(0)))
       return false;
-    auto shape = ctx.importer.getShape(ctx, 0);
+    auto shape = ctx.importer.getShapeTensor(ctx, 0);
     if (failed(shape))
       return false;
     ShapeVector result;
-    for (const ShapeElem &e : *shape) {
+    for (const ShapeElem &e : shape->elems) {
       if (e.isSymbolic() || e.constant == std::numeric_limits<int64_t>::min())
         return false;
       result.push_back({-e.constant});
     }
-    ctx.importer.setShape(ctx, result);
+    ctx.importer.setShape(ctx, {result, shape->dims});
     return true;
   }
   bool isWhere = type == "Where";
@@ -1373,24 +1485,23 @@ static bool foldShapeArithmetic(NodeContext &ctx) {
   unsigned arity = isWhere ? 3 : 2;
   if (ctx.numInputs() != arity)
     return false;
-  SmallVector<ShapeVector> in;
-  size_t size = 1;
+  SmallVector<ShapeTensor> in;
   for (unsigned i = 0; i < arity; ++i) {
     if (!ctx.hasInput(i) || !ctx.importer.isShapeLike(ctx.inputName(i)))
       return false;
-    auto shape = ctx.importer.getShape(ctx, i);
+    auto shape = ctx.importer.getShapeTensor(ctx, i);
     if (failed(shape))
       return false;
-    if (shape->size() != 1 && size != 1 && shape->size() != size)
-      return false;
-    size = std::max(size, shape->size());
-    in.push_back(*shape);
+    in.push_back(std::move(*shape));
   }
-  auto at = [&](unsigned i, size_t j) {
-    return in[i].size() == 1 ? in[i][0] : in[i][j];
-  };
+  auto dims = broadcastDims(in);
+  if (!dims)
+    return false;
+  for (ShapeTensor &t : in)
+    t.elems = broadcastTo(t, *dims);
+  auto at = [&](unsigned i, size_t j) { return in[i].elems[j]; };
   ShapeVector result;
-  for (size_t j = 0; j < size; ++j) {
+  for (size_t j = 0, size = in[0].elems.size(); j < size; ++j) {
     ShapeElem a = at(0, j), b = at(1, j);
     if (isWhere) {
       ShapeElem c = a;
@@ -1454,7 +1565,7 @@ static bool foldShapeArithmetic(NodeContext &ctx) {
               : x % y + y;
     result.push_back({z});
   }
-  ctx.importer.setShape(ctx, result);
+  ctx.importer.setShape(ctx, {result, *dims});
   return true;
 }
 
@@ -1700,18 +1811,12 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
   int64_t width = getElementByteWidth(fill.data_type());
   if (!width || static_cast<int64_t>(bytes->size()) != width)
     return ctx.emitError() << "value must be a one-element tensor";
-  bool isInt = fill.data_type() == onnx::TensorProto::INT64 ||
-               fill.data_type() == onnx::TensorProto::INT32;
-  if (isInt && shape->size() == 1 && count <= (1 << 16)) {
+  // An int64 one is an integer tensor known at import time (shape-like
+  // values are int64, as Shape's result).
+  if (fill.data_type() == onnx::TensorProto::INT64 && count <= (1 << 16)) {
     int64_t v = 0;
-    if (width == 8) {
-      std::memcpy(&v, bytes->data(), 8);
-    } else {
-      int32_t v32;
-      std::memcpy(&v32, bytes->data(), 4);
-      v = v32;
-    }
-    ctx.importer.setShape(ctx, ShapeVector(count, ShapeElem{v}));
+    std::memcpy(&v, bytes->data(), 8);
+    ctx.importer.setShape(ctx, {ShapeVector(count, ShapeElem{v}), *shape});
     return success();
   }
   auto element =
@@ -1776,6 +1881,20 @@ static LogicalResult convertTrilu(NodeContext &ctx) {
 /// Expand to a shape that may hold dynamic dimensions (x.shape[0]): those
 /// take their size from the tensor the shape was read from.
 static LogicalResult convertExpand(NodeContext &ctx) {
+  if (ctx.importer.isShapeLike(ctx.inputName(0))) {
+    auto tensor = ctx.importer.getShapeTensor(ctx, 0);
+    auto target = ctx.importer.getInts(ctx, 1);
+    if (failed(tensor) || failed(target))
+      return failure();
+    auto dims = broadcastDims({*tensor, ShapeTensor{{}, *target}});
+    if (!dims)
+      return ctx.emitError()
+             << "cannot expand an integer tensor of shape ["
+             << llvm::interleaved(tensor->dims) << "] to ["
+             << llvm::interleaved(*target) << "] at import time";
+    ctx.importer.setShape(ctx, {broadcastTo(*tensor, *dims), *dims});
+    return success();
+  }
   auto input = ctx.importer.getFloatValue(ctx, 0);
   auto target = ctx.importer.getShape(ctx, 1);
   if (failed(input))
@@ -1887,6 +2006,91 @@ static LogicalResult convertTile(NodeContext &ctx) {
     return failure();
   ctx.importer.setResult(ctx, 0, *tiled);
   return success();
+}
+
+/// ScatterND with indices known at import time (torch's slice assignment,
+/// `mask[a:b, c:d] = k`): every entry of the result is either the data's or
+/// one update's, fixed at import, so the result is
+/// where(updated, gather(flat updates, source), data) with a constant
+/// condition and constant gather indices. A position updated twice takes
+/// the last update, as ONNX Runtime does.
+static LogicalResult convertScatterND(NodeContext &ctx) {
+  if (ctx.stringAttr("reduction", "none") != "none")
+    return ctx.emitError() << "only reduction 'none' is supported";
+  auto data = ctx.importer.getValue(ctx, 0);
+  auto updates = ctx.importer.getValue(ctx, 2);
+  if (failed(data) || failed(updates))
+    return failure();
+  auto indices = ctx.importer.getShapeTensor(ctx, 1);
+  if (failed(indices) || llvm::any_of(indices->elems, [](const ShapeElem &e) {
+        return e.isSymbolic();
+      }))
+    return ctx.emitError() << "the indices '" << ctx.inputName(1)
+                           << "' must be known at import time";
+  auto type = typeOf(*data), updatesType = typeOf(*updates);
+  if (!type.hasStaticShape() || !updatesType.hasStaticShape())
+    return ctx.emitError() << "data and updates need static shapes";
+  if (type.getNumElements() > kMaxShapeTensor * 16)
+    return ctx.emitError() << "ScatterND into more than "
+                           << kMaxShapeTensor * 16
+                           << " entries is not supported";
+  ArrayRef<int64_t> dims = indices->dims;
+  if (dims.empty() || dims.back() < 1 || dims.back() > type.getRank())
+    return ctx.emitError() << "the indices' last dimension must be in [1, "
+                           << type.getRank() << "]";
+  int64_t depth = dims.back();
+  SmallVector<int64_t> expected(dims.drop_back());
+  llvm::append_range(expected, type.getShape().drop_front(depth));
+  if (updatesType.getShape() != ArrayRef<int64_t>(expected) ||
+      updatesType.getElementType() != type.getElementType())
+    return ctx.emitError() << "updates must be "
+                           << RankedTensorType::get(expected,
+                                                    type.getElementType())
+                           << ", got " << updatesType;
+  // source[i]: the flat update that entry i of the result takes, or -1.
+  SmallVector<int64_t> strides = rowMajorStrides(type.getShape());
+  int64_t slice = depth < type.getRank() ? strides[depth - 1] : 1;
+  SmallVector<int64_t> source(type.getNumElements(), -1);
+  int64_t tuples = indices->elems.size() / depth;
+  for (int64_t t = 0; t < tuples; ++t) {
+    int64_t base = 0;
+    for (int64_t k = 0; k < depth; ++k) {
+      int64_t i = indices->elems[t * depth + k].constant;
+      int64_t size = type.getDimSize(k);
+      if (i < -size || i >= size)
+        return ctx.emitError() << "index " << i << " is out of range for "
+                               << "dimension " << k << " of size " << size;
+      base += (i < 0 ? i + size : i) * strides[k];
+    }
+    for (int64_t e = 0; e < slice; ++e)
+      source[base + e] = t * slice + e;
+  }
+  if (tuples == 0) {
+    ctx.importer.setResult(ctx, 0, *data);
+    return success();
+  }
+  auto &b = ctx.importer.builder;
+  auto boolType = RankedTensorType::get(type.getShape(), b.getI1Type());
+  auto indexType = RankedTensorType::get(type.getShape(), b.getI64Type());
+  Value updated = ConstantOp::create(
+      b, ctx.loc,
+      DenseElementsAttr::get(boolType,
+                             llvm::map_to_vector(source, [](int64_t s) -> bool {
+                               return s >= 0;
+                             })));
+  for (int64_t &s : source)
+    s = std::max<int64_t>(s, 0);
+  Value from = ConstantOp::create(
+      b, ctx.loc, DenseElementsAttr::get(indexType, ArrayRef(source)));
+  FailureOr<Value> flat =
+      reshapeValue(ctx, *updates, {updatesType.getNumElements()});
+  if (failed(flat))
+    return failure();
+  FailureOr<Operation *> gathered = createOp<GatherOp>(
+      ctx, {*flat, from}, b.getNamedAttr("axis", b.getI64IntegerAttr(0)));
+  if (failed(gathered))
+    return failure();
+  return emitOp<WhereOp>(ctx, {updated, (*gathered)->getResult(0), *data});
 }
 
 /// Range with start, limit and delta known at import time: an int64 range
@@ -2323,20 +2527,57 @@ static LogicalResult reshapeTo(NodeContext &ctx, Value input,
       dims[inferred] = total / rest;
     }
   }
-  return emitOp<ReshapeOp>(ctx, input, {},
-                          RankedTensorType::get(dims, inType.getElementType()));
+  FailureOr<Operation *> op = createOp<ReshapeOp>(
+      ctx, input, {}, RankedTensorType::get(dims, inType.getElementType()));
+  if (failed(op))
+    return failure();
+  Value result = (*op)->getResult(0);
+  ctx.importer.setResult(ctx, 0, result);
+  // Its dynamic dims are what the shape said (x.size(0) // windows reads
+  // back the batch times the windows that a reshape made).
+  for (auto [i, e] : llvm::enumerate(shape))
+    if (e.isSymbolic())
+      ctx.importer.setDynamicDim(result, i, e);
+  return success();
 }
 
 static LogicalResult convertReshape(NodeContext &ctx) {
-  // A shape vector reshaped to one dimension (or none) stays one.
+  // An integer tensor known at import time stays one: only its dims change.
   if (ctx.importer.isShapeLike(ctx.inputName(0))) {
-    auto vector = ctx.importer.getShape(ctx, 0);
+    auto tensor = ctx.importer.getShapeTensor(ctx, 0);
     auto target = ctx.importer.getShape(ctx, 1);
-    if (succeeded(vector) && succeeded(target) && target->size() <= 1 &&
+    if (succeeded(tensor) && succeeded(target) &&
         llvm::none_of(*target, [](const ShapeElem &e) {
           return e.isSymbolic() || e.constant < -1;
         })) {
-      ctx.importer.setShape(ctx, *vector);
+      SmallVector<int64_t> dims;
+      int64_t known = 1, inferred = -1;
+      bool allowZero = ctx.intAttr("allowzero", 0) != 0;
+      for (auto [d, e] : llvm::enumerate(*target)) {
+        int64_t n = e.constant;
+        if (n == 0 && !allowZero) {
+          if (d >= tensor->dims.size())
+            return ctx.emitError() << "shape entry " << d
+                                   << " copies a dimension the input lacks";
+          n = tensor->dims[d];
+        }
+        if (n == -1) {
+          if (inferred >= 0)
+            return ctx.emitError() << "shape has more than one -1";
+          inferred = d;
+        } else if (llvm::MulOverflow(known, n, known)) {
+          return ctx.emitError() << "shape has too many entries";
+        }
+        dims.push_back(n);
+      }
+      int64_t size = tensor->elems.size();
+      if (inferred >= 0 && known > 0 && size % known == 0)
+        dims[inferred] = size / known;
+      if (llvm::any_of(dims, [](int64_t n) { return n < 0; }) ||
+          (inferred < 0 && known != size))
+        return ctx.emitError()
+               << "cannot reshape " << size << " entries to the given shape";
+      ctx.importer.setShape(ctx, {std::move(tensor->elems), dims});
       return success();
     }
   }
@@ -2357,6 +2598,28 @@ static LogicalResult convertReshape(NodeContext &ctx) {
 }
 
 static LogicalResult convertTranspose(NodeContext &ctx) {
+  if (ctx.importer.isShapeLike(ctx.inputName(0))) {
+    auto tensor = ctx.importer.getShapeTensor(ctx, 0);
+    if (failed(tensor))
+      return failure();
+    int64_t rank = tensor->dims.size();
+    SmallVector<int64_t> perm = ctx.intsAttr("perm").value_or(
+        llvm::to_vector(llvm::reverse(llvm::seq<int64_t>(0, rank))));
+    SmallVector<int64_t> sorted(perm);
+    llvm::sort(sorted);
+    if (sorted != llvm::to_vector(llvm::seq<int64_t>(0, rank)))
+      return ctx.emitError()
+             << "perm is not a permutation of " << rank << " dimensions";
+    SmallVector<int64_t> dims;
+    for (int64_t p : perm)
+      dims.push_back(tensor->dims[p]);
+    ShapeVector result = moveEntries(
+        *tensor, dims, [&](size_t d, int64_t i, ArrayRef<int64_t> strides) {
+          return i * strides[perm[d]];
+        });
+    ctx.importer.setShape(ctx, {result, dims});
+    return success();
+  }
   auto input = ctx.importer.getValue(ctx, 0);
   if (failed(input))
     return failure();
@@ -2370,17 +2633,40 @@ static LogicalResult convertTranspose(NodeContext &ctx) {
 
 /// Concat of computed shapes stays a shape; otherwise a shears.concat.
 static LogicalResult convertConcat(NodeContext &ctx) {
-  ShapeVector joined;
-  bool allShapes = true;
-  for (unsigned i = 0; i < ctx.numInputs() && allShapes; ++i) {
-    auto s = ctx.importer.getShape(ctx, i);
-    if (failed(s))
-      allShapes = false;
-    else
-      joined.append(*s);
+  SmallVector<ShapeTensor> parts;
+  for (unsigned i = 0; i < ctx.numInputs(); ++i) {
+    auto part = ctx.importer.getShapeTensor(ctx, i);
+    if (failed(part))
+      break;
+    parts.push_back(std::move(*part));
   }
-  if (allShapes) {
-    ctx.importer.setShape(ctx, joined);
+  if (!parts.empty() && parts.size() == ctx.numInputs()) {
+    // Joined along `axis`: each part contributes `outer` runs of its
+    // dims[axis] * inner entries.
+    int64_t rank = parts.front().dims.size();
+    auto axis = normalizeAxis(ctx, ctx.intAttr("axis", 0), rank);
+    if (failed(axis))
+      return failure();
+    SmallVector<int64_t> dims = parts.front().dims;
+    dims[*axis] = 0;
+    for (const ShapeTensor &part : parts) {
+      SmallVector<int64_t> expected(dims);
+      expected[*axis] = part.dims.size() == dims.size() ? part.dims[*axis] : 0;
+      if (part.dims != expected)
+        return ctx.emitError() << "Concat inputs differ in shape off the axis";
+      dims[*axis] += part.dims[*axis];
+    }
+    int64_t outer = 1;
+    for (int64_t d = 0; d < *axis; ++d)
+      outer *= dims[d];
+    ShapeVector joined;
+    for (int64_t o = 0; o < outer; ++o)
+      for (const ShapeTensor &part : parts) {
+        int64_t run = part.elems.size() / std::max<int64_t>(outer, 1);
+        joined.append(part.elems.begin() + o * run,
+                      part.elems.begin() + (o + 1) * run);
+      }
+    ctx.importer.setShape(ctx, {joined, dims});
     return success();
   }
   SmallVector<Value> inputs;
@@ -2400,12 +2686,13 @@ static LogicalResult convertConcat(NodeContext &ctx) {
 }
 
 static LogicalResult convertShape(NodeContext &ctx) {
-  // The shape of a (1-D) shape vector is its length.
+  // The shape of an integer tensor known at import time is its dims.
   if (ctx.importer.isShapeLike(ctx.inputName(0)) && !ctx.attr("start") &&
       !ctx.attr("end")) {
-    if (auto vector = ctx.importer.getShape(ctx, 0); succeeded(vector)) {
-      ctx.importer.setShape(ctx,
-                            {ShapeElem{static_cast<int64_t>(vector->size())}});
+    if (auto tensor = ctx.importer.getShapeTensor(ctx, 0); succeeded(tensor)) {
+      ctx.importer.setShape(
+          ctx, llvm::map_to_vector(tensor->dims,
+                                   [](int64_t n) { return ShapeElem{n}; }));
       return success();
     }
   }
@@ -2420,7 +2707,7 @@ static LogicalResult convertShape(NodeContext &ctx) {
   ShapeVector shape;
   for (int64_t d = start; d < end; ++d) {
     if (type.isDynamicDim(d))
-      shape.push_back({0, *input, d});
+      shape.push_back(ctx.importer.getDynamicDim(*input, d));
     else
       shape.push_back({type.getDimSize(d)});
   }
@@ -2465,18 +2752,21 @@ static LogicalResult convertSize(NodeContext &ctx) {
 /// Gather on a computed shape (x.size(i)) is evaluated; anything else is a
 /// shears.gather.
 static LogicalResult convertGather(NodeContext &ctx) {
-  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
+  if (auto shape = ctx.importer.getShapeTensor(ctx, 0);
+      succeeded(shape) && shape->dims.size() == 1) {
     auto indices = ctx.importer.getInts(ctx, 1);
     if (failed(indices))
       return failure();
     ShapeVector result;
     for (int64_t i : *indices) {
-      int64_t size = shape->size();
+      int64_t size = shape->elems.size();
       if (i < -size || i >= size)
         return ctx.emitError() << "index " << i << " is out of range";
-      result.push_back((*shape)[i < 0 ? i + size : i]);
+      result.push_back(shape->elems[i < 0 ? i + size : i]);
     }
-    ctx.importer.setShape(ctx, result);
+    ctx.importer.setShape(
+        ctx,
+        {result, ctx.importer.getShapeDims(ctx.inputName(1), indices->size())});
     return success();
   }
   auto data = ctx.importer.getValue(ctx, 0);
@@ -2506,11 +2796,16 @@ static LogicalResult convertUnsqueeze(NodeContext &ctx) {
   auto axes = squeezeAxes(ctx);
   if (failed(axes))
     return failure();
-  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
-    // A scalar shape entry becomes a 1-element vector.
-    if (axes->size() != 1 || (*axes)[0] != 0 || shape->size() != 1)
-      return ctx.emitError() << "unsupported Unsqueeze of a computed shape";
-    ctx.importer.setShape(ctx, *shape);
+  if (auto shape = ctx.importer.getShapeTensor(ctx, 0); succeeded(shape)) {
+    int64_t rank = shape->dims.size() + axes->size();
+    auto normalized = normalizeAxes(ctx, *axes, rank);
+    if (failed(normalized))
+      return failure();
+    SmallVector<int64_t> dims(rank, 1);
+    for (int64_t d = 0, src = 0; d < rank; ++d)
+      if (!llvm::is_contained(*normalized, d))
+        dims[d] = shape->dims[src++];
+    ctx.importer.setShape(ctx, {std::move(shape->elems), dims});
     return success();
   }
   auto input = ctx.importer.getValue(ctx, 0);
@@ -2567,6 +2862,27 @@ static LogicalResult convertSqueeze(NodeContext &ctx) {
   return reshapeTo(ctx, *input, shape, /*allowZero=*/true);
 }
 
+/// ONNX Slice's first index and count along a dimension of `size` for
+/// `start`, `end` and a nonzero `step`, negative ones counted from the end
+/// and clamped as the operator defines.
+static std::pair<int64_t, int64_t> sliceRange(int64_t start, int64_t end,
+                                              int64_t step, int64_t size) {
+  start = start < 0 ? start + size : start;
+  end = end < 0 ? end + size : end;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, size);
+    end = std::clamp<int64_t>(end, 0, size);
+    return {start, end > start ? (end - start - 1) / step + 1 : 0};
+  }
+  if (size == 0)
+    return {0, 0};
+  start = std::clamp<int64_t>(start, 0, size - 1);
+  end = std::clamp<int64_t>(end, -1, size - 1);
+  uint64_t stride = uint64_t(0) - uint64_t(step); // -step, INT64_MIN too
+  return {start,
+          start > end ? int64_t(uint64_t(start - end - 1) / stride) + 1 : 0};
+}
+
 static LogicalResult convertSlice(NodeContext &ctx) {
   auto starts = ctx.importer.getInts(ctx, 1);
   auto ends = ctx.importer.getInts(ctx, 2);
@@ -2593,20 +2909,27 @@ static LogicalResult convertSlice(NodeContext &ctx) {
       steps.size() != starts->size())
     return ctx.emitError() << "starts, ends, axes and steps differ in length";
 
-  // A slice of a shape vector (x.flatten(2) exports Shape -> Slice ->
-  // Concat -> Reshape) is taken at import time.
-  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
-    int64_t size = shape->size();
-    if (starts->size() != 1 || (axes[0] != 0 && axes[0] != -1) || steps[0] < 1)
-      return ctx.emitError()
-             << "a slice of a shape vector takes one axis and a positive step";
-    int64_t start = (*starts)[0], end = (*ends)[0];
-    start = std::clamp<int64_t>(start < 0 ? start + size : start, 0, size);
-    end = std::clamp<int64_t>(end < 0 ? end + size : end, 0, size);
-    ShapeVector result;
-    for (int64_t i = start; i < end; i += steps[0])
-      result.push_back((*shape)[i]);
-    ctx.importer.setShape(ctx, result);
+  // A slice of an integer tensor known at import time (x.flatten(2) exports
+  // Shape -> Slice -> Concat -> Reshape; F.pad reverses its pads with a
+  // step of -1) is taken at import time.
+  if (auto tensor = ctx.importer.getShapeTensor(ctx, 0); succeeded(tensor)) {
+    int64_t rank = tensor->dims.size();
+    SmallVector<int64_t> first(rank, 0), stride(rank, 1), dims(tensor->dims);
+    for (size_t i = 0; i < axes.size(); ++i) {
+      auto axis = normalizeAxis(ctx, axes[i], rank);
+      if (failed(axis))
+        return failure();
+      if (steps[i] == 0)
+        return ctx.emitError() << "slice step must not be 0";
+      std::tie(first[*axis], dims[*axis]) =
+          sliceRange((*starts)[i], (*ends)[i], steps[i], dims[*axis]);
+      stride[*axis] = steps[i];
+    }
+    ShapeVector result = moveEntries(
+        *tensor, dims, [&](size_t d, int64_t i, ArrayRef<int64_t> strides) {
+          return (first[d] + i * stride[d]) * strides[d];
+        });
+    ctx.importer.setShape(ctx, {result, dims});
     return success();
   }
 
@@ -2725,8 +3048,8 @@ static LogicalResult convertCastTo(NodeContext &ctx, Type to) {
 static LogicalResult convertCast(NodeContext &ctx) {
   int64_t to = ctx.intAttr("to", 0);
   if (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32)
-    if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
-      ctx.importer.setShape(ctx, *shape);
+    if (auto shape = ctx.importer.getShapeTensor(ctx, 0); succeeded(shape)) {
+      ctx.importer.setShape(ctx, std::move(*shape));
       return success();
     }
   auto type = ctx.importer.convertElementType(to, ctx.loc, "attribute 'to'");
@@ -2789,8 +3112,8 @@ static LogicalResult convertQuantization(NodeContext &ctx) {
 
 /// Identity and Dropout (inference) forward their input.
 static LogicalResult convertForward(NodeContext &ctx) {
-  if (auto shape = ctx.importer.getShape(ctx, 0); succeeded(shape)) {
-    ctx.importer.setShape(ctx, *shape);
+  if (auto shape = ctx.importer.getShapeTensor(ctx, 0); succeeded(shape)) {
+    ctx.importer.setShape(ctx, std::move(*shape));
     return success();
   }
   auto input = ctx.importer.getValue(ctx, 0);
@@ -2798,7 +3121,7 @@ static LogicalResult convertForward(NodeContext &ctx) {
     return failure();
   if (ctx.node.op_type() == "Dropout") {
     // Inference drops nothing: its mask keeps everything.
-    if (ctx.node.output_size() > 1 && !ctx.node.output(1).empty()) {
+    if (ctx.node.output_size() > 1 && ctx.importer.isUsed(ctx.node.output(1))) {
       auto type = typeOf(*input);
       if (!type.hasStaticShape())
         return ctx.emitError() << "the mask output of Dropout needs a static "
@@ -2811,16 +3134,25 @@ static LogicalResult convertForward(NodeContext &ctx) {
           ConstantOp::create(b, ctx.loc,
                              DenseElementsAttr::get(maskType, true)));
     }
-    // A training_mode input must be constant false.
+    // A training_mode input must be constant false, or the ratio constant
+    // 0 (torchvision's swin_t exports its attention dropout, p = 0, in
+    // training mode): either way nothing is dropped.
     if (ctx.hasInput(2)) {
       auto training = ctx.importer.getShape(ctx, 2);
-      if (failed(training) ||
-          llvm::any_of(*training, [](const ShapeElem &e) {
-            return e.isSymbolic() || e.constant != 0;
-          }))
+      bool inference = succeeded(training) &&
+                       llvm::all_of(*training, [](const ShapeElem &e) {
+                         return !e.isSymbolic() && e.constant == 0;
+                       });
+      if (!inference && ctx.hasInput(1)) {
+        auto ratio = ctx.importer.getFloats(ctx, 1);
+        inference = succeeded(ratio) &&
+                    llvm::all_of(*ratio, [](float r) { return r == 0; });
+      }
+      if (!inference)
         return ctx.emitError() << "training_mode '" << ctx.inputName(2)
-                               << "' must be a constant false: "
-                                  "training-mode Dropout is not supported";
+                               << "' must be a constant false, or the ratio "
+                                  "a constant 0: training-mode Dropout is not "
+                                  "supported";
     }
   }
   ctx.importer.setResult(ctx, 0, *input);
@@ -2870,6 +3202,7 @@ static const llvm::StringMap<Converter> &converters() {
       {"Flatten", convertFlatten},
       {"Transpose", convertTranspose},
       {"Concat", convertConcat},
+      {"ScatterND", convertScatterND},
       {"Slice", convertSlice},
       {"Trilu", convertTrilu},
       {"Split", convertSplit},
@@ -3193,6 +3526,11 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
                       "once)",
                failure();
     }
+  for (const auto &node : graph.node())
+    for (const auto &input : node.input())
+      used.insert(input);
+  for (const auto &output : graph.output())
+    used.insert(output.name());
   for (const auto &output : graph.output())
     if (!available.contains(output.name()) && !producer.contains(output.name()))
       return emitError(fileLoc)

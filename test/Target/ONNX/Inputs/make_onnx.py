@@ -216,6 +216,16 @@ CATALOGUE = {
                                     [tensor("y", ["N"], TensorProto.INT64)],
                                     [numpy_helper.from_array(np.array(0, np.int64), "zero"),
                                      numpy_helper.from_array(np.array(1, np.int64), "one")]),
+    "scatternd-computed": lambda: model([node("ScatterND", ["x", "index", "u"])],
+                                        [tensor("x", [4, 4]), tensor("index", [2, 1], TensorProto.INT64),
+                                         tensor("u", [2, 4])], [tensor("y", [4, 4])]),
+    "scatternd-out-of-range": lambda: bad_node("ScatterND", ["x", "index", "u"],
+                                               [ints("index", [[0], [2]]),
+                                                weights("u", [2, 3, 4, 4])]),
+    "dropout-training": lambda: bad_node("Dropout", ["x", "ratio", "training"],
+                                         [numpy_helper.from_array(np.array(0.5, np.float32),
+                                                                  "ratio"),
+                                          numpy_helper.from_array(np.array(True), "training")]),
     "resize-crop": lambda: bad_node("Resize", ["x", "roi", "scales"],
                                     [weights("roi", [8]), weights("scales", [4])],
                                     coordinate_transformation_mode="tf_crop_and_resize"),
@@ -394,6 +404,57 @@ def tile_range_einsum():
                   numpy_helper.from_array(np.linspace(-1, 1, 20, dtype=np.float32).reshape(4, 5), "w")])
 
 
+def slice_assignment():
+    """What torch exports for Swin's shifted windows, on input [N, 4, 4]: F.pad's pads reversed
+    pairwise at import time (Reshape [-1, 2], Slice with step -1, Transpose, Reshape [-1]),
+    a mask written by slice assignment (ScatterND of index tensors built from Ranges,
+    Reshape, Expand, Unsqueeze and Concat), the batch folded into a reshape and read back with
+    Shape / Div, and a training-mode Dropout of ratio 0."""
+    n = lambda op, inputs, out, **a: helper.make_node(op, inputs, [out], name=out, **a)
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    return model([n("Reshape", ["fpad", "pairs"], "p2"),
+                  n("Slice", ["p2", "minus1", "lowest", "zero1", "minus1"], "p3"),
+                  n("Transpose", ["p3"], "p4", perm=[1, 0]),
+                  n("Reshape", ["p4", "flat"], "pads"),
+                  n("Pad", ["input", "pads"], "padded"),
+                  n("Range", ["r0", "r1", "one"], "rows"),
+                  n("Reshape", ["rows", "column"], "rows2"),
+                  n("Expand", ["rows2", "grid"], "rows3"),
+                  n("Unsqueeze", ["rows3", "last"], "rows4"),
+                  n("Range", ["c0", "c1", "one"], "cols"),
+                  n("Expand", ["cols", "grid"], "cols3"),
+                  n("Unsqueeze", ["cols3", "last"], "cols4"),
+                  n("Concat", ["rows4", "cols4"], "index", axis=-1),
+                  n("ConstantOfShape", ["size"], "zeros"),
+                  n("ScatterND", ["zeros", "index", "updates"], "mask"),
+                  n("Add", ["padded", "mask"], "masked"),
+                  n("Shape", ["masked"], "shape"),
+                  n("Gather", ["shape", "zero"], "batch"),
+                  n("Mul", ["batch", "five"], "rows5"),
+                  n("Unsqueeze", ["rows5", "zero1"], "rows6"),
+                  n("Concat", ["rows6", "six"], "merged", axis=0),
+                  n("Reshape", ["masked", "merged"], "flat2"),
+                  n("Shape", ["flat2"], "shape2"),
+                  n("Gather", ["shape2", "zero"], "rows7"),
+                  n("Div", ["rows7", "five"], "batch2"),
+                  n("Unsqueeze", ["batch2", "zero1"], "batch3"),
+                  n("Concat", ["batch3", "five1", "six"], "split", axis=0),
+                  n("Reshape", ["flat2", "split"], "restored"),
+                  helper.make_node("Dropout", ["restored", "ratio", "training"],
+                                   ["output", "dropped"], name="dropout")],
+                 [tensor("input", ["N", 4, 4])], [tensor("output", ["N", 5, 6])],
+                 [i64("fpad", [2, 0, 1, 0, 0, 0]), i64("pairs", [-1, 2]), i64("minus1", [-1]),
+                  i64("lowest", [-2**63 + 1]), i64("zero1", [0]), i64("flat", [-1]),
+                  i64("r0", 1), i64("r1", 3), i64("c0", 2), i64("c1", 5), i64("one", 1),
+                  i64("column", [-1, 1]), i64("grid", [2, 3]), i64("last", [-1]),
+                  i64("size", [5, 6]), i64("zero", 0), i64("five", 5), i64("five1", [5]),
+                  i64("six", [6]),
+                  numpy_helper.from_array(np.arange(1, 7, dtype=np.float32).reshape(2, 3),
+                                          "updates"),
+                  numpy_helper.from_array(np.array(0, np.float32), "ratio"),
+                  numpy_helper.from_array(np.array(True), "training")])
+
+
 def decoder():
     """An image decoder: conv, nearest 2x upsampling, conv, a strided ConvTranspose, a grouped
     one with output_padding, linear and cubic (align_corners) downsampling, and a last conv,
@@ -565,6 +626,7 @@ VALID = {
     "unsupported": unsupported, "gemm-notrans": gemm_notrans, "shape-subgraph": shape_subgraph,
     "flatten-subgraph": flatten_subgraph, "trilu": trilu, "conv1d": conv1d, "casts": casts,
     "reductions": reductions, "size": size, "tile-range-einsum": tile_range_einsum,
+    "slice-assignment": slice_assignment,
     "decoder": decoder,
     "external-data": external_data, "opset11": opset11, "dropout-identity": dropout_identity,
     "nan-weights": nan_weights, "two-batches": two_batches, "dynamic-reduction": dynamic_reduction,
