@@ -169,8 +169,11 @@ Value extractSlice(OpBuilder &b, Location loc, Value input,
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
   SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
   for (auto [i, axis] : llvm::enumerate(axes)) {
-    offsets[axis] = b.getIndexAttr(starts[i]);
-    sizes[axis] = b.getIndexAttr(resultType.getDimSize(axis));
+    // An empty slice may start at the end (ONNX clamps its start there),
+    // where tensor.extract_slice takes no offset: it starts at 0.
+    int64_t size = resultType.getDimSize(axis);
+    offsets[axis] = b.getIndexAttr(size == 0 ? 0 : starts[i]);
+    sizes[axis] = b.getIndexAttr(size);
     strides[axis] = b.getIndexAttr(steps[i]);
   }
   return tensor::ExtractSliceOp::create(b, loc, resultType, input, offsets,

@@ -2009,14 +2009,16 @@ static LogicalResult convertTile(NodeContext &ctx) {
 }
 
 /// ScatterND with indices known at import time (torch's slice assignment,
-/// `mask[a:b, c:d] = k`): every entry of the result is either the data's or
-/// one update's, fixed at import, so the result is
-/// where(updated, gather(flat updates, source), data) with a constant
-/// condition and constant gather indices. A position updated twice takes
-/// the last update, as ONNX Runtime does.
+/// `mask[a:b, c:d] = k`): which update each entry of the result takes is
+/// fixed at import, so the result is where(updated, gather(flat updates,
+/// source), data) with a constant condition and constant gather indices.
+/// With reduction "none" a position updated twice takes the last update (as
+/// ONNX Runtime does); "add" and "mul" apply one such where per update that
+/// a position receives, combining it with the running result.
 static LogicalResult convertScatterND(NodeContext &ctx) {
-  if (ctx.stringAttr("reduction", "none") != "none")
-    return ctx.emitError() << "only reduction 'none' is supported";
+  std::string reduction = ctx.stringAttr("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul")
+    return ctx.emitError() << "unsupported reduction '" << reduction << "'";
   auto data = ctx.importer.getValue(ctx, 0);
   auto updates = ctx.importer.getValue(ctx, 2);
   if (failed(data) || failed(updates))
@@ -2047,10 +2049,10 @@ static LogicalResult convertScatterND(NodeContext &ctx) {
                            << RankedTensorType::get(expected,
                                                     type.getElementType())
                            << ", got " << updatesType;
-  // source[i]: the flat update that entry i of the result takes, or -1.
+  // sources[i]: the flat updates that entry i of the result takes.
   SmallVector<int64_t> strides = rowMajorStrides(type.getShape());
   int64_t slice = depth < type.getRank() ? strides[depth - 1] : 1;
-  SmallVector<int64_t> source(type.getNumElements(), -1);
+  std::vector<SmallVector<int64_t, 1>> sources(type.getNumElements());
   int64_t tuples = indices->elems.size() / depth;
   for (int64_t t = 0; t < tuples; ++t) {
     int64_t base = 0;
@@ -2062,35 +2064,61 @@ static LogicalResult convertScatterND(NodeContext &ctx) {
                                << "dimension " << k << " of size " << size;
       base += (i < 0 ? i + size : i) * strides[k];
     }
-    for (int64_t e = 0; e < slice; ++e)
-      source[base + e] = t * slice + e;
+    for (int64_t e = 0; e < slice; ++e) {
+      auto &list = sources[base + e];
+      if (reduction == "none")
+        list.clear();
+      list.push_back(t * slice + e);
+    }
   }
-  if (tuples == 0) {
-    ctx.importer.setResult(ctx, 0, *data);
-    return success();
-  }
+  size_t rounds = 0;
+  for (const auto &list : sources)
+    rounds = std::max(rounds, list.size());
+  if (rounds > 16)
+    return ctx.emitError() << "a position receives " << rounds
+                           << " updates; at most 16 are supported";
   auto &b = ctx.importer.builder;
   auto boolType = RankedTensorType::get(type.getShape(), b.getI1Type());
   auto indexType = RankedTensorType::get(type.getShape(), b.getI64Type());
-  Value updated = ConstantOp::create(
-      b, ctx.loc,
-      DenseElementsAttr::get(boolType,
-                             llvm::map_to_vector(source, [](int64_t s) -> bool {
-                               return s >= 0;
-                             })));
-  for (int64_t &s : source)
-    s = std::max<int64_t>(s, 0);
-  Value from = ConstantOp::create(
-      b, ctx.loc, DenseElementsAttr::get(indexType, ArrayRef(source)));
+  Value result = *data;
   FailureOr<Value> flat =
-      reshapeValue(ctx, *updates, {updatesType.getNumElements()});
+      rounds ? reshapeValue(ctx, *updates, {updatesType.getNumElements()})
+             : *updates;
   if (failed(flat))
     return failure();
-  FailureOr<Operation *> gathered = createOp<GatherOp>(
-      ctx, {*flat, from}, b.getNamedAttr("axis", b.getI64IntegerAttr(0)));
-  if (failed(gathered))
-    return failure();
-  return emitOp<WhereOp>(ctx, {updated, (*gathered)->getResult(0), *data});
+  for (size_t round = 0; round < rounds; ++round) {
+    SmallVector<bool> updated;
+    SmallVector<int64_t> from;
+    for (const auto &list : sources) {
+      updated.push_back(round < list.size());
+      from.push_back(round < list.size() ? list[round] : 0);
+    }
+    Value mask = ConstantOp::create(
+        b, ctx.loc, DenseElementsAttr::get(boolType, ArrayRef(updated)));
+    Value index = ConstantOp::create(
+        b, ctx.loc, DenseElementsAttr::get(indexType, ArrayRef(from)));
+    FailureOr<Operation *> gathered = createOp<GatherOp>(
+        ctx, {*flat, index}, b.getNamedAttr("axis", b.getI64IntegerAttr(0)));
+    if (failed(gathered))
+      return failure();
+    Value value = (*gathered)->getResult(0);
+    FailureOr<Operation *> combined = nullptr;
+    if (reduction == "add")
+      combined = createOp<AddOp>(ctx, {result, value});
+    else if (reduction == "mul")
+      combined = createOp<MulOp>(ctx, {result, value});
+    if (failed(combined))
+      return failure();
+    if (*combined)
+      value = (*combined)->getResult(0);
+    FailureOr<Operation *> where =
+        createOp<WhereOp>(ctx, {mask, value, result});
+    if (failed(where))
+      return failure();
+    result = (*where)->getResult(0);
+  }
+  ctx.importer.setResult(ctx, 0, result);
+  return success();
 }
 
 /// Range with start, limit and delta known at import time: an int64 range
@@ -2938,14 +2966,27 @@ static LogicalResult convertSlice(NodeContext &ctx) {
     return failure();
   auto type = typeOf(*input);
   SmallVector<int64_t> normAxes, normStarts, normEnds, normSteps;
+  // Negative steps (x.flip, x[::-1]) gather the indices they walk.
+  SmallVector<std::pair<int64_t, SmallVector<int64_t>>> gathers;
   for (size_t i = 0; i < axes.size(); ++i) {
     auto axis = normalizeAxis(ctx, axes[i], type.getRank());
     if (failed(axis))
       return failure();
-    if (steps[i] < 1)
-      return ctx.emitError() << "only positive steps are supported";
+    if (steps[i] == 0)
+      return ctx.emitError() << "slice step must not be 0";
     int64_t size = type.getDimSize(*axis);
     int64_t start = (*starts)[i], end = (*ends)[i];
+    if (steps[i] < 0) {
+      if (ShapedType::isDynamic(size))
+        return ctx.emitError() << "a negative step along dynamic dimension "
+                               << *axis << " is not supported";
+      auto [first, count] = sliceRange(start, end, steps[i], size);
+      SmallVector<int64_t> indices;
+      for (int64_t j = 0; j < count; ++j)
+        indices.push_back(first + j * steps[i]);
+      gathers.push_back({*axis, std::move(indices)});
+      continue;
+    }
     if (ShapedType::isDynamic(size)) {
       if (start < 0 || end < 0 || start > end)
         return ctx.emitError() << "slicing dynamic dimension " << *axis
@@ -2963,12 +3004,32 @@ static LogicalResult convertSlice(NodeContext &ctx) {
     normSteps.push_back(steps[i]);
   }
   auto &b = ctx.importer.builder;
-  return emitOp<SliceOp>(
-      ctx, *input,
-      {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(normAxes)),
-       b.getNamedAttr("starts", b.getDenseI64ArrayAttr(normStarts)),
-       b.getNamedAttr("ends", b.getDenseI64ArrayAttr(normEnds)),
-       b.getNamedAttr("steps", b.getDenseI64ArrayAttr(normSteps))});
+  Value result = *input;
+  if (!normAxes.empty() || gathers.empty()) {
+    FailureOr<Operation *> slice = createOp<SliceOp>(
+        ctx, *input,
+        {b.getNamedAttr("axes", b.getDenseI64ArrayAttr(normAxes)),
+         b.getNamedAttr("starts", b.getDenseI64ArrayAttr(normStarts)),
+         b.getNamedAttr("ends", b.getDenseI64ArrayAttr(normEnds)),
+         b.getNamedAttr("steps", b.getDenseI64ArrayAttr(normSteps))});
+    if (failed(slice))
+      return failure();
+    result = (*slice)->getResult(0);
+  }
+  for (auto &[axis, indices] : gathers) {
+    auto indexType =
+        RankedTensorType::get({int64_t(indices.size())}, b.getI64Type());
+    Value index = ConstantOp::create(
+        b, ctx.loc, DenseElementsAttr::get(indexType, ArrayRef(indices)));
+    FailureOr<Operation *> gather =
+        createOp<GatherOp>(ctx, {result, index},
+                           b.getNamedAttr("axis", b.getI64IntegerAttr(axis)));
+    if (failed(gather))
+      return failure();
+    result = (*gather)->getResult(0);
+  }
+  ctx.importer.setResult(ctx, 0, result);
+  return success();
 }
 
 static LogicalResult convertSplit(NodeContext &ctx) {

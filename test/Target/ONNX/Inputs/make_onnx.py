@@ -409,7 +409,8 @@ def slice_assignment():
     pairwise at import time (Reshape [-1, 2], Slice with step -1, Transpose, Reshape [-1]),
     a mask written by slice assignment (ScatterND of index tensors built from Ranges,
     Reshape, Expand, Unsqueeze and Concat), the batch folded into a reshape and read back with
-    Shape / Div, and a training-mode Dropout of ratio 0."""
+    Shape / Div, a training-mode Dropout of ratio 0; ScatterND with reduction add (a position
+    updated twice) and a Slice of step -2 along the last axis."""
     n = lambda op, inputs, out, **a: helper.make_node(op, inputs, [out], name=out, **a)
     i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
     return model([n("Reshape", ["fpad", "pairs"], "p2"),
@@ -426,7 +427,8 @@ def slice_assignment():
                   n("Unsqueeze", ["cols3", "last"], "cols4"),
                   n("Concat", ["rows4", "cols4"], "index", axis=-1),
                   n("ConstantOfShape", ["size"], "zeros"),
-                  n("ScatterND", ["zeros", "index", "updates"], "mask"),
+                  n("ScatterND", ["zeros", "index", "updates"], "mask0"),
+                  n("ScatterND", ["mask0", "twice", "bumps"], "mask", reduction="add"),
                   n("Add", ["padded", "mask"], "masked"),
                   n("Shape", ["masked"], "shape"),
                   n("Gather", ["shape", "zero"], "batch"),
@@ -441,7 +443,8 @@ def slice_assignment():
                   n("Concat", ["batch3", "five1", "six"], "split", axis=0),
                   n("Reshape", ["flat2", "split"], "restored"),
                   helper.make_node("Dropout", ["restored", "ratio", "training"],
-                                   ["output", "dropped"], name="dropout")],
+                                   ["kept", "dropped"], name="dropout"),
+                  n("Slice", ["kept", "minus1", "lowest", "minus1", "minus2"], "output")],
                  [tensor("input", ["N", 4, 4])], [tensor("output", ["N", 5, 6])],
                  [i64("fpad", [2, 0, 1, 0, 0, 0]), i64("pairs", [-1, 2]), i64("minus1", [-1]),
                   i64("lowest", [-2**63 + 1]), i64("zero1", [0]), i64("flat", [-1]),
@@ -452,7 +455,10 @@ def slice_assignment():
                   numpy_helper.from_array(np.arange(1, 7, dtype=np.float32).reshape(2, 3),
                                           "updates"),
                   numpy_helper.from_array(np.array(0, np.float32), "ratio"),
-                  numpy_helper.from_array(np.array(True), "training")])
+                  numpy_helper.from_array(np.array(True), "training"),
+                  i64("twice", [[4, 5], [0, 0], [4, 5]]), i64("minus2", [-2]),
+                  numpy_helper.from_array(np.array([10, 20, 30], np.float32), "bumps")],
+                 opset=16)
 
 
 def decoder():
