@@ -551,28 +551,32 @@ def low_rank_sweep(module, spec, data, tmp):
 
 
 # (model name, what is pruned, shears prune options, data fractions to
-# fine-tune on).
+# fine-tune on, finetune.py options: the best of the settings tried by hand
+# in docs/Reconstruction.md).
 FINE_TUNING = {
     "fashion_mnist_mlp": ("92% unstructured, global",
                           ["--sparsity", "0.92", "--scope", "global"],
-                          [(0.1, "random"), (0.1, "loss"), (0.3, "random"), (1.0, "random")]),
+                          [(0.1, "random"), (0.1, "loss"), (0.3, "random"), (1.0, "random")],
+                          ["--lr", "1e-2", "--batch", "64", "--temperature", "2"]),
     "fashion_mnist_cnn": ("70% channels, global, refit",
                           ["--sparsity", "0.7", "--granularity", "channel", "--scope", "global",
                            "--reconstruct"],
-                          [(0.1, "random"), (1.0, "random")]),
+                          [(0.1, "random"), (1.0, "random")],
+                          ["--lr", "2e-3", "--batch", "16"]),
 }
 
 
 def fine_tune_sweep(path, module, spec, data, tmp):
     """A pruned model fine-tuned for 3 epochs (utils/finetune.py: masks
-    kept, distillation from the dense model, Adam at 3e-3 with a cosine
-    decay) on a fraction of the training set chosen at random or by
-    per-sample loss: test accuracy against the fraction."""
+    kept, distillation from the dense model, Adam with a cosine decay, the
+    model's learning rate and batch from FINE_TUNING) on a fraction of the
+    training set chosen at random or by per-sample loss: test accuracy
+    against the fraction."""
     import subprocess
     name = Path(path).stem
     if name not in FINE_TUNING or data.for_model(spec)[1] is None:
         return None
-    what, options, fractions = FINE_TUNING[name]
+    what, options, fractions, training = FINE_TUNING[name]
     pruned = os.path.join(tmp, f"{name}.finetune.pruned.onnx")
     calib = os.path.join(tmp, f"{name}.finetune.calib.npy")
     np.save(calib, calibration_for(spec, 2048))
@@ -586,7 +590,7 @@ def fine_tune_sweep(path, module, spec, data, tmp):
     for fraction, how in fractions:
         tuned = os.path.join(tmp, f"{name}.finetune.onnx")
         proc = subprocess.run([sys.executable, str(REPO / "utils" / "finetune.py"), pruned, "-o", tuned,
-                               "--epochs", "3", "--lr", "3e-3", "--teacher", str(path),
+                               "--epochs", "3", *training, "--teacher", str(path),
                                "--data-fraction", str(fraction), "--select", how, "--quiet"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
@@ -596,7 +600,7 @@ def fine_tune_sweep(path, module, spec, data, tmp):
                "accuracy": accuracy_of(shears.compile(shears.load(tuned)), x, labels)}
         log(f"   fine-tuned on {fraction:.0%} ({how}): {percent(row['accuracy'])}")
         rows.append(row)
-    return {"pruned": what, "rows": rows}
+    return {"pruned": what, "training": " ".join(training), "rows": rows}
 
 
 def print_fine_tuning(result):
@@ -604,8 +608,9 @@ def print_fine_tuning(result):
     if not tuning:
         return
     dense = result["dense_accuracy"]
-    print(f"\n{result['model']}: {tuning['pruned']}, fine-tuned for 3 epochs (utils/finetune.py; "
-          f"masks kept, distilled from the dense model) on a fraction of the 60,000 training "
+    print(f"\n{result['model']}: {tuning['pruned']}, fine-tuned for 3 epochs (utils/finetune.py "
+          f"{tuning.get('training', '')}; masks kept, distilled from the dense model) on a "
+          f"fraction of the 60,000 training "
           f"images; test accuracy (dense {percent(dense)}), compiled by Shears")
     header = f"{'data':>8} {'chosen':<8}{'accuracy':>10}{'Δ points':>10}"
     print(header)
