@@ -5,8 +5,9 @@
                       [--squared] [--input NAME=X.npy ... --labels Y.npy]
 
 Evaluates MODEL's graph with PyTorch ops (a small interpreter: Conv, Gemm, MatMul, pooling,
-BatchNormalization, elementwise and shape ops; anything else is an error naming the op and the
-node) and takes the mean cross-entropy of its first output (logits) against the labels. Every
+BatchNormalization, LayerNormalization and the decomposed LayerNorm and GELU that transformers
+export (ReduceMean, Pow, Sqrt, Erf), elementwise and shape ops; anything else is an error naming
+the op and the node) and takes the mean cross-entropy of its first output (logits) against the labels. Every
 float initializer is a leaf tensor, and GRADS.npz (np.savez, uncompressed) gets one float32 array
 per float initializer, keyed by its name and of its shape: the gradient of the loss averaged over
 all samples, or with --squared the root-mean-square of the per-batch gradients (Molchanov-style
@@ -224,7 +225,46 @@ OPS.update({
                        else torch.div(a, b, rounding_mode="trunc")),
     "Relu": elementwise(torch.relu), "Sigmoid": elementwise(torch.sigmoid),
     "Tanh": elementwise(torch.tanh), "Identity": elementwise(lambda x: x),
+    # What transformers export (decomposed LayerNorm and GELU, attention masks).
+    "Pow": elementwise(torch.pow), "Sqrt": elementwise(torch.sqrt), "Erf": elementwise(torch.erf),
+    "Exp": elementwise(torch.exp), "Neg": elementwise(torch.neg),
+    "Equal": elementwise(torch.eq), "Where": elementwise(torch.where),
 })
+
+
+def reduction(fn):
+    def reduce(ctx, ins, attrs, _):
+        x = ins[0]
+        # Axes are an attribute of ReduceMean before opset 18, an input of ReduceSum from 13.
+        axes = ints(opt(ins, 1)) if opt(ins, 1) is not None else attrs.get("axes")
+        if not axes:
+            if attrs.get("noop_with_empty_axes", 0):
+                return x
+            axes = list(range(x.dim()))
+        return fn(x, dim=tuple(a % x.dim() for a in axes), keepdim=bool(attrs.get("keepdims", 1)))
+    return reduce
+
+
+OPS.update({"ReduceMean": reduction(torch.mean), "ReduceSum": reduction(torch.sum)})
+
+
+@op("Expand")
+def expand(ctx, ins, attrs, _):
+    x = ins[0]
+    return x.expand(torch.broadcast_shapes(x.shape, tuple(ints(ins[1]))))
+
+
+@op("ConstantOfShape")
+def constant_of_shape(ctx, ins, attrs, _):
+    value = numpy_helper.to_array(attrs["value"]) if "value" in attrs else np.zeros(1, np.float32)
+    return ctx.tensor(np.full(ints(ins[0]), value.reshape(-1)[0], value.dtype))
+
+
+@op("LayerNormalization")
+def layer_norm(ctx, ins, attrs, _):
+    x, scale, bias = ins[0], ins[1], opt(ins, 2)
+    axis = attrs.get("axis", -1) % x.dim()
+    return F.layer_norm(x, x.shape[axis:], scale, bias, attrs.get("epsilon", 1e-5))
 
 
 @op("Dropout")

@@ -104,3 +104,26 @@ def test_bad_model(tmp_path):
     result = run(tmp_path / "broken.onnx", "-o", tmp_path / "out.onnx")
     assert result.returncode == 1 and "finetune.py: error:" in result.stderr
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_transformer(tmp_path):
+    """The interpreter runs the Fashion-MNIST ViT (decomposed LayerNorm: ReduceMean, Pow,
+    Sqrt; GELU: Erf) to Shears's outputs, and its heads pruned by `shears prune` fine-tune."""
+    sys.path.insert(0, str(SRC / "utils"))
+    import torch
+    from onnx_gradients import Interpreter
+    vit = SRC / "models" / "fashion_mnist_vit.onnx"
+    x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    subprocess.run([str(SHEARS), "run", str(vit), "--input", f"input={tmp_path / 'x.npy'}",
+                    "--output-dir", str(tmp_path / "out")], check=True, capture_output=True)
+    expected = np.load(next((tmp_path / "out").glob("*.npy")))
+    with torch.no_grad():
+        got = Interpreter(onnx.load(vit)).run({"input": torch.from_numpy(x)})[0].numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    pruned, tuned = tmp_path / "heads.onnx", tmp_path / "tuned.onnx"
+    subprocess.run([str(SHEARS), "prune", str(vit), "--granularity", "channel", "--sparsity",
+                    "0.5", "--exclude", "linear", "-o", str(pruned)], check=True, capture_output=True)
+    result = run(pruned, "-o", tuned, "--epochs", "1", "--samples", "256")
+    assert result.returncode == 0, result.stderr
+    assert "fine-tuned heads.onnx: 1 epochs on 256 samples" in result.stdout
