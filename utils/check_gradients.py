@@ -13,7 +13,7 @@
    equal central finite differences of the loss, evaluated in float64 by the interpreter.
 3. --model with the default Fashion-MNIST data and --samples 256: one finite float32 array per
    float initializer, of its shape.
-4. A model with an unsupported op (Erf): nonzero exit, an error naming the op and the node, and no
+4. A model with an unsupported op (Hardmax): nonzero exit, an error naming the op and the node, and no
    output file.
 Prints one line per check and `gradients OK` when all pass; exits nonzero otherwise.
 """
@@ -191,18 +191,18 @@ def check_fashion_model(workdir, path):
 def check_unsupported(workdir):
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"),
-         helper.make_node("Erf", ["h"], ["y"], name="erf_node")], "erf",
+         helper.make_node("Hardmax", ["h"], ["y"], name="hardmax_node")], "hardmax",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
         [helper.make_tensor("w", TensorProto.FLOAT, [4, 3], np.ones(12, np.float32))])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), workdir / "erf.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), workdir / "hardmax.onnx")
     np.save(workdir / "ex.npy", np.ones((8, 4), np.float32))
     np.save(workdir / "ey.npy", np.zeros(8, np.int64))
-    out = workdir / "erf.npz"
-    r = run_tool(workdir / "erf.onnx", "-o", out, "--input", f"x={workdir / 'ex.npy'}",
+    out = workdir / "hardmax.npz"
+    r = run_tool(workdir / "hardmax.onnx", "-o", out, "--input", f"x={workdir / 'ex.npy'}",
                  "--labels", workdir / "ey.npy")
-    leftovers = [p.name for p in workdir.iterdir() if p.name.startswith("erf.npz")]
-    check(r.returncode != 0 and "Erf" in r.stderr and "erf_node" in r.stderr and not leftovers,
+    leftovers = [p.name for p in workdir.iterdir() if p.name.startswith("hardmax.npz")]
+    check(r.returncode != 0 and "Hardmax" in r.stderr and "hardmax_node" in r.stderr and not leftovers,
           f"unsupported op: exit {r.returncode}, no output file {leftovers}, message "
           f"'{r.stderr.strip()}'")
 
