@@ -33,7 +33,8 @@ Data: Fashion-MNIST's training set by default (utils/fashion_mnist.py),
 reshaped to the model's single input; otherwise --input and --labels. Test
 accuracy before and after is printed when the model takes Fashion-MNIST
 images (`--json` writes it with the run's settings). The output is written
-beside its path and renamed over it when done.
+beside its path and renamed over it when done; a loss that is not finite
+(training diverged) stops the run with an error and writes nothing.
 """
 import argparse
 import json
@@ -146,6 +147,9 @@ def finetune(interp, feeds, labels, args, teacher=None, log=print):
             if args.group_lasso > 0:
                 loss = loss + args.group_lasso * sum(
                     interp.params[w].flatten(1).norm(dim=1).sum() for w in names)
+            if not torch.isfinite(loss):
+                raise ValueError(f"training diverged: the loss is {loss.item()} at step {step + 1} "
+                                 f"of {steps} (epoch {epoch + 1}); try a lower --lr")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

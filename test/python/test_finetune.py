@@ -91,6 +91,7 @@ def test_gradual_pruning_and_data_selection(tmp_path):
     (["--gradual", "1"], "--gradual 1.0 is out of range"),
     (["--lr", "0"], "must be positive"),
     (["--input", "x=a.npy"], "--input and --labels go together"),
+    (["--lr", "1e30", "--samples", "512"], "training diverged: the loss is"),
 ])
 def test_bad_options(args, message, tmp_path):
     out = tmp_path / "bad.onnx"
