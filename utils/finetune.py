@@ -11,7 +11,8 @@
 The graph runs on PyTorch through utils/onnx_gradients.py's interpreter; every
 float initializer of two or more dimensions (convolution filters, linear
 weights) is trained, and its zeros stay zero: the mask is taken from the file
-and re-applied after each step (biases and other vectors train freely). Adam
+and re-applied after each step (biases and other vectors train freely;
+scalars, such as an attention's scale, stay as they are). Adam
 with the learning rate falling to zero along a cosine, cross-entropy on the
 first output (logits).
 
@@ -117,7 +118,9 @@ def finetune(interp, feeds, labels, args, teacher=None, log=print):
     names = weight_names(interp)
     masks = {n: interp.params[n].detach() != 0 for n in names}
     start_sparsity = {n: 1 - m.float().mean().item() for n, m in masks.items()}
-    optimizer = torch.optim.Adam(interp.params.values(), lr=args.lr)
+    # Scalars (an attention's sqrt(d) divisor, GELU's sqrt(2), a LayerNorm's
+    # epsilon as the exporter writes them) are constants of the computation.
+    optimizer = torch.optim.Adam([p for p in interp.params.values() if p.dim() > 0], lr=args.lr)
     n = len(labels)
     steps = args.epochs * -(-n // args.batch)
     # The learning rate falls to zero along a cosine over the run.

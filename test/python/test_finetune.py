@@ -2,6 +2,7 @@
 before training, training keeps the pruned weights at zero, gradual pruning
 reaches its sparsity, and bad options fail without output."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +126,12 @@ def test_transformer(tmp_path):
     pruned, tuned = tmp_path / "heads.onnx", tmp_path / "tuned.onnx"
     subprocess.run([str(SHEARS), "prune", str(vit), "--granularity", "channel", "--sparsity",
                     "0.5", "--exclude", "linear", "-o", str(pruned)], check=True, capture_output=True)
-    result = run(pruned, "-o", tuned, "--epochs", "1", "--samples", "256")
+    result = run(pruned, "-o", tuned, "--epochs", "1", "--samples", "2048")
     assert result.returncode == 0, result.stderr
-    assert "fine-tuned heads.onnx: 1 epochs on 256 samples" in result.stdout
+    assert "fine-tuned heads.onnx: 1 epochs on 2048 samples" in result.stdout
+    # Its scalars (the attention's scale) stay constants: training them made it diverge.
+    before, after = (float(v.rstrip("%")) for v in re.search(
+        r"test accuracy ([\d.]+%) -> ([\d.]+%)", result.stdout).groups())
+    assert after > before + 5, result.stdout
+    scalars = {n: w for n, w in weights(pruned).items() if w.ndim == 0}
+    assert scalars and all(np.array_equal(w, weights(tuned)[n]) for n, w in scalars.items())
