@@ -319,11 +319,12 @@ private:
   llvm::StringMap<onnx::TensorProto *> constants;
   /// Values produced so far, by ONNX name.
   llvm::StringMap<Value> values;
-  /// Integer vectors computed at import time (shape subgraphs).
   /// Names that a node or the graph's outputs use.
   llvm::StringSet<> used;
   /// The shape entries that reshapes made dynamic dims from.
   DenseMap<std::pair<Value, int64_t>, ShapeElem> dynamicDims;
+  /// Integer tensors computed at import time (shape subgraphs), their
+  /// entries in row-major order.
   llvm::StringMap<ShapeVector> shapes;
   /// The dims of those that are not vectors (scalars among them).
   llvm::StringMap<SmallVector<int64_t>> shapeDims;
