@@ -754,23 +754,32 @@ shears::Device parseDevice(const std::string &name) {
 /// Clones `module` and lowers the clone to the LLVM dialect for `device`,
 /// unless it is lowered already (it has the entry point that the lowering
 /// pipelines emit).
+/// For the CPU: kernels for `cpu` (empty: this machine's); with
+/// `timeSparse`, pruned linear layers on the sparse kernel only where it
+/// is timed faster here (not for another CPU).
 OwningOpRef<ModuleOp> lowerClone(const Module &module,
-                                 const std::string &deviceName) {
+                                 const std::string &deviceName,
+                                 const std::string &cpu = "",
+                                 bool timeSparse = false) {
   shears::Device device = parseDevice(deviceName);
   OwningOpRef<ModuleOp> lowered(module.get().clone());
   if (SymbolTable::lookupSymbolIn(*lowered, "shears_invoke"))
     return lowered;
   DiagnosticCapture capture(module.getContext());
-  if (device == shears::Device::CUDA ? failed(shears::lowerToNVVM(*lowered))
-                                     : failed(shears::lowerToLLVM(*lowered)))
+  shears::SparseKernelOptions sparse;
+  sparse.time = timeSparse && cpu.empty();
+  if (device == shears::Device::CUDA
+          ? failed(shears::lowerToNVVM(*lowered))
+          : failed(shears::lowerToLLVM(*lowered, cpu,
+                                       /*releaseWeights=*/false, sparse)))
     throw Error(capture.message("lowering the module to LLVM failed"));
   capture.warnIfAny();
   return lowered;
 }
 
-std::unique_ptr<Model> compile(const Module &module,
-                               const std::string &device) {
-  OwningOpRef<ModuleOp> lowered = lowerClone(module, device);
+std::unique_ptr<Model> compile(const Module &module, const std::string &device,
+                               bool timeSparse) {
+  OwningOpRef<ModuleOp> lowered = lowerClone(module, device, "", timeSparse);
   std::string error;
   ShearsModel *model;
   {
@@ -786,8 +795,9 @@ std::unique_ptr<Model> compile(const Module &module,
 }
 
 void compileLibrary(const Module &module, const std::string &path,
-                    const std::string &cpu, const std::string &device) {
-  OwningOpRef<ModuleOp> lowered = lowerClone(module, device);
+                    const std::string &cpu, const std::string &device,
+                    bool timeSparse) {
+  OwningOpRef<ModuleOp> lowered = lowerClone(module, device, cpu, timeSparse);
   std::string error;
   DiagnosticCapture capture(module.getContext());
   if (failed(shears::compileSharedLibrary(*lowered, path, error, cpu))) {
@@ -908,7 +918,8 @@ op cannot be expressed in ONNX.)doc")
   m.def("_unpack", &unpack, py::arg("path"), py::arg("out"));
   m.def("_parse_string", &parseString, py::arg("text"),
         py::arg("name") = "<string>");
-  m.def("_compile", &compile, py::arg("module"), py::arg("device") = "cpu");
+  m.def("_compile", &compile, py::arg("module"), py::arg("device") = "cpu",
+        py::arg("time_sparse") = true);
   m.def("_sensitivity", &sensitivity, py::arg("module"), py::arg("samples"),
         py::arg("labels"), py::arg("sparsities"), py::arg("options"),
         py::arg("batch"));
@@ -917,6 +928,7 @@ op cannot be expressed in ONNX.)doc")
   m.def("_calibrate", &calibrate, py::arg("module"), py::arg("samples"),
         py::arg("batch"), py::arg("kind"));
   m.def("_compile_library", &compileLibrary, py::arg("module"), py::arg("path"),
-        py::arg("cpu") = "", py::arg("device") = "cpu");
+        py::arg("cpu") = "", py::arg("device") = "cpu",
+        py::arg("time_sparse") = true);
   m.def("_load_library", &loadLibrary, py::arg("path"));
 }

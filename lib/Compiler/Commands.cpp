@@ -24,6 +24,7 @@
 #include "shears/Transforms/Report.h"
 
 #include "shears-c/GPURuntime.h"
+#include "shears-c/Kernels.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/MLIRContext.h"
@@ -311,14 +312,41 @@ static const char *const sparseDensityHelp =
     "Linear layers with at most this fraction of non-zero weights run on the "
     "sparse kernel (0 to 1; 0: never; default 0.2)";
 
-/// --sparse-density is a fraction.
-static bool checkSparseDensity(StringRef name, const Opt<double> &density) {
-  if (density >= 0.0 && density <= 1.0)
-    return true;
-  fail(name, "--sparse-density must be between 0 and 1, got " +
-                 llvm::formatv("{0}", density.getValue()).str());
-  return false;
-}
+/// --sparse-density, --time-sparse and --explain-sparse: which linear
+/// layers run on spgemm.
+struct SparseKernelFlags {
+  Opt<double> density;
+  Opt<bool> time, explain;
+
+  explicit SparseKernelFlags(cl::OptionCategory &cat)
+      : density("sparse-density", cl::desc(sparseDensityHelp),
+                cl::init(shears::kDefaultSparseDensity),
+                cl::value_desc("fraction"), cl::cat(cat)),
+        time("time-sparse",
+             cl::desc("Time the dense and the sparse kernel on each layer "
+                      "at or below --sparse-density, on this machine, and "
+                      "run it sparse only where that is faster and nowhere "
+                      "more than 5% slower at batches 1, 4, 8 and 64 "
+                      "(default: on; =false: the density alone decides)"),
+             cl::init(true), cl::cat(cat)),
+        explain("explain-sparse",
+                cl::desc("Print each timed layer's times and choice"),
+                cl::cat(cat)) {}
+
+  /// --sparse-density is a fraction.
+  bool check(StringRef name) const {
+    if (density >= 0.0 && density <= 1.0)
+      return true;
+    fail(name, "--sparse-density must be between 0 and 1, got " +
+                   llvm::formatv("{0}", density.getValue()).str());
+    return false;
+  }
+
+  /// Timing on this machine tells nothing about another CPU's code.
+  shears::SparseKernelOptions options(StringRef targetCPU = "") const {
+    return {density, time && targetCPU.empty(), explain};
+  }
+};
 
 static const char *const gpuArchHelp =
     "GPU architecture of the kernels with --target cuda: sm_90 (default) or "
@@ -375,9 +403,7 @@ int shears::runModelCommand(int argc, char **argv) {
       cl::desc("Threads the kernels use, 1 to 1024 (default: every CPU; the "
                "outputs do not depend on it)"),
       cl::init(0), cl::value_desc("N"), cl::cat(cat));
-  Opt<double> sparseDensity("sparse-density", cl::desc(sparseDensityHelp),
-                            cl::init(shears::kDefaultSparseDensity),
-                            cl::value_desc("fraction"), cl::cat(cat));
+  SparseKernelFlags sparse(cat);
   Opt<std::string> deviceName(
       "device",
       cl::desc("Where the model runs: cpu (default) or cuda (an NVIDIA GPU; "
@@ -399,8 +425,11 @@ int shears::runModelCommand(int argc, char **argv) {
           name + " model.onnx --input input=x.npy --benchmark 100\n  " + name +
           " model.onnx --input input=x.npy --device cuda\n");
 
-  if (!checkThreads(name, threads) || !checkSparseDensity(name, sparseDensity))
+  if (!checkThreads(name, threads) || !sparse.check(name))
     return 1;
+  // --time-sparse times the kernels on as many threads as the model uses.
+  if (threads.getNumOccurrences())
+    shears_uk_set_num_threads(threads);
   std::optional<shears::Device> device =
       checkDevice(name, "device", deviceName, gpuArch);
   if (!device)
@@ -412,8 +441,9 @@ int shears::runModelCommand(int argc, char **argv) {
   }
 
   CompilerContext cc;
-  OwningOpRef<ModuleOp> module = shears::loadAndLower(
-      modelPath, cc.context, cc.sourceMgr, "", sparseDensity, *device, gpuArch);
+  OwningOpRef<ModuleOp> module =
+      shears::loadAndLower(modelPath, cc.context, cc.sourceMgr, "",
+                           sparse.options(), *device, gpuArch);
   if (!module)
     return 1;
   std::string error;
@@ -565,9 +595,7 @@ int shears::compileModelCommand(int argc, char **argv) {
       cl::desc("Default thread count of the library, 1 to 1024 (default: "
                "every CPU of the machine it runs on)"),
       cl::init(0), cl::value_desc("N"), cl::cat(cat));
-  Opt<double> sparseDensity("sparse-density", cl::desc(sparseDensityHelp),
-                            cl::init(shears::kDefaultSparseDensity),
-                            cl::value_desc("fraction"), cl::cat(cat));
+  SparseKernelFlags sparse(cat);
   Opt<std::string> targetName(
       "target",
       cl::desc("What the library runs on: cpu (default) or cuda (PTX kernels "
@@ -587,8 +615,11 @@ int shears::compileModelCommand(int argc, char **argv) {
           "Load it with shearsModelLoadLibrary() from "
           "include/shears-c/Runtime.h.\n");
 
-  if (!checkThreads(name, threads) || !checkSparseDensity(name, sparseDensity))
+  if (!checkThreads(name, threads) || !sparse.check(name))
     return 1;
+  // --time-sparse times the kernels on as many threads as the model uses.
+  if (threads.getNumOccurrences())
+    shears_uk_set_num_threads(threads);
   std::optional<shears::Device> device =
       checkDevice(name, "target", targetName, gpuArch);
   if (!device)
@@ -596,7 +627,7 @@ int shears::compileModelCommand(int argc, char **argv) {
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadAndLower(modelPath, cc.context, cc.sourceMgr, targetCPU,
-                           sparseDensity, *device, gpuArch);
+                           sparse.options(targetCPU), *device, gpuArch);
   if (!module)
     return 1;
   auto signature = module->lookupSymbol<LLVM::GlobalOp>("shears_signature");

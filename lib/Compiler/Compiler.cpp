@@ -128,10 +128,13 @@ FailureOr<shears::KernelTarget> shears::kernelTargetForCPU(StringRef cpu,
 }
 
 LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
-                                  bool releaseWeights, double sparseDensity) {
+                                  bool releaseWeights,
+                                  const SparseKernelOptions &sparse) {
   LowerToLLVMOptions options;
   options.releaseWeights = releaseWeights;
-  options.sparseDensity = sparseDensity;
+  options.sparseDensity = sparse.density;
+  options.timeSparse = sparse.time;
+  options.explainSparse = sparse.explain;
   std::string error;
   FailureOr<KernelTarget> target = kernelTargetForCPU(cpu, error);
   if (failed(target))
@@ -165,7 +168,8 @@ LogicalResult shears::lowerToNVVM(ModuleOp module, StringRef gpuArch,
 
 OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path, MLIRContext &context,
                                            llvm::SourceMgr &sourceMgr,
-                                           StringRef cpu, double sparseDensity,
+                                           StringRef cpu,
+                                           const SparseKernelOptions &sparse,
                                            Device device, StringRef gpuArch) {
   OwningOpRef<ModuleOp> module = loadModel(path, context, sourceMgr);
   if (!module)
@@ -175,8 +179,8 @@ OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path, MLIRContext &context,
   if (device != Device::CPU
           ? failed(
                 lowerToNVVM(*module, gpuArch, device == Device::CUDAEmulated))
-          : failed(lowerToLLVM(*module, cpu, /*releaseWeights=*/true,
-                               sparseDensity))) {
+          : failed(
+                lowerToLLVM(*module, cpu, /*releaseWeights=*/true, sparse))) {
     emitError(module->getLoc()) << "lowering '" << path << "' failed";
     return nullptr;
   }

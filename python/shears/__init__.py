@@ -335,7 +335,7 @@ def _with_threads(compiled: CompiledModel, threads: Optional[int]) -> CompiledMo
 
 
 def compile(model, *, threads: Optional[int] = None,  # noqa: A001 (shadows the builtin on purpose)
-            device: str = "cpu") -> CompiledModel:
+            device: str = "cpu", time_sparse: bool = True) -> CompiledModel:
     """JIT-compiles a model for this CPU, or for an NVIDIA GPU.
 
     `model` is a shears.Module (it is cloned, not changed) or the path of a
@@ -345,12 +345,17 @@ def compile(model, *, threads: Optional[int] = None,  # noqa: A001 (shadows the 
     (run_pipeline), and compiled in process with -O3 for the host CPU.
     Raises shears.Error with the diagnostics if lowering or compilation
     fails, and for device="cuda" where there is no CUDA driver or GPU.
-    `threads` as in CompiledModel.set_threads.
+    `threads` as in CompiledModel.set_threads. `time_sparse`: a pruned linear
+    layer runs on the sparse kernel only where timing both kernels on it, on
+    this machine, says that pays (`shears run --time-sparse`); False: its
+    density alone decides.
     """
-    return _with_threads(CompiledModel(_shears._compile(_as_module(model), device)), threads)
+    return _with_threads(CompiledModel(_shears._compile(_as_module(model), device,
+                                                        bool(time_sparse))), threads)
 
 
-def compile_library(model, path, *, cpu: Optional[str] = None, device: str = "cpu") -> str:
+def compile_library(model, path, *, cpu: Optional[str] = None, device: str = "cpu",
+                    time_sparse: bool = True) -> str:
     """Compiles a model ahead of time into the shared library `path` (linked
     by clang-22) that shears.load_library and C programs over the runtime
     (include/shears-c/Runtime.h) load, like `shears-compile` does.
@@ -359,10 +364,11 @@ def compile_library(model, path, *, cpu: Optional[str] = None, device: str = "cp
     this machine's CPU, or for `cpu` (an LLVM CPU name such as "x86-64-v2")
     to run on other machines; with device="cuda" its layers run on an NVIDIA
     GPU (PTX embedded; the library needs the GPU's driver only to run, as
-    `shears compile --target cuda`). Returns `path` as a str.
+    `shears compile --target cuda`). `time_sparse` as in shears.compile (not
+    for another `cpu`). Returns `path` as a str.
     """
     path = _path(path)
-    _shears._compile_library(_as_module(model), path, cpu or "", device)
+    _shears._compile_library(_as_module(model), path, cpu or "", device, bool(time_sparse))
     return path
 
 

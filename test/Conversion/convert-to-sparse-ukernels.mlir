@@ -1,6 +1,13 @@
 // RUN: shears-opt %s --shears-convert-to-ukernels --split-input-file | FileCheck %s
 // RUN: shears-opt %s --shears-convert-to-ukernels=sparse-density=0 --split-input-file | FileCheck %s --check-prefix=DENSE
 // RUN: shears-opt %s --shears-convert-to-ukernels=sparse-density=0.02 --split-input-file | FileCheck %s --check-prefix=LOWER
+// time-sparse times both kernels on the layer, here: which wins depends on
+// the machine, the remark says which and why (test/Driver/time-sparse.test
+// has a layer whose answer does not).
+// RUN: shears-opt %s --shears-convert-to-ukernels="time-sparse explain-sparse" --split-input-file -o /dev/null 2>&1 | FileCheck %s --check-prefix=TIME
+// TIME: remark: linear layer ([16, 8], 3 non-zero) runs on {{(gemm|spgemm)}}: spgemm / gemm ms at batch 1: {{[0-9.]+ / [0-9.]+ \([0-9.]+x\)}} 4: {{[0-9.]+ / [0-9.]+ \([0-9.]+x\)}} 8: {{[0-9.]+ / [0-9.]+ \([0-9.]+x\)}} 64: {{[0-9.]+ / [0-9.]+ \([0-9.]+x\)$}}
+// RUN: not shears-opt %s --shears-convert-to-ukernels="time-sparse isa=sse9" --split-input-file -o /dev/null 2>&1 | FileCheck %s --check-prefix=ISA
+// ISA: error: unknown micro-kernel ISA 'sse9' (avx512, avx2, generic or host)
 
 // A linear layer whose weight is 3/128 non-zero (at most the default 0.2)
 // runs on spgemm: the weight becomes one slice of 16 rows, as wide as its

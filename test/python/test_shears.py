@@ -522,6 +522,28 @@ def test_compile_library_for_another_cpu(gemm_relu, gemm_relu_model, tmp_path):
     library = shears.compile_library(gemm_relu[0], tmp_path / "generic.so", cpu="x86-64")
     x = np.random.default_rng(9).standard_normal((5, IN)).astype(np.float32)
     np.testing.assert_allclose(shears.load_library(library)(x), gemm_relu_model(x), rtol=1e-5, atol=1e-6)
+    # The kernels are baseline x86-64's too (their names in the symbol
+    # table): not this machine's, which the other CPU may not run.
+    data = open(library, "rb").read()
+    assert b"shears_uk_gemm_generic" in data
+    assert b"shears_uk_gemm_avx2" not in data and b"shears_uk_gemm_avx512" not in data
+
+
+def test_time_sparse(tmp_path):
+    import subprocess
+
+    # One 512x512 linear layer 1% non-zero (test/Driver/Inputs): sparse or
+    # not, timed or not, the same numbers as numpy.
+    subprocess.run([sys.executable, str(Path(os.environ["SHEARS_SRC_ROOT"]) / "test" / "Driver" /
+                                        "Inputs" / "sparse_linear.py"), str(tmp_path)],
+                   check=True, capture_output=True)
+    x = np.load(tmp_path / "x.npy")
+    expected = np.load(tmp_path / "expected" / "y.npy")
+    for time_sparse in (True, False):
+        model = shears.compile(tmp_path / "sparse.onnx", time_sparse=time_sparse)
+        np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-5)
+    library = shears.compile_library(tmp_path / "sparse.onnx", tmp_path / "sparse.so")
+    np.testing.assert_allclose(shears.load_library(library)(x), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_gpu_without_a_driver(gemm_relu, tmp_path, monkeypatch):

@@ -32,14 +32,24 @@ void registerShearsPassesAndPipelines();
 OwningOpRef<ModuleOp> loadModel(llvm::StringRef path, MLIRContext &context,
                                 llvm::SourceMgr &sourceMgr);
 
+/// Which linear layers run on the sparse kernel spgemm: those with at most
+/// `density` of their weights non-zero, and with `time`, only where timing
+/// both kernels on the layer, on this machine, says spgemm pays
+/// (shears-convert-to-ukernels' time-sparse; SparseChoice.h), with a remark
+/// per timed layer when `explain` is set.
+struct SparseKernelOptions {
+  double density = kDefaultSparseDensity;
+  bool time = false;
+  bool explain = false;
+};
+
 /// Runs shears-lower-to-llvm on `module`, with the micro-kernels for `cpu`
 /// (an LLVM CPU name; empty: this machine). `releaseWeights`: the module is
 /// the only user of its context's weight blobs, so a weight's original bytes
-/// are freed once it has been packed. `sparseDensity`: linear layers with at
-/// most this fraction of non-zero weights run on the sparse kernel.
+/// are freed once it has been packed.
 LogicalResult lowerToLLVM(ModuleOp module, llvm::StringRef cpu = "",
                           bool releaseWeights = false,
-                          double sparseDensity = kDefaultSparseDensity);
+                          const SparseKernelOptions &sparse = {});
 
 /// Where a compiled model runs. CUDAEmulated is the GPU pipeline with its
 /// kernels run on the CPU (shears-emulate-gpu), for tests without a GPU.
@@ -63,7 +73,7 @@ LogicalResult lowerToNVVM(ModuleOp module, llvm::StringRef gpuArch = "sm_90",
 OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
                                    llvm::SourceMgr &sourceMgr,
                                    llvm::StringRef cpu = "",
-                                   double sparseDensity = kDefaultSparseDensity,
+                                   const SparseKernelOptions &sparse = {},
                                    Device device = Device::CPU,
                                    llvm::StringRef gpuArch = "sm_90");
 

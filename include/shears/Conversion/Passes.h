@@ -38,6 +38,11 @@ KernelTarget kernelTarget(llvm::function_ref<bool(llvm::StringRef)> has);
 /// For this machine.
 KernelTarget hostKernelTarget();
 
+/// The kernel variant `isa` names (avx512, avx2, generic; host: this
+/// machine's), or nullopt with an error on `module` for any other name.
+std::optional<std::string> resolveKernelISA(Operation *module,
+                                            llvm::StringRef isa);
+
 /// Options of the `shears-lower-to-llvm` pipeline.
 struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
   Option<std::string> isa{
@@ -64,6 +69,15 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Linear layers with at most this fraction of non-zero "
                      "weights run on the sparse kernel (0: never)"),
       llvm::cl::init(kDefaultSparseDensity)};
+  Option<bool> timeSparse{
+      *this, "time-sparse",
+      llvm::cl::desc("Keep spgemm only where timing both kernels on the "
+                     "layer, on this machine, says it pays"),
+      llvm::cl::init(false)};
+  Option<bool> explainSparse{
+      *this, "explain-sparse",
+      llvm::cl::desc("With time-sparse, a remark per timed layer"),
+      llvm::cl::init(false)};
 };
 
 /// The bufferization both backends share, from linalg on tensors (the

@@ -61,6 +61,18 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "::mlir::shears::kDefaultSparseDensity",
            "Linear layers with at most this fraction of non-zero weights "
            "run on the sparse kernel spgemm (0: never)">,
+    Option<"timeSparse", "time-sparse", "bool", "false",
+           "Time gemm and spgemm on each linear layer at or below "
+           "sparse-density, on this machine with the kernel variant `isa`, "
+           "at batches 1, 4, 8 and 64, and keep spgemm only where it is "
+           "faster overall and nowhere more than 5% slower (SparseChoice.h; "
+           "where this machine cannot run `isa`, the density alone "
+           "decides)">,
+    Option<"isa", "isa", "std::string", "\"host\"",
+           "Kernel variant time-sparse times: avx512, avx2, generic or host">,
+    Option<"explainSparse", "explain-sparse", "bool", "false",
+           "With time-sparse, a remark on each timed layer with both "
+           "kernels' times and the choice">,
   ];
 }
 

@@ -48,6 +48,16 @@ KernelTarget mlir::shears::hostKernelTarget() {
       [&](llvm::StringRef feature) { return features.lookup(feature); });
 }
 
+std::optional<std::string> mlir::shears::resolveKernelISA(Operation *module,
+                                                          llvm::StringRef isa) {
+  std::string target = isa == "host" ? hostKernelTarget().isa : isa.str();
+  if (target == "avx512" || target == "avx2" || target == "generic")
+    return target;
+  module->emitError() << "unknown micro-kernel ISA '" << isa
+                      << "' (avx512, avx2, generic or host)";
+  return std::nullopt;
+}
+
 namespace {
 
 struct ShearsLowerUKernels
@@ -105,12 +115,10 @@ int64_t imageStride(MemRefType type) {
 
 void ShearsLowerUKernels::runOnOperation() {
   ModuleOp module = getOperation();
-  std::string target = isa == "host" ? hostKernelTarget().isa : isa.getValue();
-  if (target != "avx512" && target != "avx2" && target != "generic") {
-    module.emitError() << "unknown micro-kernel ISA '" << isa
-                       << "' (avx512, avx2, generic or host)";
+  std::optional<std::string> resolved = resolveKernelISA(module, isa);
+  if (!resolved)
     return signalPassFailure();
-  }
+  const std::string &target = *resolved;
   SmallVector<UKernelOp> kernels;
   module.walk([&](UKernelOp op) { kernels.push_back(op); });
   if (kernels.empty())

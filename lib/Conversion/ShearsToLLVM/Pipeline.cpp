@@ -59,9 +59,9 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createShearsPrepareEntry());
   pm.addPass(createCanonicalizerPass());
   if (options.ukernels) {
-    pm.addPass(createShearsConvertToUKernels({options.releaseWeights,
-                                              options.integerKernels,
-                                              options.sparseDensity}));
+    pm.addPass(createShearsConvertToUKernels(
+        {options.releaseWeights, options.integerKernels, options.sparseDensity,
+         options.timeSparse, options.isa, options.explainSparse}));
     pm.addPass(createShearsFuseEpilogues());
     pm.addPass(createShearsFuseRequantization());
   }

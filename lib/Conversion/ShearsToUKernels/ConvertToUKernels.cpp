@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "shears/Conversion/Passes.h"
+#include "shears/Conversion/SparseChoice.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -319,22 +320,48 @@ bool isStaticF32Linear(LinearOp op) {
          (!op.getBias() || isF32WithStaticTail(op.getBias().getType(), 0));
 }
 
-/// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if at
-/// most `maxDensity` of it is non-zero and the slices, padded to their
-/// longest rows, take fewer words than the dense weight (int32 offsets
-/// address them).
+/// When a linear layer runs on spgemm (the pass's options).
+struct SparseOptions {
+  /// At most this fraction of its weights non-zero...
+  double maxDensity;
+  /// ... and, when set, spgemm timed faster on this machine with this
+  /// kernel variant (SparseChoice.h), with a remark when `explain` is set.
+  bool time;
+  std::string isa;
+  bool explain;
+};
+
+/// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if
+/// `options` allow it and the slices, padded to their longest rows, take
+/// fewer words than the dense weight (int32 offsets address them).
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
                                   ArrayRef<float> w, int64_t n, int64_t k,
-                                  double maxDensity,
+                                  const SparseOptions &options,
                                   const WeightReleaser &releaser) {
   int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
-  if (n * k == 0 || double(nonzeros) > maxDensity * double(n * k))
+  if (n * k == 0 || double(nonzeros) > options.maxDensity * double(n * k))
     return failure();
   int64_t size = shears_uk_spgemm_packed_size(w.data(), n, k);
   if (size < 0 || size >= n * k || size > INT32_MAX)
     return failure();
   SmallVector<float> packed(size);
   shears_uk_pack_spgemm(w.data(), n, k, packed.data());
+  if (options.time) {
+    SmallVector<float> dense(shears_uk_gemm_b_packed_size(k, n));
+    shears_uk_pack_gemm_b(w.data(), k, n, /*strideK=*/1, /*strideN=*/k,
+                          dense.data());
+    std::optional<SparseChoice> choice =
+        timeLinearFormats(dense, packed, k, n, options.isa);
+    if (choice && options.explain) {
+      StringRef name = getLayerName(op);
+      op.emitRemark() << (name.empty() ? "linear layer"
+                                       : ("layer '" + name + "'").str())
+                      << " ([" << n << ", " << k << "], " << nonzeros
+                      << " non-zero) runs on " << choice->describe();
+    }
+    if (choice && !choice->sparse)
+      return failure();
+  }
   auto type =
       RankedTensorType::get({int64_t(packed.size())}, rewriter.getF32Type());
   Value weight = op.getWeight();
@@ -346,8 +373,8 @@ LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
 
 struct LinearToUKernel : PackingPattern<LinearOp> {
   LinearToUKernel(MLIRContext *context, const WeightReleaser &releaser,
-                  double sparseDensity)
-      : PackingPattern(context, releaser), sparseDensity(sparseDensity) {}
+                  SparseOptions sparse)
+      : PackingPattern(context, releaser), sparse(std::move(sparse)) {}
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
@@ -358,16 +385,16 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
     if (failed(weight))
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
     int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
-    if (sparseDensity > 0 &&
-        succeeded(rewriteSparseLinear(rewriter, op, *weight, n, k,
-                                      sparseDensity, releaser)))
+    if (sparse.maxDensity > 0 &&
+        succeeded(
+            rewriteSparseLinear(rewriter, op, *weight, n, k, sparse, releaser)))
       return success();
     return rewriteGemm(rewriter, op, op.getInput(), op.getWeight(), *weight, k,
                        n, /*strideK=*/1, /*strideN=*/k, op.getBias(),
                        releaser);
   }
 
-  double sparseDensity;
+  SparseOptions sparse;
 };
 
 /// `value` = dequantize(quantize(input)) to ui8 and back with one constant
@@ -820,7 +847,12 @@ struct ShearsConvertToUKernels
     RewritePatternSet patterns(&getContext());
     WeightReleaser releaser{getOperation(), releaseWeights};
     patterns.add<Conv2DToUKernel, MatMulToUKernel>(&getContext(), releaser);
-    patterns.add<LinearToUKernel>(&getContext(), releaser, sparseDensity);
+    std::optional<std::string> kernels = resolveKernelISA(getOperation(), isa);
+    if (!kernels)
+      return signalPassFailure();
+    patterns.add<LinearToUKernel>(
+        &getContext(), releaser,
+        SparseOptions{sparseDensity, timeSparse, *kernels, explainSparse});
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
           &getContext());

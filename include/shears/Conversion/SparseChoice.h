@@ -1,0 +1,58 @@
+//===- SparseChoice.h - Dense or sparse, measured on this machine -*- C++ -*-===//
+//
+// Whether a pruned linear layer runs faster on spgemm (its non-zeros) or on
+// gemm (its dense packed panels) depends on its shape, its sparsity, the
+// batch and the CPU: the same layer is 3x faster sparse on one machine and
+// slower on another (docs/SparseStorage.md). Rather than a density
+// threshold tuned once, the compiler can time both kernels on the layer's
+// own packed weights, here, and keep the one that is never slower.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHEARS_CONVERSION_SPARSECHOICE_H
+#define SHEARS_CONVERSION_SPARSECHOICE_H
+
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::shears {
+
+/// The batches a layer is timed at.
+inline constexpr int64_t kSparseChoiceBatches[] = {1, 4, 8, 64};
+
+/// spgemm is kept only where it is at most this much slower than gemm at
+/// every batch timed (and faster over them all, by their geometric mean).
+inline constexpr double kSparseChoiceTolerance = 1.05;
+
+/// The best of a few runs of each kernel at one batch, in seconds.
+struct FormatTiming {
+  int64_t batch;
+  double gemmSeconds, spgemmSeconds;
+};
+
+/// Both kernels timed on one layer, and the verdict.
+struct SparseChoice {
+  SmallVector<FormatTiming, 4> timings;
+  bool sparse = false;
+
+  /// "spgemm 0.012 / gemm 0.020 ms at batch 1, ...": for remarks.
+  std::string describe() const;
+};
+
+/// Times `gemm` on `gemmPacked` (shears_uk_pack_gemm_b's layout) and
+/// `spgemm` on `spgemmPacked` (shears_uk_pack_spgemm's) for a layer of `k`
+/// inputs and `n` outputs at kSparseChoiceBatches, with the kernel variant
+/// `isa` (avx512, avx2 or generic) on the kernels' thread pool as it is set.
+/// nullopt when this machine cannot run that variant.
+std::optional<SparseChoice> timeLinearFormats(ArrayRef<float> gemmPacked,
+                                              ArrayRef<float> spgemmPacked,
+                                              int64_t k, int64_t n,
+                                              llvm::StringRef isa);
+
+} // namespace mlir::shears
+
+#endif // SHEARS_CONVERSION_SPARSECHOICE_H

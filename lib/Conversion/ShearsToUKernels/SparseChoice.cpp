@@ -1,0 +1,114 @@
+//===- SparseChoice.cpp - Dense or sparse, measured on this machine -------===//
+
+#include "shears/Conversion/SparseChoice.h"
+#include "shears-c/Kernels.h"
+#include "shears/Conversion/Passes.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::shears;
+
+std::string SparseChoice::describe() const {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << (sparse ? "spgemm" : "gemm") << ": spgemm / gemm ms at batch";
+  for (const FormatTiming &t : timings)
+    os << llvm::formatv(" {0}: {1:f4} / {2:f4} ({3:f2}x)", t.batch,
+                        t.spgemmSeconds * 1e3, t.gemmSeconds * 1e3,
+                        t.spgemmSeconds / t.gemmSeconds);
+  return text;
+}
+
+/// The rank of a kernel variant: a machine runs the variants up to its own.
+static int isaRank(StringRef isa) {
+  return llvm::StringSwitch<int>(isa)
+      .Case("generic", 0)
+      .Case("avx2", 1)
+      .Case("avx512", 2)
+      .Default(-1);
+}
+
+static ShearsUKernelFn kernelNamed(StringRef name) {
+  for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
+    if (name == s->name)
+      return s->fn;
+  return nullptr;
+}
+
+/// Seconds of one call of `fn`.
+static double timeCall(ShearsUKernelFn fn, void **buffers,
+                       const int64_t *dims, const int64_t *iparams) {
+  const float fparams[2] = {0.0f, 0.0f};
+  auto start = std::chrono::steady_clock::now();
+  fn(buffers, dims, iparams, fparams);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+std::optional<SparseChoice>
+mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
+                                ArrayRef<float> spgemmPacked, int64_t k,
+                                int64_t n, StringRef isa) {
+  int rank = isaRank(isa);
+  if (rank < 0 || rank > isaRank(hostKernelTarget().isa))
+    return std::nullopt;
+  ShearsUKernelFn gemm = kernelNamed(("shears_uk_gemm_" + isa).str());
+  ShearsUKernelFn spgemm = kernelNamed(("shears_uk_spgemm_" + isa).str());
+  if (!gemm || !spgemm)
+    return std::nullopt;
+
+  int64_t maxBatch = *llvm::max_element(kSparseChoiceBatches);
+  // Inputs in [-1, 1) from a fixed sequence: the kernels' time does not
+  // depend on the values, but the same runs every time are easier to trust.
+  SmallVector<float> a(maxBatch * k), c(maxBatch * n);
+  uint32_t state = 12345;
+  for (float &x : a) {
+    state = state * 1664525u + 1013904223u;
+    x = float(state >> 8) / float(1 << 23) - 1.0f;
+  }
+  int64_t iparams[SHEARS_UK_GEMM_NUM_PARAMS] = {};
+  iparams[SHEARS_UK_GEMM_K] = k;
+  iparams[SHEARS_UK_GEMM_N] = n;
+  iparams[SHEARS_UK_GEMM_A_RANK] = 2;
+
+  SparseChoice choice;
+  double logRatios = 0;
+  for (int64_t batch : kSparseChoiceBatches) {
+    int64_t dims[2] = {batch, k};
+    void *dense[3] = {a.data(), const_cast<float *>(gemmPacked.data()),
+                      c.data()};
+    void *sparse[3] = {a.data(), const_cast<float *>(spgemmPacked.data()),
+                       c.data()};
+    // A call of each to warm caches and the pool, then the best of runs
+    // taken in turns (so that a burst of load hits both alike): at least 3,
+    // more while they take under 5 ms together, at most 9.
+    timeCall(gemm, dense, dims, iparams);
+    timeCall(spgemm, sparse, dims, iparams);
+    FormatTiming t{batch, INFINITY, INFINITY};
+    double spent = 0;
+    for (int run = 0; run < 9 && (run < 3 || spent < 5e-3); ++run) {
+      double g = timeCall(gemm, dense, dims, iparams);
+      double s = timeCall(spgemm, sparse, dims, iparams);
+      t.gemmSeconds = std::min(t.gemmSeconds, g);
+      t.spgemmSeconds = std::min(t.spgemmSeconds, s);
+      spent += g + s;
+    }
+    // A clock too coarse for a tiny layer: count it as a tie.
+    t.gemmSeconds = std::max(t.gemmSeconds, 1e-9);
+    t.spgemmSeconds = std::max(t.spgemmSeconds, 1e-9);
+    logRatios += std::log(t.spgemmSeconds / t.gemmSeconds);
+    choice.timings.push_back(t);
+  }
+  choice.sparse = logRatios < 0 && llvm::all_of(choice.timings, [](auto &t) {
+                    return t.spgemmSeconds <=
+                           kSparseChoiceTolerance * t.gemmSeconds;
+                  });
+  return choice;
+}
