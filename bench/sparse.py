@@ -2,7 +2,7 @@
 """What unstructured sparsity buys: smaller files, and faster models where Shears's sparse kernel
 runs the pruned linear layers.
 
-    bench/sparse.py [--sizes] [--kernels] [--speed] (default: all three)
+    bench/sparse.py [--sizes] [--kernels] [--speed] [--chooser] (default: all four)
                     [--models models/fashion_mnist_mlp.onnx,models/fashion_mnist_cnn.onnx]
                     [--sparsities 0.5,0.7,0.8,0.9,0.95] [--scope global]
                     [--workdir build/bench/sparse] [--json out.json]
@@ -22,6 +22,13 @@ runs the pruned linear layers.
           sparse kernel (default) and without (--sparse-density 0), through the C runtime as
           bench/cpu.py runs models; ONNX Runtime on the dense model and on the pruned file.
           "dense ORT / Shears": the issue's target is >= 3x on both models at both batches.
+--chooser The format chooser (shears compile's --time-sparse, on by default) against always
+          dense: one linear layer per shape (--kernels' four) and density (0.05, 0.1, 0.2;
+          random unstructured zeros, and 2:4 with --sparse-density 0.5), compiled with
+          --threads 1 by default (the chooser times both kernels at compile time) and with
+          --sparse-density 0; then both libraries timed here, one thread, batches 1, 4, 8 and
+          64, medians of --runs calls taken in turns. "chosen / dense" above 1.05 is a miss of
+          the issue's target (the chooser never more than 5% slower than dense on any layer).
 """
 import argparse
 import json
@@ -79,7 +86,7 @@ def speed(args, work):
         libs = {}
         for tag, density in (("dense", "0"), ("sparse", None)):
             so = work / f"{model.stem}.{tag}.so"
-            cmd = [f"{args.bin}/shears-compile", str(pruned), "-o", str(so)]
+            cmd = [f"{args.bin}/shears-compile", str(pruned), "-o", str(so), "--threads", "1"]
             if density is not None:
                 cmd += ["--sparse-density", density]
             subprocess.run(cmd, check=True, capture_output=True)
@@ -106,11 +113,73 @@ def speed(args, work):
     return rows
 
 
+def chooser(args, work):
+    """The chooser's library against always-dense, per layer shape, density and batch."""
+    import re
+    from onnx import TensorProto, helper, numpy_helper
+    sys.path.insert(0, str(ROOT / "bench"))
+    import cpu
+    rt = cpu.ShearsRuntime(ROOT / "build" / "lib" / "libshears_runtime.so")
+    budget = cpu.Budget(3600)
+    rng = np.random.default_rng(0)
+    rows = []
+    print(f"{'K x N':>11} {'density':>7} {'chosen':>7} " +
+          " ".join(f"{'b' + str(b) + ' chosen/dense':>16}" for b in (1, 4, 8, 64)), flush=True)
+    for k, n in ((784, 300), (300, 100), (10000, 128), (128, 10000)):
+        for density in ("0.05", "0.1", "0.2", "2:4"):
+            w = rng.standard_normal((n, k)).astype(np.float32)
+            if density == "2:4":
+                groups = w.reshape(n, k // 4, 4)
+                order = np.argsort(np.abs(groups), axis=2)
+                np.put_along_axis(groups, order[:, :, :2], 0, axis=2)
+            else:
+                w[rng.random(w.shape) >= float(density)] = 0
+            path = work / f"layer_{k}x{n}_{density.replace(':', 'of')}.onnx"
+            graph = helper.make_graph(
+                [helper.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="layer")], "layer",
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", k])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", n])],
+                [numpy_helper.from_array(w, "w")])
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+            libs, chosen = {}, "?"
+            for tag, extra in (("chosen", ["--explain-sparse"] +
+                                (["--sparse-density", "0.5"] if density == "2:4" else [])),
+                               ("dense", ["--sparse-density", "0"])):
+                so = work / f"{path.stem}.{tag}.so"
+                done = subprocess.run([f"{args.bin}/shears-compile", str(path), "-o", str(so),
+                                       "--threads", "1", *extra],
+                                      check=True, capture_output=True, text=True)
+                if tag == "chosen":
+                    found = re.search(r"runs on (\w+):", done.stderr)
+                    chosen = found.group(1) if found else "gemm"
+                libs[tag] = rt.load(so)
+                libs[tag].set_threads(1)
+            row = {"k": k, "n": n, "density": density, "chosen": chosen}
+            cells = []
+            for batch in (1, 4, 8, 64):
+                inputs = cpu.random_inputs(cpu.input_specs(path, batch))
+                times = {tag: [] for tag in libs}
+                for _ in range(5):  # In turns, so that a burst of load hits both alike.
+                    for tag, lib in libs.items():
+                        lib.set_inputs(inputs)
+                        t, _ = cpu.time_calls(lib.run, max(1, args.runs // 5), budget)
+                        times[tag] += t
+                ratio = cpu.median(times["chosen"]) / cpu.median(times["dense"])
+                row[f"b{batch}"] = ratio
+                cells.append(f"{ratio:>15.2f}x" + ("!" if ratio > 1.05 else " "))
+            rows.append(row)
+            print(f"{k:>5} x {n:<5} {density:>7} {chosen:>7} " + " ".join(cells), flush=True)
+            for lib in libs.values():
+                lib.close()
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", action="store_true")
     p.add_argument("--kernels", action="store_true")
     p.add_argument("--speed", action="store_true")
+    p.add_argument("--chooser", action="store_true")
     p.add_argument("--models", default="models/fashion_mnist_mlp.onnx,models/fashion_mnist_cnn.onnx")
     p.add_argument("--sparsities", default="0.5,0.7,0.8,0.9,0.95")
     p.add_argument("--scope", default="global", choices=["global", "layer"])
@@ -120,8 +189,8 @@ def main():
     p.add_argument("--workdir", default=str(ROOT / "build" / "bench" / "sparse"))
     p.add_argument("--json")
     args = p.parse_args()
-    if not (args.sizes or args.kernels or args.speed):
-        args.sizes = args.kernels = args.speed = True
+    if not (args.sizes or args.kernels or args.speed or args.chooser):
+        args.sizes = args.kernels = args.speed = args.chooser = True
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     results = {}
@@ -129,6 +198,8 @@ def main():
         kernels(args, work)
     if args.speed:
         results["speed"] = speed(args, work)
+    if args.chooser:
+        results["chooser"] = chooser(args, work)
     if args.sizes:
         results["sizes"] = sizes(args, work)
     if args.json:

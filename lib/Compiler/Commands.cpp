@@ -325,8 +325,8 @@ struct SparseKernelFlags {
         time("time-sparse",
              cl::desc("Time the dense and the sparse kernel on each layer "
                       "at or below --sparse-density, on this machine, and "
-                      "run it sparse only where that is faster and nowhere "
-                      "more than 5% slower at batches 1, 4, 8 and 64 "
+                      "run it sparse only where that takes at most 0.9 of "
+                      "the dense kernel's time at batches 1, 4, 8 and 64 "
                       "(default: on; =false: the density alone decides)"),
              cl::init(true), cl::cat(cat)),
         explain("explain-sparse",

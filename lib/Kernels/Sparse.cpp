@@ -11,10 +11,10 @@
 //   gather from memory (18 cycles for 16 floats on Zen 4), no branch a row,
 //   no sum across lanes; up to 4 rows of A share each slot's loads;
 // - more: A's rows are transposed in tiles of T = Q W rows (Q = 1, 2 or 4
-//   vectors, as many as the rows fill and L2 holds; half a vector for up
-//   to W / 2 rows), K x T and zero-padded, so that each non-zero multiplies T
-//   contiguous inputs by its value: Q FMAs per non-zero, no gather. Outputs
-//   are kept for a slice and written row by row with the epilogue.
+//   vectors, as many as the rows fill and L2 holds), K x T and zero-padded, so
+//   that each non-zero multiplies T contiguous inputs by its value: Q FMAs per
+//   non-zero, no gather. Outputs are kept for a slice and written row by row
+//   with the epilogue.
 // Each output is computed by one task in a fixed order, so any thread count
 // gives the same bits.
 //
@@ -33,8 +33,11 @@ constexpr int64_t kS = SHEARS_UK_SPGEMM_SLICE;
 static_assert(kS == 16, "a slice is a V16 of outputs");
 constexpr int64_t kB = SHEARS_UK_SPGEMM_BLOCK;
 static_assert(kB == 32, "a block of inputs is two AVX-512 registers");
-/// Rows of A below which the blocks walk is used.
-constexpr int64_t kBlocksRows = 8;
+/// Rows of A below which the blocks walk is used. With AVX-512 on Zen 4 it
+/// beat the tile walk up to 12 rows (gemm time / spgemm time at 8 rows,
+/// tiles -> blocks: 300x100 at 10% 1.45x -> 2.92x, 128x10000 at 5% 2.14x ->
+/// 3.52x) and was even with it at 15.
+constexpr int64_t kBlocksRows = W == 16 ? 13 : 8;
 /// Output columns per task of the blocks walk: whole slices.
 constexpr int64_t kBlocksColumns = 4 * kS;
 /// Columns of A transposed at a time.
@@ -188,7 +191,7 @@ void blocksTask(void *ctx, int64_t task, int) {
       }
 }
 
-/// Vectors of L floats (L = W, or W / 2 for tiles of few rows).
+/// Vectors of L floats.
 template <int L> struct Lanes {
   typedef float V __attribute__((vector_size(L * sizeof(float))));
   typedef float VU __attribute__((vector_size(L * sizeof(float)), aligned(4)));
@@ -314,10 +317,7 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   // As many vectors a tile row as the rows fill and L2 holds.
   int64_t fits = kTileBytes / (max64(g.k, 1) * W * int64_t(sizeof(float)));
   int q = g.m <= W || fits < 2 ? 1 : g.m <= 2 * W || fits < 4 ? 2 : 4;
-  // Half vectors for a few rows (4 to W / 2), which would leave most lanes
-  // of a whole one empty.
-  bool half = W >= 8 && g.m <= W / 2;
-  g.tileRows = half ? W / 2 : q * W;
+  g.tileRows = q * W;
   g.tiles = ceilDiv(g.m, g.tileRows);
   // Enough tasks for the threads: each tile's columns split in chunks of
   // whole slices (a chunk repeats the tile's transposition).
@@ -325,8 +325,7 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   g.chunks = min64(slices, max64(1, ceilDiv(wanted, g.tiles)));
   g.chunk = ceilDiv(slices, g.chunks) * kS;
   g.chunks = ceilDiv(g.n, g.chunk);
-  void (*task)(void *, int64_t, int) = half     ? tileTask<W / 2, 1>
-                                       : q == 1 ? tileTask<W, 1>
+  void (*task)(void *, int64_t, int) = q == 1   ? tileTask<W, 1>
                                        : q == 2 ? tileTask<W, 2>
                                                 : tileTask<W, 4>;
   parallelFor(g.tiles * g.chunks, task, &g, g.m * entries);

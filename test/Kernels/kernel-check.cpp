@@ -689,10 +689,10 @@ int main() {
     checkBmm(isa, 3, 130, 600, 33, false);
     checkBmm(isa, 1, 5, 3, 70, true);
     checkBmm(isa, 6, 1, 64, 129, true);
-    // Sparse: the blocks walk (1 to 7 rows, in groups of up to 4; ragged
-    // slices and blocks), tiles of half a vector (8 rows on AVX-512) and of
-    // 1, 2 and 4 vectors (ragged rows), several tiles, a row of zeros only;
-    // rows reordered by length or not ("permuted").
+    // Sparse: the blocks walk (up to 12 rows with AVX-512, 7 without, in
+    // groups of up to 4; ragged slices and blocks), tiles of 1, 2 and 4
+    // vectors (ragged rows), several tiles, a row of zeros only; rows
+    // reordered by length or not ("permuted").
     checkSpGemm(isa, 1, 784, 300, 0.1, bias | relu);
     checkSpGemm(isa, 3, 37, 19, 0.3, bias | res | clip);
     checkSpGemm(isa, 4, 50, 33, 0.3, bias | relu);
@@ -704,6 +704,8 @@ int main() {
     checkSpGemm(isa, 2, 128, 200, 0.1, bias | res | relu);
     checkSpGemm(isa, 1, 40, 20, 0.3, res | clip);
     checkSpGemm(isa, 8, 60, 45, 0.2, bias | relu);
+    checkSpGemm(isa, 12, 70, 50, 0.2, bias | res | relu);
+    checkSpGemm(isa, 13, 70, 50, 0.2, bias | res | relu);
     // 2:4 (no padding in slices or blocks): both walks.
     checkSpGemm(isa, 64, 96, 40, 0.5, bias | res | relu, true);
     checkSpGemm(isa, 9, 200, 33, 0.5, clip, true);

@@ -39,9 +39,9 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     `qgemm` (docs/Quantization.md) unless `integer-kernels` is off. A
     linear layer whose weight has at most `sparse-density` of its values
     non-zero (pruned) becomes `spgemm` instead, the weight stored as its
-    non-zeros by output row: below that density the sparse kernel is the
-    faster at batch 1, 8 and 64 on every layer shape bench/sparse.py
-    measures (docs/SparseStorage.md). A linear layer with weight-only
+    non-zeros by output row; with `time-sparse`, only where both kernels
+    timed on the layer, on this machine, show spgemm the faster at every
+    batch (docs/SparseStorage.md). A linear layer with weight-only
     int4 or binary weights (their integers all in [-8, 7], or all +-1 with
     a scale per output channel) becomes `wqgemm`, the weight kept in 4 or 1
     bits. Other contractions stay for the linalg path.
@@ -64,8 +64,8 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     Option<"timeSparse", "time-sparse", "bool", "false",
            "Time gemm and spgemm on each linear layer at or below "
            "sparse-density, on this machine with the kernel variant `isa`, "
-           "at batches 1, 4, 8 and 64, and keep spgemm only where it is "
-           "faster overall and nowhere more than 5% slower (SparseChoice.h; "
+           "at batches 1, 4, 8 and 64, and keep spgemm only where it takes "
+           "at most 0.9 of gemm's time at each (SparseChoice.h; "
            "where this machine cannot run `isa`, the density alone "
            "decides)">,
     Option<"isa", "isa", "std::string", "\"host\"",

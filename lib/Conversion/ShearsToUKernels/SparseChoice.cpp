@@ -79,7 +79,6 @@ mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
   iparams[SHEARS_UK_GEMM_A_RANK] = 2;
 
   SparseChoice choice;
-  double logRatios = 0;
   for (int64_t batch : kSparseChoiceBatches) {
     int64_t dims[2] = {batch, k};
     void *dense[3] = {a.data(), const_cast<float *>(gemmPacked.data()),
@@ -103,12 +102,10 @@ mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
     // A clock too coarse for a tiny layer: count it as a tie.
     t.gemmSeconds = std::max(t.gemmSeconds, 1e-9);
     t.spgemmSeconds = std::max(t.spgemmSeconds, 1e-9);
-    logRatios += std::log(t.spgemmSeconds / t.gemmSeconds);
     choice.timings.push_back(t);
   }
-  choice.sparse = logRatios < 0 && llvm::all_of(choice.timings, [](auto &t) {
-                    return t.spgemmSeconds <=
-                           kSparseChoiceTolerance * t.gemmSeconds;
-                  });
+  choice.sparse = llvm::all_of(choice.timings, [](const FormatTiming &t) {
+    return t.spgemmSeconds <= kSparseChoiceMargin * t.gemmSeconds;
+  });
   return choice;
 }
