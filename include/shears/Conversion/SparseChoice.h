@@ -5,7 +5,8 @@
 // batch and the CPU: the same layer is 3x faster sparse on one machine and
 // slower on another (docs/SparseStorage.md). Rather than a density
 // threshold tuned once, the compiler can time both kernels on the layer's
-// own packed weights, here, and keep the one that is never slower.
+// own packed weights, here, and keep spgemm only where it is clearly the
+// faster at every batch timed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,7 +44,8 @@ struct SparseChoice {
   SmallVector<FormatTiming, 4> timings;
   bool sparse = false;
 
-  /// "spgemm 0.012 / gemm 0.020 ms at batch 1, ...": for remarks.
+  /// "spgemm: spgemm / gemm ms at batch 1: 0.0050 / 0.0141 (0.36x) 4: ...",
+  /// the verdict first: for remarks.
   std::string describe() const;
 };
 

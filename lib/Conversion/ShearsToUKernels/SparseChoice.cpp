@@ -99,7 +99,8 @@ mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
       t.spgemmSeconds = std::min(t.spgemmSeconds, s);
       spent += g + s;
     }
-    // A clock too coarse for a tiny layer: count it as a tie.
+    // A clock too coarse for a tiny layer reads 0: floored, the ratio stays
+    // finite, and a tie keeps gemm.
     t.gemmSeconds = std::max(t.gemmSeconds, 1e-9);
     t.spgemmSeconds = std::max(t.spgemmSeconds, 1e-9);
     choice.timings.push_back(t);
