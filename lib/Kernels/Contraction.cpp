@@ -1010,34 +1010,55 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
             }
           return ATile{packed + row, width};
         });
+  // C^T back to NCHW with the epilogue: W pixels of one channel are a
+  // column of C^T, W channels at a time a W x W block of it, transposed in
+  // registers (a strided gather a vector had cost as much as the block's
+  // shuffles for each vector); the channels past the last whole W, one at a
+  // time by gathers.
   const Epilogue &e = cv.epilogue;
-  for (int64_t j = pb * kGemmNR; j < min64(cv.mg, pe * kGemmNR); ++j) {
-    int64_t channel = g * cv.mg + j;
-    const float *ct = gm.c + j;
+  int64_t j1 = min64(cv.mg, pe * kGemmNR);
+  for (int64_t j = pb * kGemmNR; j < j1;) {
+    int channels = j + W <= j1 ? W : 1;
     for (int64_t m = m0; m < m1;) {
       int64_t n = m / cv.p, p = m % cv.p;
       int64_t end = min64(m1, m - p + cv.p);
-      // out[m] is output pixel m - n * P of image n, this channel; W pixels
-      // at a time are a column of C^T.
-      int64_t base = (n * cv.cout + channel) * cv.p - n * cv.p;
+      // out[base(c) + m] is output pixel m - n * P of image n, channel c.
       float *out = cv.output + n * cv.outSkip;
-      for (; m + W <= end; m += W) {
-        VF x = gatherStrided(ct + (m - m0) * cv.mg, cv.mg);
+      auto base = [&](int64_t c) {
+        return (n * cv.cout + c) * cv.p - n * cv.p;
+      };
+      auto finish = [&](int64_t c, int64_t at, VF x) {
         if (e.bias)
-          x += splat(e.bias[channel]);
+          x += splat(e.bias[c]);
         if (e.residual)
-          x += load(e.residual + base + m);
-        store(out + base + m, e.activate(x));
+          x += load(e.residual + base(c) + at);
+        store(out + base(c) + at, e.activate(x));
+      };
+      const float *ct = gm.c + (m - m0) * cv.mg + j;
+      for (; m + W <= end; m += W, ct += W * cv.mg) {
+        if (channels == 1) {
+          finish(g * cv.mg + j, m, gatherStrided(ct, cv.mg));
+          continue;
+        }
+        VF block[W];
+        for (int r = 0; r < W; ++r)
+          block[r] = load(ct + r * cv.mg);
+        transpose(block);
+        for (int c = 0; c < W; ++c)
+          finish(g * cv.mg + j + c, m, block[c]);
       }
-      for (; m < end; ++m) {
-        float x = ct[(m - m0) * cv.mg];
-        if (e.bias)
-          x += e.bias[channel];
-        if (e.residual)
-          x += e.residual[base + m];
-        out[base + m] = e.activate(x);
-      }
+      for (; m < end; ++m, ct += cv.mg)
+        for (int c = 0; c < channels; ++c) {
+          int64_t channel = g * cv.mg + j + c;
+          float x = ct[c];
+          if (e.bias)
+            x += e.bias[channel];
+          if (e.residual)
+            x += e.residual[base(channel) + m];
+          out[base(channel) + m] = e.activate(x);
+        }
     }
+    j += channels;
   }
 }
 

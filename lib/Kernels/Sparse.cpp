@@ -214,11 +214,22 @@ template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
     return; // Out of memory: nothing sensible to do inside a kernel.
   float *outputs = at + g.k * T;
   // at[k][t] = A[m0 + t][k], zero past the last row. A full tile of whole
-  // vectors: one strided gather a vector (the rows' lines stay in L1 from
-  // one k to the next). Otherwise in blocks of kTransposeBlock k, whose
-  // rows of `at` stay in L1 while every row of A passes.
+  // vectors: W x W blocks transposed in registers, the last k (K mod W) by
+  // strided gathers (the rows' lines stay in L1 from one k to the next).
+  // Otherwise in blocks of kTransposeBlock k, whose rows of `at` stay in L1
+  // while every row of A passes.
   if (rows == T && L == W) {
-    for (int64_t kk = 0; kk < g.k; ++kk)
+    int64_t kk = 0;
+    for (; kk + W <= g.k; kk += W)
+      for (int q = 0; q < Q; ++q) {
+        VF block[W];
+        for (int t = 0; t < W; ++t)
+          block[t] = load(g.a + (m0 + q * W + t) * g.k + kk);
+        transpose(block);
+        for (int i = 0; i < W; ++i)
+          store(at + (kk + i) * T + q * W, block[i]);
+      }
+    for (; kk < g.k; ++kk)
       for (int q = 0; q < Q; ++q)
         store(at + kk * T + q * W,
               gatherStrided(g.a + (m0 + q * W) * g.k + kk, g.k));
