@@ -766,8 +766,9 @@ OwningOpRef<ModuleOp> lowerClone(const Module &module,
   if (SymbolTable::lookupSymbolIn(*lowered, "shears_invoke"))
     return lowered;
   DiagnosticCapture capture(module.getContext());
-  shears::SparseKernelOptions sparse;
-  sparse.time = timeSparse && cpu.empty();
+  shears::SparseKernelOptions sparse =
+      timeSparse && cpu.empty() ? shears::SparseKernelOptions::timed()
+                                : shears::SparseKernelOptions{};
   if (device == shears::Device::CUDA
           ? failed(shears::lowerToNVVM(*lowered))
           : failed(shears::lowerToLLVM(*lowered, cpu,

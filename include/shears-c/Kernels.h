@@ -270,6 +270,10 @@ void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
  * on every layer shape bench/sparse.py --kernels measures
  * (docs/SparseStorage.md). */
 #define SHEARS_UK_SPGEMM_MAX_DENSITY 0.2
+/* The density up to which the tools time spgemm against gemm on a layer
+ * and keep the faster (shears run/compile --time-sparse): 2:4 weights are
+ * half zeros. */
+#define SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY 0.5
 int64_t shears_uk_spgemm_nonzeros(const float *w, int64_t n, int64_t k);
 /* The packed size of w [n, k] in 32-bit words (-1 when out of memory). */
 int64_t shears_uk_spgemm_packed_size(const float *w, int64_t n, int64_t k);

@@ -309,8 +309,9 @@ static bool checkThreads(StringRef name, const Opt<int> &threads) {
 }
 
 static const char *const sparseDensityHelp =
-    "Linear layers with at most this fraction of non-zero weights run on the "
-    "sparse kernel (0 to 1; 0: never; default 0.2)";
+    "Linear layers with at most this fraction of non-zero weights may run on "
+    "the sparse kernel (0 to 1; 0: never; default 0.5, where timing decides "
+    "which do; 0.2 with --time-sparse=false)";
 
 /// --sparse-density, --time-sparse and --explain-sparse: which linear
 /// layers run on spgemm.
@@ -344,7 +345,12 @@ struct SparseKernelFlags {
 
   /// Timing on this machine tells nothing about another CPU's code.
   shears::SparseKernelOptions options(StringRef targetCPU = "") const {
-    return {density, time && targetCPU.empty(), explain};
+    shears::SparseKernelOptions options =
+        time && targetCPU.empty() ? shears::SparseKernelOptions::timed(explain)
+                                  : shears::SparseKernelOptions{};
+    if (density.getNumOccurrences())
+      options.density = density;
+    return options;
   }
 };
 

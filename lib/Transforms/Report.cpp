@@ -110,7 +110,7 @@ ModelReport shears::collectModelReport(Operation *root) {
     layer.nonzeroParameters = countNonzero(weight);
     if (isa<LinearOp>(op) && layer.parameters > 0 &&
         double(layer.nonzeroParameters) <=
-            SHEARS_UK_SPGEMM_MAX_DENSITY * double(layer.parameters))
+            SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY * double(layer.parameters))
       layer.format = "sparse";
     if (Value bias = prunable.getPrunedBias()) {
       layer.parameters += staticElements(bias);

@@ -41,6 +41,11 @@ struct SparseKernelOptions {
   double density = kDefaultSparseDensity;
   bool time = false;
   bool explain = false;
+
+  /// What the tools use: timed, candidates up to kTimedSparseDensity.
+  static SparseKernelOptions timed(bool explain = false) {
+    return {kTimedSparseDensity, true, explain};
+  }
 };
 
 /// Runs shears-lower-to-llvm on `module`, with the micro-kernels for `cpu`

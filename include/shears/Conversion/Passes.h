@@ -13,6 +13,11 @@ namespace mlir::shears {
 /// kernel by default (include/shears-c/Kernels.h says where it comes from).
 inline constexpr double kDefaultSparseDensity = SHEARS_UK_SPGEMM_MAX_DENSITY;
 
+/// The density up to which a linear layer is a candidate for the sparse
+/// kernel where timing decides (time-sparse): 2:4 weights are half zeros.
+inline constexpr double kTimedSparseDensity =
+    SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY;
+
 #define GEN_PASS_DECL
 #include "shears/Conversion/Passes.h.inc"
 

@@ -37,10 +37,10 @@ struct LayerReport {
   /// are not static.
   int64_t outputChannels = -1;
   int64_t inputChannels = -1;
-  /// How the CPU backend stores the weight by default: "sparse" for a
-  /// linear layer whose constant weight is at most
-  /// SHEARS_UK_SPGEMM_MAX_DENSITY non-zero (it runs on spgemm), else
-  /// "dense".
+  /// How the CPU backend may store the weight: "sparse" for a linear layer
+  /// whose constant weight is at most SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY
+  /// non-zero (shears run/compile time spgemm against gemm on it and keep
+  /// the faster; --explain-sparse tells which), else "dense".
   std::string format = "dense";
 
   double sparsity() const;

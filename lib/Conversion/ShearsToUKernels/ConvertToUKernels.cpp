@@ -333,7 +333,10 @@ struct SparseOptions {
 
 /// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if
 /// `options` allow it and the slices, padded to their longest rows, take
-/// fewer words than the dense weight (int32 offsets address them).
+/// fewer words than the dense weight (int32 offsets address them), or,
+/// where timing decides, fewer than twice as many: 2:4 weights take about
+/// 1.6 times, and ran 1.3x-2.1x faster sparse on the 2:4 Fashion-MNIST MLP
+/// at batches 1 to 64 (Zen 4).
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
                                   ArrayRef<float> w, int64_t n, int64_t k,
                                   const SparseOptions &options,
@@ -342,7 +345,7 @@ LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
   if (n * k == 0 || double(nonzeros) > options.maxDensity * double(n * k))
     return failure();
   int64_t size = shears_uk_spgemm_packed_size(w.data(), n, k);
-  if (size < 0 || size >= n * k || size > INT32_MAX)
+  if (size < 0 || size >= (options.time ? 2 : 1) * n * k || size > INT32_MAX)
     return failure();
   SmallVector<float> packed(size);
   shears_uk_pack_spgemm(w.data(), n, k, packed.data());
