@@ -267,8 +267,21 @@ template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
           Ops::store(outputs + (o0 + p) * T + q * L, acc[p][q]);
     }
     // Row by row: the slice's outputs of the row into a vector, then
-    // their epilogue.
-    for (int64_t t = 0; t < rows; ++t) {
+    // their epilogue. A whole slice with whole vectors of 16: 16 rows at a
+    // time, a 16x16 block of `outputs` transposed in registers (the rows
+    // past the last are the zero rows' sums); else lane by lane.
+    int64_t t = 0;
+#if SHEARS_UK_WIDTH == 16
+    for (; columns == kS && t < rows; t += W) {
+      VF block[W];
+      for (int o = 0; o < W; ++o)
+        block[o] = load(outputs + o * T + t);
+      transpose(block);
+      for (int r = 0; r < W && t + r < rows; ++r)
+        finishSlice(g, m0 + t + r, c0, columns, block[r]);
+    }
+#endif
+    for (; t < rows; ++t) {
       V16 x{};
       for (int64_t o = 0; o < columns; ++o)
         x[o] = outputs[o * T + t];
