@@ -884,14 +884,18 @@ pass fails; the module is then left unchanged.)doc")
 is smaller, unless `sparse_initializers` is false; int4 and binary weights in
 4 and 1 bits a value, unless `bit_packing` is false. Raises shears.Error if an
 op cannot be expressed in ONNX.)doc")
-      .def("_report_json",
-           [](const Module &self) {
-             std::string json;
-             llvm::raw_string_ostream os(json);
-             shears::printModelReportJSON(
-                 shears::collectModelReport(self.get()), os);
-             return json;
-           })
+      .def(
+          "_report_json",
+          [](const Module &self, bool timeSparse) {
+            shears::ModelReport report = shears::collectModelReport(self.get());
+            if (timeSparse)
+              shears::timeSparseLayers(report);
+            std::string json;
+            llvm::raw_string_ostream os(json);
+            shears::printModelReportJSON(report, os);
+            return json;
+          },
+          py::arg("time_sparse") = false)
       .def("_export_onnx", &Module::exportONNX, py::arg("path"),
            py::arg("sparse_initializers"), py::arg("bit_packing"))
       .def("_write", &Module::write, py::arg("path"), py::arg("bytecode"));

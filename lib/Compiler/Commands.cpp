@@ -1877,14 +1877,31 @@ int shears::reportModelCommand(int argc, char **argv) {
       cl::value_desc("report.json"), cl::cat(cat));
   Opt<bool> quiet("quiet", cl::desc("Do not print the table"),
                   cl::cat(cat));
+  Opt<bool> timeSparse(
+      "time-sparse",
+      cl::desc("Time the dense and the sparse kernel on each linear layer "
+               "that may run sparse, on this machine, as shears run and "
+               "compile do: the format is then the kernel they pick, with "
+               "spgemm's time over gemm's"),
+      cl::cat(cat));
+  releaseOptionName("threads");
+  Opt<int> threads("threads",
+                   cl::desc("With --time-sparse, threads the kernels use, 1 "
+                            "to 1024 (default: every CPU)"),
+                   cl::init(0), cl::value_desc("N"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Prints, per layer with weights, its parameters, non-zero parameters, "
       "sparsity, MACs per sample and channels, then the totals (with the "
       "ONNX file's size).\n\n  " +
           name + " model.onnx\n  " + name +
-          " small.onnx --json report.json\n");
+          " small.onnx --json report.json\n  " + name +
+          " pruned.onnx --time-sparse\n");
 
+  if (!checkThreads(name, threads))
+    return 1;
+  if (threads.getNumOccurrences())
+    shears_uk_set_num_threads(threads);
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadModel(modelPath, cc.context, cc.sourceMgr);
@@ -1892,6 +1909,8 @@ int shears::reportModelCommand(int argc, char **argv) {
     return 1;
   shears::ModelReport report = shears::collectModelReport(*module);
   report.onnxBytes = onnxFileSize(modelPath);
+  if (timeSparse)
+    shears::timeSparseLayers(report);
   if (!quiet)
     shears::printModelReport(report, llvm::outs());
   if (!jsonPath.empty()) {

@@ -3,6 +3,7 @@
 #include "shears/Compiler/Compiler.h"
 
 #include "shears/Conversion/Passes.h"
+#include "shears/Conversion/SparseChoice.h"
 #include "shears/Dialect/Shears/IR/ShearsDialect.h"
 #include "shears/Dialect/Shears/IR/ShearsOps.h"
 #include "shears/Support/Files.h"
@@ -10,6 +11,7 @@
 #include "shears/Target/ONNX/Import.h"
 #include "shears/Target/ONNX/Pack.h"
 #include "shears/Transforms/Passes.h"
+#include "shears/Transforms/Report.h"
 
 #include "shears-c/GPURuntime.h"
 #include "shears-c/Kernels.h"
@@ -643,4 +645,33 @@ std::string shears::generateHeader(StringRef json, StringRef libraryName) {
      << "extern const char shears_signature[];\n\n"
      << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return text;
+}
+
+void shears::timeSparseLayers(ModelReport &report) {
+  std::string isa = shears::hostKernelTarget().isa;
+  for (shears::LayerReport &layer : report.layers) {
+    auto linear = dyn_cast_or_null<shears::LinearOp>(layer.operation);
+    auto type = linear
+                    ? dyn_cast<RankedTensorType>(linear.getWeight().getType())
+                    : RankedTensorType();
+    if (!type || !type.hasStaticShape() || type.getRank() != 2)
+      continue;
+    FailureOr<SmallVector<float>> weight =
+        shears::getConstantFloats(linear.getWeight());
+    if (failed(weight))
+      continue;
+    int64_t n = type.getDimSize(0), k = type.getDimSize(1);
+    std::optional<SmallVector<float>> packed = shears::packSparseCandidate(
+        *weight, n, k, shears::kTimedSparseDensity, /*timed=*/true);
+    if (!packed)
+      continue;
+    std::optional<shears::SparseChoice> choice =
+        shears::timeLinearWeight(*weight, n, k, *packed, isa);
+    if (!choice)
+      continue;
+    layer.format = choice->sparse ? "spgemm" : "dense";
+    for (const shears::FormatTiming &t : choice->timings)
+      layer.spgemmOverGemm.emplace_back(t.batch,
+                                        t.spgemmSeconds / t.gemmSeconds);
+  }
 }

@@ -16,6 +16,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace mlir::shears {
@@ -102,6 +103,7 @@ ModelReport shears::collectModelReport(Operation *root) {
     LayerReport layer;
     layer.name = rowName(op);
     layer.op = op->getName().getStringRef().str();
+    layer.operation = op;
     Value weight = prunable.getWeight();
     auto weightType = cast<ShapedType>(weight.getType());
     layer.weightShape.assign(weightType.getShape().begin(),
@@ -174,13 +176,23 @@ void shears::printModelReport(const ModelReport &report,
   };
   row("layer", "op", "weight", "params", "nonzero", "sparsity", "MACs/sample",
       "out", "in", "format");
-  for (const LayerReport &layer : report.layers)
+  for (const LayerReport &layer : report.layers) {
+    std::string format = layer.format;
+    if (!layer.spgemmOverGemm.empty()) {
+      // "spgemm (0.36-0.55x gemm)": the range over the batches timed.
+      auto [lo, hi] = std::minmax_element(
+          layer.spgemmOverGemm.begin(), layer.spgemmOverGemm.end(),
+          [](auto &a, auto &b) { return a.second < b.second; });
+      format +=
+          llvm::formatv(" ({0:f2}-{1:f2}x gemm)", lo->second, hi->second).str();
+    }
     row(layer.name, layer.op, shapeString(layer.weightShape),
         std::to_string(layer.parameters),
         std::to_string(layer.nonzeroParameters), percent(layer.sparsity()),
         std::to_string(layer.macsPerSample),
         channelString(layer.outputChannels), channelString(layer.inputChannels),
-        layer.format);
+        format);
+  }
   os << llvm::formatv("total: {0} layers, {1} parameters ({2:f2} MB as f32), "
                       "{3} nonzero ({4} sparse), {5} MACs/sample",
                       report.layers.size(), report.parameters,
@@ -223,6 +235,11 @@ void shears::printModelReportJSON(const ModelReport &report,
           orNull("output_channels", layer.outputChannels);
           orNull("input_channels", layer.inputChannels);
           json.attribute("format", layer.format);
+          if (!layer.spgemmOverGemm.empty())
+            json.attributeObject("spgemm_over_gemm", [&] {
+              for (auto [batch, ratio] : layer.spgemmOverGemm)
+                json.attribute(std::to_string(batch), ratio);
+            });
         });
     });
     json.attributeObject("ops", [&] {

@@ -548,10 +548,14 @@ def sensitivity(model, samples, labels=None, *, sparsities=(0.3, 0.5, 0.7, 0.9),
     return json.loads(text)
 
 
-def report(model) -> dict:
+def report(model, *, time_sparse: bool = False) -> dict:
     """Per-layer parameters, nonzeros, sparsity, MACs and channels of a model (a module or a
-    path), as `shears report --json` writes them: {"layers": [...], "totals": {...}}."""
-    return json.loads(_as_module(model)._report_json())
+    path), as `shears report --json` writes them: {"layers": [...], "totals": {...}}.
+    `time_sparse`: each linear layer that may run sparse is timed on this machine as
+    shears.compile times it (`shears report --time-sparse`): its "format" becomes the kernel
+    picked ("spgemm" or "dense") and "spgemm_over_gemm" gives spgemm's time over gemm's by
+    batch."""
+    return json.loads(_as_module(model)._report_json(bool(time_sparse)))
 
 
 def export_onnx(model, path, *, sparse_initializers: bool = True, bit_packing: bool = True) -> None:

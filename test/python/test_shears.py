@@ -544,6 +544,14 @@ def test_time_sparse(tmp_path):
         np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-5)
     library = shears.compile_library(tmp_path / "sparse.onnx", tmp_path / "sparse.so")
     np.testing.assert_allclose(shears.load_library(library)(x), expected, rtol=1e-5, atol=1e-5)
+    # The report: a candidate ("sparse") untimed; timed, the kernel picked
+    # (spgemm for a layer 1% non-zero, on any CPU) and spgemm's time over
+    # gemm's by batch.
+    assert shears.report(tmp_path / "sparse.onnx")["layers"][0]["format"] == "sparse"
+    layer = shears.report(tmp_path / "sparse.onnx", time_sparse=True)["layers"][0]
+    assert layer["format"] == "spgemm"
+    assert sorted(layer["spgemm_over_gemm"], key=int) == ["1", "4", "8", "64"]
+    assert all(0 < r < 1 for r in layer["spgemm_over_gemm"].values())
 
 
 def test_gpu_without_a_driver(gemm_relu, tmp_path, monkeypatch):

@@ -48,6 +48,15 @@ struct SparseKernelOptions {
   }
 };
 
+struct ModelReport;
+
+/// For `shears report --time-sparse` (and Python's report(time_sparse=)):
+/// each linear layer that shears run and compile would time (at most
+/// kTimedSparseDensity non-zero; SparseChoice.h's packSparseCandidate),
+/// timed the same way on this machine, with the kernels' threads as set;
+/// its format becomes the kernel picked, with spgemm's time over gemm's.
+void timeSparseLayers(ModelReport &report);
+
 /// Runs shears-lower-to-llvm on `module`, with the micro-kernels for `cpu`
 /// (an LLVM CPU name; empty: this machine). `releaseWeights`: the module is
 /// the only user of its context's weight blobs, so a weight's original bytes

@@ -49,6 +49,25 @@ struct SparseChoice {
   std::string describe() const;
 };
 
+/// spgemm's packed form of a linear layer's weight `w` ([n, k], row-major)
+/// if it is a candidate: at most `maxDensity` of it non-zero and its slices,
+/// padded to their longest rows, fewer words than the dense weight (int32
+/// offsets address them), or, where timing decides (`timed`), fewer than
+/// twice as many: 2:4 weights take about 1.6 times, and ran 1.3x-2.1x
+/// faster sparse on the 2:4 Fashion-MNIST MLP at batches 1 to 64 (Zen 4).
+/// nullopt for any other weight.
+std::optional<SmallVector<float>> packSparseCandidate(ArrayRef<float> w,
+                                                      int64_t n, int64_t k,
+                                                      double maxDensity,
+                                                      bool timed);
+
+/// Packs `w` ([n, k]) for gemm too and times both kernels on it
+/// (timeLinearFormats), `spgemmPacked` being packSparseCandidate's.
+std::optional<SparseChoice> timeLinearWeight(ArrayRef<float> w, int64_t n,
+                                             int64_t k,
+                                             ArrayRef<float> spgemmPacked,
+                                             llvm::StringRef isa);
+
 /// Times `gemm` on `gemmPacked` (shears_uk_pack_gemm_b's layout) and
 /// `spgemm` on `spgemmPacked` (shears_uk_pack_spgemm's) for a layer of `k`
 /// inputs and `n` outputs at kSparseChoiceBatches, with the kernel variant

@@ -42,6 +42,12 @@ struct LayerReport {
   /// non-zero (shears run/compile time spgemm against gemm on it and keep
   /// the faster; --explain-sparse tells which), else "dense".
   std::string format = "dense";
+  /// spgemm's time over gemm's at each batch timed (SparseChoice.h), when
+  /// the caller timed the layer (shears report --time-sparse); the format
+  /// is then the kernel that timing picks, "spgemm" or "dense".
+  std::vector<std::pair<int64_t, double>> spgemmOverGemm;
+  /// The layer's op, while the module lives.
+  Operation *operation = nullptr;
 
   double sparsity() const;
 };

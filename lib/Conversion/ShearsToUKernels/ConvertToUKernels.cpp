@@ -331,44 +331,35 @@ struct SparseOptions {
   bool explain;
 };
 
-/// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if
-/// `options` allow it and the slices, padded to their longest rows, take
-/// fewer words than the dense weight (int32 offsets address them), or,
-/// where timing decides, fewer than twice as many: 2:4 weights take about
-/// 1.6 times, and ran 1.3x-2.1x faster sparse on the 2:4 Fashion-MNIST MLP
-/// at batches 1 to 64 (Zen 4).
+/// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if it
+/// is a candidate (packSparseCandidate) and, with timing, spgemm is the
+/// faster here.
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
                                   ArrayRef<float> w, int64_t n, int64_t k,
                                   const SparseOptions &options,
                                   const WeightReleaser &releaser) {
-  int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
-  if (n * k == 0 || double(nonzeros) > options.maxDensity * double(n * k))
+  std::optional<SmallVector<float>> packed =
+      packSparseCandidate(w, n, k, options.maxDensity, options.time);
+  if (!packed)
     return failure();
-  int64_t size = shears_uk_spgemm_packed_size(w.data(), n, k);
-  if (size < 0 || size >= (options.time ? 2 : 1) * n * k || size > INT32_MAX)
-    return failure();
-  SmallVector<float> packed(size);
-  shears_uk_pack_spgemm(w.data(), n, k, packed.data());
   if (options.time) {
-    SmallVector<float> dense(shears_uk_gemm_b_packed_size(k, n));
-    shears_uk_pack_gemm_b(w.data(), k, n, /*strideK=*/1, /*strideN=*/k,
-                          dense.data());
     std::optional<SparseChoice> choice =
-        timeLinearFormats(dense, packed, k, n, options.isa);
+        timeLinearWeight(w, n, k, *packed, options.isa);
     if (choice && options.explain) {
       StringRef name = getLayerName(op);
       op.emitRemark() << (name.empty() ? "linear layer"
                                        : ("layer '" + name + "'").str())
-                      << " ([" << n << ", " << k << "], " << nonzeros
+                      << " ([" << n << ", " << k << "], "
+                      << shears_uk_spgemm_nonzeros(w.data(), n, k)
                       << " non-zero) runs on " << choice->describe();
     }
     if (choice && !choice->sparse)
       return failure();
   }
   auto type =
-      RankedTensorType::get({int64_t(packed.size())}, rewriter.getF32Type());
+      RankedTensorType::get({int64_t(packed->size())}, rewriter.getF32Type());
   Value weight = op.getWeight();
-  Value sparse = createWeightConstant(rewriter, weight.getLoc(), type, packed,
+  Value sparse = createWeightConstant(rewriter, weight.getLoc(), type, *packed,
                                       packedName(weight, "sparse"));
   return replaceWithGemmKernel(rewriter, op, "spgemm", op.getInput(), sparse,
                                op.getBias(), k, n, weight, releaser);

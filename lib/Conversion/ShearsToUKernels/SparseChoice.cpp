@@ -52,6 +52,29 @@ static double timeCall(ShearsUKernelFn fn, void **buffers,
       .count();
 }
 
+std::optional<SmallVector<float>>
+mlir::shears::packSparseCandidate(ArrayRef<float> w, int64_t n, int64_t k,
+                                  double maxDensity, bool timed) {
+  int64_t nonzeros = shears_uk_spgemm_nonzeros(w.data(), n, k);
+  if (n * k == 0 || double(nonzeros) > maxDensity * double(n * k))
+    return std::nullopt;
+  int64_t size = shears_uk_spgemm_packed_size(w.data(), n, k);
+  if (size < 0 || size >= (timed ? 2 : 1) * n * k || size > INT32_MAX)
+    return std::nullopt;
+  SmallVector<float> packed(size);
+  shears_uk_pack_spgemm(w.data(), n, k, packed.data());
+  return packed;
+}
+
+std::optional<SparseChoice>
+mlir::shears::timeLinearWeight(ArrayRef<float> w, int64_t n, int64_t k,
+                               ArrayRef<float> spgemmPacked, StringRef isa) {
+  SmallVector<float> dense(shears_uk_gemm_b_packed_size(k, n));
+  shears_uk_pack_gemm_b(w.data(), k, n, /*strideK=*/1, /*strideN=*/k,
+                        dense.data());
+  return timeLinearFormats(dense, spgemmPacked, k, n, isa);
+}
+
 std::optional<SparseChoice>
 mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
                                 ArrayRef<float> spgemmPacked, int64_t k,
