@@ -99,9 +99,9 @@ inline VF gatherStrided(const float *p, int64_t stride) {
 #endif
 }
 
-/// One level of transpose(): rows a and b, B apart in a block, swap their
-/// off-diagonal runs of B lanes (a's lanes c + B, c without bit B, for b's
-/// lanes c).
+/// One level of transpose(): rows a and b, B apart in a block, trade their
+/// off-diagonal runs of B lanes: a's lanes with bit B set go to b's lanes
+/// without it, and the other way round.
 template <int B, int... C>
 inline void swapRuns(VF &a, VF &b, std::integer_sequence<int, C...>) {
   VF lo = __builtin_shufflevector(a, b, ((C & B) ? W + C - B : C)...);
