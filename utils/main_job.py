@@ -558,11 +558,10 @@ FINE_TUNING = {
                           ["--sparsity", "0.92", "--scope", "global"],
                           [(0.1, "random"), (0.1, "loss"), (0.3, "random"), (1.0, "random")],
                           ["--lr", "1e-2", "--batch", "64", "--temperature", "2"]),
-    "fashion_mnist_cnn": ("70% channels, global, refit",
-                          ["--sparsity", "0.7", "--granularity", "channel", "--scope", "global",
-                           "--reconstruct"],
+    "fashion_mnist_cnn": ("70% channels, global",
+                          ["--sparsity", "0.7", "--granularity", "channel", "--scope", "global"],
                           [(0.1, "random"), (1.0, "random")],
-                          ["--lr", "2e-3", "--batch", "16"]),
+                          ["--lr", "2e-3", "--batch", "16", "--distill", "0.2"]),
 }
 
 
