@@ -297,11 +297,16 @@ std::string compare(const ShearsTensor *actual, const ShearsTensor *expected,
 
 } // namespace
 
-/// --threads, when given, must be a count the runtime takes.
-static bool checkThreads(StringRef name, const Opt<int> &threads) {
-  if (!threads.getNumOccurrences() ||
-      (threads >= 1 && threads <= SHEARS_MAX_THREADS))
+/// --threads, when given, must be a count the runtime takes; it then sets
+/// this process's kernel threads too, so that --time-sparse times the
+/// kernels on as many threads as the model uses.
+static bool useThreads(StringRef name, const Opt<int> &threads) {
+  if (!threads.getNumOccurrences())
     return true;
+  if (threads >= 1 && threads <= SHEARS_MAX_THREADS) {
+    shears_uk_set_num_threads(threads);
+    return true;
+  }
   fail(name, "--threads must be between 1 and " +
                  std::to_string(SHEARS_MAX_THREADS) + ", got " +
                  std::to_string(threads));
@@ -431,11 +436,8 @@ int shears::runModelCommand(int argc, char **argv) {
           name + " model.onnx --input input=x.npy --benchmark 100\n  " + name +
           " model.onnx --input input=x.npy --device cuda\n");
 
-  if (!checkThreads(name, threads) || !sparse.check(name))
+  if (!useThreads(name, threads) || !sparse.check(name))
     return 1;
-  // --time-sparse times the kernels on as many threads as the model uses.
-  if (threads.getNumOccurrences())
-    shears_uk_set_num_threads(threads);
   std::optional<shears::Device> device =
       checkDevice(name, "device", deviceName, gpuArch);
   if (!device)
@@ -621,11 +623,8 @@ int shears::compileModelCommand(int argc, char **argv) {
           "Load it with shearsModelLoadLibrary() from "
           "include/shears-c/Runtime.h.\n");
 
-  if (!checkThreads(name, threads) || !sparse.check(name))
+  if (!useThreads(name, threads) || !sparse.check(name))
     return 1;
-  // --time-sparse times the kernels on as many threads as the model uses.
-  if (threads.getNumOccurrences())
-    shears_uk_set_num_threads(threads);
   std::optional<shears::Device> device =
       checkDevice(name, "target", targetName, gpuArch);
   if (!device)
@@ -1898,10 +1897,8 @@ int shears::reportModelCommand(int argc, char **argv) {
           " small.onnx --json report.json\n  " + name +
           " pruned.onnx --time-sparse\n");
 
-  if (!checkThreads(name, threads))
+  if (!useThreads(name, threads))
     return 1;
-  if (threads.getNumOccurrences())
-    shears_uk_set_num_threads(threads);
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadModel(modelPath, cc.context, cc.sourceMgr);

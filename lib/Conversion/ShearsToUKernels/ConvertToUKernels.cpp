@@ -286,12 +286,19 @@ LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
 
 /// `input` [..., K] times a constant B ([K, N], element (k, n) at
 /// k * strideK + n * strideN of `b`), plus `bias`.
-LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op, Value input,
-                          Value weight, ArrayRef<float> b, int64_t k, int64_t n,
-                          int64_t strideK, int64_t strideN, Value bias,
-                          const WeightReleaser &releaser) {
+/// B ([K, N] as in rewriteGemm) in gemm's packed panels.
+SmallVector<float> packGemmB(ArrayRef<float> b, int64_t k, int64_t n,
+                             int64_t strideK, int64_t strideN) {
   SmallVector<float> packed(shears_uk_gemm_b_packed_size(k, n));
   shears_uk_pack_gemm_b(b.data(), k, n, strideK, strideN, packed.data());
+  return packed;
+}
+
+/// rewriteGemm with B already packed (packGemmB).
+LogicalResult rewritePackedGemm(PatternRewriter &rewriter, Operation *op,
+                                Value input, Value weight,
+                                ArrayRef<float> packed, int64_t k, int64_t n,
+                                Value bias, const WeightReleaser &releaser) {
   int64_t panels = (n + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR;
   auto type = RankedTensorType::get({panels, k, SHEARS_UK_GEMM_NR},
                                     rewriter.getF32Type());
@@ -299,6 +306,15 @@ LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op, Value input,
                                        packedName(weight, "packed"));
   return replaceWithGemmKernel(rewriter, op, "gemm", input, packedB, bias, k, n,
                                weight, releaser);
+}
+
+LogicalResult rewriteGemm(PatternRewriter &rewriter, Operation *op, Value input,
+                          Value weight, ArrayRef<float> b, int64_t k, int64_t n,
+                          int64_t strideK, int64_t strideN, Value bias,
+                          const WeightReleaser &releaser) {
+  return rewritePackedGemm(rewriter, op, input, weight,
+                           packGemmB(b, k, n, strideK, strideN), k, n, bias,
+                           releaser);
 }
 
 /// The input of a GEMM: f32, rank >= 1, static but for its leading dims,
@@ -331,35 +347,15 @@ struct SparseOptions {
   bool explain;
 };
 
-/// A linear layer's weight `w` ([n, k]) as spgemm's slices of rows, if it
-/// is a candidate (packSparseCandidate) and, with timing, spgemm is the
-/// faster here.
+/// The linear layer `op` on spgemm, its weight packed as `packed`
+/// (packSparseCandidate's slices of rows).
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
-                                  ArrayRef<float> w, int64_t n, int64_t k,
-                                  const SparseOptions &options,
+                                  ArrayRef<float> packed, int64_t n, int64_t k,
                                   const WeightReleaser &releaser) {
-  std::optional<SmallVector<float>> packed =
-      packSparseCandidate(w, n, k, options.maxDensity, options.time);
-  if (!packed)
-    return failure();
-  if (options.time) {
-    std::optional<SparseChoice> choice =
-        timeLinearWeight(w, n, k, *packed, options.isa);
-    if (choice && options.explain) {
-      StringRef name = getLayerName(op);
-      op.emitRemark() << (name.empty() ? "linear layer"
-                                       : ("layer '" + name + "'").str())
-                      << " ([" << n << ", " << k << "], "
-                      << shears_uk_spgemm_nonzeros(w.data(), n, k)
-                      << " non-zero) runs on " << choice->describe();
-    }
-    if (choice && !choice->sparse)
-      return failure();
-  }
   auto type =
-      RankedTensorType::get({int64_t(packed->size())}, rewriter.getF32Type());
+      RankedTensorType::get({int64_t(packed.size())}, rewriter.getF32Type());
   Value weight = op.getWeight();
-  Value sparse = createWeightConstant(rewriter, weight.getLoc(), type, *packed,
+  Value sparse = createWeightConstant(rewriter, weight.getLoc(), type, packed,
                                       packedName(weight, "sparse"));
   return replaceWithGemmKernel(rewriter, op, "spgemm", op.getInput(), sparse,
                                op.getBias(), k, n, weight, releaser);
@@ -379,13 +375,32 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
     if (failed(weight))
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
     int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
-    if (sparse.maxDensity > 0 &&
-        succeeded(
-            rewriteSparseLinear(rewriter, op, *weight, n, k, sparse, releaser)))
-      return success();
-    return rewriteGemm(rewriter, op, op.getInput(), op.getWeight(), *weight, k,
-                       n, /*strideK=*/1, /*strideN=*/k, op.getBias(),
-                       releaser);
+    std::optional<SmallVector<float>> sparsePacked;
+    if (sparse.maxDensity > 0)
+      sparsePacked =
+          packSparseCandidate(*weight, n, k, sparse.maxDensity, sparse.time);
+    if (sparsePacked && !sparse.time)
+      return rewriteSparseLinear(rewriter, op, *sparsePacked, n, k, releaser);
+    // The dense panels, packed once: timed against the slices, then used
+    // if gemm wins.
+    SmallVector<float> dense =
+        packGemmB(*weight, k, n, /*strideK=*/1, /*strideN=*/k);
+    if (sparsePacked) {
+      std::optional<SparseChoice> choice =
+          timeLinearFormats(dense, *sparsePacked, k, n, sparse.isa);
+      if (choice && sparse.explain) {
+        StringRef name = getLayerName(op);
+        op.emitRemark() << (name.empty() ? "linear layer"
+                                         : ("layer '" + name + "'").str())
+                        << " ([" << n << ", " << k << "], "
+                        << shears_uk_spgemm_nonzeros(weight->data(), n, k)
+                        << " non-zero) runs on " << choice->describe();
+      }
+      if (!choice || choice->sparse)
+        return rewriteSparseLinear(rewriter, op, *sparsePacked, n, k, releaser);
+    }
+    return rewritePackedGemm(rewriter, op, op.getInput(), op.getWeight(), dense,
+                             k, n, op.getBias(), releaser);
   }
 
   SparseOptions sparse;
