@@ -524,21 +524,29 @@ def reconstruction_sweep(module, spec, data, prune, tmp):
 
 def low_rank_sweep(module, spec, data, tmp):
     """`shears lowrank` with one parameter budget over all layers (the
-    fraction of the factored layers' parameters kept), by SVD and by
-    data-aware SVD (Gram matrices of 2048 training images): test accuracy,
-    parameters, MACs and the rank of each layer."""
+    fraction of the factored layers' parameters kept), by SVD, by
+    data-aware SVD (Gram matrices of 2048 training images) and, for a model
+    with k x k convolutions, by Tucker-2: test accuracy, parameters, MACs
+    and the rank of each layer (Tucker-2: output/input ranks)."""
     x, labels = data.for_model(spec)
     grams = shears.calibrate(module, calibration_for(spec, 2048), gram=True)
+    methods = [("SVD", "svd", None), ("data-aware SVD", "svd", grams)]
+    if any(layer["op"] == "shears.conv2d" and np.prod(layer["weight_shape"][2:]) > 1
+           for layer in report(module, tmp)["layers"]):
+        methods.append(("Tucker-2", "tucker2", None))
     rows = []
     for budget in LOW_RANK_BUDGETS:
-        for method, statistics in (("SVD", None), ("data-aware SVD", grams)):
+        for method, decomposition, statistics in methods:
             factored = shears.low_rank(module, rank_by="params", params=budget,
-                                       statistics=statistics)
+                                       decomposition=decomposition, statistics=statistics)
             totals = report(factored, tmp)
             ranks = {}
             for layer in totals["layers"]:
-                if layer["name"].endswith(".v"):
-                    ranks[layer["name"][:-2]] = layer["output_channels"]
+                base, _, part = layer["name"].rpartition(".")
+                if part == "core":
+                    ranks[base] = f"{layer['output_channels']}/{layer['input_channels']}"
+                elif part == "v" and base not in ranks:
+                    ranks[base] = layer["output_channels"]
             row = {"budget": budget, "method": method,
                    "parameters": totals["totals"]["parameters"],
                    "macs_per_sample": totals["totals"]["macs_per_sample"],

@@ -33,6 +33,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -1541,6 +1542,14 @@ int shears::lowRankModelCommand(int argc, char **argv) {
                "that the layers keep --params of their parameters), macs "
                "(... --macs of their multiply-accumulates)"),
       cl::init("energy"), cl::cat(cat));
+  Opt<std::string> decomposition(
+      "decomposition",
+      cl::desc("How a k x k convolution is factored: svd (a k x k "
+               "convolution with r filters, then a 1 x 1 one; the default) "
+               "or tucker2 (1 x 1 to r_in channels, the k x k core to r_out, "
+               "1 x 1 to the outputs; not data-aware). Linear layers and "
+               "1 x 1 convolutions are factored by SVD either way"),
+      cl::value_desc("svd|tucker2"), cl::cat(cat));
   Opt<std::string> energy(
       "energy", cl::desc("--rank-by energy: fraction kept (default 0.9)"),
       cl::cat(cat));
@@ -1597,7 +1606,10 @@ int shears::lowRankModelCommand(int argc, char **argv) {
       "that saves parameters, and writes the model back as ONNX.\n\n  " +
           name + " model.onnx --energy 0.9 -o small.onnx\n  " + name +
           " model.onnx --rank-by params --params 0.5 --calibration "
-          "input=x.npy -o half.onnx\n");
+          "input=x.npy -o half.onnx\n  " +
+          name +
+          " model.onnx --decomposition tucker2 --rank-by macs --macs 0.5 -o "
+          "tucker.onnx\n");
 
   if (calibrationBatch < 1)
     return fail(name, "--calibration-batch must be positive");
@@ -1612,6 +1624,7 @@ int shears::lowRankModelCommand(int argc, char **argv) {
   std::unique_ptr<Pass> lowRank =
       withOptions(name, shears::createShearsLowRank(),
                   {{"rank-by", rankBy},
+                   {"decomposition", decomposition},
                    {"energy", energy},
                    {"max-error", maxError},
                    {"rank", rank},
@@ -1651,10 +1664,18 @@ int shears::lowRankModelCommand(int argc, char **argv) {
     return status;
   after.onnxBytes = onnxFileSize(outputPath);
 
-  // Each factored layer became two.
-  size_t factored = after.layers.size() - before.layers.size();
+  // A factored layer's name is gone: two or three layers replace it.
+  llvm::StringSet<> kept;
+  for (const shears::LayerReport &layer : after.layers)
+    kept.insert(layer.name);
+  size_t factored = llvm::count_if(before.layers, [&](const auto &layer) {
+    return !kept.contains(layer.name);
+  });
   llvm::outs() << "factored " << factored << " of " << before.layers.size()
-               << " layers (" << (gramPath.empty() ? "SVD" : "data-aware SVD")
+               << " layers ("
+               << (decomposition == "tucker2" ? "Tucker-2 and SVD"
+                   : gramPath.empty()         ? "SVD"
+                                              : "data-aware SVD")
                << ")\n";
   printSizeChange(before, after, modelPath, outputPath);
   llvm::outs() << llvm::formatv(

@@ -488,7 +488,8 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
     return quantized
 
 
-def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
+def low_rank(model, *, rank_by: str = "energy", decomposition: str = "svd",
+             energy: Optional[float] = None,
              max_error: Optional[float] = None, rank: Optional[int] = None,
              params: Optional[float] = None, macs: Optional[float] = None,
              calibration=None, statistics=None,
@@ -503,7 +504,10 @@ def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
     the squared singular values), "error" (relative error at most
     `max_error`), "rank" (`rank` for every layer), "params" (ranks chosen
     together so that the layers keep `params` of their parameters) or
-    "macs" (... `macs` of their multiply-accumulates). With
+    "macs" (... `macs` of their multiply-accumulates). decomposition:
+    "svd" (a k x k convolution becomes a k x k one with r filters and a 1 x
+    1 one) or "tucker2" (1 x 1 to r_in channels, the k x k core, 1 x 1 to
+    the outputs; not data-aware); linear layers are SVD's either way. With
     `calibration` samples (or `statistics`, the Gram matrices as
     calibrate(gram=True) returns them, or an .npz of them) the SVD is
     data-aware: it keeps the layers' outputs on those samples rather than
@@ -522,7 +526,7 @@ def low_rank(model, *, rank_by: str = "energy", energy: Optional[float] = None,
             statistics = calibrate(canonical, calibration, batch=batch, gram=True)
         path = _statistics_file(statistics, tmp)
         options = _pass_options({
-            "rank-by": rank_by, "energy": energy, "max-error": max_error, "rank": rank,
+            "rank-by": rank_by, "decomposition": decomposition, "energy": energy, "max-error": max_error, "rank": rank,
             "params": params, "macs": macs, "statistics": path, "damp": damp, "exclude": exclude,
             "require-saving": require_saving})
         canonical.run_pipeline(f"shears-low-rank{{{options}}}")

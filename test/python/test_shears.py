@@ -13,6 +13,7 @@ onnxruntime-node from utils/setup_ort.sh).
 import copy
 import os
 import platform
+import re
 import sys
 import threading
 from pathlib import Path
@@ -818,6 +819,72 @@ def test_low_rank_matches_numpy_svd(tmp_path):
         np.testing.assert_allclose(product, reference, atol=tolerance * np.abs(reference).max())
     error = lambda approx: np.linalg.norm(x @ (w - approx).T)  # noqa: E731
     assert error(whitened) < 0.9 * error(plain)
+
+
+def _hooi(w, rank_out, rank_in, sweeps=20, tolerance=1e-6):
+    """numpy's Tucker-2 of a filter w [out, in, kh, kw]: HOSVD, then
+    alternating least squares; the approximation it gives."""
+    out, channels = w.shape[:2]
+    w3 = w.reshape(out, channels, -1)
+    leading = lambda m, k: np.linalg.svd(m, full_matrices=False)[0][:, :k]  # noqa: E731
+    u_out = leading(w3.reshape(out, -1), rank_out)
+    u_in = leading(w3.transpose(1, 0, 2).reshape(channels, -1), rank_in)
+    kept, energy = -1.0, (w3 ** 2).sum()
+    for _ in range(sweeps):
+        z = np.einsum("oa,ocp->acp", u_out, w3)
+        u_in = leading(z.transpose(1, 0, 2).reshape(channels, -1), rank_in)
+        y = np.einsum("cb,ocp->obp", u_in, w3)
+        u_out = leading(y.reshape(out, -1), rank_out)
+        now = (np.einsum("oa,obp->abp", u_out, y) ** 2).sum()
+        if now - kept <= tolerance * energy:
+            break
+        kept = now
+    core = np.einsum("oa,cb,ocp->abp", u_out, u_in, w3)
+    return np.einsum("oa,abp,cb->ocp", u_out, core, u_in).reshape(w.shape)
+
+
+def test_low_rank_tucker2_at_full_rank_keeps_outputs():
+    """decomposition="tucker2" at full ranks: both channel projections are
+    rotations, folded into the core, which computes what the convolution
+    did."""
+    x = np.load(MODELS / "cnn.input.npy")
+    factored = shears.low_rank(model_path("cnn"), decomposition="tucker2", energy=1.0,
+                               require_saving=False)
+    text = str(factored)
+    cores = {r for r in re.findall(r"dense_resource<([^>]*)>", text) if r.strip('"').endswith(".core")}
+    assert text.count("shears.conv2d") == 3 and len(cores) == 3
+    expected = shears.compile(model_path("cnn"))(x)
+    np.testing.assert_allclose(shears.compile(factored)(x), expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())
+
+
+def test_low_rank_tucker2_matches_numpy(tmp_path):
+    """At ranks 3, 3 a convolution's three factors multiply to numpy's
+    Tucker-2 of its filter (HOSVD refined by HOOI), which fits the filter at
+    least as well as HOSVD alone."""
+    filter_name = "block.3.weight"
+    w = _initializers(shears.import_onnx(model_path("cnn")), tmp_path)[filter_name].astype(np.float64)
+    module = shears.low_rank(model_path("cnn"), decomposition="tucker2", rank_by="rank", rank=3,
+                             exclude="^/(stem|fc|block/block.0)/")
+    factors = _initializers(module, tmp_path)
+    v, core, u = (factors[filter_name + s].astype(np.float64) for s in (".v", ".core", ".u"))
+    assert v.shape == (3, 8, 1, 1) and core.shape == (3, 3, 3, 3) and u.shape == (8, 3, 1, 1)
+    product = np.einsum("oa,abhw,bc->ochw", u[:, :, 0, 0], core, v[:, :, 0, 0])
+    reference = _hooi(w, 3, 3)
+    np.testing.assert_allclose(product, reference, atol=1e-5 * np.abs(w).max())
+    hosvd = _hooi(w, 3, 3, sweeps=0)
+    assert np.linalg.norm(w - product) <= np.linalg.norm(w - hosvd) + 1e-12
+    # The three convolutions compute what the original one does with the
+    # approximated filter.
+    model = onnx.load(model_path("cnn"))
+    for tensor in model.graph.initializer:
+        if tensor.name == filter_name:
+            tensor.CopyFrom(numpy_helper.from_array(product.astype(np.float32), filter_name))
+    onnx.save(model, tmp_path / "approximated.onnx")
+    x = np.load(MODELS / "cnn.input.npy")
+    expected = shears.compile(tmp_path / "approximated.onnx")(x)
+    np.testing.assert_allclose(shears.compile(module)(x), expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())
 
 
 def test_low_rank_params_budget(tmp_path):

@@ -34,6 +34,9 @@ enum class CentroidInit { Linear, Density, Random };
 /// shears-low-rank: how the rank of each layer is chosen.
 enum class RankSelection { Energy, Error, Rank, Params, Macs };
 
+/// shears-low-rank: how a k x k convolution is factored.
+enum class Decomposition { SVD, Tucker2 };
+
 #define GEN_PASS_DECL
 #include "shears/Transforms/Passes.h.inc"
 

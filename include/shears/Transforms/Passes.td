@@ -336,7 +336,18 @@ def ShearsLowRank : Pass<"shears-low-rank", "mlir::ModuleOp"> {
       bias) followed by `NAME.u` (weight [out, r], the bias);
     - a k x k convolution, its filter viewed as [out, in * k * k], becomes
       `NAME.v`, a k x k convolution with r filters and the original strides,
-      pads and dilations, followed by `NAME.u`, a 1 x 1 convolution.
+      pads and dilations, followed by `NAME.u`, a 1 x 1 convolution;
+    - with `decomposition=tucker2`, a convolution with a window larger than
+      1 x 1 and filter W [out, in, kh, kw] becomes three (Tucker-2, Kim et
+      al. 2016): `NAME.v`, a 1 x 1 convolution to r_in channels (U_in^T),
+      `NAME.core`, the kh x kw convolution from r_in to r_out channels with
+      the original window (the core C), and `NAME.u`, a 1 x 1 convolution
+      to the outputs with the bias (U_out); r_in * in + r_out * r_in * kh *
+      kw + out * r_out parameters. U_out and U_in start as the leading left
+      singular vectors of W unfolded along its output and its input channels
+      (HOSVD) and are refined by alternating least squares (HOOI); C is W
+      projected on both. Linear layers and 1 x 1 convolutions are factored
+      by SVD either way; Tucker-2 is not data-aware (no `statistics`).
     The factors come from the truncated SVD W = U S V^T (U S^1/2 and
     S^1/2 V^T). With `statistics` (the .npz `shears calibrate --gram`
     writes: per layer `NAME.gram`, the Gram matrix G = X^T X of the
@@ -355,7 +366,13 @@ def ShearsLowRank : Pass<"shears-low-rank", "mlir::ModuleOp"> {
     parameters, dropping the singular values that cost the least relative
     energy per parameter first (one threshold over all layers); `macs`, the
     same for multiply-accumulates per sample (a convolution's parameters
-    weighted by its output positions).
+    weighted by its output positions, a Tucker-2 layer's first 1 x 1
+    convolution by its input positions). A Tucker-2 layer has two ranks,
+    each chosen on the singular values of its mode: `energy` keeps that
+    fraction in each mode, `error` half of max-error^2 dropped in each (the
+    HOSVD bound), `rank` the same for both; under a budget its ranks grow
+    one at a time, the mode with the more energy per parameter (or MAC)
+    first.
   }];
   let dependentDialects = ["mlir::shears::ShearsDialect"];
   let options = [
@@ -373,6 +390,15 @@ def ShearsLowRank : Pass<"shears-low-rank", "mlir::ModuleOp"> {
              clEnumValN(mlir::shears::RankSelection::Macs, "macs",
                         "a budget: keep `macs` of the layers' "
                         "multiply-accumulates"))}]>,
+    Option<"decomposition", "decomposition", "mlir::shears::Decomposition",
+           "mlir::shears::Decomposition::SVD",
+           "How a convolution with a window larger than 1 x 1 is factored",
+           [{::llvm::cl::values(
+             clEnumValN(mlir::shears::Decomposition::SVD, "svd",
+                        "a k x k convolution with r filters, then a 1 x 1 one"),
+             clEnumValN(mlir::shears::Decomposition::Tucker2, "tucker2",
+                        "1 x 1 to r_in channels, k x k to r_out, 1 x 1 to "
+                        "the outputs (Tucker-2)"))}]>,
     Option<"energy", "energy", "double", "0.9",
            "rank-by=energy: fraction of sum(s^2) kept, in (0, 1]">,
     Option<"maxError", "max-error", "double", "0.1",
