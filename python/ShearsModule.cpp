@@ -569,7 +569,9 @@ std::string sensitivity(const Module &module,
                         const std::vector<py::array> &samples,
                         std::optional<py::array> labels,
                         const std::vector<double> &sparsities,
-                        const std::string &options, int64_t batch) {
+                        const std::string &options, int64_t batch,
+                        int64_t latencyBatch, int64_t latencyRuns,
+                        int threads) {
   std::vector<TensorPtr> tensors;
   std::vector<const ShearsTensor *> pointers;
   for (const py::array &array : samples) {
@@ -592,9 +594,9 @@ std::string sensitivity(const Module &module,
   DiagnosticCapture capture(module.getContext());
   {
     py::gil_scoped_release release;
-    report =
-        shears::measureSensitivity(module.get(), pointers, labelTensor.get(),
-                                   sparsities, options, batch, error);
+    report = shears::measureSensitivity(
+        module.get(), pointers, labelTensor.get(), sparsities, options, batch,
+        {latencyBatch, latencyRuns, threads}, error);
   }
   if (failed(report))
     throw Error(capture.message(error));
@@ -605,19 +607,19 @@ std::string sensitivity(const Module &module,
   return json;
 }
 
-/// Per-layer sparsities for a budget from sensitivity JSON text.
+/// Per-layer sparsities for a budget ("params=F", "macs=F" or
+/// "latency=F") from sensitivity JSON text.
 std::vector<std::pair<std::string, double>>
-allocate(const std::string &json, const std::string &kind, double keep) {
-  if (kind != "params" && kind != "macs")
-    throw Error("the budget counts params or macs, not '" + kind + "'");
+allocate(const std::string &json, const std::string &budget) {
+  shears::BudgetKind kind;
+  double keep;
   std::string error;
+  if (failed(shears::parseBudget(budget, kind, keep, error)))
+    throw Error("budget " + error);
   auto report = shears::parseSensitivityJSON(json, error);
   if (failed(report))
     throw Error("sensitivity: " + error);
-  auto result = shears::allocateSparsities(
-      *report,
-      kind == "params" ? shears::BudgetKind::Params : shears::BudgetKind::Macs,
-      keep, error);
+  auto result = shears::allocateSparsities(*report, kind, keep, error);
   if (failed(result))
     throw Error(error);
   return *result;
@@ -927,9 +929,9 @@ op cannot be expressed in ONNX.)doc")
         py::arg("time_sparse") = true);
   m.def("_sensitivity", &sensitivity, py::arg("module"), py::arg("samples"),
         py::arg("labels"), py::arg("sparsities"), py::arg("options"),
-        py::arg("batch"));
-  m.def("_allocate", &allocate, py::arg("json"), py::arg("kind"),
-        py::arg("keep"));
+        py::arg("batch"), py::arg("latency_batch"), py::arg("latency_runs"),
+        py::arg("threads"));
+  m.def("_allocate", &allocate, py::arg("json"), py::arg("budget"));
   m.def("_calibrate", &calibrate, py::arg("module"), py::arg("samples"),
         py::arg("batch"), py::arg("kind"));
   m.def("_compile_library", &compileLibrary, py::arg("module"), py::arg("path"),

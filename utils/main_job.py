@@ -504,7 +504,7 @@ def reconstruction_sweep(module, spec, data, prune, tmp):
                               budget=f"params={1 - sparsity:.4f}", sensitivity=curves)
         accuracies[f"{sparsity:.0%}"] = accuracy_of(shears.compile(pruned), x, labels)
     rows.append({"criterion": "obs allocated", "accuracy": accuracies})
-    log(f"   obs allocated: " + " ".join(percent(a, "") for a in accuracies.values()))
+    log("   obs allocated: " + " ".join(percent(a, "") for a in accuracies.values()))
     # Channels (magnitude, per layer or one threshold over every channel
     # group, as network slimming prunes), then the layers that read them
     # refit by least squares with an intercept (ThiNet; bias compensation).
@@ -712,9 +712,12 @@ def allocation_sweep(module, spec, data, prune, tmp):
     samples = train_x[pick].reshape((-1,) + tuple(spec.shape[1:]))
     rows = []
     for granularity, keep in ALLOCATION_BUDGETS:
+        # Channels make a model faster: their models are timed too.
+        timed = granularity == "channel"
         curves = shears.sensitivity(module, samples, train_y[pick].astype(np.int64),
                                     sparsities=[0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
-                                    prune_options=f"granularity={granularity}")
+                                    prune_options=f"granularity={granularity}",
+                                    latency_batch=LATENCY_BATCH if timed else 0, threads=1)
 
         def measure(pruned):
             return (report(pruned, tmp)["totals"]["nonzero_parameters"],
@@ -745,7 +748,54 @@ def allocation_sweep(module, spec, data, prune, tmp):
             f"({row['allocated_nonzero']}), uniform {percent(row['uniform_accuracy'])} "
             f"({row['uniform_nonzero']})")
         rows.append(row)
+        if timed:
+            rows.append(latency_allocation(module, curves, keep, x, labels))
     return rows
+
+
+LATENCY_BATCH = 8
+
+
+def latency_allocation(module, curves, keep, x, labels):
+    """`--budget latency=keep` from the timed channel curves, against one
+    channel sparsity for every layer whose compiled model is as fast
+    (bisection on the time measured), and against the parameter budget's
+    allocation: each model's time over the dense model's, both run in
+    turns (batch LATENCY_BATCH, one thread), and its accuracy."""
+    dense = shears.compile(module, threads=1)
+    xb = x[:LATENCY_BATCH]
+
+    def measure(pruned):
+        model = shears.compile(pruned, threads=1)
+        ms, dense_ms = [], []
+        for i in range(103):
+            for m, times in ((model, ms), (dense, dense_ms)):
+                start = time.perf_counter()
+                m(xb)
+                if i >= 3:
+                    times.append(time.perf_counter() - start)
+        return float(np.median(ms) / np.median(dense_ms)), accuracy_of(model, x, labels)
+
+    row = {"granularity": "channel", "budget": keep, "kind": "latency",
+           "allocation": shears.allocate(curves, f"latency={keep}"),
+           "dense_latency_ms": curves["dense_latency_ms"]}
+    row["allocated_time"], row["allocated_accuracy"] = measure(
+        shears.prune(module, granularity="channel", sensitivity=curves, budget=f"latency={keep}"))
+    row["params_time"], row["params_accuracy"] = measure(
+        shears.prune(module, granularity="channel", sensitivity=curves, budget=f"params={keep}"))
+    lo, hi = 0.0, 0.95
+    for _ in range(7):
+        mid = (lo + hi) / 2
+        time_mid, _ = measure(shears.prune(module, granularity="channel", sparsity=mid))
+        lo, hi = (mid, hi) if time_mid > row["allocated_time"] else (lo, mid)
+    row["uniform_sparsity"] = hi
+    row["uniform_time"], row["uniform_accuracy"] = measure(
+        shears.prune(module, granularity="channel", sparsity=hi))
+    log(f"   latency={keep}: allocated {percent(row['allocated_accuracy'])} at "
+        f"{row['allocated_time']:.2f}x the dense time, uniform {percent(row['uniform_accuracy'])} "
+        f"at {row['uniform_time']:.2f}x, params={keep} {percent(row['params_accuracy'])} at "
+        f"{row['params_time']:.2f}x")
+    return row
 
 
 def print_allocation(result):
@@ -765,6 +815,8 @@ def print_allocation(result):
         return f"{percent(accuracy)} ({nonzero})"
 
     for r in rows:
+        if r.get("kind") == "latency":
+            continue
         glob = cell(r["global_accuracy"], r["global_nonzero"]) if "global_accuracy" in r else "-"
         gain = (r["allocated_accuracy"] - r["uniform_accuracy"]) * 100
         allocation = ", ".join(f"{k} {v:.0%}" for k, v in r["allocation"].items())
@@ -772,6 +824,28 @@ def print_allocation(result):
               f"{cell(r['uniform_accuracy'], r['uniform_nonzero']):>22}{glob:>22}"
               f"{cell(r['allocated_accuracy'], r['allocated_nonzero']):>22}{gain:>+8.2f}  "
               f"{allocation}")
+    print_latency_allocation(result, [r for r in rows if r.get("kind") == "latency"])
+
+
+def print_latency_allocation(result, latency):
+    if not latency:
+        return
+    print(f"\n{result['model']}: channels allocated under a latency budget (`shears sensitivity "
+          f"--latency-batch {LATENCY_BATCH} --threads 1`, then --budget latency=F), against one "
+          f"sparsity for every layer as fast and the parameter budget's allocation; time: the "
+          f"compiled model's over the dense one's, run in turns at batch {LATENCY_BATCH}, one thread")
+    header = (f"{'budget':>7}{'uniform':>22}{'params=F':>22}{'latency=F':>22}{'gain':>8}  allocation")
+    print(header)
+    print("-" * len(header))
+    def cell(accuracy, ratio):
+        return f"{percent(accuracy)} ({ratio:.2f}x)"
+
+    for r in latency:
+        gain = (r["allocated_accuracy"] - r["uniform_accuracy"]) * 100
+        allocation = ", ".join(f"{k} {v:.0%}" for k, v in r["allocation"].items())
+        print(f"{r['budget']:>7.2f}{cell(r['uniform_accuracy'], r['uniform_time']):>22}"
+              f"{cell(r['params_accuracy'], r['params_time']):>22}"
+              f"{cell(r['allocated_accuracy'], r['allocated_time']):>22}{gain:>+8.2f}  {allocation}")
 
 
 PACK_SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9]

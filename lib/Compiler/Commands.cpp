@@ -1028,9 +1028,11 @@ int shears::pruneModelCommand(int argc, char **argv) {
       cl::value_desc("sens.json"), cl::cat(cat));
   Opt<std::string> budget(
       "budget",
-      cl::desc("params=F or macs=F: keep the fraction F of the layers' "
-               "parameters (or MACs), sparsity per layer chosen from "
-               "--sensitivity where it loses the least"),
+      cl::desc("params=F, macs=F or latency=F: keep the fraction F of the "
+               "layers' parameters (or MACs, or of the model's latency as "
+               "shears sensitivity --latency-batch measured it), sparsity "
+               "per layer chosen from --sensitivity where it loses the "
+               "least"),
       cl::value_desc("params=F"), cl::cat(cat));
   Opt<bool> shrinkInputs(
       "shrink-inputs",
@@ -1119,25 +1121,19 @@ int shears::pruneModelCommand(int argc, char **argv) {
     return fail(name, "give --budget or --layer-sparsity, not both");
   std::vector<std::string> allocated;
   if (!budget.empty()) {
-    auto [kindText, fractionText] = llvm::StringRef(budget).split('=');
+    shears::BudgetKind kind;
     double keep;
-    if ((kindText != "params" && kindText != "macs") ||
-        fractionText.getAsDouble(keep))
-      return fail(name,
-                  "--budget must be params=F or macs=F, got '" + budget + "'");
+    std::string error;
+    if (failed(shears::parseBudget(budget, kind, keep, error)))
+      return fail(name, "--budget " + error);
     auto buffer = llvm::MemoryBuffer::getFile(sensitivity);
     if (!buffer)
       return fail(name, "cannot read '" + sensitivity +
                             "': " + buffer.getError().message());
-    std::string error;
     auto curves = shears::parseSensitivityJSON((*buffer)->getBuffer(), error);
     if (failed(curves))
       return fail(name, "'" + sensitivity + "': " + error);
-    auto sparsities = shears::allocateSparsities(
-        *curves,
-        kindText == "params" ? shears::BudgetKind::Params
-                             : shears::BudgetKind::Macs,
-        keep, error);
+    auto sparsities = shears::allocateSparsities(*curves, kind, keep, error);
     if (failed(sparsities))
       return fail(name, error);
     llvm::outs() << "allocated (" << budget << "):";
@@ -1451,6 +1447,23 @@ int shears::sensitivityModelCommand(int argc, char **argv) {
       cl::value_desc("options"), cl::cat(cat));
   Opt<int64_t> batch("batch", cl::desc("Samples per run (default 256)"),
                      cl::init(256), cl::cat(cat));
+  Opt<int64_t> latencyBatch(
+      "latency-batch",
+      cl::desc("Also time each model, as shears prune writes it and shears "
+               "run compiles it, on this many samples a run: the latencies "
+               "that --budget latency=F allocates with (default 0: not "
+               "timed)"),
+      cl::init(0), cl::value_desc("N"), cl::cat(cat));
+  Opt<int64_t> latencyRuns(
+      "latency-runs",
+      cl::desc("With --latency-batch: runs timed per model, the median kept "
+               "(default 50)"),
+      cl::init(50), cl::value_desc("N"), cl::cat(cat));
+  releaseOptionName("threads");
+  Opt<int> threads("threads",
+                   cl::desc("With --latency-batch, threads the kernels use, "
+                            "1 to 1024 (default: every CPU)"),
+                   cl::init(0), cl::value_desc("N"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
       "Prunes each layer alone at a few sparsities, runs the model on "
@@ -1461,9 +1474,19 @@ int shears::sensitivityModelCommand(int argc, char **argv) {
           name +
           " model.onnx --input input=x.npy --labels y.npy -o sens.json\n"
           "  shears prune model.onnx --sensitivity sens.json --budget "
-          "params=0.3 -o small.onnx\n");
+          "params=0.3 -o small.onnx\n  " +
+          name +
+          " model.onnx --input input=x.npy --labels y.npy --prune-options "
+          "granularity=channel --latency-batch 1 --threads 1 -o sens.json\n"
+          "  shears prune model.onnx --granularity channel --sensitivity "
+          "sens.json --budget latency=0.5 -o fast.onnx\n");
   if (batch < 1)
     return fail(name, "--batch must be positive");
+  if (latencyBatch < 0 || latencyRuns < 1)
+    return fail(name, "--latency-batch must be at least 0 and --latency-runs "
+                      "at least 1");
+  if (!useThreads(name, threads))
+    return 1;
   std::vector<double> grid(sparsities.begin(), sparsities.end());
   if (grid.empty())
     grid = {0.3, 0.5, 0.7, 0.9};
@@ -1488,7 +1511,8 @@ int shears::sensitivityModelCommand(int argc, char **argv) {
     pointers.push_back(t.get());
   std::string error;
   auto report = shears::measureSensitivity(
-      *module, pointers, labels.get(), grid, pruneOptions, batch, error,
+      *module, pointers, labels.get(), grid, pruneOptions, batch,
+      {latencyBatch, latencyRuns, threads}, error,
       [&](int64_t done, int64_t total) {
         printProgress(name, "ran", done, total, "models");
       });
@@ -1512,9 +1536,26 @@ int shears::sensitivityModelCommand(int argc, char **argv) {
                             : llvm::formatv("{0:e2}", c.error[i]).str());
     llvm::outs() << "\n";
   }
+  if (report->denseLatencyMs) {
+    llvm::outs() << llvm::formatv("{0,-40} {1,10}", "", "latency ms");
+    for (double s : report->layers.front().sparsities)
+      if (s > 0)
+        llvm::outs() << llvm::formatv(" {0,10}", llvm::formatv("{0:P0}", s));
+    llvm::outs() << llvm::formatv("   (batch {0})\n", report->latencyBatch);
+    for (const shears::SensitivityCurve &c : report->layers) {
+      llvm::outs() << llvm::formatv("{0,-40} {1,10:f3}", c.name,
+                                    c.latencyMs.front());
+      for (size_t i = 1; i < c.sparsities.size(); ++i)
+        llvm::outs() << llvm::formatv(" {0,10:f3}", c.latencyMs[i]);
+      llvm::outs() << "\n";
+    }
+  }
   if (report->denseAccuracy)
     llvm::outs() << llvm::formatv("dense accuracy {0:P2}\n",
                                   *report->denseAccuracy);
+  if (report->denseLatencyMs)
+    llvm::outs() << llvm::formatv("dense latency {0:f3} ms\n",
+                                  *report->denseLatencyMs);
   llvm::outs() << "wrote '" << outputPath << "'\n";
   return 0;
 }

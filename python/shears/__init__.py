@@ -534,21 +534,27 @@ def low_rank(model, *, rank_by: str = "energy", decomposition: str = "svd",
 
 
 def sensitivity(model, samples, labels=None, *, sparsities=(0.3, 0.5, 0.7, 0.9),
-                prune_options: str = "", batch: int = 256) -> dict:
+                prune_options: str = "", batch: int = 256, latency_batch: int = 0,
+                latency_runs: int = 50, threads: Optional[int] = None) -> dict:
     """What `shears sensitivity` measures: each layer pruned alone at each of
     `sparsities` (shears-insert-masks with `prune_options`, e.g.
     "granularity=channel") and run on `samples` (as for calibrate): per
     layer the relative error of the first output against the dense model's
     and, with `labels` (the classes of the samples), the accuracy; and what
-    each pruning removes. Returns the report as a dict (the JSON the command
-    writes); prune(..., budget=..., sensitivity=report) allocates from it."""
+    each pruning removes. With `latency_batch`, every model (the dense one
+    too) is also timed as shears prune writes it and compile() runs it, on
+    that many samples a run (the median of `latency_runs` runs, on `threads`
+    threads): "latency_ms" per point, what budget="latency=F" allocates
+    with. Returns the report as a dict (the JSON the command writes);
+    prune(..., budget=..., sensitivity=report) allocates from it."""
     module = _as_module(model)
     if labels is not None:
         labels = np.ascontiguousarray(labels)
         if labels.dtype not in (np.int32, np.int64):
             raise Error(f"labels must be int32 or int64, got {labels.dtype}")
     text = _shears._sensitivity(module, _samples(module, samples), labels,
-                                [float(s) for s in sparsities], prune_options, batch)
+                                [float(s) for s in sparsities], prune_options, batch,
+                                latency_batch, latency_runs, threads or 0)
     return json.loads(text)
 
 
@@ -569,19 +575,16 @@ def export_onnx(model, path, *, sparse_initializers: bool = True, bit_packing: b
 
 
 def allocate(sensitivity, budget: str) -> dict:
-    """Per-layer sparsities under `budget` ("params=F" or "macs=F": keep the
-    fraction F of the layers' parameters or MACs) from a sensitivity report
-    (a dict from sensitivity() or the path of the JSON `shears sensitivity`
-    writes), as `shears prune --budget` chooses them: {layer: sparsity}."""
+    """Per-layer sparsities under `budget` ("params=F", "macs=F" or
+    "latency=F": keep the fraction F of the layers' parameters or MACs, or
+    of the model's latency where the report has it) from a sensitivity
+    report (a dict from sensitivity() or the path of the JSON `shears
+    sensitivity` writes), as `shears prune --budget` chooses them: {layer:
+    sparsity}."""
     if isinstance(sensitivity, (str, os.PathLike)):
         with open(sensitivity) as f:
             sensitivity = json.load(f)
-    kind, _, fraction = budget.partition("=")
-    try:
-        keep = float(fraction)
-    except ValueError:
-        raise Error(f"budget must be params=F or macs=F, got '{budget}'") from None
-    return dict(_shears._allocate(json.dumps(sensitivity), kind, keep))
+    return dict(_shears._allocate(json.dumps(sensitivity), budget))
 
 
 def prune(model, *, sparsity: float = 0.5, granularity: str = "unstructured",
@@ -593,8 +596,8 @@ def prune(model, *, sparsity: float = 0.5, granularity: str = "unstructured",
     loaded). The options are shears-insert-masks' (shears-opt --help), with
     underscores for dashes, e.g. round_to=16, layer_sparsity="^fc1$=0.3",
     activations="norms.npz" (from calibrate, saved with numpy.savez).
-    `budget` ("params=F" or "macs=F") with a `sensitivity` report sets each
-    layer's sparsity as allocate() chooses it.
+    `budget` ("params=F", "macs=F" or "latency=F") with a `sensitivity`
+    report sets each layer's sparsity as allocate() chooses it.
 
         small = shears.prune("model.onnx", sparsity=0.5, granularity="channel")
     """

@@ -1065,10 +1065,65 @@ def test_allocate_takes_the_cheapest_segments():
     assert shears.allocate(report, "params=0.5") == pytest.approx({"a": 0.1, "b": 0.9})
     with pytest.raises(shears.Error, match=r"the budget must be in \(0, 1\]"):
         shears.allocate(report, "params=1.5")
-    with pytest.raises(shears.Error, match="params or macs"):
+    with pytest.raises(shears.Error, match="params=F, macs=F or latency=F, got 'bytes=0.5'"):
         shears.allocate(report, "bytes=0.5")
+    with pytest.raises(shears.Error, match="latency budget needs latencies"):
+        shears.allocate(report, "latency=0.5")
     with pytest.raises(shears.Error, match="keeps 0.1"):
         shears.allocate(report, "params=0.05")
+
+
+def test_allocate_a_latency_budget():
+    """A dense model of 10 ms: "a" is no faster at 50% (10.1 ms, noise) and
+    6 ms at 90% for 5 points; "b" is 8 ms at 50% for 10 points and 7 ms at
+    90% for 20. Keeping 70% (3 ms to go): a's jump to 90% loses the least
+    per ms (0.0125 points), taken in part from 50%, where it was still
+    flat: 0.5 + 0.4 * 3 / 4. Keeping 50%: a to 90% (4 ms), then 1 ms of b's
+    first segment, 0.5 * 1 / 2."""
+    def curve(name, latency, accuracy):
+        return {"name": name, "parameters": 100, "macs": 100, "sparsities": [0, 0.5, 0.9],
+                "error": [0, 0, 0], "accuracy": accuracy, "removed_params": [0, 50, 90],
+                "removed_macs": [0, 50, 90], "latency_ms": latency}
+    report = {"dense_latency_ms": 10.0, "latency_batch": 1,
+              "layers": [curve("a", [10, 10.1, 6], [0.9, 0.89, 0.85]),
+                         curve("b", [10, 8, 7], [0.9, 0.8, 0.7])]}
+    assert shears.allocate(report, "latency=0.7") == pytest.approx({"a": 0.8, "b": 0.0})
+    assert shears.allocate(report, "latency=0.5") == pytest.approx({"a": 0.9, "b": 0.25})
+    with pytest.raises(shears.Error, match="keeps 0.2 of the model's latency, but .* keeps 0.3"):
+        shears.allocate(report, "latency=0.2")
+    # Coupled with a (the same zeros): a counts once, c follows it.
+    report["layers"].append(dict(report["layers"][0], name="c", group="a"))
+    report["layers"][0]["group"] = "a"
+    assert shears.allocate(report, "latency=0.7") == pytest.approx({"a": 0.8, "b": 0.0, "c": 0.8})
+    report["layers"][2]["group"] = "b"
+    with pytest.raises(shears.Error, match="its group 'b' is not a layer of that group"):
+        shears.allocate(report, "latency=0.7")
+    del report["layers"][2]
+    del report["dense_latency_ms"]
+    with pytest.raises(shears.Error, match="the dense model's"):
+        shears.allocate(report, "latency=0.5")
+
+
+def test_sensitivity_times_models_and_finds_coupled_layers():
+    """latency_batch: every model is timed too (the dense one's time first
+    in every curve); the CNN's stem and block.3 feed one residual add, so
+    pruning either removes the same channels: one group, one sparsity."""
+    x = np.repeat(np.load(MODELS / "cnn.input.npy"), 4, axis=0)
+    report = shears.sensitivity(model_path("cnn"), x, sparsities=[0.5],
+                                prune_options="granularity=channel", latency_batch=2,
+                                latency_runs=5, threads=1)
+    assert report["latency_batch"] == 2 and report["dense_latency_ms"] > 0
+    layers = {layer["name"]: layer for layer in report["layers"]}
+    for layer in layers.values():
+        assert len(layer["latency_ms"]) == 2 and layer["latency_ms"][0] == report["dense_latency_ms"]
+    assert layers["/stem/stem.0/Conv"]["group"] == layers["/block/block.3/Conv"]["group"] == \
+        "/stem/stem.0/Conv"
+    assert "group" not in layers["/block/block.0/Conv"] and "group" not in layers["/fc/Gemm"]
+    allocated = shears.allocate(report, "macs=0.7")
+    assert allocated["/stem/stem.0/Conv"] == allocated["/block/block.3/Conv"] > 0
+    shears.prune(model_path("cnn"), granularity="channel", budget="latency=0.95", sensitivity=report)
+    with pytest.raises(shears.Error, match="needs as many samples, 8 given"):
+        shears.sensitivity(model_path("cnn"), x, sparsities=[0.5], latency_batch=9)
 
 
 def test_sensitivity_and_budget_match_the_driver(tmp_path):
