@@ -96,6 +96,9 @@ enum {
    * with OUT_SCALE and OUT_ZERO_POINT as the next kernel would quantize it:
    * clamp(round_half_even(x / scale) + zero_point, 0, 255). */
   SHEARS_UK_QUANT_OUTPUT_U8 = 1 << 9,
+  /* spgemm only: A is [N, K, ...] and C [N, N_out, ...], NCHW images (the
+   * rest of the dims the pixels of a plane): a 1x1 convolution. */
+  SHEARS_UK_SPGEMM_PLANES = 1 << 10,
 };
 enum ShearsUKActivation {
   SHEARS_UK_ACT_NONE = 0,
@@ -241,7 +244,10 @@ void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
  * longest row), the rows are first ordered by their non-zeros, most first,
  * then by index (PERMUTED). buffers: A (rank A_RANK), the packed weight
  * (below), bias (if HAS_BIAS), residual (if HAS_RESIDUAL), output; iparams
- * and fparams as gemm's.
+ * and fparams as gemm's. With SHEARS_UK_SPGEMM_PLANES, a 1x1 convolution
+ * (stride 1, no padding) of NCHW images instead: C[i, n, p] = sum over k
+ * of W[n, k] A[i, k, p] + bias[n] (+ residual[i, n, p]), p the pixels of
+ * a plane (the dims after the second); A_RANK at least 3.
  *
  * Packed weight, in 32-bit words, with S = SHEARS_UK_SPGEMM_SLICE and
  * slices = ceil(N / S): PERMUTED (int32, 0 or 1), then

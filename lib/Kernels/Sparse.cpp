@@ -24,6 +24,8 @@
 #include "ThreadPool.h"
 #include "Vector.h"
 
+#include "shears-c/Kernels.h"
+
 #include <stdio.h>
 
 namespace shears::uk::SHEARS_UK_ISA {
@@ -64,8 +66,10 @@ struct SpGemm {
   /// Whether the rows are reordered (else row[i] = i).
   bool permuted;
   /// Tile walk: rows per tile, tiles, and the column chunks of a tile
-  /// (whole slices).
+  /// (whole slices); on planes, tiles are an image's.
   int64_t tileRows, tiles, chunks, chunk;
+  /// On planes (SHEARS_UK_SPGEMM_PLANES): images and pixels a plane.
+  int64_t images, planeSize;
 };
 
 /// The 16 floats of `base` at the indices `index`.
@@ -290,6 +294,78 @@ template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
   }
 }
 
+/// spgemm on planes (SHEARS_UK_SPGEMM_PLANES): a 1x1 convolution of NCHW
+/// images, C[i][o][p] = sum over k of W[o][k] A[i][k][p]. The tile walk
+/// needs no transposition here: A's channels are already rows of pixels
+/// (a tile of T = Q W pixels is read in place, `stride` floats from one
+/// channel to the next; the last, partial tile of an image is copied,
+/// zero-padded), and a slice's sums are already rows of the output's
+/// planes. Task: image and tile task / chunks, its slices task % chunks.
+template <int Q> void planesTask(void *ctx, int64_t task, int worker) {
+  const SpGemm &g = *static_cast<const SpGemm *>(ctx);
+  constexpr int64_t T = Q * W;
+  int64_t tile = task / g.chunks, image = tile / g.tiles;
+  int64_t p0 = tile % g.tiles * T, pixels = min64(T, g.planeSize - p0);
+  int64_t n0 = task % g.chunks * g.chunk, n1 = min64(g.n, n0 + g.chunk);
+  const float *at = g.a + image * g.k * g.planeSize + p0;
+  int64_t stride = g.planeSize;
+  if (pixels < T) {
+    float *copy = scratch(worker, g.k * T * sizeof(float));
+    if (!copy)
+      return; // Out of memory: nothing sensible to do inside a kernel.
+    for (int64_t kk = 0; kk < g.k; ++kk)
+      for (int q = 0; q < Q; ++q) {
+        int64_t valid = pixels - q * W;
+        store(copy + kk * T + q * W,
+              valid >= W  ? load(at + kk * stride + q * W)
+              : valid > 0 ? loadFirst(at + kk * stride + q * W, valid)
+                          : VF{});
+      }
+    at = copy;
+    stride = T;
+  }
+  const Epilogue &e = g.epilogue;
+  int64_t planeOffset = image * g.n * g.planeSize + p0;
+  for (int64_t c0 = n0; c0 < n1; c0 += kS) {
+    int64_t columns = min64(kS, n1 - c0);
+    int64_t slice = c0 / kS;
+    const int32_t *column = g.column + g.sliceStart[slice] * kS;
+    const float *value = g.value + g.sliceStart[slice] * kS;
+    int64_t slots = g.sliceStart[slice + 1] - g.sliceStart[slice];
+    // P of the slice's outputs at a time, as in tileTask.
+    constexpr int P = 16 / Q;
+    for (int64_t o0 = 0; o0 < columns; o0 += P) {
+      VF acc[P][Q] = {};
+      for (int64_t j = 0; j < slots; ++j)
+        for (int p = 0; p < P; ++p) {
+          VF w = splat(value[j * kS + o0 + p]);
+          const float *x = at + int64_t(column[j * kS + o0 + p]) * stride;
+          for (int q = 0; q < Q; ++q)
+            acc[p][q] += w * load(x + q * W);
+        }
+      for (int p = 0; p < P && o0 + p < columns; ++p) {
+        int64_t o = c0 + o0 + p;
+        int64_t channel = g.permuted ? g.outputColumn[o] : o;
+        int64_t offset = planeOffset + channel * g.planeSize;
+        for (int q = 0; q < Q && q * W < pixels; ++q) {
+          int64_t valid = min64(W, pixels - q * W);
+          VF x = acc[p][q];
+          if (e.bias)
+            x += splat(e.bias[channel]);
+          if (e.residual)
+            x += valid == W ? load(e.residual + offset + q * W)
+                            : loadFirst(e.residual + offset + q * W, valid);
+          x = e.activate(x);
+          if (valid == W)
+            store(g.c + offset + q * W, x);
+          else
+            storeFirst(g.c + offset + q * W, x, valid);
+        }
+      }
+    }
+  }
+}
+
 } // namespace
 } // namespace shears::uk::SHEARS_UK_ISA
 
@@ -320,11 +396,41 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   g.blockValue = reinterpret_cast<const float *>(g.offset + blockSlots * kS);
   g.epilogue = Epilogue(ip[SHEARS_UK_GEMM_FLAGS], fparams, operand);
   g.c = static_cast<float *>(*operand);
+  // The work: the non-zeros and their padding.
+  int64_t entries = slots * kS;
+  if (ip[SHEARS_UK_GEMM_FLAGS] & SHEARS_UK_SPGEMM_PLANES) {
+    int64_t rank = ip[SHEARS_UK_GEMM_A_RANK];
+    g.images = dims[0];
+    g.planeSize = 1;
+    for (int64_t d = 2; d < rank; ++d)
+      g.planeSize *= dims[d];
+    g.m = g.images * g.planeSize;
+    if (g.m == 0 || g.n == 0)
+      return;
+    ProfileScope profile(
+        [&](char *out, size_t size) {
+          snprintf(out, size,
+                   "spgemm %s planes: n%lld %lldx%lld -> %lld, %lld entries",
+                   SHEARS_UK_ISA_NAME, (long long)g.images, (long long)g.k,
+                   (long long)g.planeSize, (long long)g.n, (long long)entries);
+        },
+        g.m * entries);
+    // Tiles of 4 vectors where a plane fills them, as in the tile walk.
+    int q = g.planeSize <= W ? 1 : g.planeSize <= 2 * W ? 2 : 4;
+    g.tiles = ceilDiv(g.planeSize, q * W);
+    int64_t wanted = numWorkers() > 1 ? 2 * numWorkers() : 1;
+    g.chunks = min64(slices, max64(1, ceilDiv(wanted, g.images * g.tiles)));
+    g.chunk = ceilDiv(slices, g.chunks) * kS;
+    g.chunks = ceilDiv(g.n, g.chunk);
+    void (*task)(void *, int64_t, int) = q == 1   ? planesTask<1>
+                                         : q == 2 ? planesTask<2>
+                                                  : planesTask<4>;
+    parallelFor(g.images * g.tiles * g.chunks, task, &g, g.m * entries);
+    return;
+  }
   g.m = leadingProduct(dims, ip[SHEARS_UK_GEMM_A_RANK] - 1);
   if (g.m == 0 || g.n == 0)
     return;
-  // The work: the non-zeros and their padding.
-  int64_t entries = slots * kS;
   bool few = g.m < kBlocksRows;
   ProfileScope profile(
       [&](char *out, size_t size) {

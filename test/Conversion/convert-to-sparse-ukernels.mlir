@@ -74,3 +74,26 @@ func.func @half(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %y = shears.linear %x, %w : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }
+
+// -----
+
+// A 1x1 convolution (stride 1, no padding) with the same weight runs on
+// spgemm's planes (flags 1024, with the bias 1025): the same packed words;
+// A's rank is 4. Strided, or 3x3, it stays a convolution.
+// CHECK-LABEL: func.func @pointwise
+// CHECK: %[[W:.+]] = shears.constant dense_resource<pw.sparse> : tensor<73xf32>
+// CHECK: shears.ukernel "spgemm" ins(%arg0, %[[W]], %{{.+}} : tensor<?x8x5x5xf32>, tensor<73xf32>, tensor<16xf32>)
+// CHECK-SAME: iparams = [8, 16, 4, 1025]
+// CHECK-SAME: -> tensor<?x16x5x5xf32>
+// CHECK: shears.ukernel "conv2d"
+// DENSE-LABEL: func.func @pointwise
+// DENSE: shears.ukernel "conv2d"
+// DENSE: shears.ukernel "conv2d"
+// TIME: remark: {{.*}}layer 'pc' (1x1, [16, 8], 3 non-zero) runs on {{(conv2d|spgemm)}}: spgemm / conv2d ms at batch 1: {{[0-9.]+ / [0-9.]+ \([0-9.]+x\)$}}
+func.func @pointwise(%x: tensor<?x8x5x5xf32>) -> (tensor<?x16x5x5xf32>, tensor<?x16x3x3xf32>) {
+  %w = shears.constant dense<[[[[2.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[-1.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]], [[[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]], [[0.5]]]]> : tensor<16x8x1x1xf32> loc("pw")
+  %b = shears.constant dense<0.5> : tensor<16xf32>
+  %y = shears.conv2d %x, %w, %b : (tensor<?x8x5x5xf32>, tensor<16x8x1x1xf32>, tensor<16xf32>) -> tensor<?x16x5x5xf32> loc("pc")
+  %s = shears.conv2d %x, %w {strides = array<i64: 2, 2>} : (tensor<?x8x5x5xf32>, tensor<16x8x1x1xf32>) -> tensor<?x16x3x3xf32> loc("strided")
+  return %y, %s : tensor<?x16x5x5xf32>, tensor<?x16x3x3xf32>
+}

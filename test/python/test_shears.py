@@ -555,6 +555,44 @@ def test_time_sparse(tmp_path):
     assert all(0 < r < 1 for r in layer["spgemm_over_gemm"].values())
 
 
+@pytest.mark.parametrize("cin,cout,h,w,residual", [(64, 128, 14, 14, False), (32, 32, 7, 9, True),
+                                                   (96, 40, 3, 3, False), (16, 24, 56, 56, False)])
+def test_sparse_pointwise_convolution(tmp_path, cin, cout, h, w, residual):
+    """A 1x1 convolution 10% non-zero runs on spgemm's planes (untimed: at
+    most 0.2 non-zero), its bias, residual add and relu fused: numpy's
+    numbers, for planes of whole tiles (14 x 14 = 196 is not: its last
+    tile is partial), a few pixels, two images, and timed or not."""
+    rng = np.random.default_rng(cin + h)
+    weight = rng.standard_normal((cout, cin, 1, 1)).astype(np.float32)
+    weight[rng.random(weight.shape) > 0.1] = 0
+    bias = rng.standard_normal(cout).astype(np.float32)
+    nodes = [onnx.helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[1, 1], name="pw")]
+    last = "c"
+    if residual:
+        nodes.append(onnx.helper.make_node("Add", ["c", "x"], ["s"]))
+        last = "s"
+    nodes.append(onnx.helper.make_node("Relu", [last], ["y"]))
+    graph = onnx.helper.make_graph(
+        nodes, "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", cin, h, w])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+    path = tmp_path / "pointwise.onnx"
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), path)
+    x = rng.standard_normal((2, cin, h, w)).astype(np.float32)
+    expected = np.einsum("ok,nkp->nop", weight[:, :, 0, 0].astype(np.float64),
+                         x.reshape(2, cin, -1)).reshape(2, cout, h, w) + bias[None, :, None, None]
+    if residual:
+        expected += x
+    expected = np.maximum(expected, 0)
+    module = shears.import_onnx(path)
+    lowered = module.clone()
+    lowered.run_pipeline("shears-convert-to-ukernels")
+    assert 'shears.ukernel "spgemm"' in str(lowered) and "conv2d" not in str(lowered)
+    for time_sparse in (False, True):
+        np.testing.assert_allclose(shears.compile(module, time_sparse=time_sparse)(x), expected,
+                                   rtol=1e-5, atol=1e-5)
+
+
 def test_gpu_without_a_driver(gemm_relu, tmp_path, monkeypatch):
     # No driver here, whatever the machine has: the runtime reads this when
     # it first needs the driver (the first GPU model of the process).

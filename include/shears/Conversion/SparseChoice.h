@@ -1,12 +1,13 @@
-//===- SparseChoice.h - Dense or sparse, measured on this machine -*- C++ -*-===//
+//===- SparseChoice.h - Dense or sparse, measured on this machine -*- C++
+//-*-===//
 //
-// Whether a pruned linear layer runs faster on spgemm (its non-zeros) or on
-// gemm (its dense packed panels) depends on its shape, its sparsity, the
-// batch and the CPU: the same layer is 3x faster sparse on one machine and
-// slower on another (docs/SparseStorage.md). Rather than a density
-// threshold tuned once, the compiler can time both kernels on the layer's
-// own packed weights, here, and keep spgemm only where it is clearly the
-// faster at every batch timed.
+// Whether a pruned linear layer (or 1x1 convolution) runs faster on spgemm
+// (its non-zeros) or on gemm (conv2d: its dense packed panels) depends on
+// its shape, its sparsity, the batch and the CPU: the same layer is 3x faster
+// sparse on one machine and slower on another (docs/SparseStorage.md). Rather
+// than a density threshold tuned once, the compiler can time both kernels on
+// the layer's own packed weights, here, and keep spgemm only where it is
+// clearly the faster at every batch timed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,7 +34,8 @@ inline constexpr int64_t kSparseChoiceBatches[] = {1, 4, 8, 64};
 /// is the one outcome the choice must avoid.
 inline constexpr double kSparseChoiceMargin = 0.9;
 
-/// The best of a few runs of each kernel at one batch, in seconds.
+/// The best of a few runs of each kernel at one batch, in seconds (gemm's:
+/// the dense kernel's, conv2d's for a convolution).
 struct FormatTiming {
   int64_t batch;
   double gemmSeconds, spgemmSeconds;
@@ -43,10 +45,15 @@ struct FormatTiming {
 struct SparseChoice {
   SmallVector<FormatTiming, 4> timings;
   bool sparse = false;
+  /// The dense kernel timed: gemm, or conv2d.
+  std::string denseKernel = "gemm";
 
   /// "spgemm: spgemm / gemm ms at batch 1: 0.0050 / 0.0141 (0.36x) 4: ...",
   /// the verdict first: for remarks.
   std::string describe() const;
+  /// sparse: spgemm within kSparseChoiceMargin of the dense kernel at
+  /// every batch timed.
+  void decide();
 };
 
 /// spgemm's packed form of a linear layer's weight `w` ([n, k], row-major)
@@ -77,6 +84,18 @@ std::optional<SparseChoice> timeLinearFormats(ArrayRef<float> gemmPacked,
                                               ArrayRef<float> spgemmPacked,
                                               int64_t k, int64_t n,
                                               llvm::StringRef isa);
+
+/// Times a 1x1 convolution (stride 1, no padding) of one image of
+/// `channels` x `height` x `width` to `outChannels`: `conv2d` with its
+/// packed filter and slots (what the compiler would call) against `spgemm`
+/// on planes (SHEARS_UK_SPGEMM_PLANES) with `spgemmPacked`
+/// (packSparseCandidate's of the filter [outChannels, channels]), with the
+/// kernel variant `isa`. nullopt when this machine cannot run that variant.
+std::optional<SparseChoice>
+timeConv1x1Formats(ArrayRef<float> convPacked, ArrayRef<int64_t> convIparams,
+                   ArrayRef<float> spgemmPacked, int64_t channels,
+                   int64_t outChannels, int64_t height, int64_t width,
+                   llvm::StringRef isa);
 
 } // namespace mlir::shears
 

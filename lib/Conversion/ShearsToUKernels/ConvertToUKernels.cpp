@@ -181,8 +181,41 @@ SmallVector<int64_t> convSlots(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
   return iparams;
 }
 
+/// When a linear layer or 1x1 convolution runs on spgemm (the pass's
+/// options).
+struct SparseOptions {
+  /// At most this fraction of its weights non-zero...
+  double maxDensity;
+  /// ... and, when set, spgemm timed faster on this machine with this
+  /// kernel variant (SparseChoice.h), with a remark when `explain` is set.
+  bool time;
+  std::string isa;
+  bool explain;
+};
+
+/// Replaces `op` by the GEMM-shaped `kernel` (gemm, spgemm or wqgemm: the
+/// gemm slots, then `moreIparams`) on `input` [..., K], the packed weight
+/// operands `packed` ([K, N] as `original` was) and `bias`, with `flags`
+/// besides the bias's (SHEARS_UK_SPGEMM_PLANES: `input` and the result are
+/// NCHW images, a 1x1 convolution).
+LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
+                                    StringRef kernel, Value input,
+                                    ValueRange packed, Value bias, int64_t k,
+                                    int64_t n, Value original,
+                                    const WeightReleaser &releaser,
+                                    ArrayRef<int64_t> moreIparams = {},
+                                    int64_t flags = 0);
+
+/// Names a layer in remarks: "layer 'NAME'", or `what` when it has none.
+std::string describeLayer(Operation *op, StringRef what) {
+  StringRef name = getLayerName(op);
+  return name.empty() ? what.str() : ("layer '" + name + "'").str();
+}
+
 struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
-  using PackingPattern::PackingPattern;
+  Conv2DToUKernel(MLIRContext *context, const WeightReleaser &releaser,
+                  SparseOptions sparse)
+      : PackingPattern(context, releaser), sparse(std::move(sparse)) {}
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -237,6 +270,33 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
         shape = {groups, (mg + SHEARS_UK_CONV_MR - 1) / SHEARS_UK_CONV_MR, k,
                  SHEARS_UK_CONV_MR};
       }
+      // A pruned 1x1 convolution may run on spgemm's planes.
+      std::optional<SmallVector<float>> sparsePacked;
+      if (pointwise && groups == 1 && sparse.maxDensity > 0)
+        sparsePacked = packSparseCandidate(*filter, cout, k, sparse.maxDensity,
+                                           sparse.time);
+      if (sparsePacked && sparse.time) {
+        std::optional<SparseChoice> choice =
+            timeConv1x1Formats(packed, iparams, *sparsePacked, in[1], cout,
+                               in[2], in[3], sparse.isa);
+        if (choice && sparse.explain)
+          op.emitRemark() << describeLayer(op, "convolution") << " (1x1, ["
+                          << cout << ", " << k << "], "
+                          << shears_uk_spgemm_nonzeros(filter->data(), cout, k)
+                          << " non-zero) runs on " << choice->describe();
+        if (choice && !choice->sparse)
+          sparsePacked.reset();
+      }
+      if (sparsePacked) {
+        auto type = RankedTensorType::get({int64_t(sparsePacked->size())},
+                                          rewriter.getF32Type());
+        Value sparseWeight =
+            createWeightConstant(rewriter, weights.getLoc(), type,
+                                 *sparsePacked, packedName(weights, "sparse"));
+        return replaceWithGemmKernel(rewriter, op, "spgemm", op.getInput(),
+                                     sparseWeight, bias, k, cout, weights,
+                                     releaser, {}, SHEARS_UK_SPGEMM_PLANES);
+      }
       auto type = RankedTensorType::get(shape, rewriter.getF32Type());
       weights = createWeightConstant(rewriter, weights.getLoc(), type, packed,
                                      packedName(weights, "packed"));
@@ -253,24 +313,24 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
       releaser.release(rewriter, original);
     return success();
   }
+
+  SparseOptions sparse;
 };
 
-/// Replaces `op` by the GEMM-shaped `kernel` (gemm, spgemm or wqgemm: the
-/// gemm slots, then `moreIparams`) on `input` [..., K], the packed weight
-/// operands `packed` ([K, N] as `original` was) and `bias`.
 LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
                                     StringRef kernel, Value input,
                                     ValueRange packed, Value bias, int64_t k,
                                     int64_t n, Value original,
                                     const WeightReleaser &releaser,
-                                    ArrayRef<int64_t> moreIparams = {}) {
+                                    ArrayRef<int64_t> moreIparams,
+                                    int64_t flags) {
   auto inType = cast<RankedTensorType>(input.getType());
   auto outType = cast<RankedTensorType>(op->getResult(0).getType());
   SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
   iparams[SHEARS_UK_GEMM_K] = k;
   iparams[SHEARS_UK_GEMM_N] = n;
   iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
-  iparams[SHEARS_UK_GEMM_FLAGS] = bias ? SHEARS_UK_HAS_BIAS : 0;
+  iparams[SHEARS_UK_GEMM_FLAGS] = flags | (bias ? SHEARS_UK_HAS_BIAS : 0);
   iparams.append(moreIparams.begin(), moreIparams.end());
   SmallVector<Value> inputs = {input};
   inputs.append(packed.begin(), packed.end());
@@ -336,17 +396,6 @@ bool isStaticF32Linear(LinearOp op) {
          (!op.getBias() || isF32WithStaticTail(op.getBias().getType(), 0));
 }
 
-/// When a linear layer runs on spgemm (the pass's options).
-struct SparseOptions {
-  /// At most this fraction of its weights non-zero...
-  double maxDensity;
-  /// ... and, when set, spgemm timed faster on this machine with this
-  /// kernel variant (SparseChoice.h), with a remark when `explain` is set.
-  bool time;
-  std::string isa;
-  bool explain;
-};
-
 /// The linear layer `op` on spgemm, its weight packed as `packed`
 /// (packSparseCandidate's slices of rows).
 LogicalResult rewriteSparseLinear(PatternRewriter &rewriter, LinearOp op,
@@ -389,10 +438,8 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
       std::optional<SparseChoice> choice =
           timeLinearFormats(dense, *sparsePacked, k, n, sparse.isa);
       if (choice && sparse.explain) {
-        StringRef name = getLayerName(op);
-        op.emitRemark() << (name.empty() ? "linear layer"
-                                         : ("layer '" + name + "'").str())
-                        << " ([" << n << ", " << k << "], "
+        op.emitRemark() << describeLayer(op, "linear layer") << " ([" << n
+                        << ", " << k << "], "
                         << shears_uk_spgemm_nonzeros(weight->data(), n, k)
                         << " non-zero) runs on " << choice->describe();
       }
@@ -855,13 +902,13 @@ struct ShearsConvertToUKernels
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     WeightReleaser releaser{getOperation(), releaseWeights};
-    patterns.add<Conv2DToUKernel, MatMulToUKernel>(&getContext(), releaser);
+    patterns.add<MatMulToUKernel>(&getContext(), releaser);
     std::optional<std::string> kernels = resolveKernelISA(getOperation(), isa);
     if (!kernels)
       return signalPassFailure();
-    patterns.add<LinearToUKernel>(
-        &getContext(), releaser,
-        SparseOptions{sparseDensity, timeSparse, *kernels, explainSparse});
+    SparseOptions sparse{sparseDensity, timeSparse, *kernels, explainSparse};
+    patterns.add<Conv2DToUKernel, LinearToUKernel>(&getContext(), releaser,
+                                                   sparse);
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
           &getContext());

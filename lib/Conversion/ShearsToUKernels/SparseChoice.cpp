@@ -17,7 +17,8 @@ using namespace mlir::shears;
 std::string SparseChoice::describe() const {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << (sparse ? "spgemm" : "gemm") << ": spgemm / gemm ms at batch";
+  os << (sparse ? "spgemm" : denseKernel) << ": spgemm / " << denseKernel
+     << " ms at batch";
   for (const FormatTiming &t : timings)
     os << llvm::formatv(" {0}: {1:f4} / {2:f4} ({3:f2}x)", t.batch,
                         t.spgemmSeconds * 1e3, t.gemmSeconds * 1e3,
@@ -50,6 +51,52 @@ static double timeCall(ShearsUKernelFn fn, void **buffers,
   return std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                        start)
       .count();
+}
+
+/// `count` inputs in [-1, 1) from a fixed sequence: the kernels' time does
+/// not depend on the values, but the same runs every time are easier to
+/// trust.
+static SmallVector<float> timingInputs(int64_t count) {
+  SmallVector<float> a(count);
+  uint32_t state = 12345;
+  for (float &x : a) {
+    state = state * 1664525u + 1013904223u;
+    x = float(state >> 8) / float(1 << 23) - 1.0f;
+  }
+  return a;
+}
+
+/// The dense and the sparse kernel on the same operands, `batch` rows: a
+/// call of each to warm caches and the pool, then the best of runs taken
+/// in turns (so that a burst of load hits both alike): at least 3, more
+/// while they take under 5 ms together, at most 9.
+static FormatTiming timeBoth(ShearsUKernelFn dense, void **denseBuffers,
+                             const int64_t *denseIparams,
+                             ShearsUKernelFn sparse, void **sparseBuffers,
+                             const int64_t *sparseIparams, const int64_t *dims,
+                             int64_t batch) {
+  timeCall(dense, denseBuffers, dims, denseIparams);
+  timeCall(sparse, sparseBuffers, dims, sparseIparams);
+  FormatTiming t{batch, INFINITY, INFINITY};
+  double spent = 0;
+  for (int run = 0; run < 9 && (run < 3 || spent < 5e-3); ++run) {
+    double d = timeCall(dense, denseBuffers, dims, denseIparams);
+    double s = timeCall(sparse, sparseBuffers, dims, sparseIparams);
+    t.gemmSeconds = std::min(t.gemmSeconds, d);
+    t.spgemmSeconds = std::min(t.spgemmSeconds, s);
+    spent += d + s;
+  }
+  // A clock too coarse for a tiny layer reads 0: floored, the ratio stays
+  // finite, and a tie keeps the dense kernel.
+  t.gemmSeconds = std::max(t.gemmSeconds, 1e-9);
+  t.spgemmSeconds = std::max(t.spgemmSeconds, 1e-9);
+  return t;
+}
+
+void SparseChoice::decide() {
+  sparse = llvm::all_of(timings, [](const FormatTiming &t) {
+    return t.spgemmSeconds <= kSparseChoiceMargin * t.gemmSeconds;
+  });
 }
 
 std::optional<SmallVector<float>>
@@ -88,14 +135,7 @@ mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
     return std::nullopt;
 
   int64_t maxBatch = *llvm::max_element(kSparseChoiceBatches);
-  // Inputs in [-1, 1) from a fixed sequence: the kernels' time does not
-  // depend on the values, but the same runs every time are easier to trust.
-  SmallVector<float> a(maxBatch * k), c(maxBatch * n);
-  uint32_t state = 12345;
-  for (float &x : a) {
-    state = state * 1664525u + 1013904223u;
-    x = float(state >> 8) / float(1 << 23) - 1.0f;
-  }
+  SmallVector<float> a = timingInputs(maxBatch * k), c(maxBatch * n);
   int64_t iparams[SHEARS_UK_GEMM_NUM_PARAMS] = {};
   iparams[SHEARS_UK_GEMM_K] = k;
   iparams[SHEARS_UK_GEMM_N] = n;
@@ -108,28 +148,44 @@ mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
                       c.data()};
     void *sparse[3] = {a.data(), const_cast<float *>(spgemmPacked.data()),
                        c.data()};
-    // A call of each to warm caches and the pool, then the best of runs
-    // taken in turns (so that a burst of load hits both alike): at least 3,
-    // more while they take under 5 ms together, at most 9.
-    timeCall(gemm, dense, dims, iparams);
-    timeCall(spgemm, sparse, dims, iparams);
-    FormatTiming t{batch, INFINITY, INFINITY};
-    double spent = 0;
-    for (int run = 0; run < 9 && (run < 3 || spent < 5e-3); ++run) {
-      double g = timeCall(gemm, dense, dims, iparams);
-      double s = timeCall(spgemm, sparse, dims, iparams);
-      t.gemmSeconds = std::min(t.gemmSeconds, g);
-      t.spgemmSeconds = std::min(t.spgemmSeconds, s);
-      spent += g + s;
-    }
-    // A clock too coarse for a tiny layer reads 0: floored, the ratio stays
-    // finite, and a tie keeps gemm.
-    t.gemmSeconds = std::max(t.gemmSeconds, 1e-9);
-    t.spgemmSeconds = std::max(t.spgemmSeconds, 1e-9);
-    choice.timings.push_back(t);
+    choice.timings.push_back(
+        timeBoth(gemm, dense, iparams, spgemm, sparse, iparams, dims, batch));
   }
-  choice.sparse = llvm::all_of(choice.timings, [](const FormatTiming &t) {
-    return t.spgemmSeconds <= kSparseChoiceMargin * t.gemmSeconds;
-  });
+  choice.decide();
+  return choice;
+}
+
+std::optional<SparseChoice> mlir::shears::timeConv1x1Formats(
+    ArrayRef<float> convPacked, ArrayRef<int64_t> convIparams,
+    ArrayRef<float> spgemmPacked, int64_t channels, int64_t outChannels,
+    int64_t height, int64_t width, StringRef isa) {
+  int rank = isaRank(isa);
+  if (rank < 0 || rank > isaRank(hostKernelTarget().isa))
+    return std::nullopt;
+  ShearsUKernelFn conv = kernelNamed(("shears_uk_conv2d_" + isa).str());
+  ShearsUKernelFn spgemm = kernelNamed(("shears_uk_spgemm_" + isa).str());
+  if (!conv || !spgemm)
+    return std::nullopt;
+  SmallVector<float> a = timingInputs(channels * height * width),
+                     c(outChannels * height * width);
+  int64_t sparseIparams[SHEARS_UK_GEMM_NUM_PARAMS] = {};
+  sparseIparams[SHEARS_UK_GEMM_K] = channels;
+  sparseIparams[SHEARS_UK_GEMM_N] = outChannels;
+  sparseIparams[SHEARS_UK_GEMM_A_RANK] = 4;
+  sparseIparams[SHEARS_UK_GEMM_FLAGS] = SHEARS_UK_SPGEMM_PLANES;
+  // Both without the bias (and residual) operands: the same work for both.
+  SmallVector<int64_t> denseIparams(convIparams);
+  denseIparams[SHEARS_UK_CONV_FLAGS] &=
+      ~int64_t(SHEARS_UK_HAS_BIAS | SHEARS_UK_HAS_RESIDUAL);
+  // One image: a plane's pixels are the rows a batch of a linear layer is.
+  int64_t dims[4] = {1, channels, height, width};
+  void *dense[3] = {a.data(), const_cast<float *>(convPacked.data()), c.data()};
+  void *sparse[3] = {a.data(), const_cast<float *>(spgemmPacked.data()),
+                     c.data()};
+  SparseChoice choice;
+  choice.denseKernel = "conv2d";
+  choice.timings.push_back(timeBoth(conv, dense, denseIparams.data(), spgemm,
+                                    sparse, sparseIparams, dims, 1));
+  choice.decide();
   return choice;
 }

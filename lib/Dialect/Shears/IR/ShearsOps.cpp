@@ -1459,6 +1459,11 @@ LogicalResult UKernelOp::verify() {
   if (flags & SHEARS_UK_CONV_CHANNEL_PANELS && getKernel() != "conv2d")
     return emitOpError() << "flags " << flags
                          << " ask for channel panels, which only conv2d has";
+  if (flags & SHEARS_UK_SPGEMM_PLANES &&
+      (getKernel() != "spgemm" || getIparams()[SHEARS_UK_GEMM_A_RANK] < 3))
+    return emitOpError() << "flags " << flags
+                         << " ask for planes, which only spgemm on an input "
+                            "of rank 3 or more has";
   if (flags & SHEARS_UK_QGEMM_DYNAMIC && getKernel() != "qgemm")
     return emitOpError() << "flags " << flags
                          << " ask for a dynamic quantization, which only "
