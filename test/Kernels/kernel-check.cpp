@@ -307,11 +307,15 @@ void checkBmm(const std::string &isa, int64_t batch, int64_t m, int64_t k,
 /// spgemm on a linear weight [n, k] with about `density` of it non-zero
 /// (whole rows empty, and one full row, among them), or 2:4 sparse
 /// (`density` 0.5 and `twoOfFour`: 2 of each 4 consecutive weights of a
-/// row, at random), against the dense reference.
+/// row, at random), against the dense reference. With `height` x `width`
+/// pixels, on planes (SHEARS_UK_SPGEMM_PLANES): a 1x1 convolution of `m`
+/// NCHW images.
 void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
-                 double density, int flags, bool twoOfFour = false) {
-  std::vector<float> a = random(m * k), w = random(n * k), bias = random(n);
-  std::vector<float> residual = random(m * n), want(m * n);
+                 double density, int flags, bool twoOfFour = false,
+                 int64_t height = 0, int64_t width = 0) {
+  int64_t pixels = height * width, p = height ? pixels : 1;
+  std::vector<float> a = random(m * k * p), w = random(n * k), bias = random(n);
+  std::vector<float> residual = random(m * n * p), want(m * n * p);
   for (int64_t row = 0; row < n; ++row)
     for (int64_t c = 0; c < k; ++c) {
       bool keep = row == 1 || (row % 7 != 3 && (rnd() + 1) / 2 < density);
@@ -324,29 +328,40 @@ void checkSpGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
         w[row * k + c] = 0.0f;
     }
   int act = (flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
-  for (int64_t i = 0; i < m; ++i)
+  // Element (row i, input kk) of A and (row i, output j) of C: on planes,
+  // row i is pixel i % p of image i / p.
+  auto atA = [&](int64_t i, int64_t kk) {
+    return (i / p * k + kk) * p + i % p;
+  };
+  auto atC = [&](int64_t i, int64_t j) { return (i / p * n + j) * p + i % p; };
+  for (int64_t i = 0; i < m * p; ++i)
     for (int64_t j = 0; j < n; ++j) {
       double sum = flags & SHEARS_UK_HAS_BIAS ? bias[j] : 0;
       for (int64_t kk = 0; kk < k; ++kk)
-        sum += double(a[i * k + kk]) * w[j * k + kk];
+        sum += double(a[atA(i, kk)]) * w[j * k + kk];
       if (flags & SHEARS_UK_HAS_RESIDUAL)
-        sum += residual[i * n + j];
-      want[i * n + j] = activate(sum, act);
+        sum += residual[atC(i, j)];
+      want[atC(i, j)] = activate(sum, act);
     }
   std::vector<float> packed(
       shears_uk_spgemm_packed_size(w.data(), n, k));
   shears_uk_pack_spgemm(w.data(), n, k, packed.data());
-  int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, 2, flags};
-  int64_t dims[2] = {m, k};
-  char what[128];
+  int kernelFlags = flags | (height ? SHEARS_UK_SPGEMM_PLANES : 0);
+  int64_t ip[SHEARS_UK_GEMM_NUM_PARAMS] = {k, n, height ? 4 : 2, kernelFlags};
+  int64_t dims[4] = {m, k, height, width};
+  char what[160];
   int32_t permuted;
   std::memcpy(&permuted, packed.data(), sizeof(permuted));
-  std::snprintf(what, sizeof(what),
-                "spgemm %s %ldx%ldx%ld density %.2f%s flags%d%s", isa.c_str(),
-                long(m), long(k), long(n), density, twoOfFour ? " (2:4)" : "",
-                flags, permuted ? " permuted" : "");
-  runAndCheck("shears_uk_spgemm_" + isa, what, flags, a.data(), packed.data(),
-              bias.data(), residual.data(), dims, ip, want,
+  std::snprintf(
+      what, sizeof(what), "spgemm %s %ldx%ldx%ld density %.2f%s flags%d%s%s",
+      isa.c_str(), long(m), long(k), long(n), density,
+      twoOfFour ? " (2:4)" : "", flags, permuted ? " permuted" : "",
+      height
+          ? (" planes " + std::to_string(height) + "x" + std::to_string(width))
+                .c_str()
+          : "");
+  runAndCheck("shears_uk_spgemm_" + isa, what, kernelFlags, a.data(),
+              packed.data(), bias.data(), residual.data(), dims, ip, want,
               1e-4 * std::sqrt(double(k)));
 }
 
@@ -710,6 +725,13 @@ int main() {
     checkSpGemm(isa, 64, 96, 40, 0.5, bias | res | relu, true);
     checkSpGemm(isa, 9, 200, 33, 0.5, clip, true);
     checkSpGemm(isa, 1, 200, 33, 0.5, bias, true);
+    // On planes: whole tiles of 4, 2 and 1 vectors, partial ones, a
+    // plane narrower than a vector, several images.
+    checkSpGemm(isa, 1, 64, 40, 0.1, bias | relu, false, 8, 8);
+    checkSpGemm(isa, 2, 37, 19, 0.3, bias | res | clip, false, 7, 9);
+    checkSpGemm(isa, 3, 50, 33, 0.2, res | relu, false, 3, 3);
+    checkSpGemm(isa, 2, 20, 70, 0.2, bias, false, 5, 6);
+    checkSpGemm(isa, 1, 96, 40, 0.5, bias | res | relu, true, 14, 14);
     // Weight-only int4 and binary: the direct walk (a batch of one, up to 7
     // rows) and the staged one (8 rows on; several k-blocks, a direct
     // block after a staged one), ragged panels and row tiles, odd K in one
