@@ -110,7 +110,15 @@ ModelReport shears::collectModelReport(Operation *root) {
                              weightType.getShape().end());
     layer.parameters = staticElements(weight);
     layer.nonzeroParameters = countNonzero(weight);
-    if (isa<LinearOp>(op) && layer.parameters > 0 &&
+    // What spgemm may run: linear layers, and 1x1 convolutions with unit
+    // strides, no padding and one group (on planes).
+    auto conv = dyn_cast<Conv2DOp>(op);
+    bool pointwise =
+        conv && conv.getGroups() == 1 && weightType.getRank() == 4 &&
+        weightType.getDimSize(2) == 1 && weightType.getDimSize(3) == 1 &&
+        llvm::all_of(conv.getStrides(), [](int64_t s) { return s == 1; }) &&
+        llvm::all_of(conv.getPads(), [](int64_t p) { return p == 0; });
+    if ((isa<LinearOp>(op) || pointwise) && layer.parameters > 0 &&
         double(layer.nonzeroParameters) <=
             SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY * double(layer.parameters))
       layer.format = "sparse";

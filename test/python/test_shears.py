@@ -588,6 +588,7 @@ def test_sparse_pointwise_convolution(tmp_path, cin, cout, h, w, residual):
     lowered = module.clone()
     lowered.run_pipeline("shears-convert-to-ukernels")
     assert 'shears.ukernel "spgemm"' in str(lowered) and "conv2d" not in str(lowered)
+    assert shears.report(path)["layers"][0]["format"] == "sparse"
     for time_sparse in (False, True):
         np.testing.assert_allclose(shears.compile(module, time_sparse=time_sparse)(x), expected,
                                    rtol=1e-5, atol=1e-5)
