@@ -41,7 +41,10 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     non-zero (pruned) becomes `spgemm` instead, the weight stored as its
     non-zeros by output row; with `time-sparse`, only where both kernels
     timed on the layer, on this machine, show spgemm the faster at every
-    batch (docs/SparseStorage.md). A linear layer with weight-only
+    batch (docs/SparseStorage.md). So does a pruned 1x1 convolution (unit
+    strides, no padding, one group), on planes (flag
+    SHEARS_UK_SPGEMM_PLANES: NCHW images), timed against `conv2d` on one
+    image of its shape. A linear layer with weight-only
     int4 or binary weights (their integers all in [-8, 7], or all +-1 with
     a scale per output channel) becomes `wqgemm`, the weight kept in 4 or 1
     bits. Other contractions stay for the linalg path.
@@ -59,13 +62,14 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "AMX, where the integer kernels are plain loops)">,
     Option<"sparseDensity", "sparse-density", "double",
            "::mlir::shears::kDefaultSparseDensity",
-           "Linear layers with at most this fraction of non-zero weights "
-           "run on the sparse kernel spgemm (0: never)">,
+           "Linear layers and 1x1 convolutions with at most this fraction "
+           "of non-zero weights run on the sparse kernel spgemm (0: never)">,
     Option<"timeSparse", "time-sparse", "bool", "false",
            "Time gemm and spgemm on each linear layer at or below "
            "sparse-density, on this machine with the kernel variant `isa`, "
-           "at batches 1, 4, 8 and 64, and keep spgemm only where it takes "
-           "at most 0.9 of gemm's time at each (SparseChoice.h; "
+           "at batches 1, 4, 8 and 64 (a 1x1 convolution: conv2d and "
+           "spgemm on one image), and keep spgemm only where it takes "
+           "at most 0.9 of the dense kernel's time at each (SparseChoice.h; "
            "where this machine cannot run `isa`, the density alone "
            "decides)">,
     Option<"isa", "isa", "std::string", "\"host\"",
