@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConvShape.h"
 #include "Epilogue.h"
 #include "ThreadPool.h"
 #include "Vector.h"
@@ -27,6 +28,7 @@
 #include "shears-c/Kernels.h"
 
 #include <stdio.h>
+#include <string.h>
 
 namespace shears::uk::SHEARS_UK_ISA {
 namespace {
@@ -71,6 +73,25 @@ struct SpGemm {
   /// On planes (SHEARS_UK_SPGEMM_PLANES): images and pixels a plane.
   int64_t images, planeSize;
 };
+
+/// Points g's weight fields at the parts of `packed` (Kernels.h), for g.k
+/// inputs and g.n outputs; returns its slots.
+int64_t readWeight(SpGemm &g, const void *packed) {
+  int64_t slices = ceilDiv(g.n, kS);
+  g.permuted = *static_cast<const int32_t *>(packed);
+  g.sliceStart = static_cast<const int32_t *>(packed) + 1;
+  g.outputColumn = g.sliceStart + slices + 1;
+  g.column = g.outputColumn + slices * kS;
+  int64_t slots = g.sliceStart[slices];
+  g.value = reinterpret_cast<const float *>(g.column + slots * kS);
+  g.blocks = ceilDiv(g.k, kB);
+  g.blockStart = reinterpret_cast<const int32_t *>(g.value + slots * kS);
+  g.offset =
+      reinterpret_cast<const uint8_t *>(g.blockStart + slices * g.blocks + 1);
+  int64_t blockSlots = g.blockStart[slices * g.blocks];
+  g.blockValue = reinterpret_cast<const float *>(g.offset + blockSlots * kS);
+  return slots;
+}
 
 /// The 16 floats of `base` at the indices `index`.
 inline V16 gather16(const float *base, const int32_t *index) {
@@ -204,6 +225,31 @@ template <int L> struct Lanes {
   static V splat(float x) { return (V{} + 1.0f) * x; }
 };
 
+/// The sums of P = 16 / Q outputs of slice `slice` from its output o0, Q
+/// vectors of L floats each: slot after slot (each slot's entries for them
+/// are contiguous, and their P x Q accumulators independent chains), its
+/// value times the run of inputs run(column) gives. Padding entries add 0
+/// times column 0's run.
+template <int L, int Q, typename Run>
+inline void sliceSums(const SpGemm &g, int64_t slice, int64_t o0,
+                      typename Lanes<L>::V (&acc)[16 / Q][Q], Run run) {
+  using Ops = Lanes<L>;
+  constexpr int P = 16 / Q;
+  const int32_t *column = g.column + g.sliceStart[slice] * kS;
+  const float *value = g.value + g.sliceStart[slice] * kS;
+  int64_t slots = g.sliceStart[slice + 1] - g.sliceStart[slice];
+  for (int p = 0; p < P; ++p)
+    for (int q = 0; q < Q; ++q)
+      acc[p][q] = typename Lanes<L>::V{};
+  for (int64_t j = 0; j < slots; ++j)
+    for (int p = 0; p < P; ++p) {
+      typename Lanes<L>::V w = Ops::splat(value[j * kS + o0 + p]);
+      const float *x = run(column[j * kS + o0 + p]);
+      for (int q = 0; q < Q; ++q)
+        acc[p][q] += w * Ops::load(x + q * L);
+    }
+}
+
 /// The tile walk, Q vectors of L floats a tile row: tile task / chunks,
 /// its column chunk task % chunks.
 template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
@@ -249,23 +295,12 @@ template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
   }
   for (int64_t c0 = n0; c0 < n1; c0 += kS) {
     int64_t columns = min64(kS, n1 - c0);
-    int64_t slice = c0 / kS;
-    const int32_t *column = g.column + g.sliceStart[slice] * kS;
-    const float *value = g.value + g.sliceStart[slice] * kS;
-    int64_t slots = g.sliceStart[slice + 1] - g.sliceStart[slice];
-    // P of the slice's outputs at a time, slot after slot: each slot's
-    // entries for them are contiguous, and their P x Q accumulators (16)
-    // are independent chains. Padding entries add 0 times row 0.
+    // P of the slice's outputs at a time.
     constexpr int P = 16 / Q;
     for (int64_t o0 = 0; o0 < columns; o0 += P) {
-      V acc[P][Q] = {};
-      for (int64_t j = 0; j < slots; ++j)
-        for (int p = 0; p < P; ++p) {
-          V w = Ops::splat(value[j * kS + o0 + p]);
-          const float *x = at + int64_t(column[j * kS + o0 + p]) * T;
-          for (int q = 0; q < Q; ++q)
-            acc[p][q] += w * Ops::load(x + q * L);
-        }
+      V acc[P][Q];
+      sliceSums<L, Q>(g, c0 / kS, o0, acc,
+                      [&](int32_t k) { return at + int64_t(k) * T; });
       for (int p = 0; p < P; ++p)
         for (int q = 0; q < Q; ++q)
           Ops::store(outputs + (o0 + p) * T + q * L, acc[p][q]);
@@ -328,21 +363,12 @@ template <int Q> void planesTask(void *ctx, int64_t task, int worker) {
   int64_t planeOffset = image * g.n * g.planeSize + p0;
   for (int64_t c0 = n0; c0 < n1; c0 += kS) {
     int64_t columns = min64(kS, n1 - c0);
-    int64_t slice = c0 / kS;
-    const int32_t *column = g.column + g.sliceStart[slice] * kS;
-    const float *value = g.value + g.sliceStart[slice] * kS;
-    int64_t slots = g.sliceStart[slice + 1] - g.sliceStart[slice];
     // P of the slice's outputs at a time, as in tileTask.
     constexpr int P = 16 / Q;
     for (int64_t o0 = 0; o0 < columns; o0 += P) {
-      VF acc[P][Q] = {};
-      for (int64_t j = 0; j < slots; ++j)
-        for (int p = 0; p < P; ++p) {
-          VF w = splat(value[j * kS + o0 + p]);
-          const float *x = at + int64_t(column[j * kS + o0 + p]) * stride;
-          for (int q = 0; q < Q; ++q)
-            acc[p][q] += w * load(x + q * W);
-        }
+      typename Lanes<W>::V acc[P][Q];
+      sliceSums<W, Q>(g, c0 / kS, o0, acc,
+                      [&](int32_t k) { return at + int64_t(k) * stride; });
       for (int p = 0; p < P && o0 + p < columns; ++p) {
         int64_t o = c0 + o0 + p;
         int64_t channel = g.permuted ? g.outputColumn[o] : o;
@@ -366,6 +392,101 @@ template <int Q> void planesTask(void *ctx, int64_t task, int worker) {
   }
 }
 
+/// spconv2d (Kernels.h): a k x k convolution with unit strides and
+/// dilations, one group, its filter [Cout, C kh kw] packed as spgemm's
+/// weight. A task copies the input rows a band of output rows reads, every
+/// channel, zero-padded to wp = OW + kw - 1 columns; output pixel (y, x)
+/// is then "wide" pixel y wp + x, and the input of filter tap (c, i, j)
+/// for wide pixels [t, t + T) is the run at c rows wp + i wp + j + t of
+/// the copy: the planes walk's tile, at an offset a tap. Sums of the
+/// wp - OW wide pixels past each row are computed and dropped.
+struct SpConv : ConvShape {
+  SpGemm g;
+  /// Output rows a task, bands an image, and floats of one channel of a
+  /// band's copy (rows x wp).
+  int64_t band, bands, wp, channelFloats;
+};
+
+template <int Q> void spconvTask(void *ctx, int64_t task, int worker) {
+  const SpConv &d = *static_cast<const SpConv *>(ctx);
+  const SpGemm &g = d.g;
+  constexpr int64_t T = Q * W;
+  int64_t tile = task / g.chunks, image = tile / d.bands;
+  int64_t y0 = tile % d.bands * d.band, y1 = min64(d.oh, y0 + d.band);
+  int64_t n0 = task % g.chunks * g.chunk, n1 = min64(g.n, n0 + g.chunk);
+  int64_t rows = y1 - y0 + d.kh - 1, wp = d.wp;
+  // The copy (and T + wp zeros past it, which the last tile's taps may
+  // reach), the taps' offsets in it, and a tile's sums.
+  int64_t copyFloats = ceilDiv(d.c * d.channelFloats + T + wp, W) * W;
+  float *copy = scratch(worker, (copyFloats + kS * T) * sizeof(float) +
+                                    g.k * sizeof(int64_t));
+  if (!copy)
+    return; // Out of memory: nothing sensible to do inside a kernel.
+  float *sums = copy + copyFloats;
+  int64_t *offsets = reinterpret_cast<int64_t *>(sums + kS * T);
+  const float *in = g.a + image * d.c * d.h * d.w;
+  // Copy column x holds input column x - pl.
+  int64_t x0 = min64(d.pl, wp), x1 = min64(wp, d.pl + d.w);
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t r = 0; r < rows; ++r) {
+      float *dst = copy + c * d.channelFloats + r * wp;
+      int64_t iy = y0 + r - d.pt;
+      if (iy < 0 || iy >= d.h || x1 <= x0) {
+        memset(dst, 0, wp * sizeof(float));
+        continue;
+      }
+      memset(dst, 0, x0 * sizeof(float));
+      memcpy(dst + x0, in + (c * d.h + iy) * d.w + (x0 - d.pl),
+             (x1 - x0) * sizeof(float));
+      memset(dst + x1, 0, (wp - x1) * sizeof(float));
+    }
+  for (int64_t x = d.c * d.channelFloats; x < copyFloats; ++x)
+    copy[x] = 0.0f;
+  for (int64_t c = 0, k = 0; c < d.c; ++c)
+    for (int64_t i = 0; i < d.kh; ++i)
+      for (int64_t j = 0; j < d.kw; ++j)
+        offsets[k++] = c * d.channelFloats + i * wp + j;
+
+  const Epilogue &e = g.epilogue;
+  float *out = g.c + image * (d.cout * d.oh * d.ow + d.outSkip);
+  const float *residual =
+      e.residual ? e.residual + image * d.cout * d.oh * d.ow : nullptr;
+  int64_t wide = (y1 - y0 - 1) * wp + d.ow;
+  for (int64_t t0 = 0; t0 < wide; t0 += T) {
+    for (int64_t c0 = n0; c0 < n1; c0 += kS) {
+      int64_t columns = min64(kS, n1 - c0);
+      constexpr int P = 16 / Q;
+      for (int64_t o0 = 0; o0 < columns; o0 += P) {
+        typename Lanes<W>::V acc[P][Q];
+        sliceSums<W, Q>(g, c0 / kS, o0, acc,
+                        [&](int32_t k) { return copy + offsets[k] + t0; });
+        for (int p = 0; p < P; ++p)
+          for (int q = 0; q < Q; ++q)
+            store(sums + (o0 + p) * T + q * W, acc[p][q]);
+      }
+      // Each output's runs of real pixels in the tile, with the epilogue.
+      for (int64_t o = 0; o < columns; ++o) {
+        int64_t channel = g.permuted ? g.outputColumn[c0 + o] : c0 + o;
+        VF bias = e.bias ? splat(e.bias[channel]) : VF{};
+        for (int64_t t = t0, end = min64(t0 + T, wide); t < end;) {
+          int64_t y = t / wp, x = t % wp;
+          if (x >= d.ow) {
+            t = (y + 1) * wp;
+            continue;
+          }
+          int64_t n = min64(min64(W, d.ow - x), end - t);
+          int64_t at = (channel * d.oh + y0 + y) * d.ow + x;
+          VF v = loadFirst(sums + o * T + (t - t0), n) + bias;
+          if (residual)
+            v += loadFirst(residual + at, n);
+          storeFirst(out + at, e.activate(v), n);
+          t += n;
+        }
+      }
+    }
+  }
+}
+
 } // namespace
 } // namespace shears::uk::SHEARS_UK_ISA
 
@@ -380,20 +501,8 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   g.a = static_cast<const float *>(buffers[0]);
   g.k = ip[SHEARS_UK_GEMM_K];
   g.n = ip[SHEARS_UK_GEMM_N];
-  // The packed weight's parts (Kernels.h).
   int64_t slices = ceilDiv(g.n, kS);
-  g.permuted = *static_cast<const int32_t *>(buffers[1]);
-  g.sliceStart = static_cast<const int32_t *>(buffers[1]) + 1;
-  g.outputColumn = g.sliceStart + slices + 1;
-  g.column = g.outputColumn + slices * kS;
-  int64_t slots = g.sliceStart[slices];
-  g.value = reinterpret_cast<const float *>(g.column + slots * kS);
-  g.blocks = ceilDiv(g.k, kB);
-  g.blockStart = reinterpret_cast<const int32_t *>(g.value + slots * kS);
-  g.offset = reinterpret_cast<const uint8_t *>(g.blockStart +
-                                               slices * g.blocks + 1);
-  int64_t blockSlots = g.blockStart[slices * g.blocks];
-  g.blockValue = reinterpret_cast<const float *>(g.offset + blockSlots * kS);
+  int64_t slots = readWeight(g, buffers[1]);
   g.epilogue = Epilogue(ip[SHEARS_UK_GEMM_FLAGS], fparams, operand);
   g.c = static_cast<float *>(*operand);
   // The work: the non-zeros and their padding.
@@ -459,4 +568,55 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
                                        : q == 2 ? tileTask<W, 2>
                                                 : tileTask<W, 4>;
   parallelFor(g.tiles * g.chunks, task, &g, g.m * entries);
+}
+
+extern "C" void SHEARS_UK_NAME(spconv2d)(void **buffers, const int64_t *dims,
+                                         const int64_t *ip,
+                                         const float *fparams) {
+  SpConv d{};
+  d.read(dims, ip);
+  SpGemm &g = d.g;
+  g.a = static_cast<const float *>(buffers[0]);
+  g.k = d.c * d.kh * d.kw;
+  g.n = d.cout;
+  int64_t slices = ceilDiv(g.n, kS);
+  int64_t slots = readWeight(g, buffers[1]);
+  void **operand = buffers + 2;
+  g.epilogue = Epilogue(ip[SHEARS_UK_CONV_FLAGS], fparams, operand);
+  g.c = static_cast<float *>(*operand);
+  if (d.n == 0 || d.oh == 0 || d.ow == 0 || g.n == 0)
+    return;
+  int64_t entries = slots * kS;
+  int64_t macs = d.n * d.oh * d.ow * entries;
+  ProfileScope profile(
+      [&](char *out, size_t size) {
+        snprintf(out, size,
+                 "spconv2d %s: n%lld %lldx%lldx%lld -> %lld, %lldx%lld, %lld "
+                 "entries",
+                 SHEARS_UK_ISA_NAME, (long long)d.n, (long long)d.c,
+                 (long long)d.h, (long long)d.w, (long long)d.cout,
+                 (long long)d.kh, (long long)d.kw, (long long)entries);
+      },
+      macs);
+  d.wp = d.ow + d.kw - 1;
+  // Bands whose copy stays in L2 with the weights streaming past, and
+  // enough tasks for the threads (slices split in chunks otherwise).
+  int64_t rowBytes = d.c * d.wp * int64_t(sizeof(float));
+  d.band = max64(1, kTileBytes / max64(rowBytes, 1) - (d.kh - 1));
+  d.band = min64(d.band, d.oh);
+  int64_t wanted = numWorkers() > 1 ? 2 * numWorkers() : 1;
+  if (d.n * ceilDiv(d.oh, d.band) < wanted)
+    d.band = max64(1, ceilDiv(d.oh, ceilDiv(wanted, d.n)));
+  d.bands = ceilDiv(d.oh, d.band);
+  d.channelFloats = (d.band + d.kh - 1) * d.wp;
+  g.chunks = min64(slices, max64(1, ceilDiv(wanted, d.n * d.bands)));
+  g.chunk = ceilDiv(slices, g.chunks) * kS;
+  g.chunks = ceilDiv(g.n, g.chunk);
+  // Tiles of 4 vectors where a band's wide pixels fill them.
+  int64_t wide = (d.band - 1) * d.wp + d.ow;
+  int q = wide <= W ? 1 : wide <= 2 * W ? 2 : 4;
+  void (*task)(void *, int64_t, int) = q == 1   ? spconvTask<1>
+                                       : q == 2 ? spconvTask<2>
+                                                : spconvTask<4>;
+  parallelFor(d.n * d.bands * g.chunks, task, &d, macs);
 }

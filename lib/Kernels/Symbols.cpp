@@ -13,6 +13,7 @@
   X(maxpool2d, avx512) X(maxpool2d, avx2) X(maxpool2d, generic)               \
   X(qgemm, avx512) X(qgemm, avx2) X(qgemm, generic)                           \
   X(qconv2d, avx512) X(qconv2d, avx2) X(qconv2d, generic)                     \
+  X(spconv2d, avx512) X(spconv2d, avx2) X(spconv2d, generic)                   \
   X(spgemm, avx512) X(spgemm, avx2) X(spgemm, generic)                         \
   X(wqgemm, avx512) X(wqgemm, avx2) X(wqgemm, generic)
 // clang-format on

@@ -110,15 +110,15 @@ ModelReport shears::collectModelReport(Operation *root) {
                              weightType.getShape().end());
     layer.parameters = staticElements(weight);
     layer.nonzeroParameters = countNonzero(weight);
-    // What spgemm may run: linear layers, and 1x1 convolutions with unit
-    // strides, no padding and one group (on planes).
+    // What the sparse kernels may run: linear layers, and convolutions
+    // with unit strides and dilations and one group (spgemm on planes,
+    // spconv2d).
     auto conv = dyn_cast<Conv2DOp>(op);
-    bool pointwise =
-        conv && conv.getGroups() == 1 && weightType.getRank() == 4 &&
-        weightType.getDimSize(2) == 1 && weightType.getDimSize(3) == 1 &&
-        llvm::all_of(conv.getStrides(), [](int64_t s) { return s == 1; }) &&
-        llvm::all_of(conv.getPads(), [](int64_t p) { return p == 0; });
-    if ((isa<LinearOp>(op) || pointwise) && layer.parameters > 0 &&
+    auto isOne = [](int64_t v) { return v == 1; };
+    bool unit = conv && conv.getGroups() == 1 &&
+                llvm::all_of(conv.getStrides(), isOne) &&
+                llvm::all_of(conv.getDilations(), isOne);
+    if ((isa<LinearOp>(op) || unit) && layer.parameters > 0 &&
         double(layer.nonzeroParameters) <=
             SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY * double(layer.parameters))
       layer.format = "sparse";

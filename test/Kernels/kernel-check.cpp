@@ -141,13 +141,21 @@ struct ConvCase {
 };
 
 /// `channelPanels`: the filter packed for output channels along the vectors.
-void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels) {
+/// `sparse`: about 15% of the filter non-zero (output channel 1 dense, every
+/// seventh empty), on spconv2d (unit strides and dilations, one group).
+void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels,
+               bool sparse = false) {
   bool depthwise = t.groups == t.c && t.groups == t.cout && t.groups > 1;
   int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
   int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
   int64_t cg = t.c / t.groups, mg = t.cout / t.groups, k = cg * t.kh * t.kw;
   std::vector<float> in = random(t.n * t.c * t.h * t.w);
   std::vector<float> filter = random(t.cout * k), bias = random(t.cout);
+  if (sparse)
+    for (int64_t m = 0; m < t.cout; ++m)
+      for (int64_t kk = 0; kk < k; ++kk)
+        if (m != 1 && (m % 7 == 3 || (rnd() + 1) / 2 > 0.15))
+          filter[m * k + kk] = 0.0f;
   std::vector<float> residual = random(t.n * t.cout * oh * ow);
   std::vector<float> want(residual.size());
   int act = (t.flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
@@ -175,7 +183,10 @@ void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels) {
         }
   std::vector<float> weights = filter;
   int flags = t.flags | (channelPanels ? SHEARS_UK_CONV_CHANNEL_PANELS : 0);
-  if (channelPanels) {
+  if (sparse) {
+    weights.resize(shears_uk_spgemm_packed_size(filter.data(), t.cout, k));
+    shears_uk_pack_spgemm(filter.data(), t.cout, k, weights.data());
+  } else if (channelPanels) {
     weights.resize(
         shears_uk_conv_filter_panels_packed_size(t.cout, k, t.groups));
     shears_uk_pack_conv_filter_panels(filter.data(), t.cout, k, t.groups,
@@ -193,13 +204,18 @@ void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels) {
   std::snprintf(what, sizeof(what),
                 "%s %s n%ld c%ld %ldx%ld cout%ld k%ldx%ld s%ld,%ld "
                 "p%ld,%ld,%ld,%ld d%ld,%ld g%ld flags%d",
-                depthwise ? "dwconv2d" : "conv2d", isa.c_str(), long(t.n),
-                long(t.c), long(t.h), long(t.w), long(t.cout), long(t.kh),
-                long(t.kw), long(t.sh), long(t.sw), long(t.pt), long(t.pl),
-                long(t.pb), long(t.pr), long(t.dh), long(t.dw),
-                long(t.groups), flags);
+                sparse      ? "spconv2d"
+                : depthwise ? "dwconv2d"
+                            : "conv2d",
+                isa.c_str(), long(t.n), long(t.c), long(t.h), long(t.w),
+                long(t.cout), long(t.kh), long(t.kw), long(t.sh), long(t.sw),
+                long(t.pt), long(t.pl), long(t.pb), long(t.pr), long(t.dh),
+                long(t.dw), long(t.groups), flags);
   runAndCheck(std::string("shears_uk_") +
-                  (depthwise ? "dwconv2d_" : "conv2d_") + isa,
+                  (sparse      ? "spconv2d_"
+                   : depthwise ? "dwconv2d_"
+                               : "conv2d_") +
+                  isa,
               what, flags, in.data(), weights.data(), bias.data(),
               residual.data(), dims, ip, want, 1e-4, true);
 }
@@ -681,6 +697,8 @@ int main() {
       checkConv(isa, c, false);
       if (!(c.groups > 1 && c.groups == c.c && c.groups == c.cout))
         checkConv(isa, c, true);
+      if (c.groups == 1 && c.sh == 1 && c.sw == 1 && c.dh == 1 && c.dw == 1)
+        checkConv(isa, c, false, true);
     }
     const ConvCase pools[] = {
         // n c  h   w  - kh kw sh sw pt pl pb pr dh dw -  flags

@@ -555,42 +555,53 @@ def test_time_sparse(tmp_path):
     assert all(0 < r < 1 for r in layer["spgemm_over_gemm"].values())
 
 
-@pytest.mark.parametrize("cin,cout,h,w,residual", [(64, 128, 14, 14, False), (32, 32, 7, 9, True),
-                                                   (96, 40, 3, 3, False), (16, 24, 56, 56, False)])
-def test_sparse_pointwise_convolution(tmp_path, cin, cout, h, w, residual):
-    """A 1x1 convolution 10% non-zero runs on spgemm's planes (untimed: at
-    most 0.2 non-zero), its bias, residual add and relu fused: numpy's
-    numbers, for planes of whole tiles (14 x 14 = 196 is not: its last
-    tile is partial), a few pixels, two images, and timed or not."""
-    rng = np.random.default_rng(cin + h)
-    weight = rng.standard_normal((cout, cin, 1, 1)).astype(np.float32)
+@pytest.mark.parametrize("cin,cout,h,w,k,pads,residual", [
+    (64, 128, 14, 14, 1, [0, 0, 0, 0], False), (32, 32, 7, 9, 1, [0, 0, 0, 0], True),
+    (96, 40, 3, 3, 1, [0, 0, 0, 0], False), (64, 64, 56, 56, 1, [0, 0, 0, 0], False),
+    (16, 32, 14, 14, 3, [1, 1, 1, 1], True), (3, 40, 30, 30, 3, [1, 1, 1, 1], False),
+    (12, 16, 10, 11, 5, [2, 1, 0, 3], False), (8, 16, 6, 5, 3, [0, 0, 0, 0], False)])
+def test_sparse_convolution(tmp_path, cin, cout, h, w, k, pads, residual):
+    """A convolution with unit strides 10% non-zero runs sparse (untimed: at
+    most 0.2 non-zero): a 1x1 one on spgemm's planes, others on spconv2d,
+    their bias, residual add and relu fused. numpy's numbers, for planes
+    of whole tiles and partial ones (14 x 14 = 196 pixels), a few pixels,
+    asymmetric and no padding, two images, timed or not."""
+    rng = np.random.default_rng(cin + h + k)
+    weight = rng.standard_normal((cout, cin, k, k)).astype(np.float32)
     weight[rng.random(weight.shape) > 0.1] = 0
     bias = rng.standard_normal(cout).astype(np.float32)
-    nodes = [onnx.helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[1, 1], name="pw")]
+    oh, ow = h + pads[0] + pads[2] - k + 1, w + pads[1] + pads[3] - k + 1
+    nodes = [onnx.helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[k, k], pads=pads,
+                                   name="conv")]
+    inputs = [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", cin, h, w])]
     last = "c"
     if residual:
-        nodes.append(onnx.helper.make_node("Add", ["c", "x"], ["s"]))
+        nodes.append(onnx.helper.make_node("Add", ["c", "r"], ["s"]))
+        inputs.append(onnx.helper.make_tensor_value_info("r", onnx.TensorProto.FLOAT, ["N", cout, oh, ow]))
         last = "s"
     nodes.append(onnx.helper.make_node("Relu", [last], ["y"]))
     graph = onnx.helper.make_graph(
-        nodes, "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", cin, h, w])],
-        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        nodes, "g", inputs, [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
         [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
-    path = tmp_path / "pointwise.onnx"
+    path = tmp_path / "sparse_conv.onnx"
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), path)
     x = rng.standard_normal((2, cin, h, w)).astype(np.float32)
-    expected = np.einsum("ok,nkp->nop", weight[:, :, 0, 0].astype(np.float64),
-                         x.reshape(2, cin, -1)).reshape(2, cout, h, w) + bias[None, :, None, None]
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))
+    expected = np.einsum("nchwij,ocij->nohw", windows, weight) + bias[None, :, None, None]
+    feeds = [x]
     if residual:
-        expected += x
+        feeds.append(rng.standard_normal(expected.shape).astype(np.float32))
+        expected = expected + feeds[1]
     expected = np.maximum(expected, 0)
     module = shears.import_onnx(path)
     lowered = module.clone()
     lowered.run_pipeline("shears-convert-to-ukernels")
-    assert 'shears.ukernel "spgemm"' in str(lowered) and "conv2d" not in str(lowered)
+    kernel = "spgemm" if k == 1 else "spconv2d"
+    assert f'shears.ukernel "{kernel}"' in str(lowered) and '"conv2d"' not in str(lowered)
     assert shears.report(path)["layers"][0]["format"] == "sparse"
     for time_sparse in (False, True):
-        np.testing.assert_allclose(shears.compile(module, time_sparse=time_sparse)(x), expected,
+        np.testing.assert_allclose(shears.compile(module, time_sparse=time_sparse)(*feeds), expected,
                                    rtol=1e-5, atol=1e-5)
 
 

@@ -43,8 +43,10 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     timed on the layer, on this machine, show spgemm the faster at every
     batch (docs/SparseStorage.md). So does a pruned 1x1 convolution (unit
     strides, no padding, one group), on planes (flag
-    SHEARS_UK_SPGEMM_PLANES: NCHW images), timed against `conv2d` on one
-    image of its shape. A linear layer with weight-only
+    SHEARS_UK_SPGEMM_PLANES: NCHW images); another pruned convolution with
+    unit strides and dilations and one group becomes `spconv2d`, its filter
+    in spgemm's layout; both timed against `conv2d` on one image of their
+    shape. A linear layer with weight-only
     int4 or binary weights (their integers all in [-8, 7], or all +-1 with
     a scale per output channel) becomes `wqgemm`, the weight kept in 4 or 1
     bits. Other contractions stay for the linalg path.
@@ -62,13 +64,14 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "AMX, where the integer kernels are plain loops)">,
     Option<"sparseDensity", "sparse-density", "double",
            "::mlir::shears::kDefaultSparseDensity",
-           "Linear layers and 1x1 convolutions with at most this fraction "
-           "of non-zero weights run on the sparse kernel spgemm (0: never)">,
+           "Linear layers and convolutions (unit strides and dilations, one "
+           "group) with at most this fraction of non-zero weights run on "
+           "the sparse kernels spgemm and spconv2d (0: never)">,
     Option<"timeSparse", "time-sparse", "bool", "false",
            "Time gemm and spgemm on each linear layer at or below "
            "sparse-density, on this machine with the kernel variant `isa`, "
-           "at batches 1, 4, 8 and 64 (a 1x1 convolution: conv2d and "
-           "spgemm on one image), and keep spgemm only where it takes "
+           "at batches 1, 4, 8 and 64 (a convolution: conv2d and the sparse "
+           "kernel on one image), and keep the sparse one only where it takes "
            "at most 0.9 of the dense kernel's time at each (SparseChoice.h; "
            "where this machine cannot run `isa`, the density alone "
            "decides)">,

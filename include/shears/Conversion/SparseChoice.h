@@ -1,8 +1,9 @@
 //===- SparseChoice.h - Dense or sparse, measured on this machine -*- C++
 //-*-===//
 //
-// Whether a pruned linear layer (or 1x1 convolution) runs faster on spgemm
-// (its non-zeros) or on gemm (conv2d: its dense packed panels) depends on
+// Whether a pruned linear layer (or convolution) runs faster on spgemm
+// (spconv2d: its non-zeros) or on gemm (conv2d: its dense packed panels)
+// depends on
 // its shape, its sparsity, the batch and the CPU: the same layer is 3x faster
 // sparse on one machine and slower on another (docs/SparseStorage.md). Rather
 // than a density threshold tuned once, the compiler can time both kernels on
@@ -45,8 +46,8 @@ struct FormatTiming {
 struct SparseChoice {
   SmallVector<FormatTiming, 4> timings;
   bool sparse = false;
-  /// The dense kernel timed: gemm, or conv2d.
-  std::string denseKernel = "gemm";
+  /// The kernels timed: gemm or conv2d, and spgemm or spconv2d.
+  std::string denseKernel = "gemm", sparseKernel = "spgemm";
 
   /// "spgemm: spgemm / gemm ms at batch 1: 0.0050 / 0.0141 (0.36x) 4: ...",
   /// the verdict first: for remarks.
@@ -85,17 +86,19 @@ std::optional<SparseChoice> timeLinearFormats(ArrayRef<float> gemmPacked,
                                               int64_t k, int64_t n,
                                               llvm::StringRef isa);
 
-/// Times a 1x1 convolution (stride 1, no padding) of one image of
-/// `channels` x `height` x `width` to `outChannels`: `conv2d` with its
-/// packed filter and slots (what the compiler would call) against `spgemm`
-/// on planes (SHEARS_UK_SPGEMM_PLANES) with `spgemmPacked`
-/// (packSparseCandidate's of the filter [outChannels, channels]), with the
-/// kernel variant `isa`. nullopt when this machine cannot run that variant.
+/// Times a convolution on one image of `channels` x `height` x `width`
+/// (`outputElements` floats out): `conv2d` with its packed filter and slots
+/// (what the compiler would call) against `sparseKernel` (spgemm on planes
+/// for a 1x1 convolution, spconv2d) with `sparsePacked`
+/// (packSparseCandidate's of the filter [Cout, C kh kw]) and its slots
+/// `sparseIparams` (without the bias), with the kernel variant `isa`.
+/// nullopt when this machine cannot run that variant.
 std::optional<SparseChoice>
-timeConv1x1Formats(ArrayRef<float> convPacked, ArrayRef<int64_t> convIparams,
-                   ArrayRef<float> spgemmPacked, int64_t channels,
-                   int64_t outChannels, int64_t height, int64_t width,
-                   llvm::StringRef isa);
+timeConvFormats(ArrayRef<float> convPacked, ArrayRef<int64_t> convIparams,
+                llvm::StringRef sparseKernel, ArrayRef<float> sparsePacked,
+                ArrayRef<int64_t> sparseIparams, int64_t channels,
+                int64_t height, int64_t width, int64_t outputElements,
+                llvm::StringRef isa);
 
 } // namespace mlir::shears
 

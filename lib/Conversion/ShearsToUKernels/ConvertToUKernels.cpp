@@ -206,6 +206,8 @@ LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
                                     ArrayRef<int64_t> moreIparams = {},
                                     int64_t flags = 0);
 
+bool isOne(int64_t v) { return v == 1; }
+
 /// Names a layer in remarks: "layer 'NAME'", or `what` when it has none.
 std::string describeLayer(Operation *op, StringRef what) {
   StringRef name = getLayerName(op);
@@ -270,18 +272,34 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
         shape = {groups, (mg + SHEARS_UK_CONV_MR - 1) / SHEARS_UK_CONV_MR, k,
                  SHEARS_UK_CONV_MR};
       }
-      // A pruned 1x1 convolution may run on spgemm's planes.
+      // A pruned convolution with unit strides and dilations may run
+      // sparse: 1x1 without padding on spgemm's planes, else on spconv2d.
+      bool unit = groups == 1 && llvm::all_of(strides, isOne) &&
+                  llvm::all_of(dilations, isOne);
       std::optional<SmallVector<float>> sparsePacked;
-      if (pointwise && groups == 1 && sparse.maxDensity > 0)
+      if (unit && sparse.maxDensity > 0)
         sparsePacked = packSparseCandidate(*filter, cout, k, sparse.maxDensity,
                                            sparse.time);
+      StringRef sparseKernel = pointwise ? "spgemm" : "spconv2d";
+      SmallVector<int64_t> sparseIparams;
+      if (pointwise) {
+        sparseIparams.assign(SHEARS_UK_GEMM_NUM_PARAMS, 0);
+        sparseIparams[SHEARS_UK_GEMM_K] = k;
+        sparseIparams[SHEARS_UK_GEMM_N] = cout;
+        sparseIparams[SHEARS_UK_GEMM_A_RANK] = 4;
+        sparseIparams[SHEARS_UK_GEMM_FLAGS] = SHEARS_UK_SPGEMM_PLANES;
+      } else {
+        sparseIparams.assign(iparams.begin(), iparams.end());
+        sparseIparams[SHEARS_UK_CONV_FLAGS] &=
+            ~int64_t(SHEARS_UK_CONV_CHANNEL_PANELS | SHEARS_UK_HAS_BIAS);
+      }
       if (sparsePacked && sparse.time) {
-        std::optional<SparseChoice> choice =
-            timeConv1x1Formats(packed, iparams, *sparsePacked, in[1], cout,
-                               in[2], in[3], sparse.isa);
+        std::optional<SparseChoice> choice = timeConvFormats(
+            packed, iparams, sparseKernel, *sparsePacked, sparseIparams, in[1],
+            in[2], in[3], cout * out[2] * out[3], sparse.isa);
         if (choice && sparse.explain)
-          op.emitRemark() << describeLayer(op, "convolution") << " (1x1, ["
-                          << cout << ", " << k << "], "
+          op.emitRemark() << describeLayer(op, "convolution") << " (" << kh
+                          << "x" << kw << ", [" << cout << ", " << k << "], "
                           << shears_uk_spgemm_nonzeros(filter->data(), cout, k)
                           << " non-zero) runs on " << choice->describe();
         if (choice && !choice->sparse)
@@ -293,9 +311,20 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
         Value sparseWeight =
             createWeightConstant(rewriter, weights.getLoc(), type,
                                  *sparsePacked, packedName(weights, "sparse"));
-        return replaceWithGemmKernel(rewriter, op, "spgemm", op.getInput(),
-                                     sparseWeight, bias, k, cout, weights,
-                                     releaser, {}, SHEARS_UK_SPGEMM_PLANES);
+        if (pointwise)
+          return replaceWithGemmKernel(rewriter, op, "spgemm", op.getInput(),
+                                       sparseWeight, bias, k, cout, weights,
+                                       releaser, {}, SHEARS_UK_SPGEMM_PLANES);
+        sparseIparams[SHEARS_UK_CONV_FLAGS] |= bias ? SHEARS_UK_HAS_BIAS : 0;
+        SmallVector<Value> inputs = {op.getInput(), sparseWeight};
+        if (bias)
+          inputs.push_back(bias);
+        Value init = emptyLike(rewriter, loc, outType, op.getInput());
+        rewriter.replaceOpWithNewOp<UKernelOp>(
+            op, TypeRange{outType}, "spconv2d", inputs, ValueRange{init},
+            sparseIparams, fparamsNone());
+        releaser.release(rewriter, weights);
+        return success();
       }
       auto type = RankedTensorType::get(shape, rewriter.getF32Type());
       weights = createWeightConstant(rewriter, weights.getLoc(), type, packed,

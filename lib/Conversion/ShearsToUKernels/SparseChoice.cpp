@@ -17,8 +17,8 @@ using namespace mlir::shears;
 std::string SparseChoice::describe() const {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << (sparse ? "spgemm" : denseKernel) << ": spgemm / " << denseKernel
-     << " ms at batch";
+  os << (sparse ? sparseKernel : denseKernel) << ": " << sparseKernel << " / "
+     << denseKernel << " ms at batch";
   for (const FormatTiming &t : timings)
     os << llvm::formatv(" {0}: {1:f4} / {2:f4} ({3:f2}x)", t.batch,
                         t.spgemmSeconds * 1e3, t.gemmSeconds * 1e3,
@@ -155,37 +155,37 @@ mlir::shears::timeLinearFormats(ArrayRef<float> gemmPacked,
   return choice;
 }
 
-std::optional<SparseChoice> mlir::shears::timeConv1x1Formats(
+std::optional<SparseChoice> mlir::shears::timeConvFormats(
     ArrayRef<float> convPacked, ArrayRef<int64_t> convIparams,
-    ArrayRef<float> spgemmPacked, int64_t channels, int64_t outChannels,
-    int64_t height, int64_t width, StringRef isa) {
+    StringRef sparseKernel, ArrayRef<float> sparsePacked,
+    ArrayRef<int64_t> sparseIparams, int64_t channels, int64_t height,
+    int64_t width, int64_t outputElements, StringRef isa) {
   int rank = isaRank(isa);
   if (rank < 0 || rank > isaRank(hostKernelTarget().isa))
     return std::nullopt;
   ShearsUKernelFn conv = kernelNamed(("shears_uk_conv2d_" + isa).str());
-  ShearsUKernelFn spgemm = kernelNamed(("shears_uk_spgemm_" + isa).str());
-  if (!conv || !spgemm)
+  ShearsUKernelFn sparse =
+      kernelNamed(("shears_uk_" + sparseKernel + "_" + isa).str());
+  if (!conv || !sparse)
     return std::nullopt;
   SmallVector<float> a = timingInputs(channels * height * width),
-                     c(outChannels * height * width);
-  int64_t sparseIparams[SHEARS_UK_GEMM_NUM_PARAMS] = {};
-  sparseIparams[SHEARS_UK_GEMM_K] = channels;
-  sparseIparams[SHEARS_UK_GEMM_N] = outChannels;
-  sparseIparams[SHEARS_UK_GEMM_A_RANK] = 4;
-  sparseIparams[SHEARS_UK_GEMM_FLAGS] = SHEARS_UK_SPGEMM_PLANES;
+                     c(outputElements);
   // Both without the bias (and residual) operands: the same work for both.
   SmallVector<int64_t> denseIparams(convIparams);
   denseIparams[SHEARS_UK_CONV_FLAGS] &=
       ~int64_t(SHEARS_UK_HAS_BIAS | SHEARS_UK_HAS_RESIDUAL);
-  // One image: a plane's pixels are the rows a batch of a linear layer is.
+  // One image: its pixels are the rows a batch of a linear layer is.
   int64_t dims[4] = {1, channels, height, width};
-  void *dense[3] = {a.data(), const_cast<float *>(convPacked.data()), c.data()};
-  void *sparse[3] = {a.data(), const_cast<float *>(spgemmPacked.data()),
-                     c.data()};
+  void *denseBuffers[3] = {a.data(), const_cast<float *>(convPacked.data()),
+                           c.data()};
+  void *sparseBuffers[3] = {a.data(), const_cast<float *>(sparsePacked.data()),
+                            c.data()};
   SparseChoice choice;
   choice.denseKernel = "conv2d";
-  choice.timings.push_back(timeBoth(conv, dense, denseIparams.data(), spgemm,
-                                    sparse, sparseIparams, dims, 1));
+  choice.sparseKernel = sparseKernel.str();
+  choice.timings.push_back(timeBoth(conv, denseBuffers, denseIparams.data(),
+                                    sparse, sparseBuffers, sparseIparams.data(),
+                                    dims, 1));
   choice.decide();
   return choice;
 }

@@ -185,7 +185,7 @@ func.func @mask_shape(%w: tensor<4x8xf32>, %m: tensor<4x2xi1>) -> tensor<4x8xf32
 // -----
 
 func.func @ukernel_unknown(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
-  // expected-error @+1 {{unknown micro-kernel 'conv3d' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, spgemm, wqgemm)}}
+  // expected-error @+1 {{unknown micro-kernel 'conv3d' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, qgemm, spconv2d, spgemm, wqgemm)}}
   %0 = shears.ukernel "conv3d" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 0] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
@@ -211,6 +211,14 @@ func.func @ukernel_flags(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tens
 func.func @ukernel_channel_panels(%x: tensor<4x16xf32>, %w: tensor<1x16x32xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
   // expected-error @+1 {{flags 4 ask for channel panels, which only conv2d has}}
   %0 = shears.ukernel "gemm" ins(%x, %w : tensor<4x16xf32>, tensor<1x16x32xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 4] fparams = [0.0, 0.0] -> tensor<4x20xf32>
+  return %0 : tensor<4x20xf32>
+}
+
+// -----
+
+func.func @ukernel_planes(%x: tensor<4x16xf32>, %w: tensor<73xf32>, %o: tensor<4x20xf32>) -> tensor<4x20xf32> {
+  // expected-error @+1 {{flags 1024 ask for planes, which only spgemm on an input of rank 3 or more has}}
+  %0 = shears.ukernel "spgemm" ins(%x, %w : tensor<4x16xf32>, tensor<73xf32>) outs(%o : tensor<4x20xf32>) iparams = [16, 20, 2, 1024] fparams = [0.0, 0.0] -> tensor<4x20xf32>
   return %0 : tensor<4x20xf32>
 }
 

@@ -1407,6 +1407,8 @@ constexpr KernelInfo kKernels[] = {
      SHEARS_UK_QGEMM_F_NUM, /*integer=*/true},
     {"qconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 3,
      SHEARS_UK_QGEMM_F_NUM, /*integer=*/true},
+    {"spconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
+     SHEARS_UK_F_NUM},
     {"spgemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2,
      SHEARS_UK_F_NUM},
     {"wqgemm", SHEARS_UK_WQGEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 3,
@@ -1435,7 +1437,7 @@ LogicalResult UKernelOp::verify() {
     return emitOpError()
            << "unknown micro-kernel '" << getKernel()
            << "' (bmm, conv2d, dwconv2d, gemm, maxpool2d, qconv2d, "
-              "qgemm, spgemm, wqgemm)";
+              "qgemm, spconv2d, spgemm, wqgemm)";
   if (getIparams().size() != info->numParams)
     return emitOpError() << "'" << getKernel() << "' takes "
                          << info->numParams << " iparams, got "
