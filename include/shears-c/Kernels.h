@@ -269,8 +269,8 @@ void shears_uk_pack_qconv_filter(const int8_t *filter, int64_t cout,
  * block_value[BLOCK_SLOTS * S] (f32), entry s * S + r of each for row
  * row[i * S + r] (offset 0 and value 0 past its non-zeros). A tensor of
  * shears_uk_spgemm_packed_size(W, N, K) f32 words holding those bits. */
-/* spconv2d: a convolution with unit strides and dilations and one group
- * (any window, any padding) whose filter is mostly zeros, as conv2d
+/* spconv2d: a convolution of one group (any window, strides, dilations
+ * and padding) whose filter is mostly zeros, as conv2d
  * computes it, the filter [Cout, C, kh, kw] viewed as [Cout, C kh kw] and
  * packed as spgemm's weight (above; shears_uk_pack_spgemm with n = Cout,
  * k = C kh kw). buffers: input, the packed filter, bias (if HAS_BIAS),

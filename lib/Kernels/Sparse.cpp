@@ -392,19 +392,22 @@ template <int Q> void planesTask(void *ctx, int64_t task, int worker) {
   }
 }
 
-/// spconv2d (Kernels.h): a k x k convolution with unit strides and
-/// dilations, one group, its filter [Cout, C kh kw] packed as spgemm's
-/// weight. A task copies the input rows a band of output rows reads, every
-/// channel, zero-padded to wp = OW + kw - 1 columns; output pixel (y, x)
-/// is then "wide" pixel y wp + x, and the input of filter tap (c, i, j)
-/// for wide pixels [t, t + T) is the run at c rows wp + i wp + j + t of
-/// the copy: the planes walk's tile, at an offset a tap. Sums of the
-/// wp - OW wide pixels past each row are computed and dropped.
+/// spconv2d (Kernels.h): a convolution of one group, its filter [Cout,
+/// C kh kw] packed as spgemm's weight. A task copies the input a band of
+/// output rows reads, every channel, zero-padded and split in sh x sw
+/// phases (input row r and column c of the padded input to phase (r mod
+/// sh, c mod sw) at (r / sh, c / sw)), each phase `rows` x wp, wp = OW +
+/// (kw - 1) dw / sw. Output pixel (y, x) is then "wide" pixel y wp + x,
+/// and the input of filter tap (c, i, j) for wide pixels [t, t + T) is a
+/// contiguous run of the copy: in phase (i dh mod sh, j dw mod sw), at
+/// (i dh / sh) wp + j dw / sw + t. So each tap is the planes walk's tile
+/// at an offset; the sums of the wide pixels past each row are computed
+/// and dropped.
 struct SpConv : ConvShape {
   SpGemm g;
-  /// Output rows a task, bands an image, and floats of one channel of a
-  /// band's copy (rows x wp).
-  int64_t band, bands, wp, channelFloats;
+  /// Output rows a task and bands an image; rows and columns (wp) of a
+  /// phase of a band's copy, and floats of one channel's sh x sw phases.
+  int64_t band, bands, rows, wp, channelFloats;
 };
 
 template <int Q> void spconvTask(void *ctx, int64_t task, int worker) {
@@ -414,7 +417,7 @@ template <int Q> void spconvTask(void *ctx, int64_t task, int worker) {
   int64_t tile = task / g.chunks, image = tile / d.bands;
   int64_t y0 = tile % d.bands * d.band, y1 = min64(d.oh, y0 + d.band);
   int64_t n0 = task % g.chunks * g.chunk, n1 = min64(g.n, n0 + g.chunk);
-  int64_t rows = y1 - y0 + d.kh - 1, wp = d.wp;
+  int64_t wp = d.wp, phase = d.rows * wp;
   // The copy (and T + wp zeros past it, which the last tile's taps may
   // reach), the taps' offsets in it, and a tile's sums.
   int64_t copyFloats = ceilDiv(d.c * d.channelFloats + T + wp, W) * W;
@@ -425,27 +428,40 @@ template <int Q> void spconvTask(void *ctx, int64_t task, int worker) {
   float *sums = copy + copyFloats;
   int64_t *offsets = reinterpret_cast<int64_t *>(sums + kS * T);
   const float *in = g.a + image * d.c * d.h * d.w;
-  // Copy column x holds input column x - pl.
-  int64_t x0 = min64(d.pl, wp), x1 = min64(wp, d.pl + d.w);
   for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t r = 0; r < rows; ++r) {
-      float *dst = copy + c * d.channelFloats + r * wp;
-      int64_t iy = y0 + r - d.pt;
-      if (iy < 0 || iy >= d.h || x1 <= x0) {
-        memset(dst, 0, wp * sizeof(float));
-        continue;
-      }
-      memset(dst, 0, x0 * sizeof(float));
-      memcpy(dst + x0, in + (c * d.h + iy) * d.w + (x0 - d.pl),
-             (x1 - x0) * sizeof(float));
-      memset(dst + x1, 0, (wp - x1) * sizeof(float));
-    }
+    for (int64_t pr = 0; pr < d.sh; ++pr)
+      for (int64_t pc = 0; pc < d.sw; ++pc)
+        for (int64_t r = 0; r < d.rows; ++r) {
+          float *dst =
+              copy + c * d.channelFloats + (pr * d.sw + pc) * phase + r * wp;
+          int64_t iy = (y0 + r) * d.sh + pr - d.pt;
+          if (iy < 0 || iy >= d.h) {
+            memset(dst, 0, wp * sizeof(float));
+            continue;
+          }
+          const float *src = in + (c * d.h + iy) * d.w;
+          if (d.sw == 1) { // Column x holds input column x - pl.
+            int64_t x0 = min64(d.pl, wp), x1 = max64(x0, min64(wp, d.pl + d.w));
+            memset(dst, 0, x0 * sizeof(float));
+            memcpy(dst + x0, src + (x0 - d.pl), (x1 - x0) * sizeof(float));
+            memset(dst + x1, 0, (wp - x1) * sizeof(float));
+            continue;
+          }
+          for (int64_t x = 0; x < wp; ++x) {
+            int64_t ix = x * d.sw + pc - d.pl;
+            dst[x] = ix >= 0 && ix < d.w ? src[ix] : 0.0f;
+          }
+        }
   for (int64_t x = d.c * d.channelFloats; x < copyFloats; ++x)
     copy[x] = 0.0f;
   for (int64_t c = 0, k = 0; c < d.c; ++c)
     for (int64_t i = 0; i < d.kh; ++i)
-      for (int64_t j = 0; j < d.kw; ++j)
-        offsets[k++] = c * d.channelFloats + i * wp + j;
+      for (int64_t j = 0; j < d.kw; ++j) {
+        int64_t ri = i * d.dh, rj = j * d.dw;
+        offsets[k++] = c * d.channelFloats +
+                       (ri % d.sh * d.sw + rj % d.sw) * phase + ri / d.sh * wp +
+                       rj / d.sw;
+      }
 
   const Epilogue &e = g.epilogue;
   float *out = g.c + image * (d.cout * d.oh * d.ow + d.outSkip);
@@ -598,17 +614,19 @@ extern "C" void SHEARS_UK_NAME(spconv2d)(void **buffers, const int64_t *dims,
                  (long long)d.kh, (long long)d.kw, (long long)entries);
       },
       macs);
-  d.wp = d.ow + d.kw - 1;
+  d.wp = d.ow + (d.kw - 1) * d.dw / d.sw;
+  int64_t reach = (d.kh - 1) * d.dh / d.sh; // Rows past a band's last.
   // Bands whose copy stays in L2 with the weights streaming past, and
   // enough tasks for the threads (slices split in chunks otherwise).
-  int64_t rowBytes = d.c * d.wp * int64_t(sizeof(float));
-  d.band = max64(1, kTileBytes / max64(rowBytes, 1) - (d.kh - 1));
+  int64_t rowBytes = d.c * d.sh * d.sw * d.wp * int64_t(sizeof(float));
+  d.band = max64(1, kTileBytes / max64(rowBytes, 1) - reach);
   d.band = min64(d.band, d.oh);
   int64_t wanted = numWorkers() > 1 ? 2 * numWorkers() : 1;
   if (d.n * ceilDiv(d.oh, d.band) < wanted)
     d.band = max64(1, ceilDiv(d.oh, ceilDiv(wanted, d.n)));
   d.bands = ceilDiv(d.oh, d.band);
-  d.channelFloats = (d.band + d.kh - 1) * d.wp;
+  d.rows = d.band + reach;
+  d.channelFloats = d.sh * d.sw * d.rows * d.wp;
   g.chunks = min64(slices, max64(1, ceilDiv(wanted, d.n * d.bands)));
   g.chunk = ceilDiv(slices, g.chunks) * kS;
   g.chunks = ceilDiv(g.n, g.chunk);

@@ -110,15 +110,11 @@ ModelReport shears::collectModelReport(Operation *root) {
                              weightType.getShape().end());
     layer.parameters = staticElements(weight);
     layer.nonzeroParameters = countNonzero(weight);
-    // What the sparse kernels may run: linear layers, and convolutions
-    // with unit strides and dilations and one group (spgemm on planes,
-    // spconv2d).
+    // What the sparse kernels may run: linear layers, and convolutions of
+    // one group (spgemm on planes, spconv2d).
     auto conv = dyn_cast<Conv2DOp>(op);
-    auto isOne = [](int64_t v) { return v == 1; };
-    bool unit = conv && conv.getGroups() == 1 &&
-                llvm::all_of(conv.getStrides(), isOne) &&
-                llvm::all_of(conv.getDilations(), isOne);
-    if ((isa<LinearOp>(op) || unit) && layer.parameters > 0 &&
+    bool ungrouped = conv && conv.getGroups() == 1;
+    if ((isa<LinearOp>(op) || ungrouped) && layer.parameters > 0 &&
         double(layer.nonzeroParameters) <=
             SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY * double(layer.parameters))
       layer.format = "sparse";

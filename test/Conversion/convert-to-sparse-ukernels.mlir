@@ -79,13 +79,14 @@ func.func @half(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
 
 // A 1x1 convolution (stride 1, no padding) with the same weight runs on
 // spgemm's planes (flags 1024, with the bias 1025): the same packed words;
-// A's rank is 4. Strided, or 3x3, it stays a convolution.
+// A's rank is 4. Strided, it runs on spconv2d (conv2d's slots).
 // CHECK-LABEL: func.func @pointwise
-// CHECK: %[[W:.+]] = shears.constant dense_resource<pw.sparse> : tensor<73xf32>
-// CHECK: shears.ukernel "spgemm" ins(%arg0, %[[W]], %{{.+}} : tensor<?x8x5x5xf32>, tensor<73xf32>, tensor<16xf32>)
+// CHECK-DAG: shears.constant dense_resource<pw.sparse{{(_1)?}}> : tensor<73xf32>
+// CHECK: shears.ukernel "spgemm" ins(%arg0, %{{.+}}, %{{.+}} : tensor<?x8x5x5xf32>, tensor<73xf32>, tensor<16xf32>)
 // CHECK-SAME: iparams = [8, 16, 4, 1025]
 // CHECK-SAME: -> tensor<?x16x5x5xf32>
-// CHECK: shears.ukernel "conv2d"
+// CHECK: shears.ukernel "spconv2d"
+// CHECK-SAME: iparams = [8, 5, 5, 16, 1, 1, 2, 2, 0, 0, 1, 1, 3, 3, 1, 0, 0]
 // DENSE-LABEL: func.func @pointwise
 // DENSE: shears.ukernel "conv2d"
 // DENSE: shears.ukernel "conv2d"
@@ -100,22 +101,26 @@ func.func @pointwise(%x: tensor<?x8x5x5xf32>) -> (tensor<?x16x5x5xf32>, tensor<?
 
 // -----
 
-// A 3x3 convolution with unit strides runs on spconv2d, its filter [16, 2,
-// 3, 3] viewed as [16, 18] in spgemm's packed layout (73 words for 288),
-// the conv2d slots (no channel panels; the bias flag); strided, it stays
+// A 3x3 convolution runs on spconv2d, its filter [16, 2, 3, 3] viewed as
+// [16, 18] in spgemm's packed layout (73 words for 288), the conv2d slots
+// (no channel panels; the bias flag); strided too. Grouped, it stays
 // conv2d.
 // CHECK-LABEL: func.func @window
-// CHECK: %[[W:.+]] = shears.constant dense_resource<k.sparse> : tensor<73xf32>
-// CHECK: shears.ukernel "spconv2d" ins(%arg0, %[[W]], %{{.+}} : tensor<?x2x6x6xf32>, tensor<73xf32>, tensor<16xf32>)
+// CHECK-DAG: shears.constant dense_resource<k.sparse{{(_1)?}}> : tensor<73xf32>
+// CHECK: shears.ukernel "spconv2d" ins(%arg0, %{{.+}}, %{{.+}} : tensor<?x2x6x6xf32>, tensor<73xf32>, tensor<16xf32>)
 // CHECK-SAME: iparams = [2, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, 1, 1, 0]
+// CHECK: shears.ukernel "spconv2d"
+// CHECK-SAME: iparams = [2, 6, 6, 16, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, 1, 0, 0]
 // CHECK: shears.ukernel "conv2d"
 // DENSE-LABEL: func.func @window
 // DENSE-NOT: spconv2d
 // TIME: remark: {{.*}}layer 'wc' (3x3, [16, 18], 3 non-zero) runs on {{(conv2d|spconv2d)}}: spconv2d / conv2d ms at batch 1:
-func.func @window(%x: tensor<?x2x6x6xf32>) -> (tensor<?x16x6x6xf32>, tensor<?x16x3x3xf32>) {
+func.func @window(%x: tensor<?x2x6x6xf32>) -> (tensor<?x16x6x6xf32>, tensor<?x16x3x3xf32>, tensor<?x16x6x6xf32>) {
   %w = shears.constant dense<[[[[0.0, 0.0, 0.0], [0.0, 1.5, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, -2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.5, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]]> : tensor<16x2x3x3xf32> loc("k")
   %b = shears.constant dense<0.25> : tensor<16xf32>
   %y = shears.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<?x2x6x6xf32>, tensor<16x2x3x3xf32>, tensor<16xf32>) -> tensor<?x16x6x6xf32> loc("wc")
   %s = shears.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<?x2x6x6xf32>, tensor<16x2x3x3xf32>) -> tensor<?x16x3x3xf32> loc("ws")
-  return %y, %s : tensor<?x16x6x6xf32>, tensor<?x16x3x3xf32>
+  %gw = shears.constant dense<[[[[0.0, 0.0, 0.0], [0.0, 1.5, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, -2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]], [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]]> : tensor<16x1x3x3xf32> loc("gk")
+  %g = shears.conv2d %x, %gw {pads = array<i64: 1, 1, 1, 1>, groups = 2 : i64} : (tensor<?x2x6x6xf32>, tensor<16x1x3x3xf32>) -> tensor<?x16x6x6xf32> loc("wg")
+  return %y, %s, %g : tensor<?x16x6x6xf32>, tensor<?x16x3x3xf32>, tensor<?x16x6x6xf32>
 }

@@ -555,23 +555,29 @@ def test_time_sparse(tmp_path):
     assert all(0 < r < 1 for r in layer["spgemm_over_gemm"].values())
 
 
-@pytest.mark.parametrize("cin,cout,h,w,k,pads,residual", [
-    (64, 128, 14, 14, 1, [0, 0, 0, 0], False), (32, 32, 7, 9, 1, [0, 0, 0, 0], True),
-    (96, 40, 3, 3, 1, [0, 0, 0, 0], False), (64, 64, 56, 56, 1, [0, 0, 0, 0], False),
-    (16, 32, 14, 14, 3, [1, 1, 1, 1], True), (3, 40, 30, 30, 3, [1, 1, 1, 1], False),
-    (12, 16, 10, 11, 5, [2, 1, 0, 3], False), (8, 16, 6, 5, 3, [0, 0, 0, 0], False)])
-def test_sparse_convolution(tmp_path, cin, cout, h, w, k, pads, residual):
-    """A convolution with unit strides 10% non-zero runs sparse (untimed: at
-    most 0.2 non-zero): a 1x1 one on spgemm's planes, others on spconv2d,
-    their bias, residual add and relu fused. numpy's numbers, for planes
-    of whole tiles and partial ones (14 x 14 = 196 pixels), a few pixels,
-    asymmetric and no padding, two images, timed or not."""
+@pytest.mark.parametrize("cin,cout,h,w,k,pads,stride,dilation,residual", [
+    (64, 128, 14, 14, 1, [0, 0, 0, 0], 1, 1, False), (32, 32, 7, 9, 1, [0, 0, 0, 0], 1, 1, True),
+    (96, 40, 3, 3, 1, [0, 0, 0, 0], 1, 1, False), (64, 64, 56, 56, 1, [0, 0, 0, 0], 1, 1, False),
+    (16, 32, 14, 14, 3, [1, 1, 1, 1], 1, 1, True), (3, 40, 30, 30, 3, [1, 1, 1, 1], 1, 1, False),
+    (12, 16, 10, 11, 5, [2, 1, 0, 3], 1, 1, False), (8, 16, 6, 5, 3, [0, 0, 0, 0], 1, 1, False),
+    (32, 64, 15, 14, 3, [1, 1, 1, 1], 2, 1, True), (64, 128, 14, 14, 1, [0, 0, 0, 0], 2, 1, False),
+    (3, 32, 33, 31, 7, [3, 3, 3, 3], 2, 1, False), (24, 32, 12, 12, 3, [2, 2, 2, 2], 1, 2, False)])
+def test_sparse_convolution(tmp_path, cin, cout, h, w, k, pads, stride, dilation, residual):
+    """A convolution of one group 10% non-zero runs sparse (untimed: at most
+    0.2 non-zero): a 1x1 one with unit strides on spgemm's planes, others
+    on spconv2d, their bias, residual add and relu fused. numpy's numbers,
+    for planes of whole tiles and partial ones (14 x 14 = 196 pixels), a
+    few pixels, asymmetric and no padding, strides 2 (the 7x7 stem of
+    resnet), dilation 2, two images, timed or not."""
     rng = np.random.default_rng(cin + h + k)
     weight = rng.standard_normal((cout, cin, k, k)).astype(np.float32)
     weight[rng.random(weight.shape) > 0.1] = 0
     bias = rng.standard_normal(cout).astype(np.float32)
-    oh, ow = h + pads[0] + pads[2] - k + 1, w + pads[1] + pads[3] - k + 1
+    reach = (k - 1) * dilation + 1
+    oh = (h + pads[0] + pads[2] - reach) // stride + 1
+    ow = (w + pads[1] + pads[3] - reach) // stride + 1
     nodes = [onnx.helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[k, k], pads=pads,
+                                   strides=[stride, stride], dilations=[dilation, dilation],
                                    name="conv")]
     inputs = [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", cin, h, w])]
     last = "c"
@@ -587,7 +593,8 @@ def test_sparse_convolution(tmp_path, cin, cout, h, w, k, pads, residual):
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), path)
     x = rng.standard_normal((2, cin, h, w)).astype(np.float32)
     padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (reach, reach), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride, ::dilation, ::dilation][:, :, :oh, :ow]
     expected = np.einsum("nchwij,ocij->nohw", windows, weight) + bias[None, :, None, None]
     feeds = [x]
     if residual:
@@ -597,7 +604,7 @@ def test_sparse_convolution(tmp_path, cin, cout, h, w, k, pads, residual):
     module = shears.import_onnx(path)
     lowered = module.clone()
     lowered.run_pipeline("shears-convert-to-ukernels")
-    kernel = "spgemm" if k == 1 else "spconv2d"
+    kernel = "spgemm" if k == 1 and stride == 1 else "spconv2d"
     assert f'shears.ukernel "{kernel}"' in str(lowered) and '"conv2d"' not in str(lowered)
     assert shears.report(path)["layers"][0]["format"] == "sparse"
     for time_sparse in (False, True):

@@ -43,8 +43,8 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     timed on the layer, on this machine, show spgemm the faster at every
     batch (docs/SparseStorage.md). So does a pruned 1x1 convolution (unit
     strides, no padding, one group), on planes (flag
-    SHEARS_UK_SPGEMM_PLANES: NCHW images); another pruned convolution with
-    unit strides and dilations and one group becomes `spconv2d`, its filter
+    SHEARS_UK_SPGEMM_PLANES: NCHW images); another pruned convolution of
+    one group becomes `spconv2d`, its filter
     in spgemm's layout; both timed against `conv2d` on one image of their
     shape. A linear layer with weight-only
     int4 or binary weights (their integers all in [-8, 7], or all +-1 with
@@ -64,8 +64,8 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "AMX, where the integer kernels are plain loops)">,
     Option<"sparseDensity", "sparse-density", "double",
            "::mlir::shears::kDefaultSparseDensity",
-           "Linear layers and convolutions (unit strides and dilations, one "
-           "group) with at most this fraction of non-zero weights run on "
+           "Linear layers and convolutions (one group) with at most this "
+           "fraction of non-zero weights run on "
            "the sparse kernels spgemm and spconv2d (0: never)">,
     Option<"timeSparse", "time-sparse", "bool", "false",
            "Time gemm and spgemm on each linear layer at or below "

@@ -206,8 +206,6 @@ LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
                                     ArrayRef<int64_t> moreIparams = {},
                                     int64_t flags = 0);
 
-bool isOne(int64_t v) { return v == 1; }
-
 /// Names a layer in remarks: "layer 'NAME'", or `what` when it has none.
 std::string describeLayer(Operation *op, StringRef what) {
   StringRef name = getLayerName(op);
@@ -272,12 +270,10 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
         shape = {groups, (mg + SHEARS_UK_CONV_MR - 1) / SHEARS_UK_CONV_MR, k,
                  SHEARS_UK_CONV_MR};
       }
-      // A pruned convolution with unit strides and dilations may run
-      // sparse: 1x1 without padding on spgemm's planes, else on spconv2d.
-      bool unit = groups == 1 && llvm::all_of(strides, isOne) &&
-                  llvm::all_of(dilations, isOne);
+      // A pruned convolution of one group may run sparse: 1x1 with unit
+      // strides and no padding on spgemm's planes, any other on spconv2d.
       std::optional<SmallVector<float>> sparsePacked;
-      if (unit && sparse.maxDensity > 0)
+      if (groups == 1 && sparse.maxDensity > 0)
         sparsePacked = packSparseCandidate(*filter, cout, k, sparse.maxDensity,
                                            sparse.time);
       StringRef sparseKernel = pointwise ? "spgemm" : "spconv2d";
