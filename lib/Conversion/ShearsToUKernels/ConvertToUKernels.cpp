@@ -181,13 +181,14 @@ SmallVector<int64_t> convSlots(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
   return iparams;
 }
 
-/// When a linear layer or 1x1 convolution runs on spgemm (the pass's
-/// options).
+/// When a linear layer or convolution runs on a sparse kernel (spgemm,
+/// spconv2d; the pass's options).
 struct SparseOptions {
   /// At most this fraction of its weights non-zero...
   double maxDensity;
-  /// ... and, when set, spgemm timed faster on this machine with this
-  /// kernel variant (SparseChoice.h), with a remark when `explain` is set.
+  /// ... and, when set, the sparse kernel timed faster on this machine with
+  /// this kernel variant (SparseChoice.h), with a remark when `explain` is
+  /// set.
   bool time;
   std::string isa;
   bool explain;
