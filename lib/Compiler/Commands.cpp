@@ -315,12 +315,13 @@ static bool useThreads(StringRef name, const Opt<int> &threads) {
 }
 
 static const char *const sparseDensityHelp =
-    "Linear layers with at most this fraction of non-zero weights may run on "
-    "the sparse kernel (0 to 1; 0: never; default 0.5, where timing decides "
-    "which do; 0.2 with --time-sparse=false)";
+    "Linear layers and convolutions (one group) with at most this fraction "
+    "of non-zero weights may run on the sparse kernels (0 to 1; 0: never; "
+    "default 0.5, where timing decides which do; 0.2 with "
+    "--time-sparse=false)";
 
 /// --sparse-density, --time-sparse and --explain-sparse: which linear
-/// layers run on spgemm.
+/// layers and convolutions run on spgemm and spconv2d.
 struct SparseKernelFlags {
   Opt<double> density;
   Opt<bool> time, explain;
@@ -334,7 +335,8 @@ struct SparseKernelFlags {
                       "at or below --sparse-density, on this machine, and "
                       "run it sparse only where that takes at most 0.9 of "
                       "the dense kernel's time at batches 1, 4, 8 and 64 "
-                      "(default: on; =false: the density alone decides)"),
+                      "(a convolution: on one image; default: on; =false: "
+                      "the density alone decides)"),
              cl::init(true), cl::cat(cat)),
         explain("explain-sparse",
                 cl::desc("Print each timed layer's times and choice"),
