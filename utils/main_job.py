@@ -22,8 +22,10 @@ bytes and the ratio to the dense file. Then reconstruction: every layer
 pruned at the same sparsity (and 2:4) by magnitude, activation (Wanda) and
 obs (SparseGPT, Gram matrices of 2048 training images). Then low-rank
 factorization (`shears lowrank`) under parameter budgets, by plain and
-data-aware SVD. Then per-layer sparsities allocated from `shears
-sensitivity` under a parameter budget against one sparsity for all. Then
+data-aware SVD, and Tucker-2 where a model has k x k convolutions. Then
+per-layer sparsities allocated from `shears sensitivity` under a parameter
+budget against one sparsity for all, and for channels under a latency budget
+(the models timed at batch 8, one thread) against one sparsity as fast. Then
 fine-tuning (utils/finetune.py, 3 epochs) of the MLP at 92% and the CNN at 70%
 channels on fractions of the training set. Then, with the default models, the
 tiny vision transformer (models/fashion_mnist_vit.onnx): attention heads and
