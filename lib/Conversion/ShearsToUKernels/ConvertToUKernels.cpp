@@ -205,7 +205,26 @@ LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
                                     int64_t n, Value original,
                                     const WeightReleaser &releaser,
                                     ArrayRef<int64_t> moreIparams = {},
-                                    int64_t flags = 0);
+                                    int64_t flags = 0) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
+  iparams[SHEARS_UK_GEMM_K] = k;
+  iparams[SHEARS_UK_GEMM_N] = n;
+  iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
+  iparams[SHEARS_UK_GEMM_FLAGS] = flags | (bias ? SHEARS_UK_HAS_BIAS : 0);
+  iparams.append(moreIparams.begin(), moreIparams.end());
+  SmallVector<Value> inputs = {input};
+  inputs.append(packed.begin(), packed.end());
+  if (bias)
+    inputs.push_back(bias);
+  Value init = emptyLike(rewriter, op->getLoc(), outType, input);
+  rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, kernel, inputs,
+                                         ValueRange{init}, iparams,
+                                         fparamsNone());
+  releaser.release(rewriter, original);
+  return success();
+}
 
 /// Names a layer in remarks: "layer 'NAME'", or `what` when it has none.
 std::string describeLayer(Operation *op, StringRef what) {
@@ -342,33 +361,6 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
 
   SparseOptions sparse;
 };
-
-LogicalResult replaceWithGemmKernel(PatternRewriter &rewriter, Operation *op,
-                                    StringRef kernel, Value input,
-                                    ValueRange packed, Value bias, int64_t k,
-                                    int64_t n, Value original,
-                                    const WeightReleaser &releaser,
-                                    ArrayRef<int64_t> moreIparams,
-                                    int64_t flags) {
-  auto inType = cast<RankedTensorType>(input.getType());
-  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
-  SmallVector<int64_t> iparams(SHEARS_UK_GEMM_NUM_PARAMS);
-  iparams[SHEARS_UK_GEMM_K] = k;
-  iparams[SHEARS_UK_GEMM_N] = n;
-  iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
-  iparams[SHEARS_UK_GEMM_FLAGS] = flags | (bias ? SHEARS_UK_HAS_BIAS : 0);
-  iparams.append(moreIparams.begin(), moreIparams.end());
-  SmallVector<Value> inputs = {input};
-  inputs.append(packed.begin(), packed.end());
-  if (bias)
-    inputs.push_back(bias);
-  Value init = emptyLike(rewriter, op->getLoc(), outType, input);
-  rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, kernel, inputs,
-                                         ValueRange{init}, iparams,
-                                         fparamsNone());
-  releaser.release(rewriter, original);
-  return success();
-}
 
 /// `input` [..., K] times a constant B ([K, N], element (k, n) at
 /// k * strideK + n * strideN of `b`), plus `bias`.
