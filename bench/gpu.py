@@ -21,7 +21,9 @@ runs every case with gpu_runner (at most --timeout seconds each), compares its o
 the references (|gpu - cpu| <= 1e-4 + 1e-4 |cpu|; a GEMM's first rows against numpy's float64
 product, relative to the row's magnitude), and writes OUT/results.json and OUT/results.md
 after every case: the check, the latency and the GPU time from CUDA events (medians of
---runs), and GFLOP/s for the GEMMs. --torch adds PyTorch's numbers on the same GPU, where it
+--runs; they include the copies of inputs and outputs), the kernels' own time in a run and
+the longest kernel's (events around each launch, in as many more runs), and GFLOP/s for the
+GEMMs over the whole call and over their longest kernel (the product itself). --torch adds PyTorch's numbers on the same GPU, where it
 is installed: cuBLAS's fp32 and TF32 GEMMs and torchvision's resnet18 (random weights, eager).
 """
 import argparse
@@ -241,12 +243,15 @@ def torch_baselines(gemms, runs):
 
 def write_results(out, results):
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    lines = ["| case | check | max abs diff | latency ms | GPU ms (events) | GFLOP/s |",
-             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    nan = float("nan")
+    lines = ["| case | check | max abs diff | latency ms | GPU ms (events) | GFLOP/s "
+             "| kernels ms | longest kernel ms | kernel GFLOP/s |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
-        lines.append(f"| {r['case']} | {r['check']} | {r.get('max_abs_diff', float('nan')):.3g} | "
-                     f"{r.get('latency_ms', float('nan')):.3f} | {r.get('gpu_ms', float('nan')):.3f} | "
-                     f"{r.get('gflops', float('nan')):.0f} |")
+        lines.append(f"| {r['case']} | {r['check']} | {r.get('max_abs_diff', nan):.3g} | "
+                     f"{r.get('latency_ms', nan):.3f} | {r.get('gpu_ms', nan):.3f} | "
+                     f"{r.get('gflops', nan):.0f} | {r.get('kernels_ms', nan):.3f} | "
+                     f"{r.get('longest_kernel_ms', nan):.3f} | {r.get('kernel_gflops', nan):.0f} |")
     for r in results:
         if r.get("error"):
             lines.append(f"\n{r['case']}: {r['error']}")
@@ -305,6 +310,8 @@ def run(args):
                 row["error"] = message
             if case.get("flops") and timing["gpu_ms"] > 0:
                 row["gflops"] = case["flops"] / timing["gpu_ms"] / 1e6
+            if case.get("flops") and timing.get("longest_kernel_ms", 0) > 0:
+                row["kernel_gflops"] = case["flops"] / timing["longest_kernel_ms"] / 1e6
         results.append(row)
         print(json.dumps(row), flush=True)
         write_results(out, results)

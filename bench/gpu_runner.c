@@ -7,7 +7,10 @@
  * OUT_DIR/<name>.npy), then N more times, and prints one JSON line:
  *   {"runs": N, "latency_ms": median, "gpu_ms": median}
  * where latency is wall time around shearsModelRun and gpu_ms the device's
- * time for the run from CUDA events (the library's shears_gpu_take_time_ms).
+ * time for the run from CUDA events (the library's shears_gpu_take_time_ms),
+ * then N more runs with each kernel timed by events (shears_gpu_set_timing(2))
+ * for "kernels_ms" (the kernels' own time in a run, without copies) and
+ * "longest_kernel_ms" (the longest kernel's), medians too.
  * Needs only libc, libdl, libshears_runtime.so and the GPU's driver.
  *
 \*===----------------------------------------------------------------------===*/
@@ -71,6 +74,10 @@ int main(int argc, char **argv) {
   double (*takeTime)(void) =
       library ? (double (*)(void))dlsym(library, "shears_gpu_take_time_ms")
               : NULL;
+  double (*takeKernelTime)(double *) =
+      library ? (double (*)(double *))dlsym(library,
+                                            "shears_gpu_take_kernel_time_ms")
+              : NULL;
 
   size_t numInputs = shearsModelNumInputs(model);
   size_t numOutputs = shearsModelNumOutputs(model);
@@ -131,8 +138,27 @@ int main(int argc, char **argv) {
     for (size_t o = 0; o < numOutputs; ++o)
       shearsTensorFree(outputs[o]);
   }
-  printf("{\"runs\": %d, \"latency_ms\": %.4f, \"gpu_ms\": %.4f}\n", runs,
-         median(latency, runs), median(gpu, runs));
+  /* The same runs again, each kernel timed. */
+  double *kernels = calloc(runs, sizeof(double));
+  double *longest = calloc(runs, sizeof(double));
+  if (setTiming && takeKernelTime) {
+    setTiming(2);
+    for (int r = 0; r < runs; ++r) {
+      if (shearsModelRun(model, (const ShearsTensor *const *)inputs, numInputs,
+                         outputs, &error)) {
+        fprintf(stderr, "error: %s\n", error);
+        return 1;
+      }
+      kernels[r] = takeKernelTime(&longest[r]);
+      for (size_t o = 0; o < numOutputs; ++o)
+        shearsTensorFree(outputs[o]);
+    }
+    setTiming(0);
+  }
+  printf("{\"runs\": %d, \"latency_ms\": %.4f, \"gpu_ms\": %.4f, "
+         "\"kernels_ms\": %.4f, \"longest_kernel_ms\": %.4f}\n",
+         runs, median(latency, runs), median(gpu, runs),
+         median(kernels, runs), median(longest, runs));
   for (size_t i = 0; i < numInputs; ++i)
     shearsTensorFree(inputs[i]);
   shearsModelFree(model);

@@ -36,13 +36,20 @@ SHEARS_GPU_EXPORT char *shears_gpu_take_error(void);
 SHEARS_GPU_EXPORT char *shears_gpu_check_device(void);
 
 /* Measures the device work of each run (from the first copy in to the last
- * copy out, with CUDA events) while on; turning it on or off clears the
- * total. */
+ * copy out, with CUDA events) while on (non-zero); `on` = 2 also times each
+ * kernel (events around every launch, which cost a little time themselves).
+ * Turning it on or off clears the totals. */
 SHEARS_GPU_EXPORT void shears_gpu_set_timing(int on);
 
 /* Milliseconds of device work measured since the last call (or since timing
  * was turned on), and clears them. */
 SHEARS_GPU_EXPORT double shears_gpu_take_time_ms(void);
+
+/* With kernel timing on (shears_gpu_set_timing(2)): milliseconds the kernels
+ * themselves ran since the last call (copies and gaps between kernels not
+ * counted), and in *longest_ms (if not NULL) the longest single kernel's;
+ * clears both. */
+SHEARS_GPU_EXPORT double shears_gpu_take_kernel_time_ms(double *longest_ms);
 
 /* The device copy of `bytes` bytes of constant host memory: uploaded into a
  * new device allocation the first time, when *slot is NULL, and *slot

@@ -217,11 +217,34 @@ struct TimedStream {
   CUevent start;
 } timedStreams[kMaxTimedStreams];
 double timedMs = 0;
+/// Kernel timing (shears_gpu_set_timing(2)): events around each launch,
+/// read when its stream is synchronized.
+bool kernelTiming = false;
+constexpr int kMaxTimedKernels = 4096;
+struct TimedKernel {
+  CUstream stream;
+  CUevent start, end;
+} timedKernels[kMaxTimedKernels];
+int numTimedKernels = 0;
+double kernelMs = 0, longestKernelMs = 0;
+
+/// Two events, or none.
+bool createEvents(CUevent &start, CUevent &end);
 
 bool check(CUresult result, const char *what) {
   if (result == CUDA_SUCCESS)
     return true;
   fail("%s failed: %s", what, errorString(result));
+  return false;
+}
+
+bool createEvents(CUevent &start, CUevent &end) {
+  if (driver.cuEventCreate(&start, 0) != CUDA_SUCCESS)
+    return false;
+  if (driver.cuEventCreate(&end, 0) == CUDA_SUCCESS)
+    return true;
+  driver.cuEventDestroy_v2(start);
+  start = nullptr;
   return false;
 }
 
@@ -293,9 +316,19 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
   // A kernel over no elements has an empty grid: nothing to run.
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
+  pthread_mutex_lock(&timingMutex);
+  CUevent start = nullptr, end = nullptr;
+  if (kernelTiming && numTimedKernels < kMaxTimedKernels &&
+      createEvents(start, end)) {
+    timedKernels[numTimedKernels++] = {stream, start, end};
+    driver.cuEventRecord(start, stream);
+  }
+  pthread_mutex_unlock(&timingMutex);
   check(driver.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
                               blockZ, smem, stream, params, extra),
         "launching a kernel");
+  if (end)
+    driver.cuEventRecord(end, stream);
 }
 
 CUstream mgpuStreamCreate() {
@@ -349,6 +382,27 @@ void mgpuStreamSynchronize(CUstream stream) {
     timedMs += ms;
     pthread_mutex_unlock(&timingMutex);
   }
+  // The stream's kernels, timed one by one.
+  pthread_mutex_lock(&timingMutex);
+  int kept = 0;
+  for (int i = 0; i < numTimedKernels; ++i) {
+    TimedKernel &kernel = timedKernels[i];
+    if (kernel.stream != stream) {
+      timedKernels[kept++] = kernel;
+      continue;
+    }
+    float kernelTime = 0;
+    if (ran && driver.cuEventElapsedTime(&kernelTime, kernel.start,
+                                         kernel.end) == CUDA_SUCCESS) {
+      kernelMs += kernelTime;
+      if (kernelTime > longestKernelMs)
+        longestKernelMs = kernelTime;
+    }
+    driver.cuEventDestroy_v2(kernel.start);
+    driver.cuEventDestroy_v2(kernel.end);
+  }
+  numTimedKernels = kept;
+  pthread_mutex_unlock(&timingMutex);
   if (start)
     driver.cuEventDestroy_v2(start);
   if (end)
@@ -464,8 +518,19 @@ char *shears_gpu_take_error(void) {
 void shears_gpu_set_timing(int on) {
   pthread_mutex_lock(&timingMutex);
   timing = on != 0;
-  timedMs = 0;
+  kernelTiming = on == 2;
+  timedMs = kernelMs = longestKernelMs = 0;
   pthread_mutex_unlock(&timingMutex);
+}
+
+double shears_gpu_take_kernel_time_ms(double *longest_ms) {
+  pthread_mutex_lock(&timingMutex);
+  double ms = kernelMs;
+  if (longest_ms)
+    *longest_ms = longestKernelMs;
+  kernelMs = longestKernelMs = 0;
+  pthread_mutex_unlock(&timingMutex);
+  return ms;
 }
 
 double shears_gpu_take_time_ms(void) {
