@@ -59,13 +59,88 @@ func.func @shears_release(%slot: !llvm.ptr) {
 
 // -----
 
-// Threads that wait for each other cannot run one after another.
-func.func @barrier() {
+// Barriers: each phase between them runs for every thread of the block
+// before the next; shared memory is one buffer, private memory one slice per
+// thread of a buffer, and a value computed from ids (%next) is computed
+// again in the phase that uses it.
+// CHECK-LABEL: func.func @phases
+// CHECK: %[[SHARED:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: %[[OWN:.*]] = memref.alloc(%{{.*}}) : memref<?x1xf32>
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// The first phase, over threads z, y, x.
+// CHECK:   scf.for
+// CHECK:   scf.for
+// CHECK:   scf.for %[[T1:.*]] = %{{.*}} to %c4
+// CHECK:     memref.subview %[[OWN]][%{{.*}}, 0] [1, 1] [1, 1]
+// CHECK:     memref.store %{{.*}}, %[[SHARED]][%[[T1]]]
+// CHECK-NOT: gpu.barrier
+// The second phase.
+// CHECK:   scf.for
+// CHECK:   scf.for
+// CHECK:   scf.for %[[T2:.*]] = %{{.*}} to %c4
+// CHECK:     %[[NEXT:.*]] = arith.addi %[[T2]], %c1
+// CHECK:     %[[WRAPPED:.*]] = arith.remui %[[NEXT]], %c4
+// CHECK:     memref.load %[[SHARED]][%[[WRAPPED]]]
+// CHECK:     memref.store %{{.*}}, %arg0[%[[T2]]]
+// CHECK: memref.dealloc %[[SHARED]]
+// CHECK: memref.dealloc %[[OWN]]
+func.func @phases(%out: memref<4xf32>) {
   %c1 = arith.constant 1 : index
-  // expected-error @+1 {{cannot emulate a kernel with barriers}}
+  %c4 = arith.constant 4 : index
+  %c2 = arith.constant 2.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1)
+             workgroup(%shared : memref<4xf32, #gpu.address_space<workgroup>>)
+             private(%own : memref<1xf32, #gpu.address_space<private>>) {
+    %c0 = arith.constant 0 : index
+    %i = arith.index_cast %tx : index to i32
+    %f = arith.sitofp %i : i32 to f32
+    memref.store %f, %shared[%tx] : memref<4xf32, #gpu.address_space<workgroup>>
+    %twice = arith.mulf %f, %c2 : f32
+    memref.store %twice, %own[%c0] : memref<1xf32, #gpu.address_space<private>>
+    %next = arith.addi %tx, %c1 : index
+    gpu.barrier
+    %wrapped = arith.remui %next, %c4 : index
+    %other = memref.load %shared[%wrapped] : memref<4xf32, #gpu.address_space<workgroup>>
+    %mine = memref.load %own[%c0] : memref<1xf32, #gpu.address_space<private>>
+    %sum = arith.addf %other, %mine : f32
+    memref.store %sum, %out[%tx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A thread's value read from memory before a barrier would have to live
+// across it: such a kernel keeps it in private memory, or cannot be emulated.
+func.func @value_across_barrier(%x: memref<4xf32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%tx] : memref<4xf32>
+    gpu.barrier
+    // expected-error @+1 {{cannot emulate: a value crosses a barrier and is not computed from ids and constants}}
+    memref.store %v, %x[%tx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Threads must all reach a barrier: one under a condition is not emulated.
+func.func @barrier_under_condition(%c: i1) {
+  %c1 = arith.constant 1 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
-    gpu.barrier
+    // expected-error @+1 {{cannot emulate barriers inside this op: only inside loops without loop-carried values}}
+    scf.if %c {
+      gpu.barrier
+    }
     gpu.terminator
   }
   return

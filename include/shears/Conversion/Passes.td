@@ -380,18 +380,47 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
     (loaded once before, stored once after) where nothing else in the loop
     touches its buffer. `convert-parallel-loops-to-gpu` then makes each a
     `gpu.launch`.
+    With `tile-contractions` (the default), an f32 matrix product (batched
+    or not) or convolution (as an implicit GEMM: rows are the dimensions
+    only one operand has, columns those only the other has) whose rows and
+    columns each number at least 64 and make at least `min-tiles` tiles
+    (dynamic dimensions counting as 1) becomes a `gpu.launch` of its own
+    instead: 128x128 output tiles per
+    block of 256 threads, 8-deep slices of both operands staged in shared
+    memory (workgroup attributions, two barriers a step), 8x8 outputs per
+    thread accumulated in private memory from 4-wide vector loads, the next
+    slices fetched while the current ones are used, edges guarded.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
     "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
-    "mlir::scf::SCFDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect",
   ];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "256",
            "Threads per block">,
     Option<"fuse", "fuse", "bool", "true",
            "Run an op and the elementwise ops after it in one kernel">,
+    Option<"tileContractions", "tile-contractions", "bool", "true",
+           "Run large f32 matrix products and convolutions as shared-memory "
+           "tiled kernels">,
+    Option<"minTiles", "min-tiles", "int64_t", "256",
+           "Tiles of 128x128 outputs a contraction needs for the tiled kernel "
+           "(fewer leave the GPU's multiprocessors idle: an H200 has 132)">,
   ];
+}
+
+def ShearsAlignSharedMemory
+    : Pass<"shears-align-shared-memory", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Aligns kernels' shared-memory buffers for 128-bit accesses";
+  let description = [{
+    Runs after kernel outlining. Gives each workgroup attribution of each
+    `gpu.func` that has none an `llvm.align` of 16 bytes, which the NVVM
+    lowering puts on the buffer's `.shared` variable: vector loads of 4
+    floats from it (`ld.shared.v4.f32`, as shears-map-to-gpu's tiled matrix
+    products make) need that alignment, and `gpu.launch` cannot state it.
+  }];
 }
 
 def ShearsEmulateGPU : Pass<"shears-emulate-gpu", "mlir::ModuleOp"> {
@@ -404,9 +433,14 @@ def ShearsEmulateGPU : Pass<"shears-emulate-gpu", "mlir::ModuleOp"> {
     `gpu.dealloc` and `gpu.memcpy` become their memref counterparts, and the
     weights' device copies (`shears_gpu_constant`) are the weights
     themselves. What the GPU pipeline computes can then be compared with the
-    CPU's by numbers (`shears run --device cuda --emulate-gpu`). Launches
-    with barriers, attributions or clusters are errors: the pipeline makes
-    none.
+    CPU's by numbers (`shears run --device cuda --emulate-gpu`). Where a
+    kernel has barriers (the tiled contractions of shears-map-to-gpu), each
+    phase between two barriers runs for every thread of a block before the
+    next: workgroup attributions become one buffer, private attributions one
+    slice per thread of a buffer, and a value one phase computes from ids
+    and constants is computed again in the phase that uses it. A barrier
+    under a condition or in a loop that carries values, a loaded value that
+    crosses a barrier, clusters and dynamic shared memory are errors.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

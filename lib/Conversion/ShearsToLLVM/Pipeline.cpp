@@ -38,6 +38,8 @@ void shears::buildShearsLoopsToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // Vector ops: the GPU mapping's tiled matrix products, when emulated.
+  pm.addPass(createConvertVectorToLLVMPass());
   // aligned_alloc keeps pointer provenance (manual alignment goes through
   // inttoptr), so LLVM sees that buffers do not alias and vectorizes.
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;

@@ -4,9 +4,13 @@
 // how each op is split into blocks and threads) can still be checked by
 // numbers: each gpu.launch becomes loops over its blocks and threads, run
 // one after another on the host, and the device memory operations become
-// host ones. Kernels that this pipeline produces have no barriers and no
-// shared memory, so running their threads in sequence computes what the GPU
-// computes.
+// host ones. A kernel's threads run in sequence; where a kernel has
+// barriers (shears-map-to-gpu's tiled matrix products), each phase between
+// two barriers runs for every thread of the block before the next phase,
+// which is what the barriers promise. State a thread keeps across a barrier
+// must be in memory: private memory becomes one slice per thread of a
+// buffer, shared memory one buffer per launch, and values one phase
+// computes from ids and constants are computed again in the next.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +21,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::shears {
@@ -70,53 +75,294 @@ struct ShearsEmulateGPU : shears::impl::ShearsEmulateGPUBase<ShearsEmulateGPU> {
 
   LogicalResult emulateLaunch(IRRewriter &rewriter, gpu::LaunchOp launch) {
     if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
-        launch.getNumWorkgroupAttributions() ||
-        launch.getNumPrivateAttributions() || launch.getClusterSizeX() ||
+        launch.getClusterSizeX() || launch.getDynamicSharedMemorySize() ||
         !launch.getBody().hasOneBlock())
       return launch.emitError("cannot emulate this launch: it is "
-                              "asynchronous, has attributions or clusters, "
-                              "or its body has several blocks");
-    if (launch.getBody()
-            .walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
-            .wasInterrupted())
-      return launch.emitError("cannot emulate a kernel with barriers");
+                              "asynchronous, has clusters or dynamic shared "
+                              "memory, or its body has several blocks");
     Location loc = launch.getLoc();
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    // Blocks z, y, x, then threads z, y, x: the innermost loop walks
-    // consecutive thread ids.
     Value bounds[] = {launch.getGridSizeZ(),  launch.getGridSizeY(),
                       launch.getGridSizeX(),  launch.getBlockSizeZ(),
                       launch.getBlockSizeY(), launch.getBlockSizeX()};
+    threadBounds.assign(bounds + 3, bounds + 6);
+    // Constants are the same in every thread: before the launch.
+    launch.getBody().walk([&](Operation *op) {
+      if (op->hasTrait<OpTrait::ConstantLike>())
+        rewriter.moveOpBefore(op, launch);
+    });
+    // Shared memory: one buffer, reused by each block in turn. Private
+    // memory: one per thread of a block, a slice of one buffer.
+    Block &body = launch.getBody().front();
+    SmallVector<Value> buffers;
+    auto plain = [](BlockArgument a) {
+      auto type = cast<MemRefType>(a.getType());
+      return MemRefType::get(type.getShape(), type.getElementType());
+    };
+    for (BlockArgument a : launch.getWorkgroupAttributions())
+      buffers.push_back(memref::AllocOp::create(rewriter, loc, plain(a)));
+    Value threads = arith::MulIOp::create(
+        rewriter, loc, bounds[3],
+        arith::MulIOp::create(rewriter, loc, bounds[4], bounds[5]));
+    privateArrays.clear();
+    placeholders.clear();
+    for (BlockArgument a : launch.getPrivateAttributions()) {
+      MemRefType type = plain(a);
+      if (type.getRank() != 1 || !type.hasStaticShape())
+        return launch.emitError("cannot emulate private memory of rank other "
+                                "than 1 or of a dynamic size");
+      Value all = memref::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get({ShapedType::kDynamic, type.getDimSize(0)},
+                          type.getElementType()),
+          threads);
+      buffers.push_back(all);
+      privateArrays.push_back(all);
+      // A thread's slice (thread 0's until each phase takes its own).
+      placeholders.push_back(threadSlice(rewriter, loc, all, zero));
+    }
+    // Thread ids stand in until each phase's loops give their own.
+    for (gpu::Dimension d :
+         {gpu::Dimension::z, gpu::Dimension::y, gpu::Dimension::x})
+      placeholders.push_back(gpu::ThreadIdOp::create(rewriter, loc, d));
+    // Blocks z, y, x; the threads of a block run phase by phase.
     SmallVector<Value> ivs;
-    for (Value bound : bounds) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    for (Value bound : ArrayRef(bounds).take_front(3)) {
       auto loop = scf::ForOp::create(rewriter, loc, zero, bound, one);
       ivs.push_back(loop.getInductionVar());
       rewriter.setInsertionPointToStart(loop.getBody());
     }
-    Block &body = launch.getBody().front();
     gpu::KernelDim3 blockIds = launch.getBlockIds(),
                     threadIds = launch.getThreadIds(),
                     gridSize = launch.getGridSize(),
                     blockSize = launch.getBlockSize();
+    size_t numPrivate = privateArrays.size();
     DenseMap<Value, Value> replacement = {
-        {blockIds.z, ivs[0]},     {blockIds.y, ivs[1]},
-        {blockIds.x, ivs[2]},     {threadIds.z, ivs[3]},
-        {threadIds.y, ivs[4]},    {threadIds.x, ivs[5]},
-        {gridSize.z, bounds[0]},  {gridSize.y, bounds[1]},
-        {gridSize.x, bounds[2]},  {blockSize.z, bounds[3]},
-        {blockSize.y, bounds[4]}, {blockSize.x, bounds[5]}};
+        {blockIds.z, ivs[0]},
+        {blockIds.y, ivs[1]},
+        {blockIds.x, ivs[2]},
+        {threadIds.z, placeholders[numPrivate]},
+        {threadIds.y, placeholders[numPrivate + 1]},
+        {threadIds.x, placeholders[numPrivate + 2]},
+        {gridSize.z, bounds[0]},
+        {gridSize.y, bounds[1]},
+        {gridSize.x, bounds[2]},
+        {blockSize.z, bounds[3]},
+        {blockSize.y, bounds[4]},
+        {blockSize.x, bounds[5]}};
+    for (auto [a, buffer] :
+         llvm::zip(launch.getWorkgroupAttributions(),
+                   ArrayRef(buffers).take_front(
+                       launch.getNumWorkgroupAttributions())))
+      replacement[a] = buffer;
+    for (auto [a, slice] :
+         llvm::zip(launch.getPrivateAttributions(), placeholders))
+      replacement[a] = slice;
     SmallVector<Value> arguments;
     for (BlockArgument arg : body.getArguments())
       arguments.push_back(replacement.lookup(arg));
     if (llvm::is_contained(arguments, Value()))
       return launch.emitError("cannot emulate a launch with extra arguments");
+    Block *blockBody = rewriter.getInsertionBlock();
     rewriter.eraseOp(body.getTerminator());
-    rewriter.inlineBlockBefore(&body, rewriter.getInsertionBlock(),
-                               rewriter.getInsertionPoint(), arguments);
+    rewriter.inlineBlockBefore(&body, blockBody, rewriter.getInsertionPoint(),
+                               arguments);
+    phases.clear();
+    if (failed(splitIntoPhases(rewriter, *blockBody)) ||
+        failed(rematerializeAcrossPhases(rewriter, blockBody->getParentOp())))
+      return failure();
+    for (Value placeholder : placeholders) {
+      if (!placeholder.use_empty())
+        return launch.emitError("cannot emulate a kernel that uses a thread's "
+                                "id or private memory outside its phases");
+      rewriter.eraseOp(placeholder.getDefiningOp());
+    }
+    rewriter.setInsertionPointAfter(launch);
+    for (Value buffer : buffers)
+      memref::DeallocOp::create(rewriter, loc, buffer);
     rewriter.eraseOp(launch);
     return success();
   }
+
+private:
+  /// Thread `thread`'s row of a private buffer.
+  static Value threadSlice(OpBuilder &b, Location loc, Value all,
+                           Value thread) {
+    auto type = cast<MemRefType>(all.getType());
+    int64_t size = type.getDimSize(1);
+    auto slice = MemRefType::get(
+        {size}, type.getElementType(),
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+    return memref::SubViewOp::create(
+        b, loc, slice, all, ValueRange{thread}, ValueRange{}, ValueRange{},
+        b.getDenseI64ArrayAttr({ShapedType::kDynamic, 0}),
+        b.getDenseI64ArrayAttr({1, size}), b.getDenseI64ArrayAttr({1, 1}));
+  }
+
+  /// Splits the ops of `block` (a kernel body, or a loop around barriers in
+  /// it) at its barriers: each run of ops between barriers (a phase) runs
+  /// for every thread of the block in turn, in loops over threads z, y, x.
+  /// A loop that contains barriers is split likewise inside.
+  LogicalResult splitIntoPhases(IRRewriter &rewriter, Block &block) {
+    SmallVector<Operation *> phase;
+    auto flush = [&] {
+      if (!phase.empty())
+        makePhase(rewriter, phase);
+      phase.clear();
+    };
+    for (Operation &op :
+         llvm::make_early_inc_range(block.without_terminator())) {
+      if (isa<gpu::BarrierOp>(op)) {
+        flush();
+        rewriter.eraseOp(&op);
+        continue;
+      }
+      bool barriers = op.walk([](gpu::BarrierOp) {
+                          return WalkResult::interrupt();
+                        }).wasInterrupted();
+      if (!barriers) {
+        phase.push_back(&op);
+        continue;
+      }
+      flush();
+      auto loop = dyn_cast<scf::ForOp>(op);
+      if (!loop || loop.getNumRegionIterArgs())
+        return op.emitError("cannot emulate barriers inside this op: only "
+                            "inside loops without loop-carried values");
+      if (failed(splitIntoPhases(rewriter, *loop.getBody())))
+        return failure();
+    }
+    flush();
+    return success();
+  }
+
+  /// Wraps `ops` (consecutive) in loops over the block's threads, in which
+  /// thread ids and private memory are that thread's.
+  void makePhase(IRRewriter &rewriter, ArrayRef<Operation *> ops) {
+    Location loc = ops.front()->getLoc();
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(ops.front());
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Phase phase;
+    for (Value bound : threadBounds) {
+      auto loop = scf::ForOp::create(rewriter, loc, zero, bound, one);
+      if (!phase.outer)
+        phase.outer = loop;
+      phase.ids.push_back(loop.getInductionVar());
+      rewriter.setInsertionPointToStart(loop.getBody());
+    }
+    Block *inner = rewriter.getInsertionBlock();
+    for (Operation *op : ops)
+      rewriter.moveOpBefore(op, inner->getTerminator());
+    rewriter.setInsertionPointToStart(inner);
+    // Linear id: (z * ny + y) * nx + x.
+    Value linear = arith::AddIOp::create(
+        rewriter, loc,
+        arith::MulIOp::create(
+            rewriter, loc,
+            arith::AddIOp::create(rewriter, loc,
+                                  arith::MulIOp::create(rewriter, loc,
+                                                        phase.ids[0],
+                                                        threadBounds[1]),
+                                  phase.ids[1]),
+            threadBounds[2]),
+        phase.ids[2]);
+    SmallVector<Value> own;
+    for (Value all : privateArrays)
+      own.push_back(threadSlice(rewriter, loc, all, linear));
+    own.append(phase.ids);
+    for (auto [placeholder, value] : llvm::zip(placeholders, own))
+      rewriter.replaceUsesWithIf(placeholder, value, [&](OpOperand &use) {
+        return phase.outer->isProperAncestor(use.getOwner());
+      });
+    phases[phase.outer] = phase;
+  }
+
+  /// The phase whose loops hold `value`'s definition, if any.
+  Operation *phaseOf(Value value) {
+    Operation *op = value.getDefiningOp();
+    if (!op)
+      op = value.getParentBlock()->getParentOp();
+    for (; op; op = op->getParentOp())
+      if (phases.count(op))
+        return op;
+    return nullptr;
+  }
+
+  /// A value one phase computes and another uses is computed again where it
+  /// is used, when it is computed without memory (from thread ids, block
+  /// ids, constants): a thread's values do not live from one phase to the
+  /// next, only memory does.
+  LogicalResult rematerializeAcrossPhases(IRRewriter &rewriter,
+                                          Operation *root) {
+    LogicalResult result = success();
+    root->walk([&](Operation *op) {
+      if (phases.count(op))
+        return;
+      Operation *phase = nullptr;
+      for (Operation *p = op->getParentOp(); p && !phase; p = p->getParentOp())
+        if (phases.count(p))
+          phase = p;
+      for (OpOperand &use : op->getOpOperands()) {
+        Operation *from = phaseOf(use.get());
+        if (!from || from == phase)
+          continue;
+        OpBuilder::InsertionGuard guard(rewriter);
+        if (phase)
+          rewriter.setInsertionPointToStart(
+              phases[phase].ids.back().getParentBlock());
+        else
+          rewriter.setInsertionPoint(op);
+        IRMapping mapping;
+        FailureOr<Value> value =
+            recompute(rewriter, use.get(), from, phase, mapping);
+        if (failed(value)) {
+          result = op->emitError("cannot emulate: a value crosses a barrier "
+                                 "and is not computed from ids and constants");
+          return;
+        }
+        rewriter.modifyOpInPlace(op, [&] { use.set(*value); });
+      }
+    });
+    return result;
+  }
+
+  FailureOr<Value> recompute(IRRewriter &rewriter, Value value, Operation *from,
+                             Operation *to, IRMapping &mapping) {
+    if (Value known = mapping.lookupOrNull(value))
+      return known;
+    if (phaseOf(value) != from)
+      return value;
+    Operation *def = value.getDefiningOp();
+    if (!def) { // one of `from`'s thread ids
+      auto it = llvm::find(phases[from].ids, value);
+      if (!to || it == phases[from].ids.end())
+        return failure();
+      return phases[to].ids[it - phases[from].ids.begin()];
+    }
+    if (!isMemoryEffectFree(def) || def->getNumRegions())
+      return failure();
+    for (Value operand : def->getOperands()) {
+      FailureOr<Value> v = recompute(rewriter, operand, from, to, mapping);
+      if (failed(v))
+        return failure();
+      mapping.map(operand, *v);
+    }
+    Operation *clone = rewriter.clone(*def, mapping);
+    return clone->getResult(cast<OpResult>(value).getResultNumber());
+  }
+
+  struct Phase {
+    Operation *outer = nullptr;
+    SmallVector<Value, 3> ids; // z, y, x
+  };
+  SmallVector<Value, 3> threadBounds;
+  SmallVector<Value> privateArrays;
+  SmallVector<Value> placeholders; // private slices, then thread ids z, y, x
+  DenseMap<Operation *, Phase> phases;
 };
 
 } // namespace

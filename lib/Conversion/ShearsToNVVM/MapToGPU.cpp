@@ -7,7 +7,9 @@
 // elements one for one, becomes one kernel with one thread per element (or
 // register block of elements) of its iteration space's parallel part; the
 // reductions run sequentially in that thread, so no kernel needs barriers
-// or atomics and results do not depend on the launch shape.
+// or atomics and results do not depend on the launch shape. Large matrix
+// products and convolutions are the exception: they become tiled kernels of
+// their own (TileContractions.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +17,7 @@
 
 #include "../GeneralizeAndInterchange.h"
 #include "Buffers.h"
+#include "TileContractions.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,6 +31,7 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::shears {
@@ -324,6 +328,9 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
     IRRewriter rewriter(&getContext());
     SmallVector<scf::ParallelOp> loops;
     for (linalg::LinalgOp op : ops) {
+      if (tileContractions &&
+          succeeded(shears::tileContractionForGPU(rewriter, op, minTiles)))
+        continue;
       FailureOr<scf::ParallelOp> loop = toParallelLoop(rewriter, op);
       if (failed(loop))
         return signalPassFailure();

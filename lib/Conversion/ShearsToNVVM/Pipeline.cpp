@@ -4,6 +4,7 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -32,7 +33,11 @@ void shears::buildShearsLowerToNVVMPipeline(OpPassManager &pm,
     buildShearsLoopsToLLVMPipeline(pm);
     return;
   }
+  // Constants and index computations into the kernels (outlining would
+  // make each an argument, which LLVM cannot fold into the kernel's code).
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createShearsAlignSharedMemory());
   // One stream per call: kernels, copies, allocations and frees are queued
   // in order on it, and the call waits once, at its end.
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
