@@ -513,8 +513,20 @@ int shears::runModelCommand(int argc, char **argv) {
       if (gpu)
         gpuTimes.push_back(shears_gpu_take_time_ms());
     }
-    if (gpu)
+    // Then as many runs with each kernel timed: the kernels' own time,
+    // without the copies (the events around each launch cost a little).
+    std::vector<double> kernelTimes, longestKernels;
+    if (gpu) {
+      shears_gpu_set_timing(2);
+      for (unsigned i = 0; i < benchmark; ++i) {
+        if (!run(scratch))
+          return fail(name, error);
+        double longest = 0;
+        kernelTimes.push_back(shears_gpu_take_kernel_time_ms(&longest));
+        longestKernels.push_back(longest);
+      }
       shears_gpu_set_timing(0);
+    }
     auto report = [&](StringRef what, std::vector<double> &ms) {
       std::sort(ms.begin(), ms.end());
       llvm::outs() << llvm::formatv(
@@ -523,8 +535,11 @@ int shears::runModelCommand(int argc, char **argv) {
           what, ms.size(), ms[ms.size() / 2], ms.front(), ms.back());
     };
     report("latency", times);
-    if (gpu)
+    if (gpu) {
       report("GPU time (events)", gpuTimes);
+      report("GPU kernels (events)", kernelTimes);
+      report("longest GPU kernel (events)", longestKernels);
+    }
   }
 
   if (!outputDir.empty()) {
