@@ -134,7 +134,8 @@ private:
   /// role's dimensions. Threads in a row walk the operand's contiguous
   /// dimension.
   std::pair<Value, Value> sliceElement(unsigned role, int64_t r);
-  /// The element of `operand` at the given values of the op's loops.
+  /// The indices into `operand` of its element at the given values of the
+  /// op's loops (absent loops: 0).
   SmallVector<Value> indices(OpOperand &operand,
                              const DenseMap<unsigned, Value> &loops);
   void fetch(Value k0);
