@@ -228,9 +228,6 @@ struct TimedKernel {
 int numTimedKernels = 0;
 double kernelMs = 0, longestKernelMs = 0;
 
-/// Two events, or none.
-bool createEvents(CUevent &start, CUevent &end);
-
 bool check(CUresult result, const char *what) {
   if (result == CUDA_SUCCESS)
     return true;
@@ -238,6 +235,7 @@ bool check(CUresult result, const char *what) {
   return false;
 }
 
+/// Two events, or none.
 bool createEvents(CUevent &start, CUevent &end) {
   if (driver.cuEventCreate(&start, 0) != CUDA_SUCCESS)
     return false;

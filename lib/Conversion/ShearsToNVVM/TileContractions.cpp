@@ -118,6 +118,13 @@ private:
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
   }
   Value thread() { return launch.getThreadIds().x; }
+  /// The first of this thread's rows (role 0) or columns (1) in its tile.
+  Value threadOffset(unsigned role) {
+    Value t = thread(), grid = index(kGrid);
+    return mul(role ? Value(arith::RemUIOp::create(b, loc, t, grid))
+                    : Value(arith::DivUIOp::create(b, loc, t, grid)),
+               kVector);
+  }
   OpOperand &operand(unsigned role) {
     return *op.getDpsInputOperand(role ? 1 - roles.rowsOperand
                                        : roles.rowsOperand);
@@ -271,10 +278,7 @@ void TiledKernel::stage() {
 /// One reduction step over the shared slices: the thread's 8x8 outputs.
 void TiledKernel::accumulate() {
   auto vector = VectorType::get({kVector}, b.getF32Type());
-  Value row =
-      mul(arith::DivUIOp::create(b, loc, thread(), index(kGrid)), kVector);
-  Value col =
-      mul(arith::RemUIOp::create(b, loc, thread(), index(kGrid)), kVector);
+  Value row = threadOffset(0), col = threadOffset(1);
   auto loadVector = [&](Value memref, ValueRange indices) {
     return vector::LoadOp::create(b, loc, vector, memref, indices,
                                   /*nontemporal=*/false,
@@ -306,12 +310,8 @@ void TiledKernel::accumulate() {
 /// Adds the thread's outputs to the result (within its edges).
 void TiledKernel::store() {
   gpu::KernelDim3 blocks = launch.getBlockIds();
-  Value firsts[2] = {
-      add(mul(blocks.y, kTile),
-          mul(arith::DivUIOp::create(b, loc, thread(), index(kGrid)), kVector)),
-      add(mul(blocks.x, kTile),
-          mul(arith::RemUIOp::create(b, loc, thread(), index(kGrid)),
-              kVector))};
+  Value firsts[2] = {add(mul(blocks.y, kTile), threadOffset(0)),
+                     add(mul(blocks.x, kTile), threadOffset(1))};
   // The loop values and bounds check of the thread's 8 rows and 8 columns.
   DenseMap<unsigned, Value> at[2][2 * kVector];
   Value inside[2][2 * kVector];
