@@ -105,6 +105,27 @@ inline void tileRows(int64_t kc, const float *__restrict a, int64_t aStep,
       loadRow);
 }
 
+/// Floats ahead along the input planes that the first filter row block of a
+/// 1x1 convolution prefetches while it reads a panel in place: its rows are
+/// a plane apart, more streams than the hardware prefetchers follow
+/// (128x55x55 -> 16 at batch 8: 59-69 -> 85-93 GFLOP/s, ORT 107; with one
+/// whole panel prefetched ahead of its use, or 1, 2, 4, 6 panels ahead row
+/// by row, slower than 3 panels ahead).
+constexpr int64_t kPointwiseAhead = 3 * kConvNR;
+
+/// Prefetches `floats` floats from `p` into L2.
+inline void prefetchLines(const float *p, int64_t floats) {
+  const char *bytes = reinterpret_cast<const char *>(p);
+  for (int64_t off = 0; off < floats * int64_t(sizeof(float)); off += 64)
+    __builtin_prefetch(bytes + off, 0, 2);
+}
+
+/// Prefetches the floats [p, p + floats) into L2, p anywhere in a line.
+inline void prefetchRun(const float *p, int64_t floats) {
+  prefetchLines(p, floats);
+  __builtin_prefetch(p + floats - 1, 0, 2);
+}
+
 /// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
 /// vector v of B comes from panel v / PV (panels bPanel floats apart).
 #if SHEARS_UK_WIDTH == 8 && defined(__x86_64__)
@@ -179,10 +200,12 @@ inline void tile4x3(int64_t kc, const float *a, const float *b,
 }
 #endif
 
+/// With `ahead` > 0 (one panel, PV == V), each row of B is also prefetched
+/// `ahead` floats on, into L2 (not by the AVX2 4 x 3 tile).
 template <int R, int V, int PV>
 inline void tile(int64_t kc, const float *__restrict a, int64_t aStep,
                  const float *__restrict b, int64_t bStep, int64_t bPanel,
-                 VF (&out)[R][V]) {
+                 VF (&out)[R][V], int64_t ahead = 0) {
 #if SHEARS_UK_WIDTH == 8 && defined(__x86_64__)
   if constexpr (R == 4 && V == 3 && PV == 3) {
     if (aStep == kMR) {
@@ -194,6 +217,8 @@ inline void tile(int64_t kc, const float *__restrict a, int64_t aStep,
   tileRows<R, V>(kc, a, aStep, out, [&](VF(&bv)[V]) {
     for (int v = 0; v < V; ++v)
       bv[v] = load(b + (v / PV) * bPanel + (v % PV) * W);
+    if (ahead)
+      prefetchRun(b + ahead, V * W);
     b += bStep;
   });
 }
@@ -355,13 +380,6 @@ constexpr int64_t kPrefetchPanels = 4;
 /// L2), for the same reason: 256x14x14 -> 1024 1x1 with cold weights ran at
 /// 120 GFLOP/s against 155 warm.
 constexpr int64_t kPrefetchRowBlocks = 2;
-
-/// Prefetches `floats` floats from `p` into L2.
-inline void prefetchLines(const float *p, int64_t floats) {
-  const char *bytes = reinterpret_cast<const char *>(p);
-  for (int64_t off = 0; off < floats * int64_t(sizeof(float)); off += 64)
-    __builtin_prefetch(bytes + off, 0, 2);
-}
 
 /// Prefetches the k-block of panel q (past pe: of the next k-block) into L2.
 inline void prefetchSlab(const Gemm &gm, int64_t pb, int64_t pe, int64_t q,
@@ -675,9 +693,11 @@ void convTask(void *ctx, int64_t task, int worker) {
         for (int64_t panel = pb; panel < pe; ++panel) {
           int64_t p0 = panel * kConvNR;
           VF acc[kConvR][kConvV];
+          // The first row block reads the panel from memory: it prefetches.
           if (direct(panel))
-            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
-                                         image + k0 * cv.p + p0, cv.p, 0, acc);
+            tile<kConvR, kConvV, kConvV>(
+                kc, a + sub, kMR, image + k0 * cv.p + p0, cv.p, 0, acc,
+                rb == rb0 && sub == 0 ? kPointwiseAhead : 0);
           else
             tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR,
                                          packed + (panel - pb) * panelFloats,
@@ -1116,9 +1136,12 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // the strides allow one and there is a window to gather (a strided 1x1
     // convolution would fill four planes to read one: 150 -> 105 GFLOP/s).
     cv.slice = cv.kh * cv.kw > 1 ? sliceFor(cv, cv.oh) : Slice();
-    // A panel's k-block (kc x NR) and the block's im2col (kc x pixelBlock)
-    // together in L1; read from the slice in place (AVX-512), the k-block
-    // alone.
+    // A panel's k-block (kc x NR) in L1, reused by every row tile of the
+    // block; read from the slice in place (AVX-512), at most kKC long.
+    // Tiles of packed or in-place im2col^T read it from L2: with the block's
+    // im2col in L1 too (kc 52), 512x13x13 -> 1000 at batch 8 passed over
+    // C^T (492 KiB) ten times (86 -> 93-96 GFLOP/s with kc 256;
+    // mobilenet_v2's 576x14x14 -> 96 at batch 1: 91 -> 101).
     bool inSlice = W == 16 && cv.slice.phases;
     if (inSlice) {
       // Blocks of a whole image where its C^T fits in 256 KiB (and its runs
@@ -1130,9 +1153,10 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
       cv.pixelBlocks = ceilDiv(cv.n * cv.p, max64(kGemmMC, min64(cv.p, fits)));
       cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
     }
-    int64_t kcMax = max64(32, (32 << 10) / int64_t(sizeof(float)) /
-                                  (kGemmNR + (inSlice ? 0 : cv.pixelBlock)));
-    cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, min64(kKC, kcMax)));
+    int64_t kcMax = (32 << 10) / int64_t(sizeof(float)) / kGemmNR;
+    if (inSlice)
+      kcMax = min64(kKC, kcMax);
+    cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, kcMax));
     // Every chunk packs its pixels' im2col again: one chunk of all panels
     // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
     int64_t tiles = cv.groups * cv.pixelBlocks;
