@@ -691,6 +691,10 @@ int main() {
       {2, 8, 40, 40, 300, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
       // A strided 1x1 over rows of more than 16 outputs, padded, odd sizes.
       {1, 9, 41, 37, 20, 1, 1, 2, 2, 1, 1, 0, 1, 1, 1, 1, bias | relu},
+      // Channel panels over runs of at most 7 pixels: tiles of two panels
+      // and a ragged third (stride 1 onto 7x7, stride 2 onto 6x7).
+      {2, 40, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
+      {1, 24, 12, 14, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, bias | relu},
       // A 1x1 with a long reduction: whole panels read in place (and
       // prefetched past the plane's end), k-blocks of 150 over pixel
       // panels and of 300 over channel panels.
