@@ -50,12 +50,13 @@ extern "C" {
 #define SHEARS_UK_CONV_MR 8
 #define SHEARS_UK_GEMM_NR 32
 /* conv2d's direct path (AVX-512, no im2col, chosen by the kernel for
- * strides 1, and 2 without dilation from a reduction of
- * SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2): output pixels in panels of
- * SHEARS_UK_CONV_DIRECT_NR "wide" pixels, rows of OW + the filter's reach
- * (half of it with stride 2). The compiler's choice of orientation models
- * it. */
+ * strides 1 from a reduction of SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE1, and 2
+ * without dilation from SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2): output pixels
+ * in panels of SHEARS_UK_CONV_DIRECT_NR "wide" pixels, rows of OW + the
+ * filter's reach (half of it with stride 2). The compiler's choice of
+ * orientation models it. */
 #define SHEARS_UK_CONV_DIRECT_NR 48
+#define SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE1 32
 #define SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2 64
 
 /* The packing itself (the compiler calls these on constant weights), sizes

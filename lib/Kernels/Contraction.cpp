@@ -1197,11 +1197,15 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   // reads in place anyway), with the AVX-512 tile (measured there): bands
   // of output rows whose slice stays in L2 (about 256 KiB), and whose wide
   // pixels fill panels.
-  // (A 3x3 stride-2 stem, a reduction of 27, is bound by its stores, which
-  // pixel panels group: 105 against 97 GFLOP/s direct.)
+  // A short reduction is bound by its stores, which pixel panels group: a
+  // 3x3 stride-2 stem (27: 105 against 97 GFLOP/s direct; on Zen 4 at batch
+  // 8 53 against 41) and the Fashion-MNIST CNN's 1-channel 3x3 (9, batch 8:
+  // 0.069-0.086 against 0.108 ms direct). squeezenet1_1's 16x55x55 -> 64
+  // (144) runs direct at 91 GFLOP/s against 78 on pixel panels.
   Slice row = sliceFor(cv, 1);
   if (W == 16 && row.phases &&
-      (row.phases == 1 || cv.k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2) &&
+      cv.k >= (row.phases == 1 ? SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE1
+                               : SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2) &&
       !cv.pointwise && cv.kh * cv.kw > 1 &&
       cv.k * int64_t(sizeof(int64_t)) <= 64 << 10) {
     int64_t reachH = row.rows - 1;

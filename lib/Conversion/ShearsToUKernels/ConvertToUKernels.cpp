@@ -118,9 +118,9 @@ SmallVector<float> fparamsNone() { return SmallVector<float>(SHEARS_UK_F_NUM); }
 ///    output channels: 16 / mg, except for a 1x1 convolution (read in place)
 ///    and where a padded copy of the input is read in place instead (the
 ///    AVX-512 kernels, Kernels.h): channel panels for a window with strides
-///    1, or 2 without dilation; with pixels, the direct path (strides 1, or
-///    2 with a reduction long enough), which wastes the lanes of its wide
-///    pixels past each row and in its last panel instead (squeezenet's
+///    1, or 2 without dilation; with pixels, the direct path (strides 1 or
+///    2 and a reduction long enough for each), which wastes the lanes of its
+///    wide pixels past each row and in its last panel instead (squeezenet's
 ///    48x13x13 -> 192: 195 wide pixels in 5 panels of 48 for 169 outputs;
 ///    channel panels ran it at 164 GFLOP/s, direct at 150).
 /// So a 7x7 or 14x14 image with many channels and a long reduction goes to
@@ -140,8 +140,10 @@ bool preferChannelPanels(ArrayRef<int64_t> out, int64_t mg, int64_t k,
   double packing = pointwise ? 0.0 : 16.0 / double(mg);
   double channels = waste(mg) + 32.0 / double(k) + (sliced ? 0.0 : packing);
   double pixels = waste(out[2] * out[3]) + packing;
-  bool strides2 = plainStrides2 && k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2;
-  if (!pointwise && (unitStrides || strides2)) {
+  bool direct = unitStrides
+                    ? k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE1
+                    : plainStrides2 && k >= SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2;
+  if (!pointwise && direct) {
     int64_t reach = unitStrides ? (kw - 1) * dilations[1] : (kw - 1) / 2;
     int64_t wide = out[2] * (out[3] + reach);
     int64_t panels =
