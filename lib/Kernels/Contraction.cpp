@@ -953,10 +953,18 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   };
   bool inPlace = cv.pointwise && m0 / cv.p == (m1 - 1) / cv.p;
   // Packed A (kc x pixelBlock), then C^T (pixelBlock x Mg), then the slices
-  // of the block's images and their offsets (cv.slice), 64-byte aligned.
-  const Slice &sl = cv.slice;
+  // of the block's images and their offsets, 64-byte aligned. A block in
+  // one image has the slice of its own output rows from oh0 on, not the
+  // whole image's: 128x28x28 -> 128 (C^T 392 KiB, two blocks) had filled
+  // all 30 rows of 128 channels for each.
+  Slice sl = cv.slice;
   bool sliced = !inPlace && sl.phases;
   int64_t n0 = m0 / cv.p, images = (m1 - 1) / cv.p - n0 + 1;
+  int64_t oh0 = 0;
+  if (sliced && images == 1) {
+    oh0 = (m0 % cv.p) / cv.ow;
+    sl = sliceFor(cv, ((m1 - 1) % cv.p) / cv.ow + 1 - oh0);
+  }
   // (No packed A where the tiles read the slice: AVX-512, below.)
   bool inSlice = sliced && W == 16;
   int64_t aFloats = inSlice ? 0 : ceilDiv(cv.kc * cv.pixelBlock, 16) * 16;
@@ -980,11 +988,11 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   if (sliced) {
     sliceOffsets(cv, sl, off);
     for (int64_t i = 0; i < images; ++i)
-      fillSlice(cv, sl, image(n0 + i), 0, slices + i * sliceFloats);
+      fillSlice(cv, sl, image(n0 + i), oh0, slices + i * sliceFloats);
     for (int64_t m = m0; m < m1;) {
       int64_t pix = m % cv.p, oh = pix / cv.ow, ow = pix % cv.ow;
       int64_t len = min64(cv.ow - ow, m1 - m);
-      runs[numRuns++] = {m - m0, m / cv.p - n0, oh * sl.wp + ow, len};
+      runs[numRuns++] = {m - m0, m / cv.p - n0, (oh - oh0) * sl.wp + ow, len};
       m += len;
     }
   }
