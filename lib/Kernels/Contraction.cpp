@@ -691,7 +691,7 @@ void convTask(void *ctx, int64_t task, int worker) {
       for (int64_t panel = pb; panel < pe; ++panel)
         if (!direct(panel))
           packIm2col(cv, image, panel * kConvNR, k0, kc, kConvNR, kConvNR,
-                     packed + (panel - pb) * panelFloats);
+                     panelB(panel));
     for (int64_t rb = rb0; rb < rb1; ++rb) {
       const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
       // The filter block kPrefetchRowBlocks ahead (past rb1: of the next
