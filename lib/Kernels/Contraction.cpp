@@ -68,7 +68,9 @@ constexpr int64_t kL2Bytes = 512 << 10;
 /// out[r][v] = sum over k of a_k[r] * bv[v], where rowA() gives a_k, A's
 /// k-th row (R floats), and loadRow(bv) loads B's k-th row (V vectors) on
 /// the k-th calls: every tile's loop, for any layout of A and B. The
-/// accumulators are locals, not `out`: they stay in registers.
+/// accumulators are locals, not `out`: they stay in registers (on AVX-512
+/// with broadcasts read by each multiply-add where a register for one would
+/// take the 33rd).
 template <int R, int V, typename RowA, typename LoadRow>
 inline void tileRowsOf(int64_t kc, VF (*out)[V], RowA rowA, LoadRow loadRow) {
   VF acc[R][V];
@@ -81,6 +83,13 @@ inline void tileRowsOf(int64_t kc, VF (*out)[V], RowA rowA, LoadRow loadRow) {
     loadRow(bv);
     const float *__restrict a = rowA();
     for (int r = 0; r < R; ++r) {
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+      if constexpr (R * V + V + 1 > 32) {
+        for (int v = 0; v < V; ++v)
+          fmaBroadcast(acc[r][v], bv[v], a + r);
+        continue;
+      }
+#endif
       VF av = splat(a[r]);
       for (int v = 0; v < V; ++v)
         acc[r][v] += av * bv[v];
@@ -771,43 +780,65 @@ void sliceOffsets(const Conv &cv, const Slice &sl, int64_t *off) {
                              (i >> 1) * sl.wp + (j >> 1);
 }
 
+/// The W columns of `row` (w floats) from `col` on, zeros for those outside
+/// [0, w), which are not read: col may be negative or past the row.
+inline VF loadColumns(const float *row, int64_t col, int64_t w) {
+  int64_t lo = min64(W, max64(0, -col));
+  return loadLanes(row + col, lo, max64(lo, min64(W, w - col)));
+}
+
+/// v into p[0, min(W, n)).
+inline void storeUpTo(float *p, VF v, int64_t n) {
+  if (n >= W)
+    store(p, v);
+  else
+    storeFirst(p, v, n);
+}
+
 /// The slice of output rows oh0.. of one image and group (`image`: its
-/// first channel).
+/// first channel). Every row vector by vector, each a masked load (zeros in
+/// the padding) and a store: the rows are short (16 floats for 14x14
+/// images), so per-row work is the cost (zeroing then copying each row had
+/// been a third of a 32x14x14 -> 64 stride-2 convolution at batch 8).
 void fillSlice(const Conv &cv, const Slice &sl, const float *image, int64_t oh0,
                float *slice) {
-  // Stride 2: row y of plane (a, b) of channel ch holds input row
-  // 2 (oh0 + y) + a - pt, column 2 x + b - pl at x.
-  for (int64_t ch = 0; ch < cv.cg && sl.phases == 4; ++ch)
-    for (int64_t a = 0; a < 2; ++a)
+  for (int64_t ch = 0; ch < cv.cg; ++ch) {
+    const float *plane = image + ch * cv.h * cv.w;
+    float *dstPlane = slice + ch * sl.plane();
+    // Stride 1: row r holds input row oh0 - pt + r, column x - pl at x.
+    for (int64_t r = 0; r < sl.rows && sl.phases == 1; ++r) {
+      float *dst = dstPlane + r * sl.wp;
+      int64_t ih = oh0 - cv.pt + r;
+      if (ih < 0 || ih >= cv.h) {
+        zeroRun(dst, sl.wp);
+        continue;
+      }
+      for (int64_t x = 0; x < sl.wp; x += W)
+        storeUpTo(dst + x, loadColumns(plane + ih * cv.w, x - cv.pl, cv.w),
+                  sl.wp - x);
+    }
+    // Stride 2: row y of plane (a, b) holds input row 2 (oh0 + y) + a - pt,
+    // column 2 x + b - pl at x: the even and odd lanes of the same loads.
+    for (int64_t a = 0; a < 2 && sl.phases == 4; ++a)
       for (int64_t y = 0; y < sl.rows; ++y) {
+        float *even = dstPlane + 2 * a * sl.phase() + y * sl.wp;
+        float *odd = even + sl.phase();
         int64_t ih = 2 * (oh0 + y) + a - cv.pt;
-        for (int64_t b = 0; b < 2; ++b) {
-          float *dst =
-              slice + ch * sl.plane() + (a * 2 + b) * sl.phase() + y * sl.wp;
-          zeroRun(dst, sl.wp);
-          // Columns x with 0 <= 2 x + b - pl < w.
-          int64_t x0 = max64(0, (cv.pl - b + 1) / 2);
-          int64_t x1 = min64(sl.wp, (cv.w - 1 + cv.pl - b) / 2 + 1);
-          if (ih >= 0 && ih < cv.h && x0 < x1)
-            gatherEven(dst + x0,
-                       image + (ch * cv.h + ih) * cv.w + 2 * x0 + b - cv.pl,
-                       x1 - x0);
+        if (ih < 0 || ih >= cv.h) {
+          zeroRun(even, sl.wp);
+          zeroRun(odd, sl.wp);
+          continue;
+        }
+        const float *row = plane + ih * cv.w;
+        for (int64_t x = 0; x < sl.wp; x += W) {
+          int64_t col = 2 * x - cv.pl;
+          VF lo = loadColumns(row, col, cv.w);
+          VF hi = loadColumns(row, col + W, cv.w);
+          storeUpTo(even + x, evenLanes(lo, hi), sl.wp - x);
+          storeUpTo(odd + x, oddLanes(lo, hi), sl.wp - x);
         }
       }
-  // Stride 1: row r of channel ch holds input row oh0 - pt + r, column x at
-  // pl + x.
-  for (int64_t ch = 0; ch < cv.cg && sl.phases == 1; ++ch)
-    for (int64_t r = 0; r < sl.rows; ++r) {
-      float *dst = slice + ch * sl.plane() + r * sl.wp;
-      zeroRun(dst, sl.wp);
-      int64_t ih = oh0 - cv.pt + r;
-      if (ih < 0 || ih >= cv.h)
-        continue;
-      int64_t x0 = max64(0, -cv.pl), x1 = min64(cv.w, sl.wp - cv.pl);
-      if (x0 < x1)
-        copyRun(dst + cv.pl + x0, image + (ch * cv.h + ih) * cv.w + x0,
-                x1 - x0);
-    }
+  }
 }
 
 /// Direct convolution, for strides 1 and 2: no im2col. In a zero-padded copy

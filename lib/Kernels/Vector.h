@@ -125,10 +125,21 @@ inline void transpose(VF (&r)[W]) { transposeFrom<W / 2>(r); }
 /// Lanes [lo, hi) of the vector whose lane 0 is at p, and zeros (or no
 /// store) elsewhere: only p[lo, hi) is touched, so p itself may lie before
 /// the buffer (a run of output pixels that starts mid-vector).
+#if SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+/// AVX2's lane mask for lanes [lo, hi).
+inline __m256i laneMask(int64_t lo, int64_t hi) {
+  __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_and_si256(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), lanes),
+      _mm256_cmpgt_epi32(lanes, _mm256_set1_epi32(static_cast<int>(lo) - 1)));
+}
+#endif
 inline VF loadLanes(const float *p, int64_t lo, int64_t hi) {
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
   return _mm512_maskz_loadu_ps(
       static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)), p);
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  return _mm256_maskload_ps(p, laneMask(lo, hi));
 #else
   VF v{};
   for (int64_t i = lo; i < hi; ++i)
@@ -140,11 +151,24 @@ inline void storeLanes(float *p, VF v, int64_t lo, int64_t hi) {
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
   _mm512_mask_storeu_ps(
       p, static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)), v);
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  _mm256_maskstore_ps(p, laneMask(lo, hi), v);
 #else
   for (int64_t i = lo; i < hi; ++i)
     p[i] = v[i];
 #endif
 }
+
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+/// acc += b * splat(*p) in one instruction that reads *p itself (an embedded
+/// broadcast): no register holds the broadcast. Inline assembly, because
+/// clang keeps a broadcast used by several multiply-adds in a register even
+/// where that spills accumulators (a 7 x 4 tile over operands in L1: 74
+/// GFLOP/s spilled, 116 this way, on Zen 4).
+inline void fmaBroadcast(VF &acc, VF b, const float *p) {
+  asm("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(b), "m"(*p));
+}
+#endif
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /// The product of dims[0, count): a GEMM's rows of A [..., K], a batch.
