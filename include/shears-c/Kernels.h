@@ -46,7 +46,16 @@ extern "C" {
  * small images whose pixels would not fill pixel panels): per group, the
  * GEMM layout above of B = filter^T [K, Mg]:
  *   packed[g][p][k][c] = filter[g*Mg + p*NR + c][k]   (0 past Mg)
- * as a tensor [g, ceil(Mg/NR), K, NR] with NR = SHEARS_UK_GEMM_NR. */
+ * as a tensor [g, ceil(Mg/NR), K, NR] with NR = SHEARS_UK_GEMM_NR.
+ *
+ * Convolution filter for Winograd F(2x2, 3x3) (conv2d with flag
+ * SHEARS_UK_CONV_WINOGRAD: a 3x3 window, strides and dilations 1, one
+ * group): the transformed filter U = G g G^T of each output channel m and
+ * input channel c, 16 values u[a][b] (G below), as 16 GEMM right-hand sides
+ * B_ab = U_ab^T [C, Cout] in the GEMM layout above:
+ *   packed[a*4 + b][p][c][j] = U[p*NR + j][c][a][b]   (0 past Cout)
+ * as a tensor [16, ceil(Cout/NR), C, NR], where
+ *   G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. */
 #define SHEARS_UK_CONV_MR 8
 #define SHEARS_UK_GEMM_NR 32
 /* conv2d's direct path (AVX-512, no im2col, chosen by the kernel for
@@ -59,6 +68,10 @@ extern "C" {
 #define SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE1 32
 #define SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2 64
 
+/* The smallest output height and width the compiler runs as Winograd
+ * (SHEARS_UK_CONV_WINOGRAD below). */
+#define SHEARS_UK_WINOGRAD_MIN_SIZE 8
+
 /* The packing itself (the compiler calls these on constant weights), sizes
  * in floats. `filter` is [cout, k] row-major with k = Cin/groups*KH*KW. */
 int64_t shears_uk_conv_filter_packed_size(int64_t cout, int64_t k,
@@ -70,6 +83,10 @@ int64_t shears_uk_conv_filter_panels_packed_size(int64_t cout, int64_t k,
 void shears_uk_pack_conv_filter_panels(const float *filter, int64_t cout,
                                        int64_t k, int64_t groups,
                                        float *packed);
+/* `filter` is [cout, c, 3, 3]. */
+int64_t shears_uk_winograd_filter_packed_size(int64_t cout, int64_t c);
+void shears_uk_pack_winograd_filter(const float *filter, int64_t cout,
+                                    int64_t c, float *packed);
 /* B[k][n] is b[k * strideK + n * strideN]: a linear weight [N, K] has
  * strideK = 1, strideN = K; a MatMul right-hand side [K, N] strideK = N,
  * strideN = 1. */
@@ -100,6 +117,9 @@ enum {
   /* spgemm only: A is [N, K, ...] and C [N, N_out, ...], NCHW images (the
    * rest of the dims the pixels of a plane): a 1x1 convolution. */
   SHEARS_UK_SPGEMM_PLANES = 1 << 10,
+  /* conv2d only: Winograd F(2x2, 3x3), the filter packed for it (above):
+   * 16 multiply-adds for each 2x2 outputs and input channel, not 36. */
+  SHEARS_UK_CONV_WINOGRAD = 1 << 11,
 };
 enum ShearsUKActivation {
   SHEARS_UK_ACT_NONE = 0,

@@ -530,6 +530,9 @@ struct Conv : ConvShape {
   // padded slice of the input (see Slice).
   int64_t bandRows, bands;
   Slice slice;
+  // Winograd: tiles of 2x2 output pixels, tw x th of them, in blocks of
+  // tileRows rows (and chunks of channel panels).
+  int64_t tw, th, tileRows, tileBlocks;
 };
 
 /// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
@@ -965,6 +968,60 @@ inline void sliceTileAny(int rows, int64_t kc, const float *base,
    ...);
 }
 
+/// C^T (pixels [m0, m1) of the batch, image after image, one row of Mg
+/// floats each: row m - m0 at ct) back to NCHW output channels [j0, j1) of
+/// group g, with the epilogue: W pixels of one channel are a column of C^T;
+/// W channels at a time, a W x W block of it transposed in registers (it was
+/// a strided gather a vector, about 18 cycles each on Zen 4); the channels
+/// past the last whole W one at a time, by gathers.
+void storeTransposed(const Conv &cv, int64_t g, const float *ct0, int64_t m0,
+                     int64_t m1, int64_t j0, int64_t j1) {
+  const Epilogue &e = cv.epilogue;
+  for (int64_t j = j0; j < j1;) {
+    int channels = j + W <= j1 ? W : 1;
+    for (int64_t m = m0; m < m1;) {
+      int64_t n = m / cv.p, p = m % cv.p;
+      int64_t end = min64(m1, m - p + cv.p);
+      // out[base(c) + m] is output pixel m - n * P of image n, channel c.
+      float *out = cv.output + n * cv.outSkip;
+      auto base = [&](int64_t c) {
+        return (n * cv.cout + c) * cv.p - n * cv.p;
+      };
+      auto finish = [&](int64_t c, int64_t at, VF x) {
+        if (e.bias)
+          x += splat(e.bias[c]);
+        if (e.residual)
+          x += load(e.residual + base(c) + at);
+        store(out + base(c) + at, e.activate(x));
+      };
+      const float *ct = ct0 + (m - m0) * cv.mg + j;
+      for (; m + W <= end; m += W, ct += W * cv.mg) {
+        if (channels == 1) {
+          finish(g * cv.mg + j, m, gatherStrided(ct, cv.mg));
+          continue;
+        }
+        VF block[W];
+        for (int r = 0; r < W; ++r)
+          block[r] = load(ct + r * cv.mg);
+        transpose(block);
+        for (int c = 0; c < W; ++c)
+          finish(g * cv.mg + j + c, m, block[c]);
+      }
+      for (; m < end; ++m, ct += cv.mg)
+        for (int c = 0; c < channels; ++c) {
+          int64_t channel = g * cv.mg + j + c;
+          float x = ct[c];
+          if (e.bias)
+            x += e.bias[channel];
+          if (e.residual)
+            x += e.residual[base(channel) + m];
+          out[base(channel) + m] = e.activate(x);
+        }
+    }
+    j += channels;
+  }
+}
+
 /// Channel panels: one group, a block of pixel rows of im2col^T (pixels of
 /// all images in a row: the filter streams in once per block, not once per
 /// image) and a chunk of output-channel panels, as a GEMM into the worker's
@@ -1113,55 +1170,132 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
             }
           return ATile{packed + row, width};
         });
-  // C^T back to NCHW with the epilogue: W pixels of one channel are a
-  // column of C^T; W channels at a time, a W x W block of it transposed in
-  // registers (it was a strided gather a vector, about 18 cycles each on
-  // Zen 4); the channels past the last whole W one at a time, by gathers.
-  const Epilogue &e = cv.epilogue;
-  int64_t j1 = min64(cv.mg, pe * kGemmNR);
-  for (int64_t j = pb * kGemmNR; j < j1;) {
-    int channels = j + W <= j1 ? W : 1;
-    for (int64_t m = m0; m < m1;) {
-      int64_t n = m / cv.p, p = m % cv.p;
-      int64_t end = min64(m1, m - p + cv.p);
-      // out[base(c) + m] is output pixel m - n * P of image n, channel c.
-      float *out = cv.output + n * cv.outSkip;
-      auto base = [&](int64_t c) {
-        return (n * cv.cout + c) * cv.p - n * cv.p;
-      };
-      auto finish = [&](int64_t c, int64_t at, VF x) {
-        if (e.bias)
-          x += splat(e.bias[c]);
-        if (e.residual)
-          x += load(e.residual + base(c) + at);
-        store(out + base(c) + at, e.activate(x));
-      };
-      const float *ct = gm.c + (m - m0) * cv.mg + j;
-      for (; m + W <= end; m += W, ct += W * cv.mg) {
-        if (channels == 1) {
-          finish(g * cv.mg + j, m, gatherStrided(ct, cv.mg));
-          continue;
+  storeTransposed(cv, g, gm.c, m0, m1, pb * kGemmNR,
+                  min64(cv.mg, pe * kGemmNR));
+}
+
+/// p[0, min(W, n)) into the first lanes, zeros past them.
+inline VF loadUpTo(const float *p, int64_t n) {
+  return n >= W ? load(p) : loadFirst(p, n);
+}
+
+/// Winograd F(2x2, 3x3) (SHEARS_UK_CONV_WINOGRAD, Kernels.h): output tile
+/// (y, x) is the 2x2 pixels from (2y, 2x), computed from the 4x4 input patch
+/// d at (2y - pt, 2x - pl) as Y = A^T [U . (B^T d B)] A, where U = G g G^T
+/// is the filter transformed at compile time, with
+///   B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+///   A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]:
+/// 16 multiply-adds per tile, input and output channel instead of 36.
+/// A task: one image, a block of tile rows, a chunk of channel panels. It
+///  1. transforms its patches, channel by channel, W tiles of a row at once
+///     (their columns are the even and odd lanes of two loads):
+///     V_ab [C, tiles], k-major;
+///  2. multiplies, for each of the 16 (a, b), M_ab [tiles, Mg] = V_ab^T U_ab
+///     on the GEMM tiles (U_ab packed as GEMM panels);
+///  3. turns each tile's 16 M values into its 2x2 outputs in C^T, which goes
+///     out to NCHW with the epilogue as in channel panels.
+void winogradTask(void *ctx, int64_t task, int worker) {
+  const Conv &cv = *static_cast<const Conv *>(ctx);
+  int64_t chunk = task % cv.chunks;
+  int64_t block = (task / cv.chunks) % cv.tileBlocks;
+  int64_t n = task / (cv.chunks * cv.tileBlocks);
+  int64_t ty0 = block * cv.tileRows, ty1 = min64(cv.th, ty0 + cv.tileRows);
+  int64_t tiles = (ty1 - ty0) * cv.tw;
+  int64_t oh0 = 2 * ty0, oh1 = min64(cv.oh, 2 * ty1);
+  int64_t pb = chunk * cv.panelChunk;
+  int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
+  int64_t j0 = pb * kGemmNR, j1 = min64(cv.mg, pe * kGemmNR);
+  // V [16][C][tiles], then M [16][tiles][Mg], then C^T [pixels][Mg].
+  int64_t vPlane = cv.c * tiles, mPlane = tiles * cv.mg;
+  int64_t vFloats = ceilDiv(16 * vPlane, 16) * 16;
+  int64_t mFloats = ceilDiv(16 * mPlane, 16) * 16;
+  int64_t cFloats = (oh1 - oh0) * cv.ow * cv.mg;
+  float *v = scratch(worker, (vFloats + mFloats + cFloats) * sizeof(float));
+  if (!v)
+    return; // Out of memory: nothing sensible to do inside a kernel.
+  float *mb = v + vFloats, *ct = mb + mFloats;
+  const float *image = cv.input + n * cv.c * cv.h * cv.w;
+
+  for (int64_t c = 0; c < cv.c; ++c) {
+    const float *plane = image + c * cv.h * cv.w;
+    for (int64_t ty = ty0; ty < ty1; ++ty)
+      for (int64_t tx0 = 0; tx0 < cv.tw; tx0 += W) {
+        // r[i][b] = (d B)[i][b] for the patch rows i of W tiles.
+        VF r[4][4];
+        for (int i = 0; i < 4; ++i) {
+          int64_t ih = 2 * ty + i - cv.pt;
+          VF d0{}, d1{}, d2{}, d3{};
+          if (ih >= 0 && ih < cv.h) {
+            const float *row = plane + ih * cv.w;
+            int64_t col = 2 * tx0 - cv.pl;
+            VF lo = loadColumns(row, col, cv.w);
+            VF hi = loadColumns(row, col + W, cv.w);
+            d0 = evenLanes(lo, hi);
+            d1 = oddLanes(lo, hi);
+            lo = loadColumns(row, col + 2, cv.w);
+            hi = loadColumns(row, col + 2 + W, cv.w);
+            d2 = evenLanes(lo, hi);
+            d3 = oddLanes(lo, hi);
+          }
+          r[i][0] = d0 - d2;
+          r[i][1] = d1 + d2;
+          r[i][2] = d2 - d1;
+          r[i][3] = d1 - d3;
         }
-        VF block[W];
-        for (int r = 0; r < W; ++r)
-          block[r] = load(ct + r * cv.mg);
-        transpose(block);
-        for (int c = 0; c < W; ++c)
-          finish(g * cv.mg + j + c, m, block[c]);
+        int64_t count = min64(W, cv.tw - tx0);
+        float *dst = v + c * tiles + (ty - ty0) * cv.tw + tx0;
+        for (int b = 0; b < 4; ++b) {
+          storeUpTo(dst + b * vPlane, r[0][b] - r[2][b], count);
+          storeUpTo(dst + (4 + b) * vPlane, r[1][b] + r[2][b], count);
+          storeUpTo(dst + (8 + b) * vPlane, r[2][b] - r[1][b], count);
+          storeUpTo(dst + (12 + b) * vPlane, r[1][b] - r[3][b], count);
+        }
       }
-      for (; m < end; ++m, ct += cv.mg)
-        for (int c = 0; c < channels; ++c) {
-          int64_t channel = g * cv.mg + j + c;
-          float x = ct[c];
-          if (e.bias)
-            x += e.bias[channel];
-          if (e.residual)
-            x += e.residual[base(channel) + m];
-          out[base(channel) + m] = e.activate(x);
-        }
-    }
-    j += channels;
   }
+
+  for (int64_t ab = 0; ab < 16; ++ab) {
+    Gemm gm{};
+    gm.b = cv.filter + ab * cv.channelPanels * cv.c * kGemmNR;
+    gm.c = mb + ab * mPlane;
+    gm.m = tiles;
+    gm.k = cv.c;
+    gm.n = cv.mg;
+    gm.kc = cv.kc;
+    const float *a = v + ab * vPlane;
+    for (int64_t m0 = 0; m0 < tiles; m0 += kGemmMC)
+      gemmBlock(gm, v, m0, min64(tiles, m0 + kGemmMC), pb, pe,
+                [&](int64_t row, int, int64_t k0, int64_t, float *) {
+                  return ATile{a + k0 * tiles + row, tiles};
+                });
+  }
+
+  for (int64_t t = 0; t < tiles; ++t) {
+    int64_t oy = 2 * (ty0 + t / cv.tw), ox = 2 * (t % cv.tw);
+    bool down = oy + 1 < cv.oh, right = ox + 1 < cv.ow;
+    float *out = ct + ((oy - oh0) * cv.ow + ox) * cv.mg;
+    for (int64_t j = j0; j < j1; j += W) {
+      int64_t lanes = min64(W, j1 - j);
+      const float *m = mb + t * cv.mg + j;
+      // s[a][q] = (M A)[a][q], then Y = A^T s.
+      VF s[4][2];
+      for (int a = 0; a < 4; ++a) {
+        VF m0 = loadUpTo(m + (4 * a) * mPlane, lanes);
+        VF m1 = loadUpTo(m + (4 * a + 1) * mPlane, lanes);
+        VF m2 = loadUpTo(m + (4 * a + 2) * mPlane, lanes);
+        VF m3 = loadUpTo(m + (4 * a + 3) * mPlane, lanes);
+        s[a][0] = m0 + m1 + m2;
+        s[a][1] = m1 - m2 - m3;
+      }
+      for (int q = 0; q < 2 && (q == 0 || right); ++q) {
+        storeUpTo(out + q * cv.mg + j, s[0][q] + s[1][q] + s[2][q], lanes);
+        if (down)
+          storeUpTo(out + (cv.ow + q) * cv.mg + j, s[1][q] - s[2][q] - s[3][q],
+                    lanes);
+      }
+    }
+  }
+  storeTransposed(cv, 0, ct, n * cv.p + oh0 * cv.ow, n * cv.p + oh1 * cv.ow, j0,
+                  j1);
 }
 
 /// Runs `tasks` tasks of one of conv2d's paths, timed for the profile.
@@ -1211,6 +1345,23 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   if (cv.n == 0 || cv.p == 0 || cv.mg == 0)
     return;
   int64_t macs = cv.n * cv.groups * cv.mg * cv.k * cv.p;
+  if (ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_WINOGRAD) {
+    cv.tw = ceilDiv(cv.ow, 2);
+    cv.th = ceilDiv(cv.oh, 2);
+    cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
+    cv.kc = ceilDiv(cv.c, ceilDiv(cv.c, kGemmKC));
+    // Blocks of tile rows whose transformed input (16 C a tile) and GEMM
+    // outputs (16 Mg) stay in L2.
+    int64_t rowBytes = 16 * cv.tw * (cv.c + cv.mg) * int64_t(sizeof(float));
+    cv.tileRows = max64(1, min64(cv.th, kL2Bytes / rowBytes));
+    cv.tileBlocks = ceilDiv(cv.th, cv.tileRows);
+    int64_t tiles = cv.n * cv.tileBlocks;
+    cv.chunks =
+        splitChunks(cv.channelPanels, tiles, numWorkers(), cv.panelChunk);
+    // (The profile's GFLOP/s count the direct convolution's multiply-adds.)
+    runConv(cv, "winograd", winogradTask, tiles * cv.chunks, macs);
+    return;
+  }
   if (ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_CHANNEL_PANELS) {
     cv.pixelBlocks = ceilDiv(cv.n * cv.p, kGemmMC);
     cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);

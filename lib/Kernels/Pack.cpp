@@ -50,6 +50,40 @@ extern "C" void shears_uk_pack_conv_filter_panels(const float *filter,
     shears_uk_pack_gemm_b(filter + g * mg * k, k, mg, 1, k, packed + g * size);
 }
 
+extern "C" int64_t shears_uk_winograd_filter_packed_size(int64_t cout,
+                                                         int64_t c) {
+  return 16 * shears_uk_gemm_b_packed_size(c, cout);
+}
+
+extern "C" void shears_uk_pack_winograd_filter(const float *filter,
+                                               int64_t cout, int64_t c,
+                                               float *packed) {
+  static const double g[4][3] = {
+      {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  // U_ab (ab = a * 4 + b) as B = U_ab^T [C, Cout] in GEMM panels:
+  // packed[ab][m / NR][c][m % NR]; (G f G^T)[a][b] in double.
+  const int64_t nr = SHEARS_UK_GEMM_NR;
+  int64_t size = shears_uk_gemm_b_packed_size(c, cout);
+  memset(packed, 0, 16 * size * sizeof(float));
+  for (int64_t m = 0; m < cout; ++m)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float *f = filter + (m * c + ch) * 9;
+      double gf[4][3] = {};
+      for (int a = 0; a < 4; ++a)
+        for (int v = 0; v < 3; ++v)
+          for (int t = 0; t < 3; ++t)
+            gf[a][v] += g[a][t] * f[t * 3 + v];
+      float *dst = packed + ((m / nr) * c + ch) * nr + m % nr;
+      for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 4; ++b) {
+          double x = 0;
+          for (int v = 0; v < 3; ++v)
+            x += gf[a][v] * g[b][v];
+          dst[(a * 4 + b) * size] = static_cast<float>(x);
+        }
+    }
+}
+
 /// Groups of 4 k in a packed qgemm B: K padded to a multiple of 64.
 extern "C" int64_t shears_uk_qgemm_groups(int64_t k) {
   return ceilDiv(k, 64) * 16;

@@ -3,6 +3,9 @@
 // RUN: shears-opt %s --shears-convert-to-ukernels=isa=avx512 --split-input-file | FileCheck %s
 // RUN: shears-opt %s --shears-convert-to-ukernels="isa=avx512 integer-kernels=false" --split-input-file | FileCheck %s --check-prefix=NO-INT
 // RUN: shears-opt %s --shears-convert-to-ukernels=isa=avx2 --split-input-file | FileCheck %s --check-prefix=AVX2
+// Without Winograd, 3x3 convolutions with unit strides take one of the two
+// implicit-GEMM orientations.
+// RUN: shears-opt %s --shears-convert-to-ukernels="isa=avx512 winograd=false" --split-input-file | FileCheck %s --check-prefix=NO-WG
 // Without integer kernels, quantized layers run on the f32 ones.
 // NO-INT-NOT: "qgemm"
 // NO-INT-NOT: "qconv2d"
@@ -35,15 +38,21 @@ func.func @conv(%x: tensor<?x3x16x12xf32>) -> tensor<?x10x16x12xf32> {
 // transposition cheap: output channels go along the vectors (flag 4,
 // channel panels), the filter packed as a GEMM right-hand side [groups,
 // ceil(64/32), K, 32]. With unit strides (the direct path packs nothing) and
-// a 56x56 image it stays with pixels.
+// a 56x56 image it stays with pixels, or (by default) runs as Winograd
+// F(2x2, 3x3) (flag 2048): the filter transformed, 16 GEMM right-hand sides
+// [16, ceil(64/32), C, 32].
 // CHECK-LABEL: func.func @channel_panels
 // CHECK: %[[W:.+]] = shears.constant dense_resource<{{.+}}> : tensor<1x2x576x32xf32>
 // CHECK: shears.ukernel "conv2d" ins(%arg0, %[[W]], %{{.+}} : {{.*}})
 // CHECK-SAME: iparams = [64, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 7, 7, 1, 5, 0]
 // CHECK-LABEL: func.func @pixel_panels
-// CHECK: shears.constant dense_resource<{{.+}}> : tensor<1x8x576x8xf32>
+// CHECK: shears.constant dense_resource<{{.+}}> : tensor<16x2x64x32xf32>
 // CHECK: shears.ukernel "conv2d"
-// CHECK-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 1, 0]
+// CHECK-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 2049, 0]
+// NO-WG-LABEL: func.func @pixel_panels
+// NO-WG: shears.constant dense_resource<{{.+}}> : tensor<1x8x576x8xf32>
+// NO-WG: shears.ukernel "conv2d"
+// NO-WG-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 1, 0]
 func.func @channel_panels(%x: tensor<1x64x14x14xf32>) -> tensor<1x64x7x7xf32> {
   %w = shears.constant dense<1.0> : tensor<64x64x3x3xf32>
   %b = shears.constant dense<0.5> : tensor<64xf32>
@@ -53,9 +62,9 @@ func.func @channel_panels(%x: tensor<1x64x14x14xf32>) -> tensor<1x64x7x7xf32> {
 // The direct path's wide pixels on a 13x13 image (rows of 15, 195 in 5
 // panels of 48 for 169 outputs) lose to channel panels (squeezenet's
 // 48x13x13 -> 192: 164 against 150 GFLOP/s).
-// CHECK-LABEL: func.func @small_image
-// CHECK: shears.ukernel "conv2d"
-// CHECK-SAME: iparams = [48, 13, 13, 192, 3, 3, 1, 1, 1, 1, 1, 1, 13, 13, 1, 5, 0]
+// NO-WG-LABEL: func.func @small_image
+// NO-WG: shears.ukernel "conv2d"
+// NO-WG-SAME: iparams = [48, 13, 13, 192, 3, 3, 1, 1, 1, 1, 1, 1, 13, 13, 1, 5, 0]
 func.func @pixel_panels(%x: tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32> {
   %w = shears.constant dense<1.0> : tensor<64x64x3x3xf32>
   %b = shears.constant dense<0.5> : tensor<64xf32>
@@ -94,9 +103,14 @@ func.func @pointwise_14x14(%x: tensor<1x256x14x14xf32>) -> tensor<1x64x14x14xf32
 // Few channels on a 14x14 image (the Fashion-MNIST CNN's 32x14x14 -> 32):
 // wide pixels of rows of 16 fill 196 of 240 lanes, channel panels 32 of 32
 // and read the padded input in place (no packing cost): channel panels.
+// NO-WG-LABEL: func.func @few_channels
+// NO-WG: shears.ukernel "conv2d"
+// NO-WG-SAME: iparams = [32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1, 5, 0]
+// By default Winograd, whose 16 GEMMs have a reduction of 32 (the input
+// channels) and the transforms 7 tiles a row.
 // CHECK-LABEL: func.func @few_channels
 // CHECK: shears.ukernel "conv2d"
-// CHECK-SAME: iparams = [32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1, 5, 0]
+// CHECK-SAME: iparams = [32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1, 2049, 0]
 func.func @few_channels(%x: tensor<8x32x14x14xf32>) -> tensor<8x32x14x14xf32> {
   %w = shears.constant dense<1.0> : tensor<32x32x3x3xf32>
   %b = shears.constant dense<0.5> : tensor<32xf32>
@@ -358,4 +372,22 @@ func.func @dynamic_linear(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
   %b = shears.constant dense<[1.0, 2.0]> : tensor<2xf32>
   %y = shears.linear %dq, %w, %b : (tensor<?x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// Not Winograd: a 7x7 output (its tiles would cover 8x8, and the filter it
+// streams is 16/9 the size), 8 input channels (16 GEMMs with a reduction of
+// 8 are bound by their stores), a dilated window.
+// CHECK-LABEL: func.func @not_winograd
+// CHECK-NOT: 2049
+// CHECK: return
+func.func @not_winograd(%x: tensor<1x64x7x7xf32>, %z: tensor<1x8x28x28xf32>) -> (tensor<1x64x7x7xf32>, tensor<1x64x28x28xf32>, tensor<1x64x5x5xf32>) {
+  %w = shears.constant dense<1.0> : tensor<64x64x3x3xf32>
+  %b = shears.constant dense<0.5> : tensor<64xf32>
+  %y = shears.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x64x7x7xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>) -> tensor<1x64x7x7xf32>
+  %w8 = shears.constant dense<1.0> : tensor<64x8x3x3xf32>
+  %y8 = shears.conv2d %z, %w8, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x8x28x28xf32>, tensor<64x8x3x3xf32>, tensor<64xf32>) -> tensor<1x64x28x28xf32>
+  %yd = shears.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 2, 2>} : (tensor<1x64x7x7xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>) -> tensor<1x64x5x5xf32>
+  return %y, %y8, %yd : tensor<1x64x7x7xf32>, tensor<1x64x28x28xf32>, tensor<1x64x5x5xf32>
 }

@@ -140,11 +140,13 @@ struct ConvCase {
   int flags;
 };
 
-/// `channelPanels`: the filter packed for output channels along the vectors.
-/// `sparse`: about 15% of the filter non-zero (output channel 1 dense, every
-/// seventh empty), on spconv2d (one group).
-void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels,
-               bool sparse = false) {
+/// How checkConv packs the filter: in row blocks; for output channels along
+/// the vectors; transformed for Winograd F(2x2, 3x3); or about 15% of it
+/// non-zero (output channel 1 dense, every seventh empty), on spconv2d.
+enum class ConvPath { RowBlocks, ChannelPanels, Winograd, Sparse };
+
+void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
+  bool sparse = path == ConvPath::Sparse;
   bool depthwise = t.groups == t.c && t.groups == t.cout && t.groups > 1;
   int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
   int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
@@ -182,11 +184,17 @@ void checkConv(const std::string &isa, const ConvCase &t, bool channelPanels,
           want[o] = activate(sum, act);
         }
   std::vector<float> weights = filter;
-  int flags = t.flags | (channelPanels ? SHEARS_UK_CONV_CHANNEL_PANELS : 0);
+  int flags =
+      t.flags | (path == ConvPath::ChannelPanels ? SHEARS_UK_CONV_CHANNEL_PANELS
+                 : path == ConvPath::Winograd    ? SHEARS_UK_CONV_WINOGRAD
+                                                 : 0);
   if (sparse) {
     weights.resize(shears_uk_spgemm_packed_size(filter.data(), t.cout, k));
     shears_uk_pack_spgemm(filter.data(), t.cout, k, weights.data());
-  } else if (channelPanels) {
+  } else if (path == ConvPath::Winograd) {
+    weights.resize(shears_uk_winograd_filter_packed_size(t.cout, t.c));
+    shears_uk_pack_winograd_filter(filter.data(), t.cout, t.c, weights.data());
+  } else if (path == ConvPath::ChannelPanels) {
     weights.resize(
         shears_uk_conv_filter_panels_packed_size(t.cout, k, t.groups));
     shears_uk_pack_conv_filter_panels(filter.data(), t.cout, k, t.groups,
@@ -699,14 +707,20 @@ int main() {
       // prefetched past the plane's end), k-blocks of 150 over pixel
       // panels and of 300 over channel panels.
       {2, 600, 10, 12, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
+      // Winograd over uneven padding (no top, two at the left), an odd
+      // output height: tiles past the last row and column.
+      {1, 20, 9, 10, 17, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1, res | clip},
   };
   for (const std::string &isa : isas) {
     for (const ConvCase &c : convs) {
-      checkConv(isa, c, false);
+      checkConv(isa, c, ConvPath::RowBlocks);
       if (!(c.groups > 1 && c.groups == c.c && c.groups == c.cout))
-        checkConv(isa, c, true);
+        checkConv(isa, c, ConvPath::ChannelPanels);
       if (c.groups == 1)
-        checkConv(isa, c, false, true);
+        checkConv(isa, c, ConvPath::Sparse);
+      if (c.groups == 1 && c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 &&
+          c.dh == 1 && c.dw == 1)
+        checkConv(isa, c, ConvPath::Winograd);
     }
     const ConvCase pools[] = {
         // n c  h   w  - kh kw sh sw pt pl pb pr dh dw -  flags

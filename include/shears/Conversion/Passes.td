@@ -34,7 +34,10 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     of the kernel's epilogue. A convolution whose output image is small
     for its reduction (7x7, 14x14) gets the channel-panel layout instead
     (flag SHEARS_UK_CONV_CHANNEL_PANELS: output channels along the vectors,
-    the filter packed as GEMM panels). f32 max pooling becomes `maxpool2d`.
+    the filter packed as GEMM panels). A 3x3 convolution with unit strides
+    and dilations over a large enough image runs as Winograd F(2x2, 3x3)
+    (flag SHEARS_UK_CONV_WINOGRAD, the filter transformed at compile time;
+    option `winograd`). f32 max pooling becomes `maxpool2d`.
     Quantized (QDQ) convolutions and linear layers become `qconv2d` and
     `qgemm` (docs/Quantization.md) unless `integer-kernels` is off. A
     linear layer whose weight has at most `sparse-density` of its values
@@ -80,6 +83,12 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     Option<"explainSparse", "explain-sparse", "bool", "false",
            "With time-sparse, a remark on each timed layer with both "
            "kernels' times and the choice">,
+    Option<"winograd", "winograd", "bool", "true",
+           "Run 3x3 convolutions with unit strides and dilations (one "
+           "group, at least 16 input and output channels, output images of "
+           "at least 8x8, Kernels.h) as Winograd F(2x2, 3x3): 16 "
+           "multiply-adds for 2x2 outputs instead of 36, outputs within "
+           "about 1e-5 relative of the direct convolution's">,
   ];
 }
 

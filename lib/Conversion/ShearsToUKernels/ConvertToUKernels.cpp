@@ -157,6 +157,21 @@ bool preferChannelPanels(ArrayRef<int64_t> out, int64_t mg, int64_t k,
   return channels < pixels;
 }
 
+/// Whether a convolution runs as Winograd F(2x2, 3x3) (Kernels.h): a 3x3
+/// window, unit strides and dilations, one group, and enough channels and
+/// output pixels that its 16 GEMMs over the input channels, not its
+/// transforms, take the time (a short reduction is bound by its stores; a
+/// small image wastes the lanes of tiles past its edge and streams a filter
+/// 16/9 the size).
+bool preferWinograd(ArrayRef<int64_t> out, int64_t c, int64_t cout,
+                    int64_t groups, int64_t kh, int64_t kw,
+                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  return groups == 1 && kh == 3 && kw == 3 && strides[0] == 1 &&
+         strides[1] == 1 && dilations[0] == 1 && dilations[1] == 1 && c >= 16 &&
+         cout >= 16 && out[2] >= SHEARS_UK_WINOGRAD_MIN_SIZE &&
+         out[3] >= SHEARS_UK_WINOGRAD_MIN_SIZE;
+}
+
 /// The conv2d / dwconv2d / maxpool2d slots (Kernels.h) of an NCHW window op
 /// from `in` to `out`; `pads` are [top, left, bottom, right] (only top and
 /// left matter: the output size bounds the windows).
@@ -239,8 +254,9 @@ std::string describeLayer(Operation *op, StringRef what) {
 
 struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   Conv2DToUKernel(MLIRContext *context, const WeightReleaser &releaser,
-                  SparseOptions sparse)
-      : PackingPattern(context, releaser), sparse(std::move(sparse)) {}
+                  SparseOptions sparse, bool winograd)
+      : PackingPattern(context, releaser), sparse(std::move(sparse)),
+        winograd(winograd) {}
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -283,7 +299,16 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
           out, mg, k, kh, kw, strides, dilations, pointwise, pixelPanel);
       SmallVector<float> packed;
       SmallVector<int64_t> shape;
-      if (channelPanels) {
+      if (winograd && preferWinograd(out, in[1], cout, groups, kh, kw, strides,
+                                     dilations)) {
+        // [16, ceil(Cout / NR), C, NR] (Kernels.h).
+        packed.resize(shears_uk_winograd_filter_packed_size(cout, in[1]));
+        shears_uk_pack_winograd_filter(filter->data(), cout, in[1],
+                                       packed.data());
+        shape = {16, (cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, in[1],
+                 SHEARS_UK_GEMM_NR};
+        iparams[SHEARS_UK_CONV_FLAGS] |= SHEARS_UK_CONV_WINOGRAD;
+      } else if (channelPanels) {
         // [g, ceil(Mg / NR), K, NR] (Kernels.h).
         packed.resize(shears_uk_conv_filter_panels_packed_size(cout, k, groups));
         shears_uk_pack_conv_filter_panels(filter->data(), cout, k, groups,
@@ -316,7 +341,8 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
       } else {
         sparseIparams.assign(iparams.begin(), iparams.end());
         sparseIparams[SHEARS_UK_CONV_FLAGS] &=
-            ~int64_t(SHEARS_UK_CONV_CHANNEL_PANELS | SHEARS_UK_HAS_BIAS);
+            ~int64_t(SHEARS_UK_CONV_CHANNEL_PANELS | SHEARS_UK_CONV_WINOGRAD |
+                     SHEARS_UK_HAS_BIAS);
       }
       if (sparsePacked && sparse.time) {
         std::optional<SparseChoice> choice = timeConvFormats(
@@ -369,6 +395,7 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   }
 
   SparseOptions sparse;
+  bool winograd;
 };
 
 /// `input` [..., K] times a constant B ([K, N], element (k, n) at
@@ -934,8 +961,8 @@ struct ShearsConvertToUKernels
     if (!kernels)
       return signalPassFailure();
     SparseOptions sparse{sparseDensity, timeSparse, *kernels, explainSparse};
-    patterns.add<Conv2DToUKernel, LinearToUKernel>(&getContext(), releaser,
-                                                   sparse);
+    patterns.add<Conv2DToUKernel>(&getContext(), releaser, sparse, winograd);
+    patterns.add<LinearToUKernel>(&getContext(), releaser, sparse);
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
           &getContext());
