@@ -1179,6 +1179,91 @@ inline VF loadUpTo(const float *p, int64_t n) {
   return n >= W ? load(p) : loadFirst(p, n);
 }
 
+/// B^T d B of the patches of `count` tiles (count <= W; lane t of d[i][j]
+/// is row i, column j of tile t's patch) into V_ab, the 16 planes `plane`
+/// floats apart from dst.
+inline void transformPatches(const VF (&d)[4][4], float *dst, int64_t plane,
+                             int64_t count) {
+  // r[i][b] = (d B)[i][b], then V = B^T r.
+  VF r[4][4];
+  for (int i = 0; i < 4; ++i) {
+    r[i][0] = d[i][0] - d[i][2];
+    r[i][1] = d[i][1] + d[i][2];
+    r[i][2] = d[i][2] - d[i][1];
+    r[i][3] = d[i][1] - d[i][3];
+  }
+  for (int b = 0; b < 4; ++b) {
+    storeUpTo(dst + b * plane, r[0][b] - r[2][b], count);
+    storeUpTo(dst + (4 + b) * plane, r[1][b] + r[2][b], count);
+    storeUpTo(dst + (8 + b) * plane, r[2][b] - r[1][b], count);
+    storeUpTo(dst + (12 + b) * plane, r[1][b] - r[3][b], count);
+  }
+}
+
+/// The transformed patches of tile rows [ty0, ty1) of one image, V_ab [C,
+/// tiles] (tile t = (ty - ty0) * tw + tx), from `v`: channel by channel, W
+/// tiles of a row at once, their columns the even and odd lanes of pairs
+/// of loads. On AVX-512, rows of at most 7 tiles (images of 14 pixels) go
+/// in pairs: a row's 2 tw + 2 columns fit one load, so each column j of
+/// both rows is one permute of a load from each, where a row alone took 4
+/// loads and 4 permutes to fill 7 lanes.
+void winogradInput(const Conv &cv, const float *image, int64_t ty0, int64_t ty1,
+                   float *v) {
+  int64_t tiles = (ty1 - ty0) * cv.tw, vPlane = cv.c * tiles;
+  auto row = [&](const float *plane, int64_t ih, int64_t col) {
+    return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
+                                : VF{};
+  };
+#if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
+  if (cv.tw <= 7) {
+    // Lane l < tw: column 2 l + j of the first row's load; lane tw + l:
+    // of the second's.
+    __m512i index[4];
+    for (int j = 0; j < 4; ++j) {
+      alignas(64) int lanes[16] = {};
+      for (int l = 0; l < 2 * cv.tw; ++l)
+        lanes[l] = l < cv.tw ? 2 * l + j : 16 + 2 * (l - cv.tw) + j;
+      index[j] = _mm512_load_si512(lanes);
+    }
+    for (int64_t c = 0; c < cv.c; ++c) {
+      const float *plane = image + c * cv.h * cv.w;
+      for (int64_t ty = ty0; ty < ty1; ty += 2) {
+        VF d[4][4];
+        for (int i = 0; i < 4; ++i) {
+          int64_t ih = 2 * ty + i - cv.pt;
+          VF first = row(plane, ih, -cv.pl);
+          VF second = ty + 1 < ty1 ? row(plane, ih + 2, -cv.pl) : VF{};
+          for (int j = 0; j < 4; ++j)
+            d[i][j] = _mm512_permutex2var_ps(first, index[j], second);
+        }
+        transformPatches(d, v + c * tiles + (ty - ty0) * cv.tw, vPlane,
+                         min64(2, ty1 - ty) * cv.tw);
+      }
+    }
+    return;
+  }
+#endif
+  for (int64_t c = 0; c < cv.c; ++c) {
+    const float *plane = image + c * cv.h * cv.w;
+    for (int64_t ty = ty0; ty < ty1; ++ty)
+      for (int64_t tx0 = 0; tx0 < cv.tw; tx0 += W) {
+        VF d[4][4];
+        for (int i = 0; i < 4; ++i) {
+          int64_t ih = 2 * ty + i - cv.pt, col = 2 * tx0 - cv.pl;
+          VF lo = row(plane, ih, col), hi = row(plane, ih, col + W);
+          d[i][0] = evenLanes(lo, hi);
+          d[i][1] = oddLanes(lo, hi);
+          lo = row(plane, ih, col + 2);
+          hi = row(plane, ih, col + 2 + W);
+          d[i][2] = evenLanes(lo, hi);
+          d[i][3] = oddLanes(lo, hi);
+        }
+        transformPatches(d, v + c * tiles + (ty - ty0) * cv.tw + tx0, vPlane,
+                         min64(W, cv.tw - tx0));
+      }
+  }
+}
+
 /// Winograd F(2x2, 3x3) (SHEARS_UK_CONV_WINOGRAD, Kernels.h): output tile
 /// (y, x) is the 2x2 pixels from (2y, 2x), computed from the 4x4 input patch
 /// d at (2y - pt, 2x - pl) as Y = A^T [U . (B^T d B)] A, where U = G g G^T
@@ -1187,9 +1272,7 @@ inline VF loadUpTo(const float *p, int64_t n) {
 ///   A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]:
 /// 16 multiply-adds per tile, input and output channel instead of 36.
 /// A task: one image, a block of tile rows, a chunk of channel panels. It
-///  1. transforms its patches, channel by channel, W tiles of a row at once
-///     (their columns are the even and odd lanes of two loads):
-///     V_ab [C, tiles], k-major;
+///  1. transforms its patches (winogradInput): V_ab [C, tiles], k-major;
 ///  2. multiplies, for each of the 16 (a, b), M_ab [tiles, Mg] = V_ab^T U_ab
 ///     on the GEMM tiles (U_ab packed as GEMM panels);
 ///  3. turns each tile's 16 M values into its 2x2 outputs in C^T, which goes
@@ -1216,43 +1299,7 @@ void winogradTask(void *ctx, int64_t task, int worker) {
   float *mb = v + vFloats, *ct = mb + mFloats;
   const float *image = cv.input + n * cv.c * cv.h * cv.w;
 
-  for (int64_t c = 0; c < cv.c; ++c) {
-    const float *plane = image + c * cv.h * cv.w;
-    for (int64_t ty = ty0; ty < ty1; ++ty)
-      for (int64_t tx0 = 0; tx0 < cv.tw; tx0 += W) {
-        // r[i][b] = (d B)[i][b] for the patch rows i of W tiles.
-        VF r[4][4];
-        for (int i = 0; i < 4; ++i) {
-          int64_t ih = 2 * ty + i - cv.pt;
-          VF d0{}, d1{}, d2{}, d3{};
-          if (ih >= 0 && ih < cv.h) {
-            const float *row = plane + ih * cv.w;
-            int64_t col = 2 * tx0 - cv.pl;
-            VF lo = loadColumns(row, col, cv.w);
-            VF hi = loadColumns(row, col + W, cv.w);
-            d0 = evenLanes(lo, hi);
-            d1 = oddLanes(lo, hi);
-            lo = loadColumns(row, col + 2, cv.w);
-            hi = loadColumns(row, col + 2 + W, cv.w);
-            d2 = evenLanes(lo, hi);
-            d3 = oddLanes(lo, hi);
-          }
-          r[i][0] = d0 - d2;
-          r[i][1] = d1 + d2;
-          r[i][2] = d2 - d1;
-          r[i][3] = d1 - d3;
-        }
-        int64_t count = min64(W, cv.tw - tx0);
-        float *dst = v + c * tiles + (ty - ty0) * cv.tw + tx0;
-        for (int b = 0; b < 4; ++b) {
-          storeUpTo(dst + b * vPlane, r[0][b] - r[2][b], count);
-          storeUpTo(dst + (4 + b) * vPlane, r[1][b] + r[2][b], count);
-          storeUpTo(dst + (8 + b) * vPlane, r[2][b] - r[1][b], count);
-          storeUpTo(dst + (12 + b) * vPlane, r[1][b] - r[3][b], count);
-        }
-      }
-  }
-
+  winogradInput(cv, image, ty0, ty1, v);
   for (int64_t ab = 0; ab < 16; ++ab) {
     Gemm gm{};
     gm.b = cv.filter + ab * cv.channelPanels * cv.c * kGemmNR;
