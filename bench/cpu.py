@@ -135,6 +135,11 @@ class ShearsRuntime:
         self.has_threads = hasattr(lib, "shearsModelSetThreads")
         if self.has_threads:
             sig["shearsModelSetThreads"] = (ctypes.c_int, [vp, ctypes.c_int, ctypes.POINTER(vp)])
+        # int shearsModelSetBatchChunk(ShearsModel *, int64_t images, char **error): newer ones.
+        self.has_batch_chunk = hasattr(lib, "shearsModelSetBatchChunk")
+        if self.has_batch_chunk:
+            sig["shearsModelSetBatchChunk"] = (ctypes.c_int,
+                                               [vp, ctypes.c_int64, ctypes.POINTER(vp)])
         for name, (res, args) in sig.items():
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
@@ -187,6 +192,17 @@ class ShearsModel:
             except (OSError, AttributeError):
                 pass
         return False
+
+    def set_batch_chunk(self, images):
+        """At most `images` images a call of a batch-separable model (0: the runtime's choice);
+        a runtime without shearsModelSetBatchChunk runs whole batches, and only 0 is allowed."""
+        if self.rt.has_batch_chunk:
+            error = ctypes.c_void_p()
+            if self.rt.lib.shearsModelSetBatchChunk(self.handle, images, ctypes.byref(error)):
+                self.rt._check(error, f"shearsModelSetBatchChunk({images}) on {self.so_path.name}")
+        elif images:
+            raise Failure(f"{self.rt.path} has no shearsModelSetBatchChunk: --batch-chunk needs a "
+                          f"newer runtime")
 
     def set_inputs(self, arrays):
         self._free_inputs()
@@ -453,6 +469,7 @@ def bench_latency(args):
                             so = args.workdir / f"lib{name}.so"
                             compile_s = shears_compile(args, model_path, so)
                             compiled = rt.load(so)
+                            compiled.set_batch_chunk(args.batch_chunk)
                         if compiled_batch != batch:
                             compiled.set_inputs(inputs)
                             compiled_batch = batch
@@ -1117,6 +1134,10 @@ def main():
     p.add_argument("--batches", default="1,8", help="comma-separated (default: %(default)s)")
     p.add_argument("--threads", help="comma-separated thread counts of Shears and ORT (default: 1,2 "
                    "for latency; one count, 1, for --gemm and --layers)")
+    p.add_argument("--batch-chunk", type=int, default=0,
+                   help="images a call when Shears runs a batch-separable model in chunks "
+                   "(shearsModelSetBatchChunk; default 0: the runtime's choice; a number at least "
+                   "the batch runs it whole)")
     p.add_argument("--runs", type=int, default=10, help="timed runs below batch 8, and in --gemm "
                    "and --layers (default 10)")
     p.add_argument("--runs-large", type=int, default=3, help="timed runs at batch >= 8 (default 3)")

@@ -635,6 +635,11 @@ public:
     if (shearsModelSetThreads(model, threads, &message) != 0)
       throw Error(takeRuntimeMessage(message));
   }
+  void setBatchChunk(int64_t images) {
+    char *message = nullptr;
+    if (shearsModelSetBatchChunk(model, images, &message) != 0)
+      throw Error(takeRuntimeMessage(message));
+  }
   Model(const Model &) = delete;
   ~Model() { shearsModelFree(model); }
 
@@ -907,7 +912,8 @@ op cannot be expressed in ONNX.)doc")
       .def_property_readonly("outputs", &Model::outputs)
       .def_property_readonly("signature", &Model::signature)
       .def("run", &Model::run, py::arg("arrays"))
-      .def("set_threads", &Model::setThreads, py::arg("threads"));
+      .def("set_threads", &Model::setThreads, py::arg("threads"))
+      .def("set_batch_chunk", &Model::setBatchChunk, py::arg("images"));
 
   m.def("_import_onnx", &importONNX, py::arg("path"));
   m.def(

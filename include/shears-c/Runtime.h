@@ -222,6 +222,16 @@ SHEARS_RUNTIME_EXPORT int shearsModelRun(ShearsModel *model,
                                          size_t numInputs,
                                          ShearsTensor **outputs, char **error);
 
+/// Images per call when the model is batch-separable (its signature's
+/// "batch", from shears-mark-batch-separable: each image's outputs depend
+/// only on that image): a larger batch runs as calls on consecutive chunks
+/// of at most this many images, so that each call's intermediates stay in
+/// the caches, and the outputs are put together. 0 (the default): as many
+/// as keep the model's workspace within 16 MiB. The outputs do not depend on
+/// it. Returns 0, or nonzero with `*error` set for a negative count.
+SHEARS_RUNTIME_EXPORT int
+shearsModelSetBatchChunk(ShearsModel *model, int64_t images, char **error);
+
 /// The most threads a model's kernels take (shearsModelSetThreads, the
 /// tools' --threads, the kernels' pool).
 #define SHEARS_MAX_THREADS 1024

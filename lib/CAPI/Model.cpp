@@ -24,6 +24,9 @@ struct ShearsModel {
   /// CPU).
   char *(*takeDeviceError)(void);
   void (*release)(void);
+  /// Images per call of a batch-separable model (shearsModelSetBatchChunk;
+  /// 0: from the workspace's size).
+  int64_t batchChunk;
   /// The workspace, kept between runs; `mutex` makes runs take turns on it.
   void *workspace;
   size_t workspaceCapacity;
@@ -387,8 +390,9 @@ static ShearsTensor *makeOutput(const TensorSpec &spec, size_t index,
   return tensor;
 }
 
-int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
-                   size_t numInputs, ShearsTensor **outputs, char **error) {
+/// shearsModelRun in one call of the model.
+static int runWhole(ShearsModel *model, const ShearsTensor *const *inputs,
+                    size_t numInputs, ShearsTensor **outputs, char **error) {
   if (!model) {
     setError(error, "no model to run");
     return 1;
@@ -554,4 +558,165 @@ int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
   free(args);
   free(views);
   return failed ? 1 : 0;
+}
+
+int shearsModelSetBatchChunk(ShearsModel *model, int64_t images, char **error) {
+  if (!model) {
+    setError(error, "no model");
+    return 1;
+  }
+  if (images < 0) {
+    setError(error,
+             "a batch chunk is at least 1 image (0: automatic), got "
+             "%lld",
+             static_cast<long long>(images));
+    return 1;
+  }
+  model->batchChunk = images;
+  return 0;
+}
+
+/// The intermediates a chunk of a batch may take: half the L3 cache of the
+/// machines Shears is tuned on (32 MiB). mobilenet_v2 (6 MB of workspace an
+/// image) at batch 8 on one Zen 4 core: 8.3 ms an image in one call, 7.4 in
+/// calls of 2.
+static const size_t kBatchChunkBytes = size_t(16) << 20;
+
+/// Images per call of a batch-separable model.
+static int64_t batchChunk(const ShearsModel *model) {
+  if (model->batchChunk > 0)
+    return model->batchChunk;
+  size_t perImage = static_cast<size_t>(model->signature.workspaceBytes);
+  return perImage ? static_cast<int64_t>(kBatchChunkBytes / perImage > 0
+                                             ? kBatchChunkBytes / perImage
+                                             : 1)
+                  : INT64_MAX;
+}
+
+/// Runs a batch-separable model on `batch` images as calls on chunks of at
+/// most `chunk` of them (views of the inputs), each call's outputs copied
+/// into the whole batch's.
+static int runInChunks(ShearsModel *model, const ShearsTensor *const *inputs,
+                       size_t numInputs, ShearsTensor **outputs, int64_t batch,
+                       int64_t chunk, char **error) {
+  const Signature &signature = model->signature;
+  size_t numOutputs = signature.numOutputs;
+  for (size_t i = 0; i < numOutputs; ++i)
+    outputs[i] = nullptr;
+  auto **views = static_cast<ShearsTensor **>(
+      calloc(numInputs + numOutputs + 1, sizeof(ShearsTensor *)));
+  size_t maxRank = 1;
+  for (size_t i = 0; i < numInputs; ++i)
+    maxRank = inputs[i]->rank > maxRank ? inputs[i]->rank : maxRank;
+  for (size_t j = 0; j < numOutputs; ++j)
+    maxRank = signature.outputs[j].rank > maxRank ? signature.outputs[j].rank
+                                                  : maxRank;
+  auto *shape = static_cast<int64_t *>(calloc(maxRank, sizeof(int64_t)));
+  ShearsTensor **parts = views + numInputs;
+  bool failed = !views || !shape;
+  if (failed)
+    setError(error, "out of memory");
+  for (int64_t b0 = 0; b0 < batch && !failed; b0 += chunk) {
+    int64_t images = b0 + chunk < batch ? chunk : batch - b0;
+    for (size_t i = 0; i < numInputs && !failed; ++i) {
+      const ShearsTensor *in = inputs[i];
+      memcpy(shape, in->shape, in->rank * sizeof(int64_t));
+      shape[0] = images;
+      size_t perImage = in->sizeInBytes / static_cast<size_t>(batch);
+      views[i] = shearsTensorWrap(in->dtype, in->rank, shape,
+                                  static_cast<char *>(in->data) + b0 * perImage,
+                                  error);
+      failed = !views[i];
+    }
+    char *callError = nullptr;
+    failed =
+        failed || runWhole(model, views, numInputs, parts, &callError) != 0;
+    if (callError && b0 == 0) {
+      // The first call failed (a shape check): nothing ran. Whole, the run
+      // fails the same way, with the batch's shapes in the message.
+      shearsFreeString(callError);
+      for (size_t i = 0; i < numInputs; ++i)
+        shearsTensorFree(views[i]);
+      free(views);
+      free(shape);
+      return runWhole(model, inputs, numInputs, outputs, error);
+    }
+    if (callError) {
+      if (error)
+        *error = callError;
+      else
+        shearsFreeString(callError);
+    }
+    for (size_t i = 0; i < numInputs; ++i) {
+      shearsTensorFree(views[i]);
+      views[i] = nullptr;
+    }
+    for (size_t j = 0; j < numOutputs && !failed; ++j) {
+      const ShearsTensor *part = parts[j];
+      ShearsTensor *&out = outputs[j];
+      if (!out) {
+        memcpy(shape, part->shape, part->rank * sizeof(int64_t));
+        shape[0] = batch;
+        out = allocateTensor(part->dtype, part->rank, shape, error);
+        if (out) {
+          out->allocation = allocateBytes(out->sizeInBytes);
+          out->data = out->allocation;
+          if (!out->allocation)
+            setError(error, "out of memory");
+        }
+        failed = !out || !out->allocation;
+      }
+      // The chunk's images, at their place in the batch.
+      bool fits = !failed && part->shape[0] == images &&
+                  part->rank == out->rank &&
+                  memcmp(part->shape + 1, out->shape + 1,
+                         (out->rank - 1) * sizeof(int64_t)) == 0;
+      if (!failed && !fits) {
+        setError(error,
+                 "the model's output '%s' (#%zu) does not keep the batch as "
+                 "its first dimension in a call on %lld of %lld images",
+                 signature.outputs[j].name, j, static_cast<long long>(images),
+                 static_cast<long long>(batch));
+        failed = true;
+      }
+      if (!failed && part->sizeInBytes)
+        memcpy(static_cast<char *>(out->data) +
+                   b0 * (out->sizeInBytes / static_cast<size_t>(batch)),
+               part->data, part->sizeInBytes);
+    }
+    for (size_t j = 0; j < numOutputs; ++j) {
+      shearsTensorFree(parts[j]);
+      parts[j] = nullptr;
+    }
+  }
+  for (size_t j = 0; failed && j < numOutputs; ++j) {
+    shearsTensorFree(outputs[j]);
+    outputs[j] = nullptr;
+  }
+  free(views);
+  free(shape);
+  return failed ? 1 : 0;
+}
+
+int shearsModelRun(ShearsModel *model, const ShearsTensor *const *inputs,
+                   size_t numInputs, ShearsTensor **outputs, char **error) {
+  // A batch-separable model on a batch larger than its chunk, with inputs
+  // that agree on it: in chunks. Anything else (and every bad input) goes
+  // to one call, which reports it.
+  if (!model || model->signature.batchDim != 0 || numInputs == 0 ||
+      numInputs != model->signature.numInputs || !inputs ||
+      (model->signature.numOutputs && !outputs))
+    return runWhole(model, inputs, numInputs, outputs, error);
+  int64_t batch = -1;
+  for (size_t i = 0; i < numInputs; ++i) {
+    const ShearsTensor *in = inputs[i];
+    if (!in || in->rank < 1 || in->sizeInBytes == 0 ||
+        (batch >= 0 && in->shape[0] != batch))
+      return runWhole(model, inputs, numInputs, outputs, error);
+    batch = in->shape[0];
+  }
+  int64_t chunk = batchChunk(model);
+  if (batch <= chunk)
+    return runWhole(model, inputs, numInputs, outputs, error);
+  return runInChunks(model, inputs, numInputs, outputs, batch, chunk, error);
 }

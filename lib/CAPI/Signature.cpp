@@ -246,8 +246,9 @@ bool SignatureParser::parse(Signature &signature) {
   // The model is calloc'd: set the defaults here.
   signature.workspaceBytes = 0;
   signature.workspaceInput = signature.workspaceDim = -1;
+  signature.batchDim = -1;
   bool seenInputs = false, seenOutputs = false, seenWorkspace = false,
-       seenChecks = false;
+       seenBatch = false, seenChecks = false;
   bool parsed = parseObject([&](const char *key) {
     if (strcmp(key, "inputs") == 0)
       return firstTime(seenInputs, key) && parseTensorList(inputs, "input");
@@ -260,6 +261,12 @@ bool SignatureParser::parse(Signature &signature) {
                                : strcmp(k, "dim") == 0   ? &signature.workspaceDim
                                                          : nullptr;
                return slot ? cursor.parseInteger(*slot) : skipValue(2);
+             });
+    if (strcmp(key, "batch") == 0)
+      return firstTime(seenBatch, key) && parseObject([&](const char *k) {
+               return strcmp(k, "dim") == 0
+                          ? cursor.parseInteger(signature.batchDim)
+                          : skipValue(2);
              });
     if (strcmp(key, "checks") == 0)
       return firstTime(seenChecks, key) && parseArray([&] {
@@ -283,6 +290,18 @@ bool SignatureParser::parse(Signature &signature) {
                     size_t(w.workspaceDim) >=
                         inputs.data()[w.workspaceInput].rank)))
       parsed = cursor.fail("invalid workspace");
+  }
+  if (parsed && seenBatch) {
+    // Every input and output has the dimension.
+    auto has = [&](Array<TensorSpec> &specs) {
+      for (size_t i = 0; i < specs.size(); ++i)
+        if (signature.batchDim < 0 ||
+            size_t(signature.batchDim) >= specs.data()[i].rank)
+          return false;
+      return true;
+    };
+    if (!has(inputs) || !has(outputs))
+      parsed = cursor.fail("invalid batch");
   }
   if (parsed) {
     cursor.skipSpace();

@@ -27,14 +27,19 @@ struct Signature {
   int64_t workspaceBytes = 0;
   int64_t workspaceInput = -1;
   int64_t workspaceDim = -1;
+  /// Dimension of every input and output that is the batch, whose elements
+  /// the model computes independently (shears-mark-batch-separable): the
+  /// runtime may run a batch in chunks along it. -1 where the model does not
+  /// say so.
+  int64_t batchDim = -1;
   /// What the model's shape check reports: checks[k - 1] when it returns k.
   char **checks = nullptr;
   size_t numChecks = 0;
 };
 
 /// Parses `{"inputs":[{"name":..,"dtype":..,"shape":[..]},..],"outputs":[..],
-/// "workspace":{"bytes":N,"input":I,"dim":D},"checks":["message",..]}`
-/// (workspace and checks optional)
+/// "workspace":{"bytes":N,"input":I,"dim":D},"batch":{"dim":D},
+/// "checks":["message",..]}` (workspace, batch and checks optional)
 /// (keys in any order, unknown keys ignored). Returns false and sets `*error`
 /// on malformed JSON or a bad name, dtype or dim.
 bool parseSignature(const char *json, Signature &signature, char **error);

@@ -256,6 +256,17 @@ class CompiledModel:
             raise TypeError(f"threads must be an int, got {type(threads).__name__}")
         self._native.set_threads(threads)
 
+    def set_batch_chunk(self, images: int) -> None:
+        """Images per call when the model is batch-separable (each image's
+        outputs depend on that image only; the signature's "batch"): a larger
+        batch runs as calls on chunks of at most this many images, whose
+        intermediates stay in the caches. 0 (the default): as many as keep
+        the model's workspace within 16 MiB. Outputs do not depend on it.
+        Raises shears.Error for a negative count."""
+        if isinstance(images, bool) or not isinstance(images, int):
+            raise TypeError(f"images must be an int, got {type(images).__name__}")
+        self._native.set_batch_chunk(images)
+
     def __repr__(self) -> str:
         ins = ", ".join(map(str, self._inputs))
         outs = ", ".join(map(str, self._outputs))

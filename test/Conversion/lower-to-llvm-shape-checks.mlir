@@ -3,9 +3,10 @@
 // Two inputs whose dynamic batches must agree: shears_invoke runs the shape
 // check on the inputs' descriptors first, stores its verdict where args[4]
 // points (after the results, the two inputs and the workspace), and calls
-// the model only when it is 0. The signature lists the check's message.
+// the model only when it is 0. The signature lists the check's message
+// (and the batch: each row of z depends on that row of x and y only).
 // CHECK: llvm.func @_mlir_ciface_shears_model_check_shapes(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr) -> i32
-// CHECK: @shears_signature("{\22checks\22:[\22node 'add': dimension 0 of operand 0 and dimension 0 of operand 1 differ\22],
+// CHECK: @shears_signature("{\22batch\22:{\22dim\22:0},\22checks\22:[\22node 'add': dimension 0 of operand 0 and dimension 0 of operand 1 differ\22],
 // CHECK-LABEL: llvm.func @shears_invoke(%arg0: !llvm.ptr)
 // CHECK: %[[P0:.+]] = llvm.getelementptr %arg0[0]
 // CHECK: %[[A0:.+]] = llvm.load %[[P0]]

@@ -253,6 +253,23 @@ def test_threads_give_identical_outputs(gemm_relu):
         one.set_threads("2")
 
 
+def test_batch_chunks_give_identical_outputs():
+    # The CNN is batch-separable: a batch runs in calls on chunks of it, with
+    # the same outputs bit for bit as in one call.
+    compiled = shears.compile(model_path("cnn"))
+    assert '"batch":{"dim":0}' in compiled.signature
+    x = np.random.default_rng(9).standard_normal((7, 1, 28, 28)).astype(np.float32)
+    compiled.set_batch_chunk(7)
+    whole = compiled(x)
+    for images in (1, 3, 0):
+        compiled.set_batch_chunk(images)
+        np.testing.assert_array_equal(compiled(x), whole)
+    with pytest.raises(shears.Error, match="a batch chunk is at least 1 image"):
+        compiled.set_batch_chunk(-2)
+    with pytest.raises(TypeError, match="images must be an int"):
+        compiled.set_batch_chunk(1.5)
+
+
 # --------------------------------------------------------------------------
 # Import, parse, print, pipelines
 # --------------------------------------------------------------------------

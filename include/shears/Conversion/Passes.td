@@ -185,6 +185,24 @@ def ShearsLowerUKernels : Pass<"shears-lower-ukernels", "mlir::ModuleOp"> {
   ];
 }
 
+def ShearsMarkBatchSeparable : Pass<"shears-mark-batch-separable",
+                                    "mlir::ModuleOp"> {
+  let summary = "Marks models whose batch the runtime may run in chunks";
+  let description = [{
+    Sets the unit module attribute `shears.batch_separable` when every input
+    and output of the entry function has a dynamic leading dimension (the
+    batch) and each batch element of the outputs depends only on the same
+    batch element of the inputs, as far as a conservative op-by-op check on
+    the shears dialect shows (no reduction, concatenation, slice, softmax or
+    arg-extremum along dimension 0, no reshape moving elements across it, no
+    dynamic quantization; unknown ops keep the model whole).
+    shears-emit-entry-point records it in the signature as
+    `"batch":{"dim":0}`, and the runtime may then run a large batch as calls
+    on consecutive chunks of it, so that each call's intermediates stay in
+    the caches (docs/Runtime.md).
+  }];
+}
+
 def ShearsPrepareEntry : Pass<"shears-prepare-entry", "mlir::ModuleOp"> {
   let summary = "Names the entry function for the C ABI and records its signature";
   let description = [{

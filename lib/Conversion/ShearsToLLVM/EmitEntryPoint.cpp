@@ -34,8 +34,9 @@ struct ShearsEmitEntryPoint
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     MLIRContext *ctx = &getContext();
 
-    // The signature with the workspace of shears-plan-memory and the
-    // messages of shears-outline-shape-checks (if any), NUL-terminated for C.
+    // The signature with the workspace of shears-plan-memory, the batch of
+    // shears-mark-batch-separable and the messages of
+    // shears-outline-shape-checks (if any), NUL-terminated for C.
     llvm::Expected<llvm::json::Value> parsed =
         llvm::json::parse(signature.getValue());
     if (!parsed || !parsed->getAsObject()) {
@@ -52,6 +53,10 @@ struct ShearsEmitEntryPoint
           info[entry.getName().strref()] = value.getInt();
       object["workspace"] = std::move(info);
       module->removeAttr("shears.workspace");
+    }
+    if (module->hasAttr("shears.batch_separable")) {
+      object["batch"] = llvm::json::Object{{"dim", 0}};
+      module->removeAttr("shears.batch_separable");
     }
     if (auto checks = module->getAttrOfType<ArrayAttr>("shears.shape_checks")) {
       llvm::json::Array messages;

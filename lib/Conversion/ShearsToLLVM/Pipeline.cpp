@@ -60,6 +60,7 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
                                             const LowerToLLVMOptions &options) {
   pm.addPass(createShearsPrepareEntry());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createShearsMarkBatchSeparable());
   if (options.ukernels) {
     pm.addPass(createShearsConvertToUKernels(
         {options.releaseWeights, options.integerKernels, options.sparseDensity,

@@ -119,6 +119,10 @@ static const char *badSignatures[] = {
     "{\"inputs\":[],\"outputs\":[],\"n\":99999999999999999999}",
     "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[-"
     "99999999999999999999]}],\"outputs\":[]}",
+    // A batch dimension past an output's rank.
+    "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[-1,2]}],"
+    "\"outputs\":[{\"name\":\"s\",\"dtype\":\"f32\",\"shape\":[]}],"
+    "\"batch\":{\"dim\":0}}",
 };
 
 static int ownerFrees = 0;
@@ -138,6 +142,81 @@ static void timesTen(void **args) {
   for (int64_t i = 0; i < count; ++i)
     out[i] = 10 * ((const float *)a->aligned)[a->offset + i];
   *b = (MemRef2){out, out, 0, {a->sizes[0], a->sizes[1]}, {a->sizes[1], 1}};
+}
+
+static int calls = 0;
+// timesTen, counting its calls.
+static void timesTenCounted(void **args) {
+  ++calls;
+  timesTen(args);
+}
+// timesTen that returns one row whatever it gets: a model whose signature
+// claims a batch it does not keep.
+static void firstRowOnly(void **args) {
+  timesTen(args);
+  ((MemRef2 *)args[0])->sizes[0] = 1;
+}
+
+// A batch-separable model (its signature's "batch") runs a batch larger
+// than its chunk as calls on chunks, the outputs put together.
+static void checkBatchChunks(void) {
+  const char *signature =
+      "{\"inputs\":[{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[-1,2]}],"
+      "\"outputs\":[{\"name\":\"b\",\"dtype\":\"f32\",\"shape\":[-1,2]}],"
+      "\"batch\":{\"dim\":0}}";
+  char *error = NULL;
+  ShearsModel *model =
+      shearsModelCreate(timesTenCounted, signature, NULL, NULL, &error);
+  report("batch model", model != NULL, error);
+  int64_t shape[] = {5, 2};
+  float values[10];
+  for (int i = 0; i < 10; ++i)
+    values[i] = (float)i;
+  ShearsTensor *a =
+      shearsTensorCreate(SHEARS_DTYPE_F32, 2, shape, values, NULL);
+  ShearsTensor *b = NULL;
+  int64_t chunks[] = {2, 0, 5};
+  for (int c = 0; c < 3; ++c) {
+    error = NULL;
+    report("set chunk", shearsModelSetBatchChunk(model, chunks[c], &error) == 0,
+           error);
+    calls = 0;
+    error = NULL;
+    int status =
+        shearsModelRun(model, (const ShearsTensor *const *)&a, 1, &b, &error);
+    report("chunked run", status == 0, error);
+    const float *out = shearsTensorData(b);
+    printf("chunk %lld: %d calls, b [%lldx%lld]:", (long long)chunks[c], calls,
+           (long long)shearsTensorShape(b)[0],
+           (long long)shearsTensorShape(b)[1]);
+    for (int i = 0; i < 10; ++i)
+      printf(" %g", out[i]);
+    printf("\n");
+    shearsTensorFree(b);
+  }
+  error = NULL;
+  report("negative chunk", shearsModelSetBatchChunk(model, -1, &error) == 0,
+         error);
+  // A bad input is reported with the whole batch's shape.
+  shearsModelSetBatchChunk(model, 2, NULL);
+  ShearsTensor *i8 = shearsTensorCreate(SHEARS_DTYPE_I8, 2, shape, NULL, NULL);
+  error = NULL;
+  report("chunked dtype",
+         shearsModelRun(model, (const ShearsTensor *const *)&i8, 1, &b,
+                        &error) == 0,
+         error);
+  shearsTensorFree(i8);
+  shearsModelFree(model);
+
+  error = NULL;
+  model = shearsModelCreate(firstRowOnly, signature, NULL, NULL, &error);
+  shearsModelSetBatchChunk(model, 2, NULL);
+  error = NULL;
+  int status =
+      shearsModelRun(model, (const ShearsTensor *const *)&a, 1, &b, &error);
+  report("batch not kept", status == 0 || b != NULL, error);
+  shearsModelFree(model);
+  shearsTensorFree(a);
 }
 
 static void checkModels(void) {
@@ -259,6 +338,7 @@ int main(int argc, char **argv) {
     checkDTypes();
     checkTensors();
     checkModels();
+    checkBatchChunks();
     return 0;
   }
   if (argc == 4 && strcmp(argv[1], "copy") == 0)
