@@ -199,7 +199,7 @@ def ShearsMarkBatchSeparable : Pass<"shears-mark-batch-separable",
     shears-emit-entry-point records it in the signature as
     `"batch":{"dim":0}`, and the runtime may then run a large batch as calls
     on consecutive chunks of it, so that each call's intermediates stay in
-    the caches (docs/Runtime.md).
+    the caches (docs/CPUCodegen.md, "Batch chunks").
   }];
 }
 
