@@ -48,14 +48,18 @@ extern "C" {
  *   packed[g][p][k][c] = filter[g*Mg + p*NR + c][k]   (0 past Mg)
  * as a tensor [g, ceil(Mg/NR), K, NR] with NR = SHEARS_UK_GEMM_NR.
  *
- * Convolution filter for Winograd F(2x2, 3x3) (conv2d with flag
- * SHEARS_UK_CONV_WINOGRAD: a 3x3 window, strides and dilations 1, one
- * group): the transformed filter U = G g G^T of each output channel m and
- * input channel c, 16 values u[a][b] (G below), as 16 GEMM right-hand sides
+ * Convolution filter for Winograd F(m x m, 3x3), m = 2 or 4 (conv2d with
+ * flag SHEARS_UK_CONV_WINOGRAD, and SHEARS_UK_CONV_WINOGRAD_4X4 for m = 4:
+ * a 3x3 window, strides and dilations 1, one group): the transformed filter
+ * U = G g G^T of each output channel m and input channel c, T x T values
+ * u[a][b] (T = m + 2; G below), as T*T GEMM right-hand sides
  * B_ab = U_ab^T [C, Cout] in the GEMM layout above:
- *   packed[a*4 + b][p][c][j] = U[p*NR + j][c][a][b]   (0 past Cout)
- * as a tensor [16, ceil(Cout/NR), C, NR], where
- *   G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. */
+ *   packed[a*T + b][p][c][j] = U[p*NR + j][c][a][b]   (0 past Cout)
+ * as a tensor [T*T, ceil(Cout/NR), C, NR], where for m = 2
+ *   G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+ * and for m = 4 (Lavin and Gray's, points 0, +-1, +-2)
+ *   G = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6],
+ *        [1/24, 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]. */
 #define SHEARS_UK_CONV_MR 8
 #define SHEARS_UK_GEMM_NR 32
 /* conv2d's direct path (AVX-512, no im2col, chosen by the kernel for
@@ -71,6 +75,8 @@ extern "C" {
 /* The smallest output height and width the compiler runs as Winograd
  * (SHEARS_UK_CONV_WINOGRAD below). */
 #define SHEARS_UK_WINOGRAD_MIN_SIZE 8
+/* ... and as F(4x4, 3x3) (SHEARS_UK_CONV_WINOGRAD_4X4). */
+#define SHEARS_UK_WINOGRAD_4X4_MIN_SIZE 28
 
 /* The packing itself (the compiler calls these on constant weights), sizes
  * in floats. `filter` is [cout, k] row-major with k = Cin/groups*KH*KW. */
@@ -83,10 +89,11 @@ int64_t shears_uk_conv_filter_panels_packed_size(int64_t cout, int64_t k,
 void shears_uk_pack_conv_filter_panels(const float *filter, int64_t cout,
                                        int64_t k, int64_t groups,
                                        float *packed);
-/* `filter` is [cout, c, 3, 3]. */
-int64_t shears_uk_winograd_filter_packed_size(int64_t cout, int64_t c);
+/* `filter` is [cout, c, 3, 3]; `tile` is m, 2 or 4. */
+int64_t shears_uk_winograd_filter_packed_size(int64_t cout, int64_t c,
+                                              int64_t tile);
 void shears_uk_pack_winograd_filter(const float *filter, int64_t cout,
-                                    int64_t c, float *packed);
+                                    int64_t c, int64_t tile, float *packed);
 /* B[k][n] is b[k * strideK + n * strideN]: a linear weight [N, K] has
  * strideK = 1, strideN = K; a MatMul right-hand side [K, N] strideK = N,
  * strideN = 1. */
@@ -120,6 +127,9 @@ enum {
   /* conv2d only: Winograd F(2x2, 3x3), the filter packed for it (above):
    * 16 multiply-adds for each 2x2 outputs and input channel, not 36. */
   SHEARS_UK_CONV_WINOGRAD = 1 << 11,
+  /* conv2d with SHEARS_UK_CONV_WINOGRAD: F(4x4, 3x3), 36 multiply-adds for
+   * each 4x4 outputs and input channel, not 144. */
+  SHEARS_UK_CONV_WINOGRAD_4X4 = 1 << 12,
 };
 enum ShearsUKActivation {
   SHEARS_UK_ACT_NONE = 0,

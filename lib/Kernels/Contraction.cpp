@@ -530,9 +530,9 @@ struct Conv : ConvShape {
   // padded slice of the input (see Slice).
   int64_t bandRows, bands;
   Slice slice;
-  // Winograd: tiles of 2x2 output pixels, tw x th of them, in blocks of
-  // tileRows rows (and chunks of channel panels).
-  int64_t tw, th, tileRows, tileBlocks;
+  // Winograd: tiles of wm x wm output pixels (2 or 4), tw x th of them, in
+  // blocks of tileRows rows (and chunks of channel panels).
+  int64_t wm, tw, th, tileRows, tileBlocks;
 };
 
 /// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
@@ -1200,6 +1200,88 @@ inline void transformPatches(const VF (&d)[4][4], float *dst, int64_t plane,
   }
 }
 
+/// Lanes First, First + 4, ... of a, b, c, d: W floats 4 apart.
+template <int First, int... I>
+inline VF lanesFourApart(VF a, VF b, VF c, VF d,
+                         std::integer_sequence<int, I...>) {
+  typedef float Half __attribute__((vector_size(W / 2 * sizeof(float))));
+  Half lo = __builtin_shufflevector(a, b, (First + 4 * I)...);
+  Half hi = __builtin_shufflevector(c, d, (First + 4 * I)...);
+  return __builtin_shufflevector(lo, hi, I..., (W / 2 + I)...);
+}
+template <int First> inline VF fourApart(const VF (&v)[4]) {
+  return lanesFourApart<First>(v[0], v[1], v[2], v[3],
+                               std::make_integer_sequence<int, W / 2>());
+}
+
+/// One dimension of F(4x4, 3x3)'s input transform, B^T x, with
+///   B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+///          [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]].
+inline void inputTransform4(const VF (&x)[6], VF (&y)[6]) {
+  y[0] = 4.0f * x[0] - 5.0f * x[2] + x[4];
+  y[1] = x[3] + x[4] - 4.0f * (x[1] + x[2]);
+  y[2] = x[4] - x[3] + 4.0f * (x[1] - x[2]);
+  y[3] = x[4] - x[2] + 2.0f * (x[3] - x[1]);
+  y[4] = x[4] - x[2] + 2.0f * (x[1] - x[3]);
+  y[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
+}
+
+/// F(4x4, 3x3)'s transformed patches of tile rows [ty0, ty1), as
+/// winogradInput's: a tile's columns are lanes 4 apart of four loads (and
+/// of four more from the next tile's first column).
+void winogradInput4(const Conv &cv, const float *image, int64_t ty0,
+                    int64_t ty1, float *v) {
+  int64_t tiles = (ty1 - ty0) * cv.tw, vPlane = cv.c * tiles;
+  auto row = [&](const float *plane, int64_t ih, int64_t col) {
+    return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
+                                : VF{};
+  };
+  for (int64_t c = 0; c < cv.c; ++c) {
+    const float *plane = image + c * cv.h * cv.w;
+    for (int64_t ty = ty0; ty < ty1; ++ty)
+      for (int64_t tx0 = 0; tx0 < cv.tw; tx0 += W) {
+        // r[i] = (d B)[i] for the patch rows i of W tiles.
+        VF r[6][6];
+        for (int i = 0; i < 6; ++i) {
+          int64_t ih = 4 * ty + i - cv.pt, col = 4 * tx0 - cv.pl;
+          VF here[4], next[4], d[6];
+          for (int k = 0; k < 4; ++k) {
+            here[k] = row(plane, ih, col + k * W);
+            next[k] = row(plane, ih, col + 4 + k * W);
+          }
+          d[0] = fourApart<0>(here);
+          d[1] = fourApart<1>(here);
+          d[2] = fourApart<2>(here);
+          d[3] = fourApart<3>(here);
+          d[4] = fourApart<0>(next);
+          d[5] = fourApart<1>(next);
+          inputTransform4(d, r[i]);
+        }
+        int64_t count = min64(W, cv.tw - tx0);
+        float *dst = v + c * tiles + (ty - ty0) * cv.tw + tx0;
+        for (int b = 0; b < 6; ++b) {
+          VF column[6] = {r[0][b], r[1][b], r[2][b], r[3][b], r[4][b], r[5][b]};
+          VF out[6];
+          inputTransform4(column, out);
+          for (int a = 0; a < 6; ++a)
+            storeUpTo(dst + (a * 6 + b) * vPlane, out[a], count);
+        }
+      }
+  }
+}
+
+/// One dimension of F(4x4, 3x3)'s output transform, A^T x, with
+///   A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+///          [0, 1, -1, 8, -8, 1]].
+inline void outputTransform4(const VF (&x)[6], VF (&y)[4]) {
+  VF sum12 = x[1] + x[2], diff12 = x[1] - x[2];
+  VF sum34 = x[3] + x[4], diff34 = x[3] - x[4];
+  y[0] = x[0] + sum12 + sum34;
+  y[1] = diff12 + 2.0f * diff34;
+  y[2] = sum12 + 4.0f * sum34;
+  y[3] = diff12 + 8.0f * diff34 + x[5];
+}
+
 /// The transformed patches of tile rows [ty0, ty1) of one image, V_ab [C,
 /// tiles] (tile t = (ty - ty0) * tw + tx), from `v`: channel by channel, W
 /// tiles of a row at once, their columns the even and odd lanes of pairs
@@ -1209,6 +1291,8 @@ inline void transformPatches(const VF (&d)[4][4], float *dst, int64_t plane,
 /// loads and 4 permutes to fill 7 lanes.
 void winogradInput(const Conv &cv, const float *image, int64_t ty0, int64_t ty1,
                    float *v) {
+  if (cv.wm == 4)
+    return winogradInput4(cv, image, ty0, ty1, v);
   int64_t tiles = (ty1 - ty0) * cv.tw, vPlane = cv.c * tiles;
   auto row = [&](const float *plane, int64_t ih, int64_t col) {
     return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
@@ -1271,27 +1355,29 @@ void winogradInput(const Conv &cv, const float *image, int64_t ty0, int64_t ty1,
 ///   B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
 ///   A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]:
 /// 16 multiply-adds per tile, input and output channel instead of 36.
+/// F(4x4, 3x3) (SHEARS_UK_CONV_WINOGRAD_4X4) the same with 6x6 patches, 36
+/// instead of 144 (inputTransform4, outputTransform4).
 /// A task: one image, a block of tile rows, a chunk of channel panels. It
 ///  1. transforms its patches (winogradInput): V_ab [C, tiles], k-major;
-///  2. multiplies, for each of the 16 (a, b), M_ab [tiles, Mg] = V_ab^T U_ab
-///     on the GEMM tiles (U_ab packed as GEMM panels);
-///  3. turns each tile's 16 M values into its 2x2 outputs in C^T, which goes
-///     out to NCHW with the epilogue as in channel panels.
+///  2. multiplies, for each (a, b), M_ab [tiles, Mg] = V_ab^T U_ab on the
+///     GEMM tiles (U_ab packed as GEMM panels);
+///  3. turns each tile's M values into its outputs in C^T, which goes out to
+///     NCHW with the epilogue as in channel panels.
 void winogradTask(void *ctx, int64_t task, int worker) {
   const Conv &cv = *static_cast<const Conv *>(ctx);
   int64_t chunk = task % cv.chunks;
   int64_t block = (task / cv.chunks) % cv.tileBlocks;
   int64_t n = task / (cv.chunks * cv.tileBlocks);
   int64_t ty0 = block * cv.tileRows, ty1 = min64(cv.th, ty0 + cv.tileRows);
-  int64_t tiles = (ty1 - ty0) * cv.tw;
-  int64_t oh0 = 2 * ty0, oh1 = min64(cv.oh, 2 * ty1);
+  int64_t tiles = (ty1 - ty0) * cv.tw, points = (cv.wm + 2) * (cv.wm + 2);
+  int64_t oh0 = cv.wm * ty0, oh1 = min64(cv.oh, cv.wm * ty1);
   int64_t pb = chunk * cv.panelChunk;
   int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
   int64_t j0 = pb * kGemmNR, j1 = min64(cv.mg, pe * kGemmNR);
-  // V [16][C][tiles], then M [16][tiles][Mg], then C^T [pixels][Mg].
+  // V [T*T][C][tiles], then M [T*T][tiles][Mg], then C^T [pixels][Mg].
   int64_t vPlane = cv.c * tiles, mPlane = tiles * cv.mg;
-  int64_t vFloats = ceilDiv(16 * vPlane, 16) * 16;
-  int64_t mFloats = ceilDiv(16 * mPlane, 16) * 16;
+  int64_t vFloats = ceilDiv(points * vPlane, 16) * 16;
+  int64_t mFloats = ceilDiv(points * mPlane, 16) * 16;
   int64_t cFloats = (oh1 - oh0) * cv.ow * cv.mg;
   float *v = scratch(worker, (vFloats + mFloats + cFloats) * sizeof(float));
   if (!v)
@@ -1300,7 +1386,7 @@ void winogradTask(void *ctx, int64_t task, int worker) {
   const float *image = cv.input + n * cv.c * cv.h * cv.w;
 
   winogradInput(cv, image, ty0, ty1, v);
-  for (int64_t ab = 0; ab < 16; ++ab) {
+  for (int64_t ab = 0; ab < points; ++ab) {
     Gemm gm{};
     gm.b = cv.filter + ab * cv.channelPanels * cv.c * kGemmNR;
     gm.c = mb + ab * mPlane;
@@ -1316,7 +1402,33 @@ void winogradTask(void *ctx, int64_t task, int worker) {
                 });
   }
 
-  for (int64_t t = 0; t < tiles; ++t) {
+  for (int64_t t = 0; t < tiles && cv.wm == 4; ++t) {
+    int64_t oy = 4 * (ty0 + t / cv.tw), ox = 4 * (t % cv.tw);
+    int rows = static_cast<int>(min64(4, cv.oh - oy));
+    int cols = static_cast<int>(min64(4, cv.ow - ox));
+    float *out = ct + ((oy - oh0) * cv.ow + ox) * cv.mg;
+    for (int64_t j = j0; j < j1; j += W) {
+      int64_t lanes = min64(W, j1 - j);
+      const float *m = mb + t * cv.mg + j;
+      // s[a] = (M A)[a], then Y = A^T s.
+      VF s[4][6];
+      for (int a = 0; a < 6; ++a) {
+        VF x[6], y[4];
+        for (int b = 0; b < 6; ++b)
+          x[b] = loadUpTo(m + (6 * a + b) * mPlane, lanes);
+        outputTransform4(x, y);
+        for (int q = 0; q < 4; ++q)
+          s[q][a] = y[q];
+      }
+      for (int q = 0; q < cols; ++q) {
+        VF y[4];
+        outputTransform4(s[q], y);
+        for (int p = 0; p < rows; ++p)
+          storeUpTo(out + (p * cv.ow + q) * cv.mg + j, y[p], lanes);
+      }
+    }
+  }
+  for (int64_t t = 0; t < tiles && cv.wm == 2; ++t) {
     int64_t oy = 2 * (ty0 + t / cv.tw), ox = 2 * (t % cv.tw);
     bool down = oy + 1 < cv.oh, right = ox + 1 < cv.ow;
     float *out = ct + ((oy - oh0) * cv.ow + ox) * cv.mg;
@@ -1393,13 +1505,15 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     return;
   int64_t macs = cv.n * cv.groups * cv.mg * cv.k * cv.p;
   if (ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_WINOGRAD) {
-    cv.tw = ceilDiv(cv.ow, 2);
-    cv.th = ceilDiv(cv.oh, 2);
+    cv.wm = ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_WINOGRAD_4X4 ? 4 : 2;
+    cv.tw = ceilDiv(cv.ow, cv.wm);
+    cv.th = ceilDiv(cv.oh, cv.wm);
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
     cv.kc = ceilDiv(cv.c, ceilDiv(cv.c, kGemmKC));
-    // Blocks of tile rows whose transformed input (16 C a tile) and GEMM
-    // outputs (16 Mg) stay in L2.
-    int64_t rowBytes = 16 * cv.tw * (cv.c + cv.mg) * int64_t(sizeof(float));
+    // Blocks of tile rows whose transformed input (T*T C a tile) and GEMM
+    // outputs (T*T Mg) stay in L2.
+    int64_t points = (cv.wm + 2) * (cv.wm + 2);
+    int64_t rowBytes = points * cv.tw * (cv.c + cv.mg) * int64_t(sizeof(float));
     cv.tileRows = max64(1, min64(cv.th, kL2Bytes / rowBytes));
     cv.tileBlocks = ceilDiv(cv.th, cv.tileRows);
     int64_t tiles = cv.n * cv.tileBlocks;

@@ -50,36 +50,44 @@ extern "C" void shears_uk_pack_conv_filter_panels(const float *filter,
     shears_uk_pack_gemm_b(filter + g * mg * k, k, mg, 1, k, packed + g * size);
 }
 
-extern "C" int64_t shears_uk_winograd_filter_packed_size(int64_t cout,
-                                                         int64_t c) {
-  return 16 * shears_uk_gemm_b_packed_size(c, cout);
+extern "C" int64_t
+shears_uk_winograd_filter_packed_size(int64_t cout, int64_t c, int64_t tile) {
+  return (tile + 2) * (tile + 2) * shears_uk_gemm_b_packed_size(c, cout);
 }
 
 extern "C" void shears_uk_pack_winograd_filter(const float *filter,
                                                int64_t cout, int64_t c,
-                                               float *packed) {
-  static const double g[4][3] = {
+                                               int64_t tile, float *packed) {
+  static const double g2[4][3] = {
       {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  // U_ab (ab = a * 4 + b) as B = U_ab^T [C, Cout] in GEMM panels:
+  static const double g4[6][3] = {{1.0 / 4, 0, 0},
+                                  {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                  {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                  {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                  {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                  {0, 0, 1}};
+  const int t = tile == 4 ? 6 : 4;
+  auto g = [&](int a, int k) { return tile == 4 ? g4[a][k] : g2[a][k]; };
+  // U_ab (ab = a * T + b) as B = U_ab^T [C, Cout] in GEMM panels:
   // packed[ab][m / NR][c][m % NR]; (G f G^T)[a][b] in double.
   const int64_t nr = SHEARS_UK_GEMM_NR;
   int64_t size = shears_uk_gemm_b_packed_size(c, cout);
-  memset(packed, 0, 16 * size * sizeof(float));
+  memset(packed, 0, t * t * size * sizeof(float));
   for (int64_t m = 0; m < cout; ++m)
     for (int64_t ch = 0; ch < c; ++ch) {
       const float *f = filter + (m * c + ch) * 9;
-      double gf[4][3] = {};
-      for (int a = 0; a < 4; ++a)
+      double gf[6][3] = {};
+      for (int a = 0; a < t; ++a)
         for (int v = 0; v < 3; ++v)
-          for (int t = 0; t < 3; ++t)
-            gf[a][v] += g[a][t] * f[t * 3 + v];
+          for (int k = 0; k < 3; ++k)
+            gf[a][v] += g(a, k) * f[k * 3 + v];
       float *dst = packed + ((m / nr) * c + ch) * nr + m % nr;
-      for (int a = 0; a < 4; ++a)
-        for (int b = 0; b < 4; ++b) {
+      for (int a = 0; a < t; ++a)
+        for (int b = 0; b < t; ++b) {
           double x = 0;
           for (int v = 0; v < 3; ++v)
-            x += gf[a][v] * g[b][v];
-          dst[(a * 4 + b) * size] = static_cast<float>(x);
+            x += gf[a][v] * g(b, v);
+          dst[(a * t + b) * size] = static_cast<float>(x);
         }
     }
 }

@@ -6,6 +6,10 @@
 // Without Winograd, 3x3 convolutions with unit strides take one of the two
 // implicit-GEMM orientations.
 // RUN: shears-opt %s --shears-convert-to-ukernels="isa=avx512 winograd=false" --split-input-file | FileCheck %s --check-prefix=NO-WG
+// F(4x4, 3x3) where asked, on images of 28x28 and up; F(2x2, 3x3) below.
+// RUN: shears-opt %s --shears-convert-to-ukernels="isa=avx512 winograd-tile=4" --split-input-file | FileCheck %s --check-prefix=WG4
+// RUN: not shears-opt %s --shears-convert-to-ukernels="winograd-tile=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-TILE
+// BAD-TILE: error: winograd-tile must be 2 or 4, got 3
 // Without integer kernels, quantized layers run on the f32 ones.
 // NO-INT-NOT: "qgemm"
 // NO-INT-NOT: "qconv2d"
@@ -49,6 +53,10 @@ func.func @conv(%x: tensor<?x3x16x12xf32>) -> tensor<?x10x16x12xf32> {
 // CHECK: shears.constant dense_resource<{{.+}}> : tensor<16x2x64x32xf32>
 // CHECK: shears.ukernel "conv2d"
 // CHECK-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 2049, 0]
+// WG4-LABEL: func.func @pixel_panels
+// WG4: shears.constant dense_resource<{{.+}}> : tensor<36x2x64x32xf32>
+// WG4: shears.ukernel "conv2d"
+// WG4-SAME: iparams = [64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56, 1, 6145, 0]
 // NO-WG-LABEL: func.func @pixel_panels
 // NO-WG: shears.constant dense_resource<{{.+}}> : tensor<1x8x576x8xf32>
 // NO-WG: shears.ukernel "conv2d"
@@ -108,6 +116,9 @@ func.func @pointwise_14x14(%x: tensor<1x256x14x14xf32>) -> tensor<1x64x14x14xf32
 // NO-WG-SAME: iparams = [32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1, 5, 0]
 // By default Winograd, whose 16 GEMMs have a reduction of 32 (the input
 // channels) and the transforms 7 tiles a row.
+// WG4-LABEL: func.func @few_channels
+// WG4: shears.ukernel "conv2d"
+// WG4-SAME: iparams = [32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1, 2049, 0]
 // CHECK-LABEL: func.func @few_channels
 // CHECK: shears.ukernel "conv2d"
 // CHECK-SAME: iparams = [32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1, 2049, 0]

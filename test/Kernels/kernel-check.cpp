@@ -141,9 +141,10 @@ struct ConvCase {
 };
 
 /// How checkConv packs the filter: in row blocks; for output channels along
-/// the vectors; transformed for Winograd F(2x2, 3x3); or about 15% of it
+/// the vectors; transformed for Winograd F(2x2, 3x3) or F(4x4, 3x3); or
+/// about 15% of it
 /// non-zero (output channel 1 dense, every seventh empty), on spconv2d.
-enum class ConvPath { RowBlocks, ChannelPanels, Winograd, Sparse };
+enum class ConvPath { RowBlocks, ChannelPanels, Winograd, Winograd4, Sparse };
 
 void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
   bool sparse = path == ConvPath::Sparse;
@@ -184,16 +185,21 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
           want[o] = activate(sum, act);
         }
   std::vector<float> weights = filter;
-  int flags =
-      t.flags | (path == ConvPath::ChannelPanels ? SHEARS_UK_CONV_CHANNEL_PANELS
-                 : path == ConvPath::Winograd    ? SHEARS_UK_CONV_WINOGRAD
-                                                 : 0);
+  int flags = t.flags;
+  if (path == ConvPath::ChannelPanels)
+    flags |= SHEARS_UK_CONV_CHANNEL_PANELS;
+  if (path == ConvPath::Winograd || path == ConvPath::Winograd4)
+    flags |= SHEARS_UK_CONV_WINOGRAD;
+  if (path == ConvPath::Winograd4)
+    flags |= SHEARS_UK_CONV_WINOGRAD_4X4;
   if (sparse) {
     weights.resize(shears_uk_spgemm_packed_size(filter.data(), t.cout, k));
     shears_uk_pack_spgemm(filter.data(), t.cout, k, weights.data());
-  } else if (path == ConvPath::Winograd) {
-    weights.resize(shears_uk_winograd_filter_packed_size(t.cout, t.c));
-    shears_uk_pack_winograd_filter(filter.data(), t.cout, t.c, weights.data());
+  } else if (path == ConvPath::Winograd || path == ConvPath::Winograd4) {
+    int64_t tile = path == ConvPath::Winograd4 ? 4 : 2;
+    weights.resize(shears_uk_winograd_filter_packed_size(t.cout, t.c, tile));
+    shears_uk_pack_winograd_filter(filter.data(), t.cout, t.c, tile,
+                                   weights.data());
   } else if (path == ConvPath::ChannelPanels) {
     weights.resize(
         shears_uk_conv_filter_panels_packed_size(t.cout, k, t.groups));
@@ -225,7 +231,11 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
                                : "conv2d_") +
                   isa,
               what, flags, in.data(), weights.data(), bias.data(),
-              residual.data(), dims, ip, want, 1e-4, true);
+              residual.data(), dims, ip, want,
+              // F(4x4, 3x3)'s transforms scale values by up to 8 and 1/24:
+              // about ten times F(2x2, 3x3)'s error (2.7e-4 at most here,
+              // over sums of up to 576 terms of magnitude 1).
+              path == ConvPath::Winograd4 ? 1e-3 : 1e-4, true);
 }
 
 /// maxpool2d against a naive window maximum (-inf padding); `t.cout` and
@@ -719,8 +729,10 @@ int main() {
       if (c.groups == 1)
         checkConv(isa, c, ConvPath::Sparse);
       if (c.groups == 1 && c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 &&
-          c.dh == 1 && c.dw == 1)
+          c.dh == 1 && c.dw == 1) {
         checkConv(isa, c, ConvPath::Winograd);
+        checkConv(isa, c, ConvPath::Winograd4);
+      }
     }
     const ConvCase pools[] = {
         // n c  h   w  - kh kw sh sw pt pl pb pr dh dw -  flags

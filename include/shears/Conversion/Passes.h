@@ -83,6 +83,12 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       *this, "explain-sparse",
       llvm::cl::desc("With time-sparse, a remark per timed layer"),
       llvm::cl::init(false)};
+  Option<int64_t> winogradTile{
+      *this, "winograd-tile",
+      llvm::cl::desc("Winograd's output tile for 3x3 unit-stride "
+                     "convolutions: 2, or 4 (F(4x4, 3x3), faster, outputs "
+                     "within about 1e-4 relative) on images of 28x28 and up"),
+      llvm::cl::init(2)};
 };
 
 /// The bufferization both backends share, from linalg on tensors (the

@@ -64,7 +64,8 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
   if (options.ukernels) {
     pm.addPass(createShearsConvertToUKernels(
         {options.releaseWeights, options.integerKernels, options.sparseDensity,
-         options.timeSparse, options.isa, options.explainSparse}));
+         options.timeSparse, options.isa, options.explainSparse,
+         /*winograd=*/true, options.winogradTile}));
     pm.addPass(createShearsFuseEpilogues());
     pm.addPass(createShearsFuseRequantization());
   }

@@ -172,6 +172,19 @@ bool preferWinograd(ArrayRef<int64_t> out, int64_t c, int64_t cout,
          out[3] >= SHEARS_UK_WINOGRAD_MIN_SIZE;
 }
 
+/// The Winograd output tile, 2 or 4 where the pass's `winograd-tile` asks
+/// for 4: F(4x4, 3x3) takes 36 multiply-adds for 16 outputs (F(2x2, 3x3)
+/// 16 for 4), but its transforms cost more, its tiles cover a multiple of 4
+/// and its error is about ten times larger; on images of at least
+/// SHEARS_UK_WINOGRAD_4X4_MIN_SIZE (a task's block is a row of tiles of one
+/// image: 4 tiles on a 14x14 image, too few rows for the GEMM tiles).
+int64_t winogradTile(ArrayRef<int64_t> out, int64_t wanted) {
+  return wanted == 4 && out[2] >= SHEARS_UK_WINOGRAD_4X4_MIN_SIZE &&
+                 out[3] >= SHEARS_UK_WINOGRAD_4X4_MIN_SIZE
+             ? 4
+             : 2;
+}
+
 /// The conv2d / dwconv2d / maxpool2d slots (Kernels.h) of an NCHW window op
 /// from `in` to `out`; `pads` are [top, left, bottom, right] (only top and
 /// left matter: the output size bounds the windows).
@@ -254,9 +267,9 @@ std::string describeLayer(Operation *op, StringRef what) {
 
 struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   Conv2DToUKernel(MLIRContext *context, const WeightReleaser &releaser,
-                  SparseOptions sparse, bool winograd)
+                  SparseOptions sparse, bool winograd, bool winogradTile4)
       : PackingPattern(context, releaser), sparse(std::move(sparse)),
-        winograd(winograd) {}
+        winograd(winograd), winogradTile4(winogradTile4) {}
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -301,13 +314,16 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
       SmallVector<int64_t> shape;
       if (winograd && preferWinograd(out, in[1], cout, groups, kh, kw, strides,
                                      dilations)) {
-        // [16, ceil(Cout / NR), C, NR] (Kernels.h).
-        packed.resize(shears_uk_winograd_filter_packed_size(cout, in[1]));
-        shears_uk_pack_winograd_filter(filter->data(), cout, in[1],
+        // [T*T, ceil(Cout / NR), C, NR] (Kernels.h).
+        int64_t tile = winogradTile(out, winogradTile4 ? 4 : 2), t = tile + 2;
+        packed.resize(shears_uk_winograd_filter_packed_size(cout, in[1], tile));
+        shears_uk_pack_winograd_filter(filter->data(), cout, in[1], tile,
                                        packed.data());
-        shape = {16, (cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, in[1],
-                 SHEARS_UK_GEMM_NR};
-        iparams[SHEARS_UK_CONV_FLAGS] |= SHEARS_UK_CONV_WINOGRAD;
+        shape = {t * t, (cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR,
+                 in[1], SHEARS_UK_GEMM_NR};
+        iparams[SHEARS_UK_CONV_FLAGS] |=
+            SHEARS_UK_CONV_WINOGRAD |
+            (tile == 4 ? SHEARS_UK_CONV_WINOGRAD_4X4 : 0);
       } else if (channelPanels) {
         // [g, ceil(Mg / NR), K, NR] (Kernels.h).
         packed.resize(shears_uk_conv_filter_panels_packed_size(cout, k, groups));
@@ -342,7 +358,7 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
         sparseIparams.assign(iparams.begin(), iparams.end());
         sparseIparams[SHEARS_UK_CONV_FLAGS] &=
             ~int64_t(SHEARS_UK_CONV_CHANNEL_PANELS | SHEARS_UK_CONV_WINOGRAD |
-                     SHEARS_UK_HAS_BIAS);
+                     SHEARS_UK_CONV_WINOGRAD_4X4 | SHEARS_UK_HAS_BIAS);
       }
       if (sparsePacked && sparse.time) {
         std::optional<SparseChoice> choice = timeConvFormats(
@@ -395,7 +411,7 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   }
 
   SparseOptions sparse;
-  bool winograd;
+  bool winograd, winogradTile4;
 };
 
 /// `input` [..., K] times a constant B ([K, N], element (k, n) at
@@ -961,7 +977,13 @@ struct ShearsConvertToUKernels
     if (!kernels)
       return signalPassFailure();
     SparseOptions sparse{sparseDensity, timeSparse, *kernels, explainSparse};
-    patterns.add<Conv2DToUKernel>(&getContext(), releaser, sparse, winograd);
+    if (winogradTile != 2 && winogradTile != 4) {
+      getOperation().emitError() << "winograd-tile must be 2 or 4, got "
+                                 << static_cast<int64_t>(winogradTile);
+      return signalPassFailure();
+    }
+    patterns.add<Conv2DToUKernel>(&getContext(), releaser, sparse, winograd,
+                                  winogradTile == 4);
     patterns.add<LinearToUKernel>(&getContext(), releaser, sparse);
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
