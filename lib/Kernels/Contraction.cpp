@@ -1200,6 +1200,14 @@ inline void transformPatches(const VF (&d)[4][4], float *dst, int64_t plane,
   }
 }
 
+/// The W columns of input row ih of a plane from `col` on: zeros outside
+/// the image.
+inline VF inputColumns(const Conv &cv, const float *plane, int64_t ih,
+                       int64_t col) {
+  return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
+                              : VF{};
+}
+
 /// Lanes First, First + 4, ... of a, b, c, d: W floats 4 apart.
 template <int First, int... I>
 inline VF lanesFourApart(VF a, VF b, VF c, VF d,
@@ -1232,10 +1240,6 @@ inline void inputTransform4(const VF (&x)[6], VF (&y)[6]) {
 void winogradInput4(const Conv &cv, const float *image, int64_t ty0,
                     int64_t ty1, float *v) {
   int64_t tiles = (ty1 - ty0) * cv.tw, vPlane = cv.c * tiles;
-  auto row = [&](const float *plane, int64_t ih, int64_t col) {
-    return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
-                                : VF{};
-  };
   for (int64_t c = 0; c < cv.c; ++c) {
     const float *plane = image + c * cv.h * cv.w;
     for (int64_t ty = ty0; ty < ty1; ++ty)
@@ -1246,8 +1250,8 @@ void winogradInput4(const Conv &cv, const float *image, int64_t ty0,
           int64_t ih = 4 * ty + i - cv.pt, col = 4 * tx0 - cv.pl;
           VF here[4], next[4], d[6];
           for (int k = 0; k < 4; ++k) {
-            here[k] = row(plane, ih, col + k * W);
-            next[k] = row(plane, ih, col + 4 + k * W);
+            here[k] = inputColumns(cv, plane, ih, col + k * W);
+            next[k] = inputColumns(cv, plane, ih, col + 4 + k * W);
           }
           d[0] = fourApart<0>(here);
           d[1] = fourApart<1>(here);
@@ -1294,10 +1298,6 @@ void winogradInput(const Conv &cv, const float *image, int64_t ty0, int64_t ty1,
   if (cv.wm == 4)
     return winogradInput4(cv, image, ty0, ty1, v);
   int64_t tiles = (ty1 - ty0) * cv.tw, vPlane = cv.c * tiles;
-  auto row = [&](const float *plane, int64_t ih, int64_t col) {
-    return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
-                                : VF{};
-  };
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
   if (cv.tw <= 7) {
     // Lane l < tw: column 2 l + j of the first row's load; lane tw + l:
@@ -1315,8 +1315,9 @@ void winogradInput(const Conv &cv, const float *image, int64_t ty0, int64_t ty1,
         VF d[4][4];
         for (int i = 0; i < 4; ++i) {
           int64_t ih = 2 * ty + i - cv.pt;
-          VF first = row(plane, ih, -cv.pl);
-          VF second = ty + 1 < ty1 ? row(plane, ih + 2, -cv.pl) : VF{};
+          VF first = inputColumns(cv, plane, ih, -cv.pl);
+          VF second =
+              ty + 1 < ty1 ? inputColumns(cv, plane, ih + 2, -cv.pl) : VF{};
           for (int j = 0; j < 4; ++j)
             d[i][j] = _mm512_permutex2var_ps(first, index[j], second);
         }
@@ -1334,11 +1335,12 @@ void winogradInput(const Conv &cv, const float *image, int64_t ty0, int64_t ty1,
         VF d[4][4];
         for (int i = 0; i < 4; ++i) {
           int64_t ih = 2 * ty + i - cv.pt, col = 2 * tx0 - cv.pl;
-          VF lo = row(plane, ih, col), hi = row(plane, ih, col + W);
+          VF lo = inputColumns(cv, plane, ih, col),
+             hi = inputColumns(cv, plane, ih, col + W);
           d[i][0] = evenLanes(lo, hi);
           d[i][1] = oddLanes(lo, hi);
-          lo = row(plane, ih, col + 2);
-          hi = row(plane, ih, col + 2 + W);
+          lo = inputColumns(cv, plane, ih, col + 2);
+          hi = inputColumns(cv, plane, ih, col + 2 + W);
           d[i][2] = evenLanes(lo, hi);
           d[i][3] = oddLanes(lo, hi);
         }
