@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <type_traits>
+
 namespace shears::uk::SHEARS_UK_ISA {
 namespace {
 
@@ -721,22 +723,34 @@ void convTask(void *ctx, int64_t task, int worker) {
           break;
         int rows = static_cast<int>(min64(kConvR, cv.mg - row));
         for (int64_t panel = pb; panel < pe; ++panel) {
-          int64_t p0 = panel * kConvNR;
-          VF acc[kConvR][kConvV];
-          // The first row block reads the panel from memory: it prefetches.
-          if (direct(panel))
-            tile<kConvR, kConvV, kConvV>(
-                kc, a + sub, kMR, image + k0 * cv.p + p0, cv.p, 0, acc,
-                rb == rb0 && sub == 0 ? kPointwiseAhead : 0);
-          else
-            tile<kConvR, kConvV, kConvV>(kc, a + sub, kMR, panelB(panel), bStep,
-                                         0, acc);
+          int64_t p0 = panel * kConvNR, cols = min64(kConvNR, cv.p - p0);
           int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
-          storeTile(acc, cv.output + offset + n * cv.outSkip, cv.p,
-                    cv.epilogue.residual ? cv.epilogue.residual + offset
-                                         : nullptr,
-                    rows, static_cast<int>(min64(kConvNR, cv.p - p0)), !first,
-                    last, cv.epilogue, g * cv.mg + row, 0);
+          // A tile of V vectors of the panel, stored.
+          auto run = [&](auto vectors) {
+            constexpr int V = decltype(vectors)::value;
+            VF acc[kConvR][V];
+            // The first row block reads the panel from memory: it prefetches.
+            if (direct(panel))
+              tile<kConvR, V, V>(kc, a + sub, kMR, image + k0 * cv.p + p0,
+                                 cv.p, 0, acc,
+                                 rb == rb0 && sub == 0 ? kPointwiseAhead : 0);
+            else
+              tile<kConvR, V, V>(kc, a + sub, kMR, panelB(panel), bStep, 0,
+                                 acc);
+            storeTile(acc, cv.output + offset + n * cv.outSkip, cv.p,
+                      cv.epilogue.residual ? cv.epilogue.residual + offset
+                                           : nullptr,
+                      rows, static_cast<int>(cols), !first, last, cv.epilogue,
+                      g * cv.mg + row, 0);
+          };
+          // A ragged last panel (196 pixels: 4 panels of 48 and one of 4)
+          // computes only the vectors it fills.
+          if (cols <= W && kConvV > 1)
+            run(std::integral_constant<int, 1>());
+          else if (cols <= 2 * W && kConvV > 2)
+            run(std::integral_constant<int, 2>());
+          else
+            run(std::integral_constant<int, kConvV>());
         }
       }
     }
