@@ -103,9 +103,10 @@ bool keepsBatchElementsApart(Operation *op) {
     auto axis = op->getAttrOfType<IntegerAttr>("axis");
     return firstOnly() && (!axis || pastBatch(axis.getInt(), rank));
   }
-  if (isa<SoftmaxOp, LayerNormOp, ArgMaxOp, ArgMinOp, SplitOp, FlattenOp>(op))
-    return firstOnly() &&
-           pastBatch(op->getAttrOfType<IntegerAttr>("axis").getInt(), rank);
+  if (isa<SoftmaxOp, LayerNormOp, ArgMaxOp, ArgMinOp, SplitOp, FlattenOp>(op)) {
+    auto axis = op->getAttrOfType<IntegerAttr>("axis");
+    return firstOnly() && axis && pastBatch(axis.getInt(), rank);
+  }
   if (auto concat = dyn_cast<ConcatOp>(op))
     return llvm::all_of(op->getOperands(), isBatched) &&
            pastBatch(concat.getAxis(), rank);
@@ -119,9 +120,10 @@ bool keepsBatchElementsApart(Operation *op) {
   }
   if (isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceL2Op,
           ReduceProdOp>(op)) {
-    auto axes = op->getAttrOfType<DenseI64ArrayAttr>("axes").asArrayRef();
-    return firstOnly() && !axes.empty() &&
-           llvm::all_of(axes, [&](int64_t a) { return pastBatch(a, rank); });
+    auto axes = op->getAttrOfType<DenseI64ArrayAttr>("axes");
+    return firstOnly() && axes && !axes.empty() &&
+           llvm::all_of(axes.asArrayRef(),
+                        [&](int64_t a) { return pastBatch(a, rank); });
   }
   if (auto slice = dyn_cast<SliceOp>(op))
     return firstOnly() && llvm::all_of(slice.getAxes(), [&](int64_t a) {
