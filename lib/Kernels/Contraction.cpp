@@ -812,6 +812,30 @@ inline void storeUpTo(float *p, VF v, int64_t n) {
     storeFirst(p, v, n);
 }
 
+/// p[0, min(W, n)) into the first lanes, zeros past them.
+inline VF loadUpTo(const float *p, int64_t n) {
+  return n >= W ? load(p) : loadFirst(p, n);
+}
+
+/// The W columns of input row ih of a plane from `col` on: zeros outside
+/// the image.
+inline VF inputColumns(const Conv &cv, const float *plane, int64_t ih,
+                       int64_t col) {
+  return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
+                              : VF{};
+}
+
+/// The even and odd ones of the 2 W columns of input row ih of a plane from
+/// `col` on (zeros outside the image): columns col + 2 t and col + 2 t + 1
+/// in lane t.
+inline void evenOddColumns(const Conv &cv, const float *plane, int64_t ih,
+                           int64_t col, VF &even, VF &odd) {
+  VF lo = inputColumns(cv, plane, ih, col);
+  VF hi = inputColumns(cv, plane, ih, col + W);
+  even = evenLanes(lo, hi);
+  odd = oddLanes(lo, hi);
+}
+
 /// The slice of output rows oh0.. of one image and group (`image`: its
 /// first channel). Every row vector by vector, each a masked load (zeros in
 /// the padding) and a store: the rows are short (16 floats for 14x14
@@ -823,36 +847,23 @@ void fillSlice(const Conv &cv, const Slice &sl, const float *image, int64_t oh0,
     const float *plane = image + ch * cv.h * cv.w;
     float *dstPlane = slice + ch * sl.plane();
     // Stride 1: row r holds input row oh0 - pt + r, column x - pl at x.
-    for (int64_t r = 0; r < sl.rows && sl.phases == 1; ++r) {
-      float *dst = dstPlane + r * sl.wp;
-      int64_t ih = oh0 - cv.pt + r;
-      if (ih < 0 || ih >= cv.h) {
-        zeroRun(dst, sl.wp);
-        continue;
-      }
+    for (int64_t r = 0; r < sl.rows && sl.phases == 1; ++r)
       for (int64_t x = 0; x < sl.wp; x += W)
-        storeUpTo(dst + x, loadColumns(plane + ih * cv.w, x - cv.pl, cv.w),
+        storeUpTo(dstPlane + r * sl.wp + x,
+                  inputColumns(cv, plane, oh0 - cv.pt + r, x - cv.pl),
                   sl.wp - x);
-    }
     // Stride 2: row y of plane (a, b) holds input row 2 (oh0 + y) + a - pt,
     // column 2 x + b - pl at x: the even and odd lanes of the same loads.
     for (int64_t a = 0; a < 2 && sl.phases == 4; ++a)
       for (int64_t y = 0; y < sl.rows; ++y) {
         float *even = dstPlane + 2 * a * sl.phase() + y * sl.wp;
         float *odd = even + sl.phase();
-        int64_t ih = 2 * (oh0 + y) + a - cv.pt;
-        if (ih < 0 || ih >= cv.h) {
-          zeroRun(even, sl.wp);
-          zeroRun(odd, sl.wp);
-          continue;
-        }
-        const float *row = plane + ih * cv.w;
         for (int64_t x = 0; x < sl.wp; x += W) {
-          int64_t col = 2 * x - cv.pl;
-          VF lo = loadColumns(row, col, cv.w);
-          VF hi = loadColumns(row, col + W, cv.w);
-          storeUpTo(even + x, evenLanes(lo, hi), sl.wp - x);
-          storeUpTo(odd + x, oddLanes(lo, hi), sl.wp - x);
+          VF e, o;
+          evenOddColumns(cv, plane, 2 * (oh0 + y) + a - cv.pt, 2 * x - cv.pl, e,
+                         o);
+          storeUpTo(even + x, e, sl.wp - x);
+          storeUpTo(odd + x, o, sl.wp - x);
         }
       }
   }
@@ -1188,11 +1199,6 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
                   min64(cv.mg, pe * kGemmNR));
 }
 
-/// p[0, min(W, n)) into the first lanes, zeros past them.
-inline VF loadUpTo(const float *p, int64_t n) {
-  return n >= W ? load(p) : loadFirst(p, n);
-}
-
 /// B^T d B of the patches of `count` tiles (count <= W; lane t of d[i][j]
 /// is row i, column j of tile t's patch) into V_ab, the 16 planes `plane`
 /// floats apart from dst.
@@ -1212,14 +1218,6 @@ inline void transformPatches(const VF (&d)[4][4], float *dst, int64_t plane,
     storeUpTo(dst + (8 + b) * plane, r[2][b] - r[1][b], count);
     storeUpTo(dst + (12 + b) * plane, r[1][b] - r[3][b], count);
   }
-}
-
-/// The W columns of input row ih of a plane from `col` on: zeros outside
-/// the image.
-inline VF inputColumns(const Conv &cv, const float *plane, int64_t ih,
-                       int64_t col) {
-  return ih >= 0 && ih < cv.h ? loadColumns(plane + ih * cv.w, col, cv.w)
-                              : VF{};
 }
 
 /// Lanes First, First + 4, ... of a, b, c, d: W floats 4 apart.
@@ -1349,14 +1347,8 @@ void winogradInput(const Conv &cv, const float *image, int64_t ty0, int64_t ty1,
         VF d[4][4];
         for (int i = 0; i < 4; ++i) {
           int64_t ih = 2 * ty + i - cv.pt, col = 2 * tx0 - cv.pl;
-          VF lo = inputColumns(cv, plane, ih, col),
-             hi = inputColumns(cv, plane, ih, col + W);
-          d[i][0] = evenLanes(lo, hi);
-          d[i][1] = oddLanes(lo, hi);
-          lo = inputColumns(cv, plane, ih, col + 2);
-          hi = inputColumns(cv, plane, ih, col + 2 + W);
-          d[i][2] = evenLanes(lo, hi);
-          d[i][3] = oddLanes(lo, hi);
+          evenOddColumns(cv, plane, ih, col, d[i][0], d[i][1]);
+          evenOddColumns(cv, plane, ih, col + 2, d[i][2], d[i][3]);
         }
         transformPatches(d, v + c * tiles + (ty - ty0) * cv.tw + tx0, vPlane,
                          min64(W, cv.tw - tx0));
