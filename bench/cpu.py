@@ -247,7 +247,9 @@ def shears_compile(args, model_path, so_path):
                                                            tool.stat().st_mtime):
         return None
     start = time.time()
-    proc = subprocess.run([str(tool), str(model_path), "-o", str(so_path)],
+    target = getattr(args, "target_cpu", None)
+    proc = subprocess.run([str(tool), str(model_path), "-o", str(so_path)]
+                          + (["--target-cpu", target] if target else []),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         raise Failure(f"shears-compile {model_path.name} failed:\n{proc.stdout[-2000:]}")

@@ -3,6 +3,7 @@
 
     bench/quantize.py [--models resnet18,fashion_mnist_cnn,fashion_mnist_mlp] [--batches 1,8]
                       [--weights int8|int4|binary] [--group-size 64]
+                      [--target-cpu haswell] [--reduce-range]
                       [--method minmax] [--runs 5] [--min-round-ms 250] [--max-seconds 1800]
                       [--gemm-sizes 256,512,1024,2048] [--workdir build/bench/quantize]
                       [--json out.json]
@@ -21,6 +22,10 @@ slice of back-to-back calls per round, the order rotated): Shears f32, Shears in
 on the f32 file and ONNX Runtime on the QDQ file (ORT turns QDQ into its own integer kernels where
 it can). Columns: the four medians, and int8 Shears against each: ORT f32 ÷ Shears int8 (the
 issue's target: at least 3) and ORT int8 ÷ Shears int8 (above 1: Shears is faster).
+
+--target-cpu compiles every model for that CPU (`shears-compile --target-cpu`, into
+--workdir/CPU): haswell runs the AVX2 kernels, whose integer ones take weights in [-64, 64] only,
+which --reduce-range asks `shears quantize` for (the other int8 layers then run in f32).
 
 GEMM: a one-node Gemm y = x[M,K] W^T (M = N = K in --gemm-sizes, random weights) quantized the
 same way and compiled; Shears's qgemm in GOP/s (2*M*N*K per call, median of --runs slices) as a
@@ -63,9 +68,14 @@ def calibration(args, model, name):
     return input_name, path
 
 
+def int8_options(args):
+    return ["--reduce-range"] if args.reduce_range else []
+
+
 def quantize(args, model_path, name, model):
     if args.weights == "int8":
-        out = args.workdir / f"{name}.int8.{args.method}.onnx"
+        narrow = ".rr" if args.reduce_range else ""
+        out = args.workdir / f"{name}.int8{narrow}.{args.method}.onnx"
     else:
         out = args.workdir / f"{name}.{args.weights}.g{args.group_size}.onnx"
     if not prune.stale(out, model_path, args.bin / "shears"):
@@ -73,7 +83,7 @@ def quantize(args, model_path, name, model):
     if args.weights == "int8":
         input_name, calib = calibration(args, model, name)
         options = ["--calibration", f"{input_name}={calib}", "--calibration-batch", "8",
-                   "--method", args.method]
+                   "--method", args.method, *int8_options(args)]
     else:
         options = ["--activations", "none", "--weights", args.weights, "--group-size",
                    str(args.group_size)]
@@ -131,12 +141,13 @@ def gemm_model(args, size):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
     path = args.workdir / f"gemm_{size}.onnx"
     cpu.write_if_changed(model, path)
-    int8 = args.workdir / f"gemm_{size}.int8.onnx"
+    int8 = args.workdir / f"gemm_{size}.int8{'.rr' if args.reduce_range else ''}.onnx"
     if prune.stale(int8, path, args.bin / "shears"):
         calib = args.workdir / f"gemm_{size}.calib.npy"
         np.save(calib, np.random.default_rng(2).standard_normal((m, k), dtype=np.float32))
         prune.run_tool(args, "shears", ["quantize", path, "--calibration", f"x={calib}",
-                                        "--calibration-batch", str(m), "-o", int8])
+                                        "--calibration-batch", str(m), *int8_options(args),
+                                        "-o", int8])
     return path, int8
 
 
@@ -223,6 +234,9 @@ def main():
     p.add_argument("--weights", default="int8", choices=["int8", "int4", "binary"],
                    help="int8 (static, calibrated; the default), or int4 or binary weights only")
     p.add_argument("--group-size", type=int, default=64, help="--weights int4: weights per scale")
+    p.add_argument("--target-cpu", help="compile for this CPU (shears-compile --target-cpu)")
+    p.add_argument("--reduce-range", action="store_true",
+                   help="int8 weights in [-64, 64] (shears quantize --reduce-range)")
     p.add_argument("--runs", type=int, default=5, help="interleaved rounds (default 5)")
     p.add_argument("--min-round-ms", type=float, default=250,
                    help="each variant's slice of a round (default 250 ms)")
@@ -234,7 +248,8 @@ def main():
     p.add_argument("--runtime", type=Path, default=REPO / "build" / "lib" / "libshears_runtime.so")
     p.add_argument("--model-dir", type=Path, help="looked in first for NAME.onnx")
     p.add_argument("--workdir", type=Path, default=REPO / "build" / "bench" / "quantize",
-                   help="quantized models and compiled libraries (default build/bench/quantize)")
+                   help="quantized models and compiled libraries (default build/bench/quantize; "
+                        "a folder per --target-cpu in it)")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
     args.models = [m for m in args.models.split(",") if m]
@@ -244,6 +259,8 @@ def main():
         p.error("--runs must be positive")
     if args.min_round_ms < 0:
         p.error("--min-round-ms must not be negative")
+    if args.target_cpu:
+        args.workdir = args.workdir / args.target_cpu
     args.workdir.mkdir(parents=True, exist_ok=True)
     head = cpu.run_header([args.bin / "shears", args.runtime])
     print(head, flush=True)

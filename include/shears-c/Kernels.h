@@ -130,6 +130,11 @@ enum {
   /* conv2d with SHEARS_UK_CONV_WINOGRAD: F(4x4, 3x3), 36 multiply-adds for
    * each 4x4 outputs and input channel, not 144. */
   SHEARS_UK_CONV_WINOGRAD_4X4 = 1 << 12,
+  /* qgemm and qconv2d: every weight is in [-64, 64] (shears quantize
+   * --reduce-range), so that two products of a u8 input and a weight sum
+   * exactly in 16 bits: the AVX2 variant then uses vpmaddubsw, and plain
+   * integer loops otherwise. The AVX-512 variant needs no such bound. */
+  SHEARS_UK_QUANT_NARROW_WEIGHTS = 1 << 13,
 };
 enum ShearsUKActivation {
   SHEARS_UK_ACT_NONE = 0,

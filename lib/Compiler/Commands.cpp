@@ -1312,6 +1312,12 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::desc("--weights int4: weights per scale (default 64; a channel's "
                "last group is padded with zeros)"),
       cl::init("64"), cl::cat(cat));
+  Opt<bool> reduceRange(
+      "reduce-range",
+      cl::desc("--weights int8: integers in [-64, 64], for CPUs with AVX2 "
+               "but not AVX512-VNNI, whose integer kernels (vpmaddubsw) "
+               "take only those; elsewhere the int8 layers run in f32"),
+      cl::cat(cat));
   Opt<std::string> activations(
       "activations",
       cl::desc("static (ui8 inputs with calibrated ranges; the default), "
@@ -1372,6 +1378,7 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       withOptions(name, shears::createShearsQuantize(),
                   {{"weights", weights},
                    {"group-size", groupSize},
+                   {"reduce-range", reduceRange ? "true" : "false"},
                    {"activations", activations},
                    {"method", method},
                    {"percentile", percentile},

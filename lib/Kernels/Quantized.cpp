@@ -116,6 +116,7 @@ struct QOperands {
   Epilogue epilogue;
   Output output;
   float aScale = 0, aZero = 0; // The input's quantization.
+  bool narrow = false;         // SHEARS_UK_QUANT_NARROW_WEIGHTS.
 
   void readOperands(void **buffers, int64_t flags, const float *fparams) {
     if (flags & SHEARS_UK_QUANT_INPUT_U8)
@@ -137,6 +138,7 @@ struct QOperands {
     }
     aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
     aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
+    narrow = flags & SHEARS_UK_QUANT_NARROW_WEIGHTS;
   }
 };
 
@@ -235,6 +237,8 @@ template <int R> struct ATaps {
   /// this one's are read (0: none), so that a filter that does not fit in
   /// L2 streams in behind the work instead of stalling it.
   int64_t nextPanel;
+  /// SHEARS_UK_QUANT_NARROW_WEIGHTS: pairs of products fit in 16 bits.
+  bool narrow;
 };
 
 /// acc[r][c] = sum over k of a[r][k] * b[k][c] for one panel, plain C++.
@@ -366,11 +370,68 @@ __attribute__((target("amx-tile"))) void loadTileConfig() {
 __attribute__((target("amx-tile"))) void releaseTiles() { _tile_release(); }
 #endif
 
+#if SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+/// Rows [r0, r0 + RB) of the tile and its columns [16 h, 16 h + 16) with
+/// vpmaddubsw: per 16-bit lane, 2 u8 of A times 2 s8 of B summed (exact
+/// for weights in [-64, 64]: 255 * 128 < 2^15), then vpmaddwd by ones sums
+/// the lane pairs into 32 bits: a column's 4 products a word. 2 x RB
+/// accumulators, 2 B vectors, the broadcast and the ones: at most 12 of
+/// AVX2's 16 registers.
+template <int R, int RB>
+__attribute__((always_inline)) inline void avx2Block(const ATaps<R> &a, int r0,
+                                                     int h, const int8_t *panel,
+                                                     int32_t (*acc)[kNR]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i sum[RB][2];
+  for (int r = 0; r < RB; ++r)
+    sum[r][0] = sum[r][1] = _mm256_setzero_si256();
+  for (int64_t t = 0; t < a.taps; ++t) {
+    const uint32_t *rows[RB];
+    for (int r = 0; r < RB; ++r)
+      rows[r] = a.rows[r0 + r] + a.offsets[t];
+    const int8_t *b = panel + a.bOffsets[t] + 64 * h;
+    for (int64_t q = 0; q < a.groups; ++q, b += kNR * 4) {
+      __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b));
+      __m256i b1 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b + 32));
+      for (int r = 0; r < RB; ++r) {
+        __m256i x = _mm256_set1_epi32(static_cast<int>(rows[r][q]));
+        sum[r][0] = _mm256_add_epi32(
+            sum[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones));
+        sum[r][1] = _mm256_add_epi32(
+            sum[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones));
+      }
+    }
+  }
+  for (int r = 0; r < RB; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(acc[r0 + r] + 16 * h),
+                        sum[r][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(acc[r0 + r] + 16 * h + 8),
+                        sum[r][1]);
+  }
+}
+
+/// The tile with vpmaddubsw: rows 4 at a time from R0, each block over
+/// both halves of the panel (its B lines are then in L1 for the next).
+template <int R, int R0 = 0>
+void tileAvx2(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
+  if constexpr (R0 < R) {
+    constexpr int RB = R - R0 < 4 ? R - R0 : 4;
+    avx2Block<R, RB>(a, R0, 0, b, acc);
+    avx2Block<R, RB>(a, R0, 1, b, acc);
+    tileAvx2<R, R0 + RB>(a, b, acc);
+  }
+}
+#endif
+
 template <int R>
 void tile(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
   if (vnni)
     return tileVnni<R>(a, b, acc);
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  if (a.narrow)
+    return tileAvx2<R>(a, b, acc);
 #endif
   tileGeneric<R>(a, b, acc);
 }
@@ -379,7 +440,7 @@ void tile(const ATaps<R> &a, const int8_t *b, int32_t (*acc)[kNR]) {
 template <int... Rs>
 void tileRows(int rows, const uint32_t *const *rowPointers,
               const int64_t *offsets, const int64_t *bOffsets, int64_t taps,
-              int64_t groups, int64_t nextPanel, const int8_t *b,
+              int64_t groups, int64_t nextPanel, bool narrow, const int8_t *b,
               int32_t (*acc)[kNR], std::integer_sequence<int, Rs...>) {
   auto run = [&](auto r) {
     constexpr int R = decltype(r)::value;
@@ -391,6 +452,7 @@ void tileRows(int rows, const uint32_t *const *rowPointers,
     a.taps = taps;
     a.groups = groups;
     a.nextPanel = nextPanel;
+    a.narrow = narrow;
     tile<R>(a, b, acc);
   };
   ((rows == Rs + 1 ? run(std::integral_constant<int, Rs + 1>()) : void()),
@@ -466,7 +528,7 @@ void qgemmTask(void *ctx, int64_t task, int worker) {
       for (int r = 0; r < rows; ++r)
         rowPointers[r] = packed + (row - m0 + r) * g.groups;
       tileRows(rows, rowPointers, &noOffset, &noOffset, 1, g.groups,
-               p + 1 < pe ? g.groups * kNR * 4 : 0, b, acc,
+               p + 1 < pe ? g.groups * kNR * 4 : 0, g.narrow, b, acc,
                std::make_integer_sequence<int, kR>());
       storeTile(g, acc, row, rows, p * kNR, cols);
     }
@@ -795,8 +857,8 @@ void qconvTask(void *ctx, int64_t task, int worker) {
               window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
         }
         tileRows(rows, rowPointers, offsets, bOffsets, taps, groups,
-                 p + 1 < pe ? kBytes : 0, cv.weights + p * kBytes, acc + t0,
-                 std::make_integer_sequence<int, kR>());
+                 p + 1 < pe ? kBytes : 0, cv.narrow, cv.weights + p * kBytes,
+                 acc + t0, std::make_integer_sequence<int, kR>());
       }
       storeConvTile(cv, acc, image, s0, static_cast<int>(pixels), p * kNR,
                     static_cast<int>(min64(kNR, cv.cout - p * kNR)));
@@ -810,13 +872,18 @@ int64_t wantedTasks() { return numWorkers() > 1 ? 4 * numWorkers() : 1; }
 
 /// What the integer kernels run on, for the profile: "+amx" where AMX
 /// takes the work (`blocks`: GEMMs of 16 rows or more, convolutions where
-/// QConv::amxTaps), "+vnni", or "" (integer loops).
-const char *integerUnit(bool blocks) {
+/// QConv::amxTaps), "+vnni", "+maddubs" (AVX2, narrow weights) or ""
+/// (integer loops).
+const char *integerUnit(bool blocks, bool narrow) {
+  (void)blocks, (void)narrow;
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
   if (amx && blocks)
     return "+amx";
   if (vnni)
     return "+vnni";
+#elif SHEARS_UK_WIDTH == 8 && defined(__AVX2__)
+  if (narrow)
+    return "+maddubs";
 #endif
   return "";
 }
@@ -848,8 +915,9 @@ extern "C" void SHEARS_UK_NAME(qgemm)(void **buffers, const int64_t *dims,
   ProfileScope profile(
       [&](char *out, size_t size) {
         snprintf(out, size, "qgemm %s%s: %lldx%lld * %lldx%lld",
-                 SHEARS_UK_ISA_NAME, integerUnit(g.m >= 16), (long long)g.m,
-                 (long long)g.k, (long long)g.k, (long long)g.n);
+                 SHEARS_UK_ISA_NAME, integerUnit(g.m >= 16, g.narrow),
+                 (long long)g.m, (long long)g.k, (long long)g.k,
+                 (long long)g.n);
       },
       g.m * g.k * g.n);
   parallelFor(g.rowBlocks * g.panelChunks, qgemmTask, &g, g.m * g.k * g.n / 4);
@@ -891,10 +959,10 @@ extern "C" void SHEARS_UK_NAME(qconv2d)(void **buffers, const int64_t *dims,
         snprintf(out, size,
                  "qconv2d %s%s: %lldx%lldx%lld -> %lldx%lldx%lld k%lldx%lld "
                  "s%lld",
-                 SHEARS_UK_ISA_NAME, integerUnit(cv.amxTaps()), (long long)cv.c,
-                 (long long)cv.h, (long long)cv.w, (long long)cv.cout,
-                 (long long)cv.oh, (long long)cv.ow, (long long)cv.kh,
-                 (long long)cv.kw, (long long)cv.sh);
+                 SHEARS_UK_ISA_NAME, integerUnit(cv.amxTaps(), cv.narrow),
+                 (long long)cv.c, (long long)cv.h, (long long)cv.w,
+                 (long long)cv.cout, (long long)cv.oh, (long long)cv.ow,
+                 (long long)cv.kh, (long long)cv.kw, (long long)cv.sh);
       },
       macs);
   parallelFor(cv.n * cv.blocks * cv.panelChunks, qconvTask, &cv, macs / 4);

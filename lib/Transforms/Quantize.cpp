@@ -243,7 +243,7 @@ void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
     float largest = 0;
     for (float w : row)
       largest = std::max(largest, std::fabs(w));
-    float top = int4 ? 7.0f : 127.0f;
+    float top = int4 ? 7.0f : reduceRange ? 64.0f : 127.0f;
     scales[c] = largest > 0 ? largest / top : 1.0f;
     for (int64_t i = 0; i < size; ++i)
       ints[c * size + i] = static_cast<int8_t>(
@@ -356,6 +356,10 @@ void ShearsQuantize::quantizeInputDynamically(PrunableOpInterface op,
 
 void ShearsQuantize::runOnOperation() {
   ModuleOp module = getOperation();
+  if (reduceRange && weights != WeightFormat::Int8) {
+    module.emitError("shears-quantize: reduce-range is for weights=int8");
+    return signalPassFailure();
+  }
   llvm::Regex excludeRegex(exclude);
   llvm::StringMap<NpzArray> stats;
   if (activations == QuantizedActivations::Static) {

@@ -458,14 +458,16 @@ def _pass_options(options: dict) -> str:
 
 def quantize(model, *, calibration=None, statistics=None, method: str = "minmax",
              percentile: float = 99.99, weights: str = "int8", group_size: int = 64,
-             activations: Optional[str] = None, exclude: Optional[str] = None,
-             batch: int = 256) -> Module:
+             reduce_range: bool = False, activations: Optional[str] = None,
+             exclude: Optional[str] = None, batch: int = 256) -> Module:
     """Quantizes a model, as `shears quantize` does (the shears-quantize pass,
     docs/Quantization.md), and returns the new module (`model` is not
     changed; a path is loaded).
 
     weights: "int8" (a scale per output channel), "int4" (a scale per
-    `group_size` weights of a linear layer's row) or "binary". activations:
+    `group_size` weights of a linear layer's row) or "binary";
+    `reduce_range`: int8 weights in [-64, 64], which AVX2's integer kernels
+    need (CPUs without AVX512-VNNI run other int8 layers in f32). activations:
     "static" (ui8 with ranges calibrated on `calibration` samples, or read
     from `statistics` as calibrate(quantization=True) returns them or an
     .npz of them; the default when either is given), "dynamic" (linear
@@ -491,7 +493,8 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
             statistics = calibrate(module, calibration, batch=batch, quantization=True)
         path = _statistics_file(statistics, tmp)
         options = _pass_options({
-            "weights": weights, "group-size": group_size, "activations": activations,
+            "weights": weights, "group-size": group_size,
+            "reduce-range": reduce_range, "activations": activations,
             "method": method, "percentile": percentile,
             "statistics": path if activations == "static" else None, "exclude": exclude})
         quantized = module.clone()

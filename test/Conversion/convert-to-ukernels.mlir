@@ -238,7 +238,12 @@ func.func @max_pool(%x: tensor<?x8x112x112xf32>) -> tensor<?x8x56x56xf32> {
 // CHECK: %[[S:.+]] = shears.constant dense_resource<w.scale> : tensor<2xf32>
 // CHECK: %[[C:.+]] = shears.constant dense_resource<w.bias> : tensor<2xf32>
 // CHECK: shears.ukernel "qgemm" ins(%arg0, %[[B]], %[[S]], %[[C]] : tensor<?x3xf32>, tensor<1x16x32x4xi8>, tensor<2xf32>, tensor<2xf32>)
-// CHECK-SAME: iparams = [3, 2, 2, 1] fparams = [0.000000e+00, 0.000000e+00, 5.000000e-01, 4.000000e+00, 0.000000e+00, 0.000000e+00]
+// Its weights are all in [-64, 64]: flag SHEARS_UK_QUANT_NARROW_WEIGHTS
+// (8192), which AVX2 needs.
+// CHECK-SAME: iparams = [3, 2, 2, 8193] fparams = [0.000000e+00, 0.000000e+00, 5.000000e-01, 4.000000e+00, 0.000000e+00, 0.000000e+00]
+// AVX2-LABEL: func.func @quantized_linear
+// AVX2: shears.ukernel "qgemm"
+// AVX2-SAME: iparams = [3, 2, 2, 8193]
 // CHECK-NOT: shears.quantize
 // Column 0 of B (row 0 of the weight) is 1 2 0 (0 past K), column 1 -1 0 1.
 // CHECK: w.packed: "0x4000000001020000FF000100000000
@@ -255,6 +260,32 @@ func.func @quantized_linear(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
   %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32> loc("w")
   %b = shears.constant dense<[1.0, 2.0]> : tensor<2xf32>
   %y = shears.linear %dq, %w, %b : (tensor<?x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// Weights past [-64, 64] (100): qgemm without the flag on AVX-512; on AVX2
+// (vpmaddubsw would saturate its 16-bit pairs) f32 gemm on the weights
+// dequantized.
+// CHECK-LABEL: func.func @wide_weights
+// CHECK: shears.ukernel "qgemm"
+// CHECK-SAME: iparams = [3, 2, 2, 1]
+// AVX2-LABEL: func.func @wide_weights
+// AVX2-NOT: qgemm
+// AVX2: shears.ukernel "gemm"
+// AVX2-NOT: qgemm
+// AVX2: return
+func.func @wide_weights(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {
+  %s = shears.constant dense<0.5> : tensor<f32>
+  %zp = shears.constant dense<4> : tensor<ui8>
+  %q = shears.quantize %x, %s, %zp : (tensor<?x3xf32>, tensor<f32>, tensor<ui8>) -> tensor<?x3xui8>
+  %dq = shears.dequantize %q, %s, %zp : (tensor<?x3xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x3xf32>
+  %wq = shears.constant dense<[[100, 2, 0], [-1, 0, 1]]> : tensor<2x3xi8>
+  %ws = shears.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %wz = shears.constant dense<0> : tensor<2xi8>
+  %w = shears.dequantize %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32>
+  %y = shears.linear %dq, %w : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }
 
@@ -343,7 +374,7 @@ func.func @no_outputs(%x: tensor<?x3xf32>) -> tensor<?x0xf32> {
 // CHECK-LABEL: func.func @quantized_conv
 // CHECK: %[[F:.+]] = shears.constant dense_resource<f.packed> : tensor<1x3x3x2x32x4xi8>
 // CHECK: shears.ukernel "qconv2d" ins(%arg0, %[[F]], %{{.+}}, %{{.+}} : tensor<?x5x8x8xf32>, tensor<1x3x3x2x32x4xi8>, tensor<4xf32>, tensor<4xf32>)
-// CHECK-SAME: iparams = [5, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 1, 1, 0] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00, 0.000000e+00, 0.000000e+00]
+// CHECK-SAME: iparams = [5, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 1, 8193, 0] fparams = [0.000000e+00, 0.000000e+00, 2.500000e-01, 0.000000e+00, 0.000000e+00, 0.000000e+00]
 // Grouped convolutions stay in f32.
 // CHECK: shears.ukernel "dwconv2d"
 func.func @quantized_conv(%x: tensor<?x5x8x8xf32>) -> (tensor<?x4x4x4xf32>, tensor<?x5x8x8xf32>) {
@@ -370,7 +401,7 @@ func.func @quantized_conv(%x: tensor<?x5x8x8xf32>) -> (tensor<?x4x4x4xf32>, tens
 // alone, the column sums (3 and 0) and the bias unfolded.
 // CHECK-LABEL: func.func @dynamic_linear
 // CHECK: shears.ukernel "qgemm" ins(%arg0, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x3xf32>, tensor<1x16x32x4xi8>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>)
-// CHECK-SAME: iparams = [3, 2, 2, 9]
+// CHECK-SAME: iparams = [3, 2, 2, 8201]
 // CHECK: w.scale: "0x04000000CDCCCC3DCDCC4C3E"
 // CHECK: w.sums: "0x040000000000404000000000"
 func.func @dynamic_linear(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {

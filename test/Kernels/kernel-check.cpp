@@ -12,6 +12,7 @@
 
 #include "ThreadPool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -500,6 +501,15 @@ void checkQuantizedIO(const std::string &kernel, const char *what,
               bad ? "FAIL" : "ok", what, long(bad));
 }
 
+/// A random int8 weight; with SHEARS_UK_QUANT_NARROW_WEIGHTS in `flags`,
+/// within [-64, 64] and often at either end (the bound of vpmaddubsw's
+/// exact 16-bit pairs, with inputs of 255).
+int8_t randomWeight(int flags) {
+  if (!(flags & SHEARS_UK_QUANT_NARROW_WEIGHTS))
+    return static_cast<int8_t>(std::lround(rnd() * 127));
+  return static_cast<int8_t>(std::clamp(std::lround(rnd() * 96), -64L, 64L));
+}
+
 /// qgemm against integer loops: A quantized as Kernels.h says (values past
 /// the range saturate), exact integer sums, then the f32 epilogue.
 void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
@@ -511,7 +521,7 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
     x *= 1.2f;
   std::vector<int8_t> b(k * n); // A linear weight [n, k].
   for (int8_t &x : b)
-    x = static_cast<int8_t>(std::lround(rnd() * 127));
+    x = randomWeight(flags);
   for (float &s : scale)
     s = (rnd() + 1.5f) * 1e-3f;
   for (int64_t j = 0; j < n; ++j)
@@ -587,7 +597,7 @@ void checkQConv(const std::string &isa, const ConvCase &t) {
     x *= 1.2f;
   std::vector<int8_t> filter(t.cout * t.c * t.kh * t.kw);
   for (int8_t &x : filter)
-    x = static_cast<int8_t>(std::lround(rnd() * 127));
+    x = randomWeight(t.flags);
   for (float &s : scale)
     s = (rnd() + 1.5f) * 1e-3f;
   auto quantized = [&](int64_t n, int64_t c, int64_t y, int64_t x) {
@@ -804,9 +814,18 @@ int main() {
     checkQGemm(isa, 5, 3, 1, 0);
     checkQGemm(isa, 1, 784, 300, relu | SHEARS_UK_QGEMM_DYNAMIC);
     checkQGemm(isa, 30, 301, 70, res | SHEARS_UK_QGEMM_DYNAMIC);
+    // Weights in [-64, 64] (vpmaddubsw on AVX2): every row tile size.
+    const int narrow = SHEARS_UK_QUANT_NARROW_WEIGHTS;
+    checkQGemm(isa, 1, 784, 300, relu | narrow);
+    checkQGemm(isa, 130, 301, 70, res | clip | narrow);
+    checkQGemm(isa, 11, 64, 33, narrow | SHEARS_UK_QGEMM_DYNAMIC);
     for (const ConvCase &c : convs)
-      if (c.groups == 1)
+      if (c.groups == 1) {
         checkQConv(isa, c);
+        ConvCase narrowCase = c;
+        narrowCase.flags |= narrow;
+        checkQConv(isa, narrowCase);
+      }
   }
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;

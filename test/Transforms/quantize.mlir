@@ -8,6 +8,7 @@
 // RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=1" | FileCheck %s --check-prefix=INT4
 // RUN: shears-opt %s --shears-quantize="activations=none weights=binary" | FileCheck %s --check-prefix=BINARY
 // RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=3" | FileCheck %s --check-prefix=INT4-PADDED
+// RUN: shears-opt %s --shears-quantize="activations=none reduce-range=true" | FileCheck %s --check-prefix=REDUCED
 // Quantizing twice changes nothing the second time.
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz" --shears-quantize="statistics=%t.npz" | FileCheck %s --check-prefix=MINMAX
 
@@ -19,6 +20,7 @@
 // RUN: not shears-opt %s --shears-quantize="statistics=%t.npz method=kl" 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not shears-opt %s --shears-quantize="activations=none exclude=(" 2>&1 | FileCheck %s --check-prefix=REGEX
 // RUN: not shears-opt %s --shears-quantize="activations=none weights=int4 group-size=0" 2>&1 | FileCheck %s --check-prefix=GROUP-ZERO
+// RUN: not shears-opt %s --shears-quantize="activations=none weights=binary reduce-range=true" 2>&1 | FileCheck %s --check-prefix=REDUCED-BINARY
 
 // fc1's input: [-1, 3] onto [0, 255]: scale 4/255, zero point 64.
 // MINMAX-LABEL: func @mlp
@@ -84,6 +86,11 @@
 // INT4-PADDED: shears.linear %arg0, %[[W]]
 // INT4-PADDED: fc1.weight.quantized: "0x4000000007FD00000000"
 
+// reduce-range: fc1's [1.27, -0.5] onto [-64, 64]: scale 1.27 / 64, values
+// [64, -25].
+// REDUCED: fc1.weight.quantized: "0x4000000040E70000"
+// REDUCED: fc1.weight.scale: "0x040000005C8FA23C0000803F"
+
 // Binary: the signs (+1 for 0) and the mean |w| per output channel:
 // (1.27 + 0.5) / 2 = 0.885, and 1 for the channel of zeros.
 // BINARY: dense_resource<fc1.weight.quantized> : tensor<2x2xi8>
@@ -96,6 +103,7 @@
 // METHOD: for the --method option: Cannot find option named 'kl'!
 // REGEX: exclude '(' is not a valid regex
 // GROUP-ZERO: group-size must be positive, got 0
+// REDUCED-BINARY: error: shears-quantize: reduce-range is for weights=int8
 
 func.func @mlp(%x: tensor<?x2xf32>) -> tensor<?x3xf32> {
   %w1 = shears.constant dense<[[1.27, -0.5], [0.0, 0.0]]> : tensor<2x2xf32> loc("fc1.weight")

@@ -800,8 +800,28 @@ def test_bit_packing_round_trip(tmp_path):
                                   shears.compile(shears.import_onnx(tmp_path / "int8.onnx"))(x))
 
 
+def test_quantize_reduce_range(tmp_path):
+    """reduce_range: int8 weights round(w / (max|w| / 64)) per output channel,
+    all in [-64, 64], as numpy computes them."""
+    q = shears.quantize(model_path("mlp"), activations="none", reduce_range=True)
+    q.export_onnx(tmp_path / "rr.onnx")
+    stored = {t.name: numpy_helper.to_array(t)
+              for t in onnx.load(tmp_path / "rr.onnx").graph.initializer}
+    f32 = {t.name: numpy_helper.to_array(t)
+           for t in onnx.load(model_path("mlp")).graph.initializer}
+    weights = [name for name, w in stored.items() if w.dtype == np.int8]
+    assert weights
+    for name in weights:
+        w = f32[name].astype(np.float32)
+        scale = np.abs(w).max(axis=1) / np.float32(64)
+        np.testing.assert_allclose(stored[name + ".scale"], scale, rtol=1e-7)
+        np.testing.assert_array_equal(stored[name], np.rint(w / scale[:, None]).astype(np.int8))
+        assert np.abs(stored[name].astype(int)).max() == 64
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"activations": "static"}, "needs calibration samples or statistics"),
+    ({"weights": "int4", "reduce_range": True}, "reduce-range is for weights=int8"),
     # (The option parser says why on stderr only.)
     ({"weights": "int2"}, 'failed to add `shears-quantize` with options `weights="int2"'),
     ({"group_size": 0, "weights": "int4"}, "group-size must be positive"),

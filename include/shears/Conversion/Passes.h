@@ -30,8 +30,8 @@ inline constexpr llvm::StringLiteral kEntryName = "shears_model";
 
 /// What the micro-kernels use of a CPU: the best variant it runs (avx512,
 /// avx2 or generic) and whether it has the integer dot products the integer
-/// kernels use (AVX512-VNNI or AMX-INT8; without, they are plain loops,
-/// slower than the f32 kernels).
+/// kernels use (AVX512-VNNI or AMX-INT8, or AVX2's vpmaddubsw for weights in
+/// [-64, 64]; without, they are plain loops, slower than the f32 kernels).
 struct KernelTarget {
   std::string isa;
   bool integerKernels = false;
@@ -67,7 +67,8 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
   Option<bool> integerKernels{
       *this, "integer-kernels",
       llvm::cl::desc("Quantized layers on the integer kernels (the tools "
-                     "turn it off for CPUs without AVX512-VNNI or AMX-INT8)"),
+                     "turn it off for CPUs without AVX512-VNNI, AMX-INT8 or "
+                     "AVX2)"),
       llvm::cl::init(true)};
   Option<double> sparseDensity{
       *this, "sparse-density",

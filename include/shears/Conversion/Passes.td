@@ -39,7 +39,10 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     (flag SHEARS_UK_CONV_WINOGRAD, the filter transformed at compile time;
     option `winograd`). f32 max pooling becomes `maxpool2d`.
     Quantized (QDQ) convolutions and linear layers become `qconv2d` and
-    `qgemm` (docs/Quantization.md) unless `integer-kernels` is off. A
+    `qgemm` (docs/Quantization.md) unless `integer-kernels` is off; for
+    `isa=avx2` only those whose integer weights are all in [-64, 64]
+    (`shears quantize --reduce-range`: vpmaddubsw sums two products in 16
+    bits), the others run in f32. A
     linear layer whose weight has at most `sparse-density` of its values
     non-zero (pruned) becomes `spgemm` instead, the weight stored as its
     non-zeros by output row; with `time-sparse`, only where both kernels
@@ -63,8 +66,8 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     Option<"integerKernels", "integer-kernels", "bool", "true",
            "Run quantized (QDQ) convolutions and linear layers on the "
            "integer kernels qconv2d and qgemm (off: f32 kernels on weights "
-           "dequantized at compile time, for CPUs without AVX512-VNNI or "
-           "AMX, where the integer kernels are plain loops)">,
+           "dequantized at compile time, for CPUs without AVX512-VNNI, AMX "
+           "or AVX2, where the integer kernels are plain loops)">,
     Option<"sparseDensity", "sparse-density", "double",
            "::mlir::shears::kDefaultSparseDensity",
            "Linear layers and convolutions (one group) with at most this "

@@ -196,7 +196,9 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
     whose name `exclude` does not match:
     - its weight becomes a constant of `i8` behind a `shears.dequantize`,
       as `weights` says: `int8` with one scale per output channel
-      (symmetric: scale = max|w| / 127, zero point 0); `int4`, values in
+      (symmetric: scale = max|w| / 127, zero point 0; with `reduce-range`,
+      max|w| / 64, as ONNX Runtime's reduce_range, so that AVX2's integer
+      kernel can sum pairs of products in 16 bits); `int4`, values in
       [-8, 7] with one scale per `group-size` consecutive weights of an
       output channel (scale = max|w| / 7; the groups dequantized as rows of
       `group-size`, then reshaped); `binary`, the sign (+-1) with one scale
@@ -229,6 +231,9 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
                         "4 bits, a scale per group of group-size weights"),
              clEnumValN(mlir::shears::WeightFormat::Binary, "binary",
                         "the sign, a scale per output channel"))}]>,
+    Option<"reduceRange", "reduce-range", "bool", "false",
+           "weights=int8: integers in [-64, 64] (7 bits and a sign), for "
+           "CPUs whose integer kernel is AVX2's vpmaddubsw (16-bit pairs)">,
     Option<"groupSize", "group-size", "int64_t", "64",
            "weights=int4: weights per scale (a channel's last group padded "
            "with zeros)">,

@@ -38,7 +38,11 @@ mlir::shears::kernelTarget(llvm::function_ref<bool(llvm::StringRef)> has) {
   target.isa = has("avx512f")              ? "avx512"
                : has("avx2") && has("fma") ? "avx2"
                                            : "generic";
-  target.integerKernels = has("avx512vnni") || has("amx-int8");
+  // AVX2's kernels take only layers whose weights are in [-64, 64]
+  // (ConvertToUKernels checks); an AVX-512 CPU without VNNI would run plain
+  // integer loops.
+  target.integerKernels =
+      has("avx512vnni") || has("amx-int8") || target.isa == "avx2";
   return target;
 }
 

@@ -594,6 +594,21 @@ std::optional<QuantizedWeight> matchQuantizedWeight(Value value) {
   return weight;
 }
 
+/// The flag SHEARS_UK_QUANT_NARROW_WEIGHTS where every weight is in
+/// [-64, 64], else 0; failure where the kernels of `isa` need it (AVX2's
+/// vpmaddubsw sums two products in 16 bits; the plain integer loops it
+/// would otherwise run are slower than the f32 kernels).
+FailureOr<int64_t> narrowWeightsFlag(const QuantizedWeight &weight,
+                                     StringRef isa) {
+  bool narrow =
+      llvm::all_of(weight.ints, [](int8_t w) { return w >= -64 && w <= 64; });
+  if (narrow)
+    return int64_t(SHEARS_UK_QUANT_NARROW_WEIGHTS);
+  if (isa == "avx2")
+    return failure();
+  return int64_t(0);
+}
+
 /// The sum of each output channel's integer weights.
 SmallVector<float> channelSums(const QuantizedWeight &weight) {
   int64_t channels = weight.scales.size();
@@ -678,8 +693,8 @@ SmallVector<float> quantizedFparams(const QuantizedActivation &activation) {
 /// correction fold into one scale and bias per output (Kernels.h).
 struct QuantizedLinearToUKernel : OpRewritePattern<LinearOp> {
   // Before LinearToUKernel, which would run it in f32.
-  QuantizedLinearToUKernel(MLIRContext *context)
-      : OpRewritePattern(context, /*benefit=*/2) {}
+  QuantizedLinearToUKernel(MLIRContext *context, StringRef isa)
+      : OpRewritePattern(context, /*benefit=*/2), isa(isa.str()) {}
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
@@ -693,6 +708,9 @@ struct QuantizedLinearToUKernel : OpRewritePattern<LinearOp> {
     auto bias = biasOrZeros(op.getBias(), n);
     if (!weight || failed(bias))
       return rewriter.notifyMatchFailure(op, "not an int8 QDQ linear");
+    FailureOr<int64_t> narrow = narrowWeightsFlag(*weight, isa);
+    if (failed(narrow))
+      return rewriter.notifyMatchFailure(op, "weights outside [-64, 64]");
     SmallVector<float> scale = foldQuantization(*activation, *weight, *bias);
     SmallVector<int8_t> packed(shears_uk_qgemm_b_packed_size(k, n));
     shears_uk_pack_qgemm_b(weight->ints.data(), k, n, /*strideK=*/1,
@@ -710,7 +728,7 @@ struct QuantizedLinearToUKernel : OpRewritePattern<LinearOp> {
     iparams[SHEARS_UK_GEMM_N] = n;
     iparams[SHEARS_UK_GEMM_A_RANK] = inType.getRank();
     iparams[SHEARS_UK_GEMM_FLAGS] =
-        SHEARS_UK_HAS_BIAS |
+        SHEARS_UK_HAS_BIAS | *narrow |
         (activation->dynamic ? SHEARS_UK_QGEMM_DYNAMIC : 0);
     auto outType = cast<RankedTensorType>(op.getType());
     Value init = emptyLike(rewriter, loc, outType, activation->input);
@@ -719,14 +737,16 @@ struct QuantizedLinearToUKernel : OpRewritePattern<LinearOp> {
                                            quantizedFparams(*activation));
     return success();
   }
+
+  std::string isa;
 };
 
 /// A convolution of quantized input and weights (QDQ, groups 1) becomes
 /// qconv2d, folded as for qgemm.
 struct QuantizedConv2DToUKernel : OpRewritePattern<Conv2DOp> {
   // Before Conv2DToUKernel, which would run it in f32.
-  QuantizedConv2DToUKernel(MLIRContext *context)
-      : OpRewritePattern(context, /*benefit=*/2) {}
+  QuantizedConv2DToUKernel(MLIRContext *context, StringRef isa)
+      : OpRewritePattern(context, /*benefit=*/2), isa(isa.str()) {}
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -746,6 +766,9 @@ struct QuantizedConv2DToUKernel : OpRewritePattern<Conv2DOp> {
     auto bias = biasOrZeros(op.getBias(), cout);
     if (!weight || failed(bias))
       return rewriter.notifyMatchFailure(op, "not an int8 QDQ convolution");
+    FailureOr<int64_t> narrow = narrowWeightsFlag(*weight, isa);
+    if (failed(narrow))
+      return rewriter.notifyMatchFailure(op, "weights outside [-64, 64]");
     SmallVector<float> scale = foldQuantization(*activation, *weight, *bias);
     SmallVector<int8_t> packed(
         shears_uk_qconv_filter_packed_size(cout, c, kh, kw));
@@ -756,16 +779,17 @@ struct QuantizedConv2DToUKernel : OpRewritePattern<Conv2DOp> {
         {(cout + SHEARS_UK_GEMM_NR - 1) / SHEARS_UK_GEMM_NR, kh,
          shears_uk_qconv_row_taps(c, kw), (c + 3) / 4, SHEARS_UK_GEMM_NR, 4},
         scale, *bias);
-    SmallVector<int64_t> iparams =
-        convSlots(inType.getShape(), outType.getShape(), cout, kh, kw,
-                  op.getStrides(), op.getPads(), op.getDilations(), 1,
-                  SHEARS_UK_HAS_BIAS);
+    SmallVector<int64_t> iparams = convSlots(
+        inType.getShape(), outType.getShape(), cout, kh, kw, op.getStrides(),
+        op.getPads(), op.getDilations(), 1, SHEARS_UK_HAS_BIAS | *narrow);
     Value init = emptyLike(rewriter, op.getLoc(), outType, activation->input);
     rewriter.replaceOpWithNewOp<UKernelOp>(op, TypeRange{outType}, "qconv2d",
                                            inputs, ValueRange{init}, iparams,
                                            quantizedFparams(*activation));
     return success();
   }
+
+  std::string isa;
 };
 
 /// A linear weight [n, k] of weight-only quantization in at most 4 bits, as
@@ -987,7 +1011,7 @@ struct ShearsConvertToUKernels
     patterns.add<LinearToUKernel>(&getContext(), releaser, sparse);
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
-          &getContext());
+          &getContext(), *kernels);
     patterns.add<BatchMatMulToUKernel, LowBitLinearToUKernel, MaxPoolToUKernel>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
