@@ -960,10 +960,10 @@ void directTask(void *ctx, int64_t task, int worker) {
 constexpr int kSliceRows = 14;
 
 /// Pixels of a tile over two channel panels, for runs this short (7x7
-/// images): 7 x 4 vectors, 28 accumulators, each pixel's broadcast used by
-/// twice the multiply-adds of a one-panel tile. (With 4 B vectors and a
-/// broadcast that is 33 registers, so a few accumulators spill; still
-/// resnet18's 512x7x7 -> 512 at batch 1 went from 82 to 85-88 GFLOP/s.)
+/// images) where pairPanels() (ThreadPool.h): 7 x 4 vectors, 28
+/// accumulators, each pixel's broadcast used by twice the multiply-adds of
+/// a one-panel tile (read by each: 4 B vectors and a broadcast register
+/// would be 33).
 constexpr int kPairRows = 7;
 
 /// acc[r][v] = sum over k of base[off[k] + r] * B[k][v * W]: R consecutive
@@ -1120,7 +1120,7 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
     // AVX-512: tiles of up to 14 pixels of a run read the slice in place
     // (no im2col copy), each panel's k-block of the filter kept in L1 for
     // every tile of the block.
-    bool pairs = true;
+    bool pairs = pairPanels();
     for (int u = 0; u < numRuns; ++u)
       pairs = pairs && runs[u].len <= kPairRows;
     for (int64_t k0 = 0; k0 < cv.k; k0 += cv.kc) {

@@ -6,6 +6,9 @@
 #include "shears-c/Runtime.h"
 
 #include <atomic>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -60,6 +63,24 @@ struct Pool {
 
 Pool pool;
 std::atomic<int64_t> minWorkPerThread{1 << 18};
+
+/// AMD family 0x19 (Zen 3 and 4; of those only Zen 4 runs the AVX-512
+/// kernels): 512-bit multiply-adds at half rate (ThreadPool.h).
+bool halfRateWideFMA() {
+#if defined(__x86_64__)
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+    return false;
+  bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;
+  if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+    return false;
+  unsigned family = (eax >> 8) & 0xF, extended = (eax >> 20) & 0xFF;
+  return family + (family == 0xF ? extended : 0) == 0x19;
+#else
+  return false;
+#endif
+}
+std::atomic<bool> pairs{halfRateWideFMA()};
 
 int onlineCPUs() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -214,6 +235,12 @@ extern "C" int shears_uk_set_num_threads(int threads) {
 
 void shears::uk::setMinWorkPerThread(int64_t work) {
   minWorkPerThread.store(work, std::memory_order_relaxed);
+}
+
+bool shears::uk::pairPanels() { return pairs.load(std::memory_order_relaxed); }
+
+void shears::uk::setPairPanels(bool on) {
+  pairs.store(on, std::memory_order_relaxed);
 }
 
 int shears::uk::numWorkers() {

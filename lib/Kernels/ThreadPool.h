@@ -34,6 +34,17 @@ void setMinWorkPerThread(int64_t work);
 /// Threads in use (the caller included).
 int numWorkers();
 
+/// Whether conv2d's channel-panel tiles over runs of at most 7 pixels take
+/// two panels at once (Contraction.cpp: 7 x 4 vectors, each broadcast read
+/// by every multiply-add). That pays where 512-bit multiply-adds run at
+/// half rate (AMD family 0x19, Zen 4: resnet18's 512x7x7 -> 512 at 82 ->
+/// 85-88 GFLOP/s) and loses where they run at full rate, two a cycle, and
+/// the 33 loads of a step are what waits (Zen 5: 193-200 GFLOP/s on one
+/// panel against 153-161 on two). Set from cpuid when the library loads;
+/// tests set both.
+bool pairPanels();
+void setPairPanels(bool pairs);
+
 /// A 64-byte aligned buffer of at least `bytes` owned by `worker`, kept
 /// between calls; nullptr when out of memory.
 float *scratch(int worker, size_t bytes);

@@ -145,7 +145,14 @@ struct ConvCase {
 /// the vectors; transformed for Winograd F(2x2, 3x3) or F(4x4, 3x3); or
 /// about 15% of it
 /// non-zero (output channel 1 dense, every seventh empty), on spconv2d.
-enum class ConvPath { RowBlocks, ChannelPanels, Winograd, Winograd4, Sparse };
+enum class ConvPath {
+  RowBlocks,
+  ChannelPanels,     // Tiles of one panel (pairPanels() off).
+  ChannelPanelPairs, // Tiles of two panels over short runs (on).
+  Winograd,
+  Winograd4,
+  Sparse
+};
 
 void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
   bool sparse = path == ConvPath::Sparse;
@@ -187,7 +194,9 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
         }
   std::vector<float> weights = filter;
   int flags = t.flags;
-  if (path == ConvPath::ChannelPanels)
+  bool panels =
+      path == ConvPath::ChannelPanels || path == ConvPath::ChannelPanelPairs;
+  if (panels)
     flags |= SHEARS_UK_CONV_CHANNEL_PANELS;
   if (path == ConvPath::Winograd || path == ConvPath::Winograd4)
     flags |= SHEARS_UK_CONV_WINOGRAD;
@@ -201,7 +210,7 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
     weights.resize(shears_uk_winograd_filter_packed_size(t.cout, t.c, tile));
     shears_uk_pack_winograd_filter(filter.data(), t.cout, t.c, tile,
                                    weights.data());
-  } else if (path == ConvPath::ChannelPanels) {
+  } else if (panels) {
     weights.resize(
         shears_uk_conv_filter_panels_packed_size(t.cout, k, t.groups));
     shears_uk_pack_conv_filter_panels(filter.data(), t.cout, k, t.groups,
@@ -218,14 +227,17 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
   char what[256];
   std::snprintf(what, sizeof(what),
                 "%s %s n%ld c%ld %ldx%ld cout%ld k%ldx%ld s%ld,%ld "
-                "p%ld,%ld,%ld,%ld d%ld,%ld g%ld flags%d",
+                "p%ld,%ld,%ld,%ld d%ld,%ld g%ld flags%d%s",
                 sparse      ? "spconv2d"
                 : depthwise ? "dwconv2d"
                             : "conv2d",
                 isa.c_str(), long(t.n), long(t.c), long(t.h), long(t.w),
                 long(t.cout), long(t.kh), long(t.kw), long(t.sh), long(t.sw),
                 long(t.pt), long(t.pl), long(t.pb), long(t.pr), long(t.dh),
-                long(t.dw), long(t.groups), flags);
+                long(t.dw), long(t.groups), flags,
+                path == ConvPath::ChannelPanelPairs ? " panel pairs" : "");
+  bool detectedPairs = shears::uk::pairPanels();
+  shears::uk::setPairPanels(path == ConvPath::ChannelPanelPairs);
   runAndCheck(std::string("shears_uk_") +
                   (sparse      ? "spconv2d_"
                    : depthwise ? "dwconv2d_"
@@ -237,6 +249,7 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
               // about ten times F(2x2, 3x3)'s error (2.7e-4 at most here,
               // over sums of up to 576 terms of magnitude 1).
               path == ConvPath::Winograd4 ? 1e-3 : 1e-4, true);
+  shears::uk::setPairPanels(detectedPairs);
 }
 
 /// maxpool2d against a naive window maximum (-inf padding); `t.cout` and
@@ -734,8 +747,12 @@ int main() {
   for (const std::string &isa : isas) {
     for (const ConvCase &c : convs) {
       checkConv(isa, c, ConvPath::RowBlocks);
-      if (!(c.groups > 1 && c.groups == c.c && c.groups == c.cout))
+      int64_t ow = (c.w + c.pl + c.pr - c.dw * (c.kw - 1) - 1) / c.sw + 1;
+      if (!(c.groups > 1 && c.groups == c.c && c.groups == c.cout)) {
         checkConv(isa, c, ConvPath::ChannelPanels);
+        if (ow <= 7) // Runs short enough for tiles of two panels.
+          checkConv(isa, c, ConvPath::ChannelPanelPairs);
+      }
       if (c.groups == 1)
         checkConv(isa, c, ConvPath::Sparse);
       if (c.groups == 1 && c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 &&
