@@ -322,14 +322,14 @@ struct ATile {
 /// packed B.
 template <int R, int TV>
 void gemmTile(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
-              int rows, int64_t col, bool first, bool last) {
+              int rows, int64_t col, bool first, bool last, int64_t ahead) {
   const int64_t panelFloats = gm.k * kGemmNR;
   constexpr int PV = TV < kGemmV ? TV : kGemmV; // Vectors per panel.
   VF acc[R][TV];
   tile<R, TV, PV>(kc, a.a, a.step,
                   gm.b + (col / kGemmNR) * panelFloats + k0 * kGemmNR +
                       col % kGemmNR,
-                  kGemmNR, panelFloats, acc);
+                  kGemmNR, panelFloats, acc, PV == TV ? ahead : 0);
   int64_t offset = row * gm.n + col;
   storeTile(acc, gm.c + offset, gm.n,
             gm.epilogue.residual ? gm.epilogue.residual + offset : nullptr,
@@ -338,28 +338,32 @@ void gemmTile(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
 }
 
 /// One row tile times the panels [pb, pe): tiles as wide as tileVectors
-/// allows, then (near the end of the chunk) at most one panel wide.
+/// allows, then (near the end of the chunk) at most one panel wide. With
+/// `ahead` > 0, tiles of one panel prefetch each row of B `ahead` floats on
+/// (tile).
 template <int R>
 void gemmRows(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
-              int rows, int64_t pb, int64_t pe, bool first, bool last) {
+              int rows, int64_t pb, int64_t pe, bool first, bool last,
+              int64_t ahead) {
   constexpr int TV = tileVectors<R>();
   constexpr int narrow = TV < kGemmV ? TV : kGemmV;
   int64_t col = pb * kGemmNR, end = min64(pe * kGemmNR, gm.n);
   if constexpr (TV > narrow)
     for (; col + TV * W <= pe * kGemmNR && col < end; col += TV * W)
-      gemmTile<R, TV>(gm, a, k0, kc, row, rows, col, first, last);
+      gemmTile<R, TV>(gm, a, k0, kc, row, rows, col, first, last, 0);
   for (; col < end; col += narrow * W)
-    gemmTile<R, narrow>(gm, a, k0, kc, row, rows, col, first, last);
+    gemmTile<R, narrow>(gm, a, k0, kc, row, rows, col, first, last, ahead);
 }
 
 /// Dispatches gemmRows on the tile height.
 void gemmRowsAny(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
-                 int rows, int64_t pb, int64_t pe, bool first, bool last) {
+                 int rows, int64_t pb, int64_t pe, bool first, bool last,
+                 int64_t ahead = 0) {
   switch (rows) {
 #define SHEARS_UK_ROWS(R)                                                      \
   case R:                                                                      \
     if constexpr (R <= kGemmR)                                                 \
-      gemmRows<R>(gm, a, k0, kc, row, rows, pb, pe, first, last);              \
+      gemmRows<R>(gm, a, k0, kc, row, rows, pb, pe, first, last, ahead);       \
     break;
     SHEARS_UK_ROWS(1)
     SHEARS_UK_ROWS(2)
@@ -429,11 +433,18 @@ void gemmBlock(const Gemm &gm, float *packed, int64_t m0, int64_t m1,
       continue;
     }
     for (int64_t p = pb; p < pe; ++p) {
-      prefetchSlab(gm, pb, pe, p + kPrefetchPanels, k0);
+      // The panel kPrefetchPanels on: a row of it as the first row tile
+      // reads each row of this one (a burst of a whole slab of prefetches
+      // waits on memory with nothing to overlap), else (past pe: the next
+      // k-block's) all at once.
+      bool spread = p + kPrefetchPanels < pe;
+      if (!spread)
+        prefetchSlab(gm, pb, pe, p + kPrefetchPanels, k0);
       for (int64_t row = m0, t = 0; row < m1; row += tileRows, ++t)
         gemmRowsAny(gm, tiles[t], k0, kc, row,
                     static_cast<int>(min64(tileRows, m1 - row)), p, p + 1,
-                    first, last);
+                    first, last,
+                    spread && t == 0 ? kPrefetchPanels * gm.k * kGemmNR : 0);
     }
   }
 }
@@ -969,16 +980,20 @@ constexpr int kPairRows = 7;
 /// acc[r][v] = sum over k of base[off[k] + r] * B[k][v * W]: R consecutive
 /// wide pixels of a slice (im2col^T rows, never packed) times V vectors of
 /// channels of the filter, from one channel panel at b or two (the second
-/// bPanel floats on).
+/// bPanel floats on). With `ahead` > 0 each row of B read is also prefetched
+/// `ahead` floats on, into L2 (one panel's row).
 template <int R, int V>
 inline void sliceTile(int64_t kc, const float *base, const int64_t *off,
-                      const float *b, int64_t bPanel, VF (*out)[V]) {
+                      const float *b, int64_t bPanel, VF (*out)[V],
+                      int64_t ahead) {
   constexpr int PV = kGemmNR / W;
   tileRowsOf<R, V>(
       kc, out, [&] { return base + *off++; },
       [&](VF(&bv)[V]) {
         for (int v = 0; v < V; ++v)
           bv[v] = load(b + (v / PV) * bPanel + (v % PV) * W);
+        if (ahead)
+          prefetchRun(b + ahead, kGemmNR);
         b += kGemmNR;
       });
 }
@@ -987,8 +1002,9 @@ inline void sliceTile(int64_t kc, const float *base, const int64_t *off,
 template <int V, int... R>
 inline void sliceTileAny(int rows, int64_t kc, const float *base,
                          const int64_t *off, const float *b, int64_t bPanel,
-                         VF (*out)[V], std::integer_sequence<int, R...>) {
-  ((rows == R + 1 ? sliceTile<R + 1, V>(kc, base, off, b, bPanel, out)
+                         VF (*out)[V], int64_t ahead,
+                         std::integer_sequence<int, R...>) {
+  ((rows == R + 1 ? sliceTile<R + 1, V>(kc, base, off, b, bPanel, out, ahead)
                   : void()),
    ...);
 }
@@ -1127,8 +1143,14 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
       int64_t kc = min64(cv.kc, cv.k - k0);
       for (int64_t panel = pb, step; panel < pe; panel += step) {
         step = pairs && panel + 1 < pe ? 2 : 1;
-        for (int64_t q = panel; q < panel + step; ++q)
-          prefetchSlab(gm, pb, pe, q + kPrefetchPanels, k0);
+        // The panel kPrefetchPanels on: a row of it as the first tile reads
+        // each row of this one (one panel a step; a burst of a whole slab
+        // of prefetches waits on memory, with nothing to overlap), else
+        // (past pe: the next k-block's) all at once.
+        bool spread = step == 1 && panel + kPrefetchPanels < pe;
+        if (!spread)
+          for (int64_t q = panel; q < panel + step; ++q)
+            prefetchSlab(gm, pb, pe, q + kPrefetchPanels, k0);
         const float *b = gm.b + (panel * cv.k + k0) * kGemmNR;
         int cols =
             static_cast<int>(min64(step * kGemmNR, cv.mg - panel * kGemmNR));
@@ -1151,7 +1173,7 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
           if (step == 2) {
             VF acc[kPairRows][2 * kGemmNR / W];
             sliceTileAny(static_cast<int>(run.len), kc, base, off + k0, b,
-                         cv.k * kGemmNR, acc,
+                         cv.k * kGemmNR, acc, 0,
                          std::make_integer_sequence<int, kPairRows>());
             add(acc[0], 2 * kGemmNR / W, static_cast<int>(run.len), run.pos);
             continue;
@@ -1160,6 +1182,9 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
             int rows = static_cast<int>(min64(kSliceRows, run.len - r0));
             VF acc[kSliceRows][kGemmNR / W];
             sliceTileAny(rows, kc, base + r0, off + k0, b, 0, acc,
+                         spread && u == 0 && r0 == 0
+                             ? kPrefetchPanels * cv.k * kGemmNR
+                             : 0,
                          std::make_integer_sequence<int, kSliceRows>());
             add(acc[0], kGemmNR / W, rows, run.pos + r0);
           }
