@@ -385,10 +385,14 @@ void gemmRowsAny(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
   }
 }
 
-/// Panels ahead that gemmBlock prefetches (into L2): a filter streamed from
-/// memory (a 7x7 layer's 9.4 MB at batch 1) was not overlapped with the
-/// multiply-adds at all (512x7x7 3x3 with cold weights: 91 -> 100-115
-/// GFLOP/s with 4 panels ahead, 111 with 2).
+/// Panels ahead that gemmBlock and the channel-panel slice tiles prefetch
+/// (into L2): a filter streamed from memory (a 7x7 layer's 9.4 MB at batch
+/// 1) was not overlapped with the multiply-adds at all (512x7x7 3x3 with
+/// cold weights, Zen 4: 91 -> 100-115 GFLOP/s with 4 panels ahead, 111
+/// with 2). A row of that panel goes with each row the first row tile reads
+/// (Zen 5, in resnet50 at batch 1: 512x7x7 -> 2048 1x1 at 133 -> 165-187
+/// GFLOP/s, 512x7x7 -> 512 3x3 117-124 -> 170-193, against the whole k-block
+/// of the panel prefetched at once before its tiles).
 constexpr int64_t kPrefetchPanels = 4;
 
 /// Filter row blocks ahead that a pixel-panel conv task prefetches (into
