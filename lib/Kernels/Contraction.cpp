@@ -400,17 +400,16 @@ constexpr int64_t kPrefetchPanels = 4;
 /// 120 GFLOP/s against 155 warm.
 constexpr int64_t kPrefetchRowBlocks = 2;
 
-/// Prefetches the k-block of panel q (past pe: of the next k-block) into L2.
-inline void prefetchSlab(const Gemm &gm, int64_t pb, int64_t pe, int64_t q,
+/// Where a task that walks the k-blocks of panels [pb, pe) (k-blocks
+/// outer) will read kPrefetchPanels slabs after the one at row k0 of panel
+/// p: floats from there, or 0 past the last k-block. The tiles prefetch that
+/// slab a row with each row of this one they read.
+inline int64_t slabAhead(const Gemm &gm, int64_t pb, int64_t pe, int64_t p,
                          int64_t k0) {
-  if (q >= pe) {
-    q = pb + (q - pe);
-    k0 += gm.kc;
-  }
-  if (q >= pe || k0 >= gm.k)
-    return;
-  prefetchLines(gm.b + (q * gm.k + k0) * kGemmNR,
-                min64(gm.kc, gm.k - k0) * kGemmNR);
+  int64_t panels = pe - pb;
+  int64_t slab = k0 / gm.kc * panels + (p - pb) + kPrefetchPanels;
+  int64_t k1 = slab / panels * gm.kc, q = pb + slab % panels;
+  return k1 < gm.k ? ((q - p) * gm.k + (k1 - k0)) * kGemmNR : 0;
 }
 
 /// Rows [m0, m1) (at most kGemmMC) times the panels [pb, pe). Per k-block,
@@ -437,18 +436,11 @@ void gemmBlock(const Gemm &gm, float *packed, int64_t m0, int64_t m1,
       continue;
     }
     for (int64_t p = pb; p < pe; ++p) {
-      // The panel kPrefetchPanels on: a row of it as the first row tile
-      // reads each row of this one (a burst of a whole slab of prefetches
-      // waits on memory with nothing to overlap), else (past pe: the next
-      // k-block's) all at once.
-      bool spread = p + kPrefetchPanels < pe;
-      if (!spread)
-        prefetchSlab(gm, pb, pe, p + kPrefetchPanels, k0);
+      int64_t ahead = slabAhead(gm, pb, pe, p, k0);
       for (int64_t row = m0, t = 0; row < m1; row += tileRows, ++t)
         gemmRowsAny(gm, tiles[t], k0, kc, row,
                     static_cast<int>(min64(tileRows, m1 - row)), p, p + 1,
-                    first, last,
-                    spread && t == 0 ? kPrefetchPanels * gm.k * kGemmNR : 0);
+                    first, last, t == 0 ? ahead : 0);
     }
   }
 }
@@ -1147,14 +1139,16 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
       int64_t kc = min64(cv.kc, cv.k - k0);
       for (int64_t panel = pb, step; panel < pe; panel += step) {
         step = pairs && panel + 1 < pe ? 2 : 1;
-        // The panel kPrefetchPanels on: a row of it as the first tile reads
-        // each row of this one (one panel a step; a burst of a whole slab
-        // of prefetches waits on memory, with nothing to overlap), else
-        // (past pe: the next k-block's) all at once.
-        bool spread = step == 1 && panel + kPrefetchPanels < pe;
-        if (!spread)
-          for (int64_t q = panel; q < panel + step; ++q)
-            prefetchSlab(gm, pb, pe, q + kPrefetchPanels, k0);
+        // Pairs (two panels a tile) prefetch by slabs; one panel a row at a
+        // time.
+        int64_t ahead = step == 1 ? slabAhead(gm, pb, pe, panel, k0) : 0;
+        if (step == 2)
+          for (int64_t q = panel; q < panel + 2; ++q) {
+            int64_t slab = slabAhead(gm, pb, pe, q, k0);
+            if (slab)
+              prefetchLines(gm.b + (q * cv.k + k0) * kGemmNR + slab,
+                            kc * kGemmNR);
+          }
         const float *b = gm.b + (panel * cv.k + k0) * kGemmNR;
         int cols =
             static_cast<int>(min64(step * kGemmNR, cv.mg - panel * kGemmNR));
@@ -1186,9 +1180,7 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
             int rows = static_cast<int>(min64(kSliceRows, run.len - r0));
             VF acc[kSliceRows][kGemmNR / W];
             sliceTileAny(rows, kc, base + r0, off + k0, b, 0, acc,
-                         spread && u == 0 && r0 == 0
-                             ? kPrefetchPanels * cv.k * kGemmNR
-                             : 0,
+                         u == 0 && r0 == 0 ? ahead : 0,
                          std::make_integer_sequence<int, kSliceRows>());
             add(acc[0], kGemmNR / W, rows, run.pos + r0);
           }
