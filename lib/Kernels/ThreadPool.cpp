@@ -45,8 +45,11 @@ struct Pool {
   int started = 0;  // Worker pthreads running.
   int wanted = 0;   // Threads the next call uses.
   pthread_t handles[kMaxThreads];
+  /// Even: a job is live (or none); odd: the caller is setting one up.
   std::atomic<uint64_t> generation{0};
-  std::atomic<int> busy{0};
+  /// Workers inside runTasks, and the current job's tasks not yet done.
+  std::atomic<int> inside{0};
+  std::atomic<int64_t> pending{0};
   bool stop = false;
   // The current job.
   void (*task)(void *, int64_t, int) = nullptr;
@@ -106,9 +109,13 @@ void runTasks(int worker) {
       if (i >= share.end)
         break;
       pool.task(pool.ctx, i, worker);
+      pool.pending.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 }
+
+/// A job is live at an even generation other than the last one seen.
+bool waiting(uint64_t gen, uint64_t seen) { return gen == seen || (gen & 1); }
 
 void *workerMain(void *arg) {
   int worker = static_cast<int>(reinterpret_cast<intptr_t>(arg));
@@ -119,15 +126,16 @@ void *workerMain(void *arg) {
     // to back, and a sleeping worker wakes too late to take a share.
     uint64_t gen = pool.generation.load(std::memory_order_acquire);
     double until = monotonicSeconds() + 1e-3;
-    for (int spin = 0; gen == seen; ++spin) {
+    for (int spin = 0; waiting(gen, seen); ++spin) {
       if ((spin & 255) == 255 && monotonicSeconds() > until)
         break;
       relax(spin);
       gen = pool.generation.load(std::memory_order_acquire);
     }
-    if (gen == seen) {
+    if (waiting(gen, seen)) {
       pthread_mutex_lock(&pool.mutex);
-      while ((gen = pool.generation.load(std::memory_order_acquire)) == seen &&
+      while (waiting(gen = pool.generation.load(std::memory_order_acquire),
+                     seen) &&
              !pool.stop)
         pthread_cond_wait(&pool.wake, &pool.mutex);
       pthread_mutex_unlock(&pool.mutex);
@@ -135,9 +143,16 @@ void *workerMain(void *arg) {
     if (pool.stop)
       return nullptr;
     seen = gen;
-    if (worker < pool.active)
+    // Inside, then the job checked again: the caller sets a job up only
+    // once the generation is odd and no worker is inside (both sequentially
+    // consistent, so one of the two sees the other). A worker that wakes
+    // late finds the job's tasks taken, or the next job being set up, and
+    // nobody waits for it.
+    pool.inside.fetch_add(1, std::memory_order_seq_cst);
+    if (pool.generation.load(std::memory_order_seq_cst) == gen &&
+        worker < pool.active)
       runTasks(worker);
-    pool.busy.fetch_sub(1, std::memory_order_acq_rel);
+    pool.inside.fetch_sub(1, std::memory_order_release);
   }
 }
 
@@ -282,6 +297,11 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
     return;
   }
   avoidCallerCPU(threads);
+  // Odd while the job is written: no worker enters runTasks meanwhile, and
+  // any still inside from the last job (its tasks all done) leaves first.
+  pool.generation.fetch_add(1, std::memory_order_seq_cst);
+  for (int spin = 0; pool.inside.load(std::memory_order_seq_cst) != 0; ++spin)
+    relax(spin);
   pool.task = task;
   pool.ctx = ctx;
   pool.active = threads;
@@ -289,13 +309,16 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
     pool.shares[t].next.store(count * t / threads, std::memory_order_relaxed);
     pool.shares[t].end = count * (t + 1) / threads;
   }
-  pool.busy.store(pool.started, std::memory_order_relaxed);
+  pool.pending.store(count, std::memory_order_relaxed);
   pthread_mutex_lock(&pool.mutex);
   pool.generation.fetch_add(1, std::memory_order_release);
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.mutex);
+  // The caller takes its share and then whatever the workers have not
+  // claimed, so a worker that is not running (its CPU taken by another
+  // process) delays the job by the tasks it holds, not by its wake-up.
   runTasks(0);
-  for (int spin = 0; pool.busy.load(std::memory_order_acquire) != 0; ++spin)
+  for (int spin = 0; pool.pending.load(std::memory_order_acquire) != 0; ++spin)
     relax(spin);
   pthread_mutex_unlock(&pool.callMutex);
 }
