@@ -1314,9 +1314,10 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::init("64"), cl::cat(cat));
   Opt<bool> reduceRange(
       "reduce-range",
-      cl::desc("--weights int8: integers in [-64, 64], for CPUs with AVX2 "
-               "but not AVX512-VNNI, whose integer kernels (vpmaddubsw) "
-               "take only those; elsewhere the int8 layers run in f32"),
+      cl::desc("--weights int8: integers in [-64, 64] (7 bits and a "
+               "sign), which the integer kernels of CPUs with AVX2 but not "
+               "AVX512-VNNI need (vpmaddubsw); on those CPUs other int8 "
+               "layers run in f32"),
       cl::cat(cat));
   Opt<std::string> activations(
       "activations",
