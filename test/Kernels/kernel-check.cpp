@@ -836,12 +836,14 @@ int main() {
     checkQGemm(isa, 1, 784, 300, relu | narrow);
     checkQGemm(isa, 130, 301, 70, res | clip | narrow);
     checkQGemm(isa, 11, 64, 33, narrow | SHEARS_UK_QGEMM_DYNAMIC);
+    // (Only the AVX2 variant reads the flag: a tile of its own.)
     for (const ConvCase &c : convs)
       if (c.groups == 1) {
         checkQConv(isa, c);
         ConvCase narrowCase = c;
         narrowCase.flags |= narrow;
-        checkQConv(isa, narrowCase);
+        if (isa == "avx2")
+          checkQConv(isa, narrowCase);
       }
   }
   std::printf("%d failure(s)\n", failures);
