@@ -12,8 +12,10 @@
 // word, whose pixels the tiles address directly (no im2col). The tiles run
 // on AMX-INT8 (tdpbusd on 16x64-byte tiles: convolutions with channels in
 // blocks of 64 or one word a pixel, GEMMs from 16 rows), on AVX512-VNNI
-// (vpdpbusd: 12 rows x 32 columns in registers), or in plain integer loops,
-// as the CPU allows (checked once at load).
+// (vpdpbusd: 12 rows x 32 columns in registers), as the CPU allows
+// (checked once at load); in the AVX2 variant on vpmaddubsw where the
+// weights are in [-64, 64] (SHEARS_UK_QUANT_NARROW_WEIGHTS); otherwise in
+// plain integer loops.
 //
 // As in Contraction.cpp, tasks split the output and never the reduction,
 // and integer sums do not depend on their order: results are bitwise the
