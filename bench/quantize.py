@@ -69,13 +69,13 @@ def calibration(args, model, name):
 
 
 def int8_options(args):
-    return ["--reduce-range"] if args.reduce_range else []
+    """`shears quantize` options for int8, and the file suffix that marks them."""
+    return (["--reduce-range"], ".rr") if args.reduce_range else ([], "")
 
 
 def quantize(args, model_path, name, model):
     if args.weights == "int8":
-        narrow = ".rr" if args.reduce_range else ""
-        out = args.workdir / f"{name}.int8{narrow}.{args.method}.onnx"
+        out = args.workdir / f"{name}.int8{int8_options(args)[1]}.{args.method}.onnx"
     else:
         out = args.workdir / f"{name}.{args.weights}.g{args.group_size}.onnx"
     if not prune.stale(out, model_path, args.bin / "shears"):
@@ -83,7 +83,7 @@ def quantize(args, model_path, name, model):
     if args.weights == "int8":
         input_name, calib = calibration(args, model, name)
         options = ["--calibration", f"{input_name}={calib}", "--calibration-batch", "8",
-                   "--method", args.method, *int8_options(args)]
+                   "--method", args.method, *int8_options(args)[0]]
     else:
         options = ["--activations", "none", "--weights", args.weights, "--group-size",
                    str(args.group_size)]
@@ -141,12 +141,12 @@ def gemm_model(args, size):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
     path = args.workdir / f"gemm_{size}.onnx"
     cpu.write_if_changed(model, path)
-    int8 = args.workdir / f"gemm_{size}.int8{'.rr' if args.reduce_range else ''}.onnx"
+    int8 = args.workdir / f"gemm_{size}.int8{int8_options(args)[1]}.onnx"
     if prune.stale(int8, path, args.bin / "shears"):
         calib = args.workdir / f"gemm_{size}.calib.npy"
         np.save(calib, np.random.default_rng(2).standard_normal((m, k), dtype=np.float32))
         prune.run_tool(args, "shears", ["quantize", path, "--calibration", f"x={calib}",
-                                        "--calibration-batch", str(m), *int8_options(args),
+                                        "--calibration-batch", str(m), *int8_options(args)[0],
                                         "-o", int8])
     return path, int8
 
