@@ -74,8 +74,9 @@ def int8_options(args):
 
 
 def quantize(args, model_path, name, model):
+    flags, suffix = int8_options(args)
     if args.weights == "int8":
-        out = args.workdir / f"{name}.int8{int8_options(args)[1]}.{args.method}.onnx"
+        out = args.workdir / f"{name}.int8{suffix}.{args.method}.onnx"
     else:
         out = args.workdir / f"{name}.{args.weights}.g{args.group_size}.onnx"
     if not prune.stale(out, model_path, args.bin / "shears"):
@@ -83,7 +84,7 @@ def quantize(args, model_path, name, model):
     if args.weights == "int8":
         input_name, calib = calibration(args, model, name)
         options = ["--calibration", f"{input_name}={calib}", "--calibration-batch", "8",
-                   "--method", args.method, *int8_options(args)[0]]
+                   "--method", args.method, *flags]
     else:
         options = ["--activations", "none", "--weights", args.weights, "--group-size",
                    str(args.group_size)]
@@ -141,12 +142,13 @@ def gemm_model(args, size):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
     path = args.workdir / f"gemm_{size}.onnx"
     cpu.write_if_changed(model, path)
-    int8 = args.workdir / f"gemm_{size}.int8{int8_options(args)[1]}.onnx"
+    flags, suffix = int8_options(args)
+    int8 = args.workdir / f"gemm_{size}.int8{suffix}.onnx"
     if prune.stale(int8, path, args.bin / "shears"):
         calib = args.workdir / f"gemm_{size}.calib.npy"
         np.save(calib, np.random.default_rng(2).standard_normal((m, k), dtype=np.float32))
         prune.run_tool(args, "shears", ["quantize", path, "--calibration", f"x={calib}",
-                                        "--calibration-batch", str(m), *int8_options(args)[0],
+                                        "--calibration-batch", str(m), *flags,
                                         "-o", int8])
     return path, int8
 
