@@ -566,10 +566,15 @@ __attribute__((no_builtin, always_inline)) inline void zeroRun(float *dst,
 }
 
 /// dst[t] = src[2 t] for t < n: even lanes of pairs of vectors, the loads
-/// masked to the 2n - 1 floats this reads.
+/// masked to the 2n - 1 floats this reads only at the end (masks on every
+/// load: squeezenet1_1's stem alone 0.372 ms, 0.352 without).
 __attribute__((no_builtin, always_inline)) inline void
 gatherEven(float *__restrict dst, const float *__restrict src, int64_t n) {
-  for (int64_t t = 0; t < n; t += W) {
+  int64_t t = 0;
+  // Whole pairs of vectors up to src[2n - 2], the last float read.
+  for (; t + W < n; t += W)
+    store(dst + t, evenLanes(load(src + 2 * t), load(src + 2 * t + W)));
+  for (; t < n; t += W) {
     int64_t m = min64(W, n - t), inputs = 2 * m - 1;
     const float *in = src + 2 * t;
     VF even = evenLanes(loadFirst(in, min64(W, inputs)),
