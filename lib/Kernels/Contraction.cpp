@@ -574,15 +574,12 @@ gatherEven(float *__restrict dst, const float *__restrict src, int64_t n) {
   // Whole pairs of vectors up to src[2n - 2], the last float read.
   for (; t + W < n; t += W)
     store(dst + t, evenLanes(load(src + 2 * t), load(src + 2 * t + W)));
-  for (; t < n; t += W) {
-    int64_t m = min64(W, n - t), inputs = 2 * m - 1;
+  if (t < n) { // The last 1 to W floats.
+    int64_t m = n - t, inputs = 2 * m - 1;
     const float *in = src + 2 * t;
     VF even = evenLanes(loadFirst(in, min64(W, inputs)),
                         inputs > W ? loadFirst(in + W, inputs - W) : VF{});
-    if (m == W)
-      store(dst + t, even);
-    else
-      storeFirst(dst + t, even, m);
+    storeFirst(dst + t, even, m);
   }
 }
 
