@@ -3489,11 +3489,24 @@ LogicalResult Importer::checkSupported(const onnx::GraphProto &graph) {
 /// inputs and outputs and the attributes' types that the op's schema gives
 /// (a node without outputs crashed the version converter), and the window
 /// attributes that shape inference divides by (a zero stride trapped with
-/// SIGFPE).
+/// SIGFPE), and the ranks of their data and filter where the graph gives
+/// them (ConvTranspose's shape inference read a rank-0 filter's dims and
+/// crashed).
 LogicalResult Importer::checkNodes(const onnx::GraphProto &graph) {
-  static const llvm::StringSet<> windowOps = {
-      "Conv",    "ConvTranspose", "ConvInteger", "QLinearConv",
-      "MaxPool", "AveragePool",   "LpPool",      "MaxUnpool"};
+  // The window ops, with the inputs that are N x C x spatial data or
+  // filters (at least rank 3).
+  static const llvm::StringMap<SmallVector<int, 2>> windowOps = {
+      {"Conv", {0, 1}},        {"ConvTranspose", {0, 1}},
+      {"ConvInteger", {0, 1}}, {"QLinearConv", {0, 3}},
+      {"MaxPool", {0}},        {"AveragePool", {0}},
+      {"LpPool", {0}},         {"MaxUnpool", {0}}};
+  // Ranks known before shape inference: typed graph inputs, initializers.
+  llvm::StringMap<int64_t> ranks;
+  for (const auto &input : graph.input())
+    if (input.type().tensor_type().has_shape())
+      ranks[input.name()] = input.type().tensor_type().shape().dim_size();
+  for (const auto &tensor : graph.initializer())
+    ranks[tensor.name()] = tensor.dims_size();
   for (int index = 0; index < graph.node_size(); ++index) {
     const onnx::NodeProto &node = graph.node(index);
     Location loc = nodeLoc(node, index);
@@ -3515,8 +3528,20 @@ LogicalResult Importer::checkNodes(const onnx::GraphProto &graph) {
                failure();
       }
     }
-    if (!windowOps.contains(node.op_type()))
+    auto window = windowOps.find(node.op_type());
+    if (window == windowOps.end())
       continue;
+    for (int operand : window->second) {
+      if (operand >= node.input_size())
+        continue;
+      auto rank = ranks.find(node.input(operand));
+      if (rank != ranks.end() && rank->second < 3)
+        return fail() << "input '" << printable(node.input(operand))
+                      << "' has rank " << rank->second
+                      << ", expected at least 3 (N x C x spatial, or a "
+                         "filter)",
+               failure();
+    }
     for (const auto &a : node.attribute()) {
       if (a.name() != "strides" && a.name() != "dilations" &&
           a.name() != "kernel_shape")
