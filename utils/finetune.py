@@ -165,7 +165,9 @@ def finetune(interp, feeds, labels, args, teacher=None, log=print):
                         prune_to(interp.params[w], target_sparsity)
                         masks[w] = interp.params[w].detach() != 0
                 for w in names:
-                    interp.params[w].mul_(masks[w])
+                    # masked_fill, not a product: -w * 0 is -0.0, which sparse
+                    # formats would store as a value.
+                    interp.params[w].masked_fill_(~masks[w], 0.0)
             total += loss.item() * len(idx)
         log(f"epoch {epoch + 1}/{args.epochs}: loss {total / n:.4f}")
     if args.gradual is not None:

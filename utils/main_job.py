@@ -17,8 +17,9 @@ entropy on 1024 training images), and the 50%-channel-pruned model
 quantized (prune, then quantize), and int4 (groups of 64) and binary weights
 (no fine-tuning): accuracy, file size, latency. Then Deep Compression's
 pack: pruned (unstructured, global, activation criterion) at 50-90%, packed by
-`shears pack` with 4- and 5-bit weight sharing and Huffman coding: accuracy,
-bytes and the ratio to the dense file. Then reconstruction: every layer
+`shears pack` with 4- and 5-bit weight sharing and Huffman coding, and the
+fine-tuned models below packed with 3 and 4 bits: accuracy, bytes and the
+ratio to the dense file. Then reconstruction: every layer
 pruned at the same sparsity (and 2:4) by magnitude, activation (Wanda) and
 obs (SparseGPT, Gram matrices of 2048 training images). Then low-rank
 factorization (`shears lowrank`) under parameter budgets, by plain and
@@ -303,6 +304,10 @@ def sweep(path, data, prune, args, tmp):
     allocation = allocation_sweep(module, spec, data, prune, tmp)
     log("   fine-tuning")
     fine_tuning = fine_tune_sweep(path, module, spec, data, tmp)
+    if pack is not None:
+        pack += pack_fine_tuned(path, fine_tuning, data, tmp)
+    if fine_tuning:
+        fine_tuning.pop("tuned")  # a file in tmp, gone after the run
     return {"model": name, "path": str(path), "input_onnx_bytes": os.path.getsize(path),
             "excluded": last, "dense_accuracy": dense["accuracy"], "dense_parameters":
             dense["parameters"], "dense_macs": dense["macs_per_sample"], "rows": rows,
@@ -587,6 +592,7 @@ def fine_tune_sweep(path, module, spec, data, tmp):
         return None
     what, options, fractions, training = FINE_TUNING[name]
     pruned = os.path.join(tmp, f"{name}.finetune.pruned.onnx")
+    full = None  # the model fine-tuned on all the data
     calib = os.path.join(tmp, f"{name}.finetune.calib.npy")
     np.save(calib, calibration_for(spec, 2048))
     command = [str(BIN / "shears"), "prune", str(path), *options, "-o", pruned]
@@ -609,7 +615,11 @@ def fine_tune_sweep(path, module, spec, data, tmp):
                "accuracy": accuracy_of(shears.compile(shears.load(tuned)), x, labels)}
         log(f"   fine-tuned on {fraction:.0%} ({how}): {percent(row['accuracy'])}")
         rows.append(row)
-    return {"pruned": what, "training": " ".join(training), "rows": rows}
+        if fraction == 1.0:
+            full = os.path.join(tmp, f"{name}.finetune.full.onnx")
+            os.replace(tuned, full)
+    return {"pruned": what, "training": " ".join(training), "rows": rows,
+            "sparsity": float(options[options.index("--sparsity") + 1]), "tuned": full}
 
 
 def print_fine_tuning(result):
@@ -860,8 +870,6 @@ def pack_sweep(path, module, data, prune, extra_options, tmp):
     then packed by `shears pack` (weights shared with linear_bits per linear-layer weight and
     8 per convolution weight, stored sparse and Huffman-coded): accuracy, bytes and the ratio
     to the dense ONNX file. Post-training: no fine-tuning. `extra_options` is side_inputs'."""
-    name = Path(path).stem
-    dense_bytes = os.path.getsize(path)
     criterion = "activation" if "activation" in extra_options else "magnitude"
     extra = {}
     if criterion == "activation":
@@ -869,17 +877,7 @@ def pack_sweep(path, module, data, prune, extra_options, tmp):
     rows = []
 
     def add(label, sparsity, bits, source, lossless=False):
-        out = os.path.join(tmp, f"{name}.pack.shears")
-        report = shears.pack(source, out, lossless=lossless,
-                             **({} if lossless else {"linear_bits": bits}))
-        model = shears.compile(shears.load(out))
-        x, labels = data.for_model(model.inputs[0])
-        row = {"model": name, "variant": label, "criterion": criterion, "sparsity": sparsity,
-               "linear_bits": bits, "packed_bytes": report["packed_bytes"],
-               "ratio": dense_bytes / report["packed_bytes"], "accuracy": accuracy_of(model, x, labels)}
-        log(f"   {label:>30}: {row['packed_bytes']:>8} bytes ({row['ratio']:.1f}x), "
-            f"accuracy {percent(row['accuracy'])}")
-        rows.append(row)
+        rows.append(pack_row(path, label, criterion, sparsity, bits, source, data, tmp, lossless))
 
     add("dense, lossless pack", 0.0, None, module, lossless=True)
     for bits in PACK_LINEAR_BITS:
@@ -893,20 +891,54 @@ def pack_sweep(path, module, data, prune, extra_options, tmp):
     return rows
 
 
+def pack_row(path, label, criterion, sparsity, bits, source, data, tmp, lossless=False):
+    """One row of the pack table: `source` (a path or module) packed by `shears pack`, with
+    linear_bits `bits` (or lossless), and the pack's accuracy, compiled from the .shears file."""
+    name = Path(path).stem
+    out = os.path.join(tmp, f"{name}.pack.shears")
+    report = shears.pack(source, out, lossless=lossless,
+                         **({} if lossless else {"linear_bits": bits}))
+    model = shears.compile(shears.load(out))
+    x, labels = data.for_model(model.inputs[0])
+    row = {"model": name, "variant": label, "criterion": criterion, "sparsity": sparsity,
+           "linear_bits": bits, "packed_bytes": report["packed_bytes"],
+           "ratio": os.path.getsize(path) / report["packed_bytes"],
+           "accuracy": accuracy_of(model, x, labels)}
+    log(f"   {label:>30}: {row['packed_bytes']:>8} bytes ({row['ratio']:.1f}x), "
+        f"accuracy {percent(row['accuracy'])}")
+    return row
+
+
+# Bits per linear-layer weight of the fine-tuned model's packs (Deep Compression's
+# 40x on LeNet-300-100 came with retraining).
+PACK_FINE_TUNED_BITS = [3, 4]
+
+
+def pack_fine_tuned(path, fine_tuning, data, tmp):
+    """Pack rows of the model fine-tuned on all the training data (fine_tune_sweep's)."""
+    tuned = fine_tuning.get("tuned") if fine_tuning else None
+    if not tuned:
+        return []
+    return [pack_row(path, f"{fine_tuning['pruned']}, fine-tuned, {bits}-bit sharing", "magnitude",
+                     fine_tuning["sparsity"], bits, tuned, data, tmp)
+            for bits in PACK_FINE_TUNED_BITS]
+
+
 def print_pack(result):
     rows = result.get("pack")
     if not rows:
         return
     print(f"\n{result['model']}: Deep Compression pack (shears pack; pruned unstructured with one "
           f"global threshold, criterion {rows[0]['criterion']}; linear-layer weights shared with "
-          f"the bits given, convolution weights with 8; no fine-tuning; ratio to the dense ONNX "
-          f"file of {result['input_onnx_bytes']} bytes)")
-    header = f"{'variant':<32}{'accuracy':>10}{'Δ points':>10}{'bytes':>10}{'ratio':>9}"
+          f"the bits given, convolution weights with 8; no fine-tuning, but in the rows marked "
+          f"fine-tuned: fine-tuning's model on all the training data, pruned by magnitude; ratio "
+          f"to the dense ONNX file of {result['input_onnx_bytes']} bytes)")
+    header = f"{'variant':<52}{'accuracy':>10}{'Δ points':>10}{'bytes':>10}{'ratio':>9}"
     print(header)
     print("-" * len(header))
     for r in rows:
         delta = "-" if r["accuracy"] is None else f"{(r['accuracy'] - result['dense_accuracy']) * 100:+.2f}"
-        print(f"{r['variant']:<32}{percent(r['accuracy']):>10}{delta:>10}{r['packed_bytes']:>10}"
+        print(f"{r['variant']:<52}{percent(r['accuracy']):>10}{delta:>10}{r['packed_bytes']:>10}"
               f"{r['ratio']:>8.1f}x")
 
 

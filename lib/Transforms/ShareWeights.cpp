@@ -103,8 +103,8 @@ struct ShearsShareWeights
 
 private:
   /// The weights of `values` replaced by the nearest of at most 2^bits - 1
-  /// centroids of the non-zero ones; zeros stay. Weights that take no more
-  /// distinct non-zero values than that are left as they are.
+  /// centroids of the non-zero ones; zeros stay, as +0.0. Weights that take no
+  /// more distinct non-zero values than that are left as they are.
   void share(MutableArrayRef<float> values, int64_t bits, std::mt19937_64 &rng);
 
   std::vector<Override> overrides;
@@ -153,9 +153,14 @@ void ShearsShareWeights::share(MutableArrayRef<float> values, int64_t bits,
   size_t k = (size_t(1) << bits) - 1;
   std::vector<float> sorted;
   llvm::DenseSet<uint32_t> distinct;
-  for (float v : values) {
-    if (v == 0.0f)
+  for (float &v : values) {
+    // A pruned weight is codebook entry 0, +0.0: a -0.0 (what masking a
+    // negative weight by multiplication leaves, as PyTorch's pruning does)
+    // would otherwise be stored as a value of its own.
+    if (v == 0.0f) {
+      v = 0.0f;
       continue;
+    }
     sorted.push_back(v);
     uint32_t pattern;
     std::memcpy(&pattern, &v, sizeof(pattern));
