@@ -100,6 +100,30 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
   ];
 }
 
+def ShearsFoldInputGathers : Pass<"shears-fold-input-gathers"> {
+  let summary = "Folds constant gathers of a layer's input channels into its "
+                "weight";
+  let description = [{
+    A `shears.linear` or ungrouped `shears.conv2d` with a constant weight
+    whose input is a `shears.gather` along its input channels by a constant
+    vector of indices (what shears-eliminate-dead-neurons leaves in front of
+    the layers reading a model input whose unread features it removed)
+    reads the gather's data instead, through a weight widened to all the
+    features, with zero columns for those not gathered. Done where the
+    weight has at most `kDefaultSparseDensity` of its values non-zero (a
+    sparse kernel skips the zero columns), or the multiply-adds the zero
+    columns add for each gathered feature of a row are at most 64 (about
+    the cost of the gather's copy); other users keep the gather.
+
+    ```mlir
+    %g = shears.gather %x, %idx {axis = 1 : i64} : (tensor<?x784xf32>, tensor<770xi64>) -> tensor<?x770xf32>
+    %y = shears.linear %g, %w : (tensor<?x770xf32>, tensor<243x770xf32>) -> tensor<?x243xf32>
+    // becomes
+    %y = shears.linear %x, %w_wide : (tensor<?x784xf32>, tensor<243x784xf32>) -> tensor<?x243xf32>
+    ```
+  }];
+}
+
 def ShearsFuseEpilogues : Pass<"shears-fuse-epilogues"> {
   let summary = "Fuses residual adds, relu and clip into micro-kernels";
   let description = [{

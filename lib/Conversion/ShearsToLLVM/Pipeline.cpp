@@ -61,6 +61,7 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createShearsPrepareEntry());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsMarkBatchSeparable());
+  pm.addPass(createShearsFoldInputGathers());
   if (options.ukernels) {
     pm.addPass(createShearsConvertToUKernels(
         {options.releaseWeights, options.integerKernels, options.sparseDensity,
