@@ -49,6 +49,15 @@ constexpr int64_t kTransposeBlock = 16;
 /// Bytes the transposed tile of A may take: it is read at random rows, so
 /// it should stay in L2 with room for the weights streaming past.
 constexpr int64_t kTileBytes = 512 << 10;
+/// The panel walk's bytes of the transposed tile a panel (L1, with room
+/// for the weights streaming past) and of its sums (L2).
+constexpr int64_t kPanelBytes = 32 << 10;
+constexpr int64_t kPanelSumBytes = 256 << 10;
+/// The panel walk runs the blocks (their slots padded block by block),
+/// which it takes where they carry at most this many times the slices'
+/// slots: 2:4 weights (no padding either way) but not 10% unstructured
+/// ones (784x300: 2.3 times).
+constexpr double kPanelSlots = 1.25;
 
 struct SpGemm {
   const float *a;
@@ -70,6 +79,8 @@ struct SpGemm {
   /// Tile walk: rows per tile, tiles, and the column chunks of a tile
   /// (whole slices); on planes, tiles are an image's.
   int64_t tileRows, tiles, chunks, chunk;
+  /// Panel walk: blocks a panel.
+  int64_t panelBlocks;
   /// On planes (SHEARS_UK_SPGEMM_PLANES): images and pixels a plane.
   int64_t images, planeSize;
 };
@@ -250,6 +261,71 @@ inline void sliceSums(const SpGemm &g, int64_t slice, int64_t o0,
     }
 }
 
+/// at[(k - k0) T + t] = A[m0 + t][k] for k in [k0, k1), zero past the
+/// last row: a full tile of whole vectors in W x W blocks transposed in
+/// registers, the last k (past a multiple of W) by strided gathers (the
+/// rows' lines stay in L1 from one k to the next); otherwise in blocks of
+/// kTransposeBlock k, whose rows of `at` stay in L1 while every row of A
+/// passes.
+template <int L, int Q>
+void transposeTile(const SpGemm &g, int64_t m0, int64_t rows, int64_t k0,
+                   int64_t k1, float *at) {
+  constexpr int64_t T = Q * L;
+  if (rows == T && L == W) {
+    int64_t kk = k0;
+    for (; kk + W <= k1; kk += W)
+      for (int q = 0; q < Q; ++q) {
+        VF block[W];
+        for (int t = 0; t < W; ++t)
+          block[t] = load(g.a + (m0 + q * W + t) * g.k + kk);
+        transpose(block);
+        for (int i = 0; i < W; ++i)
+          store(at + (kk - k0 + i) * T + q * W, block[i]);
+      }
+    for (; kk < k1; ++kk)
+      for (int q = 0; q < Q; ++q)
+        store(at + (kk - k0) * T + q * W,
+              gatherStrided(g.a + (m0 + q * W) * g.k + kk, g.k));
+    return;
+  }
+  for (int64_t b0 = k0; b0 < k1; b0 += kTransposeBlock) {
+    int64_t b1 = min64(k1, b0 + kTransposeBlock);
+    for (int64_t t = 0; t < T; ++t) {
+      const float *a = g.a + (m0 + t) * g.k;
+      for (int64_t kk = b0; kk < b1; ++kk)
+        at[(kk - k0) * T + t] = t < rows ? a[kk] : 0.0f;
+    }
+  }
+}
+
+/// Rows [m0, m0 + rows) of C at output positions [c0, c0 + columns) (one
+/// slice) from their sums, outputs[o T + t] for position c0 + o and row m0
+/// + t: row by row, the slice's outputs of the row into a vector, then
+/// their epilogue. A whole slice with whole vectors of 16: 16 rows at a
+/// time, a 16x16 block of `outputs` transposed in registers (the rows past
+/// the last are the zero rows' sums); else lane by lane.
+template <int64_t T>
+void finishTile(const SpGemm &g, const float *outputs, int64_t m0, int64_t rows,
+                int64_t c0, int64_t columns) {
+  int64_t t = 0;
+#if SHEARS_UK_WIDTH == 16
+  for (; columns == kS && t < rows; t += W) {
+    VF block[W];
+    for (int o = 0; o < W; ++o)
+      block[o] = load(outputs + o * T + t);
+    transpose(block);
+    for (int r = 0; r < W && t + r < rows; ++r)
+      finishSlice(g, m0 + t + r, c0, columns, block[r]);
+  }
+#endif
+  for (; t < rows; ++t) {
+    V16 x{};
+    for (int64_t o = 0; o < columns; ++o)
+      x[o] = outputs[o * T + t];
+    finishSlice(g, m0 + t, c0, columns, x);
+  }
+}
+
 /// The tile walk, Q vectors of L floats a tile row: tile task / chunks,
 /// its column chunk task % chunks.
 template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
@@ -263,36 +339,7 @@ template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
   if (!at)
     return; // Out of memory: nothing sensible to do inside a kernel.
   float *outputs = at + g.k * T;
-  // at[k][t] = A[m0 + t][k], zero past the last row. A full tile of whole
-  // vectors: W x W blocks transposed in registers, the last k (K mod W) by
-  // strided gathers (the rows' lines stay in L1 from one k to the next).
-  // Otherwise in blocks of kTransposeBlock k, whose rows of `at` stay in L1
-  // while every row of A passes.
-  if (rows == T && L == W) {
-    int64_t kk = 0;
-    for (; kk + W <= g.k; kk += W)
-      for (int q = 0; q < Q; ++q) {
-        VF block[W];
-        for (int t = 0; t < W; ++t)
-          block[t] = load(g.a + (m0 + q * W + t) * g.k + kk);
-        transpose(block);
-        for (int i = 0; i < W; ++i)
-          store(at + (kk + i) * T + q * W, block[i]);
-      }
-    for (; kk < g.k; ++kk)
-      for (int q = 0; q < Q; ++q)
-        store(at + kk * T + q * W,
-              gatherStrided(g.a + (m0 + q * W) * g.k + kk, g.k));
-  } else {
-    for (int64_t k0 = 0; k0 < g.k; k0 += kTransposeBlock) {
-      int64_t k1 = min64(g.k, k0 + kTransposeBlock);
-      for (int64_t t = 0; t < T; ++t) {
-        const float *a = g.a + (m0 + t) * g.k;
-        for (int64_t kk = k0; kk < k1; ++kk)
-          at[kk * T + t] = t < rows ? a[kk] : 0.0f;
-      }
-    }
-  }
+  transposeTile<L, Q>(g, m0, rows, 0, g.k, at);
   for (int64_t c0 = n0; c0 < n1; c0 += kS) {
     int64_t columns = min64(kS, n1 - c0);
     // P of the slice's outputs at a time.
@@ -305,28 +352,59 @@ template <int L, int Q> void tileTask(void *ctx, int64_t task, int worker) {
         for (int q = 0; q < Q; ++q)
           Ops::store(outputs + (o0 + p) * T + q * L, acc[p][q]);
     }
-    // Row by row: the slice's outputs of the row into a vector, then
-    // their epilogue. A whole slice with whole vectors of 16: 16 rows at a
-    // time, a 16x16 block of `outputs` transposed in registers (the rows
-    // past the last are the zero rows' sums); else lane by lane.
-    int64_t t = 0;
-#if SHEARS_UK_WIDTH == 16
-    for (; columns == kS && t < rows; t += W) {
-      VF block[W];
-      for (int o = 0; o < W; ++o)
-        block[o] = load(outputs + o * T + t);
-      transpose(block);
-      for (int r = 0; r < W && t + r < rows; ++r)
-        finishSlice(g, m0 + t + r, c0, columns, block[r]);
-    }
-#endif
-    for (; t < rows; ++t) {
-      V16 x{};
-      for (int64_t o = 0; o < columns; ++o)
-        x[o] = outputs[o * T + t];
-      finishSlice(g, m0 + t, c0, columns, x);
+    finishTile<T>(g, outputs, m0, rows, c0, columns);
+  }
+}
+
+/// The panel walk: the tile walk over the blocks (Kernels.h) instead of the
+/// slices, a panel of blocks at a time, so that the panel's part of the
+/// transposed tile stays in L1 (the tile walk reads the whole tile at
+/// random rows, from L2 for K of more than 128 at 64 rows). The sums of
+/// the chunk's outputs add up in a buffer from panel to panel; the epilogue
+/// runs after the last.
+template <int L, int Q> void panelTask(void *ctx, int64_t task, int worker) {
+  using V = typename Lanes<L>::V;
+  using Ops = Lanes<L>;
+  const SpGemm &g = *static_cast<const SpGemm *>(ctx);
+  constexpr int64_t T = Q * L;
+  constexpr int P = 16 / Q;
+  int64_t m0 = task / g.chunks * T, rows = min64(T, g.m - m0);
+  int64_t n0 = task % g.chunks * g.chunk, n1 = min64(g.n, n0 + g.chunk);
+  int64_t panelColumns = g.panelBlocks * kB;
+  float *at = scratch(worker, (panelColumns + g.chunk) * T * sizeof(float));
+  if (!at)
+    return; // Out of memory: nothing sensible to do inside a kernel.
+  float *outputs = at + panelColumns * T; // Position c0 - n0 + o, row t.
+  for (int64_t b0 = 0; b0 < g.blocks; b0 += g.panelBlocks) {
+    int64_t b1 = min64(g.blocks, b0 + g.panelBlocks);
+    transposeTile<L, Q>(g, m0, rows, b0 * kB, min64(g.k, b1 * kB), at);
+    for (int64_t c0 = n0; c0 < n1; c0 += kS) {
+      const int32_t *start = g.blockStart + c0 / kS * g.blocks;
+      int64_t columns = min64(kS, n1 - c0);
+      for (int64_t o0 = 0; o0 < columns; o0 += P) {
+        float *sums = outputs + (c0 - n0 + o0) * T;
+        V acc[P][Q];
+        for (int p = 0; p < P; ++p)
+          for (int q = 0; q < Q; ++q)
+            acc[p][q] = b0 == 0 ? V{} : Ops::load(sums + p * T + q * L);
+        for (int64_t b = b0; b < b1; ++b) {
+          const float *block = at + (b - b0) * kB * T;
+          for (int64_t s = start[b]; s < start[b + 1]; ++s)
+            for (int p = 0; p < P; ++p) {
+              V w = Ops::splat(g.blockValue[s * kS + o0 + p]);
+              const float *x = block + g.offset[s * kS + o0 + p] * T;
+              for (int q = 0; q < Q; ++q)
+                acc[p][q] += w * Ops::load(x + q * L);
+            }
+        }
+        for (int p = 0; p < P; ++p)
+          for (int q = 0; q < Q; ++q)
+            Ops::store(sums + p * T + q * L, acc[p][q]);
+      }
     }
   }
+  for (int64_t c0 = n0; c0 < n1; c0 += kS)
+    finishTile<T>(g, outputs + (c0 - n0) * T, m0, rows, c0, min64(kS, n1 - c0));
 }
 
 /// spgemm on planes (SHEARS_UK_SPGEMM_PLANES): a 1x1 convolution of NCHW
@@ -556,11 +634,39 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
   g.m = leadingProduct(dims, ip[SHEARS_UK_GEMM_A_RANK] - 1);
   if (g.m == 0 || g.n == 0)
     return;
-  bool few = g.m < kBlocksRows;
+  bool few = g.m < kBlocksRows, panels = false;
+  int q = 1;
+  if (!few) {
+    // As many vectors a tile row as the rows fill and L2 holds.
+    int64_t fits = kTileBytes / (max64(g.k, 1) * W * int64_t(sizeof(float)));
+    q = g.m <= W || fits < 2 ? 1 : g.m <= 2 * W || fits < 4 ? 2 : 4;
+    g.tileRows = q * W;
+    g.tiles = ceilDiv(g.m, g.tileRows);
+    // Enough tasks for the threads: each tile's columns split in chunks of
+    // whole slices (a chunk repeats the tile's transposition).
+    int64_t wanted = numWorkers() > 1 ? 2 * numWorkers() : 1;
+    g.chunks = min64(slices, max64(1, ceilDiv(wanted, g.tiles)));
+    // The panel walk where the tile outgrows L1 and the blocks carry little
+    // more padding than the slices, in chunks whose sums stay in L2.
+    int64_t tileBytes = g.tileRows * int64_t(sizeof(float));
+    int64_t blockSlots = g.blockStart[slices * g.blocks];
+    panels = g.k * tileBytes > kPanelBytes &&
+             double(blockSlots) <= kPanelSlots * double(slots);
+    if (panels) {
+      g.panelBlocks = max64(1, kPanelBytes / (kB * tileBytes));
+      g.chunks = min64(
+          slices, max64(g.chunks, ceilDiv(g.n * tileBytes, kPanelSumBytes)));
+    }
+    g.chunk = ceilDiv(slices, g.chunks) * kS;
+    g.chunks = ceilDiv(g.n, g.chunk);
+  }
   ProfileScope profile(
       [&](char *out, size_t size) {
         snprintf(out, size, "spgemm %s %s: %lldx%lld * %lldx%lld, %lld entries",
-                 SHEARS_UK_ISA_NAME, few ? "blocks" : "tiles",
+                 SHEARS_UK_ISA_NAME,
+                 few      ? "blocks"
+                 : panels ? "panels"
+                          : "tiles",
                  (long long)g.m, (long long)g.k, (long long)g.k, (long long)g.n,
                  (long long)entries);
       },
@@ -569,20 +675,12 @@ extern "C" void SHEARS_UK_NAME(spgemm)(void **buffers, const int64_t *dims,
     parallelFor(ceilDiv(g.n, kBlocksColumns), blocksTask, &g, g.m * entries);
     return;
   }
-  // As many vectors a tile row as the rows fill and L2 holds.
-  int64_t fits = kTileBytes / (max64(g.k, 1) * W * int64_t(sizeof(float)));
-  int q = g.m <= W || fits < 2 ? 1 : g.m <= 2 * W || fits < 4 ? 2 : 4;
-  g.tileRows = q * W;
-  g.tiles = ceilDiv(g.m, g.tileRows);
-  // Enough tasks for the threads: each tile's columns split in chunks of
-  // whole slices (a chunk repeats the tile's transposition).
-  int64_t wanted = numWorkers() > 1 ? 2 * numWorkers() : 1;
-  g.chunks = min64(slices, max64(1, ceilDiv(wanted, g.tiles)));
-  g.chunk = ceilDiv(slices, g.chunks) * kS;
-  g.chunks = ceilDiv(g.n, g.chunk);
-  void (*task)(void *, int64_t, int) = q == 1   ? tileTask<W, 1>
-                                       : q == 2 ? tileTask<W, 2>
-                                                : tileTask<W, 4>;
+  void (*task)(void *, int64_t, int) = panels ? (q == 1   ? panelTask<W, 1>
+                                                 : q == 2 ? panelTask<W, 2>
+                                                          : panelTask<W, 4>)
+                                              : (q == 1   ? tileTask<W, 1>
+                                                 : q == 2 ? tileTask<W, 2>
+                                                          : tileTask<W, 4>);
   parallelFor(g.tiles * g.chunks, task, &g, g.m * entries);
 }
 

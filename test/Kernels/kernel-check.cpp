@@ -804,6 +804,12 @@ int main() {
     checkSpGemm(isa, 64, 96, 40, 0.5, bias | res | relu, true);
     checkSpGemm(isa, 9, 200, 33, 0.5, clip, true);
     checkSpGemm(isa, 1, 200, 33, 0.5, bias, true);
+    // 2:4 whose transposed tile outgrows L1: the panel walk, with a
+    // partial last block and slice, a partial tile, and more outputs than
+    // one chunk's sums hold.
+    checkSpGemm(isa, 64, 300, 99, 0.5, bias | res | relu, true);
+    checkSpGemm(isa, 20, 784, 40, 0.5, bias | clip, true);
+    checkSpGemm(isa, 64, 160, 1100, 0.5, res | relu, true);
     // On planes: whole tiles of 4, 2 and 1 vectors, partial ones, a
     // plane narrower than a vector, several images.
     checkSpGemm(isa, 1, 64, 40, 0.1, bias | relu, false, 8, 8);
