@@ -880,8 +880,8 @@ static size_t getVarintBytes(uint64_t value) {
 }
 
 /// Moves every floating-point initializer that is smaller as a
-/// sparse_initializer there: its non-zero elements (some byte set) as
-/// `values` in raw_data, their linear indices, ascending, as INT64
+/// sparse_initializer there: its non-zero elements (some bit but the sign
+/// set) as `values` in raw_data, their linear indices, ascending, as INT64
 /// `indices`. The indices go in int64_data, which protobuf packs as varints
 /// (an index below 2^21 takes 3 bytes, not raw_data's 8); ONNX requires
 /// INT64 indices, so this is the smallest form its checker accepts.
@@ -900,8 +900,12 @@ static void sparsifyInitializers(onnx::GraphProto &graph) {
     size_t sparseBytes = 32;
     std::vector<int64_t> indices;
     for (size_t i = 0; i < count; ++i) {
+      // Zero, of either sign: the sign is the top bit of the last byte
+      // (little-endian IEEE). A -0.0 is what masking a negative weight by
+      // multiplication leaves (PyTorch's pruning); it goes back as +0.0.
       StringRef element(raw.data() + i * width, width);
-      if (element.find_first_not_of('\0') == StringRef::npos)
+      if (element.drop_back().find_first_not_of('\0') == StringRef::npos &&
+          (element.back() & 0x7f) == 0)
         continue;
       indices.push_back(i);
       sparseBytes += width + getVarintBytes(i);
