@@ -95,6 +95,10 @@ struct FoldInputGather : OpInterfaceRewritePattern<PrunableOpInterface> {
     int64_t wdim = op.getWeightInputDim();
     int64_t kept = weightType.getDimSize(wdim);
     int64_t features = dataType.getDimSize(dim);
+    if (int64_t(indices->size()) != kept ||
+        llvm::any_of(*indices,
+                     [&](int64_t i) { return i < -features || i >= features; }))
+      return rewriter.notifyMatchFailure(op, "indices out of range");
     // The weight as [outer, kept, inner] around its input-channel dim.
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < wdim; ++d)
