@@ -18,8 +18,6 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
-#include <cstring>
-
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSFOLDINPUTGATHERS
 #include "shears/Conversion/Passes.h.inc"
@@ -34,33 +32,6 @@ namespace {
 /// copies: a copy of a feature costs about two cycles in the gather's loop,
 /// in which a 16-lane FMA unit pair does 64 multiply-adds.
 constexpr int64_t kMacsPerGatheredFeature = 64;
-
-/// Gathered features at most this fraction of the weights non-zero: the
-/// layer will likely run on a sparse kernel, where zero columns cost nothing.
-constexpr double kSparseFraction = kDefaultSparseDensity;
-
-/// The constant indices of `value` (i64 or i32, dense or dense_resource),
-/// or failure.
-FailureOr<SmallVector<int64_t>> getConstantIndices(Value value) {
-  ElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return failure();
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr))
-    return llvm::map_to_vector(dense.getValues<APInt>(),
-                               [](const APInt &v) { return v.getSExtValue(); });
-  if (attr.getElementType().isInteger(32)) {
-    FailureOr<SmallVector<int32_t>> ints = getConstantInts(value);
-    if (failed(ints))
-      return failure();
-    return SmallVector<int64_t>(ints->begin(), ints->end());
-  }
-  FailureOr<ArrayRef<char>> bytes = getResourceBytes(attr, sizeof(int64_t));
-  if (failed(bytes) || !attr.getElementType().isInteger(64))
-    return failure();
-  SmallVector<int64_t> result(attr.getNumElements());
-  std::memcpy(result.data(), bytes->data(), result.size() * sizeof(int64_t));
-  return result;
-}
 
 /// layer(gather(x, constant indices, along the layer's input channels), W)
 /// -> layer(x, W'), W' with W's columns at their features and zeros
@@ -95,10 +66,6 @@ struct FoldInputGather : OpInterfaceRewritePattern<PrunableOpInterface> {
     int64_t wdim = op.getWeightInputDim();
     int64_t kept = weightType.getDimSize(wdim);
     int64_t features = dataType.getDimSize(dim);
-    if (int64_t(indices->size()) != kept ||
-        llvm::any_of(*indices,
-                     [&](int64_t i) { return i < -features || i >= features; }))
-      return rewriter.notifyMatchFailure(op, "indices out of range");
     // The weight as [outer, kept, inner] around its input-channel dim.
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < wdim; ++d)
@@ -106,12 +73,17 @@ struct FoldInputGather : OpInterfaceRewritePattern<PrunableOpInterface> {
     for (int64_t d = wdim + 1; d < weightType.getRank(); ++d)
       inner *= weightType.getDimSize(d);
     int64_t nonzeros = llvm::count_if(*weights, [](float w) { return w != 0; });
-    bool sparse = double(nonzeros) <= kSparseFraction * double(weights->size());
+    // Mostly zeros: the layer will likely run on a sparse kernel, where
+    // zero columns cost nothing.
+    bool sparse =
+        double(nonzeros) <= kDefaultSparseDensity * double(weights->size());
     if (!sparse &&
         (features - kept) * outer * inner > kMacsPerGatheredFeature * kept)
       return rewriter.notifyMatchFailure(op, "too many columns to add");
 
     SmallVector<float> widened(outer * features * inner, 0.0f);
+    // The gather's verifier holds its indices in [-features, features), and
+    // its type makes them `kept`.
     for (auto [c, index] : llvm::enumerate(*indices)) {
       int64_t feature = index < 0 ? index + features : index;
       for (int64_t o = 0; o < outer; ++o)

@@ -83,6 +83,22 @@ FailureOr<SmallVector<int32_t>> mlir::shears::getConstantInts(Value value) {
   return result;
 }
 
+FailureOr<SmallVector<int64_t>> mlir::shears::getConstantIndices(Value value) {
+  ElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return failure();
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr))
+    return llvm::map_to_vector(dense.getValues<APInt>(),
+                               [](const APInt &v) { return v.getSExtValue(); });
+  if (auto blob = dyn_cast<DenseI64ResourceElementsAttr>(attr))
+    if (std::optional<ArrayRef<int64_t>> data = blob.tryGetAsArrayRef())
+      return SmallVector<int64_t>(data->begin(), data->end());
+  if (auto blob = dyn_cast<DenseI32ResourceElementsAttr>(attr))
+    if (std::optional<ArrayRef<int32_t>> data = blob.tryGetAsArrayRef())
+      return SmallVector<int64_t>(data->begin(), data->end());
+  return failure();
+}
+
 DequantizeOp mlir::shears::getWeightDequantize(Value weight) {
   while (isa_and_nonnull<ReshapeOp, SliceOp>(weight.getDefiningOp()))
     weight = weight.getDefiningOp()->getOperand(0);
@@ -645,22 +661,10 @@ LogicalResult GatherOp::verify() {
   if (axis < 0 || axis >= getData().getType().getRank())
     return success(); // inferReturnTypes reports it.
   int64_t size = getData().getType().getDimSize(axis);
-  ElementsAttr indices;
-  if (ShapedType::isDynamic(size) ||
-      !matchPattern(getIndices(), m_Constant(&indices)))
+  FailureOr<SmallVector<int64_t>> values = getConstantIndices(getIndices());
+  if (ShapedType::isDynamic(size) || failed(values))
     return success();
-  SmallVector<int64_t> values;
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(indices)) {
-    for (const APInt &v : dense.getValues<APInt>())
-      values.push_back(v.getSExtValue());
-  } else if (auto blob = dyn_cast<DenseI64ResourceElementsAttr>(indices)) {
-    if (std::optional<ArrayRef<int64_t>> data = blob.tryGetAsArrayRef())
-      values.assign(data->begin(), data->end());
-  } else if (auto blob = dyn_cast<DenseI32ResourceElementsAttr>(indices)) {
-    if (std::optional<ArrayRef<int32_t>> data = blob.tryGetAsArrayRef())
-      values.assign(data->begin(), data->end());
-  }
-  for (int64_t v : values)
+  for (int64_t v : *values)
     if (v < -size || v >= size)
       return emitOpError() << "index " << v << " is out of range for axis "
                            << axis << " of size " << size

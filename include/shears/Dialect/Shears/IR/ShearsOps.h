@@ -48,6 +48,10 @@ DequantizeOp getWeightDequantize(Value weight);
 /// Returns the contents of a constant tensor of i8, ui8 or i32, or failure.
 FailureOr<SmallVector<int32_t>> getConstantInts(Value value);
 
+/// Returns the contents of a constant tensor of indices (i64 or i32, dense
+/// or dense_resource), or failure.
+FailureOr<SmallVector<int64_t>> getConstantIndices(Value value);
+
 /// The ONNX name a location carries (the importer gives each op its node's
 /// name and each weight its initializer's as a NameLoc), found through fused
 /// and call-site locations; empty when it has none.
