@@ -2,12 +2,12 @@
 
 // The entry gets the C interface, the shears_invoke wrapper and its JSON
 // signature with the batch (rows are independent: the runtime may run a
-// batch in chunks) and the workspace (64 bytes a batch row for the relu's
-// result, which the returned copy outlives); everything is in the LLVM
-// dialect, and there is no shape to check.
+// batch in chunks) and the workspace (none: the relu writes the buffer the
+// caller gets); everything is in the LLVM dialect, and there is no shape to
+// check.
 // CHECK-DAG: llvm.func @shears_model(
 // CHECK-DAG: llvm.func @_mlir_ciface_shears_model(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr)
-// CHECK-DAG: llvm.mlir.global external constant @shears_signature("{\22batch\22:{\22dim\22:0},\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[-1,4]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[-1,4]}],\22workspace\22:{\22bytes\22:64,\22dim\22:0,\22input\22:0}}\00")
+// CHECK-DAG: llvm.mlir.global external constant @shears_signature("{\22batch\22:{\22dim\22:0},\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[-1,4]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[-1,4]}],\22workspace\22:{\22bytes\22:0,\22dim\22:0,\22input\22:0}}\00")
 // CHECK-LABEL: llvm.func @shears_invoke(%arg0: !llvm.ptr)
 // CHECK: %[[P0:.+]] = llvm.getelementptr %arg0[0]
 // CHECK: %[[A0:.+]] = llvm.load %[[P0]] : !llvm.ptr -> !llvm.ptr

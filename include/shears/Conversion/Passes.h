@@ -94,9 +94,10 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
 
 /// The bufferization both backends share, from linalg on tensors (the
 /// backend contract) to buffers: the run-time shape checks outlined, one-shot
-/// bufferization, fresh result buffers, intermediates in the workspace of
+/// bufferization, fresh result buffers (those the function allocates kept
+/// in place where `resultsInPlace`), intermediates in the workspace of
 /// shears-plan-memory, the others freed by buffer deallocation.
-void buildShearsBufferizePipeline(OpPassManager &pm);
+void buildShearsBufferizePipeline(OpPassManager &pm, bool resultsInPlace);
 
 /// The end both CPU pipelines share: host code of scf loops, memrefs, arith
 /// and math to the LLVM dialect, with the shears_invoke entry point.

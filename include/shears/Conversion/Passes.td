@@ -282,7 +282,18 @@ def ShearsCopyResults : Pass<"shears-copy-results", "mlir::ModuleOp"> {
     The C ABI hands every output buffer to the caller to free, so each one is
     copied into a new allocation here (buffer deallocation then frees the
     original where the function owns it).
+
+    With `in-place`, a result that is already a buffer the function
+    allocates (a `memref.alloc` in its body, returned once) is handed over
+    as it is: the op that computes it writes the caller's buffer, and no
+    copy follows (shears-plan-memory leaves such a buffer out of the
+    workspace). The GPU backend needs every result filled by a copy, so it
+    runs the pass without.
   }];
+  let options = [
+    Option<"inPlace", "in-place", "bool", /*default=*/"false",
+           "Return buffers the function allocates without copying them">,
+  ];
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 

@@ -14,12 +14,21 @@ namespace mlir::shears {
 using namespace mlir;
 
 namespace {
+/// Whether the result `operand` of `ret` is a buffer allocated in the same
+/// block and returned there only once: the caller can take it as it is.
+bool isFresh(func::ReturnOp ret, OpOperand &operand) {
+  auto alloc = operand.get().getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != ret->getBlock())
+    return false;
+  return llvm::count(ret->getOperands(), operand.get()) == 1;
+}
+
 struct ShearsCopyResults
     : shears::impl::ShearsCopyResultsBase<ShearsCopyResults> {
   using Base::Base;
 
   void runOnOperation() override {
-    getOperation().walk([](func::ReturnOp ret) {
+    getOperation().walk([&](func::ReturnOp ret) {
       auto func = dyn_cast<func::FuncOp>(ret->getParentOp());
       if (!func || !func.isPublic())
         return;
@@ -27,7 +36,7 @@ struct ShearsCopyResults
       Location loc = ret.getLoc();
       for (OpOperand &operand : ret->getOpOperands()) {
         auto type = dyn_cast<MemRefType>(operand.get().getType());
-        if (!type)
+        if (!type || (inPlace && isFresh(ret, operand)))
           continue;
         SmallVector<Value> dynamic;
         for (int64_t d = 0; d < type.getRank(); ++d)

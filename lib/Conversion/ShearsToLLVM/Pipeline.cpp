@@ -12,7 +12,8 @@
 
 using namespace mlir;
 
-void shears::buildShearsBufferizePipeline(OpPassManager &pm) {
+void shears::buildShearsBufferizePipeline(OpPassManager &pm,
+                                          bool resultsInPlace) {
   // Sizes are resolved in terms of the inputs' with affine.apply, which
   // the backend contract does not allow (lower-affine runs later).
   pm.addPass(createShearsOutlineShapeChecks());
@@ -28,7 +29,7 @@ void shears::buildShearsBufferizePipeline(OpPassManager &pm) {
   // The copies of such slices onto themselves fold away.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createShearsCopyResults());
+  pm.addPass(createShearsCopyResults({resultsInPlace}));
   pm.addPass(createShearsPlanMemory());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
@@ -74,7 +75,8 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsVerifyBackendContract());
   pm.addPass(createShearsOrderLoops());
-  buildShearsBufferizePipeline(pm);
+  // The last kernel writes the caller's output buffer.
+  buildShearsBufferizePipeline(pm, /*resultsInPlace=*/true);
 
   pm.addPass(createShearsLowerUKernels({options.isa}));
   pm.addPass(createShearsLowerCopies());

@@ -19,7 +19,8 @@ void shears::buildShearsLowerToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertShearsToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createShearsVerifyBackendContract());
-  buildShearsBufferizePipeline(pm);
+  // shears-place-on-device fills each result by a copy from the device.
+  buildShearsBufferizePipeline(pm, /*resultsInPlace=*/false);
 
   pm.addPass(createShearsPlaceOnDevice());
   OpPassManager &func = pm.nest<func::FuncOp>();
