@@ -893,16 +893,25 @@ is smaller, unless `sparse_initializers` is false; int4 and binary weights in
 op cannot be expressed in ONNX.)doc")
       .def(
           "_report_json",
-          [](const Module &self, bool timeSparse) {
+          [](const Module &self, bool timeSparse, bool measure, int threads) {
+            // The kernels' threads for the timing, as shears report
+            // --threads sets them (each model run sets its own again).
+            if (threads > 0)
+              shears_uk_set_num_threads(threads);
             shears::ModelReport report = shears::collectModelReport(self.get());
             if (timeSparse)
               shears::timeSparseLayers(report);
+            std::string error;
+            if (measure && failed(shears::measureLayers(self.get(), report,
+                                                        threads, error)))
+              throw Error("cannot measure the layers: " + error);
             std::string json;
             llvm::raw_string_ostream os(json);
             shears::printModelReportJSON(report, os);
             return json;
           },
-          py::arg("time_sparse") = false)
+          py::arg("time_sparse") = false, py::arg("measure") = false,
+          py::arg("threads") = 0)
       .def("_export_onnx", &Module::exportONNX, py::arg("path"),
            py::arg("sparse_initializers"), py::arg("bit_packing"))
       .def("_write", &Module::write, py::arg("path"), py::arg("bytecode"));

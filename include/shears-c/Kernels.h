@@ -380,6 +380,27 @@ const ShearsUKernelSymbol *shears_uk_symbols(void);
  * (the compiler's, or one linked into a compiled model) has its own pool. */
 SHEARS_UK_EXPORT int shears_uk_set_num_threads(int threads);
 
+/* Kernel time by call site, for tools that attribute it to layers (shears
+ * report --measure). Code lowered with shears-lower-ukernels{profile-sites}
+ * calls shears_uk_profile_site(i) before its i-th kernel call (the module's
+ * `shears.profile_sites` names the layer of each i); the calling thread's
+ * site is then part of each profile entry of the kernel calls it makes.
+ * shears_uk_profile_start clears the profile and turns profiling on (as
+ * SHEARS_PROFILE does), shears_uk_profile_stop clears it and leaves it on
+ * only where SHEARS_PROFILE is set; shears_uk_profile_read copies up to
+ * `capacity` entries and returns how many there are. */
+typedef struct {
+  int64_t site; /* -1 for a call that no shears_uk_profile_site preceded */
+  int64_t calls;
+  int64_t macs;
+  double seconds;
+  char what[128]; /* kernel, walk and shape */
+} ShearsUKProfileEntry;
+void shears_uk_profile_site(int64_t site);
+void shears_uk_profile_start(void);
+void shears_uk_profile_stop(void);
+int64_t shears_uk_profile_read(ShearsUKProfileEntry *entries, int64_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1970,10 +1970,17 @@ int shears::reportModelCommand(int argc, char **argv) {
                "compile do: the format is then the kernel they pick, with "
                "spgemm's time over gemm's"),
       cl::cat(cat));
+  Opt<bool> measure(
+      "measure",
+      cl::desc("Compile the model as shears run does and run it here on "
+               "random inputs at batches 1, 4, 8 and 64: each layer's time "
+               "inside the model, beside the time --time-sparse predicted "
+               "for the kernel it picked"),
+      cl::cat(cat));
   releaseOptionName("threads");
   Opt<int> threads("threads",
-                   cl::desc("With --time-sparse, threads the kernels use, 1 "
-                            "to 1024 (default: every CPU)"),
+                   cl::desc("With --time-sparse or --measure, threads the "
+                            "kernels use, 1 to 1024 (default: every CPU)"),
                    cl::init(0), cl::value_desc("N"), cl::cat(cat));
   parseCommandLine(
       argc, argv, cat,
@@ -1982,7 +1989,7 @@ int shears::reportModelCommand(int argc, char **argv) {
       "ONNX file's size).\n\n  " +
           name + " model.onnx\n  " + name +
           " small.onnx --json report.json\n  " + name +
-          " pruned.onnx --time-sparse\n");
+          " pruned.onnx --time-sparse --measure\n");
 
   if (!useThreads(name, threads))
     return 1;
@@ -1995,6 +2002,11 @@ int shears::reportModelCommand(int argc, char **argv) {
   report.onnxBytes = onnxFileSize(modelPath);
   if (timeSparse)
     shears::timeSparseLayers(report);
+  if (measure) {
+    std::string error;
+    if (failed(shears::measureLayers(*module, report, threads, error)))
+      return fail(name, "cannot measure the layers: " + error);
+  }
   if (!quiet)
     shears::printModelReport(report, llvm::outs());
   if (!jsonPath.empty()) {

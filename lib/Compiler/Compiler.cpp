@@ -131,8 +131,10 @@ FailureOr<shears::KernelTarget> shears::kernelTargetForCPU(StringRef cpu,
 
 LogicalResult shears::lowerToLLVM(ModuleOp module, StringRef cpu,
                                   bool releaseWeights,
-                                  const SparseKernelOptions &sparse) {
+                                  const SparseKernelOptions &sparse,
+                                  bool profileSites) {
   LowerToLLVMOptions options;
+  options.profileSites = profileSites;
   options.releaseWeights = releaseWeights;
   options.sparseDensity = sparse.density;
   options.timeSparse = sparse.time;
@@ -307,6 +309,9 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
     for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
       symbols[interner(s->name)] = {llvm::orc::ExecutorAddr::fromPtr(s->fn),
                                     llvm::JITSymbolFlags::Exported};
+    symbols[interner("shears_uk_profile_site")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&shears_uk_profile_site),
+        llvm::JITSymbolFlags::Exported};
     for (const auto &[name, address] : weightSymbols)
       symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
                                  llvm::JITSymbolFlags::Exported};
@@ -670,8 +675,11 @@ void shears::timeSparseLayers(ModelReport &report) {
     if (!choice)
       continue;
     layer.format = choice->sparse ? "spgemm" : "dense";
-    for (const shears::FormatTiming &t : choice->timings)
+    for (const shears::FormatTiming &t : choice->timings) {
       layer.spgemmOverGemm.emplace_back(t.batch,
                                         t.spgemmSeconds / t.gemmSeconds);
+      layer.predictedMs.emplace_back(
+          t.batch, 1e3 * (choice->sparse ? t.spgemmSeconds : t.gemmSeconds));
+    }
   }
 }

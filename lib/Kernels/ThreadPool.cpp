@@ -328,23 +328,20 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
 //===----------------------------------------------------------------------===//
 
 namespace {
-struct ProfileEntry {
-  char what[128];
-  int64_t calls, macs;
-  double seconds;
-};
 constexpr int kProfileEntries = 512;
-ProfileEntry profile[kProfileEntries];
+ShearsUKProfileEntry profile[kProfileEntries];
 int profileUsed = 0;
 pthread_mutex_t profileMutex = PTHREAD_MUTEX_INITIALIZER;
+/// The calling thread's call site (shears_uk_profile_site).
+__thread int64_t profileSite = -1;
 
 __attribute__((destructor)) void printProfile() {
   if (profileUsed == 0)
     return;
-  qsort(profile, profileUsed, sizeof(ProfileEntry),
+  qsort(profile, profileUsed, sizeof(ShearsUKProfileEntry),
         [](const void *a, const void *b) {
-          double x = static_cast<const ProfileEntry *>(a)->seconds;
-          double y = static_cast<const ProfileEntry *>(b)->seconds;
+          double x = static_cast<const ShearsUKProfileEntry *>(a)->seconds;
+          double y = static_cast<const ShearsUKProfileEntry *>(b)->seconds;
           return x < y ? 1 : x > y ? -1 : 0;
         });
   double total = 0;
@@ -355,7 +352,7 @@ __attribute__((destructor)) void printProfile() {
   fprintf(stderr, "%10s %7s %8s %8s  %s\n", "total ms", "share", "calls",
           "GFLOP/s", "kernel");
   for (int i = 0; i < profileUsed; ++i) {
-    const ProfileEntry &e = profile[i];
+    const ShearsUKProfileEntry &e = profile[i];
     fprintf(stderr, "%10.3f %6.1f%% %8lld %8.1f  %s\n", e.seconds * 1e3,
             100 * e.seconds / total, static_cast<long long>(e.calls),
             e.seconds > 0 ? 2e-9 * double(e.macs) / e.seconds : 0.0, e.what);
@@ -366,11 +363,37 @@ __attribute__((destructor)) void printProfile() {
 namespace {
 // Set once when the library loads (no function-local static: the kernels
 // link without the C++ runtime).
-bool profilingOn = false;
+bool profilingOn = false, profilingByEnvironment = false;
 __attribute__((constructor)) void readProfileSetting() {
-  profilingOn = getenv("SHEARS_PROFILE") != nullptr;
+  profilingOn = profilingByEnvironment = getenv("SHEARS_PROFILE") != nullptr;
 }
 } // namespace
+
+extern "C" void shears_uk_profile_site(int64_t site) { profileSite = site; }
+
+extern "C" void shears_uk_profile_start(void) {
+  pthread_mutex_lock(&profileMutex);
+  profileUsed = 0;
+  profilingOn = true;
+  pthread_mutex_unlock(&profileMutex);
+}
+
+extern "C" void shears_uk_profile_stop(void) {
+  pthread_mutex_lock(&profileMutex);
+  profileUsed = 0;
+  profilingOn = profilingByEnvironment;
+  pthread_mutex_unlock(&profileMutex);
+}
+
+extern "C" int64_t shears_uk_profile_read(ShearsUKProfileEntry *entries,
+                                          int64_t capacity) {
+  pthread_mutex_lock(&profileMutex);
+  for (int64_t i = 0; i < profileUsed && i < capacity; ++i)
+    entries[i] = profile[i];
+  int64_t used = profileUsed;
+  pthread_mutex_unlock(&profileMutex);
+  return used;
+}
 
 bool ProfileScope::profiling() { return profilingOn; }
 
@@ -383,9 +406,12 @@ double shears::uk::monotonicSeconds() {
 void ProfileScope::record(const char *what, int64_t macs, double seconds) {
   pthread_mutex_lock(&profileMutex);
   int i = 0;
-  while (i < profileUsed && strcmp(profile[i].what, what) != 0)
+  while (i < profileUsed &&
+         (profile[i].site != profileSite || strcmp(profile[i].what, what) != 0))
     ++i;
   if (i == profileUsed && profileUsed < kProfileEntries) {
+    profile[i] = ShearsUKProfileEntry{};
+    profile[i].site = profileSite;
     strncpy(profile[i].what, what, sizeof(profile[i].what) - 1);
     ++profileUsed;
   }

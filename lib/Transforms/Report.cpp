@@ -154,6 +154,69 @@ static std::string channelString(int64_t channels) {
   return channels < 0 ? "-" : std::to_string(channels);
 }
 
+/// The value at `batch` of a list of (batch, value) pairs.
+static std::optional<double>
+atBatch(const std::vector<std::pair<int64_t, double>> &values, int64_t batch) {
+  for (auto [b, value] : values)
+    if (b == batch)
+      return value;
+  return std::nullopt;
+}
+
+/// The batches of a layer's predicted and measured times, ascending.
+static std::vector<int64_t> timedBatches(const LayerReport &layer) {
+  std::vector<int64_t> batches;
+  for (const auto *values : {&layer.predictedMs, &layer.measuredMs})
+    for (auto [batch, ms] : *values)
+      if (!llvm::is_contained(batches, batch))
+        batches.push_back(batch);
+  llvm::sort(batches);
+  return batches;
+}
+
+/// shears report --measure's table: per layer and batch, the kernel that
+/// ran, the time its timing predicted (--time-sparse) and the time measured
+/// at the layer's call sites in the model.
+static void printLayerTimes(const ModelReport &report, llvm::raw_ostream &os) {
+  size_t nameWidth = 5, kernelWidth = 6;
+  for (const LayerReport &layer : report.layers) {
+    nameWidth = std::max(nameWidth, layer.name.size());
+    kernelWidth = std::max(kernelWidth, layer.measuredKernel.size());
+  }
+  std::string threads =
+      report.measuredThreads > 0
+          ? llvm::formatv("{0} thread(s)", report.measuredThreads).str()
+          : "every CPU";
+  os << llvm::formatv("\nus a run per layer, medians of at least {0} runs "
+                      "on {1}; predicted: the kernel timed alone on the "
+                      "layer (--time-sparse), measured: inside the model\n",
+                      report.measuredRuns, threads);
+  auto row = [&](StringRef name, StringRef kernel, StringRef batch,
+                 StringRef predicted, StringRef measured, StringRef ratio) {
+    os << llvm::left_justify(name, nameWidth) << "  "
+       << llvm::left_justify(kernel, kernelWidth) << "  "
+       << llvm::right_justify(batch, 5) << "  "
+       << llvm::right_justify(predicted, 10) << "  "
+       << llvm::right_justify(measured, 10) << "  " << ratio << "\n";
+  };
+  row("layer", "kernel", "batch", "predicted", "measured",
+      "measured/predicted");
+  auto us = [](std::optional<double> ms) {
+    return ms ? llvm::formatv("{0:f1}", *ms * 1e3).str() : std::string("-");
+  };
+  for (const LayerReport &layer : report.layers)
+    for (int64_t batch : timedBatches(layer)) {
+      std::optional<double> predicted = atBatch(layer.predictedMs, batch);
+      std::optional<double> measured = atBatch(layer.measuredMs, batch);
+      std::string ratio =
+          predicted && measured && *predicted > 0
+              ? llvm::formatv("{0:f2}x", *measured / *predicted).str()
+              : "-";
+      row(layer.name, layer.measuredKernel.empty() ? "-" : layer.measuredKernel,
+          std::to_string(batch), us(predicted), us(measured), ratio);
+    }
+}
+
 void shears::printModelReport(const ModelReport &report,
                               llvm::raw_ostream &os) {
   size_t nameWidth = 5, opWidth = 2, shapeWidth = 6;
@@ -208,6 +271,8 @@ void shears::printModelReport(const ModelReport &report,
   for (const auto &[name, count] : report.opCounts)
     os << " " << name << "=" << count;
   os << "\n";
+  if (report.measuredRuns > 0)
+    printLayerTimes(report, os);
 }
 
 void shears::printModelReportJSON(const ModelReport &report,
@@ -239,11 +304,18 @@ void shears::printModelReportJSON(const ModelReport &report,
           orNull("output_channels", layer.outputChannels);
           orNull("input_channels", layer.inputChannels);
           json.attribute("format", layer.format);
-          if (!layer.spgemmOverGemm.empty())
-            json.attributeObject("spgemm_over_gemm", [&] {
-              for (auto [batch, ratio] : layer.spgemmOverGemm)
-                json.attribute(std::to_string(batch), ratio);
-            });
+          auto byBatch = [&](StringRef key, const auto &values) {
+            if (!values.empty())
+              json.attributeObject(key, [&] {
+                for (auto [batch, value] : values)
+                  json.attribute(std::to_string(batch), value);
+              });
+          };
+          byBatch("spgemm_over_gemm", layer.spgemmOverGemm);
+          byBatch("predicted_ms", layer.predictedMs);
+          byBatch("measured_ms", layer.measuredMs);
+          if (!layer.measuredKernel.empty())
+            json.attribute("measured_kernel", layer.measuredKernel);
         });
     });
     json.attributeObject("ops", [&] {
@@ -258,6 +330,11 @@ void shears::printModelReportJSON(const ModelReport &report,
       json.attribute("macs_per_sample", report.macsPerSample);
       orNull("onnx_bytes", report.onnxBytes.value_or(-1));
     });
+    if (report.measuredRuns > 0)
+      json.attributeObject("measured", [&] {
+        json.attribute("runs", report.measuredRuns);
+        json.attribute("threads", report.measuredThreads);
+      });
   });
   os << "\n";
 }

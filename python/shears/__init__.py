@@ -572,14 +572,24 @@ def sensitivity(model, samples, labels=None, *, sparsities=(0.3, 0.5, 0.7, 0.9),
     return json.loads(text)
 
 
-def report(model, *, time_sparse: bool = False) -> dict:
+def report(model, *, time_sparse: bool = False, measure: bool = False,
+           threads: Optional[int] = None) -> dict:
     """Per-layer parameters, nonzeros, sparsity, MACs and channels of a model (a module or a
     path), as `shears report --json` writes them: {"layers": [...], "totals": {...}}.
     `time_sparse`: each linear layer that may run sparse is timed on this machine as
     shears.compile times it (`shears report --time-sparse`): its "format" becomes the kernel
-    picked ("spgemm" or "dense") and "spgemm_over_gemm" gives spgemm's time over gemm's by
-    batch."""
-    return json.loads(_as_module(model)._report_json(bool(time_sparse)))
+    picked ("spgemm" or "dense"), "spgemm_over_gemm" gives spgemm's time over gemm's by
+    batch and "predicted_ms" the picked kernel's time.
+    `measure`: the model is compiled as shears.compile does (those layers on the kernel
+    picked) and run here on random inputs at batches 1, 4, 8 and 64 (`shears report
+    --measure`): "measured_ms" gives each layer's time inside the model by batch (medians of
+    runs), "measured_kernel" the kernel that ran, and "measured" the runs and threads.
+    `threads`: the kernels' threads for both (default: every CPU)."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or not 1 <= threads <= 1024):
+        raise ValueError(f"threads must be an int from 1 to 1024, got {threads!r}")
+    return json.loads(_as_module(model)._report_json(bool(time_sparse), bool(measure),
+                                                     threads or 0))
 
 
 def export_onnx(model, path, *, sparse_initializers: bool = True, bit_packing: bool = True) -> None:

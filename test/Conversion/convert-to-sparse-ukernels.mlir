@@ -124,3 +124,40 @@ func.func @window(%x: tensor<?x2x6x6xf32>) -> (tensor<?x16x6x6xf32>, tensor<?x16
   %g = shears.conv2d %x, %gw {pads = array<i64: 1, 1, 1, 1>, groups = 2 : i64} : (tensor<?x2x6x6xf32>, tensor<16x1x3x3xf32>) -> tensor<?x16x6x6xf32> loc("wg")
   return %y, %s, %g : tensor<?x16x6x6xf32>, tensor<?x16x3x3xf32>, tensor<?x16x6x6xf32>
 }
+
+// -----
+
+// A kernel pinned by the discardable attribute shears.kernel (what shears
+// report --measure sets after timing the layers itself): gemm for a weight
+// that the density alone would run sparse, spgemm without timing (above).
+// CHECK-LABEL: func.func @pinned
+// CHECK: shears.ukernel "gemm"
+// CHECK: shears.ukernel "spgemm"
+// DENSE-LABEL: func.func @pinned
+// DENSE: shears.ukernel "gemm"
+// DENSE: shears.ukernel "gemm"
+// Neither is timed.
+// TIME-NOT: layer 'pinned
+func.func @pinned(%x: tensor<?x8xf32>) -> tensor<?x16xf32> {
+  %w = shears.constant dense<[
+    [2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]]> : tensor<16x8xf32> loc("w")
+  %a = shears.linear %x, %w {shears.kernel = "gemm"} : (tensor<?x8xf32>, tensor<16x8xf32>) -> tensor<?x16xf32> loc("pinned_gemm")
+  %b = shears.linear %x, %w {shears.kernel = "spgemm"} : (tensor<?x8xf32>, tensor<16x8xf32>) -> tensor<?x16xf32> loc("pinned_spgemm")
+  %y = shears.add %a, %b : (tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

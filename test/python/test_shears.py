@@ -459,6 +459,24 @@ def test_report_and_export_functions(tmp_path):
     assert ops == sorted(ops) and {"Conv", "Erf", "LayerNormalization", "Constant"} <= set(ops)
 
 
+def test_report_measure():
+    # report(time_sparse=, measure=) is `shears report --time-sparse --measure`: the kernel
+    # the timing picked runs in the model, each layer timed inside it at every batch; the
+    # module itself is left as it was (its layers are pinned in a copy).
+    module = shears.prune(model_path("mlp"), sparsity=0.9)
+    before = str(module)
+    r = shears.report(module, time_sparse=True, measure=True, threads=1)
+    assert r["measured"]["threads"] == 1 and r["measured"]["runs"] >= 5
+    for layer in r["layers"]:
+        assert layer["measured_kernel"] == {"spgemm": "spgemm", "dense": "gemm"}[layer["format"]]
+        assert sorted(layer["measured_ms"], key=int) == ["1", "4", "8", "64"]
+        assert all(v > 0 for v in layer["measured_ms"].values())
+        assert layer["predicted_ms"].keys() == layer["measured_ms"].keys()
+    assert str(module) == before and "shears.kernel" not in before
+    with pytest.raises(ValueError, match="threads"):
+        shears.report(module, measure=True, threads=0)
+
+
 def test_export_sparse_initializers(gemm_relu, tmp_path):
     module = shears.import_onnx(gemm_relu[0])
     module.run_pipeline("shears-insert-masks{sparsity=0.8},shears-fold-masks")

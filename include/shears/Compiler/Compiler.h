@@ -57,13 +57,25 @@ struct ModelReport;
 /// its format becomes the kernel picked, with spgemm's time over gemm's.
 void timeSparseLayers(ModelReport &report);
 
+/// For `shears report --measure` (and Python's report(measure=)): compiles
+/// `module` as shears run does (the layers timeSparseLayers timed pinned to
+/// the kernel it picked), runs it on this machine at batches 1, 4, 8 and 64
+/// (a model whose batch is fixed: at that one) on random inputs, on
+/// `threads` threads (0: the model's default), and gives each layer of
+/// `report` the median time of its kernels a run (LayerReport::measuredMs).
+/// Failure with `error` set where the model cannot be compiled or run.
+LogicalResult measureLayers(ModuleOp module, ModelReport &report, int threads,
+                            std::string &error);
+
 /// Runs shears-lower-to-llvm on `module`, with the micro-kernels for `cpu`
 /// (an LLVM CPU name; empty: this machine). `releaseWeights`: the module is
 /// the only user of its context's weight blobs, so a weight's original bytes
-/// are freed once it has been packed.
+/// are freed once it has been packed. `profileSites`: each kernel call's
+/// site marked for the profile (shears-lower-ukernels).
 LogicalResult lowerToLLVM(ModuleOp module, llvm::StringRef cpu = "",
                           bool releaseWeights = false,
-                          const SparseKernelOptions &sparse = {});
+                          const SparseKernelOptions &sparse = {},
+                          bool profileSites = false);
 
 /// Where a compiled model runs. CUDAEmulated is the GPU pipeline with its
 /// kernels run on the CPU (shears-emulate-gpu), for tests without a GPU.

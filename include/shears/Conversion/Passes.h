@@ -18,6 +18,15 @@ inline constexpr double kDefaultSparseDensity = SHEARS_UK_SPGEMM_MAX_DENSITY;
 inline constexpr double kTimedSparseDensity =
     SHEARS_UK_SPGEMM_TIMED_MAX_DENSITY;
 
+/// The discardable attribute that pins a linear layer's kernel, "gemm" or
+/// "spgemm" (shears-convert-to-ukernels).
+inline constexpr llvm::StringLiteral kKernelAttrName = "shears.kernel";
+
+/// The module attribute of shears-lower-ukernels{profile-sites}: the layer
+/// name of each kernel call site.
+inline constexpr llvm::StringLiteral kProfileSitesAttrName =
+    "shears.profile_sites";
+
 #define GEN_PASS_DECL
 #include "shears/Conversion/Passes.h.inc"
 
@@ -90,6 +99,11 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
                      "convolutions: 2, or 4 (F(4x4, 3x3), faster, outputs "
                      "within about 1e-4 relative) on images of 28x28 and up"),
       llvm::cl::init(2)};
+  Option<bool> profileSites{
+      *this, "profile-sites",
+      llvm::cl::desc("Mark each kernel call's site for the profile "
+                     "(shears-lower-ukernels)"),
+      llvm::cl::init(false)};
 };
 
 /// The bufferization both backends share, from linalg on tensors (the

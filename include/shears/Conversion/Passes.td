@@ -47,7 +47,11 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     non-zero (pruned) becomes `spgemm` instead, the weight stored as its
     non-zeros by output row; with `time-sparse`, only where both kernels
     timed on the layer, on this machine, show spgemm the faster at every
-    batch (docs/SparseStorage.md). So does a pruned 1x1 convolution (unit
+    batch (docs/SparseStorage.md); a linear layer whose discardable
+    attribute `shears.kernel` is "gemm" or "spgemm" runs on that kernel
+    without timing (spgemm only where the density allows it), which is how a
+    caller that timed the layers itself pins its choice (shears report
+    --measure). So does a pruned 1x1 convolution (unit
     strides, no padding, one group), on planes (flag
     SHEARS_UK_SPGEMM_PLANES: NCHW images); another pruned convolution of
     one group becomes `spconv2d`, its filter
@@ -205,7 +209,11 @@ def ShearsLowerUKernels : Pass<"shears-lower-ukernels", "mlir::ModuleOp"> {
     pointers and the first input's sizes in stack arrays, parameters in
     constant globals. Operands that are strided views go through dense
     copies. `isa` picks the kernel variant: avx512, avx2, generic, or host
-    (the best this machine runs).
+    (the best this machine runs). With `profile-sites`, each call is preceded
+    by `shears_uk_profile_site(i)` for the i-th kernel, and the module gets
+    `shears.profile_sites`, the layer (ONNX node) name of each i, so that a
+    profile can say which layer each kernel's time was spent in (shears
+    report --measure; include/shears-c/Kernels.h).
   }];
   let dependentDialects = [
     "mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect",
@@ -214,6 +222,8 @@ def ShearsLowerUKernels : Pass<"shears-lower-ukernels", "mlir::ModuleOp"> {
   let options = [
     Option<"isa", "isa", "std::string", "\"host\"",
            "Kernel variant: avx512, avx2, generic or host">,
+    Option<"profileSites", "profile-sites", "bool", "false",
+           "Mark each kernel call's site for the profile">,
   ];
 }
 

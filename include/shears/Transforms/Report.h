@@ -46,6 +46,14 @@ struct LayerReport {
   /// the caller timed the layer (shears report --time-sparse); the format
   /// is then the kernel that timing picks, "spgemm" or "dense".
   std::vector<std::pair<int64_t, double>> spgemmOverGemm;
+  /// With that timing: the picked kernel's milliseconds a call at each
+  /// batch, timed on the layer alone (what the choice predicts).
+  std::vector<std::pair<int64_t, double>> predictedMs;
+  /// When the caller ran the model (shears report --measure): the kernels
+  /// of the layer's call sites, milliseconds a run at each batch (median
+  /// over the runs), and which kernel ran (its profile label's first word).
+  std::vector<std::pair<int64_t, double>> measuredMs;
+  std::string measuredKernel;
   /// The layer's op, while the module lives.
   Operation *operation = nullptr;
 
@@ -62,6 +70,10 @@ struct ModelReport {
   int64_t macsPerSample = 0;
   /// Size of the model's ONNX file, when the caller knows it.
   std::optional<int64_t> onnxBytes;
+  /// The fewest runs at a batch that the measured times are the medians of
+  /// (0: not measured), and the kernels' threads then (0: every CPU).
+  int64_t measuredRuns = 0;
+  int64_t measuredThreads = 0;
 
   double sparsity() const;
 };

@@ -133,6 +133,18 @@ void ShearsLowerUKernels::runOnOperation() {
   auto indexType = builder.getIndexType();
   SymbolTable symbolTable(module);
   unsigned numGlobals = 0;
+  // profile-sites: the layer name of each call site, in call order.
+  SmallVector<Attribute> sites;
+  StringRef siteCallee = "shears_uk_profile_site";
+  if (profileSites && !symbolTable.lookup(siteCallee)) {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToEnd(module.getBody());
+    auto decl = func::FuncOp::create(
+        builder, module.getLoc(), siteCallee,
+        builder.getFunctionType({builder.getI64Type()}, {}));
+    decl.setPrivate();
+    symbolTable.insert(decl);
+  }
 
   auto getGlobal = [&](Location loc, DenseElementsAttr values) {
     auto type = MemRefType::get(values.getType().getShape(),
@@ -238,6 +250,12 @@ void ShearsLowerUKernels::runOnOperation() {
                                               iparams.getSymName())),
         pointerOf(memref::GetGlobalOp::create(builder, loc, fparams.getType(),
                                               fparams.getSymName()))};
+    if (profileSites) {
+      Value site = arith::ConstantIntOp::create(builder, loc, sites.size(),
+                                                /*width=*/64);
+      func::CallOp::create(builder, loc, siteCallee, TypeRange(), site);
+      sites.push_back(builder.getStringAttr(getLayerName(op)));
+    }
     func::CallOp::create(builder, loc, callee, TypeRange(), args);
     for (auto [dense, view] : copyBack)
       memref::CopyOp::create(builder, loc, dense, view);
@@ -245,4 +263,6 @@ void ShearsLowerUKernels::runOnOperation() {
       memref::DeallocOp::create(builder, loc, dense);
     op.erase();
   }
+  if (profileSites)
+    module->setAttr(kProfileSitesAttrName, builder.getArrayAttr(sites));
 }

@@ -78,7 +78,7 @@ void shears::buildShearsLowerToLLVMPipeline(OpPassManager &pm,
   // The last kernel writes the caller's output buffer.
   buildShearsBufferizePipeline(pm, /*resultsInPlace=*/true);
 
-  pm.addPass(createShearsLowerUKernels({options.isa}));
+  pm.addPass(createShearsLowerUKernels({options.isa, options.profileSites}));
   pm.addPass(createShearsLowerCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

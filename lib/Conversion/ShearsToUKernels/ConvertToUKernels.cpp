@@ -498,7 +498,13 @@ struct LinearToUKernel : PackingPattern<LinearOp> {
     if (sparse.maxDensity > 0)
       sparsePacked =
           packSparseCandidate(*weight, n, k, sparse.maxDensity, sparse.time);
-    if (sparsePacked && !sparse.time)
+    // A kernel the caller pinned, else the density or timing decides.
+    auto pinned = op->getAttrOfType<StringAttr>(kKernelAttrName);
+    bool pinnedGemm = pinned && pinned.getValue() == "gemm";
+    bool pinnedSparse = pinned && pinned.getValue() == "spgemm";
+    if (pinnedGemm)
+      sparsePacked.reset();
+    if (sparsePacked && (!sparse.time || pinnedSparse))
       return rewriteSparseLinear(rewriter, op, *sparsePacked, n, k, releaser);
     // The dense panels, packed once: timed against the slices, then used
     // if gemm wins.
