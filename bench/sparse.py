@@ -16,7 +16,8 @@ runs the pruned linear layers.
 --kernels bench/sparse_kernels.cpp (built here against build/lib/libshears_kernels.a): spgemm
           against gemm, one thread, per layer shape, weight density and batch; where spgemm
           stops paying sets shears-convert-to-ukernels' sparse-density default.
---speed   One thread, batch 1 and 64, medians of --runs calls: the Fashion-MNIST MLP and a
+--speed   One thread, batch 1 and 64, medians of --runs calls (in --rounds rounds, 5 by default,
+          in which the four measurements of a row take turns): the Fashion-MNIST MLP and a
           recommender-style model (10000 -> 128 -> 10000 with ReLU, random weights, written
           here) pruned to 90% unstructured (per layer), compiled by shears-compile with the
           sparse kernel (default) and without (--sparse-density 0), through the C runtime as
@@ -102,13 +103,21 @@ def speed(args, work):
             specs = cpu.input_specs(model, batch)
             inputs = cpu.random_inputs(specs)
             row = {"model": model.stem, "pruned": label, "batch": batch}
-            for tag, lib in libs.items():
+            # The four in turns, --rounds times --runs / --rounds calls each: what slows
+            # this shared machine for a while slows all four.
+            times = {key: [] for key in ("shears_dense_ms", "shears_sparse_ms", "ort_dense_ms",
+                                         "ort_pruned_ms")}
+            for lib in libs.values():
                 lib.set_inputs(inputs)
-                times, _ = cpu.time_calls(lib.run, args.runs, budget)
-                row[f"shears_{tag}_ms"] = cpu.median(times)
-            for tag, path in (("dense", model), ("pruned", pruned)):
-                times, _ = cpu.ort_times(args, path, specs, 1, args.runs, budget, None)
-                row[f"ort_{tag}_ms"] = cpu.median(times)
+            per_round = max(1, args.runs // args.rounds)
+            for _ in range(args.rounds):
+                for tag, lib in libs.items():
+                    t, _ = cpu.time_calls(lib.run, per_round, budget)
+                    times[f"shears_{tag}_ms"] += t
+                for tag, path in (("dense", model), ("pruned", pruned)):
+                    t, _ = cpu.ort_times(args, path, specs, 1, per_round, budget, None)
+                    times[f"ort_{tag}_ms"] += t
+            row.update({key: cpu.median(t) for key, t in times.items()})
             rows.append(row)
             print(f"{model.stem + ' ' + label:<24} {batch:>5} {row['ort_dense_ms']:>10.3f} {row['ort_pruned_ms']:>10.3f} "
                   f"{row['shears_dense_ms']:>12.3f} {row['shears_sparse_ms']:>13.3f} "
@@ -196,6 +205,8 @@ def main():
     p.add_argument("--scope", default="global", choices=["global", "layer"])
     p.add_argument("--isa", default="avx512", help="kernel variant of --kernels (default avx512)")
     p.add_argument("--runs", type=int, default=200, help="timed calls per measurement of --speed")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="--speed: rounds in which the four measurements of a row take turns")
     p.add_argument("--bin", type=Path, default=ROOT / "build" / "bin")
     p.add_argument("--workdir", default=str(ROOT / "build" / "bench" / "sparse"))
     p.add_argument("--json")
