@@ -705,12 +705,19 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
 /// [co, co + cols) from the integer sums, in NCHW: each channel's pixels
 /// are a column of the sums, turned into vectors by transposing blocks of
 /// 16 x 16 where the ISA has 16 lanes.
-void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
-                   int64_t p0, int rows, int64_t co, int cols) {
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+/// storeConvTile with 16 lanes, for one kind of epilogue: with or without
+/// a residual, to u8 (`Bytes`) or f32, activation `Act`; whole vectors
+/// of 16 pixels unmasked. The choices are made once a call, not once a
+/// vector.
+template <bool Residual, bool Bytes, int Act>
+void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
+                     int64_t p0, int rows, int64_t co, int cols) {
+  static_assert(kNR % 16 == 0, "sums transpose as 16 x 16");
   const Epilogue &e = cv.epilogue;
   int64_t plane = cv.oh * cv.ow;
-#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
-  static_assert(kNR % 16 == 0, "sums transpose as 16 x 16");
+  const VF lo = splat(e.lo), hi = splat(e.hi);
+  const VF outScale = splat(cv.output.scale), outZero = splat(cv.output.zero);
   for (int r0 = 0; r0 < rows; r0 += 16) {
     int count = static_cast<int>(min64(16, rows - r0));
     for (int j0 = 0; j0 < cols; j0 += 16) {
@@ -719,25 +726,77 @@ void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
         block[r] = r < count ? _mm512_loadu_si512(acc[r0 + r] + j0)
                              : _mm512_setzero_si512();
       transpose16(block);
-      for (int j = j0; j < min64(cols, j0 + 16); ++j) {
-        int64_t offset = (image * cv.cout + co + j) * plane + p0 + r0;
+      int64_t offset = (image * cv.cout + co + j0) * plane + p0 + r0;
+      for (int j = j0; j < min64(cols, j0 + 16); ++j, offset += plane) {
         // Each channel is a stream of its own (32 at once, too many for
         // the hardware prefetchers): the lines of the residual that the
         // next strip reads, and of the output that it writes.
         int64_t ahead = offset + kStrip;
-        if (e.residual)
+        if (Residual)
           __builtin_prefetch(e.residual + ahead, 0, 3);
-        cv.output.prefetch(ahead);
+        if (Bytes)
+          __builtin_prefetch(cv.output.bytes + ahead, 1, 3);
+        else
+          __builtin_prefetch(cv.output.floats + ahead, 1, 3);
         VF x =
             __builtin_convertvector(reinterpret_cast<VI &>(block[j - j0]), VF);
         x = x * splat(cv.scale[co + j]) + splat(e.bias[co + j]);
-        if (e.residual)
-          x += loadFirst(e.residual + offset, count);
-        cv.output.write(offset, e.activate(x), count);
+        if (Residual)
+          x += count == 16 ? load(e.residual + offset)
+                           : loadFirst(e.residual + offset, count);
+        if (Act == SHEARS_UK_ACT_RELU)
+          x = x > 0 ? x : 0;
+        if (Act == SHEARS_UK_ACT_CLIP)
+          x = x < lo ? lo : x > hi ? hi : x;
+        if (!Bytes) {
+          if (count == 16)
+            store(cv.output.floats + offset, x);
+          else
+            storeFirst(cv.output.floats + offset, x, count);
+          continue;
+        }
+        VB q = __builtin_convertvector(quantizeLanes(x, outScale, outZero), VB);
+        if (count == 16)
+          __builtin_memcpy(cv.output.bytes + offset, &q, 16);
+        else
+          storeBytes(cv.output.bytes + offset, q, count);
       }
     }
   }
-  return;
+}
+
+template <bool Residual, bool Bytes>
+void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
+                     int64_t p0, int rows, int64_t co, int cols) {
+  switch (cv.epilogue.activation) {
+  case SHEARS_UK_ACT_RELU:
+    return storeConvTile16<Residual, Bytes, SHEARS_UK_ACT_RELU>(
+        cv, acc, image, p0, rows, co, cols);
+  case SHEARS_UK_ACT_CLIP:
+    return storeConvTile16<Residual, Bytes, SHEARS_UK_ACT_CLIP>(
+        cv, acc, image, p0, rows, co, cols);
+  default:
+    return storeConvTile16<Residual, Bytes, SHEARS_UK_ACT_NONE>(
+        cv, acc, image, p0, rows, co, cols);
+  }
+}
+#endif
+
+void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
+                   int64_t p0, int rows, int64_t co, int cols) {
+  const Epilogue &e = cv.epilogue;
+  int64_t plane = cv.oh * cv.ow;
+#if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
+  bool bytes = cv.output.bytes;
+  if (e.residual)
+    return bytes
+               ? storeConvTile16<true, true>(cv, acc, image, p0, rows, co, cols)
+               : storeConvTile16<true, false>(cv, acc, image, p0, rows, co,
+                                              cols);
+  return bytes
+             ? storeConvTile16<false, true>(cv, acc, image, p0, rows, co, cols)
+             : storeConvTile16<false, false>(cv, acc, image, p0, rows, co,
+                                             cols);
 #endif
   for (int j = 0; j < cols; ++j) {
     int64_t offset = (image * cv.cout + co + j) * plane + p0;
@@ -853,10 +912,12 @@ void qconvTask(void *ctx, int64_t task, int worker) {
       for (int64_t t0 = 0; t0 < pixels; t0 += tilePixels) {
         int rows = static_cast<int>(min64(tilePixels, pixels - t0));
         const uint32_t *rowPointers[kR];
+        int64_t oy = (s0 + t0) / cv.ow - r0, ox = (s0 + t0) % cv.ow;
         for (int r = 0; r < rows; ++r) {
-          int64_t oy = (s0 + t0 + r) / cv.ow - r0, ox = (s0 + t0 + r) % cv.ow;
           rowPointers[r] =
               window + (oy * cv.wsh * cv.wp + ox * cv.wsw) * cv.groups;
+          if (++ox == cv.ow)
+            ox = 0, ++oy;
         }
         tileRows(rows, rowPointers, offsets, bOffsets, taps, groups,
                  p + 1 < pe ? kBytes : 0, cv.narrow, cv.weights + p * kBytes,
