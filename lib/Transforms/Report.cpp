@@ -199,6 +199,12 @@ static void printLayerTimes(const ModelReport &report, llvm::raw_ostream &os) {
        << llvm::right_justify(predicted, 10) << "  "
        << llvm::right_justify(measured, 10) << "  " << ratio << "\n";
   };
+  if (llvm::all_of(report.layers, [](const LayerReport &layer) {
+        return timedBatches(layer).empty();
+      })) {
+    os << "(no layer with weights ran on a micro-kernel)\n";
+    return;
+  }
   row("layer", "kernel", "batch", "predicted", "measured",
       "measured/predicted");
   auto us = [](std::optional<double> ms) {
