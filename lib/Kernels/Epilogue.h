@@ -39,13 +39,23 @@ struct Epilogue {
   template <typename T> T activate(T v) const {
     switch (activation) {
     case SHEARS_UK_ACT_RELU:
-      return v > 0 ? v : 0;
+      return activateAs<SHEARS_UK_ACT_RELU>(v);
     case SHEARS_UK_ACT_CLIP:
-      v = v < lo ? lo : v;
-      return v > hi ? hi : v;
+      return activateAs<SHEARS_UK_ACT_CLIP>(v);
     default:
       return v;
     }
+  }
+
+  /// activate() for a kernel that chose its loop by `Act` (the activation).
+  template <int Act, typename T> T activateAs(T v) const {
+    if (Act == SHEARS_UK_ACT_RELU)
+      return v > 0 ? v : 0;
+    if (Act == SHEARS_UK_ACT_CLIP) {
+      v = v < lo ? lo : v;
+      return v > hi ? hi : v;
+    }
+    return v;
   }
 };
 

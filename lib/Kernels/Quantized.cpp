@@ -65,10 +65,19 @@ struct Output {
   float scale = 1, zero = 0;
 
   /// Writes the first `count` lanes of x at element `offset`.
-  void write(int64_t offset, VF x, int64_t count) const;
+  void write(int64_t offset, VF x, int64_t count) const {
+    return bytes ? writeAs<true>(offset, x, count)
+                 : writeAs<false>(offset, x, count);
+  }
+  /// write() for a kernel that chose its loop by the output's type (`Bytes`:
+  /// u8); a whole vector unmasked.
+  template <bool Bytes> void writeAs(int64_t offset, VF x, int64_t count) const;
   /// Asks for the line of element `offset`, to be written.
   void prefetch(int64_t offset) const {
-    if (bytes)
+    return bytes ? prefetchAs<true>(offset) : prefetchAs<false>(offset);
+  }
+  template <bool Bytes> void prefetchAs(int64_t offset) const {
+    if (Bytes)
       __builtin_prefetch(bytes + offset, 1, 3);
     else
       __builtin_prefetch(floats + offset, 1, 3);
@@ -188,13 +197,17 @@ void dynamicRange(const float *a, int64_t n, float &scale, float &zero) {
   zero = static_cast<float>(z[0]);
 }
 
-void Output::write(int64_t offset, VF x, int64_t count) const {
-  if (!bytes)
-    return storeFirst(floats + offset, x, count);
-  storeBytes(bytes + offset,
-             __builtin_convertvector(
-                 quantizeLanes(x, splat(scale), splat(zero)), VB),
-             count);
+template <bool Bytes>
+void Output::writeAs(int64_t offset, VF x, int64_t count) const {
+  if (!Bytes)
+    return count == W ? store(floats + offset, x)
+                      : storeFirst(floats + offset, x, count);
+  VB q =
+      __builtin_convertvector(quantizeLanes(x, splat(scale), splat(zero)), VB);
+  if (count == W)
+    __builtin_memcpy(bytes + offset, &q, sizeof(q));
+  else
+    storeBytes(bytes + offset, q, count);
 }
 
 /// Rows [row, row + rows) of A quantized, each `groups` 32-bit words of 4
@@ -701,10 +714,6 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
   }
 }
 
-/// Output pixels [p0, p0 + rows) (flattened, one image) and channels
-/// [co, co + cols) from the integer sums, in NCHW: each channel's pixels
-/// are a column of the sums, turned into vectors by transposing blocks of
-/// 16 x 16 where the ISA has 16 lanes.
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
 /// storeConvTile with 16 lanes, for one kind of epilogue: with or without
 /// a residual, to u8 (`Bytes`) or f32, activation `Act`; whole vectors
@@ -716,8 +725,6 @@ void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
   static_assert(kNR % 16 == 0, "sums transpose as 16 x 16");
   const Epilogue &e = cv.epilogue;
   int64_t plane = cv.oh * cv.ow;
-  const VF lo = splat(e.lo), hi = splat(e.hi);
-  const VF outScale = splat(cv.output.scale), outZero = splat(cv.output.zero);
   for (int r0 = 0; r0 < rows; r0 += 16) {
     int count = static_cast<int>(min64(16, rows - r0));
     for (int j0 = 0; j0 < cols; j0 += 16) {
@@ -734,32 +741,14 @@ void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
         int64_t ahead = offset + kStrip;
         if (Residual)
           __builtin_prefetch(e.residual + ahead, 0, 3);
-        if (Bytes)
-          __builtin_prefetch(cv.output.bytes + ahead, 1, 3);
-        else
-          __builtin_prefetch(cv.output.floats + ahead, 1, 3);
+        cv.output.prefetchAs<Bytes>(ahead);
         VF x =
             __builtin_convertvector(reinterpret_cast<VI &>(block[j - j0]), VF);
         x = x * splat(cv.scale[co + j]) + splat(e.bias[co + j]);
         if (Residual)
           x += count == 16 ? load(e.residual + offset)
                            : loadFirst(e.residual + offset, count);
-        if (Act == SHEARS_UK_ACT_RELU)
-          x = x > 0 ? x : 0;
-        if (Act == SHEARS_UK_ACT_CLIP)
-          x = x < lo ? lo : x > hi ? hi : x;
-        if (!Bytes) {
-          if (count == 16)
-            store(cv.output.floats + offset, x);
-          else
-            storeFirst(cv.output.floats + offset, x, count);
-          continue;
-        }
-        VB q = __builtin_convertvector(quantizeLanes(x, outScale, outZero), VB);
-        if (count == 16)
-          __builtin_memcpy(cv.output.bytes + offset, &q, 16);
-        else
-          storeBytes(cv.output.bytes + offset, q, count);
+        cv.output.writeAs<Bytes>(offset, e.activateAs<Act>(x), count);
       }
     }
   }
@@ -782,6 +771,10 @@ void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
 }
 #endif
 
+/// Output pixels [p0, p0 + rows) (flattened, one image) and channels
+/// [co, co + cols) from the integer sums, in NCHW: each channel's pixels
+/// are a column of the sums, turned into vectors by transposing blocks of
+/// 16 x 16 where the ISA has 16 lanes.
 void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
                    int64_t p0, int rows, int64_t co, int cols) {
   const Epilogue &e = cv.epilogue;
