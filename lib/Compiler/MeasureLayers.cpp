@@ -15,6 +15,7 @@
 
 #include "shears/Conversion/Passes.h"
 #include "shears/Conversion/SparseChoice.h"
+#include "shears/Support/Numbers.h"
 #include "shears/Support/RuntimeHandles.h"
 #include "shears/Transforms/Report.h"
 
@@ -79,12 +80,6 @@ FailureOr<std::vector<TensorPtr>> makeInputs(ShearsModel *model, int64_t batch,
     inputs.push_back(std::move(t));
   }
   return inputs;
-}
-
-double median(std::vector<double> values) {
-  std::nth_element(values.begin(), values.begin() + values.size() / 2,
-                   values.end());
-  return values[values.size() / 2];
 }
 
 /// The first word of a profile label: the kernel.

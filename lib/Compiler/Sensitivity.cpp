@@ -159,12 +159,6 @@ private:
   std::vector<const ShearsTensor *> inputs;
 };
 
-double median(std::vector<double> values) {
-  std::nth_element(values.begin(), values.begin() + values.size() / 2,
-                   values.end());
-  return values[values.size() / 2];
-}
-
 /// The median milliseconds of `runs` runs of each of `models` (after a few
 /// to warm up), their runs taking turns so that what slows the machine
 /// meanwhile slows all of them.

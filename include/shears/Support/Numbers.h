@@ -1,10 +1,12 @@
-//===- Numbers.h - Numbers in messages -------------------------*- C++ -*-===//
+//===- Numbers.h - Numbers in messages, and timings' medians ---*- C++ -*-===//
 
 #ifndef SHEARS_SUPPORT_NUMBERS_H
 #define SHEARS_SUPPORT_NUMBERS_H
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace mlir::shears {
 
@@ -14,6 +16,14 @@ inline std::string formatNumber(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%g", value);
   return text;
+}
+
+/// The median of `values` (not empty; the upper one of an even count), as
+/// the tools report timings.
+inline double median(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + values.size() / 2,
+                   values.end());
+  return values[values.size() / 2];
 }
 
 } // namespace mlir::shears
