@@ -51,7 +51,8 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
     attribute `shears.kernel` is "gemm" or "spgemm" runs on that kernel
     without timing (spgemm only where the density allows it), which is how a
     caller that timed the layers itself pins its choice (shears report
-    --measure). So does a pruned 1x1 convolution (unit
+    --measure); any other value, or the attribute on another op, is an
+    error. So does a pruned 1x1 convolution (unit
     strides, no padding, one group), on planes (flag
     SHEARS_UK_SPGEMM_PLANES: NCHW images); another pruned convolution of
     one group becomes `spconv2d`, its filter

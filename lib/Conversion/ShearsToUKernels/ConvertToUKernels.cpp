@@ -1012,6 +1012,21 @@ struct ShearsConvertToUKernels
                                  << static_cast<int64_t>(winogradTile);
       return signalPassFailure();
     }
+    // A pinned kernel (shears.kernel) names one a linear layer runs on.
+    WalkResult pins = getOperation().walk([](Operation *op) {
+      Attribute pin = op->getAttr(kKernelAttrName);
+      auto name = dyn_cast_or_null<StringAttr>(pin);
+      if (!pin || (llvm::isa<LinearOp>(op) && name &&
+                   (name.getValue() == "gemm" || name.getValue() == "spgemm")))
+        return WalkResult::advance();
+      op->emitError() << kKernelAttrName
+                      << " must be \"gemm\" or \"spgemm\" on a shears.linear, "
+                         "got "
+                      << pin;
+      return WalkResult::interrupt();
+    });
+    if (pins.wasInterrupted())
+      return signalPassFailure();
     patterns.add<Conv2DToUKernel>(&getContext(), releaser, sparse, winograd,
                                   winogradTile == 4);
     patterns.add<LinearToUKernel>(&getContext(), releaser, sparse);
