@@ -6,6 +6,7 @@
                 [--teacher DENSE.onnx --distill 0.5 --temperature 4]
                 [--gradual SPARSITY] [--l1 L] [--group-lasso L]
                 [--data-fraction F --select random|loss] [--seed 0]
+                [--quantize int8|int4|binary [--group-size 64] [--exclude REGEX]]
                 [--input NAME=X.npy --labels Y.npy] [--json report.json]
 
 The graph runs on PyTorch through utils/onnx_gradients.py's interpreter; every
@@ -29,6 +30,13 @@ first output (logits).
 - `--data-fraction F`: trains on a fraction of the training data, chosen at
   random or, with `--select loss`, the samples the model gets most wrong
   (highest cross-entropy before training).
+- `--quantize FORM`: quantization-aware training for `shears quantize
+  --activations none --weights FORM [--group-size G] [--exclude R]`. The graph sees every
+  weight that command quantizes as it would store it (dequantized); the
+  float weights train under it, their gradients passed straight through
+  the rounding (BinaryConnect's and XNOR-Net's estimator). The output holds
+  the float weights: quantize it with that command, which gives the model
+  the accuracies printed were measured on.
 
 Data: Fashion-MNIST's training set by default (utils/fashion_mnist.py),
 reshaped to the model's single input; otherwise --input and --labels. Test
@@ -38,8 +46,10 @@ beside its path and renamed over it when done; a loss that is not finite
 (training diverged) stops the run with an error and writes nothing.
 """
 import argparse
+import functools
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -57,6 +67,60 @@ from onnx_gradients import Interpreter, densify, load_data  # noqa: E402
 def weight_names(interp):
     """Float initializers of rank >= 2: the tensors pruning masks."""
     return [n for n, p in interp.params.items() if p.dim() >= 2]
+
+
+def quantized_layers(model, interp, exclude=None):
+    """Initializer name -> the axis of its output channels, for every weight
+    `shears quantize` quantizes: a Conv's filter (axis 0), a Gemm's or a
+    MatMul's constant right-hand side of rank 2 (1, or 0 under transB) and a
+    Gather's constant table of rank 2 (its rows); but those of nodes whose
+    name the regex `exclude` matches, as `shears quantize --exclude`."""
+    layers = {}
+    for node in model.graph.node:
+        if exclude and re.search(exclude, node.name):
+            continue
+        if node.op_type == "Conv" and len(node.input) > 1:
+            name, axis = node.input[1], 0
+        elif node.op_type in ("Gemm", "MatMul") and len(node.input) > 1:
+            trans_b = any(a.name == "transB" and a.i for a in node.attribute)
+            name, axis = node.input[1], 0 if trans_b else 1
+        elif node.op_type == "Gather":
+            name, axis = node.input[0], 0
+        else:
+            continue
+        param = interp.params.get(name)
+        if param is not None and (node.op_type == "Conv" or param.dim() == 2):
+            layers[name] = axis
+    return layers
+
+
+def fake_quantize(weight, axis, form, group_size):
+    """`weight` as `shears quantize --weights FORM` stores it, dequantized:
+    int8 symmetric per output channel, int4 per group of `group_size` along
+    a rank-2 weight's input dim (convolutions int8; a channel's last group
+    padded with zeros), or binary (the sign, zero counted positive, times
+    the mean |w| of the channel). Gradients pass straight through to
+    `weight` (the straight-through estimator)."""
+    rows = weight.movedim(axis, 0)
+    flat = rows.reshape(rows.shape[0], -1)
+    inner = flat.shape[1]
+    grouped = form == "int4" and weight.dim() == 2
+    size = group_size if grouped else inner
+    padded = -(-inner // size) * size
+    values = F.pad(flat, (0, padded - inner)).reshape(-1, size)
+    with torch.no_grad():
+        if form == "binary":
+            mean = values.abs().sum(1, keepdim=True, dtype=torch.float64) / size
+            scale = torch.where(mean > 0, mean, 1.0).float()
+            ints = torch.where(values < 0, -1.0, 1.0)
+        else:
+            top = 7.0 if grouped else 127.0
+            largest = values.abs().amax(1, keepdim=True)
+            scale = torch.where(largest > 0, largest / top, 1.0)
+            ints = torch.clamp(torch.round(values / scale), -top - 1, top)
+        quantized = (ints * scale).reshape(-1, padded)[:, :inner]
+    out = flat + (quantized - flat).detach()
+    return out.reshape(rows.shape).movedim(0, axis)
 
 
 def prune_to(tensor, sparsity):
@@ -211,6 +275,12 @@ def main():
                    help="how the fraction is chosen (default random)")
     p.add_argument("--samples", type=int, default=60000, help="training samples at most (default 60000)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quantize", choices=["int8", "int4", "binary"],
+                   help="train as `shears quantize --activations none --weights FORM` stores the weights")
+    p.add_argument("--group-size", type=int, default=64,
+                   help="--quantize int4: weights per scale, as shears quantize's (default 64)")
+    p.add_argument("--exclude", metavar="REGEX",
+                   help="--quantize: layers (ONNX node names) that stay f32, as shears quantize's")
     p.add_argument("--input", action="append", metavar="NAME=X.npy", help="training input NAME from X.npy")
     p.add_argument("--labels", metavar="Y.npy", help="int class labels, with --input")
     p.add_argument("--json", help="write the settings and accuracies as JSON here")
@@ -228,12 +298,26 @@ def main():
             p.error(f"{name} {value} is out of range")
     if args.lr <= 0 or args.batch < 1 or args.temperature <= 0:
         p.error("--lr, --batch and --temperature must be positive")
+    if args.group_size < 1:
+        p.error(f"--group-size {args.group_size} is not positive")
+    if args.exclude is not None:
+        try:
+            re.compile(args.exclude)
+        except re.error as e:
+            p.error(f"--exclude '{args.exclude}' is not a valid regex: {e}")
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     started = time.perf_counter()
     try:
         torch.manual_seed(args.seed)
         model = densify(onnx.load(args.model))
         interp = Interpreter(model)
+        if args.quantize:
+            layers = quantized_layers(model, interp, args.exclude)
+            if not layers:
+                raise ValueError("--quantize: the model has no layer shears quantize quantizes")
+            interp.transforms = {name: functools.partial(fake_quantize, axis=axis, form=args.quantize,
+                                                         group_size=args.group_size)
+                                 for name, axis in layers.items()}
         teacher = Interpreter(densify(onnx.load(args.teacher))) if args.teacher else None
         feeds, labels = load_data(interp, args)
         chosen = select(interp, feeds, labels, args.data_fraction, args.select, args.seed)
@@ -251,8 +335,14 @@ def main():
     line = (f"fine-tuned {Path(args.model).name}: {args.epochs} epochs on {len(labels)} samples, "
             f"weights {zeros / size:.1%} zero")
     if before is not None:
-        line += f", test accuracy {before:.2%} -> {after:.2%}"
+        weights = f" with {args.quantize} weights" if args.quantize else ""
+        line += f", test accuracy{weights} {before:.2%} -> {after:.2%}"
     print(line + f" -> {args.output} ({time.perf_counter() - started:.0f} s)")
+    if args.quantize:
+        group = f" --group-size {args.group_size}" if args.quantize == "int4" else ""
+        exclude = f" --exclude '{args.exclude}'" if args.exclude else ""
+        print(f"quantize it: shears quantize {args.output} --activations none "
+              f"--weights {args.quantize}{group}{exclude}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "output": args.output, "samples": len(labels),

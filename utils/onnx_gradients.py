@@ -88,6 +88,9 @@ class Interpreter:
             else:
                 self.consts[init.name] = self.tensor(numpy_helper.to_array(init))
         self.inputs = [i for i in self.graph.input if i.name not in self.params and i.name not in self.consts]
+        # name -> function: the graph sees transforms[name](params[name]) in
+        # place of the parameter (fine-tuning's fake quantization).
+        self.transforms = {}
 
     def tensor(self, array):
         array = np.asarray(array)
@@ -98,6 +101,7 @@ class Interpreter:
     def run(self, feeds):
         """Returns the graph's outputs for `feeds` (name -> tensor)."""
         env = {**self.params, **self.consts, **feeds}
+        env.update({n: f(self.params[n]) for n, f in self.transforms.items()})
         for node in self.graph.node:
             try:
                 missing = [n for n in node.input if n and n not in env]

@@ -141,3 +141,84 @@ def test_transformer(tmp_path):
     assert after > before + 5, result.stdout
     scalars = {n: w for n, w in weights(pruned).items() if w.ndim == 0}
     assert scalars and all(np.array_equal(w, weights(tuned)[n]) for n, w in scalars.items())
+
+
+def shears_quantize(model, out, form, options):
+    subprocess.run([str(SHEARS), "quantize", str(model), "--activations", "none", "--weights", form,
+                    *options, "-o", str(out)], check=True, capture_output=True)
+    return out
+
+
+def shears_outputs(model, inputs, folder):
+    subprocess.run([str(SHEARS), "run", str(model), "--input", f"input={inputs}",
+                    "--output-dir", str(folder)], check=True, capture_output=True)
+    return np.load(next(Path(folder).glob("*.npy")))
+
+
+@pytest.mark.parametrize("form,options", [
+    ("int8", ["--exclude", "/fc/|/0/"]),
+    ("int4", ["--group-size", "48"]),  # 1568, 784 and 100 inputs: last groups padded
+    ("binary", ["--exclude", "stem|/4/"]),
+])
+def test_fake_quantization_is_shears_quantize(form, options, tmp_path):
+    """The graph `--quantize` trains is the model `shears quantize` writes:
+    the interpreter with fine-tuning's fake quantization gives Shears's
+    outputs for the quantized file, where the float model's differ."""
+    sys.path.insert(0, str(SRC / "utils"))
+    import torch
+    from finetune import fake_quantize, quantized_layers
+    from onnx_gradients import Interpreter
+    group = int(options[1]) if form == "int4" else 64
+    exclude = options[1] if "--exclude" in options else None
+    for name in ("cnn", "mlp"):
+        quantized = shears_quantize(MODELS / f"{name}.onnx", tmp_path / f"{name}.q.onnx", form, options)
+        inputs = MODELS / f"{name}.input.npy"
+        expected = shears_outputs(quantized, inputs, tmp_path / name)
+        model = onnx.load(MODELS / f"{name}.onnx")
+        interp = Interpreter(model)
+        with torch.no_grad():
+            feeds = {"input": torch.from_numpy(np.load(inputs))}
+            unquantized = interp.run(feeds)[0].numpy()
+            layers = quantized_layers(model, interp, exclude)
+            assert len(layers) == {"cnn": 4, "mlp": 3}[name] - (exclude is not None), layers
+            interp.transforms = {n: lambda w, a=a: fake_quantize(w, a, form, group) for n, a in layers.items()}
+            got = interp.run(feeds)[0].numpy()
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+        # Far closer than the float model, which is what the test tells apart.
+        assert np.abs(got - expected).max() * 10 < np.abs(unquantized - expected).max(), (name, form)
+
+
+def test_quantization_aware_training(tmp_path):
+    """Binary weights trained with --quantize binary: accuracy rises, the
+    file keeps float weights, and `shears quantize` of it scores on the test
+    images what fine-tuning printed."""
+    sys.path.insert(0, str(SRC / "utils"))
+    import fashion_mnist
+    out = tmp_path / "qat.onnx"
+    result = run(MODELS / "mlp.onnx", "-o", out, "--quantize", "binary", "--epochs", "1",
+                 "--samples", "4096", "--teacher", MODELS / "mlp.onnx")
+    assert result.returncode == 0, result.stderr
+    before, after = (float(v) for v in re.search(
+        r"test accuracy with binary weights ([\d.]+)% -> ([\d.]+)%", result.stdout).groups())
+    assert after > before + 3, result.stdout
+    assert "shears quantize " + str(out) + " --activations none --weights binary" in result.stdout
+    assert len(np.unique(weights(out)["0.weight"][0])) > 2  # float, not +-scale
+    images, labels = fashion_mnist.load("test")
+    np.save(tmp_path / "test.npy", images.reshape(-1, 784).astype(np.float32))
+    binary = shears_quantize(out, tmp_path / "binary.onnx", "binary", [])
+    logits = shears_outputs(binary, tmp_path / "test.npy", tmp_path / "binary")
+    assert abs((logits.argmax(1) == labels).mean() * 100 - after) < 0.05
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--quantize", "int3"], "invalid choice: 'int3'"),
+    (["--quantize", "int4", "--group-size", "0"], "--group-size 0 is not positive"),
+    (["--quantize", "int8", "--exclude", "("], "--exclude '(' is not a valid regex"),
+    (["--quantize", "binary", "--exclude", "Gemm", "--samples", "64"],
+     "--quantize: the model has no layer shears quantize quantizes"),
+])
+def test_bad_quantize_options(args, message, tmp_path):
+    out = tmp_path / "bad.onnx"
+    result = run(MODELS / "mlp.onnx", "-o", out, *args)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert not out.exists()
