@@ -31,6 +31,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -1312,6 +1313,12 @@ int shears::quantizeModelCommand(int argc, char **argv) {
       cl::desc("--weights int4: weights per scale (default 64; a channel's "
                "last group is padded with zeros)"),
       cl::init("64"), cl::cat(cat));
+  List<std::string> layerWeights(
+      "layer-weights",
+      cl::desc("REGEX=FORMAT: layers whose ONNX node name matches REGEX get "
+               "weights in this format, int8, int4 or binary (repeatable; "
+               "the first match wins)"),
+      cl::value_desc("regex=format"), cl::cat(cat));
   Opt<bool> reduceRange(
       "reduce-range",
       cl::desc("--weights int8: integers in [-64, 64] (7 bits and a "
@@ -1354,7 +1361,10 @@ int shears::quantizeModelCommand(int argc, char **argv) {
           name + " model.onnx --activations none -o weights-int8.onnx\n  " +
           name +
           " model.onnx --activations none --weights int4 --group-size 64 -o "
-          "int4.onnx\n");
+          "int4.onnx\n  " +
+          name +
+          " model.onnx --activations none --weights binary --layer-weights "
+          "'^/stem/=int8' -o binary.onnx\n");
 
   bool needsStatistics = activations.getValue() == "static";
   if (calibrationBatch < 1)
@@ -1375,16 +1385,18 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   if (int status = statisticsPath(name, !calibration.empty(), statistics,
                                   "shears-statistics", statsFile, statsPath))
     return status;
-  std::unique_ptr<Pass> quantize =
-      withOptions(name, shears::createShearsQuantize(),
-                  {{"weights", weights},
-                   {"group-size", groupSize},
-                   {"reduce-range", reduceRange ? "true" : "false"},
-                   {"activations", activations},
-                   {"method", method},
-                   {"percentile", percentile},
-                   {"statistics", statsPath},
-                   {"exclude", exclude}});
+  std::unique_ptr<Pass> quantize = withOptions(
+      name, shears::createShearsQuantize(),
+      {{"weights", weights},
+       {"group-size", groupSize},
+       {"reduce-range", reduceRange ? "true" : "false"},
+       {"activations", activations},
+       {"method", method},
+       {"percentile", percentile},
+       {"statistics", statsPath},
+       {"exclude", exclude}},
+      {{"layer-weights",
+        std::vector<std::string>(layerWeights.begin(), layerWeights.end())}});
   if (!quantize)
     return 1;
 
@@ -1412,17 +1424,29 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   if (int status = writeModel(name, *module, outputPath, exportOptions))
     return status;
 
-  int64_t layers = 0, inputs = 0;
+  int64_t inputs = 0;
   module->walk([&](shears::DequantizeOp op) {
-    Operation *producer = op.getInput().getDefiningOp();
     if (isa_and_nonnull<shears::QuantizeOp, shears::DynamicQuantizeOp>(
-            producer))
+            op.getInput().getDefiningOp()))
       ++inputs;
-    else
-      ++layers;
   });
-  llvm::outs() << "quantized " << layers << " layers to " << weights
-               << " weights";
+  // Layers per weight format, in the order formats first appear.
+  std::vector<shears::QuantizedLayer> layers =
+      shears::collectQuantizedLayers(*module);
+  llvm::MapVector<llvm::StringRef, int64_t> formats;
+  for (const shears::QuantizedLayer &layer : layers)
+    ++formats[layer.format];
+  llvm::outs() << "quantized " << layers.size() << " layers to ";
+  if (formats.size() <= 1) {
+    llvm::outs() << (formats.empty() ? llvm::StringRef(weights)
+                                     : formats.front().first);
+  } else {
+    llvm::interleave(
+        formats, llvm::outs(),
+        [](auto &f) { llvm::outs() << f.first << " (" << f.second << ")"; },
+        ", ");
+  }
+  llvm::outs() << " weights";
   if (inputs)
     llvm::outs() << " and " << inputs << " layer inputs to ui8 ("
                  << (needsStatistics ? method.getValue() : "dynamic") << ")";

@@ -22,6 +22,7 @@
 #include "shears/Transforms/Passes.h"
 
 #include "Statistics.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
 
@@ -171,7 +172,13 @@ private:
   chooseRange(Operation *op, StringRef name,
               const llvm::StringMap<NpzArray> &stats);
   void quantizeWeight(PrunableOpInterface op, StringRef name,
-                      ArrayRef<float> values);
+                      ArrayRef<float> values, WeightFormat format);
+  /// The format of layer `name`'s weights: its `layer-weights` entry's, or
+  /// `weights`.
+  WeightFormat formatOf(StringRef name);
+
+  /// The parsed `layer-weights` entries (regex, format), in order.
+  SmallVector<std::pair<std::string, WeightFormat>> overrides;
   void quantizeInput(PrunableOpInterface op, StringRef name, double lo,
                      double hi);
   void quantizeInputDynamically(PrunableOpInterface op, StringRef name);
@@ -205,18 +212,27 @@ ShearsQuantize::chooseRange(Operation *op, StringRef name,
   return std::make_pair(std::max(lo, -threshold), std::min(hi, threshold));
 }
 
+WeightFormat ShearsQuantize::formatOf(StringRef name) {
+  for (auto &[regex, format] : overrides)
+    if (llvm::Regex(regex).match(name))
+      return format;
+  return weights;
+}
+
 void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
-                                    ArrayRef<float> values) {
+                                    ArrayRef<float> values,
+                                    WeightFormat format) {
   Value weight = op.getWeight();
   auto type = cast<RankedTensorType>(weight.getType());
   int64_t channels = type.getDimSize(0);
   int64_t inner = type.getNumElements() / std::max<int64_t>(channels, 1);
   // Rows of `size` weights, each with a scale: an output channel, or for
-  // int4 on a linear layer, a group of one (the last group of a channel
-  // padded with zeros when group-size does not divide it). Convolutions take
-  // int8 when int4 is asked: groups run along a linear layer's input dim.
-  bool int4 = weights == WeightFormat::Int4 && type.getRank() == 2;
-  int64_t size = int4 ? groupSize : inner;
+  // int4 a group of one (along a linear layer's input dim, or a filter's
+  // input channels and window flattened; the last group of a channel padded
+  // with zeros when group-size does not divide it; a channel shorter than a
+  // group is one).
+  bool int4 = format == WeightFormat::Int4;
+  int64_t size = int4 ? std::min<int64_t>(groupSize, inner) : inner;
   int64_t padded = (inner + size - 1) / size * size;
   SmallVector<float> paddedValues;
   if (padded != inner) {
@@ -231,7 +247,7 @@ void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
   SmallVector<int8_t> ints(values.size());
   for (int64_t c = 0; c < rows; ++c) {
     ArrayRef<float> row = values.slice(c * size, size);
-    if (weights == WeightFormat::Binary) {
+    if (format == WeightFormat::Binary) {
       double sum = 0;
       for (float w : row)
         sum += std::fabs(w);
@@ -258,8 +274,9 @@ void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
   auto loc = [&](StringRef suffix) {
     return NameLoc::get(b.getStringAttr(base + suffix.str()));
   };
-  // Groups are the rows of a [rows, size] view, dequantized per row and
-  // reshaped back; an output channel per row keeps the weight's shape.
+  // Groups are the rows of a [rows, size] view, dequantized per row,
+  // reshaped to [channels, padded], sliced to [channels, inner] and reshaped
+  // back; an output channel per row keeps the weight's shape.
   bool grouped = size != inner;
   auto intType = grouped
                      ? RankedTensorType::get({rows, size}, b.getI8Type())
@@ -288,9 +305,12 @@ void ShearsQuantize::quantizeWeight(PrunableOpInterface op, StringRef name,
           ReshapeOp::create(b, loc("_reshape"), paddedType, dequantized);
     if (padded != inner)
       dequantized = SliceOp::create(
-          b, loc("_slice"), type, dequantized, b.getDenseI64ArrayAttr({1}),
-          b.getDenseI64ArrayAttr({0}), b.getDenseI64ArrayAttr({inner}),
-          b.getDenseI64ArrayAttr({1}));
+          b, loc("_slice"),
+          RankedTensorType::get({channels, inner}, type.getElementType()),
+          dequantized, b.getDenseI64ArrayAttr({1}), b.getDenseI64ArrayAttr({0}),
+          b.getDenseI64ArrayAttr({inner}), b.getDenseI64ArrayAttr({1}));
+    if (type.getRank() != 2)
+      dequantized = ReshapeOp::create(b, loc("_shape"), type, dequantized);
   }
   Operation *old = weight.getDefiningOp();
   op->replaceUsesOfWith(weight, dequantized);
@@ -337,6 +357,26 @@ LogicalResult ShearsQuantize::initializeOptions(
   if (!exclude.empty() && !llvm::Regex(exclude).isValid(regexError))
     return errorHandler("exclude '" + exclude +
                         "' is not a valid regex: " + regexError);
+  overrides.clear();
+  for (const std::string &entry : layerWeights) {
+    size_t eq = entry.rfind('=');
+    StringRef text =
+        eq == std::string::npos ? "" : StringRef(entry).drop_front(eq + 1);
+    auto format = llvm::StringSwitch<std::optional<WeightFormat>>(text)
+                      .Case("int8", WeightFormat::Int8)
+                      .Case("int4", WeightFormat::Int4)
+                      .Case("binary", WeightFormat::Binary)
+                      .Default(std::nullopt);
+    if (!format)
+      return errorHandler("layer-weights entry '" + entry +
+                          "' is not REGEX=FORMAT (FORMAT int8, int4 or "
+                          "binary)");
+    std::string regex = entry.substr(0, eq);
+    if (!llvm::Regex(regex).isValid(regexError))
+      return errorHandler("layer-weights entry '" + entry +
+                          "': invalid regex: " + regexError);
+    overrides.emplace_back(std::move(regex), *format);
+  }
   return success();
 }
 
@@ -404,7 +444,7 @@ void ShearsQuantize::runOnOperation() {
       quantizeInputDynamically(op, name);
       ++numQuantizedInputs;
     }
-    quantizeWeight(op, name, *weights);
+    quantizeWeight(op, name, *weights, formatOf(name));
     ++numQuantizedLayers;
   }
 }

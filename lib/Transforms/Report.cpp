@@ -385,13 +385,9 @@ struct ShearsSummary : shears::impl::ShearsSummaryBase<ShearsSummary> {
 };
 } // namespace
 
-void mlir::shears::printQuantizationReport(Operation *root,
-                                           llvm::raw_ostream &os) {
-  struct Row {
-    std::string name, format, input;
-    int64_t scales, bytes;
-  };
-  std::vector<Row> rows;
+std::vector<QuantizedLayer>
+mlir::shears::collectQuantizedLayers(Operation *root) {
+  std::vector<QuantizedLayer> rows;
   root->walk([&](PrunableOpInterface op) {
     DequantizeOp dequantize = getWeightDequantize(op.getWeight());
     if (!dequantize)
@@ -404,7 +400,7 @@ void mlir::shears::printQuantizationReport(Operation *root,
     for (int32_t v : *ints)
       largest = std::max(largest, v < 0 ? -v : v);
     int64_t bits = largest <= 1 ? 1 : largest <= 8 ? 4 : 8;
-    Row row;
+    QuantizedLayer row;
     row.name = rowName(op);
     row.format = bits == 1 ? "binary" : bits == 4 ? "int4" : "int8";
     row.scales = cast<RankedTensorType>(dequantize.getScale().getType())
@@ -425,10 +421,16 @@ void mlir::shears::printQuantizationReport(Operation *root,
     }
     rows.push_back(std::move(row));
   });
+  return rows;
+}
+
+void mlir::shears::printQuantizationReport(Operation *root,
+                                           llvm::raw_ostream &os) {
+  std::vector<QuantizedLayer> rows = collectQuantizedLayers(root);
   if (rows.empty())
     return;
   size_t width = 5;
-  for (const Row &r : rows)
+  for (const QuantizedLayer &r : rows)
     width = std::max(width, r.name.size());
   auto line = [&](StringRef name, StringRef format, StringRef scales,
                   StringRef bytes, StringRef input) {
@@ -438,7 +440,7 @@ void mlir::shears::printQuantizationReport(Operation *root,
   };
   line("layer", "weights", "scales", "weight bytes", "input");
   int64_t total = 0;
-  for (const Row &r : rows) {
+  for (const QuantizedLayer &r : rows) {
     line(r.name, r.format, std::to_string(r.scales), std::to_string(r.bytes),
          r.input);
     total += r.bytes;

@@ -459,13 +459,16 @@ def _pass_options(options: dict) -> str:
 def quantize(model, *, calibration=None, statistics=None, method: str = "minmax",
              percentile: float = 99.99, weights: str = "int8", group_size: int = 64,
              reduce_range: bool = False, activations: Optional[str] = None,
-             exclude: Optional[str] = None, batch: int = 256) -> Module:
+             exclude: Optional[str] = None, layer_weights: Optional[dict] = None,
+             batch: int = 256) -> Module:
     """Quantizes a model, as `shears quantize` does (the shears-quantize pass,
     docs/Quantization.md), and returns the new module (`model` is not
     changed; a path is loaded).
 
     weights: "int8" (a scale per output channel), "int4" (a scale per
-    `group_size` weights of a linear layer's row) or "binary";
+    `group_size` weights of an output channel) or "binary", and
+    `layer_weights` ({regex: format}, the first match wins) for the layers
+    whose ONNX node name a regex matches;
     `reduce_range`: int8 weights in [-64, 64], which AVX2's integer kernels
     need (CPUs without AVX512-VNNI run other int8 layers in f32). activations:
     "static" (ui8 with ranges calibrated on `calibration` samples, or read
@@ -496,7 +499,9 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
             "weights": weights, "group-size": group_size,
             "reduce-range": reduce_range, "activations": activations,
             "method": method, "percentile": percentile,
-            "statistics": path if activations == "static" else None, "exclude": exclude})
+            "statistics": path if activations == "static" else None, "exclude": exclude,
+            "layer-weights": None if not layer_weights else
+            [f"{regex}={form}" for regex, form in layer_weights.items()]})
         quantized = module.clone()
         quantized.run_pipeline(f"canonicalize,shears-quantize{{{options}}},canonicalize")
     return quantized

@@ -7,7 +7,7 @@
 // RUN: shears-opt %s --shears-quantize="activations=dynamic" | FileCheck %s --check-prefix=DYNAMIC
 // RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=1" | FileCheck %s --check-prefix=INT4
 // RUN: shears-opt %s --shears-quantize="activations=none weights=binary" | FileCheck %s --check-prefix=BINARY
-// RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=3" | FileCheck %s --check-prefix=INT4-PADDED
+// RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=3" | FileCheck %s --check-prefix=INT4-LARGE
 // RUN: shears-opt %s --shears-quantize="activations=none reduce-range=true" | FileCheck %s --check-prefix=REDUCED
 // Quantizing twice changes nothing the second time.
 // RUN: shears-opt %s --shears-quantize="statistics=%t.npz" --shears-quantize="statistics=%t.npz" | FileCheck %s --check-prefix=MINMAX
@@ -78,13 +78,11 @@
 // INT4: fc1.weight.quantized: "0x4000000007F90000"
 // INT4: fc1.weight.scale: "0x04000000{{[0-9A-F]+}}0000803F0000803F"
 
-// A group-size that does not divide a channel's weights: the last group of
-// each channel is padded with zeros, the padding sliced off: fc1's rows
-// [1.27, -0.5, 0] and [0, 0, 0] are one group each.
-// INT4-PADDED: %[[D:.+]] = shears.dequantize %{{.+}} {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32>
-// INT4-PADDED: %[[W:.+]] = shears.slice %[[D]] {axes = array<i64: 1>, ends = array<i64: 2>, starts = array<i64: 0>, steps = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2x2xf32>
-// INT4-PADDED: shears.linear %arg0, %[[W]]
-// INT4-PADDED: fc1.weight.quantized: "0x4000000007FD00000000"
+// A group larger than a channel's weights: each channel is one group, with
+// nothing padded (quantize-layer-weights.mlir pads a channel's last group).
+// INT4-LARGE: %[[D:.+]] = shears.dequantize %{{.+}} {axis = 0 : i64} : (tensor<2x2xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x2xf32>
+// INT4-LARGE-NEXT: shears.linear %arg0, %[[D]]
+// INT4-LARGE: fc1.weight.quantized: "0x4000000007FD0000"
 
 // reduce-range: fc1's [1.27, -0.5] onto [-64, 64]: scale 1.27 / 64, values
 // [64, -25].

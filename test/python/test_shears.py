@@ -837,12 +837,34 @@ def test_quantize_reduce_range(tmp_path):
         assert np.abs(stored[name].astype(int)).max() == 64
 
 
+def test_quantize_layer_weights(tmp_path):
+    """layer_weights: the first regex that matches a layer's name gives its
+    format; the others take `weights`. The CNN's stem in int8, its classifier
+    in int4 and its other convolutions binary, as the stored integers say."""
+    q = shears.quantize(model_path("cnn"), activations="none", weights="binary", group_size=32,
+                        layer_weights={"^/stem/": "int8", "^/fc/": "int4", "Conv": "int4"})
+    shears.export_onnx(q, tmp_path / "mixed.onnx", bit_packing=False)
+    model = onnx.load(tmp_path / "mixed.onnx")
+    stored = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    weight = {n.name: n.input[1] for n in model.graph.node if n.op_type in ("Conv", "Gemm")}
+    ints = {}
+    for node, name in weight.items():
+        while name not in stored:  # through the group view's Reshape and Slice to the integers
+            name = next(n.input[0] for n in model.graph.node if n.output[0] == name)
+        ints[node] = np.abs(stored[name].astype(int)).max()
+    assert ints == {"/stem/stem.0/Conv": 127, "/block/block.0/Conv": 7, "/block/block.3/Conv": 7,
+                    "/fc/Gemm": 7}, ints
+    with pytest.raises(shears.Error, match="must not hold ','"):
+        shears.quantize(model_path("cnn"), activations="none", layer_weights={"a,b": "int8"})
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"activations": "static"}, "needs calibration samples or statistics"),
     ({"weights": "int4", "reduce_range": True}, "reduce-range is for weights=int8"),
     # (The option parser says why on stderr only.)
     ({"weights": "int2"}, 'failed to add `shears-quantize` with options `weights="int2"'),
     ({"group_size": 0, "weights": "int4"}, "group-size must be positive"),
+    ({"layer_weights": {"(": "int8"}}, "failed to add `shears-quantize`"),
     ({"activations": "dynamic", "statistics": "unused.npz"},
      "calibration and statistics are for activations='static'"),
 ])

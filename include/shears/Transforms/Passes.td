@@ -200,9 +200,12 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
       max|w| / 64, as ONNX Runtime's reduce_range, so that AVX2's integer
       kernel can sum pairs of products in 16 bits); `int4`, values in
       [-8, 7] with one scale per `group-size` consecutive weights of an
-      output channel (scale = max|w| / 7; the groups dequantized as rows of
+      output channel (along a linear layer's input dim, or a filter's input
+      channels and window flattened; a channel shorter than a group is one
+      group; scale = max|w| / 7; the groups dequantized as rows of
       `group-size`, then reshaped); `binary`, the sign (+-1) with one scale
-      per output channel, the mean of |w| (XNOR-Net);
+      per output channel, the mean of |w| (XNOR-Net). `layer-weights`
+      overrides `weights` for the layers whose name its regex matches;
     - with `activations=static`, its input goes through `shears.quantize`
       to `ui8` and back with one scale and zero point for the tensor
       (asymmetric: [lo, hi] mapped onto [0, 255], 0 exactly representable),
@@ -231,6 +234,9 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
                         "4 bits, a scale per group of group-size weights"),
              clEnumValN(mlir::shears::WeightFormat::Binary, "binary",
                         "the sign, a scale per output channel"))}]>,
+    ListOption<"layerWeights", "layer-weights", "std::string",
+               "REGEX=FORMAT: the weights' format (int8, int4 or binary) of "
+               "layers whose node name matches REGEX (the first match wins)">,
     Option<"reduceRange", "reduce-range", "bool", "false",
            "weights=int8: integers in [-64, 64] (7 bits and a sign), for "
            "CPUs whose integer kernel is AVX2's vpmaddubsw (16-bit pairs)">,

@@ -96,12 +96,21 @@ void printModelReport(const ModelReport &report, llvm::raw_ostream &os);
 /// "macs_per_sample", "onnx_bytes"}}. Unknown channels and sizes are null.
 void printModelReportJSON(const ModelReport &report, llvm::raw_ostream &os);
 
-/// Writes, for every prunable op nested in `root` whose weight is
-/// quantized (a shears.dequantize of constants, maybe reshaped and sliced),
-/// a row: its name, the weight's format (int8, int4 or binary, from the
-/// range of its integers), its scales, the bytes of the weight at that
-/// width plus its f32 scales, and how its input is quantized (the ui8
-/// scale and zero point, dynamic, or f32). Nothing when no layer is.
+/// A layer whose weight is quantized (a shears.dequantize of constants,
+/// maybe reshaped and sliced): its name, the weight's format (int8, int4 or
+/// binary, from the range of its integers), its scales, the bytes of the
+/// weight at that width plus its f32 scales, and how its input is
+/// quantized (the ui8 scale and zero point, dynamic, or f32).
+struct QuantizedLayer {
+  std::string name, format, input;
+  int64_t scales = 0, bytes = 0;
+};
+
+/// The quantized layers among the prunable ops nested in `root`, in order.
+std::vector<QuantizedLayer> collectQuantizedLayers(Operation *root);
+
+/// Writes collectQuantizedLayers(root) as a table with the total bytes;
+/// nothing when no layer is quantized.
 void printQuantizationReport(Operation *root, llvm::raw_ostream &os);
 
 } // namespace mlir::shears
