@@ -6,7 +6,8 @@
                 [--teacher DENSE.onnx --distill 0.5 --temperature 4]
                 [--gradual SPARSITY] [--l1 L] [--group-lasso L]
                 [--data-fraction F --select random|loss] [--seed 0]
-                [--quantize int8|int4|binary [--group-size 64] [--exclude REGEX]]
+                [--quantize int8|int4|binary [--group-size 64] [--exclude REGEX]
+                 [--layer-weights REGEX=FORM ...]]
                 [--input NAME=X.npy --labels Y.npy] [--json report.json]
 
 The graph runs on PyTorch through utils/onnx_gradients.py's interpreter; every
@@ -31,8 +32,9 @@ first output (logits).
   random or, with `--select loss`, the samples the model gets most wrong
   (highest cross-entropy before training).
 - `--quantize FORM`: quantization-aware training for `shears quantize
-  --activations none --weights FORM [--group-size G] [--exclude R]`. The graph sees every
-  weight that command quantizes as it would store it (dequantized); the
+  --activations none --weights FORM [--group-size G] [--exclude R]
+  [--layer-weights R=FORM ...]`. The graph sees every weight that command
+  quantizes as it would store it (dequantized); the
   float weights train under it, their gradients passed straight through
   the rounding (BinaryConnect's and XNOR-Net's estimator). The output holds
   the float weights: quantize it with that command, which gives the model
@@ -69,12 +71,14 @@ def weight_names(interp):
     return [n for n, p in interp.params.items() if p.dim() >= 2]
 
 
-def quantized_layers(model, interp, exclude=None):
-    """Initializer name -> the axis of its output channels, for every weight
-    `shears quantize` quantizes: a Conv's filter (axis 0), a Gemm's or a
-    MatMul's constant right-hand side of rank 2 (1, or 0 under transB) and a
-    Gather's constant table of rank 2 (its rows); but those of nodes whose
-    name the regex `exclude` matches, as `shears quantize --exclude`."""
+def quantized_layers(model, interp, form, exclude=None, overrides=()):
+    """Initializer name -> (the axis of its output channels, its format),
+    for every weight `shears quantize --weights FORM` quantizes: a Conv's
+    filter (axis 0), a Gemm's or a MatMul's constant right-hand side of rank
+    2 (1, or 0 under transB) and a Gather's constant table of rank 2 (its
+    rows); but those of nodes whose name the regex `exclude` matches, as
+    `--exclude`. `overrides`: (regex, format) pairs, as `--layer-weights`
+    (the first whose regex matches the node's name gives its format)."""
     layers = {}
     for node in model.graph.node:
         if exclude and re.search(exclude, node.name):
@@ -90,22 +94,22 @@ def quantized_layers(model, interp, exclude=None):
             continue
         param = interp.params.get(name)
         if param is not None and (node.op_type == "Conv" or param.dim() == 2):
-            layers[name] = axis
+            layers[name] = (axis, next((f for r, f in overrides if re.search(r, node.name)), form))
     return layers
 
 
 def fake_quantize(weight, axis, form, group_size):
     """`weight` as `shears quantize --weights FORM` stores it, dequantized:
     int8 symmetric per output channel, int4 per group of `group_size` along
-    a rank-2 weight's input dim (convolutions int8; a channel's last group
-    padded with zeros), or binary (the sign, zero counted positive, times
+    an output channel (a channel's last group padded with zeros; one shorter
+    than a group is one group), or binary (the sign, zero counted positive, times
     the mean |w| of the channel). Gradients pass straight through to
     `weight` (the straight-through estimator)."""
     rows = weight.movedim(axis, 0)
     flat = rows.reshape(rows.shape[0], -1)
     inner = flat.shape[1]
-    grouped = form == "int4" and weight.dim() == 2
-    size = group_size if grouped else inner
+    grouped = form == "int4"
+    size = min(group_size, inner) if grouped else inner
     padded = -(-inner // size) * size
     values = F.pad(flat, (0, padded - inner)).reshape(-1, size)
     with torch.no_grad():
@@ -281,6 +285,9 @@ def main():
                    help="--quantize int4: weights per scale, as shears quantize's (default 64)")
     p.add_argument("--exclude", metavar="REGEX",
                    help="--quantize: layers (ONNX node names) that stay f32, as shears quantize's")
+    p.add_argument("--layer-weights", action="append", default=[], metavar="REGEX=FORM",
+                   help="--quantize: the format of layers whose node name matches REGEX, as "
+                        "shears quantize's (repeatable; the first match wins)")
     p.add_argument("--input", action="append", metavar="NAME=X.npy", help="training input NAME from X.npy")
     p.add_argument("--labels", metavar="Y.npy", help="int class labels, with --input")
     p.add_argument("--json", help="write the settings and accuracies as JSON here")
@@ -305,6 +312,18 @@ def main():
             re.compile(args.exclude)
         except re.error as e:
             p.error(f"--exclude '{args.exclude}' is not a valid regex: {e}")
+    overrides = []
+    for entry in args.layer_weights:
+        regex, _, form = entry.rpartition("=")
+        if form not in ("int8", "int4", "binary"):
+            p.error(f"--layer-weights '{entry}' is not REGEX=FORM (FORM int8, int4 or binary)")
+        try:
+            re.compile(regex)
+        except re.error as e:
+            p.error(f"--layer-weights '{entry}': invalid regex: {e}")
+        overrides.append((regex, form))
+    if (args.exclude is not None or overrides) and not args.quantize:
+        p.error("--exclude and --layer-weights go with --quantize")
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     started = time.perf_counter()
     try:
@@ -312,12 +331,12 @@ def main():
         model = densify(onnx.load(args.model))
         interp = Interpreter(model)
         if args.quantize:
-            layers = quantized_layers(model, interp, args.exclude)
+            layers = quantized_layers(model, interp, args.quantize, args.exclude, overrides)
             if not layers:
                 raise ValueError("--quantize: the model has no layer shears quantize quantizes")
-            interp.transforms = {name: functools.partial(fake_quantize, axis=axis, form=args.quantize,
+            interp.transforms = {name: functools.partial(fake_quantize, axis=axis, form=form,
                                                          group_size=args.group_size)
-                                 for name, axis in layers.items()}
+                                 for name, (axis, form) in layers.items()}
         teacher = Interpreter(densify(onnx.load(args.teacher))) if args.teacher else None
         feeds, labels = load_data(interp, args)
         chosen = select(interp, feeds, labels, args.data_fraction, args.select, args.seed)
@@ -339,8 +358,10 @@ def main():
         line += f", test accuracy{weights} {before:.2%} -> {after:.2%}"
     print(line + f" -> {args.output} ({time.perf_counter() - started:.0f} s)")
     if args.quantize:
-        group = f" --group-size {args.group_size}" if args.quantize == "int4" else ""
+        int4 = args.quantize == "int4" or any(form == "int4" for _, form in overrides)
+        group = f" --group-size {args.group_size}" if int4 else ""
         exclude = f" --exclude '{args.exclude}'" if args.exclude else ""
+        exclude += "".join(f" --layer-weights '{e}'" for e in args.layer_weights)
         print(f"quantize it: shears quantize {args.output} --activations none "
               f"--weights {args.quantize}{group}{exclude}")
     if args.json:

@@ -157,8 +157,10 @@ def shears_outputs(model, inputs, folder):
 
 @pytest.mark.parametrize("form,options", [
     ("int8", ["--exclude", "/fc/|/0/"]),
-    ("int4", ["--group-size", "48"]),  # 1568, 784 and 100 inputs: last groups padded
-    ("binary", ["--exclude", "stem|/4/"]),
+    # 1568, 784, 100 and 72 inputs: last groups padded; the stem's 9 one group.
+    ("int4", ["--group-size", "48"]),
+    ("binary", ["--exclude", "stem|/4/", "--layer-weights", "block.3|/2/=int4",
+                "--layer-weights", "block=int8", "--group-size", "32"]),
 ])
 def test_fake_quantization_is_shears_quantize(form, options, tmp_path):
     """The graph `--quantize` trains is the model `shears quantize` writes:
@@ -168,8 +170,11 @@ def test_fake_quantization_is_shears_quantize(form, options, tmp_path):
     import torch
     from finetune import fake_quantize, quantized_layers
     from onnx_gradients import Interpreter
-    group = int(options[1]) if form == "int4" else 64
-    exclude = options[1] if "--exclude" in options else None
+    given = dict(zip(options[::2], options[1::2]))
+    group = int(given.get("--group-size", 64))
+    exclude = given.get("--exclude")
+    overrides = [tuple(v.rsplit("=", 1)) for k, v in zip(options[::2], options[1::2])
+                 if k == "--layer-weights"]
     for name in ("cnn", "mlp"):
         quantized = shears_quantize(MODELS / f"{name}.onnx", tmp_path / f"{name}.q.onnx", form, options)
         inputs = MODELS / f"{name}.input.npy"
@@ -179,9 +184,10 @@ def test_fake_quantization_is_shears_quantize(form, options, tmp_path):
         with torch.no_grad():
             feeds = {"input": torch.from_numpy(np.load(inputs))}
             unquantized = interp.run(feeds)[0].numpy()
-            layers = quantized_layers(model, interp, exclude)
+            layers = quantized_layers(model, interp, form, exclude, overrides)
             assert len(layers) == {"cnn": 4, "mlp": 3}[name] - (exclude is not None), layers
-            interp.transforms = {n: lambda w, a=a: fake_quantize(w, a, form, group) for n, a in layers.items()}
+            interp.transforms = {n: lambda w, a=a, f=f: fake_quantize(w, a, f, group)
+                                 for n, (a, f) in layers.items()}
             got = interp.run(feeds)[0].numpy()
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
         # Far closer than the float model, which is what the test tells apart.
@@ -216,6 +222,9 @@ def test_quantization_aware_training(tmp_path):
     (["--quantize", "int8", "--exclude", "("], "--exclude '(' is not a valid regex"),
     (["--quantize", "binary", "--exclude", "Gemm", "--samples", "64"],
      "--quantize: the model has no layer shears quantize quantizes"),
+    (["--quantize", "int8", "--layer-weights", "Gemm=int2"], "is not REGEX=FORM"),
+    (["--quantize", "int8", "--layer-weights", "(=int4"], "invalid regex"),
+    (["--exclude", "Gemm"], "--exclude and --layer-weights go with --quantize"),
 ])
 def test_bad_quantize_options(args, message, tmp_path):
     out = tmp_path / "bad.onnx"
