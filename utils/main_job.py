@@ -14,8 +14,9 @@ from utils/onnx_gradients.py) and activation (input norms of 1024 training
 images from `shears calibrate`). Then quantization: `shears quantize` with
 int8 weights only and with calibrated int8 inputs (minmax, percentile,
 entropy on 1024 training images), and the 50%-channel-pruned model
-quantized (prune, then quantize), and int4 (groups of 64) and binary weights
-(no fine-tuning): accuracy, file size, latency. Then Deep Compression's
+quantized (prune, then quantize), and int4 (groups of 64) and binary weights,
+without and with quantization-aware training (utils/finetune.py --quantize):
+accuracy, file size, latency. Then Deep Compression's
 pack: pruned (unstructured, global, activation criterion) at 50-90%, packed by
 `shears pack` with 4- and 5-bit weight sharing and Huffman coding, and the
 fine-tuned models below packed with 3 and 4 bits: accuracy, bytes and the
@@ -952,13 +953,34 @@ QUANTIZATIONS = [("int8 weights", ["--activations", "none"]),
                  ("int8 dynamic", ["--activations", "dynamic"])]
 
 
+# Quantization-aware training (utils/finetune.py --quantize, distilled from
+# the f32 model, on the 60,000 training images) before weight-only
+# quantization: per model, (row label, format, options for both finetune.py
+# and shears quantize, epochs, finetune.py's learning rate and batch).
+QUANTIZATION_TRAINING = {
+    "fashion_mnist_mlp": [("binary weights, trained", "binary", [], 3, ["--lr", "1e-3", "--batch", "64"]),
+                          ("int4 weights g64, trained", "int4", [], 1, ["--lr", "1e-3", "--batch", "64"])],
+    "fashion_mnist_cnn": [("binary weights, trained", "binary", [], 3, ["--lr", "1e-2", "--batch", "64"]),
+                          ("binary, stem int8, trained", "binary", ["--layer-weights", "^/stem/=int8"], 3,
+                           ["--lr", "1e-2", "--batch", "64"]),
+                          ("int4 weights g64, trained", "int4", [], 1, ["--lr", "2e-3", "--batch", "64"])],
+}
+
+
+def slug(label):
+    """`label` as part of a file name."""
+    return re.sub(r"[^\w.-]+", "_", label)
+
+
 def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     """Accuracy, file size and latency of the model quantized by `shears quantize` with each
-    method (the activations calibrated on 1024 training images, statistics measured once), and
-    of the 50%-channel-pruned model quantized with entropy calibration (prune, then quantize)."""
+    method (the activations calibrated on 1024 training images, statistics measured once), of
+    the 50%-channel-pruned model quantized with entropy calibration (prune, then quantize), and
+    of binary and int4 weights after quantization-aware training (QUANTIZATION_TRAINING)."""
     import subprocess
     name = Path(path).stem
     x, labels = data.for_model(spec)
+    trainable = labels is not None
     if labels is not None:  # Fashion-MNIST: training images, not the test images
         x = fashion_mnist.calibration_images(1024)
     calib = os.path.join(tmp, f"{name}.qcalib.npy")
@@ -973,7 +995,7 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     statistics = {}  # Per source model: its activations' statistics, measured once.
 
     def quantize(source, label, options):
-        out = os.path.join(tmp, f"{name}.{label.replace(' ', '_')}.onnx")
+        out = os.path.join(tmp, f"{name}.{slug(label)}.onnx")
         cmd = [str(BIN / "shears"), "quantize", str(source), "-o", out] + options
         if "--activations" not in options:  # static: calibrated
             if source not in statistics:
@@ -1007,6 +1029,12 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     add("pruned 50% channels", pruned_path, dense_bytes)
     add("pruned 50% + int8 entropy",
         quantize(pruned_path, "pruned int8 entropy", ["--method", "entropy"]), dense_bytes)
+    for label, form, options, epochs, training in QUANTIZATION_TRAINING.get(name, []) if trainable else []:
+        tuned = os.path.join(tmp, f"{name}.{slug(label)}.f32.onnx")
+        log(f"   training for {label} ({epochs} epochs)")
+        run([sys.executable, str(REPO / "utils" / "finetune.py"), str(path), "-o", tuned, "--quantize", form,
+             "--epochs", str(epochs), "--teacher", str(path), *training, *options, "--quiet"])
+        add(label, quantize(tuned, label, ["--activations", "none", "--weights", form, *options]), dense_bytes)
     log(f"   timing {len(entries)} quantized variants at batch 1 and 256, {args.rounds} rounds")
     time_all(entries, args)
     return [row for row, _, _ in entries]
