@@ -38,7 +38,9 @@ first output (logits).
   float weights train under it, their gradients passed straight through
   the rounding (BinaryConnect's and XNOR-Net's estimator). The output holds
   the float weights: quantize it with that command, which gives the model
-  the accuracies printed were measured on.
+  the accuracies printed were measured on. A Conv followed by a
+  BatchNormalization is an error: shears quantize quantizes the filter with
+  the batch norm folded in (PyTorch's exporter folds them in eval mode).
 
 Data: Fashion-MNIST's training set by default (utils/fashion_mnist.py),
 reshaped to the model's single input; otherwise --input and --labels. Test
@@ -80,9 +82,17 @@ def quantized_layers(model, interp, form, exclude=None, overrides=()):
     `--exclude`. `overrides`: (regex, format) pairs, as `--layer-weights`
     (the first whose regex matches the node's name gives its format)."""
     layers = {}
+    readers = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node.op_type)
     for node in model.graph.node:
         if exclude and re.search(exclude, node.name):
             continue
+        if node.op_type == "Conv" and readers.get(node.output[0]) == ["BatchNormalization"]:
+            raise ValueError(f"--quantize: node '{node.name}' (Conv) is followed by a "
+                             "BatchNormalization, which shears quantize folds into the filter "
+                             "before quantizing it; export the model with batch norms folded")
         if node.op_type == "Conv" and len(node.input) > 1:
             name, axis = node.input[1], 0
         elif node.op_type in ("Gemm", "MatMul") and len(node.input) > 1:

@@ -176,12 +176,12 @@ private:
   /// The format of layer `name`'s weights: its `layer-weights` entry's, or
   /// `weights`.
   WeightFormat formatOf(StringRef name);
-
-  /// The parsed `layer-weights` entries (regex, format), in order.
-  SmallVector<std::pair<std::string, WeightFormat>> overrides;
   void quantizeInput(PrunableOpInterface op, StringRef name, double lo,
                      double hi);
   void quantizeInputDynamically(PrunableOpInterface op, StringRef name);
+
+  /// The parsed `layer-weights` entries (regex, format), in order.
+  SmallVector<std::pair<std::string, WeightFormat>> overrides;
 };
 
 FailureOr<std::pair<double, double>>

@@ -231,3 +231,24 @@ def test_bad_quantize_options(args, message, tmp_path):
     result = run(MODELS / "mlp.onnx", "-o", out, *args)
     assert result.returncode != 0 and message in result.stderr, result.stderr
     assert not out.exists()
+
+
+def test_quantize_refuses_unfolded_batch_norm(tmp_path):
+    """A Conv followed by a BatchNormalization: shears quantize quantizes
+    the folded filter, which training on the unfolded one would not match."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(0)
+    arrays = {"w": rng.standard_normal((4, 1, 3, 3)), "s": np.ones(4), "b": np.zeros(4), "m": np.zeros(4),
+              "v": np.ones(4), "fw": rng.standard_normal((10, 4 * 26 * 26))}
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["input", "w"], ["c"], name="conv"),
+         helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["bn"], name="bn"),
+         helper.make_node("Flatten", ["bn"], ["f"], name="flat"),
+         helper.make_node("Gemm", ["f", "fw"], ["out"], name="fc", transB=1)], "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 10])],
+        [numpy_helper.from_array(a.astype(np.float32), n) for n, a in arrays.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "bn.onnx")
+    result = run(tmp_path / "bn.onnx", "-o", tmp_path / "out.onnx", "--quantize", "int8", "--samples", "64")
+    assert result.returncode == 1 and "node 'conv' (Conv) is followed by a BatchNormalization" in result.stderr
+    assert not (tmp_path / "out.onnx").exists()
