@@ -960,8 +960,9 @@ QUANTIZATIONS = [("int8 weights", ["--activations", "none"]),
 QUANTIZATION_TRAINING = {
     "fashion_mnist_mlp": [("binary weights, trained", "binary", [], 3, ["--lr", "1e-3", "--batch", "64"]),
                           ("int4 weights g64, trained", "int4", [], 1, ["--lr", "1e-3", "--batch", "64"])],
-    "fashion_mnist_cnn": [("binary weights, trained", "binary", [], 3, ["--lr", "1e-2", "--batch", "64"]),
-                          ("binary, stem int8, trained", "binary", ["--layer-weights", "^/stem/=int8"], 3,
+    # The all-binary CNN trains to 82.57% (docs/Quantization.md); its
+    # one-channel stem in int8 costs no bytes and does better.
+    "fashion_mnist_cnn": [("binary, stem int8, trained", "binary", ["--layer-weights", "^/stem/=int8"], 3,
                            ["--lr", "1e-2", "--batch", "64"]),
                           ("int4 weights g64, trained", "int4", [], 1, ["--lr", "2e-3", "--batch", "64"])],
 }
