@@ -1305,8 +1305,9 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   Opt<std::string> weights(
       "weights",
       cl::desc("int8 (a scale per output channel; the default), int4 (a "
-               "scale per --group-size weights) or binary (the sign and the "
-               "mean |w| per output channel)"),
+               "scale per --group-size weights; convolutions int8 with "
+               "static activations, for the integer kernels) or "
+               "binary (the sign and the mean |w| per output channel)"),
       cl::init("int8"), cl::cat(cat));
   Opt<std::string> groupSize(
       "group-size",

@@ -466,7 +466,8 @@ def quantize(model, *, calibration=None, statistics=None, method: str = "minmax"
     changed; a path is loaded).
 
     weights: "int8" (a scale per output channel), "int4" (a scale per
-    `group_size` weights of an output channel) or "binary", and
+    `group_size` weights of an output channel; convolutions int8 with
+    static activations, for the integer kernels) or "binary", and
     `layer_weights` ({regex: format}, the first match wins) for the layers
     whose ONNX node name a regex matches;
     `reduce_range`: int8 weights in [-64, 64], which AVX2's integer kernels

@@ -3,6 +3,11 @@
 // layer-weights choosing each layer's format by the regex on its name.
 // RUN: shears-opt %s --shears-quantize="activations=none weights=int4 group-size=3" | FileCheck %s --check-prefix=INT4
 // RUN: shears-opt %s --shears-quantize="activations=none weights=binary group-size=3 layer-weights=^conv$=int4,^fc=int8,conv=int8" | FileCheck %s --check-prefix=MIXED
+// With static activations int4 leaves convolutions in int8 (the integer
+// convolution kernels take a scale per channel), unless an entry asks.
+// RUN: %python -c "import numpy as np; np.savez('%t.npz', **{n + k: np.array(v, np.float32) for n in ('conv', 'fc', 'out') for k, v in (('.range', [0, 1]), ('.histogram', [1] * 8))})"
+// RUN: shears-opt %s --shears-quantize="statistics=%t.npz weights=int4 group-size=3" | FileCheck %s --check-prefix=STATIC
+// RUN: shears-opt %s --shears-quantize="statistics=%t.npz weights=int4 group-size=3 layer-weights=conv=int4" | FileCheck %s --check-prefix=STATIC-ASKED
 
 // Errors.
 // RUN: not shears-opt %s --shears-quantize="activations=none layer-weights=conv=int2" 2>&1 | FileCheck %s --check-prefix=BAD-FORMAT
@@ -45,6 +50,13 @@
 // MIXED: fc.weight.quantized: "0x40000000102030404F5F6F7F8140000000000020"
 // out binary: the signs.
 // MIXED: out.weight.quantized: "0x4000000001FFFF01"
+
+// STATIC-LABEL: func @cnn
+// STATIC: shears.dequantize {{.+}} : (tensor<2x1x2x2xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x1x2x2xf32>
+// STATIC-NEXT: shears.conv2d
+// STATIC: shears.dequantize {{.+}} -> tensor<6x3xf32>
+// STATIC-ASKED-LABEL: func @cnn
+// STATIC-ASKED: shears.dequantize {{.+}} -> tensor<4x3xf32>
 
 // BAD-FORMAT: layer-weights entry 'conv=int2' is not REGEX=FORMAT (FORMAT int8, int4 or binary)
 // NO-FORMAT: layer-weights entry 'conv' is not REGEX=FORMAT
