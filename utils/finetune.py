@@ -34,9 +34,9 @@ first output (logits).
 - `--quantize FORM`: quantization-aware training for `shears quantize
   --activations none --weights FORM [--group-size G] [--exclude R]
   [--layer-weights R=FORM ...]`. The graph sees every weight that command
-  quantizes as it would store it (dequantized); the
-  float weights train under it, their gradients passed straight through
-  the rounding (BinaryConnect's and XNOR-Net's estimator). The output holds
+  quantizes as it would store it (dequantized); the float weights train
+  under it, their gradients passed straight through the rounding
+  (BinaryConnect's and XNOR-Net's estimator). The output holds
   the float weights: quantize it with that command, which gives the model
   the accuracies printed were measured on. A Conv followed by a
   BatchNormalization is an error: shears quantize quantizes the filter with
@@ -112,8 +112,8 @@ def fake_quantize(weight, axis, form, group_size):
     """`weight` as `shears quantize --weights FORM` stores it, dequantized:
     int8 symmetric per output channel, int4 per group of `group_size` along
     an output channel (a channel's last group padded with zeros; one shorter
-    than a group is one group), or binary (the sign, zero counted positive, times
-    the mean |w| of the channel). Gradients pass straight through to
+    than a group is one group), or binary (the sign, zero counted positive,
+    times the mean |w| of the channel). Gradients pass straight through to
     `weight` (the straight-through estimator)."""
     rows = weight.movedim(axis, 0)
     flat = rows.reshape(rows.shape[0], -1)

@@ -981,8 +981,8 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     import subprocess
     name = Path(path).stem
     x, labels = data.for_model(spec)
-    trainable = labels is not None
-    if labels is not None:  # Fashion-MNIST: training images, not the test images
+    fashion = labels is not None
+    if fashion:  # Fashion-MNIST: training images, not the test images
         x = fashion_mnist.calibration_images(1024)
     calib = os.path.join(tmp, f"{name}.qcalib.npy")
     np.save(calib, np.ascontiguousarray(x[:1024]).reshape(
@@ -1030,7 +1030,8 @@ def quantize_sweep(path, module, spec, data, prune, exclude, args, tmp):
     add("pruned 50% channels", pruned_path, dense_bytes)
     add("pruned 50% + int8 entropy",
         quantize(pruned_path, "pruned int8 entropy", ["--method", "entropy"]), dense_bytes)
-    for label, form, options, epochs, training in QUANTIZATION_TRAINING.get(name, []) if trainable else []:
+    trained = QUANTIZATION_TRAINING.get(name, []) if fashion else []  # finetune.py's data
+    for label, form, options, epochs, training in trained:
         tuned = os.path.join(tmp, f"{name}.{slug(label)}.f32.onnx")
         log(f"   training for {label} ({epochs} epochs)")
         run([sys.executable, str(REPO / "utils" / "finetune.py"), str(path), "-o", tuned, "--quantize", form,

@@ -27,6 +27,13 @@ def weights(path):
     return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
 
 
+def shears_outputs(model, inputs, folder, *options):
+    """`shears run MODEL` on the .npy `inputs` (input 'input'): its output."""
+    subprocess.run([str(SHEARS), "run", str(model), "--input", f"input={inputs}", *options,
+                    "--output-dir", str(folder)], check=True, capture_output=True)
+    return np.load(next(Path(folder).glob("*.npy")))
+
+
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory):
     """The MLP pruned to 80% by `shears prune`: with sparse initializers, and
@@ -52,12 +59,9 @@ def test_round_trip_without_training(pruned, tmp_path):
         np.testing.assert_array_equal(before[name], after[name])
     # The same kernels for both (timing could pick either for a layer where
     # they are close, and their sums round differently).
-    for path in (dense, out):
-        subprocess.run([str(SHEARS), "run", str(path), "--input", f"input={MODELS / 'mlp.input.npy'}",
-                        "--time-sparse=false", "--output-dir", str(tmp_path / path.stem)],
-                       check=True, capture_output=True)
-    np.testing.assert_array_equal(np.load(tmp_path / "dense" / "output.npy"),
-                                  np.load(tmp_path / "same" / "output.npy"))
+    np.testing.assert_array_equal(
+        *(shears_outputs(path, MODELS / "mlp.input.npy", tmp_path / path.stem, "--time-sparse=false")
+          for path in (dense, out)))
 
 
 def test_training_keeps_zeros(pruned, tmp_path):
@@ -123,9 +127,7 @@ def test_transformer(tmp_path):
     vit = SRC / "models" / "fashion_mnist_vit.onnx"
     x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
     np.save(tmp_path / "x.npy", x)
-    subprocess.run([str(SHEARS), "run", str(vit), "--input", f"input={tmp_path / 'x.npy'}",
-                    "--output-dir", str(tmp_path / "out")], check=True, capture_output=True)
-    expected = np.load(next((tmp_path / "out").glob("*.npy")))
+    expected = shears_outputs(vit, tmp_path / "x.npy", tmp_path / "out")
     with torch.no_grad():
         got = Interpreter(onnx.load(vit)).run({"input": torch.from_numpy(x)})[0].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
@@ -147,12 +149,6 @@ def shears_quantize(model, out, form, options):
     subprocess.run([str(SHEARS), "quantize", str(model), "--activations", "none", "--weights", form,
                     *options, "-o", str(out)], check=True, capture_output=True)
     return out
-
-
-def shears_outputs(model, inputs, folder):
-    subprocess.run([str(SHEARS), "run", str(model), "--input", f"input={inputs}",
-                    "--output-dir", str(folder)], check=True, capture_output=True)
-    return np.load(next(Path(folder).glob("*.npy")))
 
 
 @pytest.mark.parametrize("form,options", [

@@ -201,10 +201,10 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
       kernel can sum pairs of products in 16 bits); `int4`, values in
       [-8, 7] with one scale per `group-size` consecutive weights of an
       output channel (along a linear layer's input dim, or a filter's input
-      channels and window flattened, but a filter takes int8 with
-      static activations, as the integer convolution kernels need; a
-      channel shorter than a group is one group; scale = max|w| / 7; the groups dequantized as rows of
-      `group-size`, then reshaped); `binary`, the sign (+-1) with one scale
+      channels and window flattened, but a filter takes int8 with static
+      activations, as the integer convolution kernels need; a channel
+      shorter than a group is one group; scale = max|w| / 7; the groups
+      dequantized as rows of `group-size`, then reshaped); `binary`, the sign (+-1) with one scale
       per output channel, the mean of |w| (XNOR-Net). `layer-weights`
       overrides `weights` for the layers whose name its regex matches;
     - with `activations=static`, its input goes through `shears.quantize`
