@@ -137,6 +137,14 @@ inline void prefetchRun(const float *p, int64_t floats) {
   __builtin_prefetch(p + floats - 1, 0, 2);
 }
 
+/// Asks for the lines of the floats [p, p + floats), p anywhere in a line,
+/// to be written.
+inline void prefetchRunForWrite(float *p, int64_t floats) {
+  for (int64_t i = 0; i < floats; i += 64 / int64_t(sizeof(float)))
+    __builtin_prefetch(p + i, 1, 3);
+  __builtin_prefetch(p + floats - 1, 1, 3);
+}
+
 /// acc[r][v] = sum over k of a[k * aStep + r] * b[k * bStep + v * W], where
 /// vector v of B comes from panel v / PV (panels bPanel floats apart).
 #if SHEARS_UK_WIDTH == 8 && defined(__x86_64__)
@@ -940,10 +948,19 @@ void directTask(void *ctx, int64_t task, int worker) {
       VF acc[kMR][kConvV];
       tileOffsets<kMR, kConvV>(cv.k, a, slice + q0, off, acc);
       int rows = static_cast<int>(min64(kMR, cv.mg - row));
+      // The pixel after this panel's, where the next panel writes.
+      int64_t next =
+          numRuns ? runs[numRuns - 1].pixel + runs[numRuns - 1].len : cv.p;
       for (int r = 0; r < rows; ++r) {
         int64_t channel = g * cv.mg + row + r;
         int64_t base = (n * cv.cout + channel) * cv.p;
         float bias = e.bias ? e.bias[channel] : 0.0f;
+        // The lines that the next panel writes in this channel, asked for
+        // now: each channel is a stream of its own, up to 64 of them (a
+        // stem's), more than the hardware prefetchers follow.
+        if (next < cv.p)
+          prefetchRunForWrite(cv.output + base + next + n * cv.outSkip,
+                              min64(kConvNR, cv.p - next));
         for (int u = 0; u < numRuns; ++u) {
           const Run &run = runs[u];
           for (int v = run.lane / W; v * W < run.lane + run.len; ++v) {
