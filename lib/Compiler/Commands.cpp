@@ -1437,7 +1437,8 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   llvm::MapVector<llvm::StringRef, int64_t> formats;
   for (const shears::QuantizedLayer &layer : layers)
     ++formats[layer.format];
-  llvm::outs() << "quantized " << layers.size() << " layers to ";
+  llvm::outs() << "quantized " << layers.size()
+               << (layers.size() == 1 ? " layer to " : " layers to ");
   if (formats.size() <= 1) {
     llvm::outs() << (formats.empty() ? llvm::StringRef(weights)
                                      : formats.front().first);
@@ -1449,7 +1450,9 @@ int shears::quantizeModelCommand(int argc, char **argv) {
   }
   llvm::outs() << " weights";
   if (inputs)
-    llvm::outs() << " and " << inputs << " layer inputs to ui8 ("
+    llvm::outs() << " and " << inputs
+                 << (inputs == 1 ? " layer input" : " layer inputs")
+                 << " to ui8 ("
                  << (needsStatistics ? method.getValue() : "dynamic") << ")";
   llvm::outs() << "\n";
   std::optional<int64_t> bytesAfter = onnxFileSize(outputPath);

@@ -445,6 +445,7 @@ void mlir::shears::printQuantizationReport(Operation *root,
          r.input);
     total += r.bytes;
   }
-  os << llvm::formatv("{0} quantized layers, {1} weight bytes (with scales)\n",
-                      rows.size(), total);
+  os << llvm::formatv("{0} quantized layer{1}, {2} weight bytes (with "
+                      "scales)\n",
+                      rows.size(), rows.size() == 1 ? "" : "s", total);
 }
