@@ -11,9 +11,12 @@ fp32 file; where it holds bit-packed int4 or binary weights (BitShift nodes), th
 stored with --bit-packing=false gives bitwise the same outputs in ONNX Runtime and in Shears;
 ONNX Runtime runs it, and its outputs on SAMPLES test images agree with Shears's compiled int8
 run (the predicted class on at least 99% of the images, every output within 3% of the largest
-output: the two differ where a value lands on the other side of a rounding boundary of an
-activation's quantization, and the flip propagates); and the test accuracy of Shears's int8
-run loses at most --max-drop (default 0.01) of fp32's. --options go to `shears quantize` as
+output: ONNX Runtime's fused int8 kernels round some activations differently, by a step or more,
+and the difference propagates); with quantized activations, every one of them (each
+DequantizeLinear of a QuantizeLinear, made an output of a copy of the file) is within one
+quantization step of ONNX Runtime's when it runs the file node by node (graph optimizations
+disabled: the file's own semantics), which is where float sums can round to either side; and
+the test accuracy of Shears's int8 run loses at most --max-drop (default 0.01) of fp32's. --options go to `shears quantize` as
 they are (e.g. --activations none --weights int4). Prints `quantize OK <model> METHOD: accuracy A (fp32 F), file
 ratio R, agreement G, max abs diff D`.
 """
@@ -25,12 +28,44 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fashion_mnist  # noqa: E402
 from ort_compare import graph_inputs, run_ort  # noqa: E402
 
 BIN = Path(__file__).resolve().parent.parent / "build" / "bin"
+
+
+def with_quantized_activations(path, dst):
+    """Writes to `dst` a copy of the QDQ model at `path` whose quantized activations are outputs
+    too: each DequantizeLinear of a QuantizeLinear's result, through an Identity named probeI
+    (a file name for ort_run.js). Returns [(DequantizeLinear node name, its scale)]."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    scales = {t.name: numpy_helper.to_array(t) for t in graph.initializer
+              if not t.dims}
+    quantized = {n.output[0] for n in graph.node if n.op_type == "QuantizeLinear"}
+    probes = []
+    for node in list(graph.node):
+        if (node.op_type != "DequantizeLinear" or node.input[0] not in quantized
+                or node.input[1] not in scales):
+            continue
+        probe = f"probe{len(probes)}"
+        graph.node.append(helper.make_node("Identity", [node.output[0]], [probe]))
+        graph.output.append(helper.make_tensor_value_info(probe, onnx.TensorProto.FLOAT,
+                                                               None))
+        probes.append((node.name, float(scales[node.input[1]])))
+    onnx.save(model, str(dst))
+    return probes
+
+
+def quantization_steps(probes, ort_dir, outputs, names):
+    """Per probe, |ORT's integer - Shears's| over every element (the values divided by the
+    scale are the integers less the zero point)."""
+    return [np.abs(np.round(np.load(ort_dir / f"probe{i}.npy") / scale)
+                   - np.round(outputs[names.index(f"probe{i}")] / scale))
+            for i, (_, scale) in enumerate(probes)]
 
 
 def main():
@@ -98,6 +133,29 @@ def main():
     if agreement < 0.99 or diff > 0.03 * np.abs(ort).max():
         sys.exit(f"FAIL: ONNX Runtime and Shears agree on {agreement:.1%} of the classes, "
                  f"max abs diff {diff:.3g} (largest output {np.abs(ort).max():.3g})")
+    probed = work / f"probed.{args.method}{tag}.onnx"
+    probes = with_quantized_activations(quantized, probed)
+    if probes:
+        names = [o.name for o in onnx.load(str(probed)).graph.output]
+        outputs = shears.compile(shears.import_onnx(str(probed)))(x)
+        steps = {}
+        for level in ("disabled", "all"):
+            out = work / f"ort-probed-{level}"
+            ok, err = run_ort(probed, {name: samples}, out, optimization=level)
+            if not ok:
+                sys.exit(f"FAIL: ONNX Runtime cannot run {probed}: {err}")
+            steps[level] = quantization_steps(probes, out, outputs, names)
+        for (node, _), d in zip(probes, steps["disabled"]):
+            if d.max() > 1:
+                sys.exit(f"FAIL: {node}: Shears's integers differ from ONNX Runtime's (graph "
+                         f"optimizations disabled) by up to {d.max():.0f} steps, in "
+                         f"{int((d > 1).sum())} of {d.size} values")
+        off = sum(int((d > 0).sum()) for d in steps["disabled"])
+        total = sum(d.size for d in steps["disabled"])
+        fused = max(float(d.max()) for d in steps["all"])
+        print(f"{len(probes)} quantized activations within one step of ONNX Runtime's run "
+              f"node by node ({off} of {total} integers one step off; with its fused int8 "
+              f"kernels, up to {fused:.0f} steps off)")
     accuracy = float((int8.argmax(1) == labels).mean())
     reference = float((fp32.argmax(1) == labels).mean())
     if accuracy < reference - args.max_drop:

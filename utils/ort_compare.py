@@ -29,12 +29,13 @@ def graph_inputs(model):
     return result
 
 
-def run_ort(model, inputs, out_dir, threads=1):
-    """Runs `model` with inputs {name: path.npy}; writes out_dir/<output>.npy.
+def run_ort(model, inputs, out_dir, threads=1, optimization="all"):
+    """Runs `model` with inputs {name: path.npy}; writes out_dir/<output>.npy. `optimization`
+    is ONNX Runtime's graph optimization level (disabled, basic, extended or all).
 
     Returns (ok, stderr text)."""
     cmd = [os.environ.get("NODE", "node"), str(ORT_RUN), str(model), "--out-dir", str(out_dir),
-           "--threads", str(threads)]
+           "--threads", str(threads), "--optimization", optimization]
     for name, path in inputs.items():
         cmd += ["--input", f"{name}={path}"]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

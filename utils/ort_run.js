@@ -3,7 +3,11 @@
 // DIR/<output name>.npy. Characters other than [A-Za-z0-9._-] in output names become '_'.
 //
 //   node utils/ort_run.js MODEL.onnx --input NAME=FILE.npy [--input ...] --out-dir DIR
-//        [--threads N]
+//        [--threads N] [--optimization disabled|basic|extended|all]
+//
+// --optimization: ONNX Runtime's graph optimization level (default all). With `disabled` it
+// runs the graph node by node as the file says: a QDQ model's QuantizeLinear, DequantizeLinear
+// and float operators, not its fused int8 kernels.
 //
 // onnxruntime-node comes from <repo>/.ort (utils/setup_ort.sh installs it).
 'use strict';
@@ -11,7 +15,9 @@ const fs = require('fs');
 const path = require('path');
 
 const USAGE =
-  'usage: node ort_run.js MODEL.onnx --input NAME=FILE.npy [--input ...] --out-dir DIR [--threads N]';
+  'usage: node ort_run.js MODEL.onnx --input NAME=FILE.npy [--input ...] --out-dir DIR [--threads N] ' +
+  '[--optimization disabled|basic|extended|all]';
+const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'];
 
 class UserError extends Error {}
 class UsageError extends UserError {}
@@ -88,7 +94,7 @@ function writeNpy(file, ortType, dims, data) {
 }
 
 function parseArgs(argv) {
-  const args = { model: null, inputs: new Map(), outDir: null, threads: 1 };
+  const args = { model: null, inputs: new Map(), outDir: null, threads: 1, optimization: 'all' };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const value = () => {
@@ -108,6 +114,11 @@ function parseArgs(argv) {
       const v = value();
       args.threads = Number(v);
       if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--threads wants a positive integer, got '${v}'`);
+    } else if (a === '--optimization') {
+      const v = value();
+      if (!OPTIMIZATION_LEVELS.includes(v))
+        throw new UsageError(`--optimization wants one of ${OPTIMIZATION_LEVELS.join(', ')}, got '${v}'`);
+      args.optimization = v;
     } else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -143,6 +154,7 @@ async function main(argv) {
       executionProviders: ['cpu'],
       intraOpNumThreads: args.threads,
       interOpNumThreads: 1,
+      graphOptimizationLevel: args.optimization,
     });
   } catch (e) {
     throw new UserError(`ONNX Runtime cannot load ${args.model}: ${e.message}`);
