@@ -135,6 +135,12 @@ enum {
    * exactly in 16 bits: the AVX2 variant then uses vpmaddubsw, and plain
    * integer loops otherwise. The AVX-512 variant needs no such bound. */
   SHEARS_UK_QUANT_NARROW_WEIGHTS = 1 << 13,
+  /* qgemm and qconv2d: two outputs, the f32 one and then its u8
+   * quantization as with QUANT_OUTPUT_U8 (OUT_SCALE, OUT_ZERO_POINT): for a
+   * result that integer kernels read as their input and others read in f32
+   * (a residual block's output, also the next block's residual). Not with
+   * QUANT_OUTPUT_U8. */
+  SHEARS_UK_QUANT_OUTPUT_BOTH = 1 << 14,
 };
 enum ShearsUKActivation {
   SHEARS_UK_ACT_NONE = 0,
@@ -215,8 +221,9 @@ enum {
  * HAS_BIAS is always set. buffers: A (f32, rank A_RANK), packed B (s8,
  * below), scale [N], bias [N], residual (if HAS_RESIDUAL), output; iparams
  * as gemm; fparams: the epilogue's, then A_SCALE and A_ZERO_POINT, then
- * OUT_SCALE and OUT_ZERO_POINT (QUANT_OUTPUT_U8 only). With QUANT_INPUT_U8
- * A is u8 already; with QUANT_OUTPUT_U8 the output is u8 (flags above).
+ * OUT_SCALE and OUT_ZERO_POINT (QUANT_OUTPUT_U8 or _BOTH only). With
+ * QUANT_INPUT_U8 A is u8 already; with QUANT_OUTPUT_U8 the output is u8, and
+ * with QUANT_OUTPUT_BOTH a u8 output follows the f32 one (flags above).
  *
  * With SHEARS_UK_QGEMM_DYNAMIC, A's scale and zero point come from A itself
  * at each call, as ONNX's DynamicQuantizeLinear: [min(A, 0), max(A, 0)]

@@ -57,29 +57,36 @@ typedef int32_t VIU
 
 typedef uint8_t VB __attribute__((vector_size(W)));
 
-/// A kernel's output: f32, or u8 quantized with a scale and zero point
-/// (SHEARS_UK_QUANT_OUTPUT_U8).
+/// What a kernel's output is: f32, u8 quantized with a scale and zero point
+/// (SHEARS_UK_QUANT_OUTPUT_U8), or both (SHEARS_UK_QUANT_OUTPUT_BOTH).
+enum OutputKind { kFloats = 1, kBytes = 2, kBoth = kFloats | kBytes };
+
+/// A kernel's output (OutputKind).
 struct Output {
   float *floats = nullptr;
   uint8_t *bytes = nullptr;
   float scale = 1, zero = 0;
 
+  int kind() const { return (floats ? kFloats : 0) | (bytes ? kBytes : 0); }
   /// Writes the first `count` lanes of x at element `offset`.
   void write(int64_t offset, VF x, int64_t count) const {
-    return bytes ? writeAs<true>(offset, x, count)
-                 : writeAs<false>(offset, x, count);
+    switch (kind()) {
+    case kBytes:
+      return writeAs<kBytes>(offset, x, count);
+    case kBoth:
+      return writeAs<kBoth>(offset, x, count);
+    default:
+      return writeAs<kFloats>(offset, x, count);
+    }
   }
-  /// write() for a kernel that chose its loop by the output's type (`Bytes`:
-  /// u8); a whole vector unmasked.
-  template <bool Bytes> void writeAs(int64_t offset, VF x, int64_t count) const;
-  /// Asks for the line of element `offset`, to be written.
-  void prefetch(int64_t offset) const {
-    return bytes ? prefetchAs<true>(offset) : prefetchAs<false>(offset);
-  }
-  template <bool Bytes> void prefetchAs(int64_t offset) const {
-    if (Bytes)
+  /// write() for a kernel that chose its loop by the output's kind; a whole
+  /// vector unmasked.
+  template <int Kind> void writeAs(int64_t offset, VF x, int64_t count) const;
+  /// Asks for the lines of element `offset`, to be written.
+  template <int Kind> void prefetchAs(int64_t offset) const {
+    if (Kind & kBytes)
       __builtin_prefetch(bytes + offset, 1, 3);
-    else
+    if (Kind & kFloats)
       __builtin_prefetch(floats + offset, 1, 3);
   }
 };
@@ -140,12 +147,13 @@ struct QOperands {
     if (flags & SHEARS_UK_QGEMM_DYNAMIC)
       columnSums = static_cast<const float *>(*operand++);
     epilogue = Epilogue(flags, fparams, operand);
-    if (flags & SHEARS_UK_QUANT_OUTPUT_U8) {
+    // The f32 output, then (QUANT_OUTPUT_BOTH) its u8 copy; or the u8 one.
+    if (!(flags & SHEARS_UK_QUANT_OUTPUT_U8))
+      output.floats = static_cast<float *>(*operand++);
+    if (flags & (SHEARS_UK_QUANT_OUTPUT_U8 | SHEARS_UK_QUANT_OUTPUT_BOTH)) {
       output.bytes = static_cast<uint8_t *>(*operand);
       output.scale = fparams[SHEARS_UK_QGEMM_F_OUT_SCALE];
       output.zero = fparams[SHEARS_UK_QGEMM_F_OUT_ZERO_POINT];
-    } else {
-      output.floats = static_cast<float *>(*operand);
     }
     aScale = fparams[SHEARS_UK_QGEMM_F_A_SCALE];
     aZero = fparams[SHEARS_UK_QGEMM_F_A_ZERO_POINT];
@@ -197,11 +205,16 @@ void dynamicRange(const float *a, int64_t n, float &scale, float &zero) {
   zero = static_cast<float>(z[0]);
 }
 
-template <bool Bytes>
+template <int Kind>
 void Output::writeAs(int64_t offset, VF x, int64_t count) const {
-  if (!Bytes)
-    return count == W ? store(floats + offset, x)
-                      : storeFirst(floats + offset, x, count);
+  if (Kind & kFloats) {
+    if (count == W)
+      store(floats + offset, x);
+    else
+      storeFirst(floats + offset, x, count);
+  }
+  if (!(Kind & kBytes))
+    return;
   VB q =
       __builtin_convertvector(quantizeLanes(x, splat(scale), splat(zero)), VB);
   if (count == W)
@@ -716,10 +729,10 @@ void quantizeWindow(const QConv &cv, int64_t image, int64_t r0, int64_t r1,
 
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
 /// storeConvTile with 16 lanes, for one kind of epilogue: with or without
-/// a residual, to u8 (`Bytes`) or f32, activation `Act`; whole vectors
-/// of 16 pixels unmasked. The choices are made once a call, not once a
-/// vector.
-template <bool Residual, bool Bytes, int Act>
+/// a residual, to f32, u8 or both (`Kind`), activation `Act`; whole
+/// vectors of 16 pixels unmasked. The choices are made once a call, not
+/// once a vector.
+template <bool Residual, int Kind, int Act>
 void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
                      int64_t p0, int rows, int64_t co, int cols) {
   static_assert(kNR % 16 == 0, "sums transpose as 16 x 16");
@@ -741,32 +754,47 @@ void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
         int64_t ahead = offset + kStrip;
         if (Residual)
           __builtin_prefetch(e.residual + ahead, 0, 3);
-        cv.output.prefetchAs<Bytes>(ahead);
+        cv.output.prefetchAs<Kind>(ahead);
         VF x =
             __builtin_convertvector(reinterpret_cast<VI &>(block[j - j0]), VF);
         x = x * splat(cv.scale[co + j]) + splat(e.bias[co + j]);
         if (Residual)
           x += count == 16 ? load(e.residual + offset)
                            : loadFirst(e.residual + offset, count);
-        cv.output.writeAs<Bytes>(offset, e.activateAs<Act>(x), count);
+        cv.output.writeAs<Kind>(offset, e.activateAs<Act>(x), count);
       }
     }
   }
 }
 
-template <bool Residual, bool Bytes>
+template <bool Residual, int Kind>
 void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
                      int64_t p0, int rows, int64_t co, int cols) {
   switch (cv.epilogue.activation) {
   case SHEARS_UK_ACT_RELU:
-    return storeConvTile16<Residual, Bytes, SHEARS_UK_ACT_RELU>(
+    return storeConvTile16<Residual, Kind, SHEARS_UK_ACT_RELU>(
         cv, acc, image, p0, rows, co, cols);
   case SHEARS_UK_ACT_CLIP:
-    return storeConvTile16<Residual, Bytes, SHEARS_UK_ACT_CLIP>(
+    return storeConvTile16<Residual, Kind, SHEARS_UK_ACT_CLIP>(
         cv, acc, image, p0, rows, co, cols);
   default:
-    return storeConvTile16<Residual, Bytes, SHEARS_UK_ACT_NONE>(
+    return storeConvTile16<Residual, Kind, SHEARS_UK_ACT_NONE>(
         cv, acc, image, p0, rows, co, cols);
+  }
+}
+
+template <bool Residual>
+void storeConvTile16(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
+                     int64_t p0, int rows, int64_t co, int cols) {
+  switch (cv.output.kind()) {
+  case kBytes:
+    return storeConvTile16<Residual, kBytes>(cv, acc, image, p0, rows, co,
+                                             cols);
+  case kBoth:
+    return storeConvTile16<Residual, kBoth>(cv, acc, image, p0, rows, co, cols);
+  default:
+    return storeConvTile16<Residual, kFloats>(cv, acc, image, p0, rows, co,
+                                              cols);
   }
 }
 #endif
@@ -780,16 +808,9 @@ void storeConvTile(const QConv &cv, int32_t (*acc)[kNR], int64_t image,
   const Epilogue &e = cv.epilogue;
   int64_t plane = cv.oh * cv.ow;
 #if SHEARS_UK_WIDTH == 16 && defined(__x86_64__)
-  bool bytes = cv.output.bytes;
   if (e.residual)
-    return bytes
-               ? storeConvTile16<true, true>(cv, acc, image, p0, rows, co, cols)
-               : storeConvTile16<true, false>(cv, acc, image, p0, rows, co,
-                                              cols);
-  return bytes
-             ? storeConvTile16<false, true>(cv, acc, image, p0, rows, co, cols)
-             : storeConvTile16<false, false>(cv, acc, image, p0, rows, co,
-                                             cols);
+    return storeConvTile16<true>(cv, acc, image, p0, rows, co, cols);
+  return storeConvTile16<false>(cv, acc, image, p0, rows, co, cols);
 #endif
   for (int j = 0; j < cols; ++j) {
     int64_t offset = (image * cv.cout + co + j) * plane + p0;

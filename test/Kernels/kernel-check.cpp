@@ -512,6 +512,18 @@ void checkQuantizedIO(const std::string &kernel, const char *what,
   failures += bad != 0;
   std::printf("%s %s: u8 output is the f32 output quantized (%ld differ)\n",
               bad ? "FAIL" : "ok", what, long(bad));
+  // Both (SHEARS_UK_QUANT_OUTPUT_BOTH): the f32 output, then the u8 one,
+  // each bitwise what the kernel writes alone.
+  params[flagsSlot] = ip[flagsSlot] | SHEARS_UK_QUANT_OUTPUT_BOTH;
+  std::vector<char> bothF32(outputs * sizeof(float)), bothU8(outputs);
+  std::vector<void *> bothInputs = inputs;
+  bothInputs.push_back(bothF32.data());
+  bothInputs.push_back(bothU8.data());
+  find(kernel)(bothInputs.data(), dims, params.data(), fp);
+  same = bothF32 == f32 && bothU8 == u8;
+  failures += !same;
+  std::printf("%s %s: both outputs bitwise as each alone\n",
+              same ? "ok" : "FAIL", what);
 }
 
 /// A random int8 weight; with SHEARS_UK_QUANT_NARROW_WEIGHTS in `flags`,

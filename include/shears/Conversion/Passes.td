@@ -148,9 +148,13 @@ def ShearsFuseRequantization : Pass<"shears-fuse-requantization"> {
     scale and zero point, quantizes its output to u8 in its epilogue
     instead (SHEARS_UK_QUANT_OUTPUT_U8), and they read those bytes
     (SHEARS_UK_QUANT_INPUT_U8): the same integers, computed once, at a
-    quarter of the memory traffic. Runs after shears-fuse-epilogues, whose
-    activation comes before the quantization.
+    quarter of the memory traffic. Where other ops read the result in f32
+    too (a residual block's output, which the next block also adds), the
+    kernel writes the f32 output and its u8 copy (SHEARS_UK_QUANT_OUTPUT_BOTH,
+    two results), and the integer kernels read the copy. Runs after
+    shears-fuse-epilogues, whose activation comes before the quantization.
   }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
 def ShearsOutlineShapeChecks

@@ -4,7 +4,9 @@
 // the producer is an integer kernel too, it can do that quantization in its
 // epilogue (after bias, residual and activation, as the consumer would have
 // seen the value) and hand the consumers bytes: the integers are the same,
-// so the outputs are bitwise the same.
+// so the outputs are bitwise the same. Where others read the result in f32
+// too (a residual block's output is the next block's residual), the
+// producer writes both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,25 +38,27 @@ struct FuseRequantization : OpRewritePattern<UKernelOp> {
   LogicalResult matchAndRewrite(UKernelOp op,
                                 PatternRewriter &rewriter) const override {
     if (!isIntegerKernel(op) || op->getNumResults() != 1 ||
-        op.getFlags() & SHEARS_UK_QUANT_OUTPUT_U8)
+        op.getFlags() &
+            (SHEARS_UK_QUANT_OUTPUT_U8 | SHEARS_UK_QUANT_OUTPUT_BOTH))
       return rewriter.notifyMatchFailure(op, "not an f32 integer kernel");
     Value result = op.getResult(0);
-    // Every user an integer kernel quantizing it as its input, alike.
+    // The integer kernels that quantize it as their input, all alike; the
+    // other users read it in f32 (tensor.dim reads the shape only: fine
+    // with either).
     std::optional<std::pair<float, float>> quantization;
     SmallVector<UKernelOp> consumers;
-    SmallVector<tensor::DimOp> dims; // Read the shape only: fine with bytes.
+    bool floatUsers = false;
     for (OpOperand &use : result.getUses()) {
-      if (auto dim = dyn_cast<tensor::DimOp>(use.getOwner())) {
-        dims.push_back(dim);
+      if (isa<tensor::DimOp>(use.getOwner()))
         continue;
-      }
       auto user = dyn_cast<UKernelOp>(use.getOwner());
       if (!user || !isIntegerKernel(user) || use.getOperandNumber() != 0 ||
           llvm::count(user->getOperands(), result) != 1 ||
           user.getFlags() &
-              (SHEARS_UK_QUANT_INPUT_U8 | SHEARS_UK_QGEMM_DYNAMIC))
-        return rewriter.notifyMatchFailure(op, "a user is not an integer "
-                                               "kernel's quantized input");
+              (SHEARS_UK_QUANT_INPUT_U8 | SHEARS_UK_QGEMM_DYNAMIC)) {
+        floatUsers = true;
+        continue;
+      }
       std::pair<float, float> params = {
           user.getFparams()[SHEARS_UK_QGEMM_F_A_SCALE],
           user.getFparams()[SHEARS_UK_QGEMM_F_A_ZERO_POINT]};
@@ -66,36 +70,45 @@ struct FuseRequantization : OpRewritePattern<UKernelOp> {
     if (consumers.empty())
       return rewriter.notifyMatchFailure(op, "no integer kernel reads it");
 
+    // u8 only, or (users in f32 too) the f32 output and then its u8 copy.
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(result.getType());
     auto bytesType = type.clone(
         rewriter.getIntegerType(8, /*isSigned=*/false));
     rewriter.setInsertionPoint(op);
-    Value init = tensor::EmptyOp::create(
+    Value bytesInit = tensor::EmptyOp::create(
         rewriter, loc, tensor::getMixedSizes(rewriter, loc, op.getOutputs()[0]),
         bytesType.getElementType());
+    SmallVector<Value> inits;
+    SmallVector<Type> types;
+    if (floatUsers) {
+      inits.push_back(op.getOutputs()[0]);
+      types.push_back(type);
+    }
+    inits.push_back(bytesInit);
+    types.push_back(bytesType);
     SmallVector<int64_t> iparams(op.getIparams());
-    iparams[op.getFlagsSlot()] |= SHEARS_UK_QUANT_OUTPUT_U8;
+    iparams[op.getFlagsSlot()] |=
+        floatUsers ? SHEARS_UK_QUANT_OUTPUT_BOTH : SHEARS_UK_QUANT_OUTPUT_U8;
     SmallVector<float> fparams(op.getFparams());
     fparams[SHEARS_UK_QGEMM_F_OUT_SCALE] = quantization->first;
     fparams[SHEARS_UK_QGEMM_F_OUT_ZERO_POINT] = quantization->second;
-    auto producer = UKernelOp::create(
-        rewriter, loc, TypeRange{bytesType}, op.getKernelAttr(),
-        op.getInputs(), ValueRange{init},
-        rewriter.getDenseI64ArrayAttr(iparams),
-        rewriter.getDenseF32ArrayAttr(fparams));
+    SmallVector<Value> inputs(op.getInputs());
+    auto producer =
+        UKernelOp::create(rewriter, loc, types, op.getKernelAttr(), inputs,
+                          inits, rewriter.getDenseI64ArrayAttr(iparams),
+                          rewriter.getDenseF32ArrayAttr(fparams));
+    Value bytes = producer.getResults().back();
     for (UKernelOp user : consumers) {
       SmallVector<int64_t> userParams(user.getIparams());
       userParams[user.getFlagsSlot()] |= SHEARS_UK_QUANT_INPUT_U8;
       rewriter.modifyOpInPlace(user, [&] {
-        user->setOperand(0, producer.getResult(0));
+        user->setOperand(0, bytes);
         user.setIparamsAttr(rewriter.getDenseI64ArrayAttr(userParams));
       });
     }
-    for (tensor::DimOp dim : dims)
-      rewriter.modifyOpInPlace(
-          dim, [&] { dim.getSourceMutable().assign(producer.getResult(0)); });
-    rewriter.eraseOp(op);
+    // What is left: tensor.dim, and the users in f32.
+    rewriter.replaceOp(op, producer.getResult(0));
     return success();
   }
 };

@@ -484,3 +484,28 @@ func.func @conv_transpose_stride(%x: tensor<1x6x4x4xf32>, %w: tensor<6x2x3x3xf32
   %0 = shears.conv_transpose %x, %w {strides = array<i64: 0, 1>} : (tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x2x6x6xf32>
   return %0 : tensor<1x2x6x6xf32>
 }
+
+// -----
+
+// QUANT_OUTPUT_BOTH (16384): the f32 output, then its u8 copy.
+func.func @ukernel_both_one_output(%x: tensor<1x4x8x8xf32>, %w: tensor<1x3x3x1x32x4xi8>, %s: tensor<4xf32>, %b: tensor<4xf32>, %e: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  // expected-error @+1 {{flags 16385 call for 2 outputs, got 1}}
+  %0 = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 16385, 0] fparams = [0.0, 0.0, 0.25, 0.0, 0.5, 3.0] -> tensor<1x4x8x8xf32>
+  return %0 : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+func.func @ukernel_both_f32_copy(%x: tensor<1x4x8x8xf32>, %w: tensor<1x3x3x1x32x4xi8>, %s: tensor<4xf32>, %b: tensor<4xf32>, %e: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  // expected-error @+1 {{flags 16385 call for a second output of ui8, got 'f32'}}
+  %0:2 = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e, %e : tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 16385, 0] fparams = [0.0, 0.0, 0.25, 0.0, 0.5, 3.0] -> tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>
+  return %0#0 : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+func.func @ukernel_both_and_u8(%x: tensor<1x4x8x8xf32>, %w: tensor<1x3x3x1x32x4xi8>, %s: tensor<4xf32>, %b: tensor<4xf32>, %e: tensor<1x4x8x8xf32>, %u: tensor<1x4x8x8xui8>) -> tensor<1x4x8x8xf32> {
+  // expected-error @+1 {{flags 16897 ask for a u8 output and for both outputs}}
+  %0:2 = shears.ukernel "qconv2d" ins(%x, %w, %s, %b : tensor<1x4x8x8xf32>, tensor<1x3x3x1x32x4xi8>, tensor<4xf32>, tensor<4xf32>) outs(%e, %u : tensor<1x4x8x8xf32>, tensor<1x4x8x8xui8>) iparams = [4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 1, 16897, 0] fparams = [0.0, 0.0, 0.25, 0.0, 0.5, 3.0] -> tensor<1x4x8x8xf32>, tensor<1x4x8x8xui8>
+  return %0#0 : tensor<1x4x8x8xf32>
+}

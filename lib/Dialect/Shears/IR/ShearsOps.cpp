@@ -1454,11 +1454,16 @@ LogicalResult UKernelOp::verify() {
   if (!(flags & SHEARS_UK_HAS_BIAS) && info->integer)
     return emitOpError() << "flags " << flags << " lack the bias, which '"
                          << getKernel() << "' always has";
-  if (flags & (SHEARS_UK_QUANT_INPUT_U8 | SHEARS_UK_QUANT_OUTPUT_U8) &&
+  if (flags & (SHEARS_UK_QUANT_INPUT_U8 | SHEARS_UK_QUANT_OUTPUT_U8 |
+               SHEARS_UK_QUANT_OUTPUT_BOTH) &&
       !info->integer)
     return emitOpError() << "flags " << flags
                          << " ask for u8 operands, which only qconv2d and "
                             "qgemm take";
+  bool both = flags & SHEARS_UK_QUANT_OUTPUT_BOTH;
+  if (both && flags & SHEARS_UK_QUANT_OUTPUT_U8)
+    return emitOpError() << "flags " << flags
+                         << " ask for a u8 output and for both outputs";
   if (flags & SHEARS_UK_HAS_BIAS && getKernel() == "maxpool2d")
     return emitOpError() << "flags " << flags
                          << " ask for a bias, which maxpool2d has not";
@@ -1504,14 +1509,18 @@ LogicalResult UKernelOp::verify() {
   if (getInputs().size() != expected)
     return emitOpError() << "flags " << flags << " call for " << expected
                          << " inputs, got " << getInputs().size();
-  if (getOutputs().size() != 1)
-    return emitOpError() << "has one output, got " << getOutputs().size();
+  unsigned outputs = both ? 2 : 1;
+  if (getOutputs().size() != outputs)
+    return emitOpError() << "flags " << flags << " call for " << outputs
+                         << " output" << (both ? "s" : "") << ", got "
+                         << getOutputs().size();
   bool tensors = isa<RankedTensorType>(getOutputs()[0].getType());
-  if (getResults().size() != (tensors ? 1u : 0u))
-    return emitOpError() << (tensors ? "on tensors has one result"
+  if (getResults().size() != (tensors ? outputs : 0u))
+    return emitOpError() << (tensors ? "on tensors has a result per output"
                                      : "on memrefs has no results");
-  if (tensors && getResult(0).getType() != getOutputs()[0].getType())
-    return emitOpError() << "result type differs from the output's";
+  for (unsigned i = 0; tensors && i < outputs; ++i)
+    if (getResult(i).getType() != getOutputs()[i].getType())
+      return emitOpError() << "result type differs from the output's";
   for (Value operand : getOperands())
     if (isa<RankedTensorType>(operand.getType()) != tensors)
       return emitOpError() << "mixes tensors and memrefs";
@@ -1528,8 +1537,13 @@ LogicalResult UKernelOp::verify() {
   if (failed(checkElements(getInputs()[0], "an input",
                            flags & SHEARS_UK_QUANT_INPUT_U8)) ||
       failed(checkElements(getOutputs()[0], "an output",
-                           flags & SHEARS_UK_QUANT_OUTPUT_U8)))
+                           flags & SHEARS_UK_QUANT_OUTPUT_U8)) ||
+      (both && failed(checkElements(getOutputs()[1], "a second output",
+                                    /*bytes=*/true))))
     return failure();
+  if (both && cast<ShapedType>(getOutputs()[0].getType()).getShape() !=
+                  cast<ShapedType>(getOutputs()[1].getType()).getShape())
+    return emitOpError() << "the u8 output's shape differs from the f32 one's";
   return success();
 }
 
