@@ -818,6 +818,60 @@ def test_bit_packing_round_trip(tmp_path):
                                   shears.compile(shears.import_onnx(tmp_path / "int8.onnx"))(x))
 
 
+def residual_blocks(path, channels=16, size=12, blocks=2, seed=3):
+    """Writes a model of `blocks` residual blocks (conv, relu, conv, add the
+    block's input, relu) with random 3x3 filters: each block's output is the
+    next block's input and residual."""
+    rng = np.random.default_rng(seed)
+    nodes, weights, x = [], [], "input"
+    for b in range(blocks):
+        for i in range(2):
+            w = (rng.standard_normal((channels, channels, 3, 3)) * 0.1).astype(np.float32)
+            bias = (rng.standard_normal(channels) * 0.1).astype(np.float32)
+            weights += [numpy_helper.from_array(w, f"w{b}{i}"),
+                        numpy_helper.from_array(bias, f"b{b}{i}")]
+        nodes += [helper.make_node("Conv", [x, f"w{b}0", f"b{b}0"], [f"c{b}0"], pads=[1] * 4,
+                                   name=f"/block{b}/conv0"),
+                  helper.make_node("Relu", [f"c{b}0"], [f"r{b}0"]),
+                  helper.make_node("Conv", [f"r{b}0", f"w{b}1", f"b{b}1"], [f"c{b}1"],
+                                   pads=[1] * 4, name=f"/block{b}/conv1"),
+                  helper.make_node("Add", [f"c{b}1", x], [f"a{b}"]),
+                  helper.make_node("Relu", [f"a{b}"], ["output" if b == blocks - 1 else f"y{b}"])]
+        x = f"y{b}"
+    shape = ["N", channels, size, size]
+    graph = helper.make_graph(nodes, "residual", [helper.make_tensor_value_info(
+        "input", TensorProto.FLOAT, shape)], [helper.make_tensor_value_info(
+            "output", TensorProto.FLOAT, shape)], weights)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+@needs_ort
+def test_quantized_residual_blocks_match_onnx_runtime(tmp_path):
+    """Residual blocks in int8: a block's output is the next block's residual
+    (f32) and its first convolution's input (u8, written beside the f32 by
+    the block's last convolution where the integer kernels run). Shears's
+    output is ONNX Runtime's running the QDQ file node by node, up to the
+    few values whose quantization rounds to the other side."""
+    model = residual_blocks(tmp_path / "residual.onnx")
+    x = np.random.default_rng(4).random((8, 16, 12, 12), dtype=np.float32)
+    q = shears.quantize(model, calibration=x)
+    q.export_onnx(tmp_path / "int8.onnx")
+    np.save(tmp_path / "x.npy", x)
+    ok, err = run_ort(tmp_path / "int8.onnx", {"input": tmp_path / "x.npy"}, tmp_path / "ort",
+                      optimization="disabled")
+    assert ok, err
+    want = np.load(tmp_path / "ort" / "output.npy")
+    got = shears.compile(q)(x)
+    scale = np.abs(want).max()
+    diff = np.abs(got - want)
+    assert diff.max() < 0.005 * scale
+    assert (diff > 1e-4 * scale).mean() < 0.01
+    # The f32 model is further off (0.012x the largest output here, against
+    # 4e-7x): the check sees quantization.
+    assert np.abs(shears.compile(model)(x) - want).max() > 0.005 * scale
+
+
 def test_quantize_reduce_range(tmp_path):
     """reduce_range: int8 weights round(w / (max|w| / 64)) per output channel,
     all in [-64, 64], as numpy computes them."""
