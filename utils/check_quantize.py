@@ -11,14 +11,15 @@ fp32 file; where it holds bit-packed int4 or binary weights (BitShift nodes), th
 stored with --bit-packing=false gives bitwise the same outputs in ONNX Runtime and in Shears;
 ONNX Runtime runs it, and its outputs on SAMPLES test images agree with Shears's compiled int8
 run (the predicted class on at least 99% of the images, every output within 3% of the largest
-output: ONNX Runtime's fused int8 kernels round some activations differently, by a step or more,
-and the difference propagates); with quantized activations, every one of them (each
+output: ONNX Runtime's fused int8 kernels round some activations differently, by a step or
+more, and the difference propagates); with quantized activations, every one of them (each
 DequantizeLinear of a QuantizeLinear, made an output of a copy of the file) is within one
 quantization step of ONNX Runtime's when it runs the file node by node (graph optimizations
-disabled: the file's own semantics), which is where float sums can round to either side; and
-the test accuracy of Shears's int8 run loses at most --max-drop (default 0.01) of fp32's. --options go to `shears quantize` as
-they are (e.g. --activations none --weights int4). Prints `quantize OK <model> METHOD: accuracy A (fp32 F), file
-ratio R, agreement G, max abs diff D`.
+disabled: the file's own semantics; a float sum can round to either side); and the test
+accuracy of Shears's int8 run loses at most --max-drop (default 0.01) of fp32's. --options go
+to `shears quantize` as they are (e.g. --activations none --weights int4). Prints `quantize OK
+<model> METHOD: accuracy A (fp32 F), file ratio R, agreement G, max abs diff D`, after a line
+on the quantized activations where there are any.
 """
 import argparse
 import os
@@ -53,8 +54,8 @@ def with_quantized_activations(path, dst):
             continue
         probe = f"probe{len(probes)}"
         graph.node.append(helper.make_node("Identity", [node.output[0]], [probe]))
-        graph.output.append(helper.make_tensor_value_info(probe, onnx.TensorProto.FLOAT,
-                                                               None))
+        graph.output.append(
+            helper.make_tensor_value_info(probe, onnx.TensorProto.FLOAT, None))
         probes.append((node.name, float(scales[node.input[1]])))
     onnx.save(model, str(dst))
     return probes

@@ -93,11 +93,10 @@ struct FuseRequantization : OpRewritePattern<UKernelOp> {
     SmallVector<float> fparams(op.getFparams());
     fparams[SHEARS_UK_QGEMM_F_OUT_SCALE] = quantization->first;
     fparams[SHEARS_UK_QGEMM_F_OUT_ZERO_POINT] = quantization->second;
-    SmallVector<Value> inputs(op.getInputs());
-    auto producer =
-        UKernelOp::create(rewriter, loc, types, op.getKernelAttr(), inputs,
-                          inits, rewriter.getDenseI64ArrayAttr(iparams),
-                          rewriter.getDenseF32ArrayAttr(fparams));
+    auto producer = UKernelOp::create(rewriter, loc, types, op.getKernelAttr(),
+                                      op.getInputs(), inits,
+                                      rewriter.getDenseI64ArrayAttr(iparams),
+                                      rewriter.getDenseF32ArrayAttr(fparams));
     Value bytes = producer.getResults().back();
     for (UKernelOp user : consumers) {
       SmallVector<int64_t> userParams(user.getIparams());
