@@ -687,10 +687,13 @@ def test_load_library_errors(tmp_path):
 # --------------------------------------------------------------------------
 
 
-def ort_outputs(model, x, workdir):
+def ort_outputs(model, x, workdir, optimization="all"):
+    """ONNX Runtime's output for `x` (input 'input'); `optimization` as in
+    ort_compare.run_ort."""
     workdir.mkdir(parents=True, exist_ok=True)
     np.save(workdir / "input.npy", x)
-    ok, err = run_ort(model, {"input": workdir / "input.npy"}, workdir / "ort")
+    ok, err = run_ort(model, {"input": workdir / "input.npy"}, workdir / "ort",
+                      optimization=optimization)
     assert ok, err
     return np.load(workdir / "ort" / "output.npy")
 
@@ -857,11 +860,7 @@ def test_quantized_residual_blocks_match_onnx_runtime(tmp_path):
     x = np.random.default_rng(4).random((8, 16, 12, 12), dtype=np.float32)
     q = shears.quantize(model, calibration=x)
     q.export_onnx(tmp_path / "int8.onnx")
-    np.save(tmp_path / "x.npy", x)
-    ok, err = run_ort(tmp_path / "int8.onnx", {"input": tmp_path / "x.npy"}, tmp_path / "ort",
-                      optimization="disabled")
-    assert ok, err
-    want = np.load(tmp_path / "ort" / "output.npy")
+    want = ort_outputs(tmp_path / "int8.onnx", x, tmp_path, optimization="disabled")
     got = shears.compile(q)(x)
     scale = np.abs(want).max()
     diff = np.abs(got - want)

@@ -204,8 +204,9 @@ def ShearsQuantize : Pass<"shears-quantize", "mlir::ModuleOp"> {
       channels and window flattened, but a filter takes int8 with static
       activations, as the integer convolution kernels need; a channel
       shorter than a group is one group; scale = max|w| / 7; the groups
-      dequantized as rows of `group-size`, then reshaped); `binary`, the sign (+-1) with one scale
-      per output channel, the mean of |w| (XNOR-Net). `layer-weights`
+      dequantized as rows of `group-size`, then reshaped); `binary`, the
+      sign (+-1) with one scale per output channel, the mean of |w|
+      (XNOR-Net). `layer-weights`
       overrides `weights` for the layers whose name its regex matches;
     - with `activations=static`, its input goes through `shears.quantize`
       to `ui8` and back with one scale and zero point for the tensor
