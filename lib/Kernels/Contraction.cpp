@@ -853,32 +853,48 @@ inline void evenOddColumns(const Conv &cv, const float *plane, int64_t ih,
   odd = oddLanes(lo, hi);
 }
 
+/// Input rows ahead of the one being copied that fillSlice prefetches (into
+/// L2): a stem's input comes from memory, and the rows of a stride-2 slice
+/// had waited on their loads for 40% of its time (the 7x7 3 -> 32 stem of
+/// a pruned resnet18 at batch 8: 6.15 -> 5.31 ms, with the rows below in
+/// input order, 4-8 rows ahead alike).
+constexpr int64_t kSliceRowsAhead = 8;
+
 /// The slice of output rows oh0.. of one image and group (`image`: its
 /// first channel). Every row vector by vector, each a masked load (zeros in
 /// the padding) and a store: the rows are short (16 floats for 14x14
 /// images), so per-row work is the cost (zeroing then copying each row had
 /// been a third of a 32x14x14 -> 64 stride-2 convolution at batch 8).
+/// Input rows are read in order.
 void fillSlice(const Conv &cv, const Slice &sl, const float *image, int64_t oh0,
                float *slice) {
+  auto prefetchRow = [&](const float *plane, int64_t ih) {
+    ih += kSliceRowsAhead;
+    if (ih >= 0 && ih < cv.h)
+      prefetchLines(plane + ih * cv.w, cv.w);
+  };
   for (int64_t ch = 0; ch < cv.cg; ++ch) {
     const float *plane = image + ch * cv.h * cv.w;
     float *dstPlane = slice + ch * sl.plane();
     // Stride 1: row r holds input row oh0 - pt + r, column x - pl at x.
-    for (int64_t r = 0; r < sl.rows && sl.phases == 1; ++r)
+    for (int64_t r = 0; r < sl.rows && sl.phases == 1; ++r) {
+      int64_t ih = oh0 - cv.pt + r;
+      prefetchRow(plane, ih);
       for (int64_t x = 0; x < sl.wp; x += W)
         storeUpTo(dstPlane + r * sl.wp + x,
-                  inputColumns(cv, plane, oh0 - cv.pt + r, x - cv.pl),
-                  sl.wp - x);
+                  inputColumns(cv, plane, ih, x - cv.pl), sl.wp - x);
+    }
     // Stride 2: row y of plane (a, b) holds input row 2 (oh0 + y) + a - pt,
     // column 2 x + b - pl at x: the even and odd lanes of the same loads.
-    for (int64_t a = 0; a < 2 && sl.phases == 4; ++a)
-      for (int64_t y = 0; y < sl.rows; ++y) {
+    for (int64_t y = 0; y < sl.rows && sl.phases == 4; ++y)
+      for (int64_t a = 0; a < 2; ++a) {
         float *even = dstPlane + 2 * a * sl.phase() + y * sl.wp;
         float *odd = even + sl.phase();
+        int64_t ih = 2 * (oh0 + y) + a - cv.pt;
+        prefetchRow(plane, ih);
         for (int64_t x = 0; x < sl.wp; x += W) {
           VF e, o;
-          evenOddColumns(cv, plane, 2 * (oh0 + y) + a - cv.pt, 2 * x - cv.pl, e,
-                         o);
+          evenOddColumns(cv, plane, ih, 2 * x - cv.pl, e, o);
           storeUpTo(even + x, e, sl.wp - x);
           storeUpTo(odd + x, o, sl.wp - x);
         }

@@ -281,11 +281,30 @@ void directPlane(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
     p.fill = VF{};
   }
   p.epilogue = d.epilogue;
+  constexpr int R = kDirectRows;
+  // A whole plane prefetches the next one into L2, a slice with each step:
+  // the plane after a stem (64x111x111 max pooling in squeezenet1_1) is
+  // not in L2, and the walk down columns of rows, a plane apart, is more
+  // than the hardware prefetchers follow (alone with a cold input 0.31 ->
+  // 0.21 ms; squeezenet1_1 at batch 1, 0.98x).
+  const char *next = nullptr, *nextEnd = nullptr;
+  int64_t chunk = 0;
+  if (y0 == 0 && y1 == d.oh && plane + 1 < d.planes) {
+    next = reinterpret_cast<const char *>(p.in + p.h * p.w);
+    nextEnd = next + p.h * p.w * sizeof(float);
+    int64_t calls = ceilDiv(p.ow, W) * ceilDiv(y1 - y0, R);
+    chunk =
+        ceilDiv(ceilDiv(p.h * p.w * int64_t(sizeof(float)), 64), calls) * 64;
+  }
   for (int64_t x = 0; x < p.ow; x += W) {
     __mmask16 cols[4];
     tapColumns<K, S>(p, x, cols);
-    constexpr int R = kDirectRows;
     for (int64_t y = y0; y < y1; y += R) {
+      if (next < nextEnd) {
+        for (int64_t off = 0; off < chunk; off += 64)
+          __builtin_prefetch(next + off, 0, 2);
+        next += chunk;
+      }
       int rows = static_cast<int>(y1 - y < R ? y1 - y : R);
       if (rows == R && y * S - p.pt >= 0 &&
           y * S - p.pt + (R - 1) * S + K <= p.h)
