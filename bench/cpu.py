@@ -23,7 +23,8 @@ Latency mode (the default), for each model, batch and thread count N of --thread
           with random weights: latency does not depend on the weight values. Its BatchNorms
           are not folded.
 Each measurement is one untimed warm-up run (three for PyTorch), then --runs timed runs
-(--runs-large for batches of 8 and more); the table gives medians in ms and Shears / ORT at each
+(--runs-large for batches of 8 and more, unless --runs of them at the batch-1 speed of the
+slowest backend take at most a second: three runs of a 0.4 ms model are noise); the table gives medians in ms and Shears / ORT at each
 thread count (below 1: Shears is faster). Inputs are random. Shears's CPU time / wall time over
 its timed runs is kept in the JSON (about 1 on one thread, up to N on N threads), and a 1-thread
 measurement that used more than one core is flagged under the table.
@@ -450,10 +451,16 @@ def bench_latency(args):
         model = onnx.load(str(model_path), load_external_data=False)
         compiled = tmodel = compiled_batch = None
         compile_s = None
+
+        def short_runs(name, batch):
+            # --runs of this batch take at most a second at the slowest backend's batch-1 speed.
+            known = [s for key, s in per_sample.items() if key[0] == name]
+            return bool(known) and max(known) * batch * args.runs <= 1.0
+
         for batch in args.batches:
             specs = input_specs(model, batch)
             inputs = random_inputs(specs)
-            runs = args.runs_large if batch >= 8 else args.runs
+            runs = args.runs if batch < 8 or short_runs(name, batch) else args.runs_large
             row = OrderedDict(model=name, batch=batch)
             notes = []
 
