@@ -755,6 +755,9 @@ int main() {
       // Winograd over uneven padding (no top, two at the left), an odd
       // output height: tiles past the last row and column.
       {1, 20, 9, 10, 17, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1, res | clip},
+      // Winograd with a transformed filter over 1 MiB and few tile blocks:
+      // on more than one thread, chunks of panels over every block.
+      {2, 160, 7, 9, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
   };
   for (const std::string &isa : isas) {
     for (const ConvCase &c : convs) {
