@@ -24,10 +24,11 @@ Latency mode (the default), for each model, batch and thread count N of --thread
           are not folded.
 Each measurement is one untimed warm-up run (three for PyTorch), then --runs timed runs
 (--runs-large for batches of 8 and more, unless --runs of them at the batch-1 speed of the
-slowest backend take at most a second: three runs of a 0.4 ms model are noise); the table gives medians in ms and Shears / ORT at each
-thread count (below 1: Shears is faster). Inputs are random. Shears's CPU time / wall time over
-its timed runs is kept in the JSON (about 1 on one thread, up to N on N threads), and a 1-thread
-measurement that used more than one core is flagged under the table.
+slowest backend take at most a second: three runs of a 0.4 ms model are noise); the table gives
+medians in ms and Shears / ORT at each thread count (below 1: Shears is faster). Inputs are
+random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on one
+thread, up to N on N threads), and a 1-thread measurement that used more than one core is flagged
+under the table.
 
 GEMM mode (--gemm): one-node ONNX models, compiled by Shears and run through the C runtime on
 one thread (--threads: one count), against numpy's matmul on Debian's OpenBLAS in a subprocess

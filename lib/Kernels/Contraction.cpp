@@ -1591,8 +1591,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // (chunk-major tasks), rather than blocks of tile rows a thread, each
     // with all of the filter, which split 7 rows 4 to 3. Each chunk
     // transforms the input again. resnet18 at batch 1 on 2 threads 0.965x,
-    // resnet50 0.99x; not for smaller filters (with 128x28x28 -> 128 too,
-    // 1.006x).
+    // resnet50 0.99x; not for smaller filters (with 128x28x28 -> 128's 1
+    // MiB too, 1.006x and 1.047x).
     int64_t workers = numWorkers();
     int64_t filterBytes =
         points * cv.c * cv.channelPanels * kGemmNR * int64_t(sizeof(float));
@@ -1611,7 +1611,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // A 1x1 convolution with fewer pixel blocks than threads, over at least
     // as many images: a block an image, read in place, rather than chunks of
     // panels that each pack every image's pixels again (mobilenet_v2 at
-    // batch 8 on 2 threads, its 7x7 layers two images a call: 0.95-0.97x).
+    // batch 8 on 2 threads, its 7x7 layers two images a call: 0.95-0.98x).
     if (cv.pointwise && cv.p <= kGemmMC && cv.pixelBlocks < numWorkers() &&
         cv.n >= numWorkers()) {
       cv.pixelBlocks = cv.n;

@@ -310,8 +310,6 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
           sparse.isa == "avx512" ? SHEARS_UK_CONV_DIRECT_NR : 32;
       bool channelPanels = preferChannelPanels(
           out, mg, k, kh, kw, strides, dilations, pointwise, pixelPanel);
-      if (const char *x = getenv("SHEARS_XPANELS"))
-        channelPanels = x[0] == 'c';
       SmallVector<float> packed;
       SmallVector<int64_t> shape;
       if (winograd && preferWinograd(out, in[1], cout, groups, kh, kw, strides,
