@@ -447,17 +447,17 @@ def bench_latency(args):
     rt = ShearsRuntime(args.runtime) if "shears" in args.backends else None
     rows = []
     per_sample = {}  # (model, backend, threads) -> seconds per sample at the smallest batch measured
+
+    def short_runs(name, batch):
+        # --runs of this batch take at most a second at the slowest backend's batch-1 speed.
+        known = [s for key, s in per_sample.items() if key[0] == name]
+        return bool(known) and max(known) * batch * args.runs <= 1.0
+
     for name in args.models:
         model_path = find_model(args, name)
         model = onnx.load(str(model_path), load_external_data=False)
         compiled = tmodel = compiled_batch = None
         compile_s = None
-
-        def short_runs(name, batch):
-            # --runs of this batch take at most a second at the slowest backend's batch-1 speed.
-            known = [s for key, s in per_sample.items() if key[0] == name]
-            return bool(known) and max(known) * batch * args.runs <= 1.0
-
         for batch in args.batches:
             specs = input_specs(model, batch)
             inputs = random_inputs(specs)

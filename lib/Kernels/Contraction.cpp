@@ -124,13 +124,6 @@ inline void tileRows(int64_t kc, const float *__restrict a, int64_t aStep,
 /// by row, slower than 3 panels ahead).
 constexpr int64_t kPointwiseAhead = 3 * kConvNR;
 
-/// Prefetches `floats` floats from `p` into L2.
-inline void prefetchLines(const float *p, int64_t floats) {
-  const char *bytes = reinterpret_cast<const char *>(p);
-  for (int64_t off = 0; off < floats * int64_t(sizeof(float)); off += 64)
-    __builtin_prefetch(bytes + off, 0, 2);
-}
-
 /// Prefetches the floats [p, p + floats) into L2, p anywhere in a line.
 inline void prefetchRun(const float *p, int64_t floats) {
   prefetchLines(p, floats);

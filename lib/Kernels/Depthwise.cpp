@@ -287,22 +287,21 @@ void directPlane(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   // not in L2, and the walk down columns of rows, a plane apart, is more
   // than the hardware prefetchers follow (alone with a cold input 0.31 ->
   // 0.21 ms; squeezenet1_1 at batch 1, 0.98x).
-  const char *next = nullptr, *nextEnd = nullptr;
-  int64_t chunk = 0;
+  const float *next = nullptr, *nextEnd = nullptr;
+  int64_t chunk = 0; // Floats a step: whole 64-byte lines.
   if (y0 == 0 && y1 == d.oh && plane + 1 < d.planes) {
-    next = reinterpret_cast<const char *>(p.in + p.h * p.w);
-    nextEnd = next + p.h * p.w * sizeof(float);
+    constexpr int64_t line = 64 / sizeof(float);
+    next = p.in + p.h * p.w;
+    nextEnd = next + p.h * p.w;
     int64_t calls = ceilDiv(p.ow, W) * ceilDiv(y1 - y0, R);
-    chunk =
-        ceilDiv(ceilDiv(p.h * p.w * int64_t(sizeof(float)), 64), calls) * 64;
+    chunk = ceilDiv(ceilDiv(p.h * p.w, line), calls) * line;
   }
   for (int64_t x = 0; x < p.ow; x += W) {
     __mmask16 cols[4];
     tapColumns<K, S>(p, x, cols);
     for (int64_t y = y0; y < y1; y += R) {
       if (next < nextEnd) {
-        for (int64_t off = 0; off < chunk; off += 64)
-          __builtin_prefetch(next + off, 0, 2);
+        prefetchLines(next, chunk);
         next += chunk;
       }
       int rows = static_cast<int>(y1 - y < R ? y1 - y : R);

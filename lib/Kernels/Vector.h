@@ -171,6 +171,15 @@ inline void fmaBroadcast(VF &acc, VF b, const float *p) {
 #endif
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Prefetches `floats` floats from `p` into L2, a 64-byte line at a time
+/// from p on.
+inline void prefetchLines(const float *p, int64_t floats) {
+  const char *bytes = reinterpret_cast<const char *>(p);
+  for (int64_t off = 0; off < floats * int64_t(sizeof(float)); off += 64)
+    __builtin_prefetch(bytes + off, 0, 2);
+}
+
 /// The product of dims[0, count): a GEMM's rows of A [..., K], a batch.
 inline int64_t leadingProduct(const int64_t *dims, int64_t count) {
   int64_t product = 1;
