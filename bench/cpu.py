@@ -2,8 +2,8 @@
 """CPU benchmarks of Shears (AOT) against ONNX Runtime, OpenBLAS and PyTorch on the same machine.
 
     bench/cpu.py [--models resnet18,mobilenet_v2,squeezenet1_1,resnet50,fashion_mnist_cnn,fashion_mnist_mlp]
-                 [--batches 1,8] [--threads 1,2] [--runs 10] [--runs-large 3] [--max-seconds 900]
-                 [--backends shears,ort[,torch]] [--json results.json]
+                 [--batches 1,8] [--threads 1,2] [--runs 10] [--runs-large 3] [--rounds 3]
+                 [--max-seconds 900] [--backends shears,ort[,torch]] [--json results.json]
     bench/cpu.py --gemm [--gemm-sizes 256,512,1024,2048] [--gemm-conv-model resnet18] [--runs 10]
     bench/cpu.py --compile [MODEL]        (default resnet50)
     bench/cpu.py --layers resnet18 [--batches 1] [--runs 10]
@@ -24,8 +24,9 @@ Latency mode (the default), for each model, batch and thread count N of --thread
           are not folded.
 Each measurement is one untimed warm-up run (three for PyTorch), then --runs timed runs
 (--runs-large for batches of 8 and more, unless --runs of them at the batch-1 speed of the
-slowest backend take at most a second: three runs of a 0.4 ms model are noise); the table gives
-medians in ms and Shears / ORT at each thread count (below 1: Shears is faster). Inputs are
+slowest backend take at most a second: three runs of a 0.4 ms model are noise), and that
+--rounds times, the backends taking turns (Shears, ORT, Shears, ...), so that a slow phase of a
+shared host falls on both; the table gives medians over all rounds in ms and Shears / ORT at each thread count (below 1: Shears is faster). Inputs are
 random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on one
 thread, up to N on N threads), and a 1-thread measurement that used more than one core is flagged
 under the table.
@@ -67,6 +68,7 @@ import argparse
 import ctypes
 import datetime
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -469,67 +471,83 @@ def bench_latency(args):
                 s = per_sample.get((name,) + key)
                 return None if s is None else s * batch * (runs + 1)
 
+            # Rounds alternate the backends, so that a phase of the host (a neighbour's load, a
+            # clock change: seconds to minutes) weighs on each alike; the median is over every
+            # round's timed runs.
+            collected, skipped = {}, {}
+            for threads, round_, backend in itertools.product(args.threads, range(args.rounds),
+                                                              args.backends):
+                key = (backend, threads)
+                col = f"{backend}_{threads}t"
+                if col in skipped:
+                    continue
+                usage = {}
+                if backend == "shears":
+                    if compiled is None:
+                        so = args.workdir / f"lib{name}.so"
+                        compile_s = shears_compile(args, model_path, so)
+                        compiled = rt.load(so)
+                        compiled.set_batch_chunk(args.batch_chunk)
+                    if compiled_batch != batch:
+                        compiled.set_inputs(inputs)
+                        compiled_batch = batch
+                    if not compiled.set_threads(threads) and threads != 1:
+                        skipped[col] = "n/a"
+                        print(f"  {name} batch {batch} shears {threads}T: n/a "
+                              f"(no shearsModelSetThreads)", flush=True)
+                        continue
+                    times, note = time_calls(compiled.run, runs, budget, estimate(key),
+                                             usage=usage)
+                elif backend == "ort":
+                    times, note = ort_times(args, model_path, specs, threads, runs, budget,
+                                            estimate(key))
+                else:
+                    import torch
+                    torch.set_num_threads(threads)
+                    if tmodel is None:
+                        tmodel = torch_model(name)
+                    x = [torch.from_numpy(a) for a in inputs]
+
+                    def call():
+                        with torch.inference_mode():
+                            tmodel(*x)
+                    # A new thread count makes the first few calls slow (pool start-up).
+                    times, note = time_calls(call, runs, budget, estimate(key), warmup=3)
+                    # Its OpenMP workers spin a while after the last call: let them sleep
+                    # before Shears's CPU time is measured again.
+                    time.sleep(0.5)
+                if times is None:  # Over the budget: no further rounds either.
+                    skipped[col] = None
+                else:
+                    collected.setdefault(col, []).extend(times)
+                med = median(times)
+                if "cpu_per_wall" in usage:
+                    row.setdefault(f"{col}_cpu_per_wall", []).append(usage["cpu_per_wall"])
+                if med is not None and (name,) + key not in per_sample:
+                    per_sample[(name,) + key] = med / 1e3 / batch
+                if note:
+                    notes.append(f"{backend} {threads}T: {note}")
+                cores = (f" ({usage['cpu_per_wall']:.2f} cores)" if "cpu_per_wall" in usage
+                         else "")
+                of = f" (round {round_ + 1} of {args.rounds})" if args.rounds > 1 else ""
+                print(f"  {name} batch {batch} {backend} {threads}T{of}: "
+                      f"{fmt(med) + ' ms' + cores if med is not None else ''} {note}".rstrip(),
+                      flush=True)
             for threads in args.threads:
                 for backend in args.backends:
-                    key = (backend, threads)
                     col = f"{backend}_{threads}t"
-                    usage = {}
-                    if backend == "shears":
-                        if compiled is None:
-                            so = args.workdir / f"lib{name}.so"
-                            compile_s = shears_compile(args, model_path, so)
-                            compiled = rt.load(so)
-                            compiled.set_batch_chunk(args.batch_chunk)
-                        if compiled_batch != batch:
-                            compiled.set_inputs(inputs)
-                            compiled_batch = batch
-                        if not compiled.set_threads(threads) and threads != 1:
-                            row[col] = "n/a"
-                            print(f"  {name} batch {batch} shears {threads}T: n/a "
-                                  f"(no shearsModelSetThreads)", flush=True)
-                            continue
-                        times, note = time_calls(compiled.run, runs, budget, estimate(key),
-                                                 usage=usage)
-                    elif backend == "ort":
-                        times, note = ort_times(args, model_path, specs, threads, runs, budget,
-                                                estimate(key))
-                    else:
-                        import torch
-                        torch.set_num_threads(threads)
-                        if tmodel is None:
-                            tmodel = torch_model(name)
-                        x = [torch.from_numpy(a) for a in inputs]
-
-                        def call():
-                            with torch.inference_mode():
-                                tmodel(*x)
-                        # A new thread count makes the first few calls slow (pool start-up).
-                        times, note = time_calls(call, runs, budget, estimate(key), warmup=3)
-                        # Its OpenMP workers spin a while after the last call: let them sleep
-                        # before Shears's CPU time is measured again.
-                        time.sleep(0.5)
-                    med = median(times)
-                    row[col] = med
-                    if "cpu_per_wall" in usage:
-                        row[f"{col}_cpu_per_wall"] = usage["cpu_per_wall"]
-                        note_cores = cores_note(f"Shears {threads}T", threads,
-                                                usage["cpu_per_wall"])
+                    row[col] = median(collected[col]) if col in collected else skipped.get(col)
+                    spans = row.get(f"{col}_cpu_per_wall")
+                    if spans:  # The CPU time / wall time of the round that kept the fewest busy.
+                        row[f"{col}_cpu_per_wall"] = min(spans)
+                        note_cores = cores_note(f"Shears {threads}T", threads, min(spans))
                         if note_cores:
                             notes.append(note_cores)
-                    if med is not None and (name,) + key not in per_sample:
-                        per_sample[(name,) + key] = med / 1e3 / batch
-                    if note:
-                        notes.append(f"{backend} {threads}T: {note}")
-                    cores = (f" ({usage['cpu_per_wall']:.2f} cores)" if "cpu_per_wall" in usage
-                             else "")
-                    print(f"  {name} batch {batch} {backend} {threads}T: "
-                          f"{fmt(med) + ' ms' + cores if med is not None else ''} {note}".rstrip(),
-                          flush=True)
                 s, o = row.get(f"shears_{threads}t"), row.get(f"ort_{threads}t")
                 if isinstance(s, float) and isinstance(o, float) and o > 0:
                     row[f"shears_over_ort_{threads}t"] = s / o
             row["shears_compile_s"] = compile_s
-            row["notes"] = "; ".join(notes)
+            row["notes"] = "; ".join(dict.fromkeys(notes))
             rows.append(row)
         if compiled is not None:
             compiled.close()
@@ -1164,6 +1182,9 @@ def main():
     p.add_argument("--runs", type=int, default=10, help="timed runs below batch 8, and in --gemm "
                    "and --layers (default 10)")
     p.add_argument("--runs-large", type=int, default=3, help="timed runs at batch >= 8 (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="latency: rounds that alternate the "
+                   "backends, each with its warm-up and timed runs; the median is over all of them "
+                   "(default 3)")
     p.add_argument("--max-seconds", type=float, default=900,
                    help="time budget of each section (default 900)")
     p.add_argument("--backends", default=DEFAULT_BACKENDS,
@@ -1216,8 +1237,8 @@ def main():
     if bad:
         p.error(f"unknown backend(s) {', '.join(bad)}; known: {', '.join(BACKENDS)} "
                 f"(thread counts are --threads)")
-    if args.runs < 1 or args.runs_large < 1 or args.compile_runs < 1:
-        p.error("--runs, --runs-large and --compile-runs must be positive")
+    if min(args.runs, args.runs_large, args.rounds, args.compile_runs) < 1:
+        p.error("--runs, --runs-large, --rounds and --compile-runs must be positive")
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
 
