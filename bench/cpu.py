@@ -34,7 +34,9 @@ under the table.
 GEMM mode (--gemm): one-node ONNX models, compiled by Shears and run through the C runtime on
 one thread (--threads: one count), against numpy's matmul on Debian's OpenBLAS in a subprocess
 (bench/numpy_gemm.py, with OPENBLAS_NUM_THREADS etc. set to the same count and
-OPENBLAS_CORETYPE unset, so that OpenBLAS picks its kernels for this CPU):
+OPENBLAS_CORETYPE unset, so that OpenBLAS picks its kernels for this CPU; where it falls back to
+a generic core, Prescott say, on a CPU it does not know, the best of Cooperlake, SkylakeX and
+Haswell that the CPU's flags allow is named instead, and the table says so):
   MatMul  y = x[M,K] @ W[K,N], W a float32 initializer, for M = N = K in --gemm-sizes;
   Conv    every distinct convolution of --gemm-conv-model (default resnet18) at batch 1, as a
           one-node Conv model with its real shapes and attributes (random weights, no bias);
@@ -661,10 +663,35 @@ def conv_cases(args, name, gemm_dir):
     return list(cases.values()), skipped
 
 
+# The cores that OpenBLAS's DYNAMIC_ARCH falls back to for a CPU it does not know (0.3.21 takes
+# an Emerald Rapids Xeon, family 6 model 207, for a Prescott: SSE3 kernels at a sixth of the
+# speed of its AVX-512 ones), and the core to name instead for what the CPU has, best first.
+OPENBLAS_FALLBACK_CORES = {"Prescott", "Core2", "Nehalem", "Katmai", "Coppermine", "Northwood",
+                           "Banias", "Atom"}
+OPENBLAS_CORE_FOR_FLAGS = (({"avx512_bf16", "avx512bw", "avx512vl"}, "Cooperlake"),
+                           ({"avx512f", "avx512bw", "avx512vl", "avx512dq"}, "SkylakeX"),
+                           ({"avx2", "fma"}, "Haswell"))
+openblas_coretype = {}  # "core": the OPENBLAS_CORETYPE numpy_gemm sets, once decided
+
+
+def cpu_flags():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
 def numpy_gemm(args, m, k, n, threads, budget):
-    """Median ms of numpy's matmul [m,k] @ [k,n] in a subprocess on `threads` BLAS threads."""
+    """Times in ms of numpy's matmul [m,k] @ [k,n] in a subprocess on `threads` BLAS threads.
+    OpenBLAS picks its kernels for this CPU (OPENBLAS_CORETYPE unset) unless it falls back to a
+    generic core where the CPU has AVX2 or AVX-512: then the best core for those is named."""
     env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None)  # let OpenBLAS pick the kernels for this CPU
+    env.pop("OPENBLAS_CORETYPE", None)
+    if openblas_coretype.get("core"):
+        env["OPENBLAS_CORETYPE"] = openblas_coretype["core"]
     for var in BLAS_THREAD_VARS:
         env[var] = str(threads)
     proc = subprocess.run(
@@ -674,7 +701,15 @@ def numpy_gemm(args, m, k, n, threads, budget):
     if proc.returncode != 0:
         raise Failure(f"bench/numpy_gemm.py failed on {m}x{k}x{n}: {proc.stderr.strip()[-1500:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    return median(out["results"][0]["times_ms"]), out["blas"]
+    if "core" not in openblas_coretype:
+        picked = out["blas"].get("openblas_core")
+        flags = cpu_flags()
+        better = next((core for need, core in OPENBLAS_CORE_FOR_FLAGS if need <= flags), None)
+        openblas_coretype["core"] = None
+        if picked in OPENBLAS_FALLBACK_CORES and better:
+            openblas_coretype.update(core=better, picked=picked)
+            return numpy_gemm(args, m, k, n, threads, budget)
+    return out["results"][0]["times_ms"], out["blas"]
 
 
 def blas_description(blas):
@@ -682,6 +717,9 @@ def blas_description(blas):
         return "numpy (BLAS unknown)"
     lib = blas.get("openblas_config") or ", ".join(blas.get("libraries", [])) or "an unknown BLAS"
     core = f", core {blas['openblas_core']}" if "openblas_core" in blas else ""
+    if openblas_coretype.get("core"):
+        core += (f" (OPENBLAS_CORETYPE={openblas_coretype['core']}: left to itself, this OpenBLAS "
+                 f"took this CPU for a {openblas_coretype['picked']})")
     threads = f", {blas['openblas_threads']} thread(s)" if "openblas_threads" in blas else ""
     return f"numpy {blas.get('numpy', '?')} on {lib}{core}{threads}"
 
@@ -712,15 +750,21 @@ def bench_gemm(args):
         m = rt.load(so)
         m.set_threads(threads)
         m.set_inputs(random_inputs(c["specs"]))
-        usage = {}
-        times, note = time_calls(m.run, args.runs, budget, usage=usage)
+        # Rounds that alternate Shears and numpy, as in the latency section.
+        shears_times, numpy_times, spans = [], [], []
+        for _ in range(args.rounds):
+            usage = {}
+            times, note = time_calls(m.run, args.runs, budget, usage=usage)
+            shears_times += times
+            spans.append(usage.get("cpu_per_wall", 1.0))
+            times, blas = numpy_gemm(args, c["m"], c["k"], c["n"], threads, budget)
+            numpy_times += times
         m.close()
-        c["shears_ms"] = median(times)
-        c["shears_cpu_per_wall"] = usage.get("cpu_per_wall")
+        c["shears_ms"], c["numpy_ms"] = median(shears_times), median(numpy_times)
+        c["shears_cpu_per_wall"] = min(spans)
         note_cores = cores_note(f"{c['kind']} {c['what']}: Shears", threads, c["shears_cpu_per_wall"])
         if note_cores:
             notes.append(note_cores)
-        c["numpy_ms"], blas = numpy_gemm(args, c["m"], c["k"], c["n"], threads, budget)
         c["shears_gflops"] = flops / c["shears_ms"] / 1e6
         c["numpy_gflops"] = flops / c["numpy_ms"] / 1e6
         c["shears_pct_of_blas"] = 100 * c["shears_gflops"] / c["numpy_gflops"]
@@ -738,7 +782,8 @@ def bench_gemm(args):
               fmt(c["shears_ms"]), f"{c['shears_gflops']:.1f}", fmt(c["numpy_ms"]),
               f"{c['numpy_gflops']:.1f}", f"{c['shears_pct_of_blas']:.0f}%"] for c in cases]
     lines = [f"GEMM, {threads} thread(s): Shears (compiled one-node models, C runtime) against "
-             f"{blas_description(blas)}; medians of {args.runs} runs; GFLOP/s = 2*M*N*K / time."
+             f"{blas_description(blas)}; medians of {args.runs} runs in each of {args.rounds} "
+             f"rounds that alternate the two; GFLOP/s = 2*M*N*K / time."
              + (f" Conv rows: the distinct convolutions of {args.gemm_conv_model} at batch 1 as "
                 f"im2col GEMMs (M = Cout, K = Cin*KH*KW, N = OH*OW; numpy times W[M,K] @ cols[K,N] "
                 f"without the im2col), count = how often each occurs." if args.gemm_conv_model
