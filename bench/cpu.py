@@ -1125,30 +1125,52 @@ def bench_profile(args):
             raise Failure(f"shears run {model_path.name} failed:\n{proc.stdout[-2000:]}")
         return proc.stdout, shears_profile_rows(proc.stdout)
 
-    # Per run of the N timed ones: the totals of a process that ran N + 1 times less those of
-    # one that ran once. The first run page-faults the workspace in, and its first writers
-    # (the stems) had looked up to 2.7x slower at batch 8 with 10 runs. (Nor is a run the
-    # fewest calls of a kernel: a batch run in chunks calls each kernel once a chunk.)
-    text, ours = profiled(args.runs)
-    wall = re.search(r"median ([0-9.]+) ms", text)
-    _, cold = profiled(0)
-    for key, row in ours.items():
-        first = cold.get(key, [0.0, 0.0])
-        row[0] = max(row[0] - first[0], 1e-9) / args.runs
-        row[1] = max(row[1] - first[1], 0.0) / args.runs
-    for old in work.glob("ort_*.json"):
-        old.unlink()
-    times, _ = ort_times(args, model_path, specs, threads, args.runs, None, None,
-                         profile=work / "ort")
-    traces = sorted(work.glob("ort_*.json"))
-    if not traces:
-        raise Failure(f"ort_bench.js --profile wrote no profile for {model_path.name}")
-    ort_wall = median(times)
-    theirs = ort_profile_rows(traces[-1])
+    def shears_round():
+        # Per run of the N timed ones: the totals of a process that ran N + 1 times less those
+        # of one that ran once. The first run page-faults the workspace in, and its first
+        # writers (the stems) had looked up to 2.7x slower at batch 8 with 10 runs. (Nor is a
+        # run the fewest calls of a kernel: a batch run in chunks calls each kernel once a
+        # chunk.)
+        text, ours = profiled(args.runs)
+        _, cold = profiled(0)
+        for key, row in ours.items():
+            first = cold.get(key, [0.0, 0.0])
+            row[0] = max(row[0] - first[0], 1e-9) / args.runs
+            row[1] = max(row[1] - first[1], 0.0) / args.runs
+        return float(re.search(r"median ([0-9.]+) ms", text).group(1)), ours
+
+    def ort_round():
+        for old in work.glob("ort_*.json"):
+            old.unlink()
+        times, _ = ort_times(args, model_path, specs, threads, args.runs, None, None,
+                             profile=work / "ort")
+        traces = sorted(work.glob("ort_*.json"))
+        if not traces:
+            raise Failure(f"ort_bench.js --profile wrote no profile for {model_path.name}")
+        return median(times), ort_profile_rows(traces[-1])
+
+    def merged(rounds):
+        """Each key's row of the first round, its time the median over the rounds."""
+        rows = {}
+        for key, row in rounds[0].items():
+            rows[key] = [median([r[key][0] for r in rounds if key in r])] + row[1:]
+        return rows
+
+    # Rounds that alternate the two, as in the latency section.
+    walls, ours, ort_walls, theirs = [], [], [], []
+    for _ in range(args.rounds):
+        wall, rows = shears_round()
+        walls.append(wall)
+        ours.append(rows)
+        wall, rows = ort_round()
+        ort_walls.append(wall)
+        theirs.append(rows)
+    ours, theirs = merged(ours), merged(theirs)
+    wall, ort_wall = median(walls), median(ort_walls)
 
     t = f"{threads}T"
     lines = [f"Per layer shape inside {name} (batch {batch}, {t}); ms a run, layers of one shape "
-             f"summed; GFLOP/s of both from Shears's multiply-adds (ORT pads channels to 16):", "",
+             f"summed, the median of {args.rounds} rounds that alternate Shears and ORT; GFLOP/s of both from Shears's multiply-adds (ORT pads channels to 16):", "",
              f"| Shears kernel | Shears ms | ORT ms | Shears / ORT | Shears GFLOP/s | ORT GFLOP/s |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     matched = set()
@@ -1162,7 +1184,7 @@ def bench_profile(args):
     rest = [(v[0], v[1]) for k, v in theirs.items() if k not in matched]
     total_s = sum(v[0] for v in ours.values())
     total_o = sum(v[0] for v in theirs.values())
-    lines += ["", f"Kernels: Shears {fmt(total_s)} ms a run (whole run, median: {wall.group(1)} ms); "
+    lines += ["", f"Kernels: Shears {fmt(total_s)} ms a run (whole run, median: {fmt(wall)} ms); "
               f"ORT's nodes {fmt(total_o)} ms (whole run, median, profiling on: {fmt(ort_wall)} ms)."]
     if rest:
         lines.append("ORT nodes with no Shears kernel (elementwise ops, pooling, layout changes "
