@@ -71,6 +71,25 @@ extern "C" {
 #define SHEARS_UK_CONV_DIRECT_NR 48
 #define SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE1 32
 #define SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2 64
+/* The direct path runs an image in bands of output rows, each of whose
+ * slices (the zero-padded input rows the band reads: `phases` planes, 4
+ * with stride 2, of rows `wp` floats wide for each of a group's `cg`
+ * channels, `reach` rows more than the band) takes at most
+ * SHEARS_UK_CONV_DIRECT_SLICE_BYTES, so that it stays in L2; each band's
+ * wide pixels fill panels of their own. The rows of a band, all of equal
+ * height, on one thread (more threads may cut it further): */
+#define SHEARS_UK_CONV_DIRECT_SLICE_BYTES (256 << 10)
+static inline int64_t shears_uk_conv_direct_band_rows(int64_t phases,
+                                                      int64_t cg, int64_t wp,
+                                                      int64_t reach,
+                                                      int64_t oh) {
+  int64_t rows = SHEARS_UK_CONV_DIRECT_SLICE_BYTES /
+                     (phases * cg * wp * (int64_t)sizeof(float)) -
+                 reach;
+  rows = rows < 1 ? 1 : (rows > oh ? oh : rows);
+  int64_t bands = (oh + rows - 1) / rows;
+  return (oh + bands - 1) / bands;
+}
 
 /* The smallest output height and width the compiler runs as Winograd
  * (SHEARS_UK_CONV_WINOGRAD below). */

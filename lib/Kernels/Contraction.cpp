@@ -1647,7 +1647,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
   // Direct for strides 1 (any dilation) and 2 (none) and a real window (1x1
   // reads in place anyway), with the AVX-512 tile (measured there): bands
-  // of output rows whose slice stays in L2 (about 256 KiB), and whose wide
+  // of output rows whose slice stays in L2 (Kernels.h), and whose wide
   // pixels fill panels.
   // A short reduction is bound by its stores, which pixel panels group: a
   // 3x3 stride-2 stem (27: 105 against 97 GFLOP/s direct; on Zen 4 at batch
@@ -1660,10 +1660,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
                                : SHEARS_UK_CONV_DIRECT_MIN_K_STRIDE2) &&
       !cv.pointwise && cv.kh * cv.kw > 1 &&
       cv.k * int64_t(sizeof(int64_t)) <= 64 << 10) {
-    int64_t reachH = row.rows - 1;
-    int64_t rowBytes = row.phases * cv.cg * row.wp * int64_t(sizeof(float));
-    cv.bandRows = max64(1, (256 << 10) / rowBytes - reachH);
-    cv.bandRows = min64(cv.bandRows, cv.oh);
+    cv.bandRows = shears_uk_conv_direct_band_rows(row.phases, cv.cg, row.wp,
+                                                  row.rows - 1, cv.oh);
     cv.bands = ceilDiv(cv.oh, cv.bandRows);
     // With fewer images than tasks wanted, a multiple of the threads in
     // bands, and bands of equal height: each thread then takes whole bands

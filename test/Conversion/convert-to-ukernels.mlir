@@ -108,6 +108,34 @@ func.func @pointwise_14x14(%x: tensor<1x256x14x14xf32>) -> tensor<1x64x14x14xf32
 
 // -----
 
+// A stride-2 3x3 convolution onto 28x28 (resnet18's 64x56x56 -> 128): the
+// direct path's slice takes 4 bands of 7 rows, each of 7 * 29 wide pixels
+// in 5 panels of 48, 18% of the lanes unused (the whole image in 17 panels
+// would have left 4%); channel panels waste 32 / K: channel panels. A
+// strided 1x1 convolution has no window for the direct path to slide: its
+// pixels are packed, and 392 of them in 9 panels of 48 beat 32 channels and
+// a reduction of 64 (transposing the output costs 32 / 64).
+// CHECK-LABEL: func.func @strided_banded
+// CHECK: shears.ukernel "conv2d"
+// CHECK-SAME: iparams = [64, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1, 1, 28, 28, 1, 5, 0]
+// CHECK-LABEL: func.func @strided_pointwise
+// CHECK: shears.ukernel "conv2d"
+// CHECK-SAME: iparams = [64, 56, 56, 32, 1, 1, 2, 2, 0, 0, 1, 1, 28, 28, 1, 1, 0]
+func.func @strided_banded(%x: tensor<1x64x56x56xf32>) -> tensor<1x128x28x28xf32> {
+  %w = shears.constant dense<1.0> : tensor<128x64x3x3xf32>
+  %b = shears.constant dense<0.5> : tensor<128xf32>
+  %y = shears.conv2d %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x64x56x56xf32>, tensor<128x64x3x3xf32>, tensor<128xf32>) -> tensor<1x128x28x28xf32>
+  return %y : tensor<1x128x28x28xf32>
+}
+func.func @strided_pointwise(%x: tensor<1x64x56x56xf32>) -> tensor<1x32x28x28xf32> {
+  %w = shears.constant dense<1.0> : tensor<32x64x1x1xf32>
+  %b = shears.constant dense<0.5> : tensor<32xf32>
+  %y = shears.conv2d %x, %w, %b {strides = array<i64: 2, 2>} : (tensor<1x64x56x56xf32>, tensor<32x64x1x1xf32>, tensor<32xf32>) -> tensor<1x32x28x28xf32>
+  return %y : tensor<1x32x28x28xf32>
+}
+
+// -----
+
 // Few channels on a 14x14 image (the Fashion-MNIST CNN's 32x14x14 -> 32):
 // wide pixels of rows of 16 fill 196 of 240 lanes, channel panels 32 of 32
 // and read the padded input in place (no packing cost): channel panels.
