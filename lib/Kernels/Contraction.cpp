@@ -58,7 +58,15 @@ static_assert(kGemmNR % W == 0, "GEMM panels are whole vectors");
 /// conv panel of 48, also when a 1x1 convolution reads it in place); a GEMM
 /// row block (MC x KC) of packed A in L2.
 constexpr int64_t kKC = 160;
-constexpr int64_t kGemmKC = 256;
+/// A GEMM panel's k-block (KC x 32 floats) and the row tile of A streaming
+/// past it (14 x KC) share L1: at 256 they took 46 of a 48 KiB L1, and at
+/// 128 GEMMs ran 1.00-1.11x as fast on an Emerald Rapids Xeon (alternating
+/// in one process; the most where another tenant of the core was busy:
+/// 2048^3 78 -> 86 GFLOP/s), 1x1 convolutions in channel panels
+/// 1.035x. Winograd's GEMMs keep blocks of up to 256 input channels
+/// (kWinogradKC: 0.985x and 0.993x at 128).
+constexpr int64_t kGemmKC = 128;
+constexpr int64_t kWinogradKC = 256;
 constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
 /// Pixel panels a conv task packs and runs together when the filter does not
 /// fit in L2 (otherwise one: its packed B block stays in L1).
@@ -1570,7 +1578,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.tw = ceilDiv(cv.ow, cv.wm);
     cv.th = ceilDiv(cv.oh, cv.wm);
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
-    cv.kc = ceilDiv(cv.c, ceilDiv(cv.c, kGemmKC));
+    cv.kc = ceilDiv(cv.c, ceilDiv(cv.c, kWinogradKC));
     // Blocks of tile rows whose transformed input (T*T C a tile) and GEMM
     // outputs (T*T Mg) stay in L2.
     int64_t points = (cv.wm + 2) * (cv.wm + 2);
@@ -1620,7 +1628,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // Tiles of packed or in-place im2col^T read it from L2: with the block's
     // im2col in L1 too (kc 52), 512x13x13 -> 1000 at batch 8 passed over
     // C^T (492 KiB) ten times (86 -> 93-96 GFLOP/s with kc 256;
-    // mobilenet_v2's 576x14x14 -> 96 at batch 1: 91 -> 101).
+    // mobilenet_v2's 576x14x14 -> 96 at batch 1: 91 -> 101). kGemmKC (128)
+    // since: 1.05x and 1.01x on an Emerald Rapids Xeon.
     bool inSlice = W == 16 && cv.slice.phases;
     if (inSlice) {
       // Blocks of a whole image where its C^T fits in 256 KiB (and its runs
@@ -1632,7 +1641,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
       cv.pixelBlocks = ceilDiv(cv.n * cv.p, max64(kGemmMC, min64(cv.p, fits)));
       cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
     }
-    int64_t kcMax = (32 << 10) / int64_t(sizeof(float)) / kGemmNR;
+    int64_t kcMax = kGemmKC;
     if (inSlice)
       kcMax = min64(kKC, kcMax);
     cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, kcMax));
