@@ -61,10 +61,10 @@ constexpr int64_t kKC = 160;
 /// A GEMM panel's k-block (KC x 32 floats) and the row tile of A streaming
 /// past it (14 x KC) share L1: at 256 they took 46 of a 48 KiB L1, and at
 /// 128 GEMMs ran 1.00-1.11x as fast on an Emerald Rapids Xeon (alternating
-/// in one process; the most where another tenant of the core was busy:
-/// 2048^3 78 -> 86 GFLOP/s), 1x1 convolutions in channel panels
-/// 1.035x. Winograd's GEMMs keep blocks of up to 256 input channels
-/// (kWinogradKC: 0.985x and 0.993x at 128).
+/// in one process; the most in the shared host's slow phases: 2048^3 78 ->
+/// 86 GFLOP/s), 1x1 convolutions in channel panels 1.035x. Winograd's GEMMs
+/// keep blocks of up to 256 input channels (kWinogradKC: 0.985x and 0.993x at
+/// 128).
 constexpr int64_t kGemmKC = 128;
 constexpr int64_t kWinogradKC = 256;
 constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
