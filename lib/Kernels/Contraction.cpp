@@ -455,11 +455,22 @@ void gemmBlock(const Gemm &gm, float *packed, int64_t m0, int64_t m1,
 }
 
 /// Rows [row, row + rows) of A's k-block [k0, k0 + kc), k-major into dst.
+/// W columns of the tile's rows at a time, a W x W block transposed in
+/// registers: element by element, packing had taken a quarter of a 256^3
+/// GEMM's time (an Emerald Rapids Xeon: 1.34x as fast without it).
 ATile packA(const Gemm &gm, int64_t row, int rows, int64_t k0, int64_t kc,
             float *dst) {
-  for (int64_t kk = 0; kk < kc; ++kk)
-    for (int r = 0; r < rows; ++r)
-      dst[kk * rows + r] = gm.a[(row + r) * gm.k + k0 + kk];
+  static_assert(kGemmR <= W, "a row tile is one transposed block");
+  const float *a = gm.a + row * gm.k + k0;
+  for (int64_t kk = 0; kk < kc; kk += W) {
+    int64_t n = min64(W, kc - kk);
+    VF block[W];
+    for (int r = 0; r < W; ++r)
+      block[r] = r < rows ? loadUpTo(a + r * gm.k + kk, n) : VF{};
+    transpose(block);
+    for (int64_t j = 0; j < n; ++j)
+      storeFirst(dst + (kk + j) * rows, block[j], rows);
+  }
   return ATile{dst, rows};
 }
 
@@ -823,19 +834,6 @@ void sliceOffsets(const Conv &cv, const Slice &sl, int64_t *off) {
 inline VF loadColumns(const float *row, int64_t col, int64_t w) {
   int64_t lo = min64(W, max64(0, -col));
   return loadLanes(row + col, lo, max64(lo, min64(W, w - col)));
-}
-
-/// v into p[0, min(W, n)).
-inline void storeUpTo(float *p, VF v, int64_t n) {
-  if (n >= W)
-    store(p, v);
-  else
-    storeFirst(p, v, n);
-}
-
-/// p[0, min(W, n)) into the first lanes, zeros past them.
-inline VF loadUpTo(const float *p, int64_t n) {
-  return n >= W ? load(p) : loadFirst(p, n);
 }
 
 /// The W columns of input row ih of a plane from `col` on: zeros outside

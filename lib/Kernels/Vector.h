@@ -78,6 +78,19 @@ inline void storeFirst(float *p, VF v, int64_t n) {
 #endif
 }
 
+/// v into p[0, min(W, n)).
+inline void storeUpTo(float *p, VF v, int64_t n) {
+  if (n >= W)
+    store(p, v);
+  else
+    storeFirst(p, v, n);
+}
+
+/// p[0, min(W, n)) into the first lanes, zeros past them.
+inline VF loadUpTo(const float *p, int64_t n) {
+  return n >= W ? load(p) : loadFirst(p, n);
+}
+
 /// W floats `stride` floats apart (a column of a row-major matrix): one
 /// gather where the ISA has it.
 inline VF gatherStrided(const float *p, int64_t stride) {
