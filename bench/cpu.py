@@ -26,8 +26,8 @@ Each measurement is one untimed warm-up run (three for PyTorch), then --runs tim
 (--runs-large for batches of 8 and more, unless --runs of them at the batch-1 speed of the
 slowest backend take at most a second: three runs of a 0.4 ms model are noise), and that
 --rounds times, the backends taking turns (Shears, ORT, Shears, ...), so that a slow phase of a
-shared host falls on both; the table gives medians over all rounds in ms and Shears / ORT at each thread count (below 1: Shears is faster). Inputs are
-random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on one
+shared host falls on both; the table gives medians over all rounds in ms and Shears / ORT at
+each thread count (below 1: Shears is faster). Inputs are random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on one
 thread, up to N on N threads), and a 1-thread measurement that used more than one core is flagged
 under the table.
 
