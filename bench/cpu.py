@@ -27,9 +27,11 @@ Each measurement is one untimed warm-up run (three for PyTorch), then --runs tim
 slowest backend take at most a second: three runs of a 0.4 ms model are noise), and that
 --rounds times, the backends taking turns (Shears, ORT, Shears, ...), so that a slow phase of a
 shared host falls on both; the table gives medians over all rounds in ms and Shears / ORT at
-each thread count (below 1: Shears is faster). Inputs are random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on one
-thread, up to N on N threads), and a 1-thread measurement that used more than one core is flagged
-under the table.
+each thread count (below 1: Shears is faster). At 1 thread both sides run on the same CPU (this
+process and ORT's, which inherits the mask): the vCPUs of a shared host differ in speed. Inputs
+are random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on
+one thread, up to N on N threads), and a 1-thread measurement that used more than one core is
+flagged under the table.
 
 GEMM mode (--gemm): one-node ONNX models, compiled by Shears and run through the C runtime on
 one thread (--threads: one count), against numpy's matmul on Debian's OpenBLAS in a subprocess
@@ -67,6 +69,7 @@ skipped ("skip"). Models are looked up as models/NAME.onnx, then build/models/NA
 utils/make_models.py (opset 13, seeded random weights), e.g. resnet50.
 """
 import argparse
+import contextlib
 import ctypes
 import datetime
 import importlib.util
@@ -365,6 +368,24 @@ def skip_note(estimate, budget):
     return f"skip (~{estimate:.0f} s > {max(budget.left(), 0):.0f} s left)"
 
 
+@contextlib.contextmanager
+def one_cpu(threads):
+    """With one thread, what runs inside (this thread, and every process it starts: they inherit
+    the mask) runs on one and the same CPU. The vCPUs of a shared host differ in speed: on stop
+    44's Xeon, OpenBLAS ran at 145 GFLOP/s in its own process where the same library ran at 98
+    beside Shears's kernel in one, and pinned to one CPU the two sides agreed within 2-4%
+    whichever CPU it was. With more threads nothing is pinned."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if threads != 1 or not allowed or len(allowed) < 2:
+        yield
+        return
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
 def time_calls(fn, runs, budget, estimate=None, warmup=1, usage=None):
     """`warmup` untimed calls, then up to `runs` timed calls that fit in the budget.
 
@@ -479,62 +500,63 @@ def bench_latency(args):
             collected, skipped = {}, {}
             for threads, round_, backend in itertools.product(args.threads, range(args.rounds),
                                                               args.backends):
-                key = (backend, threads)
-                col = f"{backend}_{threads}t"
-                if col in skipped:
-                    continue
-                usage = {}
-                if backend == "shears":
-                    if compiled is None:
-                        so = args.workdir / f"lib{name}.so"
-                        compile_s = shears_compile(args, model_path, so)
-                        compiled = rt.load(so)
-                        compiled.set_batch_chunk(args.batch_chunk)
-                    if compiled_batch != batch:
-                        compiled.set_inputs(inputs)
-                        compiled_batch = batch
-                    if not compiled.set_threads(threads) and threads != 1:
-                        skipped[col] = "n/a"
-                        print(f"  {name} batch {batch} shears {threads}T: n/a "
-                              f"(no shearsModelSetThreads)", flush=True)
+                with one_cpu(threads):
+                    key = (backend, threads)
+                    col = f"{backend}_{threads}t"
+                    if col in skipped:
                         continue
-                    times, note = time_calls(compiled.run, runs, budget, estimate(key),
-                                             usage=usage)
-                elif backend == "ort":
-                    times, note = ort_times(args, model_path, specs, threads, runs, budget,
-                                            estimate(key))
-                else:
-                    import torch
-                    torch.set_num_threads(threads)
-                    if tmodel is None:
-                        tmodel = torch_model(name)
-                    x = [torch.from_numpy(a) for a in inputs]
+                    usage = {}
+                    if backend == "shears":
+                        if compiled is None:
+                            so = args.workdir / f"lib{name}.so"
+                            compile_s = shears_compile(args, model_path, so)
+                            compiled = rt.load(so)
+                            compiled.set_batch_chunk(args.batch_chunk)
+                        if compiled_batch != batch:
+                            compiled.set_inputs(inputs)
+                            compiled_batch = batch
+                        if not compiled.set_threads(threads) and threads != 1:
+                            skipped[col] = "n/a"
+                            print(f"  {name} batch {batch} shears {threads}T: n/a "
+                                  f"(no shearsModelSetThreads)", flush=True)
+                            continue
+                        times, note = time_calls(compiled.run, runs, budget, estimate(key),
+                                                 usage=usage)
+                    elif backend == "ort":
+                        times, note = ort_times(args, model_path, specs, threads, runs, budget,
+                                                estimate(key))
+                    else:
+                        import torch
+                        torch.set_num_threads(threads)
+                        if tmodel is None:
+                            tmodel = torch_model(name)
+                        x = [torch.from_numpy(a) for a in inputs]
 
-                    def call():
-                        with torch.inference_mode():
-                            tmodel(*x)
-                    # A new thread count makes the first few calls slow (pool start-up).
-                    times, note = time_calls(call, runs, budget, estimate(key), warmup=3)
-                    # Its OpenMP workers spin a while after the last call: let them sleep
-                    # before Shears's CPU time is measured again.
-                    time.sleep(0.5)
-                if times is None:  # Over the budget: no further rounds either.
-                    skipped[col] = None
-                else:
-                    collected.setdefault(col, []).extend(times)
-                med = median(times)
-                if "cpu_per_wall" in usage:
-                    row.setdefault(f"{col}_cpu_per_wall", []).append(usage["cpu_per_wall"])
-                if med is not None and (name,) + key not in per_sample:
-                    per_sample[(name,) + key] = med / 1e3 / batch
-                if note:
-                    notes.append(f"{backend} {threads}T: {note}")
-                cores = (f" ({usage['cpu_per_wall']:.2f} cores)" if "cpu_per_wall" in usage
-                         else "")
-                of = f" (round {round_ + 1} of {args.rounds})" if args.rounds > 1 else ""
-                print(f"  {name} batch {batch} {backend} {threads}T{of}: "
-                      f"{fmt(med) + ' ms' + cores if med is not None else ''} {note}".rstrip(),
-                      flush=True)
+                        def call():
+                            with torch.inference_mode():
+                                tmodel(*x)
+                        # A new thread count makes the first few calls slow (pool start-up).
+                        times, note = time_calls(call, runs, budget, estimate(key), warmup=3)
+                        # Its OpenMP workers spin a while after the last call: let them sleep
+                        # before Shears's CPU time is measured again.
+                        time.sleep(0.5)
+                    if times is None:  # Over the budget: no further rounds either.
+                        skipped[col] = None
+                    else:
+                        collected.setdefault(col, []).extend(times)
+                    med = median(times)
+                    if "cpu_per_wall" in usage:
+                        row.setdefault(f"{col}_cpu_per_wall", []).append(usage["cpu_per_wall"])
+                    if med is not None and (name,) + key not in per_sample:
+                        per_sample[(name,) + key] = med / 1e3 / batch
+                    if note:
+                        notes.append(f"{backend} {threads}T: {note}")
+                    cores = (f" ({usage['cpu_per_wall']:.2f} cores)" if "cpu_per_wall" in usage
+                             else "")
+                    of = f" (round {round_ + 1} of {args.rounds})" if args.rounds > 1 else ""
+                    print(f"  {name} batch {batch} {backend} {threads}T{of}: "
+                          f"{fmt(med) + ' ms' + cores if med is not None else ''} {note}".rstrip(),
+                          flush=True)
             for threads in args.threads:
                 for backend in args.backends:
                     col = f"{backend}_{threads}t"
@@ -672,6 +694,7 @@ OPENBLAS_CORE_FOR_FLAGS = (({"avx512_bf16", "avx512bw", "avx512vl"}, "Cooperlake
                            ({"avx512f", "avx512bw", "avx512vl", "avx512dq"}, "SkylakeX"),
                            ({"avx2", "fma"}, "Haswell"))
 openblas_coretype = {}  # "core": the OPENBLAS_CORETYPE numpy_gemm sets, once decided
+GEMM_ROUND_SECONDS, GEMM_ROUND_RUNS_MAX = 0.25, 1000
 
 
 def cpu_flags():
@@ -684,7 +707,7 @@ def cpu_flags():
     return set()
 
 
-def numpy_gemm(args, m, k, n, threads, budget):
+def numpy_gemm(args, m, k, n, threads, budget, runs):
     """Times in ms of numpy's matmul [m,k] @ [k,n] in a subprocess on `threads` BLAS threads.
     OpenBLAS picks its kernels for this CPU (OPENBLAS_CORETYPE unset) unless it falls back to a
     generic core where the CPU has AVX2 or AVX-512: then the best core for those is named."""
@@ -696,7 +719,7 @@ def numpy_gemm(args, m, k, n, threads, budget):
         env[var] = str(threads)
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "numpy_gemm.py"), "--shape", f"{m},{k},{n}",
-         "--runs", str(args.runs), "--max-seconds", str(max(budget.left(), 1))],
+         "--runs", str(runs), "--max-seconds", str(max(budget.left(), 1))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
         raise Failure(f"bench/numpy_gemm.py failed on {m}x{k}x{n}: {proc.stderr.strip()[-1500:]}")
@@ -708,7 +731,7 @@ def numpy_gemm(args, m, k, n, threads, budget):
         openblas_coretype["core"] = None
         if picked in OPENBLAS_FALLBACK_CORES and better:
             openblas_coretype.update(core=better, picked=picked)
-            return numpy_gemm(args, m, k, n, threads, budget)
+            return numpy_gemm(args, m, k, n, threads, budget, runs)
     return out["results"][0]["times_ms"], out["blas"]
 
 
@@ -742,37 +765,45 @@ def bench_gemm(args):
                                                 f"--gemm cannot run it on {threads} threads"))
     print(f"GEMM: {len(cases)} shapes, Shears and numpy on {threads} thread(s)", flush=True)
     blas, notes = None, []
-    for c in cases:
-        flops = 2 * c["m"] * c["n"] * c["k"]
-        c["flops"] = flops
-        so = c["path"].with_name(f"lib{c['path'].stem}.so")
-        shears_compile(args, c["path"], so)
-        m = rt.load(so)
-        m.set_threads(threads)
-        m.set_inputs(random_inputs(c["specs"]))
-        # Rounds that alternate Shears and numpy, as in the latency section.
-        shears_times, numpy_times, spans = [], [], []
-        for _ in range(args.rounds):
-            usage = {}
-            times, note = time_calls(m.run, args.runs, budget, usage=usage)
-            shears_times += times
-            spans.append(usage.get("cpu_per_wall", 1.0))
-            times, blas = numpy_gemm(args, c["m"], c["k"], c["n"], threads, budget)
-            numpy_times += times
-        m.close()
-        c["shears_ms"], c["numpy_ms"] = median(shears_times), median(numpy_times)
-        c["shears_cpu_per_wall"] = min(spans)
-        note_cores = cores_note(f"{c['kind']} {c['what']}: Shears", threads, c["shears_cpu_per_wall"])
-        if note_cores:
-            notes.append(note_cores)
-        c["shears_gflops"] = flops / c["shears_ms"] / 1e6
-        c["numpy_gflops"] = flops / c["numpy_ms"] / 1e6
-        c["shears_pct_of_blas"] = 100 * c["shears_gflops"] / c["numpy_gflops"]
-        if note:
-            notes.append(f"{c['kind']} {c['what']}: Shears {note}")
-        print(f"  {c['kind']} {c['what']} (M={c['m']} N={c['n']} K={c['k']}): Shears "
-              f"{fmt(c['shears_ms'])} ms {c['shears_gflops']:.1f} GFLOP/s, numpy "
-              f"{fmt(c['numpy_ms'])} ms {c['numpy_gflops']:.1f} GFLOP/s", flush=True)
+    with one_cpu(threads):  # Shears and numpy on the same CPU (one_cpu)
+        for c in cases:
+            flops = 2 * c["m"] * c["n"] * c["k"]
+            c["flops"] = flops
+            so = c["path"].with_name(f"lib{c['path'].stem}.so")
+            shears_compile(args, c["path"], so)
+            m = rt.load(so)
+            m.set_threads(threads)
+            m.set_inputs(random_inputs(c["specs"]))
+            # Rounds that alternate Shears and numpy, as in the latency section, each at least
+            # GEMM_ROUND_SECONDS of calls on either side: 10 calls of a 0.3 ms GEMM had put the
+            # whole of a side's rounds into one phase of a drifting host (256^3 at 56% of OpenBLAS
+            # twice, against 96% alternating every 60 ms in one process).
+            start = time.perf_counter()
+            m.run()
+            runs = max(args.runs, min(GEMM_ROUND_RUNS_MAX,
+                                      int(GEMM_ROUND_SECONDS / max(time.perf_counter() - start, 1e-6))))
+            shears_times, numpy_times, spans = [], [], []
+            for _ in range(args.rounds):
+                usage = {}
+                times, note = time_calls(m.run, runs, budget, usage=usage)
+                shears_times += times
+                spans.append(usage.get("cpu_per_wall", 1.0))
+                times, blas = numpy_gemm(args, c["m"], c["k"], c["n"], threads, budget, runs)
+                numpy_times += times
+            m.close()
+            c["shears_ms"], c["numpy_ms"] = median(shears_times), median(numpy_times)
+            c["shears_cpu_per_wall"] = min(spans)
+            note_cores = cores_note(f"{c['kind']} {c['what']}: Shears", threads, c["shears_cpu_per_wall"])
+            if note_cores:
+                notes.append(note_cores)
+            c["shears_gflops"] = flops / c["shears_ms"] / 1e6
+            c["numpy_gflops"] = flops / c["numpy_ms"] / 1e6
+            c["shears_pct_of_blas"] = 100 * c["shears_gflops"] / c["numpy_gflops"]
+            if note:
+                notes.append(f"{c['kind']} {c['what']}: Shears {note}")
+            print(f"  {c['kind']} {c['what']} (M={c['m']} N={c['n']} K={c['k']}): Shears "
+                  f"{fmt(c['shears_ms'])} ms {c['shears_gflops']:.1f} GFLOP/s, numpy "
+                  f"{fmt(c['numpy_ms'])} ms {c['numpy_gflops']:.1f} GFLOP/s", flush=True)
     if blas and not any("openblas" in p.lower() for p in blas.get("libraries", [])):
         notes.append("numpy did not load OpenBLAS: install libopenblas0-pthread "
                      "(update-alternatives libblas.so.3)")
@@ -782,8 +813,8 @@ def bench_gemm(args):
               fmt(c["shears_ms"]), f"{c['shears_gflops']:.1f}", fmt(c["numpy_ms"]),
               f"{c['numpy_gflops']:.1f}", f"{c['shears_pct_of_blas']:.0f}%"] for c in cases]
     lines = [f"GEMM, {threads} thread(s): Shears (compiled one-node models, C runtime) against "
-             f"{blas_description(blas)}; medians of {args.runs} runs in each of {args.rounds} "
-             f"rounds that alternate the two; GFLOP/s = 2*M*N*K / time."
+             f"{blas_description(blas)}; medians over {args.rounds} rounds that alternate the two, "
+             f"each of at least {args.runs} runs and {GEMM_ROUND_SECONDS} s a side; GFLOP/s = 2*M*N*K / time."
              + (f" Conv rows: the distinct convolutions of {args.gemm_conv_model} at batch 1 as "
                 f"im2col GEMMs (M = Cout, K = Cin*KH*KW, N = OH*OW; numpy times W[M,K] @ cols[K,N] "
                 f"without the im2col), count = how often each occurs." if args.gemm_conv_model
@@ -1156,15 +1187,16 @@ def bench_profile(args):
             rows[key] = [median([r[key][0] for r in rounds if key in r])] + row[1:]
         return rows
 
-    # Rounds that alternate the two, as in the latency section.
+    # Rounds that alternate the two, as in the latency section (at 1 thread on one CPU).
     walls, ours, ort_walls, theirs = [], [], [], []
     for _ in range(args.rounds):
-        wall, rows = shears_round()
-        walls.append(wall)
-        ours.append(rows)
-        wall, rows = ort_round()
-        ort_walls.append(wall)
-        theirs.append(rows)
+        with one_cpu(threads):
+            wall, rows = shears_round()
+            walls.append(wall)
+            ours.append(rows)
+            wall, rows = ort_round()
+            ort_walls.append(wall)
+            theirs.append(rows)
     ours, theirs = merged(ours), merged(theirs)
     wall, ort_wall = median(walls), median(ort_walls)
 

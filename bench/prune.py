@@ -288,7 +288,8 @@ def bench(args):
                           f"{max(budget.left(), 0):.0f} s left)", flush=True)
                     continue
             print(f"  {name} batch {batch}:", flush=True)
-            res, notes = measure(args, compiled, specs, budget)
+            with cpu.one_cpu(1):  # Shears and ORT on one thread each, on the same CPU
+                res, notes = measure(args, compiled, specs, budget)
             rounds = len(res["dense"]["shears"])
             per_sample.setdefault(name, sum(statistics.median(v[e]) for v in res.values()
                                             for e in ("shears", "ort") if v[e]) / batch)
