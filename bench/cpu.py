@@ -27,7 +27,7 @@ Each measurement is one untimed warm-up run (three for PyTorch), then --runs tim
 slowest backend take at most a second: three runs of a 0.4 ms model are noise), and that
 --rounds times, the backends taking turns (Shears, ORT, Shears, ...), so that a slow phase of a
 shared host falls on both; the table gives medians over all rounds in ms and Shears / ORT at
-each thread count (below 1: Shears is faster). At 1 thread both sides run on the same CPU (this
+each thread count, the median of the rounds' own ratios (below 1: Shears is faster). At 1 thread both sides run on the same CPU (this
 process and ORT's, which inherits the mask): the vCPUs of a shared host differ in speed. Inputs
 are random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on
 one thread, up to N on N threads), and a 1-thread measurement that used more than one core is
@@ -497,7 +497,7 @@ def bench_latency(args):
             # Rounds alternate the backends, so that a phase of the host (a neighbour's load, a
             # clock change: seconds to minutes) weighs on each alike; the median is over every
             # round's timed runs.
-            collected, skipped = {}, {}
+            collected, skipped, round_medians = {}, {}, {}
             for threads, round_, backend in itertools.product(args.threads, range(args.rounds),
                                                               args.backends):
                 with one_cpu(threads):
@@ -545,6 +545,7 @@ def bench_latency(args):
                     else:
                         collected.setdefault(col, []).extend(times)
                     med = median(times)
+                    round_medians.setdefault(col, []).append(med)
                     if "cpu_per_wall" in usage:
                         row.setdefault(f"{col}_cpu_per_wall", []).append(usage["cpu_per_wall"])
                     if med is not None and (name,) + key not in per_sample:
@@ -567,9 +568,15 @@ def bench_latency(args):
                         note_cores = cores_note(f"Shears {threads}T", threads, min(spans))
                         if note_cores:
                             notes.append(note_cores)
-                s, o = row.get(f"shears_{threads}t"), row.get(f"ort_{threads}t")
-                if isinstance(s, float) and isinstance(o, float) and o > 0:
-                    row[f"shears_over_ort_{threads}t"] = s / o
+                # The ratio is the median of the rounds' own ratios: a round's two sides ran
+                # seconds apart, and a slow phase that caught one side of one round (resnet50:
+                # Shears 105 ms against ORT's 58 in a round whose neighbours had 108 / 102 and
+                # 60 / 59) would otherwise tip the pooled medians.
+                pairs = [a / b for a, b in zip(round_medians.get(f"shears_{threads}t", []),
+                                               round_medians.get(f"ort_{threads}t", []))
+                         if a is not None and b]
+                if pairs:
+                    row[f"shears_over_ort_{threads}t"] = median(pairs)
             row["shears_compile_s"] = compile_s
             row["notes"] = "; ".join(dict.fromkeys(notes))
             rows.append(row)
