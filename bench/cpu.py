@@ -27,11 +27,11 @@ Each measurement is one untimed warm-up run (three for PyTorch), then --runs tim
 slowest backend take at most a second: three runs of a 0.4 ms model are noise), and that
 --rounds times, the backends taking turns (Shears, ORT, Shears, ...), so that a slow phase of a
 shared host falls on both; the table gives medians over all rounds in ms and Shears / ORT at
-each thread count, the median of the rounds' own ratios (below 1: Shears is faster). At 1 thread both sides run on the same CPU (this
-process and ORT's, which inherits the mask): the vCPUs of a shared host differ in speed. Inputs
-are random. Shears's CPU time / wall time over its timed runs is kept in the JSON (about 1 on
-one thread, up to N on N threads), and a 1-thread measurement that used more than one core is
-flagged under the table.
+each thread count, the median of the rounds' own ratios (below 1: Shears is faster). At 1
+thread both sides run on the same CPU (this process and ORT's, which inherits the mask): the
+vCPUs of a shared host differ in speed. Inputs are random. Shears's CPU time / wall time over
+its timed runs is kept in the JSON (about 1 on one thread, up to N on N threads), and a 1-thread
+measurement that used more than one core is flagged under the table.
 
 GEMM mode (--gemm): one-node ONNX models, compiled by Shears and run through the C runtime on
 one thread (--threads: one count), against numpy's matmul on Debian's OpenBLAS in a subprocess
@@ -497,7 +497,7 @@ def bench_latency(args):
             # Rounds alternate the backends, so that a phase of the host (a neighbour's load, a
             # clock change: seconds to minutes) weighs on each alike; the median is over every
             # round's timed runs.
-            collected, skipped, round_medians = {}, {}, {}
+            collected, skipped, round_medians, spans = {}, {}, {}, {}
             for threads, round_, backend in itertools.product(args.threads, range(args.rounds),
                                                               args.backends):
                 with one_cpu(threads):
@@ -547,7 +547,7 @@ def bench_latency(args):
                     med = median(times)
                     round_medians.setdefault(col, []).append(med)
                     if "cpu_per_wall" in usage:
-                        row.setdefault(f"{col}_cpu_per_wall", []).append(usage["cpu_per_wall"])
+                        spans.setdefault(col, []).append(usage["cpu_per_wall"])
                     if med is not None and (name,) + key not in per_sample:
                         per_sample[(name,) + key] = med / 1e3 / batch
                     if note:
@@ -562,10 +562,9 @@ def bench_latency(args):
                 for backend in args.backends:
                     col = f"{backend}_{threads}t"
                     row[col] = median(collected[col]) if col in collected else skipped.get(col)
-                    spans = row.get(f"{col}_cpu_per_wall")
-                    if spans:  # The CPU time / wall time of the round that kept the fewest busy.
-                        row[f"{col}_cpu_per_wall"] = min(spans)
-                        note_cores = cores_note(f"Shears {threads}T", threads, min(spans))
+                    if col in spans:  # CPU time / wall time: the round that kept fewest busy.
+                        row[f"{col}_cpu_per_wall"] = min(spans[col])
+                        note_cores = cores_note(f"Shears {threads}T", threads, min(spans[col]))
                         if note_cores:
                             notes.append(note_cores)
                 # The ratio is the median of the rounds' own ratios: a round's two sides ran
@@ -787,8 +786,8 @@ def bench_gemm(args):
             # twice, against 96% alternating every 60 ms in one process).
             start = time.perf_counter()
             m.run()
-            runs = max(args.runs, min(GEMM_ROUND_RUNS_MAX,
-                                      int(GEMM_ROUND_SECONDS / max(time.perf_counter() - start, 1e-6))))
+            call_s = max(time.perf_counter() - start, 1e-6)
+            runs = max(args.runs, min(GEMM_ROUND_RUNS_MAX, int(GEMM_ROUND_SECONDS / call_s)))
             shears_times, numpy_times, spans = [], [], []
             for _ in range(args.rounds):
                 usage = {}
@@ -820,8 +819,9 @@ def bench_gemm(args):
               fmt(c["shears_ms"]), f"{c['shears_gflops']:.1f}", fmt(c["numpy_ms"]),
               f"{c['numpy_gflops']:.1f}", f"{c['shears_pct_of_blas']:.0f}%"] for c in cases]
     lines = [f"GEMM, {threads} thread(s): Shears (compiled one-node models, C runtime) against "
-             f"{blas_description(blas)}; medians over {args.rounds} rounds that alternate the two, "
-             f"each of at least {args.runs} runs and {GEMM_ROUND_SECONDS} s a side; GFLOP/s = 2*M*N*K / time."
+             f"{blas_description(blas)}; medians over {args.rounds} rounds that alternate the "
+             f"two, each of at least {args.runs} runs and {GEMM_ROUND_SECONDS} s a side; "
+             f"GFLOP/s = 2*M*N*K / time."
              + (f" Conv rows: the distinct convolutions of {args.gemm_conv_model} at batch 1 as "
                 f"im2col GEMMs (M = Cout, K = Cin*KH*KW, N = OH*OW; numpy times W[M,K] @ cols[K,N] "
                 f"without the im2col), count = how often each occurs." if args.gemm_conv_model
@@ -1209,7 +1209,8 @@ def bench_profile(args):
 
     t = f"{threads}T"
     lines = [f"Per layer shape inside {name} (batch {batch}, {t}); ms a run, layers of one shape "
-             f"summed, the median of {args.rounds} rounds that alternate Shears and ORT; GFLOP/s of both from Shears's multiply-adds (ORT pads channels to 16):", "",
+             f"summed, the median of {args.rounds} rounds that alternate Shears and ORT; "
+             f"GFLOP/s of both from Shears's multiply-adds (ORT pads channels to 16):", "",
              f"| Shears kernel | Shears ms | ORT ms | Shears / ORT | Shears GFLOP/s | ORT GFLOP/s |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     matched = set()
@@ -1288,9 +1289,10 @@ def main():
     p.add_argument("--runs", type=int, default=10, help="timed runs below batch 8, and in --gemm "
                    "and --layers (default 10)")
     p.add_argument("--runs-large", type=int, default=3, help="timed runs at batch >= 8 (default 3)")
-    p.add_argument("--rounds", type=int, default=3, help="latency: rounds that alternate the "
-                   "backends, each with its warm-up and timed runs; the median is over all of them "
-                   "(default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds that alternate Shears and its "
+                   "competitor in the latency section, --gemm and --profile, each with its own "
+                   "warm-up and timed runs; times are medians over all rounds, Shears / ORT the "
+                   "median of the rounds' ratios (default 3)")
     p.add_argument("--max-seconds", type=float, default=900,
                    help="time budget of each section (default 900)")
     p.add_argument("--backends", default=DEFAULT_BACKENDS,
