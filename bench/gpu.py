@@ -2,7 +2,7 @@
 """GPU correctness and speed on a machine with a GPU, prepared on one without.
 
     gpu.py prepare --out DIR [--models a,b,...] [--batches 1,8] [--tile-batch 64] [--gemm N,...]
-                   [--bin build/bin]
+                   [--precisions fp32,tf32,fp16] [--bin build/bin]
     gpu.py run DIR OUT [--runs 20] [--timeout 120] [--torch]
 
 `prepare` (here, with the build): compiles each model with `shears compile --target cuda`
@@ -13,7 +13,9 @@ models/ (fashion_mnist_mlp, fashion_mnist_cnn, resnet18, mobilenet_v2, squeezene
 `NAME-pruned` for NAME pruned by 50% of its channels, and `gemmN` (--gemm) an N x N x N f32
 MatMul of two inputs (generated on the GPU machine, so the bundle stays small). --tile-batch B
 adds a batch-B case per model made there from the largest prepared batch repeated (its inputs
-and references alike), so large batches cost the bundle nothing. It prints the bundle's size:
+and references alike), so large batches cost the bundle nothing. --precisions compiles every
+case once per `--gpu-precision` (cases and libraries of tf32 and fp16 named with it; their
+outputs are checked within 1e-2, a GEMM's within 5e-3 of its magnitude). It prints the bundle's size:
 the device tool carries at most 64 MiB, so large sets go in two bundles.
 
 `run` (on the GPU machine, Python's standard library; numpy for the GEMMs' inputs and check):
@@ -38,6 +40,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOL = 1e-4
+# Tensor cores round the operands to 10 bits of mantissa (tf32, fp16).
+REDUCED_TOL = 1e-2
 
 
 def prepare(args):
@@ -55,10 +59,19 @@ def prepare(args):
                 return d / f"{name}.onnx"
         sys.exit(f"no model {name}.onnx in build/models or models/")
 
-    def add(name, onnx_path, batches, flops=None):
-        lib = out / f"{name}.so"
-        subprocess.run([shears, "compile", onnx_path, "--target", "cuda", "-o", lib], check=True)
+    precisions = [p for p in args.precisions.split(",") if p]
+
+    def compile_cuda(onnx_path, name, precision):
+        """The library of `name` for `precision` and the case's name suffix."""
+        suffix = "" if precision == "fp32" else f".{precision}"
+        lib = out / f"{name}{suffix}.so"
+        subprocess.run([shears, "compile", onnx_path, "--target", "cuda",
+                        f"--gpu-precision={precision}", "-o", lib], check=True)
         lib.with_suffix(".h").unlink(missing_ok=True)
+        return lib, "" if precision == "fp32" else f" {precision}"
+
+    def add(name, onnx_path, batches, flops=None):
+        libs = [compile_cuda(onnx_path, name, p) + (p,) for p in precisions]
         model = onnx.load(str(onnx_path), load_external_data=False)
         for batch in batches:
             feeds = []
@@ -76,12 +89,16 @@ def prepare(args):
             subprocess.run([shears, "run", onnx_path, "--output-dir", ref,
                             *(f"--input={f.split('=')[0]}={out / f.split('=')[1]}" for f in feeds)],
                            check=True, stdout=subprocess.DEVNULL)
-            cases.append({"case": f"{name} b{batch}", "library": lib.name, "inputs": feeds,
-                          "reference": ref.name, "flops": flops})
+            for lib, suffix, precision in libs:
+                cases.append({"case": f"{name} b{batch}{suffix}", "library": lib.name,
+                              "inputs": feeds, "reference": ref.name, "flops": flops,
+                              "precision": precision})
         if args.tile_batch and flops is None:
             base = max(batches)
-            cases.append({"case": f"{name} b{args.tile_batch}", "library": lib.name,
-                          "tile": [f"{name} b{base}", args.tile_batch // base]})
+            for lib, suffix, precision in libs:
+                cases.append({"case": f"{name} b{args.tile_batch}{suffix}", "library": lib.name,
+                              "tile": [f"{name} b{base}{suffix}", args.tile_batch // base],
+                              "precision": precision})
 
     for name in [m for m in args.models.split(",") if m]:
         if name.endswith("-pruned"):
@@ -103,12 +120,11 @@ def prepare(args):
             [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [n, n])])
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                                     ir_version=8), str(path))
-        lib = out / f"gemm{n}.so"
-        subprocess.run([shears, "compile", path, "--target", "cuda", "-o", lib], check=True)
-        lib.with_suffix(".h").unlink(missing_ok=True)
+        for precision in precisions:
+            lib, suffix = compile_cuda(path, f"gemm{n}", precision)
+            cases.append({"case": f"gemm {n}{suffix}", "library": lib.name, "flops": 2 * n ** 3,
+                          "generate": {"x": [n, n], "w": [n, n]}, "precision": precision})
         path.unlink()
-        cases.append({"case": f"gemm {n}", "library": lib.name, "flops": 2 * n ** 3,
-                      "generate": {"x": [n, n], "w": [n, n]}})
 
     subprocess.run(["clang-22", "-O2", "-std=c11", f"-I{ROOT / 'include'}",
                     ROOT / "bench" / "gpu_runner.c", f"-L{args.bin.parent / 'lib'}",
@@ -155,7 +171,7 @@ def tile_npy(source, target, times):
                              + data[offset:] * times)
 
 
-def compare(out_dir, ref_dir):
+def compare(out_dir, ref_dir, tol=TOL):
     """(ok, worst abs diff, message) over every reference output."""
     worst, messages = 0.0, []
     for ref in sorted(Path(ref_dir).glob("*.npy")):
@@ -170,7 +186,7 @@ def compare(out_dir, ref_dir):
         for a, b in zip(gvals, rvals):
             diff = abs(a - b)
             worst = max(worst, diff)
-            if not diff <= TOL + TOL * abs(b):
+            if not diff <= tol + tol * abs(b):
                 bad += 1
         if bad:
             messages.append(f"{ref.name}: {bad} of {len(rvals)} elements differ")
@@ -194,7 +210,10 @@ def generate(case, work):
         want = arrays["x"][:64].astype(np.float64) @ arrays["w"].astype(np.float64)
         worst = float(np.abs(got - want).max())
         scale = float(np.abs(want).max())
-        ok = worst <= 1e-5 * scale * np.sqrt(want.shape[1])
+        if case.get("precision", "fp32") == "fp32":
+            ok = worst <= 1e-5 * scale * np.sqrt(want.shape[1])
+        else:  # operands rounded to 10 bits: ~7e-4 of the magnitude measured at 4.5 sigma
+            ok = worst <= 5e-3 * scale
         return ok, worst, "" if ok else f"max abs diff {worst:.3g} for values up to {scale:.3g}"
     return feeds, check
 
@@ -304,7 +323,8 @@ def run(args):
                        or f"exit status {proc.returncode}")
         elif proc is not None:
             timing = json.loads(proc.stdout.strip().splitlines()[-1])
-            ok, worst, message = check(outputs) if check else compare(outputs, reference)
+            tol = TOL if case.get("precision", "fp32") == "fp32" else REDUCED_TOL
+            ok, worst, message = check(outputs) if check else compare(outputs, reference, tol)
             row.update(check="ok" if ok else "FAIL", max_abs_diff=worst, **timing)
             if message:
                 row["error"] = message
@@ -317,7 +337,7 @@ def run(args):
         write_results(out, results)
         shutil.rmtree(outputs)
     if args.torch:
-        gemms = [int(c["case"].split()[1]) for c in cases if c["case"].startswith("gemm ")]
+        gemms = sorted({int(c["case"].split()[1]) for c in cases if c["case"].startswith("gemm ")})
         for row in torch_baselines(gemms, args.runs):
             results.append(row)
             print(json.dumps(row), flush=True)
@@ -337,6 +357,8 @@ def main():
     prep.add_argument("--tile-batch", type=int, default=0,
                       help="also a batch made on the GPU machine from the largest one, e.g. 64")
     prep.add_argument("--gemm", default="", help="sizes N of N x N x N MatMuls, e.g. 4096")
+    prep.add_argument("--precisions", default="fp32",
+                      help="--gpu-precision values to compile every case for, e.g. fp32,tf32,fp16")
     prep.add_argument("--bin", type=Path, default=ROOT / "build" / "bin")
     go = sub.add_parser("run")
     go.add_argument("bundle", type=Path)

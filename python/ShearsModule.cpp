@@ -767,8 +767,14 @@ shears::Device parseDevice(const std::string &name) {
 OwningOpRef<ModuleOp> lowerClone(const Module &module,
                                  const std::string &deviceName,
                                  const std::string &cpu = "",
-                                 bool timeSparse = false) {
+                                 bool timeSparse = false,
+                                 const shears::GPUTarget &gpu = {}) {
   shears::Device device = parseDevice(deviceName);
+  std::string invalid = shears::checkGPUTarget(gpu);
+  if (!invalid.empty())
+    throw Error(invalid);
+  if (device != shears::Device::CUDA && gpu.precision != "fp32")
+    throw Error("gpu_precision needs device='cuda'");
   OwningOpRef<ModuleOp> lowered(module.get().clone());
   if (SymbolTable::lookupSymbolIn(*lowered, "shears_invoke"))
     return lowered;
@@ -777,7 +783,7 @@ OwningOpRef<ModuleOp> lowerClone(const Module &module,
       timeSparse && cpu.empty() ? shears::SparseKernelOptions::timed()
                                 : shears::SparseKernelOptions{};
   if (device == shears::Device::CUDA
-          ? failed(shears::lowerToNVVM(*lowered))
+          ? failed(shears::lowerToNVVM(*lowered, gpu))
           : failed(shears::lowerToLLVM(*lowered, cpu,
                                        /*releaseWeights=*/false, sparse)))
     throw Error(capture.message("lowering the module to LLVM failed"));
@@ -786,8 +792,10 @@ OwningOpRef<ModuleOp> lowerClone(const Module &module,
 }
 
 std::unique_ptr<Model> compile(const Module &module, const std::string &device,
-                               bool timeSparse) {
-  OwningOpRef<ModuleOp> lowered = lowerClone(module, device, "", timeSparse);
+                               bool timeSparse,
+                               const std::string &gpuPrecision) {
+  OwningOpRef<ModuleOp> lowered =
+      lowerClone(module, device, "", timeSparse, {"sm_90", gpuPrecision});
   std::string error;
   ShearsModel *model;
   {
@@ -804,8 +812,12 @@ std::unique_ptr<Model> compile(const Module &module, const std::string &device,
 
 void compileLibrary(const Module &module, const std::string &path,
                     const std::string &cpu, const std::string &device,
-                    bool timeSparse) {
-  OwningOpRef<ModuleOp> lowered = lowerClone(module, device, cpu, timeSparse);
+                    bool timeSparse, const std::string &gpuArch,
+                    const std::string &gpuPrecision) {
+  if (parseDevice(device) != shears::Device::CUDA && gpuArch != "sm_90")
+    throw Error("gpu_arch needs device='cuda'");
+  OwningOpRef<ModuleOp> lowered =
+      lowerClone(module, device, cpu, timeSparse, {gpuArch, gpuPrecision});
   std::string error;
   DiagnosticCapture capture(module.getContext());
   if (failed(shears::compileSharedLibrary(*lowered, path, error, cpu))) {
@@ -941,7 +953,7 @@ op cannot be expressed in ONNX.)doc")
   m.def("_parse_string", &parseString, py::arg("text"),
         py::arg("name") = "<string>");
   m.def("_compile", &compile, py::arg("module"), py::arg("device") = "cpu",
-        py::arg("time_sparse") = true);
+        py::arg("time_sparse") = true, py::arg("gpu_precision") = "fp32");
   m.def("_sensitivity", &sensitivity, py::arg("module"), py::arg("samples"),
         py::arg("labels"), py::arg("sparsities"), py::arg("options"),
         py::arg("batch"), py::arg("latency_batch"), py::arg("latency_runs"),
@@ -951,6 +963,7 @@ op cannot be expressed in ONNX.)doc")
         py::arg("batch"), py::arg("kind"));
   m.def("_compile_library", &compileLibrary, py::arg("module"), py::arg("path"),
         py::arg("cpu") = "", py::arg("device") = "cpu",
-        py::arg("time_sparse") = true);
+        py::arg("time_sparse") = true, py::arg("gpu_arch") = "sm_90",
+        py::arg("gpu_precision") = "fp32");
   m.def("_load_library", &loadLibrary, py::arg("path"));
 }

@@ -3,7 +3,7 @@
 
     check_numerics.py --model M.onnx --batch B --workdir D [--seed S] [--tol 1e-4]
                       [--bin build/bin] [--aot] [--data auto|random|fashion-mnist]
-                      [--device cpu|cuda|cuda-emulated]
+                      [--device cpu|cuda|cuda-emulated] [--gpu-precision fp32|tf32|fp16]
 
 Writes one input per model input to D/<name>.b<B>.npy: real Fashion-MNIST test images (a seeded
 choice) for a model whose input is [N, 1, 28, 28] or [N, 784] (--data auto, the default, or
@@ -14,7 +14,8 @@ D/ort.b<B>/ and Shears into D/jit.b<B>/ (shears-run, JIT) or, with --aot, D/aot.
 shears-example-run-model), and compares every output: |ort - shears| <= tol + tol*|ort|.
 --device cuda runs Shears on the GPU (shears-run --device cuda, shears-compile --target cuda);
 cuda-emulated runs the GPU pipeline's code on the CPU (shears-run --device cuda --emulate-gpu,
-JIT only). Their outputs go to D/<mode>-<device>.b<B>/.
+JIT only), with --gpu-precision for its large products and convolutions (tensor cores: pass a
+--tol that the precision allows). Their outputs go to D/<mode>-<device>[-<precision>].b<B>/.
 
 Prints the per-output comparison, then one summary line
     numerics OK <model> batch <B> (jit|aot): max abs diff X
@@ -121,12 +122,16 @@ DEVICE_FLAGS = {"cpu": [], "cuda": ["--device=cuda"],
 def run_shears(args, stem, inputs):
     mode = "aot" if args.aot else "jit"
     suffix = "" if args.device == "cpu" else f"-{args.device}"
+    gpu = []
+    if args.gpu_precision != "fp32":
+        suffix += f"-{args.gpu_precision}"
+        gpu = [f"--gpu-precision={args.gpu_precision}"]
     out = fresh_dir(args.workdir / f"{mode}{suffix}.b{args.batch}")
     feeds = [f"{n}={p}" for n, p in inputs.items()]
     if not args.aot:
         tool = args.bin / "shears-run"
         t = run([tool, args.model, *(f"--input={f}" for f in feeds), f"--output-dir={out}",
-                 *DEVICE_FLAGS[args.device]], "shears-run")
+                 *DEVICE_FLAGS[args.device], *gpu], "shears-run")
         return out, f"shears-run {t:.1f} s"
     if args.device == "cuda-emulated":
         raise Failure("the GPU emulation runs in the JIT only (no --aot)")
@@ -139,7 +144,7 @@ def run_shears(args, stem, inputs):
     if lib.is_file() and lib.stat().st_mtime > newest_source:
         timing = "shears-compile reused"
     else:
-        compile_cmd = [compile_tool, args.model, "-o", lib, f"--target={args.device}"]
+        compile_cmd = [compile_tool, args.model, "-o", lib, f"--target={args.device}", *gpu]
         timing = f"shears-compile {run(compile_cmd, 'shears-compile'):.1f} s"
     t = run([runner, lib, *feeds, "-o", out], "shears-example-run-model")
     return out, f"{timing}, run {t:.1f} s"
@@ -198,6 +203,9 @@ def main():
     p.add_argument("--data", choices=("auto", "random", "fashion-mnist"), default="auto")
     p.add_argument("--device", choices=tuple(DEVICE_FLAGS), default="cpu",
                    help="where Shears runs the model (default cpu)")
+    p.add_argument("--gpu-precision", choices=("fp32", "tf32", "fp16"), default="fp32",
+                   help="what the GPU's large products and convolutions multiply in "
+                        "(not with --device cpu; default fp32)")
     args = p.parse_args()
     mode = "aot" if args.aot else "jit"
     if args.device != "cpu":

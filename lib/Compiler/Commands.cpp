@@ -363,30 +363,51 @@ struct SparseKernelFlags {
   }
 };
 
-static const char *const gpuArchHelp =
-    "GPU architecture of the kernels with --target cuda: sm_90 (default) or "
-    "sm_80";
+/// --device or --target, --gpu-arch and --gpu-precision.
+struct DeviceFlags {
+  // cl::opt keeps only references to its texts: these outlive the options.
+  std::string flag, archHelp, precisionHelp;
+  Opt<std::string> device, arch, precision;
 
-/// --device/--target names a device, and --gpu-arch one of kGPUArchs.
-static std::optional<shears::Device>
-checkDevice(StringRef name, StringRef flag, StringRef device,
-            const Opt<std::string> &gpuArch) {
-  std::optional<shears::Device> parsed = shears::parseDevice(device);
-  if (!parsed) {
-    fail(name, "--" + flag.str() + " must be cpu or cuda, got '" +
-                   device.str() + "'");
-    return std::nullopt;
+  DeviceFlags(cl::OptionCategory &cat, StringRef name, const char *help)
+      : flag(name.str()), archHelp("GPU architecture of the kernels with --" +
+                                   flag + " cuda: sm_90 (default) or sm_80"),
+        precisionHelp(
+            "With --" + flag +
+            " cuda, what large matrix products and convolutions multiply in: "
+            "fp32 (default), tf32 or fp16 (tensor cores, operands rounded, "
+            "sums in f32: results within about 1e-2 of fp32's; see "
+            "docs/GPU.md)"),
+        device(StringRef(flag), cl::desc(help), cl::init("cpu"),
+               cl::value_desc(flag), cl::cat(cat)),
+        arch("gpu-arch", cl::desc(archHelp), cl::init("sm_90"),
+             cl::value_desc("sm_XY"), cl::cat(cat)),
+        precision("gpu-precision", cl::desc(precisionHelp), cl::init("fp32"),
+                  cl::value_desc("precision"), cl::cat(cat)) {}
+
+  shears::GPUTarget gpu() const { return {arch, precision}; }
+
+  /// The device, if the flags name one and make sense together.
+  std::optional<shears::Device> check(StringRef name) const {
+    std::optional<shears::Device> parsed = shears::parseDevice(device);
+    if (!parsed) {
+      fail(name, "--" + flag + " must be cpu or cuda, got '" +
+                     device.getValue() + "'");
+      return std::nullopt;
+    }
+    std::string invalid = shears::checkGPUTarget(gpu());
+    if (!invalid.empty()) {
+      fail(name, invalid);
+      return std::nullopt;
+    }
+    for (const Opt<std::string> *gpuFlag : {&arch, &precision})
+      if (gpuFlag->getNumOccurrences() && *parsed != shears::Device::CUDA) {
+        fail(name, "--" + gpuFlag->ArgStr.str() + " needs --" + flag + " cuda");
+        return std::nullopt;
+      }
+    return parsed;
   }
-  if (!llvm::is_contained(shears::kGPUArchs, gpuArch.getValue())) {
-    fail(name, "--gpu-arch must be sm_90 or sm_80, got '" + gpuArch + "'");
-    return std::nullopt;
-  }
-  if (gpuArch.getNumOccurrences() && *parsed != shears::Device::CUDA) {
-    fail(name, "--gpu-arch needs --" + flag.str() + " cuda");
-    return std::nullopt;
-  }
-  return parsed;
-}
+};
 
 int shears::runModelCommand(int argc, char **argv) {
   std::string name = commandName(argv);
@@ -419,13 +440,9 @@ int shears::runModelCommand(int argc, char **argv) {
                "outputs do not depend on it)"),
       cl::init(0), cl::value_desc("N"), cl::cat(cat));
   SparseKernelFlags sparse(cat);
-  Opt<std::string> deviceName(
-      "device",
-      cl::desc("Where the model runs: cpu (default) or cuda (an NVIDIA GPU; "
-               "needs its driver)"),
-      cl::init("cpu"), cl::value_desc("device"), cl::cat(cat));
-  Opt<std::string> gpuArch("gpu-arch", cl::desc(gpuArchHelp), cl::init("sm_90"),
-                           cl::value_desc("sm_XY"), cl::cat(cat));
+  DeviceFlags devices(cat, "device",
+                      "Where the model runs: cpu (default) or cuda (an "
+                      "NVIDIA GPU; needs its driver)");
   Opt<bool> emulateGPU(
       "emulate-gpu",
       cl::desc("With --device cuda: run the GPU-mapped code on the CPU, "
@@ -442,8 +459,7 @@ int shears::runModelCommand(int argc, char **argv) {
 
   if (!useThreads(name, threads) || !sparse.check(name))
     return 1;
-  std::optional<shears::Device> device =
-      checkDevice(name, "device", deviceName, gpuArch);
+  std::optional<shears::Device> device = devices.check(name);
   if (!device)
     return 1;
   if (emulateGPU) {
@@ -455,7 +471,7 @@ int shears::runModelCommand(int argc, char **argv) {
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadAndLower(modelPath, cc.context, cc.sourceMgr, "",
-                           sparse.options(), *device, gpuArch);
+                           sparse.options(), *device, devices.gpu());
   if (!module)
     return 1;
   std::string error;
@@ -623,14 +639,10 @@ int shears::compileModelCommand(int argc, char **argv) {
                "every CPU of the machine it runs on)"),
       cl::init(0), cl::value_desc("N"), cl::cat(cat));
   SparseKernelFlags sparse(cat);
-  Opt<std::string> targetName(
-      "target",
-      cl::desc("What the library runs on: cpu (default) or cuda (PTX kernels "
-               "for an NVIDIA GPU, embedded; at run time the library needs "
-               "only libc, libdl and the GPU's driver)"),
-      cl::init("cpu"), cl::value_desc("target"), cl::cat(cat));
-  Opt<std::string> gpuArch("gpu-arch", cl::desc(gpuArchHelp), cl::init("sm_90"),
-                           cl::value_desc("sm_XY"), cl::cat(cat));
+  DeviceFlags targets(cat, "target",
+                      "What the library runs on: cpu (default) or cuda (PTX "
+                      "kernels for an NVIDIA GPU, embedded; at run time the "
+                      "library needs only libc, libdl and the GPU's driver)");
   parseCommandLine(
       argc, argv, cat,
       "Compiles a model for this CPU or a GPU into a shared library with a C "
@@ -644,14 +656,13 @@ int shears::compileModelCommand(int argc, char **argv) {
 
   if (!useThreads(name, threads) || !sparse.check(name))
     return 1;
-  std::optional<shears::Device> device =
-      checkDevice(name, "target", targetName, gpuArch);
+  std::optional<shears::Device> device = targets.check(name);
   if (!device)
     return 1;
   CompilerContext cc;
   OwningOpRef<ModuleOp> module =
       shears::loadAndLower(modelPath, cc.context, cc.sourceMgr, targetCPU,
-                           sparse.options(targetCPU), *device, gpuArch);
+                           sparse.options(targetCPU), *device, targets.gpu());
   if (!module)
     return 1;
   auto signature = module->lookupSymbol<LLVM::GlobalOp>("shears_signature");

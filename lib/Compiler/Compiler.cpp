@@ -157,13 +157,25 @@ std::optional<shears::Device> shears::parseDevice(StringRef name) {
       .Default(std::nullopt);
 }
 
-LogicalResult shears::lowerToNVVM(ModuleOp module, StringRef gpuArch,
+std::string shears::checkGPUTarget(const GPUTarget &gpu) {
+  if (!llvm::is_contained(kGPUArchs, gpu.arch))
+    return "unknown GPU architecture '" + gpu.arch + "' (sm_90 or sm_80)";
+  if (!llvm::is_contained(kGPUPrecisions, gpu.precision))
+    return "unknown GPU precision '" + gpu.precision + "' (fp32, tf32 or fp16" +
+           (gpu.precision == "bf16"
+                ? "; bf16 has no WMMA form in MLIR's GPU dialect)"
+                : ")");
+  return "";
+}
+
+LogicalResult shears::lowerToNVVM(ModuleOp module, const GPUTarget &gpu,
                                   bool emulate) {
-  if (!llvm::is_contained(kGPUArchs, gpuArch))
-    return emitError(module.getLoc())
-           << "unknown GPU architecture '" << gpuArch << "' (sm_80 or sm_90)";
+  std::string invalid = checkGPUTarget(gpu);
+  if (!invalid.empty())
+    return emitError(module.getLoc()) << invalid;
   LowerToNVVMOptions options;
-  options.chip = gpuArch.str();
+  options.chip = gpu.arch;
+  options.precision = gpu.precision;
   options.emulate = emulate;
   PassManager pm(module.getContext());
   buildShearsLowerToNVVMPipeline(pm, options);
@@ -174,15 +186,15 @@ OwningOpRef<ModuleOp> shears::loadAndLower(StringRef path, MLIRContext &context,
                                            llvm::SourceMgr &sourceMgr,
                                            StringRef cpu,
                                            const SparseKernelOptions &sparse,
-                                           Device device, StringRef gpuArch) {
+                                           Device device,
+                                           const GPUTarget &gpu) {
   OwningOpRef<ModuleOp> module = loadModel(path, context, sourceMgr);
   if (!module)
     return nullptr;
   // The module is the only one in its context: packed weights may free
   // their originals.
   if (device != Device::CPU
-          ? failed(
-                lowerToNVVM(*module, gpuArch, device == Device::CUDAEmulated))
+          ? failed(lowerToNVVM(*module, gpu, device == Device::CUDAEmulated))
           : failed(
                 lowerToLLVM(*module, cpu, /*releaseWeights=*/true, sparse))) {
     emitError(module->getLoc()) << "lowering '" << path << "' failed";

@@ -346,7 +346,8 @@ def _with_threads(compiled: CompiledModel, threads: Optional[int]) -> CompiledMo
 
 
 def compile(model, *, threads: Optional[int] = None,  # noqa: A001 (shadows the builtin on purpose)
-            device: str = "cpu", time_sparse: bool = True) -> CompiledModel:
+            device: str = "cpu", time_sparse: bool = True,
+            gpu_precision: str = "fp32") -> CompiledModel:
     """JIT-compiles a model for this CPU, or for an NVIDIA GPU.
 
     `model` is a shears.Module (it is cloned, not changed) or the path of a
@@ -359,14 +360,19 @@ def compile(model, *, threads: Optional[int] = None,  # noqa: A001 (shadows the 
     `threads` as in CompiledModel.set_threads. `time_sparse`: a pruned linear
     layer runs on the sparse kernel only where timing both kernels on it, on
     this machine, says that pays (`shears run --time-sparse`); False: its
-    density alone decides.
+    density alone decides. `gpu_precision` (device="cuda"): what large matrix
+    products and convolutions multiply in, "fp32", or "tf32" or "fp16" on
+    tensor cores (`shears run --gpu-precision`; docs/GPU.md says how far
+    their results are from fp32's).
     """
     return _with_threads(CompiledModel(_shears._compile(_as_module(model), device,
-                                                        bool(time_sparse))), threads)
+                                                        bool(time_sparse), gpu_precision)),
+                         threads)
 
 
 def compile_library(model, path, *, cpu: Optional[str] = None, device: str = "cpu",
-                    time_sparse: bool = True) -> str:
+                    time_sparse: bool = True, gpu_arch: str = "sm_90",
+                    gpu_precision: str = "fp32") -> str:
     """Compiles a model ahead of time into the shared library `path` (linked
     by clang-22) that shears.load_library and C programs over the runtime
     (include/shears-c/Runtime.h) load, like `shears-compile` does.
@@ -375,11 +381,13 @@ def compile_library(model, path, *, cpu: Optional[str] = None, device: str = "cp
     this machine's CPU, or for `cpu` (an LLVM CPU name such as "x86-64-v2")
     to run on other machines; with device="cuda" its layers run on an NVIDIA
     GPU (PTX embedded; the library needs the GPU's driver only to run, as
-    `shears compile --target cuda`). `time_sparse` as in shears.compile (not
-    for another `cpu`). Returns `path` as a str.
+    `shears compile --target cuda`; `gpu_arch` "sm_90" or "sm_80",
+    `gpu_precision` as in shears.compile). `time_sparse` as in
+    shears.compile (not for another `cpu`). Returns `path` as a str.
     """
     path = _path(path)
-    _shears._compile_library(_as_module(model), path, cpu or "", device, bool(time_sparse))
+    _shears._compile_library(_as_module(model), path, cpu or "", device, bool(time_sparse),
+                             gpu_arch, gpu_precision)
     return path
 
 

@@ -1,13 +1,14 @@
 // RUN: shears-opt %s --pass-pipeline="builtin.module(gpu.module(shears-align-shared-memory))" | FileCheck %s
 // RUN: shears-opt %s --pass-pipeline="builtin.module(gpu.module(shears-align-shared-memory),gpu.module(convert-gpu-to-nvvm))" | FileCheck %s --check-prefix=NVVM
 
-// Workgroup attributions get a 16-byte alignment, for 128-bit accesses;
+// Workgroup attributions get a 32-byte alignment, for 128-bit accesses and
+// WMMA;
 // one that states its own keeps it.
 // CHECK-LABEL: gpu.func @kernel
-// CHECK-SAME: workgroup(%{{.*}} : memref<8x132xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 64 : i64})
+// CHECK-SAME: workgroup(%{{.*}} : memref<8x132xf32, #gpu.address_space<workgroup>> {llvm.align = 32 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 64 : i64})
 // CHECK-SAME: private(%{{.*}} : memref<4xf32, #gpu.address_space<private>>)
 // The NVVM lowering puts it on the shared variable.
-// NVVM: llvm.mlir.global internal @__wg_kernel_0() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<1056 x f32>
+// NVVM: llvm.mlir.global internal @__wg_kernel_0() {addr_space = 3 : i32, alignment = 32 : i64} : !llvm.array<1056 x f32>
 // NVVM: llvm.mlir.global internal @__wg_kernel_1() {addr_space = 3 : i32, alignment = 64 : i64} : !llvm.array<4 x f32>
 gpu.module @kernels {
   gpu.func @kernel(%out: memref<4xf32>)

@@ -145,3 +145,78 @@ func.func @barrier_under_condition(%c: i1) {
   }
   return
 }
+
+// -----
+
+// WMMA fragments: the first thread of each warp runs the matrix operations
+// on whole matrices, each fragment in 16x16 floats of private memory (5
+// slots here). A start shared by two of a loop's fragments is copied into
+// each one's memory, the loop then carries nothing, and the product
+// accumulates in the memory of the fragment it updates.
+// CHECK-LABEL: func.func @fragments
+// CHECK: %[[ALL:.+]] = memref.alloc(%{{.+}}) : memref<?x1280xf32>
+// CHECK: %[[OWN:.+]] = memref.subview %[[ALL]]
+// CHECK: %[[LANE:.+]] = arith.remui %{{.+}}, %c32
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[LANE]], %{{.+}}
+// CHECK: scf.if %[[FIRST]] {
+// CHECK:   memref.store %cst, %[[OWN]]
+// CHECK: scf.if
+// CHECK:   arith.addi %c768
+// CHECK:   arith.addi %c1024
+// CHECK: scf.for %{{.+}} = %c0 to %arg2 step %c1 {
+// CHECK-NOT: iter_args
+// CHECK:   scf.if
+// CHECK:     memref.load %arg0
+// CHECK:     arith.addi %c256
+// CHECK:     memref.store %{{.+}}, %{{.+}}[%{{.+}}] : memref<1280xf32
+// CHECK:   scf.if
+// CHECK:     memref.load %arg0
+// CHECK:   scf.if
+// CHECK:     scf.for %{{.+}} = %{{.+}} to %c8{{.*}} step %{{.+}} iter_args
+// CHECK:       arith.mulf
+// CHECK:       arith.addf
+// CHECK:     arith.addi %c768
+// CHECK:     memref.store
+// The stored fragment is the loop's first (slot 768).
+// CHECK: scf.if
+// CHECK:   arith.addi %c768
+// CHECK:   memref.load
+// CHECK:   memref.store %{{.+}}, %arg1
+func.func @fragments(%a: memref<8x16xf32>, %out: memref<16x16xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %init = gpu.subgroup_mma_constant_matrix %zero : !gpu.mma_matrix<16x16xf32, "COp">
+    %sums:2 = scf.for %k = %c0 to %n step %c1 iter_args(%s = %init, %t = %init) -> (!gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">) {
+      %x = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index, transpose} : memref<8x16xf32> -> !gpu.mma_matrix<16x8xf32, "AOp">
+      %y = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<8x16xf32> -> !gpu.mma_matrix<8x16xf32, "BOp">
+      %p = gpu.subgroup_mma_compute %x, %y, %s {a_transpose} : !gpu.mma_matrix<16x8xf32, "AOp">, !gpu.mma_matrix<8x16xf32, "BOp"> -> !gpu.mma_matrix<16x16xf32, "COp">
+      gpu.barrier
+      scf.yield %p, %t : !gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">
+    }
+    gpu.subgroup_mma_store_matrix %sums#0, %out[%c0, %c0] {leadDimension = 16 : index} : !gpu.mma_matrix<16x16xf32, "COp">, memref<16x16xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A fragment access whose rows are not the memref's: an error, not wrong
+// numbers.
+func.func @fragment_layout(%a: memref<16x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{cannot emulate a fragment access to a memref whose rows are not its leading dimension}}
+    %x = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x32xf32> -> !gpu.mma_matrix<16x16xf32, "COp">
+    gpu.subgroup_mma_store_matrix %x, %a[%c0, %c0] {leadDimension = 32 : index} : !gpu.mma_matrix<16x16xf32, "COp">, memref<16x32xf32>
+    gpu.terminator
+  }
+  return
+}

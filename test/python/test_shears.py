@@ -660,6 +660,21 @@ def test_gpu_without_a_driver(gemm_relu, tmp_path, monkeypatch):
         shears.load_library(library)
     with pytest.raises(shears.Error, match="device must be 'cpu' or 'cuda', got 'tpu'"):
         shears.compile(module, device="tpu")
+    # Tensor cores, and options that make no sense.
+    library = shears.compile_library(module, tmp_path / "tf32.so", device="cuda",
+                                     gpu_arch="sm_80", gpu_precision="tf32")
+    assert library.endswith("tf32.so")
+    with pytest.raises(shears.Error, match="no CUDA driver found"):
+        shears.compile(module, device="cuda", gpu_precision="fp16")
+    with pytest.raises(shears.Error, match="unknown GPU precision 'bf16'.*no WMMA form"):
+        shears.compile(module, device="cuda", gpu_precision="bf16")
+    with pytest.raises(shears.Error, match="gpu_precision needs device='cuda'"):
+        shears.compile(module, gpu_precision="tf32")
+    with pytest.raises(shears.Error, match="unknown GPU architecture 'sm_70'"):
+        shears.compile_library(module, tmp_path / "bad.so", device="cuda", gpu_arch="sm_70")
+    with pytest.raises(shears.Error, match="gpu_arch needs device='cuda'"):
+        shears.compile_library(module, tmp_path / "bad.so", gpu_arch="sm_80")
+    assert not (tmp_path / "bad.so").exists()
 
 
 def test_compiled_model_outlives_its_module(gemm_relu):

@@ -87,10 +87,20 @@ std::optional<Device> parseDevice(llvm::StringRef name);
 /// The GPU architectures shears-lower-to-nvvm generates PTX for.
 inline constexpr llvm::StringLiteral kGPUArchs[] = {"sm_90", "sm_80"};
 
+/// What GPU code is generated for: the architecture (one of kGPUArchs) and
+/// what large matrix products and convolutions multiply in (one of
+/// kGPUPrecisions: fp32, or tf32 or fp16 on tensor cores).
+struct GPUTarget {
+  std::string arch = "sm_90";
+  std::string precision = "fp32";
+};
+
+/// Why `target` is not one shears-lower-to-nvvm takes; empty if it is.
+std::string checkGPUTarget(const GPUTarget &target);
+
 /// Runs shears-lower-to-nvvm on `module`: host code for this machine's CPU
-/// and PTX kernels for `gpuArch` (one of kGPUArchs), or with `emulate` the
-/// kernels as host loops.
-LogicalResult lowerToNVVM(ModuleOp module, llvm::StringRef gpuArch = "sm_90",
+/// and PTX kernels for `gpu`, or with `emulate` the kernels as host loops.
+LogicalResult lowerToNVVM(ModuleOp module, const GPUTarget &gpu = {},
                           bool emulate = false);
 
 /// loadModel, then lowerToLLVM (releasing packed weights' originals) or, for
@@ -101,7 +111,7 @@ OwningOpRef<ModuleOp> loadAndLower(llvm::StringRef path, MLIRContext &context,
                                    llvm::StringRef cpu = "",
                                    const SparseKernelOptions &sparse = {},
                                    Device device = Device::CPU,
-                                   llvm::StringRef gpuArch = "sm_90");
+                                   const GPUTarget &gpu = {});
 
 /// What the micro-kernels use of `cpu` (empty: this machine); failure with
 /// `error` set for a CPU LLVM does not know.

@@ -124,6 +124,12 @@ void buildShearsLowerToLLVMPipeline(OpPassManager &pm,
 /// Registers the `shears-lower-to-llvm` pipeline.
 void registerShearsLowerToLLVMPipeline();
 
+/// What `precision` of shears-map-to-gpu (and of shears-lower-to-nvvm) takes:
+/// f32 on CUDA cores, or tensor cores on operands rounded to tf32 or
+/// converted to f16.
+inline constexpr llvm::StringLiteral kGPUPrecisions[] = {"fp32", "tf32",
+                                                         "fp16"};
+
 /// Options of the `shears-lower-to-nvvm` pipeline.
 struct LowerToNVVMOptions : PassPipelineOptions<LowerToNVVMOptions> {
   Option<std::string> chip{*this, "chip",
@@ -139,6 +145,11 @@ struct LowerToNVVMOptions : PassPipelineOptions<LowerToNVVMOptions> {
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block"),
                             llvm::cl::init(256)};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("What large matrix products and convolutions multiply "
+                     "in: fp32, or tf32 or fp16 on tensor cores"),
+      llvm::cl::init("fp32")};
   Option<bool> emulate{
       *this, "emulate",
       llvm::cl::desc("Run the GPU-mapped code on the CPU instead, block after "

@@ -475,6 +475,13 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
     memory (workgroup attributions, two barriers a step), 8x8 outputs per
     thread accumulated in private memory from 4-wide vector loads, the next
     slices fetched while the current ones are used, edges guarded.
+    With `precision` tf32 or fp16 the tiled kernels run on tensor cores:
+    the slices hold the operands rounded to tf32 (to nearest, ties away
+    from zero) or converted to f16 (16 deep), each of the block's 8 warps
+    computes 64x32 outputs as 4x2 `gpu.subgroup_mma` fragments of 16x16
+    (f32 sums), and each fragment reaches the result through a 16x16
+    scratch of its warp in shared memory, with the same guards. Ops below
+    the tiled kernel's thresholds stay in f32.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
@@ -493,18 +500,23 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
     Option<"minTiles", "min-tiles", "int64_t", "256",
            "Tiles of 128x128 outputs a contraction needs for the tiled kernel "
            "(fewer leave the GPU's multiprocessors idle: an H200 has 132)">,
+    Option<"precision", "precision", "std::string", "\"fp32\"",
+           "What the tiled kernels multiply in: fp32 (CUDA cores), tf32 or "
+           "fp16 (tensor cores, operands rounded, sums in f32)">,
   ];
 }
 
 def ShearsAlignSharedMemory
     : Pass<"shears-align-shared-memory", "mlir::gpu::GPUModuleOp"> {
-  let summary = "Aligns kernels' shared-memory buffers for 128-bit accesses";
+  let summary = "Aligns kernels' shared-memory buffers for 128-bit accesses "
+                "and WMMA";
   let description = [{
     Runs after kernel outlining. Gives each workgroup attribution of each
-    `gpu.func` that has none an `llvm.align` of 16 bytes, which the NVVM
+    `gpu.func` that has none an `llvm.align` of 32 bytes, which the NVVM
     lowering puts on the buffer's `.shared` variable: vector loads of 4
     floats from it (`ld.shared.v4.f32`, as shears-map-to-gpu's tiled matrix
-    products make) need that alignment, and `gpu.launch` cannot state it.
+    products make) need 16, WMMA's fragment loads and stores (its tensor
+    core kernels) 32, and `gpu.launch` cannot state it.
   }];
 }
 

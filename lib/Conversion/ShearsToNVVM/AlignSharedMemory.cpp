@@ -1,8 +1,9 @@
-//===- AlignSharedMemory.cpp - 16-byte aligned workgroup attributions -----===//
+//===- AlignSharedMemory.cpp - 32-byte aligned workgroup attributions -----===//
 //
 // A `gpu.launch` cannot say how its workgroup attributions are aligned, and
 // without an alignment the NVVM lowering gives a `.shared` variable its
-// element's (4 bytes for f32), so 128-bit vector accesses to it would be
+// element's (4 bytes for f32), so 128-bit vector accesses to it, and WMMA's
+// loads and stores (which need 256-bit aligned addresses), would be
 // misaligned. After outlining, the kernels' `gpu.func`s can say it.
 //
 //===----------------------------------------------------------------------===//
@@ -21,8 +22,8 @@ using namespace mlir;
 
 namespace {
 
-/// Bytes of one 128-bit access.
-constexpr int64_t kAlignment = 16;
+/// Bytes of a WMMA fragment's address (also enough for 128-bit accesses).
+constexpr int64_t kAlignment = 32;
 
 struct ShearsAlignSharedMemory
     : shears::impl::ShearsAlignSharedMemoryBase<ShearsAlignSharedMemory> {

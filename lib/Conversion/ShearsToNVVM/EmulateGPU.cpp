@@ -12,6 +12,14 @@
 // buffer, shared memory one buffer per launch, and values one phase
 // computes from ids and constants are computed again in the next.
 //
+// Warp-level matrix operations (`gpu.subgroup_mma_*`, the tensor core
+// kernels) are run by the first thread of each warp on whole matrices: each
+// fragment value gets 16x16 elements of private memory (a value carried by
+// a loop, its start, the value its body yields, and a product's
+// accumulator with no other use share theirs), loads and stores copy
+// between it and the memref, and a product is a loop nest in f32 over the
+// operands as loaded (f16 ones extended).
+//
 //===----------------------------------------------------------------------===//
 
 #include "shears/Conversion/Passes.h"
@@ -23,6 +31,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/EquivalenceClasses.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSEMULATEGPU
@@ -80,6 +89,8 @@ struct ShearsEmulateGPU : shears::impl::ShearsEmulateGPUBase<ShearsEmulateGPU> {
       return launch.emitError("cannot emulate this launch: it is "
                               "asynchronous, has clusters or dynamic shared "
                               "memory, or its body has several blocks");
+    if (failed(demoteFragments(rewriter, launch)))
+      return failure();
     Location loc = launch.getLoc();
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -187,6 +198,266 @@ struct ShearsEmulateGPU : shears::impl::ShearsEmulateGPUBase<ShearsEmulateGPU> {
   }
 
 private:
+  /// Elements of the largest fragment (16x16).
+  static constexpr int64_t kFragmentElements = 256;
+
+  /// Gives the launch's `!gpu.mma_matrix` values private memory and replaces
+  /// the `gpu.subgroup_mma_*` ops by loops over it that the first thread of
+  /// each warp runs.
+  LogicalResult demoteFragments(IRRewriter &rewriter, gpu::LaunchOp launch) {
+    auto isFragment = [](Value v) {
+      return isa<gpu::MMAMatrixType>(v.getType());
+    };
+    SmallVector<Operation *> ops;
+    SmallVector<scf::ForOp> loops;
+    llvm::EquivalenceClasses<Value> classes;
+    WalkResult walk = launch.getBody().walk([&](Operation *op) {
+      if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        if (!llvm::any_of(loop.getInitArgs(), isFragment))
+          return WalkResult::advance();
+        if (!llvm::all_of(loop.getInitArgs(), isFragment)) {
+          loop.emitError("cannot emulate a loop that carries fragments and "
+                         "other values");
+          return WalkResult::interrupt();
+        }
+        loops.push_back(loop);
+        for (auto [init, arg, yielded, result] :
+             llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(),
+                       loop.getYieldedValues(), loop.getResults())) {
+          // A start used elsewhere too (one zero fragment for several
+          // accumulators) is copied into the loop's own memory.
+          if (init.hasOneUse())
+            classes.unionSets(init, arg);
+          else
+            classes.insert(arg);
+          classes.unionSets(arg, yielded);
+          classes.unionSets(yielded, result);
+        }
+        if (!llvm::all_of(loop.getInitArgs(),
+                          [](Value init) { return init.hasOneUse(); }))
+          ops.push_back(loop); // for the copies
+        return WalkResult::advance();
+      }
+      if (!isa<gpu::SubgroupMmaLoadMatrixOp, gpu::SubgroupMmaStoreMatrixOp,
+               gpu::SubgroupMmaComputeOp, gpu::SubgroupMmaConstantMatrixOp>(
+              op)) {
+        if (llvm::any_of(op->getOperands(), isFragment) ||
+            llvm::any_of(op->getResults(), isFragment))
+          if (!isa<scf::YieldOp>(op)) {
+            op->emitError("cannot emulate this use of a fragment");
+            return WalkResult::interrupt();
+          }
+        return WalkResult::advance();
+      }
+      ops.push_back(op);
+      for (Value v : op->getResults())
+        classes.insert(v);
+      if (auto compute = dyn_cast<gpu::SubgroupMmaComputeOp>(op))
+        if (compute.getOpC().hasOneUse())
+          classes.unionSets(compute.getOpC(), compute.getRes());
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+    if (ops.empty())
+      return success();
+    OpBuilder::InsertionGuard guard(rewriter);
+
+    // One slot of private memory per class.
+    DenseMap<Value, int64_t> slots;
+    int64_t count = 0;
+    for (auto it = classes.begin(), e = classes.end(); it != e; ++it) {
+      if (!(*it)->isLeader())
+        continue;
+      for (auto member = classes.member_begin(**it);
+           member != classes.member_end(); ++member)
+        slots[*member] = count;
+      ++count;
+    }
+    Location loc = launch.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    Type f32 = rewriter.getF32Type();
+    Value memory = launch.addPrivateAttribution(
+        MemRefType::get(
+            {count * kFragmentElements}, f32, MemRefLayoutAttrInterface(),
+            gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Private)),
+        loc);
+
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      Location at = op->getLoc();
+      auto index = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(rewriter, at, v);
+      };
+      auto add = [&](Value x, Value y) -> Value {
+        return arith::AddIOp::create(rewriter, at, x, y);
+      };
+      auto mul = [&](Value x, Value y) -> Value {
+        return arith::MulIOp::create(rewriter, at, x, y);
+      };
+      // Only the first thread of a warp (linear thread id % 32 == 0).
+      gpu::KernelDim3 ids = launch.getThreadIds(), size = launch.getBlockSize();
+      Value linear = add(mul(add(mul(ids.z, size.y), ids.y), size.x), ids.x);
+      Value first = arith::CmpIOp::create(
+          rewriter, at, arith::CmpIPredicate::eq,
+          arith::RemUIOp::create(rewriter, at, linear, index(32)), index(0));
+      auto ifOp = scf::IfOp::create(rewriter, at, first, /*withElse=*/false);
+      rewriter.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      // Element (r, c) of a fragment's slot.
+      auto element = [&](Value fragment, Value r, Value c) {
+        auto type = cast<gpu::MMAMatrixType>(fragment.getType());
+        return add(index(slots.lookup(fragment) * kFragmentElements),
+                   add(mul(r, index(type.getShape()[1])), c));
+      };
+      // Loops over a fragment's rows and columns around `body(r, c)`.
+      auto forEach = [&](gpu::MMAMatrixType type,
+                         function_ref<void(Value, Value)> body) {
+        OpBuilder::InsertionGuard guard(rewriter);
+        Value zero = index(0), one = index(1);
+        auto rows = scf::ForOp::create(rewriter, at, zero,
+                                       index(type.getShape()[0]), one);
+        rewriter.setInsertionPointToStart(rows.getBody());
+        auto columns = scf::ForOp::create(rewriter, at, zero,
+                                          index(type.getShape()[1]), one);
+        rewriter.setInsertionPointToStart(columns.getBody());
+        body(rows.getInductionVar(), columns.getInductionVar());
+      };
+      // The indices into `memref` of element (r, c) of a matrix at
+      // `indices` with leading dimension `ld`, transposed or not.
+      auto where = [&](Value memref, ValueRange indices, int64_t ld,
+                       bool transpose, Value r, Value c) {
+        auto type = cast<MemRefType>(memref.getType());
+        SmallVector<Value> result(indices);
+        Value step =
+            transpose ? add(mul(c, index(ld)), r) : add(mul(r, index(ld)), c);
+        // Only the innermost dimension moves when ld is its size or the
+        // memref is 1-D; otherwise ld must be the row size (checked).
+        int64_t rowSize = type.getShape().back();
+        if (type.getRank() == 1) {
+          result.back() = add(result.back(), step);
+          return result;
+        }
+        Value inner = add(result.back(), step);
+        Value rowsOver =
+            arith::DivUIOp::create(rewriter, at, inner, index(rowSize));
+        result.back() =
+            arith::RemUIOp::create(rewriter, at, inner, index(rowSize));
+        result[result.size() - 2] = add(result[result.size() - 2], rowsOver);
+        return result;
+      };
+      auto checkLayout = [&](Value memref, int64_t ld) -> LogicalResult {
+        auto type = cast<MemRefType>(memref.getType());
+        if (!type.getLayout().isIdentity() || !type.hasStaticShape() ||
+            (type.getRank() > 1 && type.getShape().back() != ld))
+          return op->emitError("cannot emulate a fragment access to a memref "
+                               "whose rows are not its leading dimension");
+        return success();
+      };
+      if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        for (auto [init, arg] :
+             llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs()))
+          if (slots.lookup(init) != slots.lookup(arg))
+            forEach(cast<gpu::MMAMatrixType>(arg.getType()),
+                    [&](Value r, Value c) {
+                      memref::StoreOp::create(
+                          rewriter, at,
+                          memref::LoadOp::create(rewriter, at, memory,
+                                                 element(init, r, c)),
+                          memory, element(arg, r, c));
+                    });
+      } else if (auto constant =
+                     dyn_cast<gpu::SubgroupMmaConstantMatrixOp>(op)) {
+        Value value = constant.getValue();
+        if (value.getType() != f32)
+          value = arith::ExtFOp::create(rewriter, at, f32, value);
+        forEach(constant.getType(), [&](Value r, Value c) {
+          memref::StoreOp::create(rewriter, at, value, memory,
+                                  element(constant.getRes(), r, c));
+        });
+      } else if (auto load = dyn_cast<gpu::SubgroupMmaLoadMatrixOp>(op)) {
+        int64_t ld = load.getLeadDimension().getSExtValue();
+        if (failed(checkLayout(load.getSrcMemref(), ld)))
+          return failure();
+        forEach(cast<gpu::MMAMatrixType>(load.getType()),
+                [&](Value r, Value c) {
+                  Value value = memref::LoadOp::create(
+                      rewriter, at, load.getSrcMemref(),
+                      where(load.getSrcMemref(), load.getIndices(), ld,
+                            load.getTranspose().has_value(), r, c));
+                  if (value.getType() != f32)
+                    value = arith::ExtFOp::create(rewriter, at, f32, value);
+                  memref::StoreOp::create(rewriter, at, value, memory,
+                                          element(load.getRes(), r, c));
+                });
+      } else if (auto store = dyn_cast<gpu::SubgroupMmaStoreMatrixOp>(op)) {
+        int64_t ld = store.getLeadDimension().getSExtValue();
+        if (failed(checkLayout(store.getDstMemref(), ld)))
+          return failure();
+        Type stored =
+            cast<MemRefType>(store.getDstMemref().getType()).getElementType();
+        forEach(cast<gpu::MMAMatrixType>(store.getSrc().getType()),
+                [&](Value r, Value c) {
+                  Value value = memref::LoadOp::create(
+                      rewriter, at, memory, element(store.getSrc(), r, c));
+                  if (stored != f32)
+                    value =
+                        arith::TruncFOp::create(rewriter, at, stored, value);
+                  memref::StoreOp::create(
+                      rewriter, at, value, store.getDstMemref(),
+                      where(store.getDstMemref(), store.getIndices(), ld,
+                            store.getTranspose().has_value(), r, c));
+                });
+      } else {
+        auto compute = cast<gpu::SubgroupMmaComputeOp>(op);
+        int64_t depth =
+            cast<gpu::MMAMatrixType>(compute.getOpA().getType()).getShape()[1];
+        forEach(cast<gpu::MMAMatrixType>(compute.getType()), [&](Value r,
+                                                                 Value c) {
+          Value sum = memref::LoadOp::create(rewriter, at, memory,
+                                             element(compute.getOpC(), r, c));
+          auto reduction = scf::ForOp::create(rewriter, at, index(0),
+                                              index(depth), index(1), sum);
+          {
+            OpBuilder::InsertionGuard guard(rewriter);
+            rewriter.setInsertionPointToStart(reduction.getBody());
+            Value k = reduction.getInductionVar();
+            Value a = memref::LoadOp::create(rewriter, at, memory,
+                                             element(compute.getOpA(), r, k));
+            Value w = memref::LoadOp::create(rewriter, at, memory,
+                                             element(compute.getOpB(), k, c));
+            Value next = arith::AddFOp::create(
+                rewriter, at, reduction.getRegionIterArgs()[0],
+                arith::MulFOp::create(rewriter, at, a, w));
+            scf::YieldOp::create(rewriter, at, next);
+          }
+          memref::StoreOp::create(rewriter, at, reduction.getResult(0), memory,
+                                  element(compute.getRes(), r, c));
+        });
+      }
+    }
+    // Loops no longer carry the fragments; then the ops go, users first.
+    llvm::erase_if(ops, [](Operation *op) { return isa<scf::ForOp>(op); });
+    for (scf::ForOp loop : loops) {
+      rewriter.setInsertionPoint(loop);
+      auto plain =
+          scf::ForOp::create(rewriter, loop.getLoc(), loop.getLowerBound(),
+                             loop.getUpperBound(), loop.getStep());
+      rewriter.eraseOp(plain.getBody()->getTerminator());
+      SmallVector<Value> arguments = {plain.getInductionVar()};
+      llvm::append_range(arguments, loop.getInitArgs());
+      rewriter.mergeBlocks(loop.getBody(), plain.getBody(), arguments);
+      auto yield = cast<scf::YieldOp>(plain.getBody()->getTerminator());
+      rewriter.modifyOpInPlace(yield, [&] { yield->setOperands({}); });
+      rewriter.replaceOp(loop, loop.getInitArgs());
+    }
+    for (Operation *op : llvm::reverse(ops)) {
+      if (!op->use_empty())
+        return op->emitError("cannot emulate: a fragment is used elsewhere");
+      rewriter.eraseOp(op);
+    }
+    return success();
+  }
+
   /// Thread `thread`'s row of a private buffer.
   static Value threadSlice(OpBuilder &b, Location loc, Value all,
                            Value thread) {

@@ -33,6 +33,7 @@
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringSwitch.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSMAPTOGPU
@@ -319,6 +320,17 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
           << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
+    std::optional<shears::GPUPrecision> tiledPrecision =
+        llvm::StringSwitch<std::optional<shears::GPUPrecision>>(precision)
+            .Case("fp32", shears::GPUPrecision::FP32)
+            .Case("tf32", shears::GPUPrecision::TF32)
+            .Case("fp16", shears::GPUPrecision::FP16)
+            .Default(std::nullopt);
+    if (!tiledPrecision) {
+      getOperation().emitError()
+          << "precision must be fp32, tf32 or fp16, got '" << precision << "'";
+      return signalPassFailure();
+    }
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (!op->getParentOfType<scf::ParallelOp>() &&
@@ -328,8 +340,8 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
     IRRewriter rewriter(&getContext());
     SmallVector<scf::ParallelOp> loops;
     for (linalg::LinalgOp op : ops) {
-      if (tileContractions &&
-          succeeded(shears::tileContractionForGPU(rewriter, op, minTiles)))
+      if (tileContractions && succeeded(shears::tileContractionForGPU(
+                                  rewriter, op, minTiles, *tiledPrecision)))
         continue;
       FailureOr<scf::ParallelOp> loop = toParallelLoop(rewriter, op);
       if (failed(loop))

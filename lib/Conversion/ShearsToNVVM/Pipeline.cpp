@@ -25,7 +25,10 @@ void shears::buildShearsLowerToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createShearsPlaceOnDevice());
   OpPassManager &func = pm.nest<func::FuncOp>();
   func.addPass(createShearsLowerCopies());
-  func.addPass(createShearsMapToGPU({options.blockSize}));
+  ShearsMapToGPUOptions map;
+  map.blockSize = options.blockSize;
+  map.precision = options.precision;
+  func.addPass(createShearsMapToGPU(map));
   func.addPass(createConvertParallelLoopToGpuPass());
   func.addPass(createCanonicalizerPass());
   if (options.emulate) {
@@ -39,6 +42,11 @@ void shears::buildShearsLowerToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createShearsAlignSharedMemory());
+  // Loops that carry WMMA fragments (the tensor core kernels) become
+  // branches first: upstream's pipeline starts with convert-nvgpu-to-nvvm,
+  // whose type converter does not know !gpu.mma_matrix and so rejects an
+  // scf.for that carries one (branches pass through it).
+  pm.addNestedPass<gpu::GPUModuleOp>(createSCFToControlFlowPass());
   // One stream per call: kernels, copies, allocations and frees are queued
   // in order on it, and the call waits once, at its end.
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());

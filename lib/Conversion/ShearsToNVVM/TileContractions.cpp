@@ -24,11 +24,23 @@
 // with such tiles (resnet18's convolutions at batch 1 ran slower tiled), so
 // only contractions of at least `minTiles` tiles take this path.
 //
+// With tensor cores (`GPUPrecision::TF32`, `FP16`) the staging is the same,
+// but the slices hold the operands rounded to the precision (slices of
+// 16-bit floats, 16 deep, for fp16), and the block's 8 warps each compute
+// 64x32 outputs of the tile as 4x2 WMMA fragments of 16x16
+// (`gpu.subgroup_mma_*`, which the NVVM lowering makes `wmma.*` for
+// m16n16k8 tf32 or m16n16k16 f16, accumulating in f32): each step loads 4
+// fragments of the row slice (stored k-major, so loaded transposed) and 2
+// of the column slice and runs 8 multiply-accumulates. At the end each
+// fragment goes through a 16x16 scratch in shared memory of its warp, from
+// which the warp's threads add it to the result with the same guards.
+//
 // State a thread keeps across a barrier (the accumulators, the prefetched
 // elements) lives in private memory, which LLVM promotes to registers since
 // every access has a constant index, and each phase between barriers
 // computes the indices it needs itself: shears-emulate-gpu can then run the
-// threads phase by phase on the CPU.
+// threads phase by phase on the CPU. (WMMA fragments are values carried by
+// the reduction loop; the emulator gives them memory of their own.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,17 +54,24 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
+using mlir::shears::GPUPrecision;
 
 namespace {
 
 constexpr int64_t kTile = 128; // outputs of a block along M and along N
-constexpr int64_t kSlice = 8;  // reduction step staged in shared memory
 constexpr int64_t kGrid = 16;  // threads of a block along M and along N
 constexpr int64_t kThreads = kGrid * kGrid;
 constexpr int64_t kVector = 4; // a thread's rows (and columns): 2 x kVector
 constexpr int64_t kOutputs = 4 * kVector * kVector; // per thread
-constexpr int64_t kPad = 4; // floats after each row of a shared slice
-constexpr int64_t kFetched = kTile * kSlice / kThreads; // per operand, thread
+// Tensor cores: 8 warps of 2x4, each 64x32 outputs in fragments of 16x16.
+constexpr int64_t kWarp = 32;
+constexpr int64_t kWarps = kThreads / kWarp;
+constexpr int64_t kWarpsN = 4;
+constexpr int64_t kFragment = 16;
+constexpr int64_t kWarpRows = kTile / (kWarps / kWarpsN);
+constexpr int64_t kWarpColumns = kTile / kWarpsN;
+constexpr int64_t kFragmentsM = kWarpRows / kFragment;
+constexpr int64_t kFragmentsN = kWarpColumns / kFragment;
 
 /// The loops of a contraction by role: rows of the product (dimensions of
 /// operand `rowsOperand` and the result only), columns (of the other
@@ -101,8 +120,11 @@ FailureOr<Roles> classify(linalg::LinalgOp op) {
 
 class TiledKernel {
 public:
-  TiledKernel(RewriterBase &rewriter, linalg::LinalgOp op, Roles roles)
-      : b(rewriter), loc(op.getLoc()), op(op), roles(std::move(roles)) {}
+  TiledKernel(RewriterBase &rewriter, linalg::LinalgOp op, Roles roles,
+              GPUPrecision precision)
+      : b(rewriter), loc(op.getLoc()), op(op), roles(std::move(roles)),
+        precision(precision), depth(precision == GPUPrecision::FP16 ? 16 : 8),
+        fetchedCount(kTile * depth / kThreads) {}
 
   gpu::LaunchOp build();
 
@@ -146,19 +168,47 @@ private:
   SmallVector<Value> indices(OpOperand &operand,
                              const DenseMap<unsigned, Value> &loops);
   void fetch(Value k0);
+  /// The fetched value as the slices hold it: rounded to tf32 (to nearest,
+  /// ties away from zero, as cvt.rna.tf32.f32) or converted to f16.
+  Value toSliceType(Value value);
   void stage();
   void accumulate();
   void store();
+  /// Tensor cores: the 8 fragments of zeros, one reduction step from the
+  /// shared slices, and the result's update from the fragments.
+  SmallVector<Value> zeroFragments();
+  SmallVector<Value> accumulateFragments(ValueRange fragments);
+  void storeFragments(ValueRange fragments);
+  /// The first of this thread's warp's rows (role 0) or columns (1).
+  Value warpOffset(unsigned role);
+  /// A row (role 0) or column (1) of the product: its loop values and, where
+  /// the role has a ragged edge, whether it is inside the result.
+  struct Line {
+    DenseMap<unsigned, Value> loops;
+    Value inside;
+  };
+  Line line(unsigned role, Value linear);
+  /// Adds `value` to the result at `row` and `column`, if inside it.
+  void addToResult(const Line &row, const Line &column, Value value);
+  /// Elements after each row of a shared slice: 16 bytes, so that a slice
+  /// stored across its rows hits distinct banks and WMMA's strides stay
+  /// multiples of 16 bytes.
+  int64_t sliceRowPad() const {
+    return precision == GPUPrecision::FP16 ? 8 : 4;
+  }
 
   RewriterBase &b;
   Location loc;
   linalg::LinalgOp op;
   Roles roles;
+  GPUPrecision precision;
+  int64_t depth;        // reduction step staged in shared memory
+  int64_t fetchedCount; // elements of a slice a thread fetches
   SmallVector<Range> ranges;
   Value sizes[2], k; // rows, columns, reduction (linear)
   bool guards[2], guardK;
   gpu::LaunchOp launch;
-  Value slices[2], accumulators, fetched;
+  Value slices[2], accumulators, fetched, scratch;
 };
 
 std::pair<Value, bool> TiledKernel::extent(ArrayRef<unsigned> dims,
@@ -201,7 +251,7 @@ std::pair<Value, Value> TiledKernel::sliceElement(unsigned role, int64_t r) {
   };
   if (outerContiguous)
     return {div(kTile), rem(kTile)};
-  return {rem(kSlice), div(kSlice)};
+  return {rem(depth), div(depth)};
 }
 
 SmallVector<Value>
@@ -229,7 +279,7 @@ void TiledKernel::fetch(Value k0) {
   gpu::KernelDim3 blocks = launch.getBlockIds();
   for (unsigned role = 0; role < 2; ++role) {
     Value origin = mul(role ? blocks.x : blocks.y, kTile);
-    for (int64_t r = 0; r < kFetched; ++r) {
+    for (int64_t r = 0; r < fetchedCount; ++r) {
       auto [kk, offset] = sliceElement(role, r);
       Value kIndex = add(k0, kk), outer = add(origin, offset);
       Value inside;
@@ -258,19 +308,36 @@ void TiledKernel::fetch(Value k0) {
             b, loc, inside, value,
             arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
       memref::StoreOp::create(b, loc, value, fetched,
-                              index(role * kFetched + r));
+                              index(role * fetchedCount + r));
     }
   }
+}
+
+Value TiledKernel::toSliceType(Value value) {
+  if (precision == GPUPrecision::FP16)
+    return arith::TruncFOp::create(b, loc, b.getF16Type(), value);
+  if (precision != GPUPrecision::TF32)
+    return value;
+  // Adding half a unit of tf32's last place to the magnitude and dropping
+  // the 13 bits f32 has beyond tf32's 10 rounds to nearest, ties away.
+  Type i32 = b.getI32Type();
+  auto constant = [&](int32_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  };
+  Value bits = arith::BitcastOp::create(b, loc, i32, value);
+  bits = arith::AddIOp::create(b, loc, bits, constant(1 << 12));
+  bits = arith::AndIOp::create(b, loc, bits, constant(~((1 << 13) - 1)));
+  return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
 }
 
 /// Stores the fetched elements into the shared slices.
 void TiledKernel::stage() {
   for (unsigned role = 0; role < 2; ++role)
-    for (int64_t r = 0; r < kFetched; ++r) {
+    for (int64_t r = 0; r < fetchedCount; ++r) {
       auto [kk, offset] = sliceElement(role, r);
-      Value value =
-          memref::LoadOp::create(b, loc, fetched, index(role * kFetched + r));
-      memref::StoreOp::create(b, loc, value, slices[role],
+      Value value = memref::LoadOp::create(b, loc, fetched,
+                                           index(role * fetchedCount + r));
+      memref::StoreOp::create(b, loc, toSliceType(value), slices[role],
                               ValueRange{kk, offset});
     }
 }
@@ -284,7 +351,7 @@ void TiledKernel::accumulate() {
                                   /*nontemporal=*/false,
                                   llvm::Align(kVector * 4));
   };
-  for (int64_t kk = 0; kk < kSlice; ++kk) {
+  for (int64_t kk = 0; kk < depth; ++kk) {
     Value kkIndex = index(kk);
     Value a[2], w[2];
     for (int64_t h = 0; h < 2; ++h) {
@@ -307,45 +374,130 @@ void TiledKernel::accumulate() {
   }
 }
 
+TiledKernel::Line TiledKernel::line(unsigned role, Value linear) {
+  Line line;
+  if (guards[role])
+    line.inside = less(linear, sizes[role]);
+  delinearize(linear, roles.dims[role], line.loops);
+  return line;
+}
+
+void TiledKernel::addToResult(const Line &row, const Line &column,
+                              Value value) {
+  Value in = row.inside;
+  if (column.inside)
+    in = in ? arith::AndIOp::create(b, loc, in, column.inside) : column.inside;
+  OpBuilder::InsertionGuard guard(b);
+  if (in) {
+    auto ifOp = scf::IfOp::create(b, loc, in, /*withElse=*/false);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  }
+  DenseMap<unsigned, Value> loops = row.loops;
+  for (auto [d, v] : column.loops)
+    loops[d] = v;
+  if (roles.batch)
+    loops[*roles.batch] = launch.getBlockIds().z;
+  OpOperand &result = *op.getDpsInitOperand(0);
+  SmallVector<Value> where = indices(result, loops);
+  Value sum = arith::AddFOp::create(
+      b, loc, memref::LoadOp::create(b, loc, result.get(), where), value);
+  memref::StoreOp::create(b, loc, sum, result.get(), where);
+}
+
 /// Adds the thread's outputs to the result (within its edges).
 void TiledKernel::store() {
   gpu::KernelDim3 blocks = launch.getBlockIds();
   Value firsts[2] = {add(mul(blocks.y, kTile), threadOffset(0)),
                      add(mul(blocks.x, kTile), threadOffset(1))};
-  // The loop values and bounds check of the thread's 8 rows and 8 columns.
-  DenseMap<unsigned, Value> at[2][2 * kVector];
-  Value inside[2][2 * kVector];
+  // The thread's 8 rows and 8 columns.
+  Line lines[2][2 * kVector];
   for (unsigned role = 0; role < 2; ++role)
-    for (int64_t i = 0; i < 2 * kVector; ++i) {
-      Value linear =
-          add(firsts[role], index(i / kVector * kTile / 2 + i % kVector));
-      if (guards[role])
-        inside[role][i] = less(linear, sizes[role]);
-      delinearize(linear, roles.dims[role], at[role][i]);
-    }
-  OpOperand &result = *op.getDpsInitOperand(0);
+    for (int64_t i = 0; i < 2 * kVector; ++i)
+      lines[role][i] =
+          line(role,
+               add(firsts[role], index(i / kVector * kTile / 2 + i % kVector)));
   for (int64_t i = 0; i < 2 * kVector; ++i)
-    for (int64_t j = 0; j < 2 * kVector; ++j) {
-      Value in = inside[0][i];
-      if (Value column = inside[1][j])
-        in = in ? arith::AndIOp::create(b, loc, in, column) : column;
-      OpBuilder::InsertionGuard guard(b);
-      if (in) {
-        auto ifOp = scf::IfOp::create(b, loc, in, /*withElse=*/false);
-        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    for (int64_t j = 0; j < 2 * kVector; ++j)
+      addToResult(lines[0][i], lines[1][j],
+                  memref::LoadOp::create(
+                      b, loc, accumulators,
+                      index((i * 2 + j / kVector) * kVector + j % kVector)));
+}
+
+Value TiledKernel::warpOffset(unsigned role) {
+  Value warp = arith::DivUIOp::create(b, loc, thread(), index(kWarp));
+  return role ? mul(arith::RemUIOp::create(b, loc, warp, index(kWarpsN)),
+                    kWarpColumns)
+              : mul(arith::DivUIOp::create(b, loc, warp, index(kWarpsN)),
+                    kWarpRows);
+}
+
+SmallVector<Value> TiledKernel::zeroFragments() {
+  auto type =
+      gpu::MMAMatrixType::get({kFragment, kFragment}, b.getF32Type(), "COp");
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value fragment = gpu::SubgroupMmaConstantMatrixOp::create(b, loc, type, zero);
+  return SmallVector<Value>(kFragmentsM * kFragmentsN, fragment);
+}
+
+SmallVector<Value> TiledKernel::accumulateFragments(ValueRange fragments) {
+  Type element = cast<MemRefType>(slices[0].getType()).getElementType();
+  auto ld = b.getIndexAttr(kTile + sliceRowPad());
+  UnitAttr transposed = b.getUnitAttr();
+  Value zero = index(0), rows = warpOffset(0), columns = warpOffset(1);
+  // The row slice is k-major: its fragments are loaded transposed.
+  SmallVector<Value> a, w;
+  for (int64_t i = 0; i < kFragmentsM; ++i)
+    a.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+        b, loc, gpu::MMAMatrixType::get({kFragment, depth}, element, "AOp"),
+        slices[0], ValueRange{zero, add(rows, index(i * kFragment))}, ld,
+        transposed));
+  for (int64_t j = 0; j < kFragmentsN; ++j)
+    w.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+        b, loc, gpu::MMAMatrixType::get({depth, kFragment}, element, "BOp"),
+        slices[1], ValueRange{zero, add(columns, index(j * kFragment))}, ld,
+        /*transpose=*/nullptr));
+  SmallVector<Value> sums;
+  for (int64_t i = 0; i < kFragmentsM; ++i)
+    for (int64_t j = 0; j < kFragmentsN; ++j)
+      sums.push_back(gpu::SubgroupMmaComputeOp::create(
+          b, loc, fragments[i * kFragmentsN + j].getType(), a[i], w[j],
+          fragments[i * kFragmentsN + j], transposed, /*b_transpose=*/nullptr));
+  return sums;
+}
+
+/// Each fragment in turn goes to its warp's 16x16 scratch, from which the
+/// warp's threads add it to the result: a thread takes one column of it and
+/// every other row, so that a warp stores runs of 16 consecutive columns.
+void TiledKernel::storeFragments(ValueRange fragments) {
+  gpu::KernelDim3 blocks = launch.getBlockIds();
+  Value warp = arith::DivUIOp::create(b, loc, thread(), index(kWarp));
+  Value lane = arith::RemUIOp::create(b, loc, thread(), index(kWarp));
+  Value laneRow = arith::DivUIOp::create(b, loc, lane, index(kFragment));
+  Value laneColumn = arith::RemUIOp::create(b, loc, lane, index(kFragment));
+  Value scratchRow = mul(warp, kFragment);
+  constexpr int64_t kRowsPerPass = kWarp / kFragment;
+  Value firsts[2] = {add(mul(blocks.y, kTile), warpOffset(0)),
+                     add(mul(blocks.x, kTile), warpOffset(1))};
+  for (int64_t i = 0; i < kFragmentsM; ++i)
+    for (int64_t j = 0; j < kFragmentsN; ++j) {
+      gpu::SubgroupMmaStoreMatrixOp::create(
+          b, loc, fragments[i * kFragmentsN + j], scratch,
+          ValueRange{scratchRow, index(0)}, b.getIndexAttr(kFragment),
+          /*transpose=*/nullptr);
+      gpu::BarrierOp::create(b, loc);
+      Line column =
+          line(1, add(firsts[1], add(laneColumn, index(j * kFragment))));
+      for (int64_t r = 0; r < kFragment; r += kRowsPerPass) {
+        Value inFragment = add(laneRow, index(r));
+        Value value = memref::LoadOp::create(
+            b, loc, scratch,
+            ValueRange{add(scratchRow, inFragment), laneColumn});
+        addToResult(
+            line(0, add(firsts[0], add(inFragment, index(i * kFragment)))),
+            column, value);
       }
-      DenseMap<unsigned, Value> loops = at[0][i];
-      for (auto [d, v] : at[1][j])
-        loops[d] = v;
-      if (roles.batch)
-        loops[*roles.batch] = blocks.z;
-      SmallVector<Value> where = indices(result, loops);
-      Value sum = memref::LoadOp::create(
-          b, loc, accumulators,
-          index((i * 2 + j / kVector) * kVector + j % kVector));
-      sum = arith::AddFOp::create(
-          b, loc, memref::LoadOp::create(b, loc, result.get(), where), sum);
-      memref::StoreOp::create(b, loc, sum, result.get(), where);
+      gpu::BarrierOp::create(b, loc);
     }
 }
 
@@ -358,7 +510,7 @@ gpu::LaunchOp TiledKernel::build() {
     sizes[role] = size;
     guards[role] = !multiple;
   }
-  auto [reduction, multiple] = extent(roles.reduction, kSlice);
+  auto [reduction, multiple] = extent(roles.reduction, depth);
   k = reduction;
   guardK = !multiple;
   Value batch =
@@ -373,40 +525,60 @@ gpu::LaunchOp TiledKernel::build() {
     return gpu::AddressSpaceAttr::get(context, s);
   };
   Type f32 = b.getF32Type();
-  auto slice =
-      MemRefType::get({kSlice, kTile + kPad}, f32, MemRefLayoutAttrInterface(),
-                      space(gpu::AddressSpace::Workgroup));
+  bool tensorCores = precision != GPUPrecision::FP32;
+  auto shared = [&](ArrayRef<int64_t> shape, Type element) {
+    return MemRefType::get(shape, element, MemRefLayoutAttrInterface(),
+                           space(gpu::AddressSpace::Workgroup));
+  };
   auto privateArray = [&](int64_t size) {
     return MemRefType::get({size}, f32, MemRefLayoutAttrInterface(),
                            space(gpu::AddressSpace::Private));
   };
+  auto slice =
+      shared({depth, kTile + sliceRowPad()},
+             precision == GPUPrecision::FP16 ? Type(b.getF16Type()) : f32);
+  SmallVector<Type> workgroup = {slice, slice}, privates;
+  if (tensorCores)
+    workgroup.push_back(shared({kWarps * kFragment, kFragment}, f32));
+  else
+    privates.push_back(privateArray(kOutputs));
+  privates.push_back(privateArray(2 * fetchedCount));
   Value one = index(1);
   launch = gpu::LaunchOp::create(
       b, loc, tiles(sizes[1]), tiles(sizes[0]), batch, index(kThreads), one,
       one, /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, TypeRange{slice, slice},
-      TypeRange{privateArray(kOutputs), privateArray(2 * kFetched)});
+      /*asyncDependencies=*/{}, workgroup, privates);
   slices[0] = launch.getWorkgroupAttributions()[0];
   slices[1] = launch.getWorkgroupAttributions()[1];
-  accumulators = launch.getPrivateAttributions()[0];
-  fetched = launch.getPrivateAttributions()[1];
+  if (tensorCores)
+    scratch = launch.getWorkgroupAttributions()[2];
+  else
+    accumulators = launch.getPrivateAttributions().front();
+  fetched = launch.getPrivateAttributions().back();
   Block &body = launch.getBody().front();
   b.setInsertionPointToEnd(&body);
   auto terminator = gpu::TerminatorOp::create(b, loc);
   b.setInsertionPoint(terminator);
 
-  auto zeros = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(VectorType::get({kVector}, f32), 0.0f));
-  for (int64_t i = 0; i < kOutputs; i += kVector)
-    vector::StoreOp::create(b, loc, zeros, accumulators, index(i));
+  SmallVector<Value> fragments;
+  if (tensorCores) {
+    fragments = zeroFragments();
+  } else {
+    auto zeros = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(VectorType::get({kVector}, f32), 0.0f));
+    for (int64_t i = 0; i < kOutputs; i += kVector)
+      vector::StoreOp::create(b, loc, zeros, accumulators, index(i));
+  }
   fetch(index(0));
   stage();
   gpu::BarrierOp::create(b, loc);
-  auto steps = scf::ForOp::create(b, loc, index(0), k, index(kSlice));
+  auto steps = scf::ForOp::create(b, loc, index(0), k, index(depth), fragments);
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(steps.getBody()->getTerminator());
-    Value next = add(steps.getInductionVar(), index(kSlice));
+    b.setInsertionPointToEnd(steps.getBody());
+    if (!steps.getBody()->empty())
+      b.setInsertionPoint(steps.getBody()->getTerminator());
+    Value next = add(steps.getInductionVar(), index(depth));
     auto ifNext = [&](function_ref<void()> body) {
       OpBuilder::InsertionGuard guard(b);
       auto ifOp = scf::IfOp::create(b, loc, less(next, k), /*withElse=*/false);
@@ -414,12 +586,21 @@ gpu::LaunchOp TiledKernel::build() {
       body();
     };
     ifNext([&] { fetch(next); });
-    accumulate();
+    SmallVector<Value> sums;
+    if (tensorCores)
+      sums = accumulateFragments(steps.getRegionIterArgs());
+    else
+      accumulate();
     gpu::BarrierOp::create(b, loc);
     ifNext([&] { stage(); });
     gpu::BarrierOp::create(b, loc);
+    if (tensorCores)
+      scf::YieldOp::create(b, loc, sums);
   }
-  store();
+  if (tensorCores)
+    storeFragments(steps.getResults());
+  else
+    store();
   return launch;
 }
 
@@ -427,7 +608,7 @@ gpu::LaunchOp TiledKernel::build() {
 
 FailureOr<gpu::LaunchOp>
 mlir::shears::tileContractionForGPU(RewriterBase &rewriter, linalg::LinalgOp op,
-                                    int64_t minTiles) {
+                                    int64_t minTiles, GPUPrecision precision) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 ||
       !(linalg::isaContractionOpInterface(op) ||
@@ -455,7 +636,8 @@ mlir::shears::tileContractionForGPU(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   if (tiles < minTiles)
     return failure();
-  gpu::LaunchOp launch = TiledKernel(rewriter, op, std::move(*roles)).build();
+  gpu::LaunchOp launch =
+      TiledKernel(rewriter, op, std::move(*roles), precision).build();
   rewriter.eraseOp(op);
   return launch;
 }

@@ -14,16 +14,23 @@
 
 namespace mlir::shears {
 
+/// What the tiled kernels multiply in: f32 on the CUDA cores, or tensor
+/// cores on operands rounded to tf32 or converted to f16 (accumulating in
+/// f32).
+enum class GPUPrecision { FP32, TF32, FP16 };
+
 /// Replaces `op` by a `gpu.launch` of 128x128 output tiles staged through
 /// shared memory, if it is an f32 contraction (a matrix product, batched or
 /// not, or a convolution as an implicit GEMM: rows are the dimensions only
 /// one operand has, columns those only the other has, the reduction the
 /// rest) whose rows and columns each number at least 64, in at least
 /// `minTiles` tiles, statically (a dynamic dimension counting as 1). Fails,
-/// changing nothing, otherwise.
-FailureOr<gpu::LaunchOp> tileContractionForGPU(RewriterBase &rewriter,
-                                               linalg::LinalgOp op,
-                                               int64_t minTiles);
+/// changing nothing, otherwise. `precision` picks the CUDA cores' kernel or
+/// the tensor cores'.
+FailureOr<gpu::LaunchOp>
+tileContractionForGPU(RewriterBase &rewriter, linalg::LinalgOp op,
+                      int64_t minTiles,
+                      GPUPrecision precision = GPUPrecision::FP32);
 
 } // namespace mlir::shears
 
