@@ -148,7 +148,9 @@ struct LowerToNVVMOptions : PassPipelineOptions<LowerToNVVMOptions> {
   Option<std::string> precision{
       *this, "precision",
       llvm::cl::desc("What large matrix products and convolutions multiply "
-                     "in: fp32, or tf32 or fp16 on tensor cores"),
+                     "in: fp32, or tf32 or fp16 on tensor cores (then for "
+                     "every contraction the tiled kernel takes, whatever "
+                     "its number of tiles)"),
       llvm::cl::init("fp32")};
   Option<bool> emulate{
       *this, "emulate",

@@ -28,6 +28,10 @@ void shears::buildShearsLowerToNVVMPipeline(OpPassManager &pm,
   ShearsMapToGPUOptions map;
   map.blockSize = options.blockSize;
   map.precision = options.precision;
+  // Asking for tensor cores is asking for them on every contraction the
+  // tiled kernel takes, whatever its batch (a dynamic one counts as 1).
+  if (options.precision != "fp32")
+    map.minTiles = 1;
   func.addPass(createShearsMapToGPU(map));
   func.addPass(createConvertParallelLoopToGpuPass());
   func.addPass(createCanonicalizerPass());
