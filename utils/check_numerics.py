@@ -3,7 +3,7 @@
 
     check_numerics.py --model M.onnx --batch B --workdir D [--seed S] [--tol 1e-4]
                       [--bin build/bin] [--aot] [--data auto|random|fashion-mnist]
-                      [--device cpu|cuda|cuda-emulated] [--gpu-precision fp32|tf32|fp16]
+                      [--device cpu|cuda|cuda-emulated] [--gpu-precision fp32|tf32|fp16|bf16]
 
 Writes one input per model input to D/<name>.b<B>.npy: real Fashion-MNIST test images (a seeded
 choice) for a model whose input is [N, 1, 28, 28] or [N, 784] (--data auto, the default, or
@@ -203,7 +203,7 @@ def main():
     p.add_argument("--data", choices=("auto", "random", "fashion-mnist"), default="auto")
     p.add_argument("--device", choices=tuple(DEVICE_FLAGS), default="cpu",
                    help="where Shears runs the model (default cpu)")
-    p.add_argument("--gpu-precision", choices=("fp32", "tf32", "fp16"), default="fp32",
+    p.add_argument("--gpu-precision", choices=("fp32", "tf32", "fp16", "bf16"), default="fp32",
                    help="what the GPU's large products and convolutions multiply in "
                         "(not with --device cpu; default fp32)")
     args = p.parse_args()

@@ -375,7 +375,8 @@ struct DeviceFlags {
         precisionHelp(
             "With --" + flag +
             " cuda, what large matrix products and convolutions multiply in: "
-            "fp32 (default), tf32 or fp16 (tensor cores, operands rounded, "
+            "fp32 (default), tf32, fp16 or bf16 (tensor cores, operands "
+            "rounded, "
             "sums in f32: results within about 1e-2 of fp32's; see "
             "docs/GPU.md)"),
         device(StringRef(flag), cl::desc(help), cl::init("cpu"),

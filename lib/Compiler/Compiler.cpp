@@ -161,10 +161,8 @@ std::string shears::checkGPUTarget(const GPUTarget &gpu) {
   if (!llvm::is_contained(kGPUArchs, gpu.arch))
     return "unknown GPU architecture '" + gpu.arch + "' (sm_90 or sm_80)";
   if (!llvm::is_contained(kGPUPrecisions, gpu.precision))
-    return "unknown GPU precision '" + gpu.precision + "' (fp32, tf32 or fp16" +
-           (gpu.precision == "bf16"
-                ? "; bf16 has no WMMA form in MLIR's GPU dialect)"
-                : ")");
+    return "unknown GPU precision '" + gpu.precision +
+           "' (fp32, tf32, fp16 or bf16)";
   return "";
 }
 

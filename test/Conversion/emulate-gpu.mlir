@@ -220,3 +220,52 @@ func.func @fragment_layout(%a: memref<16x32xf32>) {
   }
   return
 }
+
+// -----
+
+// mma.sync (bf16, m16n8k16): each thread stores its 10 registers into a
+// shared exchange (4 of A, 2 of B, 4 of C as bits), then, in a phase of its
+// own, computes the outputs it holds from its warp's registers: the 16
+// products of a row of A (the bf16 in a register's low or high half, made
+// f32 by a shift) and a column of B, added to its C.
+// CHECK-LABEL: func.func @mma_sync
+// CHECK: %[[X:.+]] = memref.alloc() : memref<320xi32>
+// CHECK: scf.for
+// CHECK-COUNT-10: memref.store %{{.+}}, %[[X]]
+// CHECK: scf.for %[[T:.+]] = %{{.+}} to %c32 step
+// CHECK: arith.remui %{{.+}}, %c32
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c16{{.*}} step %{{.+}} iter_args
+// CHECK:   memref.load %[[X]]
+// CHECK:   arith.shrui
+// CHECK:   arith.shli
+// CHECK:   arith.bitcast %{{.+}} : i32 to f32
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+// CHECK: memref.store %{{.+}}, %arg1
+// CHECK: memref.dealloc %[[X]]
+func.func @mma_sync(%a: memref<32x4xi32>, %c: memref<32x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %a0 = memref.load %a[%tx, %c0] : memref<32x4xi32>
+    %a1 = memref.load %a[%tx, %c1] : memref<32x4xi32>
+    %a2 = memref.load %a[%tx, %c2] : memref<32x4xi32>
+    %a3 = memref.load %a[%tx, %c3] : memref<32x4xi32>
+    %x0 = memref.load %c[%tx, %c0] : memref<32x4xf32>
+    %x1 = memref.load %c[%tx, %c1] : memref<32x4xf32>
+    %x2 = memref.load %c[%tx, %c2] : memref<32x4xf32>
+    %x3 = memref.load %c[%tx, %c3] : memref<32x4xf32>
+    %d = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%a0, %a1] C[%x0, %x1, %x2, %x3]
+      {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+       multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+       shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d2 = llvm.extractvalue %d[2] : !llvm.struct<(f32, f32, f32, f32)>
+    memref.store %d2, %c[%tx, %c2] : memref<32x4xf32>
+    gpu.terminator
+  }
+  return
+}

@@ -666,8 +666,10 @@ def test_gpu_without_a_driver(gemm_relu, tmp_path, monkeypatch):
     assert library.endswith("tf32.so")
     with pytest.raises(shears.Error, match="no CUDA driver found"):
         shears.compile(module, device="cuda", gpu_precision="fp16")
-    with pytest.raises(shears.Error, match="unknown GPU precision 'bf16'.*no WMMA form"):
+    with pytest.raises(shears.Error, match="no CUDA driver found"):
         shears.compile(module, device="cuda", gpu_precision="bf16")
+    with pytest.raises(shears.Error, match=r"unknown GPU precision 'fp8' \(fp32, tf32, fp16 or bf16\)"):
+        shears.compile(module, device="cuda", gpu_precision="fp8")
     with pytest.raises(shears.Error, match="gpu_precision needs device='cuda'"):
         shears.compile(module, gpu_precision="tf32")
     with pytest.raises(shears.Error, match="unknown GPU architecture 'sm_70'"):

@@ -89,7 +89,7 @@ inline constexpr llvm::StringLiteral kGPUArchs[] = {"sm_90", "sm_80"};
 
 /// What GPU code is generated for: the architecture (one of kGPUArchs) and
 /// what large matrix products and convolutions multiply in (one of
-/// kGPUPrecisions: fp32, or tf32 or fp16 on tensor cores).
+/// kGPUPrecisions: fp32, or tf32, fp16 or bf16 on tensor cores).
 struct GPUTarget {
   std::string arch = "sm_90";
   std::string precision = "fp32";

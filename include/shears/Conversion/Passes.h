@@ -127,8 +127,8 @@ void registerShearsLowerToLLVMPipeline();
 /// What `precision` of shears-map-to-gpu (and of shears-lower-to-nvvm) takes:
 /// f32 on CUDA cores, or tensor cores on operands rounded to tf32 or
 /// converted to f16.
-inline constexpr llvm::StringLiteral kGPUPrecisions[] = {"fp32", "tf32",
-                                                         "fp16"};
+inline constexpr llvm::StringLiteral kGPUPrecisions[] = {"fp32", "tf32", "fp16",
+                                                         "bf16"};
 
 /// Options of the `shears-lower-to-nvvm` pipeline.
 struct LowerToNVVMOptions : PassPipelineOptions<LowerToNVVMOptions> {
@@ -147,10 +147,11 @@ struct LowerToNVVMOptions : PassPipelineOptions<LowerToNVVMOptions> {
                             llvm::cl::init(256)};
   Option<std::string> precision{
       *this, "precision",
-      llvm::cl::desc("What large matrix products and convolutions multiply "
-                     "in: fp32, or tf32 or fp16 on tensor cores (then for "
-                     "every contraction the tiled kernel takes, whatever "
-                     "its number of tiles)"),
+      llvm::cl::desc(
+          "What large matrix products and convolutions multiply "
+          "in: fp32, or tf32, fp16 or bf16 on tensor cores (then for "
+          "every contraction the tiled kernel takes, whatever "
+          "its number of tiles)"),
       llvm::cl::init("fp32")};
   Option<bool> emulate{
       *this, "emulate",

@@ -475,18 +475,22 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
     memory (workgroup attributions, two barriers a step), 8x8 outputs per
     thread accumulated in private memory from 4-wide vector loads, the next
     slices fetched while the current ones are used, edges guarded.
-    With `precision` tf32 or fp16 the tiled kernels run on tensor cores:
-    the slices hold the operands rounded to tf32 (to nearest, ties away
-    from zero) or converted to f16 (16 deep), each of the block's 8 warps
-    computes 64x32 outputs as 4x2 `gpu.subgroup_mma` fragments of 16x16
-    (f32 sums), and each fragment reaches the result through a 16x16
-    scratch of its warp in shared memory, with the same guards. Ops below
-    the tiled kernel's thresholds stay in f32.
+    With `precision` tf32, fp16 or bf16 the tiled kernels run on tensor
+    cores: the slices hold the operands rounded to tf32 (to nearest, ties
+    away from zero) or converted to f16 or bf16 (16 deep), and each of the
+    block's 8 warps computes 64x32 outputs (f32 sums). tf32 and fp16: as 4x2
+    `gpu.subgroup_mma` fragments of 16x16, each of which reaches the result
+    through a 16x16 scratch of its warp in shared memory, with the same
+    guards. bf16 (no WMMA form in the GPU dialect): as 4x4 `nvvm.mma.sync`
+    products of 16x8x16 on registers packed from the slices as PTX lays
+    them out, the sums in private memory. Ops below the tiled kernel's
+    thresholds stay in f32.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
     "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
-    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
+    "mlir::LLVM::LLVMDialect", "mlir::memref::MemRefDialect",
+    "mlir::NVVM::NVVMDialect", "mlir::scf::SCFDialect",
     "mlir::vector::VectorDialect",
   ];
   let options = [
@@ -501,8 +505,8 @@ def ShearsMapToGPU : Pass<"shears-map-to-gpu", "mlir::func::FuncOp"> {
            "Tiles of 128x128 outputs a contraction needs for the tiled kernel "
            "(fewer leave the GPU's multiprocessors idle: an H200 has 132)">,
     Option<"precision", "precision", "std::string", "\"fp32\"",
-           "What the tiled kernels multiply in: fp32 (CUDA cores), tf32 or "
-           "fp16 (tensor cores, operands rounded, sums in f32)">,
+           "What the tiled kernels multiply in: fp32 (CUDA cores), tf32, "
+           "fp16 or bf16 (tensor cores, operands rounded, sums in f32)">,
   ];
 }
 

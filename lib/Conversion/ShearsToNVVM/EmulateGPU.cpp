@@ -20,6 +20,11 @@
 // between it and the memref, and a product is a loop nest in f32 over the
 // operands as loaded (f16 ones extended).
 //
+// `nvvm.mma.sync` (bf16, m16n8k16: fragments in each thread's registers as
+// PTX lays them out) exchanges registers through shared memory instead:
+// each thread stores its operands, a barrier, then each computes its own 4
+// outputs from its warp's stored operands.
+//
 //===----------------------------------------------------------------------===//
 
 #include "shears/Conversion/Passes.h"
@@ -27,8 +32,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/EquivalenceClasses.h"
@@ -89,7 +97,8 @@ struct ShearsEmulateGPU : shears::impl::ShearsEmulateGPUBase<ShearsEmulateGPU> {
       return launch.emitError("cannot emulate this launch: it is "
                               "asynchronous, has clusters or dynamic shared "
                               "memory, or its body has several blocks");
-    if (failed(demoteFragments(rewriter, launch)))
+    if (failed(demoteFragments(rewriter, launch)) ||
+        failed(exchangeMmaSync(rewriter, launch)))
       return failure();
     Location loc = launch.getLoc();
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
@@ -454,6 +463,148 @@ private:
       if (!op->use_empty())
         return op->emitError("cannot emulate: a fragment is used elsewhere");
       rewriter.eraseOp(op);
+    }
+    return success();
+  }
+
+  /// Replaces each `nvvm.mma.sync` of the launch (bf16, m16n8k16, row/col)
+  /// by stores of the thread's 10 registers into a shared buffer, a barrier,
+  /// and the thread's 4 outputs computed from its warp's registers there.
+  LogicalResult exchangeMmaSync(IRRewriter &rewriter, gpu::LaunchOp launch) {
+    SmallVector<NVVM::MmaOp> mmas;
+    launch.getBody().walk([&](NVVM::MmaOp op) { mmas.push_back(op); });
+    if (mmas.empty())
+      return success();
+    OpBuilder::InsertionGuard guard(rewriter);
+    int64_t threads = 1;
+    for (Value size : {launch.getBlockSizeX(), launch.getBlockSizeY(),
+                       launch.getBlockSizeZ()}) {
+      std::optional<int64_t> known = getConstantIntValue(size);
+      if (!known)
+        return launch.emitError(
+            "cannot emulate mma.sync in a launch of dynamic block size");
+      threads *= *known;
+    }
+    constexpr int64_t kRegisters = 10; // A: 4, B: 2, C: 4
+    for (NVVM::MmaOp mma : mmas) {
+      if (mma.getShape().getM() != 16 || mma.getShape().getN() != 8 ||
+          mma.getShape().getK() != 16 ||
+          mma.getMultiplicandAPtxType() != NVVM::MMATypes::bf16 ||
+          mma.getMultiplicandBPtxType() != NVVM::MMATypes::bf16 ||
+          mma.getLayoutA() != NVVM::MMALayout::row ||
+          mma.getLayoutB() != NVVM::MMALayout::col ||
+          mma.getOperandC().size() != 4 ||
+          !llvm::all_of(mma->getUsers(), [](Operation *user) {
+            return isa<LLVM::ExtractValueOp>(user);
+          }))
+        return mma.emitError("cannot emulate this mma.sync: only bf16 "
+                             "m16n8k16, row by col, f32 sums, read by "
+                             "llvm.extractvalue");
+    }
+    Location loc = launch.getLoc();
+    Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
+    Value exchange = launch.addWorkgroupAttribution(
+        MemRefType::get(
+            {static_cast<int64_t>(mmas.size()) * threads * kRegisters}, i32,
+            MemRefLayoutAttrInterface(),
+            gpu::AddressSpaceAttr::get(rewriter.getContext(),
+                                       gpu::AddressSpace::Workgroup)),
+        loc);
+    gpu::KernelDim3 ids = launch.getThreadIds(), size = launch.getBlockSize();
+    for (auto [slot, mma] : llvm::enumerate(mmas)) {
+      Location at = mma.getLoc();
+      rewriter.setInsertionPoint(mma);
+      auto index = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(rewriter, at, v);
+      };
+      auto add = [&](Value x, Value y) -> Value {
+        return arith::AddIOp::create(rewriter, at, x, y);
+      };
+      auto mul = [&](Value x, int64_t y) -> Value {
+        return arith::MulIOp::create(rewriter, at, x, index(y));
+      };
+      auto div = [&](Value x, int64_t y) -> Value {
+        return arith::DivUIOp::create(rewriter, at, x, index(y));
+      };
+      auto rem = [&](Value x, int64_t y) -> Value {
+        return arith::RemUIOp::create(rewriter, at, x, index(y));
+      };
+      auto linear = [&] {
+        return add(
+            arith::MulIOp::create(
+                rewriter, at,
+                add(arith::MulIOp::create(rewriter, at, ids.z, size.y), ids.y),
+                size.x),
+            ids.x);
+      };
+      // Register r of thread `thread`.
+      auto registerAt = [&](Value thread, Value r) {
+        return add(mul(add(index(slot * threads), thread), kRegisters), r);
+      };
+      SmallVector<Value> registers(mma.getOperandA());
+      llvm::append_range(registers, mma.getOperandB());
+      for (Value c : mma.getOperandC())
+        registers.push_back(arith::BitcastOp::create(rewriter, at, i32, c));
+      Value self = linear();
+      for (auto [r, value] : llvm::enumerate(registers))
+        memref::StoreOp::create(rewriter, at, value, exchange,
+                                registerAt(self, index(r)));
+      gpu::BarrierOp::create(rewriter, at);
+      // After the barrier: ids again (a phase of its own).
+      self = linear();
+      Value lane = rem(self, 32),
+            first = arith::SubIOp::create(rewriter, at, self, lane);
+      Value g = div(lane, 4), t = rem(lane, 4);
+      // Element `half` (0: low 16 bits) of a register holding two bf16, as
+      // f32.
+      auto element = [&](Value thread, Value r, Value half) -> Value {
+        Value word = memref::LoadOp::create(rewriter, at, exchange,
+                                            registerAt(thread, r));
+        Value shift = arith::MulIOp::create(
+            rewriter, at, arith::IndexCastOp::create(rewriter, at, i32, half),
+            arith::ConstantOp::create(rewriter, at,
+                                      rewriter.getI32IntegerAttr(16)));
+        Value low = arith::AndIOp::create(
+            rewriter, at, arith::ShRUIOp::create(rewriter, at, word, shift),
+            arith::ConstantOp::create(rewriter, at,
+                                      rewriter.getI32IntegerAttr(0xFFFF)));
+        Value bits = arith::ShLIOp::create(
+            rewriter, at, low,
+            arith::ConstantOp::create(rewriter, at,
+                                      rewriter.getI32IntegerAttr(16)));
+        return arith::BitcastOp::create(rewriter, at, f32, bits);
+      };
+      SmallVector<Value> outputs;
+      for (int64_t e = 0; e < 4; ++e) {
+        // Output e: row g + 8 (e / 2), column 2t + e % 2.
+        Value column = add(mul(t, 2), index(e % 2));
+        Value sum = arith::BitcastOp::create(
+            rewriter, at, f32,
+            memref::LoadOp::create(rewriter, at, exchange,
+                                   registerAt(self, index(6 + e))));
+        auto loop = scf::ForOp::create(rewriter, at, index(0), index(16),
+                                       index(1), sum);
+        OpBuilder::InsertionGuard inner(rewriter);
+        rewriter.setInsertionPointToStart(loop.getBody());
+        Value k = loop.getInductionVar();
+        Value pairInGroup = div(rem(k, 8), 2), half = rem(k, 2);
+        // A (row, k): thread g * 4 + (k % 8) / 2, register e / 2 + 2 (k / 8).
+        Value a = element(add(first, add(mul(g, 4), pairInGroup)),
+                          add(index(e / 2), mul(div(k, 8), 2)), half);
+        // B (k, column): thread column * 4 + (k % 8) / 2, register 4 + k / 8.
+        Value w = element(add(first, add(mul(column, 4), pairInGroup)),
+                          add(index(4), div(k, 8)), half);
+        Value next =
+            arith::AddFOp::create(rewriter, at, loop.getRegionIterArgs()[0],
+                                  arith::MulFOp::create(rewriter, at, a, w));
+        scf::YieldOp::create(rewriter, at, next);
+        outputs.push_back(loop.getResult(0));
+      }
+      for (Operation *user : llvm::make_early_inc_range(mma->getUsers())) {
+        auto extract = cast<LLVM::ExtractValueOp>(user);
+        rewriter.replaceOp(extract, outputs[extract.getPosition()[0]]);
+      }
+      rewriter.eraseOp(mma);
     }
     return success();
   }

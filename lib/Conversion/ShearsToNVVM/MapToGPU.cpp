@@ -24,6 +24,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -325,10 +327,12 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
             .Case("fp32", shears::GPUPrecision::FP32)
             .Case("tf32", shears::GPUPrecision::TF32)
             .Case("fp16", shears::GPUPrecision::FP16)
+            .Case("bf16", shears::GPUPrecision::BF16)
             .Default(std::nullopt);
     if (!tiledPrecision) {
       getOperation().emitError()
-          << "precision must be fp32, tf32 or fp16, got '" << precision << "'";
+          << "precision must be fp32, tf32, fp16 or bf16, got '" << precision
+          << "'";
       return signalPassFailure();
     }
     SmallVector<linalg::LinalgOp> ops;

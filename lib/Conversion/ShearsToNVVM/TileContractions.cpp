@@ -34,6 +34,10 @@
 // of the column slice and runs 8 multiply-accumulates. At the end each
 // fragment goes through a 16x16 scratch in shared memory of its warp, from
 // which the warp's threads add it to the result with the same guards.
+// bf16 (`GPUPrecision::BF16`) has no WMMA form in the GPU dialect: its warps
+// run `nvvm.mma.sync` m16n8k16 instead, 4x4 products of 16x8 outputs, on
+// registers each thread packs from the slices as PTX lays them out, with
+// the sums in private memory as the f32 kernel's.
 //
 // State a thread keeps across a barrier (the accumulators, the prefetched
 // elements) lives in private memory, which LLVM promotes to registers since
@@ -49,6 +53,8 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -72,6 +78,12 @@ constexpr int64_t kWarpRows = kTile / (kWarps / kWarpsN);
 constexpr int64_t kWarpColumns = kTile / kWarpsN;
 constexpr int64_t kFragmentsM = kWarpRows / kFragment;
 constexpr int64_t kFragmentsN = kWarpColumns / kFragment;
+// bf16: mma.sync m16n8k16, a warp's 64x32 outputs in 4x4 products of 16x8,
+// each thread holding 4 outputs of each (64, the f32 kernel's count).
+constexpr int64_t kMmaRows = 16, kMmaColumns = 8, kMmaDepth = 16;
+constexpr int64_t kMmasM = kWarpRows / kMmaRows;
+constexpr int64_t kMmasN = kWarpColumns / kMmaColumns;
+static_assert(kMmasM * kMmasN * 4 == kOutputs, "a thread's outputs");
 
 /// The loops of a contraction by role: rows of the product (dimensions of
 /// operand `rowsOperand` and the result only), columns (of the other
@@ -123,7 +135,7 @@ public:
   TiledKernel(RewriterBase &rewriter, linalg::LinalgOp op, Roles roles,
               GPUPrecision precision)
       : b(rewriter), loc(op.getLoc()), op(op), roles(std::move(roles)),
-        precision(precision), depth(precision == GPUPrecision::FP16 ? 16 : 8),
+        precision(precision), depth(halfSlices() ? 16 : 8),
         fetchedCount(kTile * depth / kThreads) {}
 
   gpu::LaunchOp build();
@@ -174,8 +186,14 @@ private:
   void stage();
   void accumulate();
   void store();
-  /// Tensor cores: the 8 fragments of zeros, one reduction step from the
-  /// shared slices, and the result's update from the fragments.
+  /// bf16 tensor cores (mma.sync m16n8k16, fragments in registers as PTX
+  /// lays them out): one reduction step into the private accumulators, and
+  /// the result's update from them.
+  void accumulateMmaSync();
+  void storeMmaSync();
+  /// Tensor cores through WMMA (tf32, fp16): the 8 fragments of zeros, one
+  /// reduction step from the shared slices, and the result's update from
+  /// the fragments.
   SmallVector<Value> zeroFragments();
   SmallVector<Value> accumulateFragments(ValueRange fragments);
   void storeFragments(ValueRange fragments);
@@ -193,8 +211,10 @@ private:
   /// Elements after each row of a shared slice: 16 bytes, so that a slice
   /// stored across its rows hits distinct banks and WMMA's strides stay
   /// multiples of 16 bytes.
-  int64_t sliceRowPad() const {
-    return precision == GPUPrecision::FP16 ? 8 : 4;
+  int64_t sliceRowPad() const { return halfSlices() ? 8 : 4; }
+  /// Whether the slices hold 16-bit floats (fp16, bf16).
+  bool halfSlices() const {
+    return precision == GPUPrecision::FP16 || precision == GPUPrecision::BF16;
   }
 
   RewriterBase &b;
@@ -316,6 +336,8 @@ void TiledKernel::fetch(Value k0) {
 Value TiledKernel::toSliceType(Value value) {
   if (precision == GPUPrecision::FP16)
     return arith::TruncFOp::create(b, loc, b.getF16Type(), value);
+  if (precision == GPUPrecision::BF16)
+    return arith::TruncFOp::create(b, loc, b.getBF16Type(), value);
   if (precision != GPUPrecision::TF32)
     return value;
   // Adding half a unit of tf32's last place to the magnitude and dropping
@@ -424,6 +446,87 @@ void TiledKernel::store() {
                       index((i * 2 + j / kVector) * kVector + j % kVector)));
 }
 
+/// PTX's fragments of mma.m16n8k16 (groupID g = lane / 4, t = lane % 4):
+/// register r of A holds row g + 8 (r % 2) at columns 2t + 8 (r / 2) + {0,
+/// 1}; register r of B rows (the reduction) 2t + 8 r + {0, 1} of column g;
+/// accumulator e row g + 8 (e / 2) and column 2t + e % 2.
+void TiledKernel::accumulateMmaSync() {
+  Value lane = arith::RemUIOp::create(b, loc, thread(), index(kWarp));
+  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
+  Value t2 = mul(arith::RemUIOp::create(b, loc, lane, index(4)), 2);
+  Value rows = warpOffset(0), columns = warpOffset(1);
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto pair = VectorType::get({2}, b.getBF16Type());
+  // Two consecutive reduction elements of one row (role 0) or column (1) of
+  // the slices, packed as PTX wants them in a register (the first in the low
+  // half).
+  auto packed = [&](unsigned role, Value k, Value outer) -> Value {
+    Value first =
+        memref::LoadOp::create(b, loc, slices[role], ValueRange{k, outer});
+    Value second = memref::LoadOp::create(b, loc, slices[role],
+                                          ValueRange{add(k, index(1)), outer});
+    Value both =
+        vector::FromElementsOp::create(b, loc, pair, ValueRange{first, second});
+    Value word =
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), both);
+    return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+  };
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     SmallVector<Type>(4, f32));
+  for (int64_t i = 0; i < kMmasM; ++i)
+    for (int64_t j = 0; j < kMmasN; ++j) {
+      // The operands are loaded right before each product (LLVM merges the
+      // repeated loads), so that no register crosses another product: the
+      // emulation splits phases there.
+      SmallVector<Value> a, w, c;
+      Value row = add(rows, add(g, index(i * kMmaRows)));
+      for (int64_t r = 0; r < 4; ++r)
+        a.push_back(packed(0, add(t2, index(8 * (r / 2))),
+                           add(row, index(8 * (r % 2)))));
+      Value column = add(columns, add(g, index(j * kMmaColumns)));
+      for (int64_t r = 0; r < 2; ++r)
+        w.push_back(packed(1, add(t2, index(8 * r)), column));
+      int64_t slot = (i * kMmasN + j) * 4;
+      for (int64_t e = 0; e < 4; ++e)
+        c.push_back(
+            memref::LoadOp::create(b, loc, accumulators, index(slot + e)));
+      auto mma = NVVM::MmaOp::create(
+          b, loc, resultType, a, w, c,
+          ArrayRef<int64_t>{kMmaRows, kMmaColumns, kMmaDepth},
+          /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
+          std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                        NVVM::MMATypes::bf16},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+      for (int64_t e = 0; e < 4; ++e)
+        memref::StoreOp::create(b, loc,
+                                LLVM::ExtractValueOp::create(b, loc, mma, e),
+                                accumulators, index(slot + e));
+    }
+}
+
+void TiledKernel::storeMmaSync() {
+  gpu::KernelDim3 blocks = launch.getBlockIds();
+  Value lane = arith::RemUIOp::create(b, loc, thread(), index(kWarp));
+  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
+  Value t2 = mul(arith::RemUIOp::create(b, loc, lane, index(4)), 2);
+  Value firsts[2] = {add(mul(blocks.y, kTile), warpOffset(0)),
+                     add(mul(blocks.x, kTile), warpOffset(1))};
+  for (int64_t i = 0; i < kMmasM; ++i)
+    for (int64_t h = 0; h < 2; ++h) {
+      Line row = line(0, add(firsts[0], add(g, index(i * kMmaRows + 8 * h))));
+      for (int64_t j = 0; j < kMmasN; ++j)
+        for (int64_t e = 0; e < 2; ++e) {
+          Line column =
+              line(1, add(firsts[1], add(t2, index(j * kMmaColumns + e))));
+          addToResult(
+              row, column,
+              memref::LoadOp::create(b, loc, accumulators,
+                                     index((i * kMmasN + j) * 4 + 2 * h + e)));
+        }
+    }
+}
+
 Value TiledKernel::warpOffset(unsigned role) {
   Value warp = arith::DivUIOp::create(b, loc, thread(), index(kWarp));
   return role ? mul(arith::RemUIOp::create(b, loc, warp, index(kWarpsN)),
@@ -525,7 +628,10 @@ gpu::LaunchOp TiledKernel::build() {
     return gpu::AddressSpaceAttr::get(context, s);
   };
   Type f32 = b.getF32Type();
-  bool tensorCores = precision != GPUPrecision::FP32;
+  // WMMA for tf32 and fp16; bf16 has no WMMA form in MLIR's GPU dialect and
+  // runs mma.sync on private accumulators like the f32 kernel's.
+  bool mmaSync = precision == GPUPrecision::BF16;
+  bool tensorCores = precision != GPUPrecision::FP32 && !mmaSync;
   auto shared = [&](ArrayRef<int64_t> shape, Type element) {
     return MemRefType::get(shape, element, MemRefLayoutAttrInterface(),
                            space(gpu::AddressSpace::Workgroup));
@@ -534,9 +640,10 @@ gpu::LaunchOp TiledKernel::build() {
     return MemRefType::get({size}, f32, MemRefLayoutAttrInterface(),
                            space(gpu::AddressSpace::Private));
   };
-  auto slice =
-      shared({depth, kTile + sliceRowPad()},
-             precision == GPUPrecision::FP16 ? Type(b.getF16Type()) : f32);
+  Type sliceElement = precision == GPUPrecision::FP16   ? b.getF16Type()
+                      : precision == GPUPrecision::BF16 ? b.getBF16Type()
+                                                        : f32;
+  auto slice = shared({depth, kTile + sliceRowPad()}, sliceElement);
   SmallVector<Type> workgroup = {slice, slice}, privates;
   if (tensorCores)
     workgroup.push_back(shared({kWarps * kFragment, kFragment}, f32));
@@ -589,6 +696,8 @@ gpu::LaunchOp TiledKernel::build() {
     SmallVector<Value> sums;
     if (tensorCores)
       sums = accumulateFragments(steps.getRegionIterArgs());
+    else if (mmaSync)
+      accumulateMmaSync();
     else
       accumulate();
     gpu::BarrierOp::create(b, loc);
@@ -599,6 +708,8 @@ gpu::LaunchOp TiledKernel::build() {
   }
   if (tensorCores)
     storeFragments(steps.getResults());
+  else if (mmaSync)
+    storeMmaSync();
   else
     store();
   return launch;
