@@ -791,11 +791,18 @@ OwningOpRef<ModuleOp> lowerClone(const Module &module,
   return lowered;
 }
 
+/// gpu_arch other than the default needs device='cuda'.
+void checkGPUArch(const std::string &device, const std::string &gpuArch) {
+  if (parseDevice(device) != shears::Device::CUDA && gpuArch != "sm_90")
+    throw Error("gpu_arch needs device='cuda'");
+}
+
 std::unique_ptr<Model> compile(const Module &module, const std::string &device,
-                               bool timeSparse,
+                               bool timeSparse, const std::string &gpuArch,
                                const std::string &gpuPrecision) {
+  checkGPUArch(device, gpuArch);
   OwningOpRef<ModuleOp> lowered =
-      lowerClone(module, device, "", timeSparse, {"sm_90", gpuPrecision});
+      lowerClone(module, device, "", timeSparse, {gpuArch, gpuPrecision});
   std::string error;
   ShearsModel *model;
   {
@@ -814,8 +821,7 @@ void compileLibrary(const Module &module, const std::string &path,
                     const std::string &cpu, const std::string &device,
                     bool timeSparse, const std::string &gpuArch,
                     const std::string &gpuPrecision) {
-  if (parseDevice(device) != shears::Device::CUDA && gpuArch != "sm_90")
-    throw Error("gpu_arch needs device='cuda'");
+  checkGPUArch(device, gpuArch);
   OwningOpRef<ModuleOp> lowered =
       lowerClone(module, device, cpu, timeSparse, {gpuArch, gpuPrecision});
   std::string error;
@@ -953,7 +959,8 @@ op cannot be expressed in ONNX.)doc")
   m.def("_parse_string", &parseString, py::arg("text"),
         py::arg("name") = "<string>");
   m.def("_compile", &compile, py::arg("module"), py::arg("device") = "cpu",
-        py::arg("time_sparse") = true, py::arg("gpu_precision") = "fp32");
+        py::arg("time_sparse") = true, py::arg("gpu_arch") = "sm_90",
+        py::arg("gpu_precision") = "fp32");
   m.def("_sensitivity", &sensitivity, py::arg("module"), py::arg("samples"),
         py::arg("labels"), py::arg("sparsities"), py::arg("options"),
         py::arg("batch"), py::arg("latency_batch"), py::arg("latency_runs"),

@@ -346,7 +346,7 @@ def _with_threads(compiled: CompiledModel, threads: Optional[int]) -> CompiledMo
 
 
 def compile(model, *, threads: Optional[int] = None,  # noqa: A001 (shadows the builtin on purpose)
-            device: str = "cpu", time_sparse: bool = True,
+            device: str = "cpu", time_sparse: bool = True, gpu_arch: str = "sm_90",
             gpu_precision: str = "fp32") -> CompiledModel:
     """JIT-compiles a model for this CPU, or for an NVIDIA GPU.
 
@@ -360,13 +360,15 @@ def compile(model, *, threads: Optional[int] = None,  # noqa: A001 (shadows the 
     `threads` as in CompiledModel.set_threads. `time_sparse`: a pruned linear
     layer runs on the sparse kernel only where timing both kernels on it, on
     this machine, says that pays (`shears run --time-sparse`); False: its
-    density alone decides. `gpu_precision` (device="cuda"): what large matrix
-    products and convolutions multiply in, "fp32", or "tf32" or "fp16" on
-    tensor cores (`shears run --gpu-precision`; docs/GPU.md says how far
-    their results are from fp32's).
+    density alone decides. With device="cuda": `gpu_arch` is the GPU's
+    architecture, "sm_90" or "sm_80" (`shears run --gpu-arch`), and
+    `gpu_precision` what large matrix products and convolutions multiply in,
+    "fp32", or "tf32", "fp16" or "bf16" on tensor cores (`shears run
+    --gpu-precision`; docs/GPU.md says how far their results are from fp32's).
     """
     return _with_threads(CompiledModel(_shears._compile(_as_module(model), device,
-                                                        bool(time_sparse), gpu_precision)),
+                                                        bool(time_sparse), gpu_arch,
+                                                        gpu_precision)),
                          threads)
 
 

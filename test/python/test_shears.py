@@ -676,6 +676,10 @@ def test_gpu_without_a_driver(gemm_relu, tmp_path, monkeypatch):
         shears.compile_library(module, tmp_path / "bad.so", device="cuda", gpu_arch="sm_70")
     with pytest.raises(shears.Error, match="gpu_arch needs device='cuda'"):
         shears.compile_library(module, tmp_path / "bad.so", gpu_arch="sm_80")
+    with pytest.raises(shears.Error, match="gpu_arch needs device='cuda'"):
+        shears.compile(module, gpu_arch="sm_80")
+    with pytest.raises(shears.Error, match="no CUDA driver found"):
+        shears.compile(module, device="cuda", gpu_arch="sm_80")
     assert not (tmp_path / "bad.so").exists()
 
 
