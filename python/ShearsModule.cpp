@@ -773,6 +773,8 @@ OwningOpRef<ModuleOp> lowerClone(const Module &module,
   std::string invalid = shears::checkGPUTarget(gpu);
   if (!invalid.empty())
     throw Error(invalid);
+  if (device != shears::Device::CUDA && gpu.arch != "sm_90")
+    throw Error("gpu_arch needs device='cuda'");
   if (device != shears::Device::CUDA && gpu.precision != "fp32")
     throw Error("gpu_precision needs device='cuda'");
   OwningOpRef<ModuleOp> lowered(module.get().clone());
@@ -791,16 +793,9 @@ OwningOpRef<ModuleOp> lowerClone(const Module &module,
   return lowered;
 }
 
-/// gpu_arch other than the default needs device='cuda'.
-void checkGPUArch(const std::string &device, const std::string &gpuArch) {
-  if (parseDevice(device) != shears::Device::CUDA && gpuArch != "sm_90")
-    throw Error("gpu_arch needs device='cuda'");
-}
-
 std::unique_ptr<Model> compile(const Module &module, const std::string &device,
                                bool timeSparse, const std::string &gpuArch,
                                const std::string &gpuPrecision) {
-  checkGPUArch(device, gpuArch);
   OwningOpRef<ModuleOp> lowered =
       lowerClone(module, device, "", timeSparse, {gpuArch, gpuPrecision});
   std::string error;
@@ -821,7 +816,6 @@ void compileLibrary(const Module &module, const std::string &path,
                     const std::string &cpu, const std::string &device,
                     bool timeSparse, const std::string &gpuArch,
                     const std::string &gpuPrecision) {
-  checkGPUArch(device, gpuArch);
   OwningOpRef<ModuleOp> lowered =
       lowerClone(module, device, cpu, timeSparse, {gpuArch, gpuPrecision});
   std::string error;

@@ -207,6 +207,23 @@ struct ShearsEmulateGPU : shears::impl::ShearsEmulateGPUBase<ShearsEmulateGPU> {
   }
 
 private:
+  static constexpr int64_t kWarpSize = 32;
+
+  /// A thread's linear id in its block: (z * ny + y) * nx + x.
+  static Value linearThreadId(OpBuilder &b, Location loc, Value z, Value y,
+                              Value x, Value ny, Value nx) {
+    Value zy =
+        arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, z, ny), y);
+    return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, zy, nx),
+                                 x);
+  }
+  /// The same from the launch's thread ids and block size.
+  static Value linearThreadId(OpBuilder &b, Location loc,
+                              gpu::LaunchOp launch) {
+    gpu::KernelDim3 ids = launch.getThreadIds(), size = launch.getBlockSize();
+    return linearThreadId(b, loc, ids.z, ids.y, ids.x, size.y, size.x);
+  }
+
   /// Elements of the largest fragment (16x16).
   static constexpr int64_t kFragmentElements = 256;
 
@@ -304,12 +321,13 @@ private:
       auto mul = [&](Value x, Value y) -> Value {
         return arith::MulIOp::create(rewriter, at, x, y);
       };
-      // Only the first thread of a warp (linear thread id % 32 == 0).
-      gpu::KernelDim3 ids = launch.getThreadIds(), size = launch.getBlockSize();
-      Value linear = add(mul(add(mul(ids.z, size.y), ids.y), size.x), ids.x);
+      // Only the first thread of a warp.
       Value first = arith::CmpIOp::create(
           rewriter, at, arith::CmpIPredicate::eq,
-          arith::RemUIOp::create(rewriter, at, linear, index(32)), index(0));
+          arith::RemUIOp::create(rewriter, at,
+                                 linearThreadId(rewriter, at, launch),
+                                 index(kWarpSize)),
+          index(0));
       auto ifOp = scf::IfOp::create(rewriter, at, first, /*withElse=*/false);
       rewriter.setInsertionPoint(ifOp.thenBlock()->getTerminator());
       // Element (r, c) of a fragment's slot.
@@ -510,7 +528,6 @@ private:
             gpu::AddressSpaceAttr::get(rewriter.getContext(),
                                        gpu::AddressSpace::Workgroup)),
         loc);
-    gpu::KernelDim3 ids = launch.getThreadIds(), size = launch.getBlockSize();
     for (auto [slot, mma] : llvm::enumerate(mmas)) {
       Location at = mma.getLoc();
       rewriter.setInsertionPoint(mma);
@@ -529,14 +546,6 @@ private:
       auto rem = [&](Value x, int64_t y) -> Value {
         return arith::RemUIOp::create(rewriter, at, x, index(y));
       };
-      auto linear = [&] {
-        return add(
-            arith::MulIOp::create(
-                rewriter, at,
-                add(arith::MulIOp::create(rewriter, at, ids.z, size.y), ids.y),
-                size.x),
-            ids.x);
-      };
       // Register r of thread `thread`.
       auto registerAt = [&](Value thread, Value r) {
         return add(mul(add(index(slot * threads), thread), kRegisters), r);
@@ -545,14 +554,14 @@ private:
       llvm::append_range(registers, mma.getOperandB());
       for (Value c : mma.getOperandC())
         registers.push_back(arith::BitcastOp::create(rewriter, at, i32, c));
-      Value self = linear();
+      Value self = linearThreadId(rewriter, at, launch);
       for (auto [r, value] : llvm::enumerate(registers))
         memref::StoreOp::create(rewriter, at, value, exchange,
                                 registerAt(self, index(r)));
       gpu::BarrierOp::create(rewriter, at);
       // After the barrier: ids again (a phase of its own).
-      self = linear();
-      Value lane = rem(self, 32),
+      self = linearThreadId(rewriter, at, launch);
+      Value lane = rem(self, kWarpSize),
             first = arith::SubIOp::create(rewriter, at, self, lane);
       Value g = div(lane, 4), t = rem(lane, 4);
       // Element `half` (0: low 16 bits) of a register holding two bf16, as
@@ -680,18 +689,9 @@ private:
     for (Operation *op : ops)
       rewriter.moveOpBefore(op, inner->getTerminator());
     rewriter.setInsertionPointToStart(inner);
-    // Linear id: (z * ny + y) * nx + x.
-    Value linear = arith::AddIOp::create(
-        rewriter, loc,
-        arith::MulIOp::create(
-            rewriter, loc,
-            arith::AddIOp::create(rewriter, loc,
-                                  arith::MulIOp::create(rewriter, loc,
-                                                        phase.ids[0],
-                                                        threadBounds[1]),
-                                  phase.ids[1]),
-            threadBounds[2]),
-        phase.ids[2]);
+    Value linear =
+        linearThreadId(rewriter, loc, phase.ids[0], phase.ids[1], phase.ids[2],
+                       threadBounds[1], threadBounds[2]);
     SmallVector<Value> own;
     for (Value all : privateArrays)
       own.push_back(threadSlice(rewriter, loc, all, linear));

@@ -191,6 +191,8 @@ private:
   /// the result's update from them.
   void accumulateMmaSync();
   void storeMmaSync();
+  /// This thread's g = lane / 4 and 2t = 2 (lane % 4) in those layouts.
+  std::pair<Value, Value> mmaLane();
   /// Tensor cores through WMMA (tf32, fp16): the 8 fragments of zeros, one
   /// reduction step from the shared slices, and the result's update from
   /// the fragments.
@@ -450,10 +452,14 @@ void TiledKernel::store() {
 /// register r of A holds row g + 8 (r % 2) at columns 2t + 8 (r / 2) + {0,
 /// 1}; register r of B rows (the reduction) 2t + 8 r + {0, 1} of column g;
 /// accumulator e row g + 8 (e / 2) and column 2t + e % 2.
-void TiledKernel::accumulateMmaSync() {
+std::pair<Value, Value> TiledKernel::mmaLane() {
   Value lane = arith::RemUIOp::create(b, loc, thread(), index(kWarp));
-  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
-  Value t2 = mul(arith::RemUIOp::create(b, loc, lane, index(4)), 2);
+  return {arith::DivUIOp::create(b, loc, lane, index(4)),
+          mul(arith::RemUIOp::create(b, loc, lane, index(4)), 2)};
+}
+
+void TiledKernel::accumulateMmaSync() {
+  auto [g, t2] = mmaLane();
   Value rows = warpOffset(0), columns = warpOffset(1);
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   auto pair = VectorType::get({2}, b.getBF16Type());
@@ -507,9 +513,7 @@ void TiledKernel::accumulateMmaSync() {
 
 void TiledKernel::storeMmaSync() {
   gpu::KernelDim3 blocks = launch.getBlockIds();
-  Value lane = arith::RemUIOp::create(b, loc, thread(), index(kWarp));
-  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
-  Value t2 = mul(arith::RemUIOp::create(b, loc, lane, index(4)), 2);
+  auto [g, t2] = mmaLane();
   Value firsts[2] = {add(mul(blocks.y, kTile), warpOffset(0)),
                      add(mul(blocks.x, kTile), warpOffset(1))};
   for (int64_t i = 0; i < kMmasM; ++i)
