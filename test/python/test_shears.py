@@ -568,7 +568,7 @@ def test_compile_library_for_another_cpu(gemm_relu, gemm_relu_model, tmp_path):
 def test_time_sparse(tmp_path):
     import subprocess
 
-    # One 512x512 linear layer 1% non-zero (test/Driver/Inputs): sparse or
+    # One 1024x1024 linear layer 0.25% non-zero (test/Driver/Inputs): sparse or
     # not, timed or not, the same numbers as numpy.
     subprocess.run([sys.executable, str(Path(os.environ["SHEARS_SRC_ROOT"]) / "test" / "Driver" /
                                         "Inputs" / "sparse_linear.py"), str(tmp_path)],
@@ -581,7 +581,7 @@ def test_time_sparse(tmp_path):
     library = shears.compile_library(tmp_path / "sparse.onnx", tmp_path / "sparse.so")
     np.testing.assert_allclose(shears.load_library(library)(x), expected, rtol=1e-5, atol=1e-5)
     # The report: a candidate ("sparse") untimed; timed, the kernel picked
-    # (spgemm for a layer 1% non-zero, on any CPU) and spgemm's time over
+    # (spgemm for a layer 0.25% non-zero, on any CPU) and spgemm's time over
     # gemm's by batch.
     assert shears.report(tmp_path / "sparse.onnx")["layers"][0]["format"] == "sparse"
     layer = shears.report(tmp_path / "sparse.onnx", time_sparse=True)["layers"][0]
