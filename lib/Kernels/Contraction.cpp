@@ -73,6 +73,17 @@ constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
 constexpr int64_t kConvPanelGroup = 4;
 /// ... and when the reduction is at most kShortK long.
 constexpr int64_t kShortK = 256, kShortKPanelGroup = 16;
+/// 1x1 convolutions on pixel panels with a reduction at least this long run
+/// each panel (read in place from the input's planes) over every filter row
+/// block while it is in L1, rather than each row block over a group of
+/// panels streaming from L2. Alternating in one process on an Emerald
+/// Rapids Xeon (one thread, time panels outer / row blocks outer):
+/// 128x28x28 -> 512 0.91, 256x56x56 -> 64 0.92, 256x56x56 -> 128 0.90,
+/// 256x56x56 -> 256 0.92, 144x28x28 -> 32 0.95, 128x55x55 -> 16 0.96.
+/// Shorter reductions are bound by their stores, which row blocks outer
+/// write in long runs: 16x112x112 -> 96 1.37, 64x56x56 -> 256 (with a
+/// residual) 1.06, 24x56x56 -> 144 1.04.
+constexpr int64_t kPanelsOuterMinK = 128;
 constexpr int64_t kL2Bytes = 512 << 10;
 
 /// out[r][v] = sum over k of a_k[r] * bv[v], where rowA() gives a_k, A's
@@ -553,6 +564,9 @@ struct Conv : ConvShape {
   int64_t mg, cg, k, kc, p, rowBlocks, panels, panelGroup, panelGroups,
       chunks, chunkBlocks;
   bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
+  // Pixel panels: each panel over every filter row block (its k-block in
+  // L1), not each row block over every panel (output rows in long runs).
+  bool panelsOuter;
   // Channel panels: pixel blocks of up to kGemmMC rows, chunks of panels.
   int64_t pixelBlock, pixelBlocks, channelPanels, panelChunk;
   // Direct (strides 1 or 2, a k x k filter): bands of output rows over a
@@ -738,10 +752,42 @@ void convTask(void *ctx, int64_t task, int worker) {
         if (!direct(panel))
           packIm2col(cv, image, panel * kConvNR, k0, kc, kConvNR, kConvNR,
                      panelB(panel));
-    for (int64_t rb = rb0; rb < rb1; ++rb) {
+    // One tile: filter rows [row, row + kConvR) of row block rb times a
+    // panel, stored.
+    auto tileAt = [&](int64_t rb, int sub, int64_t panel) {
       const float *a = cv.filter + ((g * cv.rowBlocks + rb) * cv.k + k0) * kMR;
-      // The filter block kPrefetchRowBlocks ahead (past rb1: of the next
-      // k-block), into L2: weights stream from memory once per call.
+      int64_t row = rb * kMR + sub;
+      int rows = static_cast<int>(min64(kConvR, cv.mg - row));
+      int64_t p0 = panel * kConvNR, cols = min64(kConvNR, cv.p - p0);
+      int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
+      // A tile of V vectors of the panel, stored.
+      auto run = [&](auto vectors) {
+        constexpr int V = decltype(vectors)::value;
+        VF acc[kConvR][V];
+        // The first row block reads the panel from memory: it prefetches.
+        if (direct(panel))
+          tile<kConvR, V, V>(kc, a + sub, kMR, image + k0 * cv.p + p0, cv.p, 0,
+                             acc, rb == rb0 && sub == 0 ? kPointwiseAhead : 0);
+        else
+          tile<kConvR, V, V>(kc, a + sub, kMR, panelB(panel), bStep, 0, acc);
+        storeTile(acc, cv.output + offset + n * cv.outSkip, cv.p,
+                  cv.epilogue.residual ? cv.epilogue.residual + offset
+                                       : nullptr,
+                  rows, static_cast<int>(cols), !first, last, cv.epilogue,
+                  g * cv.mg + row, 0);
+      };
+      // A ragged last panel (196 pixels: 4 panels of 48 and one of 4)
+      // computes only the vectors it fills.
+      if (cols <= W && kConvV > 1)
+        run(std::integral_constant<int, 1>());
+      else if (cols <= 2 * W && kConvV > 2)
+        run(std::integral_constant<int, 2>());
+      else
+        run(std::integral_constant<int, kConvV>());
+    };
+    // The filter block kPrefetchRowBlocks ahead of rb (past rb1: of the
+    // next k-block), into L2: weights stream from memory once per call.
+    auto prefetchFilter = [&](int64_t rb) {
       int64_t ahead = rb + kPrefetchRowBlocks, aheadK0 = k0;
       if (ahead >= rb1)
         ahead = rb0 + (ahead - rb1), aheadK0 += cv.kc;
@@ -749,42 +795,22 @@ void convTask(void *ctx, int64_t task, int worker) {
         prefetchLines(cv.filter +
                           ((g * cv.rowBlocks + ahead) * cv.k + aheadK0) * kMR,
                       min64(cv.kc, cv.k - aheadK0) * kMR);
-      for (int sub = 0; sub < kMR; sub += kConvR) {
-        int64_t row = rb * kMR + sub;
-        if (row >= cv.mg)
-          break;
-        int rows = static_cast<int>(min64(kConvR, cv.mg - row));
-        for (int64_t panel = pb; panel < pe; ++panel) {
-          int64_t p0 = panel * kConvNR, cols = min64(kConvNR, cv.p - p0);
-          int64_t offset = (n * cv.cout + g * cv.mg + row) * cv.p + p0;
-          // A tile of V vectors of the panel, stored.
-          auto run = [&](auto vectors) {
-            constexpr int V = decltype(vectors)::value;
-            VF acc[kConvR][V];
-            // The first row block reads the panel from memory: it prefetches.
-            if (direct(panel))
-              tile<kConvR, V, V>(kc, a + sub, kMR, image + k0 * cv.p + p0,
-                                 cv.p, 0, acc,
-                                 rb == rb0 && sub == 0 ? kPointwiseAhead : 0);
-            else
-              tile<kConvR, V, V>(kc, a + sub, kMR, panelB(panel), bStep, 0,
-                                 acc);
-            storeTile(acc, cv.output + offset + n * cv.outSkip, cv.p,
-                      cv.epilogue.residual ? cv.epilogue.residual + offset
-                                           : nullptr,
-                      rows, static_cast<int>(cols), !first, last, cv.epilogue,
-                      g * cv.mg + row, 0);
-          };
-          // A ragged last panel (196 pixels: 4 panels of 48 and one of 4)
-          // computes only the vectors it fills.
-          if (cols <= W && kConvV > 1)
-            run(std::integral_constant<int, 1>());
-          else if (cols <= 2 * W && kConvV > 2)
-            run(std::integral_constant<int, 2>());
-          else
-            run(std::integral_constant<int, kConvV>());
+    };
+    if (cv.panelsOuter) {
+      for (int64_t panel = pb; panel < pe; ++panel)
+        for (int64_t rb = rb0; rb < rb1; ++rb) {
+          if (panel == pb)
+            prefetchFilter(rb);
+          for (int sub = 0; sub < kMR && rb * kMR + sub < cv.mg; sub += kConvR)
+            tileAt(rb, sub, panel);
         }
-      }
+      continue;
+    }
+    for (int64_t rb = rb0; rb < rb1; ++rb) {
+      prefetchFilter(rb);
+      for (int sub = 0; sub < kMR && rb * kMR + sub < cv.mg; sub += kConvR)
+        for (int64_t panel = pb; panel < pe; ++panel)
+          tileAt(rb, sub, panel);
     }
   }
 }
@@ -1712,6 +1738,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
                           max64(1, cv.panels * images / wanted));
   }
   cv.panelGroups = ceilDiv(cv.panels, cv.panelGroup);
+  cv.panelsOuter = cv.pointwise && cv.k >= kPanelsOuterMinK;
   // Split the filter rows too when there are too few pixel panels to keep
   // every thread busy.
   int64_t tiles = cv.n * cv.groups * cv.panelGroups;

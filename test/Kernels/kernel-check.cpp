@@ -752,6 +752,10 @@ int main() {
       // prefetched past the plane's end), k-blocks of 150 over pixel
       // panels and of 300 over channel panels.
       {2, 600, 10, 12, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
+      // A 1x1 whose reduction (200: two k-blocks) runs each pixel panel
+      // over every filter row block (kPanelsOuterMinK): groups of panels,
+      // a ragged last panel (930 pixels) and row block (44 rows).
+      {1, 200, 30, 31, 44, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
       // Winograd over uneven padding (no top, two at the left), an odd
       // output height: tiles past the last row and column.
       {1, 20, 9, 10, 17, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1, res | clip},
