@@ -1604,23 +1604,31 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
     cv.kc = ceilDiv(cv.c, ceilDiv(cv.c, kWinogradKC));
     // Blocks of tile rows whose transformed input (T*T C a tile) and GEMM
-    // outputs (T*T Mg) stay in L2.
+    // outputs (T*T Mg) stay in L2. Each block streams the whole transformed
+    // filter, so one over 2 L2 budgets gets blocks of 4: the 4 MiB filter
+    // of 256x14x14 -> 256 then streams once an image, not in each of 4
+    // blocks of 2, 2, 2 and 1 tile rows. Alternating in one process on an
+    // Emerald Rapids Xeon (2 MiB L2), one thread: resnet50 0.955x and
+    // resnet18 0.94x at batch 1, 0.99x and 0.98x at batch 8, 0.99x both on
+    // 2 threads; squeezenet1_1 (filters up to 1 MiB, which a budget of
+    // 4 for every layer made 1.06x slower) unchanged.
     int64_t points = (cv.wm + 2) * (cv.wm + 2);
     int64_t rowBytes = points * cv.tw * (cv.c + cv.mg) * int64_t(sizeof(float));
-    cv.tileRows = max64(1, min64(cv.th, kL2Bytes / rowBytes));
+    int64_t filterBytes =
+        points * cv.c * cv.channelPanels * kGemmNR * int64_t(sizeof(float));
+    int64_t budget = filterBytes > 2 * kL2Bytes ? 4 * kL2Bytes : kL2Bytes;
+    cv.tileRows = max64(1, min64(cv.th, budget / rowBytes));
     cv.tileBlocks = ceilDiv(cv.th, cv.tileRows);
     int64_t tiles = cv.n * cv.tileBlocks;
     // Few tile blocks and a transformed filter larger than L2 (256x14x14 ->
-    // 256 at batch 1: 4 blocks of 2, 2, 2 and 1 tile rows, 4.2 MiB): one
-    // chunk of the filter's panels a thread, each over every block
-    // (chunk-major tasks), rather than blocks of tile rows a thread, each
-    // with all of the filter, which split 7 rows 4 to 3. Each chunk
-    // transforms the input again. resnet18 at batch 1 on 2 threads 0.965x,
-    // resnet50 0.99x; not for smaller filters (with 128x28x28 -> 128's 1
-    // MiB too, 1.006x and 1.047x).
+    // 256 at batch 1, 4.2 MiB, measured when it ran in 4 blocks of 2, 2, 2
+    // and 1 tile rows): one chunk of the filter's panels a thread, each over
+    // every block (chunk-major tasks), rather than blocks of tile rows a
+    // thread, each with all of the filter, which split 7 rows 4 to 3. Each
+    // chunk transforms the input again. resnet18 at batch 1 on 2 threads
+    // 0.965x, resnet50 0.99x; not for smaller filters (with 128x28x28 -> 128's
+    // 1 MiB too, 1.006x and 1.047x).
     int64_t workers = numWorkers();
-    int64_t filterBytes =
-        points * cv.c * cv.channelPanels * kGemmNR * int64_t(sizeof(float));
     cv.chunkMajor =
         workers > 1 && tiles < 4 * workers && filterBytes > 2 * kL2Bytes;
     cv.chunks =

@@ -762,6 +762,9 @@ int main() {
       // Winograd with a transformed filter over 1 MiB and few tile blocks:
       // on more than one thread, chunks of panels over every block.
       {2, 160, 7, 9, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
+      // Winograd with a transformed filter over 2 L2 budgets (1.1 MiB):
+      // blocks of 7 and 1 tile rows, a ragged channel panel.
+      {1, 264, 16, 30, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
   };
   for (const std::string &isa : isas) {
     for (const ConvCase &c : convs) {
