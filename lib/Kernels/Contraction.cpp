@@ -1605,9 +1605,9 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.kc = ceilDiv(cv.c, ceilDiv(cv.c, kWinogradKC));
     // Blocks of tile rows whose transformed input (T*T C a tile) and GEMM
     // outputs (T*T Mg) stay in L2. Each block streams the whole transformed
-    // filter, so one over 2 L2 budgets gets blocks of 4: the 4 MiB filter
-    // of 256x14x14 -> 256 then streams once an image, not in each of 4
-    // blocks of 2, 2, 2 and 1 tile rows. Alternating in one process on an
+    // filter, so where that is over 2 L2 budgets a block may take 4: the 4
+    // MiB filter of 256x14x14 -> 256 then streams once an image, not in each
+    // of 4 blocks of 2, 2, 2 and 1 tile rows. Alternating in one process on an
     // Emerald Rapids Xeon (2 MiB L2), one thread: resnet50 0.955x and
     // resnet18 0.94x at batch 1, 0.99x and 0.98x at batch 8, 0.99x both on
     // 2 threads; squeezenet1_1 (filters up to 1 MiB, which a budget of
