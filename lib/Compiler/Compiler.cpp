@@ -160,7 +160,7 @@ std::optional<shears::Device> shears::parseDevice(StringRef name) {
 std::string shears::checkGPUTarget(const GPUTarget &gpu) {
   if (!llvm::is_contained(kGPUArchs, gpu.arch))
     return "unknown GPU architecture '" + gpu.arch + "' (sm_90 or sm_80)";
-  if (!llvm::is_contained(kGPUPrecisions, gpu.precision))
+  if (!parseGPUPrecision(gpu.precision))
     return "unknown GPU precision '" + gpu.precision +
            "' (fp32, tf32, fp16 or bf16)";
   return "";

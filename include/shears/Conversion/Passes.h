@@ -124,11 +124,23 @@ void buildShearsLowerToLLVMPipeline(OpPassManager &pm,
 /// Registers the `shears-lower-to-llvm` pipeline.
 void registerShearsLowerToLLVMPipeline();
 
-/// What `precision` of shears-map-to-gpu (and of shears-lower-to-nvvm) takes:
-/// f32 on CUDA cores, or tensor cores on operands rounded to tf32 or
-/// converted to f16.
+/// What the tiled GPU kernels multiply in: f32 on CUDA cores, or tensor
+/// cores on operands rounded to tf32 or converted to f16 or bf16 (summing in
+/// f32).
+enum class GPUPrecision { FP32, TF32, FP16, BF16 };
+
+/// Their names, in GPUPrecision's order: what `precision` of
+/// shears-map-to-gpu (and of shears-lower-to-nvvm) takes.
 inline constexpr llvm::StringLiteral kGPUPrecisions[] = {"fp32", "tf32", "fp16",
                                                          "bf16"};
+
+/// The precision `name` names, if it is one of kGPUPrecisions.
+inline std::optional<GPUPrecision> parseGPUPrecision(llvm::StringRef name) {
+  const llvm::StringLiteral *found = llvm::find(kGPUPrecisions, name);
+  if (found == std::end(kGPUPrecisions))
+    return std::nullopt;
+  return static_cast<GPUPrecision>(found - std::begin(kGPUPrecisions));
+}
 
 /// Options of the `shears-lower-to-nvvm` pipeline.
 struct LowerToNVVMOptions : PassPipelineOptions<LowerToNVVMOptions> {

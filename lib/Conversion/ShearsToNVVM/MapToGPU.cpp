@@ -35,7 +35,6 @@
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
-#include "llvm/ADT/StringSwitch.h"
 
 namespace mlir::shears {
 #define GEN_PASS_DEF_SHEARSMAPTOGPU
@@ -323,12 +322,7 @@ struct ShearsMapToGPU : shears::impl::ShearsMapToGPUBase<ShearsMapToGPU> {
       return signalPassFailure();
     }
     std::optional<shears::GPUPrecision> tiledPrecision =
-        llvm::StringSwitch<std::optional<shears::GPUPrecision>>(precision)
-            .Case("fp32", shears::GPUPrecision::FP32)
-            .Case("tf32", shears::GPUPrecision::TF32)
-            .Case("fp16", shears::GPUPrecision::FP16)
-            .Case("bf16", shears::GPUPrecision::BF16)
-            .Default(std::nullopt);
+        shears::parseGPUPrecision(precision);
     if (!tiledPrecision) {
       getOperation().emitError()
           << "precision must be fp32, tf32, fp16 or bf16, got '" << precision

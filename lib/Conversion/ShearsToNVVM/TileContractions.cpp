@@ -180,8 +180,10 @@ private:
   SmallVector<Value> indices(OpOperand &operand,
                              const DenseMap<unsigned, Value> &loops);
   void fetch(Value k0);
+  /// The slices' element type: f16, bf16, or f32 (also for tf32).
+  Type sliceType();
   /// The fetched value as the slices hold it: rounded to tf32 (to nearest,
-  /// ties away from zero, as cvt.rna.tf32.f32) or converted to f16.
+  /// ties away from zero, as cvt.rna.tf32.f32) or converted to f16 or bf16.
   Value toSliceType(Value value);
   void stage();
   void accumulate();
@@ -201,6 +203,9 @@ private:
   void storeFragments(ValueRange fragments);
   /// The first of this thread's warp's rows (role 0) or columns (1).
   Value warpOffset(unsigned role);
+  /// Row (role 0) or column (1) `offset` of this block's tile, in the
+  /// product.
+  Value inProduct(unsigned role, Value offset);
   /// A row (role 0) or column (1) of the product: its loop values and, where
   /// the role has a ragged edge, whether it is inside the result.
   struct Line {
@@ -335,11 +340,17 @@ void TiledKernel::fetch(Value k0) {
   }
 }
 
-Value TiledKernel::toSliceType(Value value) {
+Type TiledKernel::sliceType() {
   if (precision == GPUPrecision::FP16)
-    return arith::TruncFOp::create(b, loc, b.getF16Type(), value);
+    return b.getF16Type();
   if (precision == GPUPrecision::BF16)
-    return arith::TruncFOp::create(b, loc, b.getBF16Type(), value);
+    return b.getBF16Type();
+  return b.getF32Type();
+}
+
+Value TiledKernel::toSliceType(Value value) {
+  if (halfSlices())
+    return arith::TruncFOp::create(b, loc, sliceType(), value);
   if (precision != GPUPrecision::TF32)
     return value;
   // Adding half a unit of tf32's last place to the magnitude and dropping
@@ -430,9 +441,8 @@ void TiledKernel::addToResult(const Line &row, const Line &column,
 
 /// Adds the thread's outputs to the result (within its edges).
 void TiledKernel::store() {
-  gpu::KernelDim3 blocks = launch.getBlockIds();
-  Value firsts[2] = {add(mul(blocks.y, kTile), threadOffset(0)),
-                     add(mul(blocks.x, kTile), threadOffset(1))};
+  Value firsts[2] = {inProduct(0, threadOffset(0)),
+                     inProduct(1, threadOffset(1))};
   // The thread's 8 rows and 8 columns.
   Line lines[2][2 * kVector];
   for (unsigned role = 0; role < 2; ++role)
@@ -512,10 +522,8 @@ void TiledKernel::accumulateMmaSync() {
 }
 
 void TiledKernel::storeMmaSync() {
-  gpu::KernelDim3 blocks = launch.getBlockIds();
   auto [g, t2] = mmaLane();
-  Value firsts[2] = {add(mul(blocks.y, kTile), warpOffset(0)),
-                     add(mul(blocks.x, kTile), warpOffset(1))};
+  Value firsts[2] = {inProduct(0, warpOffset(0)), inProduct(1, warpOffset(1))};
   for (int64_t i = 0; i < kMmasM; ++i)
     for (int64_t h = 0; h < 2; ++h) {
       Line row = line(0, add(firsts[0], add(g, index(i * kMmaRows + 8 * h))));
@@ -537,6 +545,11 @@ Value TiledKernel::warpOffset(unsigned role) {
                     kWarpColumns)
               : mul(arith::DivUIOp::create(b, loc, warp, index(kWarpsN)),
                     kWarpRows);
+}
+
+Value TiledKernel::inProduct(unsigned role, Value offset) {
+  gpu::KernelDim3 blocks = launch.getBlockIds();
+  return add(mul(role ? blocks.x : blocks.y, kTile), offset);
 }
 
 SmallVector<Value> TiledKernel::zeroFragments() {
@@ -577,15 +590,13 @@ SmallVector<Value> TiledKernel::accumulateFragments(ValueRange fragments) {
 /// warp's threads add it to the result: a thread takes one column of it and
 /// every other row, so that a warp stores runs of 16 consecutive columns.
 void TiledKernel::storeFragments(ValueRange fragments) {
-  gpu::KernelDim3 blocks = launch.getBlockIds();
   Value warp = arith::DivUIOp::create(b, loc, thread(), index(kWarp));
   Value lane = arith::RemUIOp::create(b, loc, thread(), index(kWarp));
   Value laneRow = arith::DivUIOp::create(b, loc, lane, index(kFragment));
   Value laneColumn = arith::RemUIOp::create(b, loc, lane, index(kFragment));
   Value scratchRow = mul(warp, kFragment);
   constexpr int64_t kRowsPerPass = kWarp / kFragment;
-  Value firsts[2] = {add(mul(blocks.y, kTile), warpOffset(0)),
-                     add(mul(blocks.x, kTile), warpOffset(1))};
+  Value firsts[2] = {inProduct(0, warpOffset(0)), inProduct(1, warpOffset(1))};
   for (int64_t i = 0; i < kFragmentsM; ++i)
     for (int64_t j = 0; j < kFragmentsN; ++j) {
       gpu::SubgroupMmaStoreMatrixOp::create(
@@ -644,10 +655,7 @@ gpu::LaunchOp TiledKernel::build() {
     return MemRefType::get({size}, f32, MemRefLayoutAttrInterface(),
                            space(gpu::AddressSpace::Private));
   };
-  Type sliceElement = precision == GPUPrecision::FP16   ? b.getF16Type()
-                      : precision == GPUPrecision::BF16 ? b.getBF16Type()
-                                                        : f32;
-  auto slice = shared({depth, kTile + sliceRowPad()}, sliceElement);
+  auto slice = shared({depth, kTile + sliceRowPad()}, sliceType());
   SmallVector<Type> workgroup = {slice, slice}, privates;
   if (tensorCores)
     workgroup.push_back(shared({kWarps * kFragment, kFragment}, f32));

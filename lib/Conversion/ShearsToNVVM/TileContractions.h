@@ -8,16 +8,13 @@
 #ifndef SHEARS_LIB_CONVERSION_SHEARSTONVVM_TILECONTRACTIONS_H
 #define SHEARS_LIB_CONVERSION_SHEARSTONVVM_TILECONTRACTIONS_H
 
+#include "shears/Conversion/Passes.h"
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::shears {
-
-/// What the tiled kernels multiply in: f32 on the CUDA cores, or tensor
-/// cores on operands rounded to tf32 or converted to f16 or bf16
-/// (accumulating in f32).
-enum class GPUPrecision { FP32, TF32, FP16, BF16 };
 
 /// Replaces `op` by a `gpu.launch` of 128x128 output tiles staged through
 /// shared memory, if it is an f32 contraction (a matrix product, batched or
