@@ -1329,7 +1329,15 @@ def test_sensitivity_times_models_and_finds_coupled_layers():
     assert "group" not in layers["/block/block.0/Conv"] and "group" not in layers["/fc/Gemm"]
     allocated = shears.allocate(report, "macs=0.7")
     assert allocated["/stem/stem.0/Conv"] == allocated["/block/block.3/Conv"] > 0
-    shears.prune(model_path("cnn"), granularity="channel", budget="latency=0.95", sensitivity=report)
+    # A latency budget halfway to what pruning every layer (a group once) at
+    # 50% saves in the times measured here, as allocate counts it: a fixed
+    # one (0.95) was out of reach where noise hid the saving (ASan on CI).
+    dense = report["dense_latency_ms"]
+    saved = sum(max([dense - t for t, removed in zip(layer["latency_ms"], layer["removed_params"])
+                     if removed > 0] + [0.0])
+                for layer in layers.values() if layer.get("group", layer["name"]) == layer["name"])
+    budget = f"latency={1 - saved / (2 * dense):.6f}"
+    shears.prune(model_path("cnn"), granularity="channel", budget=budget, sensitivity=report)
     with pytest.raises(shears.Error, match="needs as many samples, 8 given"):
         shears.sensitivity(model_path("cnn"), x, sparsities=[0.5], latency_batch=9)
 
