@@ -122,7 +122,9 @@ void shears_uk_pack_gemm_b(const float *b, int64_t k, int64_t n,
 
 /* Epilogue flags (iparams slot FLAGS): what follows the contraction in the
  * same pass over the output tile, in this order: bias, residual add, then
- * the activation. */
+ * the activation. conv2d and gemm read each residual element before they
+ * write the output element at the same place, and no other: their residual
+ * may be their (dense) output buffer itself, computed in place. */
 enum {
   SHEARS_UK_HAS_BIAS = 1 << 0,
   SHEARS_UK_HAS_RESIDUAL = 1 << 1,

@@ -256,7 +256,9 @@ inline void tile(int64_t kc, const float *__restrict a, int64_t aStep,
 
 /// Adds the tile to (or stores it over) C, rows x cols of it valid, and on
 /// the last k-block applies the epilogue. `row0`/`col0` index the bias; the
-/// residual has C's layout.
+/// residual has C's layout and is added on the first k-block, so that it may
+/// be C itself (the kernel computing in its residual's buffer: every element
+/// of it is read before the tile's first store there).
 template <int R, int V>
 inline void storeTile(VF (&acc)[R][V], float *c, int64_t ldc,
                       const float *residual, int rows, int cols,
@@ -269,12 +271,12 @@ inline void storeTile(VF (&acc)[R][V], float *c, int64_t ldc,
         VF x = acc[r][v];
         if (accumulate)
           x += load(cr + v * W);
+        else if (residual)
+          x += load(residual + r * ldc + v * W);
         if (last) {
           if (e.bias)
             x += e.biasPerRow ? splat(e.bias[row0 + r])
                               : load(e.bias + col0 + v * W);
-          if (residual)
-            x += load(residual + r * ldc + v * W);
           x = e.activate(x);
         }
         store(cr + v * W, x);
@@ -292,11 +294,11 @@ inline void storeTile(VF (&acc)[R][V], float *c, int64_t ldc,
       float x = buffer[r][j];
       if (accumulate)
         x += cr[j];
+      else if (residual)
+        x += residual[r * ldc + j];
       if (last) {
         if (e.bias)
           x += e.biasPerRow ? e.bias[row0 + r] : e.bias[col0 + j];
-        if (residual)
-          x += residual[r * ldc + j];
         x = e.activate(x);
       }
       cr[j] = x;

@@ -115,14 +115,30 @@ void checkOutStride(const std::string &kernel, const char *what,
               untouched ? "ok" : "FAIL", into.c_str());
 }
 
+/// A kernel with a residual computing in its buffer (Kernels.h: conv2d,
+/// gemm), on 2 threads: the output and residual are one buffer, holding the
+/// residual at the call.
+void checkInPlace(const std::string &kernel, const char *what,
+                  std::vector<void *> inputs, const float *residual,
+                  const int64_t *dims, const int64_t *ip, const float *fp,
+                  const std::vector<float> &want, double tolerance) {
+  std::vector<float> got(residual, residual + want.size());
+  inputs.back() = got.data();
+  inputs.push_back(got.data());
+  shears_uk_set_num_threads(2);
+  find(kernel)(inputs.data(), dims, ip, fp);
+  std::string inPlace = std::string(what) + " in its residual's buffer";
+  compare(inPlace.c_str(), got, want, tolerance);
+}
+
 /// The same with the operands of the float kernels: input, weights (none
 /// for max pooling), bias and residual as `flags` asks. `outStride`: also
-/// checkOutStride.
+/// checkOutStride; `inPlace`: also checkInPlace, with a residual.
 void runAndCheck(const std::string &kernel, const char *what, int flags,
                  const float *input, const float *weights, const float *bias,
                  const float *residual, const int64_t *dims, const int64_t *ip,
                  const std::vector<float> &want, double tolerance,
-                 bool outStride = false) {
+                 bool outStride = false, bool inPlace = false) {
   const float fp[SHEARS_UK_F_NUM] = {-0.5f, 0.75f};
   std::vector<void *> inputs = {const_cast<float *>(input)};
   if (weights)
@@ -134,6 +150,8 @@ void runAndCheck(const std::string &kernel, const char *what, int flags,
   runAndCheck(kernel, what, inputs, dims, ip, fp, want, tolerance);
   if (outStride)
     checkOutStride(kernel, what, inputs, dims, ip, fp, want, tolerance);
+  if (inPlace && flags & SHEARS_UK_HAS_RESIDUAL)
+    checkInPlace(kernel, what, inputs, residual, dims, ip, fp, want, tolerance);
 }
 
 struct ConvCase {
@@ -248,7 +266,8 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
               // F(4x4, 3x3)'s transforms scale values by up to 8 and 1/24:
               // about ten times F(2x2, 3x3)'s error (2.7e-4 at most here,
               // over sums of up to 576 terms of magnitude 1).
-              path == ConvPath::Winograd4 ? 1e-3 : 1e-4, true);
+              path == ConvPath::Winograd4 ? 1e-3 : 1e-4, true,
+              /*inPlace=*/!sparse && !depthwise);
   shears::uk::setPairPanels(detectedPairs);
 }
 
@@ -320,7 +339,8 @@ void checkGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
                 transposed ? "linear" : "matmul", flags);
   runAndCheck("shears_uk_gemm_" + isa, what, flags, a.data(), packed.data(),
               bias.data(), residual.data(), dims, ip, want,
-              1e-4 * std::sqrt(double(k)));
+              1e-4 * std::sqrt(double(k)), /*outStride=*/false,
+              /*inPlace=*/true);
 }
 
 /// bmm over `batch` products [m, k] x [k, n] (or, transposed, B [n, k]),

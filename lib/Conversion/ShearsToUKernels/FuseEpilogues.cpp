@@ -39,21 +39,39 @@ UKernelOp fusableProducer(Value value) {
   return kernel;
 }
 
+/// Whether the fused kernel may take `residual`, an operand of `add`, as its
+/// output too, and compute in its buffer: no op reads it after the add, and
+/// it is neither an argument (the caller's buffer) nor a constant.
+bool lastReadBy(Value residual, AddOp add) {
+  Operation *producer = residual.getDefiningOp();
+  if (!producer || producer->hasTrait<OpTrait::ConstantLike>())
+    return false;
+  return llvm::all_of(residual.getUsers(), [&](Operation *user) {
+    return user == add ||
+           (user->getBlock() == add->getBlock() && user->isBeforeInBlock(add));
+  });
+}
+
 /// Replaces `consumer` by `kernel` with new flags, fparams and maybe one
-/// more input (the residual, which goes after the bias).
+/// more input (the residual, which goes after the bias), then also its
+/// output where `inPlace`.
 void fuse(PatternRewriter &rewriter, Operation *consumer, UKernelOp kernel,
-          int64_t flags, ArrayRef<float> fparams, Value residual = Value()) {
+          int64_t flags, ArrayRef<float> fparams, Value residual = Value(),
+          bool inPlace = false) {
   SmallVector<int64_t> iparams(kernel.getIparams());
   iparams[kernel.getFlagsSlot()] = flags;
   SmallVector<Value> inputs(kernel.getInputs());
   if (residual)
     inputs.push_back(residual);
+  SmallVector<Value> outputs(kernel.getOutputs());
+  if (inPlace)
+    outputs = {residual};
   rewriter.setInsertionPoint(consumer);
-  auto fused = UKernelOp::create(
-      rewriter, kernel.getLoc(), kernel.getResultTypes(),
-      kernel.getKernelAttr(), inputs, kernel.getOutputs(),
-      rewriter.getDenseI64ArrayAttr(iparams),
-      rewriter.getDenseF32ArrayAttr(fparams));
+  auto fused =
+      UKernelOp::create(rewriter, kernel.getLoc(), kernel.getResultTypes(),
+                        kernel.getKernelAttr(), inputs, outputs,
+                        rewriter.getDenseI64ArrayAttr(iparams),
+                        rewriter.getDenseF32ArrayAttr(fparams));
   rewriter.replaceOp(consumer, fused.getResults());
   rewriter.eraseOp(kernel);
 }
@@ -76,7 +94,9 @@ struct FuseResidualAdd : OpRewritePattern<AddOp> {
           op.getResult().getType() != mine.getType())
         continue;
       fuse(rewriter, op, kernel, flags | SHEARS_UK_HAS_RESIDUAL,
-           kernel.getFparams(), other);
+           kernel.getFparams(), other,
+           UKernelOp::takesResidualInPlace(kernel.getKernel()) &&
+               kernel.getNumResults() == 1 && lastReadBy(other, op));
       return success();
     }
     return rewriter.notifyMatchFailure(op, "no fusable producer");

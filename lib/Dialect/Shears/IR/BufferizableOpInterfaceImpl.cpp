@@ -26,6 +26,18 @@ struct UKernelOpInterface
     return !cast<DestinationStyleOpInterface>(op).isDpsInit(&operand);
   }
 
+  /// A kernel that reads each residual element before it writes the output
+  /// element at the same place, with the residual as its output too
+  /// (shears-fuse-epilogues), computes in the residual's buffer.
+  bool bufferizesToElementwiseAccess(Operation *op, const AnalysisState &,
+                                     ArrayRef<OpOperand *> operands) const {
+    auto kernel = cast<shears::UKernelOp>(op);
+    OpOperand *residual = kernel.getResidualInPlace();
+    return residual && llvm::all_of(operands, [&](OpOperand *operand) {
+             return operand == residual || kernel.isDpsInit(operand);
+           });
+  }
+
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {

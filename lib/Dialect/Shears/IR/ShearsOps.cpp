@@ -1396,15 +1396,17 @@ struct KernelInfo {
   unsigned numParams, flagsSlot, minInputs, numFparams;
   /// qgemm, qconv2d: packed i8 weights, f32 or u8 input and output.
   bool integer = false;
+  /// Its residual may be its output buffer (Kernels.h).
+  bool residualInPlace = false;
 };
 constexpr KernelInfo kKernels[] = {
     {"bmm", SHEARS_UK_BMM_NUM_PARAMS, SHEARS_UK_BMM_FLAGS, 2, SHEARS_UK_F_NUM},
     {"conv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
-     SHEARS_UK_F_NUM},
+     SHEARS_UK_F_NUM, /*integer=*/false, /*residualInPlace=*/true},
     {"dwconv2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 2,
      SHEARS_UK_F_NUM},
     {"gemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 2,
-     SHEARS_UK_F_NUM},
+     SHEARS_UK_F_NUM, /*integer=*/false, /*residualInPlace=*/true},
     {"maxpool2d", SHEARS_UK_CONV_NUM_PARAMS, SHEARS_UK_CONV_FLAGS, 1,
      SHEARS_UK_F_NUM},
     {"qgemm", SHEARS_UK_GEMM_NUM_PARAMS, SHEARS_UK_GEMM_FLAGS, 3,
@@ -1428,6 +1430,18 @@ const KernelInfo *lookupKernel(StringRef name) {
 
 unsigned UKernelOp::getFlagsSlot() {
   return lookupKernel(getKernel())->flagsSlot;
+}
+
+bool UKernelOp::takesResidualInPlace(StringRef kernel) {
+  const KernelInfo *info = lookupKernel(kernel);
+  return info && info->residualInPlace;
+}
+
+OpOperand *UKernelOp::getResidualInPlace() {
+  if (!takesResidualInPlace(getKernel()) ||
+      !(getFlags() & SHEARS_UK_HAS_RESIDUAL))
+    return nullptr;
+  return &getInputsMutable()[getInputs().size() - 1];
 }
 
 bool UKernelOp::takesOutStride() {

@@ -774,6 +774,13 @@ def Shears_UKernelOp : Shears_Op<"ukernel", [AttrSizedOperandSegments,
     /// The iparams slot holding the epilogue flags (Kernels.h).
     unsigned getFlagsSlot();
     int64_t getFlags() { return getIparams()[getFlagsSlot()]; }
+    /// Whether `kernel` reads each residual element before it writes the
+    /// output element at the same place, and may so compute in its
+    /// residual's buffer (conv2d, gemm: Kernels.h).
+    static bool takesResidualInPlace(StringRef kernel);
+    /// The residual operand of such a kernel; null for other kernels and
+    /// without a residual.
+    OpOperand *getResidualInPlace();
     /// Whether the kernel writes an output with a larger stride between
     /// images than it is dense (the OUT_STRIDE slot: conv2d, dwconv2d,
     /// maxpool2d).
