@@ -65,8 +65,8 @@ func.func @not_fused(%x: tensor<2x4xf32>, %w: tensor<1x4x32xf32>, %row: tensor<4
 
 // A residual that a kernel computed and no op reads after the add is the
 // fused kernel's output too: it computes in the residual's buffer (conv2d
-// and gemm). One read after the add, or a kernel that cannot (maxpool2d),
-// keeps the output it had.
+// and gemm). A read after the add or by the kernel itself, or a kernel that
+// cannot (maxpool2d), keeps the output it had.
 // CHECK-LABEL: func.func @in_place
 // CHECK: %[[R:.+]] = shears.ukernel "conv2d" ins(%arg0,
 // CHECK: %[[U:.+]] = shears.ukernel "conv2d" ins(%[[R]],
@@ -86,14 +86,25 @@ func.func @in_place(%x: tensor<1x8x4x4xf32>, %w: tensor<1x1x8x8xf32>, %b: tensor
 // CHECK-LABEL: func.func @read_after
 // CHECK: %[[E:.+]] = tensor.empty
 // CHECK: %[[R:.+]] = shears.ukernel "gemm"
+// CHECK: shears.ukernel "gemm" ins(%arg0, %arg1, %[[R]] : {{.*}}) outs(%[[E]] :
+// CHECK-LABEL: func.func @read_by_the_kernel
+// CHECK: %[[E:.+]] = tensor.empty
+// CHECK: %[[R:.+]] = shears.ukernel "gemm"
 // CHECK: shears.ukernel "gemm" ins(%[[R]], %arg1, %[[R]] : {{.*}}) outs(%[[E]] :
 func.func @read_after(%x: tensor<2x4xf32>, %w: tensor<1x4x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
   %e = tensor.empty() : tensor<2x4xf32>
   %r = shears.ukernel "gemm" ins(%x, %w : tensor<2x4xf32>, tensor<1x4x32xf32>) outs(%e : tensor<2x4xf32>) iparams = [4, 4, 2, 0] fparams = [0.0, 0.0] -> tensor<2x4xf32>
-  %g = shears.ukernel "gemm" ins(%r, %w : tensor<2x4xf32>, tensor<1x4x32xf32>) outs(%e : tensor<2x4xf32>) iparams = [4, 4, 2, 0] fparams = [0.0, 0.0] -> tensor<2x4xf32>
+  %g = shears.ukernel "gemm" ins(%x, %w : tensor<2x4xf32>, tensor<1x4x32xf32>) outs(%e : tensor<2x4xf32>) iparams = [4, 4, 2, 0] fparams = [0.0, 0.0] -> tensor<2x4xf32>
   %a = shears.add %g, %r : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   %later = shears.relu %r : tensor<2x4xf32>
   return %a, %later : tensor<2x4xf32>, tensor<2x4xf32>
+}
+func.func @read_by_the_kernel(%x: tensor<2x4xf32>, %w: tensor<1x4x32xf32>) -> tensor<2x4xf32> {
+  %e = tensor.empty() : tensor<2x4xf32>
+  %r = shears.ukernel "gemm" ins(%x, %w : tensor<2x4xf32>, tensor<1x4x32xf32>) outs(%e : tensor<2x4xf32>) iparams = [4, 4, 2, 0] fparams = [0.0, 0.0] -> tensor<2x4xf32>
+  %g = shears.ukernel "gemm" ins(%r, %w : tensor<2x4xf32>, tensor<1x4x32xf32>) outs(%e : tensor<2x4xf32>) iparams = [4, 4, 2, 0] fparams = [0.0, 0.0] -> tensor<2x4xf32>
+  %a = shears.add %g, %r : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %a : tensor<2x4xf32>
 }
 
 // CHECK-LABEL: func.func @not_in_place_kernel

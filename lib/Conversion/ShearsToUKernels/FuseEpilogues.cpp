@@ -39,16 +39,18 @@ UKernelOp fusableProducer(Value value) {
   return kernel;
 }
 
-/// Whether the fused kernel may take `residual`, an operand of `add`, as its
-/// output too, and compute in its buffer: no op reads it after the add, and
-/// it is neither an argument (the caller's buffer) nor a constant.
-bool lastReadBy(Value residual, AddOp add) {
+/// Whether `kernel`, fused with `add`, may take `residual` (the add's other
+/// operand) as its output too and compute in its buffer: no op reads it
+/// after the add, nor does the kernel itself, and it is neither an argument
+/// (the caller's buffer) nor a constant.
+bool lastReadBy(Value residual, AddOp add, UKernelOp kernel) {
   Operation *producer = residual.getDefiningOp();
   if (!producer || producer->hasTrait<OpTrait::ConstantLike>())
     return false;
   return llvm::all_of(residual.getUsers(), [&](Operation *user) {
     return user == add ||
-           (user->getBlock() == add->getBlock() && user->isBeforeInBlock(add));
+           (user != kernel && user->getBlock() == add->getBlock() &&
+            user->isBeforeInBlock(add));
   });
 }
 
@@ -96,7 +98,7 @@ struct FuseResidualAdd : OpRewritePattern<AddOp> {
       fuse(rewriter, op, kernel, flags | SHEARS_UK_HAS_RESIDUAL,
            kernel.getFparams(), other,
            UKernelOp::takesResidualInPlace(kernel.getKernel()) &&
-               kernel.getNumResults() == 1 && lastReadBy(other, op));
+               kernel.getNumResults() == 1 && lastReadBy(other, op, kernel));
       return success();
     }
     return rewriter.notifyMatchFailure(op, "no fusable producer");
