@@ -857,11 +857,19 @@ void sliceOffsets(const Conv &cv, const Slice &sl, int64_t *off) {
                              (i >> 1) * sl.wp + (j >> 1);
 }
 
+/// The lanes [lo, hi) of the W columns from `col` on that lie in a row of
+/// w floats: col may be negative or past the row.
+inline void columnLanes(int64_t col, int64_t w, int64_t &lo, int64_t &hi) {
+  lo = min64(W, max64(0, -col));
+  hi = max64(lo, min64(W, w - col));
+}
+
 /// The W columns of `row` (w floats) from `col` on, zeros for those outside
-/// [0, w), which are not read: col may be negative or past the row.
+/// [0, w), which are not read.
 inline VF loadColumns(const float *row, int64_t col, int64_t w) {
-  int64_t lo = min64(W, max64(0, -col));
-  return loadLanes(row + col, lo, max64(lo, min64(W, w - col)));
+  int64_t lo, hi;
+  columnLanes(col, w, lo, hi);
+  return loadLanes(row + col, lo, hi);
 }
 
 /// The W columns of input row ih of a plane from `col` on: zeros outside
@@ -920,11 +928,12 @@ void fillSlice(const Conv &cv, const Slice &sl, const float *image, int64_t oh0,
         for (int64_t ch = 0; ch < channels; ++ch)
           prefetchLines(in + ch * planeIn + ih * cv.w, cv.w);
     };
-    // Lanes [lo, hi) of the W columns from `col` on that input row ih has
-    // (none outside the image).
+    // The lanes of input row ih's columns from `col` on (none outside the
+    // image).
     auto lanes = [&](int64_t ih, int64_t col, int64_t &lo, int64_t &hi) {
-      lo = min64(W, max64(0, -col));
-      hi = ih >= 0 && ih < cv.h ? max64(lo, min64(W, cv.w - col)) : lo;
+      columnLanes(col, cv.w, lo, hi);
+      if (ih < 0 || ih >= cv.h)
+        hi = lo;
     };
     // Stride 1: row r holds input row oh0 - pt + r, column x - pl at x.
     for (int64_t r = 0; r < sl.rows && sl.phases == 1; ++r) {

@@ -136,10 +136,11 @@ def ShearsFuseEpilogues : Pass<"shears-fuse-epilogues"> {
     joins the kernel's epilogue, applied to each output tile in registers:
     a `shears.add` of a tensor of the output's type (residual), then
     `shears.relu` or `shears.clip`, in the order the kernels apply them
-    (bias, residual, activation). A residual computed in the function (not an
-    argument or a constant) that no op reads after the add becomes the output of a kernel that can
-    compute in its residual's buffer (conv2d, gemm: Kernels.h) too:
-    bufferization then puts the result there, with no buffer of its own.
+    (bias, residual, activation). A residual computed in the function (not
+    an argument or a constant) that no op reads after the add, nor the
+    kernel itself, becomes the output too of a kernel that can compute in
+    its residual's buffer (conv2d, gemm: Kernels.h): bufferization then puts
+    the result there, with no buffer of its own.
   }];
 }
 

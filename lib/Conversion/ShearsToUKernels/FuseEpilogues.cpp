@@ -43,7 +43,7 @@ UKernelOp fusableProducer(Value value) {
 /// operand) as its output too and compute in its buffer: no op reads it
 /// after the add, nor does the kernel itself, and it is neither an argument
 /// (the caller's buffer) nor a constant.
-bool lastReadBy(Value residual, AddOp add, UKernelOp kernel) {
+bool mayComputeIn(Value residual, AddOp add, UKernelOp kernel) {
   Operation *producer = residual.getDefiningOp();
   if (!producer || producer->hasTrait<OpTrait::ConstantLike>())
     return false;
@@ -98,7 +98,7 @@ struct FuseResidualAdd : OpRewritePattern<AddOp> {
       fuse(rewriter, op, kernel, flags | SHEARS_UK_HAS_RESIDUAL,
            kernel.getFparams(), other,
            UKernelOp::takesResidualInPlace(kernel.getKernel()) &&
-               kernel.getNumResults() == 1 && lastReadBy(other, op, kernel));
+               kernel.getNumResults() == 1 && mayComputeIn(other, op, kernel));
       return success();
     }
     return rewriter.notifyMatchFailure(op, "no fusable producer");
