@@ -562,7 +562,7 @@ struct Conv : ConvShape {
   const float *input, *filter;
   float *output;
   Epilogue epilogue;
-  int64_t flags, groups;
+  int64_t groups;
   int64_t mg, cg, k, kc, p, rowBlocks, panels, panelGroup, panelGroups,
       chunks, chunkBlocks;
   bool pointwise; // 1x1, stride 1, no padding: im2col rows are input planes.
@@ -1593,17 +1593,40 @@ void winogradTask(void *ctx, int64_t task, int worker) {
                   j1);
 }
 
-/// cv from conv2d's buffers and slots (Kernels.h); false if it computes
-/// nothing.
-bool readConv(Conv &cv, void **buffers, const int64_t *dims, const int64_t *ip,
-              const float *fparams) {
+/// Runs `tasks` tasks of one of conv2d's paths, timed for the profile.
+void runConv(Conv &cv, const char *path, void (*task)(void *, int64_t, int),
+             int64_t tasks, int64_t macs) {
+  ProfileScope profile(
+      [&](char *out, size_t size) {
+        snprintf(out, size,
+                 "conv2d %s %s: n%lld %lldx%lldx%lld -> %lld, %lldx%lld s%lld "
+                 "g%lld",
+                 SHEARS_UK_ISA_NAME, path, (long long)cv.n, (long long)cv.c,
+                 (long long)cv.h, (long long)cv.w, (long long)cv.cout,
+                 (long long)cv.kh, (long long)cv.kw, (long long)cv.sh,
+                 (long long)cv.groups);
+      },
+      macs);
+  parallelFor(tasks, task, &cv, macs);
+}
+
+} // namespace
+} // namespace shears::uk::SHEARS_UK_ISA
+
+using namespace shears::uk;
+using namespace shears::uk::SHEARS_UK_ISA;
+static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
+
+extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
+                                       const int64_t *ip,
+                                       const float *fparams) {
   void **operand = buffers + 2;
+  Conv cv{};
   cv.input = static_cast<const float *>(buffers[0]);
   cv.filter = static_cast<const float *>(buffers[1]);
   cv.epilogue = Epilogue(ip[SHEARS_UK_CONV_FLAGS], fparams, operand);
   cv.output = static_cast<float *>(*operand);
   cv.read(dims, ip);
-  cv.flags = ip[SHEARS_UK_CONV_FLAGS];
   cv.groups = ip[SHEARS_UK_CONV_GROUPS];
   cv.epilogue.biasPerRow = true;
   cv.mg = cv.cout / cv.groups;
@@ -1614,21 +1637,11 @@ bool readConv(Conv &cv, void **buffers, const int64_t *dims, const int64_t *ip,
   cv.pointwise = cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1 &&
                  cv.pt == 0 && cv.pl == 0 && cv.oh == cv.h && cv.ow == cv.w;
   cv.p = cv.oh * cv.ow;
-  return cv.n > 0 && cv.p > 0 && cv.mg > 0;
-}
-
-/// A conv2d call's path and tasks.
-struct ConvPlan {
-  const char *path;
-  void (*task)(void *, int64_t, int);
-  int64_t tasks;
-};
-
-/// Chooses cv's path (Winograd, channel panels, direct or pixel panels, as
-/// its flags and shape say) and splits it into tasks for `workers` threads.
-ConvPlan planConv(Conv &cv, int64_t workers) {
-  if (cv.flags & SHEARS_UK_CONV_WINOGRAD) {
-    cv.wm = cv.flags & SHEARS_UK_CONV_WINOGRAD_4X4 ? 4 : 2;
+  if (cv.n == 0 || cv.p == 0 || cv.mg == 0)
+    return;
+  int64_t macs = cv.n * cv.groups * cv.mg * cv.k * cv.p;
+  if (ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_WINOGRAD) {
+    cv.wm = ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_WINOGRAD_4X4 ? 4 : 2;
     cv.tw = ceilDiv(cv.ow, cv.wm);
     cv.th = ceilDiv(cv.oh, cv.wm);
     cv.channelPanels = ceilDiv(cv.mg, kGemmNR);
@@ -1658,23 +1671,25 @@ ConvPlan planConv(Conv &cv, int64_t workers) {
     // chunk transforms the input again. resnet18 at batch 1 on 2 threads
     // 0.965x, resnet50 0.99x; not for smaller filters (with 128x28x28 -> 128's
     // 1 MiB too, 1.006x and 1.047x).
+    int64_t workers = numWorkers();
     cv.chunkMajor =
         workers > 1 && tiles < 4 * workers && filterBytes > 2 * kL2Bytes;
     cv.chunks =
         splitChunks(cv.channelPanels, tiles,
                     cv.chunkMajor ? tiles * workers : workers, cv.panelChunk);
     // (The profile's GFLOP/s count the direct convolution's multiply-adds.)
-    return {"winograd", winogradTask, tiles * cv.chunks};
+    runConv(cv, "winograd", winogradTask, tiles * cv.chunks, macs);
+    return;
   }
-  if (cv.flags & SHEARS_UK_CONV_CHANNEL_PANELS) {
+  if (ip[SHEARS_UK_CONV_FLAGS] & SHEARS_UK_CONV_CHANNEL_PANELS) {
     cv.pixelBlocks = ceilDiv(cv.n * cv.p, kGemmMC);
     cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
     // A 1x1 convolution with fewer pixel blocks than threads, over at least
     // as many images: a block an image, read in place, rather than chunks of
     // panels that each pack every image's pixels again (mobilenet_v2 at
     // batch 8 on 2 threads, its 7x7 layers two images a call: 0.95-0.98x).
-    if (cv.pointwise && cv.p <= kGemmMC && cv.pixelBlocks < workers &&
-        cv.n >= workers) {
+    if (cv.pointwise && cv.p <= kGemmMC && cv.pixelBlocks < numWorkers() &&
+        cv.n >= numWorkers()) {
       cv.pixelBlocks = cv.n;
       cv.pixelBlock = cv.p;
     }
@@ -1708,8 +1723,10 @@ ConvPlan planConv(Conv &cv, int64_t workers) {
     // Every chunk packs its pixels' im2col again: one chunk of all panels
     // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
     int64_t tiles = cv.groups * cv.pixelBlocks;
-    cv.chunks = splitChunks(cv.channelPanels, tiles, workers, cv.panelChunk);
-    return {"channel panels", convChannelsTask, tiles * cv.chunks};
+    cv.chunks =
+        splitChunks(cv.channelPanels, tiles, numWorkers(), cv.panelChunk);
+    runConv(cv, "channel panels", convChannelsTask, tiles * cv.chunks, macs);
+    return;
   }
   cv.rowBlocks = ceilDiv(cv.mg, kMR);
   // Direct for strides 1 (any dilation) and 2 (none) and a real window (1x1
@@ -1736,9 +1753,9 @@ ConvPlan planConv(Conv &cv, int64_t workers) {
     // (a 7x7 stem in bands of 42, 42 and 28 rows, two chunks each, took 126
     // rows' time on one of 2 threads; at batch 1 on 2 threads 0.752 ->
     // 0.687 ms in 4 bands of 28).
-    int64_t wanted = 2 * workers;
+    int64_t wanted = 2 * numWorkers();
     if (cv.n * cv.groups < wanted)
-      cv.bands = min64(cv.oh, ceilDiv(cv.bands, workers) * workers);
+      cv.bands = min64(cv.oh, ceilDiv(cv.bands, numWorkers()) * numWorkers());
     cv.bandRows = ceilDiv(cv.oh, cv.bands);
     cv.bands = ceilDiv(cv.oh, cv.bandRows);
     int64_t tiles = cv.n * cv.groups * cv.bands;
@@ -1754,7 +1771,8 @@ ConvPlan planConv(Conv &cv, int64_t workers) {
     }
     cv.slice = sliceFor(cv, cv.bandRows);
     cv.chunks = splitChunks(cv.rowBlocks, tiles, wanted, cv.chunkBlocks);
-    return {"direct", directTask, tiles * cv.chunks};
+    runConv(cv, "direct", directTask, tiles * cv.chunks, macs);
+    return;
   }
   cv.panels = ceilDiv(cv.p, kConvNR);
   cv.panelGroup =
@@ -1762,7 +1780,7 @@ ConvPlan planConv(Conv &cv, int64_t workers) {
   // A short reduction is bound by its stores: a run of panels per filter
   // row block writes each output row in longer runs, so fewer rows are
   // being written at once (64 streams of 192 bytes defeat the prefetchers).
-  int64_t wanted = 4 * workers;
+  int64_t wanted = 4 * numWorkers();
   if (cv.k <= kShortK) {
     // Smaller groups before split filter rows: each task of a group packs
     // its panels again.
@@ -1776,44 +1794,7 @@ ConvPlan planConv(Conv &cv, int64_t workers) {
   // every thread busy.
   int64_t tiles = cv.n * cv.groups * cv.panelGroups;
   cv.chunks = splitChunks(cv.rowBlocks, tiles, wanted, cv.chunkBlocks);
-  return {"pixel panels", convTask, tiles * cv.chunks};
-}
-
-/// The multiply-adds of cv (those of the direct convolution).
-int64_t convMacs(const Conv &cv) {
-  return cv.n * cv.groups * cv.mg * cv.k * cv.p;
-}
-
-/// Runs a conv2d call's tasks, timed for the profile.
-void runConv(Conv &cv, const ConvPlan &plan) {
-  int64_t macs = convMacs(cv);
-  ProfileScope profile(
-      [&](char *out, size_t size) {
-        snprintf(out, size,
-                 "conv2d %s %s: n%lld %lldx%lldx%lld -> %lld, %lldx%lld s%lld "
-                 "g%lld",
-                 SHEARS_UK_ISA_NAME, plan.path, (long long)cv.n,
-                 (long long)cv.c, (long long)cv.h, (long long)cv.w,
-                 (long long)cv.cout, (long long)cv.kh, (long long)cv.kw,
-                 (long long)cv.sh, (long long)cv.groups);
-      },
-      macs);
-  parallelFor(plan.tasks, plan.task, &cv, macs);
-}
-
-} // namespace
-} // namespace shears::uk::SHEARS_UK_ISA
-
-using namespace shears::uk;
-using namespace shears::uk::SHEARS_UK_ISA;
-static_assert(kGemmR <= 14, "gemmRowsAny dispatches up to 14 rows");
-
-extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
-                                       const int64_t *ip,
-                                       const float *fparams) {
-  Conv cv{};
-  if (readConv(cv, buffers, dims, ip, fparams))
-    runConv(cv, planConv(cv, numWorkers()));
+  runConv(cv, "pixel panels", convTask, tiles * cv.chunks, macs);
 }
 
 extern "C" void SHEARS_UK_NAME(gemm)(void **buffers, const int64_t *dims,

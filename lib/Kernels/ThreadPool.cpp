@@ -56,7 +56,7 @@ struct Pool {
   void *ctx = nullptr;
   int active = 0;
   Share shares[kMaxThreads];
-  Scratch scratch[kScratchSlots][kMaxThreads];
+  Scratch scratch[kMaxThreads];
   /// The CPU each worker is pinned to (-1: not pinned), and the CPUs the
   /// process may use when the first worker started.
   int pinned[kMaxThreads];
@@ -230,11 +230,10 @@ __attribute__((destructor)) void stopPool() {
   for (int i = 1; i <= pool.started; ++i)
     pthread_join(pool.handles[i], nullptr);
   pool.started = 0;
-  for (auto &slot : pool.scratch)
-    for (Scratch &s : slot) {
-      free(s.data);
-      s = Scratch();
-    }
+  for (Scratch &s : pool.scratch) {
+    free(s.data);
+    s = Scratch();
+  }
 }
 } // namespace
 
@@ -265,8 +264,8 @@ int shears::uk::numWorkers() {
   return pool.wanted;
 }
 
-float *shears::uk::scratch(int worker, size_t bytes, int slot) {
-  Scratch &s = pool.scratch[slot][worker];
+float *shears::uk::scratch(int worker, size_t bytes) {
+  Scratch &s = pool.scratch[worker];
   if (s.bytes < bytes) {
     free(s.data);
     size_t rounded = (bytes + 63) & ~size_t(63);

@@ -45,14 +45,9 @@ int numWorkers();
 bool pairPanels();
 void setPairPanels(bool pairs);
 
-/// Scratch buffers a worker has: a kernel's own (0), and one that a kernel
-/// running another's tasks inside its own keeps apart (1: conv2d_maxpool's
-/// band of convolution rows).
-constexpr int kScratchSlots = 2;
-
-/// A 64-byte aligned buffer of at least `bytes` owned by `worker` (one per
-/// slot), kept between calls; nullptr when out of memory.
-float *scratch(int worker, size_t bytes, int slot = 0);
+/// A 64-byte aligned buffer of at least `bytes` owned by `worker`, kept
+/// between calls; nullptr when out of memory.
+float *scratch(int worker, size_t bytes);
 
 /// Seconds on the monotonic clock.
 double monotonicSeconds();
