@@ -98,7 +98,7 @@ struct FuseResidualAdd : OpRewritePattern<AddOp> {
       fuse(rewriter, op, kernel, flags | SHEARS_UK_HAS_RESIDUAL,
            kernel.getFparams(), other,
            UKernelOp::takesResidualInPlace(kernel.getKernel()) &&
-               kernel.getNumResults() == 1 && mayComputeIn(other, op, kernel));
+               mayComputeIn(other, op, kernel));
       return success();
     }
     return rewriter.notifyMatchFailure(op, "no fusable producer");
