@@ -162,9 +162,11 @@ struct Conv {
   void init(int path, int copies, unsigned seed) {
     int64_t k = c * kh * kh;
     srand(seed);
+    // Scaled by 1 / sqrt(K), so that activations keep their size through
+    // the chain (and its residual adds do not grow them without bound).
     std::vector<float> f(m * k);
     for (float &v : f)
-      v = (rand() / float(RAND_MAX) - 0.5f) * 0.1f;
+      v = (rand() / float(RAND_MAX) - 0.5f) * 2.0f / sqrtf(float(k));
     for (int i = 0; i < copies; ++i) {
       float *packed;
       if (path == 2) {
