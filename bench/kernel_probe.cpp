@@ -26,19 +26,32 @@
 //     the residual in place, each with its own filter, at 1 and 2 threads;
 //     each layer's mean time in the chain and alone, the two alternating.
 //
+//   kernel_probe memory [rounds]
+//     What the chain's data costs to read on this host, by plain AVX-512
+//     loads on the first two CPUs the process may use: a stream from memory
+//     on one core and on two at once; a 400 KB buffer last written by the
+//     reading core (its L2) and by the other core (a snoop of its L2 for
+//     each line); and a 1 MB filter from memory while the reading core's L2
+//     holds clean lines and while it holds dirty ones, which each line
+//     brought in must first write back. Medians of `rounds`.
+//
 // Build and run (after `ninja -C build shears_kernels`):
 //   clang++-22 -O2 -std=c++17 -mavx512f -mfma -Iinclude -Ibuild/include \
 //     bench/kernel_probe.cpp build/lib/libshears_kernels.a -lpthread \
 //     -o build/kernel_probe && build/kernel_probe layout
 #include "shears-c/Kernels.h"
 #include <algorithm>
+#include <atomic>
 #include <immintrin.h>
 #include <math.h>
 #include <memory>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <thread>
 #include <time.h>
 #include <utility>
 #include <vector>
@@ -369,6 +382,130 @@ int chain(ShearsUKernelFn conv, int iterations) {
   return 0;
 }
 
+/// Sums `bytes` (a multiple of 256) from p in four accumulators: one
+/// 64-byte load a line.
+float readAll(const float *p, size_t bytes) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t i = 0; i < bytes / sizeof(float); i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_load_ps(p + i));
+    s1 = _mm512_add_ps(s1, _mm512_load_ps(p + i + 16));
+    s2 = _mm512_add_ps(s2, _mm512_load_ps(p + i + 32));
+    s3 = _mm512_add_ps(s3, _mm512_load_ps(p + i + 48));
+  }
+  return _mm512_reduce_add_ps(s0 + s1 + s2 + s3);
+}
+
+void writeAll(float *p, size_t bytes, float value) {
+  for (size_t i = 0; i < bytes / sizeof(float); i += 16)
+    _mm512_store_ps(p + i, _mm512_set1_ps(value));
+}
+
+/// Pins the calling thread to the `index`-th CPU the process may use.
+bool pinToCPU(int index) {
+  cpu_set_t allowed, one;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+    return false;
+  for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &allowed) && seen++ == index) {
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+    }
+  return false;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int memory(int rounds) {
+  volatile float sink = 0;
+  // 1. Streams from memory: 256 MB a thread, in 1 MB pieces.
+  const size_t streamBytes = size_t(256) << 20, piece = size_t(1) << 20;
+  float *streams[2] = {allocate(streamBytes / 4), allocate(streamBytes / 4)};
+  auto stream = [&](int t) {
+    double t0 = now();
+    float s = 0;
+    for (size_t off = 0; off < streamBytes; off += piece)
+      s += readAll(streams[t] + off / 4, piece);
+    sink = s;
+    return streamBytes / (now() - t0) / 1e9;
+  };
+  std::vector<double> one, two[2];
+  for (int r = 0; r < rounds; ++r) {
+    one.push_back(stream(0));
+    double other = 0;
+    std::thread worker([&] {
+      pinToCPU(1);
+      other = stream(1);
+    });
+    two[0].push_back(stream(0));
+    worker.join();
+    two[1].push_back(other);
+  }
+  // 2. 400 KB written by this core or by the other one, then read here;
+  // 3. a 1 MB filter (one of 64 copies in turn: from memory) read after 4
+  // MB were read (L2 clean) or written (L2 dirty).
+  const size_t shared = 400 << 10, filter = size_t(1) << 20;
+  const int copies = 64;
+  float *buffer = allocate(shared / 4), *junk = allocate((4 << 20) / 4);
+  float *filters = allocate(copies * filter / 4);
+  std::atomic<int> turn{0};
+  bool done = false;
+  std::thread writer([&] {
+    pinToCPU(1);
+    for (int seen = 0;;) {
+      while (turn.load() == seen)
+        ;
+      if (done)
+        return;
+      writeAll(buffer, shared, 1.0f);
+      seen = turn.load() + 1;
+      turn.store(seen);
+    }
+  });
+  std::vector<double> local, remote, clean, dirty;
+  int copy = 0;
+  for (int r = 0; r < rounds; ++r)
+    for (int i = 0; i < 20; ++i) {
+      writeAll(buffer, shared, 2.0f);
+      double t0 = now();
+      sink = readAll(buffer, shared);
+      local.push_back(shared / (now() - t0) / 1e9);
+      turn.fetch_add(1);
+      while (turn.load() % 2)
+        ;
+      t0 = now();
+      sink = readAll(buffer, shared);
+      remote.push_back(shared / (now() - t0) / 1e9);
+      sink = readAll(junk, 4 << 20);
+      t0 = now();
+      sink = readAll(filters + size_t(copy++ % copies) * filter / 4, filter);
+      clean.push_back(filter / (now() - t0) / 1e9);
+      writeAll(junk, 4 << 20, float(i));
+      t0 = now();
+      sink = readAll(filters + size_t(copy++ % copies) * filter / 4, filter);
+      dirty.push_back(filter / (now() - t0) / 1e9);
+    }
+  done = true;
+  turn.fetch_add(1);
+  writer.join();
+  printf("| what | GB/s |\n| --- | ---: |\n");
+  printf("| stream from memory, 1 core | %.1f |\n", median(one));
+  printf("| stream from memory, 2 cores at once (each) | %.1f, %.1f |\n",
+         median(two[0]), median(two[1]));
+  printf("| 400 KB last written by this core | %.1f |\n", median(local));
+  printf("| 400 KB last written by the other core | %.1f |\n", median(remote));
+  printf("| 1 MB from memory, L2 holding clean lines | %.1f |\n",
+         median(clean));
+  printf("| 1 MB from memory, L2 holding dirty lines | %.1f |\n",
+         median(dirty));
+  for (float *p : {streams[0], streams[1], buffer, junk, filters})
+    free(p);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -378,9 +515,10 @@ int main(int argc, char **argv) {
       conv = s->fn;
   const char *mode = argc > 1 ? argv[1] : "";
   int count = argc > 2 ? atoi(argv[2]) : 0;
-  if (strcmp(mode, "layout") && strcmp(mode, "chain")) {
-    fprintf(stderr,
-            "usage: kernel_probe layout [rounds] | chain [iterations]\n");
+  if (strcmp(mode, "layout") && strcmp(mode, "chain") &&
+      strcmp(mode, "memory")) {
+    fprintf(stderr, "usage: kernel_probe layout [rounds] | chain [iterations] "
+                    "| memory [rounds]\n");
     return 2;
   }
   if (!conv || !__builtin_cpu_supports("avx512f")) {
@@ -389,5 +527,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "layout"))
     return layout(conv, count > 0 ? count : 9);
+  if (!strcmp(mode, "memory"))
+    return memory(count > 0 ? count : 5);
   return chain(conv, count > 0 ? count : 200);
 }
