@@ -71,6 +71,11 @@ float *allocate(size_t floats) {
   return p;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 struct Free {
   void operator()(float *p) const { free(p); }
 };
@@ -281,7 +286,7 @@ int layout(ShearsUKernelFn conv, int rounds) {
     // Medians of each variant's turn (~50 ms), alternating; their ratios.
     std::vector<double> best(3, 1e9), ratios;
     for (int r = 0; r < rounds; ++r) {
-      double median[3];
+      double medians[3];
       for (int v = 0; v < 3; ++v) {
         std::vector<double> t;
         for (double start = now(); t.size() < 5 || now() - start < 0.05;) {
@@ -294,11 +299,10 @@ int layout(ShearsUKernelFn conv, int rounds) {
             (v == 1 ? channels : pixels).run(conv, x, y);
           t.push_back(now() - t0);
         }
-        std::sort(t.begin(), t.end());
-        median[v] = t[t.size() / 2];
-        best[v] = std::min(best[v], median[v]);
+        medians[v] = median(t);
+        best[v] = std::min(best[v], medians[v]);
       }
-      ratios.push_back(median[2] / std::min(median[0], median[1]));
+      ratios.push_back(medians[2] / std::min(medians[0], medians[1]));
     }
     std::sort(ratios.begin(), ratios.end());
     printf(
@@ -306,8 +310,7 @@ int layout(ShearsUKernelFn conv, int rounds) {
         "| %.1e |\n",
         (long long)s.c, (long long)s.h, (long long)s.h, (long long)s.m,
         s.residual ? " + residual" : "", best[0] * 1e3, best[1] * 1e3,
-        best[2] * 1e3, ratios[ratios.size() / 2], ratios.front(), ratios.back(),
-        diff);
+        best[2] * 1e3, median(ratios), ratios.front(), ratios.back(), diff);
     fflush(stdout);
     for (float *p : {x, xb, y, yb})
       free(p);
@@ -412,11 +415,6 @@ bool pinToCPU(int index) {
       return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
     }
   return false;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 int memory(int rounds) {
