@@ -859,6 +859,34 @@ static void liftWindow(SmallVectorImpl<int64_t> &strides,
   pads.assign({0, pads[0], 0, pads[1]});
 }
 
+/// A window taken from a filter's shape (Conv, ConvTranspose) must be static
+/// and positive: its strides, dilations and kernel_shape attributes are
+/// checked before conversion, its shape only here.
+static LogicalResult checkFilterWindow(NodeContext &ctx,
+                                       ArrayRef<int64_t> kernel) {
+  if (llvm::all_of(kernel, [](int64_t v) { return v >= 1; }))
+    return success();
+  InFlightDiagnostic diag =
+      ctx.emitError() << "expects a filter of static positive spatial sizes, "
+                         "got [";
+  for (auto [i, size] : llvm::enumerate(kernel)) {
+    diag << (i ? ", " : "");
+    if (ShapedType::isDynamic(size))
+      diag << "?";
+    else
+      diag << size;
+  }
+  return diag << "]";
+}
+
+/// A pad computed from the window's sizes (in 128 bits: a file's sizes may
+/// be anywhere in int64_t), or an error where it does not fit int64_t.
+static FailureOr<int64_t> padValue(NodeContext &ctx, __int128 value) {
+  if (value < INT64_MIN || value > INT64_MAX)
+    return ctx.emitError() << "window sizes whose padding overflows 64 bits";
+  return static_cast<int64_t>(value);
+}
+
 /// Window attributes common to Conv and pooling, with auto_pad resolved, as
 /// 2-D ones: a 1-D window over [N, C, L] (`lifted`) is the 2-D window
 /// [1, k] over [N, C, 1, L], with stride, dilation and padding 1, 1 and 0
@@ -891,10 +919,14 @@ windowAttrs(NodeContext &ctx, RankedTensorType input, ArrayRef<int64_t> kernel,
       if (ShapedType::isDynamic(in))
         return ctx.emitError() << "auto_pad " << autoPad
                                << " needs static spatial dimensions";
-      int64_t out = (in + strides[i] - 1) / strides[i];
-      int64_t total = std::max<int64_t>(
-          0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in);
-      int64_t small = total / 2, large = total - small;
+      __int128 out = (__int128(in) + strides[i] - 1) / strides[i];
+      FailureOr<int64_t> total = padValue(
+          ctx, std::max<__int128>(
+                   0, (out - 1) * strides[i] +
+                          __int128(dilations[i]) * (kernel[i] - 1) + 1 - in));
+      if (failed(total))
+        return failure();
+      int64_t small = *total / 2, large = *total - small;
       pads[i] = autoPad == "SAME_UPPER" ? small : large;
       pads[i + dims] = autoPad == "SAME_UPPER" ? large : small;
     }
@@ -997,6 +1029,8 @@ static LogicalResult convertConv(NodeContext &ctx) {
   SmallVector<int64_t> kernel(weightType.getShape().drop_front(2));
   if (auto k = ctx.intsAttr("kernel_shape"); k && *k != kernel)
     return ctx.emitError() << "kernel_shape disagrees with the filter shape";
+  if (failed(checkFilterWindow(ctx, kernel)))
+    return failure();
   SmallVector<int64_t> strides, pads, dilations;
   bool lifted;
   if (failed(windowAttrs(ctx, typeOf((*operands)[0]), kernel, strides, pads,
@@ -1022,6 +1056,8 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
   SmallVector<int64_t> kernel(weightType.getShape().drop_front(2));
   if (auto k = ctx.intsAttr("kernel_shape"); k && *k != kernel)
     return ctx.emitError() << "kernel_shape disagrees with the filter shape";
+  if (failed(checkFilterWindow(ctx, kernel)))
+    return failure();
   auto ints = [&](StringRef name, int64_t count, int64_t value) {
     return ctx.intsAttr(name).value_or(SmallVector<int64_t>(count, value));
   };
@@ -1049,7 +1085,11 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
     pads.assign(2 * dims, 0);
   for (int64_t i = 0; i < dims; ++i) {
     if (!outputShape && !same) {
-      pads[i + dims] -= outputPadding[i];
+      FailureOr<int64_t> end =
+          padValue(ctx, __int128(pads[i + dims]) - outputPadding[i]);
+      if (failed(end))
+        return failure();
+      pads[i + dims] = *end;
       continue;
     }
     // Pads that make the result `out` wide, as ONNX derives them from a total
@@ -1058,14 +1098,19 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
     if (ShapedType::isDynamic(in))
       return ctx.emitError() << "output_shape and auto_pad need static "
                                 "spatial dimensions";
-    int64_t out = outputShape ? (*outputShape)[i] : in * strides[i];
-    int64_t total = strides[i] * (in - 1) + outputPadding[i] +
-                    (kernel[i] - 1) * dilations[i] + 1 - out;
+    __int128 out = outputShape ? (*outputShape)[i] : __int128(in) * strides[i];
+    __int128 total = __int128(strides[i]) * (in - 1) + outputPadding[i] +
+                     __int128(kernel[i] - 1) * dilations[i] + 1 - out;
     // ONNX's formula, with Python's floor division.
-    int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+    __int128 half = total >= 0 ? total / 2 : -((-total + 1) / 2);
     bool upper = autoPad == "SAME_UPPER";
-    pads[i] = upper ? half : total - half;
-    pads[i + dims] = (upper ? total - half : half) - outputPadding[i];
+    FailureOr<int64_t> begin = padValue(ctx, upper ? half : total - half);
+    FailureOr<int64_t> end =
+        padValue(ctx, (upper ? total - half : half) - outputPadding[i]);
+    if (failed(begin) || failed(end))
+      return failure();
+    pads[i] = *begin;
+    pads[i + dims] = *end;
   }
   bool lifted = dims == 1;
   if (lifted)
