@@ -1105,9 +1105,11 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
     __int128 half = total >= 0 ? total / 2 : -((-total + 1) / 2);
     bool upper = autoPad == "SAME_UPPER";
     FailureOr<int64_t> begin = padValue(ctx, upper ? half : total - half);
+    if (failed(begin))
+      return failure();
     FailureOr<int64_t> end =
         padValue(ctx, (upper ? total - half : half) - outputPadding[i]);
-    if (failed(begin) || failed(end))
+    if (failed(end))
       return failure();
     pads[i] = *begin;
     pads[i + dims] = *end;
