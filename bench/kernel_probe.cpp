@@ -35,6 +35,15 @@
 //     holds clean lines and while it holds dirty ones, which each line
 //     brought in must first write back. Medians of `rounds`.
 //
+//   kernel_probe peak [rounds]
+//     The f32 multiply-add peak of this host's cores, which the GFLOP/s of
+//     `bench/cpu.py --profile` and `--gemm` are a share of: 24 independent
+//     AVX-512 multiply-add chains (no loads) on the first CPU the process
+//     may use, then on the first two at once. Two CPUs at once that each
+//     get about half of one alone are two hyperthreads of one physical core
+//     (a guest's lscpu does not show it): 2-thread rows measured then share
+//     one core's multiply-add units. Medians of `rounds`.
+//
 // Build and run (after `ninja -C build shears_kernels`):
 //   clang++-22 -O2 -std=c++17 -mavx512f -mfma -Iinclude -Ibuild/include \
 //     bench/kernel_probe.cpp build/lib/libshears_kernels.a -lpthread \
@@ -403,13 +412,25 @@ void writeAll(float *p, size_t bytes, float value) {
     _mm512_store_ps(p + i, _mm512_set1_ps(value));
 }
 
+/// The CPUs the process may use, read once before any thread is pinned (a
+/// thread started after the first pin inherits that one CPU, and would find
+/// no second one in its own mask).
+const cpu_set_t &processCPUs() {
+  static cpu_set_t allowed = [] {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+      CPU_ZERO(&set);
+    return set;
+  }();
+  return allowed;
+}
+
 /// Pins the calling thread to the `index`-th CPU the process may use.
 bool pinToCPU(int index) {
-  cpu_set_t allowed, one;
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
-    return false;
+  const cpu_set_t &allowed = processCPUs();
   for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu)
     if (CPU_ISSET(cpu, &allowed) && seen++ == index) {
+      cpu_set_t one;
       CPU_ZERO(&one);
       CPU_SET(cpu, &one);
       return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
@@ -506,6 +527,57 @@ int memory(int rounds) {
   return 0;
 }
 
+/// GFLOP/s of 24 independent multiply-add chains for about 0.2 s.
+double fmaRate() {
+  __m512 acc[24];
+  for (int i = 0; i < 24; ++i)
+    acc[i] = _mm512_set1_ps(1e-3f * float(i));
+  const __m512 scale = _mm512_set1_ps(0.999f), add = _mm512_set1_ps(1e-6f);
+  const long steps = 40000000;
+  double t0 = now();
+  for (long s = 0; s < steps; ++s) {
+    for (int i = 0; i < 24; ++i)
+      acc[i] = _mm512_fmadd_ps(acc[i], scale, add);
+    // Keeps the chains in registers and the loop from being folded.
+    asm volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]));
+  }
+  double seconds = now() - t0;
+  float sum = 0;
+  for (int i = 0; i < 24; ++i)
+    sum += _mm512_reduce_add_ps(acc[i]);
+  volatile float sink = sum;
+  (void)sink;
+  return steps * 24.0 * 32 / seconds / 1e9;
+}
+
+int peak(int rounds) {
+  pinToCPU(0);
+  std::vector<double> one, two[2];
+  for (int r = 0; r < rounds; ++r) {
+    one.push_back(fmaRate());
+    double other = 0;
+    std::atomic<int> ready{0};
+    std::thread worker([&] {
+      pinToCPU(1);
+      ready.fetch_add(1);
+      while (ready.load() < 2)
+        ;
+      other = fmaRate();
+    });
+    ready.fetch_add(1);
+    while (ready.load() < 2)
+      ;
+    two[0].push_back(fmaRate());
+    worker.join();
+    two[1].push_back(other);
+  }
+  printf("| what | f32 GFLOP/s |\n| --- | ---: |\n");
+  printf("| multiply-adds, 1 core | %.1f |\n", median(one));
+  printf("| multiply-adds, 2 cores at once (each) | %.1f, %.1f |\n",
+         median(two[0]), median(two[1]));
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -513,12 +585,13 @@ int main(int argc, char **argv) {
   for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
     if (!strcmp(s->name, "shears_uk_conv2d_avx512"))
       conv = s->fn;
+  processCPUs(); // Before any pin.
   const char *mode = argc > 1 ? argv[1] : "";
   int count = argc > 2 ? atoi(argv[2]) : 0;
   if (strcmp(mode, "layout") && strcmp(mode, "chain") &&
-      strcmp(mode, "memory")) {
+      strcmp(mode, "memory") && strcmp(mode, "peak")) {
     fprintf(stderr, "usage: kernel_probe layout [rounds] | chain [iterations] "
-                    "| memory [rounds]\n");
+                    "| memory [rounds] | peak [rounds]\n");
     return 2;
   }
   if (!conv || !__builtin_cpu_supports("avx512f")) {
@@ -529,5 +602,7 @@ int main(int argc, char **argv) {
     return layout(conv, count > 0 ? count : 9);
   if (!strcmp(mode, "memory"))
     return memory(count > 0 ? count : 5);
+  if (!strcmp(mode, "peak"))
+    return peak(count > 0 ? count : 5);
   return chain(conv, count > 0 ? count : 200);
 }
