@@ -2,6 +2,7 @@
 
 #include "Signature.h"
 #include "Support.h"
+#include "shears/Support/RunBuffers.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -466,9 +467,8 @@ static int runWhole(ShearsModel *model, const ShearsTensor *const *inputs,
   pthread_mutex_lock(&model->mutex);
   if (workspaceBytes > model->workspaceCapacity) {
     free(model->workspace);
-    size_t rounded = (workspaceBytes + 63) & ~size_t(63);
-    model->workspace = aligned_alloc(64, rounded);
-    model->workspaceCapacity = model->workspace ? rounded : 0;
+    model->workspace =
+        shears::allocateRunBuffer(workspaceBytes, &model->workspaceCapacity);
     if (!model->workspace) {
       pthread_mutex_unlock(&model->mutex);
       free(words);

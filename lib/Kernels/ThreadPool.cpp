@@ -4,6 +4,7 @@
 
 #include "shears-c/Kernels.h"
 #include "shears-c/Runtime.h"
+#include "shears/Support/RunBuffers.h"
 
 #include <atomic>
 #if defined(__x86_64__)
@@ -268,9 +269,7 @@ float *shears::uk::scratch(int worker, size_t bytes) {
   Scratch &s = pool.scratch[worker];
   if (s.bytes < bytes) {
     free(s.data);
-    size_t rounded = (bytes + 63) & ~size_t(63);
-    s.data = static_cast<float *>(aligned_alloc(64, rounded));
-    s.bytes = s.data ? rounded : 0;
+    s.data = static_cast<float *>(allocateRunBuffer(bytes, &s.bytes));
   }
   return s.data;
 }
