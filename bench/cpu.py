@@ -8,6 +8,8 @@
     bench/cpu.py --compile [MODEL]        (default resnet50)
     bench/cpu.py --layers resnet18 [--batches 1] [--runs 10]
     bench/cpu.py --profile resnet18 [--batches 1] [--threads 1] [--runs 10]
+    bench/cpu.py --contend [--models resnet50] --threads 1   (latency or --profile beside a
+                                           memory copy on another CPU)
     bench/cpu.py --all                    (latency, --gemm, --compile resnet50 and the pruned
                                            resnet18 of bench/prune.py, in one run)
 
@@ -56,6 +58,13 @@ shapes it has at the batch given, then compiled by Shears and timed by Shears an
 (one thread each, or --threads); prints per-node latency, GFLOP/s of convolutions and Gemms for
 both, and a summary by kind. Identical nodes (op, attributes, shapes) are compiled once and
 counted as often as they occur.
+
+Contended (--contend, with latency or --profile at --threads 1): a process pinned to the last
+CPU this one may use copies a 128 MB buffer to another and back over and over (numpy, i.e.
+memcpy) while the section runs on the first; both backends run beside it alike. It stands in for
+the memory traffic of another tenant of a shared host, whose slow phases otherwise come and go at
+random: layers that read activations or filters from memory slow down, and by how much differs
+between Shears and ORT (docs/CPUCodegen.md, "What is not done yet").
 
 Pruned models: 50% channel-pruned resnet18 compiled by Shears against dense resnet18 in ONNX
 Runtime (dense-ORT ms / pruned-Shears ms, and pruned-ORT ms / pruned-Shears ms) comes from
@@ -384,6 +393,33 @@ def one_cpu(threads):
         yield
     finally:
         os.sched_setaffinity(0, allowed)
+
+
+@contextlib.contextmanager
+def contention(enabled):
+    """With `enabled`, a memory copy loop in a process pinned to the last CPU this one may use
+    (one_cpu measures on the first) for as long as the block runs."""
+    if not enabled:
+        yield
+        return
+    other = max(os.sched_getaffinity(0))
+    code = ("import os, numpy as np\n"
+            f"os.sched_setaffinity(0, {{{other}}})\n"
+            "a = np.ones(32 << 20, np.float32)\n"
+            "b = np.zeros_like(a)\n"
+            "while True:\n"
+            "    np.copyto(b, a)\n"
+            "    np.copyto(a, b)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        time.sleep(1.0)  # Its buffers allocated and copying.
+        if proc.poll() is not None:
+            raise Failure(f"--contend: the memory copy process exited ({proc.returncode})")
+        print(f"(a memory copy runs on CPU {other} throughout: --contend)", flush=True)
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def time_calls(fn, runs, budget, estimate=None, warmup=1, usage=None):
@@ -1317,6 +1353,9 @@ def main():
                    help="compile time and peak memory of `shears compile MODEL.onnx`; MODEL is a "
                    f"name or a path to a .onnx file (default: {DEFAULT_COMPILE_MODEL})")
     p.add_argument("--compile-runs", type=int, default=1, help="compilations in --compile (default 1)")
+    p.add_argument("--contend", action="store_true", help="latency or --profile at --threads 1 "
+                   "beside a memory copy pinned to another CPU (a stand-in for a shared host's "
+                   "slow phases)")
     p.add_argument("--all", action="store_true", help="latency, --gemm, --compile (resnet50 unless "
                    "--compile names another) and bench/prune.py's pruned resnet18, in one run")
     args = p.parse_args()
@@ -1347,6 +1386,13 @@ def main():
                 f"(thread counts are --threads)")
     if min(args.runs, args.runs_large, args.rounds, args.compile_runs) < 1:
         p.error("--runs, --runs-large, --rounds and --compile-runs must be positive")
+    if args.contend:
+        if args.threads != [1]:
+            p.error("--contend needs --threads 1 (the copy takes another CPU)")
+        if set(sections) - {"latency", "profile"}:
+            p.error("--contend goes with latency or --profile only")
+        if len(os.sched_getaffinity(0)) < 2:
+            p.error("--contend needs two CPUs (this process may use one)")
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
 
@@ -1363,28 +1409,32 @@ def main():
         start = time.time()
         print(f"\n== {section} ==", flush=True)
         try:
-            if section == "latency":
-                args.threads = threads_latency
-                rows = bench_latency(args)
-                note = ShearsRuntime(args.runtime).threads_note() if "shears" in args.backends else None
-                lines = ["Median latency in ms (Shears / ORT below 1: Shears is faster):", ""] + \
-                    latency_table(rows, args.backends, args.threads, note)
-                result["latency"] = {"threads": args.threads, "threads_note": note, "rows": rows}
-            elif section == "gemm":
-                args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
-                lines, result["gemm"] = bench_gemm(args)
-            elif section == "compile":
-                lines, result["compile"] = bench_compile(args, args.compile)
-            elif section == "prune":
-                lines, result["prune"] = bench_prune(args)
-            elif section == "profile":
-                args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
-                lines = bench_profile(args)
-                result["profile"] = lines
-            else:
-                args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
-                lines = bench_layers(args)
-                result["layers"] = lines
+            with contention(args.contend):
+                if section == "latency":
+                    args.threads = threads_latency
+                    rows = bench_latency(args)
+                    note = ShearsRuntime(args.runtime).threads_note() if "shears" in args.backends else None
+                    lines = ["Median latency in ms (Shears / ORT below 1: Shears is faster):", ""] + \
+                        latency_table(rows, args.backends, args.threads, note)
+                    result["latency"] = {"threads": args.threads, "threads_note": note, "rows": rows}
+                elif section == "gemm":
+                    args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
+                    lines, result["gemm"] = bench_gemm(args)
+                elif section == "compile":
+                    lines, result["compile"] = bench_compile(args, args.compile)
+                elif section == "prune":
+                    lines, result["prune"] = bench_prune(args)
+                elif section == "profile":
+                    args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
+                    lines = bench_profile(args)
+                    result["profile"] = lines
+                else:
+                    args.threads = args.threads if args.threads and len(args.threads) == 1 else [1]
+                    lines = bench_layers(args)
+                    result["layers"] = lines
+            if args.contend:
+                lines = lines + ["", "(Beside a memory copy on another CPU: --contend.)"]
+                result["contend"] = True
         except Failure as e:
             print(f"cpu.py: error: {section}: {e}", file=sys.stderr, flush=True)
             outputs.append([f"{section}: failed: {e}"])
