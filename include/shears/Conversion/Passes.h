@@ -96,9 +96,11 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
   Option<int64_t> winogradTile{
       *this, "winograd-tile",
       llvm::cl::desc("Winograd's output tile for 3x3 unit-stride "
-                     "convolutions: 2, or 4 (F(4x4, 3x3), faster, outputs "
-                     "within about 1e-4 relative) on images of 28x28 and up"),
-      llvm::cl::init(2)};
+                     "convolutions: 2, 4 (F(4x4, 3x3), faster, outputs "
+                     "within about 1e-4 relative) on images of 28x28 and up, "
+                     "or 0 (default): 4 on those with at most 16 input "
+                     "channels, else 2"),
+      llvm::cl::init(0)};
   Option<bool> profileSites{
       *this, "profile-sites",
       llvm::cl::desc("Mark each kernel call's site for the profile "

@@ -97,11 +97,13 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "at least 8x8, Kernels.h) as Winograd F(2x2, 3x3): 16 "
            "multiply-adds for 2x2 outputs instead of 36, outputs within "
            "about 1e-5 relative of the direct convolution's">,
-    Option<"winogradTile", "winograd-tile", "int64_t", "2",
-           "Winograd's output tile: 2, or 4 for F(4x4, 3x3) on output images "
-           "of at least 28x28 (36 multiply-adds for 16 outputs: resnet18's "
-           "3x3 layers on 56x56 and 28x28 1.6x faster than with 2, but "
-           "outputs within about 1e-4 relative, not 1e-5)">,
+    Option<"winogradTile", "winograd-tile", "int64_t", "0",
+           "Winograd's output tile: 2; 4 for F(4x4, 3x3) on output images of "
+           "at least 28x28 (36 multiply-adds for 16 outputs: resnet18's 3x3 "
+           "layers on 56x56 and 28x28 1.6x faster than with 2, but outputs "
+           "within about 1e-4 relative, not 1e-5); or 0 (the default): 4 "
+           "where such an image has at most 16 input channels (F(4x4)'s "
+           "error grows with them: under 1e-5 there), else 2">,
   ];
 }
 

@@ -186,14 +186,30 @@ bool preferWinograd(ArrayRef<int64_t> out, int64_t c, int64_t cout,
          out[3] >= SHEARS_UK_WINOGRAD_MIN_SIZE;
 }
 
-/// The Winograd output tile, 2 or 4 where the pass's `winograd-tile` asks
-/// for 4: F(4x4, 3x3) takes 36 multiply-adds for 16 outputs (F(2x2, 3x3)
-/// 16 for 4), but its transforms cost more, its tiles cover a multiple of 4
-/// and its error is about ten times larger; on images of at least
-/// SHEARS_UK_WINOGRAD_4X4_MIN_SIZE (a task's block is a row of tiles of one
-/// image: 4 tiles on a 14x14 image, too few rows for the GEMM tiles).
-int64_t winogradTile(ArrayRef<int64_t> out, int64_t wanted) {
-  return wanted == 4 && out[2] >= SHEARS_UK_WINOGRAD_4X4_MIN_SIZE &&
+/// Input channels up to which `winograd-tile=0` (the default) takes F(4x4,
+/// 3x3). Its error is about ten times F(2x2, 3x3)'s at any channel count
+/// and grows with the channels summed in the transformed domain: simulated
+/// in f32 against float64 (unit-variance outputs), at most 7.6e-6 over 16
+/// channels, 1.7e-5 over 256 (F(2x2): 4.2e-7 and 1.3e-6). Over 16 channels
+/// squeezenet1_1's outputs moved by 2.4e-7, and its 16x55x55 -> 64 layer,
+/// whose 16-long GEMMs leave F(2x2) short of ORT's direct convolution,
+/// took the model to 0.94-0.97x its time (Emerald Rapids, batches 1 and 8,
+/// 1 and 2 threads, alternating in one process).
+constexpr int64_t kWinograd4x4AutoMaxChannels = 16;
+
+/// The Winograd output tile for `wanted` (the pass's `winograd-tile`): 4
+/// where asked (4, or 0 over at most kWinograd4x4AutoMaxChannels input
+/// channels) on images of at least SHEARS_UK_WINOGRAD_4X4_MIN_SIZE (a
+/// task's block is a row of tiles of one image: 4 tiles on a 14x14 image,
+/// too few rows for the GEMM tiles), else 2. F(4x4, 3x3) takes 36
+/// multiply-adds for 16 outputs (F(2x2, 3x3) 16 for 4), but its transforms
+/// cost more, its tiles cover a multiple of 4 and its error is about ten
+/// times larger.
+int64_t winogradTile(ArrayRef<int64_t> out, int64_t channels,
+                     int64_t wanted) {
+  bool four =
+      wanted == 4 || (wanted == 0 && channels <= kWinograd4x4AutoMaxChannels);
+  return four && out[2] >= SHEARS_UK_WINOGRAD_4X4_MIN_SIZE &&
                  out[3] >= SHEARS_UK_WINOGRAD_4X4_MIN_SIZE
              ? 4
              : 2;
@@ -281,9 +297,9 @@ std::string describeLayer(Operation *op, StringRef what) {
 
 struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   Conv2DToUKernel(MLIRContext *context, const WeightReleaser &releaser,
-                  SparseOptions sparse, bool winograd, bool winogradTile4)
+                  SparseOptions sparse, bool winograd, int64_t winogradTile)
       : PackingPattern(context, releaser), sparse(std::move(sparse)),
-        winograd(winograd), winogradTile4(winogradTile4) {}
+        winograd(winograd), winogradTileWanted(winogradTile) {}
 
   LogicalResult matchAndRewrite(Conv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -329,7 +345,8 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
       if (winograd && preferWinograd(out, in[1], cout, groups, kh, kw, strides,
                                      dilations)) {
         // [T*T, ceil(Cout / NR), C, NR] (Kernels.h).
-        int64_t tile = winogradTile(out, winogradTile4 ? 4 : 2), t = tile + 2;
+        int64_t tile = winogradTile(out, in[1], winogradTileWanted),
+                t = tile + 2;
         packed.resize(shears_uk_winograd_filter_packed_size(cout, in[1], tile));
         shears_uk_pack_winograd_filter(filter->data(), cout, in[1], tile,
                                        packed.data());
@@ -425,7 +442,8 @@ struct Conv2DToUKernel : PackingPattern<Conv2DOp> {
   }
 
   SparseOptions sparse;
-  bool winograd, winogradTile4;
+  bool winograd;
+  int64_t winogradTileWanted; // The pass's winograd-tile: 0, 2 or 4.
 };
 
 /// `input` [..., K] times a constant B ([K, N], element (k, n) at
@@ -1021,8 +1039,8 @@ struct ShearsConvertToUKernels
     if (!kernels)
       return signalPassFailure();
     SparseOptions sparse{sparseDensity, timeSparse, *kernels, explainSparse};
-    if (winogradTile != 2 && winogradTile != 4) {
-      getOperation().emitError() << "winograd-tile must be 2 or 4, got "
+    if (winogradTile != 0 && winogradTile != 2 && winogradTile != 4) {
+      getOperation().emitError() << "winograd-tile must be 0, 2 or 4, got "
                                  << static_cast<int64_t>(winogradTile);
       return signalPassFailure();
     }
@@ -1042,7 +1060,7 @@ struct ShearsConvertToUKernels
     if (pins.wasInterrupted())
       return signalPassFailure();
     patterns.add<Conv2DToUKernel>(&getContext(), releaser, sparse, winograd,
-                                  winogradTile == 4);
+                                  winogradTile);
     patterns.add<LinearToUKernel>(&getContext(), releaser, sparse);
     if (integerKernels)
       patterns.add<QuantizedLinearToUKernel, QuantizedConv2DToUKernel>(
