@@ -162,27 +162,27 @@ func.func @few_channels(%x: tensor<8x32x14x14xf32>) -> tensor<8x32x14x14xf32> {
 // -----
 
 // 16 input channels on a 32x32 image (squeezenet1_1's first expand3x3 has
-// 16 on 55x55): F(4x4, 3x3) by default, its filter transformed into 36
-// GEMM right-hand sides (flag 4096 with 2048); F(2x2, 3x3) with
-// winograd-tile=2; with 32 input channels (@pixel_panels has 64) 2.
+// 16 on 55x55): F(4x4, 3x3) by default (up to 32 input channels), its
+// filter transformed into 36 GEMM right-hand sides (flag 4096 with 2048);
+// F(2x2, 3x3) with winograd-tile=2, and by default over 64 channels.
 // CHECK-LABEL: func.func @few_input_channels
 // CHECK: shears.ukernel "conv2d" ins(%arg0, {{.*}}tensor<36x1x16x32xf32>
 // CHECK-SAME: iparams = [16, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32, 1, 6145, 0]
-// CHECK: shears.ukernel "conv2d" ins(%arg1, {{.*}}tensor<16x1x32x32xf32>
-// CHECK-SAME: iparams = [32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32, 1, 2049, 0]
+// CHECK: shears.ukernel "conv2d" ins(%arg1, {{.*}}tensor<16x1x64x32xf32>
+// CHECK-SAME: iparams = [64, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32, 1, 2049, 0]
 // WG2-LABEL: func.func @few_input_channels
 // WG2: shears.ukernel "conv2d" ins(%arg0, {{.*}}tensor<16x1x16x32xf32>
 // WG2-SAME: iparams = [16, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32, 1, 2049, 0]
 // WG4-LABEL: func.func @few_input_channels
 // WG4: shears.ukernel "conv2d" ins(%arg0, {{.*}}tensor<36x1x16x32xf32>
 // WG4-SAME: iparams = [16, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32, 1, 6145, 0]
-// WG4: shears.ukernel "conv2d" ins(%arg1, {{.*}}tensor<36x1x32x32xf32>
-func.func @few_input_channels(%x: tensor<1x16x32x32xf32>, %z: tensor<1x32x32x32xf32>) -> (tensor<1x32x32x32xf32>, tensor<1x32x32x32xf32>) {
+// WG4: shears.ukernel "conv2d" ins(%arg1, {{.*}}tensor<36x1x64x32xf32>
+func.func @few_input_channels(%x: tensor<1x16x32x32xf32>, %z: tensor<1x64x32x32xf32>) -> (tensor<1x32x32x32xf32>, tensor<1x32x32x32xf32>) {
   %w = shears.constant dense<1.0> : tensor<32x16x3x3xf32>
   %b = shears.constant dense<0.5> : tensor<32xf32>
   %y = shears.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x16x32x32xf32>, tensor<32x16x3x3xf32>, tensor<32xf32>) -> tensor<1x32x32x32xf32>
-  %w2 = shears.constant dense<1.0> : tensor<32x32x3x3xf32>
-  %y2 = shears.conv2d %z, %w2, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x32x32xf32>, tensor<32x32x3x3xf32>, tensor<32xf32>) -> (tensor<1x32x32x32xf32>)
+  %w2 = shears.constant dense<1.0> : tensor<32x64x3x3xf32>
+  %y2 = shears.conv2d %z, %w2, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x64x32x32xf32>, tensor<32x64x3x3xf32>, tensor<32xf32>) -> (tensor<1x32x32x32xf32>)
   return %y, %y2 : tensor<1x32x32x32xf32>, tensor<1x32x32x32xf32>
 }
 

@@ -98,7 +98,7 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Winograd's output tile for 3x3 unit-stride "
                      "convolutions: 2, 4 (F(4x4, 3x3), faster, outputs "
                      "within about 1e-4 relative) on images of 28x28 and up, "
-                     "or 0 (default): 4 on those with at most 16 input "
+                     "or 0 (default): 4 on those with at most 32 input "
                      "channels, else 2"),
       llvm::cl::init(0)};
   Option<bool> profileSites{

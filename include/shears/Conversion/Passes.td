@@ -102,7 +102,7 @@ def ShearsConvertToUKernels : Pass<"shears-convert-to-ukernels",
            "at least 28x28 (36 multiply-adds for 16 outputs: resnet18's 3x3 "
            "layers on 56x56 and 28x28 1.6x faster than with 2, but outputs "
            "within about 1e-4 relative, not 1e-5); or 0 (the default): 4 "
-           "where such an image has at most 16 input channels (F(4x4)'s "
+           "where such an image has at most 32 input channels (F(4x4)'s "
            "error grows with them: under 1e-5 there), else 2">,
   ];
 }

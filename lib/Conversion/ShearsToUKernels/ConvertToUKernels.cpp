@@ -190,12 +190,13 @@ bool preferWinograd(ArrayRef<int64_t> out, int64_t c, int64_t cout,
 /// 3x3). Its error is about ten times F(2x2, 3x3)'s at any channel count
 /// and grows with the channels summed in the transformed domain: simulated
 /// in f32 against float64 (unit-variance outputs), at most 7.6e-6 over 16
-/// channels, 1.7e-5 over 256 (F(2x2): 4.2e-7 and 1.3e-6). Over 16 channels
-/// squeezenet1_1's outputs moved by 2.4e-7, and its 16x55x55 -> 64 layer,
-/// whose 16-long GEMMs leave F(2x2) short of ORT's direct convolution,
-/// took the model to 0.94-0.97x its time (Emerald Rapids, batches 1 and 8,
-/// 1 and 2 threads, alternating in one process).
-constexpr int64_t kWinograd4x4AutoMaxChannels = 16;
+/// channels, 6.1e-6 over 32, 1.7e-5 over 256 (F(2x2): 4.2e-7, 7.0e-7 and
+/// 1.3e-6). Over so few channels F(2x2)'s GEMMs are too short to pay:
+/// squeezenet1_1 (16x55x55 -> 64) took 0.94-0.97x its time with F(4x4)
+/// there, its outputs moved by 2.4e-7; a 50%-channel-pruned resnet18
+/// (32x56x56 -> 32) 0.92-0.95x, by 6.6e-7 (Emerald Rapids, batches 1 and
+/// 8, 1 and 2 threads, alternating in one process).
+constexpr int64_t kWinograd4x4AutoMaxChannels = 32;
 
 /// The Winograd output tile for `wanted` (the pass's `winograd-tile`): 4
 /// where asked (4, or 0 over at most kWinograd4x4AutoMaxChannels input
