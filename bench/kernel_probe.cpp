@@ -438,6 +438,30 @@ bool pinToCPU(int index) {
   return false;
 }
 
+/// One round of `rate(cpu)` (this thread on the first CPU): alone into
+/// `one`, then on the first two CPUs at once, started together, into
+/// `two[0]` and `two[1]`.
+template <typename Rate>
+void aloneAndTogether(Rate rate, std::vector<double> &one,
+                      std::vector<double> (&two)[2]) {
+  one.push_back(rate(0));
+  double other = 0;
+  std::atomic<int> ready{0};
+  std::thread worker([&] {
+    pinToCPU(1);
+    ready.fetch_add(1);
+    while (ready.load() < 2)
+      ;
+    other = rate(1);
+  });
+  ready.fetch_add(1);
+  while (ready.load() < 2)
+    ;
+  two[0].push_back(rate(0));
+  worker.join();
+  two[1].push_back(other);
+}
+
 int memory(int rounds) {
   // This thread on the first CPU, the other one's on the second.
   pinToCPU(0);
@@ -454,17 +478,8 @@ int memory(int rounds) {
     return streamBytes / (now() - t0) / 1e9;
   };
   std::vector<double> one, two[2];
-  for (int r = 0; r < rounds; ++r) {
-    one.push_back(stream(0));
-    double other = 0;
-    std::thread worker([&] {
-      pinToCPU(1);
-      other = stream(1);
-    });
-    two[0].push_back(stream(0));
-    worker.join();
-    two[1].push_back(other);
-  }
+  for (int r = 0; r < rounds; ++r)
+    aloneAndTogether(stream, one, two);
   // 2. 400 KB written by this core or by the other one, then read here;
   // 3. a 1 MB filter (one of 64 copies in turn: from memory) read after 4
   // MB were read (L2 clean) or written (L2 dirty).
@@ -553,24 +568,8 @@ double fmaRate() {
 int peak(int rounds) {
   pinToCPU(0);
   std::vector<double> one, two[2];
-  for (int r = 0; r < rounds; ++r) {
-    one.push_back(fmaRate());
-    double other = 0;
-    std::atomic<int> ready{0};
-    std::thread worker([&] {
-      pinToCPU(1);
-      ready.fetch_add(1);
-      while (ready.load() < 2)
-        ;
-      other = fmaRate();
-    });
-    ready.fetch_add(1);
-    while (ready.load() < 2)
-      ;
-    two[0].push_back(fmaRate());
-    worker.join();
-    two[1].push_back(other);
-  }
+  for (int r = 0; r < rounds; ++r)
+    aloneAndTogether([](int) { return fmaRate(); }, one, two);
   printf("| what | f32 GFLOP/s |\n| --- | ---: |\n");
   printf("| multiply-adds, 1 core | %.1f |\n", median(one));
   printf("| multiply-adds, 2 cores at once (each) | %.1f, %.1f |\n",
