@@ -19,6 +19,11 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 # fewer page faults, dear on a virtual machine (importing vgg11: 20 -> 6 s;
 # the plain suite 7.6 -> 5.7 min). ASan's allocator does not read it.
 config.environment["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1"
+# PyTorch's OpenMP threads sleep between parallel regions instead of
+# spinning: lit runs two tests at once on two cores, and the spinning was 5%
+# of the CPU time of the end-to-end tests (perf, e2e/torchvision.test beside
+# e2e/gpu-emulated.test), taken from the other test.
+config.environment["OMP_WAIT_POLICY"] = "PASSIVE"
 # %python runs scripts that drive Shears's tools, ONNX Runtime and numpy;
 # %python_ext those that import Shears's Python package (PYTHONPATH set).
 python = python_ext = config.python_executable

@@ -172,21 +172,20 @@ enum class ConvPath {
   Sparse
 };
 
-void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
-  bool sparse = path == ConvPath::Sparse;
-  bool depthwise = t.groups == t.c && t.groups == t.cout && t.groups > 1;
-  int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
-  int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
-  int64_t cg = t.c / t.groups, mg = t.cout / t.groups, k = cg * t.kh * t.kw;
-  std::vector<float> in = random(t.n * t.c * t.h * t.w);
-  std::vector<float> filter = random(t.cout * k), bias = random(t.cout);
-  if (sparse)
-    for (int64_t m = 0; m < t.cout; ++m)
-      for (int64_t kk = 0; kk < k; ++kk)
-        if (m != 1 && (m % 7 == 3 || (rnd() + 1) / 2 > 0.15))
-          filter[m * k + kk] = 0.0f;
-  std::vector<float> residual = random(t.n * t.cout * oh * ow);
-  std::vector<float> want(residual.size());
+/// The naive references below are test code, and they were most of this
+/// test's time under ASan + UBSan (utils/test_sanitizers.sh: 100 s, 11 s with
+/// them uninstrumented), so they are not instrumented; the kernels they check
+/// are. They take raw pointers: std::vector's instrumented operator[] would
+/// not be inlined into them.
+#define SHEARS_UNSANITIZED __attribute__((no_sanitize("address", "undefined")))
+
+/// conv2d in double: `want` = act(conv(in, filter) + bias + residual), as
+/// `t.flags` asks.
+SHEARS_UNSANITIZED void referenceConv(const ConvCase &t, int64_t oh, int64_t ow,
+                                      const float *in, const float *filter,
+                                      const float *bias, const float *residual,
+                                      float *want) {
+  int64_t cg = t.c / t.groups, mg = t.cout / t.groups;
   int act = (t.flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
   for (int64_t n = 0; n < t.n; ++n)
     for (int64_t m = 0; m < t.cout; ++m)
@@ -210,6 +209,25 @@ void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
             sum += residual[o];
           want[o] = activate(sum, act);
         }
+}
+
+void checkConv(const std::string &isa, const ConvCase &t, ConvPath path) {
+  bool sparse = path == ConvPath::Sparse;
+  bool depthwise = t.groups == t.c && t.groups == t.cout && t.groups > 1;
+  int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+  int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+  int64_t cg = t.c / t.groups, k = cg * t.kh * t.kw;
+  std::vector<float> in = random(t.n * t.c * t.h * t.w);
+  std::vector<float> filter = random(t.cout * k), bias = random(t.cout);
+  if (sparse)
+    for (int64_t m = 0; m < t.cout; ++m)
+      for (int64_t kk = 0; kk < k; ++kk)
+        if (m != 1 && (m % 7 == 3 || (rnd() + 1) / 2 > 0.15))
+          filter[m * k + kk] = 0.0f;
+  std::vector<float> residual = random(t.n * t.cout * oh * ow);
+  std::vector<float> want(residual.size());
+  referenceConv(t, oh, ow, in.data(), filter.data(), bias.data(),
+                residual.data(), want.data());
   std::vector<float> weights = filter;
   int flags = t.flags;
   bool panels =
@@ -633,6 +651,42 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
 
 /// qconv2d against integer loops: the input quantized as Kernels.h says
 /// (padding reads the zero point), exact integer sums, the f32 epilogue.
+/// qconv2d's reference: the input quantized (scale `aScale`, zero point
+/// `aZero`), exact integer sums, then scale, bias, residual and activation.
+SHEARS_UNSANITIZED void referenceQConv(const ConvCase &t, int64_t oh,
+                                       int64_t ow, float aScale, float aZero,
+                                       const float *in, const int8_t *filter,
+                                       const float *scale, const float *bias,
+                                       const float *residual, float *want) {
+  int act = (t.flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
+  for (int64_t n = 0; n < t.n; ++n)
+    for (int64_t o = 0; o < t.cout; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t x = 0; x < ow; ++x) {
+          int64_t sum = 0;
+          for (int64_t c = 0; c < t.c; ++c)
+            for (int64_t i = 0; i < t.kh; ++i)
+              for (int64_t j = 0; j < t.kw; ++j) {
+                int64_t iy = y * t.sh - t.pt + i * t.dh;
+                int64_t ix = x * t.sw - t.pl + j * t.dw;
+                int64_t q = int64_t(aZero);
+                if (iy >= 0 && iy < t.h && ix >= 0 && ix < t.w) {
+                  double v =
+                      std::nearbyint(double(
+                          in[((n * t.c + c) * t.h + iy) * t.w + ix] / aScale)) +
+                      aZero;
+                  q = int64_t(std::fmin(std::fmax(v, 0), 255));
+                }
+                sum += q * filter[((o * t.c + c) * t.kh + i) * t.kw + j];
+              }
+          int64_t index = ((n * t.cout + o) * oh + y) * ow + x;
+          double v = double(float(sum)) * scale[o] + bias[o];
+          if (t.flags & SHEARS_UK_HAS_RESIDUAL)
+            v += residual[index];
+          want[index] = activate(v, act);
+        }
+}
+
 void checkQConv(const std::string &isa, const ConvCase &t) {
   const float aScale = 2.0f / 255, aZero = 120;
   int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
@@ -648,32 +702,8 @@ void checkQConv(const std::string &isa, const ConvCase &t) {
     x = randomWeight(t.flags);
   for (float &s : scale)
     s = (rnd() + 1.5f) * 1e-3f;
-  auto quantized = [&](int64_t n, int64_t c, int64_t y, int64_t x) {
-    if (y < 0 || y >= t.h || x < 0 || x >= t.w)
-      return int64_t(aZero);
-    double q = std::nearbyint(double(in[((n * t.c + c) * t.h + y) * t.w + x] /
-                                     aScale)) +
-               aZero;
-    return int64_t(std::fmin(std::fmax(q, 0), 255));
-  };
-  int act = (t.flags & SHEARS_UK_ACT_MASK) >> SHEARS_UK_ACT_SHIFT;
-  for (int64_t n = 0; n < t.n; ++n)
-    for (int64_t o = 0; o < t.cout; ++o)
-      for (int64_t y = 0; y < oh; ++y)
-        for (int64_t x = 0; x < ow; ++x) {
-          int64_t sum = 0;
-          for (int64_t c = 0; c < t.c; ++c)
-            for (int64_t i = 0; i < t.kh; ++i)
-              for (int64_t j = 0; j < t.kw; ++j)
-                sum += quantized(n, c, y * t.sh - t.pt + i * t.dh,
-                                 x * t.sw - t.pl + j * t.dw) *
-                       filter[((o * t.c + c) * t.kh + i) * t.kw + j];
-          int64_t index = ((n * t.cout + o) * oh + y) * ow + x;
-          double v = double(float(sum)) * scale[o] + bias[o];
-          if (t.flags & SHEARS_UK_HAS_RESIDUAL)
-            v += residual[index];
-          want[index] = activate(v, act);
-        }
+  referenceQConv(t, oh, ow, aScale, aZero, in.data(), filter.data(),
+                 scale.data(), bias.data(), residual.data(), want.data());
   std::vector<int8_t> packed(
       shears_uk_qconv_filter_packed_size(t.cout, t.c, t.kh, t.kw));
   shears_uk_pack_qconv_filter(filter.data(), t.cout, t.c, t.kh, t.kw,
