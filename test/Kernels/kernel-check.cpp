@@ -649,8 +649,6 @@ void checkQGemm(const std::string &isa, int64_t m, int64_t k, int64_t n,
                      m * n);
 }
 
-/// qconv2d against integer loops: the input quantized as Kernels.h says
-/// (padding reads the zero point), exact integer sums, the f32 epilogue.
 /// qconv2d's reference: the input quantized (scale `aScale`, zero point
 /// `aZero`), exact integer sums, then scale, bias, residual and activation.
 SHEARS_UNSANITIZED void referenceQConv(const ConvCase &t, int64_t oh,
@@ -687,6 +685,8 @@ SHEARS_UNSANITIZED void referenceQConv(const ConvCase &t, int64_t oh,
         }
 }
 
+/// qconv2d against integer loops: the input quantized as Kernels.h says
+/// (padding reads the zero point), exact integer sums, the f32 epilogue.
 void checkQConv(const std::string &isa, const ConvCase &t) {
   const float aScale = 2.0f / 255, aZero = 120;
   int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
