@@ -408,6 +408,15 @@ const ShearsUKernelSymbol *shears_uk_symbols(void);
  * (the compiler's, or one linked into a compiled model) has its own pool. */
 SHEARS_UK_EXPORT int shears_uk_set_num_threads(int threads);
 
+/* Runs task(ctx, i, worker) for i in [0, count) on the kernels' threads
+ * (shears_uk_set_num_threads), worker in [0, threads); returns when all are
+ * done. Kernels that a task calls run on its thread alone: the C runtime
+ * runs the chunks of a batch this way, a chunk a thread (shearsModelRun). */
+SHEARS_UK_EXPORT void
+shears_uk_parallel_for(int64_t count,
+                       void (*task)(void *ctx, int64_t index, int worker),
+                       void *ctx);
+
 /* Kernel time by call site, for tools that attribute it to layers (shears
  * report --measure). Code lowered with shears-lower-ukernels{profile-sites}
  * calls shears_uk_profile_site(i) before its i-th kernel call (the module's

@@ -227,8 +227,11 @@ SHEARS_RUNTIME_EXPORT int shearsModelRun(ShearsModel *model,
 /// only on that image): a larger batch runs as calls on consecutive chunks
 /// of at most this many images, so that each call's intermediates stay in
 /// the caches, and the outputs are put together. 0 (the default): as many
-/// as keep the model's workspace within 16 MiB. The outputs do not depend on
-/// it. Returns 0, or nonzero with `*error` set for a negative count.
+/// as keep the model's workspace within 16 MiB. On N threads a batch that is
+/// a multiple of N runs as N equal shares at once, each on one thread in
+/// chunks of at most this many images, in a workspace of its own. The
+/// outputs do not depend on it. Returns 0, or nonzero with `*error` set for
+/// a negative count.
 SHEARS_RUNTIME_EXPORT int
 shearsModelSetBatchChunk(ShearsModel *model, int64_t images, char **error);
 
@@ -248,6 +251,16 @@ SHEARS_RUNTIME_EXPORT int shearsModelSetThreads(ShearsModel *model,
 /// copy of the kernels). A library model finds its own.
 SHEARS_RUNTIME_EXPORT void
 shearsModelSetThreadControl(ShearsModel *model, int (*setThreads)(int));
+
+/// For embedders that JIT: the function that runs tasks on the threads of
+/// those kernels (shears_uk_parallel_for). With it, a batch that the threads
+/// share evenly runs a share a thread (see shearsModelRun); without it, each
+/// kernel uses every thread. A library model finds its own.
+SHEARS_RUNTIME_EXPORT void shearsModelSetParallelFor(
+    ShearsModel *model,
+    void (*parallelFor)(int64_t count,
+                        void (*task)(void *ctx, int64_t index, int worker),
+                        void *ctx));
 
 /// For embedders that JIT a GPU model: the GPU runtime's error report (see
 /// shears_gpu_take_error above), checked when this is called and after each

@@ -368,6 +368,7 @@ ShearsModel *shears::jitCompile(ModuleOp module, std::string &error) {
   }
   (void)owner.release(); // Owned by the model now.
   shearsModelSetThreadControl(model, shears_uk_set_num_threads);
+  shearsModelSetParallelFor(model, shears_uk_parallel_for);
   // The engine's constructors loaded the kernels, or failed to.
   if (gpu && shearsModelSetDeviceControl(model, shears_gpu_take_error, release,
                                          &message) != 0) {

@@ -68,6 +68,12 @@ struct Pool {
 Pool pool;
 std::atomic<int64_t> minWorkPerThread{1 << 18};
 
+/// The worker whose task this thread is running, or -1 outside tasks. A
+/// parallelFor inside a task (a kernel called by one chunk of a batch that
+/// shears_uk_parallel_for runs on every thread) runs on this thread alone,
+/// with this worker's scratch.
+__thread int taskWorker = -1;
+
 /// AMD family 0x19 (Zen 3 and 4; of those only Zen 4 runs the AVX-512
 /// kernels): 512-bit multiply-adds at half rate (ThreadPool.h).
 bool halfRateWideFMA() {
@@ -103,6 +109,7 @@ inline void relax(int spin) {
 }
 
 void runTasks(int worker) {
+  taskWorker = worker;
   for (int k = 0; k < pool.active; ++k) {
     Share &share = pool.shares[(worker + k) % pool.active];
     for (;;) {
@@ -113,6 +120,7 @@ void runTasks(int worker) {
       pool.pending.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
+  taskWorker = -1;
 }
 
 /// A job is live at an even generation other than the last one seen.
@@ -260,6 +268,8 @@ void shears::uk::setPairPanels(bool on) {
 }
 
 int shears::uk::numWorkers() {
+  if (taskWorker >= 0)
+    return 1;
   if (pool.wanted == 0)
     pool.wanted = onlineCPUs();
   return pool.wanted;
@@ -278,6 +288,11 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
                              void *ctx, int64_t work) {
   if (count <= 0)
     return;
+  if (taskWorker >= 0) { // Inside a task: on this thread.
+    for (int64_t i = 0; i < count; ++i)
+      task(ctx, i, taskWorker);
+    return;
+  }
   pthread_mutex_lock(&pool.callMutex);
   int threads = numWorkers();
   if (threads > count)
@@ -290,8 +305,10 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
   if (threads > pool.threads)
     threads = pool.threads;
   if (threads <= 1) {
+    taskWorker = 0;
     for (int64_t i = 0; i < count; ++i)
       task(ctx, i, 0);
+    taskWorker = -1;
     pthread_mutex_unlock(&pool.callMutex);
     return;
   }
@@ -320,6 +337,13 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
   for (int spin = 0; pool.pending.load(std::memory_order_acquire) != 0; ++spin)
     relax(spin);
   pthread_mutex_unlock(&pool.callMutex);
+}
+
+extern "C" void shears_uk_parallel_for(int64_t count,
+                                       void (*task)(void *, int64_t, int),
+                                       void *ctx) {
+  // Work enough for every thread: the tasks are whole runs of a model.
+  parallelFor(count, task, ctx, INT64_MAX);
 }
 
 //===----------------------------------------------------------------------===//

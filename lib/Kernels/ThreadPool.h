@@ -22,6 +22,8 @@ namespace shears::uk {
 /// alone. `work` (multiply-adds, or another measure of the same scale)
 /// bounds the threads woken: one per setMinWorkPerThread's amount, since waking a
 /// thread costs tens of microseconds.
+/// Inside a task (shears_uk_parallel_for's chunks of a batch) it runs every
+/// task on the calling thread, with that task's worker.
 void parallelFor(int64_t count, void (*task)(void *, int64_t, int),
                  void *ctx, int64_t work);
 

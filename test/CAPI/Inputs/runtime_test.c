@@ -145,10 +145,25 @@ static void timesTen(void **args) {
 }
 
 static int calls = 0;
-// timesTen, counting its calls.
+static int64_t callRows[16];
+// timesTen, counting its calls and noting the rows of each.
 static void timesTenCounted(void **args) {
+  if (calls < 16)
+    callRows[calls] = ((const MemRef2 *)args[1])->sizes[0];
   ++calls;
   timesTen(args);
+}
+
+// A stand-in for the kernels' threads: 2 of them, whose pool runs the tasks
+// last first.
+static int twoThreads(int threads) {
+  (void)threads;
+  return 2;
+}
+static void lastFirst(int64_t count, void (*task)(void *, int64_t, int),
+                      void *ctx) {
+  for (int64_t i = count - 1; i >= 0; --i)
+    task(ctx, i, (int)(i % 2));
 }
 // timesTen that returns one row whatever it gets: a model whose signature
 // claims a batch it does not keep.
@@ -194,6 +209,36 @@ static void checkBatchChunks(void) {
     printf("\n");
     shearsTensorFree(b);
   }
+  // On 2 threads a batch of 6 runs as 2 shares of 3 rows at once, each in
+  // chunks of at most 2 (1 and 2 rows); a batch of 5 in chunks one after
+  // another.
+  shearsModelSetThreadControl(model, twoThreads);
+  shearsModelSetParallelFor(model, lastFirst);
+  shearsModelSetBatchChunk(model, 2, NULL);
+  int64_t shape6[] = {6, 2};
+  float values6[12];
+  for (int i = 0; i < 12; ++i)
+    values6[i] = (float)i;
+  ShearsTensor *a6 =
+      shearsTensorCreate(SHEARS_DTYPE_F32, 2, shape6, values6, NULL);
+  for (int n = 6; n >= 5; --n) {
+    ShearsTensor *in = n == 6 ? a6 : a;
+    calls = 0;
+    error = NULL;
+    int status =
+        shearsModelRun(model, (const ShearsTensor *const *)&in, 1, &b, &error);
+    report("shared run", status == 0, error);
+    printf("batch %d on 2 threads: %d calls, rows", n, calls);
+    for (int i = 0; i < calls && i < 16; ++i)
+      printf(" %lld", (long long)callRows[i]);
+    printf(", b [%lldx%lld]:", (long long)shearsTensorShape(b)[0],
+           (long long)shearsTensorShape(b)[1]);
+    for (int i = 0; i < 2 * n; ++i)
+      printf(" %g", ((const float *)shearsTensorData(b))[i]);
+    printf("\n");
+    shearsTensorFree(b);
+  }
+  shearsTensorFree(a6);
   error = NULL;
   report("negative chunk", shearsModelSetBatchChunk(model, -1, &error) == 0,
          error);
