@@ -227,9 +227,10 @@ SHEARS_RUNTIME_EXPORT int shearsModelRun(ShearsModel *model,
 /// only on that image): a larger batch runs as calls on consecutive chunks
 /// of at most this many images, so that each call's intermediates stay in
 /// the caches, and the outputs are put together. 0 (the default): as many
-/// as keep the model's workspace within 16 MiB. On N threads a batch that is
-/// a multiple of N runs as N equal shares at once, each on one thread in
-/// chunks of at most this many images, in a workspace of its own. The
+/// as keep the model's workspace within 16 MiB (16 / N MiB each when N
+/// chunks run at once). On N threads a batch that is a multiple of N runs
+/// as N equal shares at once, each on one thread in chunks of at most this
+/// many images, in a workspace of its own. The
 /// outputs do not depend on it. Returns 0, or nonzero with `*error` set for
 /// a negative count.
 SHEARS_RUNTIME_EXPORT int

@@ -261,7 +261,9 @@ class CompiledModel:
         outputs depend on that image only; the signature's "batch"): a larger
         batch runs as calls on chunks of at most this many images, whose
         intermediates stay in the caches. 0 (the default): as many as keep
-        the model's workspace within 16 MiB. Outputs do not depend on it.
+        the model's workspace within 16 MiB (divided among the threads when
+        a batch that they share evenly runs a share a thread, all at once).
+        Outputs do not depend on it.
         Raises shears.Error for a negative count."""
         if isinstance(images, bool) or not isinstance(images, int):
             raise TypeError(f"images must be an int, got {type(images).__name__}")
