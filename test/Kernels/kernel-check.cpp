@@ -772,6 +772,12 @@ int main() {
       {1, 4, 9, 20, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 4, res},
       {1, 6, 14, 14, 6, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 6, bias | clip},
       {1, 4, 11, 12, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 4, bias | clip},
+      // Depthwise 3x3 over small planes of the input's size, each plane one
+      // flat run of vectors (AVX-512): 7x7 (4 vectors, ragged), 8 rows of
+      // 5, padding only at the bottom and the left.
+      {2, 20, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 20, bias | res | clip},
+      {1, 16, 8, 5, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, bias | relu},
+      {1, 12, 6, 8, 12, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 12, res},
       // Stride 2 over rows long enough for vector gathers (a stem).
       {1, 3, 70, 70, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, bias | relu},
       // Unit strides with dilation and uneven padding; several row bands.
@@ -843,6 +849,7 @@ int main() {
         {1, 4, 112, 112, 0, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 0, 0}, // ceil mode
         {1, 2, 9, 10, 0, 3, 2, 1, 3, 1, 0, 1, 2, 2, 1, 0, res | clip},
         {1, 6, 27, 35, 0, 2, 2, 2, 2, 0, 0, 1, 1, 1, 1, 0, res | relu}, // ceil
+        {2, 9, 7, 7, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, res}, // flat planes
     };
     for (const ConvCase &p : pools)
       checkMaxPool(isa, p);
