@@ -172,6 +172,39 @@ static void firstRowOnly(void **args) {
   ((MemRef2 *)args[0])->sizes[0] = 1;
 }
 
+// A batch of n rows of 2 floats, 0, 1, 2, ... (n <= 8).
+static ShearsTensor *rowsTensor(int64_t n) {
+  int64_t shape[] = {n, 2};
+  float values[16];
+  for (int i = 0; i < 2 * n; ++i)
+    values[i] = (float)i;
+  return shearsTensorCreate(SHEARS_DTYPE_F32, 2, shape, values, NULL);
+}
+
+// Runs `model` on `in`, a batch of 2-float rows, and prints `what`, the
+// calls it took (with the rows of each if `rows`) and the outputs.
+static void runAndPrint(ShearsModel *model, ShearsTensor *in, const char *label,
+                        const char *what, int rows) {
+  ShearsTensor *b = NULL;
+  char *error = NULL;
+  calls = 0;
+  int status =
+      shearsModelRun(model, (const ShearsTensor *const *)&in, 1, &b, &error);
+  report(label, status == 0, error);
+  printf("%s: %d calls", what, calls);
+  if (rows) {
+    printf(", rows");
+    for (int i = 0; i < calls && i < 16; ++i)
+      printf(" %lld", (long long)callRows[i]);
+  }
+  int64_t n = shearsTensorShape(b)[0];
+  printf(", b [%lldx%lld]:", (long long)n, (long long)shearsTensorShape(b)[1]);
+  for (int64_t i = 0; i < 2 * n; ++i)
+    printf(" %g", ((const float *)shearsTensorData(b))[i]);
+  printf("\n");
+  shearsTensorFree(b);
+}
+
 // A batch-separable model (its signature's "batch") runs a batch larger
 // than its chunk as calls on chunks, the outputs put together.
 static void checkBatchChunks(void) {
@@ -183,31 +216,16 @@ static void checkBatchChunks(void) {
   ShearsModel *model =
       shearsModelCreate(timesTenCounted, signature, NULL, NULL, &error);
   report("batch model", model != NULL, error);
-  int64_t shape[] = {5, 2};
-  float values[10];
-  for (int i = 0; i < 10; ++i)
-    values[i] = (float)i;
-  ShearsTensor *a =
-      shearsTensorCreate(SHEARS_DTYPE_F32, 2, shape, values, NULL);
+  ShearsTensor *a = rowsTensor(5);
   ShearsTensor *b = NULL;
   int64_t chunks[] = {2, 0, 5};
   for (int c = 0; c < 3; ++c) {
     error = NULL;
     report("set chunk", shearsModelSetBatchChunk(model, chunks[c], &error) == 0,
            error);
-    calls = 0;
-    error = NULL;
-    int status =
-        shearsModelRun(model, (const ShearsTensor *const *)&a, 1, &b, &error);
-    report("chunked run", status == 0, error);
-    const float *out = shearsTensorData(b);
-    printf("chunk %lld: %d calls, b [%lldx%lld]:", (long long)chunks[c], calls,
-           (long long)shearsTensorShape(b)[0],
-           (long long)shearsTensorShape(b)[1]);
-    for (int i = 0; i < 10; ++i)
-      printf(" %g", out[i]);
-    printf("\n");
-    shearsTensorFree(b);
+    char what[32];
+    snprintf(what, sizeof(what), "chunk %lld", (long long)chunks[c]);
+    runAndPrint(model, a, "chunked run", what, 0);
   }
   // On 2 threads a batch of 6 runs as 2 shares of 3 rows at once, each in
   // chunks of at most 2 (1 and 2 rows); a batch of 5 in chunks one after
@@ -215,36 +233,17 @@ static void checkBatchChunks(void) {
   shearsModelSetThreadControl(model, twoThreads);
   shearsModelSetParallelFor(model, lastFirst);
   shearsModelSetBatchChunk(model, 2, NULL);
-  int64_t shape6[] = {6, 2};
-  float values6[12];
-  for (int i = 0; i < 12; ++i)
-    values6[i] = (float)i;
-  ShearsTensor *a6 =
-      shearsTensorCreate(SHEARS_DTYPE_F32, 2, shape6, values6, NULL);
-  for (int n = 6; n >= 5; --n) {
-    ShearsTensor *in = n == 6 ? a6 : a;
-    calls = 0;
-    error = NULL;
-    int status =
-        shearsModelRun(model, (const ShearsTensor *const *)&in, 1, &b, &error);
-    report("shared run", status == 0, error);
-    printf("batch %d on 2 threads: %d calls, rows", n, calls);
-    for (int i = 0; i < calls && i < 16; ++i)
-      printf(" %lld", (long long)callRows[i]);
-    printf(", b [%lldx%lld]:", (long long)shearsTensorShape(b)[0],
-           (long long)shearsTensorShape(b)[1]);
-    for (int i = 0; i < 2 * n; ++i)
-      printf(" %g", ((const float *)shearsTensorData(b))[i]);
-    printf("\n");
-    shearsTensorFree(b);
-  }
+  ShearsTensor *a6 = rowsTensor(6);
+  runAndPrint(model, a6, "shared run", "batch 6 on 2 threads", 1);
+  runAndPrint(model, a, "shared run", "batch 5 on 2 threads", 1);
   shearsTensorFree(a6);
   error = NULL;
   report("negative chunk", shearsModelSetBatchChunk(model, -1, &error) == 0,
          error);
   // A bad input is reported with the whole batch's shape.
   shearsModelSetBatchChunk(model, 2, NULL);
-  ShearsTensor *i8 = shearsTensorCreate(SHEARS_DTYPE_I8, 2, shape, NULL, NULL);
+  ShearsTensor *i8 =
+      shearsTensorCreate(SHEARS_DTYPE_I8, 2, shearsTensorShape(a), NULL, NULL);
   error = NULL;
   report("chunked dtype",
          shearsModelRun(model, (const ShearsTensor *const *)&i8, 1, &b,
