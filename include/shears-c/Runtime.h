@@ -230,9 +230,8 @@ SHEARS_RUNTIME_EXPORT int shearsModelRun(ShearsModel *model,
 /// as keep the model's workspace within 16 MiB (16 / N MiB each when N
 /// chunks run at once). On N threads a batch that is a multiple of N runs
 /// as N equal shares at once, each on one thread in chunks of at most this
-/// many images, in a workspace of its own. The
-/// outputs do not depend on it. Returns 0, or nonzero with `*error` set for
-/// a negative count.
+/// many images, in a workspace of its own. The outputs do not depend on it.
+/// Returns 0, or nonzero with `*error` set for a negative count.
 SHEARS_RUNTIME_EXPORT int
 shearsModelSetBatchChunk(ShearsModel *model, int64_t images, char **error);
 

@@ -666,6 +666,11 @@ struct ChunkCalls {
   ShearsTensor **parts;
   char **errors;
   int *status;
+
+  /// Where chunk c's call puts its outputs.
+  ShearsTensor **partsOf(int64_t c) const {
+    return parts + (allAtOnce ? c : 0) * model->signature.numOutputs;
+  }
 };
 } // namespace
 
@@ -673,7 +678,6 @@ struct ChunkCalls {
 /// workspace `slot` (-1: the model's own, under its mutex).
 static void callChunk(ChunkCalls &calls, int64_t c, int slot) {
   size_t numInputs = calls.numInputs;
-  size_t numOutputs = calls.model->signature.numOutputs;
   int64_t b0 = calls.starts[c], images = calls.starts[c + 1] - b0;
   auto **views = static_cast<ShearsTensor **>(
       calloc(numInputs + 1, sizeof(ShearsTensor *)));
@@ -695,9 +699,8 @@ static void callChunk(ChunkCalls &calls, int64_t c, int slot) {
                          static_cast<char *>(in->data) + b0 * perImage, error);
     failed = !views[i];
   }
-  ShearsTensor **parts = calls.parts + (calls.allAtOnce ? c : 0) * numOutputs;
-  calls.status[c] = failed || runWhole(calls.model, views, numInputs, parts,
-                                       error, slot) != 0;
+  calls.status[c] = failed || runWhole(calls.model, views, numInputs,
+                                       calls.partsOf(c), error, slot) != 0;
   for (size_t i = 0; views && i < numInputs; ++i)
     shearsTensorFree(views[i]);
   free(views);
@@ -744,29 +747,21 @@ static int runInChunks(ShearsModel *model, const ShearsTensor *const *inputs,
           },
           &calls);
     } else {
-      for (int64_t c = 0; c < chunks; ++c)
-        calls.status[c] = 1;
       setError(error, "out of memory");
       failed = true;
     }
     pthread_mutex_unlock(&model->mutex);
   }
+  // The first call failed (a shape check): nothing ran. Whole, the run
+  // fails the same way, with the batch's shapes in the message.
+  bool rerunWhole = false;
   for (int64_t c = 0; c < chunks && !failed; ++c) {
-    ShearsTensor **parts = calls.parts + (parallel ? c : 0) * numOutputs;
+    ShearsTensor **parts = calls.partsOf(c);
     if (!parallel)
       callChunk(calls, c, -1);
     if (calls.status[c] && c == 0 && calls.errors[0]) {
-      // The first call failed (a shape check): nothing ran. Whole, the run
-      // fails the same way, with the batch's shapes in the message.
-      for (int64_t d = 0; d < chunks; ++d)
-        shearsFreeString(calls.errors[d]);
-      for (size_t j = 0; j < step * numOutputs; ++j)
-        shearsTensorFree(calls.parts[j]);
-      free(calls.parts);
-      free(calls.errors);
-      free(calls.status);
-      free(shape);
-      return runWhole(model, inputs, numInputs, outputs, error);
+      rerunWhole = failed = true;
+      break;
     }
     if (calls.status[c]) {
       if (error && calls.errors[c]) {
@@ -826,6 +821,8 @@ static int runInChunks(ShearsModel *model, const ShearsTensor *const *inputs,
   free(calls.errors);
   free(calls.status);
   free(shape);
+  if (rerunWhole)
+    return runWhole(model, inputs, numInputs, outputs, error);
   return failed ? 1 : 0;
 }
 
