@@ -663,38 +663,75 @@ packIm2col(const Conv &cv, const float *image, int64_t p0, int64_t k0,
     runs[numRuns++] = {q, len, oh, ow};
     q += len;
   }
+  // A run's columns [lo, hi) that fall in the input, for tap (i, j): out[t]
+  // = src[t * sw] there, zero elsewhere (false: its input row is padding).
+  struct Source {
+    int64_t q, lo, hi, offset; // row + q + t <- plane + offset + t * sw
+  };
+  auto sourceOf = [&](const Run &run, int64_t i, int64_t j, Source &s) {
+    int64_t ih = run.oh * cv.sh - cv.pt + i * cv.dh;
+    if (ih < 0 || ih >= cv.h)
+      return false;
+    int64_t iw0 = run.ow * cv.sw - cv.pl + j * cv.dw;
+    // Columns t with 0 <= iw0 + t * sw < w.
+    // (No division for strides 1 and 2: this runs for every k and run.)
+    auto columns = [&](int64_t n) {
+      return cv.sw == 1 ? n : cv.sw == 2 ? (n + 1) >> 1 : ceilDiv(n, cv.sw);
+    };
+    int64_t lo = iw0 >= 0 ? 0 : columns(-iw0);
+    int64_t hi = iw0 >= cv.w ? 0 : columns(cv.w - iw0);
+    lo = min64(lo, run.len);
+    hi = max64(lo, min64(hi, run.len));
+    s = {run.q, lo, hi, ih * cv.w + iw0};
+    return true;
+  };
+  auto gather = [&](float *row, const float *plane, const Source &s) {
+    float *out = row + s.q;
+    const float *src = plane + s.offset;
+    if (cv.sw == 1) {
+      copyRun(out + s.lo, src + s.lo, s.hi - s.lo);
+    } else if (cv.sw == 2) {
+      gatherEven(out + s.lo, src + 2 * s.lo, s.hi - s.lo);
+    } else {
+      for (int64_t t = s.lo; t < s.hi; ++t)
+        out[t] = src[t * cv.sw];
+    }
+  };
   int64_t taps = cv.kh * cv.kw;
+  if (taps == 1) {
+    // A strided 1x1 convolution: every k-row reads the same columns of its
+    // plane, found once. Where they cover the pixels (no padding), only
+    // the columns past them are zeroed (resnet18's 64x56x56 -> 128 stride
+    // 2 at batch 1: 113 -> 152 GFLOP/s, 0.105 -> 0.084 ms).
+    Source sources[kPackRuns];
+    int numSources = 0;
+    int64_t covered = 0;
+    for (int r = 0; r < numRuns; ++r)
+      if (sourceOf(runs[r], 0, 0, sources[numSources])) {
+        covered += sources[numSources].hi - sources[numSources].lo;
+        ++numSources;
+      }
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      const float *plane = image + (k0 + kk) * cv.h * cv.w;
+      float *row = dst + kk * stride;
+      if (covered < valid)
+        zeroRow(row);
+      else if (valid < width)
+        zeroRun(row + valid, width - valid);
+      for (int r = 0; r < numSources; ++r)
+        gather(row, plane, sources[r]);
+    }
+    return;
+  }
   int64_t ch = k0 / taps, i = (k0 % taps) / cv.kw, j = k0 % cv.kw;
   for (int64_t kk = 0; kk < kc; ++kk) {
     const float *plane = image + ch * cv.h * cv.w;
     float *row = dst + kk * stride;
     zeroRow(row);
-    for (int r = 0; r < numRuns; ++r) {
-      const Run &run = runs[r];
-      int64_t ih = run.oh * cv.sh - cv.pt + i * cv.dh;
-      if (ih < 0 || ih >= cv.h)
-        continue;
-      const float *src = plane + ih * cv.w;
-      int64_t iw0 = run.ow * cv.sw - cv.pl + j * cv.dw;
-      // Columns t with 0 <= iw0 + t * sw < w.
-      // (No division for strides 1 and 2: this runs for every k and run.)
-      auto columns = [&](int64_t n) {
-        return cv.sw == 1 ? n : cv.sw == 2 ? (n + 1) >> 1 : ceilDiv(n, cv.sw);
-      };
-      int64_t lo = iw0 >= 0 ? 0 : columns(-iw0);
-      int64_t hi = iw0 >= cv.w ? 0 : columns(cv.w - iw0);
-      lo = min64(lo, run.len);
-      hi = max64(lo, min64(hi, run.len));
-      float *out = row + run.q;
-      if (cv.sw == 1) {
-        copyRun(out + lo, src + iw0 + lo, hi - lo);
-      } else if (cv.sw == 2) {
-        gatherEven(out + lo, src + iw0 + 2 * lo, hi - lo);
-      } else {
-        for (int64_t t = lo; t < hi; ++t)
-          out[t] = src[iw0 + t * cv.sw];
-      }
-    }
+    Source source;
+    for (int r = 0; r < numRuns; ++r)
+      if (sourceOf(runs[r], i, j, source))
+        gather(row, plane, source);
     if (++j == cv.kw) {
       j = 0;
       if (++i == cv.kh) {

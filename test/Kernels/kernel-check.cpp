@@ -803,6 +803,11 @@ int main() {
       {2, 8, 40, 40, 300, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
       // A strided 1x1 over rows of more than 16 outputs, padded, odd sizes.
       {1, 9, 41, 37, 20, 1, 1, 2, 2, 1, 1, 0, 1, 1, 1, 1, bias | relu},
+      // Strided 1x1s whose columns are found once a panel group: no
+      // padding over two images (15x17: a ragged last panel), and stride 3
+      // with uneven padding.
+      {2, 24, 29, 33, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
+      {1, 10, 20, 22, 16, 1, 1, 3, 3, 1, 0, 1, 2, 1, 1, 1, bias},
       // Channel panels over runs of at most 7 pixels: tiles of two panels
       // and a ragged third (stride 1 onto 7x7, stride 2 onto 6x7).
       {2, 40, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
