@@ -44,6 +44,12 @@
 //     (a guest's lscpu does not show it): 2-thread rows measured then share
 //     one core's multiply-add units. Medians of `rounds`.
 //
+//   kernel_probe sync [rounds]
+//     What a kernel call's hand-out of tasks costs on 2 threads against 1:
+//     shears_uk_parallel_for of 8 tasks (a kernel's usual count on 2
+//     threads) that each touch one line of their own, back to back.
+//     Medians of `rounds` of 100000 calls.
+//
 // Build and run (after `ninja -C build shears_kernels`):
 //   clang++-22 -O2 -std=c++17 -mavx512f -mfma -Iinclude -Ibuild/include \
 //     bench/kernel_probe.cpp build/lib/libshears_kernels.a -lpthread \
@@ -577,6 +583,29 @@ int peak(int rounds) {
   return 0;
 }
 
+/// One cache line of its own per task (sync).
+alignas(64) float syncLines[8][16];
+void touchLine(void *, int64_t task, int) { syncLines[task][0] += 1.0f; }
+
+int sync(int rounds) {
+  constexpr int kCalls = 100000;
+  printf("| threads | us a call of 8 tiny tasks |\n| ---: | ---: |\n");
+  for (int threads = 1; threads <= 2; ++threads) {
+    shears_uk_set_num_threads(threads);
+    std::vector<double> times;
+    for (int r = 0; r < rounds; ++r) {
+      for (int i = 0; i < 1000; ++i) // Workers awake and spinning.
+        shears_uk_parallel_for(8, touchLine, nullptr);
+      double start = now();
+      for (int i = 0; i < kCalls; ++i)
+        shears_uk_parallel_for(8, touchLine, nullptr);
+      times.push_back((now() - start) / kCalls * 1e6);
+    }
+    printf("| %d | %.2f |\n", threads, median(times));
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -588,11 +617,13 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   int count = argc > 2 ? atoi(argv[2]) : 0;
   if (strcmp(mode, "layout") && strcmp(mode, "chain") &&
-      strcmp(mode, "memory") && strcmp(mode, "peak")) {
+      strcmp(mode, "memory") && strcmp(mode, "peak") && strcmp(mode, "sync")) {
     fprintf(stderr, "usage: kernel_probe layout [rounds] | chain [iterations] "
-                    "| memory [rounds] | peak [rounds]\n");
+                    "| memory [rounds] | peak [rounds] | sync [rounds]\n");
     return 2;
   }
+  if (!strcmp(mode, "sync"))
+    return sync(count > 0 ? count : 5);
   if (!conv || !__builtin_cpu_supports("avx512f")) {
     fprintf(stderr, "kernel_probe: needs AVX-512 and the avx512 kernels\n");
     return 1;
