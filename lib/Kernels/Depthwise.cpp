@@ -216,17 +216,17 @@ inline void rowTaps(const float *row, const __mmask16 *cols, VF fill, VF *v) {
   }
 }
 
+/// The loads rowTaps makes of an input row: K shifted ones, or a pair per
+/// two taps with stride 2.
+template <int K, int S> constexpr int kTapLoads = S == 1 ? K : K == 3 ? 4 : 2;
+
 /// The masks of rowTaps's loads for output vector x.
 template <int K, int S>
 void tapColumns(const PlaneTaps &p, int64_t x, __mmask16 *cols) {
   int64_t c0 = x * S - p.pl;
-  if constexpr (S == 1) {
-    for (int j = 0; j < K; ++j)
-      cols[j] = inRow(c0 + j, p.w);
-  } else {
-    for (int k = 0; k < 4; ++k)
-      cols[k] = inRow(c0 + (k & 1) * W + (k >> 1) * 2, p.w);
-  }
+  for (int k = 0; k < kTapLoads<K, S>; ++k)
+    cols[k] = S == 1 ? inRow(c0 + k, p.w)
+                     : inRow(c0 + (k & 1) * W + (k >> 1) * 2, p.w);
 }
 
 /// Four output rows from y, output vector x, of a K x K filter (or max
@@ -309,7 +309,7 @@ void directPlane(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
     // unmasked: a masked load is a load and a blend (64x112x112 3x3 stride
     // 2 max pooling alone 0.93x the time, inside squeezenet1_1 0.91-0.97x).
     bool full = true;
-    for (int k = 0; k < (S == 1 ? K : 4); ++k)
+    for (int k = 0; k < kTapLoads<K, S>; ++k)
       full = full && cols[k] == 0xFFFF;
     for (int64_t y = y0; y < y1; y += R) {
       if (next < nextEnd) {
