@@ -310,6 +310,17 @@ inline void storeTile(VF (&acc)[R][V], float *c, int64_t ldc,
 // gemm
 //===----------------------------------------------------------------------===//
 
+/// A GEMM's output laid out transposed, in images (channel panels'
+/// convolutions, NCHW): row m is pixel first + m of images of `pixels`
+/// pixels each, column j its channel j, `pixels` floats after channel j - 1
+/// and `image` floats (residualImage in the residual) after the same
+/// channel of the image before. Null `out`: the GEMM stores to C.
+struct TransposedStore {
+  float *out; // Image 0's channel 0.
+  const float *residual;
+  int64_t first, pixels, image, residualImage;
+};
+
 /// C[m, n] (row-major, ldc = n) = A * B with B packed (Kernels.h, k rows per
 /// panel); A is packed tile by tile by the caller's packer.
 struct Gemm {
@@ -320,6 +331,9 @@ struct Gemm {
   // The B that the task multiplies next (laid out as b; null: none), whose
   // first slabs the last ones of b prefetch.
   const float *bNext;
+  // Where the last k-block's tiles go instead of C, with the epilogue (its
+  // bias by column; earlier k-blocks sum in C): see TransposedStore.
+  TransposedStore outT;
 };
 
 /// Vectors along N of a GEMM tile R rows high: the widest of 4, 2 or 1
@@ -343,6 +357,63 @@ struct ATile {
   int64_t step;
 };
 
+/// The last k-block of a tile (rows [row, row + rows) and the columns from
+/// col, `vectors` vectors of accumulators a row) to gm.outT with the
+/// epilogue, its rows in runs of one image each; with `accumulate`, the
+/// k-blocks before are added from C. Each vector of W columns is transposed
+/// in registers (rows past `rows` zero), then each column's rows stored. In
+/// place of a pass over a block's C^T after its GEMM (storeTransposed):
+/// 256x14x14 -> 1024 with its residual spent 14% of its time there on 1
+/// thread and 25% on 2, where its stores to lines that the other core had
+/// touched last waited with no multiply-adds to overlap them.
+inline void storeTransposedTile(const Gemm &gm, const VF *acc, int vectors,
+                                int64_t row, int rows, int64_t col,
+                                bool accumulate) {
+  const TransposedStore &t = gm.outT;
+  // Runs of the tile's rows [lo, hi) in one image: row r's column j at
+  // out[j * pixels + r] (out where row 0 would be, maybe before the image).
+  struct Run {
+    float *out;
+    const float *residual;
+    int lo, hi;
+  } runs[W];
+  int count = 0;
+  for (int lo = 0; lo < rows;) {
+    int64_t m = t.first + row + lo, n = m / t.pixels, pixel = m % t.pixels;
+    int hi = static_cast<int>(min64(rows, lo + t.pixels - pixel));
+    int64_t at = col * t.pixels + pixel - lo;
+    runs[count++] = {
+        t.out + n * t.image + at,
+        t.residual ? t.residual + n * t.residualImage + at : nullptr, lo, hi};
+    lo = hi;
+  }
+  const Epilogue &e = gm.epilogue;
+  const float *partial = gm.c + row * gm.n + col;
+  int cols = static_cast<int>(min64(vectors * W, gm.n - col));
+  for (int v = 0; v < vectors && v * W < cols; ++v) {
+    int channels = static_cast<int>(min64(W, cols - v * W));
+    VF block[W];
+    for (int r = 0; r < W; ++r) {
+      block[r] = r < rows ? acc[r * vectors + v] : VF{};
+      if (accumulate && r < rows)
+        block[r] += loadUpTo(partial + r * gm.n + v * W, channels);
+    }
+    transpose(block);
+    for (int j = 0; j < channels; ++j) {
+      int64_t at = (v * W + j) * t.pixels;
+      VF x = block[j];
+      if (e.bias)
+        x += splat(e.bias[col + v * W + j]);
+      for (const Run *run = runs; run < runs + count; ++run) {
+        VF y = x;
+        if (run->residual)
+          y += loadLanes(run->residual + at, run->lo, run->hi);
+        storeLanes(run->out + at, e.activate(y), run->lo, run->hi);
+      }
+    }
+  }
+}
+
 /// Rows [row, row + rows) of A times columns [col, col + TV * W) of the
 /// packed B.
 template <int R, int TV>
@@ -355,6 +426,11 @@ void gemmTile(const Gemm &gm, ATile a, int64_t k0, int64_t kc, int64_t row,
                   gm.b + (col / kGemmNR) * panelFloats + k0 * kGemmNR +
                       col % kGemmNR,
                   kGemmNR, panelFloats, acc, PV == TV ? ahead : 0);
+  if (last && gm.outT.out) {
+    static_assert(R <= W, "a tile's rows are one transposed vector");
+    storeTransposedTile(gm, &acc[0][0], TV, row, rows, col, !first);
+    return;
+  }
   int64_t offset = row * gm.n + col;
   storeTile(acc, gm.c + offset, gm.n,
             gm.epilogue.residual ? gm.epilogue.residual + offset : nullptr,
@@ -1165,11 +1241,11 @@ inline void sliceTileAny(int rows, int64_t kc, const float *base,
 }
 
 /// C^T (pixels [m0, m1) of the batch, image after image, one row of Mg
-/// floats each: row m - m0 at ct) back to NCHW output channels [j0, j1) of
-/// group g, with the epilogue: W pixels of one channel are a column of C^T;
-/// W channels at a time, a W x W block of it transposed in registers (it was
-/// a strided gather a vector, about 18 cycles each on Zen 4); the channels
-/// past the last whole W one at a time, by gathers.
+/// floats each: row m - m0 at ct; Winograd's outputs) back to NCHW output
+/// channels [j0, j1) of group g, with the epilogue: W pixels of one channel are
+/// a column of C^T; W channels at a time, a W x W block of it transposed in
+/// registers (it was a strided gather a vector, about 18 cycles each on Zen 4);
+/// the channels past the last whole W one at a time, by gathers.
 void storeTransposed(const Conv &cv, int64_t g, const float *ct0, int64_t m0,
                      int64_t m1, int64_t j0, int64_t j1) {
   const Epilogue &e = cv.epilogue;
@@ -1220,9 +1296,9 @@ void storeTransposed(const Conv &cv, int64_t g, const float *ct0, int64_t m0,
 
 /// Channel panels: one group, a block of pixel rows of im2col^T (pixels of
 /// all images in a row: the filter streams in once per block, not once per
-/// image) and a chunk of output-channel panels, as a GEMM into the worker's
-/// scratch C^T [pixels][Mg]; then C^T goes out to NCHW with the epilogue,
-/// once per output (a small pass: few pixels, a long reduction).
+/// image) and a chunk of output-channel panels, as a GEMM whose k-blocks
+/// before the last sum in the worker's scratch C^T [pixels][Mg]; each tile's
+/// last k-block goes out to NCHW with the epilogue (storeTransposedTile).
 void convChannelsTask(void *ctx, int64_t task, int worker) {
   const Conv &cv = *static_cast<const Conv *>(ctx);
   int64_t chunk = task % cv.chunks;
@@ -1287,6 +1363,18 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   gm.k = cv.k;
   gm.n = cv.mg;
   gm.kc = cv.kc;
+  // Each tile's last k-block goes straight to the output.
+  int64_t channel0 = g * cv.mg * cv.p;
+  gm.outT = {cv.output + channel0,
+             cv.epilogue.residual ? cv.epilogue.residual + channel0 : nullptr,
+             m0,
+             cv.p,
+             cv.cout * cv.p + cv.outSkip,
+             cv.cout * cv.p};
+  gm.epilogue = cv.epilogue;
+  gm.epilogue.residual = nullptr;
+  if (gm.epilogue.bias)
+    gm.epilogue.bias += g * cv.mg;
   if (inSlice) {
     // AVX-512: tiles of up to 14 pixels of a run read the slice in place
     // (no im2col copy), each panel's k-block of the filter kept in L1 for
@@ -1312,9 +1400,14 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
         int cols =
             static_cast<int>(min64(step * kGemmNR, cv.mg - panel * kGemmNR));
         // Rows x vectors of a tile into C^T (summed onto the k-blocks
-        // before).
+        // before); the last k-block's to the output.
         auto add = [&](const VF *acc, int vectors, int rows, int64_t pos) {
           float *c = gm.c + pos * cv.mg + panel * kGemmNR;
+          if (k0 + kc == cv.k) {
+            storeTransposedTile(gm, acc, vectors, pos, rows, panel * kGemmNR,
+                                k0 > 0);
+            return;
+          }
           for (int r = 0; r < rows; ++r, c += cv.mg, acc += vectors)
             for (int v = 0; v * W < cols; ++v) {
               int64_t lanes = min64(W, cols - v * W);
@@ -1375,8 +1468,6 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
             }
           return ATile{packed + row, width};
         });
-  storeTransposed(cv, g, gm.c, m0, m1, pb * kGemmNR,
-                  min64(cv.mg, pe * kGemmNR));
 }
 
 /// B^T d B of the patches of `count` tiles (count <= W; lane t of d[i][j]
