@@ -77,6 +77,25 @@ func.func @max_pool_ceil(%x: tensor<1x2x6x6xf32>) -> tensor<1x2x3x3xf32> {
 
 // -----
 
+// A global average pool sums each plane as one contiguous run, reassociable
+// (so that LLVM vectorizes it), then restores the kept dims; a dynamic batch
+// goes through.
+// CHECK-LABEL: func @global_avg_pool
+// CHECK: %[[FLAT:.+]] = tensor.collapse_shape %arg0 {{\[}}[0], [1], [2, 3]] : tensor<?x16x4x4xf32> into tensor<?x16x16xf32>
+// CHECK: %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%[[FLAT]] : tensor<?x16x16xf32>)
+// CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
+// CHECK: %[[MEAN:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<?x16x1xf32>)
+// CHECK: arith.constant 1.600000e+01 : f32
+// CHECK: arith.divf
+// CHECK: %[[N:.+]] = tensor.dim %arg0, %c0
+// CHECK: tensor.expand_shape %[[MEAN]] {{\[}}[0], [1], [2, 3]] output_shape [%[[N]], 16, 1, 1] : tensor<?x16x1xf32> into tensor<?x16x1x1xf32>
+func.func @global_avg_pool(%x: tensor<?x16x4x4xf32>) -> tensor<?x16x1x1xf32> {
+  %0 = shears.global_avg_pool %x : (tensor<?x16x4x4xf32>) -> tensor<?x16x1x1xf32>
+  return %0 : tensor<?x16x1x1xf32>
+}
+
+// -----
+
 // Broadcasting: a [C,1,1] operand indexes only the channel dim.
 // CHECK-DAG: #[[BCAST:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, 0, 0)>
 // CHECK-LABEL: func @broadcast_add
@@ -215,15 +234,18 @@ func.func @elementwise(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf32
 
 // -----
 
-// A reduction is a linalg.generic into the kept-dims shape; the mean then
-// divides by the count, and dropped dims are collapsed.
+// A reduction is a linalg.generic into the kept-dims shape (trailing reduced
+// dims as one, its sum reassociable); the mean then divides by the count,
+// and dropped dims are collapsed.
 // CHECK-LABEL: func.func @reduce_mean
-// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x8x1x1xf32>)
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
-// CHECK:   arith.addf
+// CHECK: tensor.collapse_shape %arg0 {{\[}}[0], [1], [2, 3]] : tensor<?x8x4x4xf32> into tensor<?x8x16xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x8x1xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK:   arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
 // CHECK: linalg.generic
 // CHECK:   arith.constant 1.600000e+01 : f32
 // CHECK:   arith.divf
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [%{{.*}}, 8, 1, 1] : tensor<?x8x1xf32> into tensor<?x8x1x1xf32>
 // CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<?x8x1x1xf32> into tensor<?x8xf32>
 func.func @reduce_mean(%x: tensor<?x8x4x4xf32>) -> tensor<?x8xf32> {
   %0 = shears.reduce_mean %x {axes = array<i64: 2, 3>, keepdims = false} : (tensor<?x8x4x4xf32>) -> tensor<?x8xf32>

@@ -197,17 +197,52 @@ FailureOr<Value> meanKeepDims(OpBuilder &b, Location loc, Value input,
       return failure();
     count *= type.getDimSize(axis);
   }
+  // Trailing reduced dims (a global average pool's H and W) are summed as
+  // one run of contiguous elements, and the sum may be reassociated: LLVM
+  // then vectorizes it, where the chain of one add after another over
+  // 13x13 outputs took squeezenet1_1's 1000-channel pool 60 us.
+  int64_t rank = type.getRank(), reduced = static_cast<int64_t>(axes.size());
+  bool trailing = reduced > 1;
+  for (int64_t axis : axes)
+    trailing = trailing && axis >= rank - reduced;
+  Value source = input;
+  SmallVector<int64_t> sumAxes(axes);
+  SmallVector<ReassociationIndices> groups;
+  if (trailing) {
+    for (int64_t d = 0; d < rank - reduced; ++d)
+      groups.push_back({d});
+    groups.push_back(llvm::to_vector(llvm::seq<int64_t>(rank - reduced, rank)));
+    source = tensor::CollapseShapeOp::create(b, loc, input, groups);
+    sumAxes = {rank - reduced};
+  }
+  auto reassoc = arith::FastMathFlagsAttr::get(b.getContext(),
+                                               arith::FastMathFlags::reassoc);
   Value sum = reduceKeepDims(
-      b, loc, input, axes, 0.0,
-      [](OpBuilder &nb, Location l, Value acc, Value v) -> Value {
-        return arith::AddFOp::create(nb, l, acc, v);
+      b, loc, source, sumAxes, 0.0,
+      [&](OpBuilder &nb, Location l, Value acc, Value v) -> Value {
+        return arith::AddFOp::create(nb, l, acc, v, reassoc);
       });
-  return elementwise(b, loc, tensorType(sum), sum,
-                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                       return arith::DivFOp::create(
-                           nb, l, a[0],
-                           floatConstant(nb, l, a[0].getType(), count));
-                     });
+  Value mean = elementwise(
+      b, loc, tensorType(sum), sum,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::DivFOp::create(
+            nb, l, a[0], floatConstant(nb, l, a[0].getType(), count));
+      });
+  if (!trailing)
+    return mean;
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t axis : axes)
+    shape[axis] = 1;
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(
+        type.isDynamicDim(d)
+            ? OpFoldResult(tensor::DimOp::create(b, loc, input, d).getResult())
+            : OpFoldResult(b.getIndexAttr(shape[d])));
+  return tensor::ExpandShapeOp::create(
+             b, loc, RankedTensorType::get(shape, type.getElementType()), mean,
+             groups, sizes)
+      .getResult();
 }
 
 } // namespace mlir::shears::lowering
