@@ -56,7 +56,8 @@ Value reduceKeepDims(
     double initValue,
     function_ref<Value(OpBuilder &, Location, Value, Value)> combine);
 
-/// The mean of `input` over `axes` with those dims kept as 1: a sum, then a
+/// The mean of `input` over `axes` with those dims kept as 1: a sum (which
+/// may be reassociated, over trailing axes collapsed into one), then a
 /// division by the count; failure when a reduced dim is dynamic.
 FailureOr<Value> meanKeepDims(OpBuilder &b, Location loc, Value input,
                               ArrayRef<int64_t> axes);
