@@ -50,6 +50,15 @@
 //     threads) that each touch one line of their own, back to back.
 //     Medians of `rounds` of 100000 calls.
 //
+//   kernel_probe stempool [rounds] [band]
+//     Whether running squeezenet1_1's stem (3x224x224 -> 64, 3x3 stride 2,
+//     relu) and the 3x3 stride-2 max pooling after it band by band (`band`
+//     pooled rows at a time, default 4: the stem's rows for them into a
+//     scratch that stays in L2, then their pooling) beats the two whole
+//     layers, whose 3.2 MB intermediate goes through L3: the library's two
+//     kernels either way, one thread, alternating, medians of `rounds` of
+//     200 calls; the outputs are compared.
+//
 // Build and run (after `ninja -C build shears_kernels`):
 //   clang++-22 -O2 -std=c++17 -mavx512f -mfma -Iinclude -Ibuild/include \
 //     bench/kernel_probe.cpp build/lib/libshears_kernels.a -lpthread \
@@ -606,6 +615,111 @@ int sync(int rounds) {
   return 0;
 }
 
+/// squeezenet1_1's stem and the max pooling after it (stempool).
+int stempool(ShearsUKernelFn conv, ShearsUKernelFn pool, int rounds,
+             int64_t band) {
+  shears_uk_set_num_threads(1);
+  const int64_t c = 3, h = 224, m = 64, oh = 111, ph = 55, k = c * 9;
+  std::vector<float> f(m * k);
+  srand(1);
+  for (float &v : f)
+    v = (rand() / float(RAND_MAX) - 0.5f) * 0.4f;
+  Buffer filter(allocate(shears_uk_conv_filter_packed_size(m, k, 1)));
+  shears_uk_pack_conv_filter(f.data(), m, k, 1, filter.get());
+  Buffer bias(allocate(m)), x(allocate(c * h * h)), y(allocate(m * oh * oh)),
+      pooled(allocate(m * ph * ph)), banded(allocate(m * ph * ph)),
+      xBand(allocate(c * (4 * band + 3) * h)),
+      yBand(allocate(m * (2 * band + 1) * oh));
+  for (int64_t i = 0; i < c * h * h; ++i)
+    x.get()[i] = rand() / float(RAND_MAX) - 0.5f;
+  for (int64_t i = 0; i < m; ++i)
+    bias.get()[i] = 0.01f * float(i % 7);
+  auto convIp = [&](int64_t ih, int64_t ohRows, int64_t *ip) {
+    for (int i = 0; i < SHEARS_UK_CONV_NUM_PARAMS; ++i)
+      ip[i] = 0;
+    ip[SHEARS_UK_CONV_C] = c;
+    ip[SHEARS_UK_CONV_H] = ih;
+    ip[SHEARS_UK_CONV_W] = h;
+    ip[SHEARS_UK_CONV_COUT] = m;
+    ip[SHEARS_UK_CONV_KH] = ip[SHEARS_UK_CONV_KW] = 3;
+    ip[SHEARS_UK_CONV_SH] = ip[SHEARS_UK_CONV_SW] = 2;
+    ip[SHEARS_UK_CONV_DH] = ip[SHEARS_UK_CONV_DW] = 1;
+    ip[SHEARS_UK_CONV_OH] = ohRows;
+    ip[SHEARS_UK_CONV_OW] = oh;
+    ip[SHEARS_UK_CONV_GROUPS] = 1;
+    ip[SHEARS_UK_CONV_FLAGS] =
+        SHEARS_UK_HAS_BIAS | (SHEARS_UK_ACT_RELU << SHEARS_UK_ACT_SHIFT);
+  };
+  // Max pooling of rows: each plane an image of one channel, so that the
+  // output planes keep the whole output's stride (OUT_STRIDE).
+  auto poolIp = [&](int64_t ih, int64_t phRows, int64_t *ip) {
+    for (int i = 0; i < SHEARS_UK_CONV_NUM_PARAMS; ++i)
+      ip[i] = 0;
+    ip[SHEARS_UK_CONV_C] = ip[SHEARS_UK_CONV_COUT] = 1;
+    ip[SHEARS_UK_CONV_GROUPS] = 1;
+    ip[SHEARS_UK_CONV_H] = ih;
+    ip[SHEARS_UK_CONV_W] = oh;
+    ip[SHEARS_UK_CONV_KH] = ip[SHEARS_UK_CONV_KW] = 3;
+    ip[SHEARS_UK_CONV_SH] = ip[SHEARS_UK_CONV_SW] = 2;
+    ip[SHEARS_UK_CONV_DH] = ip[SHEARS_UK_CONV_DW] = 1;
+    ip[SHEARS_UK_CONV_OH] = phRows;
+    ip[SHEARS_UK_CONV_OW] = ph;
+    ip[SHEARS_UK_CONV_OUT_STRIDE] = ph * ph;
+  };
+  float fparams[SHEARS_UK_F_NUM] = {};
+  auto whole = [&] {
+    int64_t ip[SHEARS_UK_CONV_NUM_PARAMS], dims[4] = {1, c, h, h};
+    convIp(h, oh, ip);
+    void *cb[4] = {x.get(), filter.get(), bias.get(), y.get()};
+    conv(cb, dims, ip, fparams);
+    poolIp(oh, ph, ip);
+    int64_t pdims[4] = {m, 1, oh, oh};
+    void *pb[2] = {y.get(), pooled.get()};
+    pool(pb, pdims, ip, fparams);
+  };
+  auto bands = [&] {
+    for (int64_t p0 = 0; p0 < ph; p0 += band) {
+      int64_t p1 = std::min(ph, p0 + band);
+      int64_t c0 = 2 * p0, c1 = std::min(oh, 2 * p1 + 1);
+      int64_t i0 = 2 * c0, i1 = std::min(h, 2 * c1 + 1);
+      for (int64_t ch = 0; ch < c; ++ch)
+        memcpy(xBand.get() + ch * (i1 - i0) * h, x.get() + (ch * h + i0) * h,
+               (i1 - i0) * h * sizeof(float));
+      int64_t ip[SHEARS_UK_CONV_NUM_PARAMS], dims[4] = {1, c, i1 - i0, h};
+      convIp(i1 - i0, c1 - c0, ip);
+      void *cb[4] = {xBand.get(), filter.get(), bias.get(), yBand.get()};
+      conv(cb, dims, ip, fparams);
+      poolIp(c1 - c0, p1 - p0, ip);
+      int64_t pdims[4] = {m, 1, c1 - c0, oh};
+      void *pb[2] = {yBand.get(), banded.get() + p0 * ph};
+      pool(pb, pdims, ip, fparams);
+    }
+  };
+  whole();
+  bands();
+  double diff = 0;
+  for (int64_t i = 0; i < m * ph * ph; ++i)
+    diff = std::max(diff, double(fabsf(pooled.get()[i] - banded.get()[i])));
+  std::vector<double> a, b;
+  const int calls = 200;
+  for (int r = 0; r < rounds; ++r) {
+    double t0 = now();
+    for (int i = 0; i < calls; ++i)
+      whole();
+    double t1 = now();
+    for (int i = 0; i < calls; ++i)
+      bands();
+    double t2 = now();
+    a.push_back((t1 - t0) / calls * 1e3);
+    b.push_back((t2 - t1) / calls * 1e3);
+  }
+  printf("| stem + max pooling, 1 thread | ms |\n| --- | ---: |\n");
+  printf("| whole layers | %.3f |\n| bands of %lld pooled rows | %.3f |\n",
+         median(a), (long long)band, median(b));
+  printf("largest difference %g\n", diff);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -613,13 +727,19 @@ int main(int argc, char **argv) {
   for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
     if (!strcmp(s->name, "shears_uk_conv2d_avx512"))
       conv = s->fn;
+  ShearsUKernelFn pool = nullptr;
+  for (const ShearsUKernelSymbol *s = shears_uk_symbols(); s->name; ++s)
+    if (!strcmp(s->name, "shears_uk_maxpool2d_avx512"))
+      pool = s->fn;
   processCPUs(); // Before any pin.
   const char *mode = argc > 1 ? argv[1] : "";
   int count = argc > 2 ? atoi(argv[2]) : 0;
   if (strcmp(mode, "layout") && strcmp(mode, "chain") &&
-      strcmp(mode, "memory") && strcmp(mode, "peak") && strcmp(mode, "sync")) {
+      strcmp(mode, "memory") && strcmp(mode, "peak") && strcmp(mode, "sync") &&
+      strcmp(mode, "stempool")) {
     fprintf(stderr, "usage: kernel_probe layout [rounds] | chain [iterations] "
-                    "| memory [rounds] | peak [rounds] | sync [rounds]\n");
+                    "| memory [rounds] | peak [rounds] | sync [rounds] "
+                    "| stempool [rounds] [band]\n");
     return 2;
   }
   if (!strcmp(mode, "sync"))
@@ -628,6 +748,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "kernel_probe: needs AVX-512 and the avx512 kernels\n");
     return 1;
   }
+  if (!strcmp(mode, "stempool"))
+    return stempool(conv, pool, count > 0 ? count : 9,
+                    argc > 3 ? atoi(argv[3]) : 4);
   if (!strcmp(mode, "layout"))
     return layout(conv, count > 0 ? count : 9);
   if (!strcmp(mode, "memory"))
