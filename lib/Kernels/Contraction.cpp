@@ -66,6 +66,8 @@ constexpr int64_t kKC = 160;
 /// keep blocks of up to 256 input channels (kWinogradKC: 0.985x and 0.993x at
 /// 128).
 constexpr int64_t kGemmKC = 128;
+/// Channel panels' k-blocks where the tiles do not read a slice (conv2d).
+constexpr int64_t kChannelPanelsKC = 512;
 constexpr int64_t kWinogradKC = 256;
 constexpr int64_t kGemmMC = 128 / kGemmR * kGemmR;
 /// Pixel panels a conv task packs and runs together when the filter does not
@@ -1862,11 +1864,18 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.slice = cv.kh * cv.kw > 1 ? sliceFor(cv, cv.oh) : Slice();
     // A panel's k-block (kc x NR) in L1, reused by every row tile of the
     // block; read from the slice in place (AVX-512), at most kKC long.
-    // Tiles of packed or in-place im2col^T read it from L2: with the block's
-    // im2col in L1 too (kc 52), 512x13x13 -> 1000 at batch 8 passed over
-    // C^T (492 KiB) ten times (86 -> 93-96 GFLOP/s with kc 256;
-    // mobilenet_v2's 576x14x14 -> 96 at batch 1: 91 -> 101). kGemmKC (128)
-    // since: 1.05x and 1.01x on an Emerald Rapids Xeon.
+    // Tiles of packed or in-place im2col^T read it from L2, the whole
+    // reduction in one k-block up to kChannelPanelsKC: each further k-block
+    // is a pass of the tiles' sums through C^T (pixelBlock x Mg, 340 KiB
+    // for 512x13x13 -> 1000) that the filter streaming past evicts from L2.
+    // On a Zen 5 core against k-blocks of 128 (kGemmKC, which had been 1.05x
+    // and 1.01x as fast as 256 on an Emerald Rapids Xeon): 512x13x13 -> 1000
+    // alone 0.894x the time on 1 thread; at batch 1 on 1 / 2 threads
+    // squeezenet1_1 0.980x / 0.974x, resnet50 0.979x / 0.975x, mobilenet_v2
+    // 0.977x / 0.968x; at batch 8 on 2 threads 0.979x, 0.979x, 0.992x. Up to
+    // 1024 (one k-block for mobilenet_v2's 960 and resnet50's 1024 too):
+    // 0.990-1.000x against 512; for 512x13x13 -> 1000 two k-blocks of 256
+    // took 1.073x the time of one.
     bool inSlice = W == 16 && cv.slice.phases;
     if (inSlice) {
       // Blocks of a whole image where its C^T fits in 256 KiB (and its runs
@@ -1878,12 +1887,10 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
       cv.pixelBlocks = ceilDiv(cv.n * cv.p, max64(kGemmMC, min64(cv.p, fits)));
       cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
     }
-    int64_t kcMax = kGemmKC;
-    if (inSlice)
-      kcMax = min64(kKC, kcMax);
+    int64_t kcMax = inSlice ? min64(kKC, kGemmKC) : kChannelPanelsKC;
     cv.kc = ceilDiv(cv.k, ceilDiv(cv.k, kcMax));
     // Every chunk packs its pixels' im2col again: one chunk of all panels
-    // (their k-block slab, kc x Mg, stays in L2) unless threads need more.
+    // unless threads need more.
     int64_t tiles = cv.groups * cv.pixelBlocks;
     cv.chunks =
         splitChunks(cv.channelPanels, tiles, numWorkers(), cv.panelChunk);
