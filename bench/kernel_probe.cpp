@@ -634,36 +634,33 @@ int stempool(ShearsUKernelFn conv, ShearsUKernelFn pool, int rounds,
     x.get()[i] = rand() / float(RAND_MAX) - 0.5f;
   for (int64_t i = 0; i < m; ++i)
     bias.get()[i] = 0.01f * float(i % 7);
-  auto convIp = [&](int64_t ih, int64_t ohRows, int64_t *ip) {
+  // A 3x3 stride-2 window of `channels` channels over rows of `w`, `rows`
+  // output rows of `ow`.
+  auto window = [&](int64_t channels, int64_t ih, int64_t w, int64_t rows,
+                    int64_t ow, int64_t *ip) {
     for (int i = 0; i < SHEARS_UK_CONV_NUM_PARAMS; ++i)
       ip[i] = 0;
-    ip[SHEARS_UK_CONV_C] = c;
+    ip[SHEARS_UK_CONV_C] = channels;
     ip[SHEARS_UK_CONV_H] = ih;
-    ip[SHEARS_UK_CONV_W] = h;
-    ip[SHEARS_UK_CONV_COUT] = m;
+    ip[SHEARS_UK_CONV_W] = w;
     ip[SHEARS_UK_CONV_KH] = ip[SHEARS_UK_CONV_KW] = 3;
     ip[SHEARS_UK_CONV_SH] = ip[SHEARS_UK_CONV_SW] = 2;
     ip[SHEARS_UK_CONV_DH] = ip[SHEARS_UK_CONV_DW] = 1;
-    ip[SHEARS_UK_CONV_OH] = ohRows;
-    ip[SHEARS_UK_CONV_OW] = oh;
+    ip[SHEARS_UK_CONV_OH] = rows;
+    ip[SHEARS_UK_CONV_OW] = ow;
     ip[SHEARS_UK_CONV_GROUPS] = 1;
+  };
+  auto convIp = [&](int64_t ih, int64_t ohRows, int64_t *ip) {
+    window(c, ih, h, ohRows, oh, ip);
+    ip[SHEARS_UK_CONV_COUT] = m;
     ip[SHEARS_UK_CONV_FLAGS] =
         SHEARS_UK_HAS_BIAS | (SHEARS_UK_ACT_RELU << SHEARS_UK_ACT_SHIFT);
   };
   // Max pooling of rows: each plane an image of one channel, so that the
   // output planes keep the whole output's stride (OUT_STRIDE).
   auto poolIp = [&](int64_t ih, int64_t phRows, int64_t *ip) {
-    for (int i = 0; i < SHEARS_UK_CONV_NUM_PARAMS; ++i)
-      ip[i] = 0;
-    ip[SHEARS_UK_CONV_C] = ip[SHEARS_UK_CONV_COUT] = 1;
-    ip[SHEARS_UK_CONV_GROUPS] = 1;
-    ip[SHEARS_UK_CONV_H] = ih;
-    ip[SHEARS_UK_CONV_W] = oh;
-    ip[SHEARS_UK_CONV_KH] = ip[SHEARS_UK_CONV_KW] = 3;
-    ip[SHEARS_UK_CONV_SH] = ip[SHEARS_UK_CONV_SW] = 2;
-    ip[SHEARS_UK_CONV_DH] = ip[SHEARS_UK_CONV_DW] = 1;
-    ip[SHEARS_UK_CONV_OH] = phRows;
-    ip[SHEARS_UK_CONV_OW] = ph;
+    window(1, ih, oh, phRows, ph, ip);
+    ip[SHEARS_UK_CONV_COUT] = 1;
     ip[SHEARS_UK_CONV_OUT_STRIDE] = ph * ph;
   };
   float fparams[SHEARS_UK_F_NUM] = {};
