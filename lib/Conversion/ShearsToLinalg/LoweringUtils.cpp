@@ -231,14 +231,11 @@ FailureOr<Value> meanKeepDims(OpBuilder &b, Location loc, Value input,
   if (!trailing)
     return mean;
   SmallVector<int64_t> shape(type.getShape());
-  for (int64_t axis : axes)
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
+  for (int64_t axis : axes) {
     shape[axis] = 1;
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t d = 0; d < rank; ++d)
-    sizes.push_back(
-        type.isDynamicDim(d)
-            ? OpFoldResult(tensor::DimOp::create(b, loc, input, d).getResult())
-            : OpFoldResult(b.getIndexAttr(shape[d])));
+    sizes[axis] = b.getIndexAttr(1);
+  }
   return tensor::ExpandShapeOp::create(
              b, loc, RankedTensorType::get(shape, type.getElementType()), mean,
              groups, sizes)
