@@ -1115,20 +1115,23 @@ def ceil16(c):
     return (c + 15) // 16 * 16
 
 
-def shears_profile_rows(text):
-    """{key: [ms, GFLOP, description]} summed over the runs of SHEARS_PROFILE's table."""
+def shears_profile_rows(text, runs):
+    """{key: [ms, GFLOP, description]} a run, from SHEARS_PROFILE's table of `runs` runs: each
+    call site's median call times its calls a run (as ORT's profile gives each node's median),
+    its multiply-adds over the runs."""
     lines = []
     for line in text.splitlines():
         f = line.split()
-        if len(f) > 5 and f[1].endswith("%") and f[2].isdigit():
-            lines.append((float(f[0]), int(f[2]), float(f[3]), " ".join(f[4:])))
+        if len(f) > 6 and f[1].endswith("%") and f[2].isdigit():
+            lines.append((float(f[3]) * int(f[2]) / runs, int(f[2]),
+                          float(f[4]) * float(f[0]) / runs, " ".join(f[5:])))
     if not lines:
         raise Failure("shears run printed no SHEARS_PROFILE table")
     rows = {}
     conv = re.compile(r"conv2d \S+ [^:]*: n\d+ (\d+)x(\d+)x(\d+) -> (\d+), (\d+)x\d+ s(\d+)")
     pool = re.compile(r"(dwconv2d|maxpool2d) \S+: n\d+ (\d+)x(\d+)x(\d+), (\d+)x\d+ s(\d+)")
     gemm = re.compile(r"gemm \S+: \d+x(\d+) \* \d+x(\d+)")
-    for total, calls, gflops, what in lines:
+    for ms, calls, gflop, what in lines:
         if m := conv.match(what):
             c, h, w, cout, k, st = map(int, m.groups())
             key = ("Conv", ceil16(c), h, w, ceil16(cout), k, st)
@@ -1141,8 +1144,8 @@ def shears_profile_rows(text):
         else:
             key = ("other", what)
         row = rows.setdefault(key, [0.0, 0.0, what.split(":")[0] + ":" + what.split(":")[1]])
-        row[0] += total
-        row[1] += gflops * total / 1e3  # GFLOP (GFLOP/s x seconds)
+        row[0] += ms
+        row[1] += gflop / 1e3  # GFLOP (GFLOP/s x ms / 1e3)
     return rows
 
 
@@ -1191,27 +1194,19 @@ def bench_profile(args):
         np.save(work / f"{input_name}.npy", array)
         cmd += ["--input", f"{input_name}={work / f'{input_name}.npy'}"]
 
-    def profiled(benchmark):
-        proc = subprocess.run(cmd + ["--benchmark", str(benchmark)],
+    def shears_round():
+        # A process of N + 1 runs (`--benchmark N` after the first), each call site's median
+        # call: the first run, which page-faults the workspace in (its first writers, the
+        # stems, had looked up to 2.7x slower at batch 8 with 10 runs in the totals), and a
+        # run the host preempted are each one call of many. (A batch run in chunks calls
+        # each kernel once a chunk.)
+        proc = subprocess.run(cmd + ["--benchmark", str(args.runs)],
                               env=dict(os.environ, SHEARS_PROFILE="1"), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
             raise Failure(f"shears run {model_path.name} failed:\n{proc.stdout[-2000:]}")
-        return proc.stdout, shears_profile_rows(proc.stdout)
-
-    def shears_round():
-        # Per run of the N timed ones: the totals of a process that ran N + 1 times less those
-        # of one that ran once. The first run page-faults the workspace in, and its first
-        # writers (the stems) had looked up to 2.7x slower at batch 8 with 10 runs. (Nor is a
-        # run the fewest calls of a kernel: a batch run in chunks calls each kernel once a
-        # chunk.)
-        text, ours = profiled(args.runs)
-        _, cold = profiled(0)
-        for key, row in ours.items():
-            first = cold.get(key, [0.0, 0.0])
-            row[0] = max(row[0] - first[0], 1e-9) / args.runs
-            row[1] = max(row[1] - first[1], 0.0) / args.runs
-        return float(re.search(r"median ([0-9.]+) ms", text).group(1)), ours
+        return (float(re.search(r"median ([0-9.]+) ms", proc.stdout).group(1)),
+                shears_profile_rows(proc.stdout, args.runs + 1))
 
     def ort_round():
         for old in work.glob("ort_*.json"):
