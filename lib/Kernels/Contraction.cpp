@@ -696,6 +696,10 @@ struct Conv : ConvShape {
   // Tasks chunk by chunk of panels, each over every tile block (not block
   // by block, each over every chunk).
   bool chunkMajor = false;
+  // One task a thread, its part of the pixels (channel panels at batch 1) or
+  // of the channel panels by the thread's speed (ThreadPool.h), or null.
+  Balance *balance = nullptr;
+  bool balancePixels = false;
 };
 
 /// dst[0, n) = src[0, n), in vectors and a masked tail: short runs, no call
@@ -1322,15 +1326,9 @@ void storeTransposed(const Conv &cv, int64_t g, const float *ct0, int64_t m0,
 /// image) and a chunk of output-channel panels, as a GEMM whose k-blocks
 /// before the last sum in the worker's scratch C^T [pixels][Mg]; each tile's
 /// last k-block goes out to NCHW with the epilogue (storeTransposedTile).
-void convChannelsTask(void *ctx, int64_t task, int worker) {
-  const Conv &cv = *static_cast<const Conv *>(ctx);
-  int64_t chunk = task % cv.chunks;
-  int64_t block = (task / cv.chunks) % cv.pixelBlocks;
-  int64_t g = task / (cv.chunks * cv.pixelBlocks);
-  int64_t m0 = block * cv.pixelBlock;
-  int64_t m1 = min64(cv.n * cv.p, m0 + cv.pixelBlock), width = m1 - m0;
-  int64_t pb = chunk * cv.panelChunk;
-  int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
+void channelsBlock(const Conv &cv, int64_t g, int64_t m0, int64_t m1,
+                   int64_t pb, int64_t pe, int worker) {
+  int64_t width = m1 - m0;
   auto image = [&](int64_t n) {
     return cv.input + (n * cv.c + g * cv.cg) * cv.h * cv.w;
   };
@@ -1350,8 +1348,8 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
   }
   // (No packed A where the tiles read the slice: AVX-512, below.)
   bool inSlice = sliced && W == 16;
-  int64_t aFloats = inSlice ? 0 : ceilDiv(cv.kc * cv.pixelBlock, 16) * 16;
-  int64_t cFloats = ceilDiv(cv.pixelBlock * cv.mg, 16) * 16;
+  int64_t aFloats = inSlice ? 0 : ceilDiv(cv.kc * width, 16) * 16;
+  int64_t cFloats = ceilDiv(width * cv.mg, 16) * 16;
   int64_t sliceFloats = ceilDiv(cv.cg * sl.plane(), 16) * 16;
   int64_t floats = aFloats + cFloats + (sliced ? images * sliceFloats : 0);
   float *packed = scratch(worker, floats * sizeof(float) +
@@ -1505,6 +1503,26 @@ void convChannelsTask(void *ctx, int64_t task, int worker) {
             }
           return ATile{packed + row, width};
         });
+}
+
+void convChannelsTask(void *ctx, int64_t task, int worker) {
+  const Conv &cv = *static_cast<const Conv *>(ctx);
+  if (cv.balance) { // One block: this thread's pixels, or panels.
+    int64_t lo = cv.balance->bounds[task], hi = cv.balance->bounds[task + 1];
+    if (lo < hi && cv.balancePixels)
+      channelsBlock(cv, 0, lo, hi, 0, cv.channelPanels, worker);
+    else if (lo < hi)
+      channelsBlock(cv, 0, 0, cv.n * cv.p, lo, hi, worker);
+    return;
+  }
+  int64_t chunk = task % cv.chunks;
+  int64_t block = (task / cv.chunks) % cv.pixelBlocks;
+  int64_t g = task / (cv.chunks * cv.pixelBlocks);
+  int64_t m0 = block * cv.pixelBlock;
+  int64_t m1 = min64(cv.n * cv.p, m0 + cv.pixelBlock);
+  int64_t pb = chunk * cv.panelChunk;
+  int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
+  channelsBlock(cv, g, m0, m1, pb, pe, worker);
 }
 
 /// B^T d B of the patches of `count` tiles (count <= W; lane t of d[i][j]
@@ -1691,6 +1709,12 @@ void winogradTask(void *ctx, int64_t task, int worker) {
   int64_t oh0 = cv.wm * ty0, oh1 = min64(cv.oh, cv.wm * ty1);
   int64_t pb = chunk * cv.panelChunk;
   int64_t pe = min64(cv.channelPanels, pb + cv.panelChunk);
+  if (cv.balance) { // This thread's panels.
+    pb = cv.balance->bounds[task];
+    pe = cv.balance->bounds[task + 1];
+    if (pb >= pe)
+      return;
+  }
   int64_t j0 = pb * kGemmNR, j1 = min64(cv.mg, pe * kGemmNR);
   // V [T*T][C][tiles], then M [T*T][tiles][Mg], then C^T [pixels][Mg].
   int64_t vPlane = cv.c * tiles, mPlane = tiles * cv.mg;
@@ -1795,7 +1819,7 @@ void runConv(Conv &cv, const char *path, void (*task)(void *, int64_t, int),
                  (long long)cv.groups);
       },
       macs);
-  parallelFor(tasks, task, &cv, macs);
+  parallelFor(tasks, task, &cv, macs, cv.balance);
 }
 
 } // namespace
@@ -1876,6 +1900,13 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     cv.chunks =
         splitChunks(cv.channelPanels, tiles,
                     cv.chunkMajor ? tiles * workers : workers, cv.panelChunk);
+    // One tile block in a chunk a thread: each thread's panels by its speed.
+    Balance balance;
+    if (tiles == 1 && cv.chunks == workers && workers > 1 &&
+        workers <= kBalanceThreads) {
+      balance = {ip, cv.channelPanels, 1, cv.channelPanels, {}};
+      cv.balance = &balance;
+    }
     // (The profile's GFLOP/s count the direct convolution's multiply-adds.)
     runConv(cv, "winograd", winogradTask, tiles * cv.chunks, macs);
     return;
@@ -1912,6 +1943,7 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // 0.990-1.000x against 512; for 512x13x13 -> 1000 two k-blocks of 256
     // took 1.073x the time of one.
     bool inSlice = W == 16 && cv.slice.phases;
+    int64_t blockCap = kGemmMC; // The most pixels a block takes.
     if (inSlice) {
       // Blocks of a whole image where its C^T fits in 256 KiB (and its runs
       // in the task's list), so that each block fills its slice once: a
@@ -1919,7 +1951,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
       // (32x14x14 -> 32 at batch 8: 84 -> 94 GFLOP/s on a Zen 4 core).
       int64_t fits = min64((256 << 10) / int64_t(sizeof(float)) / cv.mg,
                            (kGemmMC - 2) * cv.ow);
-      cv.pixelBlocks = ceilDiv(cv.n * cv.p, max64(kGemmMC, min64(cv.p, fits)));
+      blockCap = max64(kGemmMC, min64(cv.p, fits));
+      cv.pixelBlocks = ceilDiv(cv.n * cv.p, blockCap);
       cv.pixelBlock = ceilDiv(cv.n * cv.p, cv.pixelBlocks);
     }
     int64_t kcMax = inSlice ? min64(kKC, kGemmKC) : kChannelPanelsKC;
@@ -1929,6 +1962,19 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     int64_t tiles = cv.groups * cv.pixelBlocks;
     cv.chunks =
         splitChunks(cv.channelPanels, tiles, numWorkers(), cv.panelChunk);
+    // One image in a block a thread, or one block in a chunk a thread: each
+    // thread's pixels (no more than a block takes) or panels by its speed.
+    Balance balance;
+    int64_t workers = numWorkers();
+    if (tiles * cv.chunks == workers && workers > 1 &&
+        workers <= kBalanceThreads && cv.groups == 1 &&
+        (cv.pixelBlocks == 1 || (cv.chunks == 1 && cv.n == 1))) {
+      cv.balancePixels = cv.pixelBlocks > 1;
+      balance = cv.balancePixels
+                    ? Balance{ip, cv.p, 1, blockCap, {}}
+                    : Balance{ip, cv.channelPanels, 1, cv.channelPanels, {}};
+      cv.balance = &balance;
+    }
     runConv(cv, "channel panels", convChannelsTask, tiles * cv.chunks, macs);
     return;
   }

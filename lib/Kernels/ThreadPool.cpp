@@ -57,6 +57,11 @@ struct Pool {
   void *ctx = nullptr;
   int active = 0;
   Share shares[kMaxThreads];
+  /// The current job's Balance (or null), and for each of its tasks the
+  /// worker that ran it and how long that took.
+  Balance *balance = nullptr;
+  int ranBy[kBalanceThreads];
+  double taskSeconds[kBalanceThreads];
   Scratch scratch[kMaxThreads];
   /// The CPU each worker is pinned to (-1: not pinned), and the CPUs the
   /// process may use when the first worker started.
@@ -108,6 +113,86 @@ inline void relax(int spin) {
     __builtin_ia32_pause();
 }
 
+/// Each Balance call site's parts of its work, a fraction a thread (for
+/// `threads` threads), moved after each call a quarter of the way toward
+/// the fractions under which its threads would have ended together.
+struct SiteShares {
+  const void *site = nullptr;
+  int threads = 0;
+  float part[kBalanceThreads];
+};
+constexpr int kBalanceSites = 1024;
+constexpr float kBalanceRate = 0.25f;
+SiteShares siteShares[kBalanceSites];
+/// setBalanceParts's parts and threads (0: none).
+float forcedParts[kBalanceThreads];
+int forcedThreads = 0;
+
+/// The entry of `site` for `threads` threads (even parts when new), or null
+/// when the table is full. Under the call mutex.
+SiteShares *sharesOf(const void *site, int threads) {
+  size_t slot = (reinterpret_cast<uintptr_t>(site) >> 3) % kBalanceSites;
+  for (int probe = 0; probe < kBalanceSites; ++probe) {
+    SiteShares &s = siteShares[(slot + probe) % kBalanceSites];
+    if (s.site && s.site != site)
+      continue;
+    if (s.site != site || s.threads != threads) {
+      s.site = site;
+      s.threads = threads;
+      for (int t = 0; t < threads; ++t)
+        s.part[t] = 1.0f / float(threads);
+    }
+    return &s;
+  }
+  return nullptr;
+}
+
+/// b's bounds for `parts` parts of the given fractions (even where null),
+/// each bound on b's grain, each part at most b.most units and leaving the
+/// parts after it no more than that either.
+void fillBounds(Balance &b, int64_t parts, const float *part) {
+  double sum = 0;
+  b.bounds[0] = 0;
+  for (int64_t t = 1; t < parts; ++t) {
+    sum += part ? part[t - 1] : 1.0 / double(parts);
+    int64_t at =
+        static_cast<int64_t>(sum * double(b.units) / double(b.grain) + 0.5) *
+        b.grain;
+    int64_t lo = b.units - (parts - t) * b.most, hi = b.bounds[t - 1] + b.most;
+    at = at < lo ? lo : at > hi ? hi : at;
+    b.bounds[t] = at < b.bounds[t - 1] ? b.bounds[t - 1]
+                  : at > b.units       ? b.units
+                                       : at;
+  }
+  b.bounds[parts] = b.units;
+}
+
+/// After a balanced job whose tasks each ran on their own thread: the
+/// site's parts toward each thread's units a second, as fractions of their
+/// sum. Each part stays within half and 1.5 times an even one.
+void learnParts(SiteShares &s, const Balance &b) {
+  int threads = s.threads;
+  double speed[kBalanceThreads], total = 0;
+  for (int t = 0; t < threads; ++t) {
+    int64_t units = b.bounds[t + 1] - b.bounds[t];
+    if (pool.ranBy[t] != t || units <= 0 || pool.taskSeconds[t] <= 0)
+      return;
+    speed[t] = double(units) / pool.taskSeconds[t];
+    total += speed[t];
+  }
+  float even = 1.0f / float(threads), sum = 0;
+  for (int t = 0; t < threads; ++t) {
+    float target = static_cast<float>(speed[t] / total);
+    float part = s.part[t] + kBalanceRate * (target - s.part[t]);
+    s.part[t] = part < 0.5f * even   ? 0.5f * even
+                : part > 1.5f * even ? 1.5f * even
+                                     : part;
+    sum += s.part[t];
+  }
+  for (int t = 0; t < threads; ++t)
+    s.part[t] /= sum;
+}
+
 /// Runs the tasks left in each share, this worker's first. The tasks done
 /// come off `pending` once a share runs out, not one by one: the line it
 /// lives on then crosses between the cores once a share, not once a task
@@ -122,7 +207,14 @@ void runTasks(int worker) {
       int64_t i = share.next.fetch_add(1, std::memory_order_relaxed);
       if (i >= share.end)
         break;
-      pool.task(pool.ctx, i, worker);
+      if (pool.balance && i < kBalanceThreads) {
+        double start = monotonicSeconds();
+        pool.task(pool.ctx, i, worker);
+        pool.taskSeconds[i] = monotonicSeconds() - start;
+        pool.ranBy[i] = worker;
+      } else {
+        pool.task(pool.ctx, i, worker);
+      }
       ++done;
     }
     if (done)
@@ -265,6 +357,14 @@ extern "C" int shears_uk_set_num_threads(int threads) {
   return threads;
 }
 
+void shears::uk::setBalanceParts(const float *parts, int threads) {
+  pthread_mutex_lock(&pool.callMutex);
+  forcedThreads = parts && threads <= kBalanceThreads ? threads : 0;
+  for (int t = 0; t < forcedThreads; ++t)
+    forcedParts[t] = parts[t];
+  pthread_mutex_unlock(&pool.callMutex);
+}
+
 void shears::uk::setMinWorkPerThread(int64_t work) {
   minWorkPerThread.store(work, std::memory_order_relaxed);
 }
@@ -293,9 +393,11 @@ float *shears::uk::scratch(int worker, size_t bytes) {
 }
 
 void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
-                             void *ctx, int64_t work) {
+                             void *ctx, int64_t work, Balance *balance) {
   if (count <= 0)
     return;
+  if (balance) // count <= kBalanceThreads (ThreadPool.h): even until known.
+    fillBounds(*balance, count, nullptr);
   if (taskWorker >= 0) { // Inside a task: on this thread.
     for (int64_t i = 0; i < count; ++i)
       task(ctx, i, taskWorker);
@@ -320,6 +422,12 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
     pthread_mutex_unlock(&pool.callMutex);
     return;
   }
+  // One task a thread: each thread's part by the site's speeds.
+  SiteShares *site =
+      balance && threads == count ? sharesOf(balance->site, threads) : nullptr;
+  if (site)
+    fillBounds(*balance, count,
+               forcedThreads == threads ? forcedParts : site->part);
   avoidCallerCPU(threads);
   // Odd while the job is written: no worker enters runTasks meanwhile, and
   // any still inside from the last job (its tasks all done) leaves first.
@@ -328,6 +436,7 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
     relax(spin);
   pool.task = task;
   pool.ctx = ctx;
+  pool.balance = site ? balance : nullptr;
   pool.active = threads;
   for (int t = 0; t < threads; ++t) {
     pool.shares[t].next.store(count * t / threads, std::memory_order_relaxed);
@@ -344,6 +453,8 @@ void shears::uk::parallelFor(int64_t count, void (*task)(void *, int64_t, int),
   runTasks(0);
   for (int spin = 0; pool.pending.load(std::memory_order_acquire) != 0; ++spin)
     relax(spin);
+  if (site)
+    learnParts(*site, *balance);
   pthread_mutex_unlock(&pool.callMutex);
 }
 

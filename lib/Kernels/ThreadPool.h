@@ -14,18 +14,47 @@
 
 namespace shears::uk {
 
+/// Threads whose speeds a Balance follows; a call on more splits evenly.
+constexpr int kBalanceThreads = 8;
+
+/// One task a thread over `units` of work that divide anywhere on a `grain`
+/// (pixels, channel panels), for a parallelFor of as many tasks as threads:
+/// task t takes units [bounds[t], bounds[t + 1]), which parallelFor fills
+/// before the tasks start. The parts follow how fast each thread ran this
+/// call site (`site`: the same pointer on every call of it, e.g. the call's
+/// iparams) before, so that the threads end together where one core is
+/// slower: on a shared host one vCPU now and then runs 10-30% slower for
+/// seconds (resnet50 at batch 1 on 2 threads: one thread's kernel time 14%
+/// over the other's in 100-run windows, each call of one task a thread as
+/// long as its slower half), or a thread's part of a layer's data is
+/// farther away. They start even. What a task computes must not depend on
+/// where the bounds fall.
+struct Balance {
+  const void *site;
+  int64_t units, grain;
+  /// Units a part takes at most (on the grain; units <= count * most).
+  int64_t most;
+  int64_t bounds[kBalanceThreads + 1];
+};
+
+/// Tests: every balanced call on `threads` threads splits by `parts` (their
+/// fractions, summing to 1) instead of its site's; null: by the sites'.
+void setBalanceParts(const float *parts, int threads);
+
 /// Runs task(ctx, i, worker) for i in [0, count) on the pool's threads;
 /// `worker` is in [0, numWorkers()) and tells which scratch buffer is the
 /// task's own. Returns when every task is done. Tasks must not overlap in
 /// what they write: which thread runs which task is not fixed, so results
 /// are the same for any thread count only if each task computes its part
 /// alone. `work` (multiply-adds, or another measure of the same scale)
-/// bounds the threads woken: one per setMinWorkPerThread's amount, since waking a
-/// thread costs tens of microseconds.
-/// Inside a task (shears_uk_parallel_for's chunks of a batch) it runs every
-/// task on the calling thread, with that task's worker.
-void parallelFor(int64_t count, void (*task)(void *, int64_t, int),
-                 void *ctx, int64_t work);
+/// bounds the threads woken: one per setMinWorkPerThread's amount, since waking
+/// a thread costs tens of microseconds. Inside a task (shears_uk_parallel_for's
+/// chunks of a batch) it runs every task on the calling thread, with that
+/// task's worker. With `balance`, count is the threads wanted (numWorkers(), at
+/// most kBalanceThreads): it fills balance->bounds, by the call site's speeds
+/// where each task gets a thread of its own, else evenly.
+void parallelFor(int64_t count, void (*task)(void *, int64_t, int), void *ctx,
+                 int64_t work, Balance *balance = nullptr);
 
 /// Work below which an extra thread does not pay for handing it tasks
 /// (default 2^18 multiply-adds of a GEMM tile, a few microseconds: workers

@@ -62,26 +62,39 @@ void compare(const char *what, const std::vector<float> &got,
 
 /// Runs `kernel` at 1 and 3 threads on input, weights, bias and residual
 /// (the last two as `flags` asks), checks the 1-thread output against
-/// `want` and the 3-thread one bitwise against it.
+/// `want` and the 3-thread one bitwise against it; then on 2 threads with
+/// the work of a balanced call (ThreadPool.h) split 30:70 and 70:30, each
+/// bitwise against 1 thread too.
 void runAndCheck(const std::string &kernel, const char *what,
                  std::vector<void *> inputs, const int64_t *dims,
                  const int64_t *ip, const float *fp,
                  const std::vector<float> &want, double tolerance) {
-  std::vector<float> outputs[2];
-  for (int threads : {1, 3}) {
+  auto run = [&](int threads, std::vector<float> &out) {
     shears_uk_set_num_threads(threads);
-    std::vector<float> &out = outputs[threads == 3];
     out.assign(want.size(), NAN);
     std::vector<void *> buffers = inputs;
     buffers.push_back(out.data());
     find(kernel)(buffers.data(), dims, ip, fp);
+  };
+  std::vector<float> one, other;
+  run(1, one);
+  compare(what, one, want, tolerance);
+  auto same = [&](const char *how) {
+    bool ok =
+        std::memcmp(one.data(), other.data(), one.size() * sizeof(float)) == 0;
+    failures += !ok;
+    std::printf("%s %s: 1 thread and %s bitwise identical\n",
+                ok ? "ok" : "FAIL", what, how);
+  };
+  run(3, other);
+  same("3 threads");
+  const float skews[2][2] = {{0.3f, 0.7f}, {0.7f, 0.3f}};
+  for (const float *parts : skews) {
+    shears::uk::setBalanceParts(parts, 2);
+    run(2, other);
+    shears::uk::setBalanceParts(nullptr, 0);
+    same(parts[0] < parts[1] ? "2 split 30:70" : "2 split 70:30");
   }
-  compare(what, outputs[0], want, tolerance);
-  bool same = std::memcmp(outputs[0].data(), outputs[1].data(),
-                          outputs[0].size() * sizeof(float)) == 0;
-  failures += !same;
-  std::printf("%s %s: 1 and 3 threads bitwise identical\n",
-              same ? "ok" : "FAIL", what);
 }
 
 /// A conv-family kernel (conv2d, dwconv2d, maxpool2d) writing each image
@@ -829,6 +842,15 @@ int main() {
       // Winograd with a transformed filter over 2 L2 budgets (1.1 MiB):
       // blocks of 7 and 1 tile rows, a ragged channel panel.
       {1, 264, 16, 30, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
+      // One task a thread on 2 threads, split by the threads' speeds
+      // (runAndCheck's skewed splits): channel panels over two pixel blocks
+      // of one image read in place, packed (1x1 stride 2) and from a
+      // stride-2 slice (225 pixels against blocks of up to 218), and
+      // Winograd's chunks of panels over its one tile block.
+      {1, 24, 14, 14, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
+      {1, 32, 27, 27, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, bias | relu},
+      {1, 16, 30, 30, 300, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
+      {1, 160, 7, 9, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
   };
   for (const std::string &isa : isas) {
     for (const ConvCase &c : convs) {
