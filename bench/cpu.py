@@ -10,6 +10,8 @@
     bench/cpu.py --profile resnet18 [--batches 1] [--threads 1] [--runs 10]
     bench/cpu.py --contend [--models resnet50] --threads 1   (latency or --profile beside a
                                            memory copy on another CPU)
+    bench/cpu.py --slow-cpu [--models resnet50] --threads 2  (latency or --profile with one
+                                           CPU about a fifth slower than the other)
     bench/cpu.py --all                    (latency, --gemm, --compile resnet50 and the pruned
                                            resnet18 of bench/prune.py, in one run)
 
@@ -65,6 +67,12 @@ memcpy) while the section runs on the first; both backends run beside it alike. 
 the memory traffic of another tenant of a shared host, whose slow phases otherwise come and go at
 random: layers that read activations or filters from memory slow down, and by how much differs
 between Shears and ORT (docs/CPUCodegen.md, "What is not done yet").
+
+Slow CPU (--slow-cpu, with latency or --profile at --threads 2 or more): a process pinned to the
+last CPU this one may use spins about 50 us in every 250-300 us while the section runs, so that
+the thread on that CPU runs about a fifth slower, in short gaps. It stands in for the phases of a
+shared host in which one vCPU runs 10-30% slower than the other for seconds (stop 57), when a
+kernel call that gives each thread an equal part takes as long as its slower thread's part.
 
 Pruned models: 50% channel-pruned resnet18 compiled by Shears against dense resnet18 in ONNX
 Runtime (dense-ORT ms / pruned-Shears ms, and pruned-ORT ms / pruned-Shears ms) comes from
@@ -416,6 +424,34 @@ def contention(enabled):
         if proc.poll() is not None:
             raise Failure(f"--contend: the memory copy process exited ({proc.returncode})")
         print(f"(a memory copy runs on CPU {other} throughout: --contend)", flush=True)
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def slow_cpu(enabled):
+    """With `enabled`, a process pinned to the last CPU this one may use that spins about 50 us
+    in every 250-300 us (its sleeps of 200 us overshoot) for as long as the block runs."""
+    if not enabled:
+        yield
+        return
+    other = max(os.sched_getaffinity(0))
+    code = ("import os, time\n"
+            f"os.sched_setaffinity(0, {{{other}}})\n"
+            "clock = time.perf_counter\n"
+            "while True:\n"
+            "    end = clock() + 50e-6\n"
+            "    while clock() < end:\n"
+            "        pass\n"
+            "    time.sleep(200e-6)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise Failure(f"--slow-cpu: the spinning process exited ({proc.returncode})")
+        print(f"(CPU {other} spins a fifth of its time away throughout: --slow-cpu)", flush=True)
         yield
     finally:
         proc.kill()
@@ -1358,6 +1394,9 @@ def main():
     p.add_argument("--contend", action="store_true", help="latency or --profile at --threads 1 "
                    "beside a memory copy pinned to another CPU (a stand-in for a shared host's "
                    "slow phases)")
+    p.add_argument("--slow-cpu", action="store_true", help="latency or --profile at --threads 2 "
+                   "or more with the last CPU spun a fifth of its time away by another process (a "
+                   "stand-in for a shared host's phases in which one vCPU is slower)")
     p.add_argument("--all", action="store_true", help="latency, --gemm, --compile (resnet50 unless "
                    "--compile names another) and bench/prune.py's pruned resnet18, in one run")
     args = p.parse_args()
@@ -1395,6 +1434,15 @@ def main():
             p.error("--contend goes with latency or --profile only")
         if len(os.sched_getaffinity(0)) < 2:
             p.error("--contend needs two CPUs (this process may use one)")
+    if args.slow_cpu:
+        if not args.threads or min(args.threads) < 2:
+            p.error("--slow-cpu needs --threads 2 or more (one thread on the slow CPU)")
+        if set(sections) - {"latency", "profile"}:
+            p.error("--slow-cpu goes with latency or --profile only")
+        if args.contend:
+            p.error("--slow-cpu and --contend take the same CPU: one at a time")
+        if len(os.sched_getaffinity(0)) < 2:
+            p.error("--slow-cpu needs two CPUs (this process may use one)")
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
 
@@ -1411,7 +1459,7 @@ def main():
         start = time.time()
         print(f"\n== {section} ==", flush=True)
         try:
-            with contention(args.contend):
+            with contention(args.contend), slow_cpu(args.slow_cpu):
                 if section == "latency":
                     args.threads = threads_latency
                     rows = bench_latency(args)
@@ -1437,6 +1485,10 @@ def main():
             if args.contend:
                 lines = lines + ["", "(Beside a memory copy on another CPU: --contend.)"]
                 result["contend"] = True
+            if args.slow_cpu:
+                lines = lines + ["", f"(CPU {max(os.sched_getaffinity(0))} spun a fifth of its "
+                                 "time away by another process: --slow-cpu.)"]
+                result["slow_cpu"] = True
         except Failure as e:
             print(f"cpu.py: error: {section}: {e}", file=sys.stderr, flush=True)
             outputs.append([f"{section}: failed: {e}"])

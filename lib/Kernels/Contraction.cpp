@@ -1054,6 +1054,16 @@ inline void evenOddColumns(const Conv &cv, const float *plane, int64_t ih,
 /// input order, 4-8 rows ahead alike).
 constexpr int64_t kSliceRowsAhead = 8;
 
+/// Pixels a thread gets at least where one sliced block of channel panels
+/// splits its pixels among the threads rather than its panels (conv2d):
+/// each thread then fills only its rows' slice, but reads the whole filter.
+/// Inside resnet50 at batch 1 on 2 threads (Zen 5, median calls) 256x28x28
+/// -> 256 stride 2 (196 pixels) took 0.73-0.74 ms a call against 0.77-0.81
+/// (stop 57; 0.74-0.76 against 0.79-0.85 in stop 56), the model 0.999-1.003x
+/// its time; 512x14x14 -> 512 stride 2 (49 pixels) had taken 1.01 ms
+/// against 0.72-0.76.
+constexpr int64_t kSliceSplitMinPixels = 63;
+
 /// Bytes of input channels whose rows fillSlice copies together.
 constexpr int64_t kSliceInputL1Bytes = 32 << 10;
 
@@ -1964,12 +1974,17 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
         splitChunks(cv.channelPanels, tiles, numWorkers(), cv.panelChunk);
     // One image in a block a thread, or one block in a chunk a thread: each
     // thread's pixels (no more than a block takes) or panels by its speed.
+    // One block of one image that reads a slice splits its pixels too where
+    // each thread gets at least kSliceSplitMinPixels: each thread then fills
+    // only its rows' slice (and reads the whole filter).
     Balance balance;
     int64_t workers = numWorkers();
     if (tiles * cv.chunks == workers && workers > 1 &&
         workers <= kBalanceThreads && cv.groups == 1 &&
         (cv.pixelBlocks == 1 || (cv.chunks == 1 && cv.n == 1))) {
-      cv.balancePixels = cv.pixelBlocks > 1;
+      cv.balancePixels =
+          cv.pixelBlocks > 1 ||
+          (inSlice && cv.n == 1 && cv.p >= kSliceSplitMinPixels * workers);
       balance = cv.balancePixels
                     ? Balance{ip, cv.p, 1, blockCap, {}}
                     : Balance{ip, cv.channelPanels, 1, cv.channelPanels, {}};

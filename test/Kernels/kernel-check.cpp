@@ -845,11 +845,13 @@ int main() {
       // One task a thread on 2 threads, split by the threads' speeds
       // (runAndCheck's skewed splits): channel panels over two pixel blocks
       // of one image read in place, packed (1x1 stride 2) and from a
-      // stride-2 slice (225 pixels against blocks of up to 218), and
-      // Winograd's chunks of panels over its one tile block.
+      // stride-2 slice (225 pixels against blocks of up to 218), one sliced
+      // block's pixels (196), and Winograd's chunks of panels over its one
+      // tile block.
       {1, 24, 14, 14, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, bias | res | relu},
       {1, 32, 27, 27, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, bias | relu},
       {1, 16, 30, 30, 300, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, bias | res | relu},
+      {1, 32, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, bias | relu},
       {1, 160, 7, 9, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, bias | relu},
   };
   for (const std::string &isa : isas) {
