@@ -404,58 +404,48 @@ def one_cpu(threads):
 
 
 @contextlib.contextmanager
+def beside(flag, loop, what, settle):
+    """Runs `loop` (Python source) in a process pinned to the last CPU this one may use (one_cpu
+    measures on the first) for as long as the block runs, `settle` seconds after it starts."""
+    other = max(os.sched_getaffinity(0))
+    code = f"import os\nos.sched_setaffinity(0, {{{other}}})\n" + loop
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        time.sleep(settle)
+        if proc.poll() is not None:
+            raise Failure(f"{flag}: the process beside exited ({proc.returncode})")
+        print(f"({what} on CPU {other} throughout: {flag})", flush=True)
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def contention(enabled):
-    """With `enabled`, a memory copy loop in a process pinned to the last CPU this one may use
-    (one_cpu measures on the first) for as long as the block runs."""
+    """With `enabled`, a memory copy loop beside the block (its buffers allocated and copying
+    after a second)."""
     if not enabled:
-        yield
-        return
-    other = max(os.sched_getaffinity(0))
-    code = ("import os, numpy as np\n"
-            f"os.sched_setaffinity(0, {{{other}}})\n"
-            "a = np.ones(32 << 20, np.float32)\n"
-            "b = np.zeros_like(a)\n"
-            "while True:\n"
-            "    np.copyto(b, a)\n"
-            "    np.copyto(a, b)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    try:
-        time.sleep(1.0)  # Its buffers allocated and copying.
-        if proc.poll() is not None:
-            raise Failure(f"--contend: the memory copy process exited ({proc.returncode})")
-        print(f"(a memory copy runs on CPU {other} throughout: --contend)", flush=True)
-        yield
-    finally:
-        proc.kill()
-        proc.wait()
+        return contextlib.nullcontext()
+    return beside("--contend", "import numpy as np\n"
+                  "a = np.ones(32 << 20, np.float32)\n"
+                  "b = np.zeros_like(a)\n"
+                  "while True:\n"
+                  "    np.copyto(b, a)\n"
+                  "    np.copyto(a, b)\n", "a memory copy runs", 1.0)
 
 
-@contextlib.contextmanager
 def slow_cpu(enabled):
-    """With `enabled`, a process pinned to the last CPU this one may use that spins about 50 us
-    in every 250-300 us (its sleeps of 200 us overshoot) for as long as the block runs."""
+    """With `enabled`, a process beside the block that spins about 50 us in every 250-300 us (its
+    sleeps of 200 us overshoot)."""
     if not enabled:
-        yield
-        return
-    other = max(os.sched_getaffinity(0))
-    code = ("import os, time\n"
-            f"os.sched_setaffinity(0, {{{other}}})\n"
-            "clock = time.perf_counter\n"
-            "while True:\n"
-            "    end = clock() + 50e-6\n"
-            "    while clock() < end:\n"
-            "        pass\n"
-            "    time.sleep(200e-6)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    try:
-        time.sleep(0.5)
-        if proc.poll() is not None:
-            raise Failure(f"--slow-cpu: the spinning process exited ({proc.returncode})")
-        print(f"(CPU {other} spins a fifth of its time away throughout: --slow-cpu)", flush=True)
-        yield
-    finally:
-        proc.kill()
-        proc.wait()
+        return contextlib.nullcontext()
+    return beside("--slow-cpu", "import time\n"
+                  "clock = time.perf_counter\n"
+                  "while True:\n"
+                  "    end = clock() + 50e-6\n"
+                  "    while clock() < end:\n"
+                  "        pass\n"
+                  "    time.sleep(200e-6)\n", "a fifth of the time spun away", 0.5)
 
 
 def time_calls(fn, runs, budget, estimate=None, warmup=1, usage=None):
