@@ -1417,22 +1417,17 @@ def main():
                 f"(thread counts are --threads)")
     if min(args.runs, args.runs_large, args.rounds, args.compile_runs) < 1:
         p.error("--runs, --runs-large, --rounds and --compile-runs must be positive")
-    if args.contend:
-        if args.threads != [1]:
-            p.error("--contend needs --threads 1 (the copy takes another CPU)")
-        if set(sections) - {"latency", "profile"}:
-            p.error("--contend goes with latency or --profile only")
-        if len(os.sched_getaffinity(0)) < 2:
-            p.error("--contend needs two CPUs (this process may use one)")
-    if args.slow_cpu:
-        if not args.threads or min(args.threads) < 2:
-            p.error("--slow-cpu needs --threads 2 or more (one thread on the slow CPU)")
-        if set(sections) - {"latency", "profile"}:
-            p.error("--slow-cpu goes with latency or --profile only")
-        if args.contend:
-            p.error("--slow-cpu and --contend take the same CPU: one at a time")
-        if len(os.sched_getaffinity(0)) < 2:
-            p.error("--slow-cpu needs two CPUs (this process may use one)")
+    if args.contend and args.threads != [1]:
+        p.error("--contend needs --threads 1 (the copy takes another CPU)")
+    if args.slow_cpu and (not args.threads or min(args.threads) < 2):
+        p.error("--slow-cpu needs --threads 2 or more (one thread on the slow CPU)")
+    if args.contend and args.slow_cpu:
+        p.error("--slow-cpu and --contend take the same CPU: one at a time")
+    for flag, on in (("--contend", args.contend), ("--slow-cpu", args.slow_cpu)):
+        if on and set(sections) - {"latency", "profile"}:
+            p.error(f"{flag} goes with latency or --profile only")
+        if on and len(os.sched_getaffinity(0)) < 2:
+            p.error(f"{flag} needs two CPUs (this process may use one)")
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
 

@@ -1912,9 +1912,8 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
                     cv.chunkMajor ? tiles * workers : workers, cv.panelChunk);
     // One tile block in a chunk a thread: each thread's panels by its speed.
     Balance balance;
-    if (tiles == 1 && cv.chunks == workers && workers > 1 &&
-        workers <= kBalanceThreads) {
-      balance = {ip, cv.channelPanels, 1, cv.channelPanels, {}};
+    if (tiles == 1 && balanceable(cv.chunks)) {
+      balance = {ip, cv.channelPanels, cv.channelPanels, {}};
       cv.balance = &balance;
     }
     // (The profile's GFLOP/s count the direct convolution's multiply-adds.)
@@ -1978,16 +1977,14 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     // each thread gets at least kSliceSplitMinPixels: each thread then fills
     // only its rows' slice (and reads the whole filter).
     Balance balance;
-    int64_t workers = numWorkers();
-    if (tiles * cv.chunks == workers && workers > 1 &&
-        workers <= kBalanceThreads && cv.groups == 1 &&
+    if (balanceable(tiles * cv.chunks) && cv.groups == 1 &&
         (cv.pixelBlocks == 1 || (cv.chunks == 1 && cv.n == 1))) {
       cv.balancePixels =
           cv.pixelBlocks > 1 ||
-          (inSlice && cv.n == 1 && cv.p >= kSliceSplitMinPixels * workers);
+          (inSlice && cv.n == 1 && cv.p >= kSliceSplitMinPixels * numWorkers());
       balance = cv.balancePixels
-                    ? Balance{ip, cv.p, 1, blockCap, {}}
-                    : Balance{ip, cv.channelPanels, 1, cv.channelPanels, {}};
+                    ? Balance{ip, cv.p, blockCap, {}}
+                    : Balance{ip, cv.channelPanels, cv.channelPanels, {}};
       cv.balance = &balance;
     }
     runConv(cv, "channel panels", convChannelsTask, tiles * cv.chunks, macs);

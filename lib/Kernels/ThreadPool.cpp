@@ -148,16 +148,14 @@ SiteShares *sharesOf(const void *site, int threads) {
 }
 
 /// b's bounds for `parts` parts of the given fractions (even where null),
-/// each bound on b's grain, each part at most b.most units and leaving the
-/// parts after it no more than that either.
+/// each part at most b.most units and leaving the parts after it no more
+/// than that either.
 void fillBounds(Balance &b, int64_t parts, const float *part) {
   double sum = 0;
   b.bounds[0] = 0;
   for (int64_t t = 1; t < parts; ++t) {
     sum += part ? part[t - 1] : 1.0 / double(parts);
-    int64_t at =
-        static_cast<int64_t>(sum * double(b.units) / double(b.grain) + 0.5) *
-        b.grain;
+    int64_t at = static_cast<int64_t>(sum * double(b.units) + 0.5);
     int64_t lo = b.units - (parts - t) * b.most, hi = b.bounds[t - 1] + b.most;
     at = at < lo ? lo : at > hi ? hi : at;
     b.bounds[t] = at < b.bounds[t - 1] ? b.bounds[t - 1]

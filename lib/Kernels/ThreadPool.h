@@ -17,8 +17,8 @@ namespace shears::uk {
 /// Threads whose speeds a Balance follows; a call on more splits evenly.
 constexpr int kBalanceThreads = 8;
 
-/// One task a thread over `units` of work that divide anywhere on a `grain`
-/// (pixels, channel panels), for a parallelFor of as many tasks as threads:
+/// One task a thread over `units` of work that divide anywhere (pixels,
+/// channel panels), for a parallelFor of as many tasks as threads:
 /// task t takes units [bounds[t], bounds[t + 1]), which parallelFor fills
 /// before the tasks start. The parts follow how fast each thread ran this
 /// call site (`site`: the same pointer on every call of it, e.g. the call's
@@ -31,8 +31,8 @@ constexpr int kBalanceThreads = 8;
 /// where the bounds fall.
 struct Balance {
   const void *site;
-  int64_t units, grain;
-  /// Units a part takes at most (on the grain; units <= count * most).
+  int64_t units;
+  /// Units a part takes at most (units <= count * most).
   int64_t most;
   int64_t bounds[kBalanceThreads + 1];
 };
@@ -64,6 +64,13 @@ void setMinWorkPerThread(int64_t work);
 
 /// Threads in use (the caller included).
 int numWorkers();
+
+/// Whether a call of `tasks` tasks is one a thread on threads a Balance
+/// follows (2 to kBalanceThreads).
+inline bool balanceable(int64_t tasks) {
+  int workers = numWorkers();
+  return workers > 1 && workers <= kBalanceThreads && tasks == workers;
+}
 
 /// Whether conv2d's channel-panel tiles over runs of at most 7 pixels take
 /// two panels at once (Contraction.cpp: 7 x 4 vectors, each broadcast read
