@@ -785,6 +785,9 @@ int main() {
       {1, 4, 9, 20, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 4, res},
       {1, 6, 14, 14, 6, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 6, bias | clip},
       {1, 4, 11, 12, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 4, bias | clip},
+      // Stride 2 over planes past 32 KiB, walked by rows of output vectors:
+      // ragged last vector, uneven padding.
+      {1, 3, 97, 95, 3, 3, 3, 2, 2, 1, 0, 0, 1, 1, 1, 3, bias | res | relu},
       // Depthwise 3x3 over small planes of the input's size, each plane one
       // flat run of vectors (AVX-512): 7x7 (4 vectors, ragged), 8 rows of
       // 5, padding only at the bottom and the left.
@@ -876,6 +879,7 @@ int main() {
         {1, 3, 13, 11, 0, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},
         {2, 5, 28, 28, 0, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, relu},
         {1, 4, 112, 112, 0, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 0, 0}, // ceil mode
+        {2, 3, 99, 93, 0, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, res | relu}, // rows
         {1, 2, 9, 10, 0, 3, 2, 1, 3, 1, 0, 1, 2, 2, 1, 0, res | clip},
         {1, 6, 27, 35, 0, 2, 2, 2, 2, 0, 0, 1, 1, 1, 1, 0, res | relu}, // ceil
         {2, 9, 7, 7, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, res}, // flat planes
