@@ -44,10 +44,13 @@
 //     (a guest's lscpu does not show it): 2-thread rows measured then share
 //     one core's multiply-add units. Medians of `rounds`.
 //
-//   kernel_probe sync [rounds]
+//   kernel_probe sync [rounds] [gap us]
 //     What a kernel call's hand-out of tasks costs on 2 threads against 1:
 //     shears_uk_parallel_for of 8 tasks (a kernel's usual count on 2
-//     threads) that each touch one line of their own, back to back.
+//     threads) that each touch one line of their own, back to back, or
+//     with the caller busy for `gap` microseconds between calls (the
+//     workers then wait for the next call as they do between a model's
+//     kernels).
 //     Medians of `rounds` of 100000 calls.
 //
 //   kernel_probe stempool [rounds] [band]
@@ -596,9 +599,16 @@ int peak(int rounds) {
 alignas(64) float syncLines[8][16];
 void touchLine(void *, int64_t task, int) { syncLines[task][0] += 1.0f; }
 
-int sync(int rounds) {
-  constexpr int kCalls = 100000;
-  printf("| threads | us a call of 8 tiny tasks |\n| ---: | ---: |\n");
+int sync(int rounds, double gapUs) {
+  const int calls = gapUs > 0 ? 20000 : 100000;
+  printf("| threads | us a call of 8 tiny tasks%s |\n| ---: | ---: |\n",
+         gapUs > 0 ? ", past the caller's gap" : "");
+  // The caller's own work between calls (a model's code between kernels):
+  // a spin on the clock, `gapUs` long.
+  auto gap = [&] {
+    for (double until = now() + gapUs * 1e-6; gapUs > 0 && now() < until;)
+      ;
+  };
   for (int threads = 1; threads <= 2; ++threads) {
     shears_uk_set_num_threads(threads);
     std::vector<double> times;
@@ -606,9 +616,11 @@ int sync(int rounds) {
       for (int i = 0; i < 1000; ++i) // Workers awake and spinning.
         shears_uk_parallel_for(8, touchLine, nullptr);
       double start = now();
-      for (int i = 0; i < kCalls; ++i)
+      for (int i = 0; i < calls; ++i) {
+        gap();
         shears_uk_parallel_for(8, touchLine, nullptr);
-      times.push_back((now() - start) / kCalls * 1e6);
+      }
+      times.push_back((now() - start) / calls * 1e6 - gapUs);
     }
     printf("| %d | %.2f |\n", threads, median(times));
   }
@@ -734,13 +746,14 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "layout") && strcmp(mode, "chain") &&
       strcmp(mode, "memory") && strcmp(mode, "peak") && strcmp(mode, "sync") &&
       strcmp(mode, "stempool")) {
-    fprintf(stderr, "usage: kernel_probe layout [rounds] | chain [iterations] "
-                    "| memory [rounds] | peak [rounds] | sync [rounds] "
-                    "| stempool [rounds] [band]\n");
+    fprintf(stderr,
+            "usage: kernel_probe layout [rounds] | chain [iterations] "
+            "| memory [rounds] | peak [rounds] | sync [rounds] [gap us] "
+            "| stempool [rounds] [band]\n");
     return 2;
   }
   if (!strcmp(mode, "sync"))
-    return sync(count > 0 ? count : 5);
+    return sync(count > 0 ? count : 5, argc > 3 ? atof(argv[3]) : 0);
   if (!conv || !__builtin_cpu_supports("avx512f")) {
     fprintf(stderr, "kernel_probe: needs AVX-512 and the avx512 kernels\n");
     return 1;
