@@ -1881,9 +1881,9 @@ extern "C" void SHEARS_UK_NAME(conv2d)(void **buffers, const int64_t *dims,
     int64_t rowBytes = points * cv.tw * (cv.c + cv.mg) * int64_t(sizeof(float));
     int64_t filterBytes =
         points * cv.c * cv.channelPanels * kGemmNR * int64_t(sizeof(float));
-    // F(4x4, 3x3) (its 36 points over at most 32 input channels: short
-    // GEMMs whose V and M are most of the traffic) takes one tile row a
-    // block where its filter is not over 2 budgets. In one process, per
+    // F(4x4, 3x3) (36 points, by default over at most 32 input channels:
+    // short GEMMs whose V and M are most of the traffic) takes one tile row
+    // a block where its filter is not over 2 budgets. In one process, per
     // call (SHEARS_PROFILE): squeezenet1_1's 16x55x55 -> 64 0.83x and
     // 32x27x27 -> 128 0.90x on 1 thread, 0.87-0.96x and 0.91-1.02x on 2;
     // the pruned resnet18's 32x56x56 -> 32 0.945x on 2. F(2x2) layers in

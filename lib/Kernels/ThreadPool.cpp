@@ -117,9 +117,9 @@ inline void relax(int spin) {
 /// alone (about 80 us here), where each thread has a CPU of its own, before
 /// relax's yields: a sched_yield takes 1.2 us on this 2-vCPU guest (64
 /// pauses about as long), and a call whose last task ended during one
-/// returned only after it. In-process A/B runs on 2 threads (bench/ab.py, 20-60
-/// rounds): squeezenet1_1 0.994x and 0.991x, mobilenet_v2 0.985x and
-/// 0.996x, resnet50 0.990x.
+/// returned only after it. In-process A/B runs on 2 threads (bench/ab.py,
+/// 20-60 rounds): squeezenet1_1 0.980-0.994x, mobilenet_v2 0.985x and
+/// 0.996x, resnet50 0.990x; beside a process holding the second CPU 0.956x.
 constexpr int kCallerPauses = 4096;
 
 /// Each Balance call site's parts of its work, a fraction a thread (for
