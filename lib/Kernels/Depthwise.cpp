@@ -187,58 +187,64 @@ struct PlaneTaps {
   Epilogue epilogue;
 };
 
-/// The K taps' vectors of output vector x along one input row, from `row`
-/// at input column (x * S - pl): unit stride, K shifted loads; stride 2,
-/// even and odd lanes of a pair of loads (and of a second pair for a third
-/// tap). Lanes past the row (the padding) are masked off and read as `fill`
-/// (`cols`, from tapColumns); Full: every lane lies inside, plain loads.
-template <int K, int S, bool Full = false>
-inline void rowTaps(const float *row, const __mmask16 *cols, VF fill, VF *v) {
-  auto get = [&](int k, const float *at) -> VF {
-    if constexpr (Full)
-      return _mm512_loadu_ps(at);
-    else
-      return _mm512_mask_loadu_ps(fill, cols[k], at);
-  };
-  if constexpr (S == 1) {
-    for (int j = 0; j < K; ++j)
-      v[j] = get(j, row + j);
-  } else {
-    VF lo = get(0, row);
-    VF hi = get(1, row + W);
-    v[0] = evenLanes(lo, hi);
-    v[1] = oddLanes(lo, hi);
-    if constexpr (K == 3) {
-      VF lo2 = get(2, row + 2);
-      VF hi2 = get(3, row + 2 + W);
-      v[2] = evenLanes(lo2, hi2);
-    }
-  }
-}
-
 /// The loads rowTaps makes of an input row: K shifted ones, or a pair per
 /// two taps with stride 2.
 template <int K, int S> constexpr int kTapLoads = S == 1 ? K : K == 3 ? 4 : 2;
+
+/// Where load k of them starts, in floats from the row's first column:
+/// shift k, or with stride 2 the pair (k / 2) two columns on, W apart.
+template <int S> constexpr int64_t tapLoadAt(int k) {
+  return S == 1 ? k : (k & 1) * W + (k >> 1) * 2;
+}
+
+/// Those loads of output vector x along one input row, from `row` at input
+/// column (x * S - pl). Lanes past the row (the padding) are masked off and
+/// read as `fill` (`cols`, from tapColumns); Full: every lane lies inside,
+/// plain loads.
+template <int K, int S, bool Full>
+inline void rowLoads(const float *row, const __mmask16 *cols, VF fill, VF *v) {
+  for (int k = 0; k < kTapLoads<K, S>; ++k)
+    if constexpr (Full)
+      v[k] = _mm512_loadu_ps(row + tapLoadAt<S>(k));
+    else
+      v[k] = _mm512_mask_loadu_ps(fill, cols[k], row + tapLoadAt<S>(k));
+}
+
+/// The K taps' vectors of output vector x along one input row (rowLoads):
+/// unit stride, the K shifted loads; stride 2, even and odd lanes of a pair
+/// of loads (and of a second pair for a third tap).
+template <int K, int S, bool Full = false>
+inline void rowTaps(const float *row, const __mmask16 *cols, VF fill, VF *v) {
+  if constexpr (S == 1) {
+    rowLoads<K, S, Full>(row, cols, fill, v);
+  } else {
+    VF l[kTapLoads<K, S>];
+    rowLoads<K, S, Full>(row, cols, fill, l);
+    v[0] = evenLanes(l[0], l[1]);
+    v[1] = oddLanes(l[0], l[1]);
+    if constexpr (K == 3)
+      v[2] = evenLanes(l[2], l[3]);
+  }
+}
 
 /// The masks of rowTaps's loads for output vector x.
 template <int K, int S>
 void tapColumns(const PlaneTaps &p, int64_t x, __mmask16 *cols) {
   int64_t c0 = x * S - p.pl;
   for (int k = 0; k < kTapLoads<K, S>; ++k)
-    cols[k] = S == 1 ? inRow(c0 + k, p.w)
-                     : inRow(c0 + (k & 1) * W + (k >> 1) * 2, p.w);
+    cols[k] = inRow(c0 + tapLoadAt<S>(k), p.w);
 }
 
 /// Output rows a direct step computes (directRows, maxPoolRows3s2).
 constexpr int kDirectRows = 4;
 
 /// directRows (below) for 3x3 stride-2 max pooling. A maximum is
-/// separable: each output row's three input rows are maxed as loaded (the
-/// four loads rowTaps makes of each), and only that maximum is split into
-/// even and odd lanes, 3 lane permutations an output vector rather than 3
-/// for each input row it reads. The kernel alone on one thread, its input
-/// in L3, alternating with the tap walk: 64x112x112 (resnet50's) 0.93x the
-/// time, 64x111x111 0.98x, 128x55x55 0.95x, 256x27x27 0.87x.
+/// separable: each output row's three input rows are maxed as loaded
+/// (rowLoads, the four loads rowTaps makes of each), and only that maximum is
+/// split into even and odd lanes, 3 lane permutations an output vector rather
+/// than 3 for each input row it reads. The kernel alone on one thread, its
+/// input in L3, alternating with the tap walk: 64x112x112 (resnet50's) 0.93x
+/// the time, 64x111x111 0.98x, 128x55x55 0.95x, 256x27x27 0.87x.
 template <bool Edge, bool Full>
 void maxPoolRows3s2(const PlaneTaps &p, const __mmask16 *cols, int64_t y,
                     int64_t x, int rows) {
@@ -248,13 +254,12 @@ void maxPoolRows3s2(const PlaneTaps &p, const __mmask16 *cols, int64_t y,
 #pragma clang loop unroll(full)
   for (int rr = 0; rr < 2 * R + 1; ++rr) {
     int64_t iy = y * 2 - p.pt + rr;
-    const float *row = p.in + iy * p.w + x * 2 - p.pl;
-    constexpr int64_t at[Loads] = {0, W, 2, 2 + W}; // As rowTaps's.
-#pragma clang loop unroll(full)
-    for (int k = 0; k < Loads; ++k)
-      in[rr][k] = Edge && (iy < 0 || iy >= p.h) ? p.fill
-                  : Full                        ? _mm512_loadu_ps(row + at[k])
-                         : _mm512_mask_loadu_ps(p.fill, cols[k], row + at[k]);
+    if (Edge && (iy < 0 || iy >= p.h)) {
+      for (int k = 0; k < Loads; ++k)
+        in[rr][k] = p.fill;
+      continue;
+    }
+    rowLoads<3, 2, Full>(p.in + iy * p.w + x * 2 - p.pl, cols, p.fill, in[rr]);
   }
   VF acc[R];
 #pragma clang loop unroll(full)
