@@ -61,8 +61,9 @@ int64_t paddedWidth(const DwConv &d) {
 /// Output vectors x.. of rows y.. (`rows` of them) of a plane `ow` wide,
 /// `out` and `residual` (or null) at the plane, after the residual and
 /// activation.
-void storeRows(const Epilogue &e, float *out, const float *residual, int64_t ow,
-               const VF *acc, int rows, int64_t y, int64_t x) {
+__attribute__((always_inline)) inline void
+storeRows(const Epilogue &e, float *out, const float *residual, int64_t ow,
+          const VF *acc, int rows, int64_t y, int64_t x) {
   int64_t valid = ow - x < W ? ow - x : W;
   for (int r = 0; r < rows; ++r) {
     int64_t offset = (y + r) * ow + x;
@@ -210,9 +211,23 @@ inline void rowLoads(const float *row, const __mmask16 *cols, VF fill, VF *v) {
       v[k] = _mm512_mask_loadu_ps(fill, cols[k], row + tapLoadAt<S>(k));
 }
 
+/// The even (odd) lanes of a pair of vectors, in the order one in-lane
+/// shuffle leaves them: 128-bit lane k holds even (odd) lanes 2k and 2k + 1
+/// of the pair, then 8 + 2k and 9 + 2k. Stride-2 windows sum their taps in
+/// this order and put each output vector back in order once (unshuffle)
+/// rather than ordering every tap: a two-source lane permutation each, 27 of
+/// them for four output rows of a 3x3 window, where these shuffles are
+/// in-lane.
+inline VF evenShuffled(VF lo, VF hi) { return _mm512_shuffle_ps(lo, hi, 0x88); }
+inline VF oddShuffled(VF lo, VF hi) { return _mm512_shuffle_ps(lo, hi, 0xDD); }
+inline VF unshuffle(VF v) {
+  __m512i pairs = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+  return _mm512_castpd_ps(_mm512_permutexvar_pd(pairs, _mm512_castps_pd(v)));
+}
+
 /// The K taps' vectors of output vector x along one input row (rowLoads):
 /// unit stride, the K shifted loads; stride 2, even and odd lanes of a pair
-/// of loads (and of a second pair for a third tap).
+/// of loads (and of a second pair for a third tap), shuffled.
 template <int K, int S, bool Full = false>
 inline void rowTaps(const float *row, const __mmask16 *cols, VF fill, VF *v) {
   if constexpr (S == 1) {
@@ -220,10 +235,10 @@ inline void rowTaps(const float *row, const __mmask16 *cols, VF fill, VF *v) {
   } else {
     VF l[kTapLoads<K, S>];
     rowLoads<K, S, Full>(row, cols, fill, l);
-    v[0] = evenLanes(l[0], l[1]);
-    v[1] = oddLanes(l[0], l[1]);
+    v[0] = evenShuffled(l[0], l[1]);
+    v[1] = oddShuffled(l[0], l[1]);
     if constexpr (K == 3)
-      v[2] = evenLanes(l[2], l[3]);
+      v[2] = evenShuffled(l[2], l[3]);
   }
 }
 
@@ -267,8 +282,9 @@ void maxPoolRows3s2(const PlaneTaps &p, const __mmask16 *cols, int64_t y,
     VF m[Loads];
     for (int k = 0; k < Loads; ++k)
       m[k] = vmax(vmax(in[2 * r][k], in[2 * r + 1][k]), in[2 * r + 2][k]);
-    acc[r] = vmax(vmax(evenLanes(m[0], m[1]), oddLanes(m[0], m[1])),
-                  evenLanes(m[2], m[3]));
+    acc[r] =
+        unshuffle(vmax(vmax(evenShuffled(m[0], m[1]), oddShuffled(m[0], m[1])),
+                       evenShuffled(m[2], m[3])));
   }
   storeRows(p.epilogue, p.out, p.residual, p.ow, acc, rows, y, x);
 }
@@ -307,6 +323,9 @@ void directRows(const PlaneTaps &p, const __mmask16 *cols, int64_t y, int64_t x,
           acc[r] += p.taps[i * K + j] * v[j];
       }
   }
+  if constexpr (S == 2)
+    for (int r = 0; r < R; ++r)
+      acc[r] = unshuffle(acc[r]);
   storeRows(p.epilogue, p.out, p.residual, p.ow, acc, rows, y, x);
 }
 
@@ -460,20 +479,129 @@ template <bool Max> void flatRun(const DwConv &d, int64_t p0, int64_t p1) {
         taps[t] = splat(wt[t]);
       bias = splat(e.bias ? e.bias[ch] : 0.0f);
     }
-    for (int v = 0; v < vectors; ++v) {
-      VF acc = bias;
-      const float *at = in + v * W;
+    // Every vector of the plane at once: the taps of one are a chain.
+    VF acc[kFlatVectors];
 #pragma clang loop unroll(full)
-      for (int t = 0; t < K * K; ++t) {
-        VF x = _mm512_mask_loadu_ps(fill, masks[v][t], at + shift[t]);
+    for (int v = 0; v < kFlatVectors; ++v)
+      acc[v] = bias;
+#pragma clang loop unroll(full)
+    for (int t = 0; t < K * K; ++t)
+#pragma clang loop unroll(full)
+      for (int v = 0; v < kFlatVectors; ++v) {
+        if (v >= vectors)
+          break;
+        VF x = _mm512_mask_loadu_ps(fill, masks[v][t], in + v * W + shift[t]);
         if constexpr (Max) // x86's max: a NaN input wins over the window.
-          acc = acc > x ? acc : x;
+          acc[v] = acc[v] > x ? acc[v] : x;
         else
-          acc += taps[t] * x;
+          acc[v] += taps[t] * x;
       }
+#pragma clang loop unroll(full)
+    for (int v = 0; v < kFlatVectors; ++v) {
+      if (v >= vectors)
+        break;
+      VF a = acc[v];
       if (residual)
-        acc += _mm512_maskz_loadu_ps(valid[v], residual + v * W);
-      _mm512_mask_storeu_ps(out + v * W, valid[v], e.activate(acc));
+        a += _mm512_maskz_loadu_ps(valid[v], residual + v * W);
+      _mm512_mask_storeu_ps(out + v * W, valid[v], e.activate(a));
+    }
+  }
+}
+
+/// Stride-2 3x3 depthwise planes whose output rows are at most 7 wide
+/// (mobilenet_v2's 576x14x14 onto 7x7) take two output rows a vector
+/// (pairRun).
+bool pairPlanes(const DwConv &d) {
+  return !d.max && d.sh == 2 && d.sw == 2 && d.dh == 1 && d.dw == 1 &&
+         d.kh == 3 && d.kw == 3 && 2 * d.ow < W;
+}
+
+/// Planes [p0, p1) of a stride-2 3x3 depthwise convolution with output rows
+/// at most 7 wide, two output rows y and y + 1 to a vector: lane x < ow is
+/// (y, x), lane ow + x is (y + 1, x), so the pair is one run of the output.
+/// Tap (i, j) of lane x is column 2x + j - pl of input row 2y + i - pt, of
+/// lane ow + x the same column two rows down: one two-source lane
+/// permutation of the two rows, each loaded once as a whole (16 columns from
+/// column -pl), with the lanes whose column is off the plane zeroed. Rows off
+/// the plane read a row of zeros. Loads are masked only in planes whose rows
+/// would reach outside the input buffer, its first and last (a masked load
+/// took 1.4x the time of the plain ones it replaces here).
+/// Row by row a 7-wide output row had filled 7 of 16 lanes and split even and
+/// odd lanes for every tap row: 576x14x14 took 57 ns a plane alone. The taps
+/// are summed in the row walk's order.
+void pairRun(const DwConv &d, int64_t p0, int64_t p1) {
+  constexpr int K = 3, kPairs = 2;
+  int64_t ow = d.ow, oh = d.oh;
+  __m512i index[K];
+  __mmask16 valid[K];
+  for (int j = 0; j < K; ++j) {
+    alignas(64) int32_t lanes[W] = {};
+    valid[j] = 0;
+    for (int64_t x = 0; x < ow; ++x) {
+      int64_t column = 2 * x + j;
+      lanes[x] = static_cast<int32_t>(column);
+      lanes[ow + x] = static_cast<int32_t>(W + column);
+      if (column >= d.pl && column - d.pl < d.w)
+        valid[j] |= static_cast<__mmask16>((1u << x) | (1u << (ow + x)));
+    }
+    index[j] = _mm512_load_si512(lanes);
+  }
+  alignas(64) static const float zeros[W] = {};
+  __mmask16 cols = inRow(-d.pl, d.w);
+  const Epilogue &e = d.epilogue;
+  for (int64_t plane = p0; plane < p1; ++plane) {
+    const float *in = d.input + plane * d.h * d.w - d.pl;
+    float *out = outputPlane(d, plane);
+    const float *residual = residualPlane(d, plane);
+    // Masked where a row's 16 columns from -pl reach outside the input.
+    int64_t first = plane * d.h * d.w - d.pl, last = first + (d.h - 1) * d.w;
+    bool edge = first < 0 || last + W > d.planes * d.h * d.w;
+    int64_t ch = plane % d.c;
+    const float *wt = d.filter + ch * K * K;
+    VF taps[K * K];
+    for (int t = 0; t < K * K; ++t)
+      taps[t] = splat(wt[t]);
+    VF bias = splat(e.bias ? e.bias[ch] : 0.0f);
+    // Two pairs of output rows at once (y and y + 2): the 9 multiply-adds
+    // of a pair are one chain.
+    for (int64_t y = 0; y < oh; y += 2 * kPairs) {
+      // Input rows 2y - pt .. 2y - pt + 8.
+      VF rows[4 * kPairs + 1];
+#pragma clang loop unroll(full)
+      for (int k = 0; k < 4 * kPairs + 1; ++k) {
+        int64_t iy = 2 * y - d.pt + k;
+        bool inside = iy >= 0 && iy < d.h;
+        if (edge)
+          rows[k] = _mm512_maskz_loadu_ps(inside ? cols : 0,
+                                          in + (inside ? iy : 0) * d.w);
+        else
+          rows[k] = _mm512_loadu_ps(inside ? in + iy * d.w : zeros);
+      }
+      VF acc[kPairs];
+#pragma clang loop unroll(full)
+      for (int q = 0; q < kPairs; ++q)
+        acc[q] = bias;
+#pragma clang loop unroll(full)
+      for (int i = 0; i < K; ++i)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < K; ++j)
+#pragma clang loop unroll(full)
+          for (int q = 0; q < kPairs; ++q)
+            acc[q] += taps[i * K + j] * _mm512_maskz_permutex2var_ps(
+                                            valid[j], rows[4 * q + i], index[j],
+                                            rows[4 * q + i + 2]);
+#pragma clang loop unroll(full)
+      for (int q = 0; q < kPairs; ++q) {
+        int64_t at = y + 2 * q, left = oh - at;
+        if (left <= 0)
+          break;
+        int64_t n = (left < 2 ? left : 2) * ow;
+        __mmask16 store = static_cast<__mmask16>((1u << n) - 1);
+        VF v = acc[q];
+        if (residual)
+          v += _mm512_maskz_loadu_ps(store, residual + at * ow);
+        _mm512_mask_storeu_ps(out + at * ow, store, e.activate(v));
+      }
     }
   }
 }
@@ -570,9 +698,11 @@ void dwTask(void *ctx, int64_t task, int worker) {
   if (d.tasksPerPlane == 1) {
     int64_t end = (task + 1) * d.planesPerTask;
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
-    if (flatPlanes(d)) {
+    if (flatPlanes(d) || pairPlanes(d)) {
       int64_t begin = task * d.planesPerTask;
       end = end < d.planes ? end : d.planes;
+      if (pairPlanes(d))
+        return pairRun(d, begin, end);
       return d.max ? flatRun<true>(d, begin, end)
                    : flatRun<false>(d, begin, end);
     }

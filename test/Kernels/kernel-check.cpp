@@ -785,6 +785,14 @@ int main() {
       {1, 4, 9, 20, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 4, res},
       {1, 6, 14, 14, 6, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 6, bias | clip},
       {1, 4, 11, 12, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 4, bias | clip},
+      // Stride 2 onto rows of at most 7 outputs, two output rows a vector
+      // (AVX-512): two images (the tensor's first and last planes load
+      // masked), an odd number of rows, padding of two (columns past the
+      // row zeroed in the lanes).
+      {2, 10, 13, 11, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 10, bias | res | clip},
+      {1, 5, 12, 12, 5, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 5, bias | relu},
+      // ... and planes of 3x2, whose rows' loads reach several planes on.
+      {1, 9, 3, 2, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 9, bias},
       // Stride 2 over planes past 32 KiB, walked by rows of output vectors:
       // ragged last vector, uneven padding.
       {1, 3, 97, 95, 3, 3, 3, 2, 2, 1, 0, 0, 1, 1, 1, 3, bias | res | relu},
