@@ -5,7 +5,10 @@
 // output rows at a time, W outputs of each in a register, each input row's
 // tap vectors (shifted masked loads, or even and odd lanes for stride 2)
 // formed once for the output rows it reaches; lanes in the padding are
-// masked off.
+// masked off. Small planes fill whole vectors instead: 3x3 unit-stride ones
+// of at most 4 vectors, rows at most half a vector, as one flat run
+// (flatRun); stride-2 depthwise ones onto rows of at most 7 outputs, two
+// output rows a vector (pairRun).
 //
 // Everything else (other windows, dilations and strides, the AVX2 and
 // generic builds): a task copies the input rows it reads into a
