@@ -419,6 +419,15 @@ void directPlane(const DwConv &d, int64_t plane, int64_t y0, int64_t y1) {
   }
 }
 
+/// The lanes `lanes` of v, after the residual (or null) at the same lanes and
+/// the activation, into out: the small-plane walks' store of a vector.
+inline void storeMasked(const Epilogue &e, float *out, const float *residual,
+                        __mmask16 lanes, VF v) {
+  if (residual)
+    v += _mm512_maskz_loadu_ps(lanes, residual);
+  _mm512_mask_storeu_ps(out, lanes, e.activate(v));
+}
+
 /// Planes of at most kFlatVectors vectors whose rows are at most half a
 /// vector (7x7, 8x8) take the flat walk below.
 /// (14x14 planes too, 13 vectors, took 1.009x the time of mobilenet_v2 at
@@ -503,10 +512,8 @@ template <bool Max> void flatRun(const DwConv &d, int64_t p0, int64_t p1) {
     for (int v = 0; v < kFlatVectors; ++v) {
       if (v >= vectors)
         break;
-      VF a = acc[v];
-      if (residual)
-        a += _mm512_maskz_loadu_ps(valid[v], residual + v * W);
-      _mm512_mask_storeu_ps(out + v * W, valid[v], e.activate(a));
+      storeMasked(e, out + v * W, residual ? residual + v * W : nullptr,
+                  valid[v], acc[v]);
     }
   }
 }
@@ -600,11 +607,8 @@ void pairRun(const DwConv &d, int64_t p0, int64_t p1) {
         if (left <= 0)
           break;
         int64_t n = (left < 2 ? left : 2) * ow;
-        __mmask16 store = static_cast<__mmask16>((1u << n) - 1);
-        VF v = acc[q];
-        if (residual)
-          v += _mm512_maskz_loadu_ps(store, residual + at * ow);
-        _mm512_mask_storeu_ps(out + at * ow, store, e.activate(v));
+        storeMasked(e, out + at * ow, residual ? residual + at * ow : nullptr,
+                    static_cast<__mmask16>((1u << n) - 1), acc[q]);
       }
     }
   }
@@ -700,19 +704,17 @@ void planeRows(const DwConv &d, int64_t plane, int64_t y0, int64_t y1,
 void dwTask(void *ctx, int64_t task, int worker) {
   const DwConv &d = *static_cast<const DwConv *>(ctx);
   if (d.tasksPerPlane == 1) {
-    int64_t end = (task + 1) * d.planesPerTask;
+    int64_t begin = task * d.planesPerTask;
+    int64_t end =
+        begin + d.planesPerTask < d.planes ? begin + d.planesPerTask : d.planes;
 #if SHEARS_UK_WIDTH == 16 && defined(__AVX512F__)
-    if (flatPlanes(d) || pairPlanes(d)) {
-      int64_t begin = task * d.planesPerTask;
-      end = end < d.planes ? end : d.planes;
-      if (pairPlanes(d))
-        return pairRun(d, begin, end);
+    if (pairPlanes(d))
+      return pairRun(d, begin, end);
+    if (flatPlanes(d))
       return d.max ? flatRun<true>(d, begin, end)
                    : flatRun<false>(d, begin, end);
-    }
 #endif
-    for (int64_t plane = task * d.planesPerTask;
-         plane < end && plane < d.planes; ++plane)
+    for (int64_t plane = begin; plane < end; ++plane)
       planeRows(d, plane, 0, d.oh, worker);
     return;
   }
